@@ -1,0 +1,78 @@
+"""Diagnostic, Fix and Severity: the values every checker produces and every reporter reads."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def fails(self) -> bool:
+        """Whether a finding of this severity makes the command exit 1."""
+        return self is not Severity.INFO
+
+
+class Applicability(str, enum.Enum):
+    SAFE = "safe"  # cannot change behaviour beyond the intent: applied by --fix
+    UNSAFE = "unsafe"  # changes numbers the user may rely on: needs --unsafe-fixes
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace source[start:end] (character offsets into the decoded text) with ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding at a 1-based (line, column) range of a file."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    fix: Fix | None = None
+    #: Notebook cell (1-based) the position refers to; None for plain Python files.
+    cell: int | None = field(default=None, compare=False)
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON contract's diagnostic object."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "fix": None if self.fix is None else {
+                "applicability": self.fix.applicability.value,
+                "message": self.fix.message,
+            },
+        }

@@ -1,0 +1,409 @@
+"""Weight-initialisation knowledge shared by the linter and the auditor.
+
+Everything here mirrors ``torch/nn/init.py`` and the default ``reset_parameters`` of
+``torch.nn`` modules in torch 2.13. It is plain data plus a few pure functions so that the
+linter can use it without importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+SQRT2 = math.sqrt(2.0)
+
+
+# --------------------------------------------------------------------------- init functions
+
+
+@dataclass(frozen=True)
+class InitFunction:
+    """One ``torch.nn.init`` initialiser and the facts a checker needs about it."""
+
+    name: str
+    family: str  # uniform|normal|trunc_normal|orthogonal|zeros|ones|constant|eye|dirac|sparse
+    scheme: str  # xavier|kaiming|orthogonal|fixed|constant|structural
+    params: tuple[str, ...]  # parameters after ``tensor``, in positional order
+    defaults: Mapping[str, object] = field(default_factory=dict)
+    deprecated_alias: str | None = None
+    min_dim: int = 0  # torch raises below this many dimensions
+    max_dim: int | None = None
+
+
+_INIT_FUNCTIONS = (
+    InitFunction("uniform_", "uniform", "fixed", ("a", "b", "generator"),
+                 {"a": 0.0, "b": 1.0}, "uniform"),
+    InitFunction("normal_", "normal", "fixed", ("mean", "std", "generator"),
+                 {"mean": 0.0, "std": 1.0}, "normal"),
+    InitFunction("trunc_normal_", "trunc_normal", "fixed", ("mean", "std", "a", "b", "generator"),
+                 {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0}),
+    InitFunction("constant_", "constant", "constant", ("val",), {}, "constant"),
+    InitFunction("ones_", "ones", "constant", ()),
+    InitFunction("zeros_", "zeros", "constant", ()),
+    InitFunction("eye_", "eye", "structural", (), {}, "eye", min_dim=2, max_dim=2),
+    InitFunction("dirac_", "dirac", "structural", ("groups",), {"groups": 1}, "dirac",
+                 min_dim=3, max_dim=5),
+    InitFunction("xavier_uniform_", "uniform", "xavier", ("gain", "generator"),
+                 {"gain": 1.0}, "xavier_uniform", min_dim=2),
+    InitFunction("xavier_normal_", "normal", "xavier", ("gain", "generator"),
+                 {"gain": 1.0}, "xavier_normal", min_dim=2),
+    InitFunction("kaiming_uniform_", "uniform", "kaiming", ("a", "mode", "nonlinearity", "generator"),
+                 {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"}, "kaiming_uniform",
+                 min_dim=2),
+    InitFunction("kaiming_normal_", "normal", "kaiming", ("a", "mode", "nonlinearity", "generator"),
+                 {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"}, "kaiming_normal",
+                 min_dim=2),
+    InitFunction("orthogonal_", "orthogonal", "orthogonal", ("gain", "generator"),
+                 {"gain": 1.0}, "orthogonal", min_dim=2),
+    InitFunction("sparse_", "sparse", "fixed", ("sparsity", "std", "generator"),
+                 {"std": 0.01}, "sparse", min_dim=2, max_dim=2),
+)
+
+INIT_FUNCTIONS: dict[str, InitFunction] = {f.name: f for f in _INIT_FUNCTIONS}
+
+#: The 11 deprecated non-underscore names still exported by torch.nn.init (each forwards to
+#: the underscore version with a FutureWarning). ``zeros``, ``ones`` and ``trunc_normal`` have
+#: no such alias: calling them raises AttributeError, so they must never be "fixed".
+DEPRECATED_ALIASES: dict[str, str] = {
+    f.deprecated_alias: f.name for f in _INIT_FUNCTIONS if f.deprecated_alias
+}
+
+INIT_MODULE = "torch.nn.init"
+
+
+# --------------------------------------------------------------------------- gains and fans
+
+#: calculate_gain's table for names that take no parameter.
+_FIXED_GAINS: dict[str, float] = {
+    "linear": 1.0,
+    "conv1d": 1.0,
+    "conv2d": 1.0,
+    "conv3d": 1.0,
+    "conv_transpose1d": 1.0,
+    "conv_transpose2d": 1.0,
+    "conv_transpose3d": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": SQRT2,
+    "selu": 3.0 / 4.0,
+}
+
+GAIN_NAMES: frozenset[str] = frozenset(_FIXED_GAINS) | {"leaky_relu"}
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """Pure-Python twin of ``torch.nn.init.calculate_gain`` (raises ValueError the same way)."""
+    if nonlinearity in _FIXED_GAINS:
+        return _FIXED_GAINS[nonlinearity]
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, bool) or not isinstance(param, (int, float)):
+            raise ValueError(f"negative_slope {param} not a valid number")
+        else:
+            slope = float(param)
+        return math.sqrt(2.0 / (1 + slope**2))
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def fans(shape: tuple[int, ...] | list[int]) -> tuple[int, int]:
+    """torch's ``_calculate_fan_in_and_fan_out``: trailing dims form the receptive field.
+
+    Kept exactly as torch computes it, quirks included: ConvTranspose weights are laid out
+    (in, out/groups, *k) so their "fan_in" is out/groups * prod(k), and grouped convolutions
+    over-count fan_out by the number of groups.
+    """
+    if len(shape) < 2:
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
+        )
+    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def kaiming_gain(a: float = 0.0, nonlinearity: str = "leaky_relu") -> float:
+    """The gain kaiming_* uses: calculate_gain(nonlinearity, a)."""
+    return calculate_gain(nonlinearity, a)
+
+
+def init_std(function: str, shape: tuple[int, ...], **args: object) -> float | None:
+    """Standard deviation an initialiser produces on a tensor of ``shape`` (None if not defined)."""
+    spec = INIT_FUNCTIONS[function]
+    values = {**spec.defaults, **args}
+    if spec.scheme == "xavier":
+        fan_in, fan_out = fans(shape)
+        return float(values["gain"]) * math.sqrt(2.0 / (fan_in + fan_out))  # type: ignore[arg-type]
+    if spec.scheme == "kaiming":
+        fan_in, fan_out = fans(shape)
+        fan = fan_in if str(values["mode"]).lower() == "fan_in" else fan_out
+        gain = calculate_gain(str(values["nonlinearity"]), values["a"])  # type: ignore[arg-type]
+        return gain / math.sqrt(fan)
+    if spec.scheme == "orthogonal":
+        rows = shape[0]
+        cols = math.prod(shape[1:])
+        return float(values["gain"]) / math.sqrt(max(rows, cols))  # type: ignore[arg-type]
+    if function == "uniform_":
+        return (float(values["b"]) - float(values["a"])) / math.sqrt(12.0)  # type: ignore[arg-type]
+    if function in ("normal_", "sparse_"):
+        return float(values["std"])  # type: ignore[arg-type]
+    if function == "trunc_normal_":
+        return truncated_std(float(values["std"]), float(values["mean"]),  # type: ignore[arg-type]
+                             float(values["a"]), float(values["b"]))  # type: ignore[arg-type]
+    if spec.scheme == "constant":
+        return 0.0
+    return None
+
+
+def truncated_std(std: float, mean: float, a: float, b: float) -> float:
+    """Std of N(mean, std^2) restricted to the absolute interval [a, b]."""
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    pdf = lambda z: math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)  # noqa: E731
+    cdf = lambda z: 0.5 * (1 + math.erf(z / SQRT2))  # noqa: E731
+    mass = cdf(beta) - cdf(alpha)
+    if mass <= 0:
+        return 0.0
+    shift = (pdf(alpha) - pdf(beta)) / mass
+    variance = 1 + (alpha * pdf(alpha) - beta * pdf(beta)) / mass - shift**2
+    return std * math.sqrt(max(variance, 0.0))
+
+
+def pytorch_default_std(fan_in: int) -> float:
+    """Linear/Conv default: kaiming_uniform_(a=sqrt(5)) == U(+-1/sqrt(fan_in))."""
+    return 1.0 / math.sqrt(3.0 * fan_in) if fan_in > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- activations
+
+#: Families group activations that want the same initialisation.
+RELU, TANH, SIGMOID, SELU, LINEAR = "relu", "tanh", "sigmoid", "selu", "linear"
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    family: str
+    #: Gain used in practice after a layer followed by this activation (init-reference §3.1):
+    #: GELU/SiLU/Mish/ELU have no torch gain and are mapped to relu's sqrt(2).
+    gain: float
+    #: The ``calculate_gain`` name a fix should write for this activation.
+    gain_name: str
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("relu", RELU, SQRT2, "relu"),
+        Activation("relu6", RELU, SQRT2, "relu"),
+        Activation("leaky_relu", RELU, calculate_gain("leaky_relu"), "leaky_relu"),
+        Activation("rrelu", RELU, SQRT2, "relu"),
+        Activation("prelu", RELU, calculate_gain("leaky_relu", 0.25), "leaky_relu"),
+        Activation("elu", RELU, SQRT2, "relu"),
+        Activation("celu", RELU, SQRT2, "relu"),
+        Activation("gelu", RELU, SQRT2, "relu"),
+        Activation("silu", RELU, SQRT2, "relu"),
+        Activation("mish", RELU, SQRT2, "relu"),
+        Activation("hardswish", RELU, SQRT2, "relu"),
+        Activation("softplus", RELU, SQRT2, "relu"),
+        Activation("tanh", TANH, 5.0 / 3.0, "tanh"),
+        Activation("hardtanh", TANH, 5.0 / 3.0, "tanh"),
+        Activation("softsign", TANH, 5.0 / 3.0, "tanh"),
+        Activation("sigmoid", SIGMOID, 1.0, "sigmoid"),
+        Activation("hardsigmoid", SIGMOID, 1.0, "sigmoid"),
+        Activation("logsigmoid", SIGMOID, 1.0, "sigmoid"),
+        Activation("selu", SELU, 1.0, "linear"),
+        # No nonlinearity: logits, softmax over them, or a layer feeding another layer.
+        Activation("linear", LINEAR, 1.0, "linear"),
+        Activation("softmax", LINEAR, 1.0, "linear"),
+        Activation("log_softmax", LINEAR, 1.0, "linear"),
+    )
+}
+
+#: ``torch.nn`` activation module class -> activation name.
+ACTIVATION_MODULES: dict[str, str] = {
+    "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "RReLU": "rrelu",
+    "PReLU": "prelu", "ELU": "elu", "CELU": "celu", "GELU": "gelu", "SiLU": "silu",
+    "Mish": "mish", "Hardswish": "hardswish", "Softplus": "softplus", "Tanh": "tanh",
+    "Hardtanh": "hardtanh", "Softsign": "softsign", "Sigmoid": "sigmoid",
+    "Hardsigmoid": "hardsigmoid", "LogSigmoid": "logsigmoid", "SELU": "selu",
+    "Softmax": "softmax", "LogSoftmax": "log_softmax",
+}
+
+#: Functional spellings: ``torch.nn.functional.<name>``, ``torch.<name>``, ``Tensor.<name>()``.
+ACTIVATION_FUNCTIONS: dict[str, str] = {
+    **{name: name for name in ACTIVATIONS if name != "linear"},
+    "relu_": "relu", "leaky_relu_": "leaky_relu", "elu_": "elu", "selu_": "selu",
+    "celu_": "celu", "rrelu_": "rrelu", "hardtanh_": "hardtanh", "tanh_": "tanh",
+    "sigmoid_": "sigmoid", "silu_": "silu",
+}
+
+#: Module argument / keyword that carries a leaky slope, by module class.
+ACTIVATION_SLOPE_ARG: dict[str, tuple[int, str]] = {
+    "LeakyReLU": (0, "negative_slope"),
+    "leaky_relu": (1, "negative_slope"),
+    "PReLU": (1, "init"),
+}
+
+
+def activation_gain(name: str, slope: float | None = None) -> float:
+    """Recommended gain for the layer feeding ``name`` (slope for leaky_relu/prelu)."""
+    if name in ("leaky_relu", "prelu") and slope is not None:
+        return calculate_gain("leaky_relu", slope)
+    return ACTIVATIONS[name].gain
+
+
+def recommended_std(activation: str, fan_in: int, slope: float | None = None) -> float:
+    """gain / sqrt(fan_in): the std that keeps the second moment through layer + activation."""
+    return activation_gain(activation, slope) / math.sqrt(fan_in)
+
+
+#: Family of activation that a ``calculate_gain``/``nonlinearity=`` name is designed for.
+GAIN_NAME_FAMILY: dict[str, str] = {
+    "relu": RELU, "leaky_relu": RELU, "tanh": TANH, "sigmoid": SIGMOID, "selu": SELU,
+    "linear": LINEAR, "conv1d": LINEAR, "conv2d": LINEAR, "conv3d": LINEAR,
+    "conv_transpose1d": LINEAR, "conv_transpose2d": LINEAR, "conv_transpose3d": LINEAR,
+}
+
+#: Which init intents suit which activation family. An intent is the family an initialiser's
+#: gain was designed for; ``glorot`` is Xavier with gain 1, which Glorot & Bengio derived for
+#: tanh/sigmoid networks and which also suits linear outputs, but halves the signal per ReLU.
+COMPATIBLE_INTENTS: dict[str, frozenset[str]] = {
+    RELU: frozenset({RELU}),
+    TANH: frozenset({TANH, "glorot"}),
+    SIGMOID: frozenset({SIGMOID, LINEAR, "glorot"}),
+    SELU: frozenset({SELU, LINEAR, "glorot"}),
+    LINEAR: frozenset({LINEAR, SIGMOID, "glorot"}),
+}
+
+#: Numeric gains a reader recognises, mapped to the intent they express.
+KNOWN_GAINS: tuple[tuple[float, str], ...] = (
+    (1.0, "glorot"),
+    (SQRT2, RELU),
+    (5.0 / 3.0, TANH),
+)
+
+
+def intent_of_gain(gain: float, rel_tol: float = 0.02) -> str | None:
+    """Intent expressed by a literal gain value, or None if it matches no convention."""
+    for value, intent in KNOWN_GAINS:
+        if math.isclose(gain, value, rel_tol=rel_tol):
+            return intent
+    return None
+
+
+# --------------------------------------------------------------------------- modules
+
+#: Layers whose weight is a matrix (or conv kernel) applied to the incoming signal: the layers
+#: whose init must match the activation that follows.
+DENSE_LAYERS: frozenset[str] = frozenset({
+    "Linear", "LazyLinear", "Bilinear",
+    "Conv1d", "Conv2d", "Conv3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+    "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+})
+
+EMBEDDING_LAYERS: frozenset[str] = frozenset({"Embedding", "EmbeddingBag"})
+
+RECURRENT_LAYERS: frozenset[str] = frozenset({
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+})
+
+ATTENTION_LAYERS: frozenset[str] = frozenset({"MultiheadAttention"})
+
+WEIGHT_LAYERS: frozenset[str] = DENSE_LAYERS | EMBEDDING_LAYERS | RECURRENT_LAYERS | ATTENTION_LAYERS
+
+#: Normalisation layers: they reset the scale of what they receive, and their own weight/bias
+#: are meant to start at 1/0.
+NORM_LAYERS: frozenset[str] = frozenset({
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
+    "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+    "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
+})
+
+NORM_FUNCTIONS: frozenset[str] = frozenset({
+    "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "normalize",
+    "local_response_norm",
+})
+
+#: Modules and functions that change neither the kind of signal nor which activation comes
+#: next: shape changes, dropout, pooling (max commutes with monotone activations, average is
+#: linear), padding, resampling.
+PASSTHROUGH_MODULES: frozenset[str] = frozenset({
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+    "Flatten", "Unflatten", "Identity",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
+    "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
+    "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "ChannelShuffle",
+})
+
+PASSTHROUGH_FUNCTIONS: frozenset[str] = frozenset({
+    "flatten", "reshape", "squeeze", "unsqueeze", "transpose", "permute", "movedim",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "interpolate", "upsample", "pad", "pixel_shuffle", "pixel_unshuffle", "contiguous",
+})
+
+PASSTHROUGH_METHODS: frozenset[str] = frozenset({
+    "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze",
+    "permute", "transpose", "t", "contiguous", "movedim", "expand", "expand_as", "float",
+    "to", "type_as", "clone",
+})
+
+#: Container modules whose children are known statically.
+SEQUENTIAL = "Sequential"
+CONTAINER_MODULES: frozenset[str] = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+
+def layer_kind(class_name: str) -> str | None:
+    """'dense' | 'embedding' | 'recurrent' | 'attention' | 'norm' | 'activation' | 'passthrough'
+    | 'container' for a torch.nn class name, None for anything else."""
+    for kind, names in (
+        ("dense", DENSE_LAYERS), ("embedding", EMBEDDING_LAYERS),
+        ("recurrent", RECURRENT_LAYERS), ("attention", ATTENTION_LAYERS),
+        ("norm", NORM_LAYERS), ("activation", ACTIVATION_MODULES),
+        ("passthrough", PASSTHROUGH_MODULES), ("container", CONTAINER_MODULES),
+    ):
+        if class_name in names:
+            return kind
+    return None
+
+
+# --------------------------------------------------------------------------- recommendations
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The initialiser that suits an activation, in the distribution family of the original."""
+
+    function: str  # e.g. "kaiming_uniform_"
+    description: str
+    nonlinearity: str | None = None  # kaiming_*: nonlinearity=
+    slope: float | None = None  # kaiming_*: a= (leaky slope)
+    gain_of: str | None = None  # xavier_*: gain=calculate_gain(<gain_of>)
+
+
+def recommend(activation: str, distribution: str, slope: float | None = None) -> Recommendation:
+    """Scheme to use before ``activation``; ``distribution`` is 'uniform' or 'normal'."""
+    act = ACTIVATIONS[activation]
+    dist = "normal" if distribution == "normal" else "uniform"
+    if act.family == RELU:
+        if act.gain_name == "leaky_relu" and slope not in (None, 0.0, 0.01):
+            return Recommendation(f"kaiming_{dist}_", f"He/Kaiming ({dist}) with slope {slope!r}",
+                                  nonlinearity="leaky_relu", slope=slope)
+        return Recommendation(f"kaiming_{dist}_", f"He/Kaiming ({dist}, gain sqrt(2))",
+                              nonlinearity="relu")
+    if act.family == TANH:
+        return Recommendation(f"xavier_{dist}_", f"Xavier ({dist}) with gain 5/3",
+                              gain_of="tanh")
+    if act.family == SELU:
+        return Recommendation("kaiming_normal_", "LeCun normal (kaiming_normal_, nonlinearity='linear')",
+                              nonlinearity="linear")
+    return Recommendation(f"xavier_{dist}_", f"Xavier ({dist}) with gain 1")

@@ -357,6 +357,17 @@ PASSTHROUGH_METHODS: frozenset[str] = frozenset({
     "to", "type_as", "clone",
 })
 
+#: Private torch base classes that isinstance checks use, and the public classes they cover.
+ABSTRACT_BASES: dict[str, frozenset[str]] = {
+    "_ConvNd": frozenset(n for n in DENSE_LAYERS if "Conv" in n),
+    "_ConvTransposeNd": frozenset(n for n in DENSE_LAYERS if "ConvTranspose" in n),
+    "_BatchNorm": frozenset(n for n in NORM_LAYERS if "BatchNorm" in n),
+    "_NormBase": frozenset(n for n in NORM_LAYERS if "BatchNorm" in n or "InstanceNorm" in n),
+    "_InstanceNorm": frozenset(n for n in NORM_LAYERS if "InstanceNorm" in n),
+    "RNNBase": frozenset({"RNN", "LSTM", "GRU"}),
+    "RNNCellBase": frozenset({"RNNCell", "LSTMCell", "GRUCell"}),
+}
+
 #: Container modules whose children are known statically.
 SEQUENTIAL = "Sequential"
 CONTAINER_MODULES: frozenset[str] = frozenset({"Sequential", "ModuleList", "ModuleDict"})
@@ -407,3 +418,77 @@ def recommend(activation: str, distribution: str, slope: float | None = None) ->
         return Recommendation("kaiming_normal_", "LeCun normal (kaiming_normal_, nonlinearity='linear')",
                               nonlinearity="linear")
     return Recommendation(f"xavier_{dist}_", f"Xavier ({dist}) with gain 1")
+
+
+# ---- auditor: scheme candidates
+#
+# The named schemes the auditor compares a tensor's measured scale with (init-reference §5.3):
+# every fan-based initialiser at the common gains, plus the fixed stds seen in practice.
+# ``rank`` breaks exact ties (square matrices make xavier, kaiming and LeCun coincide): the
+# lower rank is the name reported, the others are listed as aliases.
+
+
+@dataclass(frozen=True)
+class SchemeCandidate:
+    name: str
+    function: str  # the torch.nn.init function that produces it
+    args: Mapping[str, object]  # arguments passed to init_std
+    gain: float | None
+    rank: int
+
+
+#: Gains a fan-based scheme is tried with, mapped to the calculate_gain name giving them.
+CANDIDATE_GAINS: dict[str, float] = {"linear": 1.0, "relu": SQRT2, "tanh": 5.0 / 3.0, "selu": 0.75}
+
+#: Fixed standard deviations of normal inits in common code (BERT/GPT .02, 1.0 = N(0,1)).
+FIXED_STDS: tuple[float, ...] = (0.02, 0.01, 0.001, 1.0)
+
+#: GPT-2/nanoGPT scale residual projections by 1/sqrt(2 * n_layer) from this base std.
+SCALED_RESIDUAL_BASE_STD = 0.02
+
+
+def _scheme_candidates() -> tuple[SchemeCandidate, ...]:
+    found: list[SchemeCandidate] = []
+    for dist in ("uniform", "normal"):
+        for gain_name, gain in CANDIDATE_GAINS.items():
+            fan_in_name = f"lecun_{dist}" if gain_name == "linear" else f"kaiming_{dist}"
+            found.append(SchemeCandidate(
+                fan_in_name, f"kaiming_{dist}_", {"nonlinearity": gain_name, "mode": "fan_in"},
+                gain, 0 if gain_name == "relu" else 2 if gain_name == "linear" else 4))
+            found.append(SchemeCandidate(
+                f"kaiming_{dist}_fan_out", f"kaiming_{dist}_",
+                {"nonlinearity": gain_name, "mode": "fan_out"}, gain, 5))
+            found.append(SchemeCandidate(
+                f"xavier_{dist}", f"xavier_{dist}_", {"gain": gain}, gain,
+                1 if gain_name == "linear" else 3))
+    found.extend(SchemeCandidate("normal", "normal_", {"std": std}, None, 6) for std in FIXED_STDS)
+    return tuple(found)
+
+
+SCHEME_CANDIDATES: tuple[SchemeCandidate, ...] = _scheme_candidates()
+
+#: Parameter-name fragments that mark zero weights as deliberate (init-reference §3.2): LoRA
+#: B, zero convolutions, adaLN-Zero modulation, ReZero scales, residual gates.
+INTENTIONAL_ZERO_NAMES: tuple[str, ...] = (
+    "lora_b", "lora_embedding_a", "zero_conv", "zero_module", "adaln_modulation",
+    "resweight", "rezero", "gate", "alpha", "zero_init", "modulation",
+)
+
+#: Parameter-name fragments of residual-branch output projections (GPT-2 ``c_proj``, Llama
+#: ``o_proj``/``down_proj``, torch ``out_proj``, ``fc2``): small or scaled inits are conventional.
+RESIDUAL_OUTPUT_NAMES: tuple[str, ...] = (
+    "c_proj", "o_proj", "out_proj", "down_proj", "dense_4h_to_h", "fc2", "w2", "proj_out",
+)
+
+#: Classifier-head names where timm's 'jax' mode puts zeros.
+HEAD_NAMES: tuple[str, ...] = ("head", "classifier", "lm_head", "fc_out", "logits")
+
+#: Extra shape-only tensor calls the auditor's tracer propagates through (splits and indexing
+#: keep the producing layer, e.g. SwiGLU's ``chunk``).
+TRACE_PASSTHROUGH: frozenset[str] = frozenset({
+    "chunk", "split", "unbind", "narrow", "select", "__getitem__", "tensor_split", "split_with_sizes",
+    "detach", "type", "half", "bfloat16", "double",
+})
+
+#: The signal criterion of init-reference §6: first-to-last ratios must stay inside this band.
+SIGNAL_RATIO_BAND: tuple[float, float] = (0.1, 10.0)

@@ -1,0 +1,102 @@
+"""Values the analysis produces and the reporters format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from initaudit.diagnostics import Severity
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    family: str
+    gain: float | None
+    std: float
+    confidence: float
+    aliases: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "family": self.family, "gain": _round(self.gain),
+                "std": _round(self.std), "confidence": round(self.confidence, 3)}
+
+
+@dataclass
+class ParameterReport:
+    name: str
+    shape: tuple[int, ...]
+    fan_in: int | None
+    fan_out: int | None
+    mean: float
+    std: float
+    zero_fraction: float
+    scheme: Scheme
+    activation: str | None = None
+    expected_std: float | None = None
+    #: Whether a normalisation layer sits between this layer and its activation.
+    norm_between: bool = False
+    layer_type: str | None = None
+
+    @property
+    def std_ratio(self) -> float | None:
+        if self.expected_std is None or self.expected_std == 0:
+            return None
+        return self.std / self.expected_std
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "shape": list(self.shape), "fan_in": self.fan_in,
+                "fan_out": self.fan_out, "mean": _round(self.mean), "std": _round(self.std),
+                "zero_fraction": _round(self.zero_fraction), "scheme": self.scheme.to_dict(),
+                "activation": self.activation, "expected_std": _round(self.expected_std),
+                "std_ratio": _round(self.std_ratio)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    parameter: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "name": self.name, "severity": self.severity.value,
+                "parameter": self.parameter, "message": self.message}
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    module: str
+    forward_std: float
+    sample_std: float
+    grad_norm: float | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"module": self.module, "forward_std": _round(self.forward_std),
+                "grad_norm": _round(self.grad_norm)}
+
+
+@dataclass
+class AuditReport:
+    source: str
+    parameters: list[ParameterReport]
+    findings: list[Finding]
+    signal: list[SignalRow]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(f.severity.fails for f in self.findings) else 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"version": 1, "parameters": [p.to_dict() for p in self.parameters],
+                "findings": [f.to_dict() for f in self.findings],
+                "signal": [s.to_dict() for s in self.signal]}
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    if value is None:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return float(f"{value:.{digits}g}")

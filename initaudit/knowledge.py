@@ -492,3 +492,21 @@ TRACE_PASSTHROUGH: frozenset[str] = frozenset({
 
 #: The signal criterion of init-reference §6: first-to-last ratios must stay inside this band.
 SIGNAL_RATIO_BAND: tuple[float, float] = (0.1, 10.0)
+
+
+# --------------------------------------------------------------------------- intentional inits
+
+#: Name fragments of tensors that are zero- or constant-initialised on purpose (init-reference
+#: §3.2): LoRA's B (or up) matrix, ControlNet zero convolutions, adaLN-Zero modulation, gates,
+#: ReZero residual weights, and layer-scale style parameters. Matched case-insensitively against
+#: the dotted path of the layer or parameter.
+INTENTIONAL_ZERO_NAMES: tuple[str, ...] = (
+    "lora_b", "lora_up", "lora_embedding_a", "zero_conv", "zero_linear", "zero_module",
+    "adaln_modulation", "adaln", "modulation", "gate", "gating", "rezero", "resweight",
+    "res_weight", "layer_scale", "ls1", "ls2", "gamma",
+)
+
+#: Pairs of low-rank factor names: one of each pair starts at zero while the other is random.
+LOW_RANK_PAIRS: tuple[tuple[str, str], ...] = (
+    ("lora_a", "lora_b"), ("lora_down", "lora_up"), ("a", "b"), ("down", "up"),
+)

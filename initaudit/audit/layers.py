@@ -1,0 +1,130 @@
+"""What kind of layer owns a parameter, and what torch's own init gives it (init-reference §2)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import torch
+
+from initaudit import knowledge
+from initaudit.audit.identify import DefaultInit
+
+DEFAULT_GAIN = 1 / math.sqrt(3)
+_RNN_PARAM = re.compile(r"(?:^|\.)(weight|bias)_(ih|hh|hr)_l\d+(?:_reverse)?$")
+_EMBEDDING_NAME = re.compile(r"(emb|wte|wpe|tok_|token|word_|position_)", re.IGNORECASE)
+_SWISH = re.compile("swish", re.IGNORECASE)
+
+
+def class_name(module: torch.nn.Module) -> str:
+    """The nn class name, also for TorchScript modules (``original_name``)."""
+    return getattr(module, "original_name", None) or type(module).__name__
+
+
+def module_kind(module: torch.nn.Module) -> str | None:
+    name = class_name(module)
+    kind = knowledge.layer_kind(name)
+    if kind is not None:
+        return kind
+    if isinstance(module, torch.nn.Linear) or isinstance(module, torch.nn.modules.conv._ConvNd):
+        return "dense"
+    if isinstance(module, (torch.nn.Embedding, torch.nn.EmbeddingBag)):
+        return "embedding"
+    if isinstance(module, (torch.nn.RNNBase, torch.nn.RNNCellBase)):
+        return "recurrent"
+    lowered = name.lower()
+    if "norm" in lowered and not any(p.dim() >= 2 for p in module.parameters(recurse=False)):
+        return "norm"
+    if custom_activation(module) is not None:
+        return "activation"
+    return None
+
+
+def custom_activation(module: torch.nn.Module) -> str | None:
+    """Activation named by a parameter-free module class outside torch.nn (``NewGELUActivation``)."""
+    name = class_name(module)
+    if name in knowledge.ACTIVATION_MODULES or any(True for _ in module.parameters(recurse=False)):
+        return None
+    if any(True for _ in module.children()):
+        return None
+    lowered = _SWISH.sub("silu", name.lower())
+    for activation in sorted(knowledge.ACTIVATIONS, key=len, reverse=True):
+        if activation != "linear" and activation in lowered:
+            return activation
+    return None
+
+
+@dataclass(frozen=True)
+class ParameterContext:
+    layer_type: str | None  # class name of the owning module (guessed without a module)
+    kind: str | None  # dense | embedding | recurrent | attention | norm | None
+    default: DefaultInit | None
+
+
+def contexts_from_module(module: torch.nn.Module) -> dict[str, ParameterContext]:
+    found: dict[str, ParameterContext] = {}
+    for prefix, owner in module.named_modules():
+        kind = module_kind(owner)
+        for local, parameter in owner.named_parameters(recurse=False):
+            name = f"{prefix}.{local}" if prefix else local
+            found[name] = ParameterContext(
+                class_name(owner), kind, _module_default(owner, kind, local, parameter))
+    return found
+
+
+def _module_default(owner: torch.nn.Module, kind: str | None, local: str,
+                    parameter: torch.Tensor) -> DefaultInit | None:
+    if kind == "dense":
+        weight = getattr(owner, "weight", None)
+        if weight is None or weight.dim() < 2:
+            return None
+        fan_in = weight.shape[1] if class_name(owner) == "Bilinear" else knowledge.fans(tuple(weight.shape))[0]
+        return DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN)
+    if kind == "embedding" and local == "weight":
+        return DefaultInit("normal", 1.0, None)
+    if kind == "recurrent":
+        hidden = getattr(owner, "hidden_size", None)
+        if hidden:
+            return DefaultInit("uniform", knowledge.pytorch_default_std(hidden), DEFAULT_GAIN)
+    if kind == "attention" and local == "out_proj.weight":
+        return None
+    return None
+
+
+def contexts_from_names(shapes: dict[str, tuple[int, ...]]) -> dict[str, ParameterContext]:
+    """Best guesses for a bare state dict: layer types from parameter names and shapes."""
+    found: dict[str, ParameterContext] = {}
+    for name, shape in shapes.items():
+        rnn = _RNN_PARAM.search(name)
+        if rnn:
+            hidden = _rnn_hidden(name, shapes)
+            default = DefaultInit("uniform", knowledge.pytorch_default_std(hidden), DEFAULT_GAIN) if hidden else None
+            found[name] = ParameterContext("RNN", "recurrent", default)
+        elif len(shape) == 2 and _EMBEDDING_NAME.search(name.rsplit(".", 1)[0] if "." in name else name):
+            found[name] = ParameterContext("Embedding", "embedding", DefaultInit("normal", 1.0, None))
+        elif len(shape) >= 2 and name.endswith("weight") and "norm" not in name.lower():
+            fan_in = knowledge.fans(shape)[0]
+            found[name] = ParameterContext(
+                None, "dense", DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN))
+        elif len(shape) == 1 and name.endswith("bias"):
+            weight = shapes.get(name[: -len("bias")] + "weight")
+            default = None
+            if weight is not None and len(weight) >= 2:
+                default = DefaultInit("uniform", knowledge.pytorch_default_std(knowledge.fans(weight)[0]),
+                                      DEFAULT_GAIN)
+            found[name] = ParameterContext(None, "dense" if default else None, default)
+        else:
+            found[name] = ParameterContext(None, None, None)
+    return found
+
+
+def _rnn_hidden(name: str, shapes: dict[str, tuple[int, ...]]) -> int | None:
+    layer = re.sub(r"(weight|bias)_(ih|hh|hr)_", "weight_hh_", name)
+    recurrent = shapes.get(layer)
+    projection = shapes.get(re.sub(r"(weight|bias)_(ih|hh|hr)_", "weight_hr_", name))
+    if projection is not None:
+        return projection[1]
+    if recurrent is not None and len(recurrent) == 2:
+        return recurrent[1]
+    return None

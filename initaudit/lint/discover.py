@@ -1,0 +1,48 @@
+"""Which files a run lints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from initaudit.config import Config
+
+SOURCE_SUFFIXES = (".py",)
+
+
+class MissingPath(Exception):
+    """A path named on the command line does not exist."""
+
+
+def discover(paths: list[Path], config: Config) -> Iterator[Path]:
+    """Files named explicitly are always yielded; directories are walked recursively, in sorted
+    order, skipping the default and configured excludes. Each file is yielded once."""
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_file():
+            candidates: Iterator[Path] = iter((path,))
+        elif path.is_dir():
+            candidates = _walk(path, config)
+        else:
+            raise MissingPath(f"{path}: no such file or directory")
+        for candidate in candidates:
+            key = candidate.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield candidate
+
+
+def _walk(directory: Path, config: Config) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if config.excluded(path):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(path, config)
+        elif entry.is_file() and entry.name.endswith(SOURCE_SUFFIXES):
+            yield path

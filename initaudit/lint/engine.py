@@ -1,0 +1,147 @@
+"""Linting: a pure function of (path, source bytes, config) -> diagnostics, plus fixing.
+
+The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import libcst as cst
+
+from initaudit.config import Config
+from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.lint.discover import discover
+from initaudit.lint.fixes import apply_fixes
+from initaudit.lint.model import FileModel
+from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
+from initaudit.lint.source import SourceError, SourceText, decode, syntax_error
+from initaudit.lint.suppression import is_suppressed, parse_suppressions
+
+_MAX_FIX_ROUNDS = 10
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    parsed: bool = False
+    #: One line explaining why the file could not be checked (unreadable, internal error).
+    error: str | None = None
+    source: SourceText | None = None
+    #: Text after fixes, when fixing was asked for and changed something.
+    fixed_text: str | None = None
+    fixes_applied: int = 0
+
+
+def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
+              unsafe_fixes: bool = False) -> FileResult:
+    """Check one file's bytes. Never raises for bad input: problems become IA000 or ``error``."""
+    result = FileResult(path)
+    try:
+        result.source = decode(data)
+    except SourceError as exc:
+        result.diagnostics = _syntax_diagnostics(path, exc, config)
+        return result
+    text = result.source.text
+    try:
+        diagnostics, parsed = check_text(path, text, config)
+        result.parsed = parsed
+        if fix and parsed:
+            text, diagnostics, result.fixes_applied = _fix(path, text, diagnostics, config, unsafe_fixes)
+            if result.fixes_applied:
+                result.fixed_text = text
+    except RecursionError:
+        result.error = "file is too deeply nested to analyse"
+        return result
+    except Exception as exc:  # a bug in a rule must not stop the run
+        result.error = f"internal error: {type(exc).__name__}: {exc}"
+        return result
+    result.diagnostics = diagnostics
+    return result
+
+
+def check_text(path: str, text: str, config: Config) -> tuple[list[Diagnostic], bool]:
+    """Diagnostics for decoded text, and whether it parsed."""
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        error = syntax_error(text, path) or SourceError(
+            exc.message, exc.raw_line, exc.raw_column + 1)
+        return _syntax_diagnostics(path, error, config), False
+    model = FileModel(module, text)
+    suppressions = parse_suppressions(text)
+    diagnostics = []
+    for rule in RULES:
+        if rule is SYNTAX_ERROR or not config.enabled(rule.info.code, path):
+            continue
+        for finding in rule.check(model):
+            diagnostic = _diagnostic(path, model, rule, finding)
+            lines = (diagnostic.line, diagnostic.end_line)
+            if not is_suppressed(suppressions, diagnostic.code, lines):
+                diagnostics.append(diagnostic)
+    return sorted(set(diagnostics), key=lambda d: d.sort_key), True
+
+
+def _diagnostic(path: str, model: FileModel, rule: Rule, finding: Finding) -> Diagnostic:
+    span = model.position(finding.node)
+    return Diagnostic(
+        path=path,
+        line=span.start.line,
+        column=span.start.column + 1,
+        end_line=span.end.line,
+        end_column=span.end.column + 1,
+        code=rule.info.code,
+        name=rule.info.name,
+        severity=finding.severity or rule.info.severity,
+        message=finding.message,
+        fix=finding.fix,
+    )
+
+
+def _syntax_diagnostics(path: str, error: SourceError, config: Config) -> list[Diagnostic]:
+    info = SYNTAX_ERROR.info
+    if not config.enabled(info.code, path):
+        return []
+    return [Diagnostic(path, error.line, error.column, error.line, error.column + 1,
+                       info.code, info.name, Severity.ERROR, error.message)]
+
+
+def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
+         unsafe: bool) -> tuple[str, list[Diagnostic], int]:
+    """Apply fixes round after round until none applies; every round must still parse."""
+    total = 0
+    for _ in range(_MAX_FIX_ROUNDS):
+        new_text, applied = apply_fixes(text, diagnostics, unsafe)
+        if not applied or new_text == text:
+            break
+        new_diagnostics, parsed = check_text(path, new_text, config)
+        if not parsed:
+            raise RuntimeError("a fix produced code that does not parse; file left unchanged")
+        text, diagnostics, total = new_text, new_diagnostics, total + applied
+    return text, diagnostics, total
+
+
+def lint_source(code: str | bytes, path: str = "<string>", config: Config | None = None) -> list[Diagnostic]:
+    """Diagnostics for one piece of source code (the editor and test entry point)."""
+    data = code.encode("utf-8") if isinstance(code, str) else code
+    result = lint_file(path, data, config or Config())
+    if result.error is not None:
+        raise RuntimeError(result.error)
+    return result.diagnostics
+
+
+def lint_paths(paths: Iterable[str | Path], config: Config | None = None) -> list[FileResult]:
+    """Lint files and directories (walked as ``initaudit check`` walks them)."""
+    config = config or Config()
+    results = []
+    for file in discover([Path(p) for p in paths], config):
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            results.append(FileResult(str(file), error=f"cannot read: {exc.strerror or exc}"))
+            continue
+        results.append(lint_file(str(file), data, config))
+    return results

@@ -1,0 +1,370 @@
+"""Where each layer's output goes: a small abstract interpreter over ``forward()``.
+
+A value is the set of layers whose raw (pre-activation) output it still carries. Shape-only
+operations keep it; an activation, a normalisation, another layer, a ``return`` or anything
+unknown *consumes* it, and the consumer is recorded for each of those layers. Branches are
+merged, loops run twice so that a block's output reaches the next block, and helper methods
+called from ``forward`` are followed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from initaudit import knowledge
+from initaudit.lint.modules import QualifiedNames, Submodule, argument, literal_number
+
+
+@dataclass(frozen=True)
+class Consumer:
+    #: activation | norm | layer | output | residual | unknown
+    kind: str
+    activation: str | None = None
+    slope: float | None = None
+
+
+UNKNOWN = Consumer("unknown")
+NORM = Consumer("norm")
+LAYER = Consumer("layer")
+OUTPUT = Consumer("output")
+RESIDUAL = Consumer("residual")
+
+
+@dataclass(frozen=True)
+class Value:
+    producers: frozenset[str] = frozenset()
+    #: The value went through an addition with another tensor (a skip connection).
+    residual: bool = False
+
+    def union(self, other: Value) -> Value:
+        return Value(self.producers | other.producers, self.residual or other.residual)
+
+
+EMPTY = Value()
+_MAX_INLINE_DEPTH = 3
+_FUNCTIONAL_PREFIXES = ("torch.nn.functional.", "torch.")
+
+
+@dataclass
+class _Frame:
+    values: dict[str, Value] = field(default_factory=dict)
+    modules: dict[str, list[Submodule]] = field(default_factory=dict)
+    returned: Value | None = None  # set when inlining a helper method
+
+
+class ForwardFlow:
+    """Runs ``forward`` of one class and collects the consumers of every layer's output."""
+
+    def __init__(self, attributes: dict[str, Submodule], methods: dict[str, cst.FunctionDef],
+                 names: QualifiedNames) -> None:
+        self._attributes = attributes
+        self._methods = methods
+        self._names = names
+        self._depth = 0
+        self.consumers: dict[str, set[Consumer]] = {}
+
+    def run(self) -> dict[str, set[Consumer]]:
+        forward = self._methods.get("forward")
+        if forward is not None:
+            self._call_method(forward, [], inline=False)
+        return self.consumers
+
+    def run_sequentials(self) -> dict[str, set[Consumer]]:
+        """For a scope without ``forward`` (``net = nn.Sequential(...)`` in a script): the order
+        inside each Sequential is still known; what follows the last layer is not."""
+        for module in self._attributes.values():
+            if module.kind == "container" and module.sequential:
+                self._apply(module, EMPTY)
+        return self.consumers
+
+    # ---------------------------------------------------------------- statements
+
+    def _call_method(self, function: cst.FunctionDef, args: list[Value], *, inline: bool) -> Value:
+        frame = _Frame(returned=EMPTY if inline else None)
+        params = [p.name.value for p in function.params.params][1:]  # drop self
+        for name, value in zip(params, args):
+            frame.values[name] = value
+        self._depth += 1
+        try:
+            self._block(function.body, frame)
+        finally:
+            self._depth -= 1
+        return frame.returned or EMPTY
+
+    def _block(self, body: cst.BaseSuite | cst.BaseStatement, frame: _Frame) -> None:
+        statements = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else [body]
+        for statement in statements:
+            self._statement(statement, frame)
+
+    def _statement(self, node: cst.CSTNode, frame: _Frame) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self._small_statement(small, frame)
+        elif isinstance(node, cst.If):
+            self._expr(node.test, frame)
+            self._branches(frame, [node.body] + ([node.orelse] if node.orelse else []),
+                           exhaustive=node.orelse is not None)
+        elif isinstance(node, cst.Else):
+            self._block(node.body, frame)
+        elif isinstance(node, (cst.For, cst.While)):
+            self._loop(node, frame)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                self._expr(item.item, frame)
+            self._block(node.body, frame)
+        elif isinstance(node, cst.Try):
+            self._block(node.body, frame)
+            for handler in node.handlers:
+                self._block(handler.body, frame)
+            for extra in (node.orelse, node.finalbody):
+                if extra is not None:
+                    self._block(extra.body, frame)
+
+    def _branches(self, frame: _Frame, bodies: list[cst.CSTNode], *, exhaustive: bool) -> None:
+        before = dict(frame.values)
+        outcomes = []
+        for body in bodies:
+            frame.values = dict(before)
+            if isinstance(body, cst.If):
+                self._statement(body, frame)
+            else:
+                self._block(body.body if isinstance(body, cst.Else) else body, frame)
+            outcomes.append(frame.values)
+        if not exhaustive:
+            outcomes.append(before)
+        merged: dict[str, Value] = {}
+        for outcome in outcomes:
+            for name, value in outcome.items():
+                merged[name] = merged[name].union(value) if name in merged else value
+        frame.values = merged
+
+    def _loop(self, node: cst.For | cst.While, frame: _Frame) -> None:
+        if isinstance(node, cst.For):
+            modules = self._modules(node.iter, frame, iterate=True)
+            if modules is not None and isinstance(node.target, cst.Name):
+                frame.modules[node.target.value] = modules
+            else:
+                self._expr(node.iter, frame)
+        else:
+            self._expr(node.test, frame)
+        # Twice: the value leaving one iteration reaches the next one.
+        for _ in range(2):
+            self._branches(frame, [node.body], exhaustive=False)
+
+    def _small_statement(self, node: cst.BaseSmallStatement, frame: _Frame) -> None:
+        if isinstance(node, cst.Assign):
+            modules = self._modules(node.value, frame)
+            value = EMPTY if modules is not None else self._expr(node.value, frame)
+            for target in node.targets:
+                self._bind(target.target, value, modules, frame)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self._bind(node.target, self._expr(node.value, frame), None, frame)
+        elif isinstance(node, cst.AugAssign):
+            value = self._expr(node.value, frame)
+            if isinstance(node.target, cst.Name):
+                previous = frame.values.get(node.target.value, EMPTY)
+                combined = self._combine(node.operator, previous, value, node.value)
+                frame.values[node.target.value] = combined
+        elif isinstance(node, cst.Return) and node.value is not None:
+            value = self._expr(node.value, frame)
+            if frame.returned is not None:
+                frame.returned = frame.returned.union(value)
+            else:
+                self._consume(value, OUTPUT)
+        elif isinstance(node, cst.Expr):
+            self._consume(self._expr(node.value, frame), UNKNOWN)
+
+    def _bind(self, target: cst.BaseExpression, value: Value, modules: list[Submodule] | None,
+              frame: _Frame) -> None:
+        if isinstance(target, cst.Name):
+            if modules is not None:
+                frame.modules[target.value] = modules
+            else:
+                frame.values[target.value] = value
+                frame.modules.pop(target.value, None)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            # ``out, hidden = self.lstm(x)``: each name may carry the producers.
+            for element in target.elements:
+                self._bind(element.value, value, None, frame)
+
+    # ---------------------------------------------------------------- expressions
+
+    def _expr(self, node: cst.BaseExpression, frame: _Frame) -> Value:
+        if isinstance(node, cst.Name):
+            return frame.values.get(node.value, EMPTY)
+        if isinstance(node, cst.Call):
+            return self._call(node, frame)
+        if isinstance(node, cst.Subscript):
+            return self._expr(node.value, frame)
+        if isinstance(node, cst.Attribute):
+            base = self._expr(node.value, frame)
+            return base if node.attr.value in ("T", "mT", "data") else EMPTY
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self._expr(node.left, frame), self._expr(node.right, frame)
+            return self._combine(node.operator, left, right, node.right)
+        if isinstance(node, cst.UnaryOperation):
+            return self._expr(node.expression, frame)
+        if isinstance(node, cst.IfExp):
+            self._expr(node.test, frame)
+            return self._expr(node.body, frame).union(self._expr(node.orelse, frame))
+        if isinstance(node, (cst.Tuple, cst.List)):
+            result = EMPTY
+            for element in node.elements:
+                result = result.union(self._expr(element.value, frame))
+            return result
+        return EMPTY
+
+    def _combine(self, operator: cst.CSTNode, left: Value, right: Value,
+                 right_node: cst.BaseExpression) -> Value:
+        if isinstance(operator, (cst.Add, cst.Subtract, cst.AddAssign, cst.SubtractAssign)):
+            if literal_number(right_node) is not None:
+                return left
+            return Value(left.producers | right.producers, True)
+        if isinstance(operator, (cst.Multiply, cst.Divide, cst.MultiplyAssign, cst.DivideAssign)):
+            # Scaling by a constant or a parameter keeps the producer; a product of two
+            # signals (gating) does not.
+            if not (left.producers and right.producers):
+                return left.union(right)
+        self._consume(left, UNKNOWN)
+        self._consume(right, UNKNOWN)
+        return EMPTY
+
+    def _call(self, node: cst.Call, frame: _Frame) -> Value:
+        modules = self._modules(node.func, frame)
+        args = [self._expr(arg.value, frame) for arg in node.args]
+        first = args[0] if args else EMPTY
+        if modules is not None:
+            result = EMPTY
+            for module in modules:
+                result = result.union(self._apply(module, first))
+            return result
+        method = self._self_method(node.func)
+        if method is not None:
+            return self._inline(method, args)
+        function = self._torch_function(node.func)
+        if function is not None:
+            return self._torch_call(function, node, args)
+        if isinstance(node.func, cst.Attribute):
+            return self._method_call(node, frame, args)
+        for value in args:
+            self._consume(value, UNKNOWN)
+        return EMPTY
+
+    def _method_call(self, node: cst.Call, frame: _Frame, args: list[Value]) -> Value:
+        assert isinstance(node.func, cst.Attribute)
+        receiver = self._expr(node.func.value, frame)
+        name = node.func.attr.value
+        for value in args:
+            self._consume(value, UNKNOWN)
+        if name in knowledge.ACTIVATION_FUNCTIONS:
+            activation = knowledge.ACTIVATION_FUNCTIONS[name]
+            slope = literal_number(argument(node, 0, "negative_slope"))
+            self._consume(receiver, self._activation(activation, slope))
+            return EMPTY
+        if name in knowledge.PASSTHROUGH_METHODS:
+            return receiver
+        self._consume(receiver, UNKNOWN)
+        return EMPTY
+
+    def _torch_call(self, function: str, node: cst.Call, args: list[Value]) -> Value:
+        first = args[0] if args else EMPTY
+        rest = args[1:]
+        if function in knowledge.ACTIVATION_FUNCTIONS:
+            activation = knowledge.ACTIVATION_FUNCTIONS[function]
+            slope = literal_number(argument(node, 1, "negative_slope"))
+            self._consume(first, self._activation(activation, slope))
+            result = EMPTY
+        elif function in knowledge.NORM_FUNCTIONS:
+            self._consume(first, NORM)
+            result = EMPTY
+        elif function in knowledge.PASSTHROUGH_FUNCTIONS:
+            result = first
+        elif function in ("cat", "stack", "concat", "concatenate"):
+            result = first
+        else:
+            self._consume(first, UNKNOWN)
+            result = EMPTY
+        for value in rest:
+            self._consume(value, UNKNOWN)
+        return result
+
+    def _activation(self, name: str, slope: float | None) -> Consumer:
+        if name == "leaky_relu" and slope is None:
+            slope = 0.01
+        return Consumer("activation", name, slope)
+
+    def _apply(self, module: Submodule, value: Value) -> Value:
+        if module.kind in ("dense", "embedding", "recurrent", "attention"):
+            self._consume(value, LAYER)
+            return Value(frozenset({module.path}))
+        if module.kind == "activation":
+            self._consume(value, Consumer("activation", module.activation, module.slope))
+            return EMPTY
+        if module.kind == "norm":
+            self._consume(value, NORM)
+            return EMPTY
+        if module.kind == "passthrough":
+            return value
+        if module.kind == "container" and module.sequential and module.children:
+            for child in module.children:
+                value = self._apply(child, value)
+            return value
+        self._consume(value, UNKNOWN)
+        return EMPTY
+
+    def _inline(self, method: cst.FunctionDef, args: list[Value]) -> Value:
+        if self._depth > _MAX_INLINE_DEPTH:
+            for value in args:
+                self._consume(value, UNKNOWN)
+            return EMPTY
+        return self._call_method(method, args, inline=True)
+
+    def _consume(self, value: Value, consumer: Consumer) -> None:
+        if consumer is OUTPUT and value.residual:
+            consumer = RESIDUAL
+        for producer in value.producers:
+            self.consumers.setdefault(producer, set()).add(consumer)
+
+    # ---------------------------------------------------------------- name resolution
+
+    def _modules(self, node: cst.BaseExpression, frame: _Frame, *, iterate: bool = False) -> list[Submodule] | None:
+        """Submodules an expression denotes (``self.fc``, ``self.net[0]``, a loop variable)."""
+        if isinstance(node, cst.Name):
+            return frame.modules.get(node.value)
+        if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == "self":
+                module = self._attributes.get(node.attr.value)
+                if module is None:
+                    return None
+                return list(module.children) if iterate else [module]
+            parents = self._modules(node.value, frame)
+            if parents is not None and len(parents) == 1:
+                child = parents[0].child(node.attr.value)
+                return [child] if child is not None else None
+            return None
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            parents = self._modules(node.value, frame)
+            index = node.slice[0].slice
+            if parents is None or len(parents) != 1 or not isinstance(index, cst.Index):
+                return None
+            key = index.value
+            text = str(int(literal_number(key))) if literal_number(key) is not None else (
+                key.evaluated_value if isinstance(key, cst.SimpleString) else None)
+            child = parents[0].child(text) if text is not None else None
+            return [child] if child is not None else None
+        return None
+
+    def _self_method(self, func: cst.BaseExpression) -> cst.FunctionDef | None:
+        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                and func.value.value == "self" and func.attr.value != "forward"):
+            return self._methods.get(func.attr.value)
+        return None
+
+    def _torch_function(self, func: cst.BaseExpression) -> str | None:
+        for name in self._names(func):
+            for prefix in _FUNCTIONAL_PREFIXES:
+                if name.startswith(prefix) and "." not in name[len(prefix):]:
+                    return name[len(prefix):]
+        return None

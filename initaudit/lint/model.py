@@ -1,0 +1,664 @@
+"""The model of one file that every rule queries: built once, by a single traversal.
+
+It records the nn.Module classes and their submodules, the consumer of each layer's output (from
+``forward``), every initialisation of a tensor (``nn.init.*`` calls, in-place ``zero_``/``fill_``
+/``copy_``, ``nn.Parameter(torch.zeros(...))``) with the layers it reaches, and the references to
+deprecated ``torch.nn.init`` names. Unknown things stay unknown: rules only judge what resolves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, QualifiedNameProvider
+
+from initaudit import knowledge
+from initaudit.diagnostics import Edit
+from initaudit.lint.flow import Consumer, ForwardFlow
+from initaudit.lint.modules import (
+    Submodule,
+    SubmoduleBuilder,
+    argument,
+    literal_number,
+    torch_nn_class,
+)
+from initaudit.lint.source import line_starts
+
+INIT_PREFIX = knowledge.INIT_MODULE + "."
+_MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
+_NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
+            "torch.autograd.grad_mode.no_grad")
+#: In-place tensor methods that initialise, and the init function each one amounts to.
+_INPLACE_METHODS = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
+                    "normal_": "normal_", "uniform_": "uniform_"}
+_TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
+                     "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
+
+
+@dataclass
+class ModuleClass:
+    """An nn.Module subclass of the file, or a local scope (module body, function) that builds
+    layers in variables — for those, ``attributes`` holds the variables."""
+
+    name: str
+    node: cst.CSTNode
+    is_module: bool = False
+    attributes: dict[str, Submodule] = field(default_factory=dict)
+    #: ``self.w = nn.Parameter(...)``: name -> number of dimensions (None if unknown).
+    parameters: dict[str, int | None] = field(default_factory=dict)
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    consumers: dict[str, set[Consumer]] = field(default_factory=dict)
+    #: Not built as a submodule by any other class of the file: its output is the model's.
+    is_root: bool = True
+    #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
+    init_calls: dict[str, int] = field(default_factory=dict)
+
+    def layers(self) -> Iterator[Submodule]:
+        for module in self.attributes.values():
+            yield from module.walk()
+
+    def find(self, path: str) -> Submodule | None:
+        head, _, rest = path.partition(".")
+        module = self.attributes.get(head)
+        for key in rest.split(".") if rest else ():
+            module = module.child(key) if module is not None else None
+        return module
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an init operation writes: a parameter of one or several layers, or a bare Parameter."""
+
+    owner: ModuleClass
+    layers: tuple[Submodule, ...]  # empty for a bare Parameter attribute
+    param: str
+    #: The layers are known precisely (a direct reference or an isinstance-narrowed loop).
+    exact: bool = True
+    parameter_ndim: int | None = None
+
+
+@dataclass
+class InitOp:
+    """One initialisation of a tensor."""
+
+    node: cst.Call | cst.Assign
+    function: str  # canonical torch.nn.init name: "zeros_", "constant_", "xavier_uniform_", ...
+    #: init (nn.init.* call) | method (w.zero_(), w.fill_(c), w.copy_(...)) | parameter
+    via: str
+    args: dict[str, cst.BaseExpression]
+    target_node: cst.BaseExpression | None
+    owner: ModuleClass | None
+    method: str | None
+    seq: int
+    in_no_grad: bool = False
+    target: Target | None = None
+    #: Per layer path: a later operation in the same class rewrites this one's result.
+    superseded: frozenset[str] = frozenset()
+    conditions: tuple[tuple[cst.If, bool], ...] = ()
+    loops: tuple[cst.For, ...] = ()
+
+    @property
+    def func_node(self) -> cst.BaseExpression | None:
+        return self.node.func if isinstance(self.node, cst.Call) else None
+
+    def effective_layers(self) -> tuple[Submodule, ...]:
+        if self.target is None:
+            return ()
+        return tuple(m for m in self.target.layers if m.path not in self.superseded)
+
+
+@dataclass(frozen=True)
+class DeprecatedRef:
+    """A reference to a deprecated torch.nn.init name (``nn.init.xavier_uniform``)."""
+
+    node: cst.BaseExpression
+    alias: str  # deprecated name, e.g. "xavier_uniform"
+    rename: cst.Name  # the name token a fix rewrites
+    imported: bool  # bound by ``from torch.nn.init import <alias>`` (without ``as``)
+
+
+class FileModel:
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self.module = module
+        self.text = text
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._positions = wrapper.resolve(PositionProvider)
+        self._qualified = wrapper.resolve(QualifiedNameProvider)
+        self._line_starts = line_starts(text)
+        collector = _Collector(self)
+        module.visit(collector)
+        self.classes: dict[str, ModuleClass] = collector.classes
+        self.scopes: list[ModuleClass] = collector.scopes
+        self.init_ops: list[InitOp] = collector.init_ops
+        self.deprecated_refs: list[DeprecatedRef] = collector.deprecated_refs
+        #: ``from torch.nn.init import <alias>`` name tokens, by deprecated alias.
+        self.deprecated_imports: dict[str, list[cst.Name]] = collector.deprecated_imports
+        #: Local name each of those import tokens binds (differs with ``as``), by id of the token.
+        self.import_local_names: dict[int, str] = collector.import_local_names
+        _resolve(self)
+
+    # ---------------------------------------------------------------- metadata
+
+    def names(self, node: cst.CSTNode) -> frozenset[str]:
+        value = self._qualified.get(node)
+        if value is None:
+            return frozenset()
+        if callable(value):  # lazily computed by libcst
+            value = value()
+        return frozenset(q.name for q in value)
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        return self._positions[node]
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Character offsets of a node in the text."""
+        code_range = self._positions[node]
+        start = self._line_starts[code_range.start.line - 1] + code_range.start.column
+        end = self._line_starts[code_range.end.line - 1] + code_range.end.column
+        return start, end
+
+    def replace(self, node: cst.CSTNode, text: str) -> Edit:
+        start, end = self.span(node)
+        return Edit(start, end, text)
+
+    def source(self, node: cst.CSTNode) -> str:
+        start, end = self.span(node)
+        return self.text[start:end]
+
+    def consumers(self, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
+        return owner.consumers.get(layer.path, set())
+
+
+class _Collector(cst.CSTVisitor):
+    """The single traversal: gathers raw facts; targets are resolved once it is done."""
+
+    def __init__(self, model: FileModel) -> None:
+        super().__init__()
+        self._model = model
+        self.classes: dict[str, ModuleClass] = {}
+        self.scopes: list[ModuleClass] = [ModuleClass("<module>", model.module)]
+        self.init_ops: list[InitOp] = []
+        self.deprecated_refs: list[DeprecatedRef] = []
+        self.deprecated_imports: dict[str, list[cst.Name]] = {}
+        self.import_local_names: dict[int, str] = {}
+        self._deprecated_locals: set[str] = set()
+        self._class_stack: list[ModuleClass] = []
+        self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
+        self._conditions: list[tuple[cst.If, bool]] = []
+        self._loops: list[cst.For] = []
+        self._no_grad = 0
+        self._seq = 0
+        self._local_classes = frozenset(
+            n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)
+        )
+        self._builder = SubmoduleBuilder(model.names, self._local_classes)
+
+    # ---------------------------------------------------------------- scopes
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = ModuleClass(node.name.value, node)
+        bases = [model_names for arg in node.bases for model_names in self._model.names(arg.value)]
+        info.is_module = any(b in _MODULE_BASES or b.endswith(".Module") for b in bases) or any(
+            isinstance(arg.value, cst.Name) and arg.value.value in self.classes
+            and self.classes[arg.value.value].is_module for arg in node.bases
+        )
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                info.methods[statement.name.value] = statement
+        info.is_module = info.is_module or "forward" in info.methods
+        self.classes.setdefault(info.name, info)
+        self._class_stack.append(info)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._class_stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        owner = self._class_stack[-1] if self._is_method(node) else ModuleClass(node.name.value, node)
+        if owner.node is node:
+            self.scopes.append(owner)
+        self._functions.append((node, owner))
+        if any(self._is_no_grad(d.decorator) for d in node.decorators):
+            self._no_grad += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions.pop()
+        if any(self._is_no_grad(d.decorator) for d in original_node.decorators):
+            self._no_grad -= 1
+
+    def _is_method(self, node: cst.FunctionDef) -> bool:
+        if not self._class_stack:
+            return False
+        if self._functions and self._functions[-1][1] is self._class_stack[-1]:
+            return False  # a function nested inside a method
+        return self._class_stack[-1].methods.get(node.name.value) is node
+
+    def _owner(self) -> ModuleClass:
+        return self._functions[-1][1] if self._functions else self.scopes[0]
+
+    def _method_name(self) -> str | None:
+        if self._functions and self._functions[-1][1].node is not self._functions[-1][0]:
+            return self._functions[-1][0].name.value
+        return None
+
+    # ---------------------------------------------------------------- control flow context
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self._conditions.append((node, True))
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._conditions.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._conditions.append((node, False))
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._conditions.pop()
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self._loops.append(node)
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self._loops.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        if any(self._is_no_grad(item.item) for item in node.items):
+            self._no_grad += 1
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if any(self._is_no_grad(item.item) for item in original_node.items):
+            self._no_grad -= 1
+
+    def _is_no_grad(self, node: cst.BaseExpression) -> bool:
+        func = node.func if isinstance(node, cst.Call) else node
+        return any(name in _NO_GRAD for name in self._model.names(func))
+
+    # ---------------------------------------------------------------- imports and names
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return False
+        if cst.helpers.get_full_name_for_node(node.module) != knowledge.INIT_MODULE:
+            return False
+        for alias in node.names:
+            name = alias.name
+            if isinstance(name, cst.Name) and name.value in knowledge.DEPRECATED_ALIASES:
+                self.deprecated_imports.setdefault(name.value, []).append(name)
+                local = alias.asname.name if alias.asname is not None else name
+                if isinstance(local, cst.Name):
+                    self.import_local_names[id(name)] = local.value
+                    self._deprecated_locals.add(local.value)
+        return False
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in knowledge.DEPRECATED_ALIASES:
+            self._deprecated(node, node.attr.value, node.attr)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in knowledge.DEPRECATED_ALIASES or node.value in self._deprecated_locals:
+            for name in self._model.names(node):
+                alias = name[len(INIT_PREFIX):] if name.startswith(INIT_PREFIX) else ""
+                if alias in knowledge.DEPRECATED_ALIASES:
+                    self.deprecated_refs.append(DeprecatedRef(node, alias, node, True))
+                    return
+
+    def _deprecated(self, node: cst.Attribute, alias: str, rename: cst.Name) -> None:
+        if INIT_PREFIX + alias in self._model.names(node):
+            self.deprecated_refs.append(DeprecatedRef(node, alias, rename, False))
+
+    # ---------------------------------------------------------------- assignments and calls
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1:
+            return
+        target = node.targets[0].target
+        owner = self._owner()
+        if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+                and target.value.value == "self" and self._class_stack
+                and owner is self._class_stack[-1]):
+            self._self_attribute(owner, target.attr.value, node)
+        elif isinstance(target, cst.Name) and owner.node is not None and not owner.is_module:
+            module = self._builder.build(target.value, node.value)
+            if module is not None:
+                owner.attributes[target.value] = module
+
+    def _self_attribute(self, owner: ModuleClass, name: str, node: cst.Assign) -> None:
+        module = self._builder.build(name, node.value)
+        if module is not None:
+            owner.attributes.setdefault(name, module)
+            return
+        creation = self._parameter_creation(node.value)
+        if creation is None:
+            return
+        function, ndim = creation
+        owner.parameters.setdefault(name, ndim)
+        if function is not None:
+            self._seq += 1
+            value = node.value
+            factory = value.args[0].value if isinstance(value, cst.Call) and value.args else None
+            args = {"val": factory.args[-1].value} if (
+                function == "constant_" and isinstance(factory, cst.Call) and factory.args) else {}
+            self.init_ops.append(InitOp(
+                node, function, "parameter", args, node.targets[0].target, owner,
+                self._method_name(), self._seq,
+            ))
+
+    def _parameter_creation(self, value: cst.BaseExpression) -> tuple[str | None, int | None] | None:
+        """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2); None if not a Parameter."""
+        if not isinstance(value, cst.Call) or not any(
+            n in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") for n in self._model.names(value.func)
+        ):
+            return None
+        data = argument(value, 0, "data")
+        if not isinstance(data, cst.Call):
+            return None, None
+        factory = next((n.rsplit(".", 1)[-1] for n in self._model.names(data.func)
+                        if n.startswith("torch.")), None)
+        return _TENSOR_FACTORIES.get(factory or ""), _factory_ndim(factory, data)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._seq += 1
+        owner = self._owner()
+        method = self._method_name()
+        if (method == "__init__" and isinstance(node.func, cst.Attribute)
+                and isinstance(node.func.value, cst.Name) and node.func.value.value == "self"):
+            owner.init_calls.setdefault(node.func.attr.value, self._seq)
+        for name in self._model.names(node.func):
+            if name.startswith(INIT_PREFIX):
+                function = name[len(INIT_PREFIX):]
+                function = knowledge.DEPRECATED_ALIASES.get(function, function)
+                if function in knowledge.INIT_FUNCTIONS:
+                    self._record(node, function, "init", _bind_init_args(node, function),
+                                 argument(node, 0, "tensor"))
+                return
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _INPLACE_METHODS:
+            self._inplace(node, node.func.attr.value)
+
+    def _inplace(self, node: cst.Call, method: str) -> None:
+        assert isinstance(node.func, cst.Attribute)
+        function = _INPLACE_METHODS[method]
+        args: dict[str, cst.BaseExpression] = {}
+        if method == "fill_":
+            value = argument(node, 0, "value")
+            if value is None:
+                return
+            args["val"] = value
+        elif method == "copy_":
+            source = argument(node, 0, "src")
+            if not isinstance(source, cst.Call):
+                return
+            factory = next((n.rsplit(".", 1)[-1] for n in self._model.names(source.func)
+                            if n.startswith("torch.")), None)
+            function = _TENSOR_FACTORIES.get(factory or "")
+            if function is None:
+                return
+            if function == "constant_" and len(source.args) >= 2:
+                args["val"] = source.args[1].value
+        elif method == "normal_":
+            args = {k: v for k, v in (("mean", argument(node, 0, "mean")),
+                                      ("std", argument(node, 1, "std"))) if v is not None}
+        elif method == "uniform_":
+            args = {k: v for k, v in (("a", argument(node, 0, "from")),
+                                      ("b", argument(node, 1, "to"))) if v is not None}
+        assert function is not None
+        self._record(node, function, "method", args, node.func.value)
+
+    def _record(self, node: cst.Call, function: str, via: str,
+                args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
+        self.init_ops.append(InitOp(
+            node, function, via, args, target, self._owner(), self._method_name(), self._seq,
+            in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
+            loops=tuple(self._loops),
+        ))
+
+
+def _bind_init_args(node: cst.Call, function: str) -> dict[str, cst.BaseExpression]:
+    """Arguments after ``tensor`` by parameter name."""
+    spec = knowledge.INIT_FUNCTIONS[function]
+    bound: dict[str, cst.BaseExpression] = {}
+    for index, name in enumerate(spec.params, start=1):
+        value = argument(node, index, name)
+        if value is not None:
+            bound[name] = value
+    return bound
+
+
+def _factory_ndim(factory: str | None, call: cst.Call) -> int | None:
+    if factory in ("zeros_like", "ones_like", "full_like", None):
+        return None
+    if factory in ("tensor", "Tensor", "as_tensor"):
+        data = argument(call, 0, "data")
+        depth = 0
+        while isinstance(data, (cst.List, cst.Tuple)) and data.elements:
+            depth += 1
+            data = data.elements[0].value
+        return depth if depth else None
+    shape_args = [a for a in call.args if a.keyword is None]
+    if factory in ("full",):
+        shape_args = shape_args[:1]
+    if any(a.star for a in shape_args):
+        return None
+    if len(shape_args) == 1 and isinstance(shape_args[0].value, (cst.Tuple, cst.List)):
+        return len(shape_args[0].value.elements)
+    if len(shape_args) == 1 and not isinstance(shape_args[0].value, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
+        return None
+    return len(shape_args) or None
+
+
+# -------------------------------------------------------------------- resolution
+
+
+def _resolve(model: FileModel) -> None:
+    """After the traversal: composition, forward flow, init targets and their supersession."""
+    for owner in model.classes.values():
+        for module in owner.layers():
+            if module.kind == "custom" and module.class_name in model.classes:
+                if module.class_name != owner.name:
+                    model.classes[module.class_name].is_root = False
+    for owner in model.classes.values():
+        if owner.is_module:
+            owner.consumers = ForwardFlow(owner.attributes, owner.methods, model.names).run()
+    for scope in model.scopes:
+        scope.consumers = ForwardFlow(scope.attributes, {}, model.names).run_sequentials()
+    for op in model.init_ops:
+        if op.owner is not None and op.target_node is not None:
+            op.target = _target(model, op)
+    _mark_superseded(model.init_ops)
+
+
+def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``w.data`` / ``w.detach()`` write to ``w``."""
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        elif (isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute)
+              and node.func.attr.value == "detach"):
+            node = node.func.value
+        else:
+            return node
+
+
+def _target(model: FileModel, op: InitOp) -> Target | None:
+    owner = op.owner
+    assert owner is not None and op.target_node is not None
+    node = _strip(op.target_node)
+    if not isinstance(node, cst.Attribute):
+        return None
+    param = node.attr.value
+    base = node.value
+    if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
+        if param in owner.parameters:
+            return Target(owner, (), param, parameter_ndim=owner.parameters[param])
+        return None
+    resolved = _modules(model, op, base)
+    if resolved is None:
+        return None
+    modules, exact = resolved
+    return Target(owner, tuple(modules), param, exact)
+
+
+def _modules(model: FileModel, op: InitOp, node: cst.BaseExpression) -> tuple[list[Submodule], bool] | None:
+    """Submodules an expression denotes, and whether that set is exact."""
+    owner = op.owner
+    assert owner is not None
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        module = owner.attributes.get(node.attr.value)
+        return ([module], True) if module is not None else None
+    if isinstance(node, cst.Name):
+        if node.value in owner.attributes and not owner.is_module:
+            return [owner.attributes[node.value]], True
+        return _loop_variable(model, op, node.value)
+    if isinstance(node, cst.Attribute):
+        parents = _modules(model, op, node.value)
+        if parents and len(parents[0]) == 1:
+            child = parents[0][0].child(node.attr.value)
+            return ([child], parents[1]) if child is not None else None
+        return None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        parents = _modules(model, op, node.value)
+        key = node.slice[0].slice.value
+        number = literal_number(key)
+        text = str(int(number)) if number is not None and number == int(number) else (
+            key.evaluated_value if isinstance(key, cst.SimpleString) else None)
+        if parents and len(parents[0]) == 1 and isinstance(text, str):
+            child = parents[0][0].child(text)
+            return ([child], parents[1]) if child is not None else None
+    return None
+
+
+def _loop_variable(model: FileModel, op: InitOp, name: str) -> tuple[list[Submodule], bool] | None:
+    """``for m in self.modules(): if isinstance(m, nn.Linear): init(m.weight)``."""
+    for loop in reversed(op.loops):
+        variable = _loop_target(loop.target)
+        if variable != name:
+            continue
+        collection = _collection(model, op, loop.iter)
+        if collection is None:
+            return None
+        narrowed = False
+        for condition, positive in op.conditions:
+            if not _inside(model, condition, loop):
+                continue
+            classes = _isinstance_classes(model, condition.test, name)
+            if classes is None:
+                continue
+            if positive:
+                collection = [m for m in collection if _is_instance(m, classes)]
+                narrowed = True
+            else:
+                collection = [m for m in collection if not _is_instance(m, classes)]
+        return collection, narrowed
+    return None
+
+
+def _inside(model: FileModel, inner: cst.CSTNode, outer: cst.CSTNode) -> bool:
+    a, b = model.position(inner), model.position(outer)
+    return (b.start.line, b.start.column) <= (a.start.line, a.start.column) and \
+        (a.end.line, a.end.column) <= (b.end.line, b.end.column)
+
+
+def _loop_target(target: cst.BaseExpression) -> str | None:
+    """``m`` in ``for m in ...``, ``for name, m in ...`` and ``for i, m in enumerate(...)``."""
+    if isinstance(target, cst.Name):
+        return target.value
+    if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+        last = target.elements[-1].value
+        return last.value if isinstance(last, cst.Name) else None
+    return None
+
+
+def _collection(model: FileModel, op: InitOp, node: cst.BaseExpression) -> list[Submodule] | None:
+    owner = op.owner
+    assert owner is not None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate" and node.args:
+        return _collection(model, op, node.args[0].value)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
+        method = node.func.attr.value
+        base = node.func.value
+        roots: list[Submodule] | None
+        if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
+            if method in ("modules", "named_modules"):
+                return list(owner.layers())
+            if method in ("children", "named_children"):
+                return list(owner.attributes.values())
+            return None
+        resolved = _modules(model, op, base)
+        roots = resolved[0] if resolved and len(resolved[0]) == 1 else None
+        if roots is None:
+            return None
+        if method in ("modules", "named_modules"):
+            return list(roots[0].walk())
+        if method in ("children", "named_children"):
+            return list(roots[0].children)
+        return None
+    resolved = _modules(model, op, node)
+    if resolved and len(resolved[0]) == 1 and resolved[0][0].kind == "container":
+        return list(resolved[0][0].children)
+    return None
+
+
+def _isinstance_classes(model: FileModel, test: cst.BaseExpression, name: str) -> frozenset[str] | None:
+    """Class names tested by ``isinstance(name, ...)`` / ``type(name) is ...`` (through ``and``)."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _isinstance_classes(model, test.left, name) or _isinstance_classes(model, test.right, name)
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
+            and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name) \
+            and test.args[0].value.value == name:
+        return _class_names(model, test.args[1].value)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+            and isinstance(test.comparisons[0].operator, (cst.Is, cst.Equal)):
+        left = test.left
+        if isinstance(left, cst.Call) and isinstance(left.func, cst.Name) and left.func.value == "type" \
+                and left.args and isinstance(left.args[0].value, cst.Name) and left.args[0].value.value == name:
+            return _class_names(model, test.comparisons[0].comparator)
+    return None
+
+
+def _class_names(model: FileModel, node: cst.BaseExpression) -> frozenset[str]:
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names: frozenset[str] = frozenset()
+        for element in node.elements:
+            names |= _class_names(model, element.value)
+        return names
+    if isinstance(node, cst.Name) and node.value in model.classes:
+        return frozenset({node.value})
+    found = set()
+    for name in model.names(node):
+        if name.startswith("torch.nn."):
+            last = name.rsplit(".", 1)[-1]
+            found |= knowledge.ABSTRACT_BASES.get(last, {last})
+    return frozenset(found)
+
+
+def _is_instance(module: Submodule, classes: frozenset[str]) -> bool:
+    return module.class_name is not None and module.class_name in classes
+
+
+def _execution_key(op: InitOp) -> tuple[float, int]:
+    """Order in which the class's construction runs an operation (helpers at their call site)."""
+    owner = op.owner
+    if owner is None or not owner.is_module or op.method in (None, "__init__"):
+        return (op.seq, 0)
+    called_at = owner.init_calls.get(op.method)
+    return (called_at, op.seq) if called_at is not None else (math.inf, op.seq)
+
+
+def _mark_superseded(ops: Sequence[InitOp]) -> None:
+    """An op's effect on a layer is void when a later op of the same class fully rewrites it."""
+    writes: dict[tuple[int, str, str], list[tuple[tuple[float, int], InitOp]]] = {}
+    for op in ops:
+        if op.target is None or op.method == "forward":
+            continue
+        key_layers = [m.path for m in op.target.layers] or ["<self>"]
+        for path in key_layers:
+            writes.setdefault((id(op.target.owner), path, op.target.param), []).append((_execution_key(op), op))
+    for (_, path, _), entries in writes.items():
+        last_key = max(key for key, _ in entries)
+        for key, op in entries:
+            if key < last_key:
+                op.superseded = op.superseded | {path}

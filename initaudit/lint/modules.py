@@ -1,0 +1,202 @@
+"""Static description of the submodules a class (or a local scope) builds.
+
+``self.fc1 = nn.Linear(...)``, ``nn.Sequential(...)`` (also with an OrderedDict), ``nn.ModuleList``
+and activation modules become a tree of :class:`Submodule` values addressed by dotted paths such
+as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import libcst as cst
+
+from initaudit import knowledge
+
+#: Resolves an expression to the qualified names it may refer to.
+QualifiedNames = Callable[[cst.CSTNode], frozenset[str]]
+
+TORCH_NN = "torch.nn."
+
+
+@dataclass
+class Submodule:
+    path: str
+    #: dense | embedding | recurrent | attention | norm | activation | passthrough | container
+    #: | custom (a class of this file) | unknown
+    kind: str
+    class_name: str | None
+    node: cst.CSTNode
+    activation: str | None = None
+    slope: float | None = None
+    children: list[Submodule] = field(default_factory=list)
+    #: Children are applied one after another (nn.Sequential) rather than held (ModuleList).
+    sequential: bool = False
+
+    def walk(self) -> Iterator[Submodule]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def child(self, key: str) -> Submodule | None:
+        """Child by name or by (possibly negative) integer index."""
+        for candidate in self.children:
+            if candidate.path.rsplit(".", 1)[-1] == key:
+                return candidate
+        try:
+            index = int(key)
+        except ValueError:
+            return None
+        if -len(self.children) <= index < len(self.children):
+            return self.children[index]
+        return None
+
+    @property
+    def has_weight_matrix(self) -> bool:
+        return self.kind in ("dense", "recurrent", "attention")
+
+
+def torch_nn_class(names: frozenset[str]) -> str | None:
+    """``torch.nn.Linear`` / ``torch.nn.modules.linear.Linear`` -> ``Linear``."""
+    for name in names:
+        if name.startswith(TORCH_NN):
+            last = name.rsplit(".", 1)[-1]
+            if knowledge.layer_kind(last) is not None:
+                return last
+    return None
+
+
+def literal_number(node: cst.CSTNode | None) -> float | None:
+    """Value of a numeric literal, with unary minus and simple arithmetic on literals."""
+    if node is None:
+        return None
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return float(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = literal_number(node.expression)
+        return None if inner is None else -inner
+    if isinstance(node, cst.BinaryOperation):
+        left, right = literal_number(node.left), literal_number(node.right)
+        if left is None or right is None:
+            return None
+        operator = node.operator
+        try:
+            if isinstance(operator, cst.Divide):
+                return left / right
+            if isinstance(operator, cst.Multiply):
+                return left * right
+            if isinstance(operator, cst.Power):
+                return float(left**right)
+            if isinstance(operator, cst.Add):
+                return left + right
+            if isinstance(operator, cst.Subtract):
+                return left - right
+        except (ZeroDivisionError, OverflowError):
+            return None
+    return None
+
+
+def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
+    """The expression passed for a parameter, by keyword or by position (None if absent)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    if position < len(positional):
+        return positional[position].value
+    return None
+
+
+class SubmoduleBuilder:
+    """Turns constructor expressions into :class:`Submodule` trees."""
+
+    def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str]) -> None:
+        self._names = qualified_names
+        self._local_classes = local_classes
+
+    def build(self, path: str, node: cst.BaseExpression) -> Submodule | None:
+        """A Submodule if ``node`` constructs a module, else None (not a module at all)."""
+        if not isinstance(node, cst.Call):
+            return self._functional_activation(path, node)
+        torch_class = torch_nn_class(self._names(node.func))
+        if torch_class is not None:
+            return self._torch_module(path, torch_class, node)
+        if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
+            return Submodule(path, "custom", node.func.value, node)
+        return None
+
+    def _torch_module(self, path: str, class_name: str, node: cst.Call) -> Submodule:
+        kind = knowledge.layer_kind(class_name) or "unknown"
+        module = Submodule(path, kind, class_name, node)
+        if kind == "activation":
+            module.activation = knowledge.ACTIVATION_MODULES[class_name]
+            if class_name in knowledge.ACTIVATION_SLOPE_ARG:
+                position, keyword = knowledge.ACTIVATION_SLOPE_ARG[class_name]
+                module.slope = literal_number(argument(node, position, keyword))
+                if module.slope is None and argument(node, position, keyword) is None:
+                    module.slope = 0.25 if class_name == "PReLU" else 0.01
+        elif class_name == knowledge.SEQUENTIAL:
+            module.sequential = True
+            module.children = self._sequential_children(path, node)
+        elif class_name == "ModuleList":
+            items = argument(node, 0, "modules")
+            if isinstance(items, (cst.List, cst.Tuple)):
+                module.children = self._indexed(path, [e.value for e in items.elements])
+        elif class_name == "ModuleDict":
+            items = argument(node, 0, "modules")
+            if isinstance(items, cst.Dict):
+                module.children = self._named(path, [
+                    (e.key, e.value) for e in items.elements if isinstance(e, cst.DictElement)
+                ])
+        return module
+
+    def _sequential_children(self, path: str, node: cst.Call) -> list[Submodule]:
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        if any(arg.star for arg in node.args):
+            return []  # nn.Sequential(*layers): built dynamically
+        if len(positional) == 1 and isinstance(positional[0], cst.Call):
+            pairs = self._ordered_dict_items(positional[0])
+            if pairs is not None:
+                return self._named(path, pairs)
+        return self._indexed(path, positional)
+
+    def _ordered_dict_items(self, call: cst.Call) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
+        names = self._names(call.func)
+        if not any(n.endswith("OrderedDict") for n in names):
+            return None
+        items = argument(call, 0, "")
+        if not isinstance(items, (cst.List, cst.Tuple)):
+            return None
+        pairs = []
+        for element in items.elements:
+            value = element.value
+            if isinstance(value, cst.Tuple) and len(value.elements) == 2:
+                pairs.append((value.elements[0].value, value.elements[1].value))
+        return pairs
+
+    def _indexed(self, path: str, nodes: list[cst.BaseExpression]) -> list[Submodule]:
+        return [
+            self.build(f"{path}.{i}", n) or Submodule(f"{path}.{i}", "unknown", None, n)
+            for i, n in enumerate(nodes)
+        ]
+
+    def _named(self, path: str, pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]]) -> list[Submodule]:
+        children = []
+        for key, value in pairs:
+            if not isinstance(key, cst.SimpleString):
+                return []
+            name = f"{path}.{key.evaluated_value}"
+            children.append(self.build(name, value) or Submodule(name, "unknown", None, value))
+        return children
+
+    def _functional_activation(self, path: str, node: cst.CSTNode) -> Submodule | None:
+        """``self.act = F.relu`` / ``torch.tanh``: a function used like an activation module."""
+        for name in self._names(node):
+            if name.startswith(("torch.nn.functional.", "torch.")):
+                last = name.rsplit(".", 1)[-1]
+                if last in knowledge.ACTIVATION_FUNCTIONS:
+                    activation = knowledge.ACTIVATION_FUNCTIONS[last]
+                    slope = 0.01 if activation == "leaky_relu" else None
+                    return Submodule(path, "activation", None, node, activation, slope)
+        return None

@@ -1,0 +1,127 @@
+"""Questions rules ask of the file model, answered in one place."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from initaudit import knowledge
+from initaudit.lint.flow import Consumer
+from initaudit.lint.model import FileModel, InitOp, ModuleClass
+from initaudit.lint.modules import Submodule, literal_number
+
+
+def feeding(owner: ModuleClass, layer: Submodule) -> Consumer | None:
+    """The one thing a layer's output flows into, or None when unknown or ambiguous.
+
+    ``output`` is only returned for the file's root modules: what follows a block that another
+    class of the file builds is that class's business, and a block used from elsewhere is unknown.
+    """
+    consumers = owner.consumers.get(layer.path)
+    if not consumers or any(c.kind == "unknown" for c in consumers):
+        return None
+    if len(consumers) > 1:
+        families = {_family(c) for c in consumers}
+        if len(families) != 1 or None in families:
+            return None
+    consumer = next(iter(consumers))
+    if consumer.kind == "output" and not owner.is_root:
+        return None
+    return consumer
+
+
+def _family(consumer: Consumer) -> str | None:
+    if consumer.kind == "activation" and consumer.activation is not None:
+        return knowledge.ACTIVATIONS[consumer.activation].family
+    return consumer.kind
+
+
+def activation_name(consumer: Consumer) -> str | None:
+    """Activation that decides the right init for a consumer; None when scale does not matter."""
+    if consumer.kind == "activation":
+        return consumer.activation
+    if consumer.kind in ("output", "layer"):
+        return "linear"
+    return None  # norm resets the scale; a residual sum is judged elsewhere
+
+
+def number(model: FileModel, node: cst.BaseExpression | None) -> float | None:
+    """Numeric value of a literal, ``math.sqrt(<literal>)`` or ``<literal> ** 0.5``."""
+    value = literal_number(node)
+    if value is not None or not isinstance(node, cst.Call) or len(node.args) != 1:
+        return value
+    if any(n in ("math.sqrt", "numpy.sqrt", "np.sqrt") for n in model.names(node.func)):
+        inner = literal_number(node.args[0].value)
+        return inner**0.5 if inner is not None and inner >= 0 else None
+    return None
+
+
+def string(node: cst.BaseExpression | None) -> str | None:
+    return node.evaluated_value if isinstance(node, cst.SimpleString) else None
+
+
+def gain_name(model: FileModel, node: cst.BaseExpression | None) -> tuple[str, float | None] | None:
+    """``calculate_gain("tanh")`` -> ("tanh", None); ``calculate_gain("leaky_relu", 0.2)``."""
+    if not isinstance(node, cst.Call) or not node.args:
+        return None
+    if knowledge.INIT_MODULE + ".calculate_gain" not in model.names(node.func):
+        return None
+    name = string(node.args[0].value)
+    if name is None:
+        return None
+    param = number(model, node.args[1].value) if len(node.args) > 1 else None
+    return name, param
+
+
+def init_intent(model: FileModel, op: InitOp) -> str | None:
+    """Activation family an xavier/kaiming/orthogonal call was designed for ("glorot" for Xavier
+    with gain 1); None when it cannot be told statically or names no family."""
+    spec = knowledge.INIT_FUNCTIONS[op.function]
+    if spec.scheme == "kaiming":
+        nonlinearity = string(op.args["nonlinearity"]) if "nonlinearity" in op.args else "leaky_relu"
+        if nonlinearity is None:
+            return None
+        if nonlinearity == "leaky_relu":
+            slope = number(model, op.args["a"]) if "a" in op.args else 0.0
+            # a = sqrt(5) is torch's own Linear/Conv default, gain 1/sqrt(3): not an intent.
+            if slope is None or slope > 1.0:
+                return None
+        return knowledge.GAIN_NAME_FAMILY.get(nonlinearity)
+    if spec.scheme in ("xavier", "orthogonal"):
+        gain = op.args.get("gain")
+        if gain is None:
+            return "glorot" if spec.scheme == "xavier" else None
+        named = gain_name(model, gain)
+        if named is not None:
+            return knowledge.GAIN_NAME_FAMILY.get(named[0])
+        if spec.scheme == "orthogonal":
+            return None
+        value = number(model, gain)
+        return knowledge.intent_of_gain(value) if value is not None else None
+    return None
+
+
+def is_weight_matrix(layer: Submodule, param: str) -> bool:
+    """A weight that multiplies the signal (not a bias, norm affine or embedding table)."""
+    if not layer.has_weight_matrix:
+        return False
+    return param == "weight" or param.startswith("weight_") or param == "in_proj_weight"
+
+
+def is_intentional(path: str) -> bool:
+    """Named like a deliberately zero-initialised tensor (LoRA B, zero conv, gates...)."""
+    parts = [part.lower() for part in path.split(".")]
+    for part in parts:
+        for fragment in knowledge.INTENTIONAL_ZERO_NAMES:
+            if part == fragment or part.startswith(fragment + "_") or part.endswith("_" + fragment) \
+                    or (len(fragment) > 4 and fragment in part):
+                return True
+    return False
+
+
+def low_rank_partner(name: str) -> str | None:
+    """``lora_B`` -> ``lora_a``: the (lower-cased) factor that must be random when this one is zero."""
+    lowered = name.lower()
+    for first, second in knowledge.LOW_RANK_PAIRS:
+        if lowered == second or lowered.endswith("_" + second):
+            return lowered[: len(lowered) - len(second)] + first
+    return None

@@ -1,0 +1,113 @@
+"""Shared detection for IA101 (zero) and IA102 (other constants) on weight matrices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from initaudit import knowledge
+from initaudit.diagnostics import Applicability, Fix, Severity
+from initaudit.lint.flow import Consumer
+from initaudit.lint.model import FileModel, InitOp
+from initaudit.lint.modules import Submodule
+from initaudit.lint.queries import activation_name, feeding, is_intentional, is_weight_matrix, low_rank_partner, number
+from initaudit.lint.rules.base import Finding
+from initaudit.lint.rules.rewrite import render_init_call
+
+_SCHEMES_THAT_RANDOMISE = ("xavier", "kaiming", "orthogonal", "fixed")
+
+
+@dataclass(frozen=True)
+class ConstantInit:
+    op: InitOp
+    value: float | None  # None: a constant not known statically
+    what: str  # "fc1.weight" or "3 Linear layers: net.0, net.2, net.4"
+    consumer: Consumer | None
+    layers: tuple[Submodule, ...]
+
+
+def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
+    """Weight matrices set to one value, minus the patterns that do so on purpose."""
+    for op in model.init_ops:
+        if op.function not in ("zeros_", "ones_", "constant_") or op.target is None:
+            continue
+        if not op.target.exact or op.method == "forward":
+            continue
+        value = {"zeros_": 0.0, "ones_": 1.0}.get(op.function)
+        if value is None:
+            value = number(model, op.args.get("val"))
+        target = op.target
+        if not target.layers:
+            if _flag_parameter(model, op):
+                yield ConstantInit(op, value, target.param, None, ())
+            continue
+        layers = tuple(m for m in op.effective_layers()
+                       if is_weight_matrix(m, target.param) and not _intentional(model, op, m))
+        if not layers:
+            continue
+        consumers = {feeding(target.owner, m) for m in layers}
+        consumer = consumers.pop() if len(consumers) == 1 else None
+        yield ConstantInit(op, value, _describe(layers, target.param), consumer, layers)
+
+
+def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:
+    assert op.target is not None
+    if is_intentional(layer.path):
+        return True
+    consumer = feeding(op.target.owner, layer)
+    # A zero last layer of a residual branch makes the block start as the identity; a zero
+    # classifier head still learns (its inputs differ) — both are deliberate patterns.
+    return consumer is not None and consumer.kind in ("residual", "output")
+
+
+def _flag_parameter(model: FileModel, op: InitOp) -> bool:
+    """``self.w = nn.Parameter(torch.zeros(out, in))`` or an init of such a bare Parameter."""
+    target = op.target
+    assert target is not None
+    if (target.parameter_ndim or 0) < 2 or "<self>" in op.superseded or is_intentional(target.param):
+        return False
+    partner = low_rank_partner(target.param)
+    owner_ops = [o for o in model.init_ops if o.owner is target.owner and o is not op]
+    if partner is not None and any(
+        o.target is not None and not o.target.layers and o.target.param.lower() == partner
+        and knowledge.INIT_FUNCTIONS[o.function].scheme in _SCHEMES_THAT_RANDOMISE
+        for o in owner_ops
+    ):
+        return False  # LoRA: B = 0 while A is random, so the update starts at zero
+    # An init we could not resolve (a loop over parameters, say) may rewrite it later.
+    return not any(o.target is None and o.method != "forward" for o in owner_ops)
+
+
+def _describe(layers: tuple[Submodule, ...], param: str) -> str:
+    if len(layers) == 1:
+        return f"{layers[0].path}.{param} ({layers[0].class_name})"
+    kinds = sorted({m.class_name or "layer" for m in layers})
+    names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
+    return f"the {param} of {len(layers)} {'/'.join(kinds)} layers ({names})"
+
+
+def severity(found: ConstantInit, default: Severity) -> Severity:
+    """Error when the layer feeds a ReLU-family activation: its units can never recover."""
+    consumer = found.consumer
+    if consumer is not None and consumer.kind == "activation" and consumer.activation:
+        if knowledge.ACTIVATIONS[consumer.activation].family == knowledge.RELU:
+            return Severity.ERROR
+    return default
+
+
+def replacement_fix(model: FileModel, found: ConstantInit) -> Fix | None:
+    """Unsafe fix: call the initialiser that suits the activation the layer feeds."""
+    op = found.op
+    if found.consumer is None or op.via != "init":
+        return None
+    activation = activation_name(found.consumer)
+    if activation is None:
+        return None
+    text = render_init_call(model, op, knowledge.recommend(activation, "uniform", found.consumer.slope))
+    if text is None:
+        return None
+    return Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
+
+
+def finding(found: ConstantInit, message: str, default: Severity, model: FileModel) -> Finding:
+    return Finding(found.op.node, message, severity(found, default), replacement_fix(model, found))

@@ -1,0 +1,26 @@
+"""IA102: a weight matrix initialised to one non-zero constant."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from initaudit.diagnostics import Severity
+from initaudit.lint.model import FileModel
+from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.constant_init import constant_inits, finding
+
+
+class ConstantWeightInit:
+    info = RuleInfo("IA102", "constant-weight-init", Severity.WARNING, "unsafe")
+
+    def check(self, model: FileModel) -> Iterator[Finding]:
+        for found in constant_inits(model):
+            if found.value == 0.0:
+                continue
+            value = "a constant" if found.value is None else f"the constant {found.value:g}"
+            yield finding(
+                found,
+                f"{found.what} is initialised to {value}: all its units compute the same output "
+                "and receive the same gradient, so they stay identical",
+                self.info.severity, model,
+            )

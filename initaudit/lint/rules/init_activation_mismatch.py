@@ -1,0 +1,92 @@
+"""IA103: the initialiser was designed for another activation than the one the layer feeds."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from initaudit import knowledge
+from initaudit.diagnostics import Applicability, Fix, Severity
+from initaudit.lint.model import FileModel, InitOp
+from initaudit.lint.modules import Submodule
+from initaudit.lint.queries import activation_name, feeding, init_intent
+from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.rewrite import render_init_call
+
+_INTENT_TEXT = {
+    "glorot": "Xavier with gain 1 (for tanh/sigmoid or linear units)",
+    knowledge.RELU: "a ReLU gain (sqrt 2)",
+    knowledge.TANH: "the tanh gain (5/3)",
+    knowledge.SIGMOID: "the sigmoid gain (1)",
+    knowledge.SELU: "the selu gain (3/4)",
+    knowledge.LINEAR: "the linear gain (1)",
+}
+
+#: Why a mismatch hurts, by (intent, family of the real activation).
+_CONSEQUENCE = {
+    ("glorot", knowledge.RELU): "ReLU-like units zero half the signal, so its variance halves at every layer",
+    (knowledge.RELU, knowledge.LINEAR): "with no activation after it the output variance is twice what it should be",
+    (knowledge.RELU, knowledge.TANH): "the larger gain pushes tanh towards saturation",
+    (knowledge.RELU, knowledge.SIGMOID): "the larger gain pushes sigmoid towards saturation",
+}
+
+
+class InitActivationMismatch:
+    info = RuleInfo("IA103", "init-activation-mismatch", Severity.WARNING, "unsafe")
+
+    def check(self, model: FileModel) -> Iterator[Finding]:
+        for op in model.init_ops:
+            if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "kaiming", "orthogonal"):
+                continue
+            target = op.target
+            if target is None or not target.exact or target.param != "weight" or op.method == "forward":
+                continue
+            intent = init_intent(model, op)
+            if intent is None:
+                continue
+            mismatched: dict[str, list[Submodule]] = {}
+            judged = 0
+            for layer in op.effective_layers():
+                if layer.kind != "dense":
+                    continue
+                consumer = feeding(target.owner, layer)
+                activation = activation_name(consumer) if consumer is not None else None
+                if consumer is not None and consumer.kind == "norm":
+                    judged += 1  # scale reset by the norm: any scheme is fine
+                if activation is None:
+                    continue
+                judged += 1
+                family = knowledge.ACTIVATIONS[activation].family
+                if intent not in knowledge.COMPATIBLE_INTENTS[family]:
+                    key = f"{activation}:{consumer.slope}" if consumer and consumer.slope else activation
+                    mismatched.setdefault(key, []).append(layer)
+            for key, layers in mismatched.items():
+                activation = key.split(":")[0]
+                slope = feeding(target.owner, layers[0]).slope  # type: ignore[union-attr]
+                whole_site = judged == len(layers) and len(mismatched) == 1
+                yield Finding(op.node, self._message(model, op, intent, activation, layers),
+                              fix=self._fix(model, op, activation, slope) if whole_site else None)
+
+    def _message(self, model: FileModel, op: InitOp, intent: str, activation: str,
+                 layers: list[Submodule]) -> str:
+        family = knowledge.ACTIVATIONS[activation].family
+        shown = "no activation (logits)" if activation == "linear" else activation
+        if len(layers) == 1:
+            where = f"{layers[0].path} ({layers[0].class_name}) feeds {shown}"
+        else:
+            names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
+            kinds = "/".join(sorted({m.class_name or "layer" for m in layers}))
+            where = f"it reaches {len(layers)} {kinds} layers that feed {shown}: {names}"
+        consequence = _CONSEQUENCE.get((intent, family), f"{activation} needs a different gain")
+        distribution = "normal" if "normal" in op.function else "uniform"
+        advice = knowledge.recommend(activation, distribution).description
+        return (f"{op.function} uses {_INTENT_TEXT[intent]} but {where}; {consequence}. "
+                f"Use {advice}")
+
+    def _fix(self, model: FileModel, op: InitOp, activation: str, slope: float | None) -> Fix | None:
+        if op.function == "orthogonal_":
+            return None  # the right fix keeps orthogonality and changes the gain: left to the user
+        distribution = "normal" if "normal" in op.function else "uniform"
+        text = render_init_call(model, op, knowledge.recommend(activation, distribution, slope))
+        if text is None:
+            return None
+        return Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))

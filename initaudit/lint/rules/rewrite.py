@@ -1,0 +1,34 @@
+"""Rendering a replacement initialiser call in the file's own style."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from initaudit.knowledge import Recommendation
+from initaudit.lint.model import FileModel, InitOp
+from initaudit.lint.modules import argument
+
+
+def render_init_call(model: FileModel, op: InitOp, recommendation: Recommendation) -> str | None:
+    """``nn.init.xavier_uniform_(w)`` -> ``nn.init.kaiming_uniform_(w, nonlinearity="relu")``.
+
+    Only calls spelled through a module (``nn.init.x``, ``init.x``) are rewritten: a bare imported
+    name would need a new import, which is left to the user.
+    """
+    func = op.func_node
+    tensor = argument(op.node, 0, "tensor") if isinstance(op.node, cst.Call) else None
+    if not isinstance(func, cst.Attribute) or tensor is None:
+        return None
+    prefix = model.source(func.value)
+    quote = "'" if "'" in model.source(op.node) and '"' not in model.source(op.node) else '"'
+    parts = [model.source(tensor)]
+    if recommendation.slope is not None:
+        parts.append(f"a={recommendation.slope!r}")
+    if recommendation.nonlinearity is not None:
+        parts.append(f"nonlinearity={quote}{recommendation.nonlinearity}{quote}")
+    if recommendation.gain_of is not None:
+        parts.append(f"gain={prefix}.calculate_gain({quote}{recommendation.gain_of}{quote})")
+    generator = op.args.get("generator")
+    if generator is not None:
+        parts.append(f"generator={model.source(generator)}")
+    return f"{prefix}.{recommendation.function}({', '.join(parts)})"

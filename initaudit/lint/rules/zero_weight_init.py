@@ -1,0 +1,25 @@
+"""IA101: a weight matrix initialised to all zeros."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from initaudit.diagnostics import Severity
+from initaudit.lint.model import FileModel
+from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.constant_init import constant_inits, finding, severity
+
+
+class ZeroWeightInit:
+    info = RuleInfo("IA101", "zero-weight-init", Severity.WARNING, "unsafe")
+
+    def check(self, model: FileModel) -> Iterator[Finding]:
+        for found in constant_inits(model):
+            if found.value != 0.0:
+                continue
+            if severity(found, self.info.severity) is Severity.ERROR:
+                consequence = "it feeds a ReLU-family activation, so its units output 0 and never get a gradient"
+            else:
+                consequence = "all its units compute the same output and get the same update, so symmetry is never broken"
+            yield finding(found, f"{found.what} is initialised to zeros: {consequence}",
+                          self.info.severity, model)

@@ -87,8 +87,6 @@ def _module_default(owner: torch.nn.Module, kind: str | None, local: str,
         hidden = getattr(owner, "hidden_size", None)
         if hidden:
             return DefaultInit("uniform", knowledge.pytorch_default_std(hidden), DEFAULT_GAIN)
-    if kind == "attention" and local == "out_proj.weight":
-        return None
     return None
 
 

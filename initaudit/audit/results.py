@@ -35,6 +35,7 @@ class ParameterReport:
     expected_std: float | None = None
     #: Whether a normalisation layer sits between this layer and its activation.
     norm_between: bool = False
+    slope: float | None = None  # leaky_relu / prelu slope of the activation
     layer_type: str | None = None
 
     @property

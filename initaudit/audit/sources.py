@@ -48,7 +48,9 @@ class Source:
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
     path = Path(spec)
     if not path.exists() and FACTORY_SPEC.match(spec):
-        return _module_source(call_factory(spec), "factory", None)
+        source = _module_source(call_factory(spec), "factory", None)
+        source.metadata["factory"] = spec
+        return source
     if not path.exists():
         raise AuditError(f"{spec}: no such file or directory")
     source = _open_path(path, trust_pickle)

@@ -27,6 +27,9 @@ class LayerUse:
     activation: str  # an ACTIVATIONS name, "linear" when none follows
     norm_between: bool
     slope: float | None = None
+    #: For "linear": the call that consumed the output ("add" for a residual branch), or None
+    #: when nothing did (the model's output).
+    consumer: str | None = None
 
 
 def tracked_modules(model: torch.nn.Module) -> dict[int, str]:
@@ -54,8 +57,9 @@ class _Tracer(TorchFunctionMode):
             self.origin[id(item)] = (layer, normed)
             self.alive.append(item)
 
-    def claim(self, layer: str, activation: str, normed: bool, slope: float | None = None) -> None:
-        self.uses.setdefault(layer, LayerUse(activation, normed, slope))
+    def claim(self, layer: str, activation: str, normed: bool, slope: float | None = None,
+              consumer: str | None = None) -> None:
+        self.uses.setdefault(layer, LayerUse(activation, normed, slope, consumer))
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
@@ -78,7 +82,7 @@ class _Tracer(TorchFunctionMode):
             self.mark(result, layer, normed)
         else:
             for other, other_normed in sources:
-                self.claim(other, "linear", other_normed)
+                self.claim(other, "linear", other_normed, consumer=name)
             for item in _tensors(result):
                 self.origin.pop(id(item), None)
         return result

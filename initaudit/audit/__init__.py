@@ -1,0 +1,69 @@
+"""``initaudit model``: audit the initialisation of a checkpoint or a freshly built model.
+
+Importing this package does not import torch; ``run_audit`` does, on first use.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'initaudit[model]'"
+
+
+def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
+              fix: bool = False, output: str | None = None, trust_pickle: bool = False,
+              factory: str | None = None, seed: int = 0) -> int:
+    """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
+    findings, 2 refused/unreadable input or usage error)."""
+    if fix and not output:
+        return _fail("--fix needs --output OUT (the input is never modified)")
+    if output_format not in ("text", "json"):
+        return _fail(f"unknown format {output_format!r} (expected text or json)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import torch  # noqa: F401
+    except ImportError:
+        print(INSTALL_HINT, file=sys.stderr)
+        return 2
+    from initaudit.audit.errors import AuditError
+    from initaudit.audit.pipeline import analyse
+    from initaudit.audit.sources import open_source
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source = open_source(spec, trust_pickle=trust_pickle, factory=factory)
+            analysis = analyse(source, input_shape=input_shape, seed=seed)
+            status = analysis.report.exit_code
+            _print_report(analysis.report, output_format)
+            if fix:
+                from initaudit.audit.fixer import apply_fix
+                from initaudit.report.audit_text import render_fix
+
+                outcome = apply_fix(source, analysis, output or "", seed=seed,
+                                    trust_pickle=trust_pickle, factory=factory)
+                render_fix(outcome, sys.stderr if output_format == "json" else sys.stdout)
+                status = outcome.exit_code
+    except AuditError as error:
+        return _fail(str(error))
+    except MemoryError:
+        return _fail(f"{spec}: out of memory while auditing")
+    return status
+
+
+def _print_report(report, output_format: str) -> None:  # type: ignore[no-untyped-def]
+    if output_format == "json":
+        from initaudit.report.audit_json import render_json
+
+        render_json(report, sys.stdout)
+    else:
+        from initaudit.report.audit_text import render_text
+
+        render_text(report, sys.stdout)
+
+
+def _fail(message: str) -> int:
+    print(f"initaudit: error: {message}", file=sys.stderr)
+    return 2

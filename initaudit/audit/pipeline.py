@@ -1,0 +1,133 @@
+"""Load -> per-tensor statistics -> scheme -> activations -> findings -> signal, as one report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from initaudit import knowledge
+from initaudit.audit import findings as rules
+from initaudit.audit.errors import AuditError
+from initaudit.audit.identify import identify
+from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
+from initaudit.audit.probe import example_input, probe_signal
+from initaudit.audit.results import AuditReport, ParameterReport
+from initaudit.audit.sources import Source
+from initaudit.audit.tensorstats import TensorStats, tensor_stats
+from initaudit.audit.tracing import LayerUse, trace_activations
+
+#: State-dict entries that are buffers of normalisation layers, not weights.
+BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+@dataclass
+class Analysis:
+    """The report plus what ``--fix`` needs to act on it."""
+
+    report: AuditReport
+    layers: dict[str, rules.Layer] = field(default_factory=dict)
+    example: object = None
+
+
+def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0) -> Analysis:
+    shapes, stats = _collect_stats(source, seed)
+    contexts = contexts_from_module(source.module) if source.module is not None else contexts_from_names(shapes)
+    notes: list[str] = []
+    uses: dict[str, LayerUse] = {}
+    order: list[str] = []
+    signal = []
+    example = None
+    if source.module is not None:
+        try:
+            example = example_input(source.module, input_shape, seed)
+            uses, order = trace_activations(source.module, example)
+            signal = probe_signal(source.module, example, seed)
+        except AuditError as error:
+            notes.append(f"no forward pass: {error}")
+        except Exception as error:  # the user's forward may fail on a guessed input
+            notes.append(f"no forward pass ({type(error).__name__}: {str(error)[:160]}); "
+                         "pass --input-shape to probe activations and signal")
+            uses, order, signal = {}, [], []
+    layers = _layers(source, shapes, stats, contexts, uses, order)
+    has_norms = _has_norms(source)
+    failed = rules.signal_failed(signal)
+    found = rules.check_parameters(list(layers.values()), has_norms, failed)
+    found += rules.check_clones(_clone_groups(source, stats))
+    weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
+    found += rules.check_signal(signal, weight_of, has_norms)
+    found.sort(key=lambda f: (list(layers).index(f.parameter) if f.parameter in layers else -1, f.code))
+    report = AuditReport(str(source.path or "model"), [layer.report for layer in layers.values()],
+                         found, signal, notes)
+    return Analysis(report, layers, example)
+
+
+def _collect_stats(source: Source, seed: int) -> tuple[dict[str, tuple[int, ...]], dict[str, TensorStats]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    stats: dict[str, TensorStats] = {}
+    for name in source.names:
+        if name.endswith(BUFFER_SUFFIXES):
+            continue
+        tensor = source.load(name)
+        if not tensor.is_floating_point():
+            continue
+        shapes[name] = tuple(tensor.shape)
+        stats[name] = tensor_stats(tensor, seed)
+        del tensor
+    return shapes, stats
+
+
+def _layers(source: Source, shapes: dict[str, tuple[int, ...]], stats: dict[str, TensorStats],
+            contexts: dict[str, ParameterContext], uses: dict[str, LayerUse],
+            order: list[str]) -> dict[str, rules.Layer]:
+    frozen = ({n for n, p in source.module.named_parameters() if not p.requires_grad}
+              if source.module is not None else set())
+    last = order[-1] if order else None
+    layers: dict[str, rules.Layer] = {}
+    for name, stat in stats.items():
+        context = contexts.get(name, ParameterContext(None, None, None))
+        owner, _, local = name.rpartition(".")
+        use = uses.get(owner)
+        fan_in, fan_out = knowledge.fans(shapes[name]) if len(shapes[name]) >= 2 else (None, None)
+        report = ParameterReport(
+            name=name, shape=shapes[name], fan_in=fan_in, fan_out=fan_out, mean=stat.mean,
+            std=stat.std, zero_fraction=stat.zero_fraction, scheme=identify(stat, context.default),
+            layer_type=context.layer_type)
+        if use is not None and (local == "weight" or len(shapes[name]) >= 2):
+            report.activation = use.activation
+            report.norm_between = use.norm_between
+            report.slope = use.slope
+            if context.kind == "dense" and local == "weight" and fan_in:
+                report.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
+        layers[name] = rules.Layer(report, stat, context.kind, use.consumer if use else None,
+                                   owner == last, name in frozen)
+    return layers
+
+
+def _has_norms(source: Source) -> bool:
+    if source.module is not None:
+        return any(module_kind(m) == "norm" for m in source.module.modules())
+    return any("norm" in name.lower() or ".ln" in name.lower() for name in source.names)
+
+
+def _clone_groups(source: Source, stats: dict[str, TensorStats]) -> list[list[str]]:
+    """Groups of distinct, non-constant weight tensors with identical values."""
+    by_print: dict[bytes, list[str]] = {}
+    for name, stat in stats.items():
+        if stat.fingerprint is None or stat.minimum == stat.maximum or stat.nonfinite:
+            continue
+        by_print.setdefault(stat.fingerprint, []).append(name)
+    groups = []
+    for names in by_print.values():
+        if len(names) < 2:
+            continue
+        first = source.load(names[0])
+        same = [names[0]]
+        for other in names[1:]:
+            tensor = source.load(other)
+            shares_storage = tensor.untyped_storage().data_ptr() == first.untyped_storage().data_ptr()
+            if not shares_storage and torch.equal(first, tensor):
+                same.append(other)
+        if len(same) > 1:
+            groups.append(same)
+    return groups

@@ -16,6 +16,7 @@ from initaudit import knowledge
 from initaudit.audit.errors import AuditError
 from initaudit.audit.findings import FIXABLE
 from initaudit.audit.pipeline import Analysis
+from initaudit.audit.safetensors_io import save_safetensors
 from initaudit.audit.probe import probe_signal, signal_ratios
 from initaudit.audit.sources import Source, open_source
 from initaudit.audit.tensorstats import tensor_stats
@@ -192,9 +193,7 @@ def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    from safetensors.torch import save_file
-
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path), metadata=metadata or None)
+    save_safetensors(tensors, path, metadata)
 
 
 def _atomic_file(target: Path, write: Callable[[Path], None]) -> None:

@@ -131,3 +131,11 @@ def _clone_groups(source: Source, stats: dict[str, TensorStats]) -> list[list[st
         if len(same) > 1:
             groups.append(same)
     return groups
+
+
+def audit_module(model: torch.nn.Module, *, input_shape: tuple[int, ...] | None = None,
+                 seed: int = 0) -> AuditReport:
+    """Audit a model object in memory (what ``initaudit model pkg.mod:factory`` does)."""
+    from initaudit.audit.sources import module_source
+
+    return analyse(module_source(model, "factory", None), input_shape=input_shape, seed=seed).report

@@ -48,7 +48,7 @@ class Source:
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
     path = Path(spec)
     if not path.exists() and FACTORY_SPEC.match(spec):
-        source = _module_source(call_factory(spec), "factory", None)
+        source = module_source(call_factory(spec), "factory", None)
         source.metadata["factory"] = spec
         return source
     if not path.exists():
@@ -223,16 +223,16 @@ def _torchscript(path: Path) -> Source:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
         raise AuditError(f"{path}: unreadable TorchScript archive ({_short(error)})") from None
-    return _module_source(module, "torchscript", path)
+    return module_source(module, "torchscript", path)
 
 
 def _from_object(loaded: Any, path: Path, kind: str) -> Source:
     if isinstance(loaded, torch.nn.Module):
-        return _module_source(loaded, "pickle", path)
+        return module_source(loaded, "pickle", path)
     if isinstance(loaded, dict):
         nested = [loaded[k] for k in NESTED_KEYS if isinstance(loaded.get(k), torch.nn.Module)]
         if nested:
-            return _module_source(nested[0], "pickle", path)
+            return module_source(nested[0], "pickle", path)
     state, key_path = _find_state_dict(loaded)
     if state is None:
         raise AuditError(f"{path}: no tensors found (not a state dict or training checkpoint)")
@@ -275,7 +275,7 @@ def _wrapper_prefix(state: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- modules
 
 
-def _module_source(module: torch.nn.Module, kind: str, path: Path | None) -> Source:
+def module_source(module: torch.nn.Module, kind: str, path: Path | None) -> Source:
     parameters = dict(module.named_parameters())
     return Source(kind, path, list(parameters), lambda name: parameters[name], module=module)
 

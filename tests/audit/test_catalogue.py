@@ -1,0 +1,38 @@
+"""Every rules/IA2xx entry's Example produces its code and its Use instead does not."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from initaudit.audit.pipeline import audit_module
+
+RULES = sorted((Path(__file__).parents[2] / "rules").glob("IA2*.md"))
+BLOCK = re.compile(r"## (Example|Use instead)\n```python\n(.*?)```", re.DOTALL)
+
+
+def _model(code: str) -> torch.nn.Module:
+    namespace: dict[str, object] = {}
+    torch.manual_seed(0)
+    exec(compile(code, "<catalogue>", "exec"), namespace)  # noqa: S102 - our own catalogue
+    model = namespace["model"]
+    assert isinstance(model, torch.nn.Module)
+    return model
+
+
+def test_catalogue_has_auditor_rules() -> None:
+    assert len(RULES) >= 8
+
+
+@pytest.mark.parametrize("path", RULES, ids=lambda p: p.stem)
+def test_examples(path: Path) -> None:
+    code = path.name[:5]
+    blocks = dict((kind, body) for kind, body in BLOCK.findall(path.read_text()))
+    assert set(blocks) == {"Example", "Use instead"}
+    bad = audit_module(_model(blocks["Example"]))
+    assert any(f.code == code and f.severity.fails for f in bad.findings), bad.findings
+    good = audit_module(_model(blocks["Use instead"]))
+    assert not any(f.code == code for f in good.findings), good.findings

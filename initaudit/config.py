@@ -50,7 +50,13 @@ class Config:
         if path.name in DEFAULT_EXCLUDES:
             return True
         relative = self.relative(str(path))
-        return any(_path_matches(relative, pattern) for pattern in self.exclude)
+        # The walk prunes excluded directories, so a bare name only needs to match the entry's
+        # own name; a directory named on the command line is never excluded this way.
+        return any(
+            fnmatch.fnmatch(path.name, pattern.rstrip("/")) if "/" not in pattern.rstrip("/")
+            else _path_matches(relative, pattern)
+            for pattern in self.exclude
+        )
 
     def relative(self, path: str) -> str:
         try:

@@ -1,0 +1,229 @@
+"""The ``initaudit`` command: check, model, rule, rules."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Iterable
+
+import click
+
+from initaudit import __version__
+from initaudit.config import Config, ConfigError, load_config, parse_code_list
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _error(message: str) -> None:
+    click.echo(f"initaudit: error: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="initaudit")
+def main() -> None:
+    """Find weight-initialisation bugs in PyTorch code (check) and checkpoints (model)."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", help="Comma-separated codes or prefixes to report (replaces the config's).")
+@click.option("--ignore", help="Comma-separated codes or prefixes to leave out.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="pyproject.toml or TOML file to read settings from.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Files checked in parallel (default: number of CPUs).")
+def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: bool,
+          unsafe_fixes: bool, diff: bool, output_format: str, config_file: Path | None,
+          jobs: int | None) -> None:
+    """Lint Python files and directories for initialisation bugs."""
+    from initaudit.lint.discover import MissingPath, discover
+
+    targets = list(paths) or [Path(".")]
+    try:
+        config = load_config(config_file, targets[0]).with_options(
+            parse_code_list(select), parse_code_list(ignore))
+    except ConfigError as exc:
+        _error(str(exc))
+        sys.exit(EXIT_ERROR)
+    status = EXIT_CLEAN
+    files: list[Path] = []
+    for target in targets:
+        try:
+            files.extend(discover([target], config))
+        except MissingPath as exc:
+            _error(str(exc))
+            status = EXIT_ERROR
+    results = _lint_all(files, config, fix=fix or diff, unsafe=unsafe_fixes, jobs=jobs)
+    for result in results:
+        if result.error is not None:
+            _error(f"{result.path}: {result.error}")
+            status = EXIT_ERROR
+    if diff:
+        changed = _print_diffs(results)
+        sys.exit(max(status, EXIT_FINDINGS if changed else EXIT_CLEAN))
+    fixed = _write_fixes(results) if fix else 0
+    summary = _summary(results, fixed)
+    _report(summary, output_format)
+    if status == EXIT_CLEAN and any(d.severity.fails for d in summary.diagnostics):
+        status = EXIT_FINDINGS
+    sys.exit(status)
+
+
+def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, jobs: int | None) -> list:
+    from initaudit.lint.engine import FileResult
+
+    workers = min(jobs or os.cpu_count() or 1, max(len(files) // 8, 1))
+    tasks = [(str(f), config, fix, unsafe) for f in files]
+    if workers <= 1:
+        results: Iterable[FileResult] = map(_lint_task, tasks)
+        return list(results)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_lint_task, tasks, chunksize=max(len(tasks) // (workers * 4), 1)))
+
+
+def _lint_task(task: tuple[str, Config, bool, bool]):  # -> FileResult (picklable top-level)
+    from initaudit.lint.engine import FileResult, lint_file
+
+    path, config, fix, unsafe = task
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return FileResult(path, error=f"cannot read: {exc.strerror or exc}")
+    return lint_file(path, data, config, fix=fix, unsafe_fixes=unsafe)
+
+
+def _print_diffs(results: list) -> bool:
+    changed = False
+    for result in results:
+        if result.fixed_text is None or result.source is None:
+            continue
+        changed = True
+        before = result.source.text.splitlines(keepends=True)
+        after = result.fixed_text.splitlines(keepends=True)
+        sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
+    return changed
+
+
+def _write_fixes(results: list) -> int:
+    from initaudit.lint.fixes import write_atomically
+
+    fixed = 0
+    for result in results:
+        if result.fixed_text is None or result.source is None:
+            continue
+        try:
+            write_atomically(Path(result.path), result.source.encode(result.fixed_text))
+        except OSError as exc:
+            _error(f"{result.path}: cannot write fixes: {exc.strerror or exc}")
+            result.error = "cannot write fixes"
+            continue
+        fixed += result.fixes_applied
+    return fixed
+
+
+def _summary(results: list, fixed: int):
+    from initaudit.report.summary import Summary
+
+    diagnostics = sorted((d for r in results for d in r.diagnostics), key=lambda d: d.sort_key)
+    lines = {}
+    for result in results:
+        if result.diagnostics and result.source is not None:
+            text = result.fixed_text if result.fixed_text is not None else result.source.text
+            lines[result.path] = text.splitlines()
+    return Summary(
+        diagnostics=diagnostics,
+        files=len(results),
+        parsed=sum(1 for r in results if r.parsed),
+        skipped=sum(1 for r in results if r.error is not None),
+        errors=sum(1 for r in results if r.error is not None or any(d.code == "IA000" for d in r.diagnostics)),
+        lines=lines,
+        fixed=fixed,
+    )
+
+
+def _report(summary, output_format: str) -> None:
+    if output_format == "text":
+        from rich.console import Console
+
+        from initaudit.report import text
+
+        text.render(summary, Console(highlight=False))
+        return
+    if output_format == "json":
+        from initaudit.report import json_report as reporter
+    elif output_format == "sarif":
+        from initaudit.report import sarif as reporter  # type: ignore[no-redef]
+    else:
+        from initaudit.report import github as reporter  # type: ignore[no-redef]
+    output = reporter.render(summary)
+    if output:
+        click.echo(output)
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--input-shape", help="Input shape for the signal probe, e.g. 1,3,224,224.")
+@click.option("--fix", is_flag=True, help="Re-initialise flagged layers (needs --output).")
+@click.option("--output", type=click.Path(dir_okay=False), help="Where --fix writes the new checkpoint.")
+@click.option("--trust-pickle", is_flag=True, help="Allow unpickling arbitrary objects (runs their code).")
+@click.option("--factory", help="package.module:function building the architecture for a bare state dict.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for probes and fixes.")
+def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,
+          trust_pickle: bool, factory: str | None, seed: int) -> None:
+    """Audit a checkpoint, TorchScript archive or package.module:factory."""
+    shape = None
+    if input_shape:
+        try:
+            shape = tuple(int(part) for part in input_shape.split(","))
+        except ValueError:
+            _error(f"--input-shape must be integers separated by commas, got {input_shape!r}")
+            sys.exit(EXIT_ERROR)
+    try:
+        from initaudit.audit import run_audit
+    except ImportError as exc:
+        _error(f"the model auditor is unavailable ({exc})")
+        sys.exit(EXIT_ERROR)
+    sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
+                       trust_pickle=trust_pickle, factory=factory, seed=seed))
+
+
+@main.command()
+@click.argument("code")
+def rule(code: str) -> None:
+    """Explain one rule (e.g. IA103)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from initaudit.catalogue import entries
+
+    entry = entries().get(code.upper())
+    if entry is None:
+        _error(f"unknown rule {code!r}; `initaudit rules` lists them")
+        sys.exit(EXIT_ERROR)
+    console = Console()
+    console.print(f"[bold]{entry.code} {entry.name}[/bold]  severity: {entry.severity}  "
+                  f"fix: {entry.fix}  ({'initaudit ' + entry.scope})", highlight=False)
+    console.print(Markdown(entry.body))
+
+
+@main.command()
+def rules() -> None:
+    """List every rule with its name, severity and fix safety."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from initaudit.catalogue import entries
+
+    table = Table("code", "name", "severity", "fix", "command", box=None, pad_edge=False)
+    for entry in entries().values():
+        table.add_row(entry.code, entry.name, entry.severity, entry.fix, entry.scope)
+    Console().print(table)

@@ -1,0 +1,1 @@
+"""Reporters: they format results and never analyse."""

@@ -1,0 +1,56 @@
+"""``--format text``: ``path:line:col: CODE message``, the source line with a caret, a summary."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from initaudit.diagnostics import Applicability, Diagnostic, Severity
+from initaudit.report.summary import Summary
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def render(summary: Summary, console: Console) -> None:
+    for diagnostic in summary.diagnostics:
+        _diagnostic(console, diagnostic, summary.lines.get(diagnostic.path, []))
+    console.print(_summary_line(summary), highlight=False, soft_wrap=True)
+
+
+def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
+    style = _STYLE[d.severity]
+    console.print(
+        f"[bold]{escape(d.path)}:{d.line}:{d.column}:[/bold] [{style}]{d.code}[/{style}] "
+        f"{escape(d.message)} [dim]\\[{d.name}, {d.severity.value}][/dim]",
+        highlight=False, soft_wrap=True,
+    )
+    if 0 < d.line <= len(lines):
+        source = lines[d.line - 1].rstrip("\r\n").expandtabs(1)
+        width = (d.end_column if d.end_line == d.line else len(source) + 1) - d.column
+        gutter = f"{d.line} | "
+        console.print(f"[dim]{gutter}[/dim]{escape(source)}", highlight=False, soft_wrap=True)
+        console.print(" " * (len(gutter) + d.column - 1) + f"[{style}]{'^' * max(width, 1)}[/{style}]",
+                      highlight=False, soft_wrap=True)
+    if d.fix is not None and d.fix.edits:
+        flag = "--fix" if d.fix.applicability is Applicability.SAFE else "--unsafe-fixes"
+        console.print(f"  [dim]= fix ({flag}): {escape(d.fix.message)}[/dim]", highlight=False,
+                      soft_wrap=True)
+    console.print()
+
+
+def _summary_line(summary: Summary) -> str:
+    files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
+    fixed = f"Fixed {summary.fixed} problem{'s' if summary.fixed != 1 else ''}. " if summary.fixed else ""
+    if not summary.diagnostics:
+        return f"{fixed}[green]All checks passed[/green] ({files} checked)."
+    by_severity = {s: sum(1 for d in summary.diagnostics if d.severity is s) for s in Severity}
+    parts = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in by_severity.items() if n)
+    count = len(summary.diagnostics)
+    text = f"{fixed}Found {count} problem{'s' if count != 1 else ''} ({parts}) in {files}."
+    safe = summary.fixable(Applicability.SAFE)
+    unsafe = summary.fixable(Applicability.UNSAFE)
+    if safe:
+        text += f" {safe} fixable with --fix."
+    if unsafe:
+        text += f" {unsafe} more with --fix --unsafe-fixes."
+    return text

@@ -1,0 +1,258 @@
+"""IA101 zero-weight-init and IA102 constant-weight-init."""
+
+from __future__ import annotations
+
+import pytest
+
+from initaudit.diagnostics import Severity
+from tests.conftest import codes, lint
+
+HEADER = "import torch\nimport torch.nn as nn\nfrom torch.nn import init\n"
+
+
+@pytest.mark.parametrize("statement", [
+    "nn.init.zeros_(self.fc.weight)",
+    "nn.init.constant_(self.fc.weight, 0)",
+    "nn.init.constant_(self.fc.weight, 0.0)",
+    "init.constant(self.fc.weight, 0)",
+    "torch.nn.init.zeros_(self.fc.weight)",
+    "self.fc.weight.data.zero_()",
+    "self.fc.weight.data.fill_(0)",
+    "self.fc.weight.data.copy_(torch.zeros(4, 8))",
+])
+def test_zero_spellings_are_reported(statement: str) -> None:
+    code = HEADER + f"""
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        {statement}
+"""
+    assert "IA101" in codes(code)
+
+
+def test_fill_under_no_grad_is_reported() -> None:
+    code = HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        with torch.no_grad():
+            self.fc.weight.fill_(0.5)
+"""
+    assert codes(code) == ["IA102"]
+
+
+@pytest.mark.parametrize("statement", [
+    "nn.init.ones_(self.fc.weight)",
+    "nn.init.constant_(self.fc.weight, 0.1)",
+    "self.fc.weight.data.fill_(1.0)",
+    "self.fc.weight.data.copy_(torch.ones(4, 8))",
+    "nn.init.constant_(self.fc.weight, value)",
+])
+def test_constant_spellings_are_reported(statement: str) -> None:
+    code = HEADER + f"""
+value = 3
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        {statement}
+"""
+    assert codes(code) == ["IA102"]
+
+
+def test_error_when_zero_layer_feeds_relu() -> None:
+    code = HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 4)
+        self.fc2 = nn.Linear(4, 2)
+        nn.init.zeros_(self.fc1.weight)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+    [diagnostic] = lint(code)
+    assert (diagnostic.code, diagnostic.severity) == ("IA101", Severity.ERROR)
+    assert "ReLU" in diagnostic.message
+    assert diagnostic.fix is not None and "kaiming_uniform_" in diagnostic.fix.message
+
+
+def test_warning_when_zero_layer_feeds_tanh() -> None:
+    code = HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 4)
+        self.fc2 = nn.Linear(4, 2)
+        nn.init.zeros_(self.fc1.weight)
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.fc1(x)))
+"""
+    [diagnostic] = lint(code)
+    assert diagnostic.severity is Severity.WARNING
+
+
+def test_seed_tutorial_module_level_layer() -> None:
+    code = HEADER + """
+linear = nn.Linear(5, 2)
+nn.init.zeros_(linear.weight)
+print(linear.weight)
+"""
+    assert codes(code) == ["IA101"]
+
+
+def test_zero_parameter_matrix_used_as_weight() -> None:
+    code = HEADER + """
+class MyLinear(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_out, n_in))
+
+    def forward(self, x):
+        return x @ self.weight.t()
+"""
+    assert codes(code) == ["IA101"]
+
+
+@pytest.mark.parametrize("code", [
+    # biases, norm layers and 1-D scales are meant to start constant
+    """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        self.bn = nn.BatchNorm1d(4)
+        self.ln = nn.LayerNorm(4)
+        nn.init.kaiming_normal_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+        nn.init.ones_(self.bn.weight)
+        nn.init.zeros_(self.bn.bias)
+        nn.init.constant_(self.ln.weight, 1.0)
+        self.gamma = nn.Parameter(torch.zeros(4))
+        self.scale = nn.Parameter(torch.ones(1))
+""",
+    # a zero init overwritten later in the same __init__
+    """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.xavier_uniform_(self.fc.weight)
+""",
+    # a zero Parameter re-initialised by reset_parameters
+    """
+class MyLinear(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_out, n_in))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+
+    def forward(self, x):
+        return x @ self.weight.t()
+""",
+    # LoRA: B is zero while A is random, so the adapter starts as a no-op
+    """
+class LoRALinear(nn.Module):
+    def __init__(self, n_in, n_out, r=8):
+        super().__init__()
+        self.lora_A = nn.Parameter(torch.zeros(r, n_in))
+        self.lora_B = nn.Parameter(torch.zeros(n_out, r))
+        nn.init.kaiming_uniform_(self.lora_A, a=5 ** 0.5)
+        nn.init.zeros_(self.lora_B)
+
+    def forward(self, x):
+        return x @ self.lora_A.t() @ self.lora_B.t()
+""",
+    # zero-init residual branch: the block starts as the identity
+    """
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.fc1 = nn.Linear(d, 4 * d)
+        self.proj = nn.Linear(4 * d, d)
+        nn.init.zeros_(self.proj.weight)
+
+    def forward(self, x):
+        return x + self.proj(torch.relu(self.fc1(x)))
+""",
+    # ControlNet-style zero convolution, adaLN-Zero modulation, zero classifier head
+    """
+class ControlBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.zero_conv = nn.Conv2d(c, c, 1)
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(c, 6 * c))
+        nn.init.zeros_(self.zero_conv.weight)
+        nn.init.constant_(self.adaLN_modulation[-1].weight, 0)
+        nn.init.constant_(self.adaLN_modulation[-1].bias, 0)
+""",
+    """
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 10)
+        nn.init.kaiming_normal_(self.body.weight, nonlinearity="relu")
+        nn.init.zeros_(self.head.weight)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.body(x)))
+""",
+    # ReZero: a scalar residual weight
+    """
+class ReZeroBlock(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+        self.resweight = nn.Parameter(torch.Tensor([0]))
+
+    def forward(self, x):
+        return x + self.resweight * torch.relu(self.fc(x))
+""",
+    # gradients and unrelated tensors are not weights
+    """
+def train_step(model, optimizer, x):
+    for p in model.parameters():
+        if p.grad is not None:
+            p.grad.zero_()
+    buffer = torch.empty(3, 3)
+    buffer.fill_(0)
+    optimizer.zero_grad()
+""",
+    # a local variable called init is not torch.nn.init
+    """
+class Net(nn.Module):
+    def __init__(self, init):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        init.zeros_(self.fc.weight)
+""",
+])
+def test_not_reported(code: str) -> None:
+    assert codes(HEADER + code) == []
+
+
+def test_loop_over_modules_with_isinstance() -> None:
+    code = HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU())
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.constant_(m.weight, 0.01)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+"""
+    [diagnostic] = lint(code)
+    assert diagnostic.code == "IA102"
+    assert "features.0" in diagnostic.message

@@ -70,6 +70,8 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
         changed = _print_diffs(results)
         sys.exit(max(status, EXIT_FINDINGS if changed else EXIT_CLEAN))
     fixed = _write_fixes(results) if fix else 0
+    if any(result.error is not None for result in results):
+        status = EXIT_ERROR  # a write may have failed just now
     summary = _summary(results, fixed)
     _report(summary, output_format)
     if status == EXIT_CLEAN and any(d.severity.fails for d in summary.diagnostics):

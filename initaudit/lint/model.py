@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, QualifiedNameProvider
@@ -97,7 +97,8 @@ class InitOp:
     target: Target | None = None
     #: Per layer path: a later operation in the same class rewrites this one's result.
     superseded: frozenset[str] = frozenset()
-    conditions: tuple[tuple[cst.If, bool], ...] = ()
+    #: Enclosing ``if`` tests: (node, in the body rather than the else, loops open at that point).
+    conditions: tuple[tuple[cst.If, bool, int], ...] = ()
     loops: tuple[cst.For, ...] = ()
 
     @property
@@ -124,9 +125,9 @@ class FileModel:
     def __init__(self, module: cst.Module, text: str) -> None:
         self.module = module
         self.text = text
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self._positions = wrapper.resolve(PositionProvider)
-        self._qualified = wrapper.resolve(QualifiedNameProvider)
+        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._qualified = self._wrapper.resolve(QualifiedNameProvider)
+        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
         self._line_starts = line_starts(text)
         collector = _Collector(self)
         module.visit(collector)
@@ -151,11 +152,14 @@ class FileModel:
         return frozenset(q.name for q in value)
 
     def position(self, node: cst.CSTNode) -> CodeRange:
+        # Resolved on first use: most files have no finding, and positions cost a full pass.
+        if self._positions is None:
+            self._positions = self._wrapper.resolve(PositionProvider)
         return self._positions[node]
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Character offsets of a node in the text."""
-        code_range = self._positions[node]
+        code_range = self.position(node)
         start = self._line_starts[code_range.start.line - 1] + code_range.start.column
         end = self._line_starts[code_range.end.line - 1] + code_range.end.column
         return start, end
@@ -187,7 +191,7 @@ class _Collector(cst.CSTVisitor):
         self._deprecated_locals: set[str] = set()
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
-        self._conditions: list[tuple[cst.If, bool]] = []
+        self._conditions: list[tuple[cst.If, bool, int]] = []
         self._loops: list[cst.For] = []
         self._no_grad = 0
         self._seq = 0
@@ -246,13 +250,13 @@ class _Collector(cst.CSTVisitor):
     # ---------------------------------------------------------------- control flow context
 
     def visit_If_body(self, node: cst.If) -> None:
-        self._conditions.append((node, True))
+        self._conditions.append((node, True, len(self._loops)))
 
     def leave_If_body(self, node: cst.If) -> None:
         self._conditions.pop()
 
     def visit_If_orelse(self, node: cst.If) -> None:
-        self._conditions.append((node, False))
+        self._conditions.append((node, False, len(self._loops)))
 
     def leave_If_orelse(self, node: cst.If) -> None:
         self._conditions.pop()
@@ -533,17 +537,17 @@ def _modules(model: FileModel, op: InitOp, node: cst.BaseExpression) -> tuple[li
 
 def _loop_variable(model: FileModel, op: InitOp, name: str) -> tuple[list[Submodule], bool] | None:
     """``for m in self.modules(): if isinstance(m, nn.Linear): init(m.weight)``."""
-    for loop in reversed(op.loops):
-        variable = _loop_target(loop.target)
-        if variable != name:
+    for depth in range(len(op.loops), 0, -1):
+        loop = op.loops[depth - 1]
+        if _loop_target(loop.target) != name:
             continue
         collection = _collection(model, op, loop.iter)
         if collection is None:
             return None
         narrowed = False
-        for condition, positive in op.conditions:
-            if not _inside(model, condition, loop):
-                continue
+        for condition, positive, open_loops in op.conditions:
+            if open_loops < depth:
+                continue  # the test runs outside this loop
             classes = _isinstance_classes(model, condition.test, name)
             if classes is None:
                 continue
@@ -554,12 +558,6 @@ def _loop_variable(model: FileModel, op: InitOp, name: str) -> tuple[list[Submod
                 collection = [m for m in collection if not _is_instance(m, classes)]
         return collection, narrowed
     return None
-
-
-def _inside(model: FileModel, inner: cst.CSTNode, outer: cst.CSTNode) -> bool:
-    a, b = model.position(inner), model.position(outer)
-    return (b.start.line, b.start.column) <= (a.start.line, a.start.column) and \
-        (a.end.line, a.end.column) <= (b.end.line, b.end.column)
 
 
 def _loop_target(target: cst.BaseExpression) -> str | None:

@@ -65,12 +65,11 @@ class Config:
             return Path(path).as_posix()
 
     def with_options(self, select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> Config:
-        """Command-line ``--select`` replaces the configured selection; ``--ignore`` adds."""
-        return replace(
-            self,
-            select=select if select else self.select,
-            ignore=self.ignore + ignore,
-        )
+        """Command-line ``--select`` replaces the configured selection (its ``ignore`` too, so
+        that what is asked for is shown); ``--ignore`` adds. per-file-ignores always apply."""
+        if select:
+            return replace(self, select=select, ignore=ignore)
+        return replace(self, ignore=self.ignore + ignore)
 
 
 def _matches_any(code: str, patterns: tuple[str, ...]) -> bool:

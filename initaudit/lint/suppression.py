@@ -17,7 +17,8 @@ Suppressions = dict[int, frozenset[str] | None]
 
 def parse_suppressions(text: str) -> Suppressions:
     found: Suppressions = {}
-    if "noqa" not in text and "initaudit" not in text:
+    lowered = text.lower()
+    if "noqa" not in lowered and "initaudit" not in lowered:
         return found
     for number, line in enumerate(text.splitlines(), start=1):
         if "#" not in line:

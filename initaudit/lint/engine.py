@@ -5,6 +5,7 @@ The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -22,6 +23,11 @@ from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
 
+#: Text that any finding needs: an init module reference (``init`` as a whole word, so
+#: ``__init__`` and ``_init_weights`` do not count), an in-place initialising method, or a
+#: Parameter creation. Files without it only get the interpreter's (much faster) syntax check.
+_MAY_HAVE_FINDINGS = re.compile(r"\binit\b|\.(?:zero_|fill_|copy_|normal_|uniform_)\(|Parameter\(")
+
 
 @dataclass
 class FileResult:
@@ -37,7 +43,7 @@ class FileResult:
 
 
 def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
-              unsafe_fixes: bool = False) -> FileResult:
+              unsafe_fixes: bool = False, prefilter: bool = True) -> FileResult:
     """Check one file's bytes. Never raises for bad input: problems become IA000 or ``error``."""
     result = FileResult(path)
     try:
@@ -46,6 +52,11 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
         result.diagnostics = _syntax_diagnostics(path, exc, config)
         return result
     text = result.source.text
+    if prefilter and not _MAY_HAVE_FINDINGS.search(text):
+        error = syntax_error(text, path)
+        result.parsed = error is None
+        result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
+        return result
     try:
         diagnostics, parsed = check_text(path, text, config)
         result.parsed = parsed

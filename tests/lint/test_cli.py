@@ -208,3 +208,4 @@ def test_python_api(tmp_path: Path) -> None:
     write(tmp_path, {"a.py": BAD, "b.py": "x = 1\n"})
     results = initaudit.lint_paths([tmp_path])
     assert [len(r.diagnostics) for r in results] == [1, 0]
+

@@ -14,7 +14,7 @@ from initaudit.audit.layers import ParameterContext, contexts_from_module, conte
 from initaudit.audit.probe import example_input, probe_signal
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.audit.sources import Source
-from initaudit.audit.tensorstats import TensorStats, tensor_stats
+from initaudit.audit.tensorstats import TensorStats, block_workers, tensor_stats
 from initaudit.audit.tracing import LayerUse, trace_activations
 
 #: State-dict entries that are buffers of normalisation layers, not weights.
@@ -65,15 +65,16 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
 def _collect_stats(source: Source, seed: int) -> tuple[dict[str, tuple[int, ...]], dict[str, TensorStats]]:
     shapes: dict[str, tuple[int, ...]] = {}
     stats: dict[str, TensorStats] = {}
-    for name in source.names:
-        if name.endswith(BUFFER_SUFFIXES):
-            continue
-        tensor = source.load(name)
-        if not tensor.is_floating_point():
-            continue
-        shapes[name] = tuple(tensor.shape)
-        stats[name] = tensor_stats(tensor, seed)
-        del tensor
+    with block_workers() as mapper:
+        for name in source.names:
+            if name.endswith(BUFFER_SUFFIXES):
+                continue
+            tensor = source.load(name)
+            if not tensor.is_floating_point():
+                continue
+            shapes[name] = tuple(tensor.shape)
+            stats[name] = tensor_stats(tensor, seed, mapper)
+            del tensor
     return shapes, stats
 
 

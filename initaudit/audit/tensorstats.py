@@ -1,21 +1,29 @@
 """One streamed pass over a tensor: moments, extremes, zeros, row fingerprints and a subsample.
 
-Full-tensor work runs on float32 blocks of rows so that memory stays at one block beyond the
-(memory-mapped) tensor; everything shape-dependent (kurtosis, Gram matrix, patterns) uses a
-subsample or a few rows.
+The full-tensor pass walks float32 blocks of whole rows small enough to stay in cache, so its
+few reductions read each element from memory once; everything shape-dependent (kurtosis, Gram
+matrix, patterns) uses a subsample or a few rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Iterable, Iterator
 
 import torch
 
-BLOCK_ELEMENTS = 1 << 22  # 16 MiB of float32 per block
+BLOCK_ELEMENTS = 1 << 18  # 1 MiB of float32: fits in L2 next to its float64 row-print copy
 SAMPLE_SIZE = 1 << 16
 GRAM_ROWS = 64
+#: Row prints of identical rows agree to float64 rounding; different rows are far further apart.
+PRINT_TOLERANCE = 1e-9
+
+Mapper = Callable[..., Iterable["_Moments"]]
 
 
 @dataclass
@@ -52,7 +60,32 @@ class TensorStats:
         return self.numel - self.nonfinite
 
 
-def tensor_stats(tensor: torch.Tensor, seed: int = 0) -> TensorStats:
+@contextlib.contextmanager
+def block_workers() -> Iterator[Mapper]:
+    """A ``map`` that spreads blocks over torch's threads, each block computed single-threaded.
+
+    Small reductions on several OpenMP threads pay a barrier each; when another process holds a
+    core, every barrier waits for a scheduler slice and the pass gets ten times slower.
+    Independent single-threaded workers just share whatever cores are free.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if threads == 1:
+            yield map
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                yield pool.map
+    finally:
+        torch.set_num_threads(threads)
+
+
+def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = None) -> TensorStats:
+    """Statistics of one tensor; pass the ``mapper`` of an open ``block_workers()`` when
+    looping over many tensors."""
+    if mapper is None:
+        with block_workers() as workers:
+            return tensor_stats(tensor, seed, workers)
     tensor = tensor.detach()
     if tensor.is_complex() or tensor.dtype == torch.bool:
         tensor = tensor.real if tensor.is_complex() else tensor.to(torch.uint8)
@@ -62,23 +95,24 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0) -> TensorStats:
         return TensorStats(shape, _dtype_name(tensor), 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0,
                            0.0, 0, None, None, None, None)
     matrix = tensor.reshape(shape[0], -1) if tensor.dim() >= 2 else tensor.reshape(1, -1)
-    rows, cols = matrix.shape
+    cols = matrix.shape[1]
     generator = torch.Generator().manual_seed(seed * 1_000_003 + cols)
-    probe = torch.randn(cols, generator=generator)
-    acc = _Accumulator()
-    row_prints = []
-    block_rows = max(1, BLOCK_ELEMENTS // max(cols, 1))
-    for start in range(0, rows, block_rows):
-        block = matrix[start:start + block_rows].float()
-        acc.add(block)
-        if tensor.dim() >= 2:
-            row_prints.append(block @ probe)
-    prints = torch.cat(row_prints) if row_prints else None
+    probe = torch.randn(cols, generator=generator).double()
+    if tensor.dim() >= 2:
+        parts = list(mapper(partial(_moments, probe=probe), _row_blocks(matrix)))
+        prints = torch.cat([part.prints for part in parts if part.prints is not None])
+    else:
+        flat = matrix.reshape(-1)
+        blocks = [flat[start:start + BLOCK_ELEMENTS] for start in range(0, numel, BLOCK_ELEMENTS)]
+        parts = list(mapper(_moments, blocks))
+        prints = None
+    acc = _Moments.merge(parts)
     sample = _subsample(tensor, generator)
-    zero_rows, duplicates = _row_structure(matrix, prints) if prints is not None else (0, 0)
     finite = acc.finite
     mean = acc.total / finite if finite else 0.0
     variance = max(acc.squares / finite - mean * mean, 0.0) if finite else 0.0
+    zero_rows, duplicates = (_row_structure(matrix, prints, acc)
+                             if prints is not None and acc.nonfinite == 0 else (0, 0))
     gram_dev, gram_scale = _gram(matrix, generator) if acc.nonfinite == 0 else (None, None)
     return TensorStats(
         shape=shape, dtype=_dtype_name(tensor), numel=numel, mean=mean,
@@ -87,37 +121,53 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0) -> TensorStats:
         zero_rows=zero_rows, duplicate_rows=duplicates, kurtosis=_kurtosis(sample),
         sample_size=sample.numel(), gram_deviation=gram_dev, gram_scale=gram_scale,
         pattern=_pattern(tensor, matrix, acc) if acc.nonfinite == 0 else None,
-        fingerprint=_fingerprint(shape, prints, acc) if prints is not None else None,
+        fingerprint=_fingerprint(shape, tensor.dtype, prints, acc) if prints is not None else None,
     )
 
 
-class _Accumulator:
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.squares = 0.0
-        self.zeros = 0
-        self.nonfinite = 0
-        self.finite = 0
-        self.minimum = math.inf
-        self.maximum = -math.inf
+def _row_blocks(matrix: torch.Tensor) -> list[torch.Tensor]:
+    rows, cols = matrix.shape
+    step = max(1, BLOCK_ELEMENTS // max(cols, 1))
+    return [matrix[start:start + step] for start in range(0, rows, step)]
 
-    def add(self, block: torch.Tensor) -> None:
-        flat = block.reshape(-1)
+
+@dataclass
+class _Moments:
+    total: float = 0.0
+    squares: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    zeros: int = 0
+    nonfinite: int = 0
+    finite: int = 0
+    prints: torch.Tensor | None = None  # per row: the row (float64) dotted with a random probe
+
+    @staticmethod
+    def merge(parts: list[_Moments]) -> _Moments:
+        """Sums in block order, so that equal tensors get bit-equal totals."""
+        return _Moments(
+            total=sum(p.total for p in parts), squares=sum(p.squares for p in parts),
+            minimum=min(p.minimum for p in parts), maximum=max(p.maximum for p in parts),
+            zeros=sum(p.zeros for p in parts), nonfinite=sum(p.nonfinite for p in parts),
+            finite=sum(p.finite for p in parts))
+
+
+def _moments(block: torch.Tensor, probe: torch.Tensor | None = None) -> _Moments:
+    # float32 products are exact in float64: identical rows get prints equal to rounding.
+    prints = block.double() @ probe if probe is not None else None
+    flat = block.float().reshape(-1)
+    squares = float(torch.dot(flat, flat))
+    nonfinite = 0
+    if not math.isfinite(squares):
+        mask = torch.isfinite(flat)
+        nonfinite = int(flat.numel() - mask.sum())
+        flat = flat[mask]
+        if flat.numel() == 0:
+            return _Moments(nonfinite=nonfinite, prints=prints)
         squares = float(torch.dot(flat, flat))
-        if not math.isfinite(squares):
-            mask = torch.isfinite(flat)
-            self.nonfinite += int(flat.numel() - mask.sum())
-            flat = flat[mask]
-            if flat.numel() == 0:
-                return
-            squares = float(torch.dot(flat, flat))
-        low, high = torch.aminmax(flat)
-        self.minimum = min(self.minimum, float(low))
-        self.maximum = max(self.maximum, float(high))
-        self.total += float(flat.sum())
-        self.squares += squares
-        self.zeros += flat.numel() - int(torch.count_nonzero(flat))
-        self.finite += flat.numel()
+    low, high = torch.aminmax(flat)
+    return _Moments(float(flat.sum()), squares, float(low), float(high),
+                    flat.numel() - int(torch.count_nonzero(flat)), nonfinite, flat.numel(), prints)
 
 
 def _dtype_name(tensor: torch.Tensor) -> str:
@@ -146,19 +196,22 @@ def _kurtosis(sample: torch.Tensor) -> float:
     return float(centred.pow(4).mean()) / (var * var) - 3.0
 
 
-def _row_structure(matrix: torch.Tensor, prints: torch.Tensor) -> tuple[int, int]:
+def _row_structure(matrix: torch.Tensor, prints: torch.Tensor, acc: _Moments) -> tuple[int, int]:
     """(all-zero rows, non-zero rows that repeat an earlier row), confirmed exactly."""
+    rows = matrix.shape[0]
+    if acc.minimum == acc.maximum:
+        return (rows if acc.minimum == 0 else 0), 0
     zero_candidates = torch.nonzero(prints == 0).flatten()
     zero_rows = sum(1 for r in zero_candidates.tolist() if not bool(matrix[r].any()))
-    if prints.numel() < 2:
+    if rows < 2:
         return zero_rows, 0
     order = torch.argsort(prints)
     ordered = prints[order]
-    same = torch.nonzero(ordered[1:] == ordered[:-1]).flatten()
+    tolerance = PRINT_TOLERANCE * float(ordered.abs().max())
+    close = (ordered[1:] - ordered[:-1] <= tolerance) & (ordered[:-1] != 0)
     duplicates = 0
-    for position in same.tolist()[:10_000]:
-        first, second = int(order[position]), int(order[position + 1])
-        if prints[first] != 0 and torch.equal(matrix[first], matrix[second]):
+    for position in torch.nonzero(close).flatten().tolist()[:10_000]:
+        if torch.equal(matrix[order[position]], matrix[order[position + 1]]):
             duplicates += 1
     return zero_rows, duplicates
 
@@ -181,7 +234,7 @@ def _gram(matrix: torch.Tensor, generator: torch.Generator) -> tuple[float | Non
     return float(deviation) / scale, scale
 
 
-def _pattern(tensor: torch.Tensor, matrix: torch.Tensor, acc: _Accumulator) -> str | None:
+def _pattern(tensor: torch.Tensor, matrix: torch.Tensor, acc: _Moments) -> str | None:
     numel = tensor.numel()
     if tensor.dim() < 2 or acc.zeros == 0 or acc.zeros == numel:
         return None
@@ -221,15 +274,17 @@ def _is_dirac(tensor: torch.Tensor, nonzero: int) -> bool:
 def _is_sparse(matrix: torch.Tensor, zeros: int) -> bool:
     """sparse_: the same number of zeros in every column, scattered rather than whole rows."""
     rows, cols = matrix.shape
+    count, remainder = divmod(zeros, cols)
+    if remainder or count >= rows or int((matrix[:, 0] == 0).sum()) != count:
+        return False
     per_column = (matrix == 0).sum(dim=0)
-    count = int(per_column[0])
-    if count == 0 or not bool((per_column == count).all()):
+    if not bool((per_column == count).all()):
         return False
     whole_zero_rows = int((~matrix.any(dim=1)).sum())
     return whole_zero_rows < count
 
 
-def _fingerprint(shape: tuple[int, ...], prints: torch.Tensor, acc: _Accumulator) -> bytes:
-    digest = hashlib.sha256(repr((shape, acc.total, acc.squares, acc.minimum, acc.maximum)).encode())
-    digest.update(repr(prints.tolist()).encode())
-    return digest.digest()
+def _fingerprint(shape: tuple[int, ...], dtype: torch.dtype, prints: torch.Tensor, acc: _Moments) -> bytes:
+    summary = (shape, dtype, acc.total, acc.squares, acc.minimum, acc.maximum, acc.zeros,
+               float(prints.sum()), float(prints @ prints))
+    return hashlib.sha256(repr(summary).encode()).digest()

@@ -9,6 +9,7 @@ called from ``forward`` are followed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -23,6 +24,8 @@ class Consumer:
     kind: str
     activation: str | None = None
     slope: float | None = None
+    #: The output was added to a skip connection on its way (a residual branch's last layer).
+    residual: bool = False
 
 
 UNKNOWN = Consumer("unknown")
@@ -43,6 +46,17 @@ class Value:
 
 
 EMPTY = Value()
+#: Stands for a class's forward input while summarising it.
+INPUT = "<input>"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a block does as seen from outside: how its input is consumed, and which of its layers'
+    raw outputs it returns (paths relative to the block; INPUT when the input passes through)."""
+
+    input_consumers: frozenset[Consumer]
+    output: Value
 _MAX_INLINE_DEPTH = 3
 _FUNCTIONAL_PREFIXES = ("torch.nn.functional.", "torch.")
 
@@ -58,18 +72,25 @@ class ForwardFlow:
     """Runs ``forward`` of one class and collects the consumers of every layer's output."""
 
     def __init__(self, attributes: dict[str, Submodule], methods: dict[str, cst.FunctionDef],
-                 names: QualifiedNames) -> None:
+                 names: QualifiedNames, summaries: dict[str, Summary] | None = None) -> None:
         self._attributes = attributes
         self._methods = methods
         self._names = names
+        self._summaries = summaries or {}
         self._depth = 0
         self.consumers: dict[str, set[Consumer]] = {}
 
-    def run(self) -> dict[str, set[Consumer]]:
+    def summarise(self) -> Summary | None:
+        """Run ``forward`` with its input marked; None when the class has no forward."""
         forward = self._methods.get("forward")
-        if forward is not None:
-            self._call_method(forward, [], inline=False)
-        return self.consumers
+        if forward is None:
+            return None
+        output = self._call_method(forward, [Value(frozenset({INPUT}))], inline=True)
+        return Summary(frozenset(self.consumers.pop(INPUT, set())), output)
+
+    def consume(self, value: Value, consumer: Consumer) -> None:
+        self._consume(value, consumer)
+        self.consumers.pop(INPUT, None)
 
     def run_sequentials(self) -> dict[str, set[Consumer]]:
         """For a scope without ``forward`` (``net = nn.Sequential(...)`` in a script): the order
@@ -308,11 +329,24 @@ class ForwardFlow:
         if module.kind == "passthrough":
             return value
         if module.kind == "container" and module.sequential and module.children:
-            for child in module.children:
-                value = self._apply(child, value)
+            for _ in range(2 if module.repeated else 1):
+                for child in module.children:
+                    value = self._apply(child, value)
             return value
+        if module.kind == "custom" and module.class_name in self._summaries:
+            return self._apply_block(module, value)
         self._consume(value, UNKNOWN)
         return EMPTY
+
+    def _apply_block(self, module: Submodule, value: Value) -> Value:
+        """A block of this file: its input consumers take ``value``; its outputs come out."""
+        summary = self._summaries[module.class_name or ""]
+        for consumer in summary.input_consumers:
+            self._consume(value, consumer)
+        producers = {f"{module.path}.{p}" for p in summary.output.producers if p != INPUT}
+        if INPUT in summary.output.producers:
+            producers |= value.producers
+        return Value(frozenset(producers), summary.output.residual)
 
     def _inline(self, method: cst.FunctionDef, args: list[Value]) -> Value:
         if self._depth > _MAX_INLINE_DEPTH:
@@ -324,6 +358,8 @@ class ForwardFlow:
     def _consume(self, value: Value, consumer: Consumer) -> None:
         if consumer is OUTPUT and value.residual:
             consumer = RESIDUAL
+        elif value.residual and consumer.kind != "residual":
+            consumer = dataclasses.replace(consumer, residual=True)
         for producer in value.producers:
             self.consumers.setdefault(producer, set()).add(consumer)
 

@@ -8,24 +8,17 @@ deprecated ``torch.nn.init`` names. Unknown things stay unknown: rules only judg
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
-from initaudit.lint.flow import Consumer, ForwardFlow
-from initaudit.lint.modules import (
-    Submodule,
-    SubmoduleBuilder,
-    argument,
-    literal_number,
-    torch_nn_class,
-)
+from initaudit.lint.facts import ApplyCall, DeprecatedRef, InitOp, ModuleClass
+from initaudit.lint.modules import SubmoduleBuilder, argument
 from initaudit.lint.source import line_starts
+from initaudit.lint.targets import resolve
 
 INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
@@ -36,89 +29,6 @@ _INPLACE_METHODS = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
                     "normal_": "normal_", "uniform_": "uniform_"}
 _TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
                      "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
-
-
-@dataclass
-class ModuleClass:
-    """An nn.Module subclass of the file, or a local scope (module body, function) that builds
-    layers in variables — for those, ``attributes`` holds the variables."""
-
-    name: str
-    node: cst.CSTNode
-    is_module: bool = False
-    attributes: dict[str, Submodule] = field(default_factory=dict)
-    #: ``self.w = nn.Parameter(...)``: name -> number of dimensions (None if unknown).
-    parameters: dict[str, int | None] = field(default_factory=dict)
-    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
-    consumers: dict[str, set[Consumer]] = field(default_factory=dict)
-    #: Not built as a submodule by any other class of the file: its output is the model's.
-    is_root: bool = True
-    #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
-    init_calls: dict[str, int] = field(default_factory=dict)
-
-    def layers(self) -> Iterator[Submodule]:
-        for module in self.attributes.values():
-            yield from module.walk()
-
-    def find(self, path: str) -> Submodule | None:
-        head, _, rest = path.partition(".")
-        module = self.attributes.get(head)
-        for key in rest.split(".") if rest else ():
-            module = module.child(key) if module is not None else None
-        return module
-
-
-@dataclass(frozen=True)
-class Target:
-    """What an init operation writes: a parameter of one or several layers, or a bare Parameter."""
-
-    owner: ModuleClass
-    layers: tuple[Submodule, ...]  # empty for a bare Parameter attribute
-    param: str
-    #: The layers are known precisely (a direct reference or an isinstance-narrowed loop).
-    exact: bool = True
-    parameter_ndim: int | None = None
-
-
-@dataclass
-class InitOp:
-    """One initialisation of a tensor."""
-
-    node: cst.Call | cst.Assign
-    function: str  # canonical torch.nn.init name: "zeros_", "constant_", "xavier_uniform_", ...
-    #: init (nn.init.* call) | method (w.zero_(), w.fill_(c), w.copy_(...)) | parameter
-    via: str
-    args: dict[str, cst.BaseExpression]
-    target_node: cst.BaseExpression | None
-    owner: ModuleClass | None
-    method: str | None
-    seq: int
-    in_no_grad: bool = False
-    target: Target | None = None
-    #: Per layer path: a later operation in the same class rewrites this one's result.
-    superseded: frozenset[str] = frozenset()
-    #: Enclosing ``if`` tests: (node, in the body rather than the else, loops open at that point).
-    conditions: tuple[tuple[cst.If, bool, int], ...] = ()
-    loops: tuple[cst.For, ...] = ()
-
-    @property
-    def func_node(self) -> cst.BaseExpression | None:
-        return self.node.func if isinstance(self.node, cst.Call) else None
-
-    def effective_layers(self) -> tuple[Submodule, ...]:
-        if self.target is None:
-            return ()
-        return tuple(m for m in self.target.layers if m.path not in self.superseded)
-
-
-@dataclass(frozen=True)
-class DeprecatedRef:
-    """A reference to a deprecated torch.nn.init name (``nn.init.xavier_uniform``)."""
-
-    node: cst.BaseExpression
-    alias: str  # deprecated name, e.g. "xavier_uniform"
-    rename: cst.Name  # the name token a fix rewrites
-    imported: bool  # bound by ``from torch.nn.init import <alias>`` (without ``as``)
 
 
 class FileModel:
@@ -139,7 +49,10 @@ class FileModel:
         self.deprecated_imports: dict[str, list[cst.Name]] = collector.deprecated_imports
         #: Local name each of those import tokens binds (differs with ``as``), by id of the token.
         self.import_local_names: dict[int, str] = collector.import_local_names
-        _resolve(self)
+        self.apply_calls: list[ApplyCall] = collector.apply_calls
+        #: Functions defined outside classes, by name (for ``model.apply(init_fn)``).
+        self.functions: dict[str, cst.FunctionDef] = collector.functions
+        resolve(self)
 
     # ---------------------------------------------------------------- metadata
 
@@ -172,9 +85,6 @@ class FileModel:
         start, end = self.span(node)
         return self.text[start:end]
 
-    def consumers(self, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
-        return owner.consumers.get(layer.path, set())
-
 
 class _Collector(cst.CSTVisitor):
     """The single traversal: gathers raw facts; targets are resolved once it is done."""
@@ -188,6 +98,8 @@ class _Collector(cst.CSTVisitor):
         self.deprecated_refs: list[DeprecatedRef] = []
         self.deprecated_imports: dict[str, list[cst.Name]] = {}
         self.import_local_names: dict[int, str] = {}
+        self.apply_calls: list[ApplyCall] = []
+        self.functions: dict[str, cst.FunctionDef] = {}
         self._deprecated_locals: set[str] = set()
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
@@ -213,6 +125,7 @@ class _Collector(cst.CSTVisitor):
             if isinstance(statement, cst.FunctionDef):
                 info.methods[statement.name.value] = statement
         info.is_module = info.is_module or "forward" in info.methods
+        info.bases = [arg.value.value for arg in node.bases if isinstance(arg.value, cst.Name)]
         self.classes.setdefault(info.name, info)
         self._class_stack.append(info)
 
@@ -223,6 +136,7 @@ class _Collector(cst.CSTVisitor):
         owner = self._class_stack[-1] if self._is_method(node) else ModuleClass(node.name.value, node)
         if owner.node is node:
             self.scopes.append(owner)
+            self.functions[node.name.value] = node
         self._functions.append((node, owner))
         if any(self._is_no_grad(d.decorator) for d in node.decorators):
             self._no_grad += 1
@@ -327,12 +241,20 @@ class _Collector(cst.CSTVisitor):
                 and owner is self._class_stack[-1]):
             self._self_attribute(owner, target.attr.value, node)
         elif isinstance(target, cst.Name) and owner.node is not None and not owner.is_module:
-            module = self._builder.build(target.value, node.value)
+            module = self._builder.build(target.value, node.value, self._defaults())
             if module is not None:
                 owner.attributes[target.value] = module
 
+    def _defaults(self) -> dict[str, cst.BaseExpression]:
+        """Default values of the innermost function's parameters (``act_layer=nn.GELU``)."""
+        if not self._functions:
+            return {}
+        params = self._functions[-1][0].params
+        return {p.name.value: p.default for p in (*params.params, *params.kwonly_params)
+                if p.default is not None}
+
     def _self_attribute(self, owner: ModuleClass, name: str, node: cst.Assign) -> None:
-        module = self._builder.build(name, node.value)
+        module = self._builder.build(name, node.value, self._defaults())
         if module is not None:
             owner.attributes.setdefault(name, module)
             return
@@ -382,6 +304,8 @@ class _Collector(cst.CSTVisitor):
                 return
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _INPLACE_METHODS:
             self._inplace(node, node.func.attr.value)
+        elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
+            self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq))
 
     def _inplace(self, node: cst.Call, method: str) -> None:
         assert isinstance(node.func, cst.Attribute)
@@ -416,6 +340,7 @@ class _Collector(cst.CSTVisitor):
                 args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
         self.init_ops.append(InitOp(
             node, function, via, args, target, self._owner(), self._method_name(), self._seq,
+            scope_node=self._functions[-1][0] if self._functions else None,
             in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
             loops=tuple(self._loops),
         ))
@@ -452,211 +377,3 @@ def _factory_ndim(factory: str | None, call: cst.Call) -> int | None:
     if len(shape_args) == 1 and not isinstance(shape_args[0].value, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
         return None
     return len(shape_args) or None
-
-
-# -------------------------------------------------------------------- resolution
-
-
-def _resolve(model: FileModel) -> None:
-    """After the traversal: composition, forward flow, init targets and their supersession."""
-    for owner in model.classes.values():
-        for module in owner.layers():
-            if module.kind == "custom" and module.class_name in model.classes:
-                if module.class_name != owner.name:
-                    model.classes[module.class_name].is_root = False
-    for owner in model.classes.values():
-        if owner.is_module:
-            owner.consumers = ForwardFlow(owner.attributes, owner.methods, model.names).run()
-    for scope in model.scopes:
-        scope.consumers = ForwardFlow(scope.attributes, {}, model.names).run_sequentials()
-    for op in model.init_ops:
-        if op.owner is not None and op.target_node is not None:
-            op.target = _target(model, op)
-    _mark_superseded(model.init_ops)
-
-
-def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``w.data`` / ``w.detach()`` write to ``w``."""
-    while True:
-        if isinstance(node, cst.Attribute) and node.attr.value == "data":
-            node = node.value
-        elif (isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute)
-              and node.func.attr.value == "detach"):
-            node = node.func.value
-        else:
-            return node
-
-
-def _target(model: FileModel, op: InitOp) -> Target | None:
-    owner = op.owner
-    assert owner is not None and op.target_node is not None
-    node = _strip(op.target_node)
-    if not isinstance(node, cst.Attribute):
-        return None
-    param = node.attr.value
-    base = node.value
-    if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
-        if param in owner.parameters:
-            return Target(owner, (), param, parameter_ndim=owner.parameters[param])
-        return None
-    resolved = _modules(model, op, base)
-    if resolved is None:
-        return None
-    modules, exact = resolved
-    return Target(owner, tuple(modules), param, exact)
-
-
-def _modules(model: FileModel, op: InitOp, node: cst.BaseExpression) -> tuple[list[Submodule], bool] | None:
-    """Submodules an expression denotes, and whether that set is exact."""
-    owner = op.owner
-    assert owner is not None
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        module = owner.attributes.get(node.attr.value)
-        return ([module], True) if module is not None else None
-    if isinstance(node, cst.Name):
-        if node.value in owner.attributes and not owner.is_module:
-            return [owner.attributes[node.value]], True
-        return _loop_variable(model, op, node.value)
-    if isinstance(node, cst.Attribute):
-        parents = _modules(model, op, node.value)
-        if parents and len(parents[0]) == 1:
-            child = parents[0][0].child(node.attr.value)
-            return ([child], parents[1]) if child is not None else None
-        return None
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        parents = _modules(model, op, node.value)
-        key = node.slice[0].slice.value
-        number = literal_number(key)
-        text = str(int(number)) if number is not None and number == int(number) else (
-            key.evaluated_value if isinstance(key, cst.SimpleString) else None)
-        if parents and len(parents[0]) == 1 and isinstance(text, str):
-            child = parents[0][0].child(text)
-            return ([child], parents[1]) if child is not None else None
-    return None
-
-
-def _loop_variable(model: FileModel, op: InitOp, name: str) -> tuple[list[Submodule], bool] | None:
-    """``for m in self.modules(): if isinstance(m, nn.Linear): init(m.weight)``."""
-    for depth in range(len(op.loops), 0, -1):
-        loop = op.loops[depth - 1]
-        if _loop_target(loop.target) != name:
-            continue
-        collection = _collection(model, op, loop.iter)
-        if collection is None:
-            return None
-        narrowed = False
-        for condition, positive, open_loops in op.conditions:
-            if open_loops < depth:
-                continue  # the test runs outside this loop
-            classes = _isinstance_classes(model, condition.test, name)
-            if classes is None:
-                continue
-            if positive:
-                collection = [m for m in collection if _is_instance(m, classes)]
-                narrowed = True
-            else:
-                collection = [m for m in collection if not _is_instance(m, classes)]
-        return collection, narrowed
-    return None
-
-
-def _loop_target(target: cst.BaseExpression) -> str | None:
-    """``m`` in ``for m in ...``, ``for name, m in ...`` and ``for i, m in enumerate(...)``."""
-    if isinstance(target, cst.Name):
-        return target.value
-    if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
-        last = target.elements[-1].value
-        return last.value if isinstance(last, cst.Name) else None
-    return None
-
-
-def _collection(model: FileModel, op: InitOp, node: cst.BaseExpression) -> list[Submodule] | None:
-    owner = op.owner
-    assert owner is not None
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate" and node.args:
-        return _collection(model, op, node.args[0].value)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
-        method = node.func.attr.value
-        base = node.func.value
-        roots: list[Submodule] | None
-        if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
-            if method in ("modules", "named_modules"):
-                return list(owner.layers())
-            if method in ("children", "named_children"):
-                return list(owner.attributes.values())
-            return None
-        resolved = _modules(model, op, base)
-        roots = resolved[0] if resolved and len(resolved[0]) == 1 else None
-        if roots is None:
-            return None
-        if method in ("modules", "named_modules"):
-            return list(roots[0].walk())
-        if method in ("children", "named_children"):
-            return list(roots[0].children)
-        return None
-    resolved = _modules(model, op, node)
-    if resolved and len(resolved[0]) == 1 and resolved[0][0].kind == "container":
-        return list(resolved[0][0].children)
-    return None
-
-
-def _isinstance_classes(model: FileModel, test: cst.BaseExpression, name: str) -> frozenset[str] | None:
-    """Class names tested by ``isinstance(name, ...)`` / ``type(name) is ...`` (through ``and``)."""
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _isinstance_classes(model, test.left, name) or _isinstance_classes(model, test.right, name)
-    if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
-            and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name) \
-            and test.args[0].value.value == name:
-        return _class_names(model, test.args[1].value)
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
-            and isinstance(test.comparisons[0].operator, (cst.Is, cst.Equal)):
-        left = test.left
-        if isinstance(left, cst.Call) and isinstance(left.func, cst.Name) and left.func.value == "type" \
-                and left.args and isinstance(left.args[0].value, cst.Name) and left.args[0].value.value == name:
-            return _class_names(model, test.comparisons[0].comparator)
-    return None
-
-
-def _class_names(model: FileModel, node: cst.BaseExpression) -> frozenset[str]:
-    if isinstance(node, (cst.Tuple, cst.List)):
-        names: frozenset[str] = frozenset()
-        for element in node.elements:
-            names |= _class_names(model, element.value)
-        return names
-    if isinstance(node, cst.Name) and node.value in model.classes:
-        return frozenset({node.value})
-    found = set()
-    for name in model.names(node):
-        if name.startswith("torch.nn."):
-            last = name.rsplit(".", 1)[-1]
-            found |= knowledge.ABSTRACT_BASES.get(last, {last})
-    return frozenset(found)
-
-
-def _is_instance(module: Submodule, classes: frozenset[str]) -> bool:
-    return module.class_name is not None and module.class_name in classes
-
-
-def _execution_key(op: InitOp) -> tuple[float, int]:
-    """Order in which the class's construction runs an operation (helpers at their call site)."""
-    owner = op.owner
-    if owner is None or not owner.is_module or op.method in (None, "__init__"):
-        return (op.seq, 0)
-    called_at = owner.init_calls.get(op.method)
-    return (called_at, op.seq) if called_at is not None else (math.inf, op.seq)
-
-
-def _mark_superseded(ops: Sequence[InitOp]) -> None:
-    """An op's effect on a layer is void when a later op of the same class fully rewrites it."""
-    writes: dict[tuple[int, str, str], list[tuple[tuple[float, int], InitOp]]] = {}
-    for op in ops:
-        if op.target is None or op.method == "forward":
-            continue
-        key_layers = [m.path for m in op.target.layers] or ["<self>"]
-        for path in key_layers:
-            writes.setdefault((id(op.target.owner), path, op.target.param), []).append((_execution_key(op), op))
-    for (_, path, _), entries in writes.items():
-        last_key = max(key for key, _ in entries)
-        for key, op in entries:
-            if key < last_key:
-                op.superseded = op.superseded | {path}

@@ -7,8 +7,9 @@ as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import libcst as cst
 
@@ -33,6 +34,17 @@ class Submodule:
     children: list[Submodule] = field(default_factory=list)
     #: Children are applied one after another (nn.Sequential) rather than held (ModuleList).
     sequential: bool = False
+    #: Built by a comprehension: the one child stands for several identical ones in a row.
+    repeated: bool = False
+    #: Class (or scope) whose code defines this submodule, and its path there: composed blocks
+    #: keep the consumers their own forward records.
+    origin: str | None = None
+    local_path: str | None = None
+
+    def rebased(self, prefix: str) -> Submodule:
+        """A copy addressed from a parent that holds this module's class under ``prefix``."""
+        return dataclasses.replace(
+            self, path=f"{prefix}.{self.path}", children=[c.rebased(prefix) for c in self.children])
 
     def walk(self) -> Iterator[Submodule]:
         yield self
@@ -97,6 +109,25 @@ def literal_number(node: cst.CSTNode | None) -> float | None:
     return None
 
 
+def _constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]) -> bool | None:
+    """``act == "relu"`` where ``act`` defaults to a string literal: evaluated; else None."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    operator = test.comparisons[0].operator
+    if not isinstance(operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
+        return None
+    sides = [test.left, test.comparisons[0].comparator]
+    values = []
+    for side in sides:
+        if isinstance(side, cst.Name) and isinstance(defaults.get(side.value), cst.SimpleString):
+            side = defaults[side.value]
+        if not isinstance(side, cst.SimpleString):
+            return None
+        values.append(side.evaluated_value)
+    equal = values[0] == values[1]
+    return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
+
+
 def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
     """The expression passed for a parameter, by keyword or by position (None if absent)."""
     for arg in call.args:
@@ -115,8 +146,21 @@ class SubmoduleBuilder:
         self._names = qualified_names
         self._local_classes = local_classes
 
-    def build(self, path: str, node: cst.BaseExpression) -> Submodule | None:
-        """A Submodule if ``node`` constructs a module, else None (not a module at all)."""
+    def build(self, path: str, node: cst.BaseExpression,
+              defaults: Mapping[str, cst.BaseExpression] | None = None) -> Submodule | None:
+        """A Submodule if ``node`` constructs a module, else None (not a module at all).
+
+        ``defaults`` are the enclosing function's parameter defaults, so that ``act_layer()``
+        with ``act_layer=nn.GELU`` is a GELU and ``nn.ReLU() if act == "relu" else nn.GELU()``
+        with ``act="relu"`` is a ReLU.
+        """
+        defaults = defaults or {}
+        if isinstance(node, cst.IfExp):
+            return self._choose(path, node, defaults)
+        if isinstance(node, cst.Name) and node.value in defaults:
+            return self.build(path, defaults[node.value])
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in defaults:
+            return self.build(path, node.with_changes(func=defaults[node.func.value]))
         if not isinstance(node, cst.Call):
             return self._functional_activation(path, node)
         torch_class = torch_nn_class(self._names(node.func))
@@ -125,6 +169,16 @@ class SubmoduleBuilder:
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
             return Submodule(path, "custom", node.func.value, node)
         return None
+
+    def _choose(self, path: str, node: cst.IfExp, defaults: Mapping[str, cst.BaseExpression]) -> Submodule | None:
+        verdict = _constant_test(node.test, defaults)
+        if verdict is not None:
+            return self.build(path, node.body if verdict else node.orelse, defaults)
+        body, orelse = self.build(path, node.body, defaults), self.build(path, node.orelse, defaults)
+        if body is not None and orelse is not None and body.kind == orelse.kind == "activation" \
+                and body.activation == orelse.activation:
+            return body
+        return None if body is None and orelse is None else Submodule(path, "unknown", None, node)
 
     def _torch_module(self, path: str, class_name: str, node: cst.Call) -> Submodule:
         kind = knowledge.layer_kind(class_name) or "unknown"
@@ -138,11 +192,13 @@ class SubmoduleBuilder:
                     module.slope = 0.25 if class_name == "PReLU" else 0.01
         elif class_name == knowledge.SEQUENTIAL:
             module.sequential = True
-            module.children = self._sequential_children(path, node)
+            module.children = self._sequential_children(path, node, module)
         elif class_name == "ModuleList":
             items = argument(node, 0, "modules")
             if isinstance(items, (cst.List, cst.Tuple)):
                 module.children = self._indexed(path, [e.value for e in items.elements])
+            elif isinstance(items, (cst.ListComp, cst.GeneratorExp)):
+                module.children, module.repeated = self._indexed(path, [items.elt]), True
         elif class_name == "ModuleDict":
             items = argument(node, 0, "modules")
             if isinstance(items, cst.Dict):
@@ -151,9 +207,13 @@ class SubmoduleBuilder:
                 ])
         return module
 
-    def _sequential_children(self, path: str, node: cst.Call) -> list[Submodule]:
+    def _sequential_children(self, path: str, node: cst.Call, module: Submodule) -> list[Submodule]:
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         if any(arg.star for arg in node.args):
+            starred = node.args[0].value if len(node.args) == 1 else None
+            if isinstance(starred, (cst.ListComp, cst.GeneratorExp)):
+                module.repeated = True  # nn.Sequential(*[Block() for _ in range(n)])
+                return self._indexed(path, [starred.elt])
             return []  # nn.Sequential(*layers): built dynamically
         if len(positional) == 1 and isinstance(positional[0], cst.Call):
             pairs = self._ordered_dict_items(positional[0])

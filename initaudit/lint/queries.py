@@ -6,27 +6,37 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.lint.flow import Consumer
-from initaudit.lint.model import FileModel, InitOp, ModuleClass
+from initaudit.lint.facts import InitOp, ModuleClass
+from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule, literal_number
 
 
-def feeding(owner: ModuleClass, layer: Submodule) -> Consumer | None:
+def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
+    """What the layer's output flows into: recorded by the owner's forward, or — for a layer
+    inside a block of this file — by the block's own forward."""
+    found = owner.consumers.get(layer.path)
+    if found:
+        return found
+    origin = model.classes.get(layer.origin or "")
+    if origin is not None and origin is not owner and layer.local_path is not None:
+        return origin.consumers.get(layer.local_path, set())
+    return set()
+
+
+def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer | None:
     """The one thing a layer's output flows into, or None when unknown or ambiguous.
 
-    ``output`` is only returned for the file's root modules: what follows a block that another
-    class of the file builds is that class's business, and a block used from elsewhere is unknown.
+    ``output`` only appears for the file's root modules: what follows a block that another class
+    of the file builds is that class's business, and a block used from elsewhere is unknown.
     """
-    consumers = owner.consumers.get(layer.path)
+    consumers = consumers_of(model, owner, layer)
     if not consumers or any(c.kind == "unknown" for c in consumers):
         return None
     if len(consumers) > 1:
         families = {_family(c) for c in consumers}
         if len(families) != 1 or None in families:
             return None
-    consumer = next(iter(consumers))
-    if consumer.kind == "output" and not owner.is_root:
-        return None
-    return consumer
+    return next(iter(consumers))
 
 
 def _family(consumer: Consumer) -> str | None:

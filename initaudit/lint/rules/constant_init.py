@@ -8,7 +8,8 @@ from typing import Iterator
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix, Severity
 from initaudit.lint.flow import Consumer
-from initaudit.lint.model import FileModel, InitOp
+from initaudit.lint.facts import InitOp
+from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
 from initaudit.lint.queries import activation_name, feeding, is_intentional, is_weight_matrix, low_rank_partner, number
 from initaudit.lint.rules.base import Finding
@@ -45,7 +46,7 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
                        if is_weight_matrix(m, target.param) and not _intentional(model, op, m))
         if not layers:
             continue
-        consumers = {feeding(target.owner, m) for m in layers}
+        consumers = {feeding(model, target.owner, m) for m in layers}
         consumer = consumers.pop() if len(consumers) == 1 else None
         yield ConstantInit(op, value, _describe(layers, target.param), consumer, layers)
 
@@ -54,10 +55,10 @@ def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:
     assert op.target is not None
     if is_intentional(layer.path):
         return True
-    consumer = feeding(op.target.owner, layer)
+    consumer = feeding(model, op.target.owner, layer)
     # A zero last layer of a residual branch makes the block start as the identity; a zero
     # classifier head still learns (its inputs differ) — both are deliberate patterns.
-    return consumer is not None and consumer.kind in ("residual", "output")
+    return consumer is not None and (consumer.residual or consumer.kind in ("residual", "output"))
 
 
 def _flag_parameter(model: FileModel, op: InitOp) -> bool:

@@ -6,7 +6,8 @@ from typing import Iterator
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix, Severity
-from initaudit.lint.model import FileModel, InitOp
+from initaudit.lint.facts import InitOp
+from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
 from initaudit.lint.queries import activation_name, feeding, init_intent
 from initaudit.lint.rules.base import Finding, RuleInfo
@@ -48,7 +49,7 @@ class InitActivationMismatch:
             for layer in op.effective_layers():
                 if layer.kind != "dense":
                     continue
-                consumer = feeding(target.owner, layer)
+                consumer = feeding(model, target.owner, layer)
                 activation = activation_name(consumer) if consumer is not None else None
                 if consumer is not None and consumer.kind == "norm":
                     judged += 1  # scale reset by the norm: any scheme is fine
@@ -61,7 +62,7 @@ class InitActivationMismatch:
                     mismatched.setdefault(key, []).append(layer)
             for key, layers in mismatched.items():
                 activation = key.split(":")[0]
-                slope = feeding(target.owner, layers[0]).slope  # type: ignore[union-attr]
+                slope = feeding(model, target.owner, layers[0]).slope  # type: ignore[union-attr]
                 whole_site = judged == len(layers) and len(mismatched) == 1
                 yield Finding(op.node, self._message(model, op, intent, activation, layers),
                               fix=self._fix(model, op, activation, slope) if whole_site else None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from initaudit.knowledge import Recommendation
-from initaudit.lint.model import FileModel, InitOp
+from initaudit.lint.facts import InitOp
+from initaudit.lint.model import FileModel
 from initaudit.lint.modules import argument
 
 

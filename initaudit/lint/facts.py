@@ -1,0 +1,110 @@
+"""The facts a file model records: classes and scopes, init operations, deprecated names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import libcst as cst
+
+from initaudit.lint.flow import Consumer
+from initaudit.lint.modules import Submodule
+
+
+@dataclass
+class ModuleClass:
+    """An nn.Module subclass of the file, or a local scope (module body, function) that builds
+    layers in variables — for those, ``attributes`` holds the variables."""
+
+    name: str
+    node: cst.CSTNode
+    is_module: bool = False
+    #: Names of the base classes (as written), to find inherited methods defined in this file.
+    bases: list[str] = field(default_factory=list)
+    attributes: dict[str, Submodule] = field(default_factory=dict)
+    #: ``self.w = nn.Parameter(...)``: name -> number of dimensions (None if unknown).
+    parameters: dict[str, int | None] = field(default_factory=dict)
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    consumers: dict[str, set[Consumer]] = field(default_factory=dict)
+    #: Not built as a submodule by any other class of the file: its output is the model's.
+    is_root: bool = True
+    #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
+    init_calls: dict[str, int] = field(default_factory=dict)
+
+    def layers(self) -> Iterator[Submodule]:
+        for module in self.attributes.values():
+            yield from module.walk()
+
+    def find(self, path: str) -> Submodule | None:
+        head, _, rest = path.partition(".")
+        module = self.attributes.get(head)
+        for key in rest.split(".") if rest else ():
+            module = module.child(key) if module is not None else None
+        return module
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an init operation writes: a parameter of one or several layers, or a bare Parameter."""
+
+    owner: ModuleClass
+    layers: tuple[Submodule, ...]  # empty for a bare Parameter attribute
+    param: str
+    #: The layers are known precisely (a direct reference or an isinstance-narrowed loop).
+    exact: bool = True
+    parameter_ndim: int | None = None
+
+
+@dataclass
+class InitOp:
+    """One initialisation of a tensor."""
+
+    node: cst.Call | cst.Assign
+    function: str  # canonical torch.nn.init name: "zeros_", "constant_", "xavier_uniform_", ...
+    #: init (nn.init.* call) | method (w.zero_(), w.fill_(c), w.copy_(...)) | parameter
+    via: str
+    args: dict[str, cst.BaseExpression]
+    target_node: cst.BaseExpression | None
+    owner: ModuleClass | None
+    method: str | None
+    seq: int
+    #: The function or method the operation is written in (None at module level).
+    scope_node: cst.FunctionDef | None = None
+    in_no_grad: bool = False
+    target: Target | None = None
+    #: Per layer path: a later operation in the same class rewrites this one's result.
+    superseded: frozenset[str] = frozenset()
+    #: Enclosing ``if`` tests: (node, in the body rather than the else, loops open at that point).
+    conditions: tuple[tuple[cst.If, bool, int], ...] = ()
+    loops: tuple[cst.For, ...] = ()
+
+    @property
+    def func_node(self) -> cst.BaseExpression | None:
+        return self.node.func if isinstance(self.node, cst.Call) else None
+
+    def effective_layers(self) -> tuple[Submodule, ...]:
+        if self.target is None:
+            return ()
+        return tuple(m for m in self.target.layers if m.path not in self.superseded)
+
+
+@dataclass(frozen=True)
+class DeprecatedRef:
+    """A reference to a deprecated torch.nn.init name (``nn.init.xavier_uniform``)."""
+
+    node: cst.BaseExpression
+    alias: str  # deprecated name, e.g. "xavier_uniform"
+    rename: cst.Name  # the name token a fix rewrites
+    imported: bool  # bound by ``from torch.nn.init import <alias>`` (without ``as``)
+
+
+@dataclass(frozen=True)
+class ApplyCall:
+    """``<modules>.apply(<function>)``: the function runs on every module of the receiver."""
+
+    node: cst.Call
+    owner: ModuleClass
+    receiver: cst.BaseExpression
+    function: cst.BaseExpression
+    method: str | None
+    seq: int

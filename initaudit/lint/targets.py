@@ -1,0 +1,481 @@
+"""Resolving what each init operation writes, once the whole file has been read.
+
+An operation's target is an expression such as ``self.fc.weight``, ``self.net[0].weight``, ``m.weight``
+with ``m`` a loop variable over ``self.modules()`` or the argument of a function given to
+``apply``, or ``p`` in ``for p in self.parameters()``. Loop and ``apply`` targets are narrowed by the
+``isinstance`` / class-name / ``p.dim() > 1`` / parameter-name tests that guard the operation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import libcst as cst
+
+from initaudit import knowledge
+from initaudit.lint.facts import ApplyCall, InitOp, ModuleClass, Target
+from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
+from initaudit.lint.modules import Submodule, literal_number
+
+if TYPE_CHECKING:
+    from initaudit.lint.model import FileModel
+
+#: A set of submodules, and whether it is known precisely.
+Reach = tuple[list[Submodule], bool]
+
+_PARAMETER_METHODS = ("parameters", "named_parameters")
+_MODULE_METHODS = ("modules", "named_modules")
+_CHILDREN_METHODS = ("children", "named_children")
+
+
+def resolve(model: FileModel) -> None:
+    """Composition, forward flow, init targets (``apply`` included) and supersession."""
+    _compose(model)
+    _run_flows(model)
+    model.init_ops.extend(_applied_ops(model))
+    for op in model.init_ops:
+        if op.owner is not None and op.target_node is not None and op.target is None:
+            op.target = _target(model, op)
+    _mark_superseded(model.init_ops)
+
+
+# ------------------------------------------------------------------------ composition
+
+
+def _compose(model: FileModel) -> None:
+    """Give every submodule built from a class of this file that class's submodules as children."""
+    for scope in (*model.classes.values(), *model.scopes):
+        for module in scope.layers():
+            module.origin = module.origin or scope.name
+            module.local_path = module.local_path or module.path
+    done: set[str] = set()
+
+    def expand(owner: ModuleClass, stack: frozenset[str]) -> None:
+        for module in list(owner.layers()):
+            name = module.class_name
+            if module.kind != "custom" or name not in model.classes or name in stack | {owner.name}:
+                continue
+            child = model.classes[name]
+            if owner.is_module:
+                child.is_root = False  # built inside another model: its output is not the logits
+            if name not in done:
+                expand(child, stack | {owner.name})
+                done.add(name)
+            module.children = [m.rebased(module.path) for m in child.attributes.values()]
+
+    for owner in (*model.classes.values(), *model.scopes):
+        expand(owner, frozenset())
+
+
+def _run_flows(model: FileModel) -> None:
+    """Each class's forward, summarised bottom-up so that a parent sees what its blocks do."""
+    summaries: dict[str, Summary] = {}
+    visiting: set[str] = set()
+
+    def run(owner: ModuleClass) -> None:
+        if owner.name in summaries or owner.name in visiting:
+            return
+        visiting.add(owner.name)
+        for module in owner.layers():
+            if module.kind == "custom" and module.class_name in model.classes:
+                run(model.classes[module.class_name])
+        flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries)
+        summary = flow.summarise()
+        if summary is not None:
+            summaries[owner.name] = summary
+            if owner.is_root:
+                flow.consume(summary.output, OUTPUT)
+        owner.consumers = flow.consumers
+        visiting.discard(owner.name)
+
+    for owner in model.classes.values():
+        if owner.is_module:
+            run(owner)
+    for scope in model.scopes:
+        scope.consumers = ForwardFlow(scope.attributes, {}, model.names, summaries).run_sequentials()
+
+
+# ------------------------------------------------------------------------ apply(fn)
+
+
+def _applied_ops(model: FileModel) -> list[InitOp]:
+    """One derived operation per (``apply`` call, init operation of the applied function)."""
+    derived = []
+    for call in model.apply_calls:
+        function = _applied_function(model, call)
+        reach = _modules(model, call.owner, call.receiver, (), ())
+        if function is None or reach is None or not function.params.params:
+            continue
+        params = [p.name.value for p in function.params.params]
+        parameter = params[1] if params[0] == "self" and len(params) > 1 else params[0]
+        modules = [m for root in reach[0] for m in root.walk()]
+        for op in list(model.init_ops):
+            if op.scope_node is function and op.target_node is not None:
+                target = _applied_target(model, op, parameter, modules)
+                if target is not None:
+                    derived.append(dataclasses.replace(
+                        op, owner=call.owner, method=call.method, seq=call.seq, target=target))
+    return derived
+
+
+def _applied_function(model: FileModel, call: ApplyCall) -> cst.FunctionDef | None:
+    node = call.function
+    if isinstance(node, cst.Call) and node.args and any(
+            n.endswith("partial") for n in model.names(node.func)):
+        node = node.args[0].value
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return _method(model, call.owner, node.attr.value)
+    if isinstance(node, cst.Name):
+        return model.functions.get(node.value)
+    return None
+
+
+def _method(model: FileModel, owner: ModuleClass, name: str) -> cst.FunctionDef | None:
+    """A method of the class or of a base class defined in this file."""
+    seen: set[str] = set()
+    pending = [owner]
+    while pending:
+        current = pending.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if name in current.methods:
+            return current.methods[name]
+        pending.extend(model.classes[b] for b in current.bases if b in model.classes)
+    return None
+
+
+def _applied_target(model: FileModel, op: InitOp, parameter: str,
+                    modules: list[Submodule]) -> Target | None:
+    assert op.owner is not None and op.target_node is not None
+    node = _strip(op.target_node)
+    if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+            and node.value.value == parameter):
+        return None
+    narrowed, exact = _narrow(model, op, parameter, modules, depth=0)
+    return Target(op.owner, tuple(narrowed), node.attr.value, exact)
+
+
+# ------------------------------------------------------------------------ direct targets
+
+
+def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``w.data`` / ``w.detach()`` write to ``w``."""
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        elif (isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute)
+              and node.func.attr.value == "detach"):
+            node = node.func.value
+        else:
+            return node
+
+
+def _target(model: FileModel, op: InitOp) -> Target | None:
+    owner = op.owner
+    assert owner is not None and op.target_node is not None
+    node = _strip(op.target_node)
+    if isinstance(node, cst.Name):
+        return _parameter_loop_target(model, op, node.value)
+    if not isinstance(node, cst.Attribute):
+        return None
+    param = node.attr.value
+    base = node.value
+    if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
+        if param in owner.parameters:
+            return Target(owner, (), param, parameter_ndim=owner.parameters[param])
+        return None
+    reach = _modules(model, owner, base, op.loops, op.conditions, op)
+    if reach is None:
+        return None
+    return Target(owner, tuple(reach[0]), param, reach[1])
+
+
+def _modules(model: FileModel, owner: ModuleClass, node: cst.BaseExpression,
+             loops: Sequence[cst.For], conditions: Sequence[tuple[cst.If, bool, int]],
+             op: InitOp | None = None) -> Reach | None:
+    """Submodules an expression denotes (``self``, ``self.fc``, ``self.net[0]``, a loop variable)."""
+    if isinstance(node, cst.Name) and node.value == "self" and owner.is_module:
+        return list(owner.attributes.values()), True
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        module = owner.attributes.get(node.attr.value)
+        return ([module], True) if module is not None else None
+    if isinstance(node, cst.Name):
+        if node.value in owner.attributes and not owner.is_module:
+            return [owner.attributes[node.value]], True
+        return _loop_variable(model, owner, op, node.value) if op is not None else None
+    if isinstance(node, cst.Attribute):
+        parents = _modules(model, owner, node.value, loops, conditions, op)
+        if parents and len(parents[0]) == 1:
+            child = parents[0][0].child(node.attr.value)
+            return ([child], parents[1]) if child is not None else None
+        return None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        parents = _modules(model, owner, node.value, loops, conditions, op)
+        key = node.slice[0].slice.value
+        number = literal_number(key)
+        text = str(int(number)) if number is not None and number == int(number) else (
+            key.evaluated_value if isinstance(key, cst.SimpleString) else None)
+        if parents and len(parents[0]) == 1 and isinstance(text, str):
+            child = parents[0][0].child(text)
+            return ([child], parents[1]) if child is not None else None
+    return None
+
+
+# ------------------------------------------------------------------------ loops
+
+
+def _loop_target(target: cst.BaseExpression) -> str | None:
+    """``m`` in ``for m in ...``, ``for name, m in ...`` and ``for i, m in enumerate(...)``."""
+    if isinstance(target, cst.Name):
+        return target.value
+    if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+        last = target.elements[-1].value
+        return last.value if isinstance(last, cst.Name) else None
+    return None
+
+
+def _loop_name(target: cst.BaseExpression) -> str | None:
+    """``name`` in ``for name, p in ...named_parameters()``."""
+    if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
+        first = target.elements[0].value
+        return first.value if isinstance(first, cst.Name) else None
+    return None
+
+
+def _enclosing_loop(op: InitOp, variable: str) -> tuple[int, cst.For] | None:
+    for depth in range(len(op.loops), 0, -1):
+        loop = op.loops[depth - 1]
+        if _loop_target(loop.target) == variable:
+            return depth, loop
+    return None
+
+
+def _iterated(model: FileModel, owner: ModuleClass, op: InitOp, node: cst.BaseExpression,
+              methods: tuple[str, ...]) -> list[Submodule] | None:
+    """Submodules behind ``X.modules()`` (or another of ``methods``), ``enumerate(...)`` included."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate" and node.args:
+        return _iterated(model, owner, op, node.args[0].value, methods)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
+        reach = _modules(model, owner, node.func.value, op.loops, op.conditions, op)
+        if reach is None:
+            return None
+        roots = reach[0]
+        if node.func.attr.value in _CHILDREN_METHODS:
+            on_self = isinstance(node.func.value, cst.Name) and node.func.value.value == "self"
+            return roots if on_self else [child for root in roots for child in root.children]
+        return [m for root in roots for m in root.walk()]
+    if methods == _MODULE_METHODS + _CHILDREN_METHODS:
+        reach = _modules(model, owner, node, op.loops, op.conditions, op)
+        if reach and len(reach[0]) == 1 and reach[0][0].kind == "container":
+            return list(reach[0][0].children)
+    return None
+
+
+def _loop_variable(model: FileModel, owner: ModuleClass, op: InitOp, name: str) -> Reach | None:
+    """``for m in self.modules(): if isinstance(m, nn.Linear): init(m.weight)``."""
+    found = _enclosing_loop(op, name)
+    if found is None:
+        return None
+    depth, loop = found
+    collection = _iterated(model, owner, op, loop.iter, _MODULE_METHODS + _CHILDREN_METHODS)
+    if collection is None:
+        return None
+    return _narrow(model, op, name, collection, depth)
+
+
+def _narrow(model: FileModel, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
+    """Apply the class tests guarding ``op`` (inside loop ``depth``) to the modules ``name`` may be."""
+    narrowed = False
+    for condition, positive, open_loops in op.conditions:
+        if open_loops < depth:
+            continue  # the test runs outside the loop
+        classes = _tested_classes(model, condition.test, name)
+        if classes is None:
+            continue
+        matches = [m for m in modules if classes(m)]
+        if positive:
+            modules, narrowed = matches, True
+        else:
+            modules = [m for m in modules if m not in matches]
+    return modules, narrowed
+
+
+def _tested_classes(model: FileModel, test: cst.BaseExpression, name: str):  # -> predicate | None
+    """The module predicate a test expresses: ``isinstance(m, ...)``, ``type(m) is ...``, or a
+    class-name test (``classname.find('Conv') != -1``, ``'Linear' in classname``)."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _tested_classes(model, test.left, name) or _tested_classes(model, test.right, name)
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
+            and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name) \
+            and test.args[0].value.value == name:
+        classes = _class_names(model, test.args[1].value)
+        return lambda m: m.class_name in classes
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        operator = test.comparisons[0].operator
+        right = test.comparisons[0].comparator
+        left = test.left
+        if isinstance(operator, (cst.Is, cst.Equal)) and isinstance(left, cst.Call) \
+                and isinstance(left.func, cst.Name) and left.func.value == "type" and left.args \
+                and isinstance(left.args[0].value, cst.Name) and left.args[0].value.value == name:
+            classes = _class_names(model, right)
+            return lambda m: m.class_name in classes
+        fragment = _class_name_fragment(left, operator, right)
+        if fragment is not None:
+            return lambda m: m.class_name is not None and fragment in m.class_name
+    return None
+
+
+def _class_name_fragment(left: cst.BaseExpression, operator: cst.CSTNode,
+                         right: cst.BaseExpression) -> str | None:
+    """``classname.find('Conv') != -1`` or ``'Conv' in classname`` -> 'Conv'."""
+    if isinstance(operator, cst.In) and isinstance(left, cst.SimpleString):
+        return left.evaluated_value if isinstance(left.evaluated_value, str) else None
+    if isinstance(operator, cst.NotEqual) and literal_number(right) == -1 and isinstance(left, cst.Call) \
+            and isinstance(left.func, cst.Attribute) and left.func.attr.value == "find" and left.args \
+            and isinstance(left.args[0].value, cst.SimpleString):
+        value = left.args[0].value.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _class_names(model: FileModel, node: cst.BaseExpression) -> frozenset[str]:
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names: frozenset[str] = frozenset()
+        for element in node.elements:
+            names |= _class_names(model, element.value)
+        return names
+    if isinstance(node, cst.Name) and node.value in model.classes:
+        return frozenset({node.value})
+    found = set()
+    for name in model.names(node):
+        if name.startswith("torch.nn."):
+            last = name.rsplit(".", 1)[-1]
+            found |= knowledge.ABSTRACT_BASES.get(last, {last})
+    return frozenset(found)
+
+
+# ------------------------------------------------------------------------ parameters() loops
+
+
+def _parameter_loop_target(model: FileModel, op: InitOp, variable: str) -> Target | None:
+    """``for name, p in self.named_parameters(): if p.dim() > 1: xavier_uniform_(p)``."""
+    owner = op.owner
+    assert owner is not None
+    found = _enclosing_loop(op, variable)
+    if found is None:
+        return None
+    depth, loop = found
+    layers = _iterated(model, owner, op, loop.iter, _PARAMETER_METHODS)
+    if layers is None:
+        return None
+    pairs = [(m, p) for m in layers for p in _parameters_of(m)]
+    name_variable = _loop_name(loop.target)
+    narrowed = False
+    for condition, positive, open_loops in op.conditions:
+        if open_loops < depth or not positive:
+            continue
+        keep = _parameter_test(condition.test, variable, name_variable)
+        if keep is not None:
+            pairs = [(m, p) for m, p in pairs if keep(m, p)]
+            narrowed = True
+    params = {p for _, p in pairs}
+    exact = narrowed and params == {"weight"}
+    return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
+
+
+def _parameters_of(module: Submodule) -> tuple[str, ...]:
+    if module.kind in ("dense", "embedding", "recurrent", "attention", "norm"):
+        return ("weight", "bias")
+    return ()
+
+
+def _parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None):
+    """Predicate over (module, parameter) for ``p.dim() > 1``, ``'weight' in name`` and the like."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _parameter_test(test.left, variable, name_variable) or \
+            _parameter_test(test.right, variable, name_variable)
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return _name_method_test(test, name_variable)
+    operator = test.comparisons[0].operator
+    bound = literal_number(test.comparisons[0].comparator)
+    if _is_ndim(test.left, variable) and bound is not None:
+        matrix = (isinstance(operator, cst.GreaterThan) and bound >= 1) or \
+            (isinstance(operator, cst.GreaterThanEqual) and bound >= 2) or \
+            (isinstance(operator, cst.Equal) and bound >= 2)
+        vector = (isinstance(operator, (cst.LessThan, cst.Equal)) and bound <= 2 and not matrix)
+        if matrix:
+            return lambda m, p: p == "weight" and m.kind != "norm"
+        if vector:
+            return lambda m, p: p == "bias" or m.kind == "norm"
+        return None
+    if isinstance(operator, cst.In) and isinstance(test.left, cst.SimpleString) and name_variable \
+            and isinstance(test.comparisons[0].comparator, cst.Name) \
+            and test.comparisons[0].comparator.value == name_variable:
+        fragment = test.left.evaluated_value
+        return lambda m, p: isinstance(fragment, str) and fragment in f"{m.path}.{p}"
+    return None
+
+
+def _name_method_test(test: cst.BaseExpression, name_variable: str | None):
+    """``name.endswith("weight")`` / ``name.startswith(...)``."""
+    if not (name_variable and isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
+            and isinstance(test.func.value, cst.Name) and test.func.value.value == name_variable
+            and test.args and isinstance(test.args[0].value, cst.SimpleString)):
+        return None
+    fragment = test.args[0].value.evaluated_value
+    if not isinstance(fragment, str):
+        return None
+    if test.func.attr.value == "endswith":
+        return lambda m, p: f"{m.path}.{p}".endswith(fragment)
+    if test.func.attr.value == "startswith":
+        return lambda m, p: f"{m.path}.{p}".startswith(fragment)
+    return None
+
+
+def _is_ndim(node: cst.BaseExpression, variable: str) -> bool:
+    """``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
+        return node.func.attr.value in ("dim", "ndimension") and _is_name(node.func.value, variable)
+    if isinstance(node, cst.Attribute) and node.attr.value == "ndim":
+        return _is_name(node.value, variable)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and node.args:
+        inner = node.args[0].value
+        if isinstance(inner, cst.Attribute) and inner.attr.value == "shape":
+            return _is_name(inner.value, variable)
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value == "size":
+            return _is_name(inner.func.value, variable)
+    return False
+
+
+def _is_name(node: cst.BaseExpression, value: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == value
+
+
+# ------------------------------------------------------------------------ order of execution
+
+
+def _execution_key(op: InitOp) -> tuple[float, int]:
+    """Order in which the class's construction runs an operation (helpers at their call site)."""
+    owner = op.owner
+    if owner is None or not owner.is_module or op.method in (None, "__init__"):
+        return (op.seq, 0)
+    called_at = owner.init_calls.get(op.method)
+    return (called_at, op.seq) if called_at is not None else (math.inf, op.seq)
+
+
+def _mark_superseded(ops: Iterable[InitOp]) -> None:
+    """An op's effect on a layer is void when a later op of the same class fully rewrites it."""
+    writes: dict[tuple[int, str, str], list[tuple[tuple[float, int], InitOp]]] = {}
+    for op in ops:
+        if op.target is None or op.method == "forward":
+            continue
+        for path in [m.path for m in op.target.layers] or ["<self>"]:
+            writes.setdefault((id(op.target.owner), path, op.target.param), []).append((_execution_key(op), op))
+    for (_, path, _), entries in writes.items():
+        last_key = max(key for key, _ in entries)
+        for key, op in entries:
+            if key < last_key:
+                op.superseded = op.superseded | {path}

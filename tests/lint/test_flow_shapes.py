@@ -1,0 +1,249 @@
+"""IA101-IA103 through the shapes real model code uses: apply, loops, composition, defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import lint
+
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nfrom functools import partial\n"
+
+
+def found(code: str, rule: str = "IA103") -> list:
+    return [d for d in lint(HEADER + code) if d.code == rule]
+
+
+def test_apply_with_init_weights_method() -> None:
+    code = """
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 64)
+        self.fc2 = nn.Linear(64, 64)
+        self.head = nn.Linear(64, 10)
+        self.norm = nn.LayerNorm(64)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.norm(self.fc2(x)))
+        return self.head(x)
+"""
+    [finding] = found(code)
+    assert "fc1" in finding.message and "fc2" not in finding.message
+    assert finding.line == 17  # points at the init call inside _init_weights
+    assert found(code, "IA101") == found(code, "IA102") == []
+
+
+def test_module_level_apply_with_function_and_partial() -> None:
+    code = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        x = torch.tanh(self.conv(x))
+        return self.fc(x.mean((2, 3)))
+
+def init_weights(m, gain=1.0):
+    if type(m) == nn.Conv2d:
+        nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+model = Net()
+model.apply(init_weights)
+other = Net()
+other.apply(partial(init_weights, gain=2.0))
+"""
+    findings = found(code)
+    assert findings and all("conv" in f.message and "tanh" in f.message for f in findings)
+
+
+def test_dcgan_style_class_name_dispatch() -> None:
+    code = """
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(100, 64, 4), nn.BatchNorm2d(64), nn.ReLU(True),
+            nn.ConvTranspose2d(64, 3, 4), nn.Tanh(),
+        )
+
+    def forward(self, x):
+        return self.main(x)
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find('Conv') != -1:
+        nn.init.kaiming_normal_(m.weight.data)
+    elif classname.find('BatchNorm') != -1:
+        nn.init.normal_(m.weight.data, 1.0, 0.02)
+        nn.init.constant_(m.bias.data, 0)
+
+netG = Generator()
+netG.apply(weights_init)
+"""
+    [finding] = found(code)
+    assert "main.3" in finding.message and "tanh" in finding.message  # main.0 is behind a BatchNorm
+    assert found(code, "IA102") == [] and found(code, "IA101") == []
+
+
+@pytest.mark.parametrize("guard", [
+    "if p.dim() > 1:",
+    "if p.ndim >= 2:",
+    "if len(p.shape) > 1:",
+    "if 'weight' in name and p.dim() == 2:",
+])
+def test_parameters_loop_with_dim_guard(guard: str) -> None:
+    code = f"""
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 32), nn.GELU(), nn.Linear(32, 1))
+        for name, p in self.named_parameters():
+            {guard}
+                nn.init.xavier_normal_(p)
+
+    def forward(self, x):
+        return self.layers(x)
+"""
+    [finding] = found(code)
+    assert "layers.0, layers.2" in finding.message
+
+
+def test_parameters_loop_without_guard_is_not_judged() -> None:
+    code = """
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        for p in self.parameters():
+            nn.init.zeros_(p)
+
+    def forward(self, x):
+        return F.relu(self.fc(x))
+"""
+    assert lint(HEADER + code) == []  # weights and biases mixed: no claim about either
+
+
+def test_parameters_loop_zeroing_weights() -> None:
+    code = """
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 1)
+        for name, p in self.named_parameters():
+            if name.endswith("weight"):
+                nn.init.zeros_(p)
+
+    def forward(self, x):
+        return self.out(F.relu(self.fc(x)))
+"""
+    [finding] = found(code, "IA101")
+    assert "fc.weight" in finding.message and finding.severity.value == "error"
+
+
+def test_composition_across_classes_and_act_layer_default() -> None:
+    code = """
+class Mlp(nn.Module):
+    def __init__(self, dim, hidden, act_layer=nn.GELU):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = act_layer()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+class Block(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, 4 * dim)
+
+    def forward(self, x):
+        return x + self.mlp(self.norm(x))
+
+class Model(nn.Module):
+    def __init__(self, dim=64, depth=4):
+        super().__init__()
+        self.blocks = nn.ModuleList([Block(dim) for _ in range(depth)])
+        self.head = nn.Linear(dim, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+
+    def forward(self, x):
+        for blk in self.blocks:
+            x = blk(x)
+        return self.head(x)
+"""
+    [finding] = found(code)
+    assert "blocks.0.mlp.fc1" in finding.message and "gelu" in finding.message
+    assert "fc2" not in finding.message and "head" not in finding.message
+
+
+def test_string_switch_resolved_when_constant() -> None:
+    code = """
+class Block(nn.Module):
+    def __init__(self, d, activation="relu"):
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+        self.act = nn.ReLU() if activation == "relu" else nn.Tanh()
+        self.out = nn.Linear(d, 1)
+        nn.init.xavier_uniform_(self.fc.weight)
+
+    def forward(self, x):
+        return self.out(self.act(self.fc(x)))
+"""
+    assert len(found(code)) == 1
+
+
+def test_dynamic_activation_stays_unknown() -> None:
+    code = """
+class Block(nn.Module):
+    def __init__(self, d, activation):
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+        self.act = getattr(nn, activation)()
+        self.out = nn.Linear(d, 1)
+        nn.init.xavier_uniform_(self.fc.weight)
+
+    def forward(self, x):
+        return self.out(self.act(self.fc(x)))
+"""
+    assert found(code) == []
+
+
+def test_zero_init_of_residual_branch_in_composed_block_is_intentional() -> None:
+    code = """
+class Attention(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        return self.proj(F.scaled_dot_product_attention(q, k, v))
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.attn = Attention(d)
+        nn.init.zeros_(self.attn.proj.weight)
+
+    def forward(self, x):
+        return self.norm(x + self.attn(x))
+"""
+    assert lint(HEADER + code) == []

@@ -1,16 +1,21 @@
 """Time ``initaudit model`` on a large checkpoint against two baselines, with peak RssAnon.
 
-    python benchmarks/audit_speed.py [--gb 2] [--dir DIR]
+    python benchmarks/audit_speed.py [--gb 2] [--dir DIR] [--repeat 3]
 
 Writes N x (4096 x 4096) float32 matrices (+ biases) as a torch.save zip and as .safetensors,
 then runs, each in a fresh process: ``cat FILE > /dev/null``; ``torch.load(mmap=True)`` +
-per-tensor mean/std; and ``initaudit model FILE --format json``. Peak anonymous memory is
-sampled from /proc/<pid>/status (RssAnon; max-RSS counts the page cache of mmap'd files).
+per-tensor mean/std; and ``initaudit model FILE --format json``. The methods take turns for
+``--repeat`` rounds after one warm-up round (page cache filled), and each reports its median
+wall time, median CPU time (user + system, less sensitive to other load on the machine) and
+peak anonymous memory, sampled from /proc/<pid>/status (RssAnon; max-RSS counts the page cache
+of mmap'd files).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,13 +51,16 @@ def make_checkpoints(directory: Path, gigabytes: float) -> tuple[Path, Path, int
     return pt, st, SIDE * SIDE * 4
 
 
-def measure(command: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, int]:
-    """(wall seconds, peak RssAnon bytes) of one fresh process."""
+def measure(command: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak RssAnon bytes) of one fresh process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     status = Path(f"/proc/{process.pid}/status")
-    while process.poll() is None:
+    while True:
+        pid, exit_status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
         try:
             for line in status.read_text().splitlines():
                 if line.startswith("RssAnon:"):
@@ -61,37 +69,48 @@ def measure(command: list[str], stdout: int | None = subprocess.DEVNULL) -> tupl
             pass
         time.sleep(0.005)
     wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(exit_status)  # reaped here, not by Popen
     if process.returncode not in (0, 1):
         raise SystemExit(f"{command} failed with {process.returncode}")
-    return wall, peak
+    return wall, usage.ru_utime + usage.ru_stime, peak
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=2.0, help="checkpoint size in GB (default 2)")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the checkpoints")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds (default 3)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=options.dir) as scratch:
         pt, st, largest = make_checkpoints(Path(scratch), options.gb)
         mib = 1024 * 1024
-        print(f"checkpoint: {pt.stat().st_size / 1e9:.2f} GB, largest tensor {largest / mib:.0f} MiB")
-        rows = []
-        for label, command in (
-            ("cat .pt", ["sh", "-c", f"cat {pt} > /dev/null"]),
-            ("torch.load(mmap)+mean/std .pt", [sys.executable, "-c", BASELINE, str(pt)]),
-            ("initaudit model .pt", [sys.executable, "-c", AUDIT, str(pt)]),
-            ("initaudit model .safetensors", [sys.executable, "-c", AUDIT, str(st)]),
-        ):
+        print(f"checkpoint: {pt.stat().st_size / 1e9:.2f} GB, largest tensor {largest / mib:.0f} MiB, "
+              f"median of {options.repeat} rounds")
+        methods = {
+            "cat .pt": ["sh", "-c", f"cat {pt} > /dev/null"],
+            "torch.load(mmap)+mean/std .pt": [sys.executable, "-c", BASELINE, str(pt)],
+            "initaudit model .pt": [sys.executable, "-c", AUDIT, str(pt)],
+            "initaudit model .safetensors": [sys.executable, "-c", AUDIT, str(st)],
+        }
+        for command in methods.values():
             measure(command)  # warm the page cache so every method reads from memory
-            wall, peak = measure(command)
-            rows.append((label, wall, peak))
-            print(f"{label:32} wall {wall:6.2f} s   peak RssAnon {peak / mib:7.0f} MiB")
-        baseline = rows[1][1]
-        for label, wall, peak in rows[2:]:
+        runs: dict[str, list[tuple[float, float, int]]] = {label: [] for label in methods}
+        for _ in range(options.repeat):
+            for label, command in methods.items():
+                runs[label].append(measure(command))
+        rows = []
+        for label, results in runs.items():
+            wall = statistics.median(r[0] for r in results)
+            cpu = statistics.median(r[1] for r in results)
+            peak = max(r[2] for r in results)
+            rows.append((label, wall, cpu, peak))
+            print(f"{label:32} wall {wall:6.2f} s   cpu {cpu:6.2f} s   peak RssAnon {peak / mib:7.0f} MiB")
+        baseline, baseline_cpu = rows[1][1], rows[1][2]
+        for label, wall, cpu, peak in rows[2:]:
             budget = largest + 300 * mib
-            print(f"{label:32} {wall / baseline:.2f}x torch.load+stats (target <= 1.5x); "
-                  f"RssAnon {peak / mib:.0f} MiB vs budget {budget / mib:.0f} MiB "
-                  f"({'ok' if peak <= budget else 'over'})")
+            print(f"{label:32} {wall / baseline:.2f}x torch.load+stats wall (target <= 1.5x), "
+                  f"{cpu / baseline_cpu:.2f}x cpu; RssAnon {peak / mib:.0f} MiB vs budget "
+                  f"{budget / mib:.0f} MiB ({'ok' if peak <= budget else 'over'})")
 
 
 if __name__ == "__main__":

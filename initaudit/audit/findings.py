@@ -42,11 +42,12 @@ class Layer:
     frozen: bool
 
 
-def check_parameters(layers: list[Layer], model_has_norms: bool, signal_failed: bool) -> list[Finding]:
+def check_parameters(layers: list[Layer], model_has_norms: bool, signal: list[SignalRow]) -> list[Finding]:
     findings: list[Finding] = []
+    signal_state = "failed" if signal_failed(signal) else "in range" if signal else "not probed"
     for layer in layers:
         findings.extend(_structure(layer))
-        mismatch = _std_mismatch(layer, model_has_norms, signal_failed)
+        mismatch = _std_mismatch(layer, model_has_norms, signal_state)
         if mismatch is not None:
             findings.append(mismatch)
     return findings
@@ -96,7 +97,7 @@ def _intentional_zero(layer: Layer) -> str | None:
     return None
 
 
-def _std_mismatch(layer: Layer, model_has_norms: bool, signal_failed: bool) -> Finding | None:
+def _std_mismatch(layer: Layer, model_has_norms: bool, signal_state: str) -> Finding | None:
     report = layer.report
     ratio = report.std_ratio
     if ratio is None or ratio == 0 or layer.stats.nonfinite or report.scheme.family in (
@@ -115,7 +116,7 @@ def _std_mismatch(layer: Layer, model_has_norms: bool, signal_failed: bool) -> F
         return None
     what = (f"std {report.std:.4g} is {ratio:.2f}x the {report.expected_std:.4g} that "
             f"{_activation_text(activation)} needs (gain {report.expected_std * math.sqrt(report.fan_in or 1):.3g}/sqrt(fan_in))")
-    info = _convention(layer, model_has_norms, signal_failed, linear)
+    info = _convention(layer, model_has_norms, signal_state, linear)
     if info:
         return _finding(STD_MISMATCH, Severity.INFO, report.name, f"{what}; {info}")
     advice = knowledge.recommend(activation, "normal" if "normal" in scheme.family else "uniform",
@@ -125,13 +126,16 @@ def _std_mismatch(layer: Layer, model_has_norms: bool, signal_failed: bool) -> F
                     f"this layer; use {advice.function}")
 
 
-def _convention(layer: Layer, model_has_norms: bool, signal_failed: bool, linear: bool) -> str | None:
+def _convention(layer: Layer, model_has_norms: bool, signal_state: str, linear: bool) -> str | None:
     report = layer.report
     if report.norm_between:
         return "harmless here because a normalisation layer rescales it before the activation"
-    if report.scheme.name == "pytorch_default" and not signal_failed:
+    if report.scheme.name == "pytorch_default" and signal_state == "in range":
         return ("torch's default init (U(+-1/sqrt(fan_in))); the probe shows the signal stays in "
                 "range through this network's depth")
+    if report.scheme.name == "pytorch_default" and signal_state == "not probed":
+        return ("torch's default init (U(+-1/sqrt(fan_in))), usual in shallow networks; no signal "
+                "probe ran to check this network's depth")
     if report.scheme.name in FIXED_STD_SCHEMES and model_has_norms:
         return "a fixed small std is the usual convention in normalised (Transformer-style) networks"
     if linear and (layer.consumer in RESIDUAL_CONSUMERS or layer.last_layer):

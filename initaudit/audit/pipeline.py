@@ -13,6 +13,7 @@ from initaudit.audit.identify import identify
 from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
 from initaudit.audit.probe import example_input, probe_signal
 from initaudit.audit.results import AuditReport, ParameterReport
+from initaudit.audit.script_tracing import script_activations
 from initaudit.audit.sources import Source
 from initaudit.audit.tensorstats import TensorStats, block_workers, tensor_stats
 from initaudit.audit.tracing import LayerUse, trace_activations
@@ -38,7 +39,9 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     order: list[str] = []
     signal = []
     example = None
-    if source.module is not None:
+    if isinstance(source.module, torch.jit.ScriptModule):
+        uses, order = _script_uses(source.module, notes)
+    elif source.module is not None:
         try:
             example = example_input(source.module, input_shape, seed)
             uses, order = trace_activations(source.module, example)
@@ -51,8 +54,7 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
             uses, order, signal = {}, [], []
     layers = _layers(source, shapes, stats, contexts, uses, order)
     has_norms = _has_norms(source)
-    failed = rules.signal_failed(signal)
-    found = rules.check_parameters(list(layers.values()), has_norms, failed)
+    found = rules.check_parameters(list(layers.values()), has_norms, signal)
     found += rules.check_clones(_clone_groups(source, stats))
     weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
     found += rules.check_signal(signal, weight_of, has_norms)
@@ -60,6 +62,16 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     report = AuditReport(str(source.path or "model"), [layer.report for layer in layers.values()],
                          found, signal, notes)
     return Analysis(report, layers, example)
+
+
+def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict[str, LayerUse], list[str]]:
+    notes.append("TorchScript: activations read from the graph; no signal probe (a ScriptModule "
+                 "takes no hooks)")
+    try:
+        return script_activations(module)
+    except Exception as error:  # graphs of unusual archives may lack what the walk expects
+        notes.append(f"no activations from the TorchScript graph ({type(error).__name__}: {str(error)[:160]})")
+        return {}, []
 
 
 def _collect_stats(source: Source, seed: int) -> tuple[dict[str, tuple[int, ...]], dict[str, TensorStats]]:

@@ -18,7 +18,7 @@ from initaudit import knowledge
 from initaudit.audit.layers import custom_activation, module_kind
 
 TRACKED_KINDS = ("dense", "embedding", "recurrent", "attention")
-_PASSTHROUGH = (knowledge.PASSTHROUGH_FUNCTIONS | knowledge.PASSTHROUGH_METHODS
+PASSTHROUGH = (knowledge.PASSTHROUGH_FUNCTIONS | knowledge.PASSTHROUGH_METHODS
                 | knowledge.TRACE_PASSTHROUGH)
 
 
@@ -78,7 +78,7 @@ class _Tracer(TorchFunctionMode):
                 self.origin.pop(id(item), None)
         elif name in knowledge.NORM_FUNCTIONS:
             self.mark(result, layer, True)
-        elif name in _PASSTHROUGH:
+        elif name in PASSTHROUGH:
             self.mark(result, layer, normed)
         else:
             for other, other_normed in sources:

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from initaudit.audit import run_audit
+from initaudit.audit.pipeline import analyse, audit_module
+from initaudit.audit.sources import open_source
+from initaudit.diagnostics import Severity
+
+
+class NewGELUActivation(nn.Module):
+    """A parameter-free activation module outside torch.nn, as in transformers."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * x * (1.0 + torch.tanh(0.7978845608 * (x + 0.044715 * x.pow(3))))
+
+
+class Mixed(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8 * 6 * 6, 32)
+        self.ln = nn.LayerNorm(32)
+        self.leaky = nn.Linear(32, 32)
+        self.branch = nn.Linear(32, 32)
+        self.mlp = nn.Sequential(nn.Linear(32, 32), NewGELUActivation(), nn.Dropout(0.1))
+        self.gate = nn.Linear(32, 32)
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.bn(self.conv(x)))
+        h = nn.functional.dropout(h.flatten(1), 0.1, self.training)
+        h = nn.functional.gelu(self.ln(self.fc(h)))
+        h = nn.functional.leaky_relu(self.leaky(h), 0.2)
+        h = h + self.branch(h)
+        h = self.mlp(h)
+        gate = self.gate(h)
+        if x.shape[0] > 1:  # a branch: the activation sits inside an if block of the graph
+            h = h * torch.sigmoid(gate)
+        return self.head(h)
+
+
+def _attribution(report) -> dict[str, tuple[str | None, bool, float | None]]:  # type: ignore[no-untyped-def]
+    return {p.name: (p.activation, p.norm_between, p.slope)
+            for p in report.parameters if p.name.endswith("weight") and len(p.shape) >= 2}
+
+
+def _save(model: nn.Module, how: str, path: Path) -> Path:
+    example = torch.randn(2, 3, 8, 8)
+    scripted = torch.jit.script(model) if how == "script" else torch.jit.trace(model, example, check_trace=False)
+    torch.jit.save(scripted, path)
+    return path
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_graph_attribution_matches_the_runtime_tracer(tmp_path: Path, how: str) -> None:
+    model = Mixed()
+    expected = _attribution(audit_module(model, input_shape=(2, 3, 8, 8)))
+    assert expected["fc.weight"] == ("gelu", True, None)
+    assert expected["leaky.weight"] == ("leaky_relu", False, pytest.approx(0.2))
+    assert expected["mlp.0.weight"][0] == "gelu" and expected["gate.weight"][0] == "sigmoid"
+    analysis = analyse(open_source(str(_save(model, how, tmp_path / "m.pt"))))
+    assert _attribution(analysis.report) == expected
+    assert any("TorchScript" in note for note in analysis.report.notes)
+
+
+def _deep_mlp(init: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(6):
+        linear = nn.Linear(256, 256)
+        if init == "xavier":
+            nn.init.xavier_normal_(linear.weight)
+        else:
+            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(256, 10))
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_std_findings_work_for_torchscript(tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str) -> None:
+    model = nn.Sequential(nn.Flatten(), _deep_mlp("xavier"))
+    example = torch.randn(4, 256)
+    scripted = torch.jit.script(model) if how == "script" else torch.jit.trace(model, example)
+    torch.jit.save(scripted, tmp_path / "bad.pt")
+    assert run_audit(str(tmp_path / "bad.pt"), output_format="json") == 1
+    report = json.loads(capsys.readouterr().out)
+    warned = {f["parameter"] for f in report["findings"]
+              if f["code"] == "IA206" and f["severity"] == Severity.WARNING.value}
+    assert warned == {f"1.{index}.weight" for index in range(0, 12, 2)}
+    torch.jit.save(torch.jit.script(_deep_mlp("kaiming")), tmp_path / "good.pt")
+    assert run_audit(str(tmp_path / "good.pt"), output_format="json") == 0
+
+
+def test_recurrent_and_embedding_graphs(tmp_path: Path) -> None:
+    class Tagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(100, 16)
+            self.lstm = nn.LSTM(16, 32, batch_first=True)
+            self.out = nn.Linear(32, 5)
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            hidden, _ = self.lstm(self.embed(tokens))
+            return torch.log_softmax(self.out(torch.tanh(hidden)), dim=-1)
+
+    torch.jit.save(torch.jit.script(Tagger()), tmp_path / "tagger.pt")
+    report = analyse(open_source(str(tmp_path / "tagger.pt"))).report
+    activations = {p.name: p.activation for p in report.parameters if p.activation}
+    assert activations["embed.weight"] == "linear"
+    assert activations["lstm.weight_ih_l0"] == "tanh"
+    assert activations["out.weight"] == "log_softmax"

@@ -103,11 +103,16 @@ def _lint_task(task: tuple[str, Config, bool, bool]):  # -> FileResult (picklabl
 
 
 def _print_diffs(results: list) -> bool:
+    from initaudit.lint.notebook import Notebook
+
     changed = False
     for result in results:
         if result.fixed_text is None or result.source is None:
             continue
         changed = True
+        if isinstance(result.source, Notebook):
+            sys.stdout.writelines(result.source.diff(result.path, result.fixed_text))
+            continue
         before = result.source.text.splitlines(keepends=True)
         after = result.fixed_text.splitlines(keepends=True)
         sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
@@ -132,14 +137,21 @@ def _write_fixes(results: list) -> int:
 
 
 def _summary(results: list, fixed: int):
+    from initaudit.lint.notebook import Notebook
     from initaudit.report.summary import Summary
 
-    diagnostics = sorted((d for r in results for d in r.diagnostics), key=lambda d: d.sort_key)
+    diagnostics = sorted((d for r in results for d in r.diagnostics),
+                         key=lambda d: (d.path, d.cell or 0, d.line, d.column, d.code))
     lines = {}
+    cell_lines = {}
     for result in results:
         if result.diagnostics and result.source is not None:
             text = result.fixed_text if result.fixed_text is not None else result.source.text
-            lines[result.path] = text.splitlines()
+            if isinstance(result.source, Notebook):
+                cells = result.source.cell_lines(text)
+                cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
+            else:
+                lines[result.path] = text.splitlines()
     return Summary(
         diagnostics=diagnostics,
         files=len(results),
@@ -147,6 +159,7 @@ def _summary(results: list, fixed: int):
         skipped=sum(1 for r in results if r.error is not None),
         errors=sum(1 for r in results if r.error is not None or any(d.code == "IA000" for d in r.diagnostics)),
         lines=lines,
+        cell_lines=cell_lines,
         fixed=fixed,
     )
 

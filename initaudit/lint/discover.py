@@ -8,7 +8,9 @@ from typing import Iterator
 
 from initaudit.config import Config
 
-SOURCE_SUFFIXES = (".py",)
+SOURCE_SUFFIXES = (".py", ".ipynb")
+#: Jupyter's autosaved copies of notebooks: linting them would report every finding twice.
+_CHECKPOINTS = ".ipynb_checkpoints"
 
 
 class MissingPath(Exception):
@@ -40,7 +42,7 @@ def _walk(directory: Path, config: Config) -> Iterator[Path]:
         return
     for entry in entries:
         path = Path(entry.path)
-        if config.excluded(path):
+        if config.excluded(path) or entry.name == _CHECKPOINTS:
             continue
         if entry.is_dir(follow_symlinks=False):
             yield from _walk(path, config)

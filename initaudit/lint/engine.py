@@ -17,6 +17,7 @@ from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.discover import discover
 from initaudit.lint.fixes import apply_fixes
 from initaudit.lint.model import FileModel
+from initaudit.lint.notebook import NOTEBOOK_SUFFIX, Notebook, read_notebook
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
 from initaudit.lint.source import SourceError, SourceText, decode, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
@@ -36,7 +37,7 @@ class FileResult:
     parsed: bool = False
     #: One line explaining why the file could not be checked (unreadable, internal error).
     error: str | None = None
-    source: SourceText | None = None
+    source: SourceText | Notebook | None = None
     #: Text after fixes, when fixing was asked for and changed something.
     fixed_text: str | None = None
     fixes_applied: int = 0
@@ -44,19 +45,31 @@ class FileResult:
 
 def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
               unsafe_fixes: bool = False, prefilter: bool = True) -> FileResult:
-    """Check one file's bytes. Never raises for bad input: problems become IA000 or ``error``."""
+    """Check one file's bytes. Never raises for bad input: problems become IA000 or ``error``.
+
+    A notebook (``.ipynb``) is checked as the virtual text of its code cells; its diagnostics
+    then carry the cell and the line within it.
+    """
     result = FileResult(path)
     try:
-        result.source = decode(data)
+        result.source = read_notebook(data) if path.endswith(NOTEBOOK_SUFFIX) else decode(data)
     except SourceError as exc:
         result.diagnostics = _syntax_diagnostics(path, exc, config)
         return result
-    text = result.source.text
+    _check_source(result, result.source.text, config, fix, unsafe_fixes, prefilter)
+    if isinstance(result.source, Notebook) and result.error is None:
+        _locate_in_cells(result, result.source)
+    return result
+
+
+def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsafe_fixes: bool,
+                  prefilter: bool) -> None:
+    path = result.path
     if prefilter and not _MAY_HAVE_FINDINGS.search(text):
         error = syntax_error(text, path)
         result.parsed = error is None
         result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
-        return result
+        return
     try:
         diagnostics, parsed = check_text(path, text, config)
         result.parsed = parsed
@@ -66,12 +79,22 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
                 result.fixed_text = text
     except RecursionError:
         result.error = "file is too deeply nested to analyse"
-        return result
+        return
     except Exception as exc:  # a bug in a rule must not stop the run
         result.error = f"internal error: {type(exc).__name__}: {exc}"
-        return result
+        return
     result.diagnostics = diagnostics
-    return result
+
+
+def _locate_in_cells(result: FileResult, notebook: Notebook) -> None:
+    result.diagnostics = notebook.locate(result.diagnostics)
+    if result.fixed_text is None:
+        return
+    try:
+        notebook.cell_sources(result.fixed_text)
+    except ValueError as exc:
+        result.error = f"{exc}; notebook left unchanged"
+        result.fixed_text, result.fixes_applied = None, 0
 
 
 def check_text(path: str, text: str, config: Config) -> tuple[list[Diagnostic], bool]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from initaudit.diagnostics import Severity
+from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.report.summary import Summary
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -18,8 +18,21 @@ def _escape_property(text: str) -> str:
 
 def render(summary: Summary) -> str:
     return "\n".join(
-        f"::{_LEVEL[d.severity]} file={_escape_property(d.path)},line={d.line},col={d.column},"
-        f"endLine={d.end_line},endColumn={d.end_column},"
-        f"title={_escape_property(d.code + ' ' + d.name)}::{_escape(d.message)}"
+        f"::{_LEVEL[d.severity]} file={_escape_property(d.path)},{_region(d)}"
+        f"title={_escape_property(d.code + ' ' + d.name)}::{_escape(_message(d))}"
         for d in summary.diagnostics
     )
+
+
+def _region(d: Diagnostic) -> str:
+    # A notebook's lines count within a cell, not within the .ipynb file the annotation would
+    # mark: its annotations stay on the file, with the position in the message.
+    if d.cell is not None:
+        return ""
+    return f"line={d.line},col={d.column},endLine={d.end_line},endColumn={d.end_column},"
+
+
+def _message(d: Diagnostic) -> str:
+    if d.cell is None:
+        return d.message
+    return f"cell {d.cell}, line {d.line}, column {d.column}: {d.message}"

@@ -1,4 +1,7 @@
-"""``--format text``: ``path:line:col: CODE message``, the source line with a caret, a summary."""
+"""``--format text``: ``path:line:col: CODE message``, the source line with a caret, a summary.
+
+In a notebook the position is ``path:cell N:line:col:``, the line counted within cell N.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +16,14 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 
 def render(summary: Summary, console: Console) -> None:
     for diagnostic in summary.diagnostics:
-        _diagnostic(console, diagnostic, summary.lines.get(diagnostic.path, []))
+        _diagnostic(console, diagnostic, summary.source_lines(diagnostic))
     console.print(_summary_line(summary), highlight=False, soft_wrap=True)
 
 
 def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
     style = _STYLE[d.severity]
     console.print(
-        f"[bold]{escape(d.path)}:{d.line}:{d.column}:[/bold] [{style}]{d.code}[/{style}] "
+        f"[bold]{escape(_position(d))}:[/bold] [{style}]{d.code}[/{style}] "
         f"{escape(d.message)} [dim]\\[{d.name}, {d.severity.value}][/dim]",
         highlight=False, soft_wrap=True,
     )
@@ -36,6 +39,11 @@ def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
         console.print(f"  [dim]= fix ({flag}): {escape(d.fix.message)}[/dim]", highlight=False,
                       soft_wrap=True)
     console.print()
+
+
+def _position(d: Diagnostic) -> str:
+    cell = "" if d.cell is None else f"cell {d.cell}:"
+    return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
 def _summary_line(summary: Summary) -> str:

@@ -1,0 +1,215 @@
+"""Jupyter notebooks: their code cells as one Python text, with positions and fixes mapped back.
+
+The code cells of an nbformat 4 notebook are joined into one *virtual* text, a boundary comment
+line between consecutive cells, so the linter sees the notebook as the kernel runs it (a model
+defined in one cell, initialised in another). IPython syntax that is not Python (line magics,
+shell escapes, help) becomes ``pass`` at the same indentation, and cells run by a cell magic
+(``%%time``, ``%%bash``) are left out, so line numbers stay those of the cells.
+
+Cells are numbered from 1 in file order, counting every cell (markdown and raw included), so
+"cell 4" is the fourth cell from the top whatever its kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from initaudit.diagnostics import Diagnostic
+from initaudit.lint.source import SourceError
+
+NOTEBOOK_SUFFIX = ".ipynb"
+_BOUNDARY = "# -- next notebook cell --"
+#: IPython lines that are not Python: ``%magic``, ``!cmd``, ``?obj``, ``obj?``, ``x = !cmd``.
+_MAGIC = re.compile(r"\s*(?:[%!?]|[\w.]+\?{1,2}\s*$|[\w.]+\s*=\s*[%!])")
+_INDENT = re.compile(r"\n([ \t]+)\S")
+
+
+@dataclass(frozen=True)
+class _Cell:
+    index: int  # position in the notebook's "cells" list
+    source: str  # as stored, joined when it is a list of lines
+    text: str  # as linted: magics neutralised, ending with a newline
+    magics: dict[int, str]  # 0-based line in the cell -> the original line
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How the file was serialised, so a fixed notebook is written the same way."""
+
+    indent: str | None
+    ensure_ascii: bool
+    newline: str
+    final_newline: bool
+
+
+class Notebook:
+    """A notebook read from bytes; ``text`` is what the linter checks (see the module doc)."""
+
+    def __init__(self, document: dict[str, Any], cells: list[_Cell], style: _Style) -> None:
+        self._document = document
+        self._cells = cells
+        self._style = style
+        self.text = (_BOUNDARY + "\n").join(cell.text for cell in cells)
+        #: Virtual line (0-based) -> (cell number, line in the cell), both 1-based.
+        self._origin: list[tuple[int, int]] = []
+        for cell in cells:
+            lines = cell.text.count("\n")
+            self._origin += [(cell.index + 1, line) for line in range(1, lines + 1)]
+            self._origin.append((cell.index + 1, lines))  # the boundary line after the cell
+
+    def locate(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """Diagnostics on the virtual text, re-expressed as (cell, line in cell)."""
+        located = []
+        for d in diagnostics:
+            cell, line = self._position(d.line)
+            end_cell, end_line = self._position(d.end_line)
+            if end_cell != cell:
+                end_line = line
+            located.append(dataclasses.replace(d, line=line, end_line=end_line, cell=cell))
+        return sorted(located, key=lambda d: (d.cell, d.line, d.column, d.code))
+
+    def _position(self, line: int) -> tuple[int, int]:
+        if not self._origin:
+            return 1, 1
+        return self._origin[min(max(line, 1), len(self._origin)) - 1]
+
+    def cell_sources(self, text: str) -> dict[int, str]:
+        """Cell number -> source, for every linted cell, after the virtual text became ``text``."""
+        if not self._cells:
+            return {}
+        segments = text.split("\n" + _BOUNDARY + "\n")
+        if len(segments) != len(self._cells):
+            raise ValueError("a fix crossed a notebook cell boundary")
+        sources = {}
+        for cell, segment in zip(self._cells, segments):
+            if cell is not self._cells[-1]:
+                segment += "\n"  # the newline the split took
+            sources[cell.index + 1] = _restore(cell, segment)
+        return sources
+
+    def encode(self, text: str) -> bytes:
+        """The notebook's bytes with the cells' sources taken from a fixed virtual ``text``."""
+        cells = list(self._document["cells"])
+        for number, source in self.cell_sources(text).items():
+            cell = cells[number - 1]
+            if source != _joined(cell["source"]):
+                as_list = isinstance(cell["source"], list)
+                cells[number - 1] = {**cell, "source": source.splitlines(keepends=True) if as_list else source}
+        style = self._style
+        document = {**self._document, "cells": cells}
+        dumped = json.dumps(document, indent=style.indent, ensure_ascii=style.ensure_ascii)
+        dumped += "\n" if style.final_newline else ""
+        return dumped.replace("\n", style.newline).encode("utf-8")
+
+    def diff(self, path: str, text: str) -> list[str]:
+        """Unified diff of the cells a fixed virtual ``text`` changes, one hunk set per cell."""
+        lines: list[str] = []
+        for cell, source in zip(self._cells, self.cell_sources(text).values()):
+            if source != cell.source:
+                name = f"{path}:cell {cell.index + 1}"
+                lines += difflib.unified_diff(_lines(cell.source), _lines(source), f"a/{name}", f"b/{name}")
+        return lines
+
+    def cell_lines(self, text: str) -> dict[int, list[str]]:
+        """Cell number -> its source lines, for snippets."""
+        return {number: source.splitlines() for number, source in self.cell_sources(text).items()}
+
+
+def read_notebook(data: bytes) -> Notebook:
+    """Parse an nbformat 4 notebook; raises SourceError (reported as IA000) for anything else."""
+    try:
+        raw = data.decode("utf-8-sig")
+        document = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"notebook is not UTF-8: {exc.reason}") from None
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"notebook is not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer with too many digits
+        raise SourceError(f"notebook cannot be read: {exc}") from None
+    return Notebook(document, _code_cells(document), _style(raw))
+
+
+def _code_cells(document: object) -> list[_Cell]:
+    if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
+        raise SourceError("not a Jupyter notebook: no list of cells")
+    if document.get("nbformat") != 4:
+        raise SourceError(f"unsupported notebook format {document.get('nbformat')!r}: nbformat 4 is read")
+    if not _is_python(document.get("metadata")):
+        return []
+    cells = []
+    for index, cell in enumerate(document["cells"]):
+        if not isinstance(cell, dict) or not _valid_source(cell.get("source")):
+            raise SourceError(f"cell {index + 1} is malformed: it needs a source string or list of strings")
+        if cell.get("cell_type") == "code":
+            source = _joined(cell["source"])
+            if not _is_cell_magic(source):
+                cells.append(_neutralised(index, source))
+    return cells
+
+
+def _is_python(metadata: object) -> bool:
+    language = metadata.get("language_info", {}) if isinstance(metadata, dict) else {}
+    name = language.get("name", "python") if isinstance(language, dict) else "python"
+    return str(name).lower() == "python"
+
+
+def _valid_source(source: object) -> bool:
+    return isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)
+
+
+def _joined(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _is_cell_magic(source: str) -> bool:
+    return source.lstrip().startswith("%%")
+
+
+def _neutralised(index: int, source: str) -> _Cell:
+    lines = source.split("\n")
+    magics = {}
+    continued = False
+    for number, line in enumerate(lines):
+        if continued or _MAGIC.match(line):
+            magics[number] = line
+            indent = line[: len(line) - len(line.lstrip())]
+            lines[number] = "" if continued else indent + "pass"
+            continued = line.endswith("\\")  # a shell escape may go on over several lines
+    text = "\n".join(lines)
+    return _Cell(index, source, text if text.endswith("\n") else text + "\n", magics)
+
+
+def _restore(cell: _Cell, segment: str) -> str:
+    """The cell source for a (possibly fixed) segment of the virtual text."""
+    if not cell.source.endswith("\n"):
+        segment = segment.removesuffix("\n")
+    if not cell.magics:
+        return segment
+    lines = segment.split("\n")
+    if len(lines) != len(cell.source.split("\n")):
+        raise ValueError(f"a fix changed the lines of cell {cell.index + 1}, which holds IPython magics")
+    for number, line in cell.magics.items():
+        lines[number] = line
+    return "\n".join(lines)
+
+
+def _lines(source: str) -> list[str]:
+    lines = source.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of cell\n"
+    return lines
+
+
+def _style(raw: str) -> _Style:
+    indent = _INDENT.search(raw)
+    return _Style(
+        indent=indent.group(1) if indent else None,
+        ensure_ascii=raw.isascii(),
+        newline="\r\n" if "\r\n" in raw else "\n",
+        final_newline=raw.endswith("\n"),
+    )

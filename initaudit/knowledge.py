@@ -494,6 +494,30 @@ TRACE_PASSTHROUGH: frozenset[str] = frozenset({
 SIGNAL_RATIO_BAND: tuple[float, float] = (0.1, 10.0)
 
 
+
+def parameter_ndim(class_name: str, param: str) -> int | None:
+    """Number of dimensions of a built-in module's parameter (None when not known or absent)."""
+    if param in ("bias", "in_proj_bias") or class_name in NORM_LAYERS:
+        return 1
+    if param == "weight":
+        if class_name in ("Linear", "LazyLinear") or class_name in EMBEDDING_LAYERS:
+            return 2
+        if class_name == "Bilinear":
+            return 3
+        for dims in (1, 2, 3):
+            if class_name.endswith(f"{dims}d") and "Conv" in class_name:
+                return dims + 2
+    if param == "in_proj_weight" or param.startswith(("weight_ih", "weight_hh", "weight_hr")):
+        return 2
+    return None
+
+
+#: Name fragments of parameters for which N(0, 1) is the usual start (embedding tables, learned
+#: tokens and positions): not "unscaled" weights.
+EMBEDDING_LIKE_NAMES: tuple[str, ...] = (
+    "embed", "token", "pos", "query", "cls", "codebook", "prompt", "latent", "mask",
+)
+
 # --------------------------------------------------------------------------- intentional inits
 
 #: Name fragments of tensors that are zero- or constant-initialised on purpose (init-reference

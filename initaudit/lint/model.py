@@ -16,7 +16,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Qualif
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, InitOp, ModuleClass
-from initaudit.lint.modules import SubmoduleBuilder, argument
+from initaudit.lint.modules import SubmoduleBuilder, argument, torch_nn_class
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 
@@ -29,6 +29,8 @@ _INPLACE_METHODS = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
                     "normal_": "normal_", "uniform_": "uniform_"}
 _TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
                      "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
+#: Factories whose values are random with unit scale: U(0, 1) and N(0, 1).
+_RANDOM_FACTORIES = {"rand": "uniform_", "randn": "normal_"}
 
 
 class FileModel:
@@ -52,6 +54,8 @@ class FileModel:
         self.apply_calls: list[ApplyCall] = collector.apply_calls
         #: Functions defined outside classes, by name (for ``model.apply(init_fn)``).
         self.functions: dict[str, cst.FunctionDef] = collector.functions
+        #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
+        self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = collector.forward_layers
         resolve(self)
 
     # ---------------------------------------------------------------- metadata
@@ -100,6 +104,7 @@ class _Collector(cst.CSTVisitor):
         self.import_local_names: dict[int, str] = {}
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
+        self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
         self._deprecated_locals: set[str] = set()
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
@@ -285,7 +290,8 @@ class _Collector(cst.CSTVisitor):
             return None, None
         factory = next((n.rsplit(".", 1)[-1] for n in self._model.names(data.func)
                         if n.startswith("torch.")), None)
-        return _TENSOR_FACTORIES.get(factory or ""), _factory_ndim(factory, data)
+        function = _TENSOR_FACTORIES.get(factory or "") or _RANDOM_FACTORIES.get(factory or "")
+        return function, _factory_ndim(factory, data)
 
     def visit_Call(self, node: cst.Call) -> None:
         self._seq += 1
@@ -294,6 +300,10 @@ class _Collector(cst.CSTVisitor):
         if (method == "__init__" and isinstance(node.func, cst.Attribute)
                 and isinstance(node.func.value, cst.Name) and node.func.value.value == "self"):
             owner.init_calls.setdefault(node.func.attr.value, self._seq)
+        if method == "forward" and owner.is_module:
+            built = torch_nn_class(self._model.names(node.func))
+            if built in knowledge.WEIGHT_LAYERS or built in knowledge.NORM_LAYERS:
+                self.forward_layers.append((node, owner, bool(self._conditions)))
         for name in self._model.names(node.func):
             if name.startswith(INIT_PREFIX):
                 function = name[len(INIT_PREFIX):]

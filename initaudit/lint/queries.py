@@ -135,3 +135,28 @@ def low_rank_partner(name: str) -> str | None:
         if lowered == second or lowered.endswith("_" + second):
             return lowered[: len(lowered) - len(second)] + first
     return None
+
+
+def describe_layers(layers: tuple[Submodule, ...] | list[Submodule], param: str) -> str:
+    """``fc1.weight (Linear)`` or ``the weight of 3 Linear layers (net.0, net.2, net.4)``."""
+    if len(layers) == 1:
+        return f"{layers[0].path}.{param} ({layers[0].class_name})"
+    kinds = "/".join(sorted({m.class_name or "layer" for m in layers}))
+    names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
+    return f"the {param} of {len(layers)} {kinds} layers ({names})"
+
+
+def weight_matrices(op: InitOp) -> tuple[str, tuple[Submodule, ...]] | None:
+    """What a (resolved, exact) operation writes when that is a weight matrix: a description
+    and the layers; None for biases, norms, embeddings, vectors and unknown targets."""
+    target = op.target
+    if target is None or not target.exact:
+        return None
+    if not target.layers:
+        name = target.param.lower()
+        if (target.parameter_ndim or 0) < 2 or "<self>" in op.superseded \
+                or any(fragment in name for fragment in knowledge.EMBEDDING_LIKE_NAMES):
+            return None
+        return target.param, ()
+    layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param))
+    return (describe_layers(layers, target.param), layers) if layers else None

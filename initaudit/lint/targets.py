@@ -457,7 +457,7 @@ def _is_name(node: cst.BaseExpression, value: str) -> bool:
 # ------------------------------------------------------------------------ order of execution
 
 
-def _execution_key(op: InitOp) -> tuple[float, int]:
+def execution_key(op: InitOp) -> tuple[float, int]:
     """Order in which the class's construction runs an operation (helpers at their call site)."""
     owner = op.owner
     if owner is None or not owner.is_module or op.method in (None, "__init__"):
@@ -473,7 +473,7 @@ def _mark_superseded(ops: Iterable[InitOp]) -> None:
         if op.target is None or op.method == "forward":
             continue
         for path in [m.path for m in op.target.layers] or ["<self>"]:
-            writes.setdefault((id(op.target.owner), path, op.target.param), []).append((_execution_key(op), op))
+            writes.setdefault((id(op.target.owner), path, op.target.param), []).append((execution_key(op), op))
     for (_, path, _), entries in writes.items():
         last_key = max(key for key, _ in entries)
         for key, op in entries:

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from initaudit import knowledge
-from initaudit.diagnostics import Applicability, Fix, Severity
+from initaudit.diagnostics import Severity
 from initaudit.lint.flow import Consumer
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
-from initaudit.lint.queries import activation_name, feeding, is_intentional, is_weight_matrix, low_rank_partner, number
+from initaudit.lint.queries import describe_layers, feeding, is_intentional, is_weight_matrix, low_rank_partner, number
 from initaudit.lint.rules.base import Finding
-from initaudit.lint.rules.rewrite import render_init_call
+from initaudit.lint.rules.rewrite import scheme_fix
 
 _SCHEMES_THAT_RANDOMISE = ("xavier", "kaiming", "orthogonal", "fixed")
 
@@ -48,7 +48,7 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
             continue
         consumers = {feeding(model, target.owner, m) for m in layers}
         consumer = consumers.pop() if len(consumers) == 1 else None
-        yield ConstantInit(op, value, _describe(layers, target.param), consumer, layers)
+        yield ConstantInit(op, value, describe_layers(layers, target.param), consumer, layers)
 
 
 def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:
@@ -79,14 +79,6 @@ def _flag_parameter(model: FileModel, op: InitOp) -> bool:
     return not any(o.target is None and o.method != "forward" for o in owner_ops)
 
 
-def _describe(layers: tuple[Submodule, ...], param: str) -> str:
-    if len(layers) == 1:
-        return f"{layers[0].path}.{param} ({layers[0].class_name})"
-    kinds = sorted({m.class_name or "layer" for m in layers})
-    names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
-    return f"the {param} of {len(layers)} {'/'.join(kinds)} layers ({names})"
-
-
 def severity(found: ConstantInit, default: Severity) -> Severity:
     """Error when the layer feeds a ReLU-family activation: its units can never recover."""
     consumer = found.consumer
@@ -96,19 +88,7 @@ def severity(found: ConstantInit, default: Severity) -> Severity:
     return default
 
 
-def replacement_fix(model: FileModel, found: ConstantInit) -> Fix | None:
-    """Unsafe fix: call the initialiser that suits the activation the layer feeds."""
-    op = found.op
-    if found.consumer is None or op.via != "init":
-        return None
-    activation = activation_name(found.consumer)
-    if activation is None:
-        return None
-    text = render_init_call(model, op, knowledge.recommend(activation, "uniform", found.consumer.slope))
-    if text is None:
-        return None
-    return Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
-
-
 def finding(found: ConstantInit, message: str, default: Severity, model: FileModel) -> Finding:
-    return Finding(found.op.node, message, severity(found, default), replacement_fix(model, found))
+    # Zeros are uniform-like: the replacement keeps the uniform distribution.
+    fix = scheme_fix(model, found.op, found.consumer)
+    return Finding(found.op.node, message, severity(found, default), fix)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from initaudit import knowledge
+from initaudit.diagnostics import Applicability, Fix
 from initaudit.knowledge import Recommendation
 from initaudit.lint.facts import InitOp
+from initaudit.lint.flow import Consumer
+from initaudit.lint.queries import activation_name
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import argument
 
@@ -33,3 +37,17 @@ def render_init_call(model: FileModel, op: InitOp, recommendation: Recommendatio
     if generator is not None:
         parts.append(f"generator={model.source(generator)}")
     return f"{prefix}.{recommendation.function}({', '.join(parts)})"
+
+
+def scheme_fix(model: FileModel, op: InitOp, consumer: Consumer | None) -> Fix | None:
+    """Unsafe fix: call the initialiser that suits the activation the layer feeds, if known."""
+    if consumer is None or op.via != "init":
+        return None
+    activation = activation_name(consumer)
+    if activation is None:
+        return None
+    distribution = "normal" if "normal" in op.function else "uniform"
+    text = render_init_call(model, op, knowledge.recommend(activation, distribution, consumer.slope))
+    if text is None:
+        return None
+    return Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))

@@ -1,0 +1,55 @@
+"""IA107: an in-place op on a Parameter outside torch.no_grad() raises at run time."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from initaudit.diagnostics import Applicability, Fix, Severity
+from initaudit.lint.model import FileModel
+from initaudit.lint.rules.base import Finding, RuleInfo
+
+_METHOD_NAMES = {"zeros_": "zero_", "constant_": "fill_", "normal_": "normal_", "uniform_": "uniform_"}
+
+
+class InplaceInitOnParameter:
+    info = RuleInfo("IA107", "inplace-init-on-parameter", Severity.ERROR, "safe")
+
+    def check(self, model: FileModel) -> Iterator[Finding]:
+        for op in model.init_ops:
+            if op.via != "method" or op.in_no_grad or op.target is None or not op.target.exact:
+                continue
+            if not isinstance(op.node, cst.Call) or not isinstance(op.node.func, cst.Attribute):
+                continue
+            receiver = op.node.func.value
+            if _detached(receiver) or not _runs_at_construction(op):
+                continue
+            if op.target.layers and op.target.param not in ("weight", "bias") and not op.target.param.startswith(("weight_", "bias_", "in_proj")):
+                continue
+            method = op.node.func.attr.value
+            yield Finding(
+                op.node,
+                f"`{model.source(receiver)}.{method}(...)` modifies a Parameter that requires grad "
+                "in place outside torch.no_grad(): torch raises \"a leaf Variable that requires grad "
+                "is being used in an in-place operation\". Write through `.data` or use nn.init",
+                fix=Fix(Applicability.SAFE, "Write through `.data`",
+                        (model.replace(receiver, model.source(receiver) + ".data"),)),
+            )
+
+
+def _detached(node: cst.BaseExpression) -> bool:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            return True
+        node = node.value
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+        node.func.attr.value in ("detach", "detach_")
+
+
+def _runs_at_construction(op) -> bool:
+    """In __init__, a helper it calls, or plain module/function code: the callers of other
+    methods are unknown and may well hold torch.no_grad()."""
+    if op.owner is None or not op.owner.is_module:
+        return True
+    return op.method == "__init__" or op.method in op.owner.init_calls

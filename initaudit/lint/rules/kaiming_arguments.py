@@ -1,0 +1,79 @@
+"""IA109: kaiming_* arguments that contradict the activation the layer feeds."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+from initaudit import knowledge
+from initaudit.diagnostics import Applicability, Edit, Fix, Severity
+from initaudit.lint.facts import InitOp
+from initaudit.lint.model import FileModel
+from initaudit.lint.queries import feeding, number, string
+from initaudit.lint.rules.base import Finding, RuleInfo
+
+#: A leaky slope this far from the real one is a contradiction worth reporting.
+_SLOPE_TOLERANCE = 0.05
+
+
+class KaimingArguments:
+    info = RuleInfo("IA109", "kaiming-argument-mismatch", Severity.WARNING, "unsafe")
+
+    def check(self, model: FileModel) -> Iterator[Finding]:
+        for op in model.init_ops:
+            if knowledge.INIT_FUNCTIONS[op.function].scheme != "kaiming" or op.via != "init":
+                continue
+            nonlinearity = string(op.args["nonlinearity"]) if "nonlinearity" in op.args else "leaky_relu"
+            if nonlinearity == "selu":
+                yield Finding(
+                    op.node,
+                    f"{op.function}(nonlinearity='selu') uses torch's gain 3/4, which torch's own "
+                    "documentation says not to use for self-normalising networks: SELU wants LeCun "
+                    "normal, i.e. kaiming_normal_(w, nonlinearity='linear') (std 1/sqrt(fan_in))",
+                    fix=self._set(model, op, "nonlinearity", "'linear'" if "'" in model.source(op.node) else '"linear"'),
+                )
+                continue
+            slope = self._real_slope(model, op)
+            if slope is None or nonlinearity not in ("relu", "leaky_relu"):
+                continue
+            given = 0.0 if nonlinearity == "relu" else (number(model, op.args["a"]) if "a" in op.args else 0.0)
+            if given is None or given > 1.0 or abs(given - slope) <= _SLOPE_TOLERANCE:
+                continue
+            gain_given = math.sqrt(2.0 / (1 + given**2))
+            gain_real = knowledge.calculate_gain("leaky_relu", slope)
+            yield Finding(
+                op.node,
+                f"{op.function} assumes a leaky slope of {given:g} but the layer feeds a leaky "
+                f"activation with slope {slope:g} (gain {gain_given:.3f} instead of {gain_real:.3f}); "
+                f"pass a={slope:g}, nonlinearity='leaky_relu'",
+                fix=self._slope_fix(model, op, slope),
+            )
+
+    def _real_slope(self, model: FileModel, op: InitOp) -> float | None:
+        """Slope of the one leaky activation all reached dense layers feed, if any."""
+        if op.target is None or not op.target.exact or op.target.param != "weight":
+            return None
+        slopes = set()
+        for layer in op.effective_layers():
+            consumer = feeding(model, op.target.owner, layer) if layer.kind == "dense" else None
+            if consumer is None or consumer.activation not in ("leaky_relu", "prelu") or consumer.slope is None:
+                return None
+            slopes.add(consumer.slope)
+        return slopes.pop() if len(slopes) == 1 else None
+
+    def _set(self, model: FileModel, op: InitOp, keyword: str, value: str) -> Fix | None:
+        node = op.args.get(keyword)
+        if node is None:
+            return None
+        return Fix(Applicability.UNSAFE, f"Set {keyword}={value}", (model.replace(node, value),))
+
+    def _slope_fix(self, model: FileModel, op: InitOp, slope: float) -> Fix | None:
+        edits: list[Edit] = []
+        if "a" in op.args:
+            edits.append(model.replace(op.args["a"], repr(slope)))
+        if "nonlinearity" in op.args:
+            quote = "'" if "'" in model.source(op.args["nonlinearity"]) else '"'
+            edits.append(model.replace(op.args["nonlinearity"], f"{quote}leaky_relu{quote}"))
+        if "a" not in op.args or not edits:
+            return None  # adding an argument changes the call's shape: left to the user
+        return Fix(Applicability.UNSAFE, f"Use a={slope!r}", tuple(edits))

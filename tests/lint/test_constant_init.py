@@ -237,7 +237,7 @@ class Net(nn.Module):
 """,
 ])
 def test_not_reported(code: str) -> None:
-    assert codes(HEADER + code) == []
+    assert [c for c in codes(HEADER + code) if c in ("IA101", "IA102")] == []
 
 
 def test_loop_over_modules_with_isinstance() -> None:

@@ -89,9 +89,6 @@ _FIXED_GAINS: dict[str, float] = {
     "selu": 3.0 / 4.0,
 }
 
-GAIN_NAMES: frozenset[str] = frozenset(_FIXED_GAINS) | {"leaky_relu"}
-
-
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """Pure-Python twin of ``torch.nn.init.calculate_gain`` (raises ValueError the same way)."""
     if nonlinearity in _FIXED_GAINS:
@@ -120,11 +117,6 @@ def fans(shape: tuple[int, ...] | list[int]) -> tuple[int, int]:
         )
     receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
-
-
-def kaiming_gain(a: float = 0.0, nonlinearity: str = "leaky_relu") -> float:
-    """The gain kaiming_* uses: calculate_gain(nonlinearity, a)."""
-    return calculate_gain(nonlinearity, a)
 
 
 def init_std(function: str, shape: tuple[int, ...], **args: object) -> float | None:

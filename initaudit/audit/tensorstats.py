@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -154,8 +155,8 @@ class _Moments:
 
 def _moments(block: torch.Tensor, probe: torch.Tensor | None = None) -> _Moments:
     # float32 products are exact in float64: identical rows get prints equal to rounding.
-    prints = block.double() @ probe if probe is not None else None
-    flat = block.float().reshape(-1)
+    prints = _converted(block, torch.float64) @ probe if probe is not None else None
+    flat = _converted(block, torch.float32).reshape(-1)
     squares = float(torch.dot(flat, flat))
     nonfinite = 0
     if not math.isfinite(squares):
@@ -168,6 +169,21 @@ def _moments(block: torch.Tensor, probe: torch.Tensor | None = None) -> _Moments
     low, high = torch.aminmax(flat)
     return _Moments(float(flat.sum()), squares, float(low), float(high),
                     flat.numel() - int(torch.count_nonzero(flat)), nonfinite, flat.numel(), prints)
+
+
+_scratch = threading.local()
+
+
+def _converted(block: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``block.to(dtype)`` in a buffer each worker thread keeps: freed per-block copies would
+    otherwise pile up in the threads' malloc arenas and grow anonymous memory."""
+    if block.dtype == dtype:
+        return block
+    buffers: dict[torch.dtype, torch.Tensor] = _scratch.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(dtype)
+    if buffer is None or buffer.numel() < block.numel():
+        buffer = buffers[dtype] = torch.empty(max(block.numel(), BLOCK_ELEMENTS), dtype=dtype)
+    return buffer[:block.numel()].view(block.shape).copy_(block)
 
 
 def _dtype_name(tensor: torch.Tensor) -> str:

@@ -108,3 +108,17 @@ class ApplyCall:
     function: cst.BaseExpression
     method: str | None
     seq: int
+
+
+@dataclass(frozen=True)
+class HelperCall:
+    """A call of a function or method of this file with arguments (``init_layer(self.fc1)``):
+    init operations inside it are resolved with its parameters bound to these arguments."""
+
+    node: cst.Call
+    owner: ModuleClass
+    function: cst.BaseExpression
+    method: str | None
+    seq: int
+    loops: tuple[cst.For, ...] = ()
+    conditions: tuple[tuple[cst.If, bool, int], ...] = ()

@@ -15,8 +15,8 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Qualif
 
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
-from initaudit.lint.facts import ApplyCall, DeprecatedRef, InitOp, ModuleClass
-from initaudit.lint.modules import SubmoduleBuilder, argument, torch_nn_class
+from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, ModuleClass
+from initaudit.lint.modules import LocalList, SubmoduleBuilder, argument, torch_nn_class
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 
@@ -27,6 +27,8 @@ _NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
 #: In-place tensor methods that initialise, and the init function each one amounts to.
 _INPLACE_METHODS = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
                     "normal_": "normal_", "uniform_": "uniform_"}
+#: Methods that add modules to a container or to a list of modules.
+_GROWING_METHODS = ("append", "extend", "add_module")
 _TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
                      "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
 #: Factories whose values are random with unit scale: U(0, 1) and N(0, 1).
@@ -54,6 +56,8 @@ class FileModel:
         self.apply_calls: list[ApplyCall] = collector.apply_calls
         #: Functions defined outside classes, by name (for ``model.apply(init_fn)``).
         self.functions: dict[str, cst.FunctionDef] = collector.functions
+        #: Calls that may pass modules or tensors to a helper function of this file.
+        self.helper_calls: list[HelperCall] = collector.helper_calls
         #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = collector.forward_layers
         resolve(self)
@@ -105,6 +109,7 @@ class _Collector(cst.CSTVisitor):
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
+        self.helper_calls: list[HelperCall] = []
         self._deprecated_locals: set[str] = set()
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
@@ -143,6 +148,7 @@ class _Collector(cst.CSTVisitor):
             self.scopes.append(owner)
             self.functions[node.name.value] = node
         self._functions.append((node, owner))
+        self._builder.lists = {}
         if any(self._is_no_grad(d.decorator) for d in node.decorators):
             self._no_grad += 1
 
@@ -241,6 +247,8 @@ class _Collector(cst.CSTVisitor):
             return
         target = node.targets[0].target
         owner = self._owner()
+        if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
+            self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
         if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
                 and target.value.value == "self" and self._class_stack
                 and owner is self._class_stack[-1]):
@@ -312,10 +320,46 @@ class _Collector(cst.CSTVisitor):
                     self._record(node, function, "init", _bind_init_args(node, function),
                                  argument(node, 0, "tensor"))
                 return
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS:
+            self._grow(node, owner)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _INPLACE_METHODS:
             self._inplace(node, node.func.attr.value)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
             self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq))
+        elif node.args and (isinstance(node.func, cst.Name) or (
+                isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
+                and node.func.value.value == "self")):
+            self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
+                                                tuple(self._loops), tuple(self._conditions)))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name) and isinstance(node.value, cst.List) \
+                and node.target.value in self._builder.lists:
+            local = self._builder.lists[node.target.value]
+            local.items.extend(e.value for e in node.value.elements)
+            local.repeated = local.repeated or bool(self._loops)
+
+    def _grow(self, node: cst.Call, owner: ModuleClass) -> None:
+        """``layers.append(m)``, ``self.blocks.append(m)``, ``self.net.add_module("fc", m)``."""
+        assert isinstance(node.func, cst.Attribute)
+        method, receiver = node.func.attr.value, node.func.value
+        items = [a.value for a in node.args if a.keyword is None and not a.star]
+        if method == "extend":
+            items = [e.value for e in items[0].elements] if items and isinstance(items[0], (cst.List, cst.Tuple)) else []
+        names = None
+        if method == "add_module":
+            if len(items) != 2 or not isinstance(items[0], cst.SimpleString):
+                return
+            names, items = [str(items[0].evaluated_value)], items[1:]
+        if isinstance(receiver, cst.Name) and receiver.value in self._builder.lists:
+            local = self._builder.lists[receiver.value]
+            local.items.extend(items)
+            local.repeated = local.repeated or bool(self._loops)
+        elif (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name)
+              and receiver.value.value == "self" and receiver.attr.value in owner.attributes):
+            container = owner.attributes[receiver.attr.value]
+            if container.kind == "container":
+                self._builder.add_children(container, items, names, repeated=bool(self._loops))
 
     def _inplace(self, node: cst.Call, method: str) -> None:
         assert isinstance(node.func, cst.Attribute)

@@ -139,12 +139,23 @@ def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression 
     return None
 
 
+@dataclass
+class LocalList:
+    """A list of modules built up in a function (``layers = []; layers.append(...)``)."""
+
+    items: list[cst.BaseExpression] = field(default_factory=list)
+    #: Some items were appended inside a loop: they stand for several in a row.
+    repeated: bool = False
+
+
 class SubmoduleBuilder:
     """Turns constructor expressions into :class:`Submodule` trees."""
 
     def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str]) -> None:
         self._names = qualified_names
         self._local_classes = local_classes
+        #: Local lists of the function being read, for ``nn.Sequential(*layers)``.
+        self.lists: dict[str, LocalList] = {}
 
     def build(self, path: str, node: cst.BaseExpression,
               defaults: Mapping[str, cst.BaseExpression] | None = None) -> Submodule | None:
@@ -199,6 +210,9 @@ class SubmoduleBuilder:
                 module.children = self._indexed(path, [e.value for e in items.elements])
             elif isinstance(items, (cst.ListComp, cst.GeneratorExp)):
                 module.children, module.repeated = self._indexed(path, [items.elt]), True
+            elif isinstance(items, cst.Name) and items.value in self.lists:
+                local = self.lists[items.value]
+                module.children, module.repeated = self._indexed(path, local.items), local.repeated
         elif class_name == "ModuleDict":
             items = argument(node, 0, "modules")
             if isinstance(items, cst.Dict):
@@ -214,7 +228,11 @@ class SubmoduleBuilder:
             if isinstance(starred, (cst.ListComp, cst.GeneratorExp)):
                 module.repeated = True  # nn.Sequential(*[Block() for _ in range(n)])
                 return self._indexed(path, [starred.elt])
-            return []  # nn.Sequential(*layers): built dynamically
+            if isinstance(starred, cst.Name) and starred.value in self.lists:
+                local = self.lists[starred.value]
+                module.repeated = local.repeated
+                return self._indexed(path, local.items)
+            return []  # built some other way: unknown
         if len(positional) == 1 and isinstance(positional[0], cst.Call):
             pairs = self._ordered_dict_items(positional[0])
             if pairs is not None:
@@ -234,6 +252,15 @@ class SubmoduleBuilder:
             if isinstance(value, cst.Tuple) and len(value.elements) == 2:
                 pairs.append((value.elements[0].value, value.elements[1].value))
         return pairs
+
+    def add_children(self, container: Submodule, nodes: list[cst.BaseExpression],
+                     names: list[str] | None = None, repeated: bool = False) -> None:
+        """``container.append(x)`` / ``add_module(name, x)`` in ``__init__``."""
+        for index, node in enumerate(nodes):
+            key = names[index] if names else str(len(container.children))
+            path = f"{container.path}.{key}"
+            container.children.append(self.build(path, node) or Submodule(path, "unknown", None, node))
+        container.repeated = container.repeated or repeated
 
     def _indexed(self, path: str, nodes: list[cst.BaseExpression]) -> list[Submodule]:
         return [

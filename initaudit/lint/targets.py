@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import libcst as cst
 
 from initaudit import knowledge
-from initaudit.lint.facts import ApplyCall, InitOp, ModuleClass, Target
+from initaudit.lint.facts import ApplyCall, HelperCall, InitOp, ModuleClass, Target
 from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
 from initaudit.lint.modules import Submodule, literal_number
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 Reach = tuple[list[Submodule], bool]
 
 _PARAMETER_METHODS = ("parameters", "named_parameters")
+_PARAMETERISED = ("dense", "embedding", "recurrent", "attention", "norm")
 _MODULE_METHODS = ("modules", "named_modules")
 _CHILDREN_METHODS = ("children", "named_children")
 
@@ -35,6 +36,7 @@ def resolve(model: FileModel) -> None:
     _compose(model)
     _run_flows(model)
     model.init_ops.extend(_applied_ops(model))
+    model.init_ops.extend(_helper_ops(model))
     for op in model.init_ops:
         if op.owner is not None and op.target_node is not None and op.target is None:
             op.target = _target(model, op)
@@ -120,16 +122,75 @@ def _applied_ops(model: FileModel) -> list[InitOp]:
     return derived
 
 
+def _helper_ops(model: FileModel) -> list[InitOp]:
+    """Init operations of helper functions, resolved at each call with its arguments:
+    ``self._init_layer(self.fc1)``, ``init_weight(self.conv.weight)``."""
+    derived = []
+    for call in model.helper_calls:
+        function = _called_function(model, call.owner, call.function)
+        if function is None or function.name.value == "forward":
+            continue
+        bound = _bind(function, call.node, skip_self=isinstance(call.function, cst.Attribute))
+        if not bound:
+            continue
+        for op in list(model.init_ops):
+            if op.scope_node is not function or op.target_node is None:
+                continue
+            target = _bound_target(model, op, call, bound)
+            if target is not None:
+                derived.append(dataclasses.replace(
+                    op, owner=call.owner, method=call.method, seq=call.seq, target=target))
+    return derived
+
+
+def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[str, cst.BaseExpression]:
+    params = [p.name.value for p in function.params.params]
+    if skip_self and params and params[0] == "self":
+        params = params[1:]
+    bound: dict[str, cst.BaseExpression] = {}
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if any(arg.star for arg in positional):
+        return {}
+    for name, arg in zip(params, positional):
+        bound[name] = arg.value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in params:
+            bound[arg.keyword.value] = arg.value
+    return bound
+
+
+def _bound_target(model: FileModel, op: InitOp, call: HelperCall,
+                  bound: dict[str, cst.BaseExpression]) -> Target | None:
+    """The target of ``op`` with the helper's parameters replaced by the call's arguments."""
+    node = _strip(op.target_node) if op.target_node is not None else None
+    at_call = dataclasses.replace(op, owner=call.owner, loops=call.loops, conditions=call.conditions)
+    if isinstance(node, cst.Name) and node.value in bound:
+        return _target(model, dataclasses.replace(at_call, target_node=bound[node.value]))
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in bound:
+        reach = _modules(model, call.owner, bound[node.value.value], call.loops, call.conditions, at_call)
+        if reach is None:
+            return None
+        modules, narrowed = _narrow(model, op, node.value.value, reach[0], depth=0)
+        if not modules:
+            return None
+        return Target(call.owner, tuple(modules), node.attr.value, reach[1] or narrowed)
+    return None
+
+
+def _called_function(model: FileModel, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        return _method(model, owner, func.attr.value)
+    if isinstance(func, cst.Name):
+        return model.functions.get(func.value)
+    return None
+
+
 def _applied_function(model: FileModel, call: ApplyCall) -> cst.FunctionDef | None:
     node = call.function
     if isinstance(node, cst.Call) and node.args and any(
             n.endswith("partial") for n in model.names(node.func)):
         node = node.args[0].value
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return _method(model, call.owner, node.attr.value)
-    if isinstance(node, cst.Name):
-        return model.functions.get(node.value)
-    return None
+    return _called_function(model, call.owner, node)
 
 
 def _method(model: FileModel, owner: ModuleClass, name: str) -> cst.FunctionDef | None:
@@ -155,7 +216,7 @@ def _applied_target(model: FileModel, op: InitOp, parameter: str,
             and node.value.value == parameter):
         return None
     narrowed, exact = _narrow(model, op, parameter, modules, depth=0)
-    return Target(op.owner, tuple(narrowed), node.attr.value, exact)
+    return Target(op.owner, tuple(narrowed), node.attr.value, exact) if narrowed else None
 
 
 # ------------------------------------------------------------------------ direct targets
@@ -255,9 +316,18 @@ def _enclosing_loop(op: InitOp, variable: str) -> tuple[int, cst.For] | None:
 
 def _iterated(model: FileModel, owner: ModuleClass, op: InitOp, node: cst.BaseExpression,
               methods: tuple[str, ...]) -> list[Submodule] | None:
-    """Submodules behind ``X.modules()`` (or another of ``methods``), ``enumerate(...)`` included."""
+    """Submodules behind ``X.modules()`` (or another of ``methods``), ``enumerate(...)`` included,
+    or a literal list of modules (``for layer in (self.fc1, self.fc2)``)."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate" and node.args:
         return _iterated(model, owner, op, node.args[0].value, methods)
+    if isinstance(node, (cst.List, cst.Tuple)) and methods != _PARAMETER_METHODS:
+        found = []
+        for element in node.elements:
+            reach = _modules(model, owner, element.value, op.loops, op.conditions, op)
+            if reach is None or len(reach[0]) != 1:
+                return None
+            found.append(reach[0][0])
+        return found
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
         reach = _modules(model, owner, node.func.value, op.loops, op.conditions, op)
         if reach is None:
@@ -283,7 +353,10 @@ def _loop_variable(model: FileModel, owner: ModuleClass, op: InitOp, name: str) 
     collection = _iterated(model, owner, op, loop.iter, _MODULE_METHODS + _CHILDREN_METHODS)
     if collection is None:
         return None
-    return _narrow(model, op, name, collection, depth)
+    modules, narrowed = _narrow(model, op, name, collection, depth)
+    # Without an isinstance test the set is still exact when every member has parameters
+    # (a literal list of layers, a ModuleList of Linear layers).
+    return modules, narrowed or all(m.kind in _PARAMETERISED for m in collection)
 
 
 def _narrow(model: FileModel, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
@@ -368,6 +441,8 @@ def _parameter_loop_target(model: FileModel, op: InitOp, variable: str) -> Targe
     if found is None:
         return None
     depth, loop = found
+    if isinstance(loop.iter, (cst.List, cst.Tuple)):
+        return _listed_tensors(model, op, loop.iter)
     layers = _iterated(model, owner, op, loop.iter, _PARAMETER_METHODS)
     if layers is None:
         return None
@@ -384,6 +459,18 @@ def _parameter_loop_target(model: FileModel, op: InitOp, variable: str) -> Targe
     params = {p for _, p in pairs}
     exact = narrowed and params == {"weight"}
     return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
+
+
+def _listed_tensors(model: FileModel, op: InitOp, items: cst.List | cst.Tuple) -> Target | None:
+    """``for w in (self.fc1.weight, self.fc2.weight): init(w)``: one target over all of them."""
+    targets = [_target(model, dataclasses.replace(op, target_node=e.value)) for e in items.elements]
+    if not targets or any(t is None or not t.layers for t in targets):
+        return None
+    params = {t.param for t in targets if t is not None}
+    if len(params) != 1:
+        return None
+    layers = tuple(m for t in targets if t is not None for m in t.layers)
+    return Target(op.owner, layers, params.pop(), all(t.exact for t in targets if t is not None))  # type: ignore[arg-type]
 
 
 def _parameters_of(module: Submodule) -> tuple[str, ...]:

@@ -247,3 +247,63 @@ class Block(nn.Module):
         return self.norm(x + self.attn(x))
 """
     assert lint(HEADER + code) == []
+
+
+def test_helper_functions_and_literal_lists() -> None:
+    code = """
+def init_layer(layer):
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 8)
+        self.fc2 = nn.Linear(8, 8)
+        self.fc3 = nn.Linear(8, 2)
+        self.bn = nn.BatchNorm1d(8)
+        init_layer(self.fc1)
+        for layer in (self.fc2, self.fc3):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        self._init_norm(self.bn)
+        self._init_norm(self.fc2)
+
+    def _init_norm(self, m):
+        if isinstance(m, nn.BatchNorm1d):
+            nn.init.constant_(m.weight, 0.5)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        x = torch.tanh(self.fc2(x))
+        return self.fc3(x)
+"""
+    findings = found(code)
+    assert len(findings) == 3
+    assert "fc1" in findings[0].message and findings[0].line == 7
+    assert {"fc2", "fc3"} <= {name for f in findings[1:] for name in ("fc2", "fc3") if name in f.message}
+    assert found(code, "IA102") == []  # the helper's isinstance keeps fc2 out of constant_
+
+
+def test_containers_filled_incrementally() -> None:
+    code = """
+class MLP(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers.append(nn.Linear(a, b))
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+        self.head = nn.Sequential()
+        self.head.add_module("fc", nn.Linear(4, 4))
+        self.head.add_module("act", nn.Sigmoid())
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.head(self.net(x))
+"""
+    tanh, sigmoid = sorted(found(code), key=lambda d: "sigmoid" in d.message)
+    assert "net.0" in tanh.message and "tanh" in tanh.message  # one finding per activation kind
+    assert "head.fc" in sigmoid.message and "sigmoid" in sigmoid.message

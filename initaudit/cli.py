@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import click
 
 from initaudit import __version__
 from initaudit.config import Config, ConfigError, load_config, parse_code_list
+
+if TYPE_CHECKING:
+    from initaudit.lint.cache import ResultCache
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github")
@@ -40,9 +44,12 @@ def main() -> None:
               help="pyproject.toml or TOML file to read settings from.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Files checked in parallel (default: number of CPUs).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where results are cached (default: .initaudit_cache next to the configuration).")
 def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: bool,
           unsafe_fixes: bool, diff: bool, output_format: str, config_file: Path | None,
-          jobs: int | None) -> None:
+          jobs: int | None, no_cache: bool, cache_dir: Path | None) -> None:
     """Lint Python files and directories for initialisation bugs."""
     from initaudit.lint.discover import MissingPath, discover
 
@@ -61,7 +68,12 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
         except MissingPath as exc:
             _error(str(exc))
             status = EXIT_ERROR
-    results = _lint_all(files, config, fix=fix or diff, unsafe=unsafe_fixes, jobs=jobs)
+    cache = None
+    if not (no_cache or fix or diff):
+        from initaudit.lint.cache import DEFAULT_DIR, ResultCache
+
+        cache = ResultCache.open(cache_dir or config.root / DEFAULT_DIR, config)
+    results = _lint_all(files, config, fix=fix or diff, unsafe=unsafe_fixes, jobs=jobs, cache=cache)
     for result in results:
         if result.error is not None:
             _error(f"{result.path}: {result.error}")
@@ -79,16 +91,39 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
     sys.exit(status)
 
 
-def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, jobs: int | None) -> list:
-    from initaudit.lint.engine import FileResult
+def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, jobs: int | None,
+              cache: ResultCache | None) -> list:
+    """Results in the order of ``files``: cached ones as they are, the rest checked in parallel."""
+    from initaudit.lint.engine import cached_result
 
-    workers = min(jobs or os.cpu_count() or 1, max(len(files) // 8, 1))
-    tasks = [(str(f), config, fix, unsafe) for f in files]
-    if workers <= 1:
-        results: Iterable[FileResult] = map(_lint_task, tasks)
-        return list(results)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_lint_task, tasks, chunksize=max(len(tasks) // (workers * 4), 1)))
+    results: list = [None] * len(files)
+    keys: dict[int, str] = {}
+    for index, file in enumerate(files):
+        if cache is None:
+            break
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue  # the worker reports it
+        keys[index] = cache.key(str(file), data)
+        hit = cache.get(keys[index])
+        if hit is not None:
+            results[index] = cached_result(str(file), data, hit.diagnostics, hit.parsed)
+    pending = [index for index, result in enumerate(results) if result is None]
+    tasks = [(str(files[index]), config, fix, unsafe) for index in pending]
+    workers = min(jobs or os.cpu_count() or 1, max(len(tasks) // 8, 1))
+    with contextlib.ExitStack() as stack:
+        checked: Iterable = map(_lint_task, tasks)
+        if workers > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            checked = pool.map(_lint_task, tasks, chunksize=max(len(tasks) // (workers * 4), 1))
+        for index, result in zip(pending, checked):
+            results[index] = result
+            if cache is not None and index in keys and result.error is None:
+                cache.put(keys[index], result.diagnostics, result.parsed)
+    if cache is not None:
+        cache.save()
+    return results
 
 
 def _lint_task(task: tuple[str, Config, bool, bool]):  # -> FileResult (picklable top-level)

@@ -52,13 +52,29 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     """
     result = FileResult(path)
     try:
-        result.source = read_notebook(data) if path.endswith(NOTEBOOK_SUFFIX) else decode(data)
+        result.source = read_source(path, data)
     except SourceError as exc:
         result.diagnostics = _syntax_diagnostics(path, exc, config)
         return result
     _check_source(result, result.source.text, config, fix, unsafe_fixes, prefilter)
     if isinstance(result.source, Notebook) and result.error is None:
         _locate_in_cells(result, result.source)
+    return result
+
+
+def read_source(path: str, data: bytes) -> SourceText | Notebook:
+    """The text to check: decoded source, or a notebook's joined code cells."""
+    return read_notebook(data) if path.endswith(NOTEBOOK_SUFFIX) else decode(data)
+
+
+def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed: bool) -> FileResult:
+    """A result taken from the cache; the source is only decoded when a reporter needs lines."""
+    result = FileResult(path, diagnostics, parsed)
+    if diagnostics:
+        try:
+            result.source = read_source(path, data)
+        except SourceError:
+            pass  # an IA000 entry: there are no lines to show
     return result
 
 

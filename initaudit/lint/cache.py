@@ -1,0 +1,119 @@
+"""Results of earlier runs, so that a warm run parses nothing.
+
+An entry is keyed by the file's path and content hash, the settings that shape diagnostics, and a
+fingerprint of the linter's own code (version, plus size and mtime of its modules so that an
+edited installation never serves stale results). All entries live in one file per fingerprint,
+read once at start and written atomically at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import initaudit
+from initaudit.config import Config
+from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
+
+DEFAULT_DIR = ".initaudit_cache"
+_PACKAGE = Path(initaudit.__file__).resolve().parent
+
+
+def _code_fingerprint() -> str:
+    digest = hashlib.sha256(initaudit.__version__.encode())
+    for module in sorted(_PACKAGE.rglob("*.py")):
+        if "audit" in module.relative_to(_PACKAGE).parts[:1]:
+            continue  # the model auditor does not shape lint results
+        info = module.stat()
+        digest.update(f"{module.name}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def settings_key(config: Config) -> str:
+    """What, besides the file, decides its diagnostics."""
+    return json.dumps([config.select, config.ignore, config.per_file_ignores], sort_keys=True)
+
+
+@dataclass
+class Cached:
+    diagnostics: list[Diagnostic]
+    parsed: bool
+
+
+@dataclass
+class ResultCache:
+    directory: Path
+    settings: str
+    entries: dict[str, dict] = field(default_factory=dict)
+    dirty: bool = False
+
+    @classmethod
+    def open(cls, directory: Path, config: Config) -> ResultCache:
+        cache = cls(directory, settings_key(config))
+        try:
+            cache.entries = json.loads(cache._file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache.entries = {}  # missing or unreadable: start afresh
+        return cache
+
+    @property
+    def _file(self) -> Path:
+        return self.directory / f"results-{_code_fingerprint()}.json"
+
+    def key(self, path: str, data: bytes) -> str:
+        digest = hashlib.sha256(data)
+        digest.update(b"\0" + path.encode() + b"\0" + self.settings.encode())
+        return digest.hexdigest()
+
+    def get(self, key: str) -> Cached | None:
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        return Cached([_diagnostic(d) for d in entry["diagnostics"]], entry["parsed"])
+
+    def put(self, key: str, diagnostics: list[Diagnostic], parsed: bool) -> None:
+        self.entries[key] = {"parsed": parsed, "diagnostics": [_entry(d) for d in diagnostics]}
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write atomically; a cache that cannot be written is simply not kept."""
+        if not self.dirty:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by initaudit.\n*\n", encoding="utf-8")
+            for stale in self.directory.glob("results-*.json"):
+                if stale != self._file:
+                    stale.unlink(missing_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(self.entries, handle)
+            os.replace(temporary, self._file)
+        except OSError:
+            pass
+
+
+def _entry(diagnostic: Diagnostic) -> dict:
+    entry = diagnostic.to_dict()
+    entry["severity"] = diagnostic.severity.value
+    entry["cell"] = diagnostic.cell
+    if diagnostic.fix is not None:
+        entry["fix"]["edits"] = [[e.start, e.end, e.text] for e in diagnostic.fix.edits]
+    return entry
+
+
+def _diagnostic(entry: dict) -> Diagnostic:
+    fix = entry["fix"]
+    return Diagnostic(
+        entry["path"], entry["line"], entry["column"], entry["end_line"], entry["end_column"],
+        entry["code"], entry["name"], Severity(entry["severity"]), entry["message"],
+        None if fix is None else Fix(Applicability(fix["applicability"]), fix["message"],
+                                     tuple(Edit(*edit) for edit in fix["edits"])),
+        cell=entry["cell"],
+    )

@@ -78,14 +78,23 @@ def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed:
     return result
 
 
+def _cst_parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError:
+        return False
+    return True
+
+
 def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsafe_fixes: bool,
                   prefilter: bool) -> None:
     path = result.path
     if prefilter and not _MAY_HAVE_FINDINGS.search(text):
         error = syntax_error(text, path)
-        result.parsed = error is None
-        result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
-        return
+        if error is None or not _cst_parses(text):  # newer syntax than this interpreter's
+            result.parsed = error is None
+            result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
+            return
     try:
         diagnostics, parsed = check_text(path, text, config)
         result.parsed = parsed

@@ -24,6 +24,8 @@ class ModuleClass:
     attributes: dict[str, Submodule] = field(default_factory=dict)
     #: ``self.w = nn.Parameter(...)``: name -> number of dimensions (None if unknown).
     parameters: dict[str, int | None] = field(default_factory=dict)
+    #: Attributes used as a weight: an operand of ``@``, ``matmul``, ``F.linear``, ``F.conv*``.
+    matrix_parameters: set[str] = field(default_factory=set)
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
     consumers: dict[str, set[Consumer]] = field(default_factory=dict)
     #: Not built as a submodule by any other class of the file: its output is the model's.

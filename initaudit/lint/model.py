@@ -27,6 +27,11 @@ _NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
 #: In-place tensor methods that initialise, and the init function each one amounts to.
 _INPLACE_METHODS = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
                     "normal_": "normal_", "uniform_": "uniform_"}
+#: Functions whose tensor arguments are weights multiplying the signal.
+_MATRIX_FUNCTIONS = frozenset({
+    "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv",
+})
 #: Methods that add modules to a container or to a list of modules.
 _GROWING_METHODS = ("append", "extend", "add_module")
 _TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
@@ -111,6 +116,7 @@ class _Collector(cst.CSTVisitor):
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
         self.helper_calls: list[HelperCall] = []
         self._deprecated_locals: set[str] = set()
+        self._callees: set[int] = set()
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
         self._conditions: list[tuple[cst.If, bool, int]] = []
@@ -229,7 +235,8 @@ class _Collector(cst.CSTVisitor):
             self._deprecated(node, node.attr.value, node.attr)
 
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value in knowledge.DEPRECATED_ALIASES or node.value in self._deprecated_locals:
+        if (node.value in knowledge.DEPRECATED_ALIASES or node.value in self._deprecated_locals) \
+                and self._is_called(node):
             for name in self._model.names(node):
                 alias = name[len(INIT_PREFIX):] if name.startswith(INIT_PREFIX) else ""
                 if alias in knowledge.DEPRECATED_ALIASES:
@@ -237,8 +244,13 @@ class _Collector(cst.CSTVisitor):
                     return
 
     def _deprecated(self, node: cst.Attribute, alias: str, rename: cst.Name) -> None:
-        if INIT_PREFIX + alias in self._model.names(node):
+        if self._is_called(node) and INIT_PREFIX + alias in self._model.names(node):
             self.deprecated_refs.append(DeprecatedRef(node, alias, rename, False))
+
+    def _is_called(self, node: cst.BaseExpression) -> bool:
+        """Only calls count: a registry that lists the old functions (as torch's own overrides
+        table does) does not use them."""
+        return id(node) in self._callees
 
     # ---------------------------------------------------------------- assignments and calls
 
@@ -303,6 +315,8 @@ class _Collector(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self._seq += 1
+        self._callees.add(id(node.func))
+        self._matrix_operands(node)
         owner = self._owner()
         method = self._method_name()
         if (method == "__init__" and isinstance(node.func, cst.Attribute)
@@ -331,6 +345,33 @@ class _Collector(cst.CSTVisitor):
                 and node.func.value.value == "self")):
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
                                                 tuple(self._loops), tuple(self._conditions)))
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.MatrixMultiply):
+            self._matrix_parameter(node.left)
+            self._matrix_parameter(node.right)
+
+    def _matrix_operands(self, node: cst.Call) -> None:
+        """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``: ``w`` is used as a weight."""
+        for name in self._model.names(node.func):
+            if name.rsplit(".", 1)[-1] in _MATRIX_FUNCTIONS and name.startswith("torch."):
+                for arg in node.args:
+                    self._matrix_parameter(arg.value)
+                return
+
+    def _matrix_parameter(self, node: cst.BaseExpression) -> None:
+        while True:  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                node = node.func.value
+            elif isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "data"):
+                node = node.value
+            elif isinstance(node, cst.Subscript):
+                node = node.value
+            else:
+                break
+        if (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                and node.value.value == "self" and self._class_stack):
+            self._class_stack[-1].matrix_parameters.add(node.attr.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Name) and isinstance(node.value, cst.List) \

@@ -155,6 +155,7 @@ def weight_matrices(op: InitOp) -> tuple[str, tuple[Submodule, ...]] | None:
     if not target.layers:
         name = target.param.lower()
         if (target.parameter_ndim or 0) < 2 or "<self>" in op.superseded \
+                or target.param not in target.owner.matrix_parameters \
                 or any(fragment in name for fragment in knowledge.EMBEDDING_LIKE_NAMES):
             return None
         return target.param, ()

@@ -135,6 +135,16 @@ class Net(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(4))
         self.scale = nn.Parameter(torch.ones(1))
 """,
+    # a 2-D Parameter added to the signal is an offset, not a weight (torch's own test Task)
+    """
+class Task(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.p = nn.Parameter(torch.ones(2, 2))
+
+    def forward(self, x):
+        return self.p + x
+""",
     # a zero init overwritten later in the same __init__
     """
 class Net(nn.Module):

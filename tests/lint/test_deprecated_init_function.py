@@ -79,7 +79,7 @@ def test_unused_deprecated_import_is_reported() -> None:
     assert apply_fixes(code, [diagnostic], unsafe=False)[0] == "from torch.nn.init import orthogonal_\n"
 
 
-def test_reference_without_call() -> None:
-    code = "import torch.nn as nn\nINITS = {'xavier': nn.init.xavier_normal}\n"
-    [diagnostic] = lint(code)
-    assert diagnostic.code == "IA104" and diagnostic.column == 20
+def test_references_that_are_not_calls_are_not_uses() -> None:
+    # torch's own overrides table lists the deprecated functions without calling them.
+    code = "import torch\nIGNORED = {torch.nn.init.uniform, torch.nn.init.normal}\n"
+    assert lint(code) == []

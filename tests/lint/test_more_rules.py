@@ -25,7 +25,13 @@ class Net(nn.Module):
         self.norm = nn.LayerNorm(16)
         self.conv = nn.Conv2d(3, 8, 3)
         {statements}
-{extra}"""
+{extra or MATRIX_FORWARD}"""
+
+
+MATRIX_FORWARD = """
+    def project(self, x):
+        return x @ self.W
+"""
 
 
 @pytest.mark.parametrize("line,code", [

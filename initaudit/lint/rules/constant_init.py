@@ -67,6 +67,8 @@ def _flag_parameter(model: FileModel, op: InitOp) -> bool:
     assert target is not None
     if (target.parameter_ndim or 0) < 2 or "<self>" in op.superseded or is_intentional(target.param):
         return False
+    if target.param not in target.owner.matrix_parameters:
+        return False  # an additive offset or a table, not a weight that multiplies the signal
     partner = low_rank_partner(target.param)
     owner_ops = [o for o in model.init_ops if o.owner is target.owner and o is not op]
     if partner is not None and any(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
 
@@ -107,7 +107,7 @@ def _applied_ops(model: FileModel) -> list[InitOp]:
     derived = []
     for call in model.apply_calls:
         function = _applied_function(model, call)
-        reach = _modules(model, call.owner, call.receiver, (), ())
+        reach = _modules(model, call.owner, call.receiver)
         if function is None or reach is None or not function.params.params:
             continue
         params = [p.name.value for p in function.params.params]
@@ -167,7 +167,7 @@ def _bound_target(model: FileModel, op: InitOp, call: HelperCall,
     if isinstance(node, cst.Name) and node.value in bound:
         return _target(model, dataclasses.replace(at_call, target_node=bound[node.value]))
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in bound:
-        reach = _modules(model, call.owner, bound[node.value.value], call.loops, call.conditions, at_call)
+        reach = _modules(model, call.owner, bound[node.value.value], at_call)
         if reach is None:
             return None
         modules, narrowed = _narrow(model, op, node.value.value, reach[0], depth=0)
@@ -248,14 +248,13 @@ def _target(model: FileModel, op: InitOp) -> Target | None:
         if param in owner.parameters:
             return Target(owner, (), param, parameter_ndim=owner.parameters[param])
         return None
-    reach = _modules(model, owner, base, op.loops, op.conditions, op)
+    reach = _modules(model, owner, base, op)
     if reach is None:
         return None
     return Target(owner, tuple(reach[0]), param, reach[1])
 
 
 def _modules(model: FileModel, owner: ModuleClass, node: cst.BaseExpression,
-             loops: Sequence[cst.For], conditions: Sequence[tuple[cst.If, bool, int]],
              op: InitOp | None = None) -> Reach | None:
     """Submodules an expression denotes (``self``, ``self.fc``, ``self.net[0]``, a loop variable)."""
     if isinstance(node, cst.Name) and node.value == "self" and owner.is_module:
@@ -268,13 +267,13 @@ def _modules(model: FileModel, owner: ModuleClass, node: cst.BaseExpression,
             return [owner.attributes[node.value]], True
         return _loop_variable(model, owner, op, node.value) if op is not None else None
     if isinstance(node, cst.Attribute):
-        parents = _modules(model, owner, node.value, loops, conditions, op)
+        parents = _modules(model, owner, node.value, op)
         if parents and len(parents[0]) == 1:
             child = parents[0][0].child(node.attr.value)
             return ([child], parents[1]) if child is not None else None
         return None
     if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        parents = _modules(model, owner, node.value, loops, conditions, op)
+        parents = _modules(model, owner, node.value, op)
         key = node.slice[0].slice.value
         number = literal_number(key)
         text = str(int(number)) if number is not None and number == int(number) else (
@@ -323,13 +322,13 @@ def _iterated(model: FileModel, owner: ModuleClass, op: InitOp, node: cst.BaseEx
     if isinstance(node, (cst.List, cst.Tuple)) and methods != _PARAMETER_METHODS:
         found = []
         for element in node.elements:
-            reach = _modules(model, owner, element.value, op.loops, op.conditions, op)
+            reach = _modules(model, owner, element.value, op)
             if reach is None or len(reach[0]) != 1:
                 return None
             found.append(reach[0][0])
         return found
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
-        reach = _modules(model, owner, node.func.value, op.loops, op.conditions, op)
+        reach = _modules(model, owner, node.func.value, op)
         if reach is None:
             return None
         roots = reach[0]
@@ -338,7 +337,7 @@ def _iterated(model: FileModel, owner: ModuleClass, op: InitOp, node: cst.BaseEx
             return roots if on_self else [child for root in roots for child in root.children]
         return [m for root in roots for m in root.walk()]
     if methods == _MODULE_METHODS + _CHILDREN_METHODS:
-        reach = _modules(model, owner, node, op.loops, op.conditions, op)
+        reach = _modules(model, owner, node, op)
         if reach and len(reach[0]) == 1 and reach[0][0].kind == "container":
             return list(reach[0][0].children)
     return None

@@ -22,7 +22,7 @@ from initaudit.audit.layers import class_name, custom_activation, module_kind
 from initaudit.audit.tracing import PASSTHROUGH, LayerUse, tracked_modules
 
 #: ``name(Class)`` steps of ``Node.getModuleHierarchy()``; inlining adds SELF/UNKNOWN steps.
-_HIERARCHY_STEP = re.compile(r"([^.()]+)\(([^()]*)\)")
+_HIERARCHY_STEP = re.compile(r"([^.()]+)\([^()]*\)")
 _NOT_A_SUBMODULE = frozenset({"SELF", "UNKNOWN_INSTANCE"})
 #: Graph-only ops that regroup values without computing on them.
 _GRAPH_PASSTHROUGH = frozenset({
@@ -134,7 +134,7 @@ class _GraphWalk:
             hierarchy = owner.getModuleHierarchy()
             owner = owner.owningBlock().owningNode()
         chain, parts = [""], []
-        for name, _ in _HIERARCHY_STEP.findall(hierarchy):
+        for name in _HIERARCHY_STEP.findall(hierarchy):
             if name in _NOT_A_SUBMODULE:
                 continue
             parts.append(name)

@@ -1,9 +1,9 @@
-"""One streamed pass over a tensor: moments, extremes, zeros, row fingerprints and a subsample.
+"""Per-tensor statistics: one streamed pass for moments, extremes and zeros; samples for the rest.
 
 The full-tensor pass walks float32 blocks of whole rows small enough to stay in cache, so its
-few reductions read each element from memory once; everything shape-dependent (kurtosis, Gram
-matrix, patterns) uses a subsample or a few rows.
-"""
+few reductions read each element from memory once. Everything shape-dependent (kurtosis, Gram
+matrix, row keys for duplicates and clones, patterns) uses a subsample, a few rows or a few
+columns."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Callable, Iterable, Iterator
 
 import torch
 
-BLOCK_ELEMENTS = 1 << 18  # 1 MiB of float32: fits in L2 next to its float64 row-print copy
+BLOCK_ELEMENTS = 1 << 18  # 1 MiB of float32: the block's four reductions read it from L2
 SAMPLE_SIZE = 1 << 16
 GRAM_ROWS = 64
-#: Row prints of identical rows agree to float64 rounding; different rows are far further apart.
+#: Columns whose bytes key each row when looking for duplicated rows.
+KEY_COLUMNS = 32
+#: Projections of equal rows agree to float64 rounding; different rows are far further apart.
 PRINT_TOLERANCE = 1e-9
 
 Mapper = Callable[..., Iterable["_Moments"]]
@@ -96,25 +97,22 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = No
         return TensorStats(shape, _dtype_name(tensor), 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0,
                            0.0, 0, None, None, None, None)
     matrix = tensor.reshape(shape[0], -1) if tensor.dim() >= 2 else tensor.reshape(1, -1)
-    cols = matrix.shape[1]
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + cols)
-    probe = torch.randn(cols, generator=generator).double()
     if tensor.dim() >= 2:
-        parts = list(mapper(partial(_moments, probe=probe), _row_blocks(matrix)))
-        prints = torch.cat([part.prints for part in parts if part.prints is not None])
+        parts = list(mapper(_moments, _row_blocks(matrix)))
     else:
         flat = matrix.reshape(-1)
-        blocks = [flat[start:start + BLOCK_ELEMENTS] for start in range(0, numel, BLOCK_ELEMENTS)]
-        parts = list(mapper(_moments, blocks))
-        prints = None
+        parts = list(mapper(_moments, [flat[start:start + BLOCK_ELEMENTS]
+                                       for start in range(0, numel, BLOCK_ELEMENTS)]))
     acc = _Moments.merge(parts)
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + matrix.shape[1])
     sample = _subsample(tensor, generator)
     finite = acc.finite
     mean = acc.total / finite if finite else 0.0
     variance = max(acc.squares / finite - mean * mean, 0.0) if finite else 0.0
-    zero_rows, duplicates = (_row_structure(matrix, prints, acc)
-                             if prints is not None and acc.nonfinite == 0 else (0, 0))
     gram_dev, gram_scale = _gram(matrix, generator) if acc.nonfinite == 0 else (None, None)
+    keys = _row_keys(matrix, generator) if tensor.dim() >= 2 else None
+    zero_rows, duplicates = (_row_structure(matrix, keys, acc, generator)
+                             if keys is not None and acc.nonfinite == 0 else (0, 0))
     return TensorStats(
         shape=shape, dtype=_dtype_name(tensor), numel=numel, mean=mean,
         std=math.sqrt(variance), minimum=acc.minimum, maximum=acc.maximum,
@@ -122,7 +120,7 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = No
         zero_rows=zero_rows, duplicate_rows=duplicates, kurtosis=_kurtosis(sample),
         sample_size=sample.numel(), gram_deviation=gram_dev, gram_scale=gram_scale,
         pattern=_pattern(tensor, matrix, acc) if acc.nonfinite == 0 else None,
-        fingerprint=_fingerprint(shape, tensor.dtype, prints, acc) if prints is not None else None,
+        fingerprint=_fingerprint(shape, tensor.dtype, keys, acc) if keys is not None else None,
     )
 
 
@@ -141,7 +139,6 @@ class _Moments:
     zeros: int = 0
     nonfinite: int = 0
     finite: int = 0
-    prints: torch.Tensor | None = None  # per row: the row (float64) dotted with a random probe
 
     @staticmethod
     def merge(parts: list[_Moments]) -> _Moments:
@@ -153,9 +150,7 @@ class _Moments:
             finite=sum(p.finite for p in parts))
 
 
-def _moments(block: torch.Tensor, probe: torch.Tensor | None = None) -> _Moments:
-    # float32 products are exact in float64: identical rows get prints equal to rounding.
-    prints = _converted(block, torch.float64) @ probe if probe is not None else None
+def _moments(block: torch.Tensor) -> _Moments:
     flat = _converted(block, torch.float32).reshape(-1)
     squares = float(torch.dot(flat, flat))
     nonfinite = 0
@@ -164,11 +159,11 @@ def _moments(block: torch.Tensor, probe: torch.Tensor | None = None) -> _Moments
         nonfinite = int(flat.numel() - mask.sum())
         flat = flat[mask]
         if flat.numel() == 0:
-            return _Moments(nonfinite=nonfinite, prints=prints)
+            return _Moments(nonfinite=nonfinite)
         squares = float(torch.dot(flat, flat))
     low, high = torch.aminmax(flat)
     return _Moments(float(flat.sum()), squares, float(low), float(high),
-                    flat.numel() - int(torch.count_nonzero(flat)), nonfinite, flat.numel(), prints)
+                    flat.numel() - int(torch.count_nonzero(flat)), nonfinite, flat.numel())
 
 
 _scratch = threading.local()
@@ -212,24 +207,45 @@ def _kurtosis(sample: torch.Tensor) -> float:
     return float(centred.pow(4).mean()) / (var * var) - 3.0
 
 
-def _row_structure(matrix: torch.Tensor, prints: torch.Tensor, acc: _Moments) -> tuple[int, int]:
+def _row_keys(matrix: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Per row, an exact integer hash of its bytes in a few sampled columns: equal rows get
+    equal keys wherever they sit (no floating-point rounding), at the cost of a small gather."""
+    cols = matrix.shape[1]
+    columns = torch.randperm(cols, generator=generator)[:KEY_COLUMNS]
+    data = matrix[:, columns].contiguous().view(torch.uint8).long()
+    weights = torch.randint(1, 1 << 31, (data.shape[1],), generator=generator)
+    return (data * weights).sum(dim=1)  # < 2**39 per byte: no overflow
+
+
+def _row_structure(matrix: torch.Tensor, keys: torch.Tensor, acc: _Moments,
+                   generator: torch.Generator) -> tuple[int, int]:
     """(all-zero rows, non-zero rows that repeat an earlier row), confirmed exactly."""
-    rows = matrix.shape[0]
+    rows, cols = matrix.shape
     if acc.minimum == acc.maximum:
         return (rows if acc.minimum == 0 else 0), 0
-    zero_candidates = torch.nonzero(prints == 0).flatten()
-    zero_rows = sum(1 for r in zero_candidates.tolist() if not bool(matrix[r].any()))
-    if rows < 2:
-        return zero_rows, 0
+    # A zero row needs at least a row's worth of zeros; only then is the extra pass worth it.
+    live = torch.nonzero(matrix.any(dim=1)).flatten() if acc.zeros >= cols else torch.arange(rows)
+    order = live[torch.argsort(keys[live])]
+    same = keys[order[1:]] == keys[order[:-1]]
+    shares_key = torch.cat([same, same.new_zeros(1)]) | torch.cat([same.new_zeros(1), same])
+    return rows - live.numel(), _duplicates(matrix, order[shares_key], generator)
+
+
+def _duplicates(matrix: torch.Tensor, candidates: torch.Tensor, generator: torch.Generator) -> int:
+    """Rows among ``candidates`` equal to another: sorted by a float64 projection of the whole
+    row (float32 products are exact in float64, so equal rows agree to rounding), then compared."""
+    if candidates.numel() < 2:
+        return 0
+    probe = torch.randn(matrix.shape[1], generator=generator, dtype=torch.float64)
+    prints = torch.cat([matrix[chunk].double() @ probe for chunk in candidates.split(GRAM_ROWS)])
     order = torch.argsort(prints)
-    ordered = prints[order]
-    tolerance = PRINT_TOLERANCE * float(ordered.abs().max())
-    close = (ordered[1:] - ordered[:-1] <= tolerance) & (ordered[:-1] != 0)
+    ordered, rows = prints[order], candidates[order]
+    close = ordered[1:] - ordered[:-1] <= PRINT_TOLERANCE * float(ordered.abs().max())
     duplicates = 0
     for position in torch.nonzero(close).flatten().tolist()[:10_000]:
-        if torch.equal(matrix[order[position]], matrix[order[position + 1]]):
+        if torch.equal(matrix[rows[position]], matrix[rows[position + 1]]):
             duplicates += 1
-    return zero_rows, duplicates
+    return duplicates
 
 
 def _gram(matrix: torch.Tensor, generator: torch.Generator) -> tuple[float | None, float | None]:
@@ -300,7 +316,6 @@ def _is_sparse(matrix: torch.Tensor, zeros: int) -> bool:
     return whole_zero_rows < count
 
 
-def _fingerprint(shape: tuple[int, ...], dtype: torch.dtype, prints: torch.Tensor, acc: _Moments) -> bytes:
-    summary = (shape, dtype, acc.total, acc.squares, acc.minimum, acc.maximum, acc.zeros,
-               float(prints.sum()), float(prints @ prints))
+def _fingerprint(shape: tuple[int, ...], dtype: torch.dtype, keys: torch.Tensor, acc: _Moments) -> bytes:
+    summary = (shape, dtype, acc.total, acc.squares, acc.minimum, acc.maximum, acc.zeros, keys.tolist())
     return hashlib.sha256(repr(summary).encode()).digest()

@@ -34,14 +34,16 @@ def test_non_finite_values_are_counted_across_blocks() -> None:
     assert math.isfinite(stats.mean) and math.isfinite(stats.maximum)
 
 
-@pytest.mark.parametrize("rows", [5, 63, 64, 300])
+@pytest.mark.parametrize("rows", [5, 63, 300])
 def test_duplicated_rows_are_found_wherever_they_sit(rows: int) -> None:
     # Identical rows at different positions of a float32 matrix-vector product may round
     # differently (vectorised body vs. remainder rows); the count must not depend on that.
     tensor = torch.randn(rows, 4099)
     tensor[rows - 1] = tensor[0]
     tensor[rows - 2] = tensor[0]
-    tensor[1] = 0
+    tensor[2] = tensor[0]
+    tensor[2, 17] += 1  # equal to row 0 but for one column, which the row keys may not sample
+    tensor[1] = -0.0
     stats = tensor_stats(tensor)
     assert (stats.duplicate_rows, stats.zero_rows) == (2, 1)
 

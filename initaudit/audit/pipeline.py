@@ -59,7 +59,7 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
     found += rules.check_signal(signal, weight_of, has_norms)
     found.sort(key=lambda f: (list(layers).index(f.parameter) if f.parameter in layers else -1, f.code))
-    report = AuditReport(str(source.path or "model"), [layer.report for layer in layers.values()],
+    report = AuditReport(source.label or str(source.path or "model"), [layer.report for layer in layers.values()],
                          found, signal, notes)
     return Analysis(report, layers, example)
 

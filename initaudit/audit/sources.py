@@ -6,6 +6,8 @@ with arbitrary globals unless the caller trusts them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib
 import json
 import os
@@ -41,6 +43,8 @@ class Source:
     #: zip/legacy: the loaded object and where its state dict sits, for writing a fixed copy.
     container: Any = None
     key_path: tuple[str, ...] = ()
+    #: How the report names what was audited when there is no file (``pkg.mod:factory``).
+    label: str | None = None
     prefix: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -48,7 +52,7 @@ class Source:
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
     path = Path(spec)
     if not path.exists() and FACTORY_SPEC.match(spec):
-        source = module_source(call_factory(spec), "factory", None)
+        source = dataclasses.replace(module_source(call_factory(spec), "factory", None), label=spec)
         source.metadata["factory"] = spec
         return source
     if not path.exists():

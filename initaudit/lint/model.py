@@ -16,7 +16,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Qualif
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, ModuleClass
-from initaudit.lint.modules import LocalList, SubmoduleBuilder, argument, torch_nn_class
+from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, torch_nn_class
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 
@@ -61,6 +61,8 @@ class FileModel:
         self.apply_calls: list[ApplyCall] = collector.apply_calls
         #: Functions defined outside classes, by name (for ``model.apply(init_fn)``).
         self.functions: dict[str, cst.FunctionDef] = collector.functions
+        #: Class names tested with isinstance somewhere: an init routine handles them specially.
+        self.dispatched: set[str] = collector.dispatched
         #: Calls that may pass modules or tensors to a helper function of this file.
         self.helper_calls: list[HelperCall] = collector.helper_calls
         #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
@@ -117,6 +119,7 @@ class _Collector(cst.CSTVisitor):
         self.helper_calls: list[HelperCall] = []
         self._deprecated_locals: set[str] = set()
         self._callees: set[int] = set()
+        self.dispatched: set[str] = set()
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
         self._conditions: list[tuple[cst.If, bool, int]] = []
@@ -280,14 +283,20 @@ class _Collector(cst.CSTVisitor):
 
     def _self_attribute(self, owner: ModuleClass, name: str, node: cst.Assign) -> None:
         module = self._builder.build(name, node.value, self._defaults())
-        if module is not None:
-            owner.attributes.setdefault(name, module)
+        previous = owner.attributes.get(name)
+        if module is not None or previous is not None:
+            # Assigned in several branches: only one definition that agrees is known.
+            if previous is not None and (module is None or module.class_name != previous.class_name):
+                module = Submodule(name, "unknown", None, node.value)
+            owner.attributes[name] = module  # type: ignore[assignment]
             return
         creation = self._parameter_creation(node.value)
         if creation is None:
             return
         function, ndim = creation
-        owner.parameters.setdefault(name, ndim)
+        if name in owner.parameters and owner.parameters[name] != ndim:
+            ndim = None
+        owner.parameters[name] = ndim
         if function is not None:
             self._seq += 1
             value = node.value
@@ -317,6 +326,11 @@ class _Collector(cst.CSTVisitor):
         self._seq += 1
         self._callees.add(id(node.func))
         self._matrix_operands(node)
+        if isinstance(node.func, cst.Name) and node.func.value == "isinstance" and len(node.args) == 2:
+            tested = node.args[1].value
+            for element in tested.elements if isinstance(tested, (cst.Tuple, cst.List)) else [tested]:
+                if isinstance(element.value if isinstance(element, cst.Element) else element, cst.Name):
+                    self.dispatched.add((element.value if isinstance(element, cst.Element) else element).value)
         owner = self._owner()
         method = self._method_name()
         if (method == "__init__" and isinstance(node.func, cst.Attribute)

@@ -49,9 +49,12 @@ def activation_name(consumer: Consumer) -> str | None:
     """Activation that decides the right init for a consumer; None when scale does not matter."""
     if consumer.kind == "activation":
         return consumer.activation
-    if consumer.kind in ("output", "layer"):
+    if consumer.kind == "output":
         return "linear"
-    return None  # norm resets the scale; a residual sum is judged elsewhere
+    # A norm resets the scale; a residual sum is judged elsewhere; a layer feeding another
+    # directly (a depthwise conv before its pointwise conv) is a factorised linear map whose
+    # split of the gain between the two is a free choice.
+    return None
 
 
 def number(model: FileModel, node: cst.BaseExpression | None) -> float | None:
@@ -146,7 +149,7 @@ def describe_layers(layers: tuple[Submodule, ...] | list[Submodule], param: str)
     return f"the {param} of {len(layers)} {kinds} layers ({names})"
 
 
-def weight_matrices(op: InitOp) -> tuple[str, tuple[Submodule, ...]] | None:
+def weight_matrices(model: FileModel, op: InitOp) -> tuple[str, tuple[Submodule, ...]] | None:
     """What a (resolved, exact) operation writes when that is a weight matrix: a description
     and the layers; None for biases, norms, embeddings, vectors and unknown targets."""
     target = op.target
@@ -156,8 +159,17 @@ def weight_matrices(op: InitOp) -> tuple[str, tuple[Submodule, ...]] | None:
         name = target.param.lower()
         if (target.parameter_ndim or 0) < 2 or "<self>" in op.superseded \
                 or target.param not in target.owner.matrix_parameters \
+                or (op.via == "parameter" and reinitialised_elsewhere(model, target.owner)) \
                 or any(fragment in name for fragment in knowledge.EMBEDDING_LIKE_NAMES):
             return None
         return target.param, ()
     layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param))
     return (describe_layers(layers, target.param), layers) if layers else None
+
+
+def reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
+    """A class whose parameters an init routine of the file handles (``isinstance(m, Owner)``),
+    or a file following the ``_init_weights`` convention, in which a library initialises every
+    module after construction: what ``__init__`` creates is only a placeholder."""
+    return owner.name in model.dispatched or "_init_weights" in model.functions or any(
+        "_init_weights" in cls.methods for cls in model.classes.values())

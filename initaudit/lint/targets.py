@@ -85,10 +85,13 @@ def _run_flows(model: FileModel) -> None:
                 run(model.classes[module.class_name])
         flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries)
         summary = flow.summarise()
-        if summary is not None:
-            summaries[owner.name] = summary
-            if owner.is_root:
-                flow.consume(summary.output, OUTPUT)
+        if summary is None:
+            owner.consumers = flow.run_sequentials()  # no forward here: Sequential order still holds
+            visiting.discard(owner.name)
+            return
+        summaries[owner.name] = summary
+        if owner.is_root:
+            flow.consume(summary.output, OUTPUT)
         owner.consumers = flow.consumers
         visiting.discard(owner.name)
 

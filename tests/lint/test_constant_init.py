@@ -27,6 +27,9 @@ class Net(nn.Module):
         super().__init__()
         self.fc = nn.Linear(8, 4)
         {statement}
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
 """
     assert "IA101" in codes(code)
 
@@ -39,6 +42,9 @@ class Net(nn.Module):
         self.fc = nn.Linear(8, 4)
         with torch.no_grad():
             self.fc.weight.fill_(0.5)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
 """
     assert codes(code) == ["IA102"]
 
@@ -58,6 +64,9 @@ class Net(nn.Module):
         super().__init__()
         self.fc = nn.Linear(8, 4)
         {statement}
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
 """
     assert codes(code) == ["IA102"]
 
@@ -94,6 +103,56 @@ class Net(nn.Module):
 """
     [diagnostic] = lint(code)
     assert diagnostic.severity is Severity.WARNING
+
+
+def test_unknown_consumer_inside_a_model_class_is_not_judged() -> None:
+    code = HEADER + """
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj_out = nn.Linear(8, 8)
+        nn.init.zeros_(self.proj_out.weight)
+
+    def forward(self, x, scale):
+        return self.unpatchify(self.proj_out(x)) * scale
+"""
+    assert codes(code) == []
+
+
+def test_router_created_as_zeros_and_reinitialised_by_the_library_convention() -> None:
+    code = HEADER + """
+class TopKRouter(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n, d))
+
+    def forward(self, x):
+        return F.linear(x, self.weight)
+
+class PreTrained(nn.Module):
+    def _init_weights(self, module):
+        if isinstance(module, TopKRouter):
+            nn.init.normal_(module.weight, std=0.02)
+"""
+    assert codes("import torch.nn.functional as F\n" + code) == []
+
+
+def test_branch_dependent_parameter_shape_is_unknown() -> None:
+    code = HEADER + """
+class Rotation(nn.Module):
+    def __init__(self, size, orth):
+        super().__init__()
+        if orth:
+            self.weight = nn.Parameter(torch.empty(size * (size - 1) // 2))
+        else:
+            self.weight = nn.Parameter(torch.empty(size, size))
+        with torch.no_grad():
+            nn.init.eye_(self.weight)
+
+    def forward(self, x):
+        return x @ self.weight
+"""
+    assert codes(code) == []
 
 
 def test_seed_tutorial_module_level_layer() -> None:

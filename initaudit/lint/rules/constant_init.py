@@ -11,7 +11,7 @@ from initaudit.lint.flow import Consumer
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
-from initaudit.lint.queries import describe_layers, feeding, is_intentional, is_weight_matrix, low_rank_partner, number
+from initaudit.lint.queries import describe_layers, feeding, reinitialised_elsewhere, is_intentional, is_weight_matrix, low_rank_partner, number
 from initaudit.lint.rules.base import Finding
 from initaudit.lint.rules.rewrite import scheme_fix
 
@@ -48,6 +48,10 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
             continue
         consumers = {feeding(model, target.owner, m) for m in layers}
         consumer = consumers.pop() if len(consumers) == 1 else None
+        if None in consumers | {consumer} and target.owner.is_module:
+            # Mature model code zero-initialises output projections whose consumer lies beyond
+            # what one file shows; only a layer whose use is known can be judged.
+            continue
         yield ConstantInit(op, value, describe_layers(layers, target.param), consumer, layers)
 
 
@@ -55,6 +59,11 @@ def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:
     assert op.target is not None
     if is_intentional(layer.path):
         return True
+    partner = low_rank_partner(layer.path.rsplit(".", 1)[-1])
+    siblings = {name.lower() for name in op.target.owner.attributes}
+    if partner is not None and (partner in siblings or layer.path.rsplit(".", 1)[0].lower() + "." + partner
+                                in {m.path.lower() for m in op.target.owner.layers()}):
+        return True  # LoRA-style pair: this factor starts at zero while its partner is random
     consumer = feeding(model, op.target.owner, layer)
     # A zero last layer of a residual branch makes the block start as the identity; a zero
     # classifier head still learns (its inputs differ) — both are deliberate patterns.
@@ -69,6 +78,8 @@ def _flag_parameter(model: FileModel, op: InitOp) -> bool:
         return False
     if target.param not in target.owner.matrix_parameters:
         return False  # an additive offset or a table, not a weight that multiplies the signal
+    if op.via == "parameter" and reinitialised_elsewhere(model, target.owner):
+        return False
     partner = low_rank_partner(target.param)
     owner_ops = [o for o in model.init_ops if o.owner is target.owner and o is not op]
     if partner is not None and any(

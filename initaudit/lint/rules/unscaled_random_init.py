@@ -20,7 +20,7 @@ class UnscaledRandomInit:
             if op.function not in ("normal_", "uniform_") or op.method == "forward":
                 continue
             distribution = _unit_distribution(model, op)
-            written = weight_matrices(op) if distribution else None
+            written = weight_matrices(model, op) if distribution else None
             if written is None:
                 continue
             what, layers = written

@@ -70,7 +70,7 @@ class InitActivationMismatch:
     def _message(self, model: FileModel, op: InitOp, intent: str, activation: str,
                  layers: list[Submodule]) -> str:
         family = knowledge.ACTIVATIONS[activation].family
-        shown = "no activation (logits)" if activation == "linear" else activation
+        shown = "no activation (it is the model's output)" if activation == "linear" else activation
         if len(layers) == 1:
             where = f"{layers[0].path} ({layers[0].class_name}) feeds {shown}"
         else:

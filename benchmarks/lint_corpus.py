@@ -136,8 +136,8 @@ def print_table(results: list[PackageResult]) -> None:
         if r.summary and (r.summary.get("files") != r.files or r.summary.get("errors")):
             print(f"note: {r.name}: initaudit summary {r.summary} (the walk found {r.files} files)")
         elif parsed is not None:
-            print(f"{r.name}: {r.summary.get('files')} files checked, {parsed} parsed with libcst, "
-                  f"{r.summary.get('skipped')} skipped by the prefilter ({r.source}: {r.root})")
+            print(f"{r.name}: {r.summary.get('files')} files checked, {parsed} parsed, "
+                  f"{r.summary.get('skipped')} not analysed (internal error) ({r.source}: {r.root})")
 
 
 def write_findings(results: list[PackageResult], path: Path) -> int:

@@ -63,6 +63,8 @@ class FileModel:
         self.functions: dict[str, cst.FunctionDef] = collector.functions
         #: Class names tested with isinstance somewhere: an init routine handles them specially.
         self.dispatched: set[str] = collector.dispatched
+        #: Classes whose instances are handed to another class of the file (not final models).
+        self.components: set[str] = collector.components
         #: Calls that may pass modules or tensors to a helper function of this file.
         self.helper_calls: list[HelperCall] = collector.helper_calls
         #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
@@ -120,6 +122,8 @@ class _Collector(cst.CSTVisitor):
         self._deprecated_locals: set[str] = set()
         self._callees: set[int] = set()
         self.dispatched: set[str] = set()
+        self.components: set[str] = set()
+        self.frozen: set[tuple[str, str]] = set()
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
         self._conditions: list[tuple[cst.If, bool, int]] = []
@@ -294,6 +298,8 @@ class _Collector(cst.CSTVisitor):
         if creation is None:
             return
         function, ndim = creation
+        if isinstance(node.value, cst.Call) and _keyword_is_false(node.value, "requires_grad"):
+            function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
         if name in owner.parameters and owner.parameters[name] != ndim:
             ndim = None
         owner.parameters[name] = ndim
@@ -326,12 +332,13 @@ class _Collector(cst.CSTVisitor):
         self._seq += 1
         self._callees.add(id(node.func))
         self._matrix_operands(node)
+        owner = self._owner()
+        if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
+            self._note_components(node, owner)
         if isinstance(node.func, cst.Name) and node.func.value == "isinstance" and len(node.args) == 2:
             tested = node.args[1].value
-            for element in tested.elements if isinstance(tested, (cst.Tuple, cst.List)) else [tested]:
-                if isinstance(element.value if isinstance(element, cst.Element) else element, cst.Name):
-                    self.dispatched.add((element.value if isinstance(element, cst.Element) else element).value)
-        owner = self._owner()
+            classes = [e.value for e in tested.elements] if isinstance(tested, (cst.Tuple, cst.List)) else [tested]
+            self.dispatched.update(c.value for c in classes if isinstance(c, cst.Name))
         method = self._method_name()
         if (method == "__init__" and isinstance(node.func, cst.Attribute)
                 and isinstance(node.func.value, cst.Name) and node.func.value.value == "self"):
@@ -359,6 +366,19 @@ class _Collector(cst.CSTVisitor):
                 and node.func.value.value == "self")):
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
                                                 tuple(self._loops), tuple(self._conditions)))
+
+    def _note_components(self, node: cst.Call, owner: ModuleClass) -> None:
+        """``RAFT(encoder=FeatureEncoder(...))`` or an encoder built first and passed in: the
+        argument's class is a component of another model, so its output is not the final one."""
+        for arg in node.args:
+            value = arg.value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
+                    and value.func.value in self._local_classes:
+                self.components.add(value.func.value)
+            elif isinstance(value, cst.Name) and value.value in owner.attributes:
+                built = owner.attributes[value.value]
+                if built.kind == "custom" and built.class_name:
+                    self.components.add(built.class_name)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if isinstance(node.operator, cst.MatrixMultiply):
@@ -455,6 +475,11 @@ class _Collector(cst.CSTVisitor):
         ))
 
 
+def _keyword_is_false(call: cst.Call, keyword: str) -> bool:
+    return any(arg.keyword is not None and arg.keyword.value == keyword
+               and isinstance(arg.value, cst.Name) and arg.value.value == "False" for arg in call.args)
+
+
 def _bind_init_args(node: cst.Call, function: str) -> dict[str, cst.BaseExpression]:
     """Arguments after ``tensor`` by parameter name."""
     spec = knowledge.INIT_FUNCTIONS[function]
@@ -482,7 +507,9 @@ def _factory_ndim(factory: str | None, call: cst.Call) -> int | None:
     if any(a.star for a in shape_args):
         return None
     if len(shape_args) == 1 and isinstance(shape_args[0].value, (cst.Tuple, cst.List)):
-        return len(shape_args[0].value.elements)
+        shape_args = list(shape_args[0].value.elements)  # type: ignore[arg-type]
+    if len(shape_args) == 2 and isinstance(shape_args[1].value, cst.Integer) and shape_args[1].value.evaluated_value == 1:
+        return 1  # (n, 1): one input per unit, so unit scale is already 1/sqrt(fan_in)
     if len(shape_args) == 1 and not isinstance(shape_args[0].value, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
         return None
     return len(shape_args) or None

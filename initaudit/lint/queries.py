@@ -172,4 +172,10 @@ def reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
     or a file following the ``_init_weights`` convention, in which a library initialises every
     module after construction: what ``__init__`` creates is only a placeholder."""
     return owner.name in model.dispatched or "_init_weights" in model.functions or any(
-        "_init_weights" in cls.methods for cls in model.classes.values())
+        "_init_weights" in cls.methods or any(base.endswith(_LIBRARY_BASES) for base in cls.bases)
+        for cls in model.classes.values())
+
+
+#: Base classes of libraries that initialise every module after construction (transformers'
+#: PreTrainedModel.post_init, diffusers' ModelMixin loading).
+_LIBRARY_BASES = ("PreTrainedModel", "ModelMixin")

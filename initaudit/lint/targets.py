@@ -48,6 +48,9 @@ def resolve(model: FileModel) -> None:
 
 def _compose(model: FileModel) -> None:
     """Give every submodule built from a class of this file that class's submodules as children."""
+    for name in model.components:
+        if name in model.classes:
+            model.classes[name].is_root = False
     for scope in (*model.classes.values(), *model.scopes):
         for module in scope.layers():
             module.origin = module.origin or scope.name

@@ -307,3 +307,69 @@ class MLP(nn.Module):
     tanh, sigmoid = sorted(found(code), key=lambda d: "sigmoid" in d.message)
     assert "net.0" in tanh.message and "tanh" in tanh.message  # one finding per activation kind
     assert "head.fc" in sigmoid.message and "sigmoid" in sigmoid.message
+
+
+def test_component_passed_to_another_model_has_no_final_output() -> None:
+    code = """
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3)
+        self.conv = nn.Conv2d(8, 16, 1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        return self.conv(F.relu(self.conv1(x)))
+
+class Flow(nn.Module):
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+def build():
+    encoder = Encoder()
+    return Flow(encoder)
+"""
+    assert found(code) == []  # whatever Flow does with the encoder's output is not visible here
+
+
+@pytest.mark.parametrize("code", [
+    # frozen placeholder filled from a checkpoint
+    """
+class Packed(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n, d), requires_grad=False)
+
+    def forward(self, x):
+        return F.linear(x, self.weight)
+""",
+    # the library initialises every module after construction
+    """
+class Router(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n, d))
+
+    def forward(self, x):
+        return F.linear(x, self.weight)
+
+class MoePreTrainedModel(PreTrainedModel):
+    pass
+""",
+    # Gaussian Fourier features: one input per unit, so std 1 is already 1/sqrt(fan_in)
+    """
+class Fourier(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.freqs = nn.Parameter(torch.randn(dim // 2, 1))
+
+    def forward(self, t):
+        angles = 2 * math.pi * t @ self.freqs.T
+        return torch.cat([angles.cos(), angles.sin()], dim=-1)
+""",
+])
+def test_library_shapes_that_are_not_bugs(code: str) -> None:
+    assert lint("import math\n" + HEADER + code) == []

@@ -20,7 +20,8 @@ class ConstantWeightInit:
             value = "a constant" if found.value is None else f"the constant {found.value:g}"
             yield finding(
                 found,
-                f"{found.what} is initialised to {value}: all its units compute the same output "
-                "and receive the same gradient, so they stay identical",
+                f"{found.what} is initialised to {value}: all its units start as copies of one "
+                "another, computing the same output, and can only drift apart through the layers "
+                "after it",
                 self.info.severity, model,
             )

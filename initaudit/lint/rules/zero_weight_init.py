@@ -20,6 +20,7 @@ class ZeroWeightInit:
             if severity(found, self.info.severity) is Severity.ERROR:
                 consequence = "it feeds a ReLU-family activation, so its units output 0 and never get a gradient"
             else:
-                consequence = "all its units compute the same output and get the same update, so symmetry is never broken"
+                consequence = ("its units start identical and its output carries no signal, so the layers "
+                               "before it get no gradient until it moves")
             yield finding(found, f"{found.what} is initialised to zeros: {consequence}",
                           self.info.severity, model)

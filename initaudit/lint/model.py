@@ -123,7 +123,7 @@ class _Collector(cst.CSTVisitor):
         self._callees: set[int] = set()
         self.dispatched: set[str] = set()
         self.components: set[str] = set()
-        self.frozen: set[tuple[str, str]] = set()
+        self._instances: dict[tuple[int, str], str] = {}
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
         self._conditions: list[tuple[cst.If, bool, int]] = []
@@ -268,6 +268,8 @@ class _Collector(cst.CSTVisitor):
         owner = self._owner()
         if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
+        if isinstance(target, cst.Name) and (built := self._constructed(node.value)) is not None:
+            self._instances[(id(owner), target.value)] = built
         if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
                 and target.value.value == "self" and self._class_stack
                 and owner is self._class_stack[-1]):
@@ -371,14 +373,21 @@ class _Collector(cst.CSTVisitor):
         """``RAFT(encoder=FeatureEncoder(...))`` or an encoder built first and passed in: the
         argument's class is a component of another model, so its output is not the final one."""
         for arg in node.args:
-            value = arg.value
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
-                    and value.func.value in self._local_classes:
-                self.components.add(value.func.value)
-            elif isinstance(value, cst.Name) and value.value in owner.attributes:
-                built = owner.attributes[value.value]
-                if built.kind == "custom" and built.class_name:
-                    self.components.add(built.class_name)
+            built = self._constructed(arg.value)
+            if built is None and isinstance(arg.value, cst.Name):
+                built = self._instances.get((id(owner), arg.value.value))
+            if built is not None:
+                self.components.add(built)
+
+    def _constructed(self, node: cst.BaseExpression) -> str | None:
+        """The class of this file that ``X(...)``, ``given or X(...)`` or ``a if c else X(...)`` builds."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
+            return node.func.value
+        if isinstance(node, cst.BooleanOperation):
+            return self._constructed(node.left) or self._constructed(node.right)
+        if isinstance(node, cst.IfExp):
+            return self._constructed(node.body) or self._constructed(node.orelse)
+        return None
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if isinstance(node.operator, cst.MatrixMultiply):

@@ -10,6 +10,20 @@ from tests.conftest import codes, lint
 HEADER = "import torch\nimport torch.nn as nn\nfrom torch.nn import init\n"
 
 
+def tanh_net(statement: str) -> str:
+    """A layer whose consumer (tanh) is known, initialised by ``statement`` in __init__."""
+    return HEADER + f"""
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        {statement}
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
+"""
+
+
 @pytest.mark.parametrize("statement", [
     "nn.init.zeros_(self.fc.weight)",
     "nn.init.constant_(self.fc.weight, 0)",
@@ -21,32 +35,11 @@ HEADER = "import torch\nimport torch.nn as nn\nfrom torch.nn import init\n"
     "self.fc.weight.data.copy_(torch.zeros(4, 8))",
 ])
 def test_zero_spellings_are_reported(statement: str) -> None:
-    code = HEADER + f"""
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 4)
-        {statement}
-
-    def forward(self, x):
-        return torch.tanh(self.fc(x))
-"""
-    assert "IA101" in codes(code)
+    assert "IA101" in codes(tanh_net(statement))
 
 
 def test_fill_under_no_grad_is_reported() -> None:
-    code = HEADER + """
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 4)
-        with torch.no_grad():
-            self.fc.weight.fill_(0.5)
-
-    def forward(self, x):
-        return torch.tanh(self.fc(x))
-"""
-    assert codes(code) == ["IA102"]
+    assert codes(tanh_net("with torch.no_grad():\n            self.fc.weight.fill_(0.5)")) == ["IA102"]
 
 
 @pytest.mark.parametrize("statement", [
@@ -57,18 +50,7 @@ class Net(nn.Module):
     "nn.init.constant_(self.fc.weight, value)",
 ])
 def test_constant_spellings_are_reported(statement: str) -> None:
-    code = HEADER + f"""
-value = 3
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 4)
-        {statement}
-
-    def forward(self, x):
-        return torch.tanh(self.fc(x))
-"""
-    assert codes(code) == ["IA102"]
+    assert codes("value = 3\n" + tanh_net(statement)) == ["IA102"]
 
 
 def test_error_when_zero_layer_feeds_relu() -> None:

@@ -94,7 +94,7 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
 def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, jobs: int | None,
               cache: ResultCache | None) -> list:
     """Results in the order of ``files``: cached ones as they are, the rest checked in parallel."""
-    from initaudit.lint.engine import cached_result
+    from initaudit.lint.results import cached_result
 
     results: list = [None] * len(files)
     keys: dict[int, str] = {}
@@ -127,7 +127,8 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
 
 
 def _lint_task(task: tuple[str, Config, bool, bool]):  # -> FileResult (picklable top-level)
-    from initaudit.lint.engine import FileResult, lint_file
+    from initaudit.lint.engine import lint_file
+    from initaudit.lint.results import FileResult
 
     path, config, fix, unsafe = task
     try:

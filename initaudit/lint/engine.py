@@ -6,7 +6,6 @@ The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -17,9 +16,10 @@ from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.discover import discover
 from initaudit.lint.fixes import apply_fixes
 from initaudit.lint.model import FileModel
-from initaudit.lint.notebook import NOTEBOOK_SUFFIX, Notebook, read_notebook
+from initaudit.lint.notebook import Notebook
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
-from initaudit.lint.source import SourceError, SourceText, decode, syntax_error
+from initaudit.lint.results import FileResult, read_source
+from initaudit.lint.source import SourceError, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
@@ -28,19 +28,6 @@ _MAX_FIX_ROUNDS = 10
 #: ``__init__`` and ``_init_weights`` do not count), an in-place initialising method, or a
 #: Parameter creation. Files without it only get the interpreter's (much faster) syntax check.
 _MAY_HAVE_FINDINGS = re.compile(r"\binit\b|\.(?:zero_|fill_|copy_|normal_|uniform_)\(|Parameter\(")
-
-
-@dataclass
-class FileResult:
-    path: str
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    parsed: bool = False
-    #: One line explaining why the file could not be checked (unreadable, internal error).
-    error: str | None = None
-    source: SourceText | Notebook | None = None
-    #: Text after fixes, when fixing was asked for and changed something.
-    fixed_text: str | None = None
-    fixes_applied: int = 0
 
 
 def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
@@ -59,22 +46,6 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     _check_source(result, result.source.text, config, fix, unsafe_fixes, prefilter)
     if isinstance(result.source, Notebook) and result.error is None:
         _locate_in_cells(result, result.source)
-    return result
-
-
-def read_source(path: str, data: bytes) -> SourceText | Notebook:
-    """The text to check: decoded source, or a notebook's joined code cells."""
-    return read_notebook(data) if path.endswith(NOTEBOOK_SUFFIX) else decode(data)
-
-
-def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed: bool) -> FileResult:
-    """A result taken from the cache; the source is only decoded when a reporter needs lines."""
-    result = FileResult(path, diagnostics, parsed)
-    if diagnostics:
-        try:
-            result.source = read_source(path, data)
-        except SourceError:
-            pass  # an IA000 entry: there are no lines to show
     return result
 
 

@@ -8,6 +8,7 @@ read once at start and written atomically at the end.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ DEFAULT_DIR = ".initaudit_cache"
 _PACKAGE = Path(initaudit.__file__).resolve().parent
 
 
+@functools.lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
     digest = hashlib.sha256(initaudit.__version__.encode())
     for module in sorted(_PACKAGE.rglob("*.py")):

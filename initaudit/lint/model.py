@@ -325,10 +325,13 @@ class _Collector(cst.CSTVisitor):
         data = argument(value, 0, "data")
         if not isinstance(data, cst.Call):
             return None, None
-        factory = next((n.rsplit(".", 1)[-1] for n in self._model.names(data.func)
-                        if n.startswith("torch.")), None)
+        factory = self._torch_factory(data)
         function = _TENSOR_FACTORIES.get(factory or "") or _RANDOM_FACTORIES.get(factory or "")
         return function, _factory_ndim(factory, data)
+
+    def _torch_factory(self, call: cst.Call) -> str | None:
+        """``torch.zeros(...)`` -> "zeros" (any torch function name; None for other calls)."""
+        return next((n.rsplit(".", 1)[-1] for n in self._model.names(call.func) if n.startswith("torch.")), None)
 
     def visit_Call(self, node: cst.Call) -> None:
         self._seq += 1
@@ -458,9 +461,7 @@ class _Collector(cst.CSTVisitor):
             source = argument(node, 0, "src")
             if not isinstance(source, cst.Call):
                 return
-            factory = next((n.rsplit(".", 1)[-1] for n in self._model.names(source.func)
-                            if n.startswith("torch.")), None)
-            function = _TENSOR_FACTORIES.get(factory or "")
+            function = _TENSOR_FACTORIES.get(self._torch_factory(source) or "")
             if function is None:
                 return
             if function == "constant_" and len(source.args) >= 2:

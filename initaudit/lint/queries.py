@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import libcst as cst
 
 from initaudit import knowledge
@@ -140,12 +142,18 @@ def low_rank_partner(name: str) -> str | None:
     return None
 
 
-def describe_layers(layers: tuple[Submodule, ...] | list[Submodule], param: str) -> str:
+def layer_list(layers: Sequence[Submodule]) -> tuple[str, str]:
+    """("Linear/Conv2d", "net.0, net.2, ...") for a message naming several layers."""
+    kinds = "/".join(sorted({m.class_name or "layer" for m in layers}))
+    names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
+    return kinds, names
+
+
+def describe_layers(layers: Sequence[Submodule], param: str) -> str:
     """``fc1.weight (Linear)`` or ``the weight of 3 Linear layers (net.0, net.2, net.4)``."""
     if len(layers) == 1:
         return f"{layers[0].path}.{param} ({layers[0].class_name})"
-    kinds = "/".join(sorted({m.class_name or "layer" for m in layers}))
-    names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
+    kinds, names = layer_list(layers)
     return f"the {param} of {len(layers)} {kinds} layers ({names})"
 
 

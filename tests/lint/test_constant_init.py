@@ -53,8 +53,8 @@ def test_constant_spellings_are_reported(statement: str) -> None:
     assert codes("value = 3\n" + tanh_net(statement)) == ["IA102"]
 
 
-def test_error_when_zero_layer_feeds_relu() -> None:
-    code = HEADER + """
+def zero_layer_before(activation: str) -> str:
+    return HEADER + f"""
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -63,27 +63,19 @@ class Net(nn.Module):
         nn.init.zeros_(self.fc1.weight)
 
     def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x)))
+        return self.fc2(torch.{activation}(self.fc1(x)))
 """
-    [diagnostic] = lint(code)
+
+
+def test_error_when_zero_layer_feeds_relu() -> None:
+    [diagnostic] = lint(zero_layer_before("relu"))
     assert (diagnostic.code, diagnostic.severity) == ("IA101", Severity.ERROR)
     assert "ReLU" in diagnostic.message
     assert diagnostic.fix is not None and "kaiming_uniform_" in diagnostic.fix.message
 
 
 def test_warning_when_zero_layer_feeds_tanh() -> None:
-    code = HEADER + """
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(8, 4)
-        self.fc2 = nn.Linear(4, 2)
-        nn.init.zeros_(self.fc1.weight)
-
-    def forward(self, x):
-        return self.fc2(torch.tanh(self.fc1(x)))
-"""
-    [diagnostic] = lint(code)
+    [diagnostic] = lint(zero_layer_before("tanh"))
     assert diagnostic.severity is Severity.WARNING
 
 

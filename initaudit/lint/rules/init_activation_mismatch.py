@@ -9,7 +9,7 @@ from initaudit.diagnostics import Applicability, Fix, Severity
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
-from initaudit.lint.queries import activation_name, feeding, init_intent
+from initaudit.lint.queries import activation_name, feeding, init_intent, layer_list
 from initaudit.lint.rules.base import Finding, RuleInfo
 from initaudit.lint.rules.rewrite import render_init_call
 
@@ -44,7 +44,7 @@ class InitActivationMismatch:
             intent = init_intent(model, op)
             if intent is None:
                 continue
-            mismatched: dict[str, list[Submodule]] = {}
+            mismatched: dict[tuple[str, float | None], list[Submodule]] = {}
             judged = 0
             for layer in op.effective_layers():
                 if layer.kind != "dense":
@@ -58,11 +58,9 @@ class InitActivationMismatch:
                 judged += 1
                 family = knowledge.ACTIVATIONS[activation].family
                 if intent not in knowledge.COMPATIBLE_INTENTS[family]:
-                    key = f"{activation}:{consumer.slope}" if consumer and consumer.slope else activation
-                    mismatched.setdefault(key, []).append(layer)
-            for key, layers in mismatched.items():
-                activation = key.split(":")[0]
-                slope = feeding(model, target.owner, layers[0]).slope  # type: ignore[union-attr]
+                    assert consumer is not None
+                    mismatched.setdefault((activation, consumer.slope), []).append(layer)
+            for (activation, slope), layers in mismatched.items():
                 whole_site = judged == len(layers) and len(mismatched) == 1
                 yield Finding(op.node, self._message(model, op, intent, activation, layers),
                               fix=self._fix(model, op, activation, slope) if whole_site else None)
@@ -74,8 +72,7 @@ class InitActivationMismatch:
         if len(layers) == 1:
             where = f"{layers[0].path} ({layers[0].class_name}) feeds {shown}"
         else:
-            names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
-            kinds = "/".join(sorted({m.class_name or "layer" for m in layers}))
+            kinds, names = layer_list(layers)
             where = f"it reaches {len(layers)} {kinds} layers that feed {shown}: {names}"
         consequence = _CONSEQUENCE.get((intent, family), f"{activation} needs a different gain")
         distribution = "normal" if "normal" in op.function else "uniform"

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Mapping
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, QualifiedNameProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, ModuleClass
 from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, torch_nn_class
+from initaudit.lint.names import NameResolver
+from initaudit.lint.walk import walk
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 
@@ -44,12 +46,13 @@ class FileModel:
     def __init__(self, module: cst.Module, text: str) -> None:
         self.module = module
         self.text = text
-        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self._qualified = self._wrapper.resolve(QualifiedNameProvider)
+        self.resolver = NameResolver(module)
+        #: The dotted names an expression may refer to through imports (empty when unknown).
+        self.names = self.resolver.names
         self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
         self._line_starts = line_starts(text)
         collector = _Collector(self)
-        module.visit(collector)
+        walk(module, collector)
         self.classes: dict[str, ModuleClass] = collector.classes
         self.scopes: list[ModuleClass] = collector.scopes
         self.init_ops: list[InitOp] = collector.init_ops
@@ -73,18 +76,10 @@ class FileModel:
 
     # ---------------------------------------------------------------- metadata
 
-    def names(self, node: cst.CSTNode) -> frozenset[str]:
-        value = self._qualified.get(node)
-        if value is None:
-            return frozenset()
-        if callable(value):  # lazily computed by libcst
-            value = value()
-        return frozenset(q.name for q in value)
-
     def position(self, node: cst.CSTNode) -> CodeRange:
         # Resolved on first use: most files have no finding, and positions cost a full pass.
         if self._positions is None:
-            self._positions = self._wrapper.resolve(PositionProvider)
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self._positions[node]
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
@@ -103,11 +98,10 @@ class FileModel:
         return self.text[start:end]
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector:
     """The single traversal: gathers raw facts; targets are resolved once it is done."""
 
     def __init__(self, model: FileModel) -> None:
-        super().__init__()
         self._model = model
         self.classes: dict[str, ModuleClass] = {}
         self.scopes: list[ModuleClass] = [ModuleClass("<module>", model.module)]
@@ -151,9 +145,11 @@ class _Collector(cst.CSTVisitor):
         info.bases = [arg.value.value for arg in node.bases if isinstance(arg.value, cst.Name)]
         self.classes.setdefault(info.name, info)
         self._class_stack.append(info)
+        self._model.resolver.enter(node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._class_stack.pop()
+        self._model.resolver.leave()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         owner = self._class_stack[-1] if self._is_method(node) else ModuleClass(node.name.value, node)
@@ -164,8 +160,10 @@ class _Collector(cst.CSTVisitor):
         self._builder.lists = {}
         if any(self._is_no_grad(d.decorator) for d in node.decorators):
             self._no_grad += 1
+        self._model.resolver.enter(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._model.resolver.leave()
         self._functions.pop()
         if any(self._is_no_grad(d.decorator) for d in original_node.decorators):
             self._no_grad -= 1
@@ -219,7 +217,7 @@ class _Collector(cst.CSTVisitor):
 
     # ---------------------------------------------------------------- imports and names
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+    def visit_ImportFrom(self, node: cst.ImportFrom | cst.LazyImportFrom) -> bool:
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
             return False
         if cst.helpers.get_full_name_for_node(node.module) != knowledge.INIT_MODULE:
@@ -234,14 +232,25 @@ class _Collector(cst.CSTVisitor):
                     self._deprecated_locals.add(local.value)
         return False
 
-    def visit_Import(self, node: cst.Import) -> bool:
+    visit_LazyImportFrom = visit_ImportFrom
+
+    def visit_Import(self, node: cst.Import | cst.LazyImport) -> bool:
         return False
+
+    visit_LazyImport = visit_Import
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value in knowledge.DEPRECATED_ALIASES:
             self._deprecated(node, node.attr.value, node.attr)
 
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._model.resolver.enter(node)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._model.resolver.leave()
+
     def visit_Name(self, node: cst.Name) -> None:
+        self._model.resolver.note(node)
         if (node.value in knowledge.DEPRECATED_ALIASES or node.value in self._deprecated_locals) \
                 and self._is_called(node):
             for name in self._model.names(node):

@@ -1,0 +1,199 @@
+"""Name resolution through imports and scopes, and the read-only tree walk under it."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from initaudit.lint.names import NameResolver
+from initaudit.lint.walk import walk
+from tests.conftest import codes
+
+
+class _Recorder:
+    """Walks a module like the linter does and resolves every call's function."""
+
+    def __init__(self, resolver: NameResolver) -> None:
+        self.resolver = resolver
+        self.calls: dict[str, frozenset[str]] = {}
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.resolver.enter(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.resolver.leave()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.resolver.enter(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.resolver.leave()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.resolver.enter(node)
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self.resolver.leave()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.resolver.note(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls[cst.Module([]).code_for_node(node.func)] = self.resolver.names(node.func)
+
+
+def resolved(code: str) -> dict[str, frozenset[str]]:
+    module = cst.parse_module(textwrap.dedent(code))
+    recorder = _Recorder(NameResolver(module))
+    walk(module, recorder)
+    return recorder.calls
+
+
+@pytest.mark.parametrize("imports, call, expected", [
+    ("import torch", "torch.nn.init.zeros_", "torch.nn.init.zeros_"),
+    ("import torch.nn as nn", "nn.init.zeros_", "torch.nn.init.zeros_"),
+    ("import torch.nn.init", "torch.nn.init.zeros_", "torch.nn.init.zeros_"),
+    ("import torch.nn", "torch.zeros", "torch.zeros"),
+    ("from torch import nn", "nn.init.zeros_", "torch.nn.init.zeros_"),
+    ("from torch.nn import init as I", "I.zeros_", "torch.nn.init.zeros_"),
+    ("from torch.nn.init import zeros_ as z", "z", "torch.nn.init.zeros_"),
+    ("from torch.nn.init import *", "zeros_", None),
+    ("from . import init", "init.zeros_", ".init.zeros_"),
+    ("from ..layers import init", "init.zeros_", "..layers.init.zeros_"),
+])
+def test_import_forms(imports: str, call: str, expected: str | None) -> None:
+    names = resolved(f"{imports}\n{call}(w)\n")[call]
+    assert names == (frozenset({expected}) if expected else frozenset())
+
+
+def test_parameters_and_assignments_shadow_imports() -> None:
+    calls = resolved("""
+        from torch.nn import init
+
+        def by_parameter(init):
+            init.zeros_(w)
+
+        def by_assignment():
+            init = Helper()
+            init.ones_(w)
+
+        def untouched():
+            init.kaiming_normal_(w)
+
+        apply(lambda init: init.normal_(w))
+    """)
+    assert calls["init.zeros_"] == frozenset()
+    assert calls["init.ones_"] == frozenset()
+    assert calls["init.normal_"] == frozenset()
+    assert calls["init.kaiming_normal_"] == {"torch.nn.init.kaiming_normal_"}
+
+
+def test_class_body_is_invisible_from_methods_and_locals_imports_stay_local() -> None:
+    calls = resolved("""
+        from torch.nn.parallel import gather
+
+        class Parallel:
+            def gather(self, outputs):
+                return gather(outputs)
+
+        def build():
+            import torch.nn as nn
+            nn.Linear(2, 2)
+
+        def elsewhere():
+            nn.Conv2d(1, 1, 3)
+    """)
+    assert calls["gather"] == {"torch.nn.parallel.gather"}
+    assert calls["nn.Linear"] == {"torch.nn.Linear"}
+    assert calls["nn.Conv2d"] == frozenset()
+
+
+def test_global_declaration_binds_in_the_module() -> None:
+    calls = resolved("""
+        def setup():
+            global nn
+            import torch.nn as nn
+
+        def use():
+            nn.Linear(2, 2)
+    """)
+    assert calls["nn.Linear"] == {"torch.nn.Linear"}
+
+
+def test_bindings_in_nested_blocks_count() -> None:
+    calls = resolved("""
+        try:
+            import torch.nn as nn
+        except ImportError as nn:
+            pass
+        if True:
+            with open("f") as init:
+                init.read()
+        nn.Linear(1, 1)
+    """)
+    assert calls["nn.Linear"] == {"torch.nn.Linear"}  # the other binding is not an import
+    assert calls["init.read"] == frozenset()
+
+
+def test_shadowed_init_module_is_not_linted() -> None:
+    code = """
+        import torch.nn as nn
+        from torch.nn import init
+
+        class Net(nn.Module):
+            def __init__(self, init):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                init.zeros_(self.fc.weight)
+
+            def forward(self, x):
+                return nn.functional.relu(self.fc(x))
+    """
+    assert codes(code) == []
+    assert "IA101" in codes(code.replace("def __init__(self, init)", "def __init__(self)"))
+
+
+class _Hooks:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.events.append(f"def {node.name.value}")
+        return node.name.value != "skipped"
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.events.append(f"end {node.name.value}")
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self.events.append("else")
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self.events.append("end else")
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.events.append(node.value)
+
+
+def test_walk_keeps_the_hook_protocol() -> None:
+    module = cst.parse_module(textwrap.dedent("""
+        def first():
+            if a:
+                b
+            else:
+                c
+        def skipped():
+            hidden
+        last
+    """))
+    hooks = _Hooks()
+    walk(module, hooks)
+    assert hooks.events == ["def first", "first", "a", "b", "else", "c", "end else", "end first",
+                            "def skipped", "end skipped", "last"]
+
+
+def test_lazy_imports_bind_like_imports() -> None:
+    calls = resolved("lazy import torch.nn as nn\nlazy from torch.nn import init\nnn.Linear(1, 1)\ninit.zeros_(w)\n")
+    assert calls == {"nn.Linear": {"torch.nn.Linear"}, "init.zeros_": {"torch.nn.init.zeros_"}}
+    assert codes("lazy from torch.nn.init import xavier_uniform\nxavier_uniform(w)\n") == ["IA104"]

@@ -117,7 +117,7 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
         if workers > 1:
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
             checked = pool.map(_lint_task, tasks, chunksize=max(len(tasks) // (workers * 4), 1))
-        for index, result in zip(pending, checked):
+        for index, result in zip(pending, checked, strict=True):
             results[index] = result
             if cache is not None and index in keys and result.error is None:
                 cache.put(keys[index], result.diagnostics, result.parsed)

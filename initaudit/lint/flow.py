@@ -105,7 +105,7 @@ class ForwardFlow:
     def _call_method(self, function: cst.FunctionDef, args: list[Value], *, inline: bool) -> Value:
         frame = _Frame(returned=EMPTY if inline else None)
         params = [p.name.value for p in function.params.params][1:]  # drop self
-        for name, value in zip(params, args):
+        for name, value in zip(params, args, strict=False):
             frame.values[name] = value
         self._depth += 1
         try:

@@ -86,7 +86,7 @@ class Notebook:
         if len(segments) != len(self._cells):
             raise ValueError("a fix crossed a notebook cell boundary")
         sources = {}
-        for cell, segment in zip(self._cells, segments):
+        for cell, segment in zip(self._cells, segments, strict=False):
             if cell is not self._cells[-1]:
                 segment += "\n"  # the newline the split took
             sources[cell.index + 1] = _restore(cell, segment)
@@ -109,7 +109,7 @@ class Notebook:
     def diff(self, path: str, text: str) -> list[str]:
         """Unified diff of the cells a fixed virtual ``text`` changes, one hunk set per cell."""
         lines: list[str] = []
-        for cell, source in zip(self._cells, self.cell_sources(text).values()):
+        for cell, source in zip(self._cells, self.cell_sources(text).values(), strict=False):
             if source != cell.source:
                 name = f"{path}:cell {cell.index + 1}"
                 lines += difflib.unified_diff(_lines(cell.source), _lines(source), f"a/{name}", f"b/{name}")

@@ -157,7 +157,7 @@ def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[st
     positional = [arg for arg in call.args if arg.keyword is None]
     if any(arg.star for arg in positional):
         return {}
-    for name, arg in zip(params, positional):
+    for name, arg in zip(params, positional, strict=False):
         bound[name] = arg.value
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in params:

@@ -92,7 +92,7 @@ def test_fix_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str], suff
     again = tmp_path / f"again{suffix}"
     run_audit(str(source), factory=spec, fix=True, output=str(again), seed=3)
     load = (lambda p: torch.load(p)["model"]) if suffix == ".pt" else _load_safetensors
-    assert all(torch.equal(a, b) for a, b in zip(load(out).values(), load(again).values()))
+    assert all(torch.equal(a, b) for a, b in zip(load(out).values(), load(again).values(), strict=True))
 
 
 def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:

@@ -5,7 +5,6 @@ The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Iterable
 
@@ -17,17 +16,13 @@ from initaudit.lint.discover import discover
 from initaudit.lint.fixes import apply_fixes
 from initaudit.lint.model import FileModel
 from initaudit.lint.notebook import Notebook
+from initaudit.lint.prefilter import may_have_findings
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
 from initaudit.lint.results import FileResult, read_source
 from initaudit.lint.source import SourceError, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
-
-#: Text that any finding needs: an init module reference (``init`` as a whole word, so
-#: ``__init__`` and ``_init_weights`` do not count), an in-place initialising method, or a
-#: Parameter creation. Files without it only get the interpreter's (much faster) syntax check.
-_MAY_HAVE_FINDINGS = re.compile(r"\binit\b|\.(?:zero_|fill_|copy_|normal_|uniform_)\(|Parameter\(")
 
 
 def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
@@ -60,7 +55,7 @@ def _cst_parses(text: str) -> bool:
 def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsafe_fixes: bool,
                   prefilter: bool) -> None:
     path = result.path
-    if prefilter and not _MAY_HAVE_FINDINGS.search(text):
+    if prefilter and not may_have_findings(text):
         error = syntax_error(text, path)
         if error is None or not _cst_parses(text):  # newer syntax than this interpreter's
             result.parsed = error is None

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from initaudit.lint.prefilter import may_have_findings
+
 
 def test_prefilter_never_drops_a_finding() -> None:
     """Every source the suite knows gives the same diagnostics with and without the prefilter."""
@@ -16,10 +20,31 @@ def test_prefilter_never_drops_a_finding() -> None:
     sources += [p.read_bytes() for p in sorted((root / "examples").glob("*.py"))]
     sources += [code.encode() for e in entries().values() if e.scope == "check"
                 for section in ("Example", "Use instead") for code in e.examples(section)]
-    sources += [b"x = 1\n", b"def f(:\n", b"class A:\n    def __init__(self):\n        self._init_weights()\n"]
+    sources += [b"x = 1\n", b"def f(:\n", b"class A:\n    def __init__(self):\n        self._init_weights()\n",
+                b'"""Docs: nn.init.zeros_(w)."""\nimport torch\nimport torch.nn as nn\nfrom torch.nn import Parameter as P\n'
+                b"class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                b"        self.w = P(torch.zeros(4, 4))\n    def forward(self, x):\n"
+                b"        return torch.relu(x @ self.w)\n"]
     assert len(sources) > 15
     for data in sources:
         fast = lint_file("f.py", data, Config(), prefilter=True)
         full = lint_file("f.py", data, Config(), prefilter=False)
         assert fast.diagnostics == full.diagnostics
         assert fast.parsed == full.parsed
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("import torch.nn as nn\nnn.init.zeros_(w)\n", True),
+    ('def f():\n    """Example: nn.init.zeros_(w) and w.zero_()"""\n    return 1\n', False),
+    ("x = 1  # init the Parameter later\n", False),
+    ("s = 'it''s'  # w.fill_(0)\n", False),
+    ("s = '#'; nn.init.zeros_(w)\n", True),
+    ('s = """a \\""" b"""; t = "x"\nw.zero_()\n', True),
+    ("msg = f'{nn.init.zeros_(w)}'\n", True),
+    ("msg = rb'init' + Rb\"init\"\n", False),
+    ("from torch.nn import Parameter as P\nw = P(torch.zeros(3, 3))\n", True),
+    ("spec = FuzzedParameter('dim')\n", False),
+    ("class A:\n    def __init__(self):\n        self._init_weights()\n", False),
+])
+def test_trigger_text_outside_strings_and_comments(code: str, expected: bool) -> None:
+    assert may_have_findings(code) is expected

@@ -1,0 +1,43 @@
+"""Which files can hold a finding at all: decided from the text, before any parse.
+
+Every finding needs code that names an init module (``init`` as a whole word, so ``__init__`` and
+``_init_weights`` do not count), calls an in-place initialising method, or creates a Parameter.
+Most files have none. Many others only mention them in docstrings and comments (API examples,
+"init" in prose), so a file that passes on its raw text is checked again with its string literals
+and comments blanked out. f-strings are kept whole: their braces hold code.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The word ``init``, ``.zero_(`` and the like, a call to ``Parameter`` or an import of it under
+#: another name. Each alternative starts with its literal (word boundaries are checked after it),
+#: which makes the scan several times faster.
+_TRIGGER = re.compile(r"init(?!\w)(?<!\winit)|\.(?:zero_|fill_|copy_|normal_|uniform_)\("
+                      r"|Parameter(?<!\wParameter)(?:\s*\(|\s+as\s)")
+
+#: Comments and string literals, read left to right as the tokenizer reads them, so that a quote
+#: inside a comment and a ``#`` inside a string are taken for what they are.
+_STRINGS_AND_COMMENTS = re.compile(
+    r"#[^\r\n]*"
+    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
+    r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
+    r'|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"'
+    r"|'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'"
+)
+#: The prefix letters a string literal starts with (``rb``, ``f``), read backwards from its quote.
+_PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}$")
+
+
+def may_have_findings(text: str) -> bool:
+    return _TRIGGER.search(text) is not None and _TRIGGER.search(
+        _STRINGS_AND_COMMENTS.sub(_blank, text)) is not None
+
+
+def _blank(match: re.Match[str]) -> str:
+    start = match.start()
+    prefix = _PREFIX.search(match.string, max(start - 3, 0), start)
+    if prefix is not None and any(c in "fFtT" for c in prefix.group()):
+        return match.group()  # f- and t-strings contain expressions
+    return " "

@@ -110,13 +110,17 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
         if hit is not None:
             results[index] = cached_result(str(file), data, hit.diagnostics, hit.parsed)
     pending = [index for index, result in enumerate(results) if result is None]
+    workers = min(jobs or os.cpu_count() or 1, max(len(pending) // 8, 1))
+    if workers > 1:
+        # Largest files first, in small chunks, so that no worker is still on a big file while
+        # the others idle; results come back in the order of ``pending`` whatever that order is.
+        pending.sort(key=lambda index: -_size(files[index]))
     tasks = [(str(files[index]), config, fix, unsafe) for index in pending]
-    workers = min(jobs or os.cpu_count() or 1, max(len(tasks) // 8, 1))
     with contextlib.ExitStack() as stack:
         checked: Iterable = map(_lint_task, tasks)
         if workers > 1:
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
-            checked = pool.map(_lint_task, tasks, chunksize=max(len(tasks) // (workers * 4), 1))
+            checked = pool.map(_lint_task, tasks, chunksize=min(max(len(tasks) // (workers * 16), 1), 8))
         for index, result in zip(pending, checked, strict=True):
             results[index] = result
             if cache is not None and index in keys and result.error is None:
@@ -135,7 +139,17 @@ def _lint_task(task: tuple[str, Config, bool, bool]):  # -> FileResult (picklabl
         data = Path(path).read_bytes()
     except OSError as exc:
         return FileResult(path, error=f"cannot read: {exc.strerror or exc}")
-    return lint_file(path, data, config, fix=fix, unsafe_fixes=unsafe)
+    result = lint_file(path, data, config, fix=fix, unsafe_fixes=unsafe)
+    if not result.diagnostics and result.fixed_text is None:
+        result.source = None  # only reports and fixes read it: do not send it back
+    return result
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
 
 
 def _print_diffs(results: list) -> bool:

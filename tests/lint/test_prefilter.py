@@ -20,7 +20,7 @@ def test_prefilter_never_drops_a_finding() -> None:
     sources += [p.read_bytes() for p in sorted((root / "examples").glob("*.py"))]
     sources += [code.encode() for e in entries().values() if e.scope == "check"
                 for section in ("Example", "Use instead") for code in e.examples(section)]
-    sources += [b"x = 1\n", b"def f(:\n", b"class A:\n    def __init__(self):\n        self._init_weights()\n",
+    sources += [b"x = 1\n", b"def f(:\n", b"return 1\n", b"nonlocal x\n", b"class A:\n    def __init__(self):\n        self._init_weights()\n",
                 b'"""Docs: nn.init.zeros_(w)."""\nimport torch\nimport torch.nn as nn\nfrom torch.nn import Parameter as P\n'
                 b"class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                 b"        self.w = P(torch.zeros(4, 4))\n    def forward(self, x):\n"
@@ -48,3 +48,13 @@ def test_prefilter_never_drops_a_finding() -> None:
 ])
 def test_trigger_text_outside_strings_and_comments(code: str, expected: bool) -> None:
     assert may_have_findings(code) is expected
+
+
+def test_syntax_check_reports_grammar_errors_only_and_stays_quiet(recwarn: pytest.WarningsRecorder) -> None:
+    from initaudit.lint.source import syntax_error
+
+    error = syntax_error("def f(:\n    pass\n", "f.py")
+    assert error is not None and (error.line, error.column) == (1, 7)
+    assert syntax_error("return 1\nawait x\n", "f.py") is None  # rejected by the compiler, not the grammar
+    assert syntax_error("pattern = '\\d+'\n", "f.py") is None
+    assert len(recwarn) == 0

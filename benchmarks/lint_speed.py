@@ -536,8 +536,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="repetitions on the larger corpora: torch, transformers, timm (default 1)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="time limit of one tool run on torch/nn in seconds (default 120)")
-    parser.add_argument("--other-timeout", type=float, default=60.0,
-                        help="time limit of one tool run on the larger corpora (default 60)")
+    parser.add_argument("--other-timeout", type=float, default=300.0,
+                        help="time limit of one tool run on the larger corpora (default 300)")
     parser.add_argument("--corpora", default=None,
                         help="comma list from torch/nn,torch,transformers,timm "
                              "(default: all; torch/nn with --quick)")

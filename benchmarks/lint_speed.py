@@ -38,7 +38,6 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 INITAUDIT = [sys.executable, "-m", "initaudit"]
 
 # Run in a child process: parses every file named in the list file argv[1] with libcst and
@@ -69,7 +68,7 @@ print(json.dumps({"files": len(paths), "failures": failures, "parse_s": elapsed}
 class Run:
     """One finished (or killed) child process."""
     wall: float
-    peak_rss: int  # bytes: the largest sampled sum of RSS over the child and its descendants
+    peak_rss: int  # bytes: the largest sampled sum of high-water RSS over the child and its descendants
     returncode: int | None  # None when it was killed at the time limit
     stdout: str
     stderr: str
@@ -96,16 +95,20 @@ def _children_map() -> dict[int, list[int]]:
 
 
 def tree_rss(root: int) -> int:
-    """Resident memory, in bytes, of ``root`` and all its descendants (shared pages counted in
-    each process, as ``ps`` does)."""
+    """Peak resident memory so far, in bytes, of ``root`` and all its descendants: the sum of
+    their high-water marks (VmHWM, shared pages counted in each process, as ``ps`` does). The
+    waited child's ``ru_maxrss`` is not used: Linux carries the forking parent's peak into it."""
     children = _children_map()
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, ()))
         try:
-            with open(f"/proc/{pid}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * PAGE_SIZE
+            with open(f"/proc/{pid}/status", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"VmHWM:"):
+                        total += int(line.split()[1]) * 1024
+                        break
         except (OSError, IndexError, ValueError):
             pass
     return total
@@ -118,13 +121,12 @@ def measure(command: list[str], timeout: float, cwd: Path | None = None) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd, start_new_session=True)
-        peak, returncode, own_maxrss = 0, None, 0
+        peak, returncode = 0, None
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
             if pid:
                 wall = time.perf_counter() - start
                 returncode = os.waitstatus_to_exitcode(status)
-                own_maxrss = usage.ru_maxrss * 1024  # the largest single process, waited for
                 process.returncode = returncode
                 break
             elapsed = time.perf_counter() - start
@@ -140,7 +142,7 @@ def measure(command: list[str], timeout: float, cwd: Path | None = None) -> Run:
             time.sleep(0.01 if elapsed < 1 else 0.05 if elapsed < 10 else 0.2)
         out.seek(0)
         err.seek(0)
-        return Run(wall, max(peak, own_maxrss), returncode,
+        return Run(wall, peak, returncode,
                    out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
 
 

@@ -54,9 +54,10 @@ class NameResolver:
 
     def enter(self, node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> None:
         scope = self._scopes.get(id(node))
-        if scope is None:  # a lambda: only its parameters bind
-            scope = Scope(self._stack[-1])
-            self._bind_parameters(scope, node.params)  # type: ignore[union-attr]
+        if scope is None:  # a lambda (only its parameters bind), or a statement not reached
+            scope = Scope(self._stack[-1], is_class=isinstance(node, cst.ClassDef))
+            if not isinstance(node, cst.ClassDef):
+                self._bind_parameters(scope, node.params)
             self._scopes[id(node)] = scope
         self._stack.append(scope)
 

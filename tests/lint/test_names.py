@@ -7,48 +7,27 @@ import textwrap
 import libcst as cst
 import pytest
 
-from initaudit.lint.names import NameResolver
+from initaudit.lint.model import FileModel
 from initaudit.lint.walk import walk
 from tests.conftest import codes
 
 
-class _Recorder:
-    """Walks a module like the linter does and resolves every call's function."""
-
-    def __init__(self, resolver: NameResolver) -> None:
-        self.resolver = resolver
-        self.calls: dict[str, frozenset[str]] = {}
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.resolver.enter(node)
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.resolver.leave()
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.resolver.enter(node)
-
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self.resolver.leave()
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.resolver.enter(node)
-
-    def leave_Lambda(self, node: cst.Lambda) -> None:
-        self.resolver.leave()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.resolver.note(node)
+class _Calls:
+    def __init__(self) -> None:
+        self.found: list[cst.Call] = []
 
     def visit_Call(self, node: cst.Call) -> None:
-        self.calls[cst.Module([]).code_for_node(node.func)] = self.resolver.names(node.func)
+        self.found.append(node)
 
 
 def resolved(code: str) -> dict[str, frozenset[str]]:
-    module = cst.parse_module(textwrap.dedent(code))
-    recorder = _Recorder(NameResolver(module))
-    walk(module, recorder)
-    return recorder.calls
+    """What each call's function resolves to, asked of the file model once it is built."""
+    text = textwrap.dedent(code)
+    module = cst.parse_module(text)
+    model = FileModel(module, text)
+    calls = _Calls()
+    walk(module, calls)
+    return {module.code_for_node(call.func): model.names(call.func) for call in calls.found}
 
 
 @pytest.mark.parametrize("imports, call, expected", [

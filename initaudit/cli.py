@@ -62,9 +62,10 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
         sys.exit(EXIT_ERROR)
     status = EXIT_CLEAN
     files: list[Path] = []
+    seen: set[tuple[int, int]] = set()
     for target in targets:
         try:
-            files.extend(discover([target], config))
+            files.extend(discover([target], config, seen))
         except MissingPath as exc:
             _error(str(exc))
             status = EXIT_ERROR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -38,7 +39,7 @@ class Config:
         """Whether ``code`` is reported for ``path`` (prefix matching, as in ``IA1``)."""
         if not _matches_any(code, self.select) or _matches_any(code, self.ignore):
             return False
-        if path is not None:
+        if path is not None and self.per_file_ignores:
             relative = self.relative(path)
             for pattern, codes in self.per_file_ignores:
                 if _path_matches(relative, pattern) and _matches_any(code, codes):
@@ -49,20 +50,16 @@ class Config:
         """Whether a discovered file or directory is left out of a recursive walk."""
         if path.name in DEFAULT_EXCLUDES:
             return True
-        relative = self.relative(str(path))
         # The walk prunes excluded directories, so a bare name only needs to match the entry's
         # own name; a directory named on the command line is never excluded this way.
         return any(
             fnmatch.fnmatch(path.name, pattern.rstrip("/")) if "/" not in pattern.rstrip("/")
-            else _path_matches(relative, pattern)
+            else _path_matches(self.relative(str(path)), pattern)
             for pattern in self.exclude
         )
 
     def relative(self, path: str) -> str:
-        try:
-            return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return Path(path).as_posix()
+        return _relative(path, self.root)
 
     def with_options(self, select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> Config:
         """Command-line ``--select`` replaces the configured selection (its ``ignore`` too, so
@@ -70,6 +67,20 @@ class Config:
         if select:
             return replace(self, select=select, ignore=ignore)
         return replace(self, ignore=self.ignore + ignore)
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(path: str, root: Path) -> str:
+    # Cached: resolving costs a system call per path component, and rules ask per file.
+    try:
+        return Path(path).resolve().relative_to(_resolved(root)).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(root: Path) -> Path:
+    return root.resolve()
 
 
 def _matches_any(code: str, patterns: tuple[str, ...]) -> bool:

@@ -17,10 +17,11 @@ class MissingPath(Exception):
     """A path named on the command line does not exist."""
 
 
-def discover(paths: list[Path], config: Config) -> Iterator[Path]:
+def discover(paths: list[Path], config: Config, seen: set[tuple[int, int]] | None = None) -> Iterator[Path]:
     """Files named explicitly are always yielded; directories are walked recursively, in sorted
-    order, skipping the default and configured excludes. Each file is yielded once."""
-    seen: set[Path] = set()
+    order, skipping the default and configured excludes. Each file is yielded once, also across
+    calls that share ``seen``."""
+    seen = set() if seen is None else seen
     for path in paths:
         if path.is_file():
             candidates: Iterator[Path] = iter((path,))
@@ -29,7 +30,12 @@ def discover(paths: list[Path], config: Config) -> Iterator[Path]:
         else:
             raise MissingPath(f"{path}: no such file or directory")
         for candidate in candidates:
-            key = candidate.resolve()
+            try:
+                status = candidate.stat()
+            except OSError:
+                yield candidate  # gone or unreadable: the check reports it
+                continue
+            key = (status.st_dev, status.st_ino)  # the same file by any path or link
             if key not in seen:
                 seen.add(key)
                 yield candidate

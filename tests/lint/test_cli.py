@@ -110,6 +110,15 @@ def test_discovery_excludes_and_explicit_files(tmp_path: Path) -> None:
     assert len(json.loads(explicit.output)["diagnostics"]) == 1
 
 
+def test_each_file_is_checked_once_whatever_path_names_it(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/model.py": BAD})
+    (tmp_path / "alias.py").symlink_to(tmp_path / "pkg" / "model.py")
+    paths = (tmp_path / "pkg", tmp_path / "pkg" / "model.py", tmp_path / "pkg" / ".." / "pkg",
+             tmp_path / "alias.py")
+    data = json.loads(invoke("check", *map(str, paths), "--format", "json").output)
+    assert data["summary"]["files"] == 1 and len(data["diagnostics"]) == 1
+
+
 def test_pyproject_settings(tmp_path: Path) -> None:
     write(tmp_path, {
         "pyproject.toml": textwrap.dedent("""\

@@ -6,7 +6,6 @@ import contextlib
 import difflib
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -120,6 +119,8 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
     with contextlib.ExitStack() as stack:
         checked: Iterable = map(_lint_task, tasks)
         if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor  # not imported by cached runs
+
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
             checked = pool.map(_lint_task, tasks, chunksize=min(max(len(tasks) // (workers * 16), 1), 8))
         for index, result in zip(pending, checked, strict=True):

@@ -46,15 +46,16 @@ class Config:
                     return False
         return True
 
-    def excluded(self, path: Path) -> bool:
-        """Whether a discovered file or directory is left out of a recursive walk."""
-        if path.name in DEFAULT_EXCLUDES:
+    def excluded(self, name: str, relative: str) -> bool:
+        """Whether a file or directory met in a recursive walk is left out; ``relative`` is its
+        path from :attr:`root` (or as given, outside it), in posix form."""
+        if name in DEFAULT_EXCLUDES:
             return True
         # The walk prunes excluded directories, so a bare name only needs to match the entry's
         # own name; a directory named on the command line is never excluded this way.
         return any(
-            fnmatch.fnmatch(path.name, pattern.rstrip("/")) if "/" not in pattern.rstrip("/")
-            else _path_matches(self.relative(str(path)), pattern)
+            fnmatch.fnmatch(name, pattern.rstrip("/")) if "/" not in pattern.rstrip("/")
+            else _path_matches(relative, pattern)
             for pattern in self.exclude
         )
 

@@ -26,7 +26,7 @@ def discover(paths: list[Path], config: Config, seen: set[tuple[int, int]] | Non
         if path.is_file():
             candidates: Iterator[Path] = iter((path,))
         elif path.is_dir():
-            candidates = _walk(path, config)
+            candidates = _walk(path, config, config.relative(str(path)))
         else:
             raise MissingPath(f"{path}: no such file or directory")
         for candidate in candidates:
@@ -41,16 +41,18 @@ def discover(paths: list[Path], config: Config, seen: set[tuple[int, int]] | Non
                 yield candidate
 
 
-def _walk(directory: Path, config: Config) -> Iterator[Path]:
+def _walk(directory: Path, config: Config, relative: str) -> Iterator[Path]:
+    """``relative``: the directory's path from the configuration root. Entries' paths are joined
+    onto it rather than resolved one by one (symbolic links to directories are not followed)."""
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError:
         return
     for entry in entries:
-        path = Path(entry.path)
-        if config.excluded(path) or entry.name == _CHECKPOINTS:
+        entry_relative = entry.name if relative in ("", ".") else f"{relative}/{entry.name}"
+        if config.excluded(entry.name, entry_relative) or entry.name == _CHECKPOINTS:
             continue
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(path, config)
+            yield from _walk(Path(entry.path), config, entry_relative)
         elif entry.is_file() and entry.name.endswith(SOURCE_SUFFIXES):
-            yield path
+            yield Path(entry.path)

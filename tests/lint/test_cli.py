@@ -124,13 +124,17 @@ def test_pyproject_settings(tmp_path: Path) -> None:
         "pyproject.toml": textwrap.dedent("""\
             [tool.initaudit]
             ignore = ["IA103"]
-            exclude = ["generated"]
+            exclude = ["generated", "src/vendored/", "src/*_pb2.py"]
             per-file-ignores = {"legacy/*" = ["IA104"]}
         """),
         "src/a.py": BAD + MISMATCH, "legacy/old.py": BAD, "generated/g.py": BAD,
+        "src/vendored/v.py": BAD, "src/api_pb2.py": BAD, "src/sub/vendored/kept.py": BAD,
     })
     data = json.loads(invoke("check", str(tmp_path), "--format", "json").output)
-    assert [(Path(d["path"]).name, d["code"]) for d in data["diagnostics"]] == [("a.py", "IA104")]
+    assert [(Path(d["path"]).name, d["code"]) for d in data["diagnostics"]] == [
+        ("a.py", "IA104"), ("kept.py", "IA104")]
+    from_inside = json.loads(invoke("check", str(tmp_path / "src" / "sub"), "--format", "json").output)
+    assert [Path(d["path"]).name for d in from_inside["diagnostics"]] == ["kept.py"]
     selected = json.loads(invoke("check", str(tmp_path / "src"), "--select", "IA103", "--format", "json").output)
     assert [d["code"] for d in selected["diagnostics"]] == ["IA103"]
     ignored = json.loads(invoke("check", str(tmp_path / "src"), "--ignore", "IA1", "--format", "json").output)

@@ -18,9 +18,9 @@ from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, ModuleClass
 from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, torch_nn_class
 from initaudit.lint.names import NameResolver
-from initaudit.lint.walk import walk
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
+from initaudit.lint.walk import walk
 
 INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")

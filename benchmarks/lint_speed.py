@@ -321,7 +321,7 @@ def tools_for(corpus: Corpus, scratch: Path, tools_bin: Path | None, flags: set[
         warm_ruff = ruff + ["--cache-dir", str(ruff_cache)] + files
         tools.append(Tool("ruff --select ALL (warm cache)", warm_ruff, setup=warm_ruff))
     else:
-        notes.append("torchfix/ruff: the tools venv could not be created; left out")
+        notes.append("torchfix/ruff: left out (--no-tools, or their venv could not be created)")
     tools.append(Tool("bare libcst parse", [sys.executable, "-c", BARE_PARSE, str(corpus.list_file)],
                       parse_output=True))
     return tools, notes

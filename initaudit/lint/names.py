@@ -4,12 +4,13 @@
 The rules only ever ask about imported names (``torch.*``, ``math.sqrt``, ``functools.partial``),
 so bindings are gathered from statements alone, once, and a name is looked up along Python's chain:
 its own scope, the enclosing functions, the module (a class body is not visible from its methods).
-A name bound in the scope where it is found by anything but an import (a parameter, an assignment)
-is not an import there, so it resolves to nothing. This answers what libcst's QualifiedNameProvider
-answers for these names at a fraction of its cost: that provider analyses every node of the file.
+A name that the scope where it is found binds only otherwise (a parameter, an assignment)
+resolves to nothing; one bound both ways keeps its imports, as it may be either. This answers what
+libcst's QualifiedNameProvider answers for these names at a fraction of its cost: that provider
+analyses every node of the file.
 
-Not followed: walrus targets and comprehension or ``match`` captures, which almost never shadow a
-module name.
+Not followed: ``nonlocal``, walrus targets and comprehension or ``match`` captures, which almost
+never shadow a module name.
 """
 
 from __future__ import annotations

@@ -9,6 +9,18 @@ import pytest
 from initaudit import lint_source
 from initaudit.diagnostics import Diagnostic
 
+#: A model whose first layer gets Xavier although ReLU follows it: one IA103, at line 6 of the class.
+XAVIER_BEFORE_RELU = """class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 4)
+        self.fc2 = nn.Linear(4, 2)
+        nn.init.xavier_uniform_(self.fc1.weight)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+"""
+
 
 def lint(code: str, path: str = "model.py") -> list[Diagnostic]:
     return lint_source(textwrap.dedent(code), path)

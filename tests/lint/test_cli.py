@@ -12,22 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from initaudit.cli import main
+from tests.conftest import XAVIER_BEFORE_RELU
 
 BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"
-MISMATCH = textwrap.dedent("""\
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = nn.Linear(4, 4)
-            self.fc2 = nn.Linear(4, 2)
-            nn.init.xavier_uniform_(self.fc1.weight)
-
-        def forward(self, x):
-            return self.fc2(F.relu(self.fc1(x)))
-""")
+MISMATCH = "import torch.nn as nn\nimport torch.nn.functional as F\n\n" + XAVIER_BEFORE_RELU
 
 
 def invoke(*args: str, cwd: Path | None = None):

@@ -10,18 +10,9 @@ from click.testing import CliRunner
 
 from initaudit import lint_paths, lint_source
 from initaudit.cli import main
+from tests.conftest import XAVIER_BEFORE_RELU
 
 IMPORTS = "import torch.nn as nn\nimport torch.nn.functional as F\nfrom torch.nn import init\n"
-MODEL = """class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(4, 4)
-        self.fc2 = nn.Linear(4, 2)
-        nn.init.xavier_uniform_(self.fc1.weight)
-
-    def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x)))
-"""
 DEPRECATED = "w = nn.Linear(3, 3).weight\ninit.xavier_uniform(w)"
 OUTPUT = {"name": "stdout", "output_type": "stream", "text": ["Net(\n", "  (fc1): Linear()\n", ")\n"]}
 
@@ -56,7 +47,7 @@ def invoke(*args: str):
 
 
 def test_positions_are_cell_and_line_within_the_cell() -> None:
-    document = notebook(markdown("# Intro"), code(IMPORTS), markdown("The model:"), code(MODEL),
+    document = notebook(markdown("# Intro"), code(IMPORTS), markdown("The model:"), code(XAVIER_BEFORE_RELU),
                         code(DEPRECATED, as_list=False))
     assert lint_notebook(document) == [
         ("IA103", 4, 6, 9, 6, 49),
@@ -139,7 +130,7 @@ def test_text_sarif_and_github_positions(tmp_path: Path) -> None:
 def fixable_notebook() -> dict[str, Any]:
     return notebook(markdown("# Tutorial"),
                     code("%matplotlib inline\n" + IMPORTS, count=1),
-                    code(MODEL + "\nprint(Net())", outputs=[OUTPUT], count=2),
+                    code(XAVIER_BEFORE_RELU + "\nprint(Net())", outputs=[OUTPUT], count=2),
                     code(DEPRECATED, as_list=False, count=3),
                     code("%%time\ninit.xavier_uniform(w)", count=4))
 

@@ -137,8 +137,12 @@ def init_std(function: str, shape: tuple[int, ...], **args: object) -> float | N
         return float(values["gain"]) / math.sqrt(max(rows, cols))  # type: ignore[arg-type]
     if function == "uniform_":
         return (float(values["b"]) - float(values["a"])) / math.sqrt(12.0)  # type: ignore[arg-type]
-    if function in ("normal_", "sparse_"):
+    if function == "normal_":
         return float(values["std"])  # type: ignore[arg-type]
+    if function == "sparse_":  # ceil(sparsity * rows) zeros in every column, N(0, std) elsewhere
+        rows = shape[0]
+        zeros = math.ceil(float(values["sparsity"]) * rows)  # type: ignore[arg-type]
+        return float(values["std"]) * math.sqrt((rows - zeros) / rows)  # type: ignore[arg-type]
     if function == "trunc_normal_":
         return truncated_std(float(values["std"]), float(values["mean"]),  # type: ignore[arg-type]
                              float(values["a"]), float(values["b"]))  # type: ignore[arg-type]
@@ -229,11 +233,13 @@ ACTIVATION_FUNCTIONS: dict[str, str] = {
     "sigmoid_": "sigmoid", "silu_": "silu",
 }
 
-#: Module argument / keyword that carries a leaky slope, by module class.
+#: Where a leaky slope is passed, by module class or torch function: (position, keyword). The
+#: method form (``x.leaky_relu(0.2)``) takes it one position earlier, the tensor being its receiver.
 ACTIVATION_SLOPE_ARG: dict[str, tuple[int, str]] = {
     "LeakyReLU": (0, "negative_slope"),
-    "leaky_relu": (1, "negative_slope"),
     "PReLU": (1, "init"),
+    "leaky_relu": (1, "negative_slope"),
+    "leaky_relu_": (1, "negative_slope"),
 }
 
 
@@ -459,21 +465,11 @@ def _scheme_candidates() -> tuple[SchemeCandidate, ...]:
 
 SCHEME_CANDIDATES: tuple[SchemeCandidate, ...] = _scheme_candidates()
 
-#: Parameter-name fragments that mark zero weights as deliberate (init-reference §3.2): LoRA
-#: B, zero convolutions, adaLN-Zero modulation, ReZero scales, residual gates.
-INTENTIONAL_ZERO_NAMES: tuple[str, ...] = (
-    "lora_b", "lora_embedding_a", "zero_conv", "zero_module", "adaln_modulation",
-    "resweight", "rezero", "gate", "alpha", "zero_init", "modulation",
-)
-
 #: Parameter-name fragments of residual-branch output projections (GPT-2 ``c_proj``, Llama
 #: ``o_proj``/``down_proj``, torch ``out_proj``, ``fc2``): small or scaled inits are conventional.
 RESIDUAL_OUTPUT_NAMES: tuple[str, ...] = (
     "c_proj", "o_proj", "out_proj", "down_proj", "dense_4h_to_h", "fc2", "w2", "proj_out",
 )
-
-#: Classifier-head names where timm's 'jax' mode puts zeros.
-HEAD_NAMES: tuple[str, ...] = ("head", "classifier", "lm_head", "fc_out", "logits")
 
 #: Extra shape-only tensor calls the auditor's tracer propagates through (splits and indexing
 #: keep the producing layer, e.g. SwiGLU's ``chunk``).
@@ -514,13 +510,29 @@ EMBEDDING_LIKE_NAMES: tuple[str, ...] = (
 
 #: Name fragments of tensors that are zero- or constant-initialised on purpose (init-reference
 #: §3.2): LoRA's B (or up) matrix, ControlNet zero convolutions, adaLN-Zero modulation, gates,
-#: ReZero residual weights, and layer-scale style parameters. Matched case-insensitively against
-#: the dotted path of the layer or parameter.
+#: ReZero residual weights and scalars, and layer-scale style parameters.
 INTENTIONAL_ZERO_NAMES: tuple[str, ...] = (
-    "lora_b", "lora_up", "lora_embedding_a", "zero_conv", "zero_linear", "zero_module",
+    "lora_b", "lora_up", "lora_embedding_a", "zero_conv", "zero_linear", "zero_module", "zero_init",
     "adaln_modulation", "adaln", "modulation", "gate", "gating", "rezero", "resweight",
-    "res_weight", "layer_scale", "ls1", "ls2", "gamma",
+    "res_weight", "alpha", "layer_scale", "ls1", "ls2", "gamma",
 )
+
+
+def intentional_zero_fragment(path: str) -> str | None:
+    """The fragment of :data:`INTENTIONAL_ZERO_NAMES` that marks the dotted ``path`` of a layer or
+    parameter as deliberately zero- or constant-initialised, or None.
+
+    Case-insensitive. A fragment matches a whole dotted part, a ``_``-separated prefix or suffix
+    of one (``gate_proj``, ``attn_gate``) or, when longer than four letters, any part holding it
+    (``adaLN_modulation2``); short fragments must not match inside words (``aggregate``).
+    """
+    for part in path.lower().split("."):
+        for fragment in INTENTIONAL_ZERO_NAMES:
+            if part == fragment or part.startswith(fragment + "_") or part.endswith("_" + fragment) \
+                    or (len(fragment) > 4 and fragment in part):
+                return fragment
+    return None
+
 
 #: Pairs of low-rank factor names: one of each pair starts at zero while the other is random.
 LOW_RANK_PAIRS: tuple[tuple[str, str], ...] = (

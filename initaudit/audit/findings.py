@@ -85,10 +85,9 @@ def _structure(layer: Layer) -> list[Finding]:
 
 
 def _intentional_zero(layer: Layer) -> str | None:
-    lowered = layer.report.name.lower()
-    for fragment in knowledge.INTENTIONAL_ZERO_NAMES:
-        if fragment in lowered:
-            return f"a deliberate zero start ('{fragment}': LoRA B, zero convolution, gate or modulation)"
+    fragment = knowledge.intentional_zero_fragment(layer.report.name)
+    if fragment is not None:
+        return f"a deliberate zero start ('{fragment}': LoRA B, zero convolution, gate or modulation)"
     if layer.report.activation == "linear":
         if layer.consumer in RESIDUAL_CONSUMERS:
             return "the end of a residual or gated branch, which conventionally starts at zero"

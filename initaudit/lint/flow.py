@@ -281,8 +281,7 @@ class ForwardFlow:
             self._consume(value, UNKNOWN)
         if name in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[name]
-            slope = literal_number(argument(node, 0, "negative_slope"))
-            self._consume(receiver, self._activation(activation, slope))
+            self._consume(receiver, self._activation(activation, _slope(name, node, method=True)))
             return EMPTY
         if name in knowledge.PASSTHROUGH_METHODS:
             return receiver
@@ -294,8 +293,7 @@ class ForwardFlow:
         rest = args[1:]
         if function in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[function]
-            slope = literal_number(argument(node, 1, "negative_slope"))
-            self._consume(first, self._activation(activation, slope))
+            self._consume(first, self._activation(activation, _slope(function, node, method=False)))
             result = EMPTY
         elif function in knowledge.NORM_FUNCTIONS:
             self._consume(first, NORM)
@@ -404,3 +402,12 @@ class ForwardFlow:
                 if name.startswith(prefix) and "." not in name[len(prefix):]:
                     return name[len(prefix):]
         return None
+
+
+def _slope(function: str, node: cst.Call, *, method: bool) -> float | None:
+    """The literal leaky slope of a functional or method activation call, if it takes one."""
+    where = knowledge.ACTIVATION_SLOPE_ARG.get(function)
+    if where is None:
+        return None
+    position, keyword = where
+    return literal_number(argument(node, position - 1 if method else position, keyword))

@@ -124,13 +124,7 @@ def is_weight_matrix(layer: Submodule, param: str) -> bool:
 
 def is_intentional(path: str) -> bool:
     """Named like a deliberately zero-initialised tensor (LoRA B, zero conv, gates...)."""
-    parts = [part.lower() for part in path.split(".")]
-    for part in parts:
-        for fragment in knowledge.INTENTIONAL_ZERO_NAMES:
-            if part == fragment or part.startswith(fragment + "_") or part.endswith("_" + fragment) \
-                    or (len(fragment) > 4 and fragment in part):
-                return True
-    return False
+    return knowledge.intentional_zero_fragment(path) is not None
 
 
 def low_rank_partner(name: str) -> str | None:

@@ -1,7 +1,9 @@
 """The rule catalogue: one Markdown file per code, front matter + documented examples.
 
-The files live in the repository's top-level ``rules/`` and ship in the wheel as
-``initaudit/catalogue``; an editable install reads them from the source tree.
+The front matter is the one source of every rule's metadata (code, name, default severity, fix
+safety, summary): the rule classes, ``initaudit rules``, the SARIF driver and the README's rule
+table all read it from here. The files live in the repository's top-level ``rules/`` and ship in
+the wheel as ``initaudit/catalogue``; an editable install reads them from the source tree.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from initaudit.diagnostics import Severity
+
 _PACKAGE = Path(__file__).resolve().parent
 _LOCATIONS = (_PACKAGE / "catalogue", _PACKAGE.parent / "rules")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
@@ -19,13 +23,19 @@ _CODE_BLOCK = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 REQUIRED_SECTIONS = ("What it does", "Why is this bad", "Example", "Use instead", "Fix safety")
 
 
+FIX_SAFETY = ("none", "safe", "unsafe")
+SCOPES = ("check", "model")
+
+
 @dataclass(frozen=True)
 class Entry:
     code: str
     name: str
-    severity: str
-    fix: str
-    scope: str  # check | model
+    severity: Severity  # the default; a finding may raise or lower it (see severity_note)
+    fix: str  # none | safe | unsafe: the most a fix of this rule can be
+    scope: str  # check | model: the command that reports it
+    summary: str
+    severity_note: str | None
     body: str
     sections: dict[str, str]
     path: Path
@@ -63,7 +73,7 @@ def parse(path: Path) -> Entry:
     meta = {}
     for line in match.group("meta").splitlines():
         key, _, value = line.partition(":")
-        meta[key.strip()] = value.split("#", 1)[0].strip()
+        meta[key.strip()] = value.strip()
     body = match.group("body")
     titles = list(_SECTION.finditer(body))
     sections = {
@@ -71,7 +81,31 @@ def parse(path: Path) -> Entry:
         for i, t in enumerate(titles)
     }
     try:
-        return Entry(meta["code"], meta["name"], meta["severity"], meta["fix"],
-                     meta.get("scope", "check"), body, sections, path)
+        entry = Entry(meta["code"], meta["name"], Severity(meta["severity"]), meta["fix"],
+                      meta["scope"], meta["summary"], meta.get("severity-note"), body, sections, path)
     except KeyError as exc:
         raise CatalogueError(f"{path.name}: front matter lacks {exc.args[0]!r}") from None
+    except ValueError:
+        raise CatalogueError(f"{path.name}: unknown severity {meta['severity']!r}") from None
+    if entry.fix not in FIX_SAFETY or entry.scope not in SCOPES:
+        raise CatalogueError(f"{path.name}: fix must be one of {FIX_SAFETY}, scope one of {SCOPES}")
+    return entry
+
+
+def entry(code: str) -> Entry:
+    """The catalogue entry of ``code``; a rule without one is a packaging error."""
+    found = entries().get(code)
+    if found is None:
+        raise CatalogueError(f"rule {code} has no page in the rule catalogue")
+    return found
+
+
+def markdown_table() -> str:
+    """The README's rule table, generated from the front matter of every page."""
+    rows = ["| code | name | command | severity | fix | what it finds |",
+            "|---|---|---|---|---|---|"]
+    for item in entries().values():
+        severity = item.severity.value + (f" ({item.severity_note})" if item.severity_note else "")
+        rows.append(f"| {item.code} | {item.name} | {item.scope} | {severity} | {item.fix} | "
+                    f"{item.summary} |")
+    return "\n".join(rows) + "\n"

@@ -277,20 +277,32 @@ def rule(code: str) -> None:
         _error(f"unknown rule {code!r}; `initaudit rules` lists them")
         sys.exit(EXIT_ERROR)
     console = Console()
-    console.print(f"[bold]{entry.code} {entry.name}[/bold]  severity: {entry.severity}  "
+    console.print(f"[bold]{entry.code} {entry.name}[/bold]  severity: {entry.severity.value}  "
                   f"fix: {entry.fix}  ({'initaudit ' + entry.scope})", highlight=False)
     console.print(Markdown(entry.body))
 
 
 @main.command()
-def rules() -> None:
+@click.option("--output-format", type=click.Choice(("text", "markdown", "json")), default="text",
+              show_default=True, help="A table, the README's Markdown table, or JSON.")
+def rules(output_format: str) -> None:
     """List every rule with its name, severity and fix safety."""
+    from initaudit.catalogue import entries, markdown_table
+
+    if output_format == "markdown":
+        click.echo(markdown_table(), nl=False)
+        return
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps([{"code": e.code, "name": e.name, "command": e.scope,
+                                "severity": e.severity.value, "fix": e.fix, "summary": e.summary}
+                               for e in entries().values()], indent=2))
+        return
     from rich.console import Console
     from rich.table import Table
 
-    from initaudit.catalogue import entries
-
     table = Table("code", "name", "severity", "fix", "command", box=None, pad_edge=False)
     for entry in entries().values():
-        table.add_row(entry.code, entry.name, entry.severity, entry.fix, entry.scope)
+        table.add_row(entry.code, entry.name, entry.severity.value, entry.fix, entry.scope)
     Console().print(table)

@@ -5,23 +5,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from initaudit import knowledge
+from initaudit import catalogue, knowledge
 from initaudit.audit.probe import outside_band, signal_ratios
 from initaudit.audit.results import Finding, ParameterReport, SignalRow
 from initaudit.audit.tensorstats import TensorStats
 from initaudit.diagnostics import Severity
 
-ZERO_WEIGHT = ("IA201", "zero-weight-matrix")
-CONSTANT_WEIGHT = ("IA202", "constant-weight-matrix")
-DUPLICATED_ROWS = ("IA203", "duplicated-rows")
-CLONED_LAYERS = ("IA204", "cloned-layers")
-NON_FINITE = ("IA205", "non-finite-values")
-STD_MISMATCH = ("IA206", "std-activation-mismatch")
-SIGNAL_COLLAPSE = ("IA207", "signal-collapse")
-SIGNAL_EXPLOSION = ("IA208", "signal-explosion")
+ZERO_WEIGHT, CONSTANT_WEIGHT, DUPLICATED_ROWS, CLONED_LAYERS = "IA201", "IA202", "IA203", "IA204"
+NON_FINITE, STD_MISMATCH, SIGNAL_COLLAPSE, SIGNAL_EXPLOSION = "IA205", "IA206", "IA207", "IA208"
 
-#: Codes whose parameters ``--fix`` re-initialises.
-FIXABLE = frozenset({"IA201", "IA202", "IA203", "IA204", "IA206"})
+#: Codes whose parameters ``--fix`` re-initialises: the auditor rules whose page offers a fix.
+FIXABLE = frozenset(e.code for e in catalogue.entries().values() if e.scope == "model" and e.fix != "none")
 RESIDUAL_CONSUMERS = frozenset({"add", "__add__", "__radd__", "__iadd__", "add_", "mul", "__mul__"})
 FIXED_STD_SCHEMES = frozenset({"normal", "trunc_normal", "scaled_normal", "scaled_trunc_normal"})
 #: Smallest |log(std ratio)| called a mismatch: He vs Xavier on a square layer is log(sqrt 2).
@@ -53,8 +47,8 @@ def check_parameters(layers: list[Layer], model_has_norms: bool, signal: list[Si
     return findings
 
 
-def _finding(code: tuple[str, str], severity: Severity, parameter: str | None, message: str) -> Finding:
-    return Finding(code[0], code[1], severity, parameter, message)
+def _finding(code: str, severity: Severity, parameter: str | None, message: str) -> Finding:
+    return Finding(code, catalogue.entry(code).name, severity, parameter, message)
 
 
 def _structure(layer: Layer) -> list[Finding]:

@@ -1,38 +1,17 @@
-"""The registry of static rules, in code order."""
+"""The static rules: every module of this package is imported, and each class it decorates
+with ``@rule(code)`` joins the registry. ``RULES`` holds one instance of each, in code order."""
 
 from __future__ import annotations
 
-from initaudit.lint.rules.base import Finding, Rule, RuleInfo
-from initaudit.lint.rules.constant_weight_init import ConstantWeightInit
-from initaudit.lint.rules.deprecated_init_function import DeprecatedInitFunction
-from initaudit.lint.rules.init_activation_mismatch import InitActivationMismatch
-from initaudit.lint.rules.init_in_forward import InitInForward
-from initaudit.lint.rules.init_shape_misuse import InitShapeMisuse
-from initaudit.lint.rules.inplace_init_on_parameter import InplaceInitOnParameter
-from initaudit.lint.rules.kaiming_arguments import KaimingArguments
-from initaudit.lint.rules.overwritten_init import OverwrittenInit
-from initaudit.lint.rules.syntax_error import SyntaxErrorRule
-from initaudit.lint.rules.trunc_normal_bounds import TruncNormalBounds
-from initaudit.lint.rules.unscaled_random_init import UnscaledRandomInit
-from initaudit.lint.rules.zero_weight_init import ZeroWeightInit
+import importlib
+import pkgutil
 
-SYNTAX_ERROR = SyntaxErrorRule()
+from initaudit.lint.rules.base import REGISTRY, Finding, Rule, rule
 
-RULES: tuple[Rule, ...] = (
-    SYNTAX_ERROR,
-    ZeroWeightInit(),
-    ConstantWeightInit(),
-    InitActivationMismatch(),
-    DeprecatedInitFunction(),
-    UnscaledRandomInit(),
-    TruncNormalBounds(),
-    InplaceInitOnParameter(),
-    InitInForward(),
-    KaimingArguments(),
-    InitShapeMisuse(),
-    OverwrittenInit(),
-)
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
-RULES_BY_CODE: dict[str, Rule] = {rule.info.code: rule for rule in RULES}
+RULES: tuple[Rule, ...] = tuple(REGISTRY[code]() for code in sorted(REGISTRY))
+SYNTAX_ERROR: Rule = next(r for r in RULES if r.info.code == "IA000")
 
-__all__ = ["Finding", "RULES", "RULES_BY_CODE", "Rule", "RuleInfo", "SYNTAX_ERROR"]
+__all__ = ["Finding", "RULES", "Rule", "SYNTAX_ERROR", "rule"]

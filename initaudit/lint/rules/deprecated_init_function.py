@@ -7,14 +7,13 @@ from typing import Iterator
 import libcst as cst
 
 from initaudit import knowledge
-from initaudit.diagnostics import Applicability, Edit, Fix, Severity
+from initaudit.diagnostics import Applicability, Edit, Fix
 from initaudit.lint.model import DeprecatedRef, FileModel
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 
 
+@rule("IA104")
 class DeprecatedInitFunction:
-    info = RuleInfo("IA104", "deprecated-init-function", Severity.WARNING, "safe")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         used = set()
         for ref in model.deprecated_refs:

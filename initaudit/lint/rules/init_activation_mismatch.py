@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from initaudit import knowledge
-from initaudit.diagnostics import Applicability, Fix, Severity
+from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
 from initaudit.lint.queries import activation_name, feeding, init_intent, layer_list
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.rewrite import render_init_call
 
 _INTENT_TEXT = {
@@ -31,9 +31,8 @@ _CONSEQUENCE = {
 }
 
 
+@rule("IA103")
 class InitActivationMismatch:
-    info = RuleInfo("IA103", "init-activation-mismatch", Severity.WARNING, "unsafe")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "kaiming", "orthogonal"):

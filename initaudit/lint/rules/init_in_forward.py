@@ -7,12 +7,11 @@ from typing import Iterator
 from initaudit.diagnostics import Severity
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import torch_nn_class
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 
 
+@rule("IA108")
 class InitInForward:
-    info = RuleInfo("IA108", "init-in-forward", Severity.WARNING, "none")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if op.method != "forward" or op.owner is None or not op.owner.is_module:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from initaudit import knowledge
-from initaudit.diagnostics import Severity
 from initaudit.lint.model import FileModel
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 
 
+@rule("IA110")
 class InitShapeMisuse:
-    info = RuleInfo("IA110", "init-shape-misuse", Severity.ERROR, "none")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             spec = knowledge.INIT_FUNCTIONS[op.function]

@@ -6,16 +6,15 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.diagnostics import Applicability, Fix, Severity
+from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.model import FileModel
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 
 _METHOD_NAMES = {"zeros_": "zero_", "constant_": "fill_", "normal_": "normal_", "uniform_": "uniform_"}
 
 
+@rule("IA107")
 class InplaceInitOnParameter:
-    info = RuleInfo("IA107", "inplace-init-on-parameter", Severity.ERROR, "safe")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if op.via != "method" or op.in_no_grad or op.target is None or not op.target.exact:

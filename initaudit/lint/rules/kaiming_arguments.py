@@ -6,19 +6,18 @@ import math
 from typing import Iterator
 
 from initaudit import knowledge
-from initaudit.diagnostics import Applicability, Edit, Fix, Severity
+from initaudit.diagnostics import Applicability, Edit, Fix
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.queries import feeding, number, string
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 
 #: A leaky slope this far from the real one is a contradiction worth reporting.
 _SLOPE_TOLERANCE = 0.05
 
 
+@rule("IA109")
 class KaimingArguments:
-    info = RuleInfo("IA109", "kaiming-argument-mismatch", Severity.WARNING, "unsafe")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if knowledge.INIT_FUNCTIONS[op.function].scheme != "kaiming" or op.via != "init":

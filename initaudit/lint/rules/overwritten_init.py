@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.diagnostics import Severity
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.targets import execution_key
 
 
+@rule("IA111")
 class OverwrittenInit:
-    info = RuleInfo("IA111", "overwritten-init", Severity.WARNING, "none")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         ops = [op for op in model.init_ops
                if op.target is not None and op.target.exact and op.method != "forward"

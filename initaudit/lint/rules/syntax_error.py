@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from initaudit.diagnostics import Severity
 from initaudit.lint.model import FileModel
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 
 
+@rule("IA000")
 class SyntaxErrorRule:
     """Reported by the engine itself when decoding or parsing fails."""
-
-    info = RuleInfo("IA000", "syntax-error", Severity.ERROR, "none")
 
     def check(self, model: FileModel) -> Iterable[Finding]:
         return ()

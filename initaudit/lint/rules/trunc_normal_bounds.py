@@ -7,15 +7,14 @@ from typing import Iterator
 from initaudit.diagnostics import Applicability, Fix, Severity
 from initaudit.lint.model import FileModel
 from initaudit.lint.queries import number
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 
 #: Below this std the default bounds (+-2) sit so far out that nothing is ever truncated.
 _NO_TRUNCATION_STD = 0.5
 
 
+@rule("IA106")
 class TruncNormalBounds:
-    info = RuleInfo("IA106", "trunc-normal-bounds", Severity.WARNING, "unsafe")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if op.function != "trunc_normal_" or op.via != "init":

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.diagnostics import Severity
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.queries import feeding, number, weight_matrices
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.rewrite import scheme_fix
 
 
+@rule("IA105")
 class UnscaledRandomInit:
-    info = RuleInfo("IA105", "unscaled-random-init", Severity.WARNING, "unsafe")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if op.function not in ("normal_", "uniform_") or op.method == "forward":

@@ -6,13 +6,12 @@ from typing import Iterator
 
 from initaudit.diagnostics import Severity
 from initaudit.lint.model import FileModel
-from initaudit.lint.rules.base import Finding, RuleInfo
+from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.constant_init import constant_inits, finding, severity
 
 
+@rule("IA101")
 class ZeroWeightInit:
-    info = RuleInfo("IA101", "zero-weight-init", Severity.WARNING, "unsafe")
-
     def check(self, model: FileModel) -> Iterator[Finding]:
         for found in constant_inits(model):
             if found.value != 0.0:

@@ -72,6 +72,8 @@ class InitOp:
     seq: int
     #: The function or method the operation is written in (None at module level).
     scope_node: cst.FunctionDef | None = None
+    #: Every function the operation is written in, outermost first (closures included).
+    enclosing: tuple[cst.FunctionDef, ...] = ()
     in_no_grad: bool = False
     target: Target | None = None
     #: Per layer path: a later operation in the same class rewrites this one's result.
@@ -83,6 +85,16 @@ class InitOp:
     @property
     def func_node(self) -> cst.BaseExpression | None:
         return self.node.func if isinstance(self.node, cst.Call) else None
+
+    def parameter_default(self, name: str) -> cst.BaseExpression | None:
+        """The default value of ``name`` when it is a parameter of a function the operation is
+        written in (the innermost such parameter wins); None when it has none or is no parameter."""
+        for function in reversed(self.enclosing):
+            params = function.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                if param.name.value == name:
+                    return param.default
+        return None
 
     def effective_layers(self) -> tuple[Submodule, ...]:
         if self.target is None:

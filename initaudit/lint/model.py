@@ -489,6 +489,7 @@ class _Collector:
         self.init_ops.append(InitOp(
             node, function, via, args, target, self._owner(), self._method_name(), self._seq,
             scope_node=self._functions[-1][0] if self._functions else None,
+            enclosing=tuple(function for function, _ in self._functions),
             in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
             loops=tuple(self._loops),
         ))

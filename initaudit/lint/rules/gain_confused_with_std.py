@@ -1,0 +1,58 @@
+"""IA112: a standard deviation passed as the gain of a Xavier or orthogonal initialisation."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from initaudit import knowledge
+from initaudit.lint.facts import InitOp
+from initaudit.lint.model import FileModel
+from initaudit.lint.queries import feeding, is_intentional, number
+from initaudit.lint.rules.base import Finding, rule
+
+#: The smallest gain any activation asks for is SELU's 0.75; a gain under this is a std in disguise.
+_SMALLEST_GAIN = 0.1
+
+
+@rule("IA112")
+class GainConfusedWithStd:
+    def check(self, model: FileModel) -> Iterator[Finding]:
+        for op in model.init_ops:
+            if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "orthogonal"):
+                continue
+            gain, origin = _gain(model, op)
+            if gain is None or not 0 < gain < _SMALLEST_GAIN or _deliberately_small(model, op):
+                continue
+            yield Finding(
+                op.node,
+                f"gain={gain:g}{origin} looks like a standard deviation: {op.function} multiplies "
+                f"its own std by the gain, so the weights start {1 / gain:.0f}x smaller than the "
+                "scheme intends and the signal shrinks by that factor at every layer. Pass the gain "
+                "of the activation that follows (nn.init.calculate_gain), or use "
+                f"nn.init.normal_(w, std={gain:g}) if a fixed std was meant",
+            )
+
+
+def _gain(model: FileModel, op: InitOp) -> tuple[float | None, str]:
+    """The literal gain, directly or as the default of a parameter of an enclosing function
+    (``def init_weights(net, init_gain=0.02)``), and how it was found."""
+    node = op.args.get("gain")
+    value = number(model, node)
+    if value is not None or not isinstance(node, cst.Name):
+        return value, ""
+    default = op.parameter_default(node.value)
+    return number(model, default), f" (the default of {node.value})"
+
+
+def _deliberately_small(model: FileModel, op: InitOp) -> bool:
+    """A small-gain output layer (an RL policy head, a zero-ish residual end) is a known recipe:
+    only layers whose output feeds no activation are let through, and only when all are known."""
+    layers = op.effective_layers()
+    if not layers or op.owner is None:
+        return False
+    if all(is_intentional(layer.path) for layer in layers):
+        return True
+    consumers = [feeding(model, op.owner, layer) for layer in layers]
+    return all(c is not None and c.kind == "output" for c in consumers)

@@ -1,0 +1,118 @@
+"""IA112: std values passed as gains, and the small-gain recipes that are deliberate."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import lint
+
+CYCLEGAN = '''
+import torch.nn as nn
+from torch.nn import init
+
+
+def init_weights(net, init_type="normal", init_gain=0.02):
+    def init_func(m):
+        classname = m.__class__.__name__
+        if hasattr(m, "weight") and (classname.find("Conv") != -1 or classname.find("Linear") != -1):
+            if init_type == "normal":
+                init.normal_(m.weight.data, 0.0, init_gain)
+            elif init_type == "xavier":
+                init.xavier_normal_(m.weight.data, gain=init_gain)
+            elif init_type == "kaiming":
+                init.kaiming_normal_(m.weight.data, a=0, mode="fan_in")
+            elif init_type == "orthogonal":
+                init.orthogonal_(m.weight.data, gain=init_gain)
+        elif classname.find("BatchNorm2d") != -1:
+            init.normal_(m.weight.data, 1.0, init_gain)
+            init.constant_(m.bias.data, 0.0)
+
+    net.apply(init_func)
+'''
+
+CLEANRL = '''
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
+    torch.nn.init.orthogonal_(layer.weight, std)
+    torch.nn.init.constant_(layer.bias, bias_const)
+    return layer
+
+
+class Agent(nn.Module):
+    def __init__(self, obs, actions):
+        super().__init__()
+        self.actor = nn.Sequential(
+            layer_init(nn.Linear(obs, 64)), nn.Tanh(),
+            layer_init(nn.Linear(64, 64)), nn.Tanh(),
+            layer_init(nn.Linear(64, actions), std=0.01),
+        )
+'''
+
+POLICY_HEAD = '''
+import torch.nn as nn
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(8, 64)
+        self.head = nn.Linear(64, 4)
+        nn.init.orthogonal_(self.head.weight, gain=0.01)
+        nn.init.orthogonal_(self.body.weight, gain=2 ** 0.5)
+
+    def forward(self, x):
+        return self.head(self.body(x).tanh())
+'''
+
+
+def ia112(code: str) -> list[tuple[int, str]]:
+    return [(d.line, d.message) for d in lint(code) if d.code == "IA112"]
+
+
+def test_cyclegan_helper_reports_both_gain_branches_only() -> None:
+    found = ia112(CYCLEGAN)
+    assert [line for line, _ in found] == [13, 17]
+    assert "gain=0.02 (the default of init_gain) looks like a standard deviation" in found[0][1]
+    assert "50x smaller" in found[0][1]
+
+
+@pytest.mark.parametrize("body", [
+    "nn.init.xavier_uniform_(self.fc.weight, gain=0.02)",
+    "nn.init.xavier_normal_(self.fc.weight, 0.001)",
+    "nn.init.orthogonal_(self.fc.weight, gain=1e-2)",
+])
+def test_literal_small_gain_before_an_activation(body: str) -> None:
+    code = f'''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.out = nn.Linear(16, 2)
+        {body}
+
+    def forward(self, x):
+        return self.out(self.fc(x).relu())
+'''
+    assert len(ia112(code)) == 1
+
+
+@pytest.mark.parametrize("code", [
+    CLEANRL,  # the small std reaches the policy head through a call site: not known here
+    POLICY_HEAD,  # small-gain output layer: a deliberate recipe
+    "import torch.nn as nn\nnn.init.xavier_uniform_(nn.Linear(2, 2).weight, gain=0.5)\n",
+    "import torch.nn as nn\nnn.init.xavier_uniform_(nn.Linear(2, 2).weight, gain=nn.init.calculate_gain('tanh'))\n",
+    # an inner parameter without a default shadows the outer default
+    "import torch.nn as nn\n\ndef outer(gain=0.02):\n    def inner(w, gain):\n"
+    "        nn.init.xavier_uniform_(w, gain=gain)\n    return inner\n",
+    # a normal_ std of 0.02 is a std
+    "import torch.nn as nn\nnn.init.normal_(nn.Linear(2, 2).weight, std=0.02)\n",
+])
+def test_not_reported(code: str) -> None:
+    assert ia112(code) == []

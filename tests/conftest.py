@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
-
 from initaudit import lint_source
 from initaudit.diagnostics import Diagnostic
 
@@ -28,8 +26,3 @@ def lint(code: str, path: str = "model.py") -> list[Diagnostic]:
 
 def codes(code: str) -> list[str]:
     return [d.code for d in lint(code)]
-
-
-@pytest.fixture
-def run_lint():
-    return lint

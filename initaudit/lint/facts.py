@@ -37,13 +37,6 @@ class ModuleClass:
         for module in self.attributes.values():
             yield from module.walk()
 
-    def find(self, path: str) -> Submodule | None:
-        head, _, rest = path.partition(".")
-        module = self.attributes.get(head)
-        for key in rest.split(".") if rest else ():
-            module = module.child(key) if module is not None else None
-        return module
-
 
 @dataclass(frozen=True)
 class Target:

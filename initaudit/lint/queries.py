@@ -70,6 +70,13 @@ def number(model: FileModel, node: cst.BaseExpression | None) -> float | None:
     return None
 
 
+def quote_of(model: FileModel, node: cst.CSTNode) -> str:
+    """The quote a string written into ``node``'s source should use: single quotes only where
+    the code already uses them and not double ones."""
+    text = model.source(node)
+    return "'" if "'" in text and '"' not in text else '"'
+
+
 def string(node: cst.BaseExpression | None) -> str | None:
     return node.evaluated_value if isinstance(node, cst.SimpleString) else None
 

@@ -10,7 +10,6 @@ from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.model import FileModel
 from initaudit.lint.rules.base import Finding, rule
 
-_METHOD_NAMES = {"zeros_": "zero_", "constant_": "fill_", "normal_": "normal_", "uniform_": "uniform_"}
 
 
 @rule("IA107")

@@ -9,7 +9,7 @@ from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Edit, Fix
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
-from initaudit.lint.queries import feeding, number, string
+from initaudit.lint.queries import feeding, number, quote_of, string
 from initaudit.lint.rules.base import Finding, rule
 
 #: A leaky slope this far from the real one is a contradiction worth reporting.
@@ -71,7 +71,7 @@ class KaimingArguments:
         if "a" in op.args:
             edits.append(model.replace(op.args["a"], repr(slope)))
         if "nonlinearity" in op.args:
-            quote = "'" if "'" in model.source(op.args["nonlinearity"]) else '"'
+            quote = quote_of(model, op.args["nonlinearity"])
             edits.append(model.replace(op.args["nonlinearity"], f"{quote}leaky_relu{quote}"))
         if "a" not in op.args or not edits:
             return None  # adding an argument changes the call's shape: left to the user

@@ -9,7 +9,7 @@ from initaudit.diagnostics import Applicability, Fix
 from initaudit.knowledge import Recommendation
 from initaudit.lint.facts import InitOp
 from initaudit.lint.flow import Consumer
-from initaudit.lint.queries import activation_name
+from initaudit.lint.queries import activation_name, quote_of
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import argument
 
@@ -25,7 +25,7 @@ def render_init_call(model: FileModel, op: InitOp, recommendation: Recommendatio
     if not isinstance(func, cst.Attribute) or tensor is None:
         return None
     prefix = model.source(func.value)
-    quote = "'" if "'" in model.source(op.node) and '"' not in model.source(op.node) else '"'
+    quote = quote_of(model, op.node)
     parts = [model.source(tensor)]
     if recommendation.slope is not None:
         parts.append(f"a={recommendation.slope!r}")

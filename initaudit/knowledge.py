@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Mapping
 
 SQRT2 = math.sqrt(2.0)
@@ -371,15 +372,37 @@ SEQUENTIAL = "Sequential"
 CONTAINER_MODULES: frozenset[str] = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 
 
-def layer_kind(class_name: str) -> str | None:
-    """'dense' | 'embedding' | 'recurrent' | 'attention' | 'norm' | 'activation' | 'passthrough'
-    | 'container' for a torch.nn class name, None for anything else."""
-    for kind, names in (
-        ("dense", DENSE_LAYERS), ("embedding", EMBEDDING_LAYERS),
-        ("recurrent", RECURRENT_LAYERS), ("attention", ATTENTION_LAYERS),
-        ("norm", NORM_LAYERS), ("activation", ACTIVATION_MODULES),
-        ("passthrough", PASSTHROUGH_MODULES), ("container", CONTAINER_MODULES),
-    ):
+class LayerKind(str, Enum):
+    """What a module is, as far as initialisation is concerned."""
+
+    DENSE = "dense"  # a weight matrix that mixes its inputs: Linear, Conv*, Bilinear
+    EMBEDDING = "embedding"
+    RECURRENT = "recurrent"
+    ATTENTION = "attention"
+    NORM = "norm"
+    ACTIVATION = "activation"
+    PASSTHROUGH = "passthrough"  # shape-only or regularising: Dropout, Flatten, Identity
+    CONTAINER = "container"  # Sequential, ModuleList, ModuleDict
+    CUSTOM = "custom"  # a class defined in the linted file
+    UNKNOWN = "unknown"
+
+
+#: Kinds whose weight multiplies the signal (a norm's affine weight and an embedding table do not).
+WEIGHT_MATRIX_KINDS = frozenset({LayerKind.DENSE, LayerKind.RECURRENT, LayerKind.ATTENTION})
+#: Kinds that own parameters.
+PARAMETERISED_KINDS = WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING, LayerKind.NORM}
+
+_KIND_OF_CLASSES: tuple[tuple[LayerKind, frozenset[str]], ...] = (
+    (LayerKind.DENSE, DENSE_LAYERS), (LayerKind.EMBEDDING, EMBEDDING_LAYERS),
+    (LayerKind.RECURRENT, RECURRENT_LAYERS), (LayerKind.ATTENTION, ATTENTION_LAYERS),
+    (LayerKind.NORM, NORM_LAYERS), (LayerKind.ACTIVATION, frozenset(ACTIVATION_MODULES)),
+    (LayerKind.PASSTHROUGH, PASSTHROUGH_MODULES), (LayerKind.CONTAINER, CONTAINER_MODULES),
+)
+
+
+def layer_kind(class_name: str) -> LayerKind | None:
+    """The kind of a torch.nn class, None for a class torch.nn does not define."""
+    for kind, names in _KIND_OF_CLASSES:
         if class_name in names:
             return kind
     return None

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Iterator
 
 import libcst as cst
 
 from initaudit.lint.flow import Consumer
 from initaudit.lint.modules import Submodule
+
+
+class InitVia(str, Enum):
+    """How an initialisation is written."""
+
+    INIT = "init"  # a torch.nn.init call
+    METHOD = "method"  # an in-place tensor method: w.zero_(), w.fill_(c), w.copy_(...)
+    PARAMETER = "parameter"  # nn.Parameter(torch.zeros(...)) and the like
+
+
+#: The path under which a write to a tensor of no known layer (a bare Parameter) is recorded as
+#: superseded.
+BARE_TENSOR = "<self>"
 
 
 @dataclass
@@ -56,8 +70,7 @@ class InitOp:
 
     node: cst.Call | cst.Assign
     function: str  # canonical torch.nn.init name: "zeros_", "constant_", "xavier_uniform_", ...
-    #: init (nn.init.* call) | method (w.zero_(), w.fill_(c), w.copy_(...)) | parameter
-    via: str
+    via: InitVia
     args: dict[str, cst.BaseExpression]
     target_node: cst.BaseExpression | None
     owner: ModuleClass | None

@@ -12,27 +12,42 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from enum import Enum
 import libcst as cst
 
+from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.lint.modules import QualifiedNames, Submodule, argument, literal_number
 
 
+class ConsumerKind(str, Enum):
+    """What a layer's output flows into first."""
+
+    ACTIVATION = "activation"
+    NORM = "norm"
+    LAYER = "layer"  # another weight layer, directly
+    OUTPUT = "output"  # the model's output
+    RESIDUAL = "residual"  # a sum with a skip connection
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class Consumer:
-    #: activation | norm | layer | output | residual | unknown
-    kind: str
+    kind: ConsumerKind
     activation: str | None = None
     slope: float | None = None
     #: The output was added to a skip connection on its way (a residual branch's last layer).
     residual: bool = False
 
 
-UNKNOWN = Consumer("unknown")
-NORM = Consumer("norm")
-LAYER = Consumer("layer")
-OUTPUT = Consumer("output")
-RESIDUAL = Consumer("residual")
+#: Layers whose output is a new signal, judged by what it flows into.
+_SIGNAL_LAYERS = knowledge.WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING}
+
+UNKNOWN = Consumer(ConsumerKind.UNKNOWN)
+NORM = Consumer(ConsumerKind.NORM)
+LAYER = Consumer(ConsumerKind.LAYER)
+OUTPUT = Consumer(ConsumerKind.OUTPUT)
+RESIDUAL = Consumer(ConsumerKind.RESIDUAL)
 
 
 @dataclass(frozen=True)
@@ -96,7 +111,7 @@ class ForwardFlow:
         """For a scope without ``forward`` (``net = nn.Sequential(...)`` in a script): the order
         inside each Sequential is still known; what follows the last layer is not."""
         for module in self._attributes.values():
-            if module.kind == "container" and module.sequential:
+            if module.kind is LayerKind.CONTAINER and module.sequential:
                 self._apply(module, EMPTY)
         return self.consumers
 
@@ -312,26 +327,26 @@ class ForwardFlow:
     def _activation(self, name: str, slope: float | None) -> Consumer:
         if name == "leaky_relu" and slope is None:
             slope = 0.01
-        return Consumer("activation", name, slope)
+        return Consumer(ConsumerKind.ACTIVATION, name, slope)
 
     def _apply(self, module: Submodule, value: Value) -> Value:
-        if module.kind in ("dense", "embedding", "recurrent", "attention"):
+        if module.kind in _SIGNAL_LAYERS:
             self._consume(value, LAYER)
             return Value(frozenset({module.path}))
-        if module.kind == "activation":
-            self._consume(value, Consumer("activation", module.activation, module.slope))
+        if module.kind is LayerKind.ACTIVATION:
+            self._consume(value, Consumer(ConsumerKind.ACTIVATION, module.activation, module.slope))
             return EMPTY
-        if module.kind == "norm":
+        if module.kind is LayerKind.NORM:
             self._consume(value, NORM)
             return EMPTY
-        if module.kind == "passthrough":
+        if module.kind is LayerKind.PASSTHROUGH:
             return value
-        if module.kind == "container" and module.sequential and module.children:
+        if module.kind is LayerKind.CONTAINER and module.sequential and module.children:
             for _ in range(2 if module.repeated else 1):
                 for child in module.children:
                     value = self._apply(child, value)
             return value
-        if module.kind == "custom" and module.class_name in self._summaries:
+        if module.kind is LayerKind.CUSTOM and module.class_name in self._summaries:
             return self._apply_block(module, value)
         self._consume(value, UNKNOWN)
         return EMPTY
@@ -356,7 +371,7 @@ class ForwardFlow:
     def _consume(self, value: Value, consumer: Consumer) -> None:
         if consumer is OUTPUT and value.residual:
             consumer = RESIDUAL
-        elif value.residual and consumer.kind != "residual":
+        elif value.residual and consumer.kind is not ConsumerKind.RESIDUAL:
             consumer = dataclasses.replace(consumer, residual=True)
         for producer in value.producers:
             self.consumers.setdefault(producer, set()).add(consumer)

@@ -13,9 +13,10 @@ from typing import Mapping
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
-from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, ModuleClass
+from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, torch_nn_class
 from initaudit.lint.names import NameResolver
 from initaudit.lint.source import line_starts
@@ -302,7 +303,7 @@ class _Collector:
         if module is not None or previous is not None:
             # Assigned in several branches: only one definition that agrees is known.
             if previous is not None and (module is None or module.class_name != previous.class_name):
-                module = Submodule(name, "unknown", None, node.value)
+                module = Submodule(name, LayerKind.UNKNOWN, None, node.value)
             owner.attributes[name] = module  # type: ignore[assignment]
             return
         creation = self._parameter_creation(node.value)
@@ -321,7 +322,7 @@ class _Collector:
             args = {"val": factory.args[-1].value} if (
                 function == "constant_" and isinstance(factory, cst.Call) and factory.args) else {}
             self.init_ops.append(InitOp(
-                node, function, "parameter", args, node.targets[0].target, owner,
+                node, function, InitVia.PARAMETER, args, node.targets[0].target, owner,
                 self._method_name(), self._seq,
             ))
 
@@ -366,7 +367,7 @@ class _Collector:
                 function = name[len(INIT_PREFIX):]
                 function = knowledge.DEPRECATED_ALIASES.get(function, function)
                 if function in knowledge.INIT_FUNCTIONS:
-                    self._record(node, function, "init", _bind_init_args(node, function),
+                    self._record(node, function, InitVia.INIT, _bind_init_args(node, function),
                                  argument(node, 0, "tensor"))
                 return
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS:
@@ -454,7 +455,7 @@ class _Collector:
         elif (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name)
               and receiver.value.value == "self" and receiver.attr.value in owner.attributes):
             container = owner.attributes[receiver.attr.value]
-            if container.kind == "container":
+            if container.kind is LayerKind.CONTAINER:
                 self._builder.add_children(container, items, names, repeated=bool(self._loops))
 
     def _inplace(self, node: cst.Call, method: str) -> None:
@@ -482,9 +483,9 @@ class _Collector:
             args = {k: v for k, v in (("a", argument(node, 0, "from")),
                                       ("b", argument(node, 1, "to"))) if v is not None}
         assert function is not None
-        self._record(node, function, "method", args, node.func.value)
+        self._record(node, function, InitVia.METHOD, args, node.func.value)
 
-    def _record(self, node: cst.Call, function: str, via: str,
+    def _record(self, node: cst.Call, function: str, via: InitVia,
                 args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
         self.init_ops.append(InitOp(
             node, function, via, args, target, self._owner(), self._method_name(), self._seq,

@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Mapping
 
 import libcst as cst
 
+from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 
 #: Resolves an expression to the qualified names it may refer to.
@@ -24,9 +25,7 @@ TORCH_NN = "torch.nn."
 @dataclass
 class Submodule:
     path: str
-    #: dense | embedding | recurrent | attention | norm | activation | passthrough | container
-    #: | custom (a class of this file) | unknown
-    kind: str
+    kind: LayerKind
     class_name: str | None
     node: cst.CSTNode
     activation: str | None = None
@@ -66,7 +65,7 @@ class Submodule:
 
     @property
     def has_weight_matrix(self) -> bool:
-        return self.kind in ("dense", "recurrent", "attention")
+        return self.kind in knowledge.WEIGHT_MATRIX_KINDS
 
 
 def torch_nn_class(names: frozenset[str]) -> str | None:
@@ -178,7 +177,7 @@ class SubmoduleBuilder:
         if torch_class is not None:
             return self._torch_module(path, torch_class, node)
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
-            return Submodule(path, "custom", node.func.value, node)
+            return Submodule(path, LayerKind.CUSTOM, node.func.value, node)
         return None
 
     def _choose(self, path: str, node: cst.IfExp, defaults: Mapping[str, cst.BaseExpression]) -> Submodule | None:
@@ -186,15 +185,15 @@ class SubmoduleBuilder:
         if verdict is not None:
             return self.build(path, node.body if verdict else node.orelse, defaults)
         body, orelse = self.build(path, node.body, defaults), self.build(path, node.orelse, defaults)
-        if body is not None and orelse is not None and body.kind == orelse.kind == "activation" \
+        if body is not None and orelse is not None and body.kind is orelse.kind is LayerKind.ACTIVATION \
                 and body.activation == orelse.activation:
             return body
-        return None if body is None and orelse is None else Submodule(path, "unknown", None, node)
+        return None if body is None and orelse is None else Submodule(path, LayerKind.UNKNOWN, None, node)
 
     def _torch_module(self, path: str, class_name: str, node: cst.Call) -> Submodule:
-        kind = knowledge.layer_kind(class_name) or "unknown"
+        kind = knowledge.layer_kind(class_name) or LayerKind.UNKNOWN
         module = Submodule(path, kind, class_name, node)
-        if kind == "activation":
+        if kind is LayerKind.ACTIVATION:
             module.activation = knowledge.ACTIVATION_MODULES[class_name]
             if class_name in knowledge.ACTIVATION_SLOPE_ARG:
                 position, keyword = knowledge.ACTIVATION_SLOPE_ARG[class_name]
@@ -259,12 +258,12 @@ class SubmoduleBuilder:
         for index, node in enumerate(nodes):
             key = names[index] if names else str(len(container.children))
             path = f"{container.path}.{key}"
-            container.children.append(self.build(path, node) or Submodule(path, "unknown", None, node))
+            container.children.append(self.build(path, node) or Submodule(path, LayerKind.UNKNOWN, None, node))
         container.repeated = container.repeated or repeated
 
     def _indexed(self, path: str, nodes: list[cst.BaseExpression]) -> list[Submodule]:
         return [
-            self.build(f"{path}.{i}", n) or Submodule(f"{path}.{i}", "unknown", None, n)
+            self.build(f"{path}.{i}", n) or Submodule(f"{path}.{i}", LayerKind.UNKNOWN, None, n)
             for i, n in enumerate(nodes)
         ]
 
@@ -274,7 +273,7 @@ class SubmoduleBuilder:
             if not isinstance(key, cst.SimpleString):
                 return []
             name = f"{path}.{key.evaluated_value}"
-            children.append(self.build(name, value) or Submodule(name, "unknown", None, value))
+            children.append(self.build(name, value) or Submodule(name, LayerKind.UNKNOWN, None, value))
         return children
 
     def _functional_activation(self, path: str, node: cst.CSTNode) -> Submodule | None:
@@ -285,5 +284,5 @@ class SubmoduleBuilder:
                 if last in knowledge.ACTIVATION_FUNCTIONS:
                     activation = knowledge.ACTIVATION_FUNCTIONS[last]
                     slope = 0.01 if activation == "leaky_relu" else None
-                    return Submodule(path, "activation", None, node, activation, slope)
+                    return Submodule(path, LayerKind.ACTIVATION, None, node, activation, slope)
         return None

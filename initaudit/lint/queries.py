@@ -7,8 +7,8 @@ from typing import Sequence
 import libcst as cst
 
 from initaudit import knowledge
-from initaudit.lint.flow import Consumer
-from initaudit.lint.facts import InitOp, ModuleClass
+from initaudit.lint.flow import Consumer, ConsumerKind
+from initaudit.lint.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule, literal_number
 
@@ -32,7 +32,7 @@ def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer 
     of the file builds is that class's business, and a block used from elsewhere is unknown.
     """
     consumers = consumers_of(model, owner, layer)
-    if not consumers or any(c.kind == "unknown" for c in consumers):
+    if not consumers or any(c.kind is ConsumerKind.UNKNOWN for c in consumers):
         return None
     if len(consumers) > 1:
         families = {_family(c) for c in consumers}
@@ -42,16 +42,16 @@ def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer 
 
 
 def _family(consumer: Consumer) -> str | None:
-    if consumer.kind == "activation" and consumer.activation is not None:
+    if consumer.kind is ConsumerKind.ACTIVATION and consumer.activation is not None:
         return knowledge.ACTIVATIONS[consumer.activation].family
     return consumer.kind
 
 
 def activation_name(consumer: Consumer) -> str | None:
     """Activation that decides the right init for a consumer; None when scale does not matter."""
-    if consumer.kind == "activation":
+    if consumer.kind is ConsumerKind.ACTIVATION:
         return consumer.activation
-    if consumer.kind == "output":
+    if consumer.kind is ConsumerKind.OUTPUT:
         return "linear"
     # A norm resets the scale; a residual sum is judged elsewhere; a layer feeding another
     # directly (a depthwise conv before its pointwise conv) is a factorised linear map whose
@@ -166,9 +166,9 @@ def weight_matrices(model: FileModel, op: InitOp) -> tuple[str, tuple[Submodule,
         return None
     if not target.layers:
         name = target.param.lower()
-        if (target.parameter_ndim or 0) < 2 or "<self>" in op.superseded \
+        if (target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded \
                 or target.param not in target.owner.matrix_parameters \
-                or (op.via == "parameter" and reinitialised_elsewhere(model, target.owner)) \
+                or (op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner)) \
                 or any(fragment in name for fragment in knowledge.EMBEDDING_LIKE_NAMES):
             return None
         return target.param, ()

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
 
+from initaudit.knowledge import LayerKind
 from initaudit import knowledge
-from initaudit.lint.facts import ApplyCall, HelperCall, InitOp, ModuleClass, Target
+from initaudit.lint.facts import ApplyCall, BARE_TENSOR, HelperCall, InitOp, ModuleClass, Target
 from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
 from initaudit.lint.modules import Submodule, literal_number
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 Reach = tuple[list[Submodule], bool]
 
 _PARAMETER_METHODS = ("parameters", "named_parameters")
-_PARAMETERISED = ("dense", "embedding", "recurrent", "attention", "norm")
 _MODULE_METHODS = ("modules", "named_modules")
 _CHILDREN_METHODS = ("children", "named_children")
 
@@ -60,7 +60,7 @@ def _compose(model: FileModel) -> None:
     def expand(owner: ModuleClass, stack: frozenset[str]) -> None:
         for module in list(owner.layers()):
             name = module.class_name
-            if module.kind != "custom" or name not in model.classes or name in stack | {owner.name}:
+            if module.kind is not LayerKind.CUSTOM or name not in model.classes or name in stack | {owner.name}:
                 continue
             child = model.classes[name]
             if owner.is_module:
@@ -84,7 +84,7 @@ def _run_flows(model: FileModel) -> None:
             return
         visiting.add(owner.name)
         for module in owner.layers():
-            if module.kind == "custom" and module.class_name in model.classes:
+            if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
                 run(model.classes[module.class_name])
         flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries)
         summary = flow.summarise()
@@ -344,7 +344,7 @@ def _iterated(model: FileModel, owner: ModuleClass, op: InitOp, node: cst.BaseEx
         return [m for root in roots for m in root.walk()]
     if methods == _MODULE_METHODS + _CHILDREN_METHODS:
         reach = _modules(model, owner, node, op)
-        if reach and len(reach[0]) == 1 and reach[0][0].kind == "container":
+        if reach and len(reach[0]) == 1 and reach[0][0].kind is LayerKind.CONTAINER:
             return list(reach[0][0].children)
     return None
 
@@ -361,7 +361,7 @@ def _loop_variable(model: FileModel, owner: ModuleClass, op: InitOp, name: str) 
     modules, narrowed = _narrow(model, op, name, collection, depth)
     # Without an isinstance test the set is still exact when every member has parameters
     # (a literal list of layers, a ModuleList of Linear layers).
-    return modules, narrowed or all(m.kind in _PARAMETERISED for m in collection)
+    return modules, narrowed or all(m.kind in knowledge.PARAMETERISED_KINDS for m in collection)
 
 
 def _narrow(model: FileModel, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
@@ -479,7 +479,7 @@ def _listed_tensors(model: FileModel, op: InitOp, items: cst.List | cst.Tuple) -
 
 
 def _parameters_of(module: Submodule) -> tuple[str, ...]:
-    if module.kind in ("dense", "embedding", "recurrent", "attention", "norm"):
+    if module.kind in knowledge.PARAMETERISED_KINDS:
         return ("weight", "bias")
     return ()
 
@@ -499,9 +499,9 @@ def _parameter_test(test: cst.BaseExpression, variable: str, name_variable: str 
             (isinstance(operator, cst.Equal) and bound >= 2)
         vector = (isinstance(operator, (cst.LessThan, cst.Equal)) and bound <= 2 and not matrix)
         if matrix:
-            return lambda m, p: p == "weight" and m.kind != "norm"
+            return lambda m, p: p == "weight" and m.kind is not LayerKind.NORM
         if vector:
-            return lambda m, p: p == "bias" or m.kind == "norm"
+            return lambda m, p: p == "bias" or m.kind is LayerKind.NORM
         return None
     if isinstance(operator, cst.In) and isinstance(test.left, cst.SimpleString) and name_variable \
             and isinstance(test.comparisons[0].comparator, cst.Name) \
@@ -564,7 +564,7 @@ def _mark_superseded(ops: Iterable[InitOp]) -> None:
     for op in ops:
         if op.target is None or op.method == "forward":
             continue
-        for path in [m.path for m in op.target.layers] or ["<self>"]:
+        for path in [m.path for m in op.target.layers] or [BARE_TENSOR]:
             writes.setdefault((id(op.target.owner), path, op.target.param), []).append((execution_key(op), op))
     for (_, path, _), entries in writes.items():
         last_key = max(key for key, _ in entries)

@@ -7,8 +7,8 @@ from typing import Iterator
 
 from initaudit import knowledge
 from initaudit.diagnostics import Severity
-from initaudit.lint.flow import Consumer
-from initaudit.lint.facts import InitOp
+from initaudit.lint.flow import Consumer, ConsumerKind
+from initaudit.lint.facts import BARE_TENSOR, InitOp, InitVia
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
 from initaudit.lint.queries import describe_layers, feeding, reinitialised_elsewhere, is_intentional, is_weight_matrix, low_rank_partner, number
@@ -67,18 +67,18 @@ def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:
     consumer = feeding(model, op.target.owner, layer)
     # A zero last layer of a residual branch makes the block start as the identity; a zero
     # classifier head still learns (its inputs differ) — both are deliberate patterns.
-    return consumer is not None and (consumer.residual or consumer.kind in ("residual", "output"))
+    return consumer is not None and (consumer.residual or consumer.kind in (ConsumerKind.RESIDUAL, ConsumerKind.OUTPUT))
 
 
 def _flag_parameter(model: FileModel, op: InitOp) -> bool:
     """``self.w = nn.Parameter(torch.zeros(out, in))`` or an init of such a bare Parameter."""
     target = op.target
     assert target is not None
-    if (target.parameter_ndim or 0) < 2 or "<self>" in op.superseded or is_intentional(target.param):
+    if (target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded or is_intentional(target.param):
         return False
     if target.param not in target.owner.matrix_parameters:
         return False  # an additive offset or a table, not a weight that multiplies the signal
-    if op.via == "parameter" and reinitialised_elsewhere(model, target.owner):
+    if op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner):
         return False
     partner = low_rank_partner(target.param)
     owner_ops = [o for o in model.init_ops if o.owner is target.owner and o is not op]
@@ -95,7 +95,7 @@ def _flag_parameter(model: FileModel, op: InitOp) -> bool:
 def severity(found: ConstantInit, default: Severity) -> Severity:
     """Error when the layer feeds a ReLU-family activation: its units can never recover."""
     consumer = found.consumer
-    if consumer is not None and consumer.kind == "activation" and consumer.activation:
+    if consumer is not None and consumer.kind is ConsumerKind.ACTIVATION and consumer.activation:
         if knowledge.ACTIVATIONS[consumer.activation].family == knowledge.RELU:
             return Severity.ERROR
     return default

@@ -6,6 +6,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from initaudit.lint.flow import ConsumerKind
 from initaudit import knowledge
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
@@ -55,4 +56,4 @@ def _deliberately_small(model: FileModel, op: InitOp) -> bool:
     if all(is_intentional(layer.path) for layer in layers):
         return True
     consumers = [feeding(model, op.owner, layer) for layer in layers]
-    return all(c is not None and c.kind == "output" for c in consumers)
+    return all(c is not None and c.kind is ConsumerKind.OUTPUT for c in consumers)

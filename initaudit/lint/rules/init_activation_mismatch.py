@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from initaudit.knowledge import LayerKind
+from initaudit.lint.flow import ConsumerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.facts import InitOp
@@ -46,11 +48,11 @@ class InitActivationMismatch:
             mismatched: dict[tuple[str, float | None], list[Submodule]] = {}
             judged = 0
             for layer in op.effective_layers():
-                if layer.kind != "dense":
+                if layer.kind is not LayerKind.DENSE:
                     continue
                 consumer = feeding(model, target.owner, layer)
                 activation = activation_name(consumer) if consumer is not None else None
-                if consumer is not None and consumer.kind == "norm":
+                if consumer is not None and consumer.kind is ConsumerKind.NORM:
                     judged += 1  # scale reset by the norm: any scheme is fine
                 if activation is None:
                     continue

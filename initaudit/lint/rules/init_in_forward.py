@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from initaudit.lint.facts import InitVia
 from initaudit.diagnostics import Severity
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import torch_nn_class
@@ -16,7 +17,7 @@ class InitInForward:
         for op in model.init_ops:
             if op.method != "forward" or op.owner is None or not op.owner.is_module:
                 continue
-            if op.conditions or op.via == "parameter" or op.target is None:
+            if op.conditions or op.via is InitVia.PARAMETER or op.target is None:
                 continue  # guarded (lazy, once-only), or not a parameter (noise, buffers)
             yield Finding(
                 op.node,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from initaudit.lint.facts import InitVia
 from initaudit import knowledge
 from initaudit.lint.model import FileModel
 from initaudit.lint.rules.base import Finding, rule
@@ -14,7 +15,7 @@ class InitShapeMisuse:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             spec = knowledge.INIT_FUNCTIONS[op.function]
-            if op.via != "init" or op.target is None or not op.target.exact:
+            if op.via is not InitVia.INIT or op.target is None or not op.target.exact:
                 continue
             target = op.target
             shapes = {target.parameter_ndim} if not target.layers else {

@@ -6,6 +6,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from initaudit.lint.facts import InitVia
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.model import FileModel
 from initaudit.lint.rules.base import Finding, rule
@@ -16,7 +17,7 @@ from initaudit.lint.rules.base import Finding, rule
 class InplaceInitOnParameter:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if op.via != "method" or op.in_no_grad or op.target is None or not op.target.exact:
+            if op.via is not InitVia.METHOD or op.in_no_grad or op.target is None or not op.target.exact:
                 continue
             if not isinstance(op.node, cst.Call) or not isinstance(op.node.func, cst.Attribute):
                 continue

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Edit, Fix
-from initaudit.lint.facts import InitOp
+from initaudit.lint.facts import InitOp, InitVia
 from initaudit.lint.model import FileModel
 from initaudit.lint.queries import feeding, number, quote_of, string
 from initaudit.lint.rules.base import Finding, rule
@@ -20,7 +21,7 @@ _SLOPE_TOLERANCE = 0.05
 class KaimingArguments:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if knowledge.INIT_FUNCTIONS[op.function].scheme != "kaiming" or op.via != "init":
+            if knowledge.INIT_FUNCTIONS[op.function].scheme != "kaiming" or op.via is not InitVia.INIT:
                 continue
             nonlinearity = string(op.args["nonlinearity"]) if "nonlinearity" in op.args else "leaky_relu"
             if nonlinearity == "selu":
@@ -54,7 +55,7 @@ class KaimingArguments:
             return None
         slopes = set()
         for layer in op.effective_layers():
-            consumer = feeding(model, op.target.owner, layer) if layer.kind == "dense" else None
+            consumer = feeding(model, op.target.owner, layer) if layer.kind is LayerKind.DENSE else None
             if consumer is None or consumer.activation not in ("leaky_relu", "prelu") or consumer.slope is None:
                 return None
             slopes.add(consumer.slope)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.facts import InitOp
+from initaudit.lint.facts import InitOp, InitVia
 from initaudit.lint.model import FileModel
 from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.targets import execution_key
@@ -15,7 +15,7 @@ class OverwrittenInit:
     def check(self, model: FileModel) -> Iterator[Finding]:
         ops = [op for op in model.init_ops
                if op.target is not None and op.target.exact and op.method != "forward"
-               and op.via != "parameter" and op.owner is not None and op.owner.is_module]
+               and op.via is not InitVia.PARAMETER and op.owner is not None and op.owner.is_module]
         reported = set()
         for op in ops:
             paths = [m.path for m in op.target.layers] if op.target.layers else []  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ import libcst as cst
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.knowledge import Recommendation
-from initaudit.lint.facts import InitOp
+from initaudit.lint.facts import InitOp, InitVia
 from initaudit.lint.flow import Consumer
 from initaudit.lint.queries import activation_name, quote_of
 from initaudit.lint.model import FileModel
@@ -41,7 +41,7 @@ def render_init_call(model: FileModel, op: InitOp, recommendation: Recommendatio
 
 def scheme_fix(model: FileModel, op: InitOp, consumer: Consumer | None) -> Fix | None:
     """Unsafe fix: call the initialiser that suits the activation the layer feeds, if known."""
-    if consumer is None or op.via != "init":
+    if consumer is None or op.via is not InitVia.INIT:
         return None
     activation = activation_name(consumer)
     if activation is None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterator
+from typing import Iterator, Protocol
 
 import libcst as cst
 
 from initaudit.lint.flow import Consumer
-from initaudit.lint.modules import Submodule
+from initaudit.lint.modules import QualifiedNames, Submodule
 
 
 class InitVia(str, Enum):
@@ -142,3 +142,17 @@ class HelperCall:
     seq: int
     loops: tuple[cst.For, ...] = ()
     conditions: tuple[tuple[cst.If, bool, int], ...] = ()
+
+
+class CollectedFile(Protocol):
+    """The facts of one file once its walk is done: what resolution (``targets.py``) reads and
+    completes before the file model is handed to the rules."""
+
+    names: QualifiedNames
+    classes: dict[str, ModuleClass]
+    scopes: list[ModuleClass]
+    init_ops: list[InitOp]
+    apply_calls: list[ApplyCall]
+    helper_calls: list[HelperCall]
+    functions: dict[str, cst.FunctionDef]
+    components: set[str]

@@ -388,21 +388,11 @@ class ForwardFlow:
                 if module is None:
                     return None
                 return list(module.children) if iterate else [module]
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
             parents = self._modules(node.value, frame)
             if parents is not None and len(parents) == 1:
-                child = parents[0].child(node.attr.value)
+                child = parents[0].selected(node)
                 return [child] if child is not None else None
-            return None
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
-            parents = self._modules(node.value, frame)
-            index = node.slice[0].slice
-            if parents is None or len(parents) != 1 or not isinstance(index, cst.Index):
-                return None
-            key = index.value
-            text = str(int(literal_number(key))) if literal_number(key) is not None else (
-                key.evaluated_value if isinstance(key, cst.SimpleString) else None)
-            child = parents[0].child(text) if text is not None else None
-            return [child] if child is not None else None
         return None
 
     def _self_method(self, func: cst.BaseExpression) -> cst.FunctionDef | None:

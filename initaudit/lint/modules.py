@@ -50,6 +50,18 @@ class Submodule:
         for child in self.children:
             yield from child.walk()
 
+    def selected(self, access: cst.Attribute | cst.Subscript) -> Submodule | None:
+        """The child an access on this module selects: ``.fc``, ``[0]``, ``[-1]``, ``["conv"]``."""
+        if isinstance(access, cst.Attribute):
+            return self.child(access.attr.value)
+        if len(access.slice) != 1 or not isinstance(access.slice[0].slice, cst.Index):
+            return None
+        key = access.slice[0].slice.value
+        number = literal_number(key)
+        if number is not None and number == int(number):
+            return self.child(str(int(number)))
+        return self.child(key.evaluated_value) if isinstance(key, cst.SimpleString) else None
+
     def child(self, key: str) -> Submodule | None:
         """Child by name or by (possibly negative) integer index."""
         for candidate in self.children:

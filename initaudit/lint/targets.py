@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 import libcst as cst
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
-from initaudit.lint.facts import ApplyCall, BARE_TENSOR, HelperCall, InitOp, ModuleClass, Target
+from initaudit.lint.facts import BARE_TENSOR, ApplyCall, CollectedFile, HelperCall, InitOp, ModuleClass, Target
 from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
 from initaudit.lint.modules import Submodule, literal_number
-
-if TYPE_CHECKING:
-    from initaudit.lint.model import FileModel
 
 #: A set of submodules, and whether it is known precisely.
 Reach = tuple[list[Submodule], bool]
@@ -31,7 +28,7 @@ _MODULE_METHODS = ("modules", "named_modules")
 _CHILDREN_METHODS = ("children", "named_children")
 
 
-def resolve(model: FileModel) -> None:
+def resolve(model: CollectedFile) -> None:
     """Composition, forward flow, init targets (``apply`` included) and supersession."""
     _compose(model)
     _run_flows(model)
@@ -46,7 +43,7 @@ def resolve(model: FileModel) -> None:
 # ------------------------------------------------------------------------ composition
 
 
-def _compose(model: FileModel) -> None:
+def _compose(model: CollectedFile) -> None:
     """Give every submodule built from a class of this file that class's submodules as children."""
     for name in model.components:
         if name in model.classes:
@@ -74,7 +71,7 @@ def _compose(model: FileModel) -> None:
         expand(owner, frozenset())
 
 
-def _run_flows(model: FileModel) -> None:
+def _run_flows(model: CollectedFile) -> None:
     """Each class's forward, summarised bottom-up so that a parent sees what its blocks do."""
     summaries: dict[str, Summary] = {}
     visiting: set[str] = set()
@@ -108,7 +105,7 @@ def _run_flows(model: FileModel) -> None:
 # ------------------------------------------------------------------------ apply(fn)
 
 
-def _applied_ops(model: FileModel) -> list[InitOp]:
+def _applied_ops(model: CollectedFile) -> list[InitOp]:
     """One derived operation per (``apply`` call, init operation of the applied function)."""
     derived = []
     for call in model.apply_calls:
@@ -128,7 +125,7 @@ def _applied_ops(model: FileModel) -> list[InitOp]:
     return derived
 
 
-def _helper_ops(model: FileModel) -> list[InitOp]:
+def _helper_ops(model: CollectedFile) -> list[InitOp]:
     """Init operations of helper functions, resolved at each call with its arguments:
     ``self._init_layer(self.fc1)``, ``init_weight(self.conv.weight)``."""
     derived = []
@@ -165,7 +162,7 @@ def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[st
     return bound
 
 
-def _bound_target(model: FileModel, op: InitOp, call: HelperCall,
+def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
                   bound: dict[str, cst.BaseExpression]) -> Target | None:
     """The target of ``op`` with the helper's parameters replaced by the call's arguments."""
     node = _strip(op.target_node) if op.target_node is not None else None
@@ -183,7 +180,7 @@ def _bound_target(model: FileModel, op: InitOp, call: HelperCall,
     return None
 
 
-def _called_function(model: FileModel, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:
+def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
         return _method(model, owner, func.attr.value)
     if isinstance(func, cst.Name):
@@ -191,7 +188,7 @@ def _called_function(model: FileModel, owner: ModuleClass, func: cst.BaseExpress
     return None
 
 
-def _applied_function(model: FileModel, call: ApplyCall) -> cst.FunctionDef | None:
+def _applied_function(model: CollectedFile, call: ApplyCall) -> cst.FunctionDef | None:
     node = call.function
     if isinstance(node, cst.Call) and node.args and any(
             n.endswith("partial") for n in model.names(node.func)):
@@ -199,7 +196,7 @@ def _applied_function(model: FileModel, call: ApplyCall) -> cst.FunctionDef | No
     return _called_function(model, call.owner, node)
 
 
-def _method(model: FileModel, owner: ModuleClass, name: str) -> cst.FunctionDef | None:
+def _method(model: CollectedFile, owner: ModuleClass, name: str) -> cst.FunctionDef | None:
     """A method of the class or of a base class defined in this file."""
     seen: set[str] = set()
     pending = [owner]
@@ -214,7 +211,7 @@ def _method(model: FileModel, owner: ModuleClass, name: str) -> cst.FunctionDef 
     return None
 
 
-def _applied_target(model: FileModel, op: InitOp, parameter: str,
+def _applied_target(model: CollectedFile, op: InitOp, parameter: str,
                     modules: list[Submodule]) -> Target | None:
     assert op.owner is not None and op.target_node is not None
     node = _strip(op.target_node)
@@ -240,7 +237,7 @@ def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
             return node
 
 
-def _target(model: FileModel, op: InitOp) -> Target | None:
+def _target(model: CollectedFile, op: InitOp) -> Target | None:
     owner = op.owner
     assert owner is not None and op.target_node is not None
     node = _strip(op.target_node)
@@ -260,7 +257,7 @@ def _target(model: FileModel, op: InitOp) -> Target | None:
     return Target(owner, tuple(reach[0]), param, reach[1])
 
 
-def _modules(model: FileModel, owner: ModuleClass, node: cst.BaseExpression,
+def _modules(model: CollectedFile, owner: ModuleClass, node: cst.BaseExpression,
              op: InitOp | None = None) -> Reach | None:
     """Submodules an expression denotes (``self``, ``self.fc``, ``self.net[0]``, a loop variable)."""
     if isinstance(node, cst.Name) and node.value == "self" and owner.is_module:
@@ -272,20 +269,10 @@ def _modules(model: FileModel, owner: ModuleClass, node: cst.BaseExpression,
         if node.value in owner.attributes and not owner.is_module:
             return [owner.attributes[node.value]], True
         return _loop_variable(model, owner, op, node.value) if op is not None else None
-    if isinstance(node, cst.Attribute):
+    if isinstance(node, (cst.Attribute, cst.Subscript)):
         parents = _modules(model, owner, node.value, op)
         if parents and len(parents[0]) == 1:
-            child = parents[0][0].child(node.attr.value)
-            return ([child], parents[1]) if child is not None else None
-        return None
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        parents = _modules(model, owner, node.value, op)
-        key = node.slice[0].slice.value
-        number = literal_number(key)
-        text = str(int(number)) if number is not None and number == int(number) else (
-            key.evaluated_value if isinstance(key, cst.SimpleString) else None)
-        if parents and len(parents[0]) == 1 and isinstance(text, str):
-            child = parents[0][0].child(text)
+            child = parents[0][0].selected(node)
             return ([child], parents[1]) if child is not None else None
     return None
 
@@ -319,7 +306,7 @@ def _enclosing_loop(op: InitOp, variable: str) -> tuple[int, cst.For] | None:
     return None
 
 
-def _iterated(model: FileModel, owner: ModuleClass, op: InitOp, node: cst.BaseExpression,
+def _iterated(model: CollectedFile, owner: ModuleClass, op: InitOp, node: cst.BaseExpression,
               methods: tuple[str, ...]) -> list[Submodule] | None:
     """Submodules behind ``X.modules()`` (or another of ``methods``), ``enumerate(...)`` included,
     or a literal list of modules (``for layer in (self.fc1, self.fc2)``)."""
@@ -349,7 +336,7 @@ def _iterated(model: FileModel, owner: ModuleClass, op: InitOp, node: cst.BaseEx
     return None
 
 
-def _loop_variable(model: FileModel, owner: ModuleClass, op: InitOp, name: str) -> Reach | None:
+def _loop_variable(model: CollectedFile, owner: ModuleClass, op: InitOp, name: str) -> Reach | None:
     """``for m in self.modules(): if isinstance(m, nn.Linear): init(m.weight)``."""
     found = _enclosing_loop(op, name)
     if found is None:
@@ -364,7 +351,7 @@ def _loop_variable(model: FileModel, owner: ModuleClass, op: InitOp, name: str) 
     return modules, narrowed or all(m.kind in knowledge.PARAMETERISED_KINDS for m in collection)
 
 
-def _narrow(model: FileModel, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
+def _narrow(model: CollectedFile, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
     """Apply the class tests guarding ``op`` (inside loop ``depth``) to the modules ``name`` may be."""
     narrowed = False
     for condition, positive, open_loops in op.conditions:
@@ -381,7 +368,7 @@ def _narrow(model: FileModel, op: InitOp, name: str, modules: list[Submodule], d
     return modules, narrowed
 
 
-def _tested_classes(model: FileModel, test: cst.BaseExpression, name: str):  # -> predicate | None
+def _tested_classes(model: CollectedFile, test: cst.BaseExpression, name: str):  # -> predicate | None
     """The module predicate a test expresses: ``isinstance(m, ...)``, ``type(m) is ...``, or a
     class-name test (``classname.find('Conv') != -1``, ``'Linear' in classname``)."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
@@ -419,7 +406,7 @@ def _class_name_fragment(left: cst.BaseExpression, operator: cst.CSTNode,
     return None
 
 
-def _class_names(model: FileModel, node: cst.BaseExpression) -> frozenset[str]:
+def _class_names(model: CollectedFile, node: cst.BaseExpression) -> frozenset[str]:
     if isinstance(node, (cst.Tuple, cst.List)):
         names: frozenset[str] = frozenset()
         for element in node.elements:
@@ -438,7 +425,7 @@ def _class_names(model: FileModel, node: cst.BaseExpression) -> frozenset[str]:
 # ------------------------------------------------------------------------ parameters() loops
 
 
-def _parameter_loop_target(model: FileModel, op: InitOp, variable: str) -> Target | None:
+def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> Target | None:
     """``for name, p in self.named_parameters(): if p.dim() > 1: xavier_uniform_(p)``."""
     owner = op.owner
     assert owner is not None
@@ -466,7 +453,7 @@ def _parameter_loop_target(model: FileModel, op: InitOp, variable: str) -> Targe
     return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
 
 
-def _listed_tensors(model: FileModel, op: InitOp, items: cst.List | cst.Tuple) -> Target | None:
+def _listed_tensors(model: CollectedFile, op: InitOp, items: cst.List | cst.Tuple) -> Target | None:
     """``for w in (self.fc1.weight, self.fc2.weight): init(w)``: one target over all of them."""
     targets = [_target(model, dataclasses.replace(op, target_node=e.value)) for e in items.elements]
     if not targets or any(t is None or not t.layers for t in targets):

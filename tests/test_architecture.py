@@ -1,0 +1,72 @@
+"""Shape rules of the code base itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import initaudit
+
+PACKAGE = Path(initaudit.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> initaudit modules it imports at module level (``if TYPE_CHECKING`` blocks
+    included; imports inside functions are deliberate lazy imports and run later)."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        statements = list(tree.body)
+        imported: set[str] = set()
+        while statements:
+            node = statements.pop()
+            if isinstance(node, (ast.If, ast.Try)):
+                statements += node.body + node.orelse + getattr(node, "finalbody", [])
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # ``from pkg import sub`` imports the submodule; ``from pkg import name``, pkg.
+                for alias in node.names:
+                    submodule = f"{node.module}.{alias.name}"
+                    imported.add(submodule if submodule in modules else node.module)
+        graph[name] = {target for target in imported if target in modules and target != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph[node]):
+            if state.get(target) == "open":
+                found.append(stack[stack.index(target):] + [target])
+            elif target not in state:
+                visit(target, [*stack, target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    assert _cycles(_import_graph()) == []
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_linter_modules_do_not_import_the_auditor() -> None:
+    graph = _import_graph()
+    for name, targets in graph.items():
+        if name.startswith("initaudit.lint"):
+            assert not any(t.startswith("initaudit.audit") for t in targets), name

@@ -8,7 +8,7 @@ deprecated ``torch.nn.init`` names. Unknown things stay unknown: rules only judg
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -122,6 +122,9 @@ class _Collector:
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
         self._conditions: list[tuple[cst.If, bool, int]] = []
+        #: Length of ``_conditions`` when each open block began: an ``if ...: return`` guard
+        #: holds for the rest of its block only.
+        self._block_starts: list[int] = []
         self._loops: list[cst.For] = []
         self._no_grad = 0
         self._seq = 0
@@ -197,6 +200,17 @@ class _Collector:
 
     def leave_If_orelse(self, node: cst.If) -> None:
         self._conditions.pop()
+
+    def leave_If(self, original_node: cst.If) -> None:
+        # ``if not isinstance(m, nn.Linear): return`` guards the statements after it.
+        if _always_exits(original_node.body):
+            self._conditions.append((original_node, False, len(self._loops)))
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._block_starts.append(len(self._conditions))
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        del self._conditions[self._block_starts.pop():]
 
     def visit_For_body(self, node: cst.For) -> None:
         self._loops.append(node)
@@ -494,6 +508,17 @@ class _Collector:
             in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
             loops=tuple(self._loops),
         ))
+
+
+def _always_exits(body: cst.BaseSuite) -> bool:
+    """Whether a block ends by leaving its function or loop iteration (return, continue, raise, break)."""
+    if isinstance(body, cst.IndentedBlock):
+        if not body.body or not isinstance(body.body[-1], cst.SimpleStatementLine):
+            return False
+        statements: Sequence[cst.BaseSmallStatement] = body.body[-1].body
+    else:
+        statements = body.body
+    return bool(statements) and isinstance(statements[-1], (cst.Return, cst.Continue, cst.Raise, cst.Break))
 
 
 def _keyword_is_false(call: cst.Call, keyword: str) -> bool:

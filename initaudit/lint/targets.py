@@ -9,8 +9,9 @@ with ``m`` a loop variable over ``self.modules()`` or the argument of a function
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import math
-from typing import Iterable
+from typing import Callable, Iterable
 
 import libcst as cst
 
@@ -352,58 +353,166 @@ def _loop_variable(model: CollectedFile, owner: ModuleClass, op: InitOp, name: s
 
 
 def _narrow(model: CollectedFile, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
-    """Apply the class tests guarding ``op`` (inside loop ``depth``) to the modules ``name`` may be."""
+    """Apply the class tests guarding ``op`` (inside loop ``depth``) to the modules ``name`` may be.
+
+    A branch keeps the modules its test may select: the ``if`` branch those matching a test, an
+    ``else`` branch or the code after ``if ...: return`` those a whole test surely rejects. The
+    result is exact once a branch selects modules by class (``isinstance(m, nn.Linear)``, or
+    ``not isinstance(...)`` then ``return``); "everything but a Conv" is not."""
     narrowed = False
+    aliases = _class_name_aliases(op.enclosing[-1], name) if op.enclosing else frozenset()
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue  # the test runs outside the loop
-        classes = _tested_classes(model, condition.test, name)
-        if classes is None:
+        test = _class_test(model, condition.test, name, aliases)
+        if test is None or not (positive or test.whole):
             continue
-        matches = [m for m in modules if classes(m)]
-        if positive:
-            modules, narrowed = matches, True
-        else:
-            modules = [m for m in modules if m not in matches]
+        modules = [m for m in modules if test.matches(m) == positive]
+        narrowed = narrowed or test.selects == positive
     return modules, narrowed
 
 
-def _tested_classes(model: CollectedFile, test: cst.BaseExpression, name: str):  # -> predicate | None
-    """The module predicate a test expresses: ``isinstance(m, ...)``, ``type(m) is ...``, or a
-    class-name test (``classname.find('Conv') != -1``, ``'Linear' in classname``)."""
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _tested_classes(model, test.left, name) or _tested_classes(model, test.right, name)
-    if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
-            and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name) \
-            and test.args[0].value.value == name:
+@dataclass(frozen=True)
+class ClassTest:
+    """What an ``if`` test says about a module's class."""
+
+    matches: Callable[[Submodule], bool]
+    #: The whole test is about the class (not ``isinstance(m, nn.Linear) and m.bias is not None``).
+    whole: bool
+    #: True picks out classes (``isinstance``); false excludes some (``not isinstance``, ``!=``).
+    selects: bool
+
+
+def _class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
+                aliases: frozenset[str]) -> ClassTest | None:
+    """The class test that ``test`` makes of the module ``name``, through ``and``, ``or`` and
+    ``not``; None when it tests nothing about the class."""
+    if isinstance(test, cst.BooleanOperation):
+        left = _class_test(model, test.left, name, aliases)
+        right = _class_test(model, test.right, name, aliases)
+        if isinstance(test.operator, cst.And):
+            if left is not None and right is not None:
+                return ClassTest(lambda m: left.matches(m) and right.matches(m), left.whole and right.whole,
+                                 left.selects or right.selects)
+            known = left or right
+            return dataclasses.replace(known, whole=False) if known is not None else None
+        if left is not None and right is not None and left.whole and right.whole:
+            return ClassTest(lambda m: left.matches(m) or right.matches(m), True,
+                             left.selects and right.selects)
+        return None
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _class_test(model, test.expression, name, aliases)
+        if inner is None or not inner.whole:
+            return None
+        return ClassTest(lambda m: not inner.matches(m), True, not inner.selects)
+    return _atomic_class_test(model, test, name, aliases)
+
+
+def _atomic_class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
+                       aliases: frozenset[str]) -> ClassTest | None:
+    """``isinstance(m, A)``, ``type(m) is A``, ``type(m) in (A, B)``, ``classname == "Linear"``,
+    ``"Conv" in classname``, ``classname.find("Conv") != -1``, ``classname.startswith("Conv")``,
+    and their negations (``!=``, ``is not``, ``not in``, ``find(...) == -1``)."""
+    if _is_call(test, "isinstance") and len(test.args) == 2 and _is_name(test.args[0].value, name):
         classes = _class_names(model, test.args[1].value)
+        return ClassTest(lambda m: m.class_name in classes, True, True)
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) \
+            and test.func.attr.value in ("startswith", "endswith") and len(test.args) == 1 \
+            and _is_class_name(test.func.value, name, aliases):
+        fragment = _string(test.args[0].value)
+        if fragment is None:
+            return None
+        method = test.func.attr.value
+        return ClassTest(lambda m: m.class_name is not None and getattr(m.class_name, method)(fragment),
+                         True, True)
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    left, operator = test.left, test.comparisons[0].operator
+    right = test.comparisons[0].comparator
+    if isinstance(left, cst.Call) and isinstance(left.func, cst.Attribute) and left.func.attr.value == "find" \
+            and len(left.args) == 1 and _is_class_name(left.func.value, name, aliases):
+        return _found_fragment(_string(left.args[0].value), operator, literal_number(right))
+    predicate = _compared_class(model, left, operator, right, name, aliases)
+    if predicate is None:
+        return None
+    if isinstance(operator, (cst.IsNot, cst.NotEqual, cst.NotIn)):
+        return ClassTest(lambda m: not predicate(m), True, False)
+    return ClassTest(predicate, True, True)
+
+
+def _compared_class(model: CollectedFile, left: cst.BaseExpression, operator: cst.BaseCompOp,
+                    right: cst.BaseExpression, name: str,
+                    aliases: frozenset[str]) -> Callable[[Submodule], bool] | None:
+    """The positive form of a one-comparison class test (the caller applies ``not``/``!=``)."""
+    membership = isinstance(operator, (cst.In, cst.NotIn))
+    if _is_call(left, "type") and len(left.args) == 1 and _is_name(left.args[0].value, name):
+        classes = _class_names(model, right)
         return lambda m: m.class_name in classes
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        operator = test.comparisons[0].operator
-        right = test.comparisons[0].comparator
-        left = test.left
-        if isinstance(operator, (cst.Is, cst.Equal)) and isinstance(left, cst.Call) \
-                and isinstance(left.func, cst.Name) and left.func.value == "type" and left.args \
-                and isinstance(left.args[0].value, cst.Name) and left.args[0].value.value == name:
-            classes = _class_names(model, right)
-            return lambda m: m.class_name in classes
-        fragment = _class_name_fragment(left, operator, right)
-        if fragment is not None:
-            return lambda m: m.class_name is not None and fragment in m.class_name
+    if _is_class_name(left, name, aliases):
+        if membership and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+            names = {_string(e.value) for e in right.elements}
+            return lambda m: m.class_name in names
+        value = _string(right)
+        return None if value is None or membership else (lambda m: m.class_name == value)
+    if membership and _is_class_name(right, name, aliases):
+        fragment = _string(left)
+        return None if fragment is None else (lambda m: m.class_name is not None and fragment in m.class_name)
     return None
 
 
-def _class_name_fragment(left: cst.BaseExpression, operator: cst.CSTNode,
-                         right: cst.BaseExpression) -> str | None:
-    """``classname.find('Conv') != -1`` or ``'Conv' in classname`` -> 'Conv'."""
-    if isinstance(operator, cst.In) and isinstance(left, cst.SimpleString):
-        return left.evaluated_value if isinstance(left.evaluated_value, str) else None
-    if isinstance(operator, cst.NotEqual) and literal_number(right) == -1 and isinstance(left, cst.Call) \
-            and isinstance(left.func, cst.Attribute) and left.func.attr.value == "find" and left.args \
-            and isinstance(left.args[0].value, cst.SimpleString):
-        value = left.args[0].value.evaluated_value
-        return value if isinstance(value, str) else None
+def _found_fragment(fragment: str | None, operator: cst.BaseCompOp, bound: float | None) -> ClassTest | None:
+    """``classname.find(fragment)`` compared with -1 or 0: present (``!= -1``, ``>= 0``,
+    ``> -1``) or absent (``== -1``, ``< 0``)."""
+    if fragment is None:
+        return None
+
+    def present(m: Submodule) -> bool:
+        return m.class_name is not None and fragment in m.class_name
+    if (isinstance(operator, cst.NotEqual) and bound == -1) or (isinstance(operator, cst.GreaterThan)
+                                                                and bound == -1) \
+            or (isinstance(operator, cst.GreaterThanEqual) and bound == 0):
+        return ClassTest(present, True, True)
+    if (isinstance(operator, cst.Equal) and bound == -1) or (isinstance(operator, cst.LessThan) and bound == 0):
+        return ClassTest(lambda m: not present(m), True, False)
     return None
+
+
+def _is_class_name(node: cst.BaseExpression, name: str, aliases: frozenset[str]) -> bool:
+    """``m.__class__.__name__``, ``type(m).__name__``, or a local variable holding one of them."""
+    if isinstance(node, cst.Name):
+        return node.value in aliases
+    if not (isinstance(node, cst.Attribute) and node.attr.value == "__name__"):
+        return False
+    owner = node.value
+    if isinstance(owner, cst.Attribute) and owner.attr.value == "__class__":
+        return _is_name(owner.value, name)
+    return _is_call(owner, "type") and len(owner.args) == 1 and _is_name(owner.args[0].value, name)
+
+
+def _class_name_aliases(function: cst.FunctionDef, name: str) -> frozenset[str]:
+    """Variables of ``function`` assigned the class name of ``name`` (``classname = m.__class__.__name__``)."""
+    found = set()
+    blocks = [function.body.body]
+    while blocks:
+        for statement in blocks.pop():
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                            and isinstance(small.targets[0].target, cst.Name) \
+                            and _is_class_name(small.value, name, frozenset()):
+                        found.add(small.targets[0].target.value)
+            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
+                blocks.append(statement.body.body)
+    return frozenset(found)
+
+
+def _is_call(node: cst.BaseExpression, function: str) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == function
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+    return value if isinstance(value, str) else None
 
 
 def _class_names(model: CollectedFile, node: cst.BaseExpression) -> frozenset[str]:

@@ -8,6 +8,7 @@ linter can use it without importing torch.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
@@ -528,6 +529,17 @@ def parameter_ndim(class_name: str, param: str) -> int | None:
 EMBEDDING_LIKE_NAMES: tuple[str, ...] = (
     "embed", "token", "pos", "query", "cls", "codebook", "prompt", "latent", "mask",
 )
+
+#: Spellings of a projection matrix's name, which no embedding-like fragment overrides
+#: (``W_query`` projects; a learned ``query`` token does not).
+_PROJECTION_NAME = re.compile(r"(?:^w_|_w$|^w$|weight|proj|kernel)", re.IGNORECASE)
+
+
+def is_embedding_like(name: str) -> bool:
+    """Named like a table or a learned token (N(0, 1) is their usual start), not a projection."""
+    lowered = name.lower()
+    return any(f in lowered for f in EMBEDDING_LIKE_NAMES) and not _PROJECTION_NAME.search(name)
+
 
 # --------------------------------------------------------------------------- intentional inits
 

@@ -142,6 +142,9 @@ class HelperCall:
     seq: int
     loops: tuple[cst.For, ...] = ()
     conditions: tuple[tuple[cst.If, bool, int], ...] = ()
+    #: For a function that returns the module it is given (``self.fc = init_layer(nn.Linear(...))``):
+    #: the module that call built and handed on.
+    passed: Submodule | None = None
 
 
 class CollectedFile(Protocol):

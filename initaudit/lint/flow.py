@@ -245,7 +245,8 @@ class ForwardFlow:
         if isinstance(node, cst.IfExp):
             self._expr(node.test, frame)
             return self._expr(node.body, frame).union(self._expr(node.orelse, frame))
-        if isinstance(node, (cst.Tuple, cst.List)):
+        if isinstance(node, (cst.Tuple, cst.List, cst.Dict)):
+            # ``return loss, logits`` and ``return {"logits": y}`` hand their items on.
             result = EMPTY
             for element in node.elements:
                 result = result.union(self._expr(element.value, frame))

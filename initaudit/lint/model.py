@@ -17,7 +17,7 @@ from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
-from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, torch_nn_class
+from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, returned_parameter, torch_nn_class
 from initaudit.lint.names import NameResolver
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
@@ -35,6 +35,8 @@ _MATRIX_FUNCTIONS = frozenset({
     "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv",
 })
+#: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
+_MATRIX_METHODS = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
 #: Methods that add modules to a container or to a list of modules.
 _GROWING_METHODS = ("append", "extend", "add_module")
 _TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
@@ -131,7 +133,9 @@ class _Collector:
         self._local_classes = frozenset(
             n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)
         )
-        self._builder = SubmoduleBuilder(model.names, self._local_classes)
+        pass_through = {n.name.value: n for n in model.module.body
+                        if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
+        self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through)
 
     # ---------------------------------------------------------------- scopes
 
@@ -394,7 +398,8 @@ class _Collector:
                 isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
                 and node.func.value.value == "self")):
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
-                                                tuple(self._loops), tuple(self._conditions)))
+                                                tuple(self._loops), tuple(self._conditions),
+                                                self._builder.passed.get(id(node))))
 
     def _note_components(self, node: cst.Call, owner: ModuleClass) -> None:
         """``RAFT(encoder=FeatureEncoder(...))`` or an encoder built first and passed in: the
@@ -422,7 +427,14 @@ class _Collector:
             self._matrix_parameter(node.right)
 
     def _matrix_operands(self, node: cst.Call) -> None:
-        """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``: ``w`` is used as a weight."""
+        """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``, ``x.mm(self.w)``: ``w`` is used
+        as a weight."""
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _MATRIX_METHODS \
+                and not self._model.names(func):
+            for operand in (func.value, *(arg.value for arg in node.args)):
+                self._matrix_parameter(operand)
+            return
         for name in self._model.names(node.func):
             if name.rsplit(".", 1)[-1] in _MATRIX_FUNCTIONS and name.startswith("torch."):
                 for arg in node.args:

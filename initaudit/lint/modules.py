@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Sequence
 
 import libcst as cst
 
@@ -162,11 +162,17 @@ class LocalList:
 class SubmoduleBuilder:
     """Turns constructor expressions into :class:`Submodule` trees."""
 
-    def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str]) -> None:
+    def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str],
+                 pass_through: Mapping[str, cst.FunctionDef] | None = None) -> None:
         self._names = qualified_names
         self._local_classes = local_classes
+        #: Functions of the file that return the module they are given, after initialising it
+        #: (``init_layer(nn.Linear(...), std=0.01)``), by name.
+        self._pass_through = pass_through or {}
         #: Local lists of the function being read, for ``nn.Sequential(*layers)``.
         self.lists: dict[str, LocalList] = {}
+        #: The module each call of a pass-through function built, by id of the call.
+        self.passed: dict[int, Submodule] = {}
 
     def build(self, path: str, node: cst.BaseExpression,
               defaults: Mapping[str, cst.BaseExpression] | None = None) -> Submodule | None:
@@ -185,6 +191,12 @@ class SubmoduleBuilder:
             return self.build(path, node.with_changes(func=defaults[node.func.value]))
         if not isinstance(node, cst.Call):
             return self._functional_activation(path, node)
+        if isinstance(node.func, cst.Name) and node.func.value in self._pass_through:
+            argument_node = returned_argument(self._pass_through[node.func.value], node)
+            built = self.build(path, argument_node, defaults) if argument_node is not None else None
+            if built is not None:
+                self.passed[id(node)] = built
+            return built
         torch_class = torch_nn_class(self._names(node.func))
         if torch_class is not None:
             return self._torch_module(path, torch_class, node)
@@ -298,3 +310,34 @@ class SubmoduleBuilder:
                     slope = 0.01 if activation == "leaky_relu" else None
                     return Submodule(path, LayerKind.ACTIVATION, None, node, activation, slope)
         return None
+
+
+def returned_parameter(function: cst.FunctionDef) -> str | None:
+    """The parameter a function returns on every path (``def init_layer(layer, std): ...;
+    return layer``), or None."""
+    names = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
+    returned: set[str] = set()
+    blocks: list[Sequence[cst.BaseStatement]] = [function.body.body] \
+        if isinstance(function.body, cst.IndentedBlock) else []
+    while blocks:
+        for statement in blocks.pop():
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Return):
+                        value = small.value
+                        returned.add(value.value if isinstance(value, cst.Name) else "")
+            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
+                blocks.append(statement.body.body)
+    if len(returned) != 1:
+        return None
+    name = returned.pop()
+    return name if name in names else None
+
+
+def returned_argument(function: cst.FunctionDef, call: cst.Call) -> cst.BaseExpression | None:
+    """The argument of ``call`` bound to the parameter ``function`` returns."""
+    name = returned_parameter(function)
+    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    if name is None:
+        return None
+    return argument(call, params.index(name), name)

@@ -15,11 +15,13 @@ from initaudit.lint.modules import Submodule, literal_number
 
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
     """What the layer's output flows into: recorded by the owner's forward, or — for a layer
-    inside a block of this file — by the block's own forward."""
+    inside a block of this file, or built in a function or at module level and handed to an
+    init function — where it was built."""
     found = owner.consumers.get(layer.path)
     if found:
         return found
-    origin = model.classes.get(layer.origin or "")
+    origin = model.classes.get(layer.origin or "") or next(
+        (scope for scope in model.scopes if scope.name == layer.origin), None)
     if origin is not None and origin is not owner and layer.local_path is not None:
         return origin.consumers.get(layer.local_path, set())
     return set()
@@ -165,11 +167,10 @@ def weight_matrices(model: FileModel, op: InitOp) -> tuple[str, tuple[Submodule,
     if target is None or not target.exact:
         return None
     if not target.layers:
-        name = target.param.lower()
         if (target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded \
                 or target.param not in target.owner.matrix_parameters \
                 or (op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner)) \
-                or any(fragment in name for fragment in knowledge.EMBEDDING_LIKE_NAMES):
+                or knowledge.is_embedding_like(target.param):
             return None
         return target.param, ()
     layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param))

@@ -19,7 +19,7 @@ from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.lint.facts import BARE_TENSOR, ApplyCall, CollectedFile, HelperCall, InitOp, ModuleClass, Target
 from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
-from initaudit.lint.modules import Submodule, literal_number
+from initaudit.lint.modules import Submodule, literal_number, returned_parameter
 
 #: A set of submodules, and whether it is known precisely.
 Reach = tuple[list[Submodule], bool]
@@ -168,6 +168,10 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
     """The target of ``op`` with the helper's parameters replaced by the call's arguments."""
     node = _strip(op.target_node) if op.target_node is not None else None
     at_call = dataclasses.replace(op, owner=call.owner, loops=call.loops, conditions=call.conditions)
+    if call.passed is not None and isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+            and isinstance(op.scope_node, cst.FunctionDef) and node.value.value == returned_parameter(op.scope_node):
+        # ``init_layer(nn.Linear(...))``: the helper initialises the very module the call built.
+        return Target(call.owner, (call.passed,), node.attr.value)
     if isinstance(node, cst.Name) and node.value in bound:
         return _target(model, dataclasses.replace(at_call, target_node=bound[node.value]))
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in bound:

@@ -42,8 +42,10 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
             if _flag_parameter(model, op):
                 yield ConstantInit(op, value, target.param, None, ())
             continue
-        layers = tuple(m for m in op.effective_layers()
-                       if is_weight_matrix(m, target.param) and not _intentional(model, op, m))
+        # Zero starts are a known recipe in places (LoRA B, residual ends, heads); a non-zero
+        # constant on a weight matrix never is.
+        layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param)
+                       and not (value in (0.0, None) and _intentional(model, op, m)))
         if not layers:
             continue
         consumers = {feeding(model, target.owner, m) for m in layers}

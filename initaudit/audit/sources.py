@@ -91,6 +91,11 @@ def call_factory(spec: str) -> torch.nn.Module:
     return built
 
 
+def open_shard(path: Path) -> Source:
+    """One checkpoint file, never a directory or an index (shards of a sharded checkpoint)."""
+    return _open_path(path, trust_pickle=False, allow_index=False)
+
+
 def _described(error: BaseException) -> str:
     if isinstance(error, SystemExit):
         return f"it called sys.exit({error.code!r})"
@@ -179,7 +184,7 @@ def _sharded(directory: Path, index_name: str | None = None) -> Source:
             if not shard_path.is_file():
                 raise AuditError(f"{index}: shard {file_name} is missing")
             shards.clear()  # one shard open at a time
-            shards[file_name] = _open_path(shard_path, trust_pickle=False, allow_index=False)
+            shards[file_name] = open_shard(shard_path)
         return shards[file_name]
 
     def load(name: str) -> torch.Tensor:

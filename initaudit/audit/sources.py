@@ -262,7 +262,7 @@ def _torch_load(path: Path, *, mmap: bool, trusted: bool) -> Any:
     except pickle.UnpicklingError as error:
         if "Weights only load failed" not in str(error):
             raise AuditError(f"{path}: corrupt or truncated checkpoint ({_short(error)})") from None
-        needed = set(re.findall(r"GLOBAL (\S+)", str(error))) or _unsafe_pickle_globals(path)
+        needed = set(re.findall(r"GLOBAL (\S+)", str(error))) | _unsafe_pickle_globals(path)
         if needed:
             raise AuditError(
                 f"{path}: refusing to unpickle, it needs {', '.join(sorted(needed))} "

@@ -394,7 +394,9 @@ def _attach(source: Source, module: torch.nn.Module) -> Source:
             if tuple(target.shape) != tuple(tensor.shape):
                 raise AuditError(f"{source.path}: {name} has shape {tuple(tensor.shape)}, "
                                  f"the factory's model expects {tuple(target.shape)}")
-            target.copy_(tensor)
+            if tensor.is_meta:
+                raise AuditError(f"{source.path}: {name} is a meta tensor, without values to load")
+            target.copy_(tensor if tensor.layout is torch.strided else tensor.to_dense())
     source.module = module
     source.names = list(expected)
     source.load = lambda name: expected[name]

@@ -275,3 +275,18 @@ def test_nested_and_self_referring_indexes(tmp_path: Path, capsys: pytest.Captur
     (outer / "model.safetensors.index.json").write_text(
         json.dumps({"weight_map": {k: "inner/model-1.safetensors" for k in _state()}}))
     assert _audit(capsys, str(outer))[0] == 0  # a shard in a subdirectory is fine
+
+
+@pytest.mark.parametrize("odd", ["sparse", "meta"])
+def test_sparse_and_meta_tensors_with_a_factory(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch, odd: str) -> None:
+    (tmp_path / "small.py").write_text(
+        "from torch import nn\n"
+        "def build():\n    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "small", raising=False)
+    state = _state()
+    state["0.weight"] = state["0.weight"].to_sparse() if odd == "sparse" else torch.empty(32, 16, device="meta")
+    torch.save(state, tmp_path / "m.pt")
+    status, _, err = _audit(capsys, str(tmp_path / "m.pt"), factory="small:build")
+    assert status == 0 if odd == "sparse" else (status == 2 and "meta tensor" in err)

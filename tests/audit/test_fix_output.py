@@ -127,7 +127,7 @@ def _bad_checkpoint(tmp_path: Path, suffix: str) -> Path:
 
 
 @pytest.mark.parametrize(("source_suffix", "output_suffix"), [(".pt", ".safetensors"), (".safetensors", ".pt"),
-                                                              (".pt", ".ckpt"), (".safetensors", ".safetensors")])
+                                                              (".pt", ".ckpt")])
 def test_output_suffix_picks_the_format(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         source_suffix: str, output_suffix: str) -> None:
     source = _bad_checkpoint(tmp_path, source_suffix)

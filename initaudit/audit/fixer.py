@@ -11,7 +11,6 @@ from typing import Any, Callable
 import torch
 
 from initaudit import knowledge
-from initaudit.audit.errors import AuditError
 from initaudit.audit.findings import FIXABLE
 from initaudit.audit.pipeline import Analysis
 from initaudit.audit.probe import probe_signal, signal_ratios
@@ -169,7 +168,10 @@ def _file_metadata(metadata: dict[str, str]) -> dict[str, str]:
 
 
 def _entries(source_or_state: Source | dict[str, torch.Tensor], names: list[str]) -> list[Entry]:
-    """Shapes and dtypes for a safetensors header, reading one tensor at a time."""
+    """Shapes and dtypes for a safetensors header, from the source's header where it has one,
+    else reading one tensor at a time."""
+    if isinstance(source_or_state, Source) and source_or_state.describe is not None:
+        return [(name, *source_or_state.describe(name)) for name in names]
     load = source_or_state.load if isinstance(source_or_state, Source) else source_or_state.__getitem__
     entries = []
     for name in names:

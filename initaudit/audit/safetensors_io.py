@@ -18,6 +18,7 @@ DTYPES = {
     torch.uint8: "U8", torch.bool: "BOOL",
     torch.float8_e4m3fn: "F8_E4M3", torch.float8_e5m2: "F8_E5M2",
 }
+DTYPE_OF = {code: dtype for dtype, code in DTYPES.items()}
 ALIGNMENT = 8
 
 

@@ -37,9 +37,7 @@ class ScriptRecord:
     """An inert stand-in for a pickled TorchScript object: its type name and state."""
 
     type_name = ""
-
-    def __init__(self) -> None:
-        self.state: Any = None
+    state: Any = None  # unpickling creates records without calling __init__
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
@@ -134,7 +132,10 @@ class ScriptWeights:
             raise AuditError(f"{path}: {error}") from None
         except Exception as error:  # a damaged pickle raises anything from EOFError to ValueError
             raise AuditError(f"{path}: unreadable TorchScript data.pkl ({type(error).__name__})") from None
-        self.tensors: dict[str, LazyTensor] = dict(_walk(top, "", 0, set()))
+        try:
+            self.tensors: dict[str, LazyTensor] = dict(_walk(top, "", 0, set()))
+        except AuditError as error:
+            raise AuditError(f"{path}: {error}") from None
 
     def load(self, name: str) -> torch.Tensor:
         lazy = self.tensors[name]

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import torch
 
 from initaudit.audit.errors import AuditError
+from initaudit.audit.safetensors_io import DTYPE_OF
 
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 BIN_INDEX = "pytorch_model.bin.index.json"
@@ -52,6 +53,8 @@ class Source:
     shard_map: dict[str, str] = field(default_factory=dict)
     #: What the report should say about how the source was read.
     notes: list[str] = field(default_factory=list)
+    #: Shape and dtype of a tensor without reading its values, where the format allows.
+    describe: Callable[[str], tuple[tuple[int, ...], torch.dtype]] | None = None
 
 
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
@@ -160,7 +163,14 @@ def _safetensors(path: Path) -> Source:
         except Exception as error:
             raise AuditError(f"{path}: cannot read tensor {name} ({_short(error)})") from None
 
-    return Source("safetensors", path, names, load, metadata=dict(metadata))
+    def describe(name: str) -> tuple[tuple[int, ...], torch.dtype]:
+        header = handle.get_slice(name)
+        dtype = DTYPE_OF.get(header.get_dtype())
+        if dtype is None:
+            raise AuditError(f"{path}: tensor {name} has dtype {header.get_dtype()}, which initaudit cannot write")
+        return tuple(header.get_shape()), dtype
+
+    return Source("safetensors", path, names, load, metadata=dict(metadata), describe=describe)
 
 
 def _sharded(directory: Path, index_name: str | None = None) -> Source:

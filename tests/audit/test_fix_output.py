@@ -159,6 +159,9 @@ def test_only_regular_files_are_replaced(tmp_path: Path, capsys: pytest.CaptureF
     assert run_audit(str(source), fix=True, output=str(device), factory=FACTORY) == 2
     assert "not a regular file" in _one_line_error(capsys)
     assert device.is_symlink() and Path("/dev/null").is_char_device()
+    assert run_audit(str(source), fix=True, output="/dev/full", factory=FACTORY) == 2
+    _one_line_error(capsys)
+    assert Path("/dev/full").is_char_device()
     assert run_audit(str(source), fix=True, output=str(source), factory=FACTORY) == 2
     assert "differ from the input" in _one_line_error(capsys)
 

@@ -126,6 +126,8 @@ def test_archive_with_a_hostile_data_pkl(tmp_path: Path, capsys: pytest.CaptureF
     assert status == 2 and "posix.system" in err and not marker.exists()
     _rewrite_member(path, "/data.pkl", b"\x80\x02garbage")
     assert _audit(capsys, str(path))[0] == 2
+    _rewrite_member(path, "/data.pkl", b"\x80\x02c__torch__\nX\n)\x81.")  # an object never given state
+    assert _audit(capsys, str(path))[0] in (0, 2)
 
 
 def test_state_dict_keys_must_be_strings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

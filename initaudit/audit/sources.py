@@ -30,6 +30,8 @@ BIN_INDEX = "pytorch_model.bin.index.json"
 NESTED_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights")
 #: Prefixes added by DataParallel/DistributedDataParallel and torch.compile.
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+#: How deep training checkpoints are searched for their state dict.
+MAX_NESTING = 8
 FACTORY_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -110,7 +112,7 @@ def _open_path(path: Path, trust_pickle: bool, *, allow_index: bool) -> Source:
     try:
         mode = path.stat().st_mode
     except OSError as error:
-        raise AuditError(f"{path}: cannot read ({error.strerror})") from None
+        raise AuditError(f"{path}: cannot read ({error.strerror or error})") from None
     if stat.S_ISDIR(mode) and allow_index:
         return _sharded(path)
     if not stat.S_ISREG(mode):
@@ -124,7 +126,7 @@ def _open_path(path: Path, trust_pickle: bool, *, allow_index: bool) -> Source:
         with path.open("rb") as handle:
             head = handle.read(16)
     except OSError as error:
-        raise AuditError(f"{path}: cannot read ({error.strerror})") from None
+        raise AuditError(f"{path}: cannot read ({error.strerror or error})") from None
     if size == 0:
         raise AuditError(f"{path}: empty file")
     if zipfile.is_zipfile(path):
@@ -351,8 +353,8 @@ def _from_object(loaded: Any, path: Path, kind: str) -> Source:
                   prefix=prefix)
 
 
-def _find_state_dict(loaded: Any) -> tuple[dict[str, torch.Tensor] | None, tuple[str, ...]]:
-    if isinstance(loaded, dict):
+def _find_state_dict(loaded: Any, depth: int = 0) -> tuple[dict[str, torch.Tensor] | None, tuple[str, ...]]:
+    if isinstance(loaded, dict) and depth <= MAX_NESTING:
         if loaded and all(isinstance(v, torch.Tensor) for v in loaded.values()):
             return loaded, ()
         for key in NESTED_KEYS:
@@ -360,7 +362,7 @@ def _find_state_dict(loaded: Any) -> tuple[dict[str, torch.Tensor] | None, tuple
             if isinstance(value, torch.nn.Module):
                 return value.state_dict(), (key,)
             if isinstance(value, dict):
-                found, below = _find_state_dict(value)
+                found, below = _find_state_dict(value, depth + 1)
                 if found is not None:
                     return found, (key, *below)
         if any(isinstance(v, torch.Tensor) for v in loaded.values()):

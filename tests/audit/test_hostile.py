@@ -292,3 +292,18 @@ def test_sparse_and_meta_tensors_with_a_factory(tmp_path: Path, capsys: pytest.C
     torch.save(state, tmp_path / "m.pt")
     status, _, err = _audit(capsys, str(tmp_path / "m.pt"), factory="small:build")
     assert status == 0 if odd == "sparse" else (status == 2 and "meta tensor" in err)
+
+
+def test_deeply_nested_training_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nested: dict[str, object] = {}
+    for _ in range(20_000):
+        nested = {"state_dict": nested}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        deep = pickle.dumps(nested, protocol=2)  # torch.save itself cannot nest this deep
+    finally:
+        sys.setrecursionlimit(limit)
+    torch.save(_state(), tmp_path / "deep.pt")
+    _rewrite_member(tmp_path / "deep.pt", "/data.pkl", deep)
+    assert "no tensors found" in _audit(capsys, str(tmp_path / "deep.pt"))[2]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import weakref
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,8 @@ class ScriptWeights:
         if len(roots) != 1 or f"{roots[0]}/data.pkl" not in members:
             raise AuditError(f"{path}: TorchScript archive without one data.pkl")
         self._root = roots[0]
+        #: Storages still in use, so that tied tensors share memory as they do in the module.
+        self._storages: weakref.WeakValueDictionary[str, torch.Tensor] = weakref.WeakValueDictionary()
         try:
             with self._archive.open(f"{self._root}/data.pkl") as handle:
                 top = _Unpickler(handle).load()
@@ -139,7 +142,13 @@ class ScriptWeights:
 
     def load(self, name: str) -> torch.Tensor:
         lazy = self.tensors[name]
-        storage = lazy.storage
+        flat = self._storages.get(lazy.storage.key)
+        if flat is None:
+            flat = self._read(lazy.storage)
+            self._storages[lazy.storage.key] = flat
+        return flat.as_strided(lazy.size, lazy.stride, lazy.offset)
+
+    def _read(self, storage: StorageRef) -> torch.Tensor:
         record = f"{self._root}/data/{storage.key}"
         expected = storage.numel * torch.empty((), dtype=storage.dtype).element_size()
         try:
@@ -152,9 +161,9 @@ class ScriptWeights:
             raise AuditError(f"{self.path}: data record {storage.key} is missing") from None
         except (zipfile.BadZipFile, OSError, EOFError) as error:
             raise AuditError(f"{self.path}: corrupt data record {storage.key} ({error})") from None
-        flat = torch.frombuffer(raw, dtype=torch.uint8).view(storage.dtype) if raw else \
-            torch.empty(0, dtype=storage.dtype)
-        return flat.as_strided(lazy.size, lazy.stride, lazy.offset)
+        if not raw:
+            return torch.empty(0, dtype=storage.dtype)
+        return torch.frombuffer(raw, dtype=torch.uint8).view(storage.dtype)
 
 
 def _walk(node: Any, prefix: str, depth: int, seen: set[int]) -> Iterator[tuple[str, LazyTensor]]:

@@ -172,3 +172,21 @@ def test_torchscript_weights_of_a_plain_module_match_jit_load(tmp_path: Path) ->
     assert safe.module is None
     assert set(safe.names) == set(loaded)
     assert all(torch.equal(safe.load(name), loaded[name]) for name in safe.names)
+
+
+def test_tied_weights_in_torchscript_are_not_clones(tmp_path: Path) -> None:
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encode = nn.Linear(32, 32)
+            self.decode = nn.Linear(32, 32)
+            self.decode.weight = self.encode.weight
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decode(torch.relu(self.encode(x)))
+
+    torch.jit.save(torch.jit.script(Tied()), tmp_path / "tied.pt")
+    for trusted in (False, True):
+        report = analyse(open_source(str(tmp_path / "tied.pt"), trust_pickle=trusted)).report
+        assert "encode.weight" in {p.name for p in report.parameters}
+        assert "IA204" not in {f.code for f in report.findings}  # cloned-layers

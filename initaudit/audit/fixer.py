@@ -152,7 +152,7 @@ def _write_module(source: Source, reinits: Reinits, tmp: Path, fmt: str) -> None
     if fmt == "safetensors":
         state = {k: v.contiguous() for k, v in source.module.state_dict().items()}
         metadata = source.metadata if source.kind == "safetensors" else {}
-        write_safetensors(_entries(state, list(state)), state.__getitem__, tmp, _file_metadata(metadata))
+        write_safetensors(_entries(state, list(state)), state.__getitem__, tmp, metadata)
     elif source.kind == "torchscript":
         torch.jit.save(source.module, str(tmp))
     elif source.kind == "pickle":
@@ -161,10 +161,6 @@ def _write_module(source: Source, reinits: Reinits, tmp: Path, fmt: str) -> None
         torch.save(_replace_nested(source, {n: parameters[n].detach() for n in reinits}), str(tmp))
     else:
         torch.save(source.module.state_dict(), str(tmp))
-
-
-def _file_metadata(metadata: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in metadata.items() if k != "factory"}
 
 
 def _entries(source_or_state: Source | dict[str, torch.Tensor], names: list[str]) -> list[Entry]:
@@ -186,7 +182,7 @@ def _stream_safetensors(source: Source, reinits: Reinits, path: Path, metadata: 
         original = source.load(name)
         return reinits[name](original) if name in reinits else original
 
-    write_safetensors(_entries(source, source.names), produce, path, _file_metadata(metadata))
+    write_safetensors(_entries(source, source.names), produce, path, metadata)
 
 
 def _save_torch(source: Source, reinits: Reinits, path: Path) -> None:
@@ -227,7 +223,7 @@ def _write_shards(source: Source, reinits: Reinits, directory: Path, notes: list
     assert source.path is not None
     root = source.path
     changed = {source.shard_map[name] for name in reinits}
-    for file_name in _files_to_copy(root, set(source.shard_map.values()) - changed, notes):
+    for file_name in _files_to_copy(root, set(source.shard_map.values()), changed, notes):
         destination = directory / file_name
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / file_name, destination)
@@ -242,10 +238,10 @@ def _write_shards(source: Source, reinits: Reinits, directory: Path, notes: list
             _save_torch(shard, own, destination)
 
 
-def _files_to_copy(root: Path, shards: set[str], notes: list[str]) -> list[str]:
+def _files_to_copy(root: Path, shards: set[str], changed: set[str], notes: list[str]) -> list[str]:
     """Untouched shards and the directory's other regular files, none reached through a link out."""
     inside = root.resolve()
-    names = set(shards) | {entry.name for entry in root.iterdir()}
+    names = (shards | {entry.name for entry in root.iterdir()}) - changed
     chosen = []
     for name in sorted(names):
         entry = root / name

@@ -29,37 +29,42 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def _bad_sharded(directory: Path) -> dict[str, str]:
-    """A sharded safetensors checkpoint of the bad MLP, two shards, with a config file."""
+def _bad_sharded(directory: Path, suffix: str = ".safetensors") -> dict[str, str]:
+    """A sharded checkpoint of the bad MLP, two shards, with a config file."""
     directory.mkdir()
     state = audit_models.bad_mlp().state_dict()
     names = list(state)
-    halves = {"model-1.safetensors": names[: len(names) // 2], "model-2.safetensors": names[len(names) // 2:]}
+    halves = {f"model-1{suffix}": names[: len(names) // 2], f"model-2{suffix}": names[len(names) // 2:]}
     weight_map = {}
     for file_name, part in halves.items():
-        save_safetensors({n: state[n] for n in part}, directory / file_name)
+        if suffix == ".safetensors":
+            save_safetensors({n: state[n] for n in part}, directory / file_name)
+        else:
+            torch.save({n: state[n] for n in part}, directory / file_name)
         weight_map.update({n: file_name for n in part})
     (directory / "config.json").write_text("{}")
     return weight_map
 
 
-def _write_index(directory: Path, weight_map: object) -> None:
-    (directory / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+def _write_index(directory: Path, weight_map: object, name: str = "model.safetensors.index.json") -> None:
+    (directory / name).write_text(json.dumps({"weight_map": weight_map}))
 
 
 def _tree(directory: Path) -> dict[str, str]:
     return {str(p.relative_to(directory)): _digest(p) for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def test_sharded_fix_rewrites_only_the_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    weight_map = _bad_sharded(tmp_path / "ckpt")
-    _write_index(tmp_path / "ckpt", weight_map)
+@pytest.mark.parametrize("suffix", [".safetensors", ".bin"])
+def test_sharded_fix_rewrites_only_the_output(tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str) -> None:
+    weight_map = _bad_sharded(tmp_path / "ckpt", suffix)
+    index = "model.safetensors.index.json" if suffix == ".safetensors" else "pytorch_model.bin.index.json"
+    _write_index(tmp_path / "ckpt", weight_map, index)
     before = _tree(tmp_path)
     assert run_audit(str(tmp_path / "ckpt"), fix=True, output=str(tmp_path / "fixed"), factory=FACTORY) == 0
     assert "fix written to" in capsys.readouterr().out
     assert _tree(tmp_path / "ckpt") == {k.removeprefix("ckpt/"): v for k, v in before.items()}
-    assert set(_tree(tmp_path / "fixed")) == {"config.json", "model-1.safetensors", "model-2.safetensors",
-                                              "model.safetensors.index.json"}
+    assert set(_tree(tmp_path / "fixed")) == {"config.json", f"model-1{suffix}", f"model-2{suffix}", index}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "fixed"]
 
 
 @pytest.mark.parametrize("escape", ["absolute", "parent", "symlink"])

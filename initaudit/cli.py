@@ -241,7 +241,8 @@ def _report(summary, output_format: str) -> None:
 @click.option("--input-shape", help="Input shape for the signal probe, e.g. 1,3,224,224.")
 @click.option("--fix", is_flag=True, help="Re-initialise flagged layers (needs --output).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Where --fix writes the new checkpoint.")
-@click.option("--trust-pickle", is_flag=True, help="Allow unpickling arbitrary objects (runs their code).")
+@click.option("--trust-pickle", is_flag=True,
+              help="Allow unpickling arbitrary objects and loading TorchScript code (both run code from the file).")
 @click.option("--factory", help="package.module:function building the architecture for a bare state dict.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for probes and fixes.")
 def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,

@@ -30,8 +30,10 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
     from initaudit.audit.errors import AuditError
     from initaudit.audit.pipeline import analyse
     from initaudit.audit.sources import open_source
+    from initaudit.audit.writing import output_format as fix_format
 
     try:
+        fmt = fix_format(spec, output) if fix and output else ""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             source = open_source(spec, trust_pickle=trust_pickle, factory=factory)
@@ -42,7 +44,7 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
                 from initaudit.audit.fixer import apply_fix
                 from initaudit.report.audit_text import render_fix
 
-                outcome = apply_fix(source, analysis, output or "", seed=seed,
+                outcome = apply_fix(source, analysis, output or "", fmt, seed=seed,
                                     trust_pickle=trust_pickle, factory=factory)
                 render_fix(outcome, sys.stderr if output_format == "json" else sys.stdout)
                 status = outcome.exit_code
@@ -50,6 +52,8 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
         return _fail(str(error))
     except MemoryError:
         return _fail(f"{spec}: out of memory while auditing")
+    except Exception as error:  # a bug, not findings: exit 2 with one line, never 1
+        return _fail(f"internal error while auditing {spec}: {type(error).__name__}: {error}")
     return status
 
 
@@ -65,5 +69,7 @@ def _print_report(report, output_format: str) -> None:  # type: ignore[no-untype
 
 
 def _fail(message: str) -> int:
-    print(f"initaudit: error: {message}", file=sys.stderr)
+    from initaudit.report.printable import printable
+
+    print(f"initaudit: error: {printable(message)}", file=sys.stderr)
     return 2

@@ -3,9 +3,7 @@ atomically, reload it and check the result. The input is never modified."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -13,13 +11,13 @@ from typing import Any, Callable
 import torch
 
 from initaudit import knowledge
-from initaudit.audit.errors import AuditError
 from initaudit.audit.findings import FIXABLE
 from initaudit.audit.pipeline import Analysis
-from initaudit.audit.safetensors_io import save_safetensors
 from initaudit.audit.probe import probe_signal, signal_ratios
-from initaudit.audit.sources import Source, open_source
+from initaudit.audit.safetensors_io import Entry, write_safetensors
+from initaudit.audit.sources import Source, open_shard, open_source
 from initaudit.audit.tensorstats import tensor_stats
+from initaudit.audit.writing import atomic_dir, atomic_file, scratch_dir
 from initaudit.diagnostics import Severity
 
 #: Relative tolerance of the reloaded std against the target (sampling noise of small layers).
@@ -42,6 +40,7 @@ class FixOutcome:
     changes: list[Change] = field(default_factory=list)
     signal_ratios: list[tuple[str, float | None, float | None]] = field(default_factory=list)
     remaining_failures: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -50,22 +49,20 @@ class FixOutcome:
         return 1 if self.remaining_failures else 0
 
 
-def apply_fix(source: Source, analysis: Analysis, output: str, *, seed: int,
+def apply_fix(source: Source, analysis: Analysis, output: str, fmt: str, *, seed: int,
               trust_pickle: bool, factory: str | None) -> FixOutcome:
+    """Write the fixed copy to ``output`` in ``fmt`` (from ``writing.output_format``), then verify it."""
     target = Path(output)
-    if source.path is not None and target.resolve() == source.path.resolve():
-        raise AuditError("--output must differ from the input: the input is never modified")
     flagged = [f for f in analysis.report.findings
                if f.code in FIXABLE and f.severity is not Severity.INFO and f.parameter]
     plans = {}
     for index, finding in enumerate(sorted({f.parameter for f in flagged})):
         plans[finding] = _plan(analysis, finding, seed + index)
-    new_tensors = {name: plan[0](source.load(name)) for name, plan in plans.items()}
     before_signal = signal_ratios(analysis.report.signal)
-    _write(source, new_tensors, target)
+    outcome = FixOutcome(str(target))
+    _write(source, {name: plan[0] for name, plan in plans.items()}, target, fmt, outcome.notes)
     reloaded = open_source(str(target), trust_pickle=trust_pickle,
                            factory=factory or source.metadata.get("factory"))
-    outcome = FixOutcome(str(target))
     for name, (_, scheme, target_std) in plans.items():
         after = tensor_stats(reloaded.load(name))
         verified = target_std is None or abs(after.std / target_std - 1) < VERIFY_TOLERANCE
@@ -117,34 +114,95 @@ def _show(value: object) -> str:
 
 # --------------------------------------------------------------------------- writing
 
-
-def _write(source: Source, new: dict[str, torch.Tensor], target: Path) -> None:
-    if source.kind in ("sharded-safetensors", "sharded-bin"):
-        _atomic_dir(target, lambda tmp: _write_shards(source, new, tmp))
-        return
-    _atomic_file(target, lambda tmp: _write_file(source, new, tmp, target))
+#: name -> function from the original tensor to its re-initialised replacement.
+Reinits = dict[str, Callable[[torch.Tensor], torch.Tensor]]
 
 
-def _write_file(source: Source, new: dict[str, torch.Tensor], tmp: Path, target: Path) -> None:
-    if source.module is not None and source.kind in ("torchscript", "pickle", "factory"):
-        _assign(source.module, new)
-        if source.kind == "torchscript":
-            torch.jit.save(source.module, str(tmp))
-        elif source.kind == "pickle":
-            torch.save(source.container if source.container is not None else source.module, str(tmp))
-        elif target.suffix == ".safetensors":
-            _save_safetensors(_state(source.module), tmp, {})
+def _write(source: Source, reinits: Reinits, target: Path, fmt: str, notes: list[str]) -> None:
+    if fmt != "directory":
+        atomic_file(target, lambda tmp: _write_file(source, reinits, tmp, fmt))
+    elif source.kind in ("sharded-safetensors", "sharded-bin"):
+        atomic_dir(target, lambda tmp: _write_shards(source, reinits, tmp, notes))
+    else:  # a directory holding one model file: the fixed copy keeps its name
+        assert source.path is not None
+        name = source.path.name
+        atomic_dir(target, lambda tmp: _write_file(source, reinits, tmp / name, _format_of(name)))
+
+
+def _format_of(file_name: str) -> str:
+    return "safetensors" if file_name.endswith(".safetensors") else "torch"
+
+
+def _write_file(source: Source, reinits: Reinits, tmp: Path, fmt: str) -> None:
+    if source.module is not None:
+        _write_module(source, reinits, tmp, fmt)
+    elif fmt == "safetensors":
+        _stream_safetensors(source, reinits, tmp, source.metadata if source.kind == "safetensors" else {})
+    else:
+        _save_torch(source, reinits, tmp)
+
+
+def _write_module(source: Source, reinits: Reinits, tmp: Path, fmt: str) -> None:
+    """The model is in memory already: swap each fixed parameter in, then save in ``fmt``."""
+    assert source.module is not None
+    parameters = dict(source.module.named_parameters())
+    with torch.no_grad():
+        for name, reinit in reinits.items():
+            parameters[name].data = reinit(parameters[name].detach())
+    if fmt == "safetensors":
+        state = {k: v.contiguous() for k, v in source.module.state_dict().items()}
+        metadata = source.metadata if source.kind == "safetensors" else {}
+        write_safetensors(_entries(state, list(state)), state.__getitem__, tmp, metadata)
+    elif source.kind == "torchscript":
+        torch.jit.save(source.module, str(tmp))
+    elif source.kind == "pickle":
+        torch.save(source.module, str(tmp))
+    elif source.container is not None:  # --factory over a torch.save file: keep its structure
+        torch.save(_replace_nested(source, {n: parameters[n].detach() for n in reinits}), str(tmp))
+    else:
+        torch.save(source.module.state_dict(), str(tmp))
+
+
+def _entries(source_or_state: Source | dict[str, torch.Tensor], names: list[str]) -> list[Entry]:
+    """Shapes and dtypes for a safetensors header, from the source's header where it has one,
+    else reading one tensor at a time."""
+    if isinstance(source_or_state, Source) and source_or_state.describe is not None:
+        return [(name, *source_or_state.describe(name)) for name in names]
+    load = source_or_state.load if isinstance(source_or_state, Source) else source_or_state.__getitem__
+    entries = []
+    for name in names:
+        tensor = load(name)
+        entries.append((name, tuple(tensor.shape), tensor.dtype))
+        del tensor
+    return entries
+
+
+def _stream_safetensors(source: Source, reinits: Reinits, path: Path, metadata: dict[str, str]) -> None:
+    def produce(name: str) -> torch.Tensor:
+        original = source.load(name)
+        return reinits[name](original) if name in reinits else original
+
+    write_safetensors(_entries(source, source.names), produce, path, metadata)
+
+
+def _save_torch(source: Source, reinits: Reinits, path: Path) -> None:
+    """``torch.save`` with each replacement in its own file-backed storage: the fixed tensors sit
+    in the page cache, not in memory, while torch.save writes them."""
+    with scratch_dir(path) as scratch:
+        replacements = {}
+        for index, (name, reinit) in enumerate(reinits.items()):
+            replacements[name] = _file_backed(reinit(source.load(name)), scratch / str(index))
+        if source.container is not None:
+            torch.save(_replace_nested(source, replacements), str(path))
         else:
-            torch.save(source.module.state_dict(), str(tmp))
-        return
-    if source.module is not None:  # --factory over a state-dict file: keep the file's format
-        _assign(source.module, new)
-    if source.kind == "safetensors":
-        tensors = {name: new.get(name, source.load(name)) for name in source.names}
-        _save_safetensors(tensors, tmp, source.metadata)
-        return
-    container = _replace_nested(source, new)
-    torch.save(container, str(tmp), _use_new_zipfile_serialization=source.kind != "legacy")
+            torch.save({n: replacements.get(n, source.load(n)) for n in source.names}, str(path))
+
+
+def _file_backed(tensor: torch.Tensor, path: Path) -> torch.Tensor:
+    if tensor.numel() == 0:
+        return tensor
+    backed = torch.from_file(str(path), shared=True, size=tensor.numel(), dtype=tensor.dtype)
+    return backed.view(tensor.shape).copy_(tensor)
 
 
 def _replace_nested(source: Source, new: dict[str, torch.Tensor]) -> Any:
@@ -161,62 +219,34 @@ def _replace_nested(source: Source, new: dict[str, torch.Tensor]) -> Any:
     return rebuild(source.container, source.key_path)
 
 
-def _write_shards(source: Source, new: dict[str, torch.Tensor], directory: Path) -> None:
-    import json
-
+def _write_shards(source: Source, reinits: Reinits, directory: Path, notes: list[str]) -> None:
     assert source.path is not None
-    index_name = source.metadata["index"]
-    weight_map: dict[str, str] = json.loads((source.path / index_name).read_text())["weight_map"]
-    changed_files = {weight_map[name] for name in new}
-    for entry in source.path.iterdir():
-        if entry.is_file() and entry.name not in changed_files:
-            shutil.copyfile(entry, directory / entry.name)
-    for file_name in sorted(changed_files):
-        names = [n for n, f in weight_map.items() if f == file_name]
-        shard = open_source(str(source.path / file_name))
-        tensors = {n: new.get(n, shard.load(n)) for n in names}
-        if file_name.endswith(".safetensors"):
-            _save_safetensors(tensors, directory / file_name, shard.metadata)
+    root = source.path
+    changed = {source.shard_map[name] for name in reinits}
+    for file_name in _files_to_copy(root, set(source.shard_map.values()), changed, notes):
+        destination = directory / file_name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / file_name, destination)
+    for file_name in sorted(changed):
+        shard = open_shard(root / file_name)
+        destination = directory / file_name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        own = {name: reinit for name, reinit in reinits.items() if source.shard_map[name] == file_name}
+        if shard.kind == "safetensors":
+            _stream_safetensors(shard, own, destination, shard.metadata)
         else:
-            torch.save(tensors, str(directory / file_name))
+            _save_torch(shard, own, destination)
 
 
-def _assign(module: torch.nn.Module, new: dict[str, torch.Tensor]) -> None:
-    parameters = dict(module.named_parameters())
-    with torch.no_grad():
-        for name, tensor in new.items():
-            parameters[name].data = tensor.to(parameters[name].dtype)
-
-
-def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.contiguous() for k, v in module.state_dict().items()}
-
-
-def _save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    save_safetensors(tensors, path, metadata)
-
-
-def _atomic_file(target: Path, write: Callable[[Path], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise AuditError(f"{target}: exists; choose a new directory for the fixed checkpoint")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        write(tmp)
-        if target.exists():
-            target.rmdir()
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def _files_to_copy(root: Path, shards: set[str], changed: set[str], notes: list[str]) -> list[str]:
+    """Untouched shards and the directory's other regular files, none reached through a link out."""
+    inside = root.resolve()
+    names = (shards | {entry.name for entry in root.iterdir()}) - changed
+    chosen = []
+    for name in sorted(names):
+        entry = root / name
+        if not entry.resolve().is_relative_to(inside):
+            notes.append(f"not copied: {name} (a link out of the checkpoint directory)")
+        elif entry.is_file():
+            chosen.append(name)
+    return chosen

@@ -32,9 +32,9 @@ class Analysis:
 
 
 def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0) -> Analysis:
-    shapes, stats = _collect_stats(source, seed)
+    notes: list[str] = list(source.notes)
+    shapes, stats = _collect_stats(source, seed, notes)
     contexts = contexts_from_module(source.module) if source.module is not None else contexts_from_names(shapes)
-    notes: list[str] = []
     uses: dict[str, LayerUse] = {}
     order: list[str] = []
     signal = []
@@ -74,9 +74,11 @@ def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict
         return {}, []
 
 
-def _collect_stats(source: Source, seed: int) -> tuple[dict[str, tuple[int, ...]], dict[str, TensorStats]]:
+def _collect_stats(source: Source, seed: int,
+                   notes: list[str]) -> tuple[dict[str, tuple[int, ...]], dict[str, TensorStats]]:
     shapes: dict[str, tuple[int, ...]] = {}
     stats: dict[str, TensorStats] = {}
+    unmeasured: list[str] = []
     with block_workers() as mapper:
         for name in source.names:
             if name.endswith(BUFFER_SUFFIXES):
@@ -84,9 +86,14 @@ def _collect_stats(source: Source, seed: int) -> tuple[dict[str, tuple[int, ...]
             tensor = source.load(name)
             if not tensor.is_floating_point():
                 continue
+            if tensor.is_meta or tensor.layout is not torch.strided:
+                unmeasured.append(f"{name} ({'meta' if tensor.is_meta else str(tensor.layout).removeprefix('torch.')})")
+                continue
             shapes[name] = tuple(tensor.shape)
             stats[name] = tensor_stats(tensor, seed, mapper)
             del tensor
+    if unmeasured:
+        notes.append(f"not measured, no dense values to read: {', '.join(unmeasured)}")
     return shapes, stats
 
 

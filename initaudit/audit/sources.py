@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import re
+import stat
 import sys
 import zipfile
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, Callable
 import torch
 
 from initaudit.audit.errors import AuditError
+from initaudit.audit.safetensors_io import DTYPE_OF
 
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 BIN_INDEX = "pytorch_model.bin.index.json"
@@ -28,6 +30,8 @@ BIN_INDEX = "pytorch_model.bin.index.json"
 NESTED_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights")
 #: Prefixes added by DataParallel/DistributedDataParallel and torch.compile.
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+#: How deep training checkpoints are searched for their state dict.
+MAX_NESTING = 8
 FACTORY_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -47,6 +51,12 @@ class Source:
     label: str | None = None
     prefix: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    #: sharded sources: tensor name -> shard file name, checked to stay inside ``path``.
+    shard_map: dict[str, str] = field(default_factory=dict)
+    #: What the report should say about how the source was read.
+    notes: list[str] = field(default_factory=list)
+    #: Shape and dtype of a tensor without reading its values, where the format allows.
+    describe: Callable[[str], tuple[tuple[int, ...], torch.dtype]] | None = None
 
 
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
@@ -57,7 +67,7 @@ def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = 
         return source
     if not path.exists():
         raise AuditError(f"{spec}: no such file or directory")
-    source = _open_path(path, trust_pickle)
+    source = _open_path(path, trust_pickle, allow_index=True)
     if factory is not None and source.module is None:
         return _attach(source, call_factory(factory))
     return source
@@ -72,29 +82,53 @@ def call_factory(spec: str) -> torch.nn.Module:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
-    except Exception as error:  # any import-time failure of user code is a usage error
-        raise AuditError(f"cannot import {module_name}: {type(error).__name__}: {error}") from None
+    except (Exception, SystemExit) as error:  # any import-time failure of user code is a usage error
+        raise AuditError(f"cannot import {module_name}: {_described(error)}") from None
     function = getattr(module, function_name, None)
     if not callable(function):
         raise AuditError(f"{module_name} has no callable {function_name}")
     try:
         built = function()
-    except Exception as error:
-        raise AuditError(f"{spec}() failed: {type(error).__name__}: {error}") from None
+    except (Exception, SystemExit) as error:  # KeyboardInterrupt still interrupts
+        raise AuditError(f"{spec}() failed: {_described(error)}") from None
     if not isinstance(built, torch.nn.Module):
         raise AuditError(f"{spec}() returned {type(built).__name__}, not a torch.nn.Module")
     return built
 
 
-def _open_path(path: Path, trust_pickle: bool) -> Source:
-    if path.is_dir():
+def open_shard(path: Path) -> Source:
+    """One checkpoint file, never a directory or an index (shards of a sharded checkpoint)."""
+    return _open_path(path, trust_pickle=False, allow_index=False)
+
+
+def _described(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    return f"{type(error).__name__}: {error}"
+
+
+def _open_path(path: Path, trust_pickle: bool, *, allow_index: bool) -> Source:
+    """Open a checkpoint file; a directory or shard index only when ``allow_index`` (the top level)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise AuditError(f"{path}: cannot read ({error.strerror or error})") from None
+    if stat.S_ISDIR(mode) and allow_index:
         return _sharded(path)
-    if path.stat().st_size == 0:
-        raise AuditError(f"{path}: empty file")
+    if not stat.S_ISREG(mode):
+        raise AuditError(f"{path}: not a regular file")
     if path.name.endswith(".index.json"):
+        if not allow_index:
+            raise AuditError(f"{path}: a shard index cannot be a shard")
         return _sharded(path.parent, path.name)
-    with path.open("rb") as handle:
-        head = handle.read(16)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as error:
+        raise AuditError(f"{path}: cannot read ({error.strerror or error})") from None
+    if size == 0:
+        raise AuditError(f"{path}: empty file")
     if zipfile.is_zipfile(path):
         return _zip(path, trust_pickle)
     if _looks_like_safetensors(head, path):
@@ -131,7 +165,14 @@ def _safetensors(path: Path) -> Source:
         except Exception as error:
             raise AuditError(f"{path}: cannot read tensor {name} ({_short(error)})") from None
 
-    return Source("safetensors", path, names, load, metadata=dict(metadata))
+    def describe(name: str) -> tuple[tuple[int, ...], torch.dtype]:
+        header = handle.get_slice(name)
+        dtype = DTYPE_OF.get(header.get_dtype())
+        if dtype is None:
+            raise AuditError(f"{path}: tensor {name} has dtype {header.get_dtype()}, which initaudit cannot write")
+        return tuple(header.get_shape()), dtype
+
+    return Source("safetensors", path, names, load, metadata=dict(metadata), describe=describe)
 
 
 def _sharded(directory: Path, index_name: str | None = None) -> Source:
@@ -144,12 +185,9 @@ def _sharded(directory: Path, index_name: str | None = None) -> Source:
         singles = [directory / "model.safetensors", directory / "pytorch_model.bin"]
         for single in singles:
             if single.is_file():
-                return _open_path(single, trust_pickle=False)
+                return _open_path(single, trust_pickle=False, allow_index=False)
         raise AuditError(f"{directory}: directory without {SAFETENSORS_INDEX} or {BIN_INDEX}")
-    try:
-        weight_map: dict[str, str] = json.loads(index.read_text())["weight_map"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise AuditError(f"{index}: invalid shard index ({_short(error)})") from None
+    weight_map = _read_weight_map(index)
     shards: dict[str, Source] = {}
 
     def shard(file_name: str) -> Source:
@@ -158,15 +196,37 @@ def _sharded(directory: Path, index_name: str | None = None) -> Source:
             if not shard_path.is_file():
                 raise AuditError(f"{index}: shard {file_name} is missing")
             shards.clear()  # one shard open at a time
-            shards[file_name] = _open_path(shard_path, trust_pickle=False)
+            shards[file_name] = open_shard(shard_path)
         return shards[file_name]
 
     def load(name: str) -> torch.Tensor:
-        return shard(weight_map[name]).load(name)
+        found = shard(weight_map[name])
+        if name not in found.names:
+            raise AuditError(f"{index}: shard {weight_map[name]} has no tensor {name}")
+        return found.load(name)
 
     names = sorted(weight_map, key=lambda n: (weight_map[n], natural_key(n)))
     kind = "sharded-safetensors" if index.name == SAFETENSORS_INDEX else "sharded-bin"
-    return Source(kind, directory, names, load, metadata={"index": index.name})
+    return Source(kind, directory, names, load, metadata={"index": index.name}, shard_map=weight_map)
+
+
+def _read_weight_map(index: Path) -> dict[str, str]:
+    """The index's ``weight_map``, every shard a file name inside the index's directory."""
+    try:
+        weight_map = json.loads(index.read_text())["weight_map"]
+    except (ValueError, KeyError, TypeError, RecursionError, OSError) as error:
+        raise AuditError(f"{index}: invalid shard index ({_short(error)})") from None
+    if not isinstance(weight_map, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()):
+        raise AuditError(f"{index}: invalid shard index (weight_map must map tensor names to file names)")
+    root = index.parent.resolve()
+    for file_name in set(weight_map.values()):
+        relative = Path(file_name)
+        if relative.is_absolute() or ".." in relative.parts or not file_name or file_name.endswith(".index.json"):
+            raise AuditError(f"{index}: shard {file_name!r} is not a file name inside the checkpoint directory")
+        if not (index.parent / relative).resolve().is_relative_to(root):
+            raise AuditError(f"{index}: shard {file_name!r} leads outside the checkpoint directory")
+    return weight_map
 
 
 # --------------------------------------------------------------------------- torch.save / jit
@@ -178,8 +238,8 @@ def _zip(path: Path, trust_pickle: bool) -> Source:
             members = archive.namelist()
     except (zipfile.BadZipFile, OSError) as error:
         raise AuditError(f"{path}: corrupt archive ({_short(error)})") from None
-    if any("/code/" in m for m in members) and any(m.endswith("constants.pkl") for m in members):
-        return _torchscript(path)
+    if any(m.endswith("/constants.pkl") for m in members):  # torch.load's own TorchScript test
+        return _torchscript(path, trust_pickle)
     if not any(m.endswith("data.pkl") for m in members):
         raise AuditError(f"{path}: zip archive that is not a torch.save checkpoint")
     _refuse_unsafe_globals(path, trust_pickle)
@@ -188,6 +248,7 @@ def _zip(path: Path, trust_pickle: bool) -> Source:
 
 
 def _legacy(path: Path, trust_pickle: bool) -> Source:
+    """A pre-1.6 ``torch.save`` file or a raw pickle."""
     loaded = _torch_load(path, mmap=False, trusted=trust_pickle)
     return _from_object(loaded, path, "legacy")
 
@@ -211,23 +272,60 @@ def _torch_load(path: Path, *, mmap: bool, trusted: bool) -> Any:
     try:
         return torch.load(str(path), map_location="cpu", weights_only=not trusted, mmap=mmap)
     except pickle.UnpicklingError as error:
-        needed = re.findall(r"GLOBAL (\S+)", str(error))
+        if "Weights only load failed" not in str(error):
+            raise AuditError(f"{path}: corrupt or truncated checkpoint ({_short(error)})") from None
+        needed = set(re.findall(r"GLOBAL (\S+)", str(error))) | _unsafe_pickle_globals(path)
         if needed:
             raise AuditError(
-                f"{path}: refusing to unpickle, it needs {', '.join(sorted(set(needed)))} "
+                f"{path}: refusing to unpickle, it needs {', '.join(sorted(needed))} "
                 "(loading would run code from the file; pass --trust-pickle if you trust it)"
             ) from None
-        raise AuditError(f"{path}: unreadable checkpoint ({_short(error)})") from None
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(error))
+        raise AuditError(
+            f"{path}: refusing to unpickle, the restricted loader cannot read it "
+            f"({detail.group(1).strip() if detail else 'unsupported pickle'}; pickle protocols "
+            "above 3 need --trust-pickle, which runs code from the file if you trust it)") from None
     except Exception as error:
         raise AuditError(f"{path}: corrupt or truncated checkpoint ({_short(error)})") from None
 
 
-def _torchscript(path: Path) -> Source:
+def _unsafe_pickle_globals(path: Path) -> set[str]:
+    from initaudit.audit.pickle_scan import pickle_globals
+
+    with path.open("rb") as handle:
+        named = pickle_globals(handle)
+    return {name for name in named
+            if not name.startswith(("torch.", "collections.OrderedDict", "_codecs.encode"))}
+
+
+def _torchscript(path: Path, trust_pickle: bool) -> Source:
+    if not trust_pickle:
+        return _script_weights(path)
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
         raise AuditError(f"{path}: unreadable TorchScript archive ({_short(error)})") from None
     return module_source(module, "torchscript", path)
+
+
+def _script_weights(path: Path) -> Source:
+    from initaudit.audit.script_weights import ScriptWeights
+
+    weights = ScriptWeights(path)
+    source = Source("torchscript", path, list(weights.tensors), _checked(weights.load, path))
+    source.notes.append("TorchScript archive read as weights only, without running its code; "
+                        "activations and the signal probe need --trust-pickle")
+    return source
+
+
+def _checked(load: Callable[[str], torch.Tensor], path: Path) -> Callable[[str], torch.Tensor]:
+    """``load`` that names an unknown tensor as an AuditError."""
+    def checked(name: str) -> torch.Tensor:
+        try:
+            return load(name)
+        except KeyError:
+            raise AuditError(f"{path}: no tensor {name}") from None
+    return checked
 
 
 def _from_object(loaded: Any, path: Path, kind: str) -> Source:
@@ -240,17 +338,23 @@ def _from_object(loaded: Any, path: Path, kind: str) -> Source:
     state, key_path = _find_state_dict(loaded)
     if state is None:
         raise AuditError(f"{path}: no tensors found (not a state dict or training checkpoint)")
-    prefix = _wrapper_prefix(state)
-    names = [k[len(prefix):] for k in state if isinstance(state[k], torch.Tensor)]
+    keys = [k for k in state if isinstance(state[k], torch.Tensor)]
+    odd = [k for k in keys if not isinstance(k, str)]
+    if odd:
+        raise AuditError(f"{path}: state dict key {odd[0]!r} is a {type(odd[0]).__name__}, "
+                         "not a string tensor name")
+    prefix = _wrapper_prefix(keys)
+    names = [k[len(prefix):] for k in keys]
 
     def load(name: str) -> torch.Tensor:
         return state[prefix + name]
 
-    return Source(kind, path, names, load, container=loaded, key_path=key_path, prefix=prefix)
+    return Source(kind, path, names, _checked(load, path), container=loaded, key_path=key_path,
+                  prefix=prefix)
 
 
-def _find_state_dict(loaded: Any) -> tuple[dict[str, torch.Tensor] | None, tuple[str, ...]]:
-    if isinstance(loaded, dict):
+def _find_state_dict(loaded: Any, depth: int = 0) -> tuple[dict[str, torch.Tensor] | None, tuple[str, ...]]:
+    if isinstance(loaded, dict) and depth <= MAX_NESTING:
         if loaded and all(isinstance(v, torch.Tensor) for v in loaded.values()):
             return loaded, ()
         for key in NESTED_KEYS:
@@ -258,18 +362,16 @@ def _find_state_dict(loaded: Any) -> tuple[dict[str, torch.Tensor] | None, tuple
             if isinstance(value, torch.nn.Module):
                 return value.state_dict(), (key,)
             if isinstance(value, dict):
-                found, below = _find_state_dict(value)
+                found, below = _find_state_dict(value, depth + 1)
                 if found is not None:
                     return found, (key, *below)
-        tensors = {k: v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
-        if tensors and all(isinstance(k, str) for k in tensors):
+        if any(isinstance(v, torch.Tensor) for v in loaded.values()):
             return loaded, ()
     return None, ()
 
 
-def _wrapper_prefix(state: dict[str, Any]) -> str:
+def _wrapper_prefix(keys: list[str]) -> str:
     prefix = ""
-    keys = [k for k in state if isinstance(state[k], torch.Tensor)]
     for wrapper in WRAPPER_PREFIXES:
         if keys and all(k.startswith(prefix + wrapper) for k in keys):
             prefix += wrapper
@@ -304,7 +406,9 @@ def _attach(source: Source, module: torch.nn.Module) -> Source:
             if tuple(target.shape) != tuple(tensor.shape):
                 raise AuditError(f"{source.path}: {name} has shape {tuple(tensor.shape)}, "
                                  f"the factory's model expects {tuple(target.shape)}")
-            target.copy_(tensor)
+            if tensor.is_meta:
+                raise AuditError(f"{source.path}: {name} is a meta tensor, without values to load")
+            target.copy_(tensor if tensor.layout is torch.strided else tensor.to_dense())
     source.module = module
     source.names = list(expected)
     source.load = lambda name: expected[name]

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.diagnostics import Severity
+from initaudit.report.printable import printable
 
 if TYPE_CHECKING:
     from initaudit.audit.fixer import FixOutcome
@@ -25,17 +26,17 @@ def _console(stream: TextIO) -> Console:
 
 def render_text(report: AuditReport, stream: TextIO) -> None:
     console = _console(stream)
-    console.print(Text(f"initaudit model {report.source}", style="bold"))
+    console.print(Text(f"initaudit model {printable(report.source)}", style="bold"))
     console.print(_parameter_table(report))
     if report.signal:
         console.print(_signal_table(report))
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="dim"))
+        console.print(Text(f"note: {printable(note)}", style="dim"))
     for finding in report.findings:
         line = Text()
         line.append(f"{finding.code} ", style="bold")
         line.append(f"{finding.severity.value}", style=STYLE[finding.severity])
-        line.append(f" {finding.parameter or '(model)'}: {finding.message} [{finding.name}]")
+        line.append(f" {printable(finding.parameter or '(model)')}: {printable(finding.message)} [{finding.name}]")
         console.print(line)
     counts = {s: sum(f.severity is s for f in report.findings) for s in Severity}
     console.print(f"{len(report.parameters)} parameters, {counts[Severity.ERROR]} errors, "
@@ -56,8 +57,8 @@ def _parameter_table(report: AuditReport) -> Table:
     for parameter in report.parameters:
         verdict = verdicts.get(parameter.name)
         table.add_row(
-            parameter.name, "x".join(map(str, parameter.shape)) or "scalar", _scheme(parameter),
-            (parameter.activation or "-") + (" (norm)" if parameter.norm_between else ""),
+            Text(printable(parameter.name)), "x".join(map(str, parameter.shape)) or "scalar", _scheme(parameter),
+            Text(printable(parameter.activation or "-") + (" (norm)" if parameter.norm_between else "")),
             f"{parameter.std:.4g}",
             "-" if parameter.expected_std is None else f"{parameter.expected_std:.4g}",
             _ratio(parameter.std_ratio),
@@ -106,22 +107,24 @@ def _signal_table(report: AuditReport) -> Table:
     for column in ("module", "forward std", "across-sample std", "grad norm dL/dh"):
         table.add_column(column, justify="left" if column == "module" else "right")
     for row in report.signal:
-        table.add_row(row.module or "(model)", f"{row.forward_std:.3g}", f"{row.sample_std:.3g}",
+        table.add_row(Text(printable(row.module or "(model)")), f"{row.forward_std:.3g}", f"{row.sample_std:.3g}",
                       "-" if row.grad_norm is None else f"{row.grad_norm:.3g}")
     return table
 
 
 def render_fix(outcome: "FixOutcome", stream: TextIO) -> None:
     console = _console(stream)
+    for note in outcome.notes:
+        console.print(Text(f"note: {printable(note)}", style="dim"))
     if not outcome.changes:
         console.print("fix: nothing to re-initialise")
         return
-    table = Table(title=f"fix written to {outcome.output}", title_justify="left",
+    table = Table(title=Text(f"fix written to {printable(outcome.output)}"), title_justify="left",
                   show_edge=False, pad_edge=False)
     for column in ("parameter", "scheme", "std before", "std after", "target", "verified"):
         table.add_column(column)
     for change in outcome.changes:
-        table.add_row(change.name, change.scheme, f"{change.std_before:.4g}",
+        table.add_row(Text(printable(change.name)), change.scheme, f"{change.std_before:.4g}",
                       f"{change.std_after:.4g}",
                       "-" if change.target_std is None else f"{change.target_std:.4g}",
                       Text("yes", style="green") if change.verified else Text("no", style="red"))

@@ -1,0 +1,97 @@
+"""Where and how ``--fix`` writes: the output's format, and atomic replacement of the output only.
+
+A write goes to a temporary name next to the output and is renamed over it when complete, so a
+failure or an interruption (any BaseException) leaves neither a partial output nor a temporary
+file. Only a regular file, or a path that does not exist yet, is ever replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import stat
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from initaudit.audit.errors import AuditError
+
+#: Output suffix -> format written.
+FORMATS = {".safetensors": "safetensors", ".pt": "torch", ".pth": "torch", ".bin": "torch", ".ckpt": "torch"}
+
+
+def output_format(spec: str, output: str) -> str:
+    """``safetensors``, ``torch`` or ``directory`` (sharded inputs); checked before any work."""
+    source, target = Path(spec), Path(output)
+    if source.is_dir() or source.name.endswith(".index.json"):
+        if _exists(target) and not (target.is_dir() and not any(target.iterdir())):
+            raise AuditError(f"{output}: exists; choose a new directory for the fixed checkpoint")
+        return "directory"
+    chosen = FORMATS.get(target.suffix.lower())
+    if chosen is None:
+        raise AuditError(f"--output {output}: unknown suffix {target.suffix or '(none)'!r}; "
+                         f"use one of {', '.join(FORMATS)} (the suffix picks the format)")
+    if _exists(target) and not stat.S_ISREG(target.stat().st_mode):
+        raise AuditError(f"--output {output}: not a regular file; --fix only replaces regular files")
+    if source.exists() and _exists(target) and target.resolve() == source.resolve():
+        raise AuditError("--output must differ from the input: the input is never modified")
+    return chosen
+
+
+def _exists(path: Path) -> bool:
+    try:
+        path.stat()
+    except OSError:
+        return False
+    return True
+
+
+def atomic_file(target: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` and rename ``tmp`` over ``target``; the mode is 0666 less the umask."""
+    _make_parent(target)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        write(tmp)
+        if _exists(target) and not stat.S_ISREG(target.stat().st_mode):
+            raise AuditError(f"{target}: not a regular file; --fix only replaces regular files")
+        os.replace(tmp, target)
+    except OSError as error:
+        raise AuditError(f"{target}: cannot write ({error.strerror or error})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
+    """Fill a temporary directory with ``write(tmp)``, then rename it to ``target`` (absent or empty)."""
+    _make_parent(target)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        tmp.mkdir(0o777)
+        write(tmp)
+        if target.exists():
+            target.rmdir()  # empty, checked before the work began
+        os.replace(tmp, target)
+    except OSError as error:
+        raise AuditError(f"{target}: cannot write ({error.strerror or error})") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _make_parent(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AuditError(f"{target.parent}: cannot create ({error.strerror or error})") from None
+
+
+@contextmanager
+def scratch_dir(beside: Path) -> Iterator[Path]:
+    """A temporary directory next to ``beside`` (same file system, not RAM), removed on any exit."""
+    scratch = beside.parent / f".{beside.name}.{secrets.token_hex(4)}.scratch"
+    scratch.mkdir(0o700)
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

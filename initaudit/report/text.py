@@ -1,4 +1,5 @@
-"""``--format text``: ``path:line:col: CODE message``, the source line with a caret, a summary.
+"""``--output-format full`` (alias ``text``): ``path:line:col: CODE message``, the source line
+with a caret, a summary.
 
 In a notebook the position is ``path:cell N:line:col:``, the line counted within cell N.
 """
@@ -17,7 +18,8 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 def render(summary: Summary, console: Console) -> None:
     for diagnostic in summary.diagnostics:
         _diagnostic(console, diagnostic, summary.source_lines(diagnostic))
-    console.print(_summary_line(summary), highlight=False, soft_wrap=True)
+    console.print(summary_line(summary), style="" if summary.diagnostics else "green",
+                  highlight=False, soft_wrap=True, markup=False)
 
 
 def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
@@ -46,11 +48,12 @@ def _position(d: Diagnostic) -> str:
     return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
-def _summary_line(summary: Summary) -> str:
+def summary_line(summary: Summary) -> str:
+    """The run in one line: what was found and fixed, and what --fix would repair."""
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
     fixed = f"Fixed {summary.fixed} problem{'s' if summary.fixed != 1 else ''}. " if summary.fixed else ""
     if not summary.diagnostics:
-        return f"{fixed}[green]All checks passed[/green] ({files} checked)."
+        return f"{fixed}All checks passed ({files} checked)."
     by_severity = {s: sum(1 for d in summary.diagnostics if d.severity is s) for s in Severity}
     parts = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in by_severity.items() if n)
     count = len(summary.diagnostics)

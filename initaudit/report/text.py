@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from initaudit.diagnostics import Applicability, Diagnostic, Severity
+from initaudit.report.printable import printable
 from initaudit.report.summary import Summary
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -25,16 +26,18 @@ def render(summary: Summary, console: Console) -> None:
 def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
     style = _STYLE[d.severity]
     console.print(
-        f"[bold]{escape(_position(d))}:[/bold] [{style}]{d.code}[/{style}] "
-        f"{escape(d.message)} [dim]\\[{d.name}, {d.severity.value}][/dim]",
+        f"[bold]{escape(printable(_position(d)))}:[/bold] [{style}]{d.code}[/{style}] "
+        f"{escape(printable(d.message))} [dim]\\[{d.name}, {d.severity.value}][/dim]",
         highlight=False, soft_wrap=True,
     )
     if 0 < d.line <= len(lines):
-        source = lines[d.line - 1].rstrip("\r\n").expandtabs(1)
-        width = (d.end_column if d.end_line == d.line else len(source) + 1) - d.column
+        raw = lines[d.line - 1].rstrip("\r\n").expandtabs(1)
+        end = d.end_column - 1 if d.end_line == d.line else len(raw)
+        # Escaped control characters widen the line: the caret counts in what is shown.
+        start, width = len(printable(raw[: d.column - 1])), len(printable(raw[d.column - 1: end]))
         gutter = f"{d.line} | "
-        console.print(f"[dim]{gutter}[/dim]{escape(source)}", highlight=False, soft_wrap=True)
-        console.print(" " * (len(gutter) + d.column - 1) + f"[{style}]{'^' * max(width, 1)}[/{style}]",
+        console.print(f"[dim]{gutter}[/dim]{escape(printable(raw))}", highlight=False, soft_wrap=True)
+        console.print(" " * (len(gutter) + start) + f"[{style}]{'^' * max(width, 1)}[/{style}]",
                       highlight=False, soft_wrap=True)
     if d.fix is not None and d.fix.edits:
         flag = "--fix" if d.fix.applicability is Applicability.SAFE else "--unsafe-fixes"

@@ -6,7 +6,11 @@ Importing this package does not import torch; ``run_audit`` does, on first use.
 from __future__ import annotations
 
 import sys
+import types
 import warnings
+from typing import Any
+
+from initaudit.audit.api import audit
 
 INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'initaudit[model]'"
 
@@ -67,3 +71,14 @@ def _print_report(report, output_format: str) -> None:  # type: ignore[no-untype
 def _fail(message: str) -> int:
     print(f"initaudit: error: {message}", file=sys.stderr)
     return 2
+
+
+class _CallablePackage(types.ModuleType):
+    """``initaudit.audit`` names both this package and the function :func:`audit`: calling the
+    package calls the function, so ``initaudit.audit(model)`` works however it was reached."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return audit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

@@ -256,8 +256,9 @@ def _report(summary, output_format: str) -> None:
 @click.option("--trust-pickle", is_flag=True, help="Allow unpickling arbitrary objects (runs their code).")
 @click.option("--factory", help="package.module:function building the architecture for a bare state dict.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for probes and fixes.")
+@click.option("--html", "html", type=click.Path(dir_okay=False), help="Also write the report as one HTML page.")
 def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,
-          trust_pickle: bool, factory: str | None, seed: int) -> None:
+          trust_pickle: bool, factory: str | None, seed: int, html: str | None) -> None:
     """Audit a checkpoint, TorchScript archive or package.module:factory."""
     shape = None
     if input_shape:
@@ -272,7 +273,7 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
         _error(f"the model auditor is unavailable ({exc})")
         sys.exit(EXIT_ERROR)
     sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
-                       trust_pickle=trust_pickle, factory=factory, seed=seed))
+                       trust_pickle=trust_pickle, factory=factory, seed=seed, html=html))
 
 
 @main.command()

@@ -17,7 +17,7 @@ INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'init
 
 def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
               fix: bool = False, output: str | None = None, trust_pickle: bool = False,
-              factory: str | None = None, seed: int = 0) -> int:
+              factory: str | None = None, seed: int = 0, html: str | None = None) -> int:
     """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
     findings, 2 refused/unreadable input or usage error)."""
     if fix and not output:
@@ -42,6 +42,10 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
             analysis = analyse(source, input_shape=input_shape, seed=seed)
             status = analysis.report.exit_code
             _print_report(analysis.report, output_format)
+            if html:
+                from initaudit.report.audit_html import write_html
+
+                write_html(analysis.report, html)
             if fix:
                 from initaudit.audit.fixer import apply_fix
                 from initaudit.report.audit_text import render_fix
@@ -52,6 +56,8 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
                 status = outcome.exit_code
     except AuditError as error:
         return _fail(str(error))
+    except OSError as error:
+        return _fail(f"cannot write {html}: {error.strerror or error}")
     except MemoryError:
         return _fail(f"{spec}: out of memory while auditing")
     return status

@@ -277,6 +277,17 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
 
 
 @main.command()
+def server() -> None:
+    """Run the language server for editors (LSP over stdio; needs initaudit[lsp])."""
+    try:
+        from initaudit.server import serve
+    except ImportError as exc:
+        _error(f"the language server needs pygls: pip install 'initaudit[lsp]' ({exc})")
+        sys.exit(EXIT_ERROR)
+    serve()
+
+
+@main.command()
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain one rule (e.g. IA103)."""

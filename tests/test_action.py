@@ -82,3 +82,12 @@ def test_sarif_step_keeps_going_on_findings(action: dict, tmp_path: Path) -> Non
     assert result["ruleId"] == "IA104"
     status, _, _ = run_step(action, "Check (SARIF)", tmp_path, {**inputs, "paths": "missing.py"})
     assert status == 2  # an error still fails the step
+
+
+def test_readme_workflow_uses_the_action_as_it_is(action: dict) -> None:
+    readme = (ACTION.parent / "README.md").read_text()
+    section = readme[readme.index("### CI (GitHub Actions)"):]
+    workflow = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))
+    [job] = workflow["jobs"].values()
+    [usage] = [s for s in job["steps"] if s.get("uses", "").startswith("initaudit/initaudit@")]
+    assert set(usage["with"]) <= set(action["inputs"])

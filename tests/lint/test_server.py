@@ -51,6 +51,8 @@ async def drive(client: Client, tmp_path: Path) -> None:
     result = await asyncio.wait_for(client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri())), WAIT)
     assert result.server_info.name == "initaudit"
+    sync = result.capabilities.text_document_sync
+    assert sync.open_close and sync.save and result.capabilities.code_action_provider
     client.initialized(types.InitializedParams())
     uri = (tmp_path / "net.py").as_uri()  # never written: the buffer is what is checked
 
@@ -96,6 +98,9 @@ async def drive(client: Client, tmp_path: Path) -> None:
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=4),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text="def f(:\n")]))
+    assert [d.code for d in (await client.next_diagnostics()).diagnostics] == ["IA000"]
+    client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
     assert [d.code for d in (await client.next_diagnostics()).diagnostics] == ["IA000"]
     client.text_document_did_close(types.DidCloseTextDocumentParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))

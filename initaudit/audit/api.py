@@ -30,5 +30,13 @@ def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] 
     shape = tuple(int(size) for size in input_shape) if input_shape is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        source = module_source(model, type(model).__name__, None)
+        source = module_source(model, "factory", None)
+        source.label = _label(model_or_factory, model)
         return analyse(source, input_shape=shape, seed=seed).report
+
+
+def _label(given: Any, model: Any) -> str:
+    """How the report names the model: the factory's qualified name, else the model's class."""
+    if given is not model:
+        return f"{getattr(given, '__module__', '?')}:{getattr(given, '__qualname__', type(given).__name__)}"
+    return f"{type(model).__module__}.{type(model).__qualname__}"

@@ -21,7 +21,7 @@ from initaudit.diagnostics import Severity
 from initaudit.report.printable import printable
 
 WIDTH, HEIGHT = 760, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 84  # plot margins in pixels
+LEFT, RIGHT, TOP, BOTTOM = 64, 56, 28, 84  # plot margins in pixels
 ZERO_ROW = 18  # pixels below the log-scale area where zeros are drawn (log scales have no 0)
 COLOURS = ("#1f6feb", "#d9480f")
 _SEVERITY_CLASS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}

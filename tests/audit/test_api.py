@@ -86,3 +86,8 @@ def test_importing_initaudit_does_not_import_torch() -> None:
               "print('ok')")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_report_names_the_factory_or_the_class() -> None:
+    assert initaudit.audit(he_mlp).source == f"{__name__}:he_mlp"
+    assert initaudit.audit(he_mlp()).source == "torch.nn.modules.container.Sequential"

@@ -207,7 +207,7 @@ def _summary(results: list, fixed: int):
             if isinstance(result.source, Notebook):
                 cells = result.source.cell_lines(text)
                 cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
-                notebook_files[result.path] = _stored_lines(result.path)
+                notebook_files[result.path] = _stored_text(result.path)
             else:
                 lines[result.path] = text.splitlines()
     return Summary(
@@ -223,12 +223,12 @@ def _summary(results: list, fixed: int):
     )
 
 
-def _stored_lines(path: str) -> list[str]:
-    """A notebook's lines as on disk (after any fix), for reports that point into the file."""
+def _stored_text(path: str) -> str:
+    """A notebook as on disk (after any fix), for reports that point at lines of the file."""
     try:
-        return Path(path).read_text(encoding="utf-8-sig").splitlines()
+        return Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        return []
+        return ""
 
 
 def _report(summary, output_format: str) -> None:

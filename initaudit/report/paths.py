@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
 def repository_path(path: str) -> str:
-    """``path`` relative to the working directory when it lies inside it, in POSIX form."""
+    """``path`` relative to the working directory when it lies inside it, in POSIX form;
+    otherwise absolute."""
     candidate = Path(path)
-    if candidate.is_absolute():
-        try:
-            candidate = candidate.relative_to(Path(os.getcwd()).resolve())
-        except ValueError:
-            return candidate.as_posix()
-    return candidate.as_posix().removeprefix("./")
+    if not candidate.is_absolute():
+        return candidate.as_posix().removeprefix("./")
+    for base in (Path.cwd(), Path.cwd().resolve()):  # the path may name the directory either way
+        if candidate.is_relative_to(base):
+            return candidate.relative_to(base).as_posix()
+    return candidate.as_posix()

@@ -1,6 +1,7 @@
 """``--output-format sarif``: SARIF 2.1.0 as GitHub code scanning reads it.
 
-Locations are relative to ``%SRCROOT%`` (the working directory) where the file lies inside it.
+Locations are URIs relative to ``%SRCROOT%`` (the working directory) where the file lies inside
+it, ``file:`` URIs otherwise.
 ``partialFingerprints`` identify a finding by its code, the content of its line and its
 occurrence, so that an alert survives code moving around it. A notebook's result points at the
 line of the ``.ipynb`` file that stores its source line; its cell and in-cell position are in
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from initaudit import __version__
 from initaudit.catalogue import REPOSITORY_URL, Entry
@@ -65,9 +67,8 @@ def _plain(markdown: str) -> str:
 
 def _result(summary: Summary, d: Diagnostic, rule_index: int, fingerprint: str) -> dict[str, object]:
     path = repository_path(d.path)
-    location: dict[str, object] = {"uri": path}
-    if not Path(path).is_absolute():
-        location["uriBaseId"] = _ROOT
+    location: dict[str, object] = (
+        {"uri": Path(path).as_uri()} if Path(path).is_absolute() else {"uri": quote(path), "uriBaseId": _ROOT})
     result: dict[str, object] = {
         "ruleId": d.code,
         "ruleIndex": rule_index,

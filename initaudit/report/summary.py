@@ -22,8 +22,8 @@ class Summary:
     #: The text that the offsets of a file's fix edits count in: the file's source, or for a
     #: notebook the joined text of its code cells.
     texts: dict[str, str] = field(default_factory=dict)
-    #: The lines of each notebook file with diagnostics, as stored on disk (JSON).
-    notebook_files: dict[str, list[str]] = field(default_factory=dict)
+    #: Each notebook file with diagnostics as stored on disk (its JSON text).
+    notebook_files: dict[str, str] = field(default_factory=dict)
 
     def source_lines(self, diagnostic: Diagnostic) -> list[str]:
         """The lines ``diagnostic.line`` counts in: its file's, or its notebook cell's."""
@@ -36,8 +36,7 @@ class Summary:
         line (None where it cannot be found); for a Python file, its line."""
         if diagnostic.cell is None:
             return diagnostic.line
-        return stored_line("\n".join(self.notebook_files.get(diagnostic.path, [])),
-                           diagnostic.cell, diagnostic.line)
+        return stored_line(self.notebook_files.get(diagnostic.path, ""), diagnostic.cell, diagnostic.line)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)

@@ -205,3 +205,17 @@ def test_full_output_escapes_what_files_hold(tmp_path: Path) -> None:
     assert lines[0].startswith("evil\\x1b[2J.py:2:")
     assert lines[1] == "2 | x = '\\x1b[31m'; nn.init.xavier_uniform(w)"
     assert lines[2] == " " * (len("2 | ") + len("x = '\\x1b[31m'; ")) + "^" * len("nn.init.xavier_uniform")
+
+
+def test_sarif_uris_are_encoded_and_absolute_outside_the_checkout(tmp_path: Path) -> None:
+    inside, outside = tmp_path / "in", tmp_path / "out"
+    inside.mkdir()
+    (outside / "x y").mkdir(parents=True)
+    (outside / "x y" / "b#1.py").write_text(DEPRECATED)
+    _, output = run(inside, "a b/c%.py", str(outside / "x y" / "b#1.py"), "--output-format", "sarif",
+                    files={"a b/c%.py": DEPRECATED})
+    sarif = json.loads(output)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in sarif["runs"][0]["results"]]
+    assert locations == [{"uri": (outside / "x y" / "b#1.py").as_uri()},  # sorted by path: "/" first
+                         {"uri": "a%20b/c%25.py", "uriBaseId": "%SRCROOT%"}]

@@ -24,9 +24,9 @@ STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: 
 DEFAULT_WIDTH = 80
 #: From this width on, a scheme's other names are shown next to it.
 WIDE = 110
-LEGEND = ("feeds: the activation after the layer; target: the std it needs; ratio: std / target, "
-          "drawn on a log scale from 1/4 to 4 with | at 1 and # from | to the value; verdict: the "
-          "most severe finding (listed below)")
+LEGEND = ("scheme: what produced the values (? when unsure); feeds: the activation after the layer; "
+          "target: the std it needs; ratio: std / target, drawn on a log scale from 1/4 to 4 with | "
+          "at 1 and # from | to the value; verdict: the most severe finding (listed below)")
 
 
 def _console(stream: TextIO, width: int | None = None) -> Console:

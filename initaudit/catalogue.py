@@ -15,6 +15,8 @@ from pathlib import Path
 
 from initaudit.diagnostics import Severity
 
+#: Where the project and its rule pages live (linked from SARIF rules).
+REPOSITORY_URL = "https://github.com/initaudit/initaudit"
 _PACKAGE = Path(__file__).resolve().parent
 _LOCATIONS = (_PACKAGE / "catalogue", _PACKAGE.parent / "rules")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
@@ -39,6 +41,11 @@ class Entry:
     body: str
     sections: dict[str, str]
     path: Path
+
+    @property
+    def url(self) -> str:
+        """The rule's page in the repository."""
+        return f"{REPOSITORY_URL}/blob/main/rules/{self.path.name}"
 
     def examples(self, section: str) -> list[str]:
         """Python code blocks of a section ("Example" = bad, "Use instead" = good)."""

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from initaudit.lint.cache import ResultCache
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("text", "json", "sarif", "github")
+#: ``--output-format`` values; ``text`` is accepted as the former name of ``full``.
+FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 
 
 def _error(message: str) -> None:
@@ -38,7 +39,8 @@ def main() -> None:
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output-format", "--format", "output_format", type=click.Choice((*FORMATS, "text")),
+              default="full", show_default=True, help="How findings are written (--format is an alias).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="pyproject.toml or TOML file to read settings from.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
@@ -196,12 +198,16 @@ def _summary(results: list, fixed: int):
                          key=lambda d: (d.path, d.cell or 0, d.line, d.column, d.code))
     lines = {}
     cell_lines = {}
+    texts = {}
+    notebook_files = {}
     for result in results:
         if result.diagnostics and result.source is not None:
             text = result.fixed_text if result.fixed_text is not None else result.source.text
+            texts[result.path] = text
             if isinstance(result.source, Notebook):
                 cells = result.source.cell_lines(text)
                 cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
+                notebook_files[result.path] = _stored_text(result.path)
             else:
                 lines[result.path] = text.splitlines()
     return Summary(
@@ -209,28 +215,34 @@ def _summary(results: list, fixed: int):
         files=len(results),
         parsed=sum(1 for r in results if r.parsed),
         skipped=sum(1 for r in results if r.error is not None),
-        errors=sum(1 for r in results if r.error is not None or any(d.code == "IA000" for d in r.diagnostics)),
         lines=lines,
         cell_lines=cell_lines,
         fixed=fixed,
+        texts=texts,
+        notebook_files=notebook_files,
     )
 
 
+def _stored_text(path: str) -> str:
+    """A notebook as on disk (after any fix), for reports that point at lines of the file."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def _report(summary, output_format: str) -> None:
-    if output_format == "text":
+    import importlib
+
+    if output_format in ("full", "text"):
         from rich.console import Console
 
         from initaudit.report import text
 
         text.render(summary, Console(highlight=False))
         return
-    if output_format == "json":
-        from initaudit.report import json_report as reporter
-    elif output_format == "sarif":
-        from initaudit.report import sarif as reporter  # type: ignore[no-redef]
-    else:
-        from initaudit.report import github as reporter  # type: ignore[no-redef]
-    output = reporter.render(summary)
+    module = {"json": "json_report", "json-lines": "json_lines"}.get(output_format, output_format)
+    output = importlib.import_module(f"initaudit.report.{module}").render(summary)
     if output:
         click.echo(output)
 
@@ -245,8 +257,9 @@ def _report(summary, output_format: str) -> None:
               help="Allow unpickling arbitrary objects and loading TorchScript code (both run code from the file).")
 @click.option("--factory", help="package.module:function building the architecture for a bare state dict.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for probes and fixes.")
+@click.option("--html", "html", type=click.Path(dir_okay=False), help="Also write the report as one HTML page.")
 def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,
-          trust_pickle: bool, factory: str | None, seed: int) -> None:
+          trust_pickle: bool, factory: str | None, seed: int, html: str | None) -> None:
     """Audit a checkpoint, TorchScript archive or package.module:factory."""
     shape = None
     if input_shape:
@@ -261,7 +274,18 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
         _error(f"the model auditor is unavailable ({exc})")
         sys.exit(EXIT_ERROR)
     sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
-                       trust_pickle=trust_pickle, factory=factory, seed=seed))
+                       trust_pickle=trust_pickle, factory=factory, seed=seed, html=html))
+
+
+@main.command()
+def server() -> None:
+    """Run the language server for editors (LSP over stdio; needs initaudit[lsp])."""
+    try:
+        from initaudit.server import serve
+    except ImportError as exc:
+        _error(f"the language server needs pygls: pip install 'initaudit[lsp]' ({exc})")
+        sys.exit(EXIT_ERROR)
+    serve()
 
 
 @main.command()

@@ -6,14 +6,18 @@ Importing this package does not import torch; ``run_audit`` does, on first use.
 from __future__ import annotations
 
 import sys
+import types
 import warnings
+from typing import Any
+
+from initaudit.audit.api import audit
 
 INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'initaudit[model]'"
 
 
 def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
               fix: bool = False, output: str | None = None, trust_pickle: bool = False,
-              factory: str | None = None, seed: int = 0) -> int:
+              factory: str | None = None, seed: int = 0, html: str | None = None) -> int:
     """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
     findings, 2 refused/unreadable input or usage error)."""
     if fix and not output:
@@ -40,6 +44,10 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
             analysis = analyse(source, input_shape=input_shape, seed=seed)
             status = analysis.report.exit_code
             _print_report(analysis.report, output_format)
+            if html:
+                from initaudit.report.audit_html import write_html
+
+                write_html(analysis.report, html)
             if fix:
                 from initaudit.audit.fixer import apply_fix
                 from initaudit.report.audit_text import render_fix
@@ -50,6 +58,8 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
                 status = outcome.exit_code
     except AuditError as error:
         return _fail(str(error))
+    except OSError as error:
+        return _fail(f"cannot write {html}: {error.strerror or error}")
     except MemoryError:
         return _fail(f"{spec}: out of memory while auditing")
     except Exception as error:  # a bug, not findings: exit 2 with one line, never 1
@@ -73,3 +83,14 @@ def _fail(message: str) -> int:
 
     print(f"initaudit: error: {printable(message)}", file=sys.stderr)
     return 2
+
+
+class _CallablePackage(types.ModuleType):
+    """``initaudit.audit`` names both this package and the function :func:`audit`: calling the
+    package calls the function, so ``initaudit.audit(model)`` works however it was reached."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return audit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from initaudit.diagnostics import Severity
@@ -74,7 +75,7 @@ class SignalRow:
 
     def to_dict(self) -> dict[str, object]:
         return {"module": self.module, "forward_std": _round(self.forward_std),
-                "grad_norm": _round(self.grad_norm)}
+                "sample_std": _round(self.sample_std), "grad_norm": _round(self.grad_norm)}
 
 
 @dataclass
@@ -86,13 +87,33 @@ class AuditReport:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def ok(self) -> bool:
+        """No finding at warning or error severity."""
+        return not any(f.severity.fails for f in self.findings)
+
+    @property
     def exit_code(self) -> int:
-        return 1 if any(f.severity.fails for f in self.findings) else 0
+        return 0 if self.ok else 1
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    def summary(self) -> dict[str, object]:
+        """Counts, whether the signal was probed, and whether training statistics were read
+        (``trained``: not yet measured, always false)."""
+        return {"parameters": len(self.parameters), "errors": self.count(Severity.ERROR),
+                "warnings": self.count(Severity.WARNING), "info": self.count(Severity.INFO),
+                "probed": bool(self.signal), "trained": False}
 
     def to_dict(self) -> dict[str, object]:
-        return {"version": 1, "parameters": [p.to_dict() for p in self.parameters],
+        return {"version": 1, "summary": self.summary(),
+                "parameters": [p.to_dict() for p in self.parameters],
                 "findings": [f.to_dict() for f in self.findings],
-                "signal": [s.to_dict() for s in self.signal]}
+                "signal": [s.to_dict() for s in self.signal], "notes": list(self.notes)}
+
+    def to_json(self) -> str:
+        """The document ``initaudit model --format json`` prints."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:

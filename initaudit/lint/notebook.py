@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -213,3 +214,81 @@ def _style(raw: str) -> _Style:
         newline="\r\n" if "\r\n" in raw else "\n",
         final_newline=raw.endswith("\n"),
     )
+
+
+def cell_row(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line within its cell, column) of an offset into a notebook's virtual ``text``."""
+    before = text[:offset]
+    cell_start = before.rfind(_BOUNDARY + "\n")
+    start = 0 if cell_start == -1 else cell_start + len(_BOUNDARY) + 1
+    line_start = before.rfind("\n") + 1
+    return before.count("\n", start) + 1, offset - line_start + 1
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def stored_line(file_text: str, cell: int, line: int) -> int | None:
+    """The 1-based line of the ``.ipynb`` file that stores line ``line`` of cell ``cell``
+    (both 1-based), or None where the file is not laid out as a notebook."""
+    try:
+        cells = _member(file_text, 0, "cells")
+        source = _element(file_text, cells, cell - 1) if cells is not None else None
+        source = _member(file_text, source, "source") if source is not None else None
+        if source is None:
+            return None
+        if file_text[source] == '"':  # one string: every line of the cell is on this file line
+            return file_text.count("\n", 0, source) + 1
+        newlines = 0
+        for index in itertools.count():  # the list's strings, until the one holding ``line``
+            position = _element(file_text, source, index)
+            if position is None:
+                return None
+            chunk, _ = _DECODER.raw_decode(file_text, position)
+            newlines += chunk.count("\n")
+            if newlines >= line or (newlines == line - 1 and not chunk.endswith("\n")):
+                return file_text.count("\n", 0, position) + 1
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def _skip(text: str, position: int) -> int:
+    return _SPACE.match(text, position).end()  # type: ignore[union-attr]
+
+
+def _member(text: str, position: int, key: str) -> int | None:
+    """Where the value of ``key`` starts in the JSON object at ``position``."""
+    position = _skip(text, position)
+    if text[position] != "{":
+        return None
+    position = _skip(text, position + 1)
+    while text[position] == '"':
+        name, position = _DECODER.raw_decode(text, position)
+        position = _skip(text, _skip(text, position) + 1)  # past the colon
+        if name == key:
+            return position
+        _, position = _DECODER.raw_decode(text, position)
+        position = _skip(text, position)
+        if text[position] != ",":
+            return None
+        position = _skip(text, position + 1)
+    return None
+
+
+def _element(text: str, position: int, index: int) -> int | None:
+    """Where element ``index`` starts in the JSON array at ``position``."""
+    position = _skip(text, position)
+    if text[position] != "[":
+        return None
+    position = _skip(text, position + 1)
+    for _ in range(index):
+        if text[position] == "]":
+            return None
+        _, position = _DECODER.raw_decode(text, position)
+        position = _skip(text, position)
+        if text[position] != ",":
+            return None
+        position = _skip(text, position + 1)
+    return None if text[position] == "]" else position

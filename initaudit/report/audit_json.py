@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from initaudit.audit.results import AuditReport
 
 
 def render_json(report: AuditReport, stream: TextIO) -> None:
-    json.dump(report.to_dict(), stream, indent=2, allow_nan=False)
-    stream.write("\n")
+    stream.write(report.to_json() + "\n")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, TextIO
+import os
+import shutil
+from typing import TYPE_CHECKING, Iterable, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -18,32 +20,61 @@ if TYPE_CHECKING:
 
 BAR_WIDTH = 9  # cells; the middle one is ratio 1, each side spans a factor of 4 (log scale)
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+#: Width when the output is not a terminal and COLUMNS is not set.
+DEFAULT_WIDTH = 80
+#: From this width on, a scheme's other names are shown next to it.
+WIDE = 110
+LEGEND = ("scheme: what produced the values (? when unsure); feeds: the activation after the layer; "
+          "target: the std it needs; ratio: std / target, drawn on a log scale from 1/4 to 4 with | "
+          "at 1 and # from | to the value; verdict: the most severe finding (listed below)")
 
 
-def _console(stream: TextIO) -> Console:
-    return Console(file=stream, width=None if stream.isatty() else 150, highlight=False)
+def _console(stream: TextIO, width: int | None = None) -> Console:
+    return Console(file=stream, width=width or report_width(stream), highlight=False)
 
 
-def render_text(report: AuditReport, stream: TextIO) -> None:
-    console = _console(stream)
+def report_width(stream: TextIO) -> int:
+    """COLUMNS when set, else the terminal's width, else 80 (piped output)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if stream.isatty():
+        return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    return DEFAULT_WIDTH
+
+
+def render_text(report: AuditReport, stream: TextIO, width: int | None = None) -> None:
+    console = _console(stream, width)
     console.print(Text(f"initaudit model {printable(report.source)}", style="bold"))
-    console.print(_parameter_table(report))
+    console.print(_parameter_table(report, console))
+    if any(p.std_ratio is not None for p in report.parameters):
+        console.print(Text(LEGEND, style="dim"))
     if report.signal:
-        console.print(_signal_table(report))
+        console.print(_signal_table(report, console.width))
     for note in report.notes:
         console.print(Text(f"note: {printable(note)}", style="dim"))
     for finding in report.findings:
         line = Text()
         line.append(f"{finding.code} ", style="bold")
         line.append(f"{finding.severity.value}", style=STYLE[finding.severity])
-        line.append(f" {printable(finding.parameter or '(model)')}: {printable(finding.message)} [{finding.name}]")
+        line.append(f" {printable(finding.parameter or '(model)')}: {printable(finding.message)} "
+                    f"[{finding.name}]")
         console.print(line)
-    counts = {s: sum(f.severity is s for f in report.findings) for s in Severity}
-    console.print(f"{len(report.parameters)} parameters, {counts[Severity.ERROR]} errors, "
-                  f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} info")
+    counts = [_plural(len(report.parameters), "parameter"), _plural(report.count(Severity.ERROR), "error"),
+              _plural(report.count(Severity.WARNING), "warning"), f"{report.count(Severity.INFO)} info"]
+    console.print(", ".join(counts))
 
 
-def _parameter_table(report: AuditReport) -> Table:
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _table(title: str | Text) -> Table:
+    return Table(title=title, title_justify="left", box=None, pad_edge=False, padding=(0, 1, 0, 0),
+                 header_style="bold")
+
+
+def _parameter_table(report: AuditReport, console: Console) -> Table:
     verdicts: dict[str, tuple[Severity, str]] = {}
     for finding in report.findings:
         if finding.parameter is None:
@@ -51,33 +82,47 @@ def _parameter_table(report: AuditReport) -> Table:
         current = verdicts.get(finding.parameter)
         if current is None or _rank(finding.severity) > _rank(current[0]):
             verdicts[finding.parameter] = (finding.severity, finding.code)
-    table = Table(title="parameters", title_justify="left", show_edge=False, pad_edge=False)
-    for column in ("name", "shape", "scheme", "activation", "std", "expected", "ratio", "verdict"):
-        table.add_column(column, justify="right" if column in ("std", "expected") else "left")
+    table = _table("parameters")
+    # Names are never cut: the name column keeps its longest name up to a third of the width
+    # and folds only longer ones; the scheme column wraps to make room.
+    width = console.width
+    table.add_column("name", overflow="fold", min_width=_longest((p.name for p in report.parameters), width))
+    table.add_column("shape", overflow="fold")
+    table.add_column("scheme", overflow="fold", ratio=1)
+    table.add_column("feeds", overflow="fold")
+    table.add_column("std", justify="right", no_wrap=True)
+    table.add_column("target", justify="right", no_wrap=True)
+    table.add_column("ratio", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for parameter in report.parameters:
         verdict = verdicts.get(parameter.name)
         table.add_row(
-            Text(printable(parameter.name)), "x".join(map(str, parameter.shape)) or "scalar", _scheme(parameter),
+            Text(printable(parameter.name)), "x".join(map(str, parameter.shape)) or "scalar",
+            _scheme(parameter, aliases=width >= WIDE),
             Text(printable(parameter.activation or "-") + (" (norm)" if parameter.norm_between else "")),
-            f"{parameter.std:.4g}",
-            "-" if parameter.expected_std is None else f"{parameter.expected_std:.4g}",
+            f"{parameter.std:.3g}",
+            "-" if parameter.expected_std is None else f"{parameter.expected_std:.3g}",
             _ratio(parameter.std_ratio),
-            Text("ok", style="green") if verdict is None else
-            Text(f"{verdict[0].value} {verdict[1]}", style=STYLE[verdict[0]]),
+            Text("ok", style="green") if verdict is None else Text(verdict[1], style=STYLE[verdict[0]]),
         )
     return table
+
+
+def _longest(names: Iterable[str], width: int) -> int:
+    """Width a name column keeps: its longest name, up to a third of the console width."""
+    return min(max((len(printable(name)) for name in names), default=4), width // 3)
 
 
 def _rank(severity: Severity) -> int:
     return {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}[severity]
 
 
-def _scheme(parameter: ParameterReport) -> str:
+def _scheme(parameter: ParameterReport, aliases: bool) -> str:
     scheme = parameter.scheme
     text = scheme.name
     if scheme.gain is not None and scheme.name != "pytorch_default":
         text += f" g={scheme.gain:.3g}"
-    if scheme.aliases:
+    if scheme.aliases and aliases:
         text += f" (= {', '.join(scheme.aliases[:2])})"
     if scheme.confidence < 0.6 and scheme.family not in ("zeros", "ones", "constant"):
         text += " ?"
@@ -98,14 +143,14 @@ def _ratio(ratio: float | None) -> Text:
     cells[half] = "|"
     bar = "".join(cells)
     style = "green" if 0.8 <= ratio <= 1.25 else "yellow"
-    return Text(f"{ratio:5.2f} ") + Text(bar, style=style)
+    return Text(f"{ratio:.2f} ") + Text(bar, style=style)
 
 
-def _signal_table(report: AuditReport) -> Table:
-    table = Table(title="signal through depth (random input)", title_justify="left",
-                  show_edge=False, pad_edge=False)
-    for column in ("module", "forward std", "across-sample std", "grad norm dL/dh"):
-        table.add_column(column, justify="left" if column == "module" else "right")
+def _signal_table(report: AuditReport, width: int) -> Table:
+    table = _table("signal through depth (random input)")
+    table.add_column("module", overflow="fold", min_width=_longest((row.module for row in report.signal), width))
+    for column in ("forward std", "across-sample std", "grad norm dL/dh"):
+        table.add_column(column, justify="right")
     for row in report.signal:
         table.add_row(Text(printable(row.module or "(model)")), f"{row.forward_std:.3g}", f"{row.sample_std:.3g}",
                       "-" if row.grad_norm is None else f"{row.grad_norm:.3g}")
@@ -119,9 +164,9 @@ def render_fix(outcome: "FixOutcome", stream: TextIO) -> None:
     if not outcome.changes:
         console.print("fix: nothing to re-initialise")
         return
-    table = Table(title=Text(f"fix written to {printable(outcome.output)}"), title_justify="left",
-                  show_edge=False, pad_edge=False)
-    for column in ("parameter", "scheme", "std before", "std after", "target", "verified"):
+    table = _table(Text(f"fix written to {printable(str(outcome.output))}"))
+    table.add_column("parameter", overflow="fold", min_width=_longest((c.name for c in outcome.changes), console.width))
+    for column in ("scheme", "std before", "std after", "target", "verified"):
         table.add_column(column)
     for change in outcome.changes:
         table.add_row(Text(printable(change.name)), change.scheme, f"{change.std_before:.4g}",

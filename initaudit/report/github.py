@@ -18,17 +18,18 @@ def _escape_property(text: str) -> str:
 
 def render(summary: Summary) -> str:
     return "\n".join(
-        f"::{_LEVEL[d.severity]} file={_escape_property(d.path)},{_region(d)}"
+        f"::{_LEVEL[d.severity]} file={_escape_property(d.path)},{_region(summary, d)}"
         f"title={_escape_property(d.code + ' ' + d.name)}::{_escape(_message(d))}"
         for d in summary.diagnostics
     )
 
 
-def _region(d: Diagnostic) -> str:
-    # A notebook's lines count within a cell, not within the .ipynb file the annotation would
-    # mark: its annotations stay on the file, with the position in the message.
+def _region(summary: Summary, d: Diagnostic) -> str:
+    # A notebook's lines count within a cell: the annotation marks the line of the .ipynb file
+    # that stores the source line, and the message gives the position in the cell.
     if d.cell is not None:
-        return ""
+        line = summary.file_line(d)
+        return "" if line is None else f"line={line},"
     return f"line={d.line},col={d.column},endLine={d.end_line},endColumn={d.end_column},"
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from initaudit.diagnostics import Applicability, Diagnostic
+from initaudit.diagnostics import Applicability, Diagnostic, Severity
+from initaudit.lint.notebook import stored_line
 
 
 @dataclass
@@ -13,12 +14,16 @@ class Summary:
     files: int
     parsed: int
     skipped: int
-    errors: int
     #: Source lines of files with diagnostics, for snippets.
     lines: dict[str, list[str]] = field(default_factory=dict)
     #: The same for notebooks, per (path, cell number).
     cell_lines: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     fixed: int = 0
+    #: The text that the offsets of a file's fix edits count in: the file's source, or for a
+    #: notebook the joined text of its code cells.
+    texts: dict[str, str] = field(default_factory=dict)
+    #: Each notebook file with diagnostics as stored on disk (its JSON text).
+    notebook_files: dict[str, str] = field(default_factory=dict)
 
     def source_lines(self, diagnostic: Diagnostic) -> list[str]:
         """The lines ``diagnostic.line`` counts in: its file's, or its notebook cell's."""
@@ -26,9 +31,23 @@ class Summary:
             return self.lines.get(diagnostic.path, [])
         return self.cell_lines.get((diagnostic.path, diagnostic.cell), [])
 
+    def file_line(self, diagnostic: Diagnostic) -> int | None:
+        """For a notebook's diagnostic, the line of the ``.ipynb`` file that stores its source
+        line (None where it cannot be found); for a Python file, its line."""
+        if diagnostic.cell is None:
+            return diagnostic.line
+        return stored_line(self.notebook_files.get(diagnostic.path, ""), diagnostic.cell, diagnostic.line)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is severity)
+
     def counts(self) -> dict[str, int]:
+        """files: files checked; parsed: those that parsed; skipped: those that could not be
+        checked (unreadable, internal error); errors, warnings, info: findings of that severity;
+        diagnostics: all findings."""
         return {"files": self.files, "parsed": self.parsed, "skipped": self.skipped,
-                "errors": self.errors, "diagnostics": len(self.diagnostics)}
+                "errors": self.count(Severity.ERROR), "warnings": self.count(Severity.WARNING),
+                "info": self.count(Severity.INFO), "diagnostics": len(self.diagnostics)}
 
     def fixable(self, applicability: Applicability) -> int:
         return sum(1 for d in self.diagnostics if d.fix is not None and d.fix.edits

@@ -1,4 +1,5 @@
-"""``--format text``: ``path:line:col: CODE message``, the source line with a caret, a summary.
+"""``--output-format full`` (alias ``text``): ``path:line:col: CODE message``, the source line
+with a caret, a summary.
 
 In a notebook the position is ``path:cell N:line:col:``, the line counted within cell N.
 """
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from initaudit.diagnostics import Applicability, Diagnostic, Severity
+from initaudit.report.printable import printable
 from initaudit.report.summary import Summary
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -17,22 +19,25 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 def render(summary: Summary, console: Console) -> None:
     for diagnostic in summary.diagnostics:
         _diagnostic(console, diagnostic, summary.source_lines(diagnostic))
-    console.print(_summary_line(summary), highlight=False, soft_wrap=True)
+    console.print(summary_line(summary), style="" if summary.diagnostics else "green",
+                  highlight=False, soft_wrap=True, markup=False)
 
 
 def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
     style = _STYLE[d.severity]
     console.print(
-        f"[bold]{escape(_position(d))}:[/bold] [{style}]{d.code}[/{style}] "
-        f"{escape(d.message)} [dim]\\[{d.name}, {d.severity.value}][/dim]",
+        f"[bold]{escape(printable(_position(d)))}:[/bold] [{style}]{d.code}[/{style}] "
+        f"{escape(printable(d.message))} [dim]\\[{d.name}, {d.severity.value}][/dim]",
         highlight=False, soft_wrap=True,
     )
     if 0 < d.line <= len(lines):
-        source = lines[d.line - 1].rstrip("\r\n").expandtabs(1)
-        width = (d.end_column if d.end_line == d.line else len(source) + 1) - d.column
+        raw = lines[d.line - 1].rstrip("\r\n").expandtabs(1)
+        end = d.end_column - 1 if d.end_line == d.line else len(raw)
+        # Escaped control characters widen the line: the caret counts in what is shown.
+        start, width = len(printable(raw[: d.column - 1])), len(printable(raw[d.column - 1: end]))
         gutter = f"{d.line} | "
-        console.print(f"[dim]{gutter}[/dim]{escape(source)}", highlight=False, soft_wrap=True)
-        console.print(" " * (len(gutter) + d.column - 1) + f"[{style}]{'^' * max(width, 1)}[/{style}]",
+        console.print(f"[dim]{gutter}[/dim]{escape(printable(raw))}", highlight=False, soft_wrap=True)
+        console.print(" " * (len(gutter) + start) + f"[{style}]{'^' * max(width, 1)}[/{style}]",
                       highlight=False, soft_wrap=True)
     if d.fix is not None and d.fix.edits:
         flag = "--fix" if d.fix.applicability is Applicability.SAFE else "--unsafe-fixes"
@@ -46,11 +51,12 @@ def _position(d: Diagnostic) -> str:
     return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
-def _summary_line(summary: Summary) -> str:
+def summary_line(summary: Summary) -> str:
+    """The run in one line: what was found and fixed, and what --fix would repair."""
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
     fixed = f"Fixed {summary.fixed} problem{'s' if summary.fixed != 1 else ''}. " if summary.fixed else ""
     if not summary.diagnostics:
-        return f"{fixed}[green]All checks passed[/green] ({files} checked)."
+        return f"{fixed}All checks passed ({files} checked)."
     by_severity = {s: sum(1 for d in summary.diagnostics if d.severity is s) for s in Severity}
     parts = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in by_severity.items() if n)
     count = len(summary.diagnostics)

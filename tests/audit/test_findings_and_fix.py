@@ -105,10 +105,11 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     status = run_audit("examples.audit_models:bad_mlp", output_format="json")
     report = json.loads(capsys.readouterr().out)
     assert status == 1
-    assert set(report) == {"version", "parameters", "findings", "signal"} and report["version"] == 1
+    assert set(report) == {"version", "summary", "parameters", "findings", "signal", "notes"}
+    assert report["version"] == 1
     parameter = report["parameters"][0]
     assert set(parameter) == {"name", "shape", "fan_in", "fan_out", "mean", "std", "zero_fraction",
                               "scheme", "activation", "expected_std", "std_ratio"}
     assert set(parameter["scheme"]) == {"name", "family", "gain", "std", "confidence"}
     assert set(report["findings"][0]) == {"code", "name", "severity", "parameter", "message"}
-    assert set(report["signal"][0]) == {"module", "forward_std", "grad_norm"}
+    assert set(report["signal"][0]) == {"module", "forward_std", "sample_std", "grad_norm"}

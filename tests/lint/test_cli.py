@@ -48,16 +48,17 @@ def test_json_contract(tmp_path: Path) -> None:
     result = invoke("check", str(tmp_path), "--format", "json")
     data = json.loads(result.output)
     assert set(data) == {"version", "diagnostics", "summary"} and data["version"] == 1
-    assert data["summary"] == {"files": 3, "parsed": 2, "skipped": 0, "errors": 1, "diagnostics": 3}
+    assert data["summary"] == {"files": 3, "parsed": 2, "skipped": 0, "errors": 1, "warnings": 2, "info": 0,
+                               "diagnostics": 3}
     keys = {"path", "line", "column", "end_line", "end_column", "code", "name", "severity", "message", "fix"}
     for item in data["diagnostics"]:
         assert set(item) == keys
-        assert item["fix"] is None or set(item["fix"]) == {"applicability", "message"}
+        assert item["fix"] is None or set(item["fix"]) == {"applicability", "message", "edits"}
     assert [(Path(d["path"]).name, d["code"]) for d in data["diagnostics"]] == [
         ("a.py", "IA103"), ("b.py", "IA104"), ("c.py", "IA000")]
     ia104 = data["diagnostics"][1]
     assert (ia104["line"], ia104["column"], ia104["end_line"], ia104["end_column"]) == (2, 1, 2, 23)
-    assert ia104["fix"] == {"applicability": "safe", "message": "Rename to `xavier_uniform_`"}
+    assert ia104["fix"]["applicability"] == "safe" and ia104["fix"]["message"] == "Rename to `xavier_uniform_`"
 
 
 def test_text_format(tmp_path: Path) -> None:

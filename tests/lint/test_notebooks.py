@@ -121,10 +121,14 @@ def test_text_sarif_and_github_positions(tmp_path: Path) -> None:
     assert lines[0].startswith(f"{path}:cell 2:5:1: IA104 ")
     assert lines[1] == "5 | init.xavier_uniform(w)"
     sarif = json.loads(invoke("check", str(path), "--format", "sarif").output)["runs"][0]["results"][0]
-    assert sarif["properties"] == {"cell": 2} and sarif["message"]["text"].startswith("cell 2: ")
-    assert sarif["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
+    assert sarif["properties"] == {"cell": 2, "cellLine": 5, "cellColumn": 1}
+    assert sarif["message"]["text"].startswith("cell 2, line 5: ")
+    # Code scanning shows the .ipynb file: the result marks the line that stores the source line.
+    stored = sarif["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert path.read_text().splitlines()[stored - 1].strip() == '"init.xavier_uniform(w)"'
     github = invoke("check", str(path), "--format", "github").output
-    assert f"::warning file={path},title=IA104 deprecated-init-function::cell 2, line 5, column 1: " in github
+    assert (f"::warning file={path},line={stored},title=IA104 deprecated-init-function::"
+            "cell 2, line 5, column 1: ") in github
 
 
 def fixable_notebook() -> dict[str, Any]:

@@ -1,0 +1,34 @@
+"""``--output-format gitlab``: GitLab Code Quality JSON (a list of issues)."""
+
+from __future__ import annotations
+
+import json
+
+from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.report.fingerprints import line_fingerprints, project_fingerprint
+from initaudit.report.paths import repository_path
+from initaudit.report.summary import Summary
+
+#: GitLab's scale is info, minor, major, critical, blocker; a file that cannot be parsed hides
+#: every other finding in it, so it is critical.
+_SEVERITY = {Severity.INFO: "info", Severity.WARNING: "minor", Severity.ERROR: "major"}
+_UNPARSEABLE = "IA000"
+
+
+def render(summary: Summary) -> str:
+    issues = []
+    for d, line_print in zip(summary.diagnostics, line_fingerprints(summary), strict=True):
+        path = repository_path(d.path)
+        begin, end = (d.line, d.end_line) if d.cell is None else (summary.file_line(d) or 1,) * 2
+        issues.append({
+            "description": f"{d.code} {_where(d)}{d.message}",
+            "check_name": d.code,
+            "fingerprint": project_fingerprint(path, line_print),
+            "severity": "critical" if d.code == _UNPARSEABLE else _SEVERITY[d.severity],
+            "location": {"path": path, "lines": {"begin": begin, "end": end}},
+        })
+    return json.dumps(issues, indent=2)
+
+
+def _where(d: Diagnostic) -> str:
+    return "" if d.cell is None else f"(cell {d.cell}, line {d.line}) "

@@ -1,0 +1,93 @@
+"""``initaudit.audit`` and ``initaudit.testing.assert_well_initialized``: the auditor in a test suite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+import initaudit
+from initaudit.testing import assert_well_initialized
+
+
+def he_mlp() -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(4):
+        linear = nn.Linear(32, 32)
+        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(32, 4))
+
+
+def with_zero_layer() -> nn.Sequential:
+    model = he_mlp()
+    nn.init.zeros_(model[2].weight)
+    return model
+
+
+def test_audit_a_model_or_a_factory() -> None:
+    report = initaudit.audit(with_zero_layer())
+    assert not report.ok
+    assert [(f.code, f.parameter) for f in report.findings if f.code == "IA201"] == [("IA201", "2.weight")]
+    assert [p.name for p in report.parameters][:2] == ["0.weight", "0.bias"]
+    assert report.signal and report.signal[0].module == "0"
+    assert json.loads(report.to_json())["summary"]["parameters"] == 10
+    assert initaudit.audit(he_mlp).ok  # a factory is called
+    conv = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+    assert initaudit.audit(conv, input_shape=(2, 3, 16, 16)).signal
+
+
+def test_audit_leaves_the_model_as_it_was() -> None:
+    model = with_zero_layer().eval()
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    initaudit.audit(model)
+    assert not model.training
+    assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_audit_rejects_what_is_not_a_model() -> None:
+    with pytest.raises(TypeError, match="nn.Module"):
+        initaudit.audit(42)
+    with pytest.raises(TypeError, match="returned int"):
+        initaudit.audit(lambda: 42)
+
+
+def test_assert_well_initialized_passes_and_fails_with_the_report() -> None:
+    assert assert_well_initialized(he_mlp()).ok
+    with pytest.raises(AssertionError) as failure:
+        assert_well_initialized(with_zero_layer())
+    message = str(failure.value)
+    assert "IA201 warning 2.weight: all-zero weight matrix" in message
+    assert "parameters" in message and "ratio: std / target" in message
+
+
+@pytest.mark.parametrize("ignore", [["IA201", "IA207"], ["IA2"], ["zero-weight-matrix", "signal-collapse"]])
+def test_ignore_by_code_prefix_or_name(ignore: list[str]) -> None:
+    report = assert_well_initialized(with_zero_layer(), ignore=ignore)
+    assert not any(f.code in ("IA201", "IA207") for f in report.findings)
+
+
+@pytest.mark.parametrize("typo", ["IA999", "zero-weight", ""])
+def test_unknown_ignore_is_an_error_not_a_silent_pass(typo: str) -> None:
+    with pytest.raises(ValueError, match="not a rule code"):
+        assert_well_initialized(he_mlp(), ignore=[typo])
+
+
+def test_importing_initaudit_does_not_import_torch() -> None:
+    script = ("import sys, initaudit, initaudit.audit, initaudit.testing\n"
+              "assert callable(initaudit.audit)\n"
+              "assert 'torch' not in sys.modules, 'torch was imported'\n"
+              "print('ok')")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_report_names_the_factory_or_the_class() -> None:
+    assert initaudit.audit(he_mlp).source == f"{__name__}:he_mlp"
+    assert initaudit.audit(he_mlp()).source == "torch.nn.modules.container.Sequential"

@@ -65,10 +65,15 @@ def example_input(model: torch.nn.Module, shape: tuple[int, ...] | None, seed: i
 
 
 def probe_signal(model: torch.nn.Module, example: Any, seed: int) -> list[SignalRow]:
-    """Per weight layer: output std, across-sample std, and the norm of dL/d(output)."""
+    """Per weight layer: output std, across-sample std, and the norm of dL/d(output).
+
+    Gradients are taken with respect to the layers' outputs only: no parameter gradient is
+    computed or stored, so the probe costs no memory for them and leaves any ``.grad`` the
+    model already holds as it was."""
     tracked = tracked_modules(model)
     rows: dict[str, dict[str, float]] = {}
     order: list[str] = []
+    outputs: dict[str, torch.Tensor] = {}
     handles = []
 
     def forward_hook(name: str):
@@ -81,7 +86,7 @@ def probe_signal(model: torch.nn.Module, example: Any, seed: int) -> list[Signal
             across = value.std(dim=0).mean() if value.dim() > 1 and value.shape[0] > 1 else value.std()
             rows[name] = {"std": float(value.std()), "sample": float(across)}
             if out.requires_grad:
-                out.register_hook(lambda grad: rows[name].__setitem__("grad", float(grad.norm())))
+                outputs[name] = out
         return hook
 
     for name, module in model.named_modules():
@@ -94,11 +99,16 @@ def probe_signal(model: torch.nn.Module, example: Any, seed: int) -> list[Signal
             if inputs.is_floating_point():
                 inputs.requires_grad_(True)
             output = next(_tensors(_call(model, inputs)), None)
-            if output is not None and output.requires_grad:
+            names = list(outputs)
+            if output is not None and output.requires_grad and names:
                 direction = torch.randn(output.shape, generator=torch.Generator().manual_seed(seed + 1),
                                         dtype=output.dtype)
-                (output * direction).sum().backward()
-            model.zero_grad(set_to_none=True)
+                grads = torch.autograd.grad((output * direction).sum(), [outputs[n] for n in names],
+                                            allow_unused=True)
+                for name, grad in zip(names, grads, strict=True):
+                    if grad is not None:
+                        rows[name]["grad"] = float(grad.norm())
+            outputs.clear()
     finally:
         for handle in handles:
             handle.remove()

@@ -113,3 +113,15 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(parameter["scheme"]) == {"name", "family", "gain", "std", "confidence"}
     assert set(report["findings"][0]) == {"code", "name", "severity", "parameter", "message"}
     assert set(report["signal"][0]) == {"module", "forward_std", "sample_std", "grad_norm"}
+
+
+def test_the_probe_leaves_parameter_gradients_alone() -> None:
+    import initaudit
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
+                                torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    for parameter in model.parameters():
+        parameter.grad = torch.full_like(parameter, 3.0)
+    report = initaudit.audit(model)
+    assert report.signal and all(row.grad_norm is not None for row in report.signal)
+    assert all(torch.equal(p.grad, torch.full_like(p, 3.0)) for p in model.parameters())

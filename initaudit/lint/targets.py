@@ -351,9 +351,36 @@ def _loop_variable(model: CollectedFile, owner: ModuleClass, op: InitOp, name: s
     if collection is None:
         return None
     modules, narrowed = _narrow(model, op, name, collection, depth)
+    names = _module_names(model, owner, op, loop)
+    if names is not None:  # ``for name, m in self.named_modules(): if name == "fc1": ...``
+        for condition, positive, open_loops in op.conditions:
+            test = _combined(condition.test, lambda atom: _name_predicate(atom, _loop_name(loop.target)))
+            if open_loops < depth or test is None or not (positive or test[1]):
+                continue
+            modules = [m for m in modules if test[0](names.get(m.path, m.path)) == positive]
+            # Names pick modules one by one: what a test keeps is known, whichever branch.
+            narrowed = narrowed or positive or all(m.kind in knowledge.PARAMETERISED_KINDS for m in modules)
     # Without an isinstance test the set is still exact when every member has parameters
     # (a literal list of layers, a ModuleList of Linear layers).
     return modules, narrowed or all(m.kind in knowledge.PARAMETERISED_KINDS for m in collection)
+
+
+def _module_names(model: CollectedFile, owner: ModuleClass, op: InitOp, loop: cst.For) -> dict[str, str] | None:
+    """The name ``named_modules()``/``named_children()`` gives each module, by path: relative to
+    the module it is called on (``self.net.named_children()`` names ``net.fc1`` "fc1")."""
+    call = loop.iter
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("named_modules", "named_children")):
+        return None
+    if _is_name(call.func.value, "self"):
+        prefix = ""
+    else:
+        reach = _modules(model, owner, call.func.value, op)
+        if reach is None or len(reach[0]) != 1:
+            return None
+        prefix = reach[0][0].path + "."
+    roots = _iterated(model, owner, op, call, _MODULE_METHODS + _CHILDREN_METHODS) or []
+    return {m.path: m.path[len(prefix):] if m.path.startswith(prefix) else "" for m in roots}
 
 
 def _narrow(model: CollectedFile, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
@@ -555,12 +582,13 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
     name_variable = _loop_name(loop.target)
     narrowed = False
     for condition, positive, open_loops in op.conditions:
-        if open_loops < depth or not positive:
+        if open_loops < depth:
             continue
-        keep = _parameter_test(condition.test, variable, name_variable)
-        if keep is not None:
-            pairs = [(m, p) for m, p in pairs if keep(m, p)]
-            narrowed = True
+        test = _parameter_test(condition.test, variable, name_variable)
+        if test is None or not (positive or test[1]):
+            continue
+        pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
+        narrowed = True
     params = {p for _, p in pairs}
     exact = narrowed and params == {"weight"}
     return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
@@ -584,16 +612,42 @@ def _parameters_of(module: Submodule) -> tuple[str, ...]:
     return ()
 
 
-def _parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None):
-    """Predicate over (module, parameter) for ``p.dim() > 1``, ``'weight' in name`` and the like."""
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _parameter_test(test.left, variable, name_variable) or \
-            _parameter_test(test.right, variable, name_variable)
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return _name_method_test(test, name_variable)
-    operator = test.comparisons[0].operator
-    bound = literal_number(test.comparisons[0].comparator)
-    if _is_ndim(test.left, variable) and bound is not None:
+#: A test of (module, parameter name), and whether it is the whole ``if`` test.
+ParameterTest = tuple[Callable[..., bool], bool]
+
+
+def _parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None) -> ParameterTest | None:
+    """What ``p.dim() > 1``, ``"weight" in name``, ``name == "fc1.weight"``,
+    ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations select."""
+    return _combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable))
+
+
+def _combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Callable | None]):
+    """(predicate, whole) for ``test`` through ``and``/``or``/``not``, from the predicates that
+    ``atom`` finds for its parts; ``whole`` is false when a part of an ``and`` was not understood."""
+    if isinstance(test, cst.BooleanOperation):
+        left, right = _combined(test.left, atom), _combined(test.right, atom)
+        if isinstance(test.operator, cst.And):
+            if left is not None and right is not None:
+                return (lambda *x: left[0](*x) and right[0](*x)), left[1] and right[1]
+            known = left or right
+            return (known[0], False) if known is not None else None
+        if left is not None and right is not None and left[1] and right[1]:
+            return (lambda *x: left[0](*x) or right[0](*x)), True
+        return None
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _combined(test.expression, atom)
+        return ((lambda *x: not inner[0](*x)), True) if inner is not None and inner[1] else None
+    predicate = atom(test)
+    return (predicate, True) if predicate is not None else None
+
+
+def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable: str | None):
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _is_ndim(test.left, variable):
+        operator = test.comparisons[0].operator
+        bound = literal_number(test.comparisons[0].comparator)
+        if bound is None:
+            return None
         matrix = (isinstance(operator, cst.GreaterThan) and bound >= 1) or \
             (isinstance(operator, cst.GreaterThanEqual) and bound >= 2) or \
             (isinstance(operator, cst.Equal) and bound >= 2)
@@ -603,27 +657,33 @@ def _parameter_test(test: cst.BaseExpression, variable: str, name_variable: str 
         if vector:
             return lambda m, p: p == "bias" or m.kind is LayerKind.NORM
         return None
-    if isinstance(operator, cst.In) and isinstance(test.left, cst.SimpleString) and name_variable \
-            and isinstance(test.comparisons[0].comparator, cst.Name) \
-            and test.comparisons[0].comparator.value == name_variable:
-        fragment = test.left.evaluated_value
-        return lambda m, p: isinstance(fragment, str) and fragment in f"{m.path}.{p}"
-    return None
+    named = _name_predicate(test, name_variable)
+    return None if named is None else (lambda m, p: named(f"{m.path}.{p}"))
 
 
-def _name_method_test(test: cst.BaseExpression, name_variable: str | None):
-    """``name.endswith("weight")`` / ``name.startswith(...)``."""
-    if not (name_variable and isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
-            and isinstance(test.func.value, cst.Name) and test.func.value.value == name_variable
-            and test.args and isinstance(test.args[0].value, cst.SimpleString)):
+def _name_predicate(test: cst.BaseExpression, name_variable: str | None) -> Callable[[str], bool] | None:
+    """A test of the name a ``named_modules()``/``named_parameters()`` loop gives:
+    ``name == "fc1"``, ``"conv" in name``, ``name.startswith("fc")``, ``name.endswith("weight")``."""
+    if not name_variable:
         return None
-    fragment = test.args[0].value.evaluated_value
-    if not isinstance(fragment, str):
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) \
+            and test.func.attr.value in ("startswith", "endswith") \
+            and _is_name(test.func.value, name_variable) and len(test.args) == 1:
+        fragment = _string(test.args[0].value)
+        method = test.func.attr.value
+        return None if fragment is None else (lambda name: getattr(name, method)(fragment))
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
-    if test.func.attr.value == "endswith":
-        return lambda m, p: f"{m.path}.{p}".endswith(fragment)
-    if test.func.attr.value == "startswith":
-        return lambda m, p: f"{m.path}.{p}".startswith(fragment)
+    operator = test.comparisons[0].operator
+    right = test.comparisons[0].comparator
+    if isinstance(operator, (cst.In, cst.NotIn)) and _is_name(right, name_variable):
+        fragment = _string(test.left)
+        inside = isinstance(operator, cst.In)
+        return None if fragment is None else (lambda name: (fragment in name) == inside)
+    if isinstance(operator, (cst.Equal, cst.NotEqual)) and _is_name(test.left, name_variable):
+        value = _string(right)
+        equal = isinstance(operator, cst.Equal)
+        return None if value is None else (lambda name: (name == value) == equal)
     return None
 
 

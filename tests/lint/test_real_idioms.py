@@ -137,3 +137,41 @@ class Net(nn.Module):
         return self.head(x)
 '''
     assert found(code) == []
+
+
+NAMED_LOOPS = '''
+from collections import OrderedDict
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 4)
+        self.head = nn.Sequential(OrderedDict([("fc2", nn.Linear(4, 4)), ("act", nn.ReLU()),
+                                               ("out", nn.Linear(4, 2))]))
+        {loop}
+
+    def forward(self, x):
+        return self.head(F.relu(self.fc1(x)))
+'''
+
+
+@pytest.mark.parametrize(("loop", "reported"), [
+    ("for name, m in self.named_modules():\n            if name == 'fc1':\n"
+     "                nn.init.xavier_uniform_(m.weight)", True),
+    ("for name, m in self.named_modules():\n            if name == 'head.out':\n"
+     "                nn.init.xavier_uniform_(m.weight)", False),
+    ("for name, m in self.named_modules():\n            if 'fc' in name:\n"
+     "                nn.init.xavier_uniform_(m.weight)", True),
+    ("for name, m in self.head.named_children():\n            if name == 'out':\n"
+     "                nn.init.xavier_uniform_(m.weight)", False),
+    ("for name, m in self.head.named_children():\n            if name != 'fc2':\n"
+     "                continue\n            nn.init.xavier_uniform_(m.weight)", True),
+    ("for name, p in self.named_parameters():\n            if name.startswith('head.out') and 'weight' in name:\n"
+     "                nn.init.xavier_uniform_(p)", False),
+    ("for name, p in self.named_parameters():\n            if name.startswith('fc1') and name.endswith('weight'):\n"
+     "                nn.init.xavier_uniform_(p)", True),
+])
+def test_name_guards_of_named_loops_pick_the_layers(loop: str, reported: bool) -> None:
+    codes = [code for code, _ in found(NAMED_LOOPS.replace("{loop}", loop))]
+    assert codes == (["IA103"] if reported else [])

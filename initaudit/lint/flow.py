@@ -108,12 +108,17 @@ class ForwardFlow:
         self.consumers.pop(INPUT, None)
 
     def run_sequentials(self) -> dict[str, set[Consumer]]:
-        """For a scope without ``forward`` (``net = nn.Sequential(...)`` in a script): the order
-        inside each Sequential is still known; what follows the last layer is not."""
+        """The order inside each Sequential that no forward ran (a scope without ``forward``, as
+        ``net = nn.Sequential(...)`` in a script, or a Sequential that ``forward`` reaches in a
+        way not followed): the order inside is known; what follows the last layer is not."""
         for module in self._attributes.values():
-            if module.kind is LayerKind.CONTAINER and module.sequential:
+            if module.kind is LayerKind.CONTAINER and module.sequential and not self._touched(module):
                 self._apply(module, EMPTY)
         return self.consumers
+
+    def _touched(self, module: Submodule) -> bool:
+        prefix = module.path + "."
+        return any(path == module.path or path.startswith(prefix) for path in self.consumers)
 
     # ---------------------------------------------------------------- statements
 

@@ -93,7 +93,7 @@ def _run_flows(model: CollectedFile) -> None:
         summaries[owner.name] = summary
         if owner.is_root:
             flow.consume(summary.output, OUTPUT)
-        owner.consumers = flow.consumers
+        owner.consumers = flow.run_sequentials()
         visiting.discard(owner.name)
 
     for owner in model.classes.values():

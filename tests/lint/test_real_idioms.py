@@ -175,3 +175,35 @@ class Net(nn.Module):
 def test_name_guards_of_named_loops_pick_the_layers(loop: str, reported: bool) -> None:
     codes = [code for code, _ in found(NAMED_LOOPS.replace("{loop}", loop))]
     assert codes == (["IA103"] if reported else [])
+
+
+@pytest.mark.parametrize("forward", [
+    "return getattr(self, 'body')(x)",  # the forward reaches body in a way not followed
+    "return self.run(x)\n\n    def run(self, x):\n        return self.__dict__['_modules']['body'](x)",
+])
+def test_a_sequential_the_forward_does_not_reach_keeps_its_own_order(forward: str) -> None:
+    code = f'''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+        nn.init.xavier_uniform_(self.body[0].weight)
+
+    def forward(self, x):
+        {forward}
+'''
+    assert found(code) == [("IA103", 6)]
+
+
+def test_a_forward_that_picks_layers_of_a_sequential_is_not_second_guessed() -> None:
+    code = '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+        nn.init.xavier_uniform_(self.body[0].weight)
+
+    def forward(self, x):
+        return self.body[2](torch.tanh(self.body[0](x)))
+'''
+    assert found(code) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from initaudit import catalogue, knowledge
 from initaudit.audit.probe import outside_band, signal_ratios
@@ -24,19 +23,7 @@ MIN_LOG_TOLERANCE = math.log(1.25)
 LINEAR_LOG_TOLERANCE = math.log(3.0)
 
 
-@dataclass(frozen=True)
-class Layer:
-    """One audited parameter with what the checks need besides its report."""
-
-    report: ParameterReport
-    stats: TensorStats
-    kind: str | None
-    consumer: str | None
-    last_layer: bool
-    frozen: bool
-
-
-def check_parameters(layers: list[Layer], model_has_norms: bool, signal: list[SignalRow]) -> list[Finding]:
+def check_parameters(layers: list[ParameterReport], model_has_norms: bool, signal: list[SignalRow]) -> list[Finding]:
     findings: list[Finding] = []
     signal_state = "failed" if signal_failed(signal) else "in range" if signal else "not probed"
     for layer in layers:
@@ -51,8 +38,8 @@ def _finding(code: str, severity: Severity, parameter: str | None, message: str)
     return Finding(code, catalogue.entry(code).name, severity, parameter, message)
 
 
-def _structure(layer: Layer) -> list[Finding]:
-    report, stats = layer.report, layer.stats
+def _structure(layer: ParameterReport) -> list[Finding]:
+    report, stats = layer, layer.stats
     name = report.name
     if stats.nonfinite:
         return [_finding(NON_FINITE, Severity.ERROR, name,
@@ -78,11 +65,11 @@ def _structure(layer: Layer) -> list[Finding]:
     return []
 
 
-def _intentional_zero(layer: Layer) -> str | None:
-    fragment = knowledge.intentional_zero_fragment(layer.report.name)
+def _intentional_zero(layer: ParameterReport) -> str | None:
+    fragment = knowledge.intentional_zero_fragment(layer.name)
     if fragment is not None:
         return f"a deliberate zero start ('{fragment}': LoRA B, zero convolution, gate or modulation)"
-    if layer.report.activation == "linear":
+    if layer.activation == "linear":
         if layer.consumer in RESIDUAL_CONSUMERS:
             return "the end of a residual or gated branch, which conventionally starts at zero"
         if layer.last_layer:
@@ -90,8 +77,8 @@ def _intentional_zero(layer: Layer) -> str | None:
     return None
 
 
-def _std_mismatch(layer: Layer, model_has_norms: bool, signal_state: str) -> Finding | None:
-    report = layer.report
+def _std_mismatch(layer: ParameterReport, model_has_norms: bool, signal_state: str) -> Finding | None:
+    report = layer
     ratio = report.std_ratio
     if ratio is None or ratio == 0 or layer.stats.nonfinite or report.scheme.family in (
             "zeros", "constant", "ones"):
@@ -119,8 +106,8 @@ def _std_mismatch(layer: Layer, model_has_norms: bool, signal_state: str) -> Fin
                     f"this layer; use {advice.function}")
 
 
-def _convention(layer: Layer, model_has_norms: bool, signal_state: str, linear: bool) -> str | None:
-    report = layer.report
+def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str, linear: bool) -> str | None:
+    report = layer
     if report.norm_between:
         return "harmless here because a normalisation layer rescales it before the activation"
     if report.scheme.name == "pytorch_default" and signal_state == "in range":

@@ -66,7 +66,7 @@ def apply_fix(source: Source, analysis: Analysis, output: str, fmt: str, *, seed
     for name, (_, scheme, target_std) in plans.items():
         after = tensor_stats(reloaded.load(name))
         verified = target_std is None or abs(after.std / target_std - 1) < VERIFY_TOLERANCE
-        outcome.changes.append(Change(name, scheme, analysis.layers[name].stats.std, after.std,
+        outcome.changes.append(Change(name, scheme, analysis.parameters[name].std, after.std,
                                       target_std, verified))
     remaining = [f for f in analysis.report.findings
                  if f.severity.fails and f.parameter not in plans and f.code not in ("IA207", "IA208")]
@@ -85,7 +85,7 @@ def apply_fix(source: Source, analysis: Analysis, output: str, fmt: str, *, seed
 
 def _plan(analysis: Analysis, name: str, seed: int) -> tuple[Callable[[torch.Tensor], torch.Tensor], str, float | None]:
     """(re-initialiser, description, target std) for one flagged parameter."""
-    report = analysis.layers[name].report
+    report = analysis.parameters[name]
     activation = report.activation or "linear"
     distribution = "normal" if report.scheme.family in ("normal", "trunc_normal", "orthogonal") else "uniform"
     advice = knowledge.recommend(activation, distribution, report.slope)

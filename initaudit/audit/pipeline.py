@@ -27,14 +27,15 @@ class Analysis:
     """The report plus what ``--fix`` needs to act on it."""
 
     report: AuditReport
-    layers: dict[str, rules.Layer] = field(default_factory=dict)
+    parameters: dict[str, ParameterReport] = field(default_factory=dict)
     example: object = None
 
 
 def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0) -> Analysis:
     notes: list[str] = list(source.notes)
-    shapes, stats = _collect_stats(source, seed, notes)
-    contexts = contexts_from_module(source.module) if source.module is not None else contexts_from_names(shapes)
+    stats = _collect_stats(source, seed, notes)
+    contexts = (contexts_from_module(source.module) if source.module is not None
+                else contexts_from_names({name: stat.shape for name, stat in stats.items()}))
     uses: dict[str, LayerUse] = {}
     order: list[str] = []
     signal = []
@@ -52,16 +53,16 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
             notes.append(f"no forward pass ({type(error).__name__}: {str(error)[:160]}); "
                          "pass --input-shape to probe activations and signal")
             uses, order, signal = {}, [], []
-    layers = _layers(source, shapes, stats, contexts, uses, order)
+    parameters = _parameters(source, stats, contexts, uses, order)
     has_norms = _has_norms(source)
-    found = rules.check_parameters(list(layers.values()), has_norms, signal)
+    found = rules.check_parameters(list(parameters.values()), has_norms, signal)
     found += rules.check_clones(_clone_groups(source, stats))
     weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
     found += rules.check_signal(signal, weight_of, has_norms)
-    found.sort(key=lambda f: (list(layers).index(f.parameter) if f.parameter in layers else -1, f.code))
-    report = AuditReport(source.label or str(source.path or "model"), [layer.report for layer in layers.values()],
+    found.sort(key=lambda f: (list(parameters).index(f.parameter) if f.parameter in parameters else -1, f.code))
+    report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
                          found, signal, notes)
-    return Analysis(report, layers, example)
+    return Analysis(report, parameters, example)
 
 
 def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict[str, LayerUse], list[str]]:
@@ -74,9 +75,7 @@ def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict
         return {}, []
 
 
-def _collect_stats(source: Source, seed: int,
-                   notes: list[str]) -> tuple[dict[str, tuple[int, ...]], dict[str, TensorStats]]:
-    shapes: dict[str, tuple[int, ...]] = {}
+def _collect_stats(source: Source, seed: int, notes: list[str]) -> dict[str, TensorStats]:
     stats: dict[str, TensorStats] = {}
     unmeasured: list[str] = []
     with block_workers() as mapper:
@@ -89,39 +88,37 @@ def _collect_stats(source: Source, seed: int,
             if tensor.is_meta or tensor.layout is not torch.strided:
                 unmeasured.append(f"{name} ({'meta' if tensor.is_meta else str(tensor.layout).removeprefix('torch.')})")
                 continue
-            shapes[name] = tuple(tensor.shape)
             stats[name] = tensor_stats(tensor, seed, mapper)
             del tensor
     if unmeasured:
         notes.append(f"not measured, no dense values to read: {', '.join(unmeasured)}")
-    return shapes, stats
+    return stats
 
 
-def _layers(source: Source, shapes: dict[str, tuple[int, ...]], stats: dict[str, TensorStats],
-            contexts: dict[str, ParameterContext], uses: dict[str, LayerUse],
-            order: list[str]) -> dict[str, rules.Layer]:
+def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[str, ParameterContext],
+                uses: dict[str, LayerUse], order: list[str]) -> dict[str, ParameterReport]:
+    """One record per measured parameter, completed with its scheme, its place in the model and
+    what follows its layer."""
     frozen = ({n for n, p in source.module.named_parameters() if not p.requires_grad}
               if source.module is not None else set())
     last = order[-1] if order else None
-    layers: dict[str, rules.Layer] = {}
+    parameters: dict[str, ParameterReport] = {}
     for name, stat in stats.items():
         context = contexts.get(name, ParameterContext(None, None, None))
         owner, _, local = name.rpartition(".")
+        fan_in, fan_out = knowledge.fans(stat.shape) if len(stat.shape) >= 2 else (None, None)
+        record = ParameterReport(name, stat, fan_in, fan_out, identify(stat, context.default),
+                                 layer_type=context.layer_type, kind=context.kind,
+                                 last_layer=owner == last, frozen=name in frozen)
         use = uses.get(owner)
-        fan_in, fan_out = knowledge.fans(shapes[name]) if len(shapes[name]) >= 2 else (None, None)
-        report = ParameterReport(
-            name=name, shape=shapes[name], fan_in=fan_in, fan_out=fan_out, mean=stat.mean,
-            std=stat.std, zero_fraction=stat.zero_fraction, scheme=identify(stat, context.default),
-            layer_type=context.layer_type)
-        if use is not None and (local == "weight" or len(shapes[name]) >= 2):
-            report.activation = use.activation
-            report.norm_between = use.norm_between
-            report.slope = use.slope
-            if context.kind == "dense" and local == "weight" and fan_in:
-                report.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
-        layers[name] = rules.Layer(report, stat, context.kind, use.consumer if use else None,
-                                   owner == last, name in frozen)
-    return layers
+        if use is not None:
+            record.consumer = use.consumer
+            if local == "weight" or len(stat.shape) >= 2:
+                record.activation, record.norm_between, record.slope = use.activation, use.norm_between, use.slope
+                if context.kind == "dense" and local == "weight" and fan_in:
+                    record.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
+        parameters[name] = record
+    return parameters
 
 
 def _has_norms(source: Source) -> bool:

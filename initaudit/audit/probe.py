@@ -11,7 +11,7 @@ from initaudit import knowledge
 from initaudit.audit.errors import AuditError
 from initaudit.audit.layers import class_name, module_kind
 from initaudit.audit.results import SignalRow
-from initaudit.audit.tracing import _call, _tensors, tracked_modules
+from initaudit.audit.tracing import call_model, tensors_in, tracked_modules
 
 CONV_SIDE = {1: 64, 2: 32, 3: 8}
 CONV_BATCH = 8
@@ -78,7 +78,7 @@ def probe_signal(model: torch.nn.Module, example: Any, seed: int) -> list[Signal
 
     def forward_hook(name: str):
         def hook(module: torch.nn.Module, inputs: Any, output: Any) -> None:
-            out = next(_tensors(output), None)
+            out = next(tensors_in(output), None)
             if out is None or name in rows or not out.is_floating_point():
                 return
             order.append(name)
@@ -98,7 +98,7 @@ def probe_signal(model: torch.nn.Module, example: Any, seed: int) -> list[Signal
             inputs = example.clone()
             if inputs.is_floating_point():
                 inputs.requires_grad_(True)
-            output = next(_tensors(_call(model, inputs)), None)
+            output = next(tensors_in(call_model(model, inputs)), None)
             names = list(outputs)
             if output is not None and output.requires_grad and names:
                 direction = torch.randn(output.shape, generator=torch.Generator().manual_seed(seed + 1),

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from initaudit.diagnostics import Severity
+
+if TYPE_CHECKING:
+    from initaudit.audit.tensorstats import TensorStats
 
 
 @dataclass(frozen=True)
@@ -24,20 +28,44 @@ class Scheme:
 
 @dataclass
 class ParameterReport:
+    """Everything the audit learns about one parameter: each stage of the pipeline fills in its
+    part (measure, identify, place in the model, trace), the checks and reporters read it."""
+
     name: str
-    shape: tuple[int, ...]
+    stats: TensorStats
     fan_in: int | None
     fan_out: int | None
-    mean: float
-    std: float
-    zero_fraction: float
     scheme: Scheme
+    #: Class name of the owning module (guessed from names without a module) and its kind.
+    layer_type: str | None = None
+    kind: str | None = None
+    #: What follows the layer: an activation ("linear" when none), with its leaky slope.
     activation: str | None = None
-    expected_std: float | None = None
+    slope: float | None = None
     #: Whether a normalisation layer sits between this layer and its activation.
     norm_between: bool = False
-    slope: float | None = None  # leaky_relu / prelu slope of the activation
-    layer_type: str | None = None
+    #: For "linear": the call that consumed the output ("add" for a residual branch), or None.
+    consumer: str | None = None
+    expected_std: float | None = None
+    #: The last layer the forward pass reached (the model's output layer).
+    last_layer: bool = False
+    frozen: bool = False  # requires_grad is off
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.stats.shape
+
+    @property
+    def mean(self) -> float:
+        return self.stats.mean
+
+    @property
+    def std(self) -> float:
+        return self.stats.std
+
+    @property
+    def zero_fraction(self) -> float:
+        return self.stats.zero_fraction
 
     @property
     def std_ratio(self) -> float | None:

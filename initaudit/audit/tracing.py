@@ -53,7 +53,7 @@ class _Tracer(TorchFunctionMode):
         self.suspended = 0
 
     def mark(self, tensor: Any, layer: str, normed: bool) -> None:
-        for item in _tensors(tensor):
+        for item in tensors_in(tensor):
             self.origin[id(item)] = (layer, normed)
             self.alive.append(item)
 
@@ -66,15 +66,15 @@ class _Tracer(TorchFunctionMode):
         result = func(*args, **kwargs)
         if self.suspended:
             return result
-        sources = [self.origin[id(t)] for t in _tensors((args, kwargs)) if id(t) in self.origin]
-        if not sources or not any(True for _ in _tensors(result)):
+        sources = [self.origin[id(t)] for t in tensors_in((args, kwargs)) if id(t) in self.origin]
+        if not sources or not any(True for _ in tensors_in(result)):
             return result
         name = getattr(func, "__name__", "").removeprefix("_")
         name = {"max_pool2d_with_indices": "max_pool2d"}.get(name, name)
         layer, normed = sources[0]
         if name in knowledge.ACTIVATION_FUNCTIONS:
             self.claim(layer, knowledge.ACTIVATION_FUNCTIONS[name], normed, _slope(name, args, kwargs))
-            for item in _tensors(result):
+            for item in tensors_in(result):
                 self.origin.pop(id(item), None)
         elif name in knowledge.NORM_FUNCTIONS:
             self.mark(result, layer, True)
@@ -83,7 +83,7 @@ class _Tracer(TorchFunctionMode):
         else:
             for other, other_normed in sources:
                 self.claim(other, "linear", other_normed, consumer=name)
-            for item in _tensors(result):
+            for item in tensors_in(result):
                 self.origin.pop(id(item), None)
         return result
 
@@ -101,7 +101,7 @@ def trace_activations(model: torch.nn.Module, example: Any) -> tuple[dict[str, L
             handles.append(module.register_forward_hook(_leave(tracer, module)))
     try:
         with torch.no_grad(), tracer:
-            _call(model, example)
+            call_model(model, example)
     finally:
         for handle in handles:
             handle.remove()
@@ -116,7 +116,7 @@ def _layer_hook(tracer: _Tracer, name: str):
             return
         if name not in tracer.order:
             tracer.order.append(name)
-        first = next(_tensors(output), None)
+        first = next(tensors_in(output), None)
         if first is not None:
             tracer.mark(first, name, False)
     return hook
@@ -125,7 +125,7 @@ def _layer_hook(tracer: _Tracer, name: str):
 def _enter(tracer: _Tracer):
     def hook(module: torch.nn.Module, inputs: Any) -> None:
         if not tracer.suspended:
-            module._initaudit_input = [tracer.origin.get(id(t)) for t in _tensors(inputs)]
+            module._initaudit_input = [tracer.origin.get(id(t)) for t in tensors_in(inputs)]
         tracer.suspended += 1
     return hook
 
@@ -159,18 +159,18 @@ def _slope(name: str, args: tuple, kwargs: dict) -> float | None:
     return None
 
 
-def _tensors(value: Any) -> Iterator[torch.Tensor]:
+def tensors_in(value: Any) -> Iterator[torch.Tensor]:
     if isinstance(value, torch.Tensor):
         yield value
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _tensors(item)
+            yield from tensors_in(item)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _tensors(item)
+            yield from tensors_in(item)
 
 
-def _call(model: torch.nn.Module, example: Any) -> Any:
+def call_model(model: torch.nn.Module, example: Any) -> Any:
     if isinstance(example, dict):
         return model(**example)
     if isinstance(example, tuple):

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import torch
 
 from initaudit import knowledge
-from initaudit.audit.findings import FIXABLE
+from initaudit.audit.rules import FIXABLE
 from initaudit.audit.pipeline import Analysis
 from initaudit.audit.probe import probe_signal, signal_ratios
 from initaudit.audit.safetensors_io import Entry, write_safetensors

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from initaudit import knowledge
-from initaudit.audit import findings as rules
+from initaudit.audit import rules
 from initaudit.audit.errors import AuditError
 from initaudit.audit.identify import identify
 from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
@@ -54,11 +54,9 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
                          "pass --input-shape to probe activations and signal")
             uses, order, signal = {}, [], []
     parameters = _parameters(source, stats, contexts, uses, order)
-    has_norms = _has_norms(source)
-    found = rules.check_parameters(list(parameters.values()), has_norms, signal)
-    found += rules.check_clones(_clone_groups(source, stats))
     weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
-    found += rules.check_signal(signal, weight_of, has_norms)
+    found = rules.check(rules.ModelFacts(list(parameters.values()), signal, _clone_groups(source, stats),
+                                         _has_norms(source), weight_of))
     found.sort(key=lambda f: (list(parameters).index(f.parameter) if f.parameter in parameters else -1, f.code))
     report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
                          found, signal, notes)

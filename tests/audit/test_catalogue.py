@@ -36,3 +36,10 @@ def test_examples(path: Path) -> None:
     assert any(f.code == code and f.severity.fails for f in bad.findings), bad.findings
     good = audit_module(_model(blocks["Use instead"]))
     assert not any(f.code == code for f in good.findings), good.findings
+
+
+def test_every_auditor_page_has_exactly_one_registered_rule() -> None:
+    from initaudit.audit.rules import RULES as REGISTERED
+    from initaudit.catalogue import entries
+
+    assert [rule.info.code for rule in REGISTERED] == [e.code for e in entries().values() if e.scope == "model"]

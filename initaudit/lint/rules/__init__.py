@@ -11,7 +11,7 @@ from initaudit.lint.rules.base import REGISTRY, Finding, Rule, rule
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-RULES: tuple[Rule, ...] = tuple(REGISTRY[code]() for code in sorted(REGISTRY))
+RULES: tuple[Rule, ...] = REGISTRY.instances()
 SYNTAX_ERROR: Rule = next(r for r in RULES if r.info.code == "IA000")
 
 __all__ = ["Finding", "RULES", "Rule", "SYNTAX_ERROR", "rule"]

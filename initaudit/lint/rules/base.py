@@ -8,11 +8,12 @@ a rule takes one module here and one page in ``rules/``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Iterable, Protocol, TypeVar
+from typing import ClassVar, Iterable, Protocol
 
 import libcst as cst
 
 from initaudit import catalogue
+from initaudit.registry import Registry
 from initaudit.diagnostics import Fix, Severity
 from initaudit.lint.model import FileModel
 
@@ -31,20 +32,6 @@ class Rule(Protocol):
     def check(self, model: FileModel) -> Iterable[Finding]: ...
 
 
-RuleClass = TypeVar("RuleClass", bound=type)
-#: Every registered rule class by code; ``initaudit.lint.rules`` fills it on import.
-REGISTRY: dict[str, type] = {}
-
-
-def rule(code: str) -> Callable[[RuleClass], RuleClass]:
-    """Class decorator: register a static rule under ``code`` with its catalogue page as ``info``."""
-    def register(cls: RuleClass) -> RuleClass:
-        info = catalogue.entry(code)
-        if info.scope != "check":
-            raise catalogue.CatalogueError(f"{code} is an auditor rule, not a static one")
-        if code in REGISTRY:
-            raise catalogue.CatalogueError(f"{code} is registered twice")
-        cls.info = info  # type: ignore[attr-defined]
-        REGISTRY[code] = cls
-        return cls
-    return register
+#: Every static rule class by code; ``initaudit.lint.rules`` fills it on import.
+REGISTRY = Registry("check")
+rule = REGISTRY.rule

@@ -1,0 +1,74 @@
+"""What an auditor rule is: a class registered under its IA2xx code whose check reads the facts
+the audit gathered about the model (one record per parameter, the signal probe, clones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Iterable, Protocol
+
+from initaudit import catalogue
+from initaudit.audit.probe import outside_band, signal_ratios
+from initaudit.audit.results import Finding, ParameterReport, SignalRow
+from initaudit.diagnostics import Severity
+from initaudit.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    parameters: list[ParameterReport]
+    signal: list[SignalRow]
+    #: Groups of distinct tensors with bit-identical values, first one first.
+    clones: list[list[str]]
+    #: The model has normalisation layers (which rescale the signal between layers).
+    has_norms: bool
+    #: Probed module -> the parameter a signal finding names.
+    weight_of: dict[str, str]
+
+    @property
+    def signal_state(self) -> str:
+        """"failed", "in range" or "not probed"."""
+        forward, backward = signal_ratios(self.signal)
+        if len(self.signal) >= 3 and (outside_band(forward) or outside_band(backward)):
+            return "failed"
+        return "in range" if self.signal else "not probed"
+
+
+class AuditRule(Protocol):
+    info: ClassVar[catalogue.Entry]
+
+    def check(self, facts: ModelFacts) -> Iterable[Finding]: ...
+
+
+#: Every auditor rule class by code; ``initaudit.audit.rules`` fills it on import.
+REGISTRY = Registry("model")
+rule = REGISTRY.rule
+
+
+def finding(rule: AuditRule, severity: Severity, parameter: str | None, message: str) -> Finding:
+    return Finding(rule.info.code, rule.info.name, severity, parameter, message)
+
+
+def is_matrix(parameter: ParameterReport) -> bool:
+    """A finite weight matrix worth a structural check (two or more dimensions and values)."""
+    stats = parameter.stats
+    return not stats.nonfinite and len(stats.shape) >= 2 and stats.numel >= 2
+
+
+def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float], bool],
+                   forward_words: str, verb: str) -> Finding | None:
+    """IA207/IA208: the first-to-last ratios of the probe that lie ``beyond`` the band."""
+    signal = facts.signal
+    if len(signal) < 3:
+        return None
+    forward, backward = signal_ratios(signal)
+    parts = []
+    if forward is not None and beyond(forward):
+        parts.append(f"{forward_words} {forward:.3g}x")
+    if backward is not None and beyond(backward):
+        parts.append(f"the gradient reaching the first layer is {backward:.3g}x the last one's")
+    if not parts:
+        return None
+    module = signal[-1].module if forward and beyond(forward) else signal[0].module
+    depth = f"over {len(signal)} layers ({signal[0].module} -> {signal[-1].module})"
+    return finding(rule, Severity.INFO if facts.has_norms else Severity.WARNING,
+                   facts.weight_of.get(module), f"signal {verb} {depth}: {' and '.join(parts)}")

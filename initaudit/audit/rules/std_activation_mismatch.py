@@ -1,0 +1,87 @@
+"""IA206: a layer's weight std against the std the activation it feeds needs."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+from initaudit import knowledge
+from initaudit.audit.results import Finding, ParameterReport
+from initaudit.audit.rules.base import AuditRule, ModelFacts, finding, rule
+from initaudit.audit.rules.zero_weight_matrix import RESIDUAL_CONSUMERS
+from initaudit.audit.tensorstats import TensorStats
+from initaudit.diagnostics import Severity
+
+FIXED_STD_SCHEMES = frozenset({"normal", "trunc_normal", "scaled_normal", "scaled_trunc_normal"})
+#: Smallest |log(std ratio)| called a mismatch: He vs Xavier on a square layer is log(sqrt 2).
+MIN_LOG_TOLERANCE = math.log(1.25)
+#: A layer feeding no nonlinearity (logits, residual branch) tolerates a wider range.
+LINEAR_LOG_TOLERANCE = math.log(3.0)
+
+
+@rule("IA206")
+class StdActivationMismatch:
+    def check(self, facts: ModelFacts) -> Iterator[Finding]:
+        state = facts.signal_state
+        for parameter in facts.parameters:
+            found = _mismatch(self, parameter, facts.has_norms, state)
+            if found is not None:
+                yield found
+
+
+def _mismatch(rule: AuditRule, layer: ParameterReport, model_has_norms: bool, signal_state: str) -> Finding | None:
+    report = layer
+    ratio = report.std_ratio
+    if ratio is None or ratio == 0 or layer.stats.nonfinite or report.scheme.family in (
+            "zeros", "constant", "ones"):
+        return None
+    activation = report.activation or "linear"
+    family = knowledge.ACTIVATIONS[activation].family
+    linear = family == knowledge.LINEAR
+    tolerance = max(LINEAR_LOG_TOLERANCE if linear else MIN_LOG_TOLERANCE,
+                    3 * _relative_error(layer.stats))
+    if abs(math.log(ratio)) <= tolerance:
+        return None
+    scheme = report.scheme
+    intent = knowledge.intent_of_gain(scheme.gain) if scheme.gain else None
+    if scheme.name not in ("pytorch_default",) and intent in knowledge.COMPATIBLE_INTENTS[family]:
+        return None
+    what = (f"std {report.std:.4g} is {ratio:.2f}x the {report.expected_std:.4g} that "
+            f"{_activation_text(activation)} needs (gain {report.expected_std * math.sqrt(report.fan_in or 1):.3g}/sqrt(fan_in))")
+    info = _convention(layer, model_has_norms, signal_state, linear)
+    if info:
+        return finding(rule, Severity.INFO, report.name, f"{what}; {info}")
+    advice = knowledge.recommend(activation, "normal" if "normal" in scheme.family else "uniform",
+                                 report.slope)
+    return finding(rule, Severity.WARNING, report.name,
+                    f"{what}: the signal {'shrinks' if ratio < 1 else 'grows'} by that factor at "
+                    f"this layer; use {advice.function}")
+
+
+def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str, linear: bool) -> str | None:
+    report = layer
+    if report.norm_between:
+        return "harmless here because a normalisation layer rescales it before the activation"
+    if report.scheme.name == "pytorch_default" and signal_state == "in range":
+        return ("torch's default init (U(+-1/sqrt(fan_in))); the probe shows the signal stays in "
+                "range through this network's depth")
+    if report.scheme.name == "pytorch_default" and signal_state == "not probed":
+        return ("torch's default init (U(+-1/sqrt(fan_in))), usual in shallow networks; no signal "
+                "probe ran to check this network's depth")
+    if report.scheme.name in FIXED_STD_SCHEMES and model_has_norms:
+        return "a fixed small std is the usual convention in normalised (Transformer-style) networks"
+    if linear and (layer.consumer in RESIDUAL_CONSUMERS or layer.last_layer):
+        return "the output of a residual branch or the model is conventionally scaled down"
+    lowered = report.name.lower()
+    if linear and any(fragment in lowered for fragment in knowledge.RESIDUAL_OUTPUT_NAMES):
+        return "residual output projections are conventionally scaled down"
+    return None
+
+
+def _relative_error(stats: TensorStats) -> float:
+    kurtosis = max(stats.kurtosis, -1.2)
+    return math.sqrt((kurtosis + 2) / (4 * max(stats.numel, 1)))
+
+
+def _activation_text(activation: str) -> str:
+    return "a layer feeding no nonlinearity" if activation == "linear" else f"the following {activation}"

@@ -158,6 +158,7 @@ def _size(file: Path) -> int:
 
 def _print_diffs(results: list) -> bool:
     from initaudit.lint.notebook import Notebook
+    from initaudit.lint.source import split_lines
 
     changed = False
     for result in results:
@@ -167,8 +168,8 @@ def _print_diffs(results: list) -> bool:
         if isinstance(result.source, Notebook):
             sys.stdout.writelines(result.source.diff(result.path, result.fixed_text))
             continue
-        before = result.source.text.splitlines(keepends=True)
-        after = result.fixed_text.splitlines(keepends=True)
+        before = split_lines(result.source.text, keepends=True)
+        after = split_lines(result.fixed_text, keepends=True)
         sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
     return changed
 
@@ -192,6 +193,7 @@ def _write_fixes(results: list) -> int:
 
 def _summary(results: list, fixed: int):
     from initaudit.lint.notebook import Notebook
+    from initaudit.lint.source import split_lines
     from initaudit.report.summary import Summary
 
     diagnostics = sorted((d for r in results for d in r.diagnostics),
@@ -209,7 +211,7 @@ def _summary(results: list, fixed: int):
                 cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
                 notebook_files[result.path] = _stored_text(result.path)
             else:
-                lines[result.path] = text.splitlines()
+                lines[result.path] = split_lines(text)
     return Summary(
         diagnostics=diagnostics,
         files=len(results),

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import warnings
 from dataclasses import dataclass
+
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+_BYTE_LINE_BREAK = re.compile(rb"\r\n?|\n")
 
 
 class SourceError(Exception):
@@ -46,9 +51,8 @@ def decode(data: bytes) -> SourceText:
 
 def _position_of(data: bytes, offset: int) -> tuple[int, int]:
     """1-based (line, column) of a byte offset, counting columns in bytes."""
-    line = data.count(b"\n", 0, offset) + 1
-    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    return line, column
+    starts = [0] + [match.end() for match in _BYTE_LINE_BREAK.finditer(data, 0, offset)]
+    return len(starts), offset - starts[-1] + 1
 
 
 def syntax_error(text: str, path: str) -> SourceError | None:
@@ -77,10 +81,24 @@ def _grammar_error(text: str, path: str) -> SourceError | None:
 
 
 def line_starts(text: str) -> list[int]:
-    """Offset of the first character of each line (line 1 at index 0)."""
+    """Offset of the first character of each line (line 1 at index 0), lines as the parser
+    counts them: see :func:`split_lines`."""
+    if "\r" in text:
+        return [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
     starts = [0]
     index = text.find("\n")
     while index != -1:
         starts.append(index + 1)
         index = text.find("\n", index + 1)
     return starts
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """The lines of ``text`` as CPython's tokenizer and libcst count them: ``\\n``, ``\\r\\n``
+    and a lone ``\\r`` end a line; form feeds, ``\\x1c``-``\\x1e``, ``\\x85`` and U+2028/U+2029,
+    which ``str.splitlines`` also breaks at, do not. A final line break adds no empty line."""
+    starts = line_starts(text)
+    lines = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    if lines[-1] == "":
+        lines.pop()
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]

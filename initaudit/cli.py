@@ -175,17 +175,20 @@ def _print_diffs(results: list) -> bool:
 
 
 def _write_fixes(results: list) -> int:
-    from initaudit.lint.fixes import write_atomically
+    from initaudit.lint.fixes import WriteRefused, write_fixed
 
     fixed = 0
     for result in results:
         if result.fixed_text is None or result.source is None:
             continue
         try:
-            write_atomically(Path(result.path), result.source.encode(result.fixed_text))
-        except OSError as exc:
-            _error(f"{result.path}: cannot write fixes: {exc.strerror or exc}")
-            result.error = "cannot write fixes"
+            write_fixed(Path(result.path), result.read_digest, result.source.encode(result.fixed_text))
+        except (OSError, WriteRefused) as exc:
+            reason = str(exc) if isinstance(exc, WriteRefused) else f"cannot write fixes: {exc.strerror or exc}"
+            _error(f"{result.path}: {reason}")
+            result.error = reason
+            # Report the file as it still is.
+            result.diagnostics, result.fixed_text, result.fixes_applied = result.unfixed_diagnostics, None, 0
             continue
         fixed += result.fixes_applied
     return fixed

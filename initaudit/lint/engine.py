@@ -13,7 +13,7 @@ import libcst as cst
 from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.discover import discover
-from initaudit.lint.fixes import apply_fixes
+from initaudit.lint.fixes import apply_fixes, digest
 from initaudit.lint.model import FileModel
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
@@ -32,7 +32,7 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     A notebook (``.ipynb``) is checked as the virtual text of its code cells; its diagnostics
     then carry the cell and the line within it.
     """
-    result = FileResult(path)
+    result = FileResult(path, read_digest=digest(data) if fix else "")
     try:
         result.source = read_source(path, data)
     except SourceError as exc:
@@ -65,6 +65,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         diagnostics, parsed = check_text(path, text, config)
         result.parsed = parsed
         if fix and parsed:
+            result.unfixed_diagnostics = diagnostics
             text, diagnostics, result.fixes_applied = _fix(path, text, diagnostics, config, unsafe_fixes)
             if result.fixes_applied:
                 result.fixed_text = text
@@ -79,6 +80,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
 
 def _locate_in_cells(result: FileResult, notebook: Notebook) -> None:
     result.diagnostics = notebook.locate(result.diagnostics)
+    result.unfixed_diagnostics = notebook.locate(result.unfixed_diagnostics)
     if result.fixed_text is None:
         return
     try:

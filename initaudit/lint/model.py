@@ -8,10 +8,10 @@ deprecated ``torch.nn.init`` names. Unknown things stay unknown: rules only judg
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
@@ -19,6 +19,7 @@ from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, returned_parameter, torch_nn_class
 from initaudit.lint.names import NameResolver
+from initaudit.lint.positions import Positions
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 from initaudit.lint.walk import walk
@@ -54,7 +55,7 @@ class FileModel:
         self.resolver = NameResolver(module)
         #: The dotted names an expression may refer to through imports (empty when unknown).
         self.names = self.resolver.names
-        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        self._positions: Positions | None = None
         self._line_starts = line_starts(text)
         collector = _Collector(self)
         walk(module, collector)
@@ -86,11 +87,11 @@ class FileModel:
     def position(self, node: cst.CSTNode) -> CodeRange:
         # Resolved on first use: most files have no finding, and positions cost a full pass.
         if self._positions is None:
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+            self._positions = Positions(self.module)
         return self._positions[node]
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
-        """Character offsets of a node in the text."""
+        """Character offsets of a node in the text (lines counted as the parser counts them)."""
         code_range = self.position(node)
         start = self._line_starts[code_range.start.line - 1] + code_range.start.column
         end = self._line_starts[code_range.end.line - 1] + code_range.end.column

@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 import tempfile
+from bisect import bisect_left, insort
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,7 +19,8 @@ def apply_fixes(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
     Identical edits from several diagnostics (a shared import rename) are applied once. Returns
     the new text and how many fixes were applied; overlapping ones wait for the next round.
     """
-    taken: list[Edit] = []
+    taken: set[Edit] = set()
+    spans: list[tuple[int, int]] = []  # of the taken edits, sorted and disjoint
     applied = 0
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
         fix = diagnostic.fix
@@ -26,18 +28,30 @@ def apply_fixes(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
             continue
         if fix.applicability is Applicability.UNSAFE and not unsafe:
             continue
-        new = [edit for edit in fix.edits if edit not in taken]
-        if any(_overlap(edit, other) for edit in new for other in taken):
+        new = [edit for edit in dict.fromkeys(fix.edits) if edit not in taken]
+        if any(_overlaps(spans, edit) for edit in new):
             continue
-        taken.extend(new)
+        for edit in new:
+            taken.add(edit)
+            insort(spans, (edit.start, edit.end))
         applied += 1
-    for edit in sorted(taken, reverse=True):
-        text = text[: edit.start] + edit.text + text[edit.end:]
-    return text, applied
+    pieces = []
+    position = 0
+    for edit in sorted(taken, key=lambda e: (e.start, e.end)):
+        pieces += [text[position:edit.start], edit.text]
+        position = edit.end
+    pieces.append(text[position:])
+    return "".join(pieces), applied
 
 
-def _overlap(a: Edit, b: Edit) -> bool:
-    return a.start < b.end and b.start < a.end or (a.start == b.start and a.end == b.end)
+def _overlaps(spans: list[tuple[int, int]], edit: Edit) -> bool:
+    """Whether ``edit`` overlaps a span of ``spans`` or replaces the same one (two insertions at
+    one place included). The spans are disjoint, so only the last one starting before the edit
+    ends can reach into it."""
+    index = bisect_left(spans, (edit.end, edit.end))
+    if index < len(spans) and spans[index] == (edit.start, edit.end):
+        return True
+    return index > 0 and spans[index - 1][1] > edit.start
 
 
 class WriteRefused(Exception):

@@ -19,7 +19,7 @@ from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
 from initaudit.lint.results import FileResult, read_source
-from initaudit.lint.source import SourceError, syntax_error
+from initaudit.lint.source import SourceError, compiles, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
@@ -138,8 +138,9 @@ def _syntax_diagnostics(path: str, error: SourceError, config: Config) -> list[D
 
 def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
          unsafe: bool) -> tuple[str, list[Diagnostic], int]:
-    """Apply fixes round after round until none applies; every round must still parse."""
-    total = 0
+    """Apply fixes round after round until none applies; every round must still parse, and code
+    the interpreter compiled must still compile (a rename could break a scope rule)."""
+    original, total = text, 0
     for _ in range(_MAX_FIX_ROUNDS):
         new_text, applied = apply_fixes(text, diagnostics, unsafe)
         if not applied or new_text == text:
@@ -148,6 +149,8 @@ def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
         if not parsed:
             raise RuntimeError("a fix produced code that does not parse; file left unchanged")
         text, diagnostics, total = new_text, new_diagnostics, total + applied
+    if total and not compiles(text, path) and compiles(original, path):
+        raise RuntimeError("a fix produced code that does not compile; file left unchanged")
     return text, diagnostics, total
 
 

@@ -71,6 +71,17 @@ def syntax_error(text: str, path: str) -> SourceError | None:
     return None
 
 
+def compiles(text: str, path: str) -> bool:
+    """Whether the interpreter compiles ``text``, scope rules (``nonlocal``, ``global``) included."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
 def _grammar_error(text: str, path: str) -> SourceError | None:
     try:
         compile(text, path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)

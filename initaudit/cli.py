@@ -158,7 +158,7 @@ def _size(file: Path) -> int:
 
 def _print_diffs(results: list) -> bool:
     from initaudit.lint.notebook import Notebook
-    from initaudit.lint.source import split_lines
+    from initaudit.lint.source import diff_lines
 
     changed = False
     for result in results:
@@ -168,8 +168,7 @@ def _print_diffs(results: list) -> bool:
         if isinstance(result.source, Notebook):
             sys.stdout.writelines(result.source.diff(result.path, result.fixed_text))
             continue
-        before = split_lines(result.source.text, keepends=True)
-        after = split_lines(result.fixed_text, keepends=True)
+        before, after = diff_lines(result.source.text), diff_lines(result.fixed_text)
         sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
     return changed
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from initaudit.diagnostics import Diagnostic
-from initaudit.lint.source import SourceError, line_starts, split_lines
+from initaudit.lint.source import SourceError, diff_lines, line_starts, split_lines
 
 NOTEBOOK_SUFFIX = ".ipynb"
 _BOUNDARY = "# -- next notebook cell --"
@@ -113,7 +113,8 @@ class Notebook:
         for cell, source in zip(self._cells, self.cell_sources(text).values(), strict=False):
             if source != cell.source:
                 name = f"{path}:cell {cell.index + 1}"
-                lines += difflib.unified_diff(_lines(cell.source), _lines(source), f"a/{name}", f"b/{name}")
+                lines += difflib.unified_diff(diff_lines(cell.source, "cell"), diff_lines(source, "cell"),
+                                              f"a/{name}", f"b/{name}")
         return lines
 
     def cell_lines(self, text: str) -> dict[int, list[str]]:
@@ -199,13 +200,6 @@ def _restore(cell: _Cell, segment: str) -> str:
     for number, body in cell.magics.items():
         lines[number] = body + lines[number][len(lines[number].rstrip("\r\n")):]
     return "".join(lines)
-
-
-def _lines(source: str) -> list[str]:
-    lines = split_lines(source, keepends=True)
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        lines[-1] += "\n\\ No newline at end of cell\n"
-    return lines
 
 
 def _style(raw: str) -> _Style:

@@ -104,6 +104,14 @@ def line_starts(text: str) -> list[int]:
     return starts
 
 
+def diff_lines(text: str, container: str = "file") -> list[str]:
+    """``text``'s lines for a unified diff, a missing final line break marked as ``diff`` does."""
+    lines = split_lines(text, keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += f"\n\\ No newline at end of {container}\n"
+    return lines
+
+
 def split_lines(text: str, keepends: bool = False) -> list[str]:
     """The lines of ``text`` as CPython's tokenizer and libcst count them: ``\\n``, ``\\r\\n``
     and a lone ``\\r`` end a line; form feeds, ``\\x1c``-``\\x1e``, ``\\x85`` and U+2028/U+2029,

@@ -85,3 +85,12 @@ def test_notebook_cell_with_a_lone_cr_is_fixed_in_place(tmp_path: Path) -> None:
     check(target, "--fix")
     fixed = json.loads(target.read_text(encoding="utf-8"))["cells"][0]["source"]
     assert "".join(fixed) == "import torch.nn as nn\r# c\n%time x = 1\nnn.init.normal_(w)\nnn.init.uniform_(w)"
+
+
+def test_diff_counts_cr_lines_and_marks_a_missing_final_newline(tmp_path: Path) -> None:
+    target = tmp_path / "end.py"
+    target.write_bytes(b"import torch.nn as nn\r# \x0c\rnn.init.normal(w)")
+    output = check(target, "--diff").output
+    assert "@@ -1,3 +1,3 @@\n" in output  # three lines, each kept with its own line break
+    assert " import torch.nn as nn\r # \x0c\r-nn.init.normal(w)\n\\ No newline at end of file\n" in output
+    assert "+nn.init.normal_(w)\n\\ No newline at end of file\n" in output

@@ -158,6 +158,7 @@ def _size(file: Path) -> int:
 
 def _print_diffs(results: list) -> bool:
     from initaudit.lint.notebook import Notebook
+    from initaudit.lint.source import diff_lines
 
     changed = False
     for result in results:
@@ -167,24 +168,26 @@ def _print_diffs(results: list) -> bool:
         if isinstance(result.source, Notebook):
             sys.stdout.writelines(result.source.diff(result.path, result.fixed_text))
             continue
-        before = result.source.text.splitlines(keepends=True)
-        after = result.fixed_text.splitlines(keepends=True)
+        before, after = diff_lines(result.source.text), diff_lines(result.fixed_text)
         sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
     return changed
 
 
 def _write_fixes(results: list) -> int:
-    from initaudit.lint.fixes import write_atomically
+    from initaudit.lint.fixes import WriteRefused, write_fixed
 
     fixed = 0
     for result in results:
         if result.fixed_text is None or result.source is None:
             continue
         try:
-            write_atomically(Path(result.path), result.source.encode(result.fixed_text))
-        except OSError as exc:
-            _error(f"{result.path}: cannot write fixes: {exc.strerror or exc}")
-            result.error = "cannot write fixes"
+            write_fixed(Path(result.path), result.read_digest, result.source.encode(result.fixed_text))
+        except (OSError, WriteRefused) as exc:
+            reason = str(exc) if isinstance(exc, WriteRefused) else f"cannot write fixes: {exc.strerror or exc}"
+            _error(f"{result.path}: {reason}")
+            result.error = reason
+            # Report the file as it still is.
+            result.diagnostics, result.fixed_text, result.fixes_applied = result.unfixed_diagnostics, None, 0
             continue
         fixed += result.fixes_applied
     return fixed
@@ -192,6 +195,7 @@ def _write_fixes(results: list) -> int:
 
 def _summary(results: list, fixed: int):
     from initaudit.lint.notebook import Notebook
+    from initaudit.lint.source import split_lines
     from initaudit.report.summary import Summary
 
     diagnostics = sorted((d for r in results for d in r.diagnostics),
@@ -209,7 +213,7 @@ def _summary(results: list, fixed: int):
                 cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
                 notebook_files[result.path] = _stored_text(result.path)
             else:
-                lines[result.path] = text.splitlines()
+                lines[result.path] = split_lines(text)
     return Summary(
         diagnostics=diagnostics,
         files=len(results),

@@ -13,13 +13,13 @@ import libcst as cst
 from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.discover import discover
-from initaudit.lint.fixes import apply_fixes
+from initaudit.lint.fixes import apply_fixes, digest
 from initaudit.lint.model import FileModel
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
 from initaudit.lint.results import FileResult, read_source
-from initaudit.lint.source import SourceError, syntax_error
+from initaudit.lint.source import SourceError, compiles, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
@@ -32,7 +32,7 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     A notebook (``.ipynb``) is checked as the virtual text of its code cells; its diagnostics
     then carry the cell and the line within it.
     """
-    result = FileResult(path)
+    result = FileResult(path, read_digest=digest(data) if fix else "")
     try:
         result.source = read_source(path, data)
     except SourceError as exc:
@@ -65,6 +65,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         diagnostics, parsed = check_text(path, text, config)
         result.parsed = parsed
         if fix and parsed:
+            result.unfixed_diagnostics = diagnostics
             text, diagnostics, result.fixes_applied = _fix(path, text, diagnostics, config, unsafe_fixes)
             if result.fixes_applied:
                 result.fixed_text = text
@@ -79,6 +80,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
 
 def _locate_in_cells(result: FileResult, notebook: Notebook) -> None:
     result.diagnostics = notebook.locate(result.diagnostics)
+    result.unfixed_diagnostics = notebook.locate(result.unfixed_diagnostics)
     if result.fixed_text is None:
         return
     try:
@@ -136,8 +138,9 @@ def _syntax_diagnostics(path: str, error: SourceError, config: Config) -> list[D
 
 def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
          unsafe: bool) -> tuple[str, list[Diagnostic], int]:
-    """Apply fixes round after round until none applies; every round must still parse."""
-    total = 0
+    """Apply fixes round after round until none applies; every round must still parse, and code
+    the interpreter compiled must still compile (a rename could break a scope rule)."""
+    original, total = text, 0
     for _ in range(_MAX_FIX_ROUNDS):
         new_text, applied = apply_fixes(text, diagnostics, unsafe)
         if not applied or new_text == text:
@@ -146,6 +149,8 @@ def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
         if not parsed:
             raise RuntimeError("a fix produced code that does not parse; file left unchanged")
         text, diagnostics, total = new_text, new_diagnostics, total + applied
+    if total and not compiles(text, path) and compiles(original, path):
+        raise RuntimeError("a fix produced code that does not compile; file left unchanged")
     return text, diagnostics, total
 
 

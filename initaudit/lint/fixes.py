@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
+from bisect import bisect_left, insort
 from pathlib import Path
+from typing import BinaryIO
 
 from initaudit.diagnostics import Applicability, Diagnostic, Edit
 
@@ -16,7 +19,8 @@ def apply_fixes(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
     Identical edits from several diagnostics (a shared import rename) are applied once. Returns
     the new text and how many fixes were applied; overlapping ones wait for the next round.
     """
-    taken: list[Edit] = []
+    taken: set[Edit] = set()
+    spans: list[tuple[int, int]] = []  # of the taken edits, sorted and disjoint
     applied = 0
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
         fix = diagnostic.fix
@@ -24,31 +28,117 @@ def apply_fixes(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
             continue
         if fix.applicability is Applicability.UNSAFE and not unsafe:
             continue
-        new = [edit for edit in fix.edits if edit not in taken]
-        if any(_overlap(edit, other) for edit in new for other in taken):
+        new = [edit for edit in dict.fromkeys(fix.edits) if edit not in taken]
+        if any(_overlaps(spans, edit) for edit in new):
             continue
-        taken.extend(new)
+        for edit in new:
+            taken.add(edit)
+            insort(spans, (edit.start, edit.end))
         applied += 1
-    for edit in sorted(taken, reverse=True):
-        text = text[: edit.start] + edit.text + text[edit.end:]
-    return text, applied
+    pieces = []
+    position = 0
+    for edit in sorted(taken, key=lambda e: (e.start, e.end)):
+        pieces += [text[position:edit.start], edit.text]
+        position = edit.end
+    pieces.append(text[position:])
+    return "".join(pieces), applied
 
 
-def _overlap(a: Edit, b: Edit) -> bool:
-    return a.start < b.end and b.start < a.end or (a.start == b.start and a.end == b.end)
+def _overlaps(spans: list[tuple[int, int]], edit: Edit) -> bool:
+    """Whether ``edit`` overlaps a span of ``spans`` or replaces the same one (two insertions at
+    one place included). The spans are disjoint, so only the last one starting before the edit
+    ends can reach into it."""
+    index = bisect_left(spans, (edit.end, edit.end))
+    if index < len(spans) and spans[index] == (edit.start, edit.end):
+        return True
+    return index > 0 and spans[index - 1][1] > edit.start
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temporary file in the same directory, keeping the mode."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+class WriteRefused(Exception):
+    """A fixed file was not written, for a reason the user can act on (one line)."""
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_fixed(path: Path, read_digest: str, data: bytes) -> None:
+    """Write ``data`` over the file ``path`` named when it was read (bytes hashing to
+    ``read_digest``), keeping what makes it that file.
+
+    A symlink is followed and its target written; the target is replaced atomically by a temporary
+    file in its own directory that has its mode, owner and group. A file with other hard links, or
+    whose owner could not be given to the replacement, is rewritten in place instead (a copy of
+    the old bytes stays next to it until that is done), so that every link sees the fix. A file
+    without write permission, or whose bytes changed since they were read, is left alone.
+    """
+    target = Path(os.path.realpath(path, strict=True))
+    info = target.stat()
+    if not info.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise WriteRefused("read-only; not fixed")
+    _check_unchanged(target, read_digest)
+    if info.st_nlink > 1:
+        _rewrite_in_place(target, read_digest, data)
+        return
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        _write_all(descriptor, data)
+        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        if not _give_owner(temporary, info):
+            Path(temporary).unlink()
+            _rewrite_in_place(target, read_digest, data)
+            return
+        _check_unchanged(target, read_digest)
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _check_unchanged(target: Path, read_digest: str) -> None:
+    if digest(target.read_bytes()) != read_digest:
+        raise WriteRefused("changed since it was read; not fixed")
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _give_owner(temporary: str, info: os.stat_result) -> bool:
+    """Give the replacement the original's owner and group; False where that is not permitted."""
+    if hasattr(os, "chown"):
+        try:
+            os.chown(temporary, info.st_uid, info.st_gid)
+        except OSError:
+            pass
+    new = os.stat(temporary)
+    return (new.st_uid, new.st_gid) == (info.st_uid, info.st_gid)
+
+
+def _rewrite_in_place(target: Path, read_digest: str, data: bytes) -> None:
+    """Overwrite the file's own bytes (same inode); the old bytes are kept in a synced copy next
+    to it until the new ones are synced, and put back if writing fails."""
+    with open(target, "r+b") as handle:
+        original = handle.read()
+        if digest(original) != read_digest:
+            raise WriteRefused("changed since it was read; not fixed")
+        descriptor, backup = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".orig", dir=target.parent)
+        _write_all(descriptor, original)
+        try:
+            _overwrite(handle, data)
+        except BaseException:
+            _overwrite(handle, original)  # should this fail too, the copy stays for recovery
+            os.unlink(backup)
+            raise
+        os.unlink(backup)
+
+
+def _overwrite(handle: BinaryIO, data: bytes) -> None:
+    handle.seek(0)
+    handle.write(data)
+    handle.truncate()
+    handle.flush()
+    os.fsync(handle.fileno())

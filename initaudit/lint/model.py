@@ -8,10 +8,10 @@ deprecated ``torch.nn.init`` names. Unknown things stay unknown: rules only judg
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
@@ -19,6 +19,7 @@ from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, returned_parameter, torch_nn_class
 from initaudit.lint.names import NameResolver
+from initaudit.lint.positions import Positions
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 from initaudit.lint.walk import walk
@@ -41,6 +42,8 @@ _MATRIX_METHODS = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
 _GROWING_METHODS = ("append", "extend", "add_module")
 _TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
                      "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
+#: Deprecated ``torch.nn.init`` names and their replacements, as variables an IA104 fix renames.
+_ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge.DEPRECATED_ALIASES.values())
 #: Factories whose values are random with unit scale: U(0, 1) and N(0, 1).
 _RANDOM_FACTORIES = {"rand": "uniform_", "randn": "normal_"}
 
@@ -52,7 +55,7 @@ class FileModel:
         self.resolver = NameResolver(module)
         #: The dotted names an expression may refer to through imports (empty when unknown).
         self.names = self.resolver.names
-        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        self._positions: Positions | None = None
         self._line_starts = line_starts(text)
         collector = _Collector(self)
         walk(module, collector)
@@ -64,6 +67,8 @@ class FileModel:
         self.deprecated_imports: dict[str, list[cst.Name]] = collector.deprecated_imports
         #: Local name each of those import tokens binds (differs with ``as``), by id of the token.
         self.import_local_names: dict[int, str] = collector.import_local_names
+        #: Variables (not attributes or keywords) spelled as a deprecated alias or its new name.
+        self.alias_variables: dict[str, list[cst.Name]] = collector.alias_variables
         self.apply_calls: list[ApplyCall] = collector.apply_calls
         #: Functions defined outside classes, by name (for ``model.apply(init_fn)``).
         self.functions: dict[str, cst.FunctionDef] = collector.functions
@@ -82,11 +87,11 @@ class FileModel:
     def position(self, node: cst.CSTNode) -> CodeRange:
         # Resolved on first use: most files have no finding, and positions cost a full pass.
         if self._positions is None:
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+            self._positions = Positions(self.module)
         return self._positions[node]
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
-        """Character offsets of a node in the text."""
+        """Character offsets of a node in the text (lines counted as the parser counts them)."""
         code_range = self.position(node)
         start = self._line_starts[code_range.start.line - 1] + code_range.start.column
         end = self._line_starts[code_range.end.line - 1] + code_range.end.column
@@ -112,6 +117,8 @@ class _Collector:
         self.deprecated_refs: list[DeprecatedRef] = []
         self.deprecated_imports: dict[str, list[cst.Name]] = {}
         self.import_local_names: dict[int, str] = {}
+        self.alias_variables: dict[str, list[cst.Name]] = {}
+        self._not_variables: set[int] = set()  # ids of attribute and keyword Names
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
@@ -258,7 +265,12 @@ class _Collector:
 
     visit_LazyImport = visit_Import
 
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._not_variables.add(id(node.keyword))
+
     def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._not_variables.add(id(node.attr))
         if node.attr.value in knowledge.DEPRECATED_ALIASES:
             self._deprecated(node, node.attr.value, node.attr)
 
@@ -270,6 +282,8 @@ class _Collector:
 
     def visit_Name(self, node: cst.Name) -> None:
         self._model.resolver.note(node)
+        if node.value in _ALIAS_SPELLINGS and id(node) not in self._not_variables:
+            self.alias_variables.setdefault(node.value, []).append(node)
         if (node.value in knowledge.DEPRECATED_ALIASES or node.value in self._deprecated_locals) \
                 and self._is_called(node):
             for name in self._model.names(node):

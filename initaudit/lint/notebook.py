@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from initaudit.diagnostics import Diagnostic
-from initaudit.lint.source import SourceError
+from initaudit.lint.source import SourceError, diff_lines, line_starts, split_lines
 
 NOTEBOOK_SUFFIX = ".ipynb"
 _BOUNDARY = "# -- next notebook cell --"
@@ -59,7 +59,7 @@ class Notebook:
         #: Virtual line (0-based) -> (cell number, line in the cell), both 1-based.
         self._origin: list[tuple[int, int]] = []
         for cell in cells:
-            lines = cell.text.count("\n")
+            lines = len(line_starts(cell.text)) - 1  # the cell's text ends with a line break
             self._origin += [(cell.index + 1, line) for line in range(1, lines + 1)]
             self._origin.append((cell.index + 1, lines))  # the boundary line after the cell
 
@@ -100,7 +100,7 @@ class Notebook:
             cell = cells[number - 1]
             if source != _joined(cell["source"]):
                 as_list = isinstance(cell["source"], list)
-                cells[number - 1] = {**cell, "source": source.splitlines(keepends=True) if as_list else source}
+                cells[number - 1] = {**cell, "source": split_lines(source, keepends=True) if as_list else source}
         style = self._style
         document = {**self._document, "cells": cells}
         dumped = json.dumps(document, indent=style.indent, ensure_ascii=style.ensure_ascii)
@@ -113,12 +113,13 @@ class Notebook:
         for cell, source in zip(self._cells, self.cell_sources(text).values(), strict=False):
             if source != cell.source:
                 name = f"{path}:cell {cell.index + 1}"
-                lines += difflib.unified_diff(_lines(cell.source), _lines(source), f"a/{name}", f"b/{name}")
+                lines += difflib.unified_diff(diff_lines(cell.source, "cell"), diff_lines(source, "cell"),
+                                              f"a/{name}", f"b/{name}")
         return lines
 
     def cell_lines(self, text: str) -> dict[int, list[str]]:
         """Cell number -> its source lines, for snippets."""
-        return {number: source.splitlines() for number, source in self.cell_sources(text).items()}
+        return {number: split_lines(source) for number, source in self.cell_sources(text).items()}
 
 
 def read_notebook(data: bytes) -> Notebook:
@@ -172,16 +173,18 @@ def _is_cell_magic(source: str) -> bool:
 
 
 def _neutralised(index: int, source: str) -> _Cell:
-    lines = source.split("\n")
+    lines = split_lines(source, keepends=True)
     magics = {}
     continued = False
     for number, line in enumerate(lines):
-        if continued or _MAGIC.match(line):
-            magics[number] = line
-            indent = line[: len(line) - len(line.lstrip())]
-            lines[number] = "" if continued else indent + "pass"
-            continued = line.endswith("\\")  # a shell escape may go on over several lines
-    text = "\n".join(lines)
+        body = line.rstrip("\r\n")
+        if continued or _MAGIC.match(body):
+            magics[number] = body
+            indent = body[: len(body) - len(body.lstrip())]
+            lines[number] = ("" if continued else indent + "pass") + line[len(body):]
+            continued = body.endswith("\\")  # a shell escape may go on over several lines
+    text = "".join(lines)
+    # A cell ending in a lone CR gets CRLF: still one line break, and _restore drops the LF.
     return _Cell(index, source, text if text.endswith("\n") else text + "\n", magics)
 
 
@@ -191,19 +194,12 @@ def _restore(cell: _Cell, segment: str) -> str:
         segment = segment.removesuffix("\n")
     if not cell.magics:
         return segment
-    lines = segment.split("\n")
-    if len(lines) != len(cell.source.split("\n")):
+    lines = split_lines(segment, keepends=True)
+    if len(lines) != len(split_lines(cell.source, keepends=True)):
         raise ValueError(f"a fix changed the lines of cell {cell.index + 1}, which holds IPython magics")
-    for number, line in cell.magics.items():
-        lines[number] = line
-    return "\n".join(lines)
-
-
-def _lines(source: str) -> list[str]:
-    lines = source.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n\\ No newline at end of cell\n"
-    return lines
+    for number, body in cell.magics.items():
+        lines[number] = body + lines[number][len(lines[number].rstrip("\r\n")):]
+    return "".join(lines)
 
 
 def _style(raw: str) -> _Style:

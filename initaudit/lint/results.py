@@ -20,6 +20,10 @@ class FileResult:
     #: Text after fixes, when fixing was asked for and changed something.
     fixed_text: str | None = None
     fixes_applied: int = 0
+    #: With fixes: the diagnostics of the file as read (reported if the fixes cannot be written).
+    unfixed_diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: With fixes: SHA-256 of the bytes read, to refuse writing over a file changed since.
+    read_digest: str = ""
 
 
 def read_source(path: str, data: bytes) -> SourceText | Notebook:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import warnings
 from dataclasses import dataclass
+
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+_BYTE_LINE_BREAK = re.compile(rb"\r\n?|\n")
 
 
 class SourceError(Exception):
@@ -46,9 +51,8 @@ def decode(data: bytes) -> SourceText:
 
 def _position_of(data: bytes, offset: int) -> tuple[int, int]:
     """1-based (line, column) of a byte offset, counting columns in bytes."""
-    line = data.count(b"\n", 0, offset) + 1
-    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    return line, column
+    starts = [0] + [match.end() for match in _BYTE_LINE_BREAK.finditer(data, 0, offset)]
+    return len(starts), offset - starts[-1] + 1
 
 
 def syntax_error(text: str, path: str) -> SourceError | None:
@@ -67,6 +71,17 @@ def syntax_error(text: str, path: str) -> SourceError | None:
     return None
 
 
+def compiles(text: str, path: str) -> bool:
+    """Whether the interpreter compiles ``text``, scope rules (``nonlocal``, ``global``) included."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
 def _grammar_error(text: str, path: str) -> SourceError | None:
     try:
         compile(text, path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
@@ -77,10 +92,32 @@ def _grammar_error(text: str, path: str) -> SourceError | None:
 
 
 def line_starts(text: str) -> list[int]:
-    """Offset of the first character of each line (line 1 at index 0)."""
+    """Offset of the first character of each line (line 1 at index 0), lines as the parser
+    counts them: see :func:`split_lines`."""
+    if "\r" in text:
+        return [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
     starts = [0]
     index = text.find("\n")
     while index != -1:
         starts.append(index + 1)
         index = text.find("\n", index + 1)
     return starts
+
+
+def diff_lines(text: str, container: str = "file") -> list[str]:
+    """``text``'s lines for a unified diff, a missing final line break marked as ``diff`` does."""
+    lines = split_lines(text, keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += f"\n\\ No newline at end of {container}\n"
+    return lines
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """The lines of ``text`` as CPython's tokenizer and libcst count them: ``\\n``, ``\\r\\n``
+    and a lone ``\\r`` end a line; form feeds, ``\\x1c``-``\\x1e``, ``\\x85`` and U+2028/U+2029,
+    which ``str.splitlines`` also breaks at, do not. A final line break adds no empty line."""
+    starts = line_starts(text)
+    lines = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    if lines[-1] == "":
+        lines.pop()
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]

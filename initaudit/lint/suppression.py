@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from initaudit.lint.source import split_lines
+
 _NOQA = re.compile(
     r"#\s*(?:noqa(?::\s*(?P<noqa>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?"
     r"|initaudit:\s*ignore(?:\[(?P<ignore>[^\]]*)\])?)",
@@ -20,7 +22,7 @@ def parse_suppressions(text: str) -> Suppressions:
     lowered = text.lower()
     if "noqa" not in lowered and "initaudit" not in lowered:
         return found
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if "#" not in line:
             continue
         for match in _NOQA.finditer(line):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+import types
+
 import pytest
 
 from initaudit import knowledge
@@ -83,3 +87,117 @@ def test_references_that_are_not_calls_are_not_uses() -> None:
     # torch's own overrides table lists the deprecated functions without calling them.
     code = "import torch\nIGNORED = {torch.nn.init.uniform, torch.nn.init.normal}\n"
     assert lint(code) == []
+
+
+def fix_all(code: str) -> str:
+    """The text after every safe fix, round after round, as ``--fix`` does."""
+    for _ in range(5):
+        found = [d for d in lint(code) if d.code == "IA104"]
+        code, applied = apply_fixes(code, found, unsafe=False)
+        if not applied:
+            return code
+    raise AssertionError("fixes did not settle")
+
+
+def _stand_in_torch() -> dict[str, types.ModuleType]:
+    """torch, torch.nn and a torch.nn.init whose old names forward to the new ones."""
+    init = types.ModuleType("torch.nn.init")
+    for old, new in knowledge.DEPRECATED_ALIASES.items():
+        setattr(init, new, functools.partial(lambda name, *args, **kwargs: (name, args), new))
+        setattr(init, old, getattr(init, new))
+    nn = types.ModuleType("torch.nn")
+    nn.init = init  # type: ignore[attr-defined]
+    torch = types.ModuleType("torch")
+    torch.nn = nn  # type: ignore[attr-defined]
+    return {"torch": torch, "torch.nn": nn, "torch.nn.init": init}
+
+
+STAND_IN_TORCH = _stand_in_torch()
+
+
+def run_module(code: str, monkeypatch) -> object:
+    """``RESULT`` after executing ``code`` against the stand-in torch."""
+    for name, module in STAND_IN_TORCH.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    namespace: dict[str, object] = {"__name__": "fixed"}
+    exec(compile(code, "<fixed>", "exec"), namespace)
+    return namespace["RESULT"]
+
+
+RENAMED_EVERYWHERE = '''\
+from torch.nn.init import xavier_normal
+
+FNS = [xavier_normal]
+
+
+def f(w):
+    global xavier_normal
+    xavier_normal(w)
+    return xavier_normal
+
+
+def g(xavier_normal):
+    return xavier_normal(1)
+
+
+class A:
+    xavier_normal = 3
+
+    def m(self, w):
+        return xavier_normal(w, gain=self.xavier_normal)
+
+
+RESULT = [FNS[0](1), f(2)(3), g(lambda x: x + 1), A().m(4)]
+del xavier_normal
+'''
+
+
+def test_safe_fix_renames_every_use_of_the_imported_name(monkeypatch) -> None:
+    fixed = fix_all(RENAMED_EVERYWHERE)
+    assert fixed == (RENAMED_EVERYWHERE.replace("import xavier_normal\n", "import xavier_normal_\n")
+                     .replace("[xavier_normal]", "[xavier_normal_]")
+                     .replace("global xavier_normal", "global xavier_normal_")
+                     .replace("    xavier_normal(w)\n    return xavier_normal\n",
+                              "    xavier_normal_(w)\n    return xavier_normal_\n")
+                     .replace("return xavier_normal(w, gain", "return xavier_normal_(w, gain")
+                     .replace("del xavier_normal", "del xavier_normal_"))
+    assert "def g(xavier_normal):\n    return xavier_normal(1)" in fixed  # a parameter shadows it
+    assert "self.xavier_normal" in fixed and "    xavier_normal = 3" in fixed
+    assert run_module(fixed, monkeypatch) == run_module(RENAMED_EVERYWHERE, monkeypatch)
+
+
+def test_a_list_of_the_old_function_keeps_working(monkeypatch) -> None:
+    code = "from torch.nn.init import xavier_normal\nFNS = [xavier_normal]\nRESULT = FNS[0](1)\n"
+    fixed = fix_all(code)
+    assert fixed == "from torch.nn.init import xavier_normal_\nFNS = [xavier_normal_]\nRESULT = FNS[0](1)\n"
+    assert run_module(fixed, monkeypatch) == ("xavier_normal_", (1,))
+
+
+def test_import_inside_a_function_renames_that_scope_only(monkeypatch) -> None:
+    code = ("def build(w):\n    from torch.nn.init import normal\n    return [normal, normal(w)]\n\n"
+            "normal = 5\nRESULT = (build(1), normal)\n")
+    fixed = fix_all(code)
+    assert fixed == code.replace("import normal\n", "import normal_\n").replace(
+        "[normal, normal(w)]", "[normal_, normal_(w)]")
+    assert run_module(fixed, monkeypatch) == run_module(code, monkeypatch)
+
+
+@pytest.mark.parametrize("code", [
+    # exported by name: renaming would change the module's interface
+    "from torch.nn.init import orthogonal\n__all__ = ['orthogonal']\nRESULT = orthogonal(1)\n",
+    # looked up by a string
+    "from torch.nn.init import orthogonal\nRESULT = globals()[\"orthogonal\"](1)\n",
+    # the new name already means something else here
+    "from torch.nn.init import orthogonal\northogonal_ = len\nRESULT = orthogonal(1), orthogonal_('ab')\n",
+    # a nested function rebinds it through ``nonlocal``, which the name resolver does not follow
+    "def outer(w):\n    from torch.nn.init import orthogonal\n    def inner():\n        nonlocal orthogonal\n"
+    "        orthogonal = orthogonal\n    inner()\n    return orthogonal(w)\nRESULT = outer(1)\n",
+    # the variable may hold another module's function
+    "try:\n    from fastinit import orthogonal\nexcept ImportError:\n    from torch.nn.init import orthogonal\n"
+    "RESULT = orthogonal(1)\n",
+])
+def test_import_is_aliased_where_renaming_could_change_meaning(code: str, monkeypatch) -> None:
+    fixed = fix_all(code)
+    assert fixed == code.replace("torch.nn.init import orthogonal\n", "torch.nn.init import orthogonal_ as orthogonal\n")
+    assert [d for d in lint(fixed) if d.code == "IA104"] == []
+    assert run_module(fixed, monkeypatch) == run_module(code, monkeypatch)

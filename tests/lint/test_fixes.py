@@ -99,3 +99,17 @@ def test_failed_write_keeps_the_original_and_no_temp_file(tmp_path: Path, monkey
     assert "cannot write fixes" in result.output
     assert target.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["code.py"]
+
+
+def test_fix_that_breaks_compilation_leaves_the_file_unchanged(tmp_path: Path, monkeypatch) -> None:
+    import initaudit.lint.engine as engine
+
+    target = tmp_path / "code.py"
+    original = b"import torch.nn as nn\nnn.init.normal(w)\n"
+    target.write_bytes(original)
+    # Parses, but the compiler rejects it: a fix that broke a scope rule.
+    broken = "import torch.nn as nn\ndef f():\n    x = 1\n    global x\n"
+    monkeypatch.setattr(engine, "apply_fixes", lambda text, diagnostics, unsafe: (broken, 1))
+    result = run(str(target), "--fix", "--no-cache")
+    assert result.exit_code == 2 and "does not compile; file left unchanged" in result.output
+    assert target.read_bytes() == original

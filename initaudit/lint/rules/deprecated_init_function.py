@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Edit, Fix
-from initaudit.lint.model import DeprecatedRef, FileModel
+from initaudit.lint.model import INIT_PREFIX, DeprecatedRef, FileModel
 from initaudit.lint.rules.base import Finding, rule
 
 
 @rule("IA104")
 class DeprecatedInitFunction:
     def check(self, model: FileModel) -> Iterator[Finding]:
+        import_edits: dict[str, tuple[Edit, ...]] = {}  # by local name, shared by its findings
+
+        def edits_for_import(local: str) -> tuple[Edit, ...]:
+            if local not in import_edits:
+                import_edits[local] = _import_edits(model, local)
+            return import_edits[local]
+
         used = set()
         for ref in model.deprecated_refs:
             used.add(ref.alias)
-            yield self._finding(model, ref.node, ref.alias, self._edits(model, ref))
-        # An import that is never used is still a deprecated name to rename.
+            yield self._finding(ref.node, ref.alias, self._edits(model, ref, edits_for_import))
+        # An import that is never called is still a deprecated name to rename.
         for alias, tokens in model.deprecated_imports.items():
             if alias not in used:
                 for token in tokens:
-                    yield self._finding(model, token, alias, (model.replace(token, token.value + "_"),))
+                    yield self._finding(token, alias, edits_for_import(_local_name(model, token)))
 
-    def _finding(self, model: FileModel, node: cst.CSTNode, alias: str, edits: tuple[Edit, ...]) -> Finding:
+    def _finding(self, node: cst.CSTNode, alias: str, edits: tuple[Edit, ...]) -> Finding:
         new = knowledge.DEPRECATED_ALIASES[alias]
         return Finding(
             node,
@@ -33,19 +41,42 @@ class DeprecatedInitFunction:
             fix=Fix(Applicability.SAFE, f"Rename to `{new}`", edits),
         )
 
-    def _edits(self, model: FileModel, ref: DeprecatedRef) -> tuple[Edit, ...]:
-        new = knowledge.DEPRECATED_ALIASES[ref.alias]
-        if not ref.imported:
-            return (model.replace(ref.rename, new),)
-        # A name bound by ``from torch.nn.init import <alias> [as x]``: rename the import, and
-        # when the local name is the deprecated one, every use of it, all in one fix.
-        local = ref.rename.value
-        edits = [model.replace(token, new) for token in model.deprecated_imports.get(ref.alias, [])
-                 if _local_name(model, token) == local]
-        if local == ref.alias:
-            edits += [model.replace(other.rename, new) for other in model.deprecated_refs
-                      if other.imported and other.rename.value == local]
-        return tuple(edits)
+    def _edits(self, model: FileModel, ref: DeprecatedRef, edits_for_import) -> tuple[Edit, ...]:
+        if ref.imported:
+            return edits_for_import(ref.rename.value)
+        return (model.replace(ref.rename, knowledge.DEPRECATED_ALIASES[ref.alias]),)
+
+
+def _import_edits(model: FileModel, local: str) -> tuple[Edit, ...]:
+    """The edits for names bound to ``local`` by ``from torch.nn.init import <alias> [as x]``.
+
+    ``as x``: the imported name alone is renamed. Otherwise the variable is renamed everywhere
+    it refers to the import (uses, ``del``, ``global``, assignments), so the module keeps working;
+    where that could change what a name means (the new name already means something else, the
+    variable may also hold another import, or a string spells the old name, as ``__all__`` or
+    ``getattr`` would) the import becomes ``<new> as <alias>`` and the uses stay as they are.
+    """
+    tokens = [token for group in model.deprecated_imports.values() for token in group
+              if _local_name(model, token) == local]
+    if not tokens:
+        return ()
+    if tokens[0].value != local:
+        return tuple(model.replace(token, knowledge.DEPRECATED_ALIASES[token.value]) for token in tokens)
+    new = knowledge.DEPRECATED_ALIASES[local]
+    uses = [name for name in model.alias_variables.get(local, []) if INIT_PREFIX + local in model.names(name)]
+    if _can_rename(model, local, new, uses):
+        return tuple(model.replace(node, new) for node in [*tokens, *uses])
+    return tuple(model.replace(token, f"{new} as {local}") for token in tokens)
+
+
+def _can_rename(model: FileModel, old: str, new: str, uses: list[cst.Name]) -> bool:
+    if any(model.names(name) != {INIT_PREFIX + old} for name in uses):
+        return False
+    if any(model.names(name) != {INIT_PREFIX + new} for name in model.alias_variables.get(new, [])):
+        return False
+    if re.search(rf"\bnonlocal\b[^\n\r]*\b{old}\b", model.text):  # scopes the resolver does not follow
+        return False
+    return re.search(rf"""(['"]){re.escape(old)}\1""", model.text) is None
 
 
 def _local_name(model: FileModel, token: cst.Name) -> str:

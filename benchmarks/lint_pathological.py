@@ -1,0 +1,150 @@
+"""Time ``initaudit check`` on generated worst-case shapes against the parse they cannot beat.
+
+    python benchmarks/lint_pathological.py [--only NAME] [--scale F] [--timeout S]
+
+Each row of ``ROWS`` is a shape: a generator writes its source into a temporary directory, then
+``initaudit check --no-cache --jobs 1`` (plus the row's flags, on a fresh copy) runs in a fresh
+process. The baselines are measured in the same run, on the same file, in a child process that
+times only the work itself: ``compile(source, path, "exec")`` (the interpreter's parser and
+compiler) and ``libcst.parse_module`` (the parse every checked file needs). Times are CPU seconds
+(user + system; for ``initaudit``, of its whole process, start-up included), so that the ratios
+hold on a busy machine; the wall time of each run is shown too. The table gives the time per
+unit of the shape (a line, or a term of an expression) and the ratio to each baseline;
+a shape whose time per unit grows with its size is a super-linear path to fix. A run over the
+time limit is killed and reported as such.
+
+To add a shape, add a ``Row``: a name, a generator ``size -> (source, units)``, the unit's name
+and the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+INITAUDIT = [sys.executable, "-m", "initaudit", "check", "--no-cache", "--jobs", "1"]
+
+# Run in a child process: prints the in-process time of compile() and of a bare libcst parse.
+BASELINES = r"""
+import json, sys, time
+import libcst
+path = sys.argv[1]
+source = open(path, encoding="utf-8").read()
+start = time.process_time()
+compile(source, path, "exec", dont_inherit=True)
+compiled = time.process_time() - start
+start = time.process_time()
+libcst.parse_module(source)
+print(json.dumps({"compile_s": compiled, "parse_s": time.process_time() - start}))
+"""
+
+MODEL_CLASS = '''
+
+class Block{i}(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, dim)
+        self.fc2 = nn.Linear(dim, dim)
+        nn.init.xavier_uniform(self.fc1.weight)
+        nn.init.zeros_(self.fc2.bias)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+'''
+
+
+def model_file(lines: int) -> tuple[str, int]:
+    """Many small models, each with two Linear layers and an IA104 and an IA103 finding."""
+    parts = ["import torch\nimport torch.nn as nn\n"]
+    count = parts[0].count("\n")
+    per_class = MODEL_CLASS.count("\n")
+    for index in range(max(lines - count, per_class) // per_class):
+        parts.append(MODEL_CLASS.format(i=index))
+        count += per_class
+    return "".join(parts), count
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    generate: Callable[[int], tuple[str, int]]  # size -> (source, units)
+    unit: str
+    size: int
+    flags: tuple[str, ...] = ()
+
+
+ROWS = [
+    Row("model file, 7.75k lines", model_file, "line", 7_750),
+    Row("model file, 62k lines", model_file, "line", 62_000),
+    Row("model file, 62k lines, --fix", model_file, "line", 62_000, ("--fix",)),
+]
+
+
+@dataclass
+class Timing:
+    row: Row
+    units: int
+    initaudit_s: float | None  # CPU seconds; None: killed at the time limit
+    wall_s: float
+    compile_s: float
+    parse_s: float
+
+
+def measure(row: Row, scale: float, folder: Path, timeout: float) -> Timing:
+    source, units = row.generate(max(int(row.size * scale), 1))
+    original = folder / "shape.py"
+    original.write_text(source, encoding="utf-8")
+    baselines = json.loads(subprocess.run([sys.executable, "-c", BASELINES, str(original)], check=True,
+                                          capture_output=True, text=True).stdout)
+    target = folder / "checked.py"
+    shutil.copyfile(original, target)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    try:
+        subprocess.run([*INITAUDIT, *row.flags, str(target)], capture_output=True, timeout=timeout)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu: float | None = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    except subprocess.TimeoutExpired:
+        cpu = None
+    return Timing(row, units, cpu, time.perf_counter() - start, baselines["compile_s"], baselines["parse_s"])
+
+
+def report(timings: list[Timing], timeout: float) -> None:
+    header = (f"{'shape':34} {'units':>12} {'initaudit':>10} {'per unit':>10} {'compile':>9} "
+              f"{'libcst':>9} {'x compile':>10} {'x libcst':>9} {'wall':>9}")
+    print(header)
+    print("-" * len(header))
+    for t in timings:
+        units = f"{t.units} {t.row.unit}s"
+        baselines = f"{t.compile_s:8.2f}s {t.parse_s:8.2f}s"
+        if t.initaudit_s is None:
+            print(f"{t.row.name:34} {units:>12} did not finish in {timeout:.0f} s; {baselines}")
+            continue
+        per_unit = f"{t.initaudit_s / t.units * 1e6:7.0f} us"
+        print(f"{t.row.name:34} {units:>12} {t.initaudit_s:9.2f}s {per_unit:>10} {baselines} "
+              f"{t.initaudit_s / t.compile_s:10.1f} {t.initaudit_s / t.parse_s:9.2f} {t.wall_s:8.1f}s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", help="run the rows whose name contains this text")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every row's size (e.g. 0.1)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a run is killed")
+    args = parser.parse_args()
+    rows = [row for row in ROWS if args.only is None or args.only in row.name]
+    with tempfile.TemporaryDirectory(prefix="initaudit-pathological-") as folder:
+        timings = [measure(row, args.scale, Path(folder), args.timeout) for row in rows]
+    report(timings, args.timeout)
+
+
+if __name__ == "__main__":
+    main()

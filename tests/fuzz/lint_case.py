@@ -163,9 +163,9 @@ def _changes_outside(old: list[bytes], new: list[bytes], spans: set[int]) -> str
                 if number not in spans and _unrenamed(before) != _unrenamed(after):
                     return f"line {number} changed outside the reported fixes: {before[:80]!r} -> {after[:80]!r}"
             continue
+        # Lines removed, or the two lines around an insertion: all inside the reported fixes.
         lines = range(head + i1 + 1, head + i2 + 1) if i2 > i1 else range(head + i1, head + i1 + 2)
-        inside = all(line in spans for line in lines) if i2 > i1 else any(line in spans for line in lines)
-        if not inside:
+        if not all(line in spans for line in lines):
             return f"lines {lines.start}-{lines.stop - 1} changed outside the reported fixes"
         written = {_terminator(line) for line in new_middle[j1:j2]}
         if not written <= endings:

@@ -58,6 +58,8 @@ def test_process_verdicts(result, category):
 
 def test_a_traceback_is_named_by_initaudit_s_innermost_frame():
     assert traceback_cause(TRACEBACK) == "LookupError: 'zlib' is not a text encoding (at source.py:41 in decode)"
+    two_lines = TRACEBACK.replace("LookupError: 'zlib' is not a text encoding", "UnicodeError: bad '\n')")
+    assert traceback_cause(two_lines) == "UnicodeError: bad ' (at source.py:41 in decode)"
 
 
 OLD = [b"import torch.nn as nn\n", b"from torch.nn.init import xavier_uniform\n", b"\n",
@@ -74,6 +76,7 @@ def test_changes_inside_the_reported_fixes_and_alias_renames_are_allowed():
     [*OLD[:3], b"xavier_uniform_(w)\r\n", OLD[4]],  # a line ending the file did not have there
     [*OLD[:3], b"xavier_uniform_(w)\n", b"y = 1\n"],  # a line ending changed
     [*OLD[:2], b"xavier_uniform_(w)\n", OLD[4]],  # a line removed
+    [*OLD[:4], b"xavier_uniform_\n", OLD[4]],  # a line added after the fixed one
 ])
 def test_changes_outside_the_reported_fixes_are_damage(new):
     assert _changes_outside(OLD, new, {4}) is not None
@@ -124,6 +127,7 @@ def test_every_malicious_pickle_runs_its_payload_when_unpickled(protocol, in_dic
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit is deprecated
 def test_the_hostile_torchscript_archive_writes_its_sentinel_when_loaded(tmp_path, monkeypatch):
     import io
 

@@ -70,8 +70,10 @@ def json_problem(text: str) -> str | None:
 def traceback_cause(stderr: str) -> str:
     """The exception line and the innermost frame: 'ValueError: x (at file.py:12 in f)'."""
     frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', stderr)
-    lines = [line for line in stderr.strip().splitlines() if line and not line.startswith(" ")]
-    exception = lines[-1][:200] if lines else "?"
+    lines = stderr.strip().splitlines()
+    last_frame = max((i for i, line in enumerate(lines) if line.startswith('  File "')), default=-1)
+    # The first unindented line after the last frame (a message may go on over several lines).
+    exception = next((line for line in lines[last_frame + 1:] if line and not line.startswith(" ")), "?")[:200]
     if not frames:
         return exception
     own = [frame for frame in frames if "/initaudit/" in frame[0]]

@@ -72,6 +72,9 @@ def _by_family(stats: TensorStats, default: DefaultInit | None) -> Scheme:
     else:
         squares = stats.sum_squares
         bound = stats.abs_max
+    if not squares > 0 or not bound > 0:
+        # Values so close to zero that their squares vanish in float64 (subnormals): no scale.
+        return Scheme("unknown", "unknown", None, stats.std, 0.0)
     fits = _fits(n, squares, bound)
     fits.sort(key=lambda f: f.bic)
     best = fits[0]

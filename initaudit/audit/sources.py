@@ -129,7 +129,7 @@ def _open_path(path: Path, trust_pickle: bool, *, allow_index: bool) -> Source:
         raise AuditError(f"{path}: cannot read ({error.strerror or error})") from None
     if size == 0:
         raise AuditError(f"{path}: empty file")
-    if zipfile.is_zipfile(path):
+    if _is_zip(path):
         return _zip(path, trust_pickle)
     if _looks_like_safetensors(head, path):
         return _safetensors(path)
@@ -232,11 +232,20 @@ def _read_weight_map(index: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------- torch.save / jit
 
 
+def _is_zip(path: Path) -> bool:
+    """A zip archive by its end record (torch.save zips start with their first member)."""
+    try:
+        return zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return True  # an end record that is there but broken: a damaged archive
+
+
 def _zip(path: Path, trust_pickle: bool) -> Source:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.namelist()
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, UnicodeDecodeError, EOFError) as error:
+        # Member names that are not valid UTF-8 and broken zip64 records included.
         raise AuditError(f"{path}: corrupt archive ({_short(error)})") from None
     if any(m.endswith("/constants.pkl") for m in members):  # torch.load's own TorchScript test
         return _torchscript(path, trust_pickle)

@@ -8,6 +8,7 @@ file. Only a regular file, or a path that does not exist yet, is ever replaced.
 from __future__ import annotations
 
 import os
+import pickle
 import secrets
 import shutil
 import stat
@@ -59,6 +60,9 @@ def atomic_file(target: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, target)
     except OSError as error:
         raise AuditError(f"{target}: cannot write ({error.strerror or error})") from None
+    except (RuntimeError, ValueError, TypeError, UnicodeError, pickle.PicklingError) as error:
+        # torch's serialisers fail on objects a damaged archive left behind
+        raise AuditError(f"{target}: cannot serialise the fixed checkpoint ({_first_line(error)})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -75,6 +79,8 @@ def atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, target)
     except OSError as error:
         raise AuditError(f"{target}: cannot write ({error.strerror or error})") from None
+    except (RuntimeError, ValueError, TypeError, UnicodeError, pickle.PicklingError) as error:
+        raise AuditError(f"{target}: cannot serialise the fixed checkpoint ({_first_line(error)})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -95,3 +101,8 @@ def scratch_dir(beside: Path) -> Iterator[Path]:
         yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__

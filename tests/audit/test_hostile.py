@@ -307,3 +307,42 @@ def test_deeply_nested_training_checkpoint(tmp_path: Path, capsys: pytest.Captur
     torch.save(_state(), tmp_path / "deep.pt")
     _rewrite_member(tmp_path / "deep.pt", "/data.pkl", deep)
     assert "no tensors found" in _audit(capsys, str(tmp_path / "deep.pt"))[2]
+
+
+def _zip_with_undecodable_name(path: Path) -> None:
+    """A torch.save zip whose member names claim UTF-8 (flag bit 11) but are not."""
+    torch.save(_state(), path)
+    data = bytearray(path.read_bytes())
+    name = zipfile.ZipFile(path).namelist()[0].encode()
+    broken = name[:-2] + b"\xff\xfe"
+    data = bytearray(bytes(data).replace(name, broken))
+    central = data.find(b"PK\x01\x02")
+    flags = struct.unpack_from("<H", data, central + 8)[0]
+    struct.pack_into("<H", data, central + 8, flags | 0x800)
+    path.write_bytes(bytes(data))
+
+
+def _zip_spanning_disks(path: Path) -> None:
+    """A zip64 end-of-directory locator that says the archive spans two disks."""
+    torch.save(_state(), path)
+    data = path.read_bytes()
+    end = data.rfind(b"PK\x05\x06")
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 2)
+    path.write_bytes(data[:end] + locator + data[end:])
+
+
+@pytest.mark.parametrize("damage", [_zip_with_undecodable_name, _zip_spanning_disks])
+def test_damaged_zip_directories_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              damage: Callable[[Path], None]) -> None:
+    path = tmp_path / "model.pt"
+    damage(path)
+    status, _, err = _audit(capsys, str(path))
+    assert status == 2 and "corrupt archive" in err
+
+
+def test_subnormal_weights_are_audited(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    weight = torch.zeros(4, 4)
+    weight[0, 0] = 1e-39
+    save_safetensors({"fc.weight": weight}, tmp_path / "tiny.safetensors")
+    status, out, _ = _audit(capsys, str(tmp_path / "tiny.safetensors"))
+    assert status in (0, 1) and "fc.weight" in out

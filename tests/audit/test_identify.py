@@ -86,3 +86,10 @@ def test_builtin_defaults_from_a_bare_state_dict(tmp_path, capsys) -> None:  # t
     run_audit(str(tmp_path / "lstm.pt"), output_format="json")
     names = {p["scheme"]["name"] for p in json.loads(capsys.readouterr().out)["parameters"]}
     assert names == {"pytorch_default"}
+
+
+def test_subnormal_values_have_no_scheme_but_do_not_fail() -> None:
+    tensor = torch.zeros(4, 4)
+    tensor[0, 0] = 1e-39  # a float32 subnormal: its square underflows to zero
+    scheme = identify(tensor_stats(tensor, 0), None)
+    assert (scheme.name, scheme.confidence) == ("unknown", 0.0)

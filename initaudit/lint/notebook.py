@@ -12,6 +12,7 @@ Cells are numbered from 1 in file order, counting every cell (markdown and raw i
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import difflib
 import itertools
@@ -27,6 +28,7 @@ NOTEBOOK_SUFFIX = ".ipynb"
 _BOUNDARY = "# -- next notebook cell --"
 #: IPython lines that are not Python: ``%magic``, ``!cmd``, ``?obj``, ``obj?``, ``x = !cmd``.
 _MAGIC = re.compile(r"\s*(?:[%!?]|[\w.]+\?{1,2}\s*$|[\w.]+\s*=\s*[%!])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _INDENT = re.compile(r"\n([ \t]+)\S")
 
 
@@ -46,6 +48,7 @@ class _Style:
     ensure_ascii: bool
     newline: str
     final_newline: bool
+    bom: bool
 
 
 class Notebook:
@@ -105,7 +108,7 @@ class Notebook:
         document = {**self._document, "cells": cells}
         dumped = json.dumps(document, indent=style.indent, ensure_ascii=style.ensure_ascii)
         dumped += "\n" if style.final_newline else ""
-        return dumped.replace("\n", style.newline).encode("utf-8")
+        return dumped.replace("\n", style.newline).encode("utf-8-sig" if style.bom else "utf-8")
 
     def diff(self, path: str, text: str) -> list[str]:
         """Unified diff of the cells a fixed virtual ``text`` changes, one hunk set per cell."""
@@ -133,7 +136,7 @@ def read_notebook(data: bytes) -> Notebook:
         raise SourceError(f"notebook is not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer with too many digits
         raise SourceError(f"notebook cannot be read: {exc}") from None
-    return Notebook(document, _code_cells(document), _style(raw))
+    return Notebook(document, _code_cells(document), _style(raw, bom=data.startswith(codecs.BOM_UTF8)))
 
 
 def _code_cells(document: object) -> list[_Cell]:
@@ -149,6 +152,11 @@ def _code_cells(document: object) -> list[_Cell]:
             raise SourceError(f"cell {index + 1} is malformed: it needs a source string or list of strings")
         if cell.get("cell_type") == "code":
             source = _joined(cell["source"])
+            surrogate = _SURROGATE.search(source)
+            if surrogate is not None:
+                # JSON can spell one (\udce9); no Python source can hold it.
+                raise SourceError(f"cell {index + 1} holds a lone surrogate {surrogate.group()!r}, "
+                                  "which is not text")
             if not _is_cell_magic(source):
                 cells.append(_neutralised(index, source))
     return cells
@@ -202,13 +210,14 @@ def _restore(cell: _Cell, segment: str) -> str:
     return "".join(lines)
 
 
-def _style(raw: str) -> _Style:
+def _style(raw: str, *, bom: bool) -> _Style:
     indent = _INDENT.search(raw)
     return _Style(
         indent=indent.group(1) if indent else None,
         ensure_ascii=raw.isascii(),
         newline="\r\n" if "\r\n" in raw else "\n",
         final_newline=raw.endswith("\n"),
+        bom=bom,
     )
 
 

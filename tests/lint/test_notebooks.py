@@ -206,3 +206,19 @@ def test_directories_are_walked_for_notebooks(tmp_path: Path) -> None:
     results = lint_paths([tmp_path])
     assert [Path(r.path).name for r in results] == ["nb.ipynb"]
     assert [(d.code, d.cell) for d in results[0].diagnostics] == [("IA104", 1)]
+
+
+def test_a_lone_surrogate_in_a_cell_is_a_syntax_error() -> None:
+    document = notebook(code("import torch.nn as nn\nx = '\udce9'\nnn.init.xavier_uniform(w)\n"))
+    found = lint_source(json.dumps(document).encode(), "odd.ipynb")
+    assert [(d.code, d.cell) for d in found] == [("IA000", None)]
+    assert "lone surrogate" in found[0].message
+
+
+def test_fix_keeps_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.ipynb"
+    document = notebook(code("import torch.nn as nn\nnn.init.xavier_uniform(w)\n"))
+    path.write_bytes(b"\xef\xbb\xbf" + dump(document).encode())
+    assert invoke("check", "--no-cache", "--fix", str(path)).exit_code == 0
+    fixed = path.read_bytes()
+    assert fixed.startswith(b"\xef\xbb\xbf") and b"xavier_uniform_(w)" in fixed

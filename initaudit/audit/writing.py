@@ -53,16 +53,12 @@ def atomic_file(target: Path, write: Callable[[Path], None]) -> None:
     _make_parent(target)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        write(tmp)
-        if _exists(target) and not stat.S_ISREG(target.stat().st_mode):
-            raise AuditError(f"{target}: not a regular file; --fix only replaces regular files")
-        os.replace(tmp, target)
-    except OSError as error:
-        raise AuditError(f"{target}: cannot write ({error.strerror or error})") from None
-    except (RuntimeError, ValueError, TypeError, UnicodeError, pickle.PicklingError) as error:
-        # torch's serialisers fail on objects a damaged archive left behind
-        raise AuditError(f"{target}: cannot serialise the fixed checkpoint ({_first_line(error)})") from None
+        with _write_errors(target):
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            write(tmp)
+            if _exists(target) and not stat.S_ISREG(target.stat().st_mode):
+                raise AuditError(f"{target}: not a regular file; --fix only replaces regular files")
+            os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -72,17 +68,26 @@ def atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
     _make_parent(target)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
-        tmp.mkdir(0o777)
-        write(tmp)
-        if target.exists():
-            target.rmdir()  # empty, checked before the work began
-        os.replace(tmp, target)
+        with _write_errors(target):
+            tmp.mkdir(0o777)
+            write(tmp)
+            if target.exists():
+                target.rmdir()  # empty, checked before the work began
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def _write_errors(target: Path) -> Iterator[None]:
+    """Failures while writing ``target`` as one-line audit errors."""
+    try:
+        yield
     except OSError as error:
         raise AuditError(f"{target}: cannot write ({error.strerror or error})") from None
     except (RuntimeError, ValueError, TypeError, UnicodeError, pickle.PicklingError) as error:
+        # torch's serialisers fail on objects a damaged archive left behind
         raise AuditError(f"{target}: cannot serialise the fixed checkpoint ({_first_line(error)})") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _make_parent(target: Path) -> None:

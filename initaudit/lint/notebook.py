@@ -268,17 +268,13 @@ def _member(text: str, position: int, key: str) -> int | None:
     position = _skip(text, position)
     if text[position] != "{":
         return None
-    position = _skip(text, position + 1)
-    while text[position] == '"':
-        name, position = _DECODER.raw_decode(text, position)
+    found: int | None = _skip(text, position + 1)
+    while found is not None and text[found] == '"':
+        name, position = _DECODER.raw_decode(text, found)
         position = _skip(text, _skip(text, position) + 1)  # past the colon
         if name == key:
             return position
-        _, position = _DECODER.raw_decode(text, position)
-        position = _skip(text, position)
-        if text[position] != ",":
-            return None
-        position = _skip(text, position + 1)
+        found = _next_item(text, position)
     return None
 
 
@@ -287,13 +283,17 @@ def _element(text: str, position: int, index: int) -> int | None:
     position = _skip(text, position)
     if text[position] != "[":
         return None
-    position = _skip(text, position + 1)
+    found: int | None = _skip(text, position + 1)
     for _ in range(index):
-        if text[position] == "]":
+        if found is None or text[found] == "]":
             return None
-        _, position = _DECODER.raw_decode(text, position)
-        position = _skip(text, position)
-        if text[position] != ",":
-            return None
-        position = _skip(text, position + 1)
-    return None if text[position] == "]" else position
+        found = _next_item(text, found)
+    return None if found is None or text[found] == "]" else found
+
+
+def _next_item(text: str, position: int) -> int | None:
+    """Past the JSON value at ``position`` and its comma: where the next item starts, or None
+    at the end of the container."""
+    _, position = _DECODER.raw_decode(text, position)
+    position = _skip(text, position)
+    return _skip(text, position + 1) if text[position] == "," else None

@@ -102,10 +102,7 @@ class Net(nn.Module):
     assert found(code) == [("IA103", 7)]
 
 
-@pytest.mark.parametrize("line", ["nn.init.ones_(self.head.weight)", "self.head.weight.data.fill_(0.5)",
-                                  "nn.init.constant_(self.proj.weight, 0.1)"])
-def test_a_non_zero_constant_on_a_head_or_residual_end_is_never_intentional(line: str) -> None:
-    code = f'''
+RESIDUAL_AND_HEAD = '''
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -118,25 +115,19 @@ class Net(nn.Module):
         x = x + self.proj(F.relu(self.fc1(x)))
         return self.head(x)
 '''
-    assert found(code) == [("IA102", 8)]
 
 
-@pytest.mark.parametrize("line", ["nn.init.zeros_(self.head.weight)", "nn.init.zeros_(self.proj.weight)"])
-def test_zero_heads_and_residual_ends_stay_intentional(line: str) -> None:
-    code = f'''
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(4, 4)
-        self.proj = nn.Linear(4, 4)
-        self.head = nn.Linear(4, 2)
-        {line}
-
-    def forward(self, x):
-        x = x + self.proj(F.relu(self.fc1(x)))
-        return self.head(x)
-'''
-    assert found(code) == []
+@pytest.mark.parametrize(("line", "expected"), [
+    # a non-zero constant on a head or a residual end is never intentional
+    ("nn.init.ones_(self.head.weight)", [("IA102", 8)]),
+    ("self.head.weight.data.fill_(0.5)", [("IA102", 8)]),
+    ("nn.init.constant_(self.proj.weight, 0.1)", [("IA102", 8)]),
+    # zero heads and zero residual ends are known recipes
+    ("nn.init.zeros_(self.head.weight)", []),
+    ("nn.init.zeros_(self.proj.weight)", []),
+])
+def test_constants_on_heads_and_residual_ends(line: str, expected: list[tuple[str, int]]) -> None:
+    assert found(RESIDUAL_AND_HEAD.replace("{line}", line)) == expected
 
 
 NAMED_LOOPS = '''

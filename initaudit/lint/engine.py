@@ -15,11 +15,12 @@ from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.discover import discover
 from initaudit.lint.fixes import apply_fixes, digest
 from initaudit.lint.model import FileModel
+from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
 from initaudit.lint.results import FileResult, read_source
-from initaudit.lint.source import SourceError, compiles, syntax_error
+from initaudit.lint.source import SourceError, compiles, grammar_check, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
@@ -44,38 +45,49 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     return result
 
 
-def _cst_parses(text: str) -> bool:
-    try:
-        cst.parse_module(text)
-    except cst.ParserSyntaxError:
-        return False
-    return True
-
-
 def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsafe_fixes: bool,
                   prefilter: bool) -> None:
+    """The interpreter decides whether the file is valid Python (IA000 iff its grammar rejects
+    it); valid code that libcst cannot take is reported as not analysed, never as IA000."""
     path = result.path
     if prefilter and not may_have_findings(text):
         error = syntax_error(text, path)
-        if error is None or not _cst_parses(text):  # newer syntax than this interpreter's
-            result.parsed = error is None
-            result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
-            return
+        result.parsed = error is None
+        result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
+        return
+    error, tree = grammar_check(text, path)
+    if error is not None or tree is None:
+        result.diagnostics = _syntax_diagnostics(path, error or SourceError("invalid syntax"), config)
+        return
     try:
-        diagnostics, parsed = check_text(path, text, config)
-        result.parsed = parsed
-        if fix and parsed:
-            result.unfixed_diagnostics = diagnostics
-            text, diagnostics, result.fixes_applied = _fix(path, text, diagnostics, config, unsafe_fixes)
-            if result.fixes_applied:
-                result.fixed_text = text
+        check_depth(tree)
+        unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
+            lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes))
+    except NotAnalysed as exc:
+        result.error = str(exc)
+        return
     except RecursionError:
-        result.error = "file is too deeply nested to analyse"
+        result.error = "not analysed: too deeply nested"
         return
     except Exception as exc:  # a bug in a rule must not stop the run
         result.error = f"internal error: {type(exc).__name__}: {exc}"
         return
+    result.parsed = True
     result.diagnostics = diagnostics
+    if fix:
+        result.unfixed_diagnostics = unfixed
+    if fixes_applied:
+        result.fixed_text, result.fixes_applied = fixed_text, fixes_applied
+
+
+def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool
+                     ) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
+    """Diagnostics before and after fixing, the fixed text and how many fixes it took."""
+    diagnostics = _analyse(path, text, config)
+    if not fix:
+        return diagnostics, diagnostics, text, 0
+    fixed_text, fixed_diagnostics, applied = _fix(path, text, diagnostics, config, unsafe)
+    return diagnostics, fixed_diagnostics, fixed_text, applied
 
 
 def _locate_in_cells(result: FileResult, notebook: Notebook) -> None:
@@ -91,13 +103,22 @@ def _locate_in_cells(result: FileResult, notebook: Notebook) -> None:
 
 
 def check_text(path: str, text: str, config: Config) -> tuple[list[Diagnostic], bool]:
-    """Diagnostics for decoded text, and whether it parsed."""
+    """Diagnostics for decoded text (an editor's buffer), and whether it parsed. Raises
+    RuntimeError, with the reason, for text that could not be analysed."""
+    result = FileResult(path)
+    _check_source(result, text, config, fix=False, unsafe_fixes=False, prefilter=False)
+    if result.error is not None:
+        raise RuntimeError(result.error)
+    return result.diagnostics, result.parsed
+
+
+def _analyse(path: str, text: str, config: Config) -> list[Diagnostic]:
+    """Diagnostics for text the interpreter accepts."""
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        error = syntax_error(text, path) or SourceError(
-            exc.message, exc.raw_line, exc.raw_column + 1)
-        return _syntax_diagnostics(path, error, config), False
+        reason = " ".join(exc.message.split())
+        raise NotAnalysed(f"not analysed: valid Python that libcst cannot parse ({reason})") from None
     model = FileModel(module, text)
     suppressions = parse_suppressions(text)
     diagnostics = []
@@ -109,7 +130,7 @@ def check_text(path: str, text: str, config: Config) -> tuple[list[Diagnostic], 
             lines = (diagnostic.line, diagnostic.end_line)
             if not is_suppressed(suppressions, diagnostic.code, lines):
                 diagnostics.append(diagnostic)
-    return sorted(set(diagnostics), key=lambda d: d.sort_key), True
+    return sorted(set(diagnostics), key=lambda d: d.sort_key)
 
 
 def _diagnostic(path: str, model: FileModel, rule: Rule, finding: Finding) -> Diagnostic:
@@ -145,9 +166,9 @@ def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
         new_text, applied = apply_fixes(text, diagnostics, unsafe)
         if not applied or new_text == text:
             break
-        new_diagnostics, parsed = check_text(path, new_text, config)
-        if not parsed:
+        if grammar_check(new_text, path)[0] is not None:
             raise RuntimeError("a fix produced code that does not parse; file left unchanged")
+        new_diagnostics = _analyse(path, new_text, config)
         text, diagnostics, total = new_text, new_diagnostics, total + applied
     if total and not compiles(text, path) and compiles(original, path):
         raise RuntimeError("a fix produced code that does not compile; file left unchanged")

@@ -47,6 +47,8 @@ def decode(data: bytes) -> SourceText:
     except UnicodeDecodeError as exc:
         line, column = _position_of(data, exc.start)
         raise SourceError(f"cannot decode source as {encoding}: {exc.reason}", line, column) from None
+    except (LookupError, UnicodeError) as exc:  # a cookie naming rot13, base64, undefined, ...
+        raise SourceError(f"cannot decode source: {exc}") from None
 
 
 def _position_of(data: bytes, offset: int) -> tuple[int, int]:
@@ -58,14 +60,15 @@ def _position_of(data: bytes, offset: int) -> tuple[int, int]:
 def syntax_error(text: str, path: str) -> SourceError | None:
     """The interpreter's own verdict on the grammar of ``text`` (clearer messages than a CST
     parser's). Compiling to bytecode is about twice as fast as building the ``ast`` objects; what
-    only the compiler rejects (``return`` outside a function) is not a grammar error, as for
-    libcst, so such a file is asked again for its syntax tree alone."""
+    only the compiler rejects (``return`` outside a function, nesting too deep for the compiler
+    but not for the parser) is not a grammar error, so such a file is asked again for its syntax
+    tree alone."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escapes and the like are not errors
         try:
             compile(text, path, "exec", dont_inherit=True)
-        except SyntaxError:
-            return _grammar_error(text, path)
+        except (SyntaxError, RecursionError, MemoryError):
+            return grammar_check(text, path)[0]
         except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
             return SourceError(str(exc))
     return None
@@ -77,18 +80,27 @@ def compiles(text: str, path: str) -> bool:
         warnings.simplefilter("ignore")
         try:
             compile(text, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return False
     return True
 
 
-def _grammar_error(text: str, path: str) -> SourceError | None:
-    try:
-        compile(text, path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
-    except SyntaxError as exc:
-        message = exc.msg or "invalid syntax"
-        return SourceError(message, exc.lineno or 1, max(exc.offset or 1, 1))
-    return None
+def grammar_check(text: str, path: str) -> tuple[SourceError | None, ast.Module | None]:
+    """The interpreter's grammar verdict and, when it accepts, the syntax tree. Nesting deeper
+    than the interpreter's parser can follow (it raises RecursionError or MemoryError for that)
+    is rejected as the interpreter rejects it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            tree = compile(text, path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+        except SyntaxError as exc:
+            message = exc.msg or "invalid syntax"
+            return SourceError(message, exc.lineno or 1, max(exc.offset or 1, 1)), None
+        except (RecursionError, MemoryError):
+            return SourceError("too deeply nested for the interpreter to parse"), None
+        except ValueError as exc:
+            return SourceError(str(exc)), None
+    return None, tree
 
 
 def line_starts(text: str) -> list[int]:

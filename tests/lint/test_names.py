@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -176,7 +177,9 @@ def test_walk_keeps_the_hook_protocol() -> None:
 def test_lazy_imports_bind_like_imports() -> None:
     calls = resolved("lazy import torch.nn as nn\nlazy from torch.nn import init\nnn.Linear(1, 1)\ninit.zeros_(w)\n")
     assert calls == {"nn.Linear": {"torch.nn.Linear"}, "init.zeros_": {"torch.nn.init.zeros_"}}
-    assert codes("lazy from torch.nn.init import xavier_uniform\nxavier_uniform(w)\n") == ["IA104"]
+    # The interpreter decides what is valid Python: before 3.15 a lazy import is a syntax error.
+    expected = ["IA104"] if sys.version_info >= (3, 15) else ["IA000"]
+    assert codes("lazy from torch.nn.init import xavier_uniform\nxavier_uniform(w)\n") == expected
 
 
 _KINDS = ("Name", "Attribute", "Call", "Assign", "AugAssign", "BinaryOperation", "FunctionDef",

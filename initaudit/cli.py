@@ -13,6 +13,7 @@ import click
 
 from initaudit import __version__
 from initaudit.config import Config, ConfigError, load_config, parse_code_list
+from initaudit.report.printable import printable
 
 if TYPE_CHECKING:
     from initaudit.lint.cache import ResultCache
@@ -23,7 +24,7 @@ FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github", "gitlab",
 
 
 def _error(message: str) -> None:
-    click.echo(f"initaudit: error: {message}", err=True)
+    click.echo(f"initaudit: error: {printable(message)}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,7 +53,8 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
           unsafe_fixes: bool, diff: bool, output_format: str, config_file: Path | None,
           jobs: int | None, no_cache: bool, cache_dir: Path | None) -> None:
     """Lint Python files and directories for initialisation bugs."""
-    from initaudit.lint.discover import MissingPath, discover
+    from initaudit.lint.discover import Unreadable, discover
+    from initaudit.lint.results import FileResult
 
     targets = list(paths) or [Path(".")]
     try:
@@ -63,19 +65,19 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
         sys.exit(EXIT_ERROR)
     status = EXIT_CLEAN
     files: list[Path] = []
-    seen: set[tuple[int, int]] = set()
-    for target in targets:
-        try:
-            files.extend(discover([target], config, seen))
-        except MissingPath as exc:
-            _error(str(exc))
-            status = EXIT_ERROR
+    unreadable: list[FileResult] = []
+    for item in discover(targets, config):
+        if isinstance(item, Unreadable):
+            unreadable.append(FileResult(str(item.path), error=item.reason))
+        else:
+            files.append(item)
     cache = None
     if not (no_cache or fix or diff):
         from initaudit.lint.cache import DEFAULT_DIR, ResultCache
 
         cache = ResultCache.open(cache_dir or config.root / DEFAULT_DIR, config)
-    results = _lint_all(files, config, fix=fix or diff, unsafe=unsafe_fixes, jobs=jobs, cache=cache)
+    results = unreadable + _lint_all(files, config, fix=fix or diff, unsafe=unsafe_fixes, jobs=jobs,
+                                     cache=cache)
     for result in results:
         if result.error is not None:
             _error(f"{result.path}: {result.error}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import stat
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -102,9 +103,16 @@ def find_pyproject(start: Path) -> Path | None:
     directory = start if start.is_dir() else start.parent
     for candidate in (directory.resolve(), *directory.resolve().parents):
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and "initaudit" in _read_toml(pyproject).get("tool", {}):
+        if pyproject.is_file() and _has_section(_read_toml(pyproject)):
             return pyproject
     return None
+
+
+def _has_section(data: dict) -> bool:
+    # Another tool's settings, however malformed, are not ours to judge: a ``tool`` that is not
+    # a table has no initaudit section.
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "initaudit" in tool
 
 
 def load_config(config_file: Path | None = None, start: Path | None = None) -> Config:
@@ -114,7 +122,11 @@ def load_config(config_file: Path | None = None, start: Path | None = None) -> C
     if path is None:
         return Config(root=Path.cwd())
     data = _read_toml(path)
-    table = data.get("tool", {}).get("initaudit", {}) if path.name == "pyproject.toml" else data
+    table = data
+    if path.name == "pyproject.toml":
+        table = data["tool"]["initaudit"] if _has_section(data) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.initaudit] must be a table")
     unknown = sorted(set(table) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown option {unknown[0]!r} in [tool.initaudit]")
@@ -135,6 +147,8 @@ def load_config(config_file: Path | None = None, start: Path | None = None) -> C
 
 def _read_toml(path: Path) -> dict:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # opening a FIFO would wait for a writer
+            raise ConfigError(f"{path}: not a regular file")
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -8,6 +8,7 @@ read once at start and written atomically at the end.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -57,9 +58,10 @@ class ResultCache:
     def open(cls, directory: Path, config: Config) -> ResultCache:
         cache = cls(directory, settings_key(config))
         try:
-            cache.entries = json.loads(cache._file.read_text(encoding="utf-8"))
+            entries = json.loads(cache._file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            cache.entries = {}  # missing or unreadable: start afresh
+            entries = None  # missing or unreadable: start afresh
+        cache.entries = entries if isinstance(entries, dict) else {}
         return cache
 
     @property
@@ -72,10 +74,15 @@ class ResultCache:
         return digest.hexdigest()
 
     def get(self, key: str) -> Cached | None:
+        """The entry for ``key``; one of the wrong shape (an edited or foreign file) is a miss."""
         entry = self.entries.get(key)
-        if entry is None:
+        try:
+            parsed = entry["parsed"]
+            if not isinstance(parsed, bool):
+                return None
+            return Cached([_diagnostic(d) for d in entry["diagnostics"]], parsed)
+        except (TypeError, KeyError, ValueError, IndexError):
             return None
-        return Cached([_diagnostic(d) for d in entry["diagnostics"]], entry["parsed"])
 
     def put(self, key: str, diagnostics: list[Diagnostic], parsed: bool) -> None:
         self.entries[key] = {"parsed": parsed, "diagnostics": [_entry(d) for d in diagnostics]}
@@ -94,11 +101,17 @@ class ResultCache:
                 if stale != self._file:
                     stale.unlink(missing_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        except OSError:
+            return
+        try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 json.dump(self.entries, handle)
             os.replace(temporary, self._file)
-        except OSError:
-            pass
+        except BaseException as exc:  # also interrupted: leave no temporary file behind
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            if not isinstance(exc, OSError):
+                raise
 
 
 def _entry(diagnostic: Diagnostic) -> dict:
@@ -110,8 +123,20 @@ def _entry(diagnostic: Diagnostic) -> dict:
     return entry
 
 
+_TYPES = {"path": str, "line": int, "column": int, "end_line": int, "end_column": int, "code": str,
+          "name": str, "message": str}
+
+
 def _diagnostic(entry: dict) -> Diagnostic:
+    """Raises TypeError, KeyError, ValueError or IndexError for an entry of the wrong shape."""
+    if any(not isinstance(entry[key], kind) for key, kind in _TYPES.items()):
+        raise TypeError("malformed cache entry")
+    if entry["cell"] is not None and not isinstance(entry["cell"], int):
+        raise TypeError("malformed cache entry")
     fix = entry["fix"]
+    if fix is not None and not all(isinstance(start, int) and isinstance(end, int) and isinstance(text, str)
+                                   for start, end, text in fix["edits"]):
+        raise TypeError("malformed cache entry")
     return Diagnostic(
         entry["path"], entry["line"], entry["column"], entry["end_line"], entry["end_column"],
         entry["code"], entry["name"], Severity(entry["severity"]), entry["message"],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -13,27 +16,42 @@ SOURCE_SUFFIXES = (".py", ".ipynb")
 _CHECKPOINTS = ".ipynb_checkpoints"
 
 
-class MissingPath(Exception):
-    """A path named on the command line does not exist."""
+@dataclass(frozen=True)
+class Unreadable:
+    """A path that cannot be checked, and why (one line)."""
+
+    path: Path
+    reason: str
 
 
-def discover(paths: list[Path], config: Config, seen: set[tuple[int, int]] | None = None) -> Iterator[Path]:
+def discover(paths: list[Path], config: Config,
+             seen: set[tuple[int, int]] | None = None) -> Iterator[Path | Unreadable]:
     """Files named explicitly are always yielded; directories are walked recursively, in sorted
     order, skipping the default and configured excludes. Each file is yielded once, also across
-    calls that share ``seen``."""
+    calls that share ``seen``. What cannot be read (a missing path, a symbolic link loop, a
+    directory without permission, a FIFO) is yielded as :class:`Unreadable`; nothing is opened."""
     seen = set() if seen is None else seen
     for path in paths:
-        if path.is_file():
-            candidates: Iterator[Path] = iter((path,))
-        elif path.is_dir():
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            yield Unreadable(path, _reason(exc))
+            continue
+        if stat.S_ISDIR(mode):
             candidates = _walk(path, config, config.relative(str(path)))
+        elif stat.S_ISREG(mode):
+            candidates = iter((path,))
         else:
-            raise MissingPath(f"{path}: no such file or directory")
+            yield Unreadable(path, "not a regular file")
+            continue
         for candidate in candidates:
+            if isinstance(candidate, Unreadable):
+                yield candidate
+                continue
             try:
                 status = candidate.stat()
-            except OSError:
-                yield candidate  # gone or unreadable: the check reports it
+            except OSError as exc:  # removed or replaced since it was listed
+                yield Unreadable(candidate, _reason(exc))
                 continue
             key = (status.st_dev, status.st_ino)  # the same file by any path or link
             if key not in seen:
@@ -41,12 +59,14 @@ def discover(paths: list[Path], config: Config, seen: set[tuple[int, int]] | Non
                 yield candidate
 
 
-def _walk(directory: Path, config: Config, relative: str) -> Iterator[Path]:
+def _walk(directory: Path, config: Config, relative: str) -> Iterator[Path | Unreadable]:
     """``relative``: the directory's path from the configuration root. Entries' paths are joined
     onto it rather than resolved one by one (symbolic links to directories are not followed)."""
     try:
-        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
-    except OSError:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        yield Unreadable(directory, _reason(exc))
         return
     for entry in entries:
         entry_relative = entry.name if relative in ("", ".") else f"{relative}/{entry.name}"
@@ -54,5 +74,27 @@ def _walk(directory: Path, config: Config, relative: str) -> Iterator[Path]:
             continue
         if entry.is_dir(follow_symlinks=False):
             yield from _walk(Path(entry.path), config, entry_relative)
-        elif entry.is_file() and entry.name.endswith(SOURCE_SUFFIXES):
-            yield Path(entry.path)
+        elif entry.name.endswith(SOURCE_SUFFIXES):
+            yield from _source_file(Path(entry.path))
+
+
+def _source_file(path: Path) -> Iterator[Path | Unreadable]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return  # a dangling symbolic link, or removed since the directory was read
+    except OSError as exc:
+        yield Unreadable(path, _reason(exc))
+        return
+    if stat.S_ISREG(mode):
+        yield path
+    elif not stat.S_ISDIR(mode):  # a FIFO or device named like a source file
+        yield Unreadable(path, "not a regular file")
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "no such file or directory"
+    return (exc.strerror or str(exc)).lower()

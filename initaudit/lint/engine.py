@@ -12,7 +12,7 @@ import libcst as cst
 
 from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.discover import discover
+from initaudit.lint.discover import Unreadable, discover
 from initaudit.lint.fixes import apply_fixes, digest
 from initaudit.lint.model import FileModel
 from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack
@@ -189,6 +189,9 @@ def lint_paths(paths: Iterable[str | Path], config: Config | None = None) -> lis
     config = config or Config()
     results = []
     for file in discover([Path(p) for p in paths], config):
+        if isinstance(file, Unreadable):
+            results.append(FileResult(str(file.path), error=file.reason))
+            continue
         try:
             data = file.read_bytes()
         except OSError as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.report.printable import printable
 from initaudit.report.summary import Summary
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

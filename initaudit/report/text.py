@@ -19,7 +19,7 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 def render(summary: Summary, console: Console) -> None:
     for diagnostic in summary.diagnostics:
         _diagnostic(console, diagnostic, summary.source_lines(diagnostic))
-    console.print(summary_line(summary), style="" if summary.diagnostics else "green",
+    console.print(summary_line(summary), style="" if summary.diagnostics or summary.skipped else "green",
                   highlight=False, soft_wrap=True, markup=False)
 
 
@@ -55,7 +55,13 @@ def summary_line(summary: Summary) -> str:
     """The run in one line: what was found and fixed, and what --fix would repair."""
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
     fixed = f"Fixed {summary.fixed} problem{'s' if summary.fixed != 1 else ''}. " if summary.fixed else ""
+    unchecked = ""
+    if summary.skipped:
+        unchecked = f" {summary.skipped} file{'s' if summary.skipped != 1 else ''} could not be checked."
     if not summary.diagnostics:
+        if unchecked:
+            checked = summary.files - summary.skipped
+            return f"{fixed}No problems found in {checked} file{'s' if checked != 1 else ''}.{unchecked}"
         return f"{fixed}All checks passed ({files} checked)."
     by_severity = {s: sum(1 for d in summary.diagnostics if d.severity is s) for s in Severity}
     parts = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in by_severity.items() if n)
@@ -67,4 +73,4 @@ def summary_line(summary: Summary) -> str:
         text += f" {safe} fixable with --fix."
     if unsafe:
         text += f" {unsafe} more with --fix --unsafe-fixes."
-    return text
+    return text + unchecked

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -29,8 +31,24 @@ def _error(message: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="initaudit")
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Find weight-initialisation bugs in PyTorch code (check) and checkpoints (model)."""
+    _exit_on_signals(context)
+
+
+def _exit_on_signals(context: click.Context) -> None:
+    """SIGINT and SIGTERM end the command with 130 and 143 and no traceback. Raising SystemExit
+    runs every ``finally`` on the way out (temporary files removed, worker processes stopped);
+    click would turn a KeyboardInterrupt into "Aborted!" and exit 1."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set there
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    context.call_on_close(lambda: [signal.signal(number, handler) for number, handler in previous.items()])
 
 
 @main.command()
@@ -123,10 +141,11 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
     with contextlib.ExitStack() as stack:
         checked: Iterable = map(_lint_task, tasks)
         if workers > 1:
-            from concurrent.futures import ProcessPoolExecutor  # not imported by cached runs
+            from initaudit.lint.pool import run_in_processes  # not imported by cached runs
 
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
-            checked = pool.map(_lint_task, tasks, chunksize=min(max(len(tasks) // (workers * 16), 1), 8))
+            chunksize = min(max(len(tasks) // (workers * 16), 1), 8)
+            checked = stack.enter_context(contextlib.closing(
+                run_in_processes(_lint_task, tasks, workers, chunksize, _crashed)))
         for index, result in zip(pending, checked, strict=True):
             results[index] = result
             if cache is not None and index in keys and result.error is None:
@@ -149,6 +168,12 @@ def _lint_task(task: tuple[str, Config, bool, bool]):  # -> FileResult (picklabl
     if not result.diagnostics and result.fixed_text is None:
         result.source = None  # only reports and fixes read it: do not send it back
     return result
+
+
+def _crashed(task: tuple[str, Config, bool, bool]):  # -> FileResult
+    from initaudit.lint.results import FileResult
+
+    return FileResult(task[0], error="the process checking this file died; file not checked")
 
 
 def _size(file: Path) -> int:

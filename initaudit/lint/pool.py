@@ -1,0 +1,58 @@
+"""Checking files in worker processes: one file that kills its worker does not stop the run, and
+an interrupted run leaves no worker behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: int, chunksize: int,
+                     crashed: Callable[[T], R]) -> Iterator[R]:
+    """``function(task)`` for each task, in order, on ``workers`` processes. When a worker dies
+    (a crash in native code), the unfinished tasks are run again one at a time on a single
+    worker, which tells the task that kills it: that one gives ``crashed(task)``."""
+    pending = list(tasks)
+    while pending:
+        done = 0
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_signals_to_the_parent)
+        try:
+            for result in pool.map(function, pending, chunksize=chunksize):
+                done += 1
+                yield result
+        except BrokenProcessPool:
+            pool.shutdown(wait=True)
+            if workers == 1:  # tasks run in order: the first unfinished one killed the worker
+                yield crashed(pending[done])
+                done += 1
+            pending, workers, chunksize = pending[done:], 1, 1
+            continue
+        except BaseException:  # interrupted, or the caller stopped reading
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+        return
+
+
+def _leave_signals_to_the_parent() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides and stops the workers,
+    # which must die on SIGTERM rather than run the parent's handler.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Terminate the workers now instead of waiting for the files they are on. The pool may have
+    been interrupted while starting one, before it knew of it: every child process is a worker."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = multiprocessing.active_children()
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)

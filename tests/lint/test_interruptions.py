@@ -1,0 +1,114 @@
+"""A worker process that dies, and SIGINT/SIGTERM sent to a running check: the run reports what
+it could not check, stops its workers, removes its temporary files and exits 130 or 143."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from initaudit import cli
+from initaudit.config import Config
+from initaudit.lint.cache import ResultCache
+from initaudit.lint.pool import run_in_processes
+
+BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"
+
+
+def _square_or_die(n: int) -> int:
+    if n in (3, 7):
+        os.kill(os.getpid(), signal.SIGKILL)  # as a crash in native code would
+    return n * n
+
+
+def _crash_on_doomed(task):
+    if Path(task[0]).name == "doomed.py":
+        os.kill(os.getpid(), signal.SIGKILL)  # as a crash in native code would
+    return cli_lint_task(task)
+
+
+cli_lint_task = cli._lint_task
+
+
+def test_a_dying_worker_costs_only_its_own_task() -> None:
+    results = list(run_in_processes(_square_or_die, range(10), 2, 2, crashed=lambda n: -n))
+    assert results == [0, 1, 4, -3, 16, 25, 36, -7, 64, 81]
+
+
+def test_a_file_whose_worker_dies_is_an_error_and_the_others_are_checked(tmp_path: Path, monkeypatch) -> None:
+    for index in range(20):  # enough files for two workers
+        (tmp_path / f"f{index:02}.py").write_text(BAD)
+    (tmp_path / "doomed.py").write_text(BAD)
+    monkeypatch.setattr(cli, "_lint_task", _crash_on_doomed)
+    result = CliRunner().invoke(cli.main, ["check", "--no-cache", "-j", "2", "--format", "json", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == f"initaudit: error: {tmp_path / 'doomed.py'}: the process checking this file died; file not checked"
+    data = json.loads("\n".join(lines[1:]))
+    assert len(data["diagnostics"]) == 20 and data["summary"]["skipped"] == 1
+
+
+def test_an_interrupted_cache_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    cache = ResultCache.open(tmp_path, Config())
+    cache.put("key", [], True)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("initaudit.lint.cache.json.dump", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cache.save()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the workers")
+@pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_workers_and_exits_cleanly(tmp_path: Path, number: int, status: int) -> None:
+    body = "import torch.nn as nn\n" + "".join(
+        f"class M{i}(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        f"        self.fc = nn.Linear(4, 4)\n        nn.init.xavier_uniform_(self.fc.weight)\n"
+        f"    def forward(self, x):\n        return self.fc(x).relu()\n" for i in range(2000))
+    for index in range(16):  # each takes a worker about a second: the run is busy for a while
+        (tmp_path / f"m{index}.py").write_text(body)
+    cache = tmp_path / "cache"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initaudit", "check", "-j", "2", "--cache-dir", str(cache), str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children(process.pid)) < 2:  # the marker: both workers started
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(number)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == status
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+    deadline = time.monotonic() + 10
+    while any(_alive(worker) for worker in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(worker) for worker in workers)
+    assert not list(tmp_path.rglob("*.tmp"))

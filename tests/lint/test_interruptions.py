@@ -112,3 +112,29 @@ def test_signal_stops_workers_and_exits_cleanly(tmp_path: Path, number: int, sta
         time.sleep(0.05)
     assert not any(_alive(worker) for worker in workers)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_ctrl_c_during_a_model_audit(tmp_path: Path) -> None:
+    """The same handlers serve ``model`` (one signal here: starting torch takes seconds)."""
+    pytest.importorskip("torch")
+    marker = tmp_path / "building"
+    (tmp_path / "slow_factory.py").write_text(
+        "import pathlib, time\n"
+        "def build():\n"
+        f"    pathlib.Path({str(marker)!r}).touch()\n"
+        "    time.sleep(60)\n")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), os.environ.get("PYTHONPATH", ""), str(Path(cli.__file__).parents[1])])}
+    process = subprocess.Popen([sys.executable, "-m", "initaudit", "model", "slow_factory:build"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():  # the audit is building the model
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "Aborted" not in stderr

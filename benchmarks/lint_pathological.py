@@ -33,18 +33,25 @@ from typing import Callable
 
 INITAUDIT = [sys.executable, "-m", "initaudit", "check", "--no-cache", "--jobs", "1"]
 
-# Run in a child process: prints the in-process time of compile() and of a bare libcst parse.
+# Run in a child process: prints the CPU time of compile() (to its verdict: a deep shape is
+# rejected) and then of a bare libcst parse, which may fail, overflow the stack or not finish.
 BASELINES = r"""
 import json, sys, time
 import libcst
 path = sys.argv[1]
 source = open(path, encoding="utf-8").read()
 start = time.process_time()
-compile(source, path, "exec", dont_inherit=True)
-compiled = time.process_time() - start
+try:
+    compile(source, path, "exec", dont_inherit=True)
+except (SyntaxError, RecursionError, MemoryError):
+    pass
+print(json.dumps({"compile_s": time.process_time() - start}), flush=True)
 start = time.process_time()
-libcst.parse_module(source)
-print(json.dumps({"compile_s": compiled, "parse_s": time.process_time() - start}))
+try:
+    libcst.parse_module(source)
+except libcst.ParserSyntaxError:
+    pass
+print(json.dumps({"parse_s": time.process_time() - start}), flush=True)
 """
 
 MODEL_CLASS = '''
@@ -73,6 +80,11 @@ def model_file(lines: int) -> tuple[str, int]:
     return "".join(parts), count
 
 
+def expression(text: Callable[[int], str]) -> Callable[[int], tuple[str, int]]:
+    """A generator for one statement ``x = <text(size)>`` in a file that is analysed in full."""
+    return lambda size: (f"import torch.nn.init as init\nx = {text(size)}\n", size)
+
+
 @dataclass(frozen=True)
 class Row:
     name: str
@@ -86,6 +98,16 @@ ROWS = [
     Row("model file, 7.75k lines", model_file, "line", 7_750),
     Row("model file, 62k lines", model_file, "line", 62_000),
     Row("model file, 62k lines, --fix", model_file, "line", 62_000, ("--fix",)),
+    Row("1+1+...", expression(lambda n: "+".join(["1"] * n)), "term", 50_000),
+    Row("a()()...", expression(lambda n: "a" + "()" * n), "term", 20_000),
+    Row("a[0][0]...", expression(lambda n: "a" + "[0]" * n), "term", 20_000),
+    Row("a.b.b...", expression(lambda n: "a" + ".b" * n), "term", 20_000),
+    Row("------1", expression(lambda n: "-" * n + "1"), "term", 50_000),
+    Row("((((1))))", expression(lambda n: "(" * n + "1" + ")" * n), "term", 2_000),
+    Row("x or x or ...", expression(lambda n: " or ".join(["x"] * n)), "term", 50_000),
+    Row("x < x < ...", expression(lambda n: " < ".join(["x"] * n)), "term", 50_000),
+    Row("'a' 'a' ...", expression(lambda n: " ".join(["'a'"] * n)), "term", 10_000),
+    Row("a()()..., 190 deep", expression(lambda n: "a" + "()" * n), "term", 190),
 ]
 
 
@@ -96,15 +118,21 @@ class Timing:
     initaudit_s: float | None  # CPU seconds; None: killed at the time limit
     wall_s: float
     compile_s: float
-    parse_s: float
+    parse_s: float | None  # None: libcst crashed or did not finish
 
 
 def measure(row: Row, scale: float, folder: Path, timeout: float) -> Timing:
     source, units = row.generate(max(int(row.size * scale), 1))
     original = folder / "shape.py"
     original.write_text(source, encoding="utf-8")
-    baselines = json.loads(subprocess.run([sys.executable, "-c", BASELINES, str(original)], check=True,
-                                          capture_output=True, text=True).stdout)
+    try:
+        output = subprocess.run([sys.executable, "-c", BASELINES, str(original)], capture_output=True,
+                                text=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+    baselines = {"parse_s": None}
+    for line in output.splitlines():
+        baselines.update(json.loads(line))
     target = folder / "checked.py"
     shutil.copyfile(original, target)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -125,13 +153,15 @@ def report(timings: list[Timing], timeout: float) -> None:
     print("-" * len(header))
     for t in timings:
         units = f"{t.units} {t.row.unit}s"
-        baselines = f"{t.compile_s:8.2f}s {t.parse_s:8.2f}s"
+        parse = "crashed" if t.parse_s is None else f"{t.parse_s:.2f}s"
+        baselines = f"{t.compile_s:8.2f}s {parse:>9}"
         if t.initaudit_s is None:
             print(f"{t.row.name:34} {units:>12} did not finish in {timeout:.0f} s; {baselines}")
             continue
         per_unit = f"{t.initaudit_s / t.units * 1e6:7.0f} us"
+        versus_parse = "-" if t.parse_s is None else f"{t.initaudit_s / t.parse_s:.2f}"
         print(f"{t.row.name:34} {units:>12} {t.initaudit_s:9.2f}s {per_unit:>10} {baselines} "
-              f"{t.initaudit_s / t.compile_s:10.1f} {t.initaudit_s / t.parse_s:9.2f} {t.wall_s:8.1f}s")
+              f"{t.initaudit_s / t.compile_s:10.1f} {versus_parse:>9} {t.wall_s:8.1f}s")
 
 
 def main() -> None:

@@ -115,3 +115,10 @@ def test_coding_cookies_the_interpreter_accepts(codec: str) -> None:
     compile(data, "f.py", "exec")
     result = lint_file("f.py", data, Config())
     assert result.error is None and result.diagnostics == [] and result.parsed
+
+
+def test_depth_is_measured_not_guessed_from_length() -> None:
+    deep = check(HEADER + "x = (a\n" + "()\n" * (MAX_DEPTH + 50) + ")\n")  # over many lines
+    assert deep.error is not None and deep.error.startswith("not analysed: an expression nests")
+    wide = check(HEADER + "x = [" + ", ".join(["-1"] * 5_000) + "]\ninit.xavier_uniform(w)\n")
+    assert wide.error is None and [d.code for d in wide.diagnostics] == ["IA104"]

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import click
 
@@ -29,26 +29,44 @@ def _error(message: str) -> None:
     click.echo(f"initaudit: error: {printable(message)}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="initaudit")
-@click.pass_context
-def main(context: click.Context) -> None:
-    """Find weight-initialisation bugs in PyTorch code (check) and checkpoints (model)."""
-    _exit_on_signals(context)
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that it unwinds the same way: every
+    ``finally`` runs (temporary files removed, worker processes stopped) and code that lets a
+    KeyboardInterrupt through lets this through too."""
 
 
-def _exit_on_signals(context: click.Context) -> None:
-    """SIGINT and SIGTERM end the command with 130 and 143 and no traceback. Raising SystemExit
-    runs every ``finally`` on the way out (temporary files removed, worker processes stopped);
-    click would turn a KeyboardInterrupt into "Aborted!" and exit 1."""
+class _Commands(click.Group):
+    """Exits 130 on SIGINT and 143 on SIGTERM, without a traceback; click alone would print
+    "Aborted!" and exit 1."""
+
+    def invoke(self, context: click.Context):
+        restore = _raise_on_sigterm()
+        try:
+            return super().invoke(context)
+        except Terminated:
+            raise SystemExit(128 + signal.SIGTERM) from None
+        except KeyboardInterrupt:
+            raise SystemExit(128 + signal.SIGINT) from None
+        finally:
+            restore()
+
+
+def _raise_on_sigterm() -> Callable[[], object]:
+    """Install the SIGTERM handler; returns what puts the previous one back."""
     if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be set there
+        return lambda: None  # handlers can only be set there
 
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
 
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
-    context.call_on_close(lambda: [signal.signal(number, handler) for number, handler in previous.items()])
+    previous = signal.signal(signal.SIGTERM, terminate)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="initaudit")
+def main() -> None:
+    """Find weight-initialisation bugs in PyTorch code (check) and checkpoints (model)."""
 
 
 @main.command()

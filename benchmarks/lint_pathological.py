@@ -119,6 +119,7 @@ class Timing:
     wall_s: float
     compile_s: float
     parse_s: float | None  # None: libcst crashed or did not finish
+    signal: int = 0  # that killed initaudit (a crash), if any
 
 
 def measure(row: Row, scale: float, folder: Path, timeout: float) -> Timing:
@@ -137,13 +138,16 @@ def measure(row: Row, scale: float, folder: Path, timeout: float) -> Timing:
     shutil.copyfile(original, target)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
+    killed_by = 0
     try:
-        subprocess.run([*INITAUDIT, *row.flags, str(target)], capture_output=True, timeout=timeout)
+        run = subprocess.run([*INITAUDIT, *row.flags, str(target)], capture_output=True, timeout=timeout)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu: float | None = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        killed_by = max(-run.returncode, 0)
     except subprocess.TimeoutExpired:
         cpu = None
-    return Timing(row, units, cpu, time.perf_counter() - start, baselines["compile_s"], baselines["parse_s"])
+    return Timing(row, units, cpu, time.perf_counter() - start, baselines["compile_s"], baselines["parse_s"],
+                  killed_by)
 
 
 def report(timings: list[Timing], timeout: float) -> None:
@@ -157,6 +161,9 @@ def report(timings: list[Timing], timeout: float) -> None:
         baselines = f"{t.compile_s:8.2f}s {parse:>9}"
         if t.initaudit_s is None:
             print(f"{t.row.name:34} {units:>12} did not finish in {timeout:.0f} s; {baselines}")
+            continue
+        if t.signal:
+            print(f"{t.row.name:34} {units:>12} crashed (signal {t.signal}); {baselines}")
             continue
         per_unit = f"{t.initaudit_s / t.units * 1e6:7.0f} us"
         versus_parse = "-" if t.parse_s is None else f"{t.initaudit_s / t.parse_s:.2f}"

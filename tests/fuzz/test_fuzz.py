@@ -20,7 +20,6 @@ SMALL = Settings(seed=20261202, files=80, budget_seconds=60.0, jobs=2, max_sourc
                  lint_cpu_seconds=5.0, model_cpu_seconds=10.0)
 
 
-@pytest.mark.xfail(strict=False, reason="known fuzz findings being fixed")
 def test_linter_survives_mutated_sources_and_notebooks(tmp_path):
     settings = replace(SMALL, checkpoints=False, keep=tmp_path)
     results = run_campaign(settings)
@@ -30,7 +29,6 @@ def test_linter_survives_mutated_sources_and_notebooks(tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="checkpoint fuzzing needs torch")
-@pytest.mark.xfail(strict=False, reason="known fuzz findings being fixed")
 def test_auditor_survives_hostile_checkpoints(tmp_path):
     settings = replace(SMALL, files=32, sources=False, keep=tmp_path)
     results = run_campaign(settings)

@@ -14,14 +14,19 @@ __all__ = ["__version__", "audit", "lint_paths", "lint_source", "testing"]
 if TYPE_CHECKING:
     from initaudit import testing
     from initaudit.audit import audit
-    from initaudit.lint.engine import lint_paths, lint_source
+    from initaudit.lint.engine import lint_source
+    from initaudit.lint.runner import lint_paths
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("lint_source", "lint_paths"):
-        from initaudit.lint import engine
+    if name == "lint_source":
+        from initaudit.lint.engine import lint_source
 
-        return getattr(engine, name)
+        return lint_source
+    if name == "lint_paths":
+        from initaudit.lint.runner import lint_paths
+
+        return lint_paths
     if name in ("audit", "testing"):  # torch is imported when a model is audited, not before
         import importlib
 

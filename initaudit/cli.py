@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import difflib
-import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable
 
 import click
 
 from initaudit import __version__
-from initaudit.config import Config, ConfigError, load_config, parse_code_list
+from initaudit.config import ConfigError, load_config, parse_code_list
 from initaudit.report.printable import printable
 
-if TYPE_CHECKING:
-    from initaudit.lint.cache import ResultCache
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 #: ``--output-format`` values; ``text`` is accepted as the former name of ``full``.
@@ -89,8 +84,7 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
           unsafe_fixes: bool, diff: bool, output_format: str, config_file: Path | None,
           jobs: int | None, no_cache: bool, cache_dir: Path | None) -> None:
     """Lint Python files and directories for initialisation bugs."""
-    from initaudit.lint.discover import Unreadable, discover
-    from initaudit.lint.results import FileResult
+    from initaudit.lint.runner import run_lint
 
     targets = list(paths) or [Path(".")]
     try:
@@ -99,185 +93,27 @@ def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: 
     except ConfigError as exc:
         _error(str(exc))
         sys.exit(EXIT_ERROR)
-    status = EXIT_CLEAN
-    files: list[Path] = []
-    unreadable: list[FileResult] = []
-    for item in discover(targets, config):
-        if isinstance(item, Unreadable):
-            unreadable.append(FileResult(str(item.path), error=item.reason))
-        else:
-            files.append(item)
-    cache = None
-    if not (no_cache or fix or diff):
-        from initaudit.lint.cache import DEFAULT_DIR, ResultCache
+    if no_cache or fix or diff:
+        cache = None
+    else:
+        from initaudit.lint.cache import DEFAULT_DIR
 
-        cache = ResultCache.open(cache_dir or config.root / DEFAULT_DIR, config)
-    results = unreadable + _lint_all(files, config, fix=fix or diff, unsafe=unsafe_fixes, jobs=jobs,
-                                     cache=cache)
-    for result in results:
-        if result.error is not None:
-            _error(f"{result.path}: {result.error}")
-            status = EXIT_ERROR
+        cache = cache_dir or config.root / DEFAULT_DIR
+    run = run_lint(targets, config, jobs=jobs, cache_dir=cache, fix=fix or diff, write=not diff,
+                   unsafe_fixes=unsafe_fixes)
+    for result in run.errors:
+        _error(f"{result.path}: {result.error}")
+    status = EXIT_ERROR if run.errors else EXIT_CLEAN
     if diff:
-        changed = _print_diffs(results)
-        sys.exit(max(status, EXIT_FINDINGS if changed else EXIT_CLEAN))
-    fixed = _write_fixes(results) if fix else 0
-    if any(result.error is not None for result in results):
-        status = EXIT_ERROR  # a write may have failed just now
-    summary = _summary(results, fixed)
-    _report(summary, output_format)
-    if status == EXIT_CLEAN and any(d.severity.fails for d in summary.diagnostics):
+        from initaudit.report.diff import render_diff
+
+        patch = render_diff(run.results)
+        sys.stdout.write(patch)
+        sys.exit(max(status, EXIT_FINDINGS if patch else EXIT_CLEAN))
+    _report(run.summary, output_format)
+    if status == EXIT_CLEAN and any(d.severity.fails for d in run.summary.diagnostics):
         status = EXIT_FINDINGS
     sys.exit(status)
-
-
-def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, jobs: int | None,
-              cache: ResultCache | None) -> list:
-    """Results in the order of ``files``: cached ones as they are, the rest checked in parallel."""
-    from initaudit.lint.results import cached_result
-
-    results: list = [None] * len(files)
-    keys: dict[int, str] = {}
-    for index, file in enumerate(files):
-        if cache is None:
-            break
-        try:
-            data = file.read_bytes()
-        except OSError:
-            continue  # the worker reports it
-        keys[index] = cache.key(str(file), data)
-        hit = cache.get(keys[index])
-        if hit is not None:
-            results[index] = cached_result(str(file), data, hit.diagnostics, hit.parsed)
-    pending = [index for index, result in enumerate(results) if result is None]
-    workers = min(jobs or os.cpu_count() or 1, max(len(pending) // 8, 1))
-    if workers > 1:
-        # Largest files first, in small chunks, so that no worker is still on a big file while
-        # the others idle; results come back in the order of ``pending`` whatever that order is.
-        pending.sort(key=lambda index: -_size(files[index]))
-    tasks = [(str(files[index]), config, fix, unsafe) for index in pending]
-    with contextlib.ExitStack() as stack:
-        checked: Iterable = map(_lint_task, tasks)
-        if workers > 1:
-            from initaudit.lint.pool import run_in_processes  # not imported by cached runs
-
-            chunksize = min(max(len(tasks) // (workers * 16), 1), 8)
-            checked = stack.enter_context(contextlib.closing(
-                run_in_processes(_lint_task, tasks, workers, chunksize, _crashed)))
-        for index, result in zip(pending, checked, strict=True):
-            results[index] = result
-            if cache is not None and index in keys and result.error is None:
-                cache.put(keys[index], result.diagnostics, result.parsed)
-    if cache is not None:
-        cache.save()
-    return results
-
-
-def _lint_task(task: tuple[str, Config, bool, bool]):  # -> FileResult (picklable top-level)
-    from initaudit.lint.engine import lint_file
-    from initaudit.lint.results import FileResult
-
-    path, config, fix, unsafe = task
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return FileResult(path, error=f"cannot read: {exc.strerror or exc}")
-    result = lint_file(path, data, config, fix=fix, unsafe_fixes=unsafe)
-    if not result.diagnostics and result.fixed_text is None:
-        result.source = None  # only reports and fixes read it: do not send it back
-    return result
-
-
-def _crashed(task: tuple[str, Config, bool, bool]):  # -> FileResult
-    from initaudit.lint.results import FileResult
-
-    return FileResult(task[0], error="the process checking this file died; file not checked")
-
-
-def _size(file: Path) -> int:
-    try:
-        return file.stat().st_size
-    except OSError:
-        return 0
-
-
-def _print_diffs(results: list) -> bool:
-    from initaudit.lint.notebook import Notebook
-    from initaudit.lint.source import diff_lines
-
-    changed = False
-    for result in results:
-        if result.fixed_text is None or result.source is None:
-            continue
-        changed = True
-        if isinstance(result.source, Notebook):
-            sys.stdout.writelines(result.source.diff(result.path, result.fixed_text))
-            continue
-        before, after = diff_lines(result.source.text), diff_lines(result.fixed_text)
-        sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
-    return changed
-
-
-def _write_fixes(results: list) -> int:
-    from initaudit.lint.fixes import WriteRefused, write_fixed
-
-    fixed = 0
-    for result in results:
-        if result.fixed_text is None or result.source is None:
-            continue
-        try:
-            write_fixed(Path(result.path), result.read_digest, result.source.encode(result.fixed_text))
-        except (OSError, WriteRefused) as exc:
-            reason = str(exc) if isinstance(exc, WriteRefused) else f"cannot write fixes: {exc.strerror or exc}"
-            _error(f"{result.path}: {reason}")
-            result.error = reason
-            # Report the file as it still is.
-            result.diagnostics, result.fixed_text, result.fixes_applied = result.unfixed_diagnostics, None, 0
-            continue
-        fixed += result.fixes_applied
-    return fixed
-
-
-def _summary(results: list, fixed: int):
-    from initaudit.lint.notebook import Notebook
-    from initaudit.lint.source import split_lines
-    from initaudit.report.summary import Summary
-
-    diagnostics = sorted((d for r in results for d in r.diagnostics),
-                         key=lambda d: (d.path, d.cell or 0, d.line, d.column, d.code))
-    lines = {}
-    cell_lines = {}
-    texts = {}
-    notebook_files = {}
-    for result in results:
-        if result.diagnostics and result.source is not None:
-            text = result.fixed_text if result.fixed_text is not None else result.source.text
-            texts[result.path] = text
-            if isinstance(result.source, Notebook):
-                cells = result.source.cell_lines(text)
-                cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
-                notebook_files[result.path] = _stored_text(result.path)
-            else:
-                lines[result.path] = split_lines(text)
-    return Summary(
-        diagnostics=diagnostics,
-        files=len(results),
-        parsed=sum(1 for r in results if r.parsed),
-        skipped=sum(1 for r in results if r.error is not None),
-        lines=lines,
-        cell_lines=cell_lines,
-        fixed=fixed,
-        texts=texts,
-        notebook_files=notebook_files,
-    )
-
-
-def _stored_text(path: str) -> str:
-    """A notebook as on disk (after any fix), for reports that point at lines of the file."""
-    try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return ""
 
 
 def _report(summary, output_format: str) -> None:

@@ -35,7 +35,10 @@ def _import_graph() -> dict[str, set[str]]:
                 for alias in node.names:
                     submodule = f"{node.module}.{alias.name}"
                     imported.add(submodule if submodule in modules else node.module)
-        graph[name] = {target for target in imported if target in modules and target != name}
+        # A package is imported before any module inside it: an edge to an enclosing package
+        # is no dependency that could be broken.
+        graph[name] = {target for target in imported
+                       if target in modules and target != name and not name.startswith(target + ".")}
     return graph
 
 

@@ -5,14 +5,11 @@ The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterable
 
 import libcst as cst
 
 from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.discover import Unreadable, discover
 from initaudit.lint.fixes import apply_fixes, digest
 from initaudit.lint.model import FileModel
 from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack
@@ -182,20 +179,3 @@ def lint_source(code: str | bytes, path: str = "<string>", config: Config | None
     if result.error is not None:
         raise RuntimeError(result.error)
     return result.diagnostics
-
-
-def lint_paths(paths: Iterable[str | Path], config: Config | None = None) -> list[FileResult]:
-    """Lint files and directories (walked as ``initaudit check`` walks them)."""
-    config = config or Config()
-    results = []
-    for file in discover([Path(p) for p in paths], config):
-        if isinstance(file, Unreadable):
-            results.append(FileResult(str(file.path), error=file.reason))
-            continue
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            results.append(FileResult(str(file), error=f"cannot read: {exc.strerror or exc}"))
-            continue
-        results.append(lint_file(str(file), data, config))
-    return results

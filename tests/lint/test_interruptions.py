@@ -18,6 +18,7 @@ from initaudit import cli
 from initaudit.config import Config
 from initaudit.lint.cache import ResultCache
 from initaudit.lint.pool import run_in_processes
+from initaudit.lint import runner
 
 BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"
 
@@ -34,7 +35,7 @@ def _crash_on_doomed(task):
     return cli_lint_task(task)
 
 
-cli_lint_task = cli._lint_task
+cli_lint_task = runner._lint_task
 
 
 def test_a_dying_worker_costs_only_its_own_task() -> None:
@@ -46,7 +47,7 @@ def test_a_file_whose_worker_dies_is_an_error_and_the_others_are_checked(tmp_pat
     for index in range(20):  # enough files for two workers
         (tmp_path / f"f{index:02}.py").write_text(BAD)
     (tmp_path / "doomed.py").write_text(BAD)
-    monkeypatch.setattr(cli, "_lint_task", _crash_on_doomed)
+    monkeypatch.setattr(runner, "_lint_task", _crash_on_doomed)
     result = CliRunner().invoke(cli.main, ["check", "--no-cache", "-j", "2", "--format", "json", str(tmp_path)])
     assert result.exit_code == 2
     lines = result.output.splitlines()

@@ -5,6 +5,7 @@ The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`
 
 from __future__ import annotations
 
+import re
 
 import libcst as cst
 
@@ -12,7 +13,7 @@ from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.fixes import apply_fixes, digest
 from initaudit.lint.model import FileModel
-from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack
+from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack, shallow_text
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
@@ -21,6 +22,8 @@ from initaudit.lint.source import SourceError, compiles, grammar_check, syntax_e
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
+#: The interpreter's limits (nesting, counts), which every Python version has.
+_LIMIT = re.compile(r"too many|too deeply|too complex|nested too deeply", re.IGNORECASE)
 
 
 def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
@@ -49,15 +52,18 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
     path = result.path
     if prefilter and not may_have_findings(text):
         error = syntax_error(text, path)
+        if error is not None and _newer_syntax(text, error):
+            error = None
         result.parsed = error is None
         result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
         return
     error, tree = grammar_check(text, path)
-    if error is not None or tree is None:
-        result.diagnostics = _syntax_diagnostics(path, error or SourceError("invalid syntax"), config)
+    if error is not None and not _newer_syntax(text, error):
+        result.diagnostics = _syntax_diagnostics(path, error, config)
         return
     try:
-        check_depth(tree)
+        if tree is not None:
+            check_depth(tree)
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
             lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes))
     except NotAnalysed as exc:
@@ -75,6 +81,22 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         result.unfixed_diagnostics = unfixed
     if fixes_applied:
         result.fixed_text, result.fixes_applied = fixed_text, fixes_applied
+
+
+def _newer_syntax(text: str, error: SourceError) -> bool:
+    """Code for a newer Python than the one running (``type X = ...`` under 3.11): rejected by
+    this interpreter's grammar, but not for one of its limits, and read by libcst."""
+    if _LIMIT.search(error.message) or not shallow_text(text):
+        return False
+    return on_deep_stack(lambda: _cst_parses(text))
+
+
+def _cst_parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError:
+        return False
+    return True
 
 
 def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool

@@ -29,6 +29,20 @@ class NotAnalysed(Exception):
     """Valid Python that the CST parser cannot take; the message says why (one line)."""
 
 
+def shallow_text(text: str) -> bool:
+    """Whether text the interpreter did not parse is still safe to hand to libcst: brackets
+    (strings and comments included, an overestimate) never deeper than :data:`MAX_DEPTH` and no
+    line long enough to hold a chain that deep."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+    return deepest <= MAX_DEPTH and max(map(len, text.splitlines() or [""])) <= 4 * MAX_DEPTH
+
+
 def check_depth(tree: ast.AST) -> None:
     """Raise :class:`NotAnalysed` when an expression in ``tree`` nests deeper than
     :data:`MAX_DEPTH`. ``a or b or c`` is one node here but a chain for libcst: it counts as one

@@ -122,3 +122,15 @@ def test_depth_is_measured_not_guessed_from_length() -> None:
     assert deep.error is not None and deep.error.startswith("not analysed: an expression nests")
     wide = check(HEADER + "x = [" + ", ".join(["-1"] * 5_000) + "]\ninit.xavier_uniform(w)\n")
     assert wide.error is None and [d.code for d in wide.diagnostics] == ["IA104"]
+
+
+def test_code_for_a_newer_python_is_analysed_but_not_past_the_interpreters_limits() -> None:
+    from initaudit import lint_source
+
+    newer = "type Vec = list[float]\n\ndef first[T](items: list[T]) -> T:\n    return items[0]\n\n" \
+            "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"
+    if sys.version_info < (3, 12):  # this interpreter rejects PEP 695 syntax
+        assert [d.code for d in lint_source(newer)] == ["IA104"]
+    # a limit of the interpreter stays IA000 even where libcst could read the code
+    deep = "import torch.nn as nn\nx = " + "(" * 250 + "1" + ")" * 250 + "\nnn.init.zeros_(w)\n"
+    assert [d.code for d in lint_source(deep)] == ["IA000"]

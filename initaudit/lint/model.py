@@ -17,7 +17,8 @@ from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
-from initaudit.lint.modules import LocalList, Submodule, SubmoduleBuilder, argument, returned_parameter, torch_nn_class
+from initaudit.lint.modules import (LocalList, Submodule, SubmoduleBuilder, argument, leaf_subclasses,
+                                    returned_parameter, torch_nn_class)
 from initaudit.lint.names import NameResolver
 from initaudit.lint.positions import Positions
 from initaudit.lint.source import line_starts
@@ -142,7 +143,8 @@ class _Collector:
         )
         pass_through = {n.name.value: n for n in model.module.body
                         if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
-        self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through)
+        self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through,
+                                         leaf_subclasses(model.module, model.names))
 
     # ---------------------------------------------------------------- scopes
 

@@ -163,9 +163,13 @@ class SubmoduleBuilder:
     """Turns constructor expressions into :class:`Submodule` trees."""
 
     def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str],
-                 pass_through: Mapping[str, cst.FunctionDef] | None = None) -> None:
+                 pass_through: Mapping[str, cst.FunctionDef] | None = None,
+                 leaf_subclasses: Mapping[str, str] | None = None) -> None:
         self._names = qualified_names
         self._local_classes = local_classes
+        #: Classes of the file that only specialise a torch.nn layer (``class LayerNorm2d(nn.LayerNorm)``
+        #: with its own forward but no layers of its own): they are what their base is.
+        self._leaf_subclasses = leaf_subclasses or {}
         #: Functions of the file that return the module they are given, after initialising it
         #: (``init_layer(nn.Linear(...), std=0.01)``), by name.
         self._pass_through = pass_through or {}
@@ -200,6 +204,8 @@ class SubmoduleBuilder:
         torch_class = torch_nn_class(self._names(node.func))
         if torch_class is not None:
             return self._torch_module(path, torch_class, node)
+        if isinstance(node.func, cst.Name) and node.func.value in self._leaf_subclasses:
+            return self._torch_module(path, self._leaf_subclasses[node.func.value], node)
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
             return Submodule(path, LayerKind.CUSTOM, node.func.value, node)
         return None
@@ -341,3 +347,34 @@ def returned_argument(function: cst.FunctionDef, call: cst.Call) -> cst.BaseExpr
     if name is None:
         return None
     return argument(call, params.index(name), name)
+
+
+#: Kinds a class of the file takes from its torch.nn base when it adds no layers of its own.
+_INHERITED_KINDS = frozenset({LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DENSE, LayerKind.EMBEDDING})
+
+
+def leaf_subclasses(module: cst.Module, names: QualifiedNames) -> dict[str, str]:
+    """Classes of the file deriving from a torch.nn norm, activation, dense or embedding layer
+    without assigning any ``self.<attribute>`` (so without layers of their own), mapped to
+    that torch.nn class."""
+    found = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.ClassDef) or not statement.bases:
+            continue
+        base = torch_nn_class(names(statement.bases[0].value))
+        if base is None or knowledge.layer_kind(base) not in _INHERITED_KINDS:
+            continue
+        if not any(isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                   and node.value.value == "self" for node in _assigned(statement)):
+            found[statement.name.value] = base
+    return found
+
+
+def _assigned(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Targets of every assignment below ``node``."""
+    for child in node.children:
+        if isinstance(child, cst.Assign):
+            yield from (target.target for target in child.targets)
+        elif isinstance(child, (cst.AugAssign, cst.AnnAssign)):
+            yield child.target
+        yield from _assigned(child)

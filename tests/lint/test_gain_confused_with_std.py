@@ -116,3 +116,28 @@ class Net(nn.Module):
 ])
 def test_not_reported(code: str) -> None:
     assert ia112(code) == []
+
+
+def test_a_normalisation_after_the_layer_makes_it_info() -> None:
+    code = '''
+import torch.nn as nn
+
+
+class LayerNorm2d(nn.LayerNorm):
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(12, 32, 1), LayerNorm2d(32))
+        self.body = nn.Conv2d(32, 32, 3)
+        nn.init.xavier_uniform_(self.embedding[1].weight, 0.02)
+
+    def forward(self, x):
+        return self.body(self.embedding(x)).relu()
+'''
+    found = [d for d in lint(code) if d.code == "IA112"]
+    assert [(d.line, d.severity.value) for d in found] == [(15, "info")]
+    assert "a normalisation after the layer rescales its output" in found[0].message

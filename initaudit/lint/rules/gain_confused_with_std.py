@@ -8,6 +8,7 @@ import libcst as cst
 
 from initaudit.lint.flow import ConsumerKind
 from initaudit import knowledge
+from initaudit.diagnostics import Severity
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.queries import feeding, is_intentional, number
@@ -26,13 +27,18 @@ class GainConfusedWithStd:
             gain, origin = _gain(model, op)
             if gain is None or not 0 < gain < _SMALLEST_GAIN or _deliberately_small(model, op):
                 continue
+            normalised = _feeds_only(model, op, ConsumerKind.NORM)
+            effect = ("a normalisation after the layer rescales its output, but its weights still "
+                      "learn on a scale the scheme did not mean" if normalised else
+                      "the signal shrinks by that factor at every layer")
             yield Finding(
                 op.node,
                 f"gain={gain:g}{origin} looks like a standard deviation: {op.function} multiplies "
                 f"its own std by the gain, so the weights start {1 / gain:.0f}x smaller than the "
-                "scheme intends and the signal shrinks by that factor at every layer. Pass the gain "
-                "of the activation that follows (nn.init.calculate_gain), or use "
-                f"nn.init.normal_(w, std={gain:g}) if a fixed std was meant",
+                f"scheme intends; {effect}. Pass the gain of the activation that follows "
+                f"(nn.init.calculate_gain), or use nn.init.normal_(w, std={gain:g}) if a fixed std "
+                "was meant",
+                severity=Severity.INFO if normalised else None,
             )
 
 
@@ -55,5 +61,13 @@ def _deliberately_small(model: FileModel, op: InitOp) -> bool:
         return False
     if all(is_intentional(layer.path) for layer in layers):
         return True
+    return _feeds_only(model, op, ConsumerKind.OUTPUT)
+
+
+def _feeds_only(model: FileModel, op: InitOp, kind: ConsumerKind) -> bool:
+    """Every layer the operation reaches is known and feeds a ``kind``."""
+    layers = op.effective_layers()
+    if not layers or op.owner is None:
+        return False
     consumers = [feeding(model, op.owner, layer) for layer in layers]
-    return all(c is not None and c.kind is ConsumerKind.OUTPUT for c in consumers)
+    return all(c is not None and c.kind is kind for c in consumers)

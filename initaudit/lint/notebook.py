@@ -25,6 +25,7 @@ from initaudit.diagnostics import Diagnostic
 from initaudit.lint.source import SourceError, diff_lines, line_starts, split_lines
 
 NOTEBOOK_SUFFIX = ".ipynb"
+#: The line between two cells in the joined text; a notebook whose cells hold it gets a longer one.
 _BOUNDARY = "# -- next notebook cell --"
 #: IPython lines that are not Python: ``%magic``, ``!cmd``, ``?obj``, ``obj?``, ``x = !cmd``.
 _MAGIC = re.compile(r"\s*(?:[%!?]|[\w.]+\?{1,2}\s*$|[\w.]+\s*=\s*[%!])")
@@ -58,7 +59,10 @@ class Notebook:
         self._document = document
         self._cells = cells
         self._style = style
-        self.text = (_BOUNDARY + "\n").join(cell.text for cell in cells)
+        self.boundary = _BOUNDARY
+        while any(self.boundary in cell.text for cell in cells):
+            self.boundary += "-"
+        self.text = (self.boundary + "\n").join(cell.text for cell in cells)
         #: Virtual line (0-based) -> (cell number, line in the cell), both 1-based.
         self._origin: list[tuple[int, int]] = []
         for cell in cells:
@@ -86,7 +90,7 @@ class Notebook:
         """Cell number -> source, for every linted cell, after the virtual text became ``text``."""
         if not self._cells:
             return {}
-        segments = text.split("\n" + _BOUNDARY + "\n")
+        segments = text.split("\n" + self.boundary + "\n")
         if len(segments) != len(self._cells):
             raise ValueError("a fix crossed a notebook cell boundary")
         sources = {}
@@ -221,11 +225,12 @@ def _style(raw: str, *, bom: bool) -> _Style:
     )
 
 
-def cell_row(text: str, offset: int) -> tuple[int, int]:
-    """1-based (line within its cell, column) of an offset into a notebook's virtual ``text``."""
+def cell_row(text: str, offset: int, boundary: str) -> tuple[int, int]:
+    """1-based (line within its cell, column) of an offset into a notebook's virtual ``text``
+    whose cells are joined by ``boundary`` lines."""
     before = text[:offset]
-    cell_start = before.rfind(_BOUNDARY + "\n")
-    start = 0 if cell_start == -1 else cell_start + len(_BOUNDARY) + 1
+    cell_start = before.rfind(boundary + "\n")
+    start = 0 if cell_start == -1 else cell_start + len(boundary) + 1
     line_start = before.rfind("\n") + 1
     return before.count("\n", start) + 1, offset - line_start + 1
 

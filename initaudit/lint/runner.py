@@ -186,6 +186,7 @@ def _summary(results: list[FileResult], fixed: int) -> Summary:
     cell_lines = {}
     texts = {}
     notebook_files = {}
+    boundaries = {}
     for result in results:
         if result.diagnostics and result.source is not None:
             text = result.fixed_text if result.fixed_text is not None else result.source.text
@@ -194,6 +195,7 @@ def _summary(results: list[FileResult], fixed: int) -> Summary:
                 cells = result.source.cell_lines(text)
                 cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
                 notebook_files[result.path] = _stored_text(result.path)
+                boundaries[result.path] = result.source.boundary
             else:
                 lines[result.path] = split_lines(text)
     return Summary(
@@ -206,6 +208,7 @@ def _summary(results: list[FileResult], fixed: int) -> Summary:
         fixed=fixed,
         texts=texts,
         notebook_files=notebook_files,
+        boundaries=boundaries,
     )
 
 

@@ -25,7 +25,8 @@ def diagnostic_object(summary: Summary, d: Diagnostic) -> dict[str, object]:
     """The contract's diagnostic object, with ``fix.edits`` and a notebook's ``cell``."""
     data = d.to_dict()
     if isinstance(data["fix"], dict):
-        data["fix"] = {**data["fix"], "edits": edit_locations(d, summary.texts.get(d.path))}
+        data["fix"] = {**data["fix"], "edits": edit_locations(d, summary.texts.get(d.path),
+                                                                  summary.boundaries.get(d.path))}
     if d.cell is not None:
         data["cell"] = d.cell
     return data

@@ -24,6 +24,8 @@ class Summary:
     texts: dict[str, str] = field(default_factory=dict)
     #: Each notebook file with diagnostics as stored on disk (its JSON text).
     notebook_files: dict[str, str] = field(default_factory=dict)
+    #: The line joining a notebook's cells in its text (see ``lint/notebook.py``).
+    boundaries: dict[str, str] = field(default_factory=dict)
 
     def source_lines(self, diagnostic: Diagnostic) -> list[str]:
         """The lines ``diagnostic.line`` counts in: its file's, or its notebook cell's."""

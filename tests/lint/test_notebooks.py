@@ -222,3 +222,17 @@ def test_fix_keeps_a_byte_order_mark(tmp_path: Path) -> None:
     assert invoke("check", "--no-cache", "--fix", str(path)).exit_code == 0
     fixed = path.read_bytes()
     assert fixed.startswith(b"\xef\xbb\xbf") and b"xavier_uniform_(w)" in fixed
+
+
+def test_a_cell_holding_the_cell_boundary_line_is_checked_and_fixed(tmp_path: Path) -> None:
+    cells = [code(IMPORTS + "# -- next notebook cell --\n" + DEPRECATED), code(DEPRECATED)]
+    path = tmp_path / "odd.ipynb"
+    path.write_text(dump(notebook(*cells)))
+    result = invoke("check", "--no-cache", "--output-format", "json", str(path))
+    found = json.loads(result.stdout)["diagnostics"]
+    first = IMPORTS.count("\n") + 3  # the imports, the boundary-like comment, then DEPRECATED's 2 lines
+    assert [(d["code"], d["cell"], d["line"]) for d in found] == [("IA104", 1, first), ("IA104", 2, 2)]
+    assert [d["fix"]["edits"][0]["location"]["row"] for d in found] == [first, 2]
+    assert invoke("check", "--no-cache", "--fix", str(path)).exit_code == 0
+    sources = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+    assert "# -- next notebook cell --\n" in sources[0] and "xavier_uniform(" not in "".join(sources)

@@ -18,7 +18,7 @@ from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
 from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
 from initaudit.lint.results import FileResult, read_source
-from initaudit.lint.source import SourceError, compiles, grammar_check, syntax_error
+from initaudit.lint.source import SourceError, SourceText, compiles, grammar_check, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
 _MAX_FIX_ROUNDS = 10
@@ -39,9 +39,13 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     except SourceError as exc:
         result.diagnostics = _syntax_diagnostics(path, exc, config)
         return result
-    _check_source(result, result.source.text, config, fix, unsafe_fixes, prefilter)
+    writable = not fix or _writes_back(result.source, data)
+    _check_source(result, result.source.text, config, fix and writable, unsafe_fixes, prefilter)
     if isinstance(result.source, Notebook) and result.error is None:
         _locate_in_cells(result, result.source)
+    if not writable and result.error is None:
+        result.error = ("not fixed: writing it back would change bytes that no fix touches (its "
+                        "encoding or its notebook layout does not round-trip)")
     return result
 
 
@@ -66,7 +70,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
             check_depth(tree)
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
             lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes))
-    except NotAnalysed as exc:
+    except (NotAnalysed, FixRejected) as exc:
         result.error = str(exc)
         return
     except RecursionError:
@@ -81,6 +85,15 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         result.unfixed_diagnostics = unfixed
     if fixes_applied:
         result.fixed_text, result.fixes_applied = fixed_text, fixes_applied
+
+
+def _writes_back(source: SourceText | Notebook, data: bytes) -> bool:
+    """Whether the unchanged text encodes back to the very bytes read (``unicode_escape`` and
+    ``idna`` cookies do not, nor a notebook with duplicate keys)."""
+    try:
+        return source.encode(source.text) == data
+    except (UnicodeError, ValueError):
+        return False
 
 
 def _newer_syntax(text: str, error: SourceError) -> bool:
@@ -181,17 +194,23 @@ def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
     """Apply fixes round after round until none applies; every round must still parse, and code
     the interpreter compiled must still compile (a rename could break a scope rule)."""
     original, total = text, 0
+    # Code for a newer Python is held to libcst's grammar (``_analyse``), the rest to this one's.
+    interpreter_grammar = grammar_check(original, path)[0] is None
     for _ in range(_MAX_FIX_ROUNDS):
         new_text, applied = apply_fixes(text, diagnostics, unsafe)
         if not applied or new_text == text:
             break
-        if grammar_check(new_text, path)[0] is not None:
-            raise RuntimeError("a fix produced code that does not parse; file left unchanged")
+        if interpreter_grammar and grammar_check(new_text, path)[0] is not None:
+            raise FixRejected("a fix produced code that does not parse; file left unchanged")
         new_diagnostics = _analyse(path, new_text, config)
         text, diagnostics, total = new_text, new_diagnostics, total + applied
     if total and not compiles(text, path) and compiles(original, path):
-        raise RuntimeError("a fix produced code that does not compile; file left unchanged")
+        raise FixRejected("a fix produced code that does not compile; file left unchanged")
     return text, diagnostics, total
+
+
+class FixRejected(Exception):
+    """The fixes of a file would break it; the message says how (one line)."""
 
 
 def lint_source(code: str | bytes, path: str = "<string>", config: Config | None = None) -> list[Diagnostic]:

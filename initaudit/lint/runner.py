@@ -167,12 +167,20 @@ def _write_fixes(results: list[FileResult]) -> int:
             continue
         try:
             write_fixed(Path(result.path), result.read_digest, result.source.encode(result.fixed_text))
-        except (OSError, WriteRefused) as exc:
-            result.error = str(exc) if isinstance(exc, WriteRefused) else f"cannot write fixes: {exc.strerror or exc}"
+        except (OSError, WriteRefused, UnicodeError) as exc:
+            result.error = _write_failure(exc)
             result.diagnostics, result.fixed_text, result.fixes_applied = result.unfixed_diagnostics, None, 0
             continue
         fixed += result.fixes_applied
     return fixed
+
+
+def _write_failure(error: Exception) -> str:
+    if isinstance(error, UnicodeError):
+        return f"not fixed: the fixed text cannot be written in the file's encoding ({error})"
+    if isinstance(error, OSError):
+        return f"cannot write fixes: {error.strerror or error}"
+    return str(error)
 
 
 def _summary(results: list[FileResult], fixed: int) -> Summary:

@@ -123,3 +123,24 @@ def test_in_place_rewrite_that_fails_puts_the_old_bytes_back(tmp_path: Path, mon
     assert result.exit_code == 2 and "cannot write fixes: No space left on device" in result.output
     assert target.read_bytes() == ORIGINAL
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("content", [
+    # unicode_escape reads "\\n" inside the text as a newline: writing back would change it
+    b"# -*- coding: unicode_escape -*-\nimport torch.nn as nn\\nnn.init.xavier_uniform(w)\n",
+    # a notebook with a duplicate key: re-serialising would drop one of them
+    b'{"cells": [], "cells": [{"cell_type": "code", "metadata": {}, "source": '
+    b'"import torch.nn as nn\\nnn.init.xavier_uniform(w)\\n", "outputs": [], "execution_count": null}], '
+    b'"metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n',
+])
+def test_a_file_that_does_not_write_back_byte_for_byte_is_not_fixed(tmp_path: Path, content: bytes) -> None:
+    from click.testing import CliRunner
+
+    from initaudit.cli import main
+
+    path = tmp_path / ("odd.ipynb" if content.startswith(b"{") else "odd.py")
+    path.write_bytes(content)
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--fix", str(path)])
+    assert result.exit_code == 2 and "does not round-trip" in result.output
+    assert "IA104" in result.output  # the findings are still reported
+    assert path.read_bytes() == content

@@ -18,7 +18,7 @@ def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] 
     import torch
 
     from initaudit.audit.pipeline import analyse
-    from initaudit.audit.sources import module_source
+    from initaudit.audit.sources import SourceKind, module_source
 
     model = model_or_factory
     if not isinstance(model, torch.nn.Module):
@@ -30,7 +30,7 @@ def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] 
     shape = tuple(int(size) for size in input_shape) if input_shape is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        source = module_source(model, "factory", None)
+        source = module_source(model, SourceKind.FACTORY, None)
         source.label = _label(model_or_factory, model)
         return analyse(source, input_shape=shape, seed=seed).report
 

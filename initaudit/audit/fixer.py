@@ -15,7 +15,7 @@ from initaudit.audit.rules import FIXABLE
 from initaudit.audit.pipeline import Analysis
 from initaudit.audit.probe import probe_signal, signal_ratios
 from initaudit.audit.safetensors_io import Entry, write_safetensors
-from initaudit.audit.sources import Source, open_shard, open_source
+from initaudit.audit.sources import Source, SourceKind, open_shard, open_source
 from initaudit.audit.tensorstats import tensor_stats
 from initaudit.audit.writing import atomic_dir, atomic_file, scratch_dir
 from initaudit.diagnostics import Severity
@@ -121,7 +121,7 @@ Reinits = dict[str, Callable[[torch.Tensor], torch.Tensor]]
 def _write(source: Source, reinits: Reinits, target: Path, fmt: str, notes: list[str]) -> None:
     if fmt != "directory":
         atomic_file(target, lambda tmp: _write_file(source, reinits, tmp, fmt))
-    elif source.kind in ("sharded-safetensors", "sharded-bin"):
+    elif source.kind.sharded:
         atomic_dir(target, lambda tmp: _write_shards(source, reinits, tmp, notes))
     else:  # a directory holding one model file: the fixed copy keeps its name
         assert source.path is not None
@@ -137,7 +137,7 @@ def _write_file(source: Source, reinits: Reinits, tmp: Path, fmt: str) -> None:
     if source.module is not None:
         _write_module(source, reinits, tmp, fmt)
     elif fmt == "safetensors":
-        _stream_safetensors(source, reinits, tmp, source.metadata if source.kind == "safetensors" else {})
+        _stream_safetensors(source, reinits, tmp, source.metadata if source.kind is SourceKind.SAFETENSORS else {})
     else:
         _save_torch(source, reinits, tmp)
 
@@ -151,11 +151,11 @@ def _write_module(source: Source, reinits: Reinits, tmp: Path, fmt: str) -> None
             parameters[name].data = reinit(parameters[name].detach())
     if fmt == "safetensors":
         state = {k: v.contiguous() for k, v in source.module.state_dict().items()}
-        metadata = source.metadata if source.kind == "safetensors" else {}
+        metadata = source.metadata if source.kind is SourceKind.SAFETENSORS else {}
         write_safetensors(_entries(state, list(state)), state.__getitem__, tmp, metadata)
-    elif source.kind == "torchscript":
+    elif source.kind is SourceKind.TORCHSCRIPT:
         torch.jit.save(source.module, str(tmp))
-    elif source.kind == "pickle":
+    elif source.kind is SourceKind.PICKLE:
         torch.save(source.module, str(tmp))
     elif source.container is not None:  # --factory over a torch.save file: keep its structure
         torch.save(_replace_nested(source, {n: parameters[n].detach() for n in reinits}), str(tmp))
@@ -232,7 +232,7 @@ def _write_shards(source: Source, reinits: Reinits, directory: Path, notes: list
         destination = directory / file_name
         destination.parent.mkdir(parents=True, exist_ok=True)
         own = {name: reinit for name, reinit in reinits.items() if source.shard_map[name] == file_name}
-        if shard.kind == "safetensors":
+        if shard.kind is SourceKind.SAFETENSORS:
             _stream_safetensors(shard, own, destination, shard.metadata)
         else:
             _save_torch(shard, own, destination)

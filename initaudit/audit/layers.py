@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.audit.identify import DefaultInit
 
 DEFAULT_GAIN = 1 / math.sqrt(3)
@@ -22,22 +23,22 @@ def class_name(module: torch.nn.Module) -> str:
     return getattr(module, "original_name", None) or type(module).__name__
 
 
-def module_kind(module: torch.nn.Module) -> str | None:
+def module_kind(module: torch.nn.Module) -> LayerKind | None:
     name = class_name(module)
     kind = knowledge.layer_kind(name)
     if kind is not None:
         return kind
     if isinstance(module, torch.nn.Linear) or isinstance(module, torch.nn.modules.conv._ConvNd):
-        return "dense"
+        return LayerKind.DENSE
     if isinstance(module, (torch.nn.Embedding, torch.nn.EmbeddingBag)):
-        return "embedding"
+        return LayerKind.EMBEDDING
     if isinstance(module, (torch.nn.RNNBase, torch.nn.RNNCellBase)):
-        return "recurrent"
+        return LayerKind.RECURRENT
     lowered = name.lower()
     if "norm" in lowered and not any(p.dim() >= 2 for p in module.parameters(recurse=False)):
-        return "norm"
+        return LayerKind.NORM
     if custom_activation(module) is not None:
-        return "activation"
+        return LayerKind.ACTIVATION
     return None
 
 
@@ -58,7 +59,7 @@ def custom_activation(module: torch.nn.Module) -> str | None:
 @dataclass(frozen=True)
 class ParameterContext:
     layer_type: str | None  # class name of the owning module (guessed without a module)
-    kind: str | None  # dense | embedding | recurrent | attention | norm | None
+    kind: LayerKind | None
     default: DefaultInit | None
 
 
@@ -75,15 +76,15 @@ def contexts_from_module(module: torch.nn.Module) -> dict[str, ParameterContext]
 
 def _module_default(owner: torch.nn.Module, kind: str | None, local: str,
                     parameter: torch.Tensor) -> DefaultInit | None:
-    if kind == "dense":
+    if kind is LayerKind.DENSE:
         weight = getattr(owner, "weight", None)
         if weight is None or weight.dim() < 2:
             return None
         fan_in = weight.shape[1] if class_name(owner) == "Bilinear" else knowledge.fans(tuple(weight.shape))[0]
         return DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN)
-    if kind == "embedding" and local == "weight":
+    if kind is LayerKind.EMBEDDING and local == "weight":
         return DefaultInit("normal", 1.0, None)
-    if kind == "recurrent":
+    if kind is LayerKind.RECURRENT:
         hidden = getattr(owner, "hidden_size", None)
         if hidden:
             return DefaultInit("uniform", knowledge.pytorch_default_std(hidden), DEFAULT_GAIN)
@@ -98,20 +99,20 @@ def contexts_from_names(shapes: dict[str, tuple[int, ...]]) -> dict[str, Paramet
         if rnn:
             hidden = _rnn_hidden(name, shapes)
             default = DefaultInit("uniform", knowledge.pytorch_default_std(hidden), DEFAULT_GAIN) if hidden else None
-            found[name] = ParameterContext("RNN", "recurrent", default)
+            found[name] = ParameterContext("RNN", LayerKind.RECURRENT, default)
         elif len(shape) == 2 and _EMBEDDING_NAME.search(name.rsplit(".", 1)[0] if "." in name else name):
-            found[name] = ParameterContext("Embedding", "embedding", DefaultInit("normal", 1.0, None))
+            found[name] = ParameterContext("Embedding", LayerKind.EMBEDDING, DefaultInit("normal", 1.0, None))
         elif len(shape) >= 2 and name.endswith("weight") and "norm" not in name.lower():
             fan_in = knowledge.fans(shape)[0]
             found[name] = ParameterContext(
-                None, "dense", DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN))
+                None, LayerKind.DENSE, DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN))
         elif len(shape) == 1 and name.endswith("bias"):
             weight = shapes.get(name[: -len("bias")] + "weight")
             default = None
             if weight is not None and len(weight) >= 2:
                 default = DefaultInit("uniform", knowledge.pytorch_default_std(knowledge.fans(weight)[0]),
                                       DEFAULT_GAIN)
-            found[name] = ParameterContext(None, "dense" if default else None, default)
+            found[name] = ParameterContext(None, LayerKind.DENSE if default else None, default)
         else:
             found[name] = ParameterContext(None, None, None)
     return found

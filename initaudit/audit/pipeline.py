@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.audit import rules
 from initaudit.audit.errors import AuditError
 from initaudit.audit.identify import identify
@@ -113,7 +114,7 @@ def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[st
             record.consumer = use.consumer
             if local == "weight" or len(stat.shape) >= 2:
                 record.activation, record.norm_between, record.slope = use.activation, use.norm_between, use.slope
-                if context.kind == "dense" and local == "weight" and fan_in:
+                if context.kind is LayerKind.DENSE and local == "weight" and fan_in:
                     record.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
         parameters[name] = record
     return parameters
@@ -121,7 +122,7 @@ def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[st
 
 def _has_norms(source: Source) -> bool:
     if source.module is not None:
-        return any(module_kind(m) == "norm" for m in source.module.modules())
+        return any(module_kind(m) is LayerKind.NORM for m in source.module.modules())
     return any("norm" in name.lower() or ".ln" in name.lower() for name in source.names)
 
 
@@ -151,6 +152,6 @@ def _clone_groups(source: Source, stats: dict[str, TensorStats]) -> list[list[st
 def audit_module(model: torch.nn.Module, *, input_shape: tuple[int, ...] | None = None,
                  seed: int = 0) -> AuditReport:
     """Audit a model object in memory (what ``initaudit model pkg.mod:factory`` does)."""
-    from initaudit.audit.sources import module_source
+    from initaudit.audit.sources import SourceKind, module_source
 
-    return analyse(module_source(model, "factory", None), input_shape=input_shape, seed=seed).report
+    return analyse(module_source(model, SourceKind.FACTORY, None), input_shape=input_shape, seed=seed).report

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import torch
 
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.audit.errors import AuditError
 from initaudit.audit.layers import class_name, module_kind
 from initaudit.audit.results import SignalRow
@@ -90,7 +91,7 @@ def probe_signal(model: torch.nn.Module, example: Any, seed: int) -> list[Signal
         return hook
 
     for name, module in model.named_modules():
-        if id(module) in tracked and module_kind(module) != "embedding":
+        if id(module) in tracked and module_kind(module) is not LayerKind.EMBEDDING:
             handles.append(module.register_forward_hook(forward_hook(name)))
     try:
         with isolated(model):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from initaudit.diagnostics import Severity
+from initaudit.knowledge import LayerKind
 
 if TYPE_CHECKING:
     from initaudit.audit.tensorstats import TensorStats
@@ -38,7 +39,7 @@ class ParameterReport:
     scheme: Scheme
     #: Class name of the owning module (guessed from names without a module) and its kind.
     layer_type: str | None = None
-    kind: str | None = None
+    kind: LayerKind | None = None
     #: What follows the layer: an activation ("linear" when none), with its leaky slope.
     activation: str | None = None
     slope: float | None = None

@@ -18,6 +18,7 @@ from typing import Iterator
 import torch
 
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.audit.layers import class_name, custom_activation, module_kind
 from initaudit.audit.tracing import PASSTHROUGH, LayerUse, tracked_modules
 
@@ -109,9 +110,9 @@ class _GraphWalk:
                 continue  # a container of the layer
             module = self.modules.get(path)
             kind = module_kind(module) if module is not None else None
-            if kind == "norm":
+            if kind is LayerKind.NORM:
                 return True
-            if kind == "activation":
+            if kind is LayerKind.ACTIVATION:
                 name = knowledge.ACTIVATION_MODULES.get(class_name(module)) or custom_activation(module)
                 if name:
                     return LayerUse(name, normed, _module_slope(module, name))

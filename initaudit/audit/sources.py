@@ -16,6 +16,7 @@ import stat
 import sys
 import zipfile
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,11 +36,28 @@ MAX_NESTING = 8
 FACTORY_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
+class SourceKind(str, Enum):
+    """What a source was read from."""
+
+    SAFETENSORS = "safetensors"
+    SHARDED_SAFETENSORS = "sharded-safetensors"
+    SHARDED_BIN = "sharded-bin"
+    ZIP = "zip"  # a torch.save archive holding a state dict
+    LEGACY = "legacy"  # a pre-1.6 torch.save file or a raw pickle
+    TORCHSCRIPT = "torchscript"
+    PICKLE = "pickle"  # a pickled nn.Module (only with --trust-pickle)
+    FACTORY = "factory"  # a model built in this process
+
+    @property
+    def sharded(self) -> bool:
+        return self in (SourceKind.SHARDED_SAFETENSORS, SourceKind.SHARDED_BIN)
+
+
 @dataclass
 class Source:
     """Parameters to audit; ``module`` is set when a module graph exists."""
 
-    kind: str  # safetensors | sharded-safetensors | sharded-bin | zip | legacy | torchscript | pickle | factory
+    kind: SourceKind
     path: Path | None
     names: list[str]
     load: Callable[[str], torch.Tensor]
@@ -62,7 +80,7 @@ class Source:
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
     path = Path(spec)
     if not path.exists() and FACTORY_SPEC.match(spec):
-        source = dataclasses.replace(module_source(call_factory(spec), "factory", None), label=spec)
+        source = dataclasses.replace(module_source(call_factory(spec), SourceKind.FACTORY, None), label=spec)
         source.metadata["factory"] = spec
         return source
     if not path.exists():
@@ -172,7 +190,7 @@ def _safetensors(path: Path) -> Source:
             raise AuditError(f"{path}: tensor {name} has dtype {header.get_dtype()}, which initaudit cannot write")
         return tuple(header.get_shape()), dtype
 
-    return Source("safetensors", path, names, load, metadata=dict(metadata), describe=describe)
+    return Source(SourceKind.SAFETENSORS, path, names, load, metadata=dict(metadata), describe=describe)
 
 
 def _sharded(directory: Path, index_name: str | None = None) -> Source:
@@ -206,7 +224,7 @@ def _sharded(directory: Path, index_name: str | None = None) -> Source:
         return found.load(name)
 
     names = sorted(weight_map, key=lambda n: (weight_map[n], natural_key(n)))
-    kind = "sharded-safetensors" if index.name == SAFETENSORS_INDEX else "sharded-bin"
+    kind = SourceKind.SHARDED_SAFETENSORS if index.name == SAFETENSORS_INDEX else SourceKind.SHARDED_BIN
     return Source(kind, directory, names, load, metadata={"index": index.name}, shard_map=weight_map)
 
 
@@ -253,13 +271,13 @@ def _zip(path: Path, trust_pickle: bool) -> Source:
         raise AuditError(f"{path}: zip archive that is not a torch.save checkpoint")
     _refuse_unsafe_globals(path, trust_pickle)
     loaded = _torch_load(path, mmap=True, trusted=trust_pickle)
-    return _from_object(loaded, path, "zip")
+    return _from_object(loaded, path, SourceKind.ZIP)
 
 
 def _legacy(path: Path, trust_pickle: bool) -> Source:
     """A pre-1.6 ``torch.save`` file or a raw pickle."""
     loaded = _torch_load(path, mmap=False, trusted=trust_pickle)
-    return _from_object(loaded, path, "legacy")
+    return _from_object(loaded, path, SourceKind.LEGACY)
 
 
 def _refuse_unsafe_globals(path: Path, trust_pickle: bool) -> None:
@@ -314,14 +332,14 @@ def _torchscript(path: Path, trust_pickle: bool) -> Source:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
         raise AuditError(f"{path}: unreadable TorchScript archive ({_short(error)})") from None
-    return module_source(module, "torchscript", path)
+    return module_source(module, SourceKind.TORCHSCRIPT, path)
 
 
 def _script_weights(path: Path) -> Source:
     from initaudit.audit.script_weights import ScriptWeights
 
     weights = ScriptWeights(path)
-    source = Source("torchscript", path, list(weights.tensors), _checked(weights.load, path))
+    source = Source(SourceKind.TORCHSCRIPT, path, list(weights.tensors), _checked(weights.load, path))
     source.notes.append("TorchScript archive read as weights only, without running its code; "
                         "activations and the signal probe need --trust-pickle")
     return source
@@ -337,13 +355,13 @@ def _checked(load: Callable[[str], torch.Tensor], path: Path) -> Callable[[str],
     return checked
 
 
-def _from_object(loaded: Any, path: Path, kind: str) -> Source:
+def _from_object(loaded: Any, path: Path, kind: SourceKind) -> Source:
     if isinstance(loaded, torch.nn.Module):
-        return module_source(loaded, "pickle", path)
+        return module_source(loaded, SourceKind.PICKLE, path)
     if isinstance(loaded, dict):
         nested = [loaded[k] for k in NESTED_KEYS if isinstance(loaded.get(k), torch.nn.Module)]
         if nested:
-            return module_source(nested[0], "pickle", path)
+            return module_source(nested[0], SourceKind.PICKLE, path)
     state, key_path = _find_state_dict(loaded)
     if state is None:
         raise AuditError(f"{path}: no tensors found (not a state dict or training checkpoint)")
@@ -390,7 +408,7 @@ def _wrapper_prefix(keys: list[str]) -> str:
 # --------------------------------------------------------------------------- modules
 
 
-def module_source(module: torch.nn.Module, kind: str, path: Path | None) -> Source:
+def module_source(module: torch.nn.Module, kind: SourceKind, path: Path | None) -> Source:
     parameters = dict(module.named_parameters())
     return Source(kind, path, list(parameters), lambda name: parameters[name], module=module)
 

@@ -15,9 +15,10 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.audit.layers import custom_activation, module_kind
 
-TRACKED_KINDS = ("dense", "embedding", "recurrent", "attention")
+TRACKED_KINDS = knowledge.WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING}
 PASSTHROUGH = (knowledge.PASSTHROUGH_FUNCTIONS | knowledge.PASSTHROUGH_METHODS
                 | knowledge.TRACE_PASSTHROUGH)
 
@@ -38,7 +39,7 @@ def tracked_modules(model: torch.nn.Module) -> dict[int, str]:
     for name, module in model.named_modules():
         kind = module_kind(module)
         owns_matrix = any(p.dim() >= 2 for p in module.parameters(recurse=False))
-        if kind in TRACKED_KINDS or (owns_matrix and kind not in ("norm", "activation")):
+        if kind in TRACKED_KINDS or (owns_matrix and kind not in (LayerKind.NORM, LayerKind.ACTIVATION)):
             tracked[id(module)] = name
     return tracked
 
@@ -96,7 +97,7 @@ def trace_activations(model: torch.nn.Module, example: Any) -> tuple[dict[str, L
     for name, module in model.named_modules():
         if id(module) in tracked:
             handles.append(module.register_forward_hook(_layer_hook(tracer, name)))
-        elif module_kind(module) == "norm" or custom_activation(module) is not None:
+        elif module_kind(module) is LayerKind.NORM or custom_activation(module) is not None:
             handles.append(module.register_forward_pre_hook(_enter(tracer)))
             handles.append(module.register_forward_hook(_leave(tracer, module)))
     try:

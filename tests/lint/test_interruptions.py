@@ -69,6 +69,12 @@ def test_an_interrupted_cache_write_leaves_no_temporary_file(tmp_path: Path, mon
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C's default disposition: a shell starting a job in the background (as a CI runner
+    may) leaves SIGINT ignored, and Python then installs no handler for it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _children(pid: int) -> list[int]:
     children = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -96,7 +102,7 @@ def test_signal_stops_workers_and_exits_cleanly(tmp_path: Path, number: int, sta
     cache = tmp_path / "cache"
     process = subprocess.Popen(
         [sys.executable, "-m", "initaudit", "check", "-j", "2", "--cache-dir", str(cache), str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
         while len(workers := _children(process.pid)) < 2:  # the marker: both workers started
@@ -127,7 +133,8 @@ def test_ctrl_c_during_a_model_audit(tmp_path: Path) -> None:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(tmp_path), os.environ.get("PYTHONPATH", ""), str(Path(cli.__file__).parents[1])])}
     process = subprocess.Popen([sys.executable, "-m", "initaudit", "model", "slow_factory:build"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+                               preexec_fn=_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():  # the audit is building the model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -51,7 +52,13 @@ def _raise_on_sigterm() -> Callable[[], object]:
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # handlers can only be set there
 
+    installer = os.getpid()
+
     def terminate(signum: int, frame: object) -> None:
+        if os.getpid() != installer:
+            # A worker forked before it reset its signals: end it as SIGTERM would, quietly.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, terminate)

@@ -36,7 +36,7 @@ class _Commands(click.Group):
     "Aborted!" and exit 1."""
 
     def invoke(self, context: click.Context):
-        restore = _raise_on_sigterm()
+        restore = _install_signal_handlers()
         try:
             return super().invoke(context)
         except Terminated:
@@ -47,22 +47,26 @@ class _Commands(click.Group):
             restore()
 
 
-def _raise_on_sigterm() -> Callable[[], object]:
-    """Install the SIGTERM handler; returns what puts the previous one back."""
+def _install_signal_handlers() -> Callable[[], object]:
+    """SIGTERM raises Terminated, SIGINT (where it is not ignored) KeyboardInterrupt, in this
+    process only: a worker forked before it reset its signals ends quietly, as the signal's
+    default action would end it. Returns what puts the previous handlers back."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # handlers can only be set there
-
     installer = os.getpid()
 
-    def terminate(signum: int, frame: object) -> None:
-        if os.getpid() != installer:
-            # A worker forked before it reset its signals: end it as SIGTERM would, quietly.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-        raise Terminated
+    def handler(error: type[BaseException]) -> Callable[[int, object], None]:
+        def raise_here(signum: int, frame: object) -> None:
+            if os.getpid() != installer:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            raise error
+        return raise_here
 
-    previous = signal.signal(signal.SIGTERM, terminate)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, handler(Terminated))}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, handler(KeyboardInterrupt))
+    return lambda: [signal.signal(number, action) for number, action in previous.items()]
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

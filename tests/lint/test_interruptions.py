@@ -148,19 +148,21 @@ def test_ctrl_c_during_a_model_audit(tmp_path: Path) -> None:
     assert "Traceback" not in stderr and "Aborted" not in stderr
 
 
-def test_a_forked_child_ends_quietly_on_sigterm_even_with_the_parents_handler() -> None:
-    """A worker forked before it resets its signals must not raise the parent's Terminated."""
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_forked_child_ends_quietly_on_a_signal_even_with_the_parents_handler(number: int) -> None:
+    """A worker forked before it resets its signals must not raise the parent's exceptions."""
     script = (
         "import os, signal, sys, time\n"
-        "from initaudit.cli import _raise_on_sigterm\n"
-        "_raise_on_sigterm()\n"
+        "from initaudit.cli import _install_signal_handlers\n"
+        "_install_signal_handlers()\n"
         "child = os.fork()\n"
         "if child == 0:\n"
         "    time.sleep(30)\n"
         "    os._exit(0)\n"
         "time.sleep(0.2)\n"
-        "os.kill(child, signal.SIGTERM)\n"
+        f"os.kill(child, {int(number)})\n"
         "_, status = os.waitpid(child, 0)\n"
-        "print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        f"print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == {int(number)})\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            preexec_fn=_as_in_a_terminal)
     assert result.stdout.strip() == "True" and "Traceback" not in result.stderr, result.stderr

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import torch
 
-from initaudit.audit.errors import AuditError
+from initaudit.audit.errors import AuditError, first_line
 from initaudit.audit.safetensors_io import DTYPE_OF
 
 SAFETENSORS_INDEX = "model.safetensors.index.json"
@@ -175,13 +175,13 @@ def _safetensors(path: Path) -> Source:
         names = sorted(handle.keys(), key=natural_key)
         metadata = handle.metadata() or {}
     except Exception as error:
-        raise AuditError(f"{path}: unreadable safetensors file ({_short(error)})") from None
+        raise AuditError(f"{path}: unreadable safetensors file ({first_line(error)})") from None
 
     def load(name: str) -> torch.Tensor:
         try:
             return handle.get_tensor(name)
         except Exception as error:
-            raise AuditError(f"{path}: cannot read tensor {name} ({_short(error)})") from None
+            raise AuditError(f"{path}: cannot read tensor {name} ({first_line(error)})") from None
 
     def describe(name: str) -> tuple[tuple[int, ...], torch.dtype]:
         header = handle.get_slice(name)
@@ -233,7 +233,7 @@ def _read_weight_map(index: Path) -> dict[str, str]:
     try:
         weight_map = json.loads(index.read_text())["weight_map"]
     except (ValueError, KeyError, TypeError, RecursionError, OSError) as error:
-        raise AuditError(f"{index}: invalid shard index ({_short(error)})") from None
+        raise AuditError(f"{index}: invalid shard index ({first_line(error)})") from None
     if not isinstance(weight_map, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()):
         raise AuditError(f"{index}: invalid shard index (weight_map must map tensor names to file names)")
@@ -264,7 +264,7 @@ def _zip(path: Path, trust_pickle: bool) -> Source:
             members = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError, UnicodeDecodeError, EOFError) as error:
         # Member names that are not valid UTF-8 and broken zip64 records included.
-        raise AuditError(f"{path}: corrupt archive ({_short(error)})") from None
+        raise AuditError(f"{path}: corrupt archive ({first_line(error)})") from None
     if any(m.endswith("/constants.pkl") for m in members):  # torch.load's own TorchScript test
         return _torchscript(path, trust_pickle)
     if not any(m.endswith("data.pkl") for m in members):
@@ -286,7 +286,7 @@ def _refuse_unsafe_globals(path: Path, trust_pickle: bool) -> None:
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     except Exception as error:
-        raise AuditError(f"{path}: corrupt or truncated checkpoint ({_short(error)})") from None
+        raise AuditError(f"{path}: corrupt or truncated checkpoint ({first_line(error)})") from None
     if unsafe:
         raise AuditError(
             f"{path}: refusing to unpickle, it needs {', '.join(sorted(unsafe))} "
@@ -300,7 +300,7 @@ def _torch_load(path: Path, *, mmap: bool, trusted: bool) -> Any:
         return torch.load(str(path), map_location="cpu", weights_only=not trusted, mmap=mmap)
     except pickle.UnpicklingError as error:
         if "Weights only load failed" not in str(error):
-            raise AuditError(f"{path}: corrupt or truncated checkpoint ({_short(error)})") from None
+            raise AuditError(f"{path}: corrupt or truncated checkpoint ({first_line(error)})") from None
         needed = set(re.findall(r"GLOBAL (\S+)", str(error))) | _unsafe_pickle_globals(path)
         if needed:
             raise AuditError(
@@ -313,7 +313,7 @@ def _torch_load(path: Path, *, mmap: bool, trusted: bool) -> Any:
             f"({detail.group(1).strip() if detail else 'unsupported pickle'}; pickle protocols "
             "above 3 need --trust-pickle, which runs code from the file if you trust it)") from None
     except Exception as error:
-        raise AuditError(f"{path}: corrupt or truncated checkpoint ({_short(error)})") from None
+        raise AuditError(f"{path}: corrupt or truncated checkpoint ({first_line(error)})") from None
 
 
 def _unsafe_pickle_globals(path: Path) -> set[str]:
@@ -331,7 +331,7 @@ def _torchscript(path: Path, trust_pickle: bool) -> Source:
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
-        raise AuditError(f"{path}: unreadable TorchScript archive ({_short(error)})") from None
+        raise AuditError(f"{path}: unreadable TorchScript archive ({first_line(error)})") from None
     return module_source(module, SourceKind.TORCHSCRIPT, path)
 
 
@@ -445,8 +445,3 @@ def _attach(source: Source, module: torch.nn.Module) -> Source:
 def natural_key(name: str) -> list[object]:
     """Sort ``layers.10`` after ``layers.9``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
-def _short(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__

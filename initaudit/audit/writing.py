@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from initaudit.audit.errors import AuditError
+from initaudit.audit.errors import AuditError, first_line
 
 #: Output suffix -> format written.
 FORMATS = {".safetensors": "safetensors", ".pt": "torch", ".pth": "torch", ".bin": "torch", ".ckpt": "torch"}
@@ -87,7 +87,7 @@ def _write_errors(target: Path) -> Iterator[None]:
         raise AuditError(f"{target}: cannot write ({error.strerror or error})") from None
     except (RuntimeError, ValueError, TypeError, UnicodeError, pickle.PicklingError) as error:
         # torch's serialisers fail on objects a damaged archive left behind
-        raise AuditError(f"{target}: cannot serialise the fixed checkpoint ({_first_line(error)})") from None
+        raise AuditError(f"{target}: cannot serialise the fixed checkpoint ({type(error).__name__}: {first_line(error)})") from None
 
 
 def _make_parent(target: Path) -> None:
@@ -106,8 +106,3 @@ def scratch_dir(beside: Path) -> Iterator[Path]:
         yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__

@@ -62,7 +62,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         result.diagnostics = [] if error is None else _syntax_diagnostics(path, error, config)
         return
     error, tree = grammar_check(text, path)
-    if error is not None and not _newer_syntax(text, error):
+    if error is not None and not _may_be_newer_syntax(text, error):
         result.diagnostics = _syntax_diagnostics(path, error, config)
         return
     try:
@@ -70,7 +70,13 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
             check_depth(tree)
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
             lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes))
-    except (NotAnalysed, FixRejected) as exc:
+    except NotAnalysed as exc:
+        if error is not None:  # libcst rejects it too: not newer syntax, just invalid
+            result.diagnostics = _syntax_diagnostics(path, error, config)
+        else:
+            result.error = str(exc)
+        return
+    except FixRejected as exc:
         result.error = str(exc)
         return
     except RecursionError:
@@ -96,12 +102,15 @@ def _writes_back(source: SourceText | Notebook, data: bytes) -> bool:
         return False
 
 
+def _may_be_newer_syntax(text: str, error: SourceError) -> bool:
+    """Rejected by this interpreter's grammar, but not for one of its limits, and shallow enough
+    to hand to libcst, which decides: code for a newer Python (``type X = ...`` under 3.11)."""
+    return not _LIMIT.search(error.message) and shallow_text(text)
+
+
 def _newer_syntax(text: str, error: SourceError) -> bool:
-    """Code for a newer Python than the one running (``type X = ...`` under 3.11): rejected by
-    this interpreter's grammar, but not for one of its limits, and read by libcst."""
-    if _LIMIT.search(error.message) or not shallow_text(text):
-        return False
-    return on_deep_stack(lambda: _cst_parses(text))
+    """Code for a newer Python than the one running, read by libcst."""
+    return _may_be_newer_syntax(text, error) and on_deep_stack(lambda: _cst_parses(text))
 
 
 def _cst_parses(text: str) -> bool:

@@ -318,22 +318,26 @@ class SubmoduleBuilder:
         return None
 
 
-def returned_parameter(function: cst.FunctionDef) -> str | None:
-    """The parameter a function returns on every path (``def init_layer(layer, std): ...;
-    return layer``), or None."""
-    names = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
-    returned: set[str] = set()
+def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStatement]:
+    """The simple statements of a function's body and of the bodies of its compound statements
+    (``if``/``for``/``while``/``with``/``try``); nested functions are their own."""
     blocks: list[Sequence[cst.BaseStatement]] = [function.body.body] \
         if isinstance(function.body, cst.IndentedBlock) else []
     while blocks:
         for statement in blocks.pop():
             if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Return):
-                        value = small.value
-                        returned.add(value.value if isinstance(value, cst.Name) else "")
-            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
+                yield from statement.body
+            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)) \
+                    and isinstance(statement.body, cst.IndentedBlock):
                 blocks.append(statement.body.body)
+
+
+def returned_parameter(function: cst.FunctionDef) -> str | None:
+    """The parameter a function returns on every path (``def init_layer(layer, std): ...;
+    return layer``), or None."""
+    names = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
+    returned = {small.value.value if isinstance(small.value, cst.Name) else ""
+                for small in small_statements(function) if isinstance(small, cst.Return)}
     if len(returned) != 1:
         return None
     name = returned.pop()

@@ -16,6 +16,8 @@ import sys
 import threading
 from typing import Callable, TypeVar
 
+from initaudit.lint.source import split_lines
+
 #: Levels of expression nesting analysed: the interpreter's own limit for nested brackets. Real
 #: code stays far below; libcst parses the costliest chain this deep (calls) in about 0.2 s.
 MAX_DEPTH = 200
@@ -40,7 +42,7 @@ def shallow_text(text: str) -> bool:
             deepest = max(deepest, depth)
         elif char in ")]}":
             depth = max(depth - 1, 0)
-    return deepest <= MAX_DEPTH and max(map(len, text.splitlines() or [""])) <= 4 * MAX_DEPTH
+    return deepest <= MAX_DEPTH and max(map(len, split_lines(text) or [""])) <= 4 * MAX_DEPTH
 
 
 def check_depth(tree: ast.AST) -> None:

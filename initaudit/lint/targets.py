@@ -19,7 +19,7 @@ from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.lint.facts import BARE_TENSOR, ApplyCall, CollectedFile, HelperCall, InitOp, ModuleClass, Target
 from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
-from initaudit.lint.modules import Submodule, literal_number, returned_parameter
+from initaudit.lint.modules import Submodule, literal_number, returned_parameter, small_statements
 
 #: A set of submodules, and whether it is known precisely.
 Reach = tuple[list[Submodule], bool]
@@ -522,19 +522,10 @@ def _is_class_name(node: cst.BaseExpression, name: str, aliases: frozenset[str])
 
 def _class_name_aliases(function: cst.FunctionDef, name: str) -> frozenset[str]:
     """Variables of ``function`` assigned the class name of ``name`` (``classname = m.__class__.__name__``)."""
-    found = set()
-    blocks = [function.body.body]
-    while blocks:
-        for statement in blocks.pop():
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1 \
-                            and isinstance(small.targets[0].target, cst.Name) \
-                            and _is_class_name(small.value, name, frozenset()):
-                        found.add(small.targets[0].target.value)
-            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
-                blocks.append(statement.body.body)
-    return frozenset(found)
+    return frozenset(
+        small.targets[0].target.value for small in small_statements(function)
+        if isinstance(small, cst.Assign) and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name) and _is_class_name(small.value, name, frozenset()))
 
 
 def _is_call(node: cst.BaseExpression, function: str) -> bool:

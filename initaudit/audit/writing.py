@@ -7,7 +7,6 @@ file. Only a regular file, or a path that does not exist yet, is ever replaced.
 
 from __future__ import annotations
 
-import os
 import pickle
 import secrets
 import shutil
@@ -16,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from initaudit.atomic import replacing, replacing_dir
 from initaudit.audit.errors import AuditError, first_line
 
 #: Output suffix -> format written.
@@ -51,31 +51,18 @@ def _exists(path: Path) -> bool:
 def atomic_file(target: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` and rename ``tmp`` over ``target``; the mode is 0666 less the umask."""
     _make_parent(target)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        with _write_errors(target):
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            write(tmp)
-            if _exists(target) and not stat.S_ISREG(target.stat().st_mode):
-                raise AuditError(f"{target}: not a regular file; --fix only replaces regular files")
-            os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _write_errors(target), replacing(target) as tmp:
+        write(tmp)
+        if _exists(target) and not stat.S_ISREG(target.stat().st_mode):
+            raise AuditError(f"{target}: not a regular file; --fix only replaces regular files")
 
 
 def atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
-    """Fill a temporary directory with ``write(tmp)``, then rename it to ``target`` (absent or empty)."""
+    """Fill a temporary directory with ``write(tmp)``, then rename it to ``target`` (absent or
+    empty, checked before the work began)."""
     _make_parent(target)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        with _write_errors(target):
-            tmp.mkdir(0o777)
-            write(tmp)
-            if target.exists():
-                target.rmdir()  # empty, checked before the work began
-            os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _write_errors(target), replacing_dir(target) as tmp:
+        write(tmp)
 
 
 @contextmanager

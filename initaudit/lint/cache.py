@@ -8,16 +8,14 @@ read once at start and written atomically at the end.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import initaudit
+from initaudit.atomic import write_bytes
 from initaudit.config import Config
 from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 
@@ -100,18 +98,9 @@ class ResultCache:
             for stale in self.directory.glob("results-*.json"):
                 if stale != self._file:
                     stale.unlink(missing_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            write_bytes(self._file, json.dumps(self.entries).encode("utf-8"))
         except OSError:
-            return
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(self.entries, handle)
-            os.replace(temporary, self._file)
-        except BaseException as exc:  # also interrupted: leave no temporary file behind
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            if not isinstance(exc, OSError):
-                raise
+            pass
 
 
 def _entry(diagnostic: Diagnostic) -> dict:

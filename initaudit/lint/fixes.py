@@ -8,8 +8,9 @@ import stat
 import tempfile
 from bisect import bisect_left, insort
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
+from initaudit.atomic import replacing
 from initaudit.diagnostics import Applicability, Diagnostic, Edit
 
 
@@ -35,13 +36,18 @@ def apply_fixes(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
             taken.add(edit)
             insort(spans, (edit.start, edit.end))
         applied += 1
+    return apply_edits(text, taken), applied
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with disjoint ``edits`` applied."""
     pieces = []
     position = 0
-    for edit in sorted(taken, key=lambda e: (e.start, e.end)):
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
         pieces += [text[position:edit.start], edit.text]
         position = edit.end
     pieces.append(text[position:])
-    return "".join(pieces), applied
+    return "".join(pieces)
 
 
 def _overlaps(spans: list[tuple[int, int]], edit: Edit) -> bool:
@@ -80,19 +86,20 @@ def write_fixed(path: Path, read_digest: str, data: bytes) -> None:
     if info.st_nlink > 1:
         _rewrite_in_place(target, read_digest, data)
         return
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        _write_all(descriptor, data)
-        os.chmod(temporary, stat.S_IMODE(info.st_mode))
-        if not _give_owner(temporary, info):
-            Path(temporary).unlink()
-            _rewrite_in_place(target, read_digest, data)
-            return
-        _check_unchanged(target, read_digest)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        with replacing(target, mode=stat.S_IMODE(info.st_mode)) as temporary:
+            with open(temporary, "r+b") as handle:
+                _overwrite(handle, data)
+            os.chmod(temporary, stat.S_IMODE(info.st_mode))  # the umask narrowed it
+            if not _give_owner(temporary, info):
+                raise _OwnerNotKept
+            _check_unchanged(target, read_digest)
+    except _OwnerNotKept:
+        _rewrite_in_place(target, read_digest, data)
+
+
+class _OwnerNotKept(Exception):
+    """The replacement could not get the original's owner or group: rewrite in place instead."""
 
 
 def _check_unchanged(target: Path, read_digest: str) -> None:

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from examples import audit_models
-from initaudit.audit import run_audit, writing
+from initaudit import atomic
+from initaudit.audit import run_audit
 from initaudit.audit.safetensors_io import save_safetensors
 
 FACTORY = "examples.audit_models:bad_mlp"
@@ -183,7 +184,7 @@ def test_unwritable_output_directory(tmp_path: Path, capsys: pytest.CaptureFixtu
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(writing.os, "open", refuse)  # as a read-only directory does, even for root
+    monkeypatch.setattr(atomic.os, "open", refuse)  # as a read-only directory does, even for root
     assert run_audit(str(source), fix=True, output=str(locked / "fixed.pt"), factory=FACTORY) == 2
     assert "Permission denied" in _one_line_error(capsys)
     assert list(locked.iterdir()) == []

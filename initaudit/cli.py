@@ -12,7 +12,7 @@ from typing import Callable
 import click
 
 from initaudit import __version__
-from initaudit.config import ConfigError, load_config, parse_code_list
+from initaudit.report.console import COLOR_CHOICES
 from initaudit.report.printable import printable
 
 
@@ -75,75 +75,52 @@ def main() -> None:
     """Find weight-initialisation bugs in PyTorch code (check) and checkpoints (model)."""
 
 
-@main.command()
+@main.command(short_help="Lint Python files and notebooks for initialisation bugs.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--select", help="Comma-separated codes or prefixes to report (replaces the config's).")
-@click.option("--ignore", help="Comma-separated codes or prefixes to leave out.")
+@click.option("--select", help="Codes, prefixes or rule names to report, comma-separated (replaces the config's).")
+@click.option("--extend-select", help="Codes, prefixes or rule names to report in addition.")
+@click.option("--ignore", help="Codes, prefixes or rule names to leave out.")
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--show-fixes", is_flag=True, help="After --fix, list what was fixed.")
 @click.option("--output-format", "--format", "output_format", type=click.Choice((*FORMATS, "text")),
               default="full", show_default=True, help="How findings are written (--format is an alias).")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+@click.option("--statistics", is_flag=True, help="Count the findings per rule instead of listing them.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when --fix changed a file, even if nothing is left.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings only, no summary line.")
+@click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
+              help="Colour in the text report (auto: on a terminal, unless NO_COLOR is set).")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` to every line with a finding.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Report only findings that this baseline file does not hold.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every current finding to this baseline file.")
+@click.option("--stdin-filename", help="Read the source from standard input and report it under this name.")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply excludes to paths named on the command line too (for pre-commit).")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+              help="Skip what .gitignore files leave out (default: on).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="pyproject.toml or TOML file to read settings from.")
+              help="Settings file (pyproject.toml, initaudit.toml) instead of the nearest one.")
+@click.option("--show-settings", is_flag=True, help="Print the settings the run would use and exit.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Files checked in parallel (default: number of CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where results are cached (default: .initaudit_cache next to the configuration).")
-def check(paths: tuple[Path, ...], select: str | None, ignore: str | None, fix: bool,
-          unsafe_fixes: bool, diff: bool, output_format: str, config_file: Path | None,
-          jobs: int | None, no_cache: bool, cache_dir: Path | None) -> None:
-    """Lint Python files and directories for initialisation bugs."""
-    from initaudit.lint.runner import run_lint
+def check(paths: tuple[Path, ...], **options: object) -> None:
+    """Lint Python files, notebooks and directories for initialisation bugs. A path of `-`
+    reads the source from standard input."""
+    from initaudit.check_command import CheckOptions, run_check
 
-    targets = list(paths) or [Path(".")]
-    try:
-        config = load_config(config_file, targets[0]).with_options(
-            parse_code_list(select), parse_code_list(ignore))
-    except ConfigError as exc:
-        _error(str(exc))
-        sys.exit(EXIT_ERROR)
-    if no_cache or fix or diff:
-        cache = None
-    else:
-        from initaudit.lint.cache import DEFAULT_DIR
-
-        cache = cache_dir or config.root / DEFAULT_DIR
-    run = run_lint(targets, config, jobs=jobs, cache_dir=cache, fix=fix or diff, write=not diff,
-                   unsafe_fixes=unsafe_fixes)
-    for result in run.errors:
-        _error(f"{result.path}: {result.error}")
-    status = EXIT_ERROR if run.errors else EXIT_CLEAN
-    if diff:
-        from initaudit.report.diff import render_diff
-
-        patch = render_diff(run.results)
-        sys.stdout.write(patch)
-        sys.exit(max(status, EXIT_FINDINGS if patch else EXIT_CLEAN))
-    _report(run.summary, output_format)
-    if status == EXIT_CLEAN and any(d.severity.fails for d in run.summary.diagnostics):
-        status = EXIT_FINDINGS
-    sys.exit(status)
+    sys.exit(run_check(CheckOptions(paths=paths, **options)))  # type: ignore[arg-type]
 
 
-def _report(summary, output_format: str) -> None:
-    import importlib
-
-    if output_format in ("full", "text"):
-        from rich.console import Console
-
-        from initaudit.report import text
-
-        text.render(summary, Console(highlight=False))
-        return
-    module = {"json": "json_report", "json-lines": "json_lines"}.get(output_format, output_format)
-    output = importlib.import_module(f"initaudit.report.{module}").render(summary)
-    if output:
-        click.echo(output)
-
-
-@main.command()
+@main.command(short_help="Audit a checkpoint, TorchScript archive or model factory.")
 @click.argument("spec")
 @click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--input-shape", help="Input shape for the signal probe, e.g. 1,3,224,224.")
@@ -173,7 +150,7 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
                        trust_pickle=trust_pickle, factory=factory, seed=seed, html=html))
 
 
-@main.command()
+@main.command(short_help="Run the language server for editors (LSP over stdio).")
 def server() -> None:
     """Run the language server for editors (LSP over stdio; needs initaudit[lsp])."""
     try:
@@ -184,26 +161,33 @@ def server() -> None:
     serve()
 
 
-@main.command()
-@click.argument("code")
-def rule(code: str) -> None:
-    """Explain one rule (e.g. IA103)."""
-    from rich.console import Console
-    from rich.markdown import Markdown
-
+@main.command(short_help="Explain a rule: what it finds, why, examples, fix safety.")
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Explain every rule.")
+@click.option("--output-format", type=click.Choice(("text", "json")), default="text", show_default=True,
+              help="The page (rendered on a terminal, Markdown when piped) or JSON.")
+@click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True)
+def rule(code: str | None, show_all: bool, output_format: str, color: str) -> None:
+    """Explain a rule (CODE such as IA103, or its name), or every rule with --all."""
     from initaudit.catalogue import entries
+    from initaudit.report.rule_pages import render_json, render_pages
 
-    entry = entries().get(code.upper())
-    if entry is None:
-        _error(f"unknown rule {code!r}; `initaudit rules` lists them")
+    if show_all == (code is not None):
+        _error("give one rule code or name, or --all")
         sys.exit(EXIT_ERROR)
-    console = Console()
-    console.print(f"[bold]{entry.code} {entry.name}[/bold]  severity: {entry.severity.value}  "
-                  f"fix: {entry.fix}  ({'initaudit ' + entry.scope})", highlight=False)
-    console.print(Markdown(entry.body))
+    chosen = list(entries().values())
+    if code is not None:
+        chosen = [e for e in chosen if code.upper() == e.code or code.lower() == e.name]
+        if not chosen:
+            _error(f"unknown rule {code!r}; `initaudit rules` lists them")
+            sys.exit(EXIT_ERROR)
+    if output_format == "json":
+        click.echo(render_json(chosen))
+    else:
+        render_pages(chosen, color)
 
 
-@main.command()
+@main.command(short_help="List every rule with its name, severity and fix safety.")
 @click.option("--output-format", type=click.Choice(("text", "markdown", "json")), default="text",
               show_default=True, help="A table, the README's Markdown table, or JSON.")
 def rules(output_format: str) -> None:
@@ -214,11 +198,9 @@ def rules(output_format: str) -> None:
         click.echo(markdown_table(), nl=False)
         return
     if output_format == "json":
-        import json
+        from initaudit.report.rule_pages import render_json
 
-        click.echo(json.dumps([{"code": e.code, "name": e.name, "command": e.scope,
-                                "severity": e.severity.value, "fix": e.fix, "summary": e.summary}
-                               for e in entries().values()], indent=2))
+        click.echo(render_json(list(entries().values()), with_pages=False))
         return
     from rich.console import Console
     from rich.table import Table

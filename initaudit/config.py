@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from initaudit.selectors import UnknownSelector, matches, resolve_all
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -20,7 +22,12 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".initaudit_cache",
 )
 
-_KNOWN_KEYS = frozenset({"select", "ignore", "per-file-ignores", "exclude"})
+_CODE_LIST_KEYS = ("select", "extend-select", "ignore")
+_FLAG_KEYS = ("force-exclude", "respect-gitignore")
+_KNOWN_KEYS = frozenset({*_CODE_LIST_KEYS, *_FLAG_KEYS, "per-file-ignores", "exclude"})
+#: Looked for in each directory from the checked path upwards, in this order (as ruff does): the
+#: first directory holding one of them decides, and pyproject.toml counts only with [tool.initaudit].
+CONFIG_NAMES = (".initaudit.toml", "initaudit.toml", "pyproject.toml")
 
 
 class ConfigError(Exception):
@@ -29,21 +36,28 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
+    #: Resolved selectors: codes or code prefixes, or "ALL" (see :mod:`initaudit.selectors`).
     select: tuple[str, ...] = ("ALL",)
+    extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = ()
+    #: Apply the excludes (and .gitignore) to files named on the command line too.
+    force_exclude: bool = False
+    respect_gitignore: bool = True
     #: Directory that relative patterns (exclude, per-file-ignores) are anchored to.
     root: Path = field(default_factory=Path.cwd)
+    #: The file these settings were read from; None for the defaults.
+    source: Path | None = None
 
     def enabled(self, code: str, path: str | None = None) -> bool:
         """Whether ``code`` is reported for ``path`` (prefix matching, as in ``IA1``)."""
-        if not _matches_any(code, self.select) or _matches_any(code, self.ignore):
+        if not matches(code, self.select + self.extend_select) or matches(code, self.ignore):
             return False
         if path is not None and self.per_file_ignores:
             relative = self.relative(path)
             for pattern, codes in self.per_file_ignores:
-                if _path_matches(relative, pattern) and _matches_any(code, codes):
+                if _path_matches(relative, pattern) and matches(code, codes):
                     return False
         return True
 
@@ -63,12 +77,22 @@ class Config:
     def relative(self, path: str) -> str:
         return _relative(path, self.root)
 
-    def with_options(self, select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> Config:
-        """Command-line ``--select`` replaces the configured selection (its ``ignore`` too, so
-        that what is asked for is shown); ``--ignore`` adds. per-file-ignores always apply."""
+    def with_options(self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+                     extend_select: tuple[str, ...] = (), force_exclude: bool | None = None,
+                     respect_gitignore: bool | None = None) -> Config:
+        """Command-line ``--select`` replaces the configured selection (its ``ignore`` and
+        ``extend-select`` too, so that what is asked for is shown); ``--extend-select`` and
+        ``--ignore`` add. per-file-ignores always apply. Selectors must be resolved already."""
+        config = self
         if select:
-            return replace(self, select=select, ignore=ignore)
-        return replace(self, ignore=self.ignore + ignore)
+            config = replace(config, select=select, ignore=(), extend_select=())
+        config = replace(config, ignore=config.ignore + ignore,
+                         extend_select=config.extend_select + extend_select)
+        if force_exclude is not None:
+            config = replace(config, force_exclude=force_exclude)
+        if respect_gitignore is not None:
+            config = replace(config, respect_gitignore=respect_gitignore)
+        return config
 
 
 @functools.lru_cache(maxsize=4096)
@@ -85,10 +109,6 @@ def _resolved(root: Path) -> Path:
     return root.resolve()
 
 
-def _matches_any(code: str, patterns: tuple[str, ...]) -> bool:
-    return any(p == "ALL" or code.startswith(p) for p in patterns)
-
-
 def _path_matches(relative: str, pattern: str) -> bool:
     pattern = pattern.rstrip("/")
     path = PurePosixPath(relative)
@@ -98,13 +118,15 @@ def _path_matches(relative: str, pattern: str) -> bool:
     return "/" not in pattern and any(fnmatch.fnmatch(part, pattern) for part in path.parts)
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.initaudit] table, searching upwards."""
+def find_config(start: Path) -> Path | None:
+    """The nearest settings file above ``start``: ``.initaudit.toml``, ``initaudit.toml``, or a
+    pyproject.toml with a [tool.initaudit] table, searching upwards."""
     directory = start if start.is_dir() else start.parent
     for candidate in (directory.resolve(), *directory.resolve().parents):
-        pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and _has_section(_read_toml(pyproject)):
-            return pyproject
+        for name in CONFIG_NAMES:
+            path = candidate / name
+            if path.is_file() and (name != "pyproject.toml" or _has_section(_read_toml(path))):
+                return path
     return None
 
 
@@ -116,32 +138,40 @@ def _has_section(data: dict) -> bool:
 
 
 def load_config(config_file: Path | None = None, start: Path | None = None) -> Config:
-    """Settings from ``config_file`` (pyproject.toml or a bare initaudit TOML) or the nearest
-    pyproject.toml above ``start``; defaults when there is none."""
-    path = config_file or find_pyproject(start or Path.cwd())
+    """Settings from ``config_file`` (pyproject.toml or an initaudit TOML file with the same keys
+    at its top level) or the nearest settings file above ``start``; defaults when there is none."""
+    path = config_file or find_config(start or Path.cwd())
     if path is None:
         return Config(root=Path.cwd())
     data = _read_toml(path)
     table = data
+    where = "in [tool.initaudit]" if path.name == "pyproject.toml" else ""
     if path.name == "pyproject.toml":
         table = data["tool"]["initaudit"] if _has_section(data) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.initaudit] must be a table")
     unknown = sorted(set(table) - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown option {unknown[0]!r} in [tool.initaudit]")
+        raise ConfigError(f"{path}: unknown option {unknown[0]!r}{' ' + where if where else ''}")
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{path}: 'per-file-ignores' must be a table of pattern = [codes]")
+    codes = {key: _codes(path, key, table.get(key, ["ALL"] if key == "select" else []))
+             for key in _CODE_LIST_KEYS}
+    flags = {key: _flag(path, key, table.get(key, key == "respect-gitignore")) for key in _FLAG_KEYS}
     return Config(
-        select=_codes(path, "select", table.get("select", ["ALL"])),
-        ignore=_codes(path, "ignore", table.get("ignore", [])),
+        select=codes["select"],
+        extend_select=codes["extend-select"],
+        ignore=codes["ignore"],
         per_file_ignores=tuple(
             (pattern, _codes(path, f"per-file-ignores.{pattern}", codes))
             for pattern, codes in per_file.items()
         ),
         exclude=_strings(path, "exclude", table.get("exclude", [])),
+        force_exclude=flags["force-exclude"],
+        respect_gitignore=flags["respect-gitignore"],
         root=path.parent.resolve(),
+        source=path.resolve(),
     )
 
 
@@ -161,12 +191,25 @@ def _strings(path: Path, key: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _flag(path: Path, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: {key!r} must be true or false")
+    return value
+
+
 def _codes(path: Path, key: str, value: object) -> tuple[str, ...]:
-    return tuple(code.upper() for code in _strings(path, key, value))
+    try:
+        return resolve_all(_strings(path, key, value))
+    except UnknownSelector as exc:
+        raise ConfigError(f"{path}: {key!r}: {exc}") from None
 
 
-def parse_code_list(text: str | None) -> tuple[str, ...]:
-    """``--select IA101,IA103`` -> ("IA101", "IA103")."""
+def parse_code_list(text: str | None, option: str = "--select") -> tuple[str, ...]:
+    """``--select IA101,zero-weight-init,IA2`` -> ("IA101", "IA101", "IA2"); an unknown
+    selector is a ConfigError naming the option."""
     if not text:
         return ()
-    return tuple(code.strip().upper() for code in text.split(",") if code.strip())
+    try:
+        return resolve_all([item for item in text.split(",") if item.strip()])
+    except UnknownSelector as exc:
+        raise ConfigError(f"{option}: {exc}") from None

@@ -40,16 +40,18 @@ def assert_well_initialized(model: Any | Callable[[], Any], *, ignore: Iterable[
 
 
 def _checked(ignore: Iterable[str]) -> tuple[str, ...]:
-    """The items of ``ignore``; one that matches no rule is a typo and an error, not a no-op."""
-    from initaudit.catalogue import entries
+    """The items of ``ignore`` as code prefixes; one that matches no rule is a typo and an
+    error, not a no-op."""
+    from initaudit.selectors import UnknownSelector, resolve_all
 
     items = (ignore,) if isinstance(ignore, str) else tuple(ignore)
-    known = entries().values()
-    for item in items:
-        if not item or not any(e.code.startswith(item.upper()) or e.name == item for e in known):
-            raise ValueError(f"ignore: {item!r} is not a rule code, prefix or name")
-    return items
+    try:
+        return resolve_all(items)
+    except UnknownSelector as exc:
+        raise ValueError(f"ignore: {exc}") from None
 
 
 def _ignored(finding: Finding, ignore: tuple[str, ...]) -> bool:
-    return any(finding.code.startswith(item.upper()) or finding.name == item for item in ignore)
+    from initaudit.selectors import matches
+
+    return matches(finding.code, ignore)

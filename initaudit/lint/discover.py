@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from initaudit.config import Config
+from initaudit.lint.gitignore import GitIgnore
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 #: Jupyter's autosaved copies of notebooks: linting them would report every finding twice.
@@ -26,19 +27,24 @@ class Unreadable:
 
 def discover(paths: list[Path], config: Config,
              seen: set[tuple[int, int]] | None = None) -> Iterator[Path | Unreadable]:
-    """Files named explicitly are always yielded; directories are walked recursively, in sorted
-    order, skipping the default and configured excludes. Each file is yielded once, also across
-    calls that share ``seen``. What cannot be read (a missing path, a symbolic link loop, a
-    directory without permission, a FIFO) is yielded as :class:`Unreadable`; nothing is opened."""
+    """Directories are walked recursively, in sorted order, skipping the default and configured
+    excludes and (unless ``respect_gitignore`` is off) what git ignores. Paths named explicitly
+    are always taken, unless ``force_exclude`` is on and they, or a directory above them, are
+    excluded. Each file is yielded once, also across calls that share ``seen``. What cannot be
+    read (a missing path, a symbolic link loop, a directory without permission, a FIFO) is
+    yielded as :class:`Unreadable`; nothing is opened."""
     seen = set() if seen is None else seen
+    walk = _Walk(config)
     for path in paths:
+        if config.force_exclude and walk.excluded_explicitly(path):
+            continue
         try:
             mode = path.stat().st_mode
         except OSError as exc:
             yield Unreadable(path, _reason(exc))
             continue
         if stat.S_ISDIR(mode):
-            candidates = _walk(path, config, config.relative(str(path)))
+            candidates = walk.files(path, config.relative(str(path)))
         elif stat.S_ISREG(mode):
             candidates = iter((path,))
         else:
@@ -59,23 +65,54 @@ def discover(paths: list[Path], config: Config,
                 yield candidate
 
 
-def _walk(directory: Path, config: Config, relative: str) -> Iterator[Path | Unreadable]:
-    """``relative``: the directory's path from the configuration root. Entries' paths are joined
-    onto it rather than resolved one by one (symbolic links to directories are not followed)."""
-    try:
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
-    except OSError as exc:
-        yield Unreadable(directory, _reason(exc))
-        return
-    for entry in entries:
-        entry_relative = entry.name if relative in ("", ".") else f"{relative}/{entry.name}"
-        if config.excluded(entry.name, entry_relative) or entry.name == _CHECKPOINTS:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path), config, entry_relative)
-        elif entry.name.endswith(SOURCE_SUFFIXES):
-            yield from _source_file(Path(entry.path))
+def force_excluded(path: Path, config: Config) -> bool:
+    """Whether ``--force-exclude`` leaves out ``path``, named on the command line."""
+    return _Walk(config).excluded_explicitly(path)
+
+
+class _Walk:
+    """The excludes of one run: configured patterns, default names and ``.gitignore`` files."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._gitignore = GitIgnore(config.root) if config.respect_gitignore else None
+
+    def _excluded(self, path: Path, relative: str, is_dir: bool) -> bool:
+        return (self._config.excluded(path.name, relative) or path.name == _CHECKPOINTS
+                or (self._gitignore is not None and self._gitignore.ignored(path, is_dir)))
+
+    def excluded_explicitly(self, path: Path) -> bool:
+        """Whether a path named on the command line, or a directory above it inside the project,
+        is excluded (``--force-exclude``: pre-commit names every changed file)."""
+        relative = self._config.relative(str(path))
+        parts = relative.split("/")
+        if Path(relative).is_absolute():  # outside the project: only names can match
+            return any(self._config.excluded(part, part) for part in parts if part)
+        return any(self._excluded(self._config.root / "/".join(parts[:depth]), "/".join(parts[:depth]),
+                                  depth < len(parts) or path.is_dir())
+                   for depth in range(1, len(parts) + 1))
+
+    def files(self, directory: Path, relative: str) -> Iterator[Path | Unreadable]:
+        """``relative``: the directory's path from the configuration root. Entries' paths are
+        joined onto it rather than resolved one by one (symbolic links to directories are not
+        followed)."""
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield Unreadable(directory, _reason(exc))
+            return
+        for entry in entries:
+            entry_relative = entry.name if relative in ("", ".") else f"{relative}/{entry.name}"
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if not is_dir and not entry.name.endswith(SOURCE_SUFFIXES):
+                continue
+            if self._excluded(Path(entry.path), entry_relative, is_dir):
+                continue
+            if is_dir:
+                yield from self.files(Path(entry.path), entry_relative)
+            else:
+                yield from _source_file(Path(entry.path))
 
 
 def _source_file(path: Path) -> Iterator[Path | Unreadable]:

@@ -81,6 +81,10 @@ class Notebook:
             located.append(dataclasses.replace(d, line=line, end_line=end_line, cell=cell))
         return sorted(located, key=lambda d: (d.cell, d.line, d.column, d.code))
 
+    def virtual_line(self, cell: int, line: int) -> int:
+        """The line of the virtual text (1-based) that is ``line`` of ``cell``."""
+        return self._origin.index((cell, line)) + 1
+
     def _position(self, line: int) -> tuple[int, int]:
         if not self._origin:
             return 1, 1

@@ -10,10 +10,10 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from initaudit.config import Config
-from initaudit.lint.discover import Unreadable, discover
+from initaudit.lint.discover import Unreadable, discover, force_excluded
 from initaudit.lint.results import FileResult, cached_result
 
 if TYPE_CHECKING:
@@ -54,9 +54,13 @@ class LintRun:
         return json.loads(render(self.summary))
 
 
+#: Told (files checked so far, files to check) as results come in.
+Progress = Callable[[int, int], None]
+
+
 def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = None,
              cache_dir: Path | None = None, fix: bool = False, write: bool = True,
-             unsafe_fixes: bool = False) -> LintRun:
+             unsafe_fixes: bool = False, progress: Progress | None = None) -> LintRun:
     """Check ``paths`` as ``initaudit check`` does. ``cache_dir``: read and write cached results
     there (never while fixing); ``fix``: compute fixes, and with ``write`` apply them to the files."""
     files: list[Path] = []
@@ -71,7 +75,8 @@ def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = 
         from initaudit.lint.cache import ResultCache
 
         cache = ResultCache.open(cache_dir, config)
-    run = LintRun(unreadable + _lint_all(files, config, fix=fix, unsafe=unsafe_fixes, jobs=jobs, cache=cache))
+    run = LintRun(unreadable + _lint_all(files, config, fix=fix, unsafe=unsafe_fixes, jobs=jobs, cache=cache,
+                                         progress=progress))
     if fix and write:
         run.fixed = _write_fixes(run.results)
     return run
@@ -85,8 +90,18 @@ def lint_paths(paths: Iterable[str | Path], config: Config | None = None, *, job
                     cache_dir=Path(cache_dir) if cache_dir is not None else None)
 
 
+def lint_stdin(data: bytes, filename: str, config: Config, *, fix: bool = False,
+               unsafe_fixes: bool = False) -> FileResult:
+    """Check source read from standard input as the file ``filename`` (which need not exist:
+    it decides per-file-ignores and whether it is a notebook). With ``force_exclude``, an
+    excluded filename gives an empty result, as a run over that file would."""
+    if config.force_exclude and force_excluded(Path(filename), config):
+        return FileResult(filename, parsed=True)
+    return _lint_task((filename, data, config, fix, unsafe_fixes))
+
+
 def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, jobs: int | None,
-              cache: ResultCache | None) -> list[FileResult]:
+              cache: ResultCache | None, progress: Progress | None = None) -> list[FileResult]:
     """Results in the order of ``files``: cached ones as they are, the rest checked in parallel.
     Each file is read once here; a worker gets its bytes with the task."""
     results: list[FileResult | None] = [None] * len(files)
@@ -118,8 +133,10 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
             chunksize = min(max(len(tasks) // (workers * 16), 1), 8)
             checked = stack.enter_context(contextlib.closing(
                 run_in_processes(_lint_task, tasks, workers, chunksize, _crashed)))
-        for index, result in zip(pending, checked, strict=True):
+        for done, (index, result) in enumerate(zip(pending, checked, strict=True), start=1):
             results[index] = result
+            if progress is not None:
+                progress(done, len(pending))
             if cache is not None and index in keys and result.error is None:
                 cache.put(keys[index], result.diagnostics, result.parsed)
     if cache is not None:

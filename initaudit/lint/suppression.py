@@ -6,7 +6,8 @@ import re
 
 from initaudit.lint.source import split_lines
 
-_NOQA = re.compile(
+#: A suppression comment; ``noqa`` or ``ignore`` holds its codes when it lists some.
+NOQA_COMMENT = re.compile(
     r"#\s*(?:noqa(?::\s*(?P<noqa>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?"
     r"|initaudit:\s*ignore(?:\[(?P<ignore>[^\]]*)\])?)",
     re.IGNORECASE,
@@ -25,7 +26,7 @@ def parse_suppressions(text: str) -> Suppressions:
     for number, line in enumerate(split_lines(text), start=1):
         if "#" not in line:
             continue
-        for match in _NOQA.finditer(line):
+        for match in NOQA_COMMENT.finditer(line):
             codes_text = match.group("noqa") or match.group("ignore")
             if codes_text is None:
                 found[number] = None

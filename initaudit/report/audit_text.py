@@ -13,6 +13,7 @@ from rich.text import Text
 
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.diagnostics import Severity
+from initaudit.report.console import make_console
 from initaudit.report.printable import printable
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ LEGEND = ("scheme: what produced the values (? when unsure); feeds: the activati
 
 
 def _console(stream: TextIO, width: int | None = None) -> Console:
-    return Console(file=stream, width=width or report_width(stream), highlight=False)
+    return make_console("auto", stream, width=width or report_width(stream))
 
 
 def report_width(stream: TextIO) -> int:

@@ -14,9 +14,10 @@ from initaudit.report.text import summary_line
 _MARK = {Applicability.SAFE: "[*] ", Applicability.UNSAFE: "[-] "}
 
 
-def render(summary: Summary) -> str:
+def render(summary: Summary, quiet: bool = False) -> str:
+    """``quiet``: the findings only, without the summary line."""
     lines = [_line(d) for d in summary.diagnostics]
-    return "\n".join([*lines, summary_line(summary)])
+    return "\n".join(lines if quiet else [*lines, summary_line(summary)])
 
 
 def _line(d: Diagnostic) -> str:

@@ -16,9 +16,12 @@ from initaudit.report.summary import Summary
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def render(summary: Summary, console: Console) -> None:
+def render(summary: Summary, console: Console, quiet: bool = False) -> None:
+    """``quiet``: the findings only, without the summary line."""
     for diagnostic in summary.diagnostics:
         _diagnostic(console, diagnostic, summary.source_lines(diagnostic))
+    if quiet:
+        return
     console.print(summary_line(summary), style="" if summary.diagnostics or summary.skipped else "green",
                   highlight=False, soft_wrap=True, markup=False)
 

@@ -75,7 +75,7 @@ def test_ignore_by_code_prefix_or_name(ignore: list[str]) -> None:
 
 @pytest.mark.parametrize("typo", ["IA999", "zero-weight", ""])
 def test_unknown_ignore_is_an_error_not_a_silent_pass(typo: str) -> None:
-    with pytest.raises(ValueError, match="not a rule code"):
+    with pytest.raises(ValueError, match="unknown rule selector"):
         assert_well_initialized(he_mlp(), ignore=[typo])
 
 

@@ -59,5 +59,7 @@ def test_rules_command_prints_the_catalogue(tmp_path) -> None:
     assert CliRunner().invoke(main, ["rules", "--output-format", "markdown"]).output == markdown_table()
     listed = json.loads(CliRunner().invoke(main, ["rules", "--output-format", "json"]).output)
     assert [item["code"] for item in listed] == list(entries())
+    entry = entries()["IA101"]
     assert listed[1] == {"code": "IA101", "name": "zero-weight-init", "command": "check",
-                         "severity": "warning", "fix": "unsafe", "summary": entries()["IA101"].summary}
+                         "severity": "warning", "severity_note": entry.severity_note, "fix": "unsafe",
+                         "summary": entry.summary, "url": entry.url}

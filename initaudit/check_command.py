@@ -1,0 +1,331 @@
+"""What ``initaudit check`` does with its options: settings, the run (files or standard input),
+adoption steps (``--add-noqa``, baselines), the report and the exit status.
+
+The command-line module only parses options into :class:`CheckOptions`; analysis stays in the
+runner and formatting in the reporters.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TextIO
+
+import click
+
+from initaudit.config import Config, ConfigError, load_config, parse_code_list
+from initaudit.report.printable import printable
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+STDIN = Path("-")
+#: Below this many files to check, no progress bar flashes by.
+_PROGRESS_FROM = 30
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    paths: tuple[Path, ...] = ()
+    select: str | None = None
+    extend_select: str | None = None
+    ignore: str | None = None
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    show_fixes: bool = False
+    output_format: str = "full"
+    output_file: Path | None = None
+    statistics: bool = False
+    exit_zero: bool = False
+    exit_non_zero_on_fix: bool = False
+    quiet: bool = False
+    color: str = "auto"
+    add_noqa: bool = False
+    baseline: Path | None = None
+    write_baseline: Path | None = None
+    stdin_filename: str | None = None
+    force_exclude: bool | None = None
+    respect_gitignore: bool | None = None
+    config_file: Path | None = None
+    show_settings: bool = False
+    jobs: int | None = None
+    no_cache: bool = False
+    cache_dir: Path | None = None
+
+    @property
+    def reads_stdin(self) -> bool:
+        return self.paths == (STDIN,) or (not self.paths and self.stdin_filename is not None)
+
+
+class UsageError(Exception):
+    """Options that cannot be used together, or settings that cannot be read (one line)."""
+
+
+def run_check(options: CheckOptions) -> int:
+    """Run ``initaudit check``; returns the exit status."""
+    try:
+        _check_usage(options)
+        config = _settings(options)
+        baseline = _read_baseline(options)
+    except UsageError as exc:
+        error(str(exc))
+        return EXIT_ERROR
+    cache_dir = _cache_dir(options, config)
+    if options.show_settings:
+        from initaudit.report.settings import render_settings
+
+        click.echo(render_settings(config, cache_dir, as_json=options.output_format == "json"))
+        return EXIT_CLEAN
+    if options.reads_stdin:
+        return _check_stdin(options, config)
+    return _check_files(options, config, cache_dir, baseline)
+
+
+def error(message: str) -> None:
+    click.echo(f"initaudit: error: {printable(message)}", err=True)
+
+
+def _check_usage(options: CheckOptions) -> None:
+    if STDIN in options.paths and options.paths != (STDIN,):
+        raise UsageError("`-` (standard input) cannot be combined with other paths")
+    modes = [name for name, on in (("--fix", options.fix), ("--diff", options.diff),
+                                   ("--add-noqa", options.add_noqa),
+                                   ("--write-baseline", options.write_baseline is not None)) if on]
+    if len(modes) > 1 and modes != ["--fix", "--diff"]:
+        raise UsageError(f"{modes[0]} and {modes[1]} cannot be used together")
+    if options.reads_stdin and (options.add_noqa or options.write_baseline or options.baseline):
+        raise UsageError("--add-noqa and baselines work on files, not on standard input")
+
+
+def _settings(options: CheckOptions) -> Config:
+    start = Path(options.stdin_filename) if options.reads_stdin and options.stdin_filename else (
+        options.paths[0] if options.paths else Path("."))
+    try:
+        return load_config(options.config_file, start.parent if start == STDIN else start).with_options(
+            select=parse_code_list(options.select, "--select"),
+            extend_select=parse_code_list(options.extend_select, "--extend-select"),
+            ignore=parse_code_list(options.ignore, "--ignore"),
+            force_exclude=options.force_exclude, respect_gitignore=options.respect_gitignore)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _read_baseline(options: CheckOptions) -> object:
+    if options.baseline is None:
+        return None
+    from initaudit.lint.baseline import BaselineError, load_baseline
+
+    try:
+        return load_baseline(options.baseline)
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cache_dir(options: CheckOptions, config: Config) -> Path | None:
+    if options.no_cache or options.fix or options.diff or options.add_noqa:
+        return None
+    from initaudit.lint.cache import DEFAULT_DIR
+
+    return options.cache_dir or config.root / DEFAULT_DIR
+
+
+def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None, baseline: object) -> int:
+    from initaudit.lint.runner import run_lint
+
+    with _progress_bar() as progress:
+        run = run_lint(list(options.paths) or [Path(".")], config, jobs=options.jobs, cache_dir=cache_dir,
+                       fix=options.fix or options.diff, write=not options.diff,
+                       unsafe_fixes=options.unsafe_fixes, progress=progress)
+    if options.add_noqa:
+        return _add_noqa(run)
+    for result in run.errors:
+        error(f"{result.path}: {result.error}")
+    status = EXIT_ERROR if run.errors else EXIT_CLEAN
+    if options.diff:
+        from initaudit.report.diff import render_diff
+
+        patch = render_diff(run.results)
+        _emit(options, patch, end="")
+        return max(status, EXIT_FINDINGS if patch else EXIT_CLEAN)
+    summary = run.summary
+    if options.write_baseline is not None:
+        return _write_baseline(options.write_baseline, summary, status)
+    if baseline is not None:
+        from initaudit.lint.baseline import without_baseline
+
+        summary = without_baseline(summary, options.baseline, baseline)  # type: ignore[arg-type]
+    if options.show_fixes and options.fix:
+        from initaudit.report.fixed import render_fixed
+
+        fixed = render_fixed(run.results)
+        if fixed:
+            click.echo(fixed, err=True)
+    _report(options, summary)
+    return _exit_status(options, status, summary, fixed=run.fixed)
+
+
+def _check_stdin(options: CheckOptions, config: Config) -> int:
+    """The source comes from standard input; with --fix the fixed source goes to standard output
+    (the findings left to standard error), with --diff the patch does."""
+    from initaudit.lint.runner import LintRun, lint_stdin
+
+    data = sys.stdin.buffer.read()
+    name = options.stdin_filename or "-"
+    result = lint_stdin(data, name, config, fix=options.fix or options.diff, unsafe_fixes=options.unsafe_fixes)
+    if result.error is not None:
+        error(f"{name}: {result.error}")
+        if options.fix:
+            sys.stdout.buffer.write(data)  # a pipeline must not lose the source
+        return EXIT_ERROR
+    run = LintRun([result], fixed=result.fixes_applied if options.fix else 0)
+    if options.diff:
+        from initaudit.report.diff import render_diff
+
+        patch = render_diff(run.results)
+        _emit(options, patch, end="")
+        return EXIT_FINDINGS if patch else EXIT_CLEAN
+    if options.fix:
+        fixed = data if result.fixed_text is None or result.source is None else result.source.encode(result.fixed_text)
+        sys.stdout.buffer.write(fixed)
+        sys.stdout.flush()
+        _report(options, run.summary, stream=sys.stderr)
+    else:
+        _report(options, run.summary)
+    return _exit_status(options, EXIT_CLEAN, run.summary, fixed=run.fixed)
+
+
+def _add_noqa(run: object) -> int:
+    from initaudit.lint.fixes import WriteRefused
+    from initaudit.lint.noqa import NoqaRefused, add_noqa
+
+    status, added = EXIT_CLEAN, 0
+    for result in run:  # type: ignore[attr-defined]
+        if result.error is not None:
+            error(f"{result.path}: {result.error}")
+            status = EXIT_ERROR
+            continue
+        try:
+            added += add_noqa(result)
+        except (NoqaRefused, WriteRefused) as exc:
+            error(f"{result.path}: {exc}")
+            status = EXIT_ERROR
+        except OSError as exc:
+            error(f"{result.path}: cannot write: {exc.strerror or exc}")
+            status = EXIT_ERROR
+    click.echo(f"Added {added} noqa comment{'s' if added != 1 else ''}.", err=True)
+    return status
+
+
+def _write_baseline(path: Path, summary: object, status: int) -> int:
+    from initaudit.lint.baseline import write_baseline
+
+    try:
+        count = write_baseline(path, summary)  # type: ignore[arg-type]
+    except OSError as exc:
+        error(f"{path}: cannot write the baseline: {exc.strerror or exc}")
+        return EXIT_ERROR
+    click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {path}.", err=True)
+    return status
+
+
+def _report(options: CheckOptions, summary: object, stream: TextIO | None = None) -> None:
+    """Write the report in the chosen format to --output-file, ``stream`` or standard output."""
+    buffer = io.StringIO() if options.output_file is not None else None
+    target = buffer or stream or sys.stdout
+    _render(options, summary, target)
+    if buffer is not None:
+        try:
+            options.output_file.write_text(buffer.getvalue(), encoding="utf-8")  # type: ignore[union-attr]
+        except OSError as exc:
+            error(f"{options.output_file}: cannot write the report: {exc.strerror or exc}")
+
+
+def _render(options: CheckOptions, summary: object, target: TextIO) -> None:
+    output_format = options.output_format
+    if options.statistics:
+        from initaudit.report.statistics import render
+
+        text = render(summary, as_json=output_format == "json")  # type: ignore[arg-type]
+        if text:
+            click.echo(text, file=target)
+        return
+    if output_format in ("full", "text"):
+        from initaudit.report import text
+        from initaudit.report.console import make_console
+
+        color = "never" if options.output_file is not None else options.color
+        text.render(summary, make_console(color, target), quiet=options.quiet)  # type: ignore[arg-type]
+        return
+    if output_format == "concise":
+        from initaudit.report.concise import render as render_concise
+
+        output = render_concise(summary, quiet=options.quiet)  # type: ignore[arg-type]
+    else:
+        module = {"json": "json_report", "json-lines": "json_lines"}.get(output_format, output_format)
+        output = importlib.import_module(f"initaudit.report.{module}").render(summary)
+    if output:
+        click.echo(output, file=target)
+
+
+def _emit(options: CheckOptions, text: str, end: str = "\n") -> None:
+    if options.output_file is None:
+        sys.stdout.write(text + end)
+        return
+    try:
+        options.output_file.write_text(text + end, encoding="utf-8")
+    except OSError as exc:
+        error(f"{options.output_file}: cannot write the report: {exc.strerror or exc}")
+
+
+def _exit_status(options: CheckOptions, status: int, summary: object, fixed: int) -> int:
+    if status != EXIT_CLEAN:
+        return status
+    if options.exit_non_zero_on_fix and fixed:
+        return EXIT_FINDINGS
+    if options.exit_zero:
+        return EXIT_CLEAN
+    failing = any(d.severity.fails for d in summary.diagnostics)  # type: ignore[attr-defined]
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+class _NoProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress_bar() -> object:
+    """A transient bar on standard error for a long run on a terminal; nothing in a pipe, a
+    CI log (``CI`` set) or under ``TERM=dumb``."""
+    if not sys.stderr.isatty() or os.environ.get("CI") or os.environ.get("TERM") == "dumb":
+        return _NoProgress()
+    return _Bar()
+
+
+class _Bar:
+    def __enter__(self) -> Callable[[int, int], None]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from initaudit.report.console import make_console
+
+        self._progress = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(),
+                                  console=make_console(stderr=True), transient=True)
+        self._task = None
+        return self._advance
+
+    def _advance(self, done: int, total: int) -> None:
+        if total < _PROGRESS_FROM:
+            return
+        if self._task is None:
+            self._progress.start()
+            self._task = self._progress.add_task("check", total=total)
+        self._progress.update(self._task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._progress.stop()

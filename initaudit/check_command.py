@@ -7,18 +7,24 @@ runner and formatting in the reporters.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, ContextManager, TextIO
 
 import click
 
 from initaudit.config import Config, ConfigError, load_config, parse_code_list
 from initaudit.report.printable import printable
+
+if TYPE_CHECKING:
+    from initaudit.lint.baseline import Baseline
+    from initaudit.lint.runner import LintRun
+    from initaudit.report.summary import Summary
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN = Path("-")
@@ -113,7 +119,7 @@ def _settings(options: CheckOptions) -> Config:
         raise UsageError(str(exc)) from None
 
 
-def _read_baseline(options: CheckOptions) -> object:
+def _read_baseline(options: CheckOptions) -> Baseline | None:
     if options.baseline is None:
         return None
     from initaudit.lint.baseline import BaselineError, load_baseline
@@ -132,7 +138,8 @@ def _cache_dir(options: CheckOptions, config: Config) -> Path | None:
     return options.cache_dir or config.root / DEFAULT_DIR
 
 
-def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None, baseline: object) -> int:
+def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
+                 baseline: Baseline | None) -> int:
     from initaudit.lint.runner import run_lint
 
     with _progress_bar() as progress:
@@ -156,7 +163,7 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None, 
     if baseline is not None:
         from initaudit.lint.baseline import without_baseline
 
-        summary = without_baseline(summary, options.baseline, baseline)  # type: ignore[arg-type]
+        summary = without_baseline(summary, options.baseline, baseline)
     if options.show_fixes and options.fix:
         from initaudit.report.fixed import render_fixed
 
@@ -197,12 +204,12 @@ def _check_stdin(options: CheckOptions, config: Config) -> int:
     return _exit_status(options, EXIT_CLEAN, run.summary, fixed=run.fixed)
 
 
-def _add_noqa(run: object) -> int:
+def _add_noqa(run: LintRun) -> int:
     from initaudit.lint.fixes import WriteRefused
     from initaudit.lint.noqa import NoqaRefused, add_noqa
 
     status, added = EXIT_CLEAN, 0
-    for result in run:  # type: ignore[attr-defined]
+    for result in run:
         if result.error is not None:
             error(f"{result.path}: {result.error}")
             status = EXIT_ERROR
@@ -219,11 +226,11 @@ def _add_noqa(run: object) -> int:
     return status
 
 
-def _write_baseline(path: Path, summary: object, status: int) -> int:
+def _write_baseline(path: Path, summary: Summary, status: int) -> int:
     from initaudit.lint.baseline import write_baseline
 
     try:
-        count = write_baseline(path, summary)  # type: ignore[arg-type]
+        count = write_baseline(path, summary)
     except OSError as exc:
         error(f"{path}: cannot write the baseline: {exc.strerror or exc}")
         return EXIT_ERROR
@@ -231,24 +238,22 @@ def _write_baseline(path: Path, summary: object, status: int) -> int:
     return status
 
 
-def _report(options: CheckOptions, summary: object, stream: TextIO | None = None) -> None:
+def _report(options: CheckOptions, summary: Summary, stream: TextIO | None = None) -> None:
     """Write the report in the chosen format to --output-file, ``stream`` or standard output."""
-    buffer = io.StringIO() if options.output_file is not None else None
-    target = buffer or stream or sys.stdout
-    _render(options, summary, target)
-    if buffer is not None:
-        try:
-            options.output_file.write_text(buffer.getvalue(), encoding="utf-8")  # type: ignore[union-attr]
-        except OSError as exc:
-            error(f"{options.output_file}: cannot write the report: {exc.strerror or exc}")
+    if options.output_file is None:
+        _render(options, summary, stream or sys.stdout)
+        return
+    buffer = io.StringIO()
+    _render(options, summary, buffer)
+    _emit(options, buffer.getvalue(), end="")
 
 
-def _render(options: CheckOptions, summary: object, target: TextIO) -> None:
+def _render(options: CheckOptions, summary: Summary, target: TextIO) -> None:
     output_format = options.output_format
     if options.statistics:
         from initaudit.report.statistics import render
 
-        text = render(summary, as_json=output_format == "json")  # type: ignore[arg-type]
+        text = render(summary, as_json=output_format == "json")
         if text:
             click.echo(text, file=target)
         return
@@ -257,12 +262,12 @@ def _render(options: CheckOptions, summary: object, target: TextIO) -> None:
         from initaudit.report.console import make_console
 
         color = "never" if options.output_file is not None else options.color
-        text.render(summary, make_console(color, target), quiet=options.quiet)  # type: ignore[arg-type]
+        text.render(summary, make_console(color, target), quiet=options.quiet)
         return
     if output_format == "concise":
         from initaudit.report.concise import render as render_concise
 
-        output = render_concise(summary, quiet=options.quiet)  # type: ignore[arg-type]
+        output = render_concise(summary, quiet=options.quiet)
     else:
         module = {"json": "json_report", "json-lines": "json_lines"}.get(output_format, output_format)
         output = importlib.import_module(f"initaudit.report.{module}").render(summary)
@@ -280,30 +285,22 @@ def _emit(options: CheckOptions, text: str, end: str = "\n") -> None:
         error(f"{options.output_file}: cannot write the report: {exc.strerror or exc}")
 
 
-def _exit_status(options: CheckOptions, status: int, summary: object, fixed: int) -> int:
+def _exit_status(options: CheckOptions, status: int, summary: Summary, fixed: int) -> int:
     if status != EXIT_CLEAN:
         return status
     if options.exit_non_zero_on_fix and fixed:
         return EXIT_FINDINGS
     if options.exit_zero:
         return EXIT_CLEAN
-    failing = any(d.severity.fails for d in summary.diagnostics)  # type: ignore[attr-defined]
+    failing = any(d.severity.fails for d in summary.diagnostics)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
-class _NoProgress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _progress_bar() -> object:
+def _progress_bar() -> ContextManager[Callable[[int, int], None] | None]:
     """A transient bar on standard error for a long run on a terminal; nothing in a pipe, a
     CI log (``CI`` set) or under ``TERM=dumb``."""
     if not sys.stderr.isatty() or os.environ.get("CI") or os.environ.get("TERM") == "dumb":
-        return _NoProgress()
+        return contextlib.nullcontext()
     return _Bar()
 
 

@@ -20,6 +20,8 @@ from initaudit.report.summary import Summary
 
 FORMAT_VERSION = 1
 _Key = tuple[str, str, str]  # path, code, fingerprint of the line
+#: How many findings of each key the baseline holds.
+Baseline = Counter[_Key]
 
 
 class BaselineError(Exception):
@@ -38,7 +40,7 @@ def write_baseline(path: Path, summary: Summary) -> int:
     return len(findings)
 
 
-def load_baseline(path: Path) -> Counter[_Key]:
+def load_baseline(path: Path) -> Baseline:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -53,7 +55,7 @@ def load_baseline(path: Path) -> Counter[_Key]:
     return Counter((f["path"], f["code"], f["fingerprint"]) for f in findings)
 
 
-def without_baseline(summary: Summary, baseline_path: Path, baseline: Counter[_Key]) -> Summary:
+def without_baseline(summary: Summary, baseline_path: Path, baseline: Baseline) -> Summary:
     """``summary`` with the findings the baseline holds left out."""
     remaining = Counter(baseline)
     kept = []

@@ -36,7 +36,8 @@ def _code_fingerprint() -> str:
 
 def settings_key(config: Config) -> str:
     """What, besides the file, decides its diagnostics."""
-    return json.dumps([config.select, config.ignore, config.per_file_ignores], sort_keys=True)
+    return json.dumps([config.select, config.extend_select, config.ignore, config.per_file_ignores],
+                      sort_keys=True)
 
 
 @dataclass

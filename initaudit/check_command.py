@@ -164,13 +164,13 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
         from initaudit.lint.baseline import without_baseline
 
         summary = without_baseline(summary, options.baseline, baseline)
+    _report(options, summary)
     if options.show_fixes and options.fix:
         from initaudit.report.fixed import render_fixed
 
         fixed = render_fixed(run.results)
         if fixed:
             click.echo(fixed, err=True)
-    _report(options, summary)
     return _exit_status(options, status, summary, fixed=run.fixed)
 
 

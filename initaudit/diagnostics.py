@@ -39,7 +39,19 @@ class Fix:
 
 
 @dataclass(frozen=True)
-class Diagnostic:
+class RuleFinding:
+    """What every rule of both commands reports: which rule, how severe, what it found. The
+    linter's :class:`Diagnostic` adds where in a file; the auditor's finding adds which
+    parameter (``initaudit.audit.results.Finding``)."""
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diagnostic(RuleFinding):
     """One finding at a 1-based (line, column) range of a file."""
 
     path: str
@@ -47,10 +59,6 @@ class Diagnostic:
     column: int
     end_line: int
     end_column: int
-    code: str
-    name: str
-    severity: Severity
-    message: str
     fix: Fix | None = None
     #: Notebook cell (1-based) the position refers to; None for plain Python files.
     cell: int | None = field(default=None, compare=False)

@@ -73,3 +73,21 @@ def test_linter_modules_do_not_import_the_auditor() -> None:
     for name, targets in graph.items():
         if name.startswith("initaudit.lint"):
             assert not any(t.startswith("initaudit.audit") for t in targets), name
+
+
+def test_both_commands_report_one_finding_type() -> None:
+    """Reporters and the Python API can treat the linter's and the auditor's findings alike."""
+    import dataclasses
+
+    from initaudit.audit.results import Finding
+    from initaudit.diagnostics import Diagnostic, RuleFinding, Severity
+
+    shared = {field.name for field in dataclasses.fields(RuleFinding)}
+    assert shared == {"code", "name", "severity", "message"}
+    for kind in (Diagnostic, Finding):
+        assert issubclass(kind, RuleFinding)
+        assert shared < {field.name for field in dataclasses.fields(kind)}
+    finding = Finding(code="IA201", name="zero-weight-matrix", severity=Severity.WARNING,
+                      message="m", parameter="fc.weight")
+    assert finding.to_dict() == {"code": "IA201", "name": "zero-weight-matrix", "severity": "warning",
+                                 "parameter": "fc.weight", "message": "m"}

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from initaudit.diagnostics import Severity
+from initaudit.diagnostics import RuleFinding, Severity
 from initaudit.knowledge import LayerKind
 
 if TYPE_CHECKING:
@@ -82,13 +82,11 @@ class ParameterReport:
                 "std_ratio": _round(self.std_ratio)}
 
 
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    name: str
-    severity: Severity
+@dataclass(frozen=True, kw_only=True)
+class Finding(RuleFinding):
+    """An auditor rule's finding about one parameter (None: about the model as a whole)."""
+
     parameter: str | None
-    message: str
 
     def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "name": self.name, "severity": self.severity.value,

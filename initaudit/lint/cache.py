@@ -128,9 +128,10 @@ def _diagnostic(entry: dict) -> Diagnostic:
                                    for start, end, text in fix["edits"]):
         raise TypeError("malformed cache entry")
     return Diagnostic(
-        entry["path"], entry["line"], entry["column"], entry["end_line"], entry["end_column"],
-        entry["code"], entry["name"], Severity(entry["severity"]), entry["message"],
-        None if fix is None else Fix(Applicability(fix["applicability"]), fix["message"],
-                                     tuple(Edit(*edit) for edit in fix["edits"])),
+        path=entry["path"], line=entry["line"], column=entry["column"], end_line=entry["end_line"],
+        end_column=entry["end_column"], code=entry["code"], name=entry["name"],
+        severity=Severity(entry["severity"]), message=entry["message"],
+        fix=None if fix is None else Fix(Applicability(fix["applicability"]), fix["message"],
+                                         tuple(Edit(*edit) for edit in fix["edits"])),
         cell=entry["cell"],
     )

@@ -194,8 +194,9 @@ def _syntax_diagnostics(path: str, error: SourceError, config: Config) -> list[D
     info = SYNTAX_ERROR.info
     if not config.enabled(info.code, path):
         return []
-    return [Diagnostic(path, error.line, error.column, error.line, error.column + 1,
-                       info.code, info.name, Severity.ERROR, error.message)]
+    return [Diagnostic(path=path, line=error.line, column=error.column, end_line=error.line,
+                       end_column=error.column + 1, code=info.code, name=info.name,
+                       severity=Severity.ERROR, message=error.message)]
 
 
 def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,

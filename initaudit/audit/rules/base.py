@@ -45,7 +45,8 @@ rule = REGISTRY.rule
 
 
 def finding(rule: AuditRule, severity: Severity, parameter: str | None, message: str) -> Finding:
-    return Finding(rule.info.code, rule.info.name, severity, parameter, message)
+    return Finding(code=rule.info.code, name=rule.info.name, severity=severity, parameter=parameter,
+                   message=message)
 
 
 def is_matrix(parameter: ParameterReport) -> bool:

@@ -171,6 +171,27 @@ def pytorch_default_std(fan_in: int) -> float:
     return 1.0 / math.sqrt(3.0 * fan_in) if fan_in > 0 else 0.0
 
 
+# ----------------------------------------------------------------- init and use in source code
+
+#: In-place tensor methods that initialise, and the init function each one amounts to.
+INPLACE_INIT_METHODS: dict[str, str | None] = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
+                                               "normal_": "normal_", "uniform_": "uniform_"}
+#: Tensor factories with one value everywhere, and the init function each one amounts to.
+CONSTANT_FACTORIES: dict[str, str] = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
+                                      "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
+#: Factories whose values are random with unit scale, U(0, 1) and N(0, 1), whatever the fan-in.
+UNIT_RANDOM_FACTORIES: dict[str, str] = {"rand": "uniform_", "randn": "normal_"}
+#: Functions whose tensor arguments are weights multiplying the signal.
+MATRIX_FUNCTIONS: frozenset[str] = frozenset({
+    "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv",
+})
+#: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
+MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
+#: Namespaces of functional activations and operations (``F.relu``, ``torch.tanh``).
+FUNCTIONAL_NAMESPACES: tuple[str, ...] = ("torch.nn.functional.", "torch.")
+
+
 # --------------------------------------------------------------------------- activations
 
 #: Families group activations that want the same initialisation.

@@ -73,7 +73,6 @@ class Summary:
     input_consumers: frozenset[Consumer]
     output: Value
 _MAX_INLINE_DEPTH = 3
-_FUNCTIONAL_PREFIXES = ("torch.nn.functional.", "torch.")
 
 
 @dataclass
@@ -409,7 +408,7 @@ class ForwardFlow:
 
     def _torch_function(self, func: cst.BaseExpression) -> str | None:
         for name in self._names(func):
-            for prefix in _FUNCTIONAL_PREFIXES:
+            for prefix in knowledge.FUNCTIONAL_NAMESPACES:
                 if name.startswith(prefix) and "." not in name[len(prefix):]:
                     return name[len(prefix):]
         return None

@@ -29,24 +29,10 @@ INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
 _NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
             "torch.autograd.grad_mode.no_grad")
-#: In-place tensor methods that initialise, and the init function each one amounts to.
-_INPLACE_METHODS = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
-                    "normal_": "normal_", "uniform_": "uniform_"}
-#: Functions whose tensor arguments are weights multiplying the signal.
-_MATRIX_FUNCTIONS = frozenset({
-    "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv",
-})
-#: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
-_MATRIX_METHODS = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
 #: Methods that add modules to a container or to a list of modules.
 _GROWING_METHODS = ("append", "extend", "add_module")
-_TENSOR_FACTORIES = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
-                     "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
 #: Deprecated ``torch.nn.init`` names and their replacements, as variables an IA104 fix renames.
 _ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge.DEPRECATED_ALIASES.values())
-#: Factories whose values are random with unit scale: U(0, 1) and N(0, 1).
-_RANDOM_FACTORIES = {"rand": "uniform_", "randn": "normal_"}
 
 
 class FileModel:
@@ -370,7 +356,7 @@ class _Collector:
         if not isinstance(data, cst.Call):
             return None, None
         factory = self._torch_factory(data)
-        function = _TENSOR_FACTORIES.get(factory or "") or _RANDOM_FACTORIES.get(factory or "")
+        function = knowledge.CONSTANT_FACTORIES.get(factory or "") or knowledge.UNIT_RANDOM_FACTORIES.get(factory or "")
         return function, _factory_ndim(factory, data)
 
     def _torch_factory(self, call: cst.Call) -> str | None:
@@ -406,7 +392,7 @@ class _Collector:
                 return
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS:
             self._grow(node, owner)
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _INPLACE_METHODS:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in knowledge.INPLACE_INIT_METHODS:
             self._inplace(node, node.func.attr.value)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
             self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq))
@@ -446,13 +432,13 @@ class _Collector:
         """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``, ``x.mm(self.w)``: ``w`` is used
         as a weight."""
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _MATRIX_METHODS \
+        if isinstance(func, cst.Attribute) and func.attr.value in knowledge.MATRIX_METHODS \
                 and not self._model.names(func):
             for operand in (func.value, *(arg.value for arg in node.args)):
                 self._matrix_parameter(operand)
             return
         for name in self._model.names(node.func):
-            if name.rsplit(".", 1)[-1] in _MATRIX_FUNCTIONS and name.startswith("torch."):
+            if name.rsplit(".", 1)[-1] in knowledge.MATRIX_FUNCTIONS and name.startswith("torch."):
                 for arg in node.args:
                     self._matrix_parameter(arg.value)
                 return
@@ -502,7 +488,7 @@ class _Collector:
 
     def _inplace(self, node: cst.Call, method: str) -> None:
         assert isinstance(node.func, cst.Attribute)
-        function = _INPLACE_METHODS[method]
+        function = knowledge.INPLACE_INIT_METHODS[method]
         args: dict[str, cst.BaseExpression] = {}
         if method == "fill_":
             value = argument(node, 0, "value")
@@ -513,7 +499,7 @@ class _Collector:
             source = argument(node, 0, "src")
             if not isinstance(source, cst.Call):
                 return
-            function = _TENSOR_FACTORIES.get(self._torch_factory(source) or "")
+            function = knowledge.CONSTANT_FACTORIES.get(self._torch_factory(source) or "")
             if function is None:
                 return
             if function == "constant_" and len(source.args) >= 2:

@@ -8,7 +8,7 @@ import torch
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.audit import rules
+from initaudit.audit import rules, trained
 from initaudit.audit.errors import AuditError
 from initaudit.audit.identify import identify
 from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
@@ -32,7 +32,9 @@ class Analysis:
     example: object = None
 
 
-def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0) -> Analysis:
+def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0,
+            recognise_trained: bool = True) -> Analysis:
+    """``recognise_trained=False`` audits tensors that look trained as inits (``--force``)."""
     notes: list[str] = list(source.notes)
     stats = _collect_stats(source, seed, notes)
     contexts = (contexts_from_module(source.module) if source.module is not None
@@ -55,6 +57,11 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
                          "pass --input-shape to probe activations and signal")
             uses, order, signal = {}, [], []
     parameters = _parameters(source, stats, contexts, uses, order)
+    looks_trained = trained.recognise(parameters.values())
+    if recognise_trained:
+        trained.mark(parameters.values(), looks_trained)
+    elif looks_trained:
+        notes.append(f"{len(looks_trained)} tensors that look trained are audited as inits")
     weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
     found = rules.check(rules.ModelFacts(list(parameters.values()), signal, _clone_groups(source, stats),
                                          _has_norms(source), weight_of))

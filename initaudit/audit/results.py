@@ -51,6 +51,8 @@ class ParameterReport:
     #: The last layer the forward pass reached (the model's output layer).
     last_layer: bool = False
     frozen: bool = False  # requires_grad is off
+    #: Recognised as trained (audit/trained.py): init checks do not apply.
+    trained: bool = False
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -79,7 +81,7 @@ class ParameterReport:
                 "fan_out": self.fan_out, "mean": _round(self.mean), "std": _round(self.std),
                 "zero_fraction": _round(self.zero_fraction), "scheme": self.scheme.to_dict(),
                 "activation": self.activation, "expected_std": _round(self.expected_std),
-                "std_ratio": _round(self.std_ratio)}
+                "std_ratio": _round(self.std_ratio), "trained": self.trained}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,11 +128,10 @@ class AuditReport:
         return sum(1 for f in self.findings if f.severity is severity)
 
     def summary(self) -> dict[str, object]:
-        """Counts, whether the signal was probed, and whether training statistics were read
-        (``trained``: not yet measured, always false)."""
+        """Counts, whether the signal was probed, and whether any tensor looks trained."""
         return {"parameters": len(self.parameters), "errors": self.count(Severity.ERROR),
                 "warnings": self.count(Severity.WARNING), "info": self.count(Severity.INFO),
-                "probed": bool(self.signal), "trained": False}
+                "probed": bool(self.signal), "trained": any(p.trained for p in self.parameters)}
 
     def to_dict(self) -> dict[str, object]:
         return {"version": 1, "summary": self.summary(),

@@ -109,7 +109,7 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["version"] == 1
     parameter = report["parameters"][0]
     assert set(parameter) == {"name", "shape", "fan_in", "fan_out", "mean", "std", "zero_fraction",
-                              "scheme", "activation", "expected_std", "std_ratio"}
+                              "scheme", "activation", "expected_std", "std_ratio", "trained"}
     assert set(parameter["scheme"]) == {"name", "family", "gain", "std", "confidence"}
     assert set(report["findings"][0]) == {"code", "name", "severity", "parameter", "message"}
     assert set(report["signal"][0]) == {"module", "forward_std", "sample_std", "grad_norm"}

@@ -59,8 +59,9 @@ def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float],
                    forward_words: str, verb: str) -> Finding | None:
     """IA207/IA208: the first-to-last ratios of the probe that lie ``beyond`` the band."""
     signal = facts.signal
-    if len(signal) < 3:
-        return None
+    trained = {p.name for p in facts.parameters if p.trained}
+    if len(signal) < 3 or any(facts.weight_of.get(row.module) in trained for row in signal):
+        return None  # trained layers: the signal says nothing about the init
     forward, backward = signal_ratios(signal)
     parts = []
     if forward is not None and beyond(forward):

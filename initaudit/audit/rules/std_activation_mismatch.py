@@ -32,7 +32,7 @@ class StdActivationMismatch:
 def _mismatch(rule: AuditRule, layer: ParameterReport, model_has_norms: bool, signal_state: str) -> Finding | None:
     report = layer
     ratio = report.std_ratio
-    if ratio is None or ratio == 0 or layer.stats.nonfinite or report.scheme.family in (
+    if ratio is None or ratio == 0 or layer.stats.nonfinite or layer.trained or report.scheme.family in (
             "zeros", "constant", "ones"):
         return None
     activation = report.activation or "linear"

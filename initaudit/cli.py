@@ -126,13 +126,14 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
 @click.option("--input-shape", help="Input shape for the signal probe, e.g. 1,3,224,224.")
 @click.option("--fix", is_flag=True, help="Re-initialise flagged layers (needs --output).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Where --fix writes the new checkpoint.")
+@click.option("--force", is_flag=True, help="Let --fix audit and rewrite tensors that look trained as inits.")
 @click.option("--trust-pickle", is_flag=True,
               help="Allow unpickling arbitrary objects and loading TorchScript code (both run code from the file).")
 @click.option("--factory", help="package.module:function building the architecture for a bare state dict.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for probes and fixes.")
 @click.option("--html", "html", type=click.Path(dir_okay=False), help="Also write the report as one HTML page.")
 def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,
-          trust_pickle: bool, factory: str | None, seed: int, html: str | None) -> None:
+          force: bool, trust_pickle: bool, factory: str | None, seed: int, html: str | None) -> None:
     """Audit a checkpoint, TorchScript archive or package.module:factory."""
     shape = None
     if input_shape:
@@ -147,7 +148,7 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
         _error(f"the model auditor is unavailable ({exc})")
         sys.exit(EXIT_ERROR)
     sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
-                       trust_pickle=trust_pickle, factory=factory, seed=seed, html=html))
+                       trust_pickle=trust_pickle, factory=factory, seed=seed, html=html, force=force))
 
 
 @main.command(short_help="Run the language server for editors (LSP over stdio).")

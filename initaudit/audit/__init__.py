@@ -17,11 +17,14 @@ INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'init
 
 def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
               fix: bool = False, output: str | None = None, trust_pickle: bool = False,
-              factory: str | None = None, seed: int = 0, html: str | None = None) -> int:
+              factory: str | None = None, seed: int = 0, html: str | None = None, force: bool = False) -> int:
     """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
-    findings, 2 refused/unreadable input or usage error)."""
+    findings, 2 refused/unreadable input or usage error). ``force`` lets ``fix`` audit and rewrite
+    tensors that look trained as inits."""
     if fix and not output:
         return _fail("--fix needs --output OUT (the input is never modified)")
+    if force and not fix:
+        return _fail("--force only applies with --fix (it lets --fix rewrite tensors that look trained)")
     if output_format not in ("text", "json"):
         return _fail(f"unknown format {output_format!r} (expected text or json)")
     try:
@@ -41,7 +44,7 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             source = open_source(spec, trust_pickle=trust_pickle, factory=factory)
-            analysis = analyse(source, input_shape=input_shape, seed=seed)
+            analysis = analyse(source, input_shape=input_shape, seed=seed, recognise_trained=not force)
             status = analysis.report.exit_code
             _print_report(analysis.report, output_format)
             if html:
@@ -49,11 +52,13 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
 
                 write_html(analysis.report, html)
             if fix:
-                from initaudit.audit.fixer import apply_fix
+                from initaudit.audit.fixer import apply_fix, refuse_trained
                 from initaudit.report.audit_text import render_fix
 
+                refuse_trained(analysis)
                 outcome = apply_fix(source, analysis, output or "", fmt, seed=seed,
-                                    trust_pickle=trust_pickle, factory=factory)
+                                    trust_pickle=trust_pickle, factory=factory, input_shape=input_shape,
+                                    recognise_trained=not force)
                 render_fix(outcome, sys.stderr if output_format == "json" else sys.stdout)
                 status = outcome.exit_code
     except AuditError as error:

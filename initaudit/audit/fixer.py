@@ -1,5 +1,6 @@
 """``--fix --output OUT``: re-initialise flagged layers, write a copy in the input's format
-atomically, reload it and check the result. The input is never modified."""
+atomically, reload it and audit it again. The input is never modified; a checkpoint with
+trained tensors is refused unless ``--force``."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any, Callable
 import torch
 
 from initaudit import knowledge
+from initaudit.audit.errors import AuditError
 from initaudit.audit.rules import FIXABLE
-from initaudit.audit.pipeline import Analysis
-from initaudit.audit.probe import probe_signal, signal_ratios
+from initaudit.audit.pipeline import Analysis, analyse
+from initaudit.audit.probe import signal_ratios
+from initaudit.audit.results import Finding
 from initaudit.audit.safetensors_io import Entry, write_safetensors
 from initaudit.audit.sources import Source, SourceKind, open_shard, open_source
 from initaudit.audit.tensorstats import tensor_stats
@@ -39,47 +42,54 @@ class FixOutcome:
     output: str
     changes: list[Change] = field(default_factory=list)
     signal_ratios: list[tuple[str, float | None, float | None]] = field(default_factory=list)
-    remaining_failures: bool = False
+    #: Findings at warning or above in the re-audit of the written output.
+    remaining: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        if any(not c.verified for c in self.changes):
-            return 1
-        return 1 if self.remaining_failures else 0
+        return 1 if self.remaining or any(not c.verified for c in self.changes) else 0
+
+
+def refuse_trained(analysis: Analysis) -> None:
+    """--fix without --force never rewrites a checkpoint with trained tensors."""
+    names = [p.name for p in analysis.parameters.values() if p.trained]
+    if names:
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        raise AuditError(f"--fix refused: {len(names)} tensors look trained ({shown}); re-initialising "
+                         "would erase what they learned (pass --force to audit and fix them as inits)")
 
 
 def apply_fix(source: Source, analysis: Analysis, output: str, fmt: str, *, seed: int,
-              trust_pickle: bool, factory: str | None) -> FixOutcome:
-    """Write the fixed copy to ``output`` in ``fmt`` (from ``writing.output_format``), then verify it."""
+              trust_pickle: bool, factory: str | None, input_shape: tuple[int, ...] | None = None,
+              recognise_trained: bool = True) -> FixOutcome:
+    """Write the fixed copy to ``output`` in ``fmt`` (from ``writing.output_format``), then audit
+    the written copy again as the input was audited: a change is verified when its std is on
+    target and the re-audit finds nothing at warning or above on it."""
     target = Path(output)
     flagged = [f for f in analysis.report.findings
                if f.code in FIXABLE and f.severity is not Severity.INFO and f.parameter]
     plans = {}
     for index, finding in enumerate(sorted({f.parameter for f in flagged})):
         plans[finding] = _plan(analysis, finding, seed + index)
-    before_signal = signal_ratios(analysis.report.signal)
     outcome = FixOutcome(str(target))
     _write(source, {name: plan[0] for name, plan in plans.items()}, target, fmt, outcome.notes)
     reloaded = open_source(str(target), trust_pickle=trust_pickle,
                            factory=factory or source.metadata.get("factory"))
+    again = analyse(reloaded, input_shape=input_shape, seed=seed, recognise_trained=recognise_trained)
+    outcome.remaining = [f for f in again.report.findings if f.severity.fails]
+    still_flagged = {f.parameter for f in outcome.remaining}
     for name, (_, scheme, target_std) in plans.items():
-        after = tensor_stats(reloaded.load(name))
-        verified = target_std is None or abs(after.std / target_std - 1) < VERIFY_TOLERANCE
-        outcome.changes.append(Change(name, scheme, analysis.parameters[name].std, after.std,
-                                      target_std, verified))
-    remaining = [f for f in analysis.report.findings
-                 if f.severity.fails and f.parameter not in plans and f.code not in ("IA207", "IA208")]
-    outcome.remaining_failures = bool(remaining)
-    if reloaded.module is not None and analysis.example is not None and analysis.report.signal:
-        after_signal = signal_ratios(probe_signal(reloaded.module, analysis.example, seed))
+        after = again.parameters[name].std if name in again.parameters else tensor_stats(reloaded.load(name)).std
+        on_target = target_std is None or abs(after / target_std - 1) < VERIFY_TOLERANCE
+        outcome.changes.append(Change(name, scheme, analysis.parameters[name].std, after, target_std,
+                                      on_target and name not in still_flagged))
+    if analysis.report.signal and again.report.signal:
+        before_signal, after_signal = signal_ratios(analysis.report.signal), signal_ratios(again.report.signal)
         outcome.signal_ratios = [
             ("forward std ratio last/first", before_signal[0], after_signal[0]),
             ("backward dL/dh ratio first/last", before_signal[1], after_signal[1]),
         ]
-        low, high = knowledge.SIGNAL_RATIO_BAND
-        if any(r is not None and not low <= r <= high for r in after_signal):
-            outcome.remaining_failures = True
     return outcome
 
 

@@ -17,8 +17,8 @@ for 50-300 steps of Adam or SGD on synthetic tasks (benchmarks/trained_separatio
 A tensor with strong evidence (``spike >= STRONG_SPIKE`` or ``misfit >= STRONG_MISFIT``) is
 trained. A model is trained when the median evidence of its weight matrices reaches
 ``MODEL_EVIDENCE``; then its other tensors count as trained too unless their values still
-match a named init scheme (a freshly re-initialised head, an embedding that barely moved), so
-only some layers being trained is recognised per layer. Zero, constant, identity, Dirac, sparse
+match a named init scheme (a freshly re-initialised layer, an embedding that barely moved) on
+at least ``MIN_VERDICT_VALUES`` values, so only some layers being trained is recognised per layer. Zero, constant, identity, Dirac, sparse
 and orthogonal tensors are never called trained.
 """
 
@@ -40,6 +40,9 @@ STRONG_SPIKE = 1.5
 STRONG_MISFIT = 3.0
 #: Median over a model's weight matrices of max(spike excess / 0.5, misfit / 3).
 MODEL_EVIDENCE = 0.6
+#: Fewer values than this cannot be told from an init by either statistic (a trained 4x128 head
+#: matches Xavier by chance): in a trained model they go with the model.
+MIN_VERDICT_VALUES = 1024
 #: Values closer than this (log ratio) to a fixed std of knowledge.FIXED_STDS match it.
 FIXED_STD_TOLERANCE = 0.05
 STRUCTURED = frozenset({"zeros", "ones", "constant", "eye", "dirac", "sparse", "orthogonal"})
@@ -69,11 +72,13 @@ def spectral_spike(matrix: torch.Tensor, generator: torch.Generator) -> float | 
 
 def family_misfit(sample: torch.Tensor) -> float | None:
     """sqrt(n) times the KS distance of ``sample`` (float64, finite) to its closest init family,
-    each fitted about zero: normal(sigma), uniform(+-bound), normal(sigma) cut at +-bound."""
+    each fitted to the non-zero values about their mean (``uniform_(0, 1)`` is an init too):
+    normal(sigma), uniform(+-bound), normal(sigma) cut at +-bound."""
+    sample = sample[sample != 0]  # exact zeros come from sparse inits, masks, pruning
     n = sample.numel()
     if n < 64:
         return None
-    values, _ = torch.sort(sample)
+    values, _ = torch.sort(sample - sample.mean())
     mean_square = float(values.square().mean())
     bound = float(values.abs().max()) * (n + 1) / n
     if not mean_square > 0:
@@ -145,8 +150,10 @@ def mark(parameters: Iterable[ParameterReport], names: list[str]) -> None:
 
 
 def _drifted(parameter: ParameterReport) -> bool:
-    """Values that no named init scheme explains (in a model known to be trained)."""
-    return not _structured(parameter) and not parameter.stats.nonfinite and not _named(parameter.scheme)
+    """In a model known to be trained: values no named init scheme explains, or too few to tell."""
+    if _structured(parameter) or parameter.stats.nonfinite:
+        return False
+    return parameter.stats.numel < MIN_VERDICT_VALUES or not _named(parameter.scheme)
 
 
 def _structured(parameter: ParameterReport) -> bool:

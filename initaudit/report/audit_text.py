@@ -162,9 +162,20 @@ def render_fix(outcome: "FixOutcome", stream: TextIO) -> None:
     console = _console(stream)
     for note in outcome.notes:
         console.print(Text(f"note: {printable(note)}", style="dim"))
-    if not outcome.changes:
+    if outcome.changes:
+        console.print(_fix_table(outcome, console))
+    else:
         console.print("fix: nothing to re-initialise")
-        return
+    for label, before, after in outcome.signal_ratios:
+        console.print(f"{label}: {_fmt(before)} -> {_fmt(after)}")
+    if not outcome.remaining:
+        console.print("re-audit of the output: no finding at warning or above")
+    for finding in outcome.remaining:
+        console.print(Text(f"re-audit of the output: {finding.code} {finding.severity.value} "
+                           f"{printable(finding.parameter or '(model)')}: {printable(finding.message)}"))
+
+
+def _fix_table(outcome: "FixOutcome", console: Console) -> Table:
     table = _table(Text(f"fix written to {printable(str(outcome.output))}"))
     table.add_column("parameter", overflow="fold", min_width=_longest((c.name for c in outcome.changes), console.width))
     for column in ("scheme", "std before", "std after", "target", "verified"):
@@ -174,9 +185,7 @@ def render_fix(outcome: "FixOutcome", stream: TextIO) -> None:
                       f"{change.std_after:.4g}",
                       "-" if change.target_std is None else f"{change.target_std:.4g}",
                       Text("yes", style="green") if change.verified else Text("no", style="red"))
-    console.print(table)
-    for label, before, after in outcome.signal_ratios:
-        console.print(f"{label}: {_fmt(before)} -> {_fmt(after)}")
+    return table
 
 
 def _fmt(value: float | None) -> str:

@@ -17,7 +17,12 @@ BLOCK = re.compile(r"## (Example|Use instead)\n```python\n(.*?)```", re.DOTALL)
 def _model(code: str) -> torch.nn.Module:
     namespace: dict[str, object] = {}
     torch.manual_seed(0)
-    exec(compile(code, "<catalogue>", "exec"), namespace)  # noqa: S102 - our own catalogue
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # IA209's example trains: small steps on busy cores are slow on several
+    try:
+        exec(compile(code, "<catalogue>", "exec"), namespace)  # noqa: S102 - our own catalogue
+    finally:
+        torch.set_num_threads(threads)
     model = namespace["model"]
     assert isinstance(model, torch.nn.Module)
     return model

@@ -129,7 +129,13 @@ Reinits = dict[str, Callable[[torch.Tensor], torch.Tensor]]
 
 
 def _write(source: Source, reinits: Reinits, target: Path, fmt: str, notes: list[str]) -> None:
-    if fmt != "directory":
+    if source.weights is not None:  # built from its config: rewrite the stored tensors, copy the rest
+        stored = source.weights
+        if stored.kind.sharded:
+            atomic_dir(target, lambda tmp: _write_shards(stored, reinits, tmp, notes))
+        else:
+            atomic_dir(target, lambda tmp: _write_beside_config(stored, reinits, tmp, notes))
+    elif fmt != "directory":
         atomic_file(target, lambda tmp: _write_file(source, reinits, tmp, fmt))
     elif source.kind.sharded:
         atomic_dir(target, lambda tmp: _write_shards(source, reinits, tmp, notes))
@@ -137,6 +143,14 @@ def _write(source: Source, reinits: Reinits, target: Path, fmt: str, notes: list
         assert source.path is not None
         name = source.path.name
         atomic_dir(target, lambda tmp: _write_file(source, reinits, tmp / name, _format_of(name)))
+
+
+def _write_beside_config(stored: Source, reinits: Reinits, directory: Path, notes: list[str]) -> None:
+    assert stored.path is not None
+    root = stored.path.parent
+    for name in _files_to_copy(root, set(), {stored.path.name}, notes):
+        shutil.copyfile(root / name, directory / name)
+    _write_file(stored, reinits, directory / stored.path.name, _format_of(stored.path.name))
 
 
 def _format_of(file_name: str) -> str:

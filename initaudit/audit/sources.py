@@ -27,6 +27,10 @@ from initaudit.audit.safetensors_io import DTYPE_OF
 
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 BIN_INDEX = "pytorch_model.bin.index.json"
+DIFFUSERS_INDEXES = ("diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.bin.index.json")
+#: A directory's one checkpoint file, by the names transformers, timm and diffusers save.
+SINGLE_FILES = ("model.safetensors", "pytorch_model.bin", "diffusion_pytorch_model.safetensors",
+                "diffusion_pytorch_model.bin")
 #: Keys under which training checkpoints nest the model's state dict, most specific first.
 NESTED_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights")
 #: Prefixes added by DataParallel/DistributedDataParallel and torch.compile.
@@ -75,6 +79,8 @@ class Source:
     notes: list[str] = field(default_factory=list)
     #: Shape and dtype of a tensor without reading its values, where the format allows.
     describe: Callable[[str], tuple[tuple[int, ...], torch.dtype]] | None = None
+    #: A directory built from its config: its tensors as stored (what ``--fix`` rewrites).
+    weights: Source | None = None
 
 
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
@@ -85,10 +91,41 @@ def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = 
         return source
     if not path.exists():
         raise AuditError(f"{spec}: no such file or directory")
+    if path.is_dir():
+        _refuse_pipeline(path)
     source = _open_path(path, trust_pickle, allow_index=True)
     if factory is not None and source.module is None:
         return _attach(source, call_factory(factory))
+    if source.module is None and path.is_dir():
+        _build_from_config(source, path)
+    if source.module is None and source.kind is not SourceKind.TORCHSCRIPT:
+        source.notes.append("a state dict without its architecture: activations, IA206 (std against "
+                            "the activation), the signal probe and IA207/IA208 need --factory "
+                            "package.module:function or a directory with the model's config.json")
     return source
+
+
+def _refuse_pipeline(directory: Path) -> None:
+    from initaudit.audit.architectures import pipeline_components
+
+    components = pipeline_components(directory)
+    if components is not None:
+        raise AuditError(f"{directory}: a diffusers pipeline; audit one of its models, e.g. "
+                         f"{', '.join(str(directory / c) for c in components[:4]) or 'a component folder'}")
+
+
+def _build_from_config(source: Source, directory: Path) -> None:
+    """Give a checkpoint directory's tensors the model its config.json describes."""
+    from initaudit.audit import architectures
+
+    module = architectures.build(directory, source.notes)
+    if module is None:
+        return
+    source.notes.extend(architectures.assign(module, source.names, source.load, str(directory)))
+    source.weights = dataclasses.replace(source)
+    parameters = dict(module.named_parameters())
+    source.module, source.names, source.load = module, list(parameters), parameters.__getitem__
+    source.metadata["architecture"] = type(module).__name__
 
 
 def call_factory(spec: str) -> torch.nn.Module:
@@ -194,13 +231,13 @@ def _safetensors(path: Path) -> Source:
 
 
 def _sharded(directory: Path, index_name: str | None = None) -> Source:
-    candidates = [index_name] if index_name else [SAFETENSORS_INDEX, BIN_INDEX]
+    candidates = [index_name] if index_name else [SAFETENSORS_INDEX, BIN_INDEX, *DIFFUSERS_INDEXES]
     for candidate in candidates:
         index = directory / candidate
         if index.is_file():
             break
     else:
-        singles = [directory / "model.safetensors", directory / "pytorch_model.bin"]
+        singles = [directory / name for name in SINGLE_FILES]
         for single in singles:
             if single.is_file():
                 return _open_path(single, trust_pickle=False, allow_index=False)
@@ -224,7 +261,7 @@ def _sharded(directory: Path, index_name: str | None = None) -> Source:
         return found.load(name)
 
     names = sorted(weight_map, key=lambda n: (weight_map[n], natural_key(n)))
-    kind = SourceKind.SHARDED_SAFETENSORS if index.name == SAFETENSORS_INDEX else SourceKind.SHARDED_BIN
+    kind = SourceKind.SHARDED_SAFETENSORS if ".safetensors." in index.name else SourceKind.SHARDED_BIN
     return Source(kind, directory, names, load, metadata={"index": index.name}, shard_map=weight_map)
 
 
@@ -414,32 +451,64 @@ def module_source(module: torch.nn.Module, kind: SourceKind, path: Path | None) 
 
 
 def _attach(source: Source, module: torch.nn.Module) -> Source:
-    """Load a bare state dict into the factory's architecture (copies: the file stays untouched)."""
+    """Load a bare state dict into the factory's architecture (copies: the file stays untouched).
+
+    Weights the model ties (one parameter under several names, as ``lm_head.weight`` and
+    ``embed_tokens.weight``) may be saved under any of their names, or under all of them when
+    the values agree."""
     expected = dict(module.named_parameters())
-    missing = [name for name in expected if name not in source.names]
+    canonical = tied_names(module)
+    buffers = dict(module.named_buffers())
+    present = set(source.names)
+    missing = [name for name in expected
+               if not ({name} | {alias for alias, to in canonical.items() if to == name}) & present]
     unexpected = [name for name in source.names
-                  if name not in expected and name not in dict(module.named_buffers())]
+                  if name not in expected and name not in canonical and name not in buffers]
     if missing or unexpected:
         detail = (f"missing {', '.join(missing[:5])}" if missing else
                   f"unexpected {', '.join(unexpected[:5])}")
         raise AuditError(f"{source.path}: state dict does not match the factory's model ({detail})")
-    buffers = dict(module.named_buffers())
+    loaded: dict[str, str] = {}  # parameter -> the checkpoint name it was filled from
     with torch.no_grad():
         for name in source.names:
-            target = expected.get(name, buffers.get(name))
-            tensor = source.load(name)
+            owner = canonical.get(name, name)
+            target = expected.get(owner, buffers.get(name))
             if target is None:
                 continue
-            if tuple(target.shape) != tuple(tensor.shape):
-                raise AuditError(f"{source.path}: {name} has shape {tuple(tensor.shape)}, "
-                                 f"the factory's model expects {tuple(target.shape)}")
-            if tensor.is_meta:
-                raise AuditError(f"{source.path}: {name} is a meta tensor, without values to load")
-            target.copy_(tensor if tensor.layout is torch.strided else tensor.to_dense())
+            tensor = _checked_tensor(source, name, target)
+            if owner in loaded:
+                if not torch.equal(target, tensor.to(target.dtype)):
+                    raise AuditError(f"{source.path}: {loaded[owner]} and {name} differ, but the factory's "
+                                     "model ties them (one parameter)")
+                continue
+            target.copy_(tensor)
+            loaded[owner] = name
     source.module = module
     source.names = list(expected)
     source.load = lambda name: expected[name]
     return source
+
+
+def tied_names(module: torch.nn.Module) -> dict[str, str]:
+    """Every further name of a parameter shared under several names -> its first name."""
+    first: dict[int, str] = {}
+    aliases = {}
+    for name, parameter in module.named_parameters(remove_duplicate=False):
+        if id(parameter) in first:
+            aliases[name] = first[id(parameter)]
+        else:
+            first[id(parameter)] = name
+    return aliases
+
+
+def _checked_tensor(source: Source, name: str, target: torch.Tensor) -> torch.Tensor:
+    tensor = source.load(name)
+    if tuple(target.shape) != tuple(tensor.shape):
+        raise AuditError(f"{source.path}: {name} has shape {tuple(tensor.shape)}, "
+                         f"the factory's model expects {tuple(target.shape)}")
+    if tensor.is_meta:
+        raise AuditError(f"{source.path}: {name} is a meta tensor, without values to load")
+    return tensor if tensor.layout is torch.strided else tensor.to_dense()
 
 
 def natural_key(name: str) -> list[object]:

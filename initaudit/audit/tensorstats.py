@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 
 import torch
 
-from initaudit.audit import trained
+from initaudit.audit import training_evidence
 BLOCK_ELEMENTS = 1 << 18  # 1 MiB of float32: the block's four reductions read it from L2
 SAMPLE_SIZE = 1 << 16
 GRAM_ROWS = 64
@@ -49,7 +49,7 @@ class TensorStats:
     gram_scale: float | None  # c: squared norm of a row (or column) of the shorter side
     pattern: str | None  # "eye" | "dirac" | "sparse"
     fingerprint: bytes | None  # equal tensors have equal fingerprints
-    #: Evidence of training (audit/trained.py): spectral spike and misfit to every init family.
+    #: Evidence of training (audit/training_evidence.py): spectral spike and misfit to every init family.
     spike: float | None = None
     misfit: float | None = None
 
@@ -126,8 +126,8 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = No
         sample_size=sample.numel(), gram_deviation=gram_dev, gram_scale=gram_scale,
         pattern=_pattern(tensor, matrix, acc) if acc.nonfinite == 0 else None,
         fingerprint=_fingerprint(shape, tensor.dtype, keys, acc) if keys is not None else None,
-        spike=trained.spectral_spike(matrix, generator) if tensor.dim() >= 2 and not structured else None,
-        misfit=trained.family_misfit(sample) if not structured else None,
+        spike=training_evidence.spectral_spike(matrix, generator) if tensor.dim() >= 2 and not structured else None,
+        misfit=training_evidence.family_misfit(sample) if not structured else None,
     )
 
 

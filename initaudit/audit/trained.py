@@ -5,7 +5,7 @@ Two per-tensor statistics, measured against untrained inits of every scheme in k
 4096x256; float32, bfloat16, float16) and against MLPs, CNNs and Transformers trained here
 for 50-300 steps of Adam or SGD on synthetic tasks (benchmarks/trained_separation.py):
 
-* ``spike``: the largest eigenvalue of the centred Gram matrix of up to ``SPIKE_ROWS`` rows of
+* ``spike``: the largest eigenvalue of the centred Gram matrix of up to 256 sampled rows of
   the shorter side, over the Marchenko-Pastur edge ``var * (sqrt(k) + sqrt(n))**2`` that an
   i.i.d. matrix of any init family reaches. Untrained: at most 1.2 (8x8; 1.08 from 16x16 on);
   learning puts low-rank structure above it (trained MLP/CNN hidden layers 1.6-5).
@@ -14,12 +14,13 @@ for 50-300 steps of Adam or SGD on synthetic tasks (benchmarks/trained_separatio
   follows its family (at most 1.6 measured, the KS 1e-3 quantile is 1.95); training blurs it
   (trained Transformer projections 2-5, hidden MLP layers up to 24).
 
-A tensor with strong evidence (``spike >= STRONG_SPIKE`` or ``misfit >= STRONG_MISFIT``) is
-trained. A model is trained when the median evidence of its weight matrices reaches
-``MODEL_EVIDENCE``; then its other tensors count as trained too unless their values still
-match a named init scheme (a freshly re-initialised layer, an embedding that barely moved) on
-at least ``MIN_VERDICT_VALUES`` values, so only some layers being trained is recognised per layer. Zero, constant, identity, Dirac, sparse
-and orthogonal tensors are never called trained.
+Both are measured in the per-tensor pass (training_evidence.py). A tensor with strong
+evidence (``spike >= STRONG_SPIKE`` or ``misfit >= STRONG_MISFIT``) is trained. A model is
+trained when the median evidence of its weight matrices reaches ``MODEL_EVIDENCE``; then its
+other tensors count as trained too, unless at least ``MIN_VERDICT_VALUES`` values still match
+a named init scheme (a freshly re-initialised layer, an embedding that barely moved): only some
+layers being trained is recognised per layer. Zero, constant, identity, Dirac, sparse and
+orthogonal tensors are never called trained.
 """
 
 from __future__ import annotations
@@ -28,14 +29,9 @@ import math
 import statistics
 from typing import Iterable
 
-import torch
-
 from initaudit import knowledge
 from initaudit.audit.results import ParameterReport, Scheme
 
-SPIKE_ROWS = 256
-#: Smallest matrix sides whose spectrum is judged (fluctuations of smaller ones are too wide).
-MIN_SHORT_SIDE, MIN_LONG_SIDE = 8, 16
 STRONG_SPIKE = 1.5
 STRONG_MISFIT = 3.0
 #: Median over a model's weight matrices of max(spike excess / 0.5, misfit / 3).
@@ -47,72 +43,6 @@ MIN_VERDICT_VALUES = 1024
 FIXED_STD_TOLERANCE = 0.05
 STRUCTURED = frozenset({"zeros", "ones", "constant", "eye", "dirac", "sparse", "orthogonal"})
 TRAINED = "trained"
-
-
-def spectral_spike(matrix: torch.Tensor, generator: torch.Generator) -> float | None:
-    """Largest Gram eigenvalue of sampled rows of the shorter side over the i.i.d. edge."""
-    rows, cols = matrix.shape
-    if rows > cols:
-        rows, cols = cols, rows
-        pick = torch.randperm(rows, generator=generator)[:SPIKE_ROWS]
-        side = matrix[:, pick].double().T
-    else:
-        pick = torch.randperm(rows, generator=generator)[:SPIKE_ROWS]
-        side = matrix[pick].double()
-    if rows < MIN_SHORT_SIDE or cols < MIN_LONG_SIDE:
-        return None
-    side = side - side.mean()
-    variance = float(side.square().mean())
-    if not variance > 0:
-        return None
-    top = float(torch.linalg.eigvalsh(side @ side.T)[-1])
-    k = side.shape[0]
-    return top / (variance * (math.sqrt(k) + math.sqrt(cols)) ** 2)
-
-
-def family_misfit(sample: torch.Tensor) -> float | None:
-    """sqrt(n) times the KS distance of ``sample`` (float64, finite) to its closest init family,
-    each fitted to the non-zero values about their mean (``uniform_(0, 1)`` is an init too):
-    normal(sigma), uniform(+-bound), normal(sigma) cut at +-bound."""
-    sample = sample[sample != 0]  # exact zeros come from sparse inits, masks, pruning
-    n = sample.numel()
-    if n < 64:
-        return None
-    values, _ = torch.sort(sample - sample.mean())
-    mean_square = float(values.square().mean())
-    bound = float(values.abs().max()) * (n + 1) / n
-    if not mean_square > 0:
-        return None
-    above = torch.arange(1, n + 1, dtype=torch.float64) / n
-    below = above - 1 / n
-
-    def distance(cdf: torch.Tensor) -> float:
-        return float(torch.maximum(above - cdf, cdf - below).max())
-
-    sigma = math.sqrt(mean_square)
-    fits = [distance(_normal_cdf(values / sigma)), distance(((values + bound) / (2 * bound)).clamp(0, 1))]
-    if bound / sigma < 3.5:  # farther cuts are a plain normal
-        cut_sigma = _truncated_sigma(bound, mean_square)
-        low = _normal_cdf(torch.tensor(-bound / cut_sigma, dtype=torch.float64))
-        mass = 1 - 2 * low
-        fits.append(distance(((_normal_cdf(values / cut_sigma) - low) / mass).clamp(0, 1)))
-    return min(fits) * math.sqrt(n)
-
-
-def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (1 + torch.erf(x / math.sqrt(2)))
-
-
-def _truncated_sigma(bound: float, mean_square: float) -> float:
-    """sigma of N(0, sigma) cut at +-bound whose second moment is ``mean_square`` (bisection)."""
-    low, high = 1e-3 * bound, 1e3 * bound
-    for _ in range(80):
-        sigma = math.sqrt(low * high)
-        if knowledge.truncated_std(sigma, 0.0, -bound, bound) ** 2 < mean_square:
-            low = sigma
-        else:
-            high = sigma
-    return math.sqrt(low * high)
 
 
 def evidence(parameter: ParameterReport) -> float:

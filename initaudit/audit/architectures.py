@@ -66,15 +66,15 @@ def _builder(config: dict[str, Any], directory: Path, notes: list[str]) -> Calla
                      "so no model was built")
         return None
     if isinstance(config.get("_class_name"), str):
-        return _diffusers(config, notes)
+        return _diffusers(config)
     if isinstance(config.get("architecture"), str):
-        return _timm(config, notes)
+        return _timm(config)
     if isinstance(config.get("model_type"), str):
-        return _transformers(directory, config, notes)
+        return _transformers(directory, config)
     return None
 
 
-def _diffusers(config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Module] | None:
+def _diffusers(config: dict[str, Any]) -> Callable[[], torch.nn.Module]:
     name = config["_class_name"]
 
     def make() -> torch.nn.Module:
@@ -87,7 +87,7 @@ def _diffusers(config: dict[str, Any], notes: list[str]) -> Callable[[], torch.n
     return make
 
 
-def _timm(config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Module] | None:
+def _timm(config: dict[str, Any]) -> Callable[[], torch.nn.Module]:
     def make() -> torch.nn.Module:
         import timm
 
@@ -102,7 +102,7 @@ def _timm(config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Mod
     return make
 
 
-def _transformers(directory: Path, config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Module] | None:
+def _transformers(directory: Path, config: dict[str, Any]) -> Callable[[], torch.nn.Module]:
     def make() -> torch.nn.Module:
         import transformers
 

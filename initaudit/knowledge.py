@@ -343,6 +343,11 @@ NORM_LAYERS: frozenset[str] = frozenset({
     "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
 })
 
+#: A normalisation layer's scale (its ``weight``) starts at 1, so that the layer passes the
+#: normalised signal on unchanged; drawn at random around a mean below this, most channels start
+#: scaled towards 0 (and some flipped), and so does the gradient through them.
+NORM_SCALE_NEAR_ZERO = 0.5
+
 NORM_FUNCTIONS: frozenset[str] = frozenset({
     "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "normalize",
     "local_response_norm",

@@ -323,6 +323,17 @@ DENSE_LAYERS: frozenset[str] = frozenset({
     "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
 })
 
+#: Layers whose weight is laid out (out, in, *kernel): dimension 0 counts outputs, so a fan-in
+#: read from it is the fan-out (ConvTranspose weights are (in, out/groups, *kernel)).
+OUTPUT_FIRST_WEIGHTS: frozenset[str] = frozenset({
+    "Linear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+})
+
+#: Name fragments that say a size is a fan-in, and those that say it is a fan-out on purpose
+#: (torchvision's ``n = k * k * out_channels`` He init in fan_out mode).
+FAN_IN_WORDS: tuple[str, ...] = ("fan_in", "fanin", "fan-in", "fan in")
+FAN_OUT_WORDS: tuple[str, ...] = ("fan_out", "fanout", "fan-out", "fan out")
+
 EMBEDDING_LAYERS: frozenset[str] = frozenset({"Embedding", "EmbeddingBag"})
 
 RECURRENT_LAYERS: frozenset[str] = frozenset({

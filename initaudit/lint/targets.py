@@ -262,6 +262,12 @@ def _target(model: CollectedFile, op: InitOp) -> Target | None:
     return Target(owner, tuple(reach[0]), param, reach[1])
 
 
+def target_of(model: CollectedFile, op: InitOp, node: cst.BaseExpression) -> Target | None:
+    """What the tensor expression ``node`` denotes where ``op`` is written (its owner, loops and
+    tests): ``self.fc1.weight``, ``m.weight`` in an isinstance-narrowed loop."""
+    return _target(model, dataclasses.replace(op, target_node=node)) if op.owner is not None else None
+
+
 def _modules(model: CollectedFile, owner: ModuleClass, node: cst.BaseExpression,
              op: InitOp | None = None) -> Reach | None:
     """Submodules an expression denotes (``self``, ``self.fc``, ``self.net[0]``, a loop variable)."""

@@ -1,0 +1,322 @@
+"""IA113: a fan-in read from dimension 0 of a weight laid out (out, in, ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import libcst as cst
+
+from initaudit import knowledge
+from initaudit.diagnostics import Applicability, Fix
+from initaudit.lint.facts import InitOp
+from initaudit.lint.model import FileModel
+from initaudit.lint.modules import Submodule, argument, literal_number, small_statements
+from initaudit.lint.queries import describe_layers, layer_list
+from initaudit.lint.rules.base import Finding, rule
+from initaudit.lint.targets import target_of
+
+_RANDOM = ("normal_", "uniform_", "trunc_normal_")
+_SQRT = ("math.sqrt", "numpy.sqrt", "torch.sqrt")
+#: Tensors made from a shape (``torch.Tensor(size).uniform_(-v, v)``, the DDPG ``fanin_init``).
+_SHAPE_FACTORIES = ("torch.Tensor", "torch.FloatTensor", "torch.empty", "torch.zeros", "torch.ones")
+_OUTPUT_ATTRIBUTES = ("out_features", "out_channels")
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What dimension 0 is read from: the weight (``m.weight``), its module (``m``) or a shape
+    parameter (``size`` in ``fanin_init(size)``), and the variables of the enclosing functions."""
+
+    tensors: frozenset[str]
+    modules: frozenset[str]
+    shapes: frozenset[str]
+    assigned: dict[str, list[cst.Assign]]
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    node: cst.BaseExpression  # ``w.size(0)``, ``size[0]``, ``m.out_features``
+    attribute: bool  # an out_features/out_channels attribute rather than a size
+    in_sqrt: bool
+    through: tuple[cst.Assign, ...]  # the assignments it flowed through, innermost last
+
+
+@rule("IA113")
+class FanInWrongDimension:
+    def check(self, model: FileModel) -> Iterator[Finding]:
+        found: dict[int, tuple[_Evidence, list[Submodule]]] = {}
+        helpers: list[tuple[InitOp, _Evidence, str, frozenset[str]]] = []
+        for op in model.init_ops:
+            if op.function not in _RANDOM or op.method == "forward":
+                continue
+            if op.target is not None:
+                layers = _output_first(op.effective_layers()) if op.target.param == "weight" else ()
+                if not layers or op.target_node is None:
+                    continue
+                for evidence in _fan_in_from_dim0(model, op, _weight_context(model, op)):
+                    entry = found.setdefault(id(evidence.node), (evidence, []))
+                    entry[1].extend(m for m in layers if m not in entry[1])
+            else:
+                helpers.extend(_shape_helper(model, op))
+        for evidence, layers in found.values():
+            yield _inline_finding(model, evidence, layers)
+        for op, evidence, shape, overrides in helpers:
+            yield from _helper_findings(model, op, evidence, shape, overrides)
+
+
+def _output_first(layers: Sequence[Submodule]) -> tuple[Submodule, ...]:
+    """Layers whose weight is (out, in, ...), minus square Linear layers (fan-in = fan-out)."""
+    return tuple(m for m in layers if m.class_name in knowledge.OUTPUT_FIRST_WEIGHTS and not _square(m))
+
+
+def _square(layer: Submodule) -> bool:
+    if layer.class_name != "Linear" or not isinstance(layer.node, cst.Call):
+        return False
+    first, second = argument(layer.node, 0, "in_features"), argument(layer.node, 1, "out_features")
+    return first is not None and second is not None and first.deep_equals(second)
+
+
+def _weight_context(model: FileModel, op: InitOp) -> _Context:
+    tensor = _strip(op.target_node)
+    modules = frozenset({model.source(tensor.value)}) if isinstance(tensor, cst.Attribute) else frozenset()
+    return _Context(frozenset({model.source(tensor)}), modules, frozenset(), _assignments(op.enclosing))
+
+
+def _fan_in_from_dim0(model: FileModel, op: InitOp, context: _Context) -> Iterator[_Evidence]:
+    """Uses of dimension 0 as a fan-in in the scale arguments of ``op``."""
+    for key in ("std", "a", "b"):
+        if key in op.args:
+            for evidence in _evidence(model, op.args[key], context, False, (), frozenset()):
+                if _says_fan_in(model, evidence):
+                    yield evidence
+
+
+def _says_fan_in(model: FileModel, evidence: _Evidence) -> bool:
+    """Dimension 0 under a square root (the 1/sqrt(fan_in) idiom) or named a fan-in; never when a
+    name or comment says fan-out (torchvision's documented fan_out He init)."""
+    words = " ".join(_words(model, assign) for assign in evidence.through)
+    if any(word in words for word in knowledge.FAN_OUT_WORDS):
+        return False
+    named = any(word in words for word in knowledge.FAN_IN_WORDS)
+    return named if evidence.attribute else named or evidence.in_sqrt
+
+
+def _words(model: FileModel, assign: cst.Assign) -> str:
+    """The assigned name and the comment on its line or the line above, lower-cased."""
+    target = assign.targets[0].target
+    name = target.value if isinstance(target, cst.Name) else ""
+    line = model.position(assign).start.line
+    lines = re.split(r"\r\n|\r|\n", model.text)
+    comments = [text.split("#", 1)[1] for text in lines[max(line - 2, 0):line] if "#" in text]
+    return " ".join([name, *comments]).lower()
+
+
+def _evidence(model: FileModel, node: cst.BaseExpression, context: _Context, in_sqrt: bool,
+              through: tuple[cst.Assign, ...], seen: frozenset[str]) -> Iterator[_Evidence]:
+    """Dimension-0 reads inside ``node``, following variables to their single assignment."""
+    if isinstance(node, cst.Name):
+        if node.value not in seen:
+            for assign in context.assigned.get(node.value, ()):
+                yield from _evidence(model, assign.value, context, in_sqrt, (*through, assign),
+                                     seen | {node.value})
+        return
+    attribute = _dim0(model, node, context, seen)
+    if attribute is not None:
+        yield _Evidence(node, attribute, in_sqrt, through)
+        return
+    if isinstance(node, cst.Call) and node.args and any(n in _SQRT for n in model.names(node.func)):
+        yield from _evidence(model, node.args[0].value, context, True, through, seen)
+    elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("float", "int") \
+            and len(node.args) == 1:
+        yield from _evidence(model, node.args[0].value, context, in_sqrt, through, seen)
+    elif isinstance(node, cst.BinaryOperation):
+        root = isinstance(node.operator, cst.Power) and literal_number(node.right) in (0.5, -0.5)
+        yield from _evidence(model, node.left, context, in_sqrt or root, through, seen)
+        if not root:
+            yield from _evidence(model, node.right, context, in_sqrt, through, seen)
+    elif isinstance(node, cst.BooleanOperation):  # ``fanin = fanin or size[0]``
+        yield from _evidence(model, node.left, context, in_sqrt, through, seen)
+        yield from _evidence(model, node.right, context, in_sqrt, through, seen)
+    elif isinstance(node, cst.UnaryOperation):
+        yield from _evidence(model, node.expression, context, in_sqrt, through, seen)
+
+
+def _dim0(model: FileModel, node: cst.BaseExpression, context: _Context, seen: frozenset[str]) -> bool | None:
+    """None unless ``node`` reads dimension 0: False for a size (``w.size(0)``, ``w.shape[0]``,
+    ``size[0]``), True for an ``out_features``/``out_channels`` attribute of the module."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
+            and len(node.args) == 1 and literal_number(node.args[0].value) == 0:
+        return False if _is(model, node.func.value, context.tensors, context, seen) else None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+            and literal_number(node.slice[0].slice.value) == 0:
+        return False if _is_shape(model, node.value, context, seen) else None
+    if isinstance(node, cst.Attribute) and node.attr.value in _OUTPUT_ATTRIBUTES:
+        return True if _is(model, node.value, context.modules, context, seen) else None
+    return None
+
+
+def _is(model: FileModel, node: cst.BaseExpression, sources: frozenset[str], context: _Context,
+        seen: frozenset[str]) -> bool:
+    """``node`` is one of ``sources``, directly or through a variable (``w = m.weight``)."""
+    node = _strip(node)
+    if isinstance(node, cst.Name) and node.value not in seen and any(
+            _is(model, assign.value, sources, context, seen | {node.value})
+            for assign in context.assigned.get(node.value, ())):
+        return True
+    return model.source(node) in sources
+
+
+def _is_shape(model: FileModel, node: cst.BaseExpression, context: _Context, seen: frozenset[str]) -> bool:
+    """``w.size()``, ``w.shape``, a shape parameter, or a variable holding one of them."""
+    if isinstance(node, cst.Name):
+        return node.value in context.shapes or node.value not in seen and any(
+            _is_shape(model, assign.value, context, seen | {node.value})
+            for assign in context.assigned.get(node.value, ()))
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
+            and not node.args:
+        return _is(model, node.func.value, context.tensors, context, seen)
+    if isinstance(node, cst.Attribute) and node.attr.value == "shape":
+        return _is(model, node.value, context.tensors, context, seen)
+    return False
+
+
+def _inline_finding(model: FileModel, evidence: _Evidence, layers: list[Submodule]) -> Finding:
+    kinds, _ = layer_list(layers)
+    what = describe_layers(layers, "weight")
+    read = model.source(evidence.node)
+    counted = "out_features/out_channels" if evidence.attribute else "dimension 0"
+    return Finding(
+        evidence.node,
+        f"{read} is used as the fan-in of {what}, but a {kinds} weight is laid out (out, in, ...): "
+        f"{counted} counts the outputs, so the scale follows the fan-out and is off by "
+        "sqrt(out/in). The fan-in is dimension 1 (times the kernel size for a conv): use "
+        "nn.init._calculate_fan_in_and_fan_out(w)[0], or kaiming_*_(w, mode=\"fan_in\")",
+        fix=_dimension_fix(model, evidence, layers),
+    )
+
+
+def _dimension_fix(model: FileModel, evidence: _Evidence, layers: list[Submodule]) -> Fix | None:
+    """Unsafe (it changes the scale drawn): dimension 1 instead of 0, for Linear weights only."""
+    node = evidence.node
+    if evidence.attribute or any(m.class_name not in ("Linear", "LazyLinear") for m in layers):
+        return None
+    if isinstance(node, cst.Call):
+        index = node.args[0].value
+    elif isinstance(node, cst.Subscript) and isinstance(node.slice[0].slice, cst.Index):
+        index = node.slice[0].slice.value
+    else:
+        return None
+    replaced = model.replace(index, "1")
+    return Fix(Applicability.UNSAFE, "Read dimension 1 (in_features)", (replaced,))
+
+
+# ------------------------------------------------------------------------ shape helpers
+
+
+def _shape_helper(model: FileModel, op: InitOp) -> Iterator[tuple[InitOp, _Evidence, str, frozenset[str]]]:
+    """``def fanin_init(size, fanin=None): fanin = fanin or size[0]; v = 1 / np.sqrt(fanin);
+    return torch.Tensor(size).uniform_(-v, v)``: a function drawing a new tensor of the shape it is
+    given, its scale from dimension 0 of that shape. Yields the evidence, the shape parameter
+    and the parameters that override the fan-in (``fanin``)."""
+    function = op.scope_node
+    made = _strip(op.target_node) if op.target_node is not None else None
+    if function is None or model.functions.get(function.name.value) is not function \
+            or not isinstance(made, cst.Call) or not made.args \
+            or not any(n in _SHAPE_FACTORIES for n in model.names(made.func)):
+        return
+    shape = made.args[0].value
+    params = [p.name.value for p in function.params.params]
+    if not isinstance(shape, cst.Name) or shape.value not in params:
+        return
+    context = _Context(frozenset(), frozenset(), frozenset({shape.value}), _assignments(op.enclosing))
+    for evidence in _fan_in_from_dim0(model, op, context):
+        overrides = frozenset(
+            name.value for assign in evidence.through for name in _names_in(assign.value)
+            if name.value in params and name.value != shape.value)
+        yield op, evidence, shape.value, overrides
+
+
+def _helper_findings(model: FileModel, op: InitOp, evidence: _Evidence, shape: str,
+                     overrides: frozenset[str]) -> Iterator[Finding]:
+    """Each call handing the helper the shape of an (out, in, ...) weight without a fan-in."""
+    function = op.scope_node
+    assert function is not None
+    params = [p.name.value for p in function.params.params]
+    for call in model.helper_calls:
+        if not (isinstance(call.function, cst.Name) and call.function.value == function.name.value):
+            continue
+        passed = argument(call.node, params.index(shape), shape)
+        if any(argument(call.node, params.index(name), name) is not None for name in overrides):
+            continue
+        weight = _shape_of(passed)
+        at_call = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq,
+                                      loops=call.loops, conditions=call.conditions)
+        target = target_of(model, at_call, weight) if weight is not None else None
+        layers = _output_first(target.layers) if target is not None and target.param == "weight" else ()
+        if not layers or target is None or not target.exact:
+            continue
+        kinds, _ = layer_list(layers)
+        yield Finding(
+            call.node,
+            f"{function.name.value}() takes the fan-in of {describe_layers(layers, 'weight')} from "
+            f"{model.source(evidence.node)} (line {model.position(evidence.node).start.line}), but a "
+            f"{kinds} weight is laid out (out, in, ...): dimension 0 counts the outputs, so the "
+            f"bound follows the fan-out and is off by sqrt(out/in). {_remedy(overrides, kinds)}",
+        )
+
+
+def _remedy(overrides: frozenset[str], kinds: str) -> str:
+    fan_in = "dimension 1" + ("" if kinds == "Linear" else " times the kernel size")
+    if len(overrides) == 1:
+        return f"Pass {next(iter(overrides))}= ({fan_in}) or read {fan_in} in the helper"
+    return f"Read {fan_in} in the helper"
+
+
+def _shape_of(node: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """``w.size()`` / ``w.data.size()`` / ``w.shape`` -> ``w``."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
+            and not node.args:
+        return node.func.value
+    if isinstance(node, cst.Attribute) and node.attr.value == "shape":
+        return node.value
+    return None
+
+
+# ------------------------------------------------------------------------ small helpers
+
+
+def _strip(node: cst.BaseExpression | None) -> cst.BaseExpression:
+    """``w.data`` / ``w.detach()`` are ``w``."""
+    assert node is not None
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        elif isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "detach":
+            node = node.func.value
+        else:
+            return node
+
+
+def _assignments(functions: Sequence[cst.FunctionDef]) -> dict[str, list[cst.Assign]]:
+    """``name = value`` statements of the enclosing functions by name (each branch's assignment:
+    ``fan_in = size[0]`` for 2-D tensors and another for convs), inner functions winning."""
+    found: dict[str, list[cst.Assign]] = {}
+    for function in functions:
+        local: dict[str, list[cst.Assign]] = {}
+        for small in small_statements(function):
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                    and isinstance(small.targets[0].target, cst.Name):
+                local.setdefault(small.targets[0].target.value, []).append(small)
+        found.update(local)
+    return found
+
+
+def _names_in(node: cst.CSTNode) -> Iterator[cst.Name]:
+    if isinstance(node, cst.Name):
+        yield node
+    for child in node.children:
+        yield from _names_in(child)

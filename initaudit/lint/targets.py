@@ -174,6 +174,8 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
         return Target(call.owner, (call.passed,), node.attr.value)
     if isinstance(node, cst.Name) and node.value in bound:
         return _target(model, dataclasses.replace(at_call, target_node=bound[node.value]))
+    if isinstance(node, cst.Name):
+        return _every_parameter_of_argument(model, op, at_call, call, bound, node.value)
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in bound:
         reach = _modules(model, call.owner, bound[node.value.value], at_call)
         if reach is None:
@@ -183,6 +185,32 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
             return None
         return Target(call.owner, tuple(modules), node.attr.value, reach[1] or narrowed)
     return None
+
+
+def _every_parameter_of_argument(model: CollectedFile, op: InitOp, at_call: InitOp, call: HelperCall,
+                                 bound: dict[str, cst.BaseExpression], variable: str) -> Target | None:
+    """``def zero_module(module): for p in module.parameters(): p.detach().zero_()``: an
+    unconditional loop over the parameters of an argument writes the weight of the module given
+    (``zero_module(nn.Conv2d(...))`` or ``zero_module(self.proj)``)."""
+    found = _enclosing_loop(op, variable)
+    if found is None or op.conditions:
+        return None
+    iterated = found[1].iter
+    if not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute)
+            and iterated.func.attr.value == "parameters" and isinstance(iterated.func.value, cst.Name)
+            and iterated.func.value.value in bound):
+        return None
+    argument_name = iterated.func.value.value
+    if call.passed is not None and argument_name == returned_parameter(op.scope_node):  # type: ignore[arg-type]
+        modules = [call.passed]
+    else:
+        reach = _modules(model, call.owner, bound[argument_name], at_call)
+        if reach is None or len(reach[0]) != 1:
+            return None
+        modules = reach[0]
+    if modules[0].kind not in knowledge.PARAMETERISED_KINDS:
+        return None  # a container or a block: which of its layers have a weight is another question
+    return Target(call.owner, tuple(modules), "weight")
 
 
 def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:

@@ -16,6 +16,7 @@ from libcst.metadata import CodeRange
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
+from initaudit.lint.builders import BuilderSummary, summarise_builders
 from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.modules import (LocalList, Submodule, SubmoduleBuilder, argument, leaf_subclasses,
                                     returned_parameter, torch_nn_class)
@@ -67,6 +68,8 @@ class FileModel:
         self.helper_calls: list[HelperCall] = collector.helper_calls
         #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = collector.forward_layers
+        #: Functions of the file that build and return a Sequential, summarised (``mlp(...)``).
+        self.builders: dict[str, BuilderSummary] = collector.builders
         resolve(self)
 
     # ---------------------------------------------------------------- metadata
@@ -129,8 +132,9 @@ class _Collector:
         )
         pass_through = {n.name.value: n for n in model.module.body
                         if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
+        self.builders = summarise_builders(model.module, model.names)
         self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through,
-                                         leaf_subclasses(model.module, model.names))
+                                         leaf_subclasses(model.module, model.names), self.builders)
 
     # ---------------------------------------------------------------- scopes
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 import libcst as cst
 
@@ -35,6 +35,10 @@ class Submodule:
     sequential: bool = False
     #: Built by a comprehension: the one child stands for several identical ones in a row.
     repeated: bool = False
+    #: Built by a loop of unknown length (a builder function): the children are the first
+    #: iteration, named from the start, and the last one, named from the end (``-2``, ``-1``);
+    #: other positions are unknown.
+    open_length: bool = False
     #: Class (or scope) whose code defines this submodule, and its path there: composed blocks
     #: keep the consumers their own forward records.
     origin: str | None = None
@@ -67,6 +71,8 @@ class Submodule:
         for candidate in self.children:
             if candidate.path.rsplit(".", 1)[-1] == key:
                 return candidate
+        if self.open_length:
+            return None
         try:
             index = int(key)
         except ValueError:
@@ -159,12 +165,20 @@ class LocalList:
     repeated: bool = False
 
 
+class ModuleFactory(Protocol):
+    """A function of the file that returns a module it builds (``lint/builders.py``)."""
+
+    def expand(self, builder: SubmoduleBuilder, path: str, call: cst.Call,
+               defaults: Mapping[str, cst.BaseExpression]) -> Submodule: ...
+
+
 class SubmoduleBuilder:
     """Turns constructor expressions into :class:`Submodule` trees."""
 
     def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str],
                  pass_through: Mapping[str, cst.FunctionDef] | None = None,
-                 leaf_subclasses: Mapping[str, str] | None = None) -> None:
+                 leaf_subclasses: Mapping[str, str] | None = None,
+                 builders: Mapping[str, ModuleFactory] | None = None) -> None:
         self._names = qualified_names
         self._local_classes = local_classes
         #: Classes of the file that only specialise a torch.nn layer (``class LayerNorm2d(nn.LayerNorm)``
@@ -173,6 +187,8 @@ class SubmoduleBuilder:
         #: Functions of the file that return the module they are given, after initialising it
         #: (``init_layer(nn.Linear(...), std=0.01)``), by name.
         self._pass_through = pass_through or {}
+        #: Functions of the file that build and return a Sequential (``mlp(sizes, nn.ReLU)``).
+        self._builders = builders or {}
         #: Local lists of the function being read, for ``nn.Sequential(*layers)``.
         self.lists: dict[str, LocalList] = {}
         #: The module each call of a pass-through function built, by id of the call.
@@ -201,11 +217,13 @@ class SubmoduleBuilder:
             if built is not None:
                 self.passed[id(node)] = built
             return built
+        if isinstance(node.func, cst.Name) and node.func.value in self._builders:
+            return self._builders[node.func.value].expand(self, path, node, defaults)
         torch_class = torch_nn_class(self._names(node.func))
         if torch_class is not None:
-            return self._torch_module(path, torch_class, node)
+            return self.torch_module(path, torch_class, node)
         if isinstance(node.func, cst.Name) and node.func.value in self._leaf_subclasses:
-            return self._torch_module(path, self._leaf_subclasses[node.func.value], node)
+            return self.torch_module(path, self._leaf_subclasses[node.func.value], node)
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
             return Submodule(path, LayerKind.CUSTOM, node.func.value, node)
         return None
@@ -220,7 +238,7 @@ class SubmoduleBuilder:
             return body
         return None if body is None and orelse is None else Submodule(path, LayerKind.UNKNOWN, None, node)
 
-    def _torch_module(self, path: str, class_name: str, node: cst.Call) -> Submodule:
+    def torch_module(self, path: str, class_name: str, node: cst.Call) -> Submodule:
         kind = knowledge.layer_kind(class_name) or LayerKind.UNKNOWN
         module = Submodule(path, kind, class_name, node)
         if kind is LayerKind.ACTIVATION:

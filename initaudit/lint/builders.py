@@ -97,7 +97,7 @@ class _Reader:
         self._defaults = {p.name.value: p.default for p in (*params.params, *params.kwonly_params)
                           if p.default is not None}
         self._list: str | None = None
-        self._aliases: dict[str, cst.BaseExpression] = {}
+        self._aliases: dict[str, cst.BaseExpression | None] = {}
         self._segments: list[list[BuiltStep]] = [[]]
         self._loop: cst.For | None = None
         self._returned = False
@@ -199,8 +199,8 @@ class _Reader:
                 self._extend(small.value.elements)
             elif name == self._list:
                 raise _Unknown
-            else:
-                self._aliases[name] = small.value
+            else:  # assigned twice (in two branches, say): which value an append sees is unknown
+                self._aliases[name] = None if name in self._aliases else small.value
         elif isinstance(small, cst.AugAssign) and _is_name(small.target, self._list):
             if not isinstance(small.value, (cst.List, cst.Tuple)):
                 raise _Unknown
@@ -246,13 +246,13 @@ class _Reader:
         """What ``layers.append(node)`` adds, under the open tests; an alias chosen by the
         last-iteration test (``act = activation if j < len(sizes) - 2 else output_activation``)
         adds one step for the other iterations and one for the last."""
-        if isinstance(node, cst.Name) and node.value in self._aliases:
-            return self._step(self._aliases[node.value])
-        if not isinstance(node, cst.Call):
-            return (self._open(BuiltStep()),)
-        func = node.func
+        if isinstance(node, cst.Name) and self._aliases.get(node.value) is not None:
+            return self._step(self._aliases[node.value])  # type: ignore[arg-type]
+        func = node.func if isinstance(node, cst.Call) else None
         if isinstance(func, cst.Name) and func.value in self._aliases:
             func = self._aliases[func.value]
+        if not isinstance(node, cst.Call) or func is None:
+            return (self._open(BuiltStep()),)
         if isinstance(func, cst.IfExp) and self._last is None:
             branch = self._last_iteration_test(func.test)
             if branch is not None:

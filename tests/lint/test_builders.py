@@ -74,7 +74,8 @@ def test_default_activation_of_the_builder_applies() -> None:
     kaiming = XAVIER_LOOP.replace("xavier_uniform_(m.weight)", 'kaiming_uniform_(m.weight, nonlinearity="relu")')
     messages = [m for _, m in found(MLP.format(call="mlp([obs_dim, *hidden, act_dim])", init=kaiming), "IA103")]
     assert len(messages) == 2
-    assert "net.0 (Linear) feeds tanh" in messages[0] and "net.-2 (Linear)" in messages[1]
+    assert any("net.0 (Linear) feeds tanh" in m for m in messages)
+    assert any("net.-2 (Linear) feeds no activation" in m for m in messages)
 
 
 @pytest.mark.parametrize("index, expected", [("0", ["IA101"]), ("-2", []), ("2", [])])
@@ -200,3 +201,32 @@ class Net(nn.Module):
 def test_activation_class_from_elsewhere_stays_unknown() -> None:
     code = MLP.replace("import torch.nn as nn", "import torch.nn as nn\nfrom acts import Swish")
     assert found(code.format(call="mlp([obs_dim, act_dim], Swish)", init=XAVIER_LOOP), "IA103") == []
+
+
+def test_a_module_chosen_in_two_branches_stays_unknown() -> None:
+    code = '''
+    import torch.nn as nn
+
+
+    def mlp(sizes, use_tanh):
+        layers = []
+        for j in range(len(sizes) - 1):
+            if sizes[j] > 64:
+                act = nn.ReLU()
+            else:
+                act = nn.Tanh()
+            layers += [nn.Linear(sizes[j], sizes[j + 1]), act]
+        return nn.Sequential(*layers)
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp([4, 128, 2], True)
+            nn.init.zeros_(self.net[0].weight)
+
+        def forward(self, x):
+            return self.net(x)
+    '''
+    assert model_of(code).builders["mlp"].body[1] == BuiltStep()
+    assert found(code, "IA101") == []

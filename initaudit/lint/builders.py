@@ -191,16 +191,15 @@ class _Reader:
     def _small(self, small: cst.BaseSmallStatement, in_loop: bool) -> None:
         if isinstance(small, cst.Return):
             self._return(small)
-        elif isinstance(small, cst.Assign) and len(small.targets) == 1 \
-                and isinstance(small.targets[0].target, cst.Name):
-            name = small.targets[0].target.value
-            if isinstance(small.value, cst.List) and self._list is None and not in_loop:
+        elif (target := _assigned_name(small)) is not None:
+            name, value = target
+            if isinstance(value, cst.List) and self._list is None and not in_loop:
                 self._list = name
-                self._extend(small.value.elements)
+                self._extend(value.elements)
             elif name == self._list:
                 raise _Unknown
             else:  # assigned twice (in two branches, say): which value an append sees is unknown
-                self._aliases[name] = None if name in self._aliases else small.value
+                self._aliases[name] = None if name in self._aliases else value
         elif isinstance(small, cst.AugAssign) and _is_name(small.target, self._list):
             if not isinstance(small.value, (cst.List, cst.Tuple)):
                 raise _Unknown
@@ -297,6 +296,15 @@ class _Reader:
                 isinstance(value, cst.Name) and value.value in ("True", "False", "None")):
             return _source(value)
         return torch_nn_class(self._names(value))
+
+
+def _assigned_name(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression] | None:
+    """``name = value`` or ``name: List[nn.Module] = value``."""
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        return small.targets[0].target.value, small.value
+    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+        return small.target.value, small.value
+    return None
 
 
 def _kind(step: BuiltStep) -> LayerKind | None:

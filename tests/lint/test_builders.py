@@ -117,11 +117,13 @@ def test_activation_appended_under_a_last_iteration_test() -> None:
 
 
 VGG = '''
+from typing import List, Union
+
 import torch.nn as nn
 
 
-def make_layers(cfg, batch_norm=False):
-    layers = []
+def make_layers(cfg: List[Union[str, int]], batch_norm: bool = False) -> nn.Sequential:
+    layers: List[nn.Module] = []
     in_channels = 3
     for v in cfg:
         if v == "M":

@@ -190,6 +190,13 @@ MATRIX_FUNCTIONS: frozenset[str] = frozenset({
 MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
 #: Namespaces of functional activations and operations (``F.relu``, ``torch.tanh``).
 FUNCTIONAL_NAMESPACES: tuple[str, ...] = ("torch.nn.functional.", "torch.")
+#: Square roots, as in a hand-written ``1 / math.sqrt(fan_in)``.
+SQRT_FUNCTIONS: tuple[str, ...] = ("math.sqrt", "numpy.sqrt", "torch.sqrt")
+#: Factories that make a tensor of a given shape (``torch.Tensor(size).uniform_(-v, v)``).
+SHAPE_FACTORIES: tuple[str, ...] = ("torch.Tensor", "torch.FloatTensor", "torch.empty", "torch.zeros",
+                                   "torch.ones")
+#: Layer attributes counting outputs (dimension 0 of an (out, in, ...) weight).
+OUTPUT_SIZE_ATTRIBUTES: tuple[str, ...] = ("out_features", "out_channels")
 
 
 # --------------------------------------------------------------------------- activations

@@ -19,10 +19,6 @@ from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.targets import target_of
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")
-_SQRT = ("math.sqrt", "numpy.sqrt", "torch.sqrt")
-#: Tensors made from a shape (``torch.Tensor(size).uniform_(-v, v)``, the DDPG ``fanin_init``).
-_SHAPE_FACTORIES = ("torch.Tensor", "torch.FloatTensor", "torch.empty", "torch.zeros", "torch.ones")
-_OUTPUT_ATTRIBUTES = ("out_features", "out_channels")
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,7 @@ def _evidence(model: FileModel, node: cst.BaseExpression, context: _Context, in_
     if attribute is not None:
         yield _Evidence(node, attribute, in_sqrt, through)
         return
-    if isinstance(node, cst.Call) and node.args and any(n in _SQRT for n in model.names(node.func)):
+    if isinstance(node, cst.Call) and node.args and any(n in knowledge.SQRT_FUNCTIONS for n in model.names(node.func)):
         yield from _evidence(model, node.args[0].value, context, True, through, seen)
     elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("float", "int") \
             and len(node.args) == 1:
@@ -153,7 +149,7 @@ def _dim0(model: FileModel, node: cst.BaseExpression, context: _Context, seen: f
     if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
             and literal_number(node.slice[0].slice.value) == 0:
         return False if _is_shape(model, node.value, context, seen) else None
-    if isinstance(node, cst.Attribute) and node.attr.value in _OUTPUT_ATTRIBUTES:
+    if isinstance(node, cst.Attribute) and node.attr.value in knowledge.OUTPUT_SIZE_ATTRIBUTES:
         return True if _is(model, node.value, context.modules, context, seen) else None
     return None
 
@@ -225,7 +221,7 @@ def _shape_helper(model: FileModel, op: InitOp) -> Iterator[tuple[InitOp, _Evide
     made = _strip(op.target_node) if op.target_node is not None else None
     if function is None or model.functions.get(function.name.value) is not function \
             or not isinstance(made, cst.Call) or not made.args \
-            or not any(n in _SHAPE_FACTORIES for n in model.names(made.func)):
+            or not any(n in knowledge.SHAPE_FACTORIES for n in model.names(made.func)):
         return
     shape = made.args[0].value
     params = [p.name.value for p in function.params.params]

@@ -77,9 +77,10 @@ class _Walk:
         self._config = config
         self._gitignore = GitIgnore(config.root) if config.respect_gitignore else None
 
-    def _excluded(self, path: Path, relative: str, is_dir: bool) -> bool:
+    def _excluded(self, path: Path, relative: str, is_dir: bool, named: Path | None = None) -> bool:
+        """``named``: the directory named on the command line whose walk met ``path``."""
         return (self._config.excluded(path.name, relative) or path.name == _CHECKPOINTS
-                or (self._gitignore is not None and self._gitignore.ignored(path, is_dir)))
+                or (self._gitignore is not None and self._gitignore.ignored(path, is_dir, named)))
 
     def excluded_explicitly(self, path: Path) -> bool:
         """Whether a path named on the command line, or a directory above it inside the project,
@@ -92,10 +93,12 @@ class _Walk:
                                   depth < len(parts) or path.is_dir())
                    for depth in range(1, len(parts) + 1))
 
-    def files(self, directory: Path, relative: str) -> Iterator[Path | Unreadable]:
-        """``relative``: the directory's path from the configuration root. Entries' paths are
-        joined onto it rather than resolved one by one (symbolic links to directories are not
-        followed)."""
+    def files(self, directory: Path, relative: str, named: Path | None = None) -> Iterator[Path | Unreadable]:
+        """``relative``: the directory's path from the configuration root; ``named``: the
+        directory named on the command line (``directory`` itself at the top of the walk).
+        Entries' paths are joined onto it rather than resolved one by one (symbolic links to
+        directories are not followed)."""
+        named = named or directory
         try:
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
@@ -107,10 +110,10 @@ class _Walk:
             is_dir = entry.is_dir(follow_symlinks=False)
             if not is_dir and not entry.name.endswith(SOURCE_SUFFIXES):
                 continue
-            if self._excluded(Path(entry.path), entry_relative, is_dir):
+            if self._excluded(Path(entry.path), entry_relative, is_dir, named):
                 continue
             if is_dir:
-                yield from self.files(Path(entry.path), entry_relative)
+                yield from self.files(Path(entry.path), entry_relative, named)
             else:
                 yield from _source_file(Path(entry.path))
 

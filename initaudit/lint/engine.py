@@ -171,7 +171,8 @@ def _analyse(path: str, text: str, config: Config) -> list[Diagnostic]:
             lines = (diagnostic.line, diagnostic.end_line)
             if not is_suppressed(suppressions, diagnostic.code, lines):
                 diagnostics.append(diagnostic)
-    return sorted(set(diagnostics), key=lambda d: d.sort_key)
+    # The message breaks ties: two findings of one rule at one place keep one order on every run.
+    return sorted(set(diagnostics), key=lambda d: (*d.sort_key, d.message))
 
 
 def _diagnostic(path: str, model: FileModel, rule: Rule, finding: Finding) -> Diagnostic:

@@ -3,7 +3,10 @@ decides (a ``!pattern`` re-includes), the repository's ``.git/info/exclude`` com
 
 Inside a git repository the ``.gitignore`` files of every directory from the repository root
 down apply; outside one, those from the project root (where the settings were found, or the
-working directory) down. Patterns are read with pathspec's git-compatible matcher.
+working directory) down. A directory named on the command line is walked even where git ignores
+it (``initaudit check .venv/lib/python3.11/site-packages/torch``): a pattern that matches the
+named directory, or one above it, does not hide what is inside. Patterns are read with
+pathspec's git-compatible matcher, one pattern at a time so that this can be told.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ class GitIgnore:
         self._project_root = _absolute(project_root)
         self._specs: dict[Path, GitIgnoreSpec | None] = {}
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
+    def ignored(self, path: Path, is_dir: bool, named: Path | None = None) -> bool:
+        """Whether git ignores ``path``, found in a walk of the directory ``named`` (None: the
+        path itself was named, and every pattern counts)."""
         path = _absolute(path)
+        named = None if named is None else _absolute(named)
         root = repository_root(path.parent)
         top = root or self._project_root
         directory = path.parent
         while True:
-            decision = self._decide(self._spec(directory / ".gitignore"), directory, path, is_dir)
+            decision = self._decide(self._spec(directory / ".gitignore"), directory, path, is_dir, named)
             if decision is not None:
                 return decision
             if directory == top or directory.parent == directory:
@@ -37,7 +43,7 @@ class GitIgnore:
         if root is None:
             return False
         exclude = self._spec(root / ".git" / "info" / "exclude")
-        return self._decide(exclude, root, path, is_dir) or False
+        return self._decide(exclude, root, path, is_dir, named) or False
 
     def _spec(self, file: Path) -> GitIgnoreSpec | None:
         if file not in self._specs:
@@ -49,12 +55,24 @@ class GitIgnore:
         return self._specs[file]
 
     @staticmethod
-    def _decide(spec: GitIgnoreSpec | None, base: Path, path: Path, is_dir: bool) -> bool | None:
-        """True: ignored, False: re-included by a ``!`` pattern, None: no pattern matches."""
+    def _decide(spec: GitIgnoreSpec | None, base: Path, path: Path, is_dir: bool,
+                named: Path | None) -> bool | None:
+        """True: ignored, False: re-included by a ``!`` pattern, None: no pattern matches. The
+        last matching pattern decides, as in git."""
         if spec is None:
             return None
         relative = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-        return spec.check_file(relative).include
+        named_relative = None
+        if named is not None and named != base and named.is_relative_to(base):
+            named_relative = named.relative_to(base).as_posix() + "/"
+        decision = None
+        for pattern in spec.patterns:
+            if pattern.include is None or not pattern.match_file(relative):
+                continue
+            if named_relative is not None and pattern.match_file(named_relative):
+                continue  # it hides the named directory itself, which the user asked for
+            decision = pattern.include
+        return decision
 
 
 @functools.lru_cache(maxsize=256)

@@ -354,3 +354,32 @@ def test_rule_accepts_a_name_and_all_rules_and_json() -> None:
     assert page["code"] == "IA101" and "## Why is this bad" in page["page"]
     assert invoke("rule").exit_code == 2
     assert invoke("rule", "IA999").exit_code == 2
+
+
+def test_a_named_directory_is_walked_even_where_git_ignores_it(tmp_path: Path) -> None:
+    _git_repository(tmp_path)
+    write(tmp_path, {".gitignore": ".venv/\n*.gen.py\nbuild/\n",
+                     ".venv/lib/pkg/a.py": BAD, ".venv/lib/pkg/b.gen.py": BAD, ".venv/lib/pkg/build/c.py": BAD})
+    named = tmp_path / ".venv" / "lib" / "pkg"
+    assert _checked(tmp_path, str(named)) == [".venv/lib/pkg/a.py"]  # its own patterns still apply
+    assert _checked(tmp_path, "--force-exclude", str(named / "a.py")) == []
+
+
+def test_findings_at_one_place_come_out_in_one_order_whatever_the_hash_seed(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    write(tmp_path, {"net.py": (
+        "import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc1 = nn.Linear(4, 4)\n        self.fc2 = nn.Linear(4, 2)\n"
+        "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
+        "                nn.init.kaiming_uniform_(m.weight, nonlinearity='relu')\n\n"
+        "    def forward(self, x):\n        return self.fc2(self.fc1(x).tanh())\n")})
+    outputs = set()
+    for seed in ("1", "3", "5"):
+        done = subprocess.run([sys.executable, "-m", "initaudit", "check", "--no-cache", "--output-format", "concise",
+                               str(tmp_path / "net.py")], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.stdout.count("IA103") == 2
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

@@ -109,3 +109,32 @@ class Net(nn.Module):
         return self.fc2(self.inner(x).relu())
 '''
     assert ia101(code) == []
+
+
+def test_a_zero_factor_named_like_lora_b_still_counts_when_it_feeds_an_activation() -> None:
+    code = HELPER.format(body=UNCONDITIONAL) + '''
+class Gate(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Linear(c, c)
+        self.b = zero_module(nn.Linear(c, c))
+
+    def forward(self, x):
+        return self.b(self.a(x)).tanh()
+'''
+    assert len(ia101(code)) == 1
+
+
+def test_a_lora_pair_whose_update_is_added_stays_quiet() -> None:
+    code = HELPER.format(body=UNCONDITIONAL) + '''
+class LoRALinear(nn.Module):
+    def __init__(self, base, r):
+        super().__init__()
+        self.base = base
+        self.a = nn.Linear(base.in_features, r, bias=False)
+        self.b = zero_module(nn.Linear(r, base.out_features, bias=False))
+
+    def forward(self, x):
+        return self.base(x) + self.b(self.a(x))
+'''
+    assert ia101(code) == []

@@ -61,12 +61,14 @@ def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:
     assert op.target is not None
     if is_intentional(layer.path):
         return True
+    consumer = feeding(model, op.target.owner, layer)
     partner = low_rank_partner(layer.path.rsplit(".", 1)[-1])
     siblings = {name.lower() for name in op.target.owner.attributes}
     if partner is not None and (partner in siblings or layer.path.rsplit(".", 1)[0].lower() + "." + partner
                                 in {m.path.lower() for m in op.target.owner.layers()}):
-        return True  # LoRA-style pair: this factor starts at zero while its partner is random
-    consumer = feeding(model, op.target.owner, layer)
+        # LoRA-style pair: this factor starts at zero while its partner is random, and the
+        # update it makes is added to another output; a factor feeding an activation is not one.
+        return consumer is None or consumer.kind is not ConsumerKind.ACTIVATION
     # A zero last layer of a residual branch makes the block start as the identity; a zero
     # classifier head still learns (its inputs differ) — both are deliberate patterns.
     return consumer is not None and (consumer.residual or consumer.kind in (ConsumerKind.RESIDUAL, ConsumerKind.OUTPUT))

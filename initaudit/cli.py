@@ -132,8 +132,12 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
 @click.option("--factory", help="package.module:function building the architecture for a bare state dict.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for probes and fixes.")
 @click.option("--html", "html", type=click.Path(dir_okay=False), help="Also write the report as one HTML page.")
+@click.option("--low-memory", is_flag=True,
+              help="Audit a factory's model module by module from the meta device (automatic when it "
+                   "would take more than half the available memory).")
 def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,
-          force: bool, trust_pickle: bool, factory: str | None, seed: int, html: str | None) -> None:
+          force: bool, trust_pickle: bool, factory: str | None, seed: int, html: str | None,
+          low_memory: bool) -> None:
     """Audit a checkpoint, TorchScript archive or package.module:factory."""
     shape = None
     if input_shape:
@@ -148,7 +152,8 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
         _error(f"the model auditor is unavailable ({exc})")
         sys.exit(EXIT_ERROR)
     sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
-                       trust_pickle=trust_pickle, factory=factory, seed=seed, html=html, force=force))
+                       trust_pickle=trust_pickle, factory=factory, seed=seed, html=html, force=force,
+                       low_memory=low_memory))
 
 
 @main.command(short_help="Run the language server for editors (LSP over stdio).")

@@ -17,7 +17,8 @@ INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'init
 
 def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
               fix: bool = False, output: str | None = None, trust_pickle: bool = False,
-              factory: str | None = None, seed: int = 0, html: str | None = None, force: bool = False) -> int:
+              factory: str | None = None, seed: int = 0, html: str | None = None, force: bool = False,
+              low_memory: bool = False) -> int:
     """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
     findings, 2 refused/unreadable input or usage error). ``force`` lets ``fix`` audit and rewrite
     tensors that look trained as inits."""
@@ -43,7 +44,10 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
         fmt = fix_format(spec, output) if fix and output else ""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            source = open_source(spec, trust_pickle=trust_pickle, factory=factory)
+            source = open_source(spec, trust_pickle=trust_pickle, factory=factory, low_memory=low_memory)
+            if fix and source.metadata.get("per_module"):
+                raise AuditError(f"{spec}: --fix cannot write a model audited module by module "
+                                 "(it is never whole in memory)")
             analysis = analyse(source, input_shape=input_shape, seed=seed, recognise_trained=not force)
             status = analysis.report.exit_code
             _print_report(analysis.report, output_format)

@@ -12,6 +12,7 @@ from initaudit.audit import rules, trained
 from initaudit.audit.errors import AuditError
 from initaudit.audit.identify import identify
 from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
+from initaudit.audit.materialise import PER_MODULE
 from initaudit.audit.probe import example_input, probe_signal
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.audit.script_tracing import script_activations
@@ -48,8 +49,13 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     elif source.module is not None:
         try:
             example = example_input(source.module, input_shape, seed)
-            uses, order = trace_activations(source.module, example)
-            signal = probe_signal(source.module, example, seed)
+            if source.metadata.get(PER_MODULE):
+                uses, order = trace_activations(source.module, _on_meta(example))
+                notes.append("no signal probe: the model is audited module by module, never whole in memory "
+                             "(activations were traced on the meta device)")
+            else:
+                uses, order = trace_activations(source.module, example)
+                signal = probe_signal(source.module, example, seed)
         except AuditError as error:
             notes.append(f"no forward pass: {error}")
         except Exception as error:  # the user's forward may fail on a guessed input
@@ -69,6 +75,17 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
                          found, signal, notes)
     return Analysis(report, parameters, example)
+
+
+def _on_meta(example: object) -> object:
+    """The example input's tensors on the meta device, for a forward pass that computes no values."""
+    if isinstance(example, torch.Tensor):
+        return example.to("meta")
+    if isinstance(example, (list, tuple)):
+        return type(example)(_on_meta(item) for item in example)
+    if isinstance(example, dict):
+        return {key: _on_meta(value) for key, value in example.items()}
+    return example
 
 
 def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict[str, LayerUse], list[str]]:

@@ -6,8 +6,6 @@ with arbitrary globals unless the caller trusts them.
 
 from __future__ import annotations
 
-import dataclasses
-
 import importlib
 import json
 import os
@@ -83,12 +81,13 @@ class Source:
     weights: Source | None = None
 
 
-def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None) -> Source:
+def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None,
+                low_memory: bool = False) -> Source:
     path = Path(spec)
     if not path.exists() and FACTORY_SPEC.match(spec):
-        source = dataclasses.replace(module_source(call_factory(spec), SourceKind.FACTORY, None), label=spec)
-        source.metadata["factory"] = spec
-        return source
+        from initaudit.audit.materialise import factory_source
+
+        return factory_source(spec, low_memory)
     if not path.exists():
         raise AuditError(f"{spec}: no such file or directory")
     if path.is_dir():
@@ -128,8 +127,20 @@ def _build_from_config(source: Source, directory: Path) -> None:
     source.metadata["architecture"] = type(module).__name__
 
 
-def call_factory(spec: str) -> torch.nn.Module:
+def call_factory(spec: str, function: Callable[[], object] | None = None) -> torch.nn.Module:
     """Import ``package.module:function`` the way ``python -m`` would and call it."""
+    function = function or factory_function(spec)
+    try:
+        built = function()
+    except (Exception, SystemExit) as error:  # KeyboardInterrupt still interrupts
+        raise AuditError(f"{spec}() failed: {_described(error)}") from None
+    if not isinstance(built, torch.nn.Module):
+        raise AuditError(f"{spec}() returned {type(built).__name__}, not a torch.nn.Module")
+    return built
+
+
+def factory_function(spec: str) -> Callable[[], object]:
+    """The function ``package.module:function`` names, imported the way ``python -m`` would."""
     if not FACTORY_SPEC.match(spec):
         raise AuditError(f"{spec}: expected a factory as package.module:function")
     module_name, function_name = spec.split(":")
@@ -142,13 +153,7 @@ def call_factory(spec: str) -> torch.nn.Module:
     function = getattr(module, function_name, None)
     if not callable(function):
         raise AuditError(f"{module_name} has no callable {function_name}")
-    try:
-        built = function()
-    except (Exception, SystemExit) as error:  # KeyboardInterrupt still interrupts
-        raise AuditError(f"{spec}() failed: {_described(error)}") from None
-    if not isinstance(built, torch.nn.Module):
-        raise AuditError(f"{spec}() returned {type(built).__name__}, not a torch.nn.Module")
-    return built
+    return function
 
 
 def open_shard(path: Path) -> Source:

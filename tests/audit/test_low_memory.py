@@ -1,0 +1,175 @@
+"""The per-module path: a factory's model built on the meta device, then materialised,
+initialised, measured and freed one module at a time, gives the normal path's statistics."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from initaudit.audit import materialise, run_audit
+
+#: Findings that need the signal probe, which the per-module path cannot run.
+PROBE_CODES = {"IA207", "IA208"}
+
+FACTORIES = textwrap.dedent("""
+    import torch
+    from torch import nn
+
+    def mlp():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                             nn.Linear(256, 10))
+
+    def zeroed():
+        model = mlp()
+        nn.init.zeros_(model[2].weight)
+        return model
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(32, 32)
+            self.scale = nn.Parameter(torch.randn(32, 32))  # no reset_parameters covers it
+
+        def forward(self, x):
+            return torch.relu(self.fc(x)) @ self.scale
+
+    def scaled():
+        return Scaled()
+
+    def reads_values():
+        model = mlp()
+        if float(model[0].weight.sum()) > 1e9:  # needs values: fails on the meta device
+            raise RuntimeError
+        return model
+
+    def llama():
+        try:
+            torch.ops.torchvision.nms
+        except (AttributeError, RuntimeError):  # torchvision installed without its compiled ops
+            declare = torch.library.Library("torchvision", "DEF")
+            declare.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+            declare.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+            globals()["_torchvision_ops"] = declare
+        from transformers import LlamaConfig, LlamaForCausalLM
+        torch.manual_seed(0)
+        return LlamaForCausalLM(LlamaConfig(hidden_size=64, intermediate_size=192, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2,
+                                            vocab_size=512))
+""")
+
+
+@pytest.fixture
+def factories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "lowmem_factories.py").write_text(FACTORIES)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "lowmem_factories", raising=False)
+    return "lowmem_factories"
+
+
+def _audit(capsys: pytest.CaptureFixture[str], spec: str, **options: object) -> tuple[int, dict]:
+    status = run_audit(spec, output_format="json", **options)
+    return status, json.loads(capsys.readouterr().out)
+
+
+def _findings(report: dict) -> list[tuple[str, str]]:
+    return [(f["code"], f["parameter"]) for f in report["findings"] if f["code"] not in PROBE_CODES]
+
+
+def _per_module(report: dict) -> bool:
+    return any(note.startswith("audited module by module") for note in report["notes"])
+
+
+def test_mlp_per_module_equals_the_normal_path(factories: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, whole = _audit(capsys, f"{factories}:mlp")
+    low_status, low = _audit(capsys, f"{factories}:mlp", low_memory=True)
+    assert _per_module(low) and not _per_module(whole)
+    assert status == low_status
+    # Torch modules replay the constructor's RNG stream in order: the very same values.
+    assert low["parameters"] == whole["parameters"]
+    assert _findings(low) == _findings(whole)
+    assert whole["summary"]["probed"] and not low["summary"]["probed"]
+    assert any("no signal probe" in note for note in low["notes"])
+
+
+def test_tiny_llama_per_module_matches_the_normal_path(factories: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("transformers")
+    _, whole = _audit(capsys, f"{factories}:llama")
+    _, low = _audit(capsys, f"{factories}:llama", low_memory=True)
+    assert _per_module(low)
+    assert [p["name"] for p in low["parameters"]] == [p["name"] for p in whole["parameters"]]
+    for mine, theirs in zip(low["parameters"], whole["parameters"]):
+        # Hugging Face's _init_weights draws afresh: same scheme, std within sampling error.
+        assert mine["scheme"]["name"] == theirs["scheme"]["name"], mine["name"]
+        assert mine["activation"] == theirs["activation"], mine["name"]
+        assert mine["std"] == pytest.approx(theirs["std"], rel=0.05), mine["name"]
+    assert _findings(low) == _findings(whole)
+
+
+def test_factory_init_after_construction_is_not_replayed(factories: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    status, whole = _audit(capsys, f"{factories}:zeroed")
+    assert status == 1  # the zeroed matrix is caught on the normal path
+    _, low = _audit(capsys, f"{factories}:zeroed", low_memory=True)
+    assert any("not replayed" in note for note in low["notes"])
+
+
+def test_automatic_above_the_memory_share(factories: str, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(materialise, "AUTO_SHARE", 0.0)
+    _, report = _audit(capsys, f"{factories}:mlp")
+    assert _per_module(report)
+    monkeypatch.setattr(materialise, "AUTO_SHARE", 0.5)
+    _, report = _audit(capsys, f"{factories}:mlp")
+    assert not _per_module(report)
+
+
+def test_unreplayable_init_falls_back_to_the_whole_model(factories: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    status, report = _audit(capsys, f"{factories}:scaled", low_memory=True)
+    assert not _per_module(report)
+    assert any("scale" not in note and "cannot be replayed" in note and "built whole" in note
+               for note in report["notes"])
+    assert "scale" in [p["name"] for p in report["parameters"]]
+
+
+def test_unreplayable_init_too_big_to_build_is_not_measured(factories: str, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(materialise, "fits", lambda model: False)
+    _, report = _audit(capsys, f"{factories}:scaled", low_memory=True)
+    assert _per_module(report)
+    names = [p["name"] for p in report["parameters"]]
+    assert "fc.weight" in names and "scale" not in names
+    assert any("cannot be replayed" in note and "not measured" in note for note in report["notes"])
+
+
+def test_factory_that_needs_values_is_built_whole(factories: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, report = _audit(capsys, f"{factories}:reads_values", low_memory=True)
+    assert status == 0 and not _per_module(report)
+    assert any("cannot build its model on the meta device" in note for note in report["notes"])
+    assert report["summary"]["probed"]
+
+
+def test_fix_is_refused_per_module(factories: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = run_audit(f"{factories}:zeroed", fix=True, output=str(tmp_path / "out.safetensors"), low_memory=True)
+    assert status == 2
+    assert "module by module" in capsys.readouterr().err
+    assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_units_are_freed_one_at_a_time() -> None:
+    torch.manual_seed(0)
+    with torch.device("meta"):
+        model = torch.nn.Sequential(*[torch.nn.Linear(32, 32) for _ in range(4)])
+    replay = materialise.ModuleReplay(model)
+    first = replay.load("0.weight")
+    assert not first.is_meta and first.isfinite().all()
+    replay.load("3.weight")
+    assert replay.current is not None and set(replay.current[1]) == {"3.weight", "3.bias"}
+    assert all(p.is_meta for p in model.parameters())  # the model itself never holds values

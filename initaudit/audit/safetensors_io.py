@@ -1,10 +1,12 @@
 """Write the safetensors format with torch alone (``safetensors.torch.save_file`` needs numpy),
-streaming: the header is computed from shapes and dtypes, then tensors are written one by one."""
+streaming: the header is computed from shapes and dtypes, then tensors are written one by one;
+read it as views of a memory map, so that only the bytes a measurement touches are read."""
 
 from __future__ import annotations
 
 import json
 import math
+import mmap
 from pathlib import Path
 from typing import Callable
 
@@ -68,3 +70,26 @@ def write_safetensors(entries: list[Entry], produce: Callable[[str], torch.Tenso
             mapped[start + begin:start + end].copy_(raw)
         del tensor
     del mapped
+
+
+class MappedSafetensors:
+    """The tensors of a .safetensors file (already validated by ``safe_open``) as views of one
+    private memory map: nothing is copied, a tensor's pages are read when its values are, and
+    writes to a view stay in this process."""
+
+    def __init__(self, path: str | Path) -> None:
+        with open(path, "rb") as handle:
+            self.map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        size = int.from_bytes(self.map[:8], "little")
+        self.start = 8 + size
+        header = json.loads(self.map[8:self.start])
+        self.entries = {name: entry for name, entry in header.items() if name != "__metadata__"}
+
+    def tensor(self, name: str) -> torch.Tensor:
+        entry = self.entries[name]
+        dtype = DTYPE_OF[entry["dtype"]]
+        begin, end = entry["data_offsets"]
+        if end == begin:
+            return torch.empty(entry["shape"], dtype=dtype)
+        raw = torch.frombuffer(self.map, dtype=torch.uint8, count=end - begin, offset=self.start + begin)
+        return raw.view(dtype).reshape(entry["shape"])

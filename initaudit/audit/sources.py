@@ -6,6 +6,7 @@ with arbitrary globals unless the caller trusts them.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -21,7 +22,7 @@ from typing import Any, Callable
 import torch
 
 from initaudit.audit.errors import AuditError, first_line
-from initaudit.audit.safetensors_io import DTYPE_OF
+from initaudit.audit.safetensors_io import DTYPE_OF, MappedSafetensors
 
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 BIN_INDEX = "pytorch_model.bin.index.json"
@@ -219,9 +220,14 @@ def _safetensors(path: Path) -> Source:
     except Exception as error:
         raise AuditError(f"{path}: unreadable safetensors file ({first_line(error)})") from None
 
+    try:
+        mapped = MappedSafetensors(path)
+    except (OSError, ValueError) as error:
+        raise AuditError(f"{path}: cannot read ({first_line(error)})") from None
+
     def load(name: str) -> torch.Tensor:
         try:
-            return handle.get_tensor(name)
+            return mapped.tensor(name)
         except Exception as error:
             raise AuditError(f"{path}: cannot read tensor {name} ({first_line(error)})") from None
 

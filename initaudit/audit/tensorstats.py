@@ -8,6 +8,7 @@ columns."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import math
 import threading
@@ -25,6 +26,14 @@ GRAM_ROWS = 64
 KEY_COLUMNS = 32
 #: Projections of equal rows agree to float64 rounding; different rows are far further apart.
 PRINT_TOLERANCE = 1e-9
+#: ``--sample`` reads at most this many elements of a tensor: whole rows spread evenly over it
+#: (a random offset, then a fixed stride), or chunks of ``SAMPLE_CHUNK`` elements for vectors
+#: and very wide matrices. For i.i.d. init values the sample's std has a relative standard error
+#: of sqrt((kurtosis + 2) / 4n), 0.07 % for a normal init at n = 2**20: the std, hence the
+#: scheme, is within ``SAMPLED_STD_BOUND`` of the full tensor's.
+SAMPLED_ELEMENTS = 1 << 20
+SAMPLE_CHUNK = 4096
+SAMPLED_STD_BOUND = 0.01
 
 Mapper = Callable[..., Iterable["_Moments"]]
 
@@ -52,6 +61,8 @@ class TensorStats:
     #: Evidence of training (audit/training_evidence.py): spectral spike and misfit to every init family.
     spike: float | None = None
     misfit: float | None = None
+    #: Elements read when the statistics come from a sample (``--sample``), else None.
+    sampled: int | None = None
 
     @property
     def abs_max(self) -> float:
@@ -86,13 +97,17 @@ def block_workers() -> Iterator[Mapper]:
         torch.set_num_threads(threads)
 
 
-def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = None) -> TensorStats:
+def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = None,
+                 sample: bool = False) -> TensorStats:
     """Statistics of one tensor; pass the ``mapper`` of an open ``block_workers()`` when
-    looping over many tensors."""
+    looping over many tensors. With ``sample``, tensors over ``SAMPLED_ELEMENTS`` are measured
+    on rows spread over them; counts are scaled to the whole tensor."""
     if mapper is None:
         with block_workers() as workers:
-            return tensor_stats(tensor, seed, workers)
+            return tensor_stats(tensor, seed, workers, sample)
     tensor = tensor.detach()
+    if sample and tensor.numel() > SAMPLED_ELEMENTS:
+        return _sampled_stats(tensor, seed, mapper)
     if tensor.is_complex() or tensor.dtype == torch.bool:
         tensor = tensor.real if tensor.is_complex() else tensor.to(torch.uint8)
     shape = tuple(tensor.shape)
@@ -129,6 +144,34 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = No
         spike=training_evidence.spectral_spike(matrix, generator) if tensor.dim() >= 2 and not structured else None,
         misfit=training_evidence.family_misfit(sample) if not structured else None,
     )
+
+
+def _sampled_stats(tensor: torch.Tensor, seed: int, mapper: Mapper) -> TensorStats:
+    part = sampled_rows(tensor, torch.Generator().manual_seed(seed * 1_000_003 + tensor.numel()))
+    stats = tensor_stats(part, seed, mapper)
+    scale = tensor.numel() / part.numel()
+    row_scale = (tensor.shape[0] / part.shape[0]) if tensor.dim() >= 2 and part.shape[1:] == tensor.shape[1:] else 1.0
+    return dataclasses.replace(
+        stats, shape=tuple(tensor.shape), dtype=_dtype_name(tensor), numel=tensor.numel(),
+        sum_squares=stats.sum_squares * scale, zero_count=round(stats.zero_count * scale),
+        nonfinite=math.ceil(stats.nonfinite * scale), zero_rows=round(stats.zero_rows * row_scale),
+        pattern=None, sampled=part.numel())
+
+
+def sampled_rows(tensor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """About ``SAMPLED_ELEMENTS`` of ``tensor``: whole slices along the first dimension (rows of
+    a matrix, output channels of a conv) spread evenly over it, or, for vectors and slices wider
+    than a sixteenth of the budget, chunks of ``SAMPLE_CHUNK`` elements spread the same way.
+    Only the selected bytes are read, also from a memory-mapped file."""
+    if tensor.dim() >= 2 and tensor[0].numel() <= SAMPLED_ELEMENTS // 16:
+        rows = tensor
+    else:
+        flat = tensor.reshape(-1)
+        rows = flat[:flat.numel() - flat.numel() % SAMPLE_CHUNK].view(-1, SAMPLE_CHUNK)
+    wanted = max(1, min(rows.shape[0], SAMPLED_ELEMENTS // max(rows[0].numel(), 1)))
+    stride = rows.shape[0] // wanted
+    offset = int(torch.randint(stride, (1,), generator=generator))
+    return rows[offset::stride][:wanted].contiguous()
 
 
 def _row_blocks(matrix: torch.Tensor) -> list[torch.Tensor]:

@@ -135,9 +135,14 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
 @click.option("--low-memory", is_flag=True,
               help="Audit a factory's model module by module from the meta device (automatic when it "
                    "would take more than half the available memory).")
+@click.option("--sample", is_flag=True,
+              help="Measure each large tensor on rows spread over it (at most 2**20 values): fast on "
+                   "checkpoints far larger than memory.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes reading the shards of a sharded checkpoint.")
 def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,
           force: bool, trust_pickle: bool, factory: str | None, seed: int, html: str | None,
-          low_memory: bool) -> None:
+          low_memory: bool, sample: bool, jobs: int) -> None:
     """Audit a checkpoint, TorchScript archive or package.module:factory."""
     shape = None
     if input_shape:
@@ -153,7 +158,7 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
         sys.exit(EXIT_ERROR)
     sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
                        trust_pickle=trust_pickle, factory=factory, seed=seed, html=html, force=force,
-                       low_memory=low_memory))
+                       low_memory=low_memory, sample=sample, jobs=jobs))
 
 
 @main.command(short_help="Run the language server for editors (LSP over stdio).")

@@ -18,7 +18,7 @@ INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'init
 def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
               fix: bool = False, output: str | None = None, trust_pickle: bool = False,
               factory: str | None = None, seed: int = 0, html: str | None = None, force: bool = False,
-              low_memory: bool = False) -> int:
+              low_memory: bool = False, sample: bool = False, jobs: int = 1) -> int:
     """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
     findings, 2 refused/unreadable input or usage error). ``force`` lets ``fix`` audit and rewrite
     tensors that look trained as inits."""
@@ -48,7 +48,8 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
             if fix and source.metadata.get("per_module"):
                 raise AuditError(f"{spec}: --fix cannot write a model audited module by module "
                                  "(it is never whole in memory)")
-            analysis = analyse(source, input_shape=input_shape, seed=seed, recognise_trained=not force)
+            analysis = analyse(source, input_shape=input_shape, seed=seed, recognise_trained=not force,
+                               sample=sample, jobs=jobs)
             status = analysis.report.exit_code
             _print_report(analysis.report, output_format)
             if html:

@@ -13,15 +13,13 @@ from initaudit.audit.errors import AuditError
 from initaudit.audit.identify import identify
 from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
 from initaudit.audit.materialise import PER_MODULE
+from initaudit.audit.measure import measure_source
 from initaudit.audit.probe import example_input, probe_signal
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.audit.script_tracing import script_activations
 from initaudit.audit.sources import Source
-from initaudit.audit.tensorstats import TensorStats, block_workers, tensor_stats
+from initaudit.audit.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
 from initaudit.audit.tracing import LayerUse, trace_activations
-
-#: State-dict entries that are buffers of normalisation layers, not weights.
-BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 
 
 @dataclass
@@ -34,10 +32,10 @@ class Analysis:
 
 
 def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0,
-            recognise_trained: bool = True) -> Analysis:
+            recognise_trained: bool = True, sample: bool = False, jobs: int = 1) -> Analysis:
     """``recognise_trained=False`` audits tensors that look trained as inits (``--force``)."""
     notes: list[str] = list(source.notes)
-    stats = _collect_stats(source, seed, notes)
+    stats = _collect_stats(source, seed, notes, sample, jobs)
     contexts = (contexts_from_module(source.module) if source.module is not None
                 else contexts_from_names({name: stat.shape for name, stat in stats.items()}))
     uses: dict[str, LayerUse] = {}
@@ -98,24 +96,22 @@ def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict
         return {}, []
 
 
-def _collect_stats(source: Source, seed: int, notes: list[str]) -> dict[str, TensorStats]:
-    stats: dict[str, TensorStats] = {}
-    unmeasured: list[str] = []
-    with block_workers() as mapper:
-        for name in source.names:
-            if name.endswith(BUFFER_SUFFIXES):
-                continue
-            tensor = source.load(name)
-            if not tensor.is_floating_point():
-                continue
-            if tensor.is_meta or tensor.layout is not torch.strided:
-                unmeasured.append(f"{name} ({'meta' if tensor.is_meta else str(tensor.layout).removeprefix('torch.')})")
-                continue
-            stats[name] = tensor_stats(tensor, seed, mapper)
-            del tensor
-    if unmeasured:
-        notes.append(f"not measured, no dense values to read: {', '.join(unmeasured)}")
-    return stats
+def _collect_stats(source: Source, seed: int, notes: list[str], sample: bool = False,
+                   jobs: int = 1) -> dict[str, TensorStats]:
+    measured = measure_source(source, seed, sample=sample, jobs=jobs)
+    if measured.unmeasured:
+        notes.append(f"not measured, no dense values to read: {', '.join(measured.unmeasured)}")
+    sampled = [stat for stat in measured.stats.values() if stat.sampled]
+    if sampled:
+        read = sum(stat.sampled or stat.numel for stat in measured.stats.values())
+        total = sum(stat.numel for stat in measured.stats.values())
+        notes.append(
+            f"--sample: {len(sampled)} tensors measured on rows spread over them, at most "
+            f"{SAMPLED_ELEMENTS} elements each ({read / total:.1%} of all values read; std within "
+            f"{SAMPLED_STD_BOUND:.0%} of the full tensor's); NaN/Inf, exact zeros, constant values, "
+            "zero and duplicated rows and clones were checked on the sample only, eye/dirac/sparse "
+            "patterns not at all")
+    return measured.stats
 
 
 def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[str, ParameterContext],

@@ -1,0 +1,88 @@
+"""The measuring stage: statistics of every weight tensor of a source, one tensor at a time, or
+the shards of a sharded checkpoint on ``jobs`` worker processes (the same results, in the same
+order, as one process gives)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from initaudit.audit.errors import AuditError
+from initaudit.audit.sources import Source, open_shard
+from initaudit.audit.tensorstats import Mapper, TensorStats, block_workers, tensor_stats
+
+#: State-dict entries that are buffers of normalisation layers, not weights.
+BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+@dataclass
+class Measured:
+    stats: dict[str, TensorStats] = field(default_factory=dict)
+    #: Tensors without dense values to read, with the reason ("meta", "sparse_coo").
+    unmeasured: list[str] = field(default_factory=list)
+
+    def add(self, name: str, result: TensorStats | str | None) -> None:
+        if isinstance(result, TensorStats):
+            self.stats[name] = result
+        elif result is not None:
+            self.unmeasured.append(f"{name} ({result})")
+
+
+def measure_source(source: Source, seed: int, *, sample: bool = False, jobs: int = 1) -> Measured:
+    names = [name for name in source.names if not name.endswith(BUFFER_SUFFIXES)]
+    if jobs > 1 and source.kind.sharded and source.path is not None and len(set(source.shard_map.values())) > 1:
+        return _in_processes(source.path, source.shard_map, names, seed, sample, jobs)
+    measured = Measured()
+    with block_workers() as mapper:
+        for name in names:
+            measured.add(name, measure(source.load(name), seed, mapper, sample))
+    return measured
+
+
+def measure(tensor: torch.Tensor, seed: int, mapper: Mapper, sample: bool) -> TensorStats | str | None:
+    """The tensor's statistics; None for what is not a float weight; the reason it has no values."""
+    if not tensor.is_floating_point():
+        return None
+    if tensor.is_meta or tensor.layout is not torch.strided:
+        return "meta" if tensor.is_meta else str(tensor.layout).removeprefix("torch.")
+    return tensor_stats(tensor, seed, mapper, sample)
+
+
+def _in_processes(directory: Path, shard_map: dict[str, str], names: list[str], seed: int,
+                  sample: bool, jobs: int) -> Measured:
+    from initaudit.lint.pool import run_in_processes
+
+    by_shard: dict[str, list[str]] = {}
+    for name in names:
+        by_shard.setdefault(shard_map[name], []).append(name)
+    tasks = [(str(directory / shard), tuple(shard_names), seed, sample) for shard, shard_names in by_shard.items()]
+    results: dict[str, TensorStats | str | None] = {}
+    for outcome in run_in_processes(_measure_shard, tasks, min(jobs, len(tasks)), 1, _crashed):
+        if isinstance(outcome, str):
+            raise AuditError(outcome)
+        results.update(outcome)
+    measured = Measured()
+    for name in names:
+        measured.add(name, results[name])
+    return measured
+
+
+def _measure_shard(task: tuple[str, tuple[str, ...], int, bool]) -> dict[str, TensorStats | str | None] | str:
+    """In a worker: one shard's tensors. An error comes back as its message."""
+    path, names, seed, sample = task
+    torch.set_num_threads(1)  # the workers are the parallelism
+    try:
+        shard = open_shard(Path(path))
+        missing = [name for name in names if name not in shard.names]
+        if missing:
+            return f"{path}: shard has no tensor {missing[0]}"
+        with block_workers() as mapper:
+            return {name: measure(shard.load(name), seed, mapper, sample) for name in names}
+    except AuditError as error:
+        return str(error)
+
+
+def _crashed(task: tuple[str, tuple[str, ...], int, bool]) -> str:
+    return f"{task[0]}: the process reading this shard crashed"

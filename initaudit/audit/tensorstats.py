@@ -262,9 +262,11 @@ def _row_keys(matrix: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     equal keys wherever they sit (no floating-point rounding), at the cost of a small gather."""
     cols = matrix.shape[1]
     columns = torch.randperm(cols, generator=generator)[:KEY_COLUMNS]
-    data = matrix[:, columns].contiguous().view(torch.uint8).long()
-    weights = torch.randint(1, 1 << 31, (data.shape[1],), generator=generator)
-    return (data * weights).sum(dim=1)  # < 2**39 per byte: no overflow
+    width = min(cols, KEY_COLUMNS) * matrix.element_size()
+    weights = torch.randint(1, 1 << 31, (width,), generator=generator)
+    step = max(1, BLOCK_ELEMENTS // width)  # int64 products of a few rows at a time, not all
+    return torch.cat([(matrix[start:start + step, columns].contiguous().view(torch.uint8).long() * weights).sum(dim=1)
+                      for start in range(0, matrix.shape[0], step)])  # < 2**39 per byte: no overflow
 
 
 def _row_structure(matrix: torch.Tensor, keys: torch.Tensor, acc: _Moments,
@@ -359,7 +361,7 @@ def _is_sparse(matrix: torch.Tensor, zeros: int) -> bool:
     count, remainder = divmod(zeros, cols)
     if remainder or count >= rows or int((matrix[:, 0] == 0).sum()) != count:
         return False
-    per_column = (matrix == 0).sum(dim=0)
+    per_column = sum((block == 0).sum(dim=0) for block in _row_blocks(matrix))  # no matrix-sized temporaries
     if not bool((per_column == count).all()):
         return False
     whole_zero_rows = int((~matrix.any(dim=1)).sum())

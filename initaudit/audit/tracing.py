@@ -8,6 +8,7 @@ norm, an activation claims it, anything else (another layer, an addition) makes 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -48,15 +49,15 @@ class _Tracer(TorchFunctionMode):
     def __init__(self) -> None:
         super().__init__()
         self.origin: dict[int, tuple[str, bool]] = {}
-        self.alive: list[torch.Tensor] = []  # keeps ids unique while tracing
         self.uses: dict[str, LayerUse] = {}
         self.order: list[str] = []
         self.suspended = 0
 
     def mark(self, tensor: Any, layer: str, normed: bool) -> None:
         for item in tensors_in(tensor):
+            if id(item) not in self.origin:  # an id freed with its tensor may come back: forget it then
+                weakref.finalize(item, self.origin.pop, id(item), None)
             self.origin[id(item)] = (layer, normed)
-            self.alive.append(item)
 
     def claim(self, layer: str, activation: str, normed: bool, slope: float | None = None,
               consumer: str | None = None) -> None:

@@ -136,7 +136,7 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
               help="Audit a factory's model module by module from the meta device (automatic when it "
                    "would take more than half the available memory).")
 @click.option("--sample", is_flag=True,
-              help="Measure each large tensor on rows spread over it (at most 2**20 values): fast on "
+              help="Measure each large tensor on rows spread over it (at most 2**18 values): fast on "
                    "checkpoints far larger than memory.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes reading the shards of a sharded checkpoint.")

@@ -45,11 +45,13 @@ def test_small_tensors_are_read_whole() -> None:
 
 
 def test_sampled_rows_are_spread_over_the_tensor() -> None:
-    tensor = torch.arange(4096 * 1024, dtype=torch.float32).view(4096, 1024)
+    tensor = torch.arange(4096 * 1024, dtype=torch.float64).view(4096, 1024)
     part = sampled_rows(tensor, torch.Generator().manual_seed(0))
+    stride = tensor.numel() // SAMPLED_ELEMENTS
     rows = (part[:, 0] / 1024).long()
-    assert part.numel() == SAMPLED_ELEMENTS and rows[0] < 4 and rows[-1] >= 4096 - 4
-    assert bool((rows.diff() == 4).all())  # an even stride, whole rows
+    assert part.numel() == SAMPLED_ELEMENTS and rows[0] < stride and rows[-1] >= 4096 - stride
+    assert bool((rows.diff() == stride).all())  # an even stride, whole rows
+    assert torch.equal(part, tensor[rows])
 
 
 def test_sampled_counts_are_scaled_to_the_whole_tensor() -> None:
@@ -108,7 +110,7 @@ def test_sample_notes_what_was_sampled(tmp_path: Path, capsys: pytest.CaptureFix
                      tmp_path / "m.safetensors")
     status, report = _json(capsys, str(tmp_path / "m.safetensors"), sample=True)
     notes = [note for note in report["notes"] if note.startswith("--sample")]
-    assert len(notes) == 1 and "2 tensors" in notes[0] and "NaN/Inf" in notes[0]
+    assert len(notes) == 1 and "2 tensors" in notes[0] and "NaN/Inf" in notes[0] and str(SAMPLED_ELEMENTS) in notes[0]
     stds = {p["name"]: p["std"] for p in report["parameters"]}
     assert stds["big.weight"] == pytest.approx(0.02, rel=SAMPLED_STD_BOUND)
     assert status == 1 and any(f["parameter"] == "zeroed.weight" for f in report["findings"])
@@ -119,3 +121,18 @@ def test_sample_notes_what_was_sampled(tmp_path: Path, capsys: pytest.CaptureFix
 def test_sample_and_jobs_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     checkpoint = _sharded(tmp_path / "ckpt", width=1536)
     assert _json(capsys, str(checkpoint), sample=True) == _json(capsys, str(checkpoint), sample=True, jobs=2)
+
+
+def test_statistics_do_not_depend_on_the_thread_count() -> None:
+    """What --jobs relies on: a worker process (one thread) and the main process (a pool of
+    threads) give bit-equal statistics."""
+    tensor = torch.randn(1024, 4096)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(max(2, threads))
+        pooled = [tensor_stats(tensor) for _ in range(4)]
+        torch.set_num_threads(1)
+        single = tensor_stats(tensor)
+    finally:
+        torch.set_num_threads(threads)
+    assert all(stats == single for stats in pooled)

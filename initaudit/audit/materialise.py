@@ -73,8 +73,14 @@ class _Unit:
     whole: bool  # with its submodules
 
     def modules(self) -> list[torch.nn.Module]:
-        """Children before parents, as a model's constructor initialises them."""
-        return list(reversed(list(self.module.modules()))) if self.whole else [self.module]
+        """Children before parents, in the order they were registered: the order in which a
+        model's constructors initialise them."""
+        return _post_order(self.module) if self.whole else [self.module]
+
+
+def _post_order(module: torch.nn.Module) -> list[torch.nn.Module]:
+    ordered = [inner for child in module.children() for inner in _post_order(child)]
+    return [*ordered, module]
 
 
 def _has_reset(module: torch.nn.Module) -> bool:

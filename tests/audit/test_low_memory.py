@@ -173,3 +173,27 @@ def test_units_are_freed_one_at_a_time() -> None:
     replay.load("3.weight")
     assert replay.current is not None and set(replay.current[1]) == {"3.weight", "3.bias"}
     assert all(p.is_meta for p in model.parameters())  # the model itself never holds values
+
+
+def test_a_unit_replays_its_submodules_in_construction_order() -> None:
+    """A module with parameters of its own is one unit with its submodules: the stream of random
+    numbers reaches them in the constructor's order, so the values are the constructor's."""
+
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = torch.nn.Parameter(torch.ones(8))
+            self.first = torch.nn.Linear(8, 8)
+            self.second = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Linear(8, 8))
+
+        def reset_parameters(self) -> None:
+            torch.nn.init.ones_(self.gate)
+
+    torch.manual_seed(3)
+    whole = Block()
+    torch.manual_seed(3)
+    with torch.device("meta"):
+        meta = Block()
+    replay = materialise.ModuleReplay(meta)
+    for name, parameter in whole.named_parameters():
+        assert torch.equal(replay.load(name), parameter.detach()), name

@@ -7,19 +7,18 @@ runner and formatting in the reporters.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ContextManager, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from initaudit.config import Config, ConfigError, load_config, parse_code_list
 from initaudit.report.printable import printable
+from initaudit.report.progress import progress_bar
 
 if TYPE_CHECKING:
     from initaudit.lint.baseline import Baseline
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN = Path("-")
-#: Below this many files to check, no progress bar flashes by.
-_PROGRESS_FROM = 30
 
 
 @dataclass(frozen=True)
@@ -142,7 +139,7 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
                  baseline: Baseline | None) -> int:
     from initaudit.lint.runner import run_lint
 
-    with _progress_bar() as progress:
+    with progress_bar("checking") as progress:
         run = run_lint(list(options.paths) or [Path(".")], config, jobs=options.jobs, cache_dir=cache_dir,
                        fix=options.fix or options.diff, write=not options.diff,
                        unsafe_fixes=options.unsafe_fixes, progress=progress)
@@ -294,35 +291,3 @@ def _exit_status(options: CheckOptions, status: int, summary: Summary, fixed: in
         return EXIT_CLEAN
     failing = any(d.severity.fails for d in summary.diagnostics)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
-
-
-def _progress_bar() -> ContextManager[Callable[[int, int], None] | None]:
-    """A transient bar on standard error for a long run on a terminal; nothing in a pipe, a
-    CI log (``CI`` set) or under ``TERM=dumb``."""
-    if not sys.stderr.isatty() or os.environ.get("CI") or os.environ.get("TERM") == "dumb":
-        return contextlib.nullcontext()
-    return _Bar()
-
-
-class _Bar:
-    def __enter__(self) -> Callable[[int, int], None]:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        from initaudit.report.console import make_console
-
-        self._progress = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(),
-                                  console=make_console(stderr=True), transient=True)
-        self._task = None
-        return self._advance
-
-    def _advance(self, done: int, total: int) -> None:
-        if total < _PROGRESS_FROM:
-            return
-        if self._task is None:
-            self._progress.start()
-            self._task = self._progress.add_task("check", total=total)
-        self._progress.update(self._task, completed=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._progress.stop()

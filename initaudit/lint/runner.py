@@ -10,11 +10,12 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from initaudit.config import Config
 from initaudit.lint.discover import Unreadable, discover, force_excluded
 from initaudit.lint.results import FileResult, cached_result
+from initaudit.report.progress import Progress
 
 if TYPE_CHECKING:
     from initaudit.lint.cache import ResultCache
@@ -52,10 +53,6 @@ class LintRun:
         from initaudit.report.json_report import render
 
         return json.loads(render(self.summary))
-
-
-#: Told (files checked so far, files to check) as results come in.
-Progress = Callable[[int, int], None]
 
 
 def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = None,

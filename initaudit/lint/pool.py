@@ -4,11 +4,15 @@ an interrupted run leaves no worker behind."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator, Sequence, TypeVar
 
+_ORPHAN_CHECK_SECONDS = 0.5
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -45,6 +49,15 @@ def _leave_signals_to_the_parent() -> None:
     # which must die on SIGTERM rather than run the parent's handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A parent killed outright (SIGKILL, the out-of-memory killer) cannot stop its workers, and
+    they would wait for tasks forever: each leaves once it has another parent."""
+    while os.getppid() == parent:
+        time.sleep(_ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -109,7 +109,7 @@ def test_signal_stops_workers_and_exits_cleanly(tmp_path: Path, number: int, sta
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         process.send_signal(number)
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == status
@@ -119,6 +119,29 @@ def test_signal_stops_workers_and_exits_cleanly(tmp_path: Path, number: int, sta
         time.sleep(0.05)
     assert not any(_alive(worker) for worker in workers)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the workers")
+def test_workers_leave_when_their_parent_is_killed_outright(tmp_path: Path) -> None:
+    body = "import torch.nn as nn\n" + "".join(
+        f"class M{i}(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        f"        self.fc = nn.Linear(4, 4)\n        nn.init.xavier_uniform_(self.fc.weight)\n" for i in range(2000))
+    for index in range(16):
+        (tmp_path / f"m{index}.py").write_text(body)
+    process = subprocess.Popen([sys.executable, "-m", "initaudit", "check", "-j", "2", "--no-cache", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children(process.pid)) < 2:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        process.kill()  # SIGKILL: no handler runs, nothing can stop the workers for it
+        process.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(worker) for worker in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(worker) for worker in workers)
 
 
 def test_ctrl_c_during_a_model_audit(tmp_path: Path) -> None:

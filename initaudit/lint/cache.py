@@ -44,6 +44,8 @@ def settings_key(config: Config) -> str:
 class Cached:
     diagnostics: list[Diagnostic]
     parsed: bool
+    #: The other project files the result depends on, with the SHA-256 of their bytes then.
+    reads: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +54,8 @@ class ResultCache:
     settings: str
     entries: dict[str, dict] = field(default_factory=dict)
     dirty: bool = False
+    #: SHA-256 of the files read this run to check cached results, by path.
+    _digests: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def open(cls, directory: Path, config: Config) -> ResultCache:
@@ -77,14 +81,34 @@ class ResultCache:
         entry = self.entries.get(key)
         try:
             parsed = entry["parsed"]
-            if not isinstance(parsed, bool):
+            reads = entry.get("reads", {})
+            if not isinstance(parsed, bool) or not isinstance(reads, dict) or not all(
+                    isinstance(path, str) and isinstance(digest, str) for path, digest in reads.items()):
                 return None
-            return Cached([_diagnostic(d) for d in entry["diagnostics"]], parsed)
-        except (TypeError, KeyError, ValueError, IndexError):
+            return Cached([_diagnostic(d) for d in entry["diagnostics"]], parsed, reads)
+        except (TypeError, KeyError, ValueError, IndexError, AttributeError):
             return None
 
-    def put(self, key: str, diagnostics: list[Diagnostic], parsed: bool) -> None:
-        self.entries[key] = {"parsed": parsed, "diagnostics": [_entry(d) for d in diagnostics]}
+    def unchanged(self, reads: dict[str, str]) -> bool:
+        """Whether every file a result read still has the content it had then."""
+        for path, digest in reads.items():
+            if digest != self._digests.get(path) and digest != self._digest(path):
+                return False
+        return True
+
+    def _digest(self, path: str) -> str | None:
+        try:
+            self._digests[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            self._digests[path] = None
+        return self._digests[path]
+
+    def put(self, key: str, diagnostics: list[Diagnostic], parsed: bool,
+            reads: dict[str, str] | None = None) -> None:
+        entry: dict = {"parsed": parsed, "diagnostics": [_entry(d) for d in diagnostics]}
+        if reads:
+            entry["reads"] = reads
+        self.entries[key] = entry
         self.dirty = True
 
     def save(self) -> None:

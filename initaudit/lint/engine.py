@@ -5,7 +5,11 @@ The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -21,17 +25,22 @@ from initaudit.lint.results import FileResult, read_source
 from initaudit.lint.source import SourceError, SourceText, compiles, grammar_check, syntax_error
 from initaudit.lint.suppression import is_suppressed, parse_suppressions
 
+if TYPE_CHECKING:
+    from initaudit.lint.project import Links, Project
+
 _MAX_FIX_ROUNDS = 10
 #: The interpreter's limits (nesting, counts), which every Python version has.
 _LIMIT = re.compile(r"too many|too deeply|too complex|nested too deeply", re.IGNORECASE)
 
 
 def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
-              unsafe_fixes: bool = False, prefilter: bool = True) -> FileResult:
+              unsafe_fixes: bool = False, prefilter: bool = True,
+              project: Project | None = None) -> FileResult:
     """Check one file's bytes. Never raises for bad input: problems become IA000 or ``error``.
 
     A notebook (``.ipynb``) is checked as the virtual text of its code cells; its diagnostics
-    then carry the cell and the line within it.
+    then carry the cell and the line within it. With a ``project``, names imported from its
+    other files are known (``result.reads`` lists the files read for them).
     """
     result = FileResult(path, read_digest=digest(data) if fix else "")
     try:
@@ -40,7 +49,14 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
         result.diagnostics = _syntax_diagnostics(path, exc, config)
         return result
     writable = not fix or _writes_back(result.source, data)
-    _check_source(result, result.source.text, config, fix and writable, unsafe_fixes, prefilter)
+    links = None
+    if project is not None and not isinstance(result.source, Notebook):
+        from initaudit.lint.project import Links
+
+        links = Links(project, Path(os.path.abspath(path)), result.source.text)
+    _check_source(result, result.source.text, config, fix and writable, unsafe_fixes, prefilter, links)
+    if links is not None:
+        result.reads = links.reads()
     if isinstance(result.source, Notebook) and result.error is None:
         _locate_in_cells(result, result.source)
     if not writable and result.error is None:
@@ -50,11 +66,11 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
 
 
 def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsafe_fixes: bool,
-                  prefilter: bool) -> None:
+                  prefilter: bool, links: Links | None = None) -> None:
     """The interpreter decides whether the file is valid Python (IA000 iff its grammar rejects
     it); valid code that libcst cannot take is reported as not analysed, never as IA000."""
     path = result.path
-    if prefilter and not may_have_findings(text):
+    if prefilter and not may_have_findings(text) and not (links is not None and links.calls_initialiser(text)):
         error = syntax_error(text, path)
         if error is not None and _newer_syntax(text, error):
             error = None
@@ -69,7 +85,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         if tree is not None:
             check_depth(tree)
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
-            lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes))
+            lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes, links))
     except NotAnalysed as exc:
         if error is not None:  # libcst rejects it too: not newer syntax, just invalid
             result.diagnostics = _syntax_diagnostics(path, error, config)
@@ -121,13 +137,13 @@ def _cst_parses(text: str) -> bool:
     return True
 
 
-def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool
+def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool, links: Links | None = None
                      ) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
     """Diagnostics before and after fixing, the fixed text and how many fixes it took."""
-    diagnostics = _analyse(path, text, config)
+    diagnostics = _analyse(path, text, config, links)
     if not fix:
         return diagnostics, diagnostics, text, 0
-    fixed_text, fixed_diagnostics, applied = _fix(path, text, diagnostics, config, unsafe)
+    fixed_text, fixed_diagnostics, applied = _fix(path, text, diagnostics, config, unsafe, links)
     return diagnostics, fixed_diagnostics, fixed_text, applied
 
 
@@ -153,20 +169,25 @@ def check_text(path: str, text: str, config: Config) -> tuple[list[Diagnostic], 
     return result.diagnostics, result.parsed
 
 
-def _analyse(path: str, text: str, config: Config) -> list[Diagnostic]:
+def _analyse(path: str, text: str, config: Config, links: Links | None = None) -> list[Diagnostic]:
     """Diagnostics for text the interpreter accepts."""
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         reason = " ".join(exc.message.split())
         raise NotAnalysed(f"not analysed: valid Python that libcst cannot parse ({reason})") from None
-    model = FileModel(module, text)
+    model = FileModel(module, text, links)
     suppressions = parse_suppressions(text)
     diagnostics = []
     for rule in RULES:
         if rule is SYNTAX_ERROR or not config.enabled(rule.info.code, path):
             continue
         for finding in rule.check(model):
+            if model.location(finding.node) is not None:
+                continue  # written in another file, reported there
+            if id(finding.node) in model.imported_sites:
+                # Reported at the call of another file's function: the fix belongs in that file.
+                finding = dataclasses.replace(finding, fix=None)
             diagnostic = _diagnostic(path, model, rule, finding)
             lines = (diagnostic.line, diagnostic.end_line)
             if not is_suppressed(suppressions, diagnostic.code, lines):
@@ -201,7 +222,7 @@ def _syntax_diagnostics(path: str, error: SourceError, config: Config) -> list[D
 
 
 def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
-         unsafe: bool) -> tuple[str, list[Diagnostic], int]:
+         unsafe: bool, links: Links | None = None) -> tuple[str, list[Diagnostic], int]:
     """Apply fixes round after round until none applies; every round must still parse, and code
     the interpreter compiled must still compile (a rename could break a scope rule)."""
     original, total = text, 0
@@ -213,7 +234,8 @@ def _fix(path: str, text: str, diagnostics: list[Diagnostic], config: Config,
             break
         if interpreter_grammar and grammar_check(new_text, path)[0] is not None:
             raise FixRejected("a fix produced code that does not parse; file left unchanged")
-        new_diagnostics = _analyse(path, new_text, config)
+        new_links = None if links is None else dataclasses.replace(links, text=new_text, _resolved={}, _read=set())
+        new_diagnostics = _analyse(path, new_text, config, new_links)
         text, diagnostics, total = new_text, new_diagnostics, total + applied
     if total and not compiles(text, path) and compiles(original, path):
         raise FixRejected("a fix produced code that does not compile; file left unchanged")

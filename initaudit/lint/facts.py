@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterator, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 import libcst as cst
 
-from initaudit.lint.flow import Consumer
+from initaudit.lint.flow import Consumer, Summary
 from initaudit.lint.modules import QualifiedNames, Submodule
+
+if TYPE_CHECKING:
+    from initaudit.lint.project import Links
+    from initaudit.lint.targets import ForeignOrigin
 
 
 class InitVia(str, Enum):
@@ -152,7 +156,13 @@ class CollectedFile(Protocol):
     completes before the file model is handed to the rules."""
 
     names: QualifiedNames
+    links: Links | None
     classes: dict[str, ModuleClass]
+    imported_classes: dict[str, tuple[ModuleClass, CollectedFile]]
+    foreign_origins: dict[str, ForeignOrigin]
+    summaries: dict[str, Summary]
+    written_ops: list[InitOp]
+    imported_sites: set[int]
     scopes: list[ModuleClass]
     init_ops: list[InitOp]
     apply_calls: list[ApplyCall]

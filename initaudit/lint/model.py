@@ -8,7 +8,7 @@ deprecated ``torch.nn.init`` names. Unknown things stay unknown: rules only judg
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -26,6 +26,11 @@ from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 from initaudit.lint.walk import walk
 
+if TYPE_CHECKING:
+    from initaudit.lint.flow import Summary
+    from initaudit.lint.project import Links
+    from initaudit.lint.targets import ForeignOrigin
+
 INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
 _NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
@@ -37,16 +42,28 @@ _ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge
 
 
 class FileModel:
-    def __init__(self, module: cst.Module, text: str) -> None:
+    def __init__(self, module: cst.Module, text: str, links: Links | None = None) -> None:
         self.module = module
         self.text = text
+        #: The other files of the project this one imports from (None: the file alone).
+        self.links = links
         self.resolver = NameResolver(module)
         #: The dotted names an expression may refer to through imports (empty when unknown).
-        self.names = self.resolver.names
+        self.names = self.resolver.names if links is None else self._project_names
         self._positions: Positions | None = None
         self._line_starts = line_starts(text)
+        #: Classes of other project files built here, by local name, with their file's model.
+        self.imported_classes: dict[str, tuple[ModuleClass, FileModel]] = {}
+        #: What each module class's forward does, seen from outside (filled by resolution).
+        self.summaries: dict[str, Summary] = {}
+        #: Scopes of other files that layers composed here come from, by origin key.
+        self.foreign_origins: dict[str, ForeignOrigin] = {}
+        #: Ids of the calls here at which init operations of another file's function are reported.
+        self.imported_sites: set[int] = set()
         collector = _Collector(self)
         walk(module, collector)
+        #: The init operations written in this file, before any is resolved at a call.
+        self.written_ops: list[InitOp] = list(collector.init_ops)
         self.classes: dict[str, ModuleClass] = collector.classes
         self.scopes: list[ModuleClass] = collector.scopes
         self.init_ops: list[InitOp] = collector.init_ops
@@ -72,16 +89,71 @@ class FileModel:
         self.builders: dict[str, BuilderSummary] = collector.builders
         resolve(self)
 
+    # ---------------------------------------------------------------- the project
+
+    def imported_class(self, name: str) -> ModuleClass | None:
+        """The module class of another project file that ``name`` is imported as."""
+        if name in self.imported_classes:
+            return self.imported_classes[name][0]
+        found = self.links.module_class(name) if self.links is not None else None
+        if found is not None:
+            self.imported_classes[name] = found
+        return found[0] if found is not None else None
+
+    def foreign_models(self) -> Iterator[FileModel]:
+        """The models of the project files this one read, transitively."""
+        pending = self.links.models() if self.links is not None else []
+        seen: set[int] = set()
+        while pending:
+            other = pending.pop()
+            if id(other) in seen:
+                continue
+            seen.add(id(other))
+            yield other
+            if other.links is not None:
+                pending.extend(other.links.models())
+
+    def _project_names(self, node: cst.CSTNode) -> frozenset[str]:
+        """Names resolved in the file that wrote the expression (an imported helper's code)."""
+        if not self.resolver.knows(node):
+            for other in self.foreign_models():
+                if other.resolver.knows(node):
+                    return other.resolver.names(node)
+        return self.resolver.names(node)
+
+    def _owns(self, node: cst.CSTNode) -> bool:
+        if self._positions is None:
+            self._positions = Positions(self.module)
+        return node in self._positions
+
+    def _written_in(self, node: cst.CSTNode) -> FileModel:
+        if self.links is None or self._owns(node):
+            return self
+        return next((other for other in self.foreign_models() if other._owns(node)), self)
+
+    def location(self, node: cst.CSTNode) -> str | None:
+        """``blocks.py:12`` for a node written in another project file; None for this file's."""
+        other = self._written_in(node)
+        if other is self or other.links is None:
+            return None
+        return f"{other.links.project.display(other.links.path)}:{other.position(node).start.line}"
+
     # ---------------------------------------------------------------- metadata
 
     def position(self, node: cst.CSTNode) -> CodeRange:
         # Resolved on first use: most files have no finding, and positions cost a full pass.
+        other = self._written_in(node)
+        if other is not self:
+            return other.position(node)
         if self._positions is None:
             self._positions = Positions(self.module)
         return self._positions[node]
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Character offsets of a node in the text (lines counted as the parser counts them)."""
+        other = self._written_in(node)
+        if other is not self:
+            return other.span(node)
         code_range = self.position(node)
         start = self._line_starts[code_range.start.line - 1] + code_range.start.column
         end = self._line_starts[code_range.end.line - 1] + code_range.end.column
@@ -93,7 +165,7 @@ class FileModel:
 
     def source(self, node: cst.CSTNode) -> str:
         start, end = self.span(node)
-        return self.text[start:end]
+        return self._written_in(node).text[start:end]
 
 
 class _Collector:
@@ -127,9 +199,8 @@ class _Collector:
         self._loops: list[cst.For] = []
         self._no_grad = 0
         self._seq = 0
-        self._local_classes = frozenset(
-            n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)
-        )
+        self._local_classes = _ClassNames(
+            frozenset(n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)), model)
         pass_through = {n.name.value: n for n in model.module.body
                         if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
         self.builders = summarise_builders(model.module, model.names)
@@ -142,8 +213,10 @@ class _Collector:
         info = ModuleClass(node.name.value, node)
         bases = [model_names for arg in node.bases for model_names in self._model.names(arg.value)]
         info.is_module = any(b in _MODULE_BASES or b.endswith(".Module") for b in bases) or any(
-            isinstance(arg.value, cst.Name) and arg.value.value in self.classes
-            and self.classes[arg.value.value].is_module for arg in node.bases
+            isinstance(arg.value, cst.Name) and (
+                self.classes[arg.value.value].is_module if arg.value.value in self.classes
+                else self._model.imported_class(arg.value.value) is not None)
+            for arg in node.bases
         )
         for statement in node.body.body:
             if isinstance(statement, cst.FunctionDef):
@@ -526,6 +599,19 @@ class _Collector:
             in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
             loops=tuple(self._loops),
         ))
+
+
+class _ClassNames:
+    """The module classes a file can build by name: its own, then those it imports from the
+    project (looked up only when a call asks)."""
+
+    def __init__(self, local: frozenset[str], model: FileModel) -> None:
+        self._local = local
+        self._model = model
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._local or (isinstance(name, str) and self._model.links is not None
+                                       and self._model.imported_class(name) is not None)
 
 
 def _always_exits(body: cst.BaseSuite) -> bool:

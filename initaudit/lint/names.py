@@ -70,6 +70,10 @@ class NameResolver:
 
     # ---------------------------------------------------------------- queries
 
+    def knows(self, node: cst.CSTNode) -> bool:
+        """Whether the traversal of this file saw the expression's leftmost name."""
+        return id(_leftmost(node)) in self._scope_of
+
     def names(self, node: cst.CSTNode) -> frozenset[str]:
         """The dotted names ``node`` may refer to through imports (empty when unknown)."""
         dotted = get_full_name_for_node(node)

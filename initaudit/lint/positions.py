@@ -73,6 +73,9 @@ class Positions:
         # Counted in the generated code, as libcst counts: it matches the text line for line.
         self._line_starts = line_starts("".join(state.tokens))
 
+    def __contains__(self, node: cst.CSTNode) -> bool:
+        return id(node) in self._spans
+
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         start, end = self._spans[id(node)]
         return CodeRange(self._position(self._offsets[start]), self._position(self._offsets[end]))

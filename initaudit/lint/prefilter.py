@@ -31,8 +31,12 @@ _PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}$")
 
 
 def may_have_findings(text: str) -> bool:
-    return _TRIGGER.search(text) is not None and _TRIGGER.search(
-        _STRINGS_AND_COMMENTS.sub(_blank, text)) is not None
+    return _TRIGGER.search(text) is not None and _TRIGGER.search(without_strings(text)) is not None
+
+
+def without_strings(text: str) -> str:
+    """The code of ``text`` with string literals (f-strings kept) and comments blanked."""
+    return _STRINGS_AND_COMMENTS.sub(_blank, text)
 
 
 def _blank(match: re.Match[str]) -> str:

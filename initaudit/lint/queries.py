@@ -24,6 +24,12 @@ def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[
         (scope for scope in model.scopes if scope.name == layer.origin), None)
     if origin is not None and origin is not owner and layer.local_path is not None:
         return origin.consumers.get(layer.local_path, set())
+    foreign = model.foreign_origins.get(layer.origin or "")
+    if foreign is not None and layer.local_path is not None:
+        # A block of another file built by a module class here: what follows its output is
+        # that class's business.
+        return {c for c in foreign.owner.consumers.get(layer.local_path, set())
+                if foreign.is_root or c.kind not in (ConsumerKind.OUTPUT, ConsumerKind.RESIDUAL)}
     return set()
 
 
@@ -152,10 +158,16 @@ def layer_list(layers: Sequence[Submodule]) -> tuple[str, str]:
     return kinds, names
 
 
-def describe_layers(layers: Sequence[Submodule], param: str) -> str:
+def layer_label(model: FileModel | None, layer: Submodule) -> str:
+    """``Linear``, or ``Linear, blocks.py:12`` for a layer another project file builds."""
+    where = model.location(layer.node) if model is not None else None
+    return f"{layer.class_name}, {where}" if where is not None else f"{layer.class_name}"
+
+
+def describe_layers(layers: Sequence[Submodule], param: str, model: FileModel | None = None) -> str:
     """``fc1.weight (Linear)`` or ``the weight of 3 Linear layers (net.0, net.2, net.4)``."""
     if len(layers) == 1:
-        return f"{layers[0].path}.{param} ({layers[0].class_name})"
+        return f"{layers[0].path}.{param} ({layer_label(model, layers[0])})"
     kinds, names = layer_list(layers)
     return f"the {param} of {len(layers)} {kinds} layers ({names})"
 
@@ -174,7 +186,7 @@ def weight_matrices(model: FileModel, op: InitOp) -> tuple[str, tuple[Submodule,
             return None
         return target.param, ()
     layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param))
-    return (describe_layers(layers, target.param), layers) if layers else None
+    return (describe_layers(layers, target.param, model), layers) if layers else None
 
 
 def reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:

@@ -24,6 +24,8 @@ class FileResult:
     unfixed_diagnostics: list[Diagnostic] = field(default_factory=list)
     #: With fixes: SHA-256 of the bytes read, to refuse writing over a file changed since.
     read_digest: str = ""
+    #: Other project files the analysis read (imports), with the SHA-256 of their bytes.
+    reads: dict[str, str] = field(default_factory=dict)
 
 
 def read_source(path: str, data: bytes) -> SourceText | Notebook:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -57,9 +58,11 @@ class LintRun:
 
 def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = None,
              cache_dir: Path | None = None, fix: bool = False, write: bool = True,
-             unsafe_fixes: bool = False, progress: Progress | None = None) -> LintRun:
+             unsafe_fixes: bool = False, progress: Progress | None = None, project: bool = True) -> LintRun:
     """Check ``paths`` as ``initaudit check`` does. ``cache_dir``: read and write cached results
-    there (never while fixing); ``fix``: compute fixes, and with ``write`` apply them to the files."""
+    there (never while fixing); ``fix``: compute fixes, and with ``write`` apply them to the files;
+    ``project``: read the project files each file imports (False: every file alone, which
+    ``benchmarks/lint_project.py`` measures against)."""
     files: list[Path] = []
     unreadable: list[FileResult] = []
     for item in discover([Path(p) for p in paths], config):
@@ -72,8 +75,11 @@ def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = 
         from initaudit.lint.cache import ResultCache
 
         cache = ResultCache.open(cache_dir, config)
-    run = LintRun(unreadable + _lint_all(files, config, fix=fix, unsafe=unsafe_fixes, jobs=jobs, cache=cache,
-                                         progress=progress))
+    from initaudit.lint.project import project_roots
+
+    run_project = (uuid.uuid4().hex, project_roots([Path(p) for p in paths])) if project else None
+    run = LintRun(unreadable + _lint_all(files, config, run_project, fix=fix, unsafe=unsafe_fixes, jobs=jobs,
+                                         cache=cache, progress=progress))
     if fix and write:
         run.fixed = _write_fixes(run.results)
     return run
@@ -94,13 +100,14 @@ def lint_stdin(data: bytes, filename: str, config: Config, *, fix: bool = False,
     excluded filename gives an empty result, as a run over that file would."""
     if config.force_exclude and force_excluded(Path(filename), config):
         return FileResult(filename, parsed=True)
-    return _lint_task((filename, data, config, fix, unsafe_fixes))
+    return _lint_task((filename, data, config, fix, unsafe_fixes, None))
 
 
-def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, jobs: int | None,
-              cache: ResultCache | None, progress: Progress | None = None) -> list[FileResult]:
+def _lint_all(files: list[Path], config: Config, project: _Project | None, *, fix: bool, unsafe: bool,
+              jobs: int | None, cache: ResultCache | None, progress: Progress | None = None) -> list[FileResult]:
     """Results in the order of ``files``: cached ones as they are, the rest checked in parallel.
-    Each file is read once here; a worker gets its bytes with the task."""
+    Each file is read once here; a worker gets its bytes with the task, and the run's id and
+    project roots, within which it reads (and models once) the files that one imports."""
     results: list[FileResult | None] = [None] * len(files)
     keys: dict[int, str] = {}
     data: dict[int, bytes] = {}
@@ -113,7 +120,7 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
             continue  # the worker reports it
         keys[index] = cache.key(str(file), data[index])
         hit = cache.get(keys[index])
-        if hit is not None:
+        if hit is not None and cache.unchanged(hit.reads):
             results[index] = cached_result(str(file), data.pop(index), hit.diagnostics, hit.parsed)
     pending = [index for index, result in enumerate(results) if result is None]
     workers = min(jobs or os.cpu_count() or 1, max(len(pending) // 8, 1))
@@ -121,7 +128,7 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
         # Largest files first, in small chunks, so that no worker is still on a big file while
         # the others idle; results come back in the order of ``pending`` whatever that order is.
         pending.sort(key=lambda index: -_size(files[index]))
-    tasks = [(str(files[index]), data.pop(index, None), config, fix, unsafe) for index in pending]
+    tasks = [(str(files[index]), data.pop(index, None), config, fix, unsafe, project) for index in pending]
     with contextlib.ExitStack() as stack:
         checked: Iterable[FileResult] = map(_lint_task, tasks)
         if workers > 1:
@@ -135,25 +142,30 @@ def _lint_all(files: list[Path], config: Config, *, fix: bool, unsafe: bool, job
             if progress is not None:
                 progress(done, len(pending))
             if cache is not None and index in keys and result.error is None:
-                cache.put(keys[index], result.diagnostics, result.parsed)
+                cache.put(keys[index], result.diagnostics, result.parsed, result.reads)
     if cache is not None:
         cache.save()
     return [result for result in results if result is not None]
 
 
-_Task = tuple[str, "bytes | None", Config, bool, bool]
+#: A run's unique id and the project roots of its paths.
+_Project = tuple[str, tuple[str, ...]]
+_Task = tuple[str, "bytes | None", Config, bool, bool, "_Project | None"]
 
 
 def _lint_task(task: _Task) -> FileResult:  # picklable top-level
     from initaudit.lint.engine import lint_file
 
-    path, data, config, fix, unsafe = task
+    from initaudit.lint.project import project_for
+
+    path, data, config, fix, unsafe, project = task
     if data is None:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
             return FileResult(path, error=f"cannot read: {exc.strerror or exc}")
-    result = lint_file(path, data, config, fix=fix, unsafe_fixes=unsafe)
+    result = lint_file(path, data, config, fix=fix, unsafe_fixes=unsafe,
+                       project=project_for(*project) if project else None)
     if not result.diagnostics and result.fixed_text is None:
         result.source = None  # only reports and fixes read it: do not send it back
     return result

@@ -58,7 +58,10 @@ def _compose(model: CollectedFile) -> None:
     def expand(owner: ModuleClass, stack: frozenset[str]) -> None:
         for module in list(owner.layers()):
             name = module.class_name
-            if module.kind is not LayerKind.CUSTOM or name not in model.classes or name in stack | {owner.name}:
+            if module.kind is not LayerKind.CUSTOM or name is None or name in stack | {owner.name}:
+                continue
+            if name not in model.classes:
+                _expand_imported(model, module, inside_module=owner.is_module)
                 continue
             child = model.classes[name]
             if owner.is_module:
@@ -72,9 +75,39 @@ def _compose(model: CollectedFile) -> None:
         expand(owner, frozenset())
 
 
+def _expand_imported(model: CollectedFile, module: Submodule, *, inside_module: bool) -> None:
+    """A class of another project file (composed there already): its layers, whose origins are
+    keyed by that file so that their consumers are looked up in its classes. Built inside a
+    module class, it is a block whose output is not the model's."""
+    found = model.imported_classes.get(module.class_name or "")
+    if found is None:
+        return
+    child, source = found
+    module.children = [m.rebased(module.path) for m in child.attributes.values()]
+    assert source.links is not None
+    for layer in (m for top in module.children for m in top.walk()):
+        origin = layer.origin or ""
+        if origin in source.foreign_origins:
+            model.foreign_origins[origin] = source.foreign_origins[origin]
+        elif origin in source.classes:
+            layer.origin = f"{source.links.path}::{origin}" + ("::block" if inside_module else "")
+            model.foreign_origins[layer.origin] = ForeignOrigin(source.classes[origin], not inside_module)
+
+
+@dataclass(frozen=True)
+class ForeignOrigin:
+    """The class of another file that composed layers come from, and whether its output is the
+    model's here (built at module level or in a function) or a block's (built by a module)."""
+
+    owner: ModuleClass
+    is_root: bool
+
+
 def _run_flows(model: CollectedFile) -> None:
     """Each class's forward, summarised bottom-up so that a parent sees what its blocks do."""
-    summaries: dict[str, Summary] = {}
+    summaries: dict[str, Summary] = {
+        local: source.summaries[child.name] for local, (child, source) in model.imported_classes.items()
+        if child.name in source.summaries}
     visiting: set[str] = set()
 
     def run(owner: ModuleClass) -> None:
@@ -101,6 +134,7 @@ def _run_flows(model: CollectedFile) -> None:
             run(owner)
     for scope in model.scopes:
         scope.consumers = ForwardFlow(scope.attributes, {}, model.names, summaries).run_sequentials()
+    model.summaries = summaries
 
 
 # ------------------------------------------------------------------------ apply(fn)
@@ -110,19 +144,29 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
     """One derived operation per (``apply`` call, init operation of the applied function)."""
     derived = []
     for call in model.apply_calls:
-        function = _applied_function(model, call)
+        callee = _applied_function(model, call)
         reach = _modules(model, call.owner, call.receiver)
-        if function is None or reach is None or not function.params.params:
+        if callee is None or reach is None or not callee[0].params.params:
             continue
+        function, ops = callee
         params = [p.name.value for p in function.params.params]
         parameter = params[1] if params[0] == "self" and len(params) > 1 else params[0]
         modules = [m for root in reach[0] for m in root.walk()]
-        for op in list(model.init_ops):
+        for op in ops:
             if op.scope_node is function and op.target_node is not None:
                 target = _applied_target(model, op, parameter, modules)
                 if target is not None:
-                    derived.append(dataclasses.replace(
-                        op, owner=call.owner, method=call.method, seq=call.seq, target=target))
+                    derived.append(_at_call(model, op, call, target, ops))
+    return derived
+
+
+def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, target: Target,
+             ops: list[InitOp]) -> InitOp:
+    """``op`` as run by ``call``; one written in another file is reported at the call."""
+    derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
+    if ops is not model.init_ops:
+        model.imported_sites.add(id(call.node))
+        derived = dataclasses.replace(derived, node=call.node)
     return derived
 
 
@@ -131,19 +175,19 @@ def _helper_ops(model: CollectedFile) -> list[InitOp]:
     ``self._init_layer(self.fc1)``, ``init_weight(self.conv.weight)``."""
     derived = []
     for call in model.helper_calls:
-        function = _called_function(model, call.owner, call.function)
-        if function is None or function.name.value == "forward":
+        callee = _callee(model, call.owner, call.function)
+        if callee is None or callee[0].name.value == "forward":
             continue
+        function, ops = callee
         bound = _bind(function, call.node, skip_self=isinstance(call.function, cst.Attribute))
         if not bound:
             continue
-        for op in list(model.init_ops):
+        for op in ops:
             if op.scope_node is not function or op.target_node is None:
                 continue
             target = _bound_target(model, op, call, bound)
             if target is not None:
-                derived.append(dataclasses.replace(
-                    op, owner=call.owner, method=call.method, seq=call.seq, target=target))
+                derived.append(_at_call(model, op, call, target, ops))
     return derived
 
 
@@ -174,8 +218,9 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
         return Target(call.owner, (call.passed,), node.attr.value)
     if isinstance(node, cst.Name) and node.value in bound:
         return _target(model, dataclasses.replace(at_call, target_node=bound[node.value]))
-    if isinstance(node, cst.Name):
-        return _every_parameter_of_argument(model, op, at_call, call, bound, node.value)
+    if isinstance(node, cst.Name) and (every := _every_parameter_of_argument(
+            model, op, at_call, call, bound, node.value)) is not None:
+        return every
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in bound:
         reach = _modules(model, call.owner, bound[node.value.value], at_call)
         if reach is None:
@@ -184,6 +229,12 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
         if not modules:
             return None
         return Target(call.owner, tuple(modules), node.attr.value, reach[1] or narrowed)
+    variable = node.value if isinstance(node, cst.Attribute) else node
+    if isinstance(variable, cst.Name) and _enclosing_loop(op, variable.value) is not None:
+        # ``for m in net.modules(): ...`` with ``net`` a parameter: the loop over the argument.
+        loops = tuple(_substituted(loop, bound) for loop in op.loops)
+        if loops != op.loops:
+            return _target(model, dataclasses.replace(op, owner=call.owner, loops=loops))
     return None
 
 
@@ -213,6 +264,16 @@ def _every_parameter_of_argument(model: CollectedFile, op: InitOp, at_call: Init
     return Target(call.owner, tuple(modules), "weight")
 
 
+def _substituted(loop: cst.For, bound: dict[str, cst.BaseExpression]) -> cst.For:
+    """The loop with the helper's parameters in its iterable replaced by the call's arguments."""
+    class Substitute(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+            return bound.get(original_node.value, updated_node)
+
+    iterated = loop.iter.visit(Substitute())
+    return loop if iterated is loop.iter else loop.with_changes(iter=iterated)
+
+
 def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
         return _method(model, owner, func.attr.value)
@@ -221,12 +282,26 @@ def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExp
     return None
 
 
-def _applied_function(model: CollectedFile, call: ApplyCall) -> cst.FunctionDef | None:
+def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
+            ) -> tuple[cst.FunctionDef, list[InitOp]] | None:
+    """The function a call runs, of this file or imported from another project file, and the
+    init operations to look for in it."""
+    function = _called_function(model, owner, func)
+    if function is not None:
+        return function, model.init_ops
+    if isinstance(func, cst.Name) and model.links is not None:
+        imported = model.links.function(func.value)
+        if imported is not None:
+            return imported[0], imported[1].written_ops
+    return None
+
+
+def _applied_function(model: CollectedFile, call: ApplyCall) -> tuple[cst.FunctionDef, list[InitOp]] | None:
     node = call.function
     if isinstance(node, cst.Call) and node.args and any(
             n.endswith("partial") for n in model.names(node.func)):
         node = node.args[0].value
-    return _called_function(model, call.owner, node)
+    return _callee(model, call.owner, node)
 
 
 def _method(model: CollectedFile, owner: ModuleClass, name: str) -> cst.FunctionDef | None:

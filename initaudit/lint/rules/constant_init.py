@@ -54,7 +54,7 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
             # Mature model code zero-initialises output projections whose consumer lies beyond
             # what one file shows; only a layer whose use is known can be judged.
             continue
-        yield ConstantInit(op, value, describe_layers(layers, target.param), consumer, layers)
+        yield ConstantInit(op, value, describe_layers(layers, target.param, model), consumer, layers)
 
 
 def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:

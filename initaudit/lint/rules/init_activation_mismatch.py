@@ -11,7 +11,7 @@ from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
-from initaudit.lint.queries import activation_name, feeding, init_intent, layer_list
+from initaudit.lint.queries import activation_name, feeding, init_intent, layer_label, layer_list
 from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.rewrite import render_init_call
 
@@ -71,7 +71,7 @@ class InitActivationMismatch:
         family = knowledge.ACTIVATIONS[activation].family
         shown = "no activation (it is the model's output)" if activation == "linear" else activation
         if len(layers) == 1:
-            where = f"{layers[0].path} ({layers[0].class_name}) feeds {shown}"
+            where = f"{layers[0].path} ({layer_label(model, layers[0])}) feeds {shown}"
         else:
             kinds, names = layer_list(layers)
             where = f"it reaches {len(layers)} {kinds} layers that feed {shown}: {names}"

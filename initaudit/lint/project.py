@@ -1,0 +1,329 @@
+"""The project a checked file belongs to: its imports of other project files, resolved to the
+classes and functions those files define.
+
+A project is the checked trees plus the root found above them (pyproject.toml, setup.cfg or
+.git). ``from .blocks import Block``, ``from pkg.blocks import Block`` (from the root, its
+``src/`` or the parent of the file's top package) and, for a script outside any package,
+``from layers import mlp`` (a sibling module) name project files; everything else, installed
+packages included, stays unknown. Imported files are read, never reported on, and each one is
+modelled once per process; every file an analysis read is recorded so that a cached result can
+be checked against them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from initaudit.lint.prefilter import may_have_findings, without_strings
+
+if TYPE_CHECKING:
+    from initaudit.lint.facts import ModuleClass
+    from initaudit.lint.model import FileModel
+
+import libcst as cst
+
+_ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
+#: Directories below a project root that hold other people's code or build products.
+_FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__",
+                           "venv", "env", "build", "dist"})
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)",
+                          re.MULTILINE)
+_ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
+#: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
+_MAX_REEXPORTS = 4
+
+
+def project_roots(paths: list[Path]) -> tuple[str, ...]:
+    """The checked trees (a file's own directory for a file) and the project root above each."""
+    roots: list[str] = []
+    for path in paths:
+        absolute = Path(os.path.abspath(path))
+        tree = absolute if absolute.is_dir() else absolute.parent
+        for candidate in (tree, find_root(tree)):
+            if candidate is not None and str(candidate) not in roots:
+                roots.append(str(candidate))
+    return tuple(roots)
+
+
+def find_root(directory: Path) -> Path | None:
+    for candidate in (directory, *directory.parents):
+        if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A name a file imports from a project file: the file and the name there."""
+
+    path: Path
+    name: str
+
+
+@dataclass
+class Imported:
+    """What a project name turned out to be, and the model of the file that defines it."""
+
+    model: FileModel
+    name: str
+
+
+class Project:
+    """Resolves imports inside the project and models imported files, once each per process."""
+
+    def __init__(self, roots: tuple[str, ...]) -> None:
+        self.roots = tuple(Path(root) for root in roots)
+        self._texts: dict[Path, str | None] = {}
+        self._digests: dict[Path, str] = {}
+        self._models: dict[Path, FileModel | None] = {}
+        self._imports: dict[Path, dict[str, Import]] = {}
+        self._resolved: dict[tuple[Path, Import], Binding | None] = {}
+        self._building: set[Path] = set()
+
+    # ------------------------------------------------------------ files of the project
+
+    def contains(self, path: Path) -> bool:
+        for root in self.roots:
+            try:
+                inside = path.relative_to(root).parts[:-1]
+            except ValueError:
+                continue
+            if not any(part in _FOREIGN_DIRS or part.startswith(".") for part in inside):
+                return True
+        return False
+
+    def display(self, path: Path) -> str:
+        """``pkg/blocks.py``: relative to the outermost root holding it."""
+        for root in sorted(self.roots, key=lambda r: len(r.parts)):
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
+
+    def text(self, path: Path) -> str | None:
+        if path not in self._texts:
+            from initaudit.lint.results import read_source
+            from initaudit.lint.source import SourceError
+
+            try:
+                data = path.read_bytes()
+                self._texts[path] = read_source(str(path), data).text
+                self._digests[path] = hashlib.sha256(data).hexdigest()
+            except (OSError, SourceError, ValueError):
+                self._texts[path] = None
+        return self._texts[path]
+
+    def digest(self, path: Path) -> str | None:
+        return self._digests.get(path) if self.text(path) is not None else None
+
+    def _module_file(self, base: Path, dotted: str) -> Path | None:
+        target = base.joinpath(*dotted.split(".")) if dotted else base
+        for candidate in (target.with_name(target.name + ".py"), target / "__init__.py"):
+            if candidate.is_file() and self.contains(candidate):
+                return candidate
+        return None
+
+    def resolve(self, importer: Path, level: int, dotted: str) -> Path | None:
+        """The project file ``from <level dots><dotted> import ...`` in ``importer`` names."""
+        if level:
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            return self._module_file(base, dotted)
+        if not dotted:
+            return None
+        for base in self._absolute_bases(importer):
+            found = self._module_file(base, dotted)
+            if found is not None:
+                return found
+        return None
+
+    def _absolute_bases(self, importer: Path) -> list[Path]:
+        directory = importer.parent
+        top = directory
+        while (top / "__init__.py").is_file():
+            top = top.parent
+        bases = [top] if top != directory else [directory]  # a script's siblings
+        for root in self.roots:
+            bases.extend((root, root / "src"))
+        return bases
+
+    # ------------------------------------------------------------ names
+
+    def imports(self, path: Path, text: str | None = None) -> dict[str, Import]:
+        """Local name -> what the file's ``from ... import`` statements bind it to (``text``: the
+        file's text as checked, when it is not the one on disk)."""
+        if text is not None:
+            return _imports(text)
+        found = self._imports.get(path)
+        if found is None:
+            stored = self.text(path)
+            found = self._imports[path] = {} if stored is None else _imports(stored)
+        return found
+
+    def binding(self, importer: Path, imported: Import) -> Binding | None:
+        """The project file and name an import names; None outside the project, or for a module
+        (``from . import blocks``)."""
+        key = (importer.parent, imported)
+        if key not in self._resolved:
+            module = self.resolve(importer, imported.level, imported.module)
+            if module is not None and module.name == "__init__.py" \
+                    and self._module_file(module.parent, imported.name) is not None:
+                module = None
+            self._resolved[key] = None if module is None else Binding(module, imported.name)
+        return self._resolved[key]
+
+    def model(self, path: Path) -> FileModel | None:
+        """The model of a project file (None when it cannot be read or parsed, or while it is
+        being built: an import cycle)."""
+        if path in self._models:
+            return self._models[path]
+        if path in self._building:
+            return None
+        text = self.text(path)
+        if text is None:
+            return None
+        self._building.add(path)
+        try:
+            from initaudit.lint.model import FileModel
+
+            model = FileModel(cst.parse_module(text), text, Links(self, path))
+        except (cst.ParserSyntaxError, RecursionError, ValueError):
+            model = None
+        finally:
+            self._building.discard(path)
+        self._models[path] = model
+        return model
+
+    def lookup(self, binding: Binding, read: set[Path], depth: int = 0) -> Imported | None:
+        """The definition a binding names, through re-exports; ``read`` gains the files read."""
+        read.add(binding.path)
+        model = self.model(binding.path)
+        if model is None:
+            return None
+        if binding.name in model.classes or binding.name in model.functions:
+            return Imported(model, binding.name)
+        imported = self.imports(binding.path).get(binding.name)
+        further = self.binding(binding.path, imported) if imported is not None else None
+        if further is None or depth >= _MAX_REEXPORTS:
+            return None
+        return self.lookup(further, read, depth + 1)
+
+    def defines_initialiser(self, binding: Binding) -> bool:
+        """Cheaply, from text: the file defines the function and can hold an init operation."""
+        text = self.text(binding.path)
+        return text is not None and may_have_findings(text) and re.search(
+            rf"^[ \t]*def[ \t]+{re.escape(binding.name)}[ \t]*\(", text, re.MULTILINE) is not None
+
+
+@dataclass(frozen=True)
+class Import:
+    """``from <level dots><module> import <name>``."""
+
+    level: int
+    module: str
+    name: str
+
+
+def _imports(text: str) -> dict[str, Import]:
+    """The ``from`` imports of code (strings and comments aside), by the local name they bind."""
+    found = {}
+    for match in _FROM_IMPORT.finditer(without_strings(text)):
+        for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
+            alias = _ALIAS.match(item.strip().rstrip("\\").strip())
+            if alias is not None:
+                found[alias.group(2) or alias.group(1)] = Import(
+                    len(match.group(1)), match.group(2), alias.group(1))
+    return found
+
+
+@dataclass
+class Links:
+    """One file's view of the project: its imported names, resolved on first use, and every
+    file read to resolve them."""
+
+    project: Project
+    path: Path
+    #: The file's text when it is not the one on disk (being checked or fixed).
+    text: str | None = None
+    _resolved: dict[str, Imported | None] = field(default_factory=dict)
+    _read: set[Path] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._imports = self.project.imports(self.path, self.text)
+
+    def _binding(self, local: str) -> Binding | None:
+        imported = self._imports.get(local)
+        binding = self.project.binding(self.path, imported) if imported is not None else None
+        if binding is not None:
+            self._read.add(binding.path)
+        return binding
+
+    def imported(self, local: str) -> Imported | None:
+        if local not in self._resolved:
+            binding = self._binding(local)
+            self._resolved[local] = None if binding is None else self.project.lookup(binding, self._read)
+        return self._resolved[local]
+
+    def module_class(self, local: str) -> tuple[ModuleClass, FileModel] | None:
+        found = self.imported(local)
+        if found is None:
+            return None
+        owner = found.model.classes.get(found.name)
+        return (owner, found.model) if owner is not None and owner.is_module else None
+
+    def function(self, local: str) -> tuple[cst.FunctionDef, FileModel] | None:
+        binding = self._binding(local)
+        if binding is None or not self.project.defines_initialiser(binding):
+            return None  # a function of a file with no init operation cannot initialise
+        found = self.imported(local)
+        if found is None or found.name not in found.model.functions:
+            return None
+        return found.model.functions[found.name], found.model
+
+    def models(self) -> list[FileModel]:
+        return [found.model for found in self._resolved.values() if found is not None]
+
+    def reads(self) -> dict[str, str]:
+        """Path -> SHA-256 of every project file this file's analysis read, transitively."""
+        paths: set[Path] = set()
+        pending, seen = [self], {id(self)}
+        while pending:
+            links = pending.pop()
+            paths |= links._read
+            for model in links.models():
+                if model.links is not None and id(model.links) not in seen:
+                    seen.add(id(model.links))
+                    pending.append(model.links)
+        paths.discard(self.path)
+        return {str(path): digest for path in sorted(paths)
+                if (digest := self.project.digest(path)) is not None}
+
+    def calls_initialiser(self, text: str) -> bool:
+        """Whether this file calls or applies a function imported from a project file that can
+        initialise: such a file can hold a finding though its own text names no init."""
+        code = without_strings(text)
+        for local in self._imports:
+            if re.search(rf"(?<![\w.]){re.escape(local)}\s*[(),]", code):
+                binding = self._binding(local)
+                if binding is not None and self.project.defines_initialiser(binding):
+                    return True
+        return False
+
+
+_PROJECTS: dict[tuple[str, ...], Project] = {}
+
+
+def project_for(roots: tuple[str, ...]) -> Project:
+    """One project per set of roots in this process (a worker keeps it from file to file)."""
+    project = _PROJECTS.get(roots)
+    if project is None:
+        _PROJECTS.clear()
+        project = _PROJECTS[roots] = Project(roots)
+    return project

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Iterator, Protocol
+from typing import Any, Iterator, Protocol
 
 import libcst as cst
 
 from initaudit.lint.flow import Consumer, Summary
 from initaudit.lint.modules import QualifiedNames, Submodule
-
-if TYPE_CHECKING:
-    from initaudit.lint.project import Links
-    from initaudit.lint.targets import ForeignOrigin
 
 
 class InitVia(str, Enum):
@@ -151,12 +147,22 @@ class HelperCall:
     passed: Submodule | None = None
 
 
+@dataclass(frozen=True)
+class ForeignOrigin:
+    """The class of another file that composed layers come from, and whether its output is the
+    model's here (built at module level or in a function) or a block's (built by a module)."""
+
+    owner: ModuleClass
+    is_root: bool
+
+
 class CollectedFile(Protocol):
     """The facts of one file once its walk is done: what resolution (``targets.py``) reads and
     completes before the file model is handed to the rules."""
 
     names: QualifiedNames
-    links: Links | None
+    #: ``initaudit.lint.project.Links`` (the project is built on this module).
+    links: Any
     classes: dict[str, ModuleClass]
     imported_classes: dict[str, tuple[ModuleClass, CollectedFile]]
     foreign_origins: dict[str, ForeignOrigin]

@@ -17,7 +17,8 @@ from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
 from initaudit.lint.builders import BuilderSummary, summarise_builders
-from initaudit.lint.facts import ApplyCall, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
+from initaudit.lint.facts import (ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia,
+                                  ModuleClass)
 from initaudit.lint.modules import (LocalList, Submodule, SubmoduleBuilder, argument, leaf_subclasses,
                                     returned_parameter, torch_nn_class)
 from initaudit.lint.names import NameResolver
@@ -29,7 +30,6 @@ from initaudit.lint.walk import walk
 if TYPE_CHECKING:
     from initaudit.lint.flow import Summary
     from initaudit.lint.project import Links
-    from initaudit.lint.targets import ForeignOrigin
 
 INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")

@@ -17,15 +17,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
+
+import libcst as cst
 
 from initaudit.lint.prefilter import may_have_findings, without_strings
 
-if TYPE_CHECKING:
-    from initaudit.lint.facts import ModuleClass
-    from initaudit.lint.model import FileModel
-
-import libcst as cst
+#: ``initaudit.lint.model.FileModel``, which is built on this module (imported where used).
+FileModel = Any
+ModuleClass = Any
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 #: Directories below a project root that hold other people's code or build products.
@@ -317,13 +317,15 @@ class Links:
         return False
 
 
-_PROJECTS: dict[tuple[str, ...], Project] = {}
+_PROJECTS: dict[tuple[str, tuple[str, ...]], Project] = {}
 
 
-def project_for(roots: tuple[str, ...]) -> Project:
-    """One project per set of roots in this process (a worker keeps it from file to file)."""
-    project = _PROJECTS.get(roots)
+def project_for(run: str, roots: tuple[str, ...]) -> Project:
+    """The project of one run (``run``: its unique id) in this process: a worker keeps it from
+    file to file, and a later run reads the files afresh."""
+    key = (run, roots)
+    project = _PROJECTS.get(key)
     if project is None:
         _PROJECTS.clear()
-        project = _PROJECTS[roots] = Project(roots)
+        project = _PROJECTS[key] = Project(roots)
     return project

@@ -17,7 +17,8 @@ import libcst as cst
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
-from initaudit.lint.facts import BARE_TENSOR, ApplyCall, CollectedFile, HelperCall, InitOp, ModuleClass, Target
+from initaudit.lint.facts import (BARE_TENSOR, ApplyCall, CollectedFile, ForeignOrigin, HelperCall, InitOp,
+                                  ModuleClass, Target)
 from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
 from initaudit.lint.modules import Submodule, literal_number, returned_parameter, small_statements
 
@@ -93,14 +94,6 @@ def _expand_imported(model: CollectedFile, module: Submodule, *, inside_module: 
             layer.origin = f"{source.links.path}::{origin}" + ("::block" if inside_module else "")
             model.foreign_origins[layer.origin] = ForeignOrigin(source.classes[origin], not inside_module)
 
-
-@dataclass(frozen=True)
-class ForeignOrigin:
-    """The class of another file that composed layers come from, and whether its output is the
-    model's here (built at module level or in a function) or a block's (built by a module)."""
-
-    owner: ModuleClass
-    is_root: bool
 
 
 def _run_flows(model: CollectedFile) -> None:

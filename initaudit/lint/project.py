@@ -33,6 +33,8 @@ _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__
                            "venv", "env", "build", "dist"})
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)",
                           re.MULTILINE)
+#: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
+_CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
 #: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
 _MAX_REEXPORTS = 4
@@ -160,11 +162,11 @@ class Project:
         """Local name -> what the file's ``from ... import`` statements bind it to (``text``: the
         file's text as checked, when it is not the one on disk)."""
         if text is not None:
-            return _imports(text)
+            return _imports(without_strings(text))
         found = self._imports.get(path)
         if found is None:
             stored = self.text(path)
-            found = self._imports[path] = {} if stored is None else _imports(stored)
+            found = self._imports[path] = {} if stored is None else _imports(without_strings(stored))
         return found
 
     def binding(self, importer: Path, imported: Import) -> Binding | None:
@@ -231,10 +233,10 @@ class Import:
     name: str
 
 
-def _imports(text: str) -> dict[str, Import]:
-    """The ``from`` imports of code (strings and comments aside), by the local name they bind."""
+def _imports(code: str) -> dict[str, Import]:
+    """The ``from`` imports of code (strings and comments blanked), by the local name they bind."""
     found = {}
-    for match in _FROM_IMPORT.finditer(without_strings(text)):
+    for match in _FROM_IMPORT.finditer(code):
         for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
             alias = _ALIAS.match(item.strip().rstrip("\\").strip())
             if alias is not None:
@@ -308,12 +310,13 @@ class Links:
     def calls_initialiser(self, text: str) -> bool:
         """Whether this file calls or applies a function imported from a project file that can
         initialise: such a file can hold a finding though its own text names no init."""
-        code = without_strings(text)
-        for local in self._imports:
-            if re.search(rf"(?<![\w.]){re.escape(local)}\s*[(),]", code):
-                binding = self._binding(local)
-                if binding is not None and self.project.defines_initialiser(binding):
-                    return True
+        if not self._imports:
+            return False
+        passed = set(_CALLED_OR_PASSED.findall(without_strings(text)))
+        for local in self._imports.keys() & passed:
+            binding = self._binding(local)
+            if binding is not None and self.project.defines_initialiser(binding):
+                return True
         return False
 
 

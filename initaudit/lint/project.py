@@ -21,6 +21,7 @@ from typing import Any
 
 import libcst as cst
 
+from initaudit.lint.nesting import shallow_text
 from initaudit.lint.prefilter import may_have_findings, without_strings
 
 #: ``initaudit.lint.model.FileModel``, which is built on this module (imported where used).
@@ -189,14 +190,14 @@ class Project:
         if path in self._building:
             return None
         text = self.text(path)
-        if text is None:
-            return None
+        if text is None or not shallow_text(text):
+            return None  # unreadable, or nested too deeply for the parser: unknown
         self._building.add(path)
         try:
             from initaudit.lint.model import FileModel
 
             model = FileModel(cst.parse_module(text), text, Links(self, path))
-        except (cst.ParserSyntaxError, RecursionError, ValueError):
+        except Exception:  # one that cannot be modelled stays unknown; checked itself, it says why
             model = None
         finally:
             self._building.discard(path)

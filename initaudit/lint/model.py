@@ -42,7 +42,10 @@ _ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge
 
 
 class FileModel:
-    def __init__(self, module: cst.Module, text: str, links: Links | None = None) -> None:
+    def __init__(self, module: cst.Module, text: str, links: Links | None = None, *,
+                 imported: bool = False) -> None:
+        """``imported``: modelled for the files that import it, which read its classes, their
+        flow and the init operations as written; what those reach here is not worked out."""
         self.module = module
         self.text = text
         #: The other files of the project this one imports from (None: the file alone).
@@ -87,7 +90,7 @@ class FileModel:
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = collector.forward_layers
         #: Functions of the file that build and return a Sequential, summarised (``mlp(...)``).
         self.builders: dict[str, BuilderSummary] = collector.builders
-        resolve(self)
+        resolve(self, init_targets=not imported)
 
     # ---------------------------------------------------------------- the project
 
@@ -213,10 +216,8 @@ class _Collector:
         info = ModuleClass(node.name.value, node)
         bases = [model_names for arg in node.bases for model_names in self._model.names(arg.value)]
         info.is_module = any(b in _MODULE_BASES or b.endswith(".Module") for b in bases) or any(
-            isinstance(arg.value, cst.Name) and (
-                self.classes[arg.value.value].is_module if arg.value.value in self.classes
-                else self._model.imported_class(arg.value.value) is not None)
-            for arg in node.bases
+            isinstance(arg.value, cst.Name) and arg.value.value in self.classes
+            and self.classes[arg.value.value].is_module for arg in node.bases
         )
         for statement in node.body.body:
             if isinstance(statement, cst.FunctionDef):
@@ -445,7 +446,7 @@ class _Collector:
         self._callees.add(id(node.func))
         self._matrix_operands(node)
         owner = self._owner()
-        if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
+        if isinstance(node.func, cst.Name) and node.func.value in self._local_classes.local:
             self._note_components(node, owner)
         if isinstance(node.func, cst.Name) and node.func.value == "isinstance" and len(node.args) == 2:
             tested = node.args[1].value
@@ -492,7 +493,7 @@ class _Collector:
 
     def _constructed(self, node: cst.BaseExpression) -> str | None:
         """The class of this file that ``X(...)``, ``given or X(...)`` or ``a if c else X(...)`` builds."""
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in self._local_classes.local:
             return node.func.value
         if isinstance(node, cst.BooleanOperation):
             return self._constructed(node.left) or self._constructed(node.right)
@@ -606,12 +607,12 @@ class _ClassNames:
     project (looked up only when a call asks)."""
 
     def __init__(self, local: frozenset[str], model: FileModel) -> None:
-        self._local = local
+        self.local = local
         self._model = model
 
     def __contains__(self, name: object) -> bool:
-        return name in self._local or (isinstance(name, str) and self._model.links is not None
-                                       and self._model.imported_class(name) is not None)
+        return name in self.local or (isinstance(name, str) and self._model.links is not None
+                                      and self._model.imported_class(name) is not None)
 
 
 def _always_exits(body: cst.BaseSuite) -> bool:

@@ -68,7 +68,7 @@ class Binding:
     name: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Imported:
     """What a project name turned out to be, and the model of the file that defines it."""
 
@@ -196,7 +196,7 @@ class Project:
         try:
             from initaudit.lint.model import FileModel
 
-            model = FileModel(cst.parse_module(text), text, Links(self, path))
+            model = FileModel(cst.parse_module(text), text, Links(self, path), imported=True)
         except Exception:  # one that cannot be modelled stays unknown; checked itself, it says why
             model = None
         finally:
@@ -204,26 +204,28 @@ class Project:
         self._models[path] = model
         return model
 
-    def lookup(self, binding: Binding, read: set[Path], depth: int = 0) -> Imported | None:
-        """The definition a binding names, through re-exports; ``read`` gains the files read."""
-        read.add(binding.path)
-        model = self.model(binding.path)
-        if model is None:
-            return None
-        if binding.name in model.classes or binding.name in model.functions:
-            return Imported(model, binding.name)
-        imported = self.imports(binding.path).get(binding.name)
-        further = self.binding(binding.path, imported) if imported is not None else None
-        if further is None or depth >= _MAX_REEXPORTS:
-            return None
-        return self.lookup(further, read, depth + 1)
+    def definition(self, binding: Binding, keyword: str, read: set[Path]) -> Binding | None:
+        """The binding of the file that defines the name with ``keyword`` (``class``, ``def``),
+        found from the text through re-exports, so that only that file is modelled; ``read``
+        gains the files read."""
+        for _ in range(_MAX_REEXPORTS + 1):
+            read.add(binding.path)
+            text = self.text(binding.path)
+            if text is None:
+                return None
+            if re.search(rf"^[ \t]*{keyword}[ \t]+{re.escape(binding.name)}\b", text, re.MULTILINE):
+                return binding
+            imported = self.imports(binding.path).get(binding.name)
+            further = self.binding(binding.path, imported) if imported is not None else None
+            if further is None:
+                return None
+            binding = further
+        return None
 
-    def defines_initialiser(self, binding: Binding) -> bool:
-        """Cheaply, from text: the file defines the function and can hold an init operation."""
-        text = self.text(binding.path)
-        return text is not None and may_have_findings(text) and re.search(
-            rf"^[ \t]*def[ \t]+{re.escape(binding.name)}[ \t]*\(", text, re.MULTILINE) is not None
-
+    def can_initialise(self, path: Path) -> bool:
+        """Cheaply, from text: the file can hold an init operation."""
+        text = self.text(path)
+        return text is not None and may_have_findings(text)
 
 @dataclass(frozen=True)
 class Import:
@@ -268,27 +270,28 @@ class Links:
             self._read.add(binding.path)
         return binding
 
-    def imported(self, local: str) -> Imported | None:
-        if local not in self._resolved:
+    def _definition(self, local: str, keyword: str) -> Imported | None:
+        key = f"{keyword} {local}"
+        if key not in self._resolved:
             binding = self._binding(local)
-            self._resolved[local] = None if binding is None else self.project.lookup(binding, self._read)
-        return self._resolved[local]
+            found = None if binding is None else self.project.definition(binding, keyword, self._read)
+            if found is not None and keyword == "def" and not self.project.can_initialise(found.path):
+                found = None  # a function of a file with no init operation cannot initialise
+            model = None if found is None else self.project.model(found.path)
+            self._resolved[key] = None if model is None else Imported(model, found.name)
+        return self._resolved[key]
 
     def module_class(self, local: str) -> tuple[ModuleClass, FileModel] | None:
-        found = self.imported(local)
-        if found is None:
-            return None
-        owner = found.model.classes.get(found.name)
+        found = self._definition(local, "class")
+        owner = found.model.classes.get(found.name) if found is not None else None
         return (owner, found.model) if owner is not None and owner.is_module else None
 
     def function(self, local: str) -> tuple[cst.FunctionDef, FileModel] | None:
-        binding = self._binding(local)
-        if binding is None or not self.project.defines_initialiser(binding):
-            return None  # a function of a file with no init operation cannot initialise
-        found = self.imported(local)
-        if found is None or found.name not in found.model.functions:
-            return None
-        return found.model.functions[found.name], found.model
+        found = self._definition(local, "def")
+        function = found.model.functions.get(found.name) if found is not None else None
+        if function is None or not any(op.scope_node is function for op in found.model.written_ops):
+            return None  # initialises nothing itself
+        return function, found.model
 
     def models(self) -> list[FileModel]:
         return [found.model for found in self._resolved.values() if found is not None]
@@ -315,8 +318,7 @@ class Links:
             return False
         passed = set(_CALLED_OR_PASSED.findall(without_strings(text)))
         for local in self._imports.keys() & passed:
-            binding = self._binding(local)
-            if binding is not None and self.project.defines_initialiser(binding):
+            if self.function(local) is not None:
                 return True
         return False
 

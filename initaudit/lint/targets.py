@@ -30,10 +30,12 @@ _MODULE_METHODS = ("modules", "named_modules")
 _CHILDREN_METHODS = ("children", "named_children")
 
 
-def resolve(model: CollectedFile) -> None:
+def resolve(model: CollectedFile, *, init_targets: bool = True) -> None:
     """Composition, forward flow, init targets (``apply`` included) and supersession."""
     _compose(model)
     _run_flows(model)
+    if not init_targets:
+        return
     model.init_ops.extend(_applied_ops(model))
     model.init_ops.extend(_helper_ops(model))
     for op in model.init_ops:

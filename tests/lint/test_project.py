@@ -253,3 +253,20 @@ def test_a_cached_result_follows_the_files_its_analysis_read(tmp_path: Path) -> 
     changed = findings([root], cache_dir=cache)
     assert changed == findings([root])
     assert not any("feeds relu" in message for *_, message in changed)
+
+
+def test_a_zero_init_helper_of_another_file_is_reported_at_its_call(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": BLOCKS,
+                     "pkg/zero.py": """\
+                         import torch.nn as nn
+
+
+                         def zero_linears(net):
+                             for m in net.modules():
+                                 if isinstance(m, nn.Linear):
+                                     nn.init.zeros_(m.weight)
+                         """,
+                     "run.py": "from pkg.blocks import Block\nfrom pkg.zero import zero_linears\n\n"
+                               "block = Block()\nzero_linears(block)\n"})
+    found = findings([tmp_path])
+    assert [(name, line, code) for name, line, code, _ in found] == [("run.py", 5, "IA101")]

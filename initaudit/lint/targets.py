@@ -97,7 +97,6 @@ def _expand_imported(model: CollectedFile, module: Submodule, *, inside_module: 
             model.foreign_origins[layer.origin] = ForeignOrigin(source.classes[origin], not inside_module)
 
 
-
 def _run_flows(model: CollectedFile) -> None:
     """Each class's forward, summarised bottom-up so that a parent sees what its blocks do."""
     summaries: dict[str, Summary] = {

@@ -5,7 +5,7 @@ every file checked alone, on the same files in the same run.
 
 DIRs default to the installed transformers and timm packages. Each mode runs ``run_lint`` in a
 fresh process of this interpreter (``--jobs 1`` by default, so CPU time is the work done), from
-an empty working directory, without cache. Prints per directory and mode: median wall time, CPU
+an empty working directory, without cache, not skipping what git ignores. Prints per directory and mode: median wall time, CPU
 time of the process and its workers, peak resident memory of the largest process, and the number
 of findings; then the ratio project / alone (the baseline).
 """
@@ -25,11 +25,13 @@ from lint_speed import installed_package_dir  # noqa: E402
 
 RUN = r"""
 import json, resource, sys, time
-from initaudit.config import Config
+from initaudit.config import load_config
 from initaudit.lint.runner import run_lint
 
 start = time.perf_counter()
-run = run_lint([sys.argv[1]], Config(), jobs=int(sys.argv[2]), project=sys.argv[3] == "project")
+# An installed package may lie in a directory git ignores (a virtual environment): check it anyway.
+config = load_config().with_options(respect_gitignore=False)
+run = run_lint([sys.argv[1]], config, jobs=int(sys.argv[2]), project=sys.argv[3] == "project")
 wall = time.perf_counter() - start
 own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"wall": wall,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([
 #: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
 _CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
+#: Imported files a process keeps modelled: enough for a project's shared blocks and helpers,
+#: few enough that a run over a large library stays within a few hundred MiB per worker.
+_MAX_MODELS = 48
 #: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
 _MAX_REEXPORTS = 4
 
@@ -83,7 +87,8 @@ class Project:
         self.roots = tuple(Path(root) for root in roots)
         self._texts: dict[Path, str | None] = {}
         self._digests: dict[Path, str] = {}
-        self._models: dict[Path, FileModel | None] = {}
+        #: Most recently used last; at most ``_MAX_MODELS`` (a model read again is rebuilt).
+        self._models: OrderedDict[Path, FileModel | None] = OrderedDict()
         self._imports: dict[Path, dict[str, Import]] = {}
         self._resolved: dict[tuple[Path, Import], Binding | None] = {}
         self._building: set[Path] = set()
@@ -186,6 +191,7 @@ class Project:
         """The model of a project file (None when it cannot be read or parsed, or while it is
         being built: an import cycle)."""
         if path in self._models:
+            self._models.move_to_end(path)
             return self._models[path]
         if path in self._building:
             return None
@@ -202,6 +208,8 @@ class Project:
         finally:
             self._building.discard(path)
         self._models[path] = model
+        if len(self._models) > _MAX_MODELS:
+            self._models.popitem(last=False)
         return model
 
     def definition(self, binding: Binding, keyword: str, read: set[Path]) -> Binding | None:

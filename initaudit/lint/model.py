@@ -63,8 +63,10 @@ class FileModel:
         self.foreign_origins: dict[str, ForeignOrigin] = {}
         #: Ids of the calls here at which init operations of another file's function are reported.
         self.imported_sites: set[int] = set()
+        self._walked = False
         collector = _Collector(self)
         walk(module, collector)
+        self._walked = True
         #: The init operations written in this file, before any is resolved at a call.
         self.written_ops: list[InitOp] = list(collector.init_ops)
         self.classes: dict[str, ModuleClass] = collector.classes
@@ -117,8 +119,9 @@ class FileModel:
                 pending.extend(other.links.models())
 
     def _project_names(self, node: cst.CSTNode) -> frozenset[str]:
-        """Names resolved in the file that wrote the expression (an imported helper's code)."""
-        if not self.resolver.knows(node):
+        """Names resolved in the file that wrote the expression (an imported helper's code). The
+        walk asks about this file's nodes before it notes them; only resolution meets others."""
+        if self._walked and not self.resolver.knows(node):
             for other in self.foreign_models():
                 if other.resolver.knows(node):
                     return other.resolver.names(node)

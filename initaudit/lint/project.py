@@ -41,6 +41,8 @@ _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
 #: Imported files a process keeps modelled: enough for a project's shared blocks and helpers,
 #: few enough that a run over a large library stays within a few hundred MiB per worker.
 _MAX_MODELS = 48
+#: A statement at column 0: what ends a top-level function's text.
+_NEXT_TOP_LEVEL = re.compile(r"^[A-Za-z_@]", re.MULTILINE)
 #: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
 _MAX_REEXPORTS = 4
 
@@ -230,10 +232,16 @@ class Project:
             binding = further
         return None
 
-    def can_initialise(self, path: Path) -> bool:
-        """Cheaply, from text: the file can hold an init operation."""
-        text = self.text(path)
-        return text is not None and may_have_findings(text)
+    def may_initialise(self, binding: Binding) -> bool:
+        """Cheaply, from text: the top-level function's code can hold an init operation (its
+        text runs to the next statement at column 0)."""
+        text = self.text(binding.path)
+        start = None if text is None else re.search(
+            rf"^def[ \t]+{re.escape(binding.name)}\b", text, re.MULTILINE)
+        if text is None or start is None:
+            return False
+        end = _NEXT_TOP_LEVEL.search(text, start.end())
+        return may_have_findings(text[start.start():end.start() if end is not None else len(text)])
 
 @dataclass(frozen=True)
 class Import:
@@ -283,8 +291,8 @@ class Links:
         if key not in self._resolved:
             binding = self._binding(local)
             found = None if binding is None else self.project.definition(binding, keyword, self._read)
-            if found is not None and keyword == "def" and not self.project.can_initialise(found.path):
-                found = None  # a function of a file with no init operation cannot initialise
+            if found is not None and keyword == "def" and not self.project.may_initialise(found):
+                found = None  # a function whose code names no init cannot initialise
             model = None if found is None else self.project.model(found.path)
             self._resolved[key] = None if model is None else Imported(model, found.name)
         return self._resolved[key]

@@ -201,3 +201,16 @@ def test_import_is_aliased_where_renaming_could_change_meaning(code: str, monkey
     assert fixed == code.replace("torch.nn.init import orthogonal\n", "torch.nn.init import orthogonal_ as orthogonal\n")
     assert [d for d in lint(fixed) if d.code == "IA104"] == []
     assert run_module(fixed, monkeypatch) == run_module(code, monkeypatch)
+
+
+def test_an_unused_deprecated_import_is_reported_beside_a_qualified_use_of_the_same_name() -> None:
+    """Found by fuzzing: the qualified call hid the import, whose rename only a second round of
+    --fix then made, unreported."""
+    from tests.conftest import lint
+
+    found = lint("""
+        from torch.nn.init import kaiming_normal as kn
+        import torch
+        torch.nn.init.kaiming_normal(w)
+    """)
+    assert [(d.code, d.line) for d in found] == [("IA104", 2), ("IA104", 4)]

@@ -23,14 +23,16 @@ class DeprecatedInitFunction:
                 import_edits[local] = _import_edits(model, local)
             return import_edits[local]
 
-        used = set()
+        used = set()  # local names of imports whose uses are reported (their fixes rename them)
         for ref in model.deprecated_refs:
-            used.add(ref.alias)
+            if ref.imported:
+                used.add(ref.rename.value)
             yield self._finding(ref.node, ref.alias, self._edits(model, ref, edits_for_import))
-        # An import that is never called is still a deprecated name to rename.
+        # An import that is never called is still a deprecated name to rename, even where the
+        # same name is also reached another way (``torch.nn.init.kaiming_normal(...)``).
         for alias, tokens in model.deprecated_imports.items():
-            if alias not in used:
-                for token in tokens:
+            for token in tokens:
+                if _local_name(model, token) not in used:
                     yield self._finding(token, alias, edits_for_import(_local_name(model, token)))
 
     def _finding(self, node: cst.CSTNode, alias: str, edits: tuple[Edit, ...]) -> Finding:

@@ -124,6 +124,8 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
 @click.argument("spec")
 @click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--input-shape", help="Input shape for the signal probe, e.g. 1,3,224,224.")
+@click.option("--example-inputs", help="package.module:function returning the probe's inputs "
+              "(a tensor, a tuple of positional or a dict of keyword arguments).")
 @click.option("--fix", is_flag=True, help="Re-initialise flagged layers (needs --output).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Where --fix writes the new checkpoint.")
 @click.option("--force", is_flag=True, help="Let --fix audit and rewrite tensors that look trained as inits.")
@@ -140,7 +142,7 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
                    "checkpoints far larger than memory.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes reading the shards of a sharded checkpoint.")
-def model(spec: str, output_format: str, input_shape: str | None, fix: bool, output: str | None,
+def model(spec: str, output_format: str, input_shape: str | None, example_inputs: str | None, fix: bool, output: str | None,
           force: bool, trust_pickle: bool, factory: str | None, seed: int, html: str | None,
           low_memory: bool, sample: bool, jobs: int) -> None:
     """Audit a checkpoint, TorchScript archive or package.module:factory."""
@@ -158,7 +160,7 @@ def model(spec: str, output_format: str, input_shape: str | None, fix: bool, out
         sys.exit(EXIT_ERROR)
     sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
                        trust_pickle=trust_pickle, factory=factory, seed=seed, html=html, force=force,
-                       low_memory=low_memory, sample=sample, jobs=jobs))
+                       low_memory=low_memory, sample=sample, jobs=jobs, example_inputs=example_inputs))
 
 
 @main.command(short_help="Run the language server for editors (LSP over stdio).")

@@ -341,6 +341,10 @@ OUTPUT_FIRST_WEIGHTS: frozenset[str] = frozenset({
 FAN_IN_WORDS: tuple[str, ...] = ("fan_in", "fanin", "fan-in", "fan in")
 FAN_OUT_WORDS: tuple[str, ...] = ("fan_out", "fanout", "fan-out", "fan out")
 
+#: Dense layers outside torch.nn that store their weight as (in_features, out_features):
+#: Hugging Face's ``Conv1D`` (GPT-2, GPT-J's ancestors). Their fans are the reverse of torch's.
+TRANSPOSED_DENSE_LAYERS: frozenset[str] = frozenset({"Conv1D"})
+
 EMBEDDING_LAYERS: frozenset[str] = frozenset({"Embedding", "EmbeddingBag"})
 
 RECURRENT_LAYERS: frozenset[str] = frozenset({
@@ -508,6 +512,19 @@ CANDIDATE_GAINS: dict[str, float] = {"linear": 1.0, "relu": SQRT2, "tanh": 5.0 /
 
 #: Fixed standard deviations of normal inits in common code (BERT/GPT .02, 1.0 = N(0,1)).
 FIXED_STDS: tuple[float, ...] = (0.02, 0.01, 0.001, 1.0)
+
+#: Largest fixed std that normalised (Transformer-style) networks use by convention (BERT and
+#: GPT-2 0.02, T5/CLIP-sized fan-based stds at real widths): N(0, 1) is no such convention.
+CONVENTIONAL_FIXED_STD_MAX = 0.05
+
+#: A normalisation this many weight layers in series after a layer (the layer included: a
+#: pre- or post-norm residual branch, a layer feeding a norm) rescales the signal before a
+#: mismatch can compound; within that reach, a one-off factor up to this much is harmless.
+RESCALED_CHAIN_MAX = 2
+RESCALED_RATIO_MAX = 2.0
+
+#: Calls that consume a sigmoid's output as a gate (squeeze-excitation scales a feature map).
+GATE_CONSUMERS: frozenset[str] = frozenset({"mul", "__mul__", "__rmul__", "mul_", "__imul__"})
 
 #: GPT-2/nanoGPT scale residual projections by 1/sqrt(2 * n_layer) from this base std.
 SCALED_RESIDUAL_BASE_STD = 0.02

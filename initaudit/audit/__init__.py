@@ -18,7 +18,8 @@ INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'init
 def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
               fix: bool = False, output: str | None = None, trust_pickle: bool = False,
               factory: str | None = None, seed: int = 0, html: str | None = None, force: bool = False,
-              low_memory: bool = False, sample: bool = False, jobs: int = 1) -> int:
+              low_memory: bool = False, sample: bool = False, jobs: int = 1,
+              example_inputs: str | None = None) -> int:
     """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
     findings, 2 refused/unreadable input or usage error). ``force`` lets ``fix`` audit and rewrite
     tensors that look trained as inits."""
@@ -37,7 +38,7 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
         return 2
     from initaudit.audit.errors import AuditError
     from initaudit.audit.pipeline import analyse
-    from initaudit.audit.sources import open_source
+    from initaudit.audit.sources import inputs_from, open_source
     from initaudit.audit.writing import output_format as fix_format
 
     try:
@@ -48,6 +49,8 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
             if fix and source.metadata.get("per_module"):
                 raise AuditError(f"{spec}: --fix cannot write a model audited module by module "
                                  "(it is never whole in memory)")
+            if example_inputs:
+                source.example = inputs_from(example_inputs)
             analysis = analyse(source, input_shape=input_shape, seed=seed, recognise_trained=not force,
                                sample=sample, jobs=jobs)
             status = analysis.report.exit_code

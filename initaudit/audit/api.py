@@ -9,14 +9,17 @@ from initaudit.audit.results import AuditReport
 
 
 def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] | None = None, *,
-          seed: int = 0) -> AuditReport:
-    """Audit an ``nn.Module``, or what a zero-argument factory returns, as ``initaudit model``
-    audits ``package.module:factory``: statistics and schemes of every parameter, the
-    activation each weight feeds, and the signal through depth on a random input of
-    ``input_shape`` (inferred from the first layer when not given). The model is left as it was.
+          example_inputs: Any = None, seed: int = 0) -> AuditReport:
+    """Audit an ``nn.Module``, or what a zero-argument factory returns (a model or
+    ``(model, example_inputs)``), as ``initaudit model`` audits ``package.module:factory``:
+    statistics and schemes of every parameter, the activation each weight feeds, and the signal
+    through depth on ``example_inputs`` (a tensor, a tuple of positional or a dict of keyword
+    arguments), else a random input of ``input_shape``, else one inferred from the model. The
+    model is left as it was.
     """
     import torch
 
+    from initaudit.audit.example_inputs import as_example
     from initaudit.audit.pipeline import analyse
     from initaudit.audit.sources import SourceKind, module_source
 
@@ -25,6 +28,8 @@ def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] 
         if not callable(model):
             raise TypeError(f"expected an nn.Module or a function returning one, got {type(model).__name__}")
         model = model()
+        if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], torch.nn.Module):
+            model, example_inputs = model[0], model[1] if example_inputs is None else example_inputs
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"the factory returned {type(model).__name__}, not an nn.Module")
     shape = tuple(int(size) for size in input_shape) if input_shape is not None else None
@@ -32,6 +37,8 @@ def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] 
         warnings.simplefilter("ignore")
         source = module_source(model, SourceKind.FACTORY, None)
         source.label = _label(model_or_factory, model)
+        if example_inputs is not None:
+            source.example = as_example(example_inputs, "the given example inputs")
         return analyse(source, input_shape=shape, seed=seed).report
 
 

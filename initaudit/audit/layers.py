@@ -23,19 +23,30 @@ def class_name(module: torch.nn.Module) -> str:
     return getattr(module, "original_name", None) or type(module).__name__
 
 
+_TORCH_NORMS = (torch.nn.modules.batchnorm._NormBase, torch.nn.LayerNorm, torch.nn.GroupNorm,
+                torch.nn.LocalResponseNorm, torch.nn.RMSNorm)
+
+
 def module_kind(module: torch.nn.Module) -> LayerKind | None:
+    """What a module is: its torch.nn class or base class, a known transposed dense layer, or a
+    leaf module named like a normalisation (``LlamaRMSNorm``). A composite module named
+    ``...Norm...`` (``Conv2dNormActivation``, ``NormMlpClassifierHead``) is none of these."""
     name = class_name(module)
     kind = knowledge.layer_kind(name)
     if kind is not None:
         return kind
+    if name in knowledge.TRANSPOSED_DENSE_LAYERS:
+        return LayerKind.DENSE
     if isinstance(module, torch.nn.Linear) or isinstance(module, torch.nn.modules.conv._ConvNd):
         return LayerKind.DENSE
     if isinstance(module, (torch.nn.Embedding, torch.nn.EmbeddingBag)):
         return LayerKind.EMBEDDING
     if isinstance(module, (torch.nn.RNNBase, torch.nn.RNNCellBase)):
         return LayerKind.RECURRENT
-    lowered = name.lower()
-    if "norm" in lowered and not any(p.dim() >= 2 for p in module.parameters(recurse=False)):
+    if isinstance(module, _TORCH_NORMS):
+        return LayerKind.NORM
+    leaf = not any(True for _ in module.children())
+    if leaf and "norm" in name.lower() and not any(p.dim() >= 2 for p in module.parameters(recurse=False)):
         return LayerKind.NORM
     if custom_activation(module) is not None:
         return LayerKind.ACTIVATION
@@ -61,6 +72,8 @@ class ParameterContext:
     layer_type: str | None  # class name of the owning module (guessed without a module)
     kind: LayerKind | None
     default: DefaultInit | None
+    #: The weight is stored (in, out), as Hugging Face's Conv1D: its fans are the reverse of torch's.
+    transposed: bool = False
 
 
 def contexts_from_module(module: torch.nn.Module) -> dict[str, ParameterContext]:
@@ -70,7 +83,8 @@ def contexts_from_module(module: torch.nn.Module) -> dict[str, ParameterContext]
         for local, parameter in owner.named_parameters(recurse=False):
             name = f"{prefix}.{local}" if prefix else local
             found[name] = ParameterContext(
-                class_name(owner), kind, _module_default(owner, kind, local, parameter))
+                class_name(owner), kind, _module_default(owner, kind, local, parameter),
+                class_name(owner) in knowledge.TRANSPOSED_DENSE_LAYERS)
     return found
 
 
@@ -78,7 +92,7 @@ def _module_default(owner: torch.nn.Module, kind: str | None, local: str,
                     parameter: torch.Tensor) -> DefaultInit | None:
     if kind is LayerKind.DENSE:
         weight = getattr(owner, "weight", None)
-        if weight is None or weight.dim() < 2:
+        if weight is None or weight.dim() < 2 or class_name(owner) in knowledge.TRANSPOSED_DENSE_LAYERS:
             return None
         fan_in = weight.shape[1] if class_name(owner) == "Bilinear" else knowledge.fans(tuple(weight.shape))[0]
         return DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN)

@@ -286,8 +286,9 @@ def factory_source(spec: str, low_memory: bool) -> Source:
                      "reset_parameters, no library init): built whole")
         per_module = False
     if not per_module or meta is None:
-        source = module_source(call_factory(spec, function), SourceKind.FACTORY, None)
-        source.label, source.metadata["factory"] = spec, spec
+        module, example = call_factory(spec, function)
+        source = module_source(module, SourceKind.FACTORY, None)
+        source.label, source.metadata["factory"], source.example = spec, spec, example
         source.notes.extend(notes)
         return source
     replay = ModuleReplay(meta)

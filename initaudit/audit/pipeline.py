@@ -14,12 +14,13 @@ from initaudit.audit.identify import identify
 from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
 from initaudit.audit.materialise import PER_MODULE
 from initaudit.audit.measure import measure_source
-from initaudit.audit.probe import example_input, probe_signal
+from initaudit.audit.example_inputs import Example, infer_example
+from initaudit.audit.probe import probe_signal
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.audit.script_tracing import script_activations
 from initaudit.audit.sources import Source
 from initaudit.audit.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
-from initaudit.audit.tracing import LayerUse, trace_activations
+from initaudit.audit.tracing import LayerUse, trace_activations, tracked_modules
 
 
 @dataclass
@@ -46,7 +47,7 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
         uses, order = _script_uses(source.module, notes)
     elif source.module is not None:
         try:
-            example = example_input(source.module, input_shape, seed)
+            example = source.example or infer_example(source.module, input_shape, seed)
             if source.metadata.get(PER_MODULE):
                 uses, order = trace_activations(source.module, _on_meta(example))
                 notes.append("no signal probe: the model is audited module by module, never whole in memory "
@@ -54,11 +55,12 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
             else:
                 uses, order = trace_activations(source.module, example)
                 signal = probe_signal(source.module, example, seed)
+                notes.append(f"forward probe on {example.describe()}")
         except AuditError as error:
-            notes.append(f"no forward pass: {error}")
+            notes.append(f"no forward pass: {error}; IA206-IA208 judged without activations or signal")
         except Exception as error:  # the user's forward may fail on a guessed input
-            notes.append(f"no forward pass ({type(error).__name__}: {str(error)[:160]}); "
-                         "pass --input-shape to probe activations and signal")
+            notes.append(f"no forward pass ({type(error).__name__}: {str(error)[:160]}); pass "
+                         "--example-inputs or --input-shape to probe activations and signal")
             uses, order, signal = {}, [], []
     parameters = _parameters(source, stats, contexts, uses, order)
     looks_trained = trained.recognise(parameters.values())
@@ -67,16 +69,19 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     elif looks_trained:
         notes.append(f"{len(looks_trained)} tensors that look trained are audited as inits")
     weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
-    found = rules.check(rules.ModelFacts(list(parameters.values()), signal, _clone_groups(source, stats),
+    clones = [group for group in _clone_groups(source, stats) if not _tied(group, parameters)]
+    found = rules.check(rules.ModelFacts(list(parameters.values()), signal, clones,
                                          _has_norms(source), weight_of))
     found.sort(key=lambda f: (list(parameters).index(f.parameter) if f.parameter in parameters else -1, f.code))
     report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
-                         found, signal, notes)
+                         found, signal, notes, _coverage(source, uses, signal))
     return Analysis(report, parameters, example)
 
 
 def _on_meta(example: object) -> object:
     """The example input's tensors on the meta device, for a forward pass that computes no values."""
+    if isinstance(example, Example):
+        return Example(_on_meta(example.args), _on_meta(example.kwargs), example.origin)
     if isinstance(example, torch.Tensor):
         return example.to("meta")
     if isinstance(example, (list, tuple)):
@@ -126,6 +131,8 @@ def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[st
         context = contexts.get(name, ParameterContext(None, None, None))
         owner, _, local = name.rpartition(".")
         fan_in, fan_out = knowledge.fans(stat.shape) if len(stat.shape) >= 2 else (None, None)
+        if context.transposed:
+            fan_in, fan_out = fan_out, fan_in
         record = ParameterReport(name, stat, fan_in, fan_out, identify(stat, context.default),
                                  layer_type=context.layer_type, kind=context.kind,
                                  last_layer=owner == last, frozen=name in frozen)
@@ -134,10 +141,23 @@ def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[st
             record.consumer = use.consumer
             if local == "weight" or len(stat.shape) >= 2:
                 record.activation, record.norm_between, record.slope = use.activation, use.norm_between, use.slope
+                record.rescaled_within, record.gate_consumer = use.rescaled_within, use.gate_consumer
                 if context.kind is LayerKind.DENSE and local == "weight" and fan_in:
                     record.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
         parameters[name] = record
     return parameters
+
+
+def _coverage(source: Source, uses: dict[str, LayerUse], signal: list) -> dict[str, int]:
+    """How many weight layers the model has, and how many the trace and the probe reached."""
+    layers = len(tracked_modules(source.module)) if isinstance(source.module, torch.nn.Module) else 0
+    return {"layers": layers, "traced": len(uses), "probed": len(signal)}
+
+
+def _tied(group: list[str], parameters: dict[str, ParameterReport]) -> bool:
+    """Equal tables where one is an embedding: weights tied on purpose (an output head sharing
+    the input embedding, encoder and decoder sharing a vocabulary), saved as copies."""
+    return any(parameters[name].kind is LayerKind.EMBEDDING for name in group if name in parameters)
 
 
 def _has_norms(source: Source) -> bool:

@@ -47,6 +47,10 @@ class ParameterReport:
     norm_between: bool = False
     #: For "linear": the call that consumed the output ("add" for a residual branch), or None.
     consumer: str | None = None
+    #: Weight layers in series from this one to the first normalisation its signal reaches.
+    rescaled_within: int | None = None
+    #: What consumed the output of a sigmoid-like activation after this layer ("mul": a gate).
+    gate_consumer: str | None = None
     expected_std: float | None = None
     #: The last layer the forward pass reached (the model's output layer).
     last_layer: bool = False
@@ -101,10 +105,13 @@ class SignalRow:
     forward_std: float
     sample_std: float
     grad_norm: float | None
+    #: The gradient's root mean square per element: comparable across layers of any width.
+    grad_rms: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {"module": self.module, "forward_std": _round(self.forward_std),
-                "sample_std": _round(self.sample_std), "grad_norm": _round(self.grad_norm)}
+                "sample_std": _round(self.sample_std), "grad_norm": _round(self.grad_norm),
+                "grad_rms": _round(self.grad_rms)}
 
 
 @dataclass
@@ -114,6 +121,8 @@ class AuditReport:
     findings: list[Finding]
     signal: list[SignalRow]
     notes: list[str] = field(default_factory=list)
+    #: Weight layers in the module, and how many of them the trace and the signal probe reached.
+    coverage: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -128,10 +137,12 @@ class AuditReport:
         return sum(1 for f in self.findings if f.severity is severity)
 
     def summary(self) -> dict[str, object]:
-        """Counts, whether the signal was probed, and whether any tensor looks trained."""
+        """Counts, whether the signal was probed and how many weight layers the trace and the
+        probe reached, and whether any tensor looks trained."""
         return {"parameters": len(self.parameters), "errors": self.count(Severity.ERROR),
                 "warnings": self.count(Severity.WARNING), "info": self.count(Severity.INFO),
-                "probed": bool(self.signal), "trained": any(p.trained for p in self.parameters)}
+                "probed": bool(self.signal), "trained": any(p.trained for p in self.parameters),
+                "coverage": dict(self.coverage), "notes": len(self.notes)}
 
     def to_dict(self) -> dict[str, object]:
         return {"version": 1, "summary": self.summary(),

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import torch
 
 from initaudit.audit.errors import AuditError, first_line
+from initaudit.audit.example_inputs import Example, as_example
 from initaudit.audit.safetensors_io import DTYPE_OF, MappedSafetensors
 
 SAFETENSORS_INDEX = "model.safetensors.index.json"
@@ -80,6 +81,8 @@ class Source:
     describe: Callable[[str], tuple[tuple[int, ...], torch.dtype]] | None = None
     #: A directory built from its config: its tensors as stored (what ``--fix`` rewrites).
     weights: Source | None = None
+    #: Inputs for the forward probe that came with the model (a factory's ``(model, inputs)``).
+    example: Example | None = None
 
 
 def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None,
@@ -95,7 +98,8 @@ def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = 
         _refuse_pipeline(path)
     source = _open_path(path, trust_pickle, allow_index=True)
     if factory is not None and source.module is None:
-        return _attach(source, call_factory(factory))
+        module, source.example = call_factory(factory)
+        return _attach(source, module)
     if source.module is None and path.is_dir():
         _build_from_config(source, path)
     if source.module is None and source.kind is not SourceKind.TORCHSCRIPT:
@@ -128,16 +132,30 @@ def _build_from_config(source: Source, directory: Path) -> None:
     source.metadata["architecture"] = type(module).__name__
 
 
-def call_factory(spec: str, function: Callable[[], object] | None = None) -> torch.nn.Module:
-    """Import ``package.module:function`` the way ``python -m`` would and call it."""
-    function = function or factory_function(spec)
-    try:
-        built = function()
-    except (Exception, SystemExit) as error:  # KeyboardInterrupt still interrupts
-        raise AuditError(f"{spec}() failed: {_described(error)}") from None
+def call_factory(spec: str, function: Callable[[], object] | None = None) -> tuple[torch.nn.Module, Example | None]:
+    """Import ``package.module:function`` the way ``python -m`` would and call it: it returns a
+    model, or ``(model, example_inputs)``."""
+    built = call_function(spec, function)
+    example = None
+    if isinstance(built, tuple) and len(built) == 2 and isinstance(built[0], torch.nn.Module):
+        built, example = built[0], as_example(built[1], f"inputs from {spec}")
     if not isinstance(built, torch.nn.Module):
         raise AuditError(f"{spec}() returned {type(built).__name__}, not a torch.nn.Module")
-    return built
+    return built, example
+
+
+def inputs_from(spec: str) -> Example:
+    """``--example-inputs package.module:function``: the forward probe's inputs."""
+    return as_example(call_function(spec), f"inputs from {spec}")
+
+
+def call_function(spec: str, function: Callable[[], object] | None = None) -> Any:
+    """Call ``package.module:function`` (imported unless given) and return its result."""
+    function = function or factory_function(spec)
+    try:
+        return function()
+    except (Exception, SystemExit) as error:  # KeyboardInterrupt still interrupts
+        raise AuditError(f"{spec}() failed: {_described(error)}") from None
 
 
 def factory_function(spec: str) -> Callable[[], object]:

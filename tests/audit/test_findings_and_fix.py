@@ -112,7 +112,7 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
                               "scheme", "activation", "expected_std", "std_ratio", "trained"}
     assert set(parameter["scheme"]) == {"name", "family", "gain", "std", "confidence"}
     assert set(report["findings"][0]) == {"code", "name", "severity", "parameter", "message"}
-    assert set(report["signal"][0]) == {"module", "forward_std", "sample_std", "grad_norm"}
+    assert set(report["signal"][0]) == {"module", "forward_std", "sample_std", "grad_norm", "grad_rms"}
 
 
 def test_the_probe_leaves_parameter_gradients_alone() -> None:

@@ -87,9 +87,10 @@ def test_json_summary_notes_and_across_sample_std() -> None:
     report = json.loads(audit_module(xavier_before_relu()).to_json())
     warnings = sum(f["severity"] == "warning" for f in report["findings"])
     assert report["summary"] == {"parameters": 12, "errors": 0, "warnings": warnings, "info": 0,
-                                 "probed": True, "trained": False}
-    assert report["notes"] == []
-    assert all(set(row) == {"module", "forward_std", "sample_std", "grad_norm"} for row in report["signal"])
+                                 "probed": True, "trained": False, "notes": 1,
+                                 "coverage": {"layers": 6, "traced": 6, "probed": 6}}
+    assert report["notes"] == ["forward probe on first layer (64x64)"]
+    assert all(set(row) == {"module", "forward_std", "sample_std", "grad_norm", "grad_rms"} for row in report["signal"])
     assert report["signal"][-1]["sample_std"] < report["signal"][0]["sample_std"]
     unprobed = json.loads(audit_module(nn.Sequential(nn.Linear(3, 3)), input_shape=(2, 5)).to_json())
     assert unprobed["summary"]["probed"] is False and unprobed["notes"][0].startswith("no forward pass")

@@ -67,7 +67,8 @@ def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float],
     if forward is not None and beyond(forward):
         parts.append(f"{forward_words} {forward:.3g}x")
     if backward is not None and beyond(backward):
-        parts.append(f"the gradient reaching the first layer is {backward:.3g}x the last one's")
+        parts.append(f"the gradient reaching the first layer is {backward:.3g}x (per element) the "
+                     "last hidden layer's")
     if not parts:
         return None
     module = signal[-1].module if forward and beyond(forward) else signal[0].module

@@ -48,7 +48,7 @@ def _mismatch(rule: AuditRule, layer: ParameterReport, model_has_norms: bool, si
         return None
     what = (f"std {report.std:.4g} is {ratio:.2f}x the {report.expected_std:.4g} that "
             f"{_activation_text(activation)} needs (gain {report.expected_std * math.sqrt(report.fan_in or 1):.3g}/sqrt(fan_in))")
-    info = _convention(layer, model_has_norms, signal_state, linear)
+    info = _convention(layer, model_has_norms, signal_state, linear) or _rescaled(layer, ratio)
     if info:
         return finding(rule, Severity.INFO, report.name, f"{what}; {info}")
     advice = knowledge.recommend(activation, "normal" if "normal" in scheme.family else "uniform",
@@ -68,14 +68,30 @@ def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str
     if report.scheme.name == "pytorch_default" and signal_state == "not probed":
         return ("torch's default init (U(+-1/sqrt(fan_in))), usual in shallow networks; no signal "
                 "probe ran to check this network's depth")
-    if report.scheme.name in FIXED_STD_SCHEMES and model_has_norms:
+    if report.scheme.name in FIXED_STD_SCHEMES and model_has_norms \
+            and report.std <= knowledge.CONVENTIONAL_FIXED_STD_MAX:
         return "a fixed small std is the usual convention in normalised (Transformer-style) networks"
+    if knowledge.ACTIVATIONS[report.activation or "linear"].family == knowledge.SIGMOID \
+            and report.gate_consumer in knowledge.GATE_CONSUMERS and report.std_ratio < 1:
+        return ("a gate (squeeze-excitation): the sigmoid's output scales another signal rather than "
+                "feeding a layer, and a smaller input only starts the gate nearer its midpoint")
     if linear and (layer.consumer in RESIDUAL_CONSUMERS or layer.last_layer):
         return "the output of a residual branch or the model is conventionally scaled down"
     lowered = report.name.lower()
     if linear and any(fragment in lowered for fragment in knowledge.RESIDUAL_OUTPUT_NAMES):
         return "residual output projections are conventionally scaled down"
     return None
+
+
+def _rescaled(layer: ParameterReport, ratio: float) -> str | None:
+    """A one-off factor that a normalisation close behind rescales before it can compound."""
+    within = layer.rescaled_within
+    if within is None or within > knowledge.RESCALED_CHAIN_MAX:
+        return None
+    if abs(math.log(ratio)) > math.log(knowledge.RESCALED_RATIO_MAX) + 3 * _relative_error(layer.stats):
+        return None
+    where = "right after it" if within == 1 else f"{within} layers on"
+    return f"a normalisation rescales the signal {where}, before the mismatch can compound"
 
 
 def _relative_error(stats: TensorStats) -> float:

@@ -33,20 +33,17 @@ class Example:
 
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
-    #: The model runs in eval mode (torchvision detection models need targets in training).
-    eval_mode: bool = False
     origin: str = "inferred"
 
     def describe(self) -> str:
         parts = [_shape_text(value) for value in self.args]
         parts += [f"{key}={_shape_text(value)}" for key, value in self.kwargs.items()]
-        mode = ", eval mode" if self.eval_mode else ""
-        return f"{self.origin} ({', '.join(parts)}{mode})"
+        return f"{self.origin} ({', '.join(parts)})"
 
     def fresh(self) -> Example:
         """A copy whose floating-point tensors are new leaves that require gradients."""
         return Example(tuple(_fresh(v) for v in self.args), {k: _fresh(v) for k, v in self.kwargs.items()},
-                       self.eval_mode, self.origin)
+                       self.origin)
 
 
 def as_example(value: Any, origin: str) -> Example:
@@ -136,11 +133,22 @@ def _timm(model: torch.nn.Module, generator: torch.Generator) -> Example | None:
 
 
 def _torchvision_detection(model: torch.nn.Module, generator: torch.Generator) -> Example | None:
+    """A list of images and one box per image: in training mode a detection model returns its
+    losses, and its batch norms normalise as they will in training (in eval mode they would
+    apply the running statistics of a model that never saw data)."""
     transform = getattr(model, "transform", None)
     if class_name(transform) != "GeneralizedRCNNTransform" and not hasattr(model, "anchor_generator"):
         return None
-    images = [torch.rand(3, DETECTION_SIDE, DETECTION_SIDE, generator=generator) for _ in range(2)]
-    return Example((images,), eval_mode=True, origin="torchvision detection convention")
+    side = DETECTION_SIDE
+    images = [torch.rand(3, side, side, generator=generator) for _ in range(2)]
+    box = torch.tensor([[side / 8, side / 8, side / 2, side / 2]])
+    target: dict[str, torch.Tensor] = {"boxes": box, "labels": torch.tensor([1])}
+    heads = getattr(model, "roi_heads", None)
+    if heads is not None and getattr(heads, "mask_predictor", None) is not None:
+        mask = torch.zeros(1, side, side, dtype=torch.uint8)
+        mask[:, side // 8:side // 2, side // 8:side // 2] = 1
+        target["masks"] = mask
+    return Example((images, [dict(target) for _ in images]), origin="torchvision detection convention")
 
 
 def _diffusers_unet(model: torch.nn.Module, generator: torch.Generator) -> Example | None:
@@ -244,4 +252,6 @@ def _shape_text(value: Any) -> str:
         return "x".join(str(size) for size in value.shape) or "scalar"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_shape_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_shape_text(item)}" for key, item in value.items()) + "}"
     return type(value).__name__

@@ -44,7 +44,7 @@ def probe_signal(model: torch.nn.Module, example: Example, seed: int) -> list[Si
         if id(module) in tracked and module_kind(module) is not LayerKind.EMBEDDING:
             handles.append(module.register_forward_hook(forward_hook(name)))
     try:
-        with isolated(model, example.eval_mode):
+        with isolated(model):
             torch.manual_seed(seed)
             output = next(tensors_in(call_model(model, example.fresh())), None)
             names = list(outputs)

@@ -169,7 +169,7 @@ def trace_activations(model: torch.nn.Module, example: Example) -> tuple[dict[st
             handles.append(module.register_forward_pre_hook(_enter(tracer)))
             handles.append(module.register_forward_hook(_leave(tracer, module)))
     try:
-        with torch.no_grad(), isolated(model, example.eval_mode), tracer:
+        with torch.no_grad(), isolated(model), tracer:
             call_model(model, example)
     finally:
         for handle in handles:
@@ -195,13 +195,12 @@ def is_leaf_norm(module: torch.nn.Module) -> bool:
 
 
 @contextlib.contextmanager
-def isolated(model: torch.nn.Module, eval_mode: bool = False) -> Iterator[None]:
-    """Run in training mode (eval mode where the inputs need it) without leaving traces:
-    buffers, modes and the global RNG restored."""
+def isolated(model: torch.nn.Module) -> Iterator[None]:
+    """Run in training mode without leaving traces: buffers, modes and the global RNG restored."""
     modes = {m: m.training for m in model.modules()}
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     with torch.random.fork_rng(devices=[]):
-        model.train(not eval_mode)
+        model.train()
         try:
             yield
         finally:

@@ -1,0 +1,189 @@
+"""Small stock models from transformers, timm, torchvision and diffusers, built once per session.
+
+Each library is optional: a test asking for a model of a missing library is skipped. The
+configurations are the smallest that keep each architecture (its blocks, norms, gates, heads).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any, Callable
+
+import pytest
+import torch
+
+_TORCHVISION_OPS: list[Any] = []
+
+
+def _nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+    """Greedy non-maximum suppression in plain torch, for torchvision builds without their C++ ops."""
+    order = scores.argsort(descending=True)
+    keep: list[int] = []
+    while order.numel():
+        best = int(order[0])
+        keep.append(best)
+        rest = order[1:]
+        top_left = torch.maximum(boxes[best, :2], boxes[rest, :2])
+        bottom_right = torch.minimum(boxes[best, 2:], boxes[rest, 2:])
+        inter = (bottom_right - top_left).clamp(min=0).prod(dim=1)
+        area = (boxes[:, 2:] - boxes[:, :2]).prod(dim=1)
+        iou = inter / (area[best] + area[rest] - inter)
+        order = rest[iou <= iou_threshold]
+    return torch.tensor(keep, dtype=torch.long)
+
+
+def _declared(operator: str) -> bool:
+    try:
+        getattr(torch.ops.torchvision, operator)
+    except (AttributeError, RuntimeError):
+        return False
+    return True
+
+
+def declare_torchvision_ops() -> None:
+    """Let torchvision import next to a torch it was not compiled against (transformers, timm
+    and diffusers import it too): its operators are declared, and NMS given a plain-torch
+    kernel, unless a compiled torchvision already did. Idempotent."""
+    if not _TORCHVISION_OPS and not _declared("nms"):
+        library = torch.library.Library("torchvision", "DEF")
+        library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        library.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        library.impl("nms", _nms, "CPU")
+        _TORCHVISION_OPS.append(library)
+
+
+def import_torchvision() -> Any:
+    declare_torchvision_ops()
+    torchvision = pytest.importorskip("torchvision")
+    if _TORCHVISION_OPS:  # no compiled ops: NMS runs the kernel above, RoIAlign its Python path
+        torchvision.ops.boxes._assert_has_ops = lambda: None
+        align = sys.modules["torchvision.ops.roi_align"]
+        align._roi_align = getattr(align._roi_align, "__wrapped__", align._roi_align)  # eager, not compiled
+    return torchvision
+
+
+def _transformers() -> dict[str, Callable[[], torch.nn.Module]]:
+    declare_torchvision_ops()
+    t = pytest.importorskip("transformers")
+    small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128)
+    tokens = dict(vocab_size=100, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    return {
+        "bert": lambda: t.BertModel(t.BertConfig(max_position_embeddings=64, **small, **tokens)),
+        "gpt2": lambda: t.GPT2LMHeadModel(t.GPT2Config(n_positions=64, n_embd=32, n_layer=2, n_head=2, **tokens)),
+        "t5": lambda: t.T5ForConditionalGeneration(t.T5Config(
+            d_model=32, d_kv=16, d_ff=64, num_layers=2, num_heads=2, decoder_start_token_id=0, **tokens)),
+        "llama": lambda: t.LlamaForCausalLM(t.LlamaConfig(
+            max_position_embeddings=64, num_key_value_heads=2, **small, **tokens)),
+        "vit": lambda: t.ViTModel(t.ViTConfig(image_size=32, patch_size=8, **small)),
+        "clip": lambda: t.CLIPModel(t.CLIPConfig(
+            text_config=dict(max_position_embeddings=32, **small, **tokens),
+            vision_config=dict(image_size=32, patch_size=8, **small), projection_dim=16)),
+        "whisper": lambda: t.WhisperForConditionalGeneration(t.WhisperConfig(
+            d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+            encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=16, max_source_positions=32,
+            max_target_positions=32, decoder_start_token_id=3, suppress_tokens=[], begin_suppress_tokens=[],
+            **tokens)),
+    }
+
+
+def _timm() -> dict[str, Callable[[], torch.nn.Module]]:
+    declare_torchvision_ops()
+    timm = pytest.importorskip("timm")
+    # The probe reads pretrained_cfg's input size; a small one keeps the zoo fast.
+    small_input = dict(pretrained_cfg_overlay=dict(input_size=(3, 64, 64)), num_classes=10)
+    vit = dict(img_size=32, patch_size=8, depth=2, embed_dim=64, num_heads=2, num_classes=10)
+
+    def create(name: str, **kwargs: Any) -> Callable[[], torch.nn.Module]:
+        return lambda: timm.create_model(name, pretrained=False, **kwargs)
+
+    return {
+        "timm_resnet50": create("resnet50", layers=[1, 1, 1, 1], **small_input),
+        "timm_vit_s": create("vit_small_patch16_224", **vit),
+        "timm_vit_s_jax": create("vit_small_patch16_224", weight_init="jax", **vit),
+        "timm_convnext_t": create("convnext_tiny", depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), **small_input),
+        "timm_efficientnet_b0": create("efficientnet_b0", **small_input),
+        "timm_regnety": create("regnety_002", **small_input),
+    }
+
+
+def _torchvision() -> dict[str, Callable[[], torch.nn.Module]]:
+    torchvision = import_torchvision()
+    models = torchvision.models
+    return {
+        "tv_resnet18": lambda: models.resnet18(num_classes=10),
+        "tv_vgg11_bn": lambda: models.vgg11_bn(num_classes=10),
+        "tv_mobilenet_v3": lambda: models.mobilenet_v3_small(num_classes=10),
+        "tv_lraspp": lambda: models.segmentation.lraspp_mobilenet_v3_large(num_classes=3, weights_backbone=None),
+        "tv_faster_rcnn": lambda: models.detection.fasterrcnn_mobilenet_v3_large_320_fpn(
+            num_classes=3, weights_backbone=None, min_size=64, max_size=64, rpn_pre_nms_top_n_test=64,
+            rpn_post_nms_top_n_test=16, box_detections_per_img=8),
+    }
+
+
+def _diffusers() -> dict[str, Callable[[], torch.nn.Module]]:
+    declare_torchvision_ops()
+    diffusers = pytest.importorskip("diffusers")
+    return {"unet2d": lambda: diffusers.UNet2DModel(
+        sample_size=16, in_channels=3, out_channels=3, block_out_channels=(16, 32), layers_per_block=1,
+        norm_num_groups=8, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "UpBlock2D"))}
+
+
+def _torch() -> dict[str, Callable[[], torch.nn.Module]]:
+    def encoder() -> torch.nn.Module:
+        # Re-drawn per layer: the encoder's own deep copies start identical (IA204 catches that).
+        model = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(32, 2, 64), 2)
+        for layer in model.layers:
+            layer.self_attn._reset_parameters()
+            for linear in (layer.self_attn.out_proj, layer.linear1, layer.linear2):
+                linear.reset_parameters()
+        return model
+
+    return {"transformer_encoder": encoder,
+            "lstm": lambda: torch.nn.LSTM(16, 32, num_layers=2),
+            "lstm_batch_first": lambda: torch.nn.LSTM(8, 16, batch_first=True, bidirectional=True)}
+
+
+LIBRARIES: dict[str, Callable[[], dict[str, Callable[[], torch.nn.Module]]]] = {
+    "transformers": _transformers, "timm": _timm, "torchvision": _torchvision,
+    "diffusers": _diffusers, "torch": _torch,
+}
+ZOO: dict[str, str] = {
+    "bert": "transformers", "gpt2": "transformers", "t5": "transformers", "llama": "transformers",
+    "vit": "transformers", "clip": "transformers", "whisper": "transformers",
+    "timm_resnet50": "timm", "timm_vit_s": "timm", "timm_vit_s_jax": "timm", "timm_convnext_t": "timm",
+    "timm_efficientnet_b0": "timm", "timm_regnety": "timm",
+    "tv_resnet18": "torchvision", "tv_vgg11_bn": "torchvision", "tv_mobilenet_v3": "torchvision",
+    "tv_lraspp": "torchvision", "tv_faster_rcnn": "torchvision",
+    "unet2d": "diffusers", "transformer_encoder": "torch", "lstm": "torch", "lstm_batch_first": "torch",
+}
+
+
+class Zoo:
+    """Stock models and their audits, each made on first use and kept for the session."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, torch.nn.Module] = {}
+        self.reports: dict[str, Any] = {}
+
+    def model(self, name: str) -> torch.nn.Module:
+        if name not in self.models:
+            builders = LIBRARIES[ZOO[name]]()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.manual_seed(0)
+                self.models[name] = builders[name]().float()
+        return self.models[name]
+
+    def report(self, name: str) -> Any:
+        if name not in self.reports:
+            import initaudit
+
+            self.reports[name] = initaudit.audit(self.model(name))
+        return self.reports[name]
+
+
+@pytest.fixture(scope="session")
+def zoo() -> Zoo:
+    return Zoo()

@@ -1,0 +1,160 @@
+"""Stock architectures audit clean and probed; injected faults are caught at warning or above."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import torch
+
+import initaudit
+from initaudit.diagnostics import Severity
+from tests.audit.zoo.conftest import ZOO, Zoo
+
+#: Stock models with warnings that are the library's own (see test_library_findings).
+LIBRARY_FINDINGS = {
+    # torch's TransformerEncoder deep-copies one layer: every layer starts identical.
+    "transformer_encoder_copies": {"IA204"},
+    # torchvision's TwoMLPHead keeps torch's default Linear init (0.41x He) before two ReLUs.
+    "tv_faster_rcnn": {"IA206"},
+    # timm's weight_init="jax" puts Xavier (0.45x He) before GELU.
+    "timm_vit_s_jax": {"IA206"},
+}
+
+
+def failing(report) -> list:
+    return [f for f in report.findings if f.severity.fails]
+
+
+@pytest.mark.parametrize("name", [name for name in ZOO if name not in LIBRARY_FINDINGS])
+def test_stock_model_is_clean_and_probed(zoo: Zoo, name: str) -> None:
+    report = zoo.report(name)
+    assert failing(report) == []
+    coverage = report.coverage
+    assert report.signal and coverage["probed"] > 0
+    assert coverage["traced"] >= coverage["layers"] - 2, coverage  # MultiheadAttention's fast path
+    assert any(note.startswith("forward probe on") for note in report.notes)
+
+
+def test_library_findings(zoo: Zoo) -> None:
+    detector = zoo.report("tv_faster_rcnn")
+    assert {f.parameter for f in failing(detector)} == {"roi_heads.box_head.fc6.weight",
+                                                       "roi_heads.box_head.fc7.weight"}
+    assert detector.signal
+    jax = zoo.report("timm_vit_s_jax")
+    assert {f.parameter for f in failing(jax)} == {"blocks.0.mlp.fc1.weight", "blocks.1.mlp.fc1.weight"}
+    head = [f for f in jax.findings if f.parameter == "head.weight"]
+    assert [(f.code, f.severity) for f in head] == [("IA201", Severity.INFO)]
+    copies = initaudit.audit(torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(32, 2, 64), 2))
+    assert {f.code for f in failing(copies)} == {"IA204"}
+
+
+def _set(name: str, value: Callable[[torch.Tensor], None]) -> Callable[[torch.nn.Module], None]:
+    def inject(model: torch.nn.Module) -> None:
+        with torch.no_grad():
+            value(model.get_parameter(name))
+    return inject
+
+
+def _copy(source: str, target: str) -> Callable[[torch.nn.Module], None]:
+    def inject(model: torch.nn.Module) -> None:
+        with torch.no_grad():
+            model.get_parameter(target).copy_(model.get_parameter(source))
+    return inject
+
+
+def _duplicate_rows(tensor: torch.Tensor) -> None:
+    tensor[1:4] = tensor[0]
+
+
+def _nan(tensor: torch.Tensor) -> None:
+    tensor.view(-1)[0] = float("nan")
+
+
+FAULTS = [
+    ("zero", "bert", "encoder.layer.0.intermediate.dense.weight", _set, torch.nn.init.zeros_, "IA201"),
+    ("constant", "tv_resnet18", "layer1.0.conv1.weight", _set, lambda t: t.fill_(0.01), "IA202"),
+    ("duplicated rows", "timm_convnext_t", "stem.0.weight", _set, _duplicate_rows, "IA203"),
+    ("NaN", "unet2d", "conv_in.weight", _set, _nan, "IA205"),
+    ("xavier before GELU (HF Conv1D)", "gpt2", "transformer.h.0.mlp.c_fc.weight", _set,
+     torch.nn.init.xavier_uniform_, "IA206"),
+    ("xavier before GELU", "llama", "model.layers.1.mlp.gate_proj.weight", _set, torch.nn.init.xavier_normal_,
+     "IA206"),
+    ("xavier before ReLU", "tv_vgg11_bn", "classifier.3.weight", _set, torch.nn.init.xavier_uniform_, "IA206"),
+    ("xavier before hardswish", "tv_mobilenet_v3", "classifier.0.weight", _set, torch.nn.init.xavier_normal_,
+     "IA206"),
+    ("unscaled N(0,1)", "bert", "encoder.layer.1.intermediate.dense.weight", _set, torch.nn.init.normal_, "IA206"),
+    ("unscaled N(0,1)", "vit", "layers.0.attention.q_proj.weight", _set, torch.nn.init.normal_,
+     "IA206"),
+    ("unscaled N(0,1)", "vit", "layers.1.mlp.fc1.weight", _set, torch.nn.init.normal_, "IA206"),
+]
+CLONES = [
+    ("llama", "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight"),
+    ("t5", "encoder.block.0.layer.0.SelfAttention.q.weight", "encoder.block.1.layer.0.SelfAttention.q.weight"),
+]
+
+
+@pytest.mark.parametrize(("fault", "name", "parameter", "make", "change", "code"), FAULTS,
+                         ids=[f"{fault}-{name}" for fault, name, *_ in FAULTS])
+def test_injected_fault_is_caught(zoo: Zoo, fault: str, name: str, parameter: str, make, change,
+                                  code: str) -> None:
+    model = copy.deepcopy(zoo.model(name))
+    torch.manual_seed(1)
+    make(parameter, change)(model)
+    found = {(f.code, f.parameter) for f in failing(initaudit.audit(model))}
+    assert (code, parameter) in found, found
+
+
+@pytest.mark.parametrize(("name", "source", "target"), CLONES, ids=[c[0] for c in CLONES])
+def test_cloned_layer_is_caught(zoo: Zoo, name: str, source: str, target: str) -> None:
+    model = copy.deepcopy(zoo.model(name))
+    _copy(source, target)(model)
+    found = {(f.code, f.parameter) for f in failing(initaudit.audit(model))}
+    assert ("IA204", target) in found, found
+
+
+def test_gpt2_tied_head_saved_as_a_copy_is_no_clone(zoo: Zoo, tmp_path: Path) -> None:
+    safetensors = pytest.importorskip("safetensors.torch")
+    model = zoo.model("gpt2")
+    state = {name: tensor.detach().clone().contiguous() for name, tensor in model.state_dict().items()
+             if tensor.is_floating_point() and not name.endswith(".attn.bias")}
+    assert torch.equal(state["lm_head.weight"], state["transformer.wte.weight"])
+    path = tmp_path / "gpt2.safetensors"
+    safetensors.save_file(state, str(path))
+    result = subprocess.run([sys.executable, "-m", "initaudit", "model", str(path), "--format", "json"],
+                            capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout)
+    assert not [f for f in report["findings"] if f["code"] == "IA204"], report["findings"]
+    untied = copy.deepcopy(model)
+    untied.lm_head.weight = torch.nn.Parameter(untied.transformer.wte.weight.detach().clone())
+    assert not [f for f in initaudit.audit(untied).findings if f.code == "IA204"]
+
+
+def test_cli_json_on_a_factory_says_what_was_probed(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    (tmp_path / "zoo_factory.py").write_text(
+        "import torch\n"
+        "try:\n"  # transformers imports torchvision, which needs its operators declared here
+        "    torch.ops.torchvision.nms\n"
+        "except (AttributeError, RuntimeError):\n"
+        "    library = torch.library.Library('torchvision', 'DEF')\n"
+        "    library.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')\n"
+        "    library.define('qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')\n"
+        "import transformers\n"
+        "def t5():\n"
+        "    config = transformers.T5Config(vocab_size=100, d_model=32, d_kv=16, d_ff=64, num_layers=2,\n"
+        "                                   num_heads=2, decoder_start_token_id=0, pad_token_id=0)\n"
+        "    return transformers.T5ForConditionalGeneration(config)\n")
+    result = subprocess.run([sys.executable, "-m", "initaudit", "model", "zoo_factory:t5", "--format", "json"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    assert summary["probed"] is True and summary["warnings"] == 0
+    assert summary["coverage"]["probed"] > 0 and summary["notes"] == len(report["notes"])
+    assert any("decoder_input_ids" in note for note in report["notes"])

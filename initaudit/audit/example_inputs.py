@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import torch
 
+from initaudit import knowledge
 from initaudit.audit.errors import AuditError
 from initaudit.audit.layers import class_name
 
@@ -210,6 +211,9 @@ def _from_first_layer(model: torch.nn.Module, shape: tuple[int, ...] | None,
     if isinstance(first, torch.nn.Linear) or name in ("Linear", "LazyLinear"):
         return Example((torch.randn(DENSE_BATCH, first.in_features, generator=generator, dtype=dtype),),
                        origin=origin)
+    if name in knowledge.TRANSPOSED_DENSE_LAYERS:
+        features = first.weight.shape[0]
+        return Example((torch.randn(DENSE_BATCH, features, generator=generator, dtype=dtype),), origin=origin)
     if isinstance(first, torch.nn.modules.conv._ConvNd):
         dims = len(first.kernel_size)
         size = (CONV_BATCH, first.in_channels, *([CONV_SIDE[dims]] * dims))

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import initaudit
-from initaudit.audit.example_inputs import Example, infer_example
+from initaudit.audit.example_inputs import infer_example
 from initaudit.audit.layers import module_kind
 from initaudit.audit.probe import signal_ratios
 from initaudit.audit.results import SignalRow

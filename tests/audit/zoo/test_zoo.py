@@ -39,6 +39,15 @@ def test_stock_model_is_clean_and_probed(zoo: Zoo, name: str) -> None:
     assert report.signal and coverage["probed"] > 0
     assert coverage["traced"] >= coverage["layers"] - 2, coverage  # MultiheadAttention's fast path
     assert any(note.startswith("forward probe on") for note in report.notes)
+    summary = json.loads(report.to_json())["summary"]
+    assert summary["probed"] is True and summary["coverage"] == coverage
+
+
+def test_encoder_decoder_and_multi_modal_inputs_are_inferred(zoo: Zoo) -> None:
+    notes = {name: " ".join(zoo.report(name).notes) for name in ("t5", "whisper", "clip")}
+    assert "input_ids=" in notes["t5"] and "decoder_input_ids=" in notes["t5"]
+    assert "input_features=" in notes["whisper"] and "decoder_input_ids=" in notes["whisper"]
+    assert "input_ids=" in notes["clip"] and "pixel_values=" in notes["clip"]
 
 
 def test_library_findings(zoo: Zoo) -> None:
@@ -133,28 +142,3 @@ def test_gpt2_tied_head_saved_as_a_copy_is_no_clone(zoo: Zoo, tmp_path: Path) ->
     untied = copy.deepcopy(model)
     untied.lm_head.weight = torch.nn.Parameter(untied.transformer.wte.weight.detach().clone())
     assert not [f for f in initaudit.audit(untied).findings if f.code == "IA204"]
-
-
-def test_cli_json_on_a_factory_says_what_was_probed(tmp_path: Path) -> None:
-    pytest.importorskip("transformers")
-    (tmp_path / "zoo_factory.py").write_text(
-        "import torch\n"
-        "try:\n"  # transformers imports torchvision, which needs its operators declared here
-        "    torch.ops.torchvision.nms\n"
-        "except (AttributeError, RuntimeError):\n"
-        "    library = torch.library.Library('torchvision', 'DEF')\n"
-        "    library.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')\n"
-        "    library.define('qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')\n"
-        "import transformers\n"
-        "def t5():\n"
-        "    config = transformers.T5Config(vocab_size=100, d_model=32, d_kv=16, d_ff=64, num_layers=2,\n"
-        "                                   num_heads=2, decoder_start_token_id=0, pad_token_id=0)\n"
-        "    return transformers.T5ForConditionalGeneration(config)\n")
-    result = subprocess.run([sys.executable, "-m", "initaudit", "model", "zoo_factory:t5", "--format", "json"],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    summary = report["summary"]
-    assert summary["probed"] is True and summary["warnings"] == 0
-    assert summary["coverage"]["probed"] > 0 and summary["notes"] == len(report["notes"])
-    assert any("decoder_input_ids" in note for note in report["notes"])

@@ -281,3 +281,10 @@ def test_state_dict_without_a_module_says_what_is_skipped(tmp_path: Path) -> Non
                             capture_output=True, text=True, timeout=120)
     notes = json.loads(result.stdout)["notes"]
     assert any("IA206-IA208" in note and "--factory" in note for note in notes)
+
+
+def test_the_trace_leaves_batch_norm_statistics_as_they_were() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU())
+    initaudit.audit(model)
+    norm = model[1]
+    assert int(norm.num_batches_tracked) == 0 and not norm.running_mean.any() and model.training

@@ -44,19 +44,22 @@ def _declared(operator: str) -> bool:
 def declare_torchvision_ops() -> None:
     """Let torchvision import next to a torch it was not compiled against (transformers, timm
     and diffusers import it too): its operators are declared, and NMS given a plain-torch
-    kernel, unless a compiled torchvision already did. Idempotent."""
-    if not _TORCHVISION_OPS and not _declared("nms"):
+    kernel, unless a compiled torchvision (or another test) already did. Idempotent."""
+    if not _declared("nms"):
         library = torch.library.Library("torchvision", "DEF")
         library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
         library.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        library.impl("nms", _nms, "CPU")
         _TORCHVISION_OPS.append(library)
+    if not torch._C._dispatch_has_kernel_for_dispatch_key("torchvision::nms", "CPU"):
+        kernels = torch.library.Library("torchvision", "IMPL")
+        kernels.impl("nms", _nms, "CPU")
+        _TORCHVISION_OPS.append(kernels)
 
 
 def import_torchvision() -> Any:
     declare_torchvision_ops()
     torchvision = pytest.importorskip("torchvision")
-    if _TORCHVISION_OPS:  # no compiled ops: NMS runs the kernel above, RoIAlign its Python path
+    if not torchvision.extension._has_ops():  # NMS runs the kernel above, RoIAlign its Python path
         torchvision.ops.boxes._assert_has_ops = lambda: None
         align = sys.modules["torchvision.ops.roi_align"]
         align._roi_align = getattr(align._roi_align, "__wrapped__", align._roi_align)  # eager, not compiled

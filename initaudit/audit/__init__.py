@@ -40,6 +40,7 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
     from initaudit.audit.pipeline import analyse
     from initaudit.audit.sources import inputs_from, open_source
     from initaudit.audit.writing import output_format as fix_format
+    from initaudit.report.progress import progress_bar
 
     try:
         fmt = fix_format(spec, output) if fix and output else ""
@@ -51,8 +52,9 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
                                  "(it is never whole in memory)")
             if example_inputs:
                 source.example = inputs_from(example_inputs)
-            analysis = analyse(source, input_shape=input_shape, seed=seed, recognise_trained=not force,
-                               sample=sample, jobs=jobs)
+            with progress_bar("measuring") as progress:
+                analysis = analyse(source, input_shape=input_shape, seed=seed, recognise_trained=not force,
+                                   sample=sample, jobs=jobs, progress=progress)
             status = analysis.report.exit_code
             _print_report(analysis.report, output_format)
             if html:

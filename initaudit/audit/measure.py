@@ -12,6 +12,7 @@ import torch
 from initaudit.audit.errors import AuditError
 from initaudit.audit.sources import Source, open_shard
 from initaudit.audit.tensorstats import Mapper, TensorStats, block_workers, tensor_stats
+from initaudit.report.progress import Progress
 
 #: State-dict entries that are buffers of normalisation layers, not weights.
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
@@ -30,14 +31,18 @@ class Measured:
             self.unmeasured.append(f"{name} ({result})")
 
 
-def measure_source(source: Source, seed: int, *, sample: bool = False, jobs: int = 1) -> Measured:
+def measure_source(source: Source, seed: int, *, sample: bool = False, jobs: int = 1,
+                   progress: Progress | None = None) -> Measured:
+    """``progress`` is told (tensors measured, tensors in all) as the work advances."""
     names = [name for name in source.names if not name.endswith(BUFFER_SUFFIXES)]
     if jobs > 1 and source.kind.sharded and source.path is not None and len(set(source.shard_map.values())) > 1:
-        return _in_processes(source.path, source.shard_map, names, seed, sample, jobs)
+        return _in_processes(source.path, source.shard_map, names, seed, sample, jobs, progress)
     measured = Measured()
     with block_workers() as mapper:
-        for name in names:
+        for done, name in enumerate(names, start=1):
             measured.add(name, measure(source.load(name), seed, mapper, sample))
+            if progress is not None:
+                progress(done, len(names))
     return measured
 
 
@@ -51,7 +56,7 @@ def measure(tensor: torch.Tensor, seed: int, mapper: Mapper, sample: bool) -> Te
 
 
 def _in_processes(directory: Path, shard_map: dict[str, str], names: list[str], seed: int,
-                  sample: bool, jobs: int) -> Measured:
+                  sample: bool, jobs: int, progress: Progress | None) -> Measured:
     from initaudit.lint.pool import run_in_processes
 
     by_shard: dict[str, list[str]] = {}
@@ -63,6 +68,8 @@ def _in_processes(directory: Path, shard_map: dict[str, str], names: list[str], 
         if isinstance(outcome, str):
             raise AuditError(outcome)
         results.update(outcome)
+        if progress is not None:
+            progress(len(results), len(names))
     measured = Measured()
     for name in names:
         measured.add(name, results[name])

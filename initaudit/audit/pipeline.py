@@ -7,20 +7,26 @@ from dataclasses import dataclass, field
 import torch
 
 from initaudit import knowledge
-from initaudit.knowledge import LayerKind
 from initaudit.audit import rules, trained
 from initaudit.audit.errors import AuditError
+from initaudit.audit.example_inputs import Example, infer_example
 from initaudit.audit.identify import identify
-from initaudit.audit.layers import ParameterContext, contexts_from_module, contexts_from_names, module_kind
+from initaudit.audit.layers import (
+    ParameterContext,
+    contexts_from_module,
+    contexts_from_names,
+    module_kind,
+)
 from initaudit.audit.materialise import PER_MODULE
 from initaudit.audit.measure import measure_source
-from initaudit.audit.example_inputs import Example, infer_example
 from initaudit.audit.probe import probe_signal
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.audit.script_tracing import script_activations
 from initaudit.audit.sources import Source
 from initaudit.audit.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
 from initaudit.audit.tracing import LayerUse, trace_activations, tracked_modules
+from initaudit.knowledge import LayerKind
+from initaudit.report.progress import Progress
 
 
 @dataclass
@@ -33,10 +39,12 @@ class Analysis:
 
 
 def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0,
-            recognise_trained: bool = True, sample: bool = False, jobs: int = 1) -> Analysis:
-    """``recognise_trained=False`` audits tensors that look trained as inits (``--force``)."""
+            recognise_trained: bool = True, sample: bool = False, jobs: int = 1,
+            progress: Progress | None = None) -> Analysis:
+    """``recognise_trained=False`` audits tensors that look trained as inits (``--force``);
+    ``progress`` follows the measuring of the tensors."""
     notes: list[str] = list(source.notes)
-    stats = _collect_stats(source, seed, notes, sample, jobs)
+    stats = _collect_stats(source, seed, notes, sample, jobs, progress)
     contexts = (contexts_from_module(source.module) if source.module is not None
                 else contexts_from_names({name: stat.shape for name, stat in stats.items()}))
     uses: dict[str, LayerUse] = {}
@@ -102,8 +110,8 @@ def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict
 
 
 def _collect_stats(source: Source, seed: int, notes: list[str], sample: bool = False,
-                   jobs: int = 1) -> dict[str, TensorStats]:
-    measured = measure_source(source, seed, sample=sample, jobs=jobs)
+                   jobs: int = 1, progress: Progress | None = None) -> dict[str, TensorStats]:
+    measured = measure_source(source, seed, sample=sample, jobs=jobs, progress=progress)
     if measured.unmeasured:
         notes.append(f"not measured, no dense values to read: {', '.join(measured.unmeasured)}")
     sampled = [stat for stat in measured.stats.values() if stat.sampled]

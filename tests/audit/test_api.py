@@ -91,3 +91,14 @@ def test_importing_initaudit_does_not_import_torch() -> None:
 def test_the_report_names_the_factory_or_the_class() -> None:
     assert initaudit.audit(he_mlp).source == f"{__name__}:he_mlp"
     assert initaudit.audit(he_mlp()).source == "torch.nn.modules.container.Sequential"
+
+
+def test_measuring_reports_progress_per_tensor() -> None:
+    from initaudit.audit.pipeline import analyse
+    from initaudit.audit.sources import SourceKind, module_source
+
+    model = he_mlp()
+    seen: list[tuple[int, int]] = []
+    analyse(module_source(model, SourceKind.FACTORY, None), progress=lambda done, total: seen.append((done, total)))
+    total = sum(1 for _ in model.parameters())
+    assert seen == [(done, total) for done in range(1, total + 1)]

@@ -166,6 +166,10 @@ def truncated_std(std: float, mean: float, a: float, b: float) -> float:
     return std * math.sqrt(max(variance, 0.0))
 
 
+#: The gain of Linear/Conv's default kaiming_uniform_(a=sqrt(5)): sqrt(2 / (1 + 5)).
+PYTORCH_DEFAULT_GAIN = 1 / math.sqrt(3)
+
+
 def pytorch_default_std(fan_in: int) -> float:
     """Linear/Conv default: kaiming_uniform_(a=sqrt(5)) == U(+-1/sqrt(fan_in))."""
     return 1.0 / math.sqrt(3.0 * fan_in) if fan_in > 0 else 0.0
@@ -528,6 +532,12 @@ GATE_CONSUMERS: frozenset[str] = frozenset({"mul", "__mul__", "__rmul__", "mul_"
 
 #: GPT-2/nanoGPT scale residual projections by 1/sqrt(2 * n_layer) from this base std.
 SCALED_RESIDUAL_BASE_STD = 0.02
+
+#: Schemes with a fixed std (not derived from the fans): HF's N(0, 0.02) and its relatives.
+FIXED_STD_SCHEMES: frozenset[str] = frozenset({"normal", "trunc_normal", "scaled_normal", "scaled_trunc_normal"})
+
+#: Traced calls that take a branch's output into a residual sum or a gate.
+RESIDUAL_CONSUMERS: frozenset[str] = frozenset({"add", "__add__", "__radd__", "__iadd__", "add_", "mul", "__mul__"})
 
 
 def _scheme_candidates() -> tuple[SchemeCandidate, ...]:

@@ -108,3 +108,12 @@ def test_pytorch_default_is_kaiming_uniform_with_a_sqrt5() -> None:
 ])
 def test_one_intentional_zero_matcher(path: str, fragment: str | None) -> None:
     assert knowledge.intentional_zero_fragment(path) == fragment
+
+
+def test_pytorch_default_gain_is_torchs() -> None:
+    torch = pytest.importorskip("torch")
+    import math
+
+    from initaudit import knowledge
+
+    assert knowledge.PYTORCH_DEFAULT_GAIN == pytest.approx(torch.nn.init.calculate_gain("leaky_relu", math.sqrt(5)))

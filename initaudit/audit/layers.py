@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 import torch
 
 from initaudit import knowledge
-from initaudit.knowledge import LayerKind
 from initaudit.audit.identify import DefaultInit
+from initaudit.knowledge import LayerKind
 
-DEFAULT_GAIN = 1 / math.sqrt(3)
 _RNN_PARAM = re.compile(r"(?:^|\.)(weight|bias)_(ih|hh|hr)_l\d+(?:_reverse)?$")
 _EMBEDDING_NAME = re.compile(r"(emb|wte|wpe|tok_|token|word_|position_)", re.IGNORECASE)
 _SWISH = re.compile("swish", re.IGNORECASE)
@@ -95,13 +93,13 @@ def _module_default(owner: torch.nn.Module, kind: str | None, local: str,
         if weight is None or weight.dim() < 2 or class_name(owner) in knowledge.TRANSPOSED_DENSE_LAYERS:
             return None
         fan_in = weight.shape[1] if class_name(owner) == "Bilinear" else knowledge.fans(tuple(weight.shape))[0]
-        return DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN)
+        return DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), knowledge.PYTORCH_DEFAULT_GAIN)
     if kind is LayerKind.EMBEDDING and local == "weight":
         return DefaultInit("normal", 1.0, None)
     if kind is LayerKind.RECURRENT:
         hidden = getattr(owner, "hidden_size", None)
         if hidden:
-            return DefaultInit("uniform", knowledge.pytorch_default_std(hidden), DEFAULT_GAIN)
+            return DefaultInit("uniform", knowledge.pytorch_default_std(hidden), knowledge.PYTORCH_DEFAULT_GAIN)
     return None
 
 
@@ -112,20 +110,20 @@ def contexts_from_names(shapes: dict[str, tuple[int, ...]]) -> dict[str, Paramet
         rnn = _RNN_PARAM.search(name)
         if rnn:
             hidden = _rnn_hidden(name, shapes)
-            default = DefaultInit("uniform", knowledge.pytorch_default_std(hidden), DEFAULT_GAIN) if hidden else None
+            default = DefaultInit("uniform", knowledge.pytorch_default_std(hidden), knowledge.PYTORCH_DEFAULT_GAIN) if hidden else None
             found[name] = ParameterContext("RNN", LayerKind.RECURRENT, default)
         elif len(shape) == 2 and _EMBEDDING_NAME.search(name.rsplit(".", 1)[0] if "." in name else name):
             found[name] = ParameterContext("Embedding", LayerKind.EMBEDDING, DefaultInit("normal", 1.0, None))
         elif len(shape) >= 2 and name.endswith("weight") and "norm" not in name.lower():
             fan_in = knowledge.fans(shape)[0]
             found[name] = ParameterContext(
-                None, LayerKind.DENSE, DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), DEFAULT_GAIN))
+                None, LayerKind.DENSE, DefaultInit("uniform", knowledge.pytorch_default_std(fan_in), knowledge.PYTORCH_DEFAULT_GAIN))
         elif len(shape) == 1 and name.endswith("bias"):
             weight = shapes.get(name[: -len("bias")] + "weight")
             default = None
             if weight is not None and len(weight) >= 2:
                 default = DefaultInit("uniform", knowledge.pytorch_default_std(knowledge.fans(weight)[0]),
-                                      DEFAULT_GAIN)
+                                      knowledge.PYTORCH_DEFAULT_GAIN)
             found[name] = ParameterContext(None, LayerKind.DENSE if default else None, default)
         else:
             found[name] = ParameterContext(None, None, None)

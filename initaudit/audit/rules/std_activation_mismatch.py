@@ -8,11 +8,9 @@ from typing import Iterator
 from initaudit import knowledge
 from initaudit.audit.results import Finding, ParameterReport
 from initaudit.audit.rules.base import AuditRule, ModelFacts, finding, rule
-from initaudit.audit.rules.zero_weight_matrix import RESIDUAL_CONSUMERS
 from initaudit.audit.tensorstats import TensorStats
 from initaudit.diagnostics import Severity
 
-FIXED_STD_SCHEMES = frozenset({"normal", "trunc_normal", "scaled_normal", "scaled_trunc_normal"})
 #: Smallest |log(std ratio)| called a mismatch: He vs Xavier on a square layer is log(sqrt 2).
 MIN_LOG_TOLERANCE = math.log(1.25)
 #: A layer feeding no nonlinearity (logits, residual branch) tolerates a wider range.
@@ -68,14 +66,14 @@ def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str
     if report.scheme.name == "pytorch_default" and signal_state == "not probed":
         return ("torch's default init (U(+-1/sqrt(fan_in))), usual in shallow networks; no signal "
                 "probe ran to check this network's depth")
-    if report.scheme.name in FIXED_STD_SCHEMES and model_has_norms \
+    if report.scheme.name in knowledge.FIXED_STD_SCHEMES and model_has_norms \
             and report.std <= knowledge.CONVENTIONAL_FIXED_STD_MAX:
         return "a fixed small std is the usual convention in normalised (Transformer-style) networks"
     if knowledge.ACTIVATIONS[report.activation or "linear"].family == knowledge.SIGMOID \
             and report.gate_consumer in knowledge.GATE_CONSUMERS and report.std_ratio < 1:
         return ("a gate (squeeze-excitation): the sigmoid's output scales another signal rather than "
                 "feeding a layer, and a smaller input only starts the gate nearer its midpoint")
-    if linear and (layer.consumer in RESIDUAL_CONSUMERS or layer.last_layer):
+    if linear and (layer.consumer in knowledge.RESIDUAL_CONSUMERS or layer.last_layer):
         return "the output of a residual branch or the model is conventionally scaled down"
     lowered = report.name.lower()
     if linear and any(fragment in lowered for fragment in knowledge.RESIDUAL_OUTPUT_NAMES):

@@ -9,9 +9,6 @@ from initaudit.audit.results import Finding, ParameterReport
 from initaudit.audit.rules.base import ModelFacts, finding, is_matrix, rule
 from initaudit.diagnostics import Severity
 
-#: Calls that take a branch's output into a residual sum or a gate.
-RESIDUAL_CONSUMERS = frozenset({"add", "__add__", "__radd__", "__iadd__", "add_", "mul", "__mul__"})
-
 
 @rule("IA201")
 class ZeroWeightMatrix:
@@ -34,7 +31,7 @@ def intentional_zero(parameter: ParameterReport) -> str | None:
     if fragment is not None:
         return f"a deliberate zero start ('{fragment}': LoRA B, zero convolution, gate or modulation)"
     if parameter.activation == "linear":
-        if parameter.consumer in RESIDUAL_CONSUMERS:
+        if parameter.consumer in knowledge.RESIDUAL_CONSUMERS:
             return "the end of a residual or gated branch, which conventionally starts at zero"
         if parameter.last_layer:
             return "a zero-initialised output head (timm 'jax' mode convention)"

@@ -91,3 +91,40 @@ def test_both_commands_report_one_finding_type() -> None:
                       message="m", parameter="fc.weight")
     assert finding.to_dict() == {"code": "IA201", "name": "zero-weight-matrix", "severity": "warning",
                                  "parameter": "fc.weight", "message": "m"}
+
+
+def test_rules_leave_the_file_model_as_they_found_it() -> None:
+    """The model is complete when rules get it: no rule adds, removes or replaces a fact."""
+    import libcst as cst
+
+    from initaudit.catalogue import entries
+    from initaudit.lint.model import FileModel
+    from initaudit.lint.rules import RULES
+
+    def facts(model: FileModel) -> dict[str, object]:
+        shape = {}
+        for name, value in vars(model).items():
+            if name.startswith("_"):
+                continue  # private caches (positions are computed on first use)
+            if isinstance(value, (list, dict, set, tuple)):
+                shape[name] = (len(value), [id(item) for item in (value.values() if isinstance(value, dict) else value)])
+            else:
+                shape[name] = id(value)
+        return shape
+
+    sources = [code for entry in entries().values() if entry.scope == "check"
+               for section in ("Example", "Use instead") for code in entry.examples(section)]
+    sources += [path.read_text() for path in (Path(__file__).parent.parent / "examples").glob("*.py")]
+    checked = 0
+    for text in sources:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            continue  # a page's fragment, not a module
+        model = FileModel(module, text)
+        checked += 1
+        before = facts(model)
+        for rule in RULES:
+            list(rule.check(model))
+        assert facts(model) == before
+    assert checked > 20

@@ -14,13 +14,12 @@ of mmap'd files).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from process_measure import measure
 
 SIDE = 4096
 BASELINE = """
@@ -49,30 +48,6 @@ def make_checkpoints(directory: Path, gigabytes: float) -> tuple[Path, Path, int
     torch.save(state, pt)
     save_safetensors(state, st)
     return pt, st, SIDE * SIDE * 4
-
-
-def measure(command: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, peak RssAnon bytes) of one fresh process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
-    status = Path(f"/proc/{process.pid}/status")
-    while True:
-        pid, exit_status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("RssAnon:"):
-                    peak = max(peak, int(line.split()[1]) * 1024)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-        time.sleep(0.005)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(exit_status)  # reaped here, not by Popen
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{command} failed with {process.returncode}")
-    return wall, usage.ru_utime + usage.ru_stime, peak
 
 
 def main() -> None:

@@ -45,6 +45,8 @@ _MAX_MODELS = 48
 _NEXT_TOP_LEVEL = re.compile(r"^[A-Za-z_@]", re.MULTILINE)
 #: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
 _MAX_REEXPORTS = 4
+#: ``class Name`` or ``def Name`` at any indentation: what a file's text defines.
+_DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+(\w+)", re.MULTILINE)
 
 
 def project_roots(paths: list[Path]) -> tuple[str, ...]:
@@ -93,6 +95,10 @@ class Project:
         self._models: OrderedDict[Path, FileModel | None] = OrderedDict()
         self._imports: dict[Path, dict[str, Import]] = {}
         self._resolved: dict[tuple[Path, Import], Binding | None] = {}
+        self._module_files: dict[tuple[Path, str], Path | None] = {}
+        self._bases: dict[Path, list[Path]] = {}
+        self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
+        self._initialising: dict[Binding, bool] = {}
         self._building: set[Path] = set()
 
     # ------------------------------------------------------------ files of the project
@@ -133,11 +139,13 @@ class Project:
         return self._digests.get(path) if self.text(path) is not None else None
 
     def _module_file(self, base: Path, dotted: str) -> Path | None:
-        target = base.joinpath(*dotted.split(".")) if dotted else base
-        for candidate in (target.with_name(target.name + ".py"), target / "__init__.py"):
-            if candidate.is_file() and self.contains(candidate):
-                return candidate
-        return None
+        key = (base, dotted)
+        if key not in self._module_files:
+            target = base.joinpath(*dotted.split(".")) if dotted else base
+            self._module_files[key] = next(
+                (candidate for candidate in (target.with_name(target.name + ".py"), target / "__init__.py")
+                 if candidate.is_file() and self.contains(candidate)), None)
+        return self._module_files[key]
 
     def resolve(self, importer: Path, level: int, dotted: str) -> Path | None:
         """The project file ``from <level dots><dotted> import ...`` in ``importer`` names."""
@@ -156,6 +164,11 @@ class Project:
 
     def _absolute_bases(self, importer: Path) -> list[Path]:
         directory = importer.parent
+        if directory not in self._bases:
+            self._bases[directory] = self._bases_of(directory)
+        return self._bases[directory]
+
+    def _bases_of(self, directory: Path) -> list[Path]:
         top = directory
         while (top / "__init__.py").is_file():
             top = top.parent
@@ -166,11 +179,8 @@ class Project:
 
     # ------------------------------------------------------------ names
 
-    def imports(self, path: Path, text: str | None = None) -> dict[str, Import]:
-        """Local name -> what the file's ``from ... import`` statements bind it to (``text``: the
-        file's text as checked, when it is not the one on disk)."""
-        if text is not None:
-            return _imports(without_strings(text))
+    def imports(self, path: Path) -> dict[str, Import]:
+        """Local name -> what the file's ``from ... import`` statements bind it to."""
         found = self._imports.get(path)
         if found is None:
             stored = self.text(path)
@@ -223,7 +233,7 @@ class Project:
             text = self.text(binding.path)
             if text is None:
                 return None
-            if re.search(rf"^[ \t]*{keyword}[ \t]+{re.escape(binding.name)}\b", text, re.MULTILINE):
+            if (keyword, binding.name) in self._definitions(binding.path, text):
                 return binding
             imported = self.imports(binding.path).get(binding.name)
             further = self.binding(binding.path, imported) if imported is not None else None
@@ -232,9 +242,21 @@ class Project:
             binding = further
         return None
 
+    def _definitions(self, path: Path, text: str) -> frozenset[tuple[str, str]]:
+        """``(keyword, name)`` of every ``class``/``def`` the file's text holds."""
+        found = self._defined.get(path)
+        if found is None:
+            found = self._defined[path] = frozenset(_DEFINITION.findall(text))
+        return found
+
     def may_initialise(self, binding: Binding) -> bool:
         """Cheaply, from text: the top-level function's code can hold an init operation (its
         text runs to the next statement at column 0)."""
+        if binding not in self._initialising:
+            self._initialising[binding] = self._may_initialise(binding)
+        return self._initialising[binding]
+
+    def _may_initialise(self, binding: Binding) -> bool:
         text = self.text(binding.path)
         start = None if text is None else re.search(
             rf"^def[ \t]+{re.escape(binding.name)}\b", text, re.MULTILINE)
@@ -277,7 +299,9 @@ class Links:
     _read: set[Path] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self._imports = self.project.imports(self.path, self.text)
+        #: The checked text's code, strings and comments blanked (None: the file on disk).
+        self._code = None if self.text is None else without_strings(self.text)
+        self._imports = self.project.imports(self.path) if self._code is None else _imports(self._code)
 
     def _binding(self, local: str) -> Binding | None:
         imported = self._imports.get(local)
@@ -332,7 +356,8 @@ class Links:
         initialise: such a file can hold a finding though its own text names no init."""
         if not self._imports:
             return False
-        passed = set(_CALLED_OR_PASSED.findall(without_strings(text)))
+        code = self._code if self._code is not None and text == self.text else without_strings(text)
+        passed = set(_CALLED_OR_PASSED.findall(code))
         for local in self._imports.keys() & passed:
             if self.function(local) is not None:
                 return True

@@ -99,6 +99,7 @@ class Project:
         self._bases: dict[Path, list[Path]] = {}
         self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
         self._initialising: dict[Binding, bool] = {}
+        self._provides: dict[tuple[Binding, str], bool] = {}
         self._building: set[Path] = set()
 
     # ------------------------------------------------------------ files of the project
@@ -242,6 +243,21 @@ class Project:
             binding = further
         return None
 
+    def provides(self, found: Binding, keyword: str) -> bool:
+        """Whether the name is what an importer uses: a module class (``class``) or a function
+        with init operations of its own (``def``). Kept once known, so that a file is modelled
+        again only for the importers that read its model."""
+        key = (found, keyword)
+        if key not in self._provides:
+            if keyword == "def" and not self.may_initialise(found):
+                self._provides[key] = False  # a function whose code names no init cannot initialise
+            else:
+                model = self.model(found.path)
+                if model is None and found.path in self._building:
+                    return False  # an import cycle, unknown while the file is being modelled
+                self._provides[key] = model is not None and _provided(model, found.name, keyword)
+        return self._provides[key]
+
     def _definitions(self, path: Path, text: str) -> frozenset[tuple[str, str]]:
         """``(keyword, name)`` of every ``class``/``def`` the file's text holds."""
         found = self._defined.get(path)
@@ -264,6 +280,14 @@ class Project:
             return False
         end = _NEXT_TOP_LEVEL.search(text, start.end())
         return may_have_findings(text[start.start():end.start() if end is not None else len(text)])
+
+def _provided(model: FileModel, name: str, keyword: str) -> bool:
+    if keyword == "class":
+        owner = model.classes.get(name)
+        return owner is not None and owner.is_module
+    function = model.functions.get(name)
+    return function is not None and any(op.scope_node is function for op in model.written_ops)
+
 
 @dataclass(frozen=True)
 class Import:
@@ -315,23 +339,20 @@ class Links:
         if key not in self._resolved:
             binding = self._binding(local)
             found = None if binding is None else self.project.definition(binding, keyword, self._read)
-            if found is not None and keyword == "def" and not self.project.may_initialise(found):
-                found = None  # a function whose code names no init cannot initialise
+            if found is not None and not self.project.provides(found, keyword):
+                found = None
             model = None if found is None else self.project.model(found.path)
             self._resolved[key] = None if model is None else Imported(model, found.name)
         return self._resolved[key]
 
     def module_class(self, local: str) -> tuple[ModuleClass, FileModel] | None:
         found = self._definition(local, "class")
-        owner = found.model.classes.get(found.name) if found is not None else None
-        return (owner, found.model) if owner is not None and owner.is_module else None
+        return None if found is None else (found.model.classes[found.name], found.model)
 
     def function(self, local: str) -> tuple[cst.FunctionDef, FileModel] | None:
+        """The imported function, when it initialises something itself."""
         found = self._definition(local, "def")
-        function = found.model.functions.get(found.name) if found is not None else None
-        if function is None or not any(op.scope_node is function for op in found.model.written_ops):
-            return None  # initialises nothing itself
-        return function, found.model
+        return None if found is None else (found.model.functions[found.name], found.model)
 
     def models(self) -> list[FileModel]:
         return [found.model for found in self._resolved.values() if found is not None]

@@ -34,9 +34,9 @@ def may_have_findings(text: str) -> bool:
     return _TRIGGER.search(text) is not None and _TRIGGER.search(without_strings(text)) is not None
 
 
-def without_strings(text: str) -> str:
-    """The code of ``text`` with string literals (f-strings kept) and comments blanked."""
-    return _STRINGS_AND_COMMENTS.sub(_blank, text)
+def without_strings(text: str, *, keep_fstrings: bool = True) -> str:
+    """The code of ``text`` with string literals (f-strings kept unless told) and comments blanked."""
+    return _STRINGS_AND_COMMENTS.sub(_blank if keep_fstrings else " ", text)
 
 
 def _blank(match: re.Match[str]) -> str:

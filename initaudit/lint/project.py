@@ -47,6 +47,15 @@ _NEXT_TOP_LEVEL = re.compile(r"^[A-Za-z_@]", re.MULTILINE)
 _MAX_REEXPORTS = 4
 #: ``class Name`` or ``def Name`` at any indentation: what a file's text defines.
 _DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+(\w+)", re.MULTILINE)
+#: The colon ending a class statement's header (a colon inside its bases is not followed by a
+#: line break).
+_HEADER_END = re.compile(r":[ \t]*(?:\n|$)", re.MULTILINE)
+#: What makes a class an nn.Module class, written in its statement: a base spelled ``...Module``
+#: or a ``forward`` method.
+_MODULE_MARK = re.compile(r"Module|\bforward\b")
+#: ``... import Module as M``: a name that stands for a module base class.
+_MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
+_WORD = re.compile(r"\w+")
 
 
 def project_roots(paths: list[Path]) -> tuple[str, ...]:
@@ -100,6 +109,7 @@ class Project:
         self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
         self._initialising: dict[Binding, bool] = {}
         self._provides: dict[tuple[Binding, str], bool] = {}
+        self._codes: dict[Path, str] = {}
         self._building: set[Path] = set()
 
     # ------------------------------------------------------------ files of the project
@@ -251,12 +261,47 @@ class Project:
         if key not in self._provides:
             if keyword == "def" and not self.may_initialise(found):
                 self._provides[key] = False  # a function whose code names no init cannot initialise
+            elif keyword == "class" and not self._may_be_module(found.path, found.name, set()):
+                self._provides[key] = False
             else:
                 model = self.model(found.path)
                 if model is None and found.path in self._building:
                     return False  # an import cycle, unknown while the file is being modelled
                 self._provides[key] = model is not None and _provided(model, found.name, keyword)
         return self._provides[key]
+
+    def _may_be_module(self, path: Path, name: str, seen: set[str]) -> bool:
+        """Cheaply, from the code of the file (every string blanked): the class can be an nn.Module
+        class. It cannot when none of its statements at column 0 names ``Module`` or ``forward``,
+        nor has among its bases a class of the file that can be, nor an alias of ``Module``."""
+        code = self._code(path)
+        if code is None or name in seen:
+            return code is not None
+        seen.add(name)
+        found = False
+        for start in re.finditer(rf"^([ \t]*)class[ \t]+{re.escape(name)}\b", code, re.MULTILINE):
+            if start.group(1):
+                return True  # a nested class: its extent is not read from the text
+            header_end = _HEADER_END.search(code, start.end())
+            header_stop = header_end.end() if header_end is not None else len(code)
+            end = _NEXT_TOP_LEVEL.search(code, header_stop)
+            if _MODULE_MARK.search(code, start.start(), end.start() if end is not None else len(code)):
+                return True
+            bases = set(_WORD.findall(code, start.end(), header_stop))
+            if bases & set(_MODULE_ALIAS.findall(code)):
+                return True
+            local = {defined for keyword, defined in self._definitions(path, self.text(path) or "")
+                     if keyword == "class"}
+            found = found or any(self._may_be_module(path, base, seen) for base in bases & local)
+        return found
+
+    def _code(self, path: Path) -> str | None:
+        if path not in self._codes:
+            text = self.text(path)
+            if text is None:
+                return None
+            self._codes[path] = without_strings(text, keep_fstrings=False)
+        return self._codes[path]
 
     def _definitions(self, path: Path, text: str) -> frozenset[tuple[str, str]]:
         """``(keyword, name)`` of every ``class``/``def`` the file's text holds."""

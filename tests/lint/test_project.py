@@ -270,3 +270,50 @@ def test_a_zero_init_helper_of_another_file_is_reported_at_its_call(tmp_path: Pa
                                "block = Block()\nzero_linears(block)\n"})
     found = findings([tmp_path])
     assert [(name, line, code) for name, line, code, _ in found] == [("run.py", 5, "IA101")]
+
+
+# ---------------------------------------------------------------- what is modelled
+
+
+#: Classes that are module classes without ``nn.Module`` in their own statement.
+INDIRECT_MODULES = {
+    "a local base": "import torch.nn as nn\n\nclass Base(nn.Module):\n    pass\n\n"
+                    "class Mid(Base):\n    pass\n\nclass Block(Mid, object):\n    size = 8\n",
+    "an alias of Module": "from torch.nn import Module as Base\n\nclass Block(Base):\n    size = 8\n",
+    "a forward method": 'class Block:\n    """A\nstring at column 0 ends nothing"""\n\n'
+                        "    def forward(self, x):\n        return x\n",
+    "a nested class": "def make():\n    class Block(Base):\n        pass\n    return Block\n",
+}
+
+
+@pytest.mark.parametrize("blocks", INDIRECT_MODULES.values(), ids=INDIRECT_MODULES.keys())
+def test_a_module_class_told_from_its_text_is_modelled(tmp_path: Path, blocks: str) -> None:
+    from initaudit.lint.project import Project
+
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": blocks})
+    blocks_file = tmp_path / "pkg" / "blocks.py"
+    project = Project((str(tmp_path),))
+    assert project._may_be_module(blocks_file, "Block", set())
+
+
+def test_a_block_told_by_its_forward_is_known_across_files(tmp_path: Path) -> None:
+    blocks = BLOCKS.replace("class Block(nn.Module):", 'class Block:\n    """A\nstring"""')
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": blocks,
+                     "pkg/model.py": MODEL.format(import_line="from .blocks import Block",
+                                                  function="xavier_uniform_")})
+    found = findings([tmp_path])
+    assert [(name, code) for name, _, code, _ in found] == [("model.py", "IA103")]
+    assert "block.fc1 (Linear, pkg/blocks.py:" in found[0][3]
+
+
+def test_an_imported_class_that_is_no_module_is_not_modelled(tmp_path: Path) -> None:
+    from initaudit.lint.project import Binding, Project
+
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/config.py": "class Config:\n    size = 8\n",
+                     "pkg/blocks.py": BLOCKS})
+    project = Project((str(tmp_path),))
+    config, blocks = tmp_path / "pkg" / "config.py", tmp_path / "pkg" / "blocks.py"
+    assert not project._may_be_module(config, "Config", set())
+    assert not project.provides(Binding(config, "Config"), "class")
+    assert project.provides(Binding(blocks, "Block"), "class")
+    assert project._models.keys() == {blocks}

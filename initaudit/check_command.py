@@ -149,11 +149,7 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
         error(f"{result.path}: {result.error}")
     status = EXIT_ERROR if run.errors else EXIT_CLEAN
     if options.diff:
-        from initaudit.report.diff import render_diff
-
-        patch = render_diff(run.results)
-        _emit(options, patch, end="")
-        return max(status, EXIT_FINDINGS if patch else EXIT_CLEAN)
+        return max(status, _emit_diff(options, run))
     summary = run.summary
     if options.write_baseline is not None:
         return _write_baseline(options.write_baseline, summary, status)
@@ -186,11 +182,7 @@ def _check_stdin(options: CheckOptions, config: Config) -> int:
         return EXIT_ERROR
     run = LintRun([result], fixed=result.fixes_applied if options.fix else 0)
     if options.diff:
-        from initaudit.report.diff import render_diff
-
-        patch = render_diff(run.results)
-        _emit(options, patch, end="")
-        return EXIT_FINDINGS if patch else EXIT_CLEAN
+        return _emit_diff(options, run)
     if options.fix:
         fixed = data if result.fixed_text is None or result.source is None else result.source.encode(result.fixed_text)
         sys.stdout.buffer.write(fixed)
@@ -270,6 +262,15 @@ def _render(options: CheckOptions, summary: Summary, target: TextIO) -> None:
         output = importlib.import_module(f"initaudit.report.{module}").render(summary)
     if output:
         click.echo(output, file=target)
+
+
+def _emit_diff(options: CheckOptions, run: LintRun) -> int:
+    """Print the fixes as a patch; exit 1 when there is one to apply."""
+    from initaudit.report.diff import render_diff
+
+    patch = render_diff(run.results)
+    _emit(options, patch, end="")
+    return EXIT_FINDINGS if patch else EXIT_CLEAN
 
 
 def _emit(options: CheckOptions, text: str, end: str = "\n") -> None:

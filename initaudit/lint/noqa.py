@@ -19,7 +19,7 @@ from initaudit.diagnostics import Diagnostic, Edit
 from initaudit.lint.fixes import apply_edits, digest, write_fixed
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.results import FileResult, read_source
-from initaudit.lint.source import SourceError, line_starts, split_lines
+from initaudit.lint.source import SourceError, SourceText, line_starts, split_lines
 from initaudit.lint.suppression import NOQA_COMMENT
 
 _SYNTAX_ERROR = "IA000"
@@ -56,7 +56,7 @@ def add_noqa(result: FileResult) -> int:
     return len(edits)
 
 
-def _codes_by_line(source: object, diagnostics: list[Diagnostic]) -> dict[int, set[str]]:
+def _codes_by_line(source: SourceText | Notebook, diagnostics: list[Diagnostic]) -> dict[int, set[str]]:
     """Line of the checked text (a notebook's joined cells) -> codes reported there."""
     codes: dict[int, set[str]] = defaultdict(set)
     for diagnostic in diagnostics:

@@ -155,7 +155,6 @@ _Task = tuple[str, "bytes | None", Config, bool, bool, "_Project | None"]
 
 def _lint_task(task: _Task) -> FileResult:  # picklable top-level
     from initaudit.lint.engine import lint_file
-
     from initaudit.lint.project import project_for
 
     path, data, config, fix, unsafe, project = task

@@ -3,7 +3,6 @@ running code from the directory; tied weights load with --factory."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,19 +11,14 @@ import torch
 
 from initaudit.audit import run_audit
 from initaudit.audit.sources import open_source
+from tests.torchvision_ops import declare_torchvision_ops
 
 NEEDS_FACTORY = "need --factory"
-_LIBRARIES: list[object] = []
 
 
 def _import(name: str):  # type: ignore[no-untyped-def]
-    """The library, after declaring the two operators a torchvision built without its compiled
-    extension registers fake kernels for (transformers and timm import torchvision)."""
-    if importlib.util.find_spec("torchvision") is not None and not hasattr(torch.ops.torchvision, "nms"):
-        library = torch.library.Library("torchvision", "DEF")
-        for op in ("nms", "qnms"):
-            library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _LIBRARIES.append(library)  # the definitions live as long as the library object
+    """The library, once torchvision (which transformers and timm import) can import here."""
+    declare_torchvision_ops()
     return pytest.importorskip(name)
 
 

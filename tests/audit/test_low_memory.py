@@ -49,13 +49,8 @@ FACTORIES = textwrap.dedent("""
         return model
 
     def llama():
-        try:
-            torch.ops.torchvision.nms
-        except (AttributeError, RuntimeError):  # torchvision installed without its compiled ops
-            declare = torch.library.Library("torchvision", "DEF")
-            declare.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-            declare.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-            globals()["_torchvision_ops"] = declare
+        from tests.torchvision_ops import declare_torchvision_ops
+        declare_torchvision_ops()
         from transformers import LlamaConfig, LlamaForCausalLM
         torch.manual_seed(0)
         return LlamaForCausalLM(LlamaConfig(hidden_size=64, intermediate_size=192, num_hidden_layers=2,

@@ -18,13 +18,15 @@ _TRIGGER = re.compile(r"init(?!\w)(?<!\winit)|\.(?:zero_|fill_|copy_|normal_|uni
                       r"|Parameter(?<!\wParameter)(?:\s*\(|\s+as\s)")
 
 #: Comments and string literals, read left to right as the tokenizer reads them, so that a quote
-#: inside a comment and a ``#`` inside a string are taken for what they are.
-_STRINGS_AND_COMMENTS = re.compile(
+#: inside a comment and a ``#`` inside a string are taken for what they are. A backslash escapes
+#: any character, a line break included (a continued line inside a literal).
+STRINGS_AND_COMMENTS = re.compile(
     r"#[^\r\n]*"
     r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
     r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
     r'|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"'
-    r"|'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'"
+    r"|'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'",
+    re.DOTALL,
 )
 #: The prefix letters a string literal starts with (``rb``, ``f``), read backwards from its quote.
 _PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}$")
@@ -36,7 +38,7 @@ def may_have_findings(text: str) -> bool:
 
 def without_strings(text: str, *, keep_fstrings: bool = True) -> str:
     """The code of ``text`` with string literals (f-strings kept unless told) and comments blanked."""
-    return _STRINGS_AND_COMMENTS.sub(_blank if keep_fstrings else " ", text)
+    return STRINGS_AND_COMMENTS.sub(_blank if keep_fstrings else " ", text)
 
 
 def _blank(match: re.Match[str]) -> str:

@@ -45,6 +45,9 @@ def test_prefilter_never_drops_a_finding() -> None:
     ("from torch.nn import Parameter as P\nw = P(torch.zeros(3, 3))\n", True),
     ("spec = FuzzedParameter('dim')\n", False),
     ("class A:\n    def __init__(self):\n        self._init_weights()\n", False),
+    # A backslash-continued line inside a literal: its closing quote is still found.
+    ('def f():\n    """Run:\\\n    this."""\nw.zero_()\ndef g():\n    """Doc."""\n', True),
+    ('s = "a\\\nb"\nw.zero_()\nt = "x"\n', True),
 ])
 def test_trigger_text_outside_strings_and_comments(code: str, expected: bool) -> None:
     assert may_have_findings(code) is expected

@@ -24,6 +24,7 @@ import libcst as cst
 
 from initaudit.lint.nesting import shallow_text
 from initaudit.lint.prefilter import may_have_findings, without_strings
+from initaudit.lint.slices import Definition, definitions, slice_text
 
 #: ``initaudit.lint.model.FileModel``, which is built on this module (imported where used).
 FileModel = Any
@@ -50,9 +51,8 @@ _DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+(\w+)", re.MULTILINE)
 #: The colon ending a class statement's header (a colon inside its bases is not followed by a
 #: line break).
 _HEADER_END = re.compile(r":[ \t]*(?:\n|$)", re.MULTILINE)
-#: What makes a class an nn.Module class, written in its statement: a base spelled ``...Module``
-#: or a ``forward`` method.
-_MODULE_MARK = re.compile(r"Module|\bforward\b")
+#: What makes a class an nn.Module class in its statement: a ``forward`` method.
+_FORWARD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE)
 #: ``... import Module as M``: a name that stands for a module base class.
 _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
 _WORD = re.compile(r"\w+")
@@ -111,6 +111,9 @@ class Project:
         self._provides: dict[tuple[Binding, str], bool] = {}
         self._codes: dict[Path, str] = {}
         self._building: set[Path] = set()
+        #: The names each model was sliced for (None: the whole file).
+        self._covered: dict[Path, frozenset[str] | None] = {}
+        self._definitions_of: dict[Path, list[Definition]] = {}
 
     # ------------------------------------------------------------ files of the project
 
@@ -210,10 +213,12 @@ class Project:
             self._resolved[key] = None if module is None else Binding(module, imported.name)
         return self._resolved[key]
 
-    def model(self, path: Path) -> FileModel | None:
-        """The model of a project file (None when it cannot be read or parsed, or while it is
-        being built: an import cycle)."""
-        if path in self._models:
+    def model(self, path: Path, name: str) -> FileModel | None:
+        """The model of a project file, parsed as far as ``name`` (and every name asked for
+        before) needs (None when it cannot be read or parsed, or while it is being built: an
+        import cycle)."""
+        covered = self._covered.get(path, frozenset())
+        if path in self._models and (covered is None or name in covered):
             self._models.move_to_end(path)
             return self._models[path]
         if path in self._building:
@@ -223,17 +228,36 @@ class Project:
             return None  # unreadable, or nested too deeply for the parser: unknown
         self._building.add(path)
         try:
-            from initaudit.lint.model import FileModel
-
-            model = FileModel(cst.parse_module(text), text, Links(self, path), imported=True)
-        except Exception:  # one that cannot be modelled stays unknown; checked itself, it says why
-            model = None
+            model, self._covered[path] = self._build(path, text, covered | {name})
         finally:
             self._building.discard(path)
         self._models[path] = model
+        self._models.move_to_end(path)
         if len(self._models) > _MAX_MODELS:
-            self._models.popitem(last=False)
+            evicted, _ = self._models.popitem(last=False)
+            self._covered.pop(evicted, None)
         return model
+
+    def _build(self, path: Path, text: str, names: frozenset[str]) -> tuple[FileModel | None, frozenset[str] | None]:
+        """The model of the slice of the file that ``names`` need, or of the whole file (None:
+        every name covered) when the slice is most of it or does not parse."""
+        from initaudit.lint.model import FileModel
+
+        if path not in self._definitions_of:
+            self._definitions_of[path] = definitions(text)
+        sliced = slice_text(text, names, self._definitions_of[path])
+        for part, covers in ((sliced, names), (text, None)):
+            if part is None:
+                continue
+            try:
+                module = cst.parse_module(part)
+            except Exception:
+                continue  # a slice cut through a statement: parse the whole file
+            try:
+                return FileModel(module, part, Links(self, path), imported=True), covers
+            except Exception:  # one that cannot be modelled stays unknown; checked itself, it says why
+                return None, covers
+        return None, None
 
     def definition(self, binding: Binding, keyword: str, read: set[Path]) -> Binding | None:
         """The binding of the file that defines the name with ``keyword`` (``class``, ``def``),
@@ -264,7 +288,7 @@ class Project:
             elif keyword == "class" and not self._may_be_module(found.path, found.name, set()):
                 self._provides[key] = False
             else:
-                model = self.model(found.path)
+                model = self.model(found.path, found.name)
                 if model is None and found.path in self._building:
                     return False  # an import cycle, unknown while the file is being modelled
                 self._provides[key] = model is not None and _provided(model, found.name, keyword)
@@ -272,8 +296,8 @@ class Project:
 
     def _may_be_module(self, path: Path, name: str, seen: set[str]) -> bool:
         """Cheaply, from the code of the file (every string blanked): the class can be an nn.Module
-        class. It cannot when none of its statements at column 0 names ``Module`` or ``forward``,
-        nor has among its bases a class of the file that can be, nor an alias of ``Module``."""
+        class. It cannot when none of its statements at column 0 has a base ``Module`` (``nn.Module``)
+        or an alias of it, a ``forward`` method, or a base class of the file that can be one."""
         code = self._code(path)
         if code is None or name in seen:
             return code is not None
@@ -285,9 +309,9 @@ class Project:
             header_end = _HEADER_END.search(code, start.end())
             header_stop = header_end.end() if header_end is not None else len(code)
             end = _NEXT_TOP_LEVEL.search(code, header_stop)
-            if _MODULE_MARK.search(code, start.start(), end.start() if end is not None else len(code)):
-                return True
             bases = set(_WORD.findall(code, start.end(), header_stop))
+            if "Module" in bases or _FORWARD.search(code, header_stop, end.start() if end is not None else len(code)):
+                return True
             if bases & set(_MODULE_ALIAS.findall(code)):
                 return True
             local = {defined for keyword, defined in self._definitions(path, self.text(path) or "")
@@ -331,7 +355,31 @@ def _provided(model: FileModel, name: str, keyword: str) -> bool:
         owner = model.classes.get(name)
         return owner is not None and owner.is_module
     function = model.functions.get(name)
-    return function is not None and any(op.scope_node is function for op in model.written_ops)
+    return function is not None and any(
+        op.scope_node is function and _reaches_argument(function, op) for op in model.written_ops)
+
+
+def _reaches_argument(function: cst.FunctionDef, op: Any) -> bool:
+    """Whether the init operation writes what a caller passes: its target, or a loop it runs
+    in, names a parameter of the function (``m.weight``, ``for p in module.parameters()``). A
+    helper that only fills tensors of its own (``y = torch.empty(n); y.zero_()``) initialises
+    nothing of its caller's."""
+    params = function.params
+    names = {param.name.value for group in (params.posonly_params, params.params, params.kwonly_params)
+             for param in group}
+    names |= {star.name.value for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param)}
+    written = [op.target_node, *(loop.iter for loop in op.loops)]
+    return any(_mentions(node, names) for node in written if node is not None)
+
+
+def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Name) and current.value in names:
+            return True
+        pending.extend(current.children)
+    return False
 
 
 @dataclass(frozen=True)
@@ -386,7 +434,7 @@ class Links:
             found = None if binding is None else self.project.definition(binding, keyword, self._read)
             if found is not None and not self.project.provides(found, keyword):
                 found = None
-            model = None if found is None else self.project.model(found.path)
+            model = None if found is None else self.project.model(found.path, found.name)
             self._resolved[key] = None if model is None else Imported(model, found.name)
         return self._resolved[key]
 

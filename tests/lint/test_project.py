@@ -317,3 +317,68 @@ def test_an_imported_class_that_is_no_module_is_not_modelled(tmp_path: Path) -> 
     assert not project.provides(Binding(config, "Config"), "class")
     assert project.provides(Binding(blocks, "Block"), "class")
     assert project._models.keys() == {blocks}
+
+
+def test_a_class_naming_module_only_in_its_body_is_no_module_class(tmp_path: Path) -> None:
+    from initaudit.lint.project import Project
+
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/registry.py":
+                     "import torch.nn as nn\n\nclass Registry:\n    def add(self, m):\n"
+                     "        return isinstance(m, nn.Module) and m.forward\n"})
+    assert not Project((str(tmp_path),))._may_be_module(tmp_path / "pkg" / "registry.py", "Registry", set())
+
+
+HELPERS_OF_OWN_TENSORS = """\
+import torch
+
+
+def noise(n):
+    y = torch.empty(n)
+    y.normal_()
+    return y
+
+
+def reset(out):
+    out.zero_()
+"""
+
+
+@pytest.mark.parametrize("call, initialises", [("noise(3)", False), ("reset(buffer)", True)])
+def test_a_helper_initialises_a_caller_only_through_its_arguments(tmp_path: Path, call: str,
+                                                                 initialises: bool) -> None:
+    from initaudit.lint.project import Links, Project
+
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/helpers.py": HELPERS_OF_OWN_TENSORS})
+    caller = f"from .helpers import noise, reset\n\nbuffer = None\n{call}\n"
+    links = Links(Project((str(tmp_path),)), tmp_path / "pkg" / "use.py", caller)
+    assert links.calls_initialiser(caller) is initialises
+
+
+#: Blocks behind an unrelated class that is larger than the block.
+SLICED_BLOCKS = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Unrelated(nn.Module):\n" + "".join(
+    f"    def method_{i}(self):\n        return {i}\n\n" for i in range(30)) + "\n" + BLOCKS.split("\n", 3)[3]
+
+
+def test_an_imported_block_is_modelled_from_its_slice_and_located_in_its_file(tmp_path: Path) -> None:
+    from initaudit.lint.project import Project
+
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": SLICED_BLOCKS,
+                     "pkg/model.py": MODEL.format(import_line="from .blocks import Block",
+                                                  function="xavier_uniform_")})
+    found = findings([tmp_path])
+    line = SLICED_BLOCKS.splitlines().index("        self.fc1 = nn.Linear(8, 8)") + 1
+    assert [(name, code) for name, _, code, _ in found] == [("model.py", "IA103")]
+    assert f"block.fc1 (Linear, pkg/blocks.py:{line})" in found[0][3]
+    project = Project((str(tmp_path),))
+    model = project.model(tmp_path / "pkg" / "blocks.py", "Block")
+    assert model is not None and set(model.classes) == {"Block"}
+
+
+def test_a_file_a_slice_cannot_cut_is_modelled_whole(tmp_path: Path) -> None:
+    from initaudit.lint.project import Project
+
+    cut = SLICED_BLOCKS.replace("class Unrelated(nn.Module):\n",
+                                "def table():\n    return dict(\nwidth=8)\n\n\nclass Unrelated(nn.Module):\n")
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": cut})
+    model = Project((str(tmp_path),)).model(tmp_path / "pkg" / "blocks.py", "Block")
+    assert model is not None and set(model.classes) == {"Unrelated", "Block"}

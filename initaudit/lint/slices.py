@@ -1,0 +1,86 @@
+"""The part of an imported file that its importers need parsed.
+
+An importer of ``Block`` from ``blocks.py`` reads the class, its base classes and the helpers it
+calls, not the file's other classes and functions. The slice keeps every top-level statement that
+is not a ``class`` or ``def`` (imports, constants, ``if`` blocks), the definitions named, and,
+transitively, every top-level definition whose name their text mentions. The others become empty
+lines, so that every kept node keeps its line and column. Found from the text alone (strings and
+comments blanked, offsets kept), so a slice can be wrong only where a line inside brackets starts
+at column 0; the caller parses the whole file when a slice does not parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from initaudit.lint.prefilter import STRINGS_AND_COMMENTS
+
+#: A top-level statement's first line: a decorator, a definition (named), or another statement
+#: (a closing bracket at column 0 continues one: ``) -> None:`` ending a signature).
+_TOP_LEVEL = re.compile(r"^(?:(@)|(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|[^\W\d]|[(\[*])", re.MULTILINE)
+_WORD = re.compile(r"\w+")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]+")
+#: A slice keeping more than this share of the definitions' text is not worth a second parse later.
+_WHOLE_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A top-level ``class`` or ``def`` (its decorators included) and the words its text uses."""
+
+    name: str
+    start: int
+    end: int
+    words: frozenset[str]
+
+
+def definitions(text: str) -> list[Definition]:
+    code = STRINGS_AND_COMMENTS.sub(lambda match: _NOT_LINE_BREAK.sub(_spaces, match.group()), text)
+    starts: list[tuple[int, str | None]] = []
+    decorated_from: int | None = None
+    for match in _TOP_LEVEL.finditer(code):
+        if match.group(1):
+            decorated_from = match.start() if decorated_from is None else decorated_from
+            continue
+        start = match.start() if decorated_from is None else decorated_from
+        decorated_from = None
+        starts.append((start, match.group(2)))
+    found = []
+    for index, (start, name) in enumerate(starts):
+        if name is not None:
+            end = starts[index + 1][0] if index + 1 < len(starts) else len(text)
+            found.append(Definition(name, start, end, frozenset(_WORD.findall(text, start, end))))
+    return found
+
+
+def slice_text(text: str, names: frozenset[str], found: list[Definition]) -> str | None:
+    """The text with the definitions that ``names`` do not need blanked, or None when the slice
+    would keep most of the file (parse it whole)."""
+    needed = set(names)
+    pending = list(names)
+    by_name: dict[str, list[Definition]] = {}
+    for definition in found:
+        by_name.setdefault(definition.name, []).append(definition)
+    while pending:
+        for definition in by_name.get(pending.pop(), ()):
+            for word in definition.words & by_name.keys():
+                if word not in needed:
+                    needed.add(word)
+                    pending.append(word)
+    total = sum(d.end - d.start for d in found)
+    kept = sum(d.end - d.start for d in found if d.name in needed)
+    if total == 0 or kept > _WHOLE_SHARE * total:
+        return None
+    parts, position = [], 0
+    for definition in found:
+        if definition.name not in needed:
+            parts.append(text[position:definition.start])
+            parts.append(_NOT_LINE_BREAK.sub("", text[definition.start:definition.end]))
+            position = definition.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return " " * len(match.group())

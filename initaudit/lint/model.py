@@ -51,8 +51,6 @@ class FileModel:
         #: The other files of the project this one imports from (None: the file alone).
         self.links = links
         self.resolver = NameResolver(module)
-        #: The dotted names an expression may refer to through imports (empty when unknown).
-        self.names = self.resolver.names if links is None else self._project_names
         self._positions: Positions | None = None
         self._line_starts = line_starts(text)
         #: Classes of other project files built here, by local name, with their file's model.
@@ -118,10 +116,11 @@ class FileModel:
             if other.links is not None:
                 pending.extend(other.links.models())
 
-    def _project_names(self, node: cst.CSTNode) -> frozenset[str]:
-        """Names resolved in the file that wrote the expression (an imported helper's code). The
-        walk asks about this file's nodes before it notes them; only resolution meets others."""
-        if self._walked and not self.resolver.knows(node):
+    def names(self, node: cst.CSTNode) -> frozenset[str]:
+        """The dotted names an expression may refer to through imports (empty when unknown),
+        resolved in the file that wrote it (an imported helper's code). The walk asks about this
+        file's nodes before it notes them; only resolution meets others."""
+        if self.links is not None and self._walked and not self.resolver.knows(node):
             for other in self.foreign_models():
                 if other.resolver.knows(node):
                     return other.resolver.names(node)

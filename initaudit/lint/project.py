@@ -360,26 +360,28 @@ def _provided(model: FileModel, name: str, keyword: str) -> bool:
 
 
 def _reaches_argument(function: cst.FunctionDef, op: Any) -> bool:
-    """Whether the init operation writes what a caller passes: its target, or a loop it runs
-    in, names a parameter of the function (``m.weight``, ``for p in module.parameters()``). A
-    helper that only fills tensors of its own (``y = torch.empty(n); y.zero_()``) initialises
-    nothing of its caller's."""
+    """Whether the init operation writes what a caller passes: its target, or the iterable of
+    a loop it runs in, is reached from a parameter of the function (``m.weight``,
+    ``module.parameters()``). A helper that only fills tensors of its own (``y = torch.empty(n);
+    y.normal_()``) initialises nothing of its caller's."""
     params = function.params
     names = {param.name.value for group in (params.posonly_params, params.params, params.kwonly_params)
              for param in group}
     names |= {star.name.value for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param)}
-    written = [op.target_node, *(loop.iter for loop in op.loops)]
-    return any(_mentions(node, names) for node in written if node is not None)
+    reached = [op.target_node, *(loop.iter for loop in op.loops)]
+    return any(isinstance(root := _root(node), cst.Name) and root.value in names
+               for node in reached if node is not None)
 
 
-def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, cst.Name) and current.value in names:
-            return True
-        pending.extend(current.children)
-    return False
+def _root(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``m`` of ``m.weight.data``, ``m.layers[0]`` and ``m.parameters()``."""
+    while True:
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return node
 
 
 @dataclass(frozen=True)

@@ -57,25 +57,25 @@ def _compose(model: CollectedFile) -> None:
             module.origin = module.origin or scope.name
             module.local_path = module.local_path or module.path
     done: set[str] = set()
-
-    def expand(owner: ModuleClass, stack: frozenset[str]) -> None:
-        for module in list(owner.layers()):
-            name = module.class_name
-            if module.kind is not LayerKind.CUSTOM or name is None or name in stack | {owner.name}:
-                continue
-            if name not in model.classes:
-                _expand_imported(model, module, inside_module=owner.is_module)
-                continue
-            child = model.classes[name]
-            if owner.is_module:
-                child.is_root = False  # built inside another model: its output is not the logits
-            if name not in done:
-                expand(child, stack | {owner.name})
-                done.add(name)
-            module.children = [m.rebased(module.path) for m in child.attributes.values()]
-
     for owner in (*model.classes.values(), *model.scopes):
-        expand(owner, frozenset())
+        _expand(model, owner, frozenset(), done)
+
+
+def _expand(model: CollectedFile, owner: ModuleClass, stack: frozenset[str], done: set[str]) -> None:
+    for module in list(owner.layers()):
+        name = module.class_name
+        if module.kind is not LayerKind.CUSTOM or name is None or name in stack | {owner.name}:
+            continue
+        if name not in model.classes:
+            _expand_imported(model, module, inside_module=owner.is_module)
+            continue
+        child = model.classes[name]
+        if owner.is_module:
+            child.is_root = False  # built inside another model: its output is not the logits
+        if name not in done:
+            _expand(model, child, stack | {owner.name}, done)
+            done.add(name)
+        module.children = [m.rebased(module.path) for m in child.attributes.values()]
 
 
 def _expand_imported(model: CollectedFile, module: Submodule, *, inside_module: bool) -> None:
@@ -103,32 +103,32 @@ def _run_flows(model: CollectedFile) -> None:
         local: source.summaries[child.name] for local, (child, source) in model.imported_classes.items()
         if child.name in source.summaries}
     visiting: set[str] = set()
-
-    def run(owner: ModuleClass) -> None:
-        if owner.name in summaries or owner.name in visiting:
-            return
-        visiting.add(owner.name)
-        for module in owner.layers():
-            if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
-                run(model.classes[module.class_name])
-        flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries)
-        summary = flow.summarise()
-        if summary is None:
-            owner.consumers = flow.run_sequentials()  # no forward here: Sequential order still holds
-            visiting.discard(owner.name)
-            return
-        summaries[owner.name] = summary
-        if owner.is_root:
-            flow.consume(summary.output, OUTPUT)
-        owner.consumers = flow.run_sequentials()
-        visiting.discard(owner.name)
-
     for owner in model.classes.values():
         if owner.is_module:
-            run(owner)
+            _run_flow(model, owner, summaries, visiting)
     for scope in model.scopes:
         scope.consumers = ForwardFlow(scope.attributes, {}, model.names, summaries).run_sequentials()
     model.summaries = summaries
+
+
+def _run_flow(model: CollectedFile, owner: ModuleClass, summaries: dict[str, Summary], visiting: set[str]) -> None:
+    if owner.name in summaries or owner.name in visiting:
+        return
+    visiting.add(owner.name)
+    for module in owner.layers():
+        if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
+            _run_flow(model, model.classes[module.class_name], summaries, visiting)
+    flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries)
+    summary = flow.summarise()
+    if summary is None:
+        owner.consumers = flow.run_sequentials()  # no forward here: Sequential order still holds
+        visiting.discard(owner.name)
+        return
+    summaries[owner.name] = summary
+    if owner.is_root:
+        flow.consume(summary.output, OUTPUT)
+    owner.consumers = flow.run_sequentials()
+    visiting.discard(owner.name)
 
 
 # ------------------------------------------------------------------------ apply(fn)
@@ -260,12 +260,20 @@ def _every_parameter_of_argument(model: CollectedFile, op: InitOp, at_call: Init
 
 def _substituted(loop: cst.For, bound: dict[str, cst.BaseExpression]) -> cst.For:
     """The loop with the helper's parameters in its iterable replaced by the call's arguments."""
-    class Substitute(cst.CSTTransformer):
-        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-            return bound.get(original_node.value, updated_node)
-
-    iterated = loop.iter.visit(Substitute())
+    iterated = loop.iter.visit(_Substitute(bound))
     return loop if iterated is loop.iter else loop.with_changes(iter=iterated)
+
+
+class _Substitute(cst.CSTTransformer):
+    """Names replaced by the expressions bound to them. (A class of the module: one made in a
+    function is a reference cycle, which would keep the nodes it was given alive.)"""
+
+    def __init__(self, bound: dict[str, cst.BaseExpression]) -> None:
+        super().__init__()
+        self.bound = bound
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.bound.get(original_node.value, updated_node)
 
 
 def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:

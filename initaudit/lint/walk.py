@@ -51,30 +51,31 @@ _PLANS: dict[tuple[type, type], _Plan] = {}
 
 def walk(node: cst.CSTNode, visitor: object) -> None:
     """Call ``visitor``'s hooks for ``node`` and every node below it, depth first."""
-    visitor_type = type(visitor)
+    _enter(visitor, type(visitor), node)
 
-    def enter(current: cst.CSTNode) -> None:
-        key = (visitor_type, type(current))
-        plan = _PLANS.get(key)
-        if plan is None:
-            plan = _PLANS[key] = _Plan(type(current), visitor_type)
-        if plan.visit is None or plan.visit(visitor, current) is not False:
-            for field, before, after in plan.fields:
-                value = getattr(current, field)
-                if before is not None:
-                    before(visitor, current)
-                if isinstance(value, cst.CSTNode):
-                    enter(value)
-                elif isinstance(value, (tuple, list)):
-                    for item in value:
-                        if isinstance(item, cst.CSTNode):
-                            enter(item)
-                if after is not None:
-                    after(visitor, current)
-        if plan.leave is not None:
-            plan.leave(visitor, current)
 
-    enter(node)
+def _enter(visitor: object, visitor_type: type, current: cst.CSTNode) -> None:
+    # A function of the module, not a closure: a recursive closure is a reference cycle that would
+    # keep every tree walked alive until the cyclic garbage collector finds it.
+    key = (visitor_type, type(current))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _Plan(type(current), visitor_type)
+    if plan.visit is None or plan.visit(visitor, current) is not False:
+        for field, before, after in plan.fields:
+            value = getattr(current, field)
+            if before is not None:
+                before(visitor, current)
+            if isinstance(value, cst.CSTNode):
+                _enter(visitor, visitor_type, value)
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        _enter(visitor, visitor_type, item)
+            if after is not None:
+                after(visitor, current)
+    if plan.leave is not None:
+        plan.leave(visitor, current)
 
 
 def _only_tokens(annotation: object) -> bool:

@@ -338,18 +338,23 @@ def noise(n):
     return y
 
 
+def fresh(shape):
+    return torch.empty(shape).normal_()
+
+
 def reset(out):
     out.zero_()
 """
 
 
-@pytest.mark.parametrize("call, initialises", [("noise(3)", False), ("reset(buffer)", True)])
+@pytest.mark.parametrize("call, initialises", [("noise(3)", False), ("fresh((3,))", False),
+                                                ("reset(buffer)", True)])
 def test_a_helper_initialises_a_caller_only_through_its_arguments(tmp_path: Path, call: str,
                                                                  initialises: bool) -> None:
     from initaudit.lint.project import Links, Project
 
     write(tmp_path, {"pkg/__init__.py": "", "pkg/helpers.py": HELPERS_OF_OWN_TENSORS})
-    caller = f"from .helpers import noise, reset\n\nbuffer = None\n{call}\n"
+    caller = f"from .helpers import fresh, noise, reset\n\nbuffer = None\n{call}\n"
     links = Links(Project((str(tmp_path),)), tmp_path / "pkg" / "use.py", caller)
     assert links.calls_initialiser(caller) is initialises
 
@@ -382,3 +387,33 @@ def test_a_file_a_slice_cannot_cut_is_modelled_whole(tmp_path: Path) -> None:
     write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": cut})
     model = Project((str(tmp_path),)).model(tmp_path / "pkg" / "blocks.py", "Block")
     assert model is not None and set(model.classes) == {"Unrelated", "Block"}
+
+
+@pytest.mark.parametrize("project_wide", [False, True])
+def test_a_checked_file_is_freed_without_the_cycle_collector(tmp_path: Path, project_wide: bool) -> None:
+    """No reference cycle holds a syntax tree: each file's trees go as soon as it is done, and
+    the run can leave the cyclic collector paused while a file is checked."""
+    import gc
+
+    import libcst as cst
+
+    from initaudit.lint.project import Project
+
+    three_files(tmp_path)
+    project = Project((str(tmp_path),)) if project_wide else None
+    paths = [tmp_path / "pkg" / "model.py", tmp_path / "pkg" / "init_utils.py", tmp_path / "train.py"]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for path in paths:
+            engine.lint_file(str(path), path.read_bytes(), Config(), project=project)
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, cst.CSTNode)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+    assert left == []

@@ -1,7 +1,7 @@
 """The project a checked file belongs to: its imports of other project files, resolved to the
 classes and functions those files define.
 
-A project is the checked trees plus the root found above them (pyproject.toml, setup.cfg or
+A project is the checked trees plus the root found above them (`roots.py`: pyproject.toml, setup.cfg or
 .git). ``from .blocks import Block``, ``from pkg.blocks import Block`` (from the root, its
 ``src/`` or the parent of the file's top package) and, for a script outside any package,
 ``from layers import mlp`` (a sibling module) name project files; everything else, installed
@@ -13,7 +13,6 @@ be checked against them.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ from initaudit.lint.slices import Definition, definitions, slice_text
 FileModel = Any
 ModuleClass = Any
 
-_ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 #: Directories below a project root that hold other people's code or build products.
 _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__",
                            "venv", "env", "build", "dist"})
@@ -56,25 +54,6 @@ _FORWARD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE
 #: ``... import Module as M``: a name that stands for a module base class.
 _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
 _WORD = re.compile(r"\w+")
-
-
-def project_roots(paths: list[Path]) -> tuple[str, ...]:
-    """The checked trees (a file's own directory for a file) and the project root above each."""
-    roots: list[str] = []
-    for path in paths:
-        absolute = Path(os.path.abspath(path))
-        tree = absolute if absolute.is_dir() else absolute.parent
-        for candidate in (tree, find_root(tree)):
-            if candidate is not None and str(candidate) not in roots:
-                roots.append(str(candidate))
-    return tuple(roots)
-
-
-def find_root(directory: Path) -> Path | None:
-    for candidate in (directory, *directory.parents):
-        if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
-            return candidate
-    return None
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = 
         from initaudit.lint.cache import ResultCache
 
         cache = ResultCache.open(cache_dir, config)
-    from initaudit.lint.project import project_roots
+    from initaudit.lint.roots import project_roots
 
     run_project = (uuid.uuid4().hex, project_roots([Path(p) for p in paths])) if project else None
     run = LintRun(unreadable + _lint_all(files, config, run_project, fix=fix, unsafe=unsafe_fixes, jobs=jobs,

@@ -536,6 +536,33 @@ SCALED_RESIDUAL_BASE_STD = 0.02
 #: Schemes with a fixed std (not derived from the fans): HF's N(0, 0.02) and its relatives.
 FIXED_STD_SCHEMES: frozenset[str] = frozenset({"normal", "trunc_normal", "scaled_normal", "scaled_trunc_normal"})
 
+@dataclass(frozen=True)
+class LibraryRecipe:
+    """A library's documented init of the layers of one of its blocks that departs from the
+    activation's gain on purpose; models trained from it are the library's reference results."""
+
+    #: ``module.QualifiedClass`` of the block holding the layer (timm's ``Mlp``).
+    block: str
+    #: Scheme names (as ``audit/identify.py`` names them) the recipe gives the block's weights.
+    schemes: frozenset[str]
+    #: The activation the layer feeds in that block.
+    activation: str
+    why: str
+
+
+LIBRARY_RECIPES: tuple[LibraryRecipe, ...] = (
+    LibraryRecipe(
+        "timm.layers.mlp.Mlp", frozenset({"xavier_uniform"}), "gelu",
+        "timm's weight_init='jax' recipe (the original ViT's JAX init): Xavier-uniform in the "
+        "pre-norm MLP, which the reference ViT weights were trained from"),
+)
+
+
+def library_recipe(block: str | None, scheme: str, activation: str | None) -> LibraryRecipe | None:
+    return next((recipe for recipe in LIBRARY_RECIPES if recipe.block == block
+                 and scheme in recipe.schemes and recipe.activation == activation), None)
+
+
 #: Traced calls that take a branch's output into a residual sum or a gate.
 RESIDUAL_CONSUMERS: frozenset[str] = frozenset({"add", "__add__", "__radd__", "__iadd__", "add_", "mul", "__mul__"})
 

@@ -72,17 +72,22 @@ class ParameterContext:
     default: DefaultInit | None
     #: The weight is stored (in, out), as Hugging Face's Conv1D: its fans are the reverse of torch's.
     transposed: bool = False
+    #: ``module.QualifiedClass`` of the module holding the layer (``timm.layers.mlp.Mlp``).
+    block_type: str | None = None
 
 
 def contexts_from_module(module: torch.nn.Module) -> dict[str, ParameterContext]:
     found: dict[str, ParameterContext] = {}
-    for prefix, owner in module.named_modules():
+    modules = dict(module.named_modules())
+    for prefix, owner in modules.items():
         kind = module_kind(owner)
+        block = modules.get(prefix.rpartition(".")[0]) if prefix else None
         for local, parameter in owner.named_parameters(recurse=False):
             name = f"{prefix}.{local}" if prefix else local
             found[name] = ParameterContext(
                 class_name(owner), kind, _module_default(owner, kind, local, parameter),
-                class_name(owner) in knowledge.TRANSPOSED_DENSE_LAYERS)
+                class_name(owner) in knowledge.TRANSPOSED_DENSE_LAYERS,
+                None if block is None else f"{type(block).__module__}.{type(block).__qualname__}")
     return found
 
 

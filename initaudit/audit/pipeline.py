@@ -143,6 +143,7 @@ def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[st
             fan_in, fan_out = fan_out, fan_in
         record = ParameterReport(name, stat, fan_in, fan_out, identify(stat, context.default),
                                  layer_type=context.layer_type, kind=context.kind,
+                                 block_type=context.block_type,
                                  last_layer=owner == last, frozen=name in frozen)
         use = uses.get(owner)
         if use is not None:

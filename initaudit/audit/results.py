@@ -40,6 +40,8 @@ class ParameterReport:
     #: Class name of the owning module (guessed from names without a module) and its kind.
     layer_type: str | None = None
     kind: LayerKind | None = None
+    #: ``module.QualifiedClass`` of the module holding the layer (with a module only).
+    block_type: str | None = None
     #: What follows the layer: an activation ("linear" when none), with its leaky slope.
     activation: str | None = None
     slope: float | None = None

@@ -35,6 +35,34 @@ def test_norm_between_layer_and_activation_is_info() -> None:
     assert report.exit_code == 0 and "IA206" in _codes(model, Severity.INFO)
 
 
+class _Mlp(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fc1, self.act, self.fc2 = nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class _TimmMlp(_Mlp):
+    """Stands for timm's Mlp, whose qualified name the recipe table names."""
+
+
+_TimmMlp.__module__, _TimmMlp.__qualname__ = "timm.layers.mlp", "Mlp"
+
+
+@pytest.mark.parametrize("block, severity", [(_TimmMlp, Severity.INFO), (_Mlp, Severity.WARNING)])
+def test_a_library_recipe_is_explained_only_in_its_own_block(block: type[_Mlp], severity: Severity) -> None:
+    """Xavier before GELU is timm's documented jax recipe inside timm's Mlp; in any other block
+    it is the mismatch it looks like."""
+    torch.manual_seed(0)
+    model = nn.Sequential(block(64), nn.Linear(64, 4))
+    nn.init.xavier_uniform_(model[0].fc1.weight)
+    fc1 = [f for f in audit_module(model).findings if f.parameter == "0.fc1.weight" and f.code == "IA206"]
+    assert [f.severity for f in fc1] == [severity]
+    assert ("weight_init='jax'" in fc1[0].message) is (block is _TimmMlp)
+
+
 def test_functional_activations_are_attributed() -> None:
     class Net(nn.Module):
         def __init__(self) -> None:

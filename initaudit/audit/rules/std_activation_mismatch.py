@@ -60,6 +60,9 @@ def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str
     report = layer
     if report.norm_between:
         return "harmless here because a normalisation layer rescales it before the activation"
+    recipe = knowledge.library_recipe(report.block_type, report.scheme.name, report.activation)
+    if recipe is not None:
+        return recipe.why
     if report.scheme.name == "pytorch_default" and signal_state == "in range":
         return ("torch's default init (U(+-1/sqrt(fan_in))); the probe shows the signal stays in "
                 "range through this network's depth")

@@ -22,8 +22,6 @@ LIBRARY_FINDINGS = {
     "transformer_encoder_copies": {"IA204"},
     # torchvision's TwoMLPHead keeps torch's default Linear init (0.41x He) before two ReLUs.
     "tv_faster_rcnn": {"IA206"},
-    # timm's weight_init="jax" puts Xavier (0.45x He) before GELU.
-    "timm_vit_s_jax": {"IA206"},
 }
 
 
@@ -50,15 +48,22 @@ def test_encoder_decoder_and_multi_modal_inputs_are_inferred(zoo: Zoo) -> None:
     assert "input_ids=" in notes["clip"] and "pixel_values=" in notes["clip"]
 
 
+def test_timm_jax_recipe_is_recognised(zoo: Zoo) -> None:
+    """timm's weight_init="jax" puts Xavier (0.45x He) before GELU in each block's Mlp: the
+    original ViT recipe, explained as such; its zero head is the model's output layer."""
+    jax = zoo.report("timm_vit_s_jax")
+    recipe = [f for f in jax.findings if f.code == "IA206" and f.parameter.endswith("mlp.fc1.weight")]
+    assert {f.parameter for f in recipe} == {"blocks.0.mlp.fc1.weight", "blocks.1.mlp.fc1.weight"}
+    assert all(f.severity is Severity.INFO and "weight_init='jax'" in f.message for f in recipe)
+    head = [f for f in jax.findings if f.parameter == "head.weight"]
+    assert [(f.code, f.severity) for f in head] == [("IA201", Severity.INFO)]
+
+
 def test_library_findings(zoo: Zoo) -> None:
     detector = zoo.report("tv_faster_rcnn")
     assert {f.parameter for f in failing(detector)} == {"roi_heads.box_head.fc6.weight",
                                                        "roi_heads.box_head.fc7.weight"}
     assert detector.signal
-    jax = zoo.report("timm_vit_s_jax")
-    assert {f.parameter for f in failing(jax)} == {"blocks.0.mlp.fc1.weight", "blocks.1.mlp.fc1.weight"}
-    head = [f for f in jax.findings if f.parameter == "head.weight"]
-    assert [(f.code, f.severity) for f in head] == [("IA201", Severity.INFO)]
     copies = initaudit.audit(torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(32, 2, 64), 2))
     assert {f.code for f in failing(copies)} == {"IA204"}
 

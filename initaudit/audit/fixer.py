@@ -16,6 +16,7 @@ from initaudit.audit.errors import AuditError
 from initaudit.audit.rules import FIXABLE
 from initaudit.audit.pipeline import Analysis, analyse
 from initaudit.audit.probe import signal_ratios
+from initaudit.audit.rules.base import hidden_layers, weights_of
 from initaudit.audit.results import Finding
 from initaudit.audit.safetensors_io import Entry, write_safetensors
 from initaudit.audit.sources import Source, SourceKind, open_shard, open_source
@@ -85,9 +86,9 @@ def apply_fix(source: Source, analysis: Analysis, output: str, fmt: str, *, seed
         outcome.changes.append(Change(name, scheme, analysis.parameters[name].std, after, target_std,
                                       on_target and name not in still_flagged))
     if analysis.report.signal and again.report.signal:
-        before_signal, after_signal = signal_ratios(analysis.report.signal), signal_ratios(again.report.signal)
+        before_signal, after_signal = _signal_ratios(analysis), _signal_ratios(again)
         outcome.signal_ratios = [
-            ("forward std ratio last/first", before_signal[0], after_signal[0]),
+            ("forward std ratio last hidden/first", before_signal[0], after_signal[0]),
             ("backward dL/dh ratio first/last", before_signal[1], after_signal[1]),
         ]
     return outcome
@@ -274,3 +275,9 @@ def _files_to_copy(root: Path, shards: set[str], changed: set[str], notes: list[
         elif entry.is_file():
             chosen.append(name)
     return chosen
+
+
+def _signal_ratios(analysis: Analysis) -> tuple[float | None, float | None]:
+    signal = analysis.report.signal
+    hidden = hidden_layers(analysis.report.parameters, weights_of(row.module for row in signal))
+    return signal_ratios(signal, hidden)

@@ -76,7 +76,7 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
         trained.mark(parameters.values(), looks_trained)
     elif looks_trained:
         notes.append(f"{len(looks_trained)} tensors that look trained are audited as inits")
-    weight_of = {module: f"{module}.weight" if module else "weight" for module in order}
+    weight_of = rules.weights_of(order)
     clones = [group for group in _clone_groups(source, stats) if not _tied(group, parameters)]
     found = rules.check(rules.ModelFacts(list(parameters.values()), signal, clones,
                                          _has_norms(source), weight_of))

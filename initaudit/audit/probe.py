@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 import torch
 
@@ -65,20 +65,26 @@ def probe_signal(model: torch.nn.Module, example: Example, seed: int) -> list[Si
                       rows[name].get("rms")) for name in order]
 
 
-def signal_ratios(signal: list[SignalRow]) -> tuple[float | None, float | None]:
+def signal_ratios(signal: list[SignalRow], hidden: Collection[str] = ()) -> tuple[float | None, float | None]:
     """(forward std last/first, backward dL/dh per-element RMS first/last) over the probed
     layers. The backward ratio is per element, so that layers of different widths compare, and
     ends at the last layer that propagates a gradient: the output layer's is the probe's own
-    random direction, not something depth produced."""
+    random direction, not something depth produced. Likewise the forward ratio ends at the last
+    layer of ``hidden`` (those feeding a nonlinearity) when one was probed: the scale of an
+    output layer (a small or zeroed head, a detector's box regression) is the model's choice."""
     if len(signal) < 2:
         return None, None
-    first, last = signal[0], signal[-1]
-    forward = last.forward_std / first.forward_std if first.forward_std > 0 else None
+    first, end = signal[0], forward_end(signal, hidden)
+    forward = end.forward_std / first.forward_std if first.forward_std > 0 else None
     backward = None
-    end = signal[-2] if len(signal) > 2 else last
-    if first.grad_rms is not None and end.grad_rms:
-        backward = first.grad_rms / end.grad_rms
+    last = signal[-2] if len(signal) > 2 else signal[-1]
+    if first.grad_rms is not None and last.grad_rms:
+        backward = first.grad_rms / last.grad_rms
     return forward, backward
+
+
+def forward_end(signal: list[SignalRow], hidden: Collection[str]) -> SignalRow:
+    return next((row for row in reversed(signal[1:]) if row.module in hidden), signal[-1])
 
 
 def outside_band(ratio: float | None) -> bool:

@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 
 from initaudit import catalogue
-from initaudit.audit.rules.base import REGISTRY, AuditRule, ModelFacts
+from initaudit.audit.rules.base import REGISTRY, AuditRule, ModelFacts, weights_of
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -22,4 +22,4 @@ def check(facts: ModelFacts) -> list:
     return [found for rule in RULES for found in rule.check(facts)]
 
 
-__all__ = ["FIXABLE", "RULES", "AuditRule", "ModelFacts", "catalogue", "check"]
+__all__ = ["FIXABLE", "RULES", "AuditRule", "ModelFacts", "catalogue", "check", "weights_of"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterable, Protocol
 
 from initaudit import catalogue
-from initaudit.audit.probe import outside_band, signal_ratios
+from initaudit.audit.probe import forward_end, outside_band, signal_ratios
 from initaudit.audit.results import Finding, ParameterReport, SignalRow
 from initaudit.diagnostics import Severity
 from initaudit.registry import Registry
@@ -25,9 +25,14 @@ class ModelFacts:
     weight_of: dict[str, str]
 
     @property
+    def hidden(self) -> frozenset[str]:
+        """Probed modules whose output feeds a nonlinearity."""
+        return hidden_layers(self.parameters, self.weight_of)
+
+    @property
     def signal_state(self) -> str:
         """"failed", "in range" or "not probed"."""
-        forward, backward = signal_ratios(self.signal)
+        forward, backward = signal_ratios(self.signal, self.hidden)
         if len(self.signal) >= 3 and (outside_band(forward) or outside_band(backward)):
             return "failed"
         return "in range" if self.signal else "not probed"
@@ -62,7 +67,8 @@ def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float],
     trained = {p.name for p in facts.parameters if p.trained}
     if len(signal) < 3 or any(facts.weight_of.get(row.module) in trained for row in signal):
         return None  # trained layers: the signal says nothing about the init
-    forward, backward = signal_ratios(signal)
+    forward, backward = signal_ratios(signal, facts.hidden)
+    end = forward_end(signal, facts.hidden)
     parts = []
     if forward is not None and beyond(forward):
         parts.append(f"{forward_words} {forward:.3g}x")
@@ -71,7 +77,19 @@ def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float],
                      "last hidden layer's")
     if not parts:
         return None
-    module = signal[-1].module if forward and beyond(forward) else signal[0].module
-    depth = f"over {len(signal)} layers ({signal[0].module} -> {signal[-1].module})"
+    module = end.module if forward and beyond(forward) else signal[0].module
+    depth = f"over {signal.index(end) + 1} layers ({signal[0].module} -> {end.module})"
     return finding(rule, Severity.INFO if facts.has_norms else Severity.WARNING,
                    facts.weight_of.get(module), f"signal {verb} {depth}: {' and '.join(parts)}")
+
+
+def hidden_layers(parameters: list[ParameterReport], weight_of: dict[str, str]) -> frozenset[str]:
+    """The modules (of ``weight_of``, probed module -> its weight) whose weight feeds a
+    nonlinearity: the hidden layers, as opposed to output layers and residual projections."""
+    feeding = {p.name for p in parameters if p.activation not in (None, "linear")}
+    return frozenset(module for module, weight in weight_of.items() if weight in feeding)
+
+
+def weights_of(modules: Iterable[str]) -> dict[str, str]:
+    """Probed module -> the name of its weight."""
+    return {module: f"{module}.weight" if module else "weight" for module in modules}

@@ -226,6 +226,9 @@ class SubmoduleBuilder:
             return self.torch_module(path, self._leaf_subclasses[node.func.value], node)
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
             return Submodule(path, LayerKind.CUSTOM, node.func.value, node)
+        spelled = dotted(node.func)
+        if spelled is not None and spelled in self._local_classes:  # ``blocks.Block()``: imported module
+            return Submodule(path, LayerKind.CUSTOM, spelled, node)
         return None
 
     def _choose(self, path: str, node: cst.IfExp, defaults: Mapping[str, cst.BaseExpression]) -> Submodule | None:
@@ -334,6 +337,17 @@ class SubmoduleBuilder:
                     slope = 0.01 if activation == "leaky_relu" else None
                     return Submodule(path, LayerKind.ACTIVATION, None, node, activation, slope)
         return None
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``a.b.C`` for an attribute chain of names (None for anything else, a plain name included)."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not parts or not isinstance(node, cst.Name):
+        return None
+    return ".".join([node.value, *reversed(parts)])
 
 
 def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStatement]:

@@ -37,6 +37,8 @@ _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([
 #: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
 _CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n;#]*)", re.MULTILINE)
+_MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
 #: Imported files a process keeps modelled: enough for a project's shared blocks and helpers,
 #: few enough that a run over a large library stays within a few hundred MiB per worker.
 _MAX_MODELS = 48
@@ -184,6 +186,8 @@ class Project:
         """The project file and name an import names; None outside the project, or for a module
         (``from . import blocks``)."""
         key = (importer.parent, imported)
+        if not imported.name:
+            return None  # ``import pkg.blocks``: a module
         if key not in self._resolved:
             module = self.resolve(importer, imported.level, imported.module)
             if module is not None and module.name == "__init__.py" \
@@ -191,6 +195,15 @@ class Project:
                 module = None
             self._resolved[key] = None if module is None else Binding(module, imported.name)
         return self._resolved[key]
+
+    def attribute_binding(self, importer: Path, imported: Import, attribute: str) -> Binding | None:
+        """The project file and name of ``blocks.Block`` (``from . import blocks``), ``b.Block``
+        (``import pkg.blocks as b``) or ``pkg.blocks.Block`` (``import pkg.blocks``): the module
+        the import binds, then the attribute's path below it."""
+        *inner, name = attribute.split(".")
+        dotted = ".".join(part for part in (imported.module, imported.name, *inner) if part)
+        module = self.resolve(importer, imported.level, dotted)
+        return None if module is None else Binding(module, name)
 
     def model(self, path: Path, name: str) -> FileModel | None:
         """The model of a project file, parsed as far as ``name`` (and every name asked for
@@ -365,7 +378,7 @@ def _root(node: cst.BaseExpression) -> cst.BaseExpression:
 
 @dataclass(frozen=True)
 class Import:
-    """``from <level dots><module> import <name>``."""
+    """``from <level dots><module> import <name>``, or ``import <module>`` (``name`` empty)."""
 
     level: int
     module: str
@@ -373,8 +386,14 @@ class Import:
 
 
 def _imports(code: str) -> dict[str, Import]:
-    """The ``from`` imports of code (strings and comments blanked), by the local name they bind."""
+    """The imports of code (strings and comments blanked), by the local name they bind."""
     found = {}
+    for match in _IMPORT.finditer(code):
+        for item in match.group(1).split(","):
+            alias = _MODULE_ALIAS_NAME.match(item.strip().rstrip("\\").strip())
+            if alias is not None:  # ``import a.b as x`` binds x to a.b; ``import a.b`` binds a to a
+                module, local = alias.group(1), alias.group(2)
+                found[local or module.partition(".")[0]] = Import(0, module if local else module.partition(".")[0], "")
     for match in _FROM_IMPORT.finditer(code):
         for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
             alias = _ALIAS.match(item.strip().rstrip("\\").strip())
@@ -402,8 +421,14 @@ class Links:
         self._imports = self.project.imports(self.path) if self._code is None else _imports(self._code)
 
     def _binding(self, local: str) -> Binding | None:
-        imported = self._imports.get(local)
-        binding = self.project.binding(self.path, imported) if imported is not None else None
+        """``Block`` (imported from a project file) or ``blocks.Block`` (a class of an imported
+        project module)."""
+        root, _, attribute = local.partition(".")
+        imported = self._imports.get(root)
+        if imported is None:
+            return None
+        binding = (self.project.attribute_binding(self.path, imported, attribute) if attribute
+                   else self.project.binding(self.path, imported))
         if binding is not None:
             self._read.add(binding.path)
         return binding

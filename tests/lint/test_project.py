@@ -116,7 +116,8 @@ def three_files(root: Path) -> Path:
 # ---------------------------------------------------------------- imports of every kind
 
 
-@pytest.mark.parametrize("layout", ["relative", "absolute", "script", "src"])
+@pytest.mark.parametrize("layout", ["relative", "absolute", "script", "src", "relative module",
+                                    "module alias", "dotted module"])
 def test_a_block_of_another_file_is_known(tmp_path: Path, layout: str) -> None:
     files = {
         "relative": {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/blocks.py": BLOCKS,
@@ -127,9 +128,19 @@ def test_a_block_of_another_file_is_known(tmp_path: Path, layout: str) -> None:
         "script": {"blocks.py": BLOCKS, "model.py": ("from blocks import Block", "blocks.py")},
         "src": {"pyproject.toml": "", "src/pkg/__init__.py": "", "src/pkg/blocks.py": BLOCKS,
                 "scripts/model.py": ("from pkg.blocks import Block", "src/pkg/blocks.py")},
+        # A module imported whole, its class built through it.
+        "relative module": {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/blocks.py": BLOCKS,
+                            "pkg/model.py": ("from . import blocks", "pkg/blocks.py", "blocks.Block")},
+        "module alias": {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/blocks.py": BLOCKS,
+                         "pkg/model.py": ("import pkg.blocks as b", "pkg/blocks.py", "b.Block")},
+        "dotted module": {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/layers/__init__.py": "",
+                          "pkg/layers/blocks.py": BLOCKS,
+                          "pkg/model.py": ("import pkg.layers.blocks", "pkg/layers/blocks.py",
+                                           "pkg.layers.blocks.Block")},
     }[layout]
-    model_name, (import_line, shown) = next((k, v) for k, v in files.items() if isinstance(v, tuple))
-    files[model_name] = MODEL.format(import_line=import_line, function="xavier_uniform_")
+    model_name, (import_line, shown, *built) = next((k, v) for k, v in files.items() if isinstance(v, tuple))
+    files[model_name] = MODEL.format(import_line=import_line, function="xavier_uniform_").replace(
+        "self.block = Block()", f"self.block = {built[0] if built else 'Block'}()")
     write(tmp_path, files)  # type: ignore[arg-type]
     found = findings([tmp_path])
     assert [(name, line, code) for name, line, code, _ in found] == [("model.py", 13, "IA103")]

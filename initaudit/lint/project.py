@@ -86,6 +86,7 @@ class Project:
         self._imports: dict[Path, dict[str, Import]] = {}
         self._resolved: dict[tuple[Path, Import], Binding | None] = {}
         self._module_files: dict[tuple[Path, str], Path | None] = {}
+        self._modules_named: dict[tuple[Path, int, str], Path | None] = {}
         self._bases: dict[Path, list[Path]] = {}
         self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
         self._initialising: dict[Binding, bool] = {}
@@ -202,7 +203,10 @@ class Project:
         the import binds, then the attribute's path below it."""
         *inner, name = attribute.split(".")
         dotted = ".".join(part for part in (imported.module, imported.name, *inner) if part)
-        module = self.resolve(importer, imported.level, dotted)
+        key = (importer.parent, imported.level, dotted)
+        if key not in self._modules_named:
+            self._modules_named[key] = self.resolve(importer, imported.level, dotted)
+        module = self._modules_named[key]
         return None if module is None else Binding(module, name)
 
     def model(self, path: Path, name: str) -> FileModel | None:
@@ -235,9 +239,7 @@ class Project:
         every name covered) when the slice is most of it or does not parse."""
         from initaudit.lint.model import FileModel
 
-        if path not in self._definitions_of:
-            self._definitions_of[path] = definitions(text)
-        sliced = slice_text(text, names, self._definitions_of[path])
+        sliced = slice_text(text, names, self._top_level(path, text))
         for part, covers in ((sliced, names), (text, None)):
             if part is None:
                 continue
@@ -335,12 +337,15 @@ class Project:
 
     def _may_initialise(self, binding: Binding) -> bool:
         text = self.text(binding.path)
-        start = None if text is None else re.search(
-            rf"^def[ \t]+{re.escape(binding.name)}\b", text, re.MULTILINE)
-        if text is None or start is None:
-            return False
-        end = _NEXT_TOP_LEVEL.search(text, start.end())
-        return may_have_findings(text[start.start():end.start() if end is not None else len(text)])
+        return text is not None and any(
+            found.name == binding.name and may_have_findings(text[found.start:found.end])
+            for found in self._top_level(binding.path, text))
+
+    def _top_level(self, path: Path, text: str) -> list[Definition]:
+        """The top-level ``class`` and ``def`` statements of the file, found once."""
+        if path not in self._definitions_of:
+            self._definitions_of[path] = definitions(text)
+        return self._definitions_of[path]
 
 def _provided(model: FileModel, name: str, keyword: str) -> bool:
     if keyword == "class":
@@ -478,10 +483,7 @@ class Links:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
         passed = set(_CALLED_OR_PASSED.findall(code))
-        for local in self._imports.keys() & passed:
-            if self.function(local) is not None:
-                return True
-        return False
+        return any(self.function(local) is not None for local in self._imports.keys() & passed)
 
 
 _PROJECTS: dict[tuple[str, tuple[str, ...]], Project] = {}

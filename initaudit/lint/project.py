@@ -1,13 +1,14 @@
 """The project a checked file belongs to: its imports of other project files, resolved to the
 classes and functions those files define.
 
-A project is the checked trees plus the root found above them (`roots.py`: pyproject.toml, setup.cfg or
-.git). ``from .blocks import Block``, ``from pkg.blocks import Block`` (from the root, its
-``src/`` or the parent of the file's top package) and, for a script outside any package,
-``from layers import mlp`` (a sibling module) name project files; everything else, installed
-packages included, stays unknown. Imported files are read, never reported on, and each one is
-modelled once per process; every file an analysis read is recorded so that a cached result can
-be checked against them.
+A project is the checked trees plus the root found above them (``roots.py``: pyproject.toml,
+setup.cfg or .git). ``from .blocks import Block``, ``from pkg.blocks import Block`` (from the
+root, its ``src/`` or the parent of the file's top package), ``blocks.Block`` through an imported
+module and, for a script outside any package, ``from layers import mlp`` (a sibling module) name
+project files; everything else, installed packages included, stays unknown. Imported files are
+read, never reported on, and each one is modelled once per process (as far as its importers
+need: ``slices.py``); every file an analysis read is recorded so that a cached result can be
+checked against them.
 """
 
 from __future__ import annotations

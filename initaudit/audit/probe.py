@@ -66,8 +66,8 @@ def probe_signal(model: torch.nn.Module, example: Example, seed: int) -> list[Si
 
 
 def signal_ratios(signal: list[SignalRow], hidden: Collection[str] = ()) -> tuple[float | None, float | None]:
-    """(forward std last/first, backward dL/dh per-element RMS first/last) over the probed
-    layers. The backward ratio is per element, so that layers of different widths compare, and
+    """(forward std last hidden/first, backward dL/dh per-element RMS first/last) over the
+    probed layers. The backward ratio is per element, so that layers of different widths compare, and
     ends at the last layer that propagates a gradient: the output layer's is the probe's own
     random direction, not something depth produced. Likewise the forward ratio ends at the last
     layer of ``hidden`` (those feeding a nonlinearity) when one was probed: the scale of an

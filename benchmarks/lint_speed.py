@@ -17,7 +17,9 @@ limit is killed and reported as "did not finish in N s". Then a doubling series:
 copied 1, 2, 4, ... times (time per file must stay flat) and one real model file concatenated into
 ever longer files up to ``--max-lines`` (time per line must stay flat).
 
-Must run with the interpreter that has initaudit installed (the project's venv).
+initaudit's bytecode is written first, as an installed package has it, so that no run pays for
+compiling its modules. Must run with the interpreter that has initaudit installed (the project's
+venv).
 """
 
 from __future__ import annotations

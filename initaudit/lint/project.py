@@ -43,20 +43,14 @@ _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
 #: Imported files a process keeps modelled: enough for a project's shared blocks and helpers,
 #: few enough that a run over a large library stays within a few hundred MiB per worker.
 _MAX_MODELS = 48
-#: A statement at column 0: what ends a top-level function's text.
-_NEXT_TOP_LEVEL = re.compile(r"^[A-Za-z_@]", re.MULTILINE)
 #: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
 _MAX_REEXPORTS = 4
 #: ``class Name`` or ``def Name`` at any indentation: what a file's text defines.
 _DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+(\w+)", re.MULTILINE)
-#: The colon ending a class statement's header (a colon inside its bases is not followed by a
-#: line break).
-_HEADER_END = re.compile(r":[ \t]*(?:\n|$)", re.MULTILINE)
 #: What makes a class an nn.Module class in its statement: a ``forward`` method.
 _FORWARD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE)
 #: ``... import Module as M``: a name that stands for a module base class.
 _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -92,7 +86,6 @@ class Project:
         self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
         self._initialising: dict[Binding, bool] = {}
         self._provides: dict[tuple[Binding, str], bool] = {}
-        self._codes: dict[Path, str] = {}
         self._building: set[Path] = set()
         #: The names each model was sliced for (None: the whole file).
         self._covered: dict[Path, frozenset[str] | None] = {}
@@ -290,37 +283,22 @@ class Project:
         return self._provides[key]
 
     def _may_be_module(self, path: Path, name: str, seen: set[str]) -> bool:
-        """Cheaply, from the code of the file (every string blanked): the class can be an nn.Module
-        class. It cannot when none of its statements at column 0 has a base ``Module`` (``nn.Module``)
-        or an alias of it, a ``forward`` method, or a base class of the file that can be one."""
-        code = self._code(path)
-        if code is None or name in seen:
-            return code is not None
+        """Cheaply, from the text of the file: the class can be an nn.Module class. It cannot when
+        none of its statements at column 0 has a base ``Module`` (``nn.Module``) or an alias of it,
+        a ``forward`` method, or a base class of the file that can be one."""
+        text = self.text(path)
+        if text is None or name in seen:
+            return text is not None
         seen.add(name)
-        found = False
-        for start in re.finditer(rf"^([ \t]*)class[ \t]+{re.escape(name)}\b", code, re.MULTILINE):
-            if start.group(1):
-                return True  # a nested class: its extent is not read from the text
-            header_end = _HEADER_END.search(code, start.end())
-            header_stop = header_end.end() if header_end is not None else len(code)
-            end = _NEXT_TOP_LEVEL.search(code, header_stop)
-            bases = set(_WORD.findall(code, start.end(), header_stop))
-            if "Module" in bases or _FORWARD.search(code, header_stop, end.start() if end is not None else len(code)):
-                return True
-            if bases & set(_MODULE_ALIAS.findall(code)):
-                return True
-            local = {defined for keyword, defined in self._definitions(path, self.text(path) or "")
-                     if keyword == "class"}
-            found = found or any(self._may_be_module(path, base, seen) for base in bases & local)
-        return found
-
-    def _code(self, path: Path) -> str | None:
-        if path not in self._codes:
-            text = self.text(path)
-            if text is None:
-                return None
-            self._codes[path] = without_strings(text, keep_fstrings=False)
-        return self._codes[path]
+        top_level = self._top_level(path, text)
+        classes = [d for d in top_level if d.keyword == "class" and d.name == name]
+        if not classes:  # a nested class, whose extent is not read from the text, or none
+            return ("class", name) in self._definitions(path, text)
+        aliases = set(_MODULE_ALIAS.findall(text))
+        if any("Module" in d.bases or d.bases & aliases or _FORWARD.search(text, d.body, d.end) for d in classes):
+            return True
+        local = {d.name for d in top_level if d.keyword == "class"}
+        return any(self._may_be_module(path, base, seen) for d in classes for base in d.bases & local)
 
     def _definitions(self, path: Path, text: str) -> frozenset[tuple[str, str]]:
         """``(keyword, name)`` of every ``class``/``def`` the file's text holds."""
@@ -399,7 +377,8 @@ def _imports(code: str) -> dict[str, Import]:
             alias = _MODULE_ALIAS_NAME.match(item.strip().rstrip("\\").strip())
             if alias is not None:  # ``import a.b as x`` binds x to a.b; ``import a.b`` binds a to a
                 module, local = alias.group(1), alias.group(2)
-                found[local or module.partition(".")[0]] = Import(0, module if local else module.partition(".")[0], "")
+                top = module.partition(".")[0]
+                found[local or top] = Import(0, module if local else top, "")
     for match in _FROM_IMPORT.finditer(code):
         for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
             alias = _ALIAS.match(item.strip().rstrip("\\").strip())

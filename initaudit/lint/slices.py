@@ -16,9 +16,12 @@ from dataclasses import dataclass
 
 from initaudit.lint.prefilter import STRINGS_AND_COMMENTS
 
-#: A top-level statement's first line: a decorator, a definition (named), or another statement
-#: (a closing bracket at column 0 continues one: ``) -> None:`` ending a signature).
-_TOP_LEVEL = re.compile(r"^(?:(@)|(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|[^\W\d]|[(\[*])", re.MULTILINE)
+#: A top-level statement's first line: a decorator, a definition (keyword, name), or another
+#: statement (a closing bracket at column 0 continues one: ``) -> None:`` ending a signature).
+_TOP_LEVEL = re.compile(r"^(?:(@)|(?:async[ \t]+)?(def|class)[ \t]+(\w+)|[^\W\d]|[(\[*])", re.MULTILINE)
+#: The colon ending a class statement's header (a colon inside its bases is not followed by a
+#: line break).
+_HEADER_END = re.compile(r":[ \t]*(?:\n|$)", re.MULTILINE)
 _WORD = re.compile(r"\w+")
 _NOT_LINE_BREAK = re.compile(r"[^\r\n]+")
 #: A slice keeping more than this share of the definitions' text is not worth a second parse later.
@@ -29,28 +32,38 @@ _WHOLE_SHARE = 0.6
 class Definition:
     """A top-level ``class`` or ``def`` (its decorators included) and the words its text uses."""
 
+    keyword: str
     name: str
     start: int
     end: int
     words: frozenset[str]
+    #: For a class: the words of its bases, and where its body starts.
+    bases: frozenset[str] = frozenset()
+    body: int = 0
 
 
 def definitions(text: str) -> list[Definition]:
     code = STRINGS_AND_COMMENTS.sub(lambda match: _NOT_LINE_BREAK.sub(_spaces, match.group()), text)
-    starts: list[tuple[int, str | None]] = []
+    starts: list[tuple[int, re.Match[str]]] = []
     decorated_from: int | None = None
     for match in _TOP_LEVEL.finditer(code):
         if match.group(1):
             decorated_from = match.start() if decorated_from is None else decorated_from
             continue
-        start = match.start() if decorated_from is None else decorated_from
+        starts.append((match.start() if decorated_from is None else decorated_from, match))
         decorated_from = None
-        starts.append((start, match.group(2)))
     found = []
-    for index, (start, name) in enumerate(starts):
-        if name is not None:
-            end = starts[index + 1][0] if index + 1 < len(starts) else len(text)
-            found.append(Definition(name, start, end, frozenset(_WORD.findall(text, start, end))))
+    for index, (start, match) in enumerate(starts):
+        keyword, name = match.group(2), match.group(3)
+        if name is None:
+            continue
+        end = starts[index + 1][0] if index + 1 < len(starts) else len(text)
+        bases, body = frozenset(), match.end()
+        if keyword == "class":
+            header = _HEADER_END.search(code, match.end(), end)
+            body = header.end() if header is not None else end
+            bases = frozenset(_WORD.findall(code, match.end(), body))
+        found.append(Definition(keyword, name, start, end, frozenset(_WORD.findall(text, start, end)), bases, body))
     return found
 
 

@@ -9,6 +9,7 @@ and comments blanked out. f-strings are kept whole: their braces hold code.
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: The word ``init``, ``.zero_(`` and the like, a call to ``Parameter`` or an import of it under
@@ -36,6 +37,7 @@ def may_have_findings(text: str) -> bool:
     return _TRIGGER.search(text) is not None and _TRIGGER.search(without_strings(text)) is not None
 
 
+@functools.lru_cache(maxsize=2)  # the prefilter and the project's links read the same file's code
 def without_strings(text: str, *, keep_fstrings: bool = True) -> str:
     """The code of ``text`` with string literals (f-strings kept unless told) and comments blanked."""
     return STRINGS_AND_COMMENTS.sub(_blank if keep_fstrings else " ", text)

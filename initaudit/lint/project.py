@@ -35,8 +35,8 @@ _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__
                            "venv", "env", "build", "dist"})
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)",
                           re.MULTILINE)
-#: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
-_CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
+#: One of ``names`` called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
+_CALLED_OR_PASSED = r"(?<![\w.])({names})\s*[(),]"
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
 _IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n;#]*)", re.MULTILINE)
 _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
@@ -234,7 +234,7 @@ class Project:
         from initaudit.lint.model import FileModel
 
         sliced = slice_text(text, names, self._top_level(path, text))
-        for part, covers in ((sliced, names), (text, None)):
+        for part, covers in (sliced or (None, None), (text, None)):
             if part is None:
                 continue
             try:
@@ -459,11 +459,14 @@ class Links:
     def calls_initialiser(self, text: str) -> bool:
         """Whether this file calls or applies a function imported from a project file that can
         initialise: such a file can hold a finding though its own text names no init."""
-        if not self._imports:
+        # Most files import no name from a project file: no scan of their code then.
+        imported = [local for local, found in self._imports.items()
+                    if found.name and self.project.binding(self.path, found) is not None]
+        if not imported:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
-        passed = set(_CALLED_OR_PASSED.findall(code))
-        return any(self.function(local) is not None for local in self._imports.keys() & passed)
+        used = re.compile(_CALLED_OR_PASSED.format(names="|".join(map(re.escape, imported))))
+        return any(self.function(local) is not None for local in set(used.findall(code)))
 
 
 _PROJECTS: dict[tuple[str, tuple[str, ...]], Project] = {}

@@ -67,9 +67,9 @@ def definitions(text: str) -> list[Definition]:
     return found
 
 
-def slice_text(text: str, names: frozenset[str], found: list[Definition]) -> str | None:
-    """The text with the definitions that ``names`` do not need blanked, or None when the slice
-    would keep most of the file (parse it whole)."""
+def slice_text(text: str, names: frozenset[str], found: list[Definition]) -> tuple[str, frozenset[str]] | None:
+    """The text with the definitions that ``names`` do not need blanked, and the names of the
+    definitions kept; None when the slice would keep most of the file (parse it whole)."""
     needed = set(names)
     pending = list(names)
     by_name: dict[str, list[Definition]] = {}
@@ -92,7 +92,7 @@ def slice_text(text: str, names: frozenset[str], found: list[Definition]) -> str
             parts.append(_NOT_LINE_BREAK.sub("", text[definition.start:definition.end]))
             position = definition.end
     parts.append(text[position:])
-    return "".join(parts)
+    return "".join(parts), frozenset(needed)
 
 
 def _spaces(match: re.Match[str]) -> str:

@@ -390,6 +390,19 @@ def test_an_imported_block_is_modelled_from_its_slice_and_located_in_its_file(tm
     assert model is not None and set(model.classes) == {"Block"}
 
 
+def test_a_definition_a_slice_already_holds_is_not_parsed_again(tmp_path: Path) -> None:
+    from initaudit.lint.project import Project
+
+    based = SLICED_BLOCKS.replace("class Block(nn.Module):", "class Base(nn.Module):\n    pass\n\n\nclass Block(Base):")
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": based})
+    project = Project((str(tmp_path),))
+    block = project.model(tmp_path / "pkg" / "blocks.py", "Block")
+    assert block is not None and set(block.classes) == {"Base", "Block"}
+    assert project.model(tmp_path / "pkg" / "blocks.py", "Base") is block
+    unrelated = project.model(tmp_path / "pkg" / "blocks.py", "Unrelated")
+    assert unrelated is not block and "Unrelated" in unrelated.classes
+
+
 def test_a_file_a_slice_cannot_cut_is_modelled_whole(tmp_path: Path) -> None:
     from initaudit.lint.project import Project
 

@@ -54,11 +54,12 @@ def test_definitions_take_their_decorators_and_continued_lines() -> None:
 
 
 def test_a_slice_keeps_what_the_name_needs_where_it_was() -> None:
-    sliced = slice_text(SOURCE, frozenset({"Block"}), definitions(SOURCE))
-    assert sliced is not None
+    found = slice_text(SOURCE, frozenset({"Block"}), definitions(SOURCE))
+    assert found is not None
+    sliced, names = found
     module = cst.parse_module(sliced)
     kept = {node.name.value for node in module.body if isinstance(node, (cst.FunctionDef, cst.ClassDef))}
-    assert kept == {"hidden_width", "Base", "Block"}  # its base, and the helper it calls
+    assert kept == {"hidden_width", "Base", "Block"} == names  # its base, and the helper it calls
     assert "WIDTH = 8" in sliced and "import torch.nn as nn" in sliced
     assert sliced.count("\n") == SOURCE.count("\n")
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 
 class GitIgnore:
@@ -51,7 +53,7 @@ class GitIgnore:
                 lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 lines = []
-            self._specs[file] = GitIgnoreSpec.from_lines(lines) if lines else None
+            self._specs[file] = _compiled(lines) if lines else None
         return self._specs[file]
 
     @staticmethod
@@ -88,3 +90,9 @@ def repository_root(directory: Path) -> Path | None:
 def _absolute(path: Path) -> Path:
     # Not resolve(): a symbolic link is judged where it is, as git judges it.
     return Path(path).absolute()
+
+
+def _compiled(lines: list[str]) -> GitIgnoreSpec:
+    from pathspec import GitIgnoreSpec  # imported once a file has patterns: it costs 15 ms of start-up
+
+    return GitIgnoreSpec.from_lines(lines)

@@ -8,7 +8,6 @@ import contextlib
 import gc
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -78,7 +77,7 @@ def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = 
         cache = ResultCache.open(cache_dir, config)
     from initaudit.lint.roots import project_roots
 
-    run_project = (uuid.uuid4().hex, project_roots([Path(p) for p in paths])) if project else None
+    run_project = (os.urandom(16).hex(), project_roots([Path(p) for p in paths])) if project else None
     run = LintRun(unreadable + _lint_all(files, config, run_project, fix=fix, unsafe=unsafe_fixes, jobs=jobs,
                                          cache=cache, progress=progress))
     if fix and write:

@@ -38,9 +38,9 @@ def may_have_findings(text: str) -> bool:
 
 
 @functools.lru_cache(maxsize=2)  # the prefilter and the project's links read the same file's code
-def without_strings(text: str, *, keep_fstrings: bool = True) -> str:
-    """The code of ``text`` with string literals (f-strings kept unless told) and comments blanked."""
-    return STRINGS_AND_COMMENTS.sub(_blank if keep_fstrings else " ", text)
+def without_strings(text: str) -> str:
+    """The code of ``text`` with string literals (f-strings kept) and comments blanked."""
+    return STRINGS_AND_COMMENTS.sub(_blank, text)
 
 
 def _blank(match: re.Match[str]) -> str:

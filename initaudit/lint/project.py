@@ -33,12 +33,13 @@ ModuleClass = Any
 #: Directories below a project root that hold other people's code or build products.
 _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__",
                            "venv", "env", "build", "dist"})
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)",
-                          re.MULTILINE)
+#: ``from`` and ``import`` statements, each a match only where it starts its line (checked after
+#: the match: a pattern that starts with its keyword is scanned for several times faster).
+_FROM_IMPORT = re.compile(r"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)")
 #: One of ``names`` called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
 _CALLED_OR_PASSED = r"(?<![\w.])({names})\s*[(),]"
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
-_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n;#]*)", re.MULTILINE)
+_IMPORT = re.compile(r"import[ \t]+([^\n;#]*)")
 _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
 #: Imported files a process keeps modelled: enough for a project's shared blocks and helpers,
 #: few enough that a run over a large library stays within a few hundred MiB per worker.
@@ -372,20 +373,26 @@ class Import:
 def _imports(code: str) -> dict[str, Import]:
     """The imports of code (strings and comments blanked), by the local name they bind."""
     found = {}
-    for match in _IMPORT.finditer(code):
+    for match in filter(_starts_line, _IMPORT.finditer(code)):
         for item in match.group(1).split(","):
             alias = _MODULE_ALIAS_NAME.match(item.strip().rstrip("\\").strip())
             if alias is not None:  # ``import a.b as x`` binds x to a.b; ``import a.b`` binds a to a
                 module, local = alias.group(1), alias.group(2)
                 top = module.partition(".")[0]
                 found[local or top] = Import(0, module if local else top, "")
-    for match in _FROM_IMPORT.finditer(code):
+    for match in filter(_starts_line, _FROM_IMPORT.finditer(code)):
         for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
             alias = _ALIAS.match(item.strip().rstrip("\\").strip())
             if alias is not None:
                 found[alias.group(2) or alias.group(1)] = Import(
                     len(match.group(1)), match.group(2), alias.group(1))
     return found
+
+
+def _starts_line(match: re.Match[str]) -> bool:
+    """Whether only blanks precede the match on its line."""
+    code, start = match.string, match.start()
+    return code[code.rfind("\n", 0, start) + 1:start].strip(" \t") == ""
 
 
 @dataclass

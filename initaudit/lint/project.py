@@ -36,8 +36,8 @@ _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__
 #: ``from`` and ``import`` statements, each a match only where it starts its line (checked after
 #: the match: a pattern that starts with its keyword is scanned for several times faster).
 _FROM_IMPORT = re.compile(r"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)")
-#: One of ``names`` called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
-_CALLED_OR_PASSED = r"(?<![\w.])({names})\s*[(),]"
+#: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
+_CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
 _IMPORT = re.compile(r"import[ \t]+([^\n;#]*)")
 _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
@@ -472,8 +472,8 @@ class Links:
         if not imported:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
-        used = re.compile(_CALLED_OR_PASSED.format(names="|".join(map(re.escape, imported))))
-        return any(self.function(local) is not None for local in set(used.findall(code)))
+        used = set(_CALLED_OR_PASSED.findall(code)).intersection(imported)
+        return any(self.function(local) is not None for local in used)
 
 
 _PROJECTS: dict[tuple[str, tuple[str, ...]], Project] = {}

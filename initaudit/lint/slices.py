@@ -3,7 +3,8 @@
 An importer of ``Block`` from ``blocks.py`` reads the class, its base classes and the helpers it
 calls, not the file's other classes and functions. The slice keeps every top-level statement that
 is not a ``class`` or ``def`` (imports, constants, ``if`` blocks), the definitions named, and,
-transitively, every top-level definition whose name their text mentions. The others become empty
+transitively, every top-level definition whose name a class's text mentions and every function
+whose name a function's text mentions. The others become empty
 lines, so that every kept node keeps its line and column. Found from the text alone (strings and
 comments blanked, offsets kept), so a slice can be wrong only where a line inside brackets starts
 at column 0; the caller parses the whole file when a slice does not parse.
@@ -75,9 +76,12 @@ def slice_text(text: str, names: frozenset[str], found: list[Definition]) -> tup
     by_name: dict[str, list[Definition]] = {}
     for definition in found:
         by_name.setdefault(definition.name, []).append(definition)
+    # A class needs its bases, the classes it builds and the helpers it calls; a function, what
+    # an importer reads of it (its own init operations), only the functions it calls.
+    functions = {d.name for d in found if d.keyword == "def"}
     while pending:
         for definition in by_name.get(pending.pop(), ()):
-            for word in definition.words & by_name.keys():
+            for word in definition.words & (by_name.keys() if definition.keyword == "class" else functions):
                 if word not in needed:
                     needed.add(word)
                     pending.append(word)

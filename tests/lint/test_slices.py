@@ -69,3 +69,19 @@ def test_a_slice_keeps_what_the_name_needs_where_it_was() -> None:
 
 def test_a_slice_of_most_of_the_file_is_not_made() -> None:
     assert slice_text(SOURCE, frozenset({"Block", "Unrelated", "unrelated"}), definitions(SOURCE)) is None
+
+
+def test_a_function_keeps_the_functions_it_calls_not_the_classes_it_names() -> None:
+    source = SOURCE + textwrap.dedent('''\
+
+
+        def init_block(block):
+            if isinstance(block, Block):
+                nn.init.zeros_(block.fc.weight)
+            return hidden_width()
+    ''')
+    found = slice_text(source, frozenset({"init_block"}), definitions(source))
+    assert found is not None
+    assert found[1] == {"init_block", "hidden_width"}
+    found = slice_text(source, frozenset({"Block"}), definitions(source))
+    assert found is not None and found[1] == {"Block", "Base", "hidden_width"}

@@ -31,13 +31,12 @@ _WHOLE_SHARE = 0.6
 
 @dataclass(frozen=True)
 class Definition:
-    """A top-level ``class`` or ``def`` (its decorators included) and the words its text uses."""
+    """A top-level ``class`` or ``def``, its decorators included."""
 
     keyword: str
     name: str
     start: int
     end: int
-    words: frozenset[str]
     #: For a class: the words of its bases, and where its body starts.
     bases: frozenset[str] = frozenset()
     body: int = 0
@@ -64,7 +63,7 @@ def definitions(text: str) -> list[Definition]:
             header = _HEADER_END.search(code, match.end(), end)
             body = header.end() if header is not None else end
             bases = frozenset(_WORD.findall(code, match.end(), body))
-        found.append(Definition(keyword, name, start, end, frozenset(_WORD.findall(text, start, end)), bases, body))
+        found.append(Definition(keyword, name, start, end, bases, body))
     return found
 
 
@@ -81,7 +80,8 @@ def slice_text(text: str, names: frozenset[str], found: list[Definition]) -> tup
     functions = {d.name for d in found if d.keyword == "def"}
     while pending:
         for definition in by_name.get(pending.pop(), ()):
-            for word in definition.words & (by_name.keys() if definition.keyword == "class" else functions):
+            named = set(_WORD.findall(text, definition.start, definition.end))
+            for word in named & (by_name.keys() if definition.keyword == "class" else functions):
                 if word not in needed:
                     needed.add(word)
                     pending.append(word)

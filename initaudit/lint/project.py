@@ -86,6 +86,8 @@ class Project:
         self._bases: dict[Path, list[Path]] = {}
         self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
         self._initialising: dict[Binding, bool] = {}
+        self._initialiser: dict[Binding, bool] = {}
+        self._naming_init: dict[Path, bool] = {}
         self._provides: dict[tuple[Binding, str], bool] = {}
         self._building: set[Path] = set()
         #: The names each model was sliced for (None: the whole file).
@@ -308,6 +310,17 @@ class Project:
             found = self._defined[path] = frozenset(_DEFINITION.findall(text))
         return found
 
+    def may_be_initialiser(self, importer: Path, imported: Import) -> bool:
+        """Cheaply, from text: what ``imported`` names in ``importer`` is a function of a project
+        file (through re-exports) that can initialise."""
+        binding = self.binding(importer, imported)
+        if binding is None:
+            return False
+        if binding not in self._initialiser:
+            found = self.definition(binding, "def", set())
+            self._initialiser[binding] = found is not None and self.may_initialise(found)
+        return self._initialiser[binding]
+
     def may_initialise(self, binding: Binding) -> bool:
         """Cheaply, from text: the top-level function's code can hold an init operation (its
         text runs to the next statement at column 0)."""
@@ -317,9 +330,16 @@ class Project:
 
     def _may_initialise(self, binding: Binding) -> bool:
         text = self.text(binding.path)
-        return text is not None and any(
+        return text is not None and self._names_init(binding.path, text) and any(
             found.name == binding.name and may_have_findings(text[found.start:found.end])
             for found in self._top_level(binding.path, text))
+
+    def _names_init(self, path: Path, text: str) -> bool:
+        """Whether the file's code can hold an init operation anywhere: when not, none of its
+        functions is read (cheaper than finding its top-level statements)."""
+        if path not in self._naming_init:
+            self._naming_init[path] = may_have_findings(text)
+        return self._naming_init[path]
 
     def _top_level(self, path: Path, text: str) -> list[Definition]:
         """The top-level ``class`` and ``def`` statements of the file, found once."""
@@ -466,9 +486,8 @@ class Links:
     def calls_initialiser(self, text: str) -> bool:
         """Whether this file calls or applies a function imported from a project file that can
         initialise: such a file can hold a finding though its own text names no init."""
-        # Most files import no name from a project file: no scan of their code then.
-        imported = [local for local, found in self._imports.items()
-                    if found.name and self.project.binding(self.path, found) is not None]
+        # Most files import no such function: no scan of their code then.
+        imported = [local for local, found in self._imports.items() if self.project.may_be_initialiser(self.path, found)]
         if not imported:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)

@@ -30,7 +30,9 @@ STRINGS_AND_COMMENTS = re.compile(
     re.DOTALL,
 )
 #: The prefix letters a string literal starts with (``rb``, ``f``), read backwards from its quote.
-_PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}$")
+_PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}\Z")
+#: The letters that end the prefix of an f- or t-string (``f"``, ``rf"``, ``fr"``, ``tb"``...).
+_PREFIX_LETTERS = frozenset("fFtTrRbB")
 
 
 def may_have_findings(text: str) -> bool:
@@ -45,6 +47,8 @@ def without_strings(text: str) -> str:
 
 def _blank(match: re.Match[str]) -> str:
     start = match.start()
+    if start == 0 or match.string[start - 1] not in _PREFIX_LETTERS:
+        return " "  # most literals: no prefix, or one without f or t (checked without a search)
     prefix = _PREFIX.search(match.string, max(start - 3, 0), start)
     if prefix is not None and any(c in "fFtT" for c in prefix.group()):
         return match.group()  # f- and t-strings contain expressions

@@ -48,6 +48,9 @@ def test_prefilter_never_drops_a_finding() -> None:
     # A backslash-continued line inside a literal: its closing quote is still found.
     ('def f():\n    """Run:\\\n    this."""\nw.zero_()\ndef g():\n    """Doc."""\n', True),
     ('s = "a\\\nb"\nw.zero_()\nt = "x"\n', True),
+    # A comment below a line that ends in a name like a prefix is no f-string: it is blanked.
+    ("x = tf\n# w.zero_()\n", False),
+    ("msg = fr'{w.zero_()}' + tb'x'\n", True),
 ])
 def test_trigger_text_outside_strings_and_comments(code: str, expected: bool) -> None:
     assert may_have_findings(code) is expected

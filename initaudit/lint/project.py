@@ -90,7 +90,7 @@ class Project:
         self._naming_init: dict[Path, bool] = {}
         self._provides: dict[tuple[Binding, str], bool] = {}
         self._building: set[Path] = set()
-        #: The names each model was sliced for (None: the whole file).
+        #: The names of the definitions each model's slice kept (None: the whole file).
         self._covered: dict[Path, frozenset[str] | None] = {}
         self._definitions_of: dict[Path, list[Definition]] = {}
 
@@ -487,7 +487,8 @@ class Links:
         """Whether this file calls or applies a function imported from a project file that can
         initialise: such a file can hold a finding though its own text names no init."""
         # Most files import no such function: no scan of their code then.
-        imported = [local for local, found in self._imports.items() if self.project.may_be_initialiser(self.path, found)]
+        imported = [local for local, found in self._imports.items()
+                    if self.project.may_be_initialiser(self.path, found)]
         if not imported:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)

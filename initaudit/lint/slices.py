@@ -4,10 +4,10 @@ An importer of ``Block`` from ``blocks.py`` reads the class, its base classes an
 calls, not the file's other classes and functions. The slice keeps every top-level statement that
 is not a ``class`` or ``def`` (imports, constants, ``if`` blocks), the definitions named, and,
 transitively, every top-level definition whose name a class's text mentions and every function
-whose name a function's text mentions. The others become empty
-lines, so that every kept node keeps its line and column. Found from the text alone (strings and
-comments blanked, offsets kept), so a slice can be wrong only where a line inside brackets starts
-at column 0; the caller parses the whole file when a slice does not parse.
+whose name a function's text mentions. The others become empty lines, so that every kept node
+keeps its line and column. Found from the text alone (strings and comments blanked, offsets
+kept), so a slice can be wrong only where a line inside brackets starts at column 0; the caller
+parses the whole file when a slice does not parse.
 """
 
 from __future__ import annotations

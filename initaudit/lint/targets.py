@@ -148,7 +148,7 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
         modules = [m for root in reach[0] for m in root.walk()]
         for op in ops:
             if op.scope_node is function and op.target_node is not None:
-                target = _applied_target(model, op, parameter, modules)
+                target = _applied_target(model, op, call.owner, parameter, modules)
                 if target is not None:
                     derived.append(_at_call(model, op, call, target, ops))
     return derived
@@ -321,15 +321,17 @@ def _method(model: CollectedFile, owner: ModuleClass, name: str) -> cst.Function
     return None
 
 
-def _applied_target(model: CollectedFile, op: InitOp, parameter: str,
+def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parameter: str,
                     modules: list[Submodule]) -> Target | None:
+    """What ``op`` writes in the modules ``owner.apply`` reaches: layers of ``owner``, so that a
+    later write of the same layer in that class supersedes it."""
     assert op.owner is not None and op.target_node is not None
     node = _strip(op.target_node)
     if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
             and node.value.value == parameter):
         return None
     narrowed, exact = _narrow(model, op, parameter, modules, depth=0)
-    return Target(op.owner, tuple(narrowed), node.attr.value, exact) if narrowed else None
+    return Target(owner, tuple(narrowed), node.attr.value, exact) if narrowed else None
 
 
 # ------------------------------------------------------------------------ direct targets

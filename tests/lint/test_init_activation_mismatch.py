@@ -201,6 +201,41 @@ def test_later_init_overrides_earlier() -> None:
     assert ia103(code) == []
 
 
+def test_an_explicit_init_after_apply_overrides_what_apply_wrote() -> None:
+    """DiT: every Linear gets Xavier through ``self.apply``, then the timestep MLP before SiLU is
+    drawn again with std 0.02; the Xavier before SiLU is gone by then. Layers that nothing
+    writes again keep their finding."""
+    code = """
+class Embedder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(16, 32), nn.SiLU(), nn.Linear(32, 32))
+        self.gate = nn.Sequential(nn.Linear(32, 32), nn.ReLU())
+
+    def forward(self, t):
+        return self.gate(self.mlp(t))
+
+
+class DiT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.t_embedder = Embedder()
+        self.initialize_weights()
+
+    def initialize_weights(self):
+        def _basic_init(module):
+            if isinstance(module, nn.Linear):
+                torch.nn.init.xavier_uniform_(module.weight)
+        self.apply(_basic_init)
+        nn.init.normal_(self.t_embedder.mlp[0].weight, std=0.02)
+
+    def forward(self, t):
+        return self.t_embedder(t)
+"""
+    found = ia103(code)
+    assert len(found) == 1 and "t_embedder.gate.0" in found[0].message
+
+
 def test_helper_method_called_from_init() -> None:
     code = """
 class Net(nn.Module):

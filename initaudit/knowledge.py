@@ -625,7 +625,7 @@ def parameter_ndim(class_name: str, param: str) -> int | None:
 #: Name fragments of parameters for which N(0, 1) is the usual start (embedding tables, learned
 #: tokens and positions): not "unscaled" weights.
 EMBEDDING_LIKE_NAMES: tuple[str, ...] = (
-    "embed", "token", "pos", "query", "cls", "codebook", "prompt", "latent", "mask",
+    "embed", "token", "pos", "query", "queries", "cls", "codebook", "prompt", "latent", "mask",
 )
 
 #: Spellings of a projection matrix's name, which no embedding-like fragment overrides

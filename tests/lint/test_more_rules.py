@@ -86,6 +86,15 @@ def test_not_reported(line: str) -> None:
     assert codes(in_init(line)) == []
 
 
+@pytest.mark.parametrize("name, reported", [("queries", False), ("latent_queries", False), ("w_queries", True)])
+def test_learned_query_tokens_start_like_embeddings(name: str, reported: bool) -> None:
+    """vit-pytorch's patch merger: ``queries`` are tokens attended with x, N(0, 1) like an
+    nn.Embedding's rows; a projection spelled ``w_queries`` is a weight."""
+    code = in_init(f"self.{name} = nn.Parameter(torch.randn(4, 16))",
+                   extra=f"\n    def forward(self, x):\n        return self.{name} @ x.transpose(-1, -2)\n")
+    assert ("IA105" in codes(code)) is reported
+
+
 def test_inplace_in_method_with_unknown_callers_is_not_judged() -> None:
     body = in_init("pass", extra="""
     def reset_parameters(self):

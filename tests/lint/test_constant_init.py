@@ -151,6 +151,23 @@ class MyLinear(nn.Module):
     assert codes(code) == ["IA101"]
 
 
+@pytest.mark.parametrize("name, reported", [("pos_emb", False), ("cls_token", False), ("w_pos", True)])
+def test_a_zero_positional_table_or_token_is_a_start_not_a_dead_weight(name: str, reported: bool) -> None:
+    """CoPE (x-transformers, and the paper's own code): ``pos_emb`` starts at zero and meets the
+    query in an einsum. No layer feeds a table or a learned token, so a zero start stalls
+    nothing before it; a projection spelled ``w_pos`` is a weight."""
+    code = HEADER + f"""
+class CoPE(nn.Module):
+    def __init__(self, dim, max_pos):
+        super().__init__()
+        self.{name} = nn.Parameter(torch.zeros(max_pos, dim))
+
+    def forward(self, query):
+        return torch.einsum("b n d, p d -> b n p", query, self.{name})
+"""
+    assert (codes(code) == ["IA101"]) is reported
+
+
 @pytest.mark.parametrize("code", [
     # biases, norm layers and 1-D scales are meant to start constant
     """

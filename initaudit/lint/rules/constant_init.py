@@ -80,8 +80,8 @@ def _flag_parameter(model: FileModel, op: InitOp) -> bool:
     assert target is not None
     if (target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded or is_intentional(target.param):
         return False
-    if target.param not in target.owner.matrix_parameters:
-        return False  # an additive offset or a table, not a weight that multiplies the signal
+    if target.param not in target.owner.matrix_parameters or knowledge.is_embedding_like(target.param):
+        return False  # an additive offset, a table or a learned token: no layer feeds it
     if op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner):
         return False
     partner = low_rank_partner(target.param)

@@ -40,6 +40,9 @@ class ModuleClass:
     parameters: dict[str, int | None] = field(default_factory=dict)
     #: Attributes used as a weight: an operand of ``@``, ``matmul``, ``F.linear``, ``F.conv*``.
     matrix_parameters: set[str] = field(default_factory=set)
+    #: Parameters whose values an assignment replaces (``self.w.data = kernel_init(shape)``):
+    #: what they start from is not known statically.
+    data_assigned: set[str] = field(default_factory=set)
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
     consumers: dict[str, set[Consumer]] = field(default_factory=dict)
     #: Not built as a submodule by any other class of the file: its output is the model's.

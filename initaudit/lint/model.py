@@ -380,6 +380,11 @@ class _Collector:
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
         if isinstance(target, cst.Name) and (built := self._constructed(node.value)) is not None:
             self._instances[(id(owner), target.value)] = built
+        if (isinstance(target, cst.Attribute) and target.attr.value == "data"
+                and isinstance(target.value, cst.Attribute) and isinstance(target.value.value, cst.Name)
+                and target.value.value.value == "self" and self._class_stack
+                and owner is self._class_stack[-1]):
+            owner.data_assigned.add(target.value.attr.value)
         if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
                 and target.value.value == "self" and self._class_stack
                 and owner is self._class_stack[-1]):

@@ -182,6 +182,7 @@ def weight_matrices(model: FileModel, op: InitOp) -> tuple[str, tuple[Submodule,
         if (target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded \
                 or target.param not in target.owner.matrix_parameters \
                 or (op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner)) \
+                or target.param in target.owner.data_assigned \
                 or knowledge.is_embedding_like(target.param):
             return None
         return target.param, ()

@@ -138,6 +138,25 @@ print(linear.weight)
     assert codes(code) == ["IA101"]
 
 
+@pytest.mark.parametrize("assigned, reported", [("weight", False), ("bias", True)])
+def test_a_zero_parameter_whose_data_an_assignment_replaces_is_not_judged(assigned: str, reported: bool) -> None:
+    """score_sde_pytorch's StyleGAN2 Conv2d: zeros, then ``self.weight.data = kernel_init(shape)``
+    (every caller passes one). Replacing another parameter's data leaves the zero weight."""
+    code = HEADER + f"""
+class Conv2d(nn.Module):
+    def __init__(self, in_ch, out_ch, kernel, kernel_init=None):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(out_ch, in_ch, kernel, kernel))
+        self.bias = nn.Parameter(torch.zeros(out_ch))
+        if kernel_init is not None:
+            self.{assigned}.data = kernel_init(self.{assigned}.data.shape)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight) + self.bias.reshape(1, -1, 1, 1)
+"""
+    assert (codes("import torch.nn.functional as F\n" + code) == ["IA101"]) is reported
+
+
 def test_zero_parameter_matrix_used_as_weight() -> None:
     code = HEADER + """
 class MyLinear(nn.Module):

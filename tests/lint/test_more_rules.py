@@ -65,6 +65,7 @@ def test_reported(line: str, code: str) -> None:
     "self.pos_embed = nn.Parameter(torch.randn(1, 8, 16))",
     "self.cls_token = nn.Parameter(torch.randn(1, 1, 16))",
     "self.W = nn.Parameter(torch.randn(16, 16))\n        nn.init.kaiming_uniform_(self.W, a=math.sqrt(5))",
+    "self.W = nn.Parameter(torch.randn(16, 16))\n        self.W.data = scaled_init(self.W.shape)",
     # trunc_normal_ with bounds scaled by std, or a std where ±2 does truncate
     "nn.init.trunc_normal_(self.fc.weight, std=0.02, a=-0.04, b=0.04)",
     "nn.init.trunc_normal_(self.fc.weight, std=1.0)",

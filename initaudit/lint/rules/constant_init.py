@@ -82,8 +82,9 @@ def _flag_parameter(model: FileModel, op: InitOp) -> bool:
         return False
     if target.param not in target.owner.matrix_parameters or knowledge.is_embedding_like(target.param):
         return False  # an additive offset, a table or a learned token: no layer feeds it
-    if op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner):
-        return False
+    if op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner) \
+            or target.param in target.owner.data_assigned:
+        return False  # initialised again by the library, or replaced by an assignment to .data
     partner = low_rank_partner(target.param)
     owner_ops = [o for o in model.init_ops if o.owner is target.owner and o is not op]
     if partner is not None and any(

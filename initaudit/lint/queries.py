@@ -179,18 +179,25 @@ def weight_matrices(model: FileModel, op: InitOp) -> tuple[str, tuple[Submodule,
     if target is None or not target.exact:
         return None
     if not target.layers:
-        if (target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded \
-                or target.param not in target.owner.matrix_parameters \
-                or (op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner)) \
-                or target.param in target.owner.data_assigned \
-                or knowledge.is_embedding_like(target.param):
-            return None
-        return target.param, ()
+        return (target.param, ()) if judged_parameter(model, op) else None
     layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param))
     return (describe_layers(layers, target.param, model), layers) if layers else None
 
 
-def reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
+def judged_parameter(model: FileModel, op: InitOp) -> bool:
+    """Whether what ``op`` writes to a bare Parameter (no layer) is a weight matrix that starts
+    from it: one that multiplies the signal, not a table, token or offset, and that neither the
+    library's init convention nor an assignment to its ``.data`` sets again."""
+    target = op.target
+    assert target is not None
+    return not ((target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded
+                or target.param not in target.owner.matrix_parameters
+                or knowledge.is_embedding_like(target.param)
+                or target.param in target.owner.data_assigned
+                or (op.via is InitVia.PARAMETER and _reinitialised_elsewhere(model, target.owner)))
+
+
+def _reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
     """A class whose parameters an init routine of the file handles (``isinstance(m, Owner)``),
     or a file following the ``_init_weights`` convention, in which a library initialises every
     module after construction: what ``__init__`` creates is only a placeholder."""

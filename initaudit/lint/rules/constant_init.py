@@ -8,10 +8,11 @@ from typing import Iterator
 from initaudit import knowledge
 from initaudit.diagnostics import Severity
 from initaudit.lint.flow import Consumer, ConsumerKind
-from initaudit.lint.facts import BARE_TENSOR, InitOp, InitVia
+from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
-from initaudit.lint.queries import describe_layers, feeding, reinitialised_elsewhere, is_intentional, is_weight_matrix, low_rank_partner, number
+from initaudit.lint.queries import (describe_layers, feeding, is_intentional, is_weight_matrix, judged_parameter,
+                                    low_rank_partner, number)
 from initaudit.lint.rules.base import Finding
 from initaudit.lint.rules.rewrite import scheme_fix
 
@@ -78,13 +79,8 @@ def _flag_parameter(model: FileModel, op: InitOp) -> bool:
     """``self.w = nn.Parameter(torch.zeros(out, in))`` or an init of such a bare Parameter."""
     target = op.target
     assert target is not None
-    if (target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded or is_intentional(target.param):
+    if is_intentional(target.param) or not judged_parameter(model, op):
         return False
-    if target.param not in target.owner.matrix_parameters or knowledge.is_embedding_like(target.param):
-        return False  # an additive offset, a table or a learned token: no layer feeds it
-    if op.via is InitVia.PARAMETER and reinitialised_elsewhere(model, target.owner) \
-            or target.param in target.owner.data_assigned:
-        return False  # initialised again by the library, or replaced by an assignment to .data
     partner = low_rank_partner(target.param)
     owner_ops = [o for o in model.init_ops if o.owner is target.owner and o is not op]
     if partner is not None and any(

@@ -536,6 +536,7 @@ SCALED_RESIDUAL_BASE_STD = 0.02
 #: Schemes with a fixed std (not derived from the fans): HF's N(0, 0.02) and its relatives.
 FIXED_STD_SCHEMES: frozenset[str] = frozenset({"normal", "trunc_normal", "scaled_normal", "scaled_trunc_normal"})
 
+
 @dataclass(frozen=True)
 class LibraryRecipe:
     """A library's documented init of the layers of one of its blocks that departs from the

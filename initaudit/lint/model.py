@@ -380,15 +380,12 @@ class _Collector:
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
         if isinstance(target, cst.Name) and (built := self._constructed(node.value)) is not None:
             self._instances[(id(owner), target.value)] = built
-        if (isinstance(target, cst.Attribute) and target.attr.value == "data"
-                and isinstance(target.value, cst.Attribute) and isinstance(target.value.value, cst.Name)
-                and target.value.value.value == "self" and self._class_stack
-                and owner is self._class_stack[-1]):
-            owner.data_assigned.add(target.value.attr.value)
-        if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
-                and target.value.value == "self" and self._class_stack
-                and owner is self._class_stack[-1]):
-            self._self_attribute(owner, target.attr.value, node)
+        in_method = bool(self._class_stack) and owner is self._class_stack[-1]
+        if in_method and isinstance(target, cst.Attribute) and target.attr.value == "data" \
+                and (replaced := _self_attribute_name(target.value)) is not None:
+            owner.data_assigned.add(replaced)  # ``self.w.data = ...``
+        if in_method and (name := _self_attribute_name(target)) is not None:
+            self._self_attribute(owner, name, node)
         elif isinstance(target, cst.Name) and owner.node is not None and not owner.is_module:
             module = self._builder.build(target.value, node.value, self._defaults())
             if module is not None:
@@ -460,9 +457,8 @@ class _Collector:
             classes = [e.value for e in tested.elements] if isinstance(tested, (cst.Tuple, cst.List)) else [tested]
             self.dispatched.update(c.value for c in classes if isinstance(c, cst.Name))
         method = self._method_name()
-        if (method == "__init__" and isinstance(node.func, cst.Attribute)
-                and isinstance(node.func.value, cst.Name) and node.func.value.value == "self"):
-            owner.init_calls.setdefault(node.func.attr.value, self._seq)
+        if method == "__init__" and (called := _self_attribute_name(node.func)) is not None:
+            owner.init_calls.setdefault(called, self._seq)
         if method == "forward" and owner.is_module:
             built = torch_nn_class(self._model.names(node.func))
             if built in knowledge.WEIGHT_LAYERS or built in knowledge.NORM_LAYERS:
@@ -538,9 +534,8 @@ class _Collector:
                 node = node.value
             else:
                 break
-        if (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
-                and node.value.value == "self" and self._class_stack):
-            self._class_stack[-1].matrix_parameters.add(node.attr.value)
+        if self._class_stack and (name := _self_attribute_name(node)) is not None:
+            self._class_stack[-1].matrix_parameters.add(name)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Name) and isinstance(node.value, cst.List) \
@@ -565,9 +560,8 @@ class _Collector:
             local = self._builder.lists[receiver.value]
             local.items.extend(items)
             local.repeated = local.repeated or bool(self._loops)
-        elif (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name)
-              and receiver.value.value == "self" and receiver.attr.value in owner.attributes):
-            container = owner.attributes[receiver.attr.value]
+        elif (name := _self_attribute_name(receiver)) is not None and name in owner.attributes:
+            container = owner.attributes[name]
             if container.kind is LayerKind.CONTAINER:
                 self._builder.add_children(container, items, names, repeated=bool(self._loops))
 
@@ -631,6 +625,13 @@ def _always_exits(body: cst.BaseSuite) -> bool:
     else:
         statements = body.body
     return bool(statements) and isinstance(statements[-1], (cst.Return, cst.Continue, cst.Raise, cst.Break))
+
+
+def _self_attribute_name(node: cst.BaseExpression) -> str | None:
+    """``x`` of ``self.x``."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None
 
 
 def _keyword_is_false(call: cst.Call, keyword: str) -> bool:

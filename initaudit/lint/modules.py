@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
@@ -224,10 +225,8 @@ class SubmoduleBuilder:
             return self.torch_module(path, torch_class, node)
         if isinstance(node.func, cst.Name) and node.func.value in self._leaf_subclasses:
             return self.torch_module(path, self._leaf_subclasses[node.func.value], node)
-        if isinstance(node.func, cst.Name) and node.func.value in self._local_classes:
-            return Submodule(path, LayerKind.CUSTOM, node.func.value, node)
-        spelled = dotted(node.func)
-        if spelled is not None and spelled in self._local_classes:  # ``blocks.Block()``: imported module
+        spelled = get_full_name_for_node(node.func)  # ``Block()``, or ``blocks.Block()`` of an imported module
+        if spelled is not None and spelled in self._local_classes:
             return Submodule(path, LayerKind.CUSTOM, spelled, node)
         return None
 
@@ -337,17 +336,6 @@ class SubmoduleBuilder:
                     slope = 0.01 if activation == "leaky_relu" else None
                     return Submodule(path, LayerKind.ACTIVATION, None, node, activation, slope)
         return None
-
-
-def dotted(node: cst.BaseExpression) -> str | None:
-    """``a.b.C`` for an attribute chain of names (None for anything else, a plain name included)."""
-    parts = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if not parts or not isinstance(node, cst.Name):
-        return None
-    return ".".join([node.value, *reversed(parts)])
 
 
 def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStatement]:

@@ -26,8 +26,8 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	-$(BIN)/initaudit check examples/
-	-$(BIN)/initaudit model examples.audit_models:bad_mlp
-	-$(BIN)/initaudit model examples.audit_models:good_mlp
+	-$(BIN)/initaudit model --factory examples.audit_models:bad_mlp
+	-$(BIN)/initaudit model --factory examples.audit_models:good_mlp
 
 test: install
 	$(BIN)/python -m pytest

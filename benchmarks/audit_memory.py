@@ -32,7 +32,7 @@ else:
     from initaudit.audit import run_audit
     os.chdir({here!r})
     with contextlib.redirect_stdout(io.StringIO()):
-        status = run_audit("model_factories:" + name, output_format="json")
+        status = run_audit(factory="model_factories:" + name, output_format="json")
     assert status in (0, 1), status
     size = None
 peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))

@@ -1,8 +1,8 @@
 """Small models for trying ``initaudit model`` (run from the repository root):
 
-    initaudit model examples.audit_models:good_mlp      # clean, exit 0
-    initaudit model examples.audit_models:bad_mlp       # findings, exit 1
-    initaudit model examples.audit_models:bad_mlp --fix --output fixed.safetensors
+    initaudit model --factory examples.audit_models:good_mlp      # clean, exit 0
+    initaudit model --factory examples.audit_models:bad_mlp       # findings, exit 1
+    initaudit model --factory examples.audit_models:bad_mlp --fix --output fixed.safetensors
 """
 
 from __future__ import annotations

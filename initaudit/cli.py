@@ -121,7 +121,7 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
 
 
 @main.command(short_help="Audit a checkpoint, TorchScript archive or model factory.")
-@click.argument("spec")
+@click.argument("spec", required=False)
 @click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--input-shape", help="Input shape for the signal probe, e.g. 1,3,224,224.")
 @click.option("--example-inputs", help="package.module:function returning the probe's inputs "
@@ -131,7 +131,8 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
 @click.option("--force", is_flag=True, help="Let --fix audit and rewrite tensors that look trained as inits.")
 @click.option("--trust-pickle", is_flag=True,
               help="Allow unpickling arbitrary objects and loading TorchScript code (both run code from the file).")
-@click.option("--factory", help="package.module:function building the architecture for a bare state dict.")
+@click.option("--factory", help="package.module:function building the model: audited itself without SPEC, "
+              "the architecture of a bare state dict with it. The only way initaudit imports a module.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for probes and fixes.")
 @click.option("--html", "html", type=click.Path(dir_okay=False), help="Also write the report as one HTML page.")
 @click.option("--low-memory", is_flag=True,
@@ -142,10 +143,14 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
                    "checkpoints far larger than memory.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes reading the shards of a sharded checkpoint.")
-def model(spec: str, output_format: str, input_shape: str | None, example_inputs: str | None, fix: bool, output: str | None,
+def model(spec: str | None, output_format: str, input_shape: str | None, example_inputs: str | None, fix: bool, output: str | None,
           force: bool, trust_pickle: bool, factory: str | None, seed: int, html: str | None,
           low_memory: bool, sample: bool, jobs: int) -> None:
-    """Audit a checkpoint, TorchScript archive or package.module:factory."""
+    """Audit a checkpoint (SPEC: a file or a checkpoint directory), or the model that
+    --factory package.module:function builds."""
+    if spec is None and factory is None:
+        _error("give a checkpoint to audit, or --factory package.module:function")
+        sys.exit(EXIT_ERROR)
     shape = None
     if input_shape:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import types
 import warnings
+from pathlib import Path
 from typing import Any
 
 from initaudit.audit.api import audit
@@ -15,14 +16,14 @@ from initaudit.audit.api import audit
 INSTALL_HINT = "initaudit: error: auditing models needs torch: pip install 'initaudit[model]'"
 
 
-def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
+def run_audit(spec: str | None = None, *, output_format: str = "text", input_shape: tuple[int, ...] | None = None,
               fix: bool = False, output: str | None = None, trust_pickle: bool = False,
               factory: str | None = None, seed: int = 0, html: str | None = None, force: bool = False,
               low_memory: bool = False, sample: bool = False, jobs: int = 1,
               example_inputs: str | None = None) -> int:
-    """Audit SPEC, print the report to stdout, return the exit status (0 clean, 1 warning/error
-    findings, 2 refused/unreadable input or usage error). ``force`` lets ``fix`` audit and rewrite
-    tensors that look trained as inits."""
+    """Audit the checkpoint SPEC, or (SPEC None) the model ``factory`` builds; print the report to
+    stdout, return the exit status (0 clean, 1 warning/error findings, 2 refused/unreadable input
+    or usage error). ``force`` lets ``fix`` audit and rewrite tensors that look trained as inits."""
     if fix and not output:
         return _fail("--fix needs --output OUT (the input is never modified)")
     if force and not fix:
@@ -40,15 +41,20 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
     from initaudit.audit.pipeline import analyse
     from initaudit.audit.sources import inputs_from, open_source
     from initaudit.audit.writing import output_format as fix_format
+    from initaudit.audit.writing import refuse_overwriting_input
     from initaudit.report.progress import progress_bar
 
     try:
         fmt = fix_format(spec, output) if fix and output else ""
+        if html:
+            refuse_overwriting_input(html, spec, "--html")
+            if output and Path(html).resolve() == Path(output).resolve():
+                raise AuditError("--html and --output name the same file")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             source = open_source(spec, trust_pickle=trust_pickle, factory=factory, low_memory=low_memory)
             if fix and source.metadata.get("per_module"):
-                raise AuditError(f"{spec}: --fix cannot write a model audited module by module "
+                raise AuditError(f"{spec or factory}: --fix cannot write a model audited module by module "
                                  "(it is never whole in memory)")
             if example_inputs:
                 source.example = inputs_from(example_inputs)
@@ -76,9 +82,9 @@ def run_audit(spec: str, *, output_format: str = "text", input_shape: tuple[int,
     except OSError as error:
         return _fail(f"cannot write {html}: {error.strerror or error}")
     except MemoryError:
-        return _fail(f"{spec}: out of memory while auditing")
+        return _fail(f"{spec or factory}: out of memory while auditing")
     except Exception as error:  # a bug, not findings: exit 2 with one line, never 1
-        return _fail(f"internal error while auditing {spec}: {type(error).__name__}: {error}")
+        return _fail(f"internal error while auditing {spec or factory}: {type(error).__name__}: {error}")
     return status
 
 

@@ -85,15 +85,21 @@ class Source:
     example: Example | None = None
 
 
-def open_source(spec: str, *, trust_pickle: bool = False, factory: str | None = None,
+def open_source(spec: str | None, *, trust_pickle: bool = False, factory: str | None = None,
                 low_memory: bool = False) -> Source:
-    path = Path(spec)
-    if not path.exists() and FACTORY_SPEC.match(spec):
+    """The checkpoint ``spec`` names, or (``spec`` None) the model ``factory`` builds. A
+    checkpoint argument is only ever read as a path: importing it would run the code of any
+    module it happens to name (``model:v3`` beside a ``model.py``)."""
+    if spec is None:
+        if factory is None:
+            raise AuditError("nothing to audit: give a checkpoint, or --factory package.module:function")
         from initaudit.audit.materialise import factory_source
 
-        return factory_source(spec, low_memory)
+        return factory_source(factory, low_memory)
+    path = Path(spec)
     if not path.exists():
-        raise AuditError(f"{spec}: no such file or directory")
+        hint = f" (to audit the model a factory builds, pass --factory {spec})" if FACTORY_SPEC.match(spec) else ""
+        raise AuditError(f"{spec}: no such file or directory{hint}")
     if path.is_dir():
         _refuse_pipeline(path)
     source = _open_path(path, trust_pickle, allow_index=True)

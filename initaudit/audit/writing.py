@@ -22,10 +22,10 @@ from initaudit.audit.errors import AuditError, first_line
 FORMATS = {".safetensors": "safetensors", ".pt": "torch", ".pth": "torch", ".bin": "torch", ".ckpt": "torch"}
 
 
-def output_format(spec: str, output: str) -> str:
+def output_format(spec: str | None, output: str) -> str:
     """``safetensors``, ``torch`` or ``directory`` (sharded inputs); checked before any work."""
-    source, target = Path(spec), Path(output)
-    if source.is_dir() or source.name.endswith(".index.json"):
+    source, target = Path(spec or ""), Path(output)
+    if spec and (source.is_dir() or source.name.endswith(".index.json")):
         if _exists(target) and not (target.is_dir() and not any(target.iterdir())):
             raise AuditError(f"{output}: exists; choose a new directory for the fixed checkpoint")
         return "directory"
@@ -35,9 +35,26 @@ def output_format(spec: str, output: str) -> str:
                          f"use one of {', '.join(FORMATS)} (the suffix picks the format)")
     if _exists(target) and not stat.S_ISREG(target.stat().st_mode):
         raise AuditError(f"--output {output}: not a regular file; --fix only replaces regular files")
-    if source.exists() and _exists(target) and target.resolve() == source.resolve():
-        raise AuditError("--output must differ from the input: the input is never modified")
+    refuse_overwriting_input(output, spec, "--output")
     return chosen
+
+
+def refuse_overwriting_input(output: str, spec: str | None, option: str) -> None:
+    """An output never replaces what the audit reads: the checkpoint file, or any file of a
+    checkpoint directory (a shard index names its directory), by any path or link."""
+    target = Path(output)
+    if not spec or not _exists(target):
+        return
+    source = Path(spec)
+    if source.name.endswith(".index.json"):
+        source = source.parent
+    if not _exists(source):
+        return
+    read = source.resolve()
+    written = target.resolve()
+    if written == read or (source.is_dir() and written.is_relative_to(read)):
+        raise AuditError(f"{option} {output}: that is {'in ' if written != read else ''}the checkpoint "
+                         "being audited, which is never modified; choose another file")
 
 
 def _exists(path: Path) -> bool:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from initaudit.atomic import write_bytes
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.diagnostics import Severity
 from initaudit.report.printable import printable
@@ -202,11 +202,6 @@ def _json_for_html(data: object) -> str:
 
 
 def write_html(report: AuditReport, path: str) -> None:
-    """Write the page to ``path`` whole or not at all (a temporary file renamed into place)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        temporary.write_text(render_html(report), encoding="utf-8")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Write the page to ``path`` whole or not at all (a new temporary file, synced, renamed
+    into place)."""
+    write_bytes(Path(path), render_html(report).encode("utf-8"))

@@ -130,7 +130,7 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run_audit("examples.audit_models:bad_mlp", output_format="json")
+    status = run_audit(factory="examples.audit_models:bad_mlp", output_format="json")
     report = json.loads(capsys.readouterr().out)
     assert status == 1
     assert set(report) == {"version", "summary", "parameters", "findings", "signal", "notes"}

@@ -169,7 +169,7 @@ def test_only_regular_files_are_replaced(tmp_path: Path, capsys: pytest.CaptureF
     _one_line_error(capsys)
     assert Path("/dev/full").is_char_device()
     assert run_audit(str(source), fix=True, output=str(source), factory=FACTORY) == 2
-    assert "differ from the input" in _one_line_error(capsys)
+    assert "the checkpoint being audited" in _one_line_error(capsys)
 
 
 def test_unwritable_output_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -38,10 +38,10 @@ def _state() -> dict[str, torch.Tensor]:
     return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).state_dict()
 
 
-def _audit(capsys: pytest.CaptureFixture[str], spec: str, **options: object) -> tuple[int, str, str]:
+def _audit(capsys: pytest.CaptureFixture[str], spec: str | None = None, **options: object) -> tuple[int, str, str]:
     """Run the audit under a hang alarm; check the outcome keeps the contract."""
     def hang(*_: object) -> None:
-        raise TimeoutError(f"{spec} took over {HANG_LIMIT} s")
+        raise TimeoutError(f"{spec or options.get('factory')} took over {HANG_LIMIT} s")
 
     previous = signal.signal(signal.SIGALRM, hang)
     signal.alarm(HANG_LIMIT)
@@ -160,10 +160,10 @@ def test_factory_that_exits_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
     monkeypatch.chdir(tmp_path)
     for module in ("exiting", "exits_on_import"):
         monkeypatch.delitem(sys.modules, module, raising=False)
-    assert "sys.exit(0)" in _audit(capsys, "exiting:build")[2]
-    assert "sys.exit(3)" in _audit(capsys, "exits_on_import:build")[2]
+    assert "sys.exit(0)" in _audit(capsys, factory="exiting:build")[2]
+    assert "sys.exit(3)" in _audit(capsys, factory="exits_on_import:build")[2]
     with pytest.raises(KeyboardInterrupt):
-        run_audit("exiting:interrupt")
+        run_audit(factory="exiting:interrupt")
 
 
 # --------------------------------------------------------------------------- control characters

@@ -19,7 +19,7 @@ def _model() -> nn.Sequential:
     return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
 
 
-def _json(capsys: pytest.CaptureFixture[str], spec: str, **options: object) -> tuple[int, dict]:
+def _json(capsys: pytest.CaptureFixture[str], spec: str | None = None, **options: object) -> tuple[int, dict]:
     status = run_audit(spec, output_format="json", **options)
     out = capsys.readouterr().out
     return status, json.loads(out) if out else {}
@@ -133,13 +133,13 @@ def test_factory_spec_and_factory_pairing(tmp_path: Path, capsys: pytest.Capture
         "    return nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 4))\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delitem(sys.modules, "mymodels", raising=False)
-    status, report = _json(capsys, "mymodels:build")
+    status, report = _json(capsys, factory="mymodels:build")
     assert status == 0 and report["parameters"][0]["activation"] == "tanh"
     torch.save(_model().state_dict(), tmp_path / "sd.pt")
     status, report = _json(capsys, str(tmp_path / "sd.pt"), factory="mymodels:build")
     assert report["parameters"][0]["activation"] == "tanh"
-    assert run_audit("mymodels:nothing") == 2
-    assert run_audit("nomodule_xyz:build") == 2
+    assert run_audit(factory="mymodels:nothing") == 2
+    assert run_audit(factory="nomodule_xyz:build") == 2
 
 
 def test_cli_import_does_not_load_torch() -> None:

@@ -67,7 +67,7 @@ def factories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return "lowmem_factories"
 
 
-def _audit(capsys: pytest.CaptureFixture[str], spec: str, **options: object) -> tuple[int, dict]:
+def _audit(capsys: pytest.CaptureFixture[str], spec: str | None = None, **options: object) -> tuple[int, dict]:
     status = run_audit(spec, output_format="json", **options)
     return status, json.loads(capsys.readouterr().out)
 
@@ -81,8 +81,8 @@ def _per_module(report: dict) -> bool:
 
 
 def test_mlp_per_module_equals_the_normal_path(factories: str, capsys: pytest.CaptureFixture[str]) -> None:
-    status, whole = _audit(capsys, f"{factories}:mlp")
-    low_status, low = _audit(capsys, f"{factories}:mlp", low_memory=True)
+    status, whole = _audit(capsys, factory=f"{factories}:mlp")
+    low_status, low = _audit(capsys, factory=f"{factories}:mlp", low_memory=True)
     assert _per_module(low) and not _per_module(whole)
     assert status == low_status
     # Torch modules replay the constructor's RNG stream in order: the very same values.
@@ -95,8 +95,8 @@ def test_mlp_per_module_equals_the_normal_path(factories: str, capsys: pytest.Ca
 def test_tiny_llama_per_module_matches_the_normal_path(factories: str,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("transformers")
-    _, whole = _audit(capsys, f"{factories}:llama")
-    _, low = _audit(capsys, f"{factories}:llama", low_memory=True)
+    _, whole = _audit(capsys, factory=f"{factories}:llama")
+    _, low = _audit(capsys, factory=f"{factories}:llama", low_memory=True)
     assert _per_module(low)
     assert [p["name"] for p in low["parameters"]] == [p["name"] for p in whole["parameters"]]
     for mine, theirs in zip(low["parameters"], whole["parameters"]):
@@ -109,25 +109,25 @@ def test_tiny_llama_per_module_matches_the_normal_path(factories: str,
 
 def test_factory_init_after_construction_is_not_replayed(factories: str,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    status, whole = _audit(capsys, f"{factories}:zeroed")
+    status, whole = _audit(capsys, factory=f"{factories}:zeroed")
     assert status == 1  # the zeroed matrix is caught on the normal path
-    _, low = _audit(capsys, f"{factories}:zeroed", low_memory=True)
+    _, low = _audit(capsys, factory=f"{factories}:zeroed", low_memory=True)
     assert any("not replayed" in note for note in low["notes"])
 
 
 def test_automatic_above_the_memory_share(factories: str, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(materialise, "AUTO_SHARE", 0.0)
-    _, report = _audit(capsys, f"{factories}:mlp")
+    _, report = _audit(capsys, factory=f"{factories}:mlp")
     assert _per_module(report)
     monkeypatch.setattr(materialise, "AUTO_SHARE", 0.5)
-    _, report = _audit(capsys, f"{factories}:mlp")
+    _, report = _audit(capsys, factory=f"{factories}:mlp")
     assert not _per_module(report)
 
 
 def test_unreplayable_init_falls_back_to_the_whole_model(factories: str,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    status, report = _audit(capsys, f"{factories}:scaled", low_memory=True)
+    status, report = _audit(capsys, factory=f"{factories}:scaled", low_memory=True)
     assert not _per_module(report)
     assert any("scale" not in note and "cannot be replayed" in note and "built whole" in note
                for note in report["notes"])
@@ -137,7 +137,7 @@ def test_unreplayable_init_falls_back_to_the_whole_model(factories: str,
 def test_unreplayable_init_too_big_to_build_is_not_measured(factories: str, capsys: pytest.CaptureFixture[str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(materialise, "fits", lambda model: False)
-    _, report = _audit(capsys, f"{factories}:scaled", low_memory=True)
+    _, report = _audit(capsys, factory=f"{factories}:scaled", low_memory=True)
     assert _per_module(report)
     names = [p["name"] for p in report["parameters"]]
     assert "fc.weight" in names and "scale" not in names
@@ -145,14 +145,14 @@ def test_unreplayable_init_too_big_to_build_is_not_measured(factories: str, caps
 
 
 def test_factory_that_needs_values_is_built_whole(factories: str, capsys: pytest.CaptureFixture[str]) -> None:
-    status, report = _audit(capsys, f"{factories}:reads_values", low_memory=True)
+    status, report = _audit(capsys, factory=f"{factories}:reads_values", low_memory=True)
     assert status == 0 and not _per_module(report)
     assert any("cannot build its model on the meta device" in note for note in report["notes"])
     assert report["summary"]["probed"]
 
 
 def test_fix_is_refused_per_module(factories: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = run_audit(f"{factories}:zeroed", fix=True, output=str(tmp_path / "out.safetensors"), low_memory=True)
+    status = run_audit(factory=f"{factories}:zeroed", fix=True, output=str(tmp_path / "out.safetensors"), low_memory=True)
     assert status == 2
     assert "module by module" in capsys.readouterr().err
     assert not (tmp_path / "out.safetensors").exists()

@@ -103,11 +103,11 @@ def test_zero_values_and_hostile_names() -> None:
 
 def test_model_command_writes_the_page(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(main, ["model", "examples.audit_models:bad_mlp", "--html", str(out)])
+    result = CliRunner().invoke(main, ["model", "--factory", "examples.audit_models:bad_mlp", "--html", str(out)])
     assert result.exit_code == 1 and "parameters" in result.output
     page = Page(out.read_text())
     assert page.data["summary"]["warnings"] == 10
-    unwritable = CliRunner().invoke(main, ["model", "examples.audit_models:bad_mlp", "--html",
+    unwritable = CliRunner().invoke(main, ["model", "--factory", "examples.audit_models:bad_mlp", "--html",
                                            str(tmp_path / "missing" / "r.html")])
     assert unwritable.exit_code == 2 and "initaudit: error: cannot write" in unwritable.output
     assert "Traceback" not in unwritable.output

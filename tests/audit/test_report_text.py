@@ -60,9 +60,9 @@ def test_width_follows_columns_else_80_when_piped(monkeypatch: pytest.MonkeyPatc
     assert report_width(io.StringIO()) == 123
     monkeypatch.delenv("COLUMNS")
     assert report_width(io.StringIO()) == 80
-    output = CliRunner().invoke(main, ["model", "examples.audit_models:bad_mlp"]).output
+    output = CliRunner().invoke(main, ["model", "--factory", "examples.audit_models:bad_mlp"]).output
     assert max(map(len, output.splitlines())) <= 80
-    wide = CliRunner(env={"COLUMNS": "150"}).invoke(main, ["model", "examples.audit_models:bad_mlp"]).output
+    wide = CliRunner(env={"COLUMNS": "150"}).invoke(main, ["model", "--factory", "examples.audit_models:bad_mlp"]).output
     assert 80 < max(map(len, wide.splitlines())) <= 150
 
 

@@ -62,7 +62,7 @@ def test_sampled_counts_are_scaled_to_the_whole_tensor() -> None:
     assert stats.zero_rows == pytest.approx(2048, abs=16)
 
 
-def _json(capsys: pytest.CaptureFixture[str], spec: str, **options: object) -> tuple[int, dict]:
+def _json(capsys: pytest.CaptureFixture[str], spec: str | None = None, **options: object) -> tuple[int, dict]:
     status = run_audit(spec, output_format="json", **options)
     return status, json.loads(capsys.readouterr().out)
 

@@ -174,7 +174,7 @@ def test_fix_refuses_a_trained_checkpoint_unless_forced(trained: dict[str, torch
 
 
 def test_force_needs_fix(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_audit("examples.audit_models:good_mlp", force=True) == 2
+    assert run_audit(factory="examples.audit_models:good_mlp", force=True) == 2
     assert "--force only applies with --fix" in capsys.readouterr().err
 
 

@@ -155,7 +155,7 @@ def test_ctrl_c_during_a_model_audit(tmp_path: Path) -> None:
         "    time.sleep(60)\n")
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(tmp_path), os.environ.get("PYTHONPATH", ""), str(Path(cli.__file__).parents[1])])}
-    process = subprocess.Popen([sys.executable, "-m", "initaudit", "model", "slow_factory:build"],
+    process = subprocess.Popen([sys.executable, "-m", "initaudit", "model", "--factory", "slow_factory:build"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
                                preexec_fn=_as_in_a_terminal)
     try:

@@ -260,7 +260,7 @@ def test_cli_example_inputs_and_notes_in_json(tmp_path: Path) -> None:
         "    return 'text'\n")
 
     def run(*extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "initaudit", "model", "two_inputs:model", "--format", "json",
+        return subprocess.run([sys.executable, "-m", "initaudit", "model", "--factory", "two_inputs:model", "--format", "json",
                                *extra], capture_output=True, text=True, cwd=tmp_path, timeout=120)
 
     given = json.loads(run("--example-inputs", "two_inputs:inputs").stdout)

@@ -1,12 +1,14 @@
 """The one way initaudit writes a file or directory that must never be seen half-written:
 build it under a temporary name next to the target, then rename it over the target. Any
-exception (KeyboardInterrupt included) leaves neither a partial target nor the temporary."""
+exception (KeyboardInterrupt included) leaves neither a partial target nor the temporary; what is
+renamed has been synced to disk first."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,6 +23,7 @@ def replacing(target: Path, *, mode: int = 0o666) -> Iterator[Path]:
     try:
         os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
         yield temporary
+        _sync(temporary)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -34,6 +37,9 @@ def replacing_dir(target: Path) -> Iterator[Path]:
     try:
         temporary.mkdir(0o777)
         yield temporary
+        for path in sorted(temporary.rglob("*")):
+            if path.is_file():
+                _sync(path)
         if target.exists():
             target.rmdir()
         os.replace(temporary, target)
@@ -46,8 +52,30 @@ def write_bytes(target: Path, data: bytes, *, mode: int = 0o666) -> None:
     with replacing(target, mode=mode) as temporary:
         with open(temporary, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+
+
+def write_report(target: Path, data: bytes) -> None:
+    """A report to ``target``: atomically (as :func:`write_bytes`) where that is a regular file or
+    a new path, straight into it where it is a device or a pipe (``-o /dev/stdout``)."""
+    try:
+        special = not stat.S_ISREG(target.stat().st_mode)
+    except FileNotFoundError:
+        special = False
+    if not special:
+        write_bytes(target, data)
+        return
+    with open(target, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+
+
+def _sync(path: Path) -> None:
+    """Flush ``path``'s data to disk: a full disk shows here, as an OSError, before any rename."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _temporary_name(target: Path) -> Path:

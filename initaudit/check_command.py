@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,10 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
     for result in run.errors:
         error(f"{result.path}: {result.error}")
     status = EXIT_ERROR if run.errors else EXIT_CLEAN
+    clash = _output_checked(options, run)
+    if clash is not None:
+        error(f"{clash}: a file being checked; the report goes to another file")
+        return EXIT_ERROR
     if options.diff:
         return max(status, _emit_diff(options, run))
     summary = run.summary
@@ -157,7 +162,8 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
         from initaudit.lint.baseline import without_baseline
 
         summary = without_baseline(summary, options.baseline, baseline)
-    _report(options, summary)
+    if not _report(options, summary):
+        return EXIT_ERROR
     if options.show_fixes and options.fix:
         from initaudit.report.fixed import render_fixed
 
@@ -165,6 +171,20 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
         if fixed:
             click.echo(fixed, err=True)
     return _exit_status(options, status, summary, fixed=run.fixed)
+
+
+def _output_checked(options: CheckOptions, run: LintRun) -> Path | None:
+    """The report or baseline file when it is one of the files the run checked, by any path."""
+    for output in (options.output_file, options.write_baseline):
+        if output is None or not output.exists():
+            continue
+        for result in run:
+            try:
+                if os.path.samefile(output, result.path):
+                    return output
+            except OSError:
+                continue
+    return None
 
 
 def _check_stdin(options: CheckOptions, config: Config) -> int:
@@ -187,9 +207,11 @@ def _check_stdin(options: CheckOptions, config: Config) -> int:
         fixed = data if result.fixed_text is None or result.source is None else result.source.encode(result.fixed_text)
         sys.stdout.buffer.write(fixed)
         sys.stdout.flush()
-        _report(options, run.summary, stream=sys.stderr)
+        reported = _report(options, run.summary, stream=sys.stderr)
     else:
-        _report(options, run.summary)
+        reported = _report(options, run.summary)
+    if not reported:
+        return EXIT_ERROR
     return _exit_status(options, EXIT_CLEAN, run.summary, fixed=run.fixed)
 
 
@@ -227,14 +249,15 @@ def _write_baseline(path: Path, summary: Summary, status: int) -> int:
     return status
 
 
-def _report(options: CheckOptions, summary: Summary, stream: TextIO | None = None) -> None:
-    """Write the report in the chosen format to --output-file, ``stream`` or standard output."""
+def _report(options: CheckOptions, summary: Summary, stream: TextIO | None = None) -> bool:
+    """Write the report in the chosen format to --output-file, ``stream`` or standard output;
+    False (the error said) when the output file could not be written."""
     if options.output_file is None:
         _render(options, summary, stream or sys.stdout)
-        return
+        return True
     buffer = io.StringIO()
     _render(options, summary, buffer)
-    _emit(options, buffer.getvalue(), end="")
+    return _emit(options, buffer.getvalue(), end="")
 
 
 def _render(options: CheckOptions, summary: Summary, target: TextIO) -> None:
@@ -269,18 +292,25 @@ def _emit_diff(options: CheckOptions, run: LintRun) -> int:
     from initaudit.report.diff import render_diff
 
     patch = render_diff(run.results)
-    _emit(options, patch, end="")
+    if not _emit(options, patch, end=""):
+        return EXIT_ERROR
     return EXIT_FINDINGS if patch else EXIT_CLEAN
 
 
-def _emit(options: CheckOptions, text: str, end: str = "\n") -> None:
+def _emit(options: CheckOptions, text: str, end: str = "\n") -> bool:
+    """``text`` to --output-file (whole or not at all) or standard output; False when the file
+    could not be written (the error said, the old file left as it was)."""
     if options.output_file is None:
         sys.stdout.write(text + end)
-        return
+        return True
+    from initaudit.atomic import write_report
+
     try:
-        options.output_file.write_text(text + end, encoding="utf-8")
+        write_report(options.output_file, (text + end).encode("utf-8"))
     except OSError as exc:
         error(f"{options.output_file}: cannot write the report: {exc.strerror or exc}")
+        return False
+    return True
 
 
 def _exit_status(options: CheckOptions, status: int, summary: Summary, fixed: int) -> int:

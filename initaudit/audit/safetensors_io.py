@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import mmap
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -53,7 +54,8 @@ def write_safetensors(entries: list[Entry], produce: Callable[[str], torch.Tenso
     with open(path, "wb") as handle:
         handle.write(len(encoded).to_bytes(8, "little"))
         handle.write(encoded)
-        handle.truncate(start + offset)
+        # Blocks reserved now: a full disk is an OSError here, not a SIGBUS while the map is written.
+        os.posix_fallocate(handle.fileno(), 0, start + offset)
     if offset == 0:
         return
     # Copy tensor bytes through a shared file mapping: no numpy, one tensor at a time.

@@ -133,7 +133,11 @@ def _rewrite_in_place(target: Path, read_digest: str, data: bytes) -> None:
         if digest(original) != read_digest:
             raise WriteRefused("changed since it was read; not fixed")
         descriptor, backup = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".orig", dir=target.parent)
-        _write_all(descriptor, original)
+        try:
+            _write_all(descriptor, original)
+        except BaseException:  # a full disk: no partial copy left, the file not touched yet
+            os.unlink(backup)
+            raise
         try:
             _overwrite(handle, data)
         except BaseException:

@@ -234,6 +234,25 @@ def test_output_file_receives_the_report_without_colour(tmp_path: Path) -> None:
     assert json.loads(report.read_text())["summary"]["warnings"] == 1
 
 
+@pytest.mark.parametrize("option", ["-o", "--write-baseline"])
+def test_an_output_that_is_a_checked_file_is_refused(tmp_path: Path, option: str) -> None:
+    write(tmp_path, {"a.py": BAD, "pkg/b.py": BAD})
+    before = (tmp_path / "pkg" / "b.py").read_text()
+    (tmp_path / "link.txt").symlink_to(tmp_path / "pkg" / "b.py")
+    for output in (tmp_path / "pkg" / "b.py", tmp_path / "link.txt"):
+        result = invoke("check", "--no-cache", option, str(output), str(tmp_path))
+        assert result.exit_code == 2
+        assert _one_error_line(result.output).endswith("a file being checked; the report goes to another file")
+    assert (tmp_path / "pkg" / "b.py").read_text() == before and (tmp_path / "link.txt").is_symlink()
+
+
+def test_output_to_a_device_is_written_straight(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": BAD})
+    result = invoke("check", "--no-cache", "-o", "/dev/null", str(tmp_path / "a.py"))
+    assert result.exit_code == 1 and result.output == ""
+    assert Path("/dev/null").is_char_device()
+
+
 @pytest.mark.parametrize(("args", "env", "coloured"), [
     ((), {}, False),
     (("--color", "always"), {}, True),

@@ -36,7 +36,10 @@ def write_baseline(path: Path, summary: Summary) -> int:
     ]
     findings.sort(key=lambda f: (f["path"], f["code"], f["fingerprint"], f["message"]))
     document = {"version": FORMAT_VERSION, "tool": "initaudit", "findings": findings}
-    write_bytes(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    # A file name that is not UTF-8 holds lone surrogates; backslashreplace writes each as the
+    # JSON escape that reads back as the same name.
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    write_bytes(path, text.encode("utf-8", errors="backslashreplace"))
     return len(findings)
 
 

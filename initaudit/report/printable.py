@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-#: C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional controls.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: C0 and C1 controls, DEL, line and paragraph separators, the bidirectional controls, and the
+#: lone surrogates that stand for the bytes of a file name that is not UTF-8.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -20,6 +21,8 @@ def _escape(match: re.Match[str]) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        code -= 0xDC00  # the byte itself, as Python's repr of the bytes shows it
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

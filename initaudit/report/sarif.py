@@ -68,7 +68,7 @@ def _plain(markdown: str) -> str:
 def _result(summary: Summary, d: Diagnostic, rule_index: int, fingerprint: str) -> dict[str, object]:
     path = repository_path(d.path)
     location: dict[str, object] = (
-        {"uri": Path(path).as_uri()} if Path(path).is_absolute() else {"uri": quote(path), "uriBaseId": _ROOT})
+        {"uri": Path(path).as_uri()} if Path(path).is_absolute() else {"uri": quote(os.fsencode(path)), "uriBaseId": _ROOT})
     result: dict[str, object] = {
         "ruleId": d.code,
         "ruleIndex": rule_index,

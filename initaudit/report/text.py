@@ -44,7 +44,7 @@ def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
                       highlight=False, soft_wrap=True)
     if d.fix is not None and d.fix.edits:
         flag = "--fix" if d.fix.applicability is Applicability.SAFE else "--unsafe-fixes"
-        console.print(f"  [dim]= fix ({flag}): {escape(d.fix.message)}[/dim]", highlight=False,
+        console.print(f"  [dim]= fix ({flag}): {escape(printable(d.fix.message))}[/dim]", highlight=False,
                       soft_wrap=True)
     console.print()
 

@@ -4,8 +4,11 @@ order, as one process gives)."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -16,6 +19,8 @@ from initaudit.report.progress import Progress
 
 #: State-dict entries that are buffers of normalisation layers, not weights.
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+#: Elements checked for NaN/Inf at once (bounds the mask's memory).
+_SCAN_BLOCK = 1 << 22
 
 
 @dataclass
@@ -47,12 +52,54 @@ def measure_source(source: Source, seed: int, *, sample: bool = False, jobs: int
 
 
 def measure(tensor: torch.Tensor, seed: int, mapper: Mapper, sample: bool) -> TensorStats | str | None:
-    """The tensor's statistics; None for what is not a float weight; the reason it has no values."""
-    if not tensor.is_floating_point():
-        return None
+    """The tensor's statistics; None for what holds no real-valued weights (indices, counts,
+    masks); the reason it has no values to read. A quantized tensor is measured as the values it
+    stands for; a complex one on its real part, with the non-finite values of both parts."""
     if tensor.is_meta or tensor.layout is not torch.strided:
         return "meta" if tensor.is_meta else str(tensor.layout).removeprefix("torch.")
-    return tensor_stats(tensor, seed, mapper, sample)
+    if tensor.is_quantized:
+        tensor = tensor.dequantize()
+    if not (tensor.is_floating_point() or tensor.is_complex()):
+        return None
+    stats = tensor_stats(tensor, seed, mapper, sample)
+    if tensor.is_complex() and not stats.sampled:
+        stats = dataclasses.replace(stats, nonfinite=count_nonfinite(tensor))
+    return stats
+
+
+def count_nonfinite(tensor: torch.Tensor, *, infinities: bool = True) -> int:
+    """Elements that are NaN, or infinite when ``infinities`` (in either part of a complex
+    value), a block at a time."""
+    if tensor.is_quantized:
+        tensor = tensor.dequantize()
+    if not (tensor.is_floating_point() or tensor.is_complex()) or tensor.is_meta or tensor.layout is not torch.strided:
+        return 0
+    flat = tensor.detach().reshape(-1)
+    if flat.is_complex():
+        flat = torch.view_as_real(flat).reshape(-1, 2)
+    count = 0
+    for start in range(0, flat.shape[0], _SCAN_BLOCK):
+        block = flat[start:start + _SCAN_BLOCK]
+        bad = ~torch.isfinite(block) if infinities else torch.isnan(block)
+        count += int((bad.any(dim=1) if bad.dim() == 2 else bad).sum())
+    return count
+
+
+def nonfinite_elsewhere(source: Source) -> dict[str, tuple[int, int]]:
+    """Tensors the audit reads but does not measure as weights (buffers such as BatchNorm's
+    running statistics, the file's other tensors) with how many of their values are NaN, where
+    any are, and how many values they have. Infinities count only in running statistics: an
+    attention mask buffer holds -inf on purpose (Whisper's causal mask)."""
+    if source.module is not None:
+        tensors: Iterator[tuple[str, torch.Tensor]] = iter(source.module.named_buffers())
+    else:
+        tensors = ((name, source.load(name)) for name in source.names if name.endswith(BUFFER_SUFFIXES))
+    found = {}
+    for name, tensor in itertools.chain(tensors, source.others.items()):
+        count = count_nonfinite(tensor, infinities=name.endswith(BUFFER_SUFFIXES))
+        if count:
+            found[name] = (count, tensor.numel())
+    return found
 
 
 def _in_processes(directory: Path, shard_map: dict[str, str], names: list[str], seed: int,

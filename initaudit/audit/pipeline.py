@@ -18,7 +18,7 @@ from initaudit.audit.layers import (
     module_kind,
 )
 from initaudit.audit.materialise import PER_MODULE
-from initaudit.audit.measure import measure_source
+from initaudit.audit.measure import Measured, measure_source, nonfinite_elsewhere
 from initaudit.audit.probe import probe_signal
 from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.audit.script_tracing import script_activations
@@ -44,7 +44,8 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     """``recognise_trained=False`` audits tensors that look trained as inits (``--force``);
     ``progress`` follows the measuring of the tensors."""
     notes: list[str] = list(source.notes)
-    stats = _collect_stats(source, seed, notes, sample, jobs, progress)
+    measured = measure_source(source, seed, sample=sample, jobs=jobs, progress=progress)
+    stats = _collect_stats(measured, notes)
     contexts = (contexts_from_module(source.module) if source.module is not None
                 else contexts_from_names({name: stat.shape for name, stat in stats.items()}))
     uses: dict[str, LayerUse] = {}
@@ -79,7 +80,8 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     weight_of = rules.weights_of(order)
     clones = [group for group in _clone_groups(source, stats) if not _tied(group, parameters)]
     found = rules.check(rules.ModelFacts(list(parameters.values()), signal, clones,
-                                         _has_norms(source), weight_of))
+                                         _has_norms(source), weight_of, nonfinite_elsewhere(source),
+                                         measured.unmeasured))
     found.sort(key=lambda f: (list(parameters).index(f.parameter) if f.parameter in parameters else -1, f.code))
     report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
                          found, signal, notes, _coverage(source, uses, signal))
@@ -109,11 +111,7 @@ def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict
         return {}, []
 
 
-def _collect_stats(source: Source, seed: int, notes: list[str], sample: bool = False,
-                   jobs: int = 1, progress: Progress | None = None) -> dict[str, TensorStats]:
-    measured = measure_source(source, seed, sample=sample, jobs=jobs, progress=progress)
-    if measured.unmeasured:
-        notes.append(f"not measured, no dense values to read: {', '.join(measured.unmeasured)}")
+def _collect_stats(measured: Measured, notes: list[str]) -> dict[str, TensorStats]:
     sampled = [stat for stat in measured.stats.values() if stat.sampled]
     if sampled:
         read = sum(stat.sampled or stat.numel for stat in measured.stats.values())

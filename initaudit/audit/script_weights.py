@@ -46,7 +46,9 @@ class ScriptRecord:
 
 @dataclass(frozen=True)
 class StorageRef:
-    key: str
+    #: The archive record below the root: ``data/0`` for a module's tensors, ``constants/0`` for
+    #: the graph's constants (where a frozen module keeps its weights).
+    record: str
     dtype: torch.dtype
     numel: int
 
@@ -84,9 +86,10 @@ _LIST_HELPERS = {"build_intlist", "build_doublelist", "build_boollist", "build_t
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: Any) -> None:
+    def __init__(self, file: Any, records: str) -> None:
         super().__init__(file)
         self._types: dict[str, type] = {}
+        self._records = records
 
     def find_class(self, module: str, name: str) -> Any:
         qualified = f"{module}.{name}"
@@ -109,7 +112,7 @@ class _Unpickler(pickle.Unpickler):
                 or not isinstance(pid[1], torch.dtype) or not isinstance(pid[2], str)
                 or not _RECORD_KEY.match(pid[2]) or type(pid[4]) is not int or pid[4] < 0):
             raise AuditError("malformed storage record in the archive's data.pkl")
-        return StorageRef(pid[2], pid[1], pid[4])
+        return StorageRef(f"{self._records}/{pid[2]}", pid[1], pid[4])
 
 
 class ScriptWeights:
@@ -128,39 +131,45 @@ class ScriptWeights:
         self._root = roots[0]
         #: Storages still in use, so that tied tensors share memory as they do in the module.
         self._storages: weakref.WeakValueDictionary[str, torch.Tensor] = weakref.WeakValueDictionary()
+        self.tensors: dict[str, LazyTensor] = dict(self._unpickled("data", ""))
+        self.tensors.update(self._unpickled("constants", "constants."))
+
+    def _unpickled(self, pickled: str, prefix: str) -> list[tuple[str, LazyTensor]]:
+        """The tensors of ``pickled``.pkl: the module tree's, or the graph's constants (a frozen
+        module's weights are constants)."""
         try:
-            with self._archive.open(f"{self._root}/data.pkl") as handle:
-                top = _Unpickler(handle).load()
+            with self._archive.open(f"{self._root}/{pickled}.pkl") as handle:
+                top = _Unpickler(handle, pickled).load()
         except AuditError as error:
-            raise AuditError(f"{path}: {error}") from None
+            raise AuditError(f"{self.path}: {error}") from None
         except Exception as error:  # a damaged pickle raises anything from EOFError to ValueError
-            raise AuditError(f"{path}: unreadable TorchScript data.pkl ({type(error).__name__})") from None
+            raise AuditError(f"{self.path}: unreadable TorchScript {pickled}.pkl ({type(error).__name__})") from None
         try:
-            self.tensors: dict[str, LazyTensor] = dict(_walk(top, "", 0, set()))
+            return list(_walk(top, prefix, 0, set()))
         except AuditError as error:
-            raise AuditError(f"{path}: {error}") from None
+            raise AuditError(f"{self.path}: {error}") from None
 
     def load(self, name: str) -> torch.Tensor:
         lazy = self.tensors[name]
-        flat = self._storages.get(lazy.storage.key)
+        flat = self._storages.get(lazy.storage.record)
         if flat is None:
             flat = self._read(lazy.storage)
-            self._storages[lazy.storage.key] = flat
+            self._storages[lazy.storage.record] = flat
         return flat.as_strided(lazy.size, lazy.stride, lazy.offset)
 
     def _read(self, storage: StorageRef) -> torch.Tensor:
-        record = f"{self._root}/data/{storage.key}"
+        record = f"{self._root}/{storage.record}"
         expected = storage.numel * torch.empty((), dtype=storage.dtype).element_size()
         try:
             info = self._archive.getinfo(record)
             if info.file_size != expected:
-                raise AuditError(f"{self.path}: data record {storage.key} has {info.file_size} bytes, "
+                raise AuditError(f"{self.path}: record {storage.record} has {info.file_size} bytes, "
                                  f"expected {expected}")
             raw = bytearray(self._archive.read(record))
         except KeyError:
-            raise AuditError(f"{self.path}: data record {storage.key} is missing") from None
+            raise AuditError(f"{self.path}: record {storage.record} is missing") from None
         except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise AuditError(f"{self.path}: corrupt data record {storage.key} ({error})") from None
+            raise AuditError(f"{self.path}: corrupt record {storage.record} ({error})") from None
         if not raw:
             return torch.empty(0, dtype=storage.dtype)
         return torch.frombuffer(raw, dtype=torch.uint8).view(storage.dtype)

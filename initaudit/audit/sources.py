@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -83,6 +83,9 @@ class Source:
     weights: Source | None = None
     #: Inputs for the forward probe that came with the model (a factory's ``(model, inputs)``).
     example: Example | None = None
+    #: The file's tensors outside the audited state dict (a second state dict, optimizer
+    #: state), by key path: checked for NaN/Inf only.
+    others: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def open_source(spec: str | None, *, trust_pickle: bool = False, factory: str | None = None,
@@ -404,6 +407,11 @@ def _torchscript(path: Path, trust_pickle: bool) -> Source:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
         raise AuditError(f"{path}: unreadable TorchScript archive ({first_line(error)})") from None
+    if next(module.parameters(), None) is None:  # frozen: the weights are graph constants
+        source = _script_weights(path)
+        source.notes[-1] = ("TorchScript module without parameters (frozen: its weights are graph "
+                            "constants), read as the archive's tensors, without activations or signal")
+        return source
     return module_source(module, SourceKind.TORCHSCRIPT, path)
 
 
@@ -448,8 +456,28 @@ def _from_object(loaded: Any, path: Path, kind: SourceKind) -> Source:
     def load(name: str) -> torch.Tensor:
         return state[prefix + name]
 
-    return Source(kind, path, names, _checked(load, path), container=loaded, key_path=key_path,
-                  prefix=prefix)
+    source = Source(kind, path, names, _checked(load, path), container=loaded, key_path=key_path,
+                    prefix=prefix)
+    audited = {id(tensor) for tensor in state.values()}
+    source.others = {name: tensor for name, tensor in _tensors_in(loaded, "", 0) if id(tensor) not in audited}
+    if source.others:
+        tops = sorted({name.split(".", 1)[0] for name in source.others})
+        source.notes.append(f"{len(source.others)} more tensors in the file, outside the audited state dict "
+                            f"{'.'.join(key_path) or '(top level)'}, checked for NaN only: under "
+                            f"{', '.join(tops[:5])}{' and more' if len(tops) > 5 else ''}")
+    return source
+
+
+def _tensors_in(node: Any, prefix: str, depth: int) -> Iterator[tuple[str, torch.Tensor]]:
+    """(key path, tensor) of every tensor in a loaded checkpoint's dicts, lists and tuples."""
+    if isinstance(node, torch.Tensor):
+        yield prefix.rstrip("."), node
+    elif depth <= MAX_NESTING and isinstance(node, dict):
+        for key, value in node.items():
+            yield from _tensors_in(value, f"{prefix}{key}.", depth + 1)
+    elif depth <= MAX_NESTING and isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _tensors_in(value, f"{prefix}{index}.", depth + 1)
 
 
 def _find_state_dict(loaded: Any, depth: int = 0) -> tuple[dict[str, torch.Tensor] | None, tuple[str, ...]]:

@@ -3,7 +3,7 @@ the audit gathered about the model (one record per parameter, the signal probe, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Protocol
 
 from initaudit import catalogue
@@ -23,6 +23,10 @@ class ModelFacts:
     has_norms: bool
     #: Probed module -> the parameter a signal finding names.
     weight_of: dict[str, str]
+    #: Buffers and the file's other tensors with NaN/Inf values -> (how many, of how many).
+    nonfinite_elsewhere: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Tensors that could not be measured, each with why ("meta", "sparse_coo").
+    unmeasured: list[str] = field(default_factory=list)
 
     @property
     def hidden(self) -> frozenset[str]:

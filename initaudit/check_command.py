@@ -92,6 +92,11 @@ def error(message: str) -> None:
     click.echo(f"initaudit: error: {printable(message)}", err=True)
 
 
+def warning(message: str) -> None:
+    """Something the run left alone: one line, and the exit status does not change."""
+    click.echo(f"initaudit: warning: {printable(message)}", err=True)
+
+
 def _check_usage(options: CheckOptions) -> None:
     if STDIN in options.paths and options.paths != (STDIN,):
         raise UsageError("`-` (standard input) cannot be combined with other paths")
@@ -144,6 +149,8 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
         run = run_lint(list(options.paths) or [Path(".")], config, jobs=options.jobs, cache_dir=cache_dir,
                        fix=options.fix or options.diff, write=not options.diff,
                        unsafe_fixes=options.unsafe_fixes, progress=progress)
+    for line in run.warnings:
+        warning(line)
     if options.add_noqa:
         return _add_noqa(run)
     for result in run.errors:

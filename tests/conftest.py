@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Iterator
+
+import pytest
 
 from initaudit import lint_source
 from initaudit.diagnostics import Diagnostic
@@ -18,6 +21,15 @@ XAVIER_BEFORE_RELU = """class Net(nn.Module):
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x)))
 """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The key that signs cached results lives in the user's cache directory: the suite's (and
+    its subprocesses') is a temporary one, never the real home's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
+        yield
 
 
 def lint(code: str, path: str = "model.py") -> list[Diagnostic]:

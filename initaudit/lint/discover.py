@@ -11,6 +11,7 @@ from typing import Iterator
 
 from initaudit.config import Config
 from initaudit.lint.gitignore import GitIgnore
+from initaudit.lint.roots import within
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 #: Jupyter's autosaved copies of notebooks: linting them would report every finding twice.
@@ -25,14 +26,24 @@ class Unreadable:
     reason: str
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A path a walk met but leaves alone, and why (one line): not an error."""
+
+    path: Path
+    reason: str
+
+
 def discover(paths: list[Path], config: Config,
-             seen: set[tuple[int, int]] | None = None) -> Iterator[Path | Unreadable]:
+             seen: set[tuple[int, int]] | None = None) -> Iterator[Path | Unreadable | Skipped]:
     """Directories are walked recursively, in sorted order, skipping the default and configured
     excludes and (unless ``respect_gitignore`` is off) what git ignores. Paths named explicitly
     are always taken, unless ``force_exclude`` is on and they, or a directory above them, are
     excluded. Each file is yielded once, also across calls that share ``seen``. What cannot be
     read (a missing path, a symbolic link loop, a directory without permission, a FIFO) is
-    yielded as :class:`Unreadable`; nothing is opened."""
+    yielded as :class:`Unreadable`; nothing is opened. A symbolic link met in a walk that leads
+    out of the named directory (its real path) is yielded as :class:`Skipped`, never followed: a
+    checkout decides what its links point to, the user names what may be read and fixed."""
     seen = set() if seen is None else seen
     walk = _Walk(config)
     for path in paths:
@@ -51,7 +62,7 @@ def discover(paths: list[Path], config: Config,
             yield Unreadable(path, "not a regular file")
             continue
         for candidate in candidates:
-            if isinstance(candidate, Unreadable):
+            if isinstance(candidate, (Unreadable, Skipped)):
                 yield candidate
                 continue
             try:
@@ -93,12 +104,15 @@ class _Walk:
                                   depth < len(parts) or path.is_dir())
                    for depth in range(1, len(parts) + 1))
 
-    def files(self, directory: Path, relative: str, named: Path | None = None) -> Iterator[Path | Unreadable]:
+    def files(self, directory: Path, relative: str, named: Path | None = None,
+              tree: str | None = None) -> Iterator[Path | Unreadable | Skipped]:
         """``relative``: the directory's path from the configuration root; ``named``: the
-        directory named on the command line (``directory`` itself at the top of the walk).
-        Entries' paths are joined onto it rather than resolved one by one (symbolic links to
-        directories are not followed)."""
+        directory named on the command line (``directory`` itself at the top of the walk), whose
+        real path is ``tree``. Entries' paths are joined onto it rather than resolved one by one
+        (symbolic links to directories are not followed), so only a file's own link can lead
+        out of ``tree``."""
         named = named or directory
+        tree = tree or os.path.realpath(directory)
         try:
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
@@ -113,12 +127,16 @@ class _Walk:
             if self._excluded(Path(entry.path), entry_relative, is_dir, named):
                 continue
             if is_dir:
-                yield from self.files(Path(entry.path), entry_relative, named)
+                yield from self.files(Path(entry.path), entry_relative, named, tree)
             else:
-                yield from _source_file(Path(entry.path))
+                yield from _source_file(entry, tree)
 
 
-def _source_file(path: Path) -> Iterator[Path | Unreadable]:
+def _source_file(entry: os.DirEntry[str], tree: str) -> Iterator[Path | Unreadable | Skipped]:
+    path = Path(entry.path)
+    if entry.is_symlink() and not within(os.path.realpath(path), tree):
+        yield Skipped(path, "symbolic link to a file outside the checked directory; not followed")
+        return
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:

@@ -15,6 +15,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from initaudit.lint.roots import read_regular
+
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
@@ -48,11 +50,11 @@ class GitIgnore:
         return self._decide(exclude, root, path, is_dir, named) or False
 
     def _spec(self, file: Path) -> GitIgnoreSpec | None:
+        """The patterns of ``file``; as git does, one that is a symbolic link is not read (nor
+        a FIFO, a device or a file of more than 8 MiB)."""
         if file not in self._specs:
-            try:
-                lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                lines = []
+            data = read_regular(file)
+            lines = data.decode("utf-8", errors="replace").splitlines() if data else []
             self._specs[file] = _compiled(lines) if lines else None
         return self._specs[file]
 

@@ -8,7 +8,8 @@ module and, for a script outside any package, ``from layers import mlp`` (a sibl
 project files; everything else, installed packages included, stays unknown. Imported files are
 read, never reported on, and each one is modelled once per process (as far as its importers
 need: ``slices.py``); every file an analysis read is recorded so that a cached result can be
-checked against them.
+checked against them. Nothing is read through a symbolic link that leaves the roots
+(``roots.read_project_file``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import libcst as cst
 
 from initaudit.lint.nesting import shallow_text
 from initaudit.lint.prefilter import may_have_findings, without_strings
+from initaudit.lint.roots import read_project_file, real_roots
 from initaudit.lint.slices import Definition, definitions, slice_text
 
 #: ``initaudit.lint.model.FileModel``, which is built on this module (imported where used).
@@ -75,6 +77,7 @@ class Project:
 
     def __init__(self, roots: tuple[str, ...]) -> None:
         self.roots = tuple(Path(root) for root in roots)
+        self._real_roots = real_roots(roots)
         self._texts: dict[Path, str | None] = {}
         self._digests: dict[Path, str] = {}
         #: Most recently used last; at most ``_MAX_MODELS`` (a model read again is rebuilt).
@@ -120,12 +123,14 @@ class Project:
             from initaudit.lint.results import read_source
             from initaudit.lint.source import SourceError
 
-            try:
-                data = path.read_bytes()
-                self._texts[path] = read_source(str(path), data).text
-                self._digests[path] = hashlib.sha256(data).hexdigest()
-            except (OSError, SourceError, ValueError):
-                self._texts[path] = None
+            self._texts[path] = None
+            data = read_project_file(path, self._real_roots)
+            if data is not None:
+                try:
+                    self._texts[path] = read_source(str(path), data).text
+                    self._digests[path] = hashlib.sha256(data).hexdigest()
+                except (SourceError, ValueError):
+                    pass  # undecodable: unknown
         return self._texts[path]
 
     def digest(self, path: Path) -> str | None:

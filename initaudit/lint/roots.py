@@ -1,13 +1,19 @@
 """The roots of a run's project: the checked trees and the project root above each (the
-nearest directory holding pyproject.toml, setup.cfg or .git). Cheap to import: a run whose
-results are all cached reads no project file."""
+nearest directory holding pyproject.toml, setup.cfg or .git), and the one way a project file is
+read for another file's analysis or to check a cached result: never through a link that leaves
+the roots, never more than :data:`MAX_PROJECT_FILE` bytes. Cheap to import: a run whose results
+are all cached reads no project file."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
+#: Far above any written module (torch's largest is 1.4 MB), and a bound on what a path in a
+#: cache entry or an import can make a run read.
+MAX_PROJECT_FILE = 8 << 20
 
 
 def project_roots(paths: list[Path]) -> tuple[str, ...]:
@@ -27,3 +33,37 @@ def find_root(directory: Path) -> Path | None:
         if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
             return candidate
     return None
+
+
+def within(path: str, directory: str) -> bool:
+    """Whether ``path`` is ``directory`` or below it (both real, absolute paths)."""
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def real_roots(roots: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(os.path.realpath(root) for root in roots)
+
+
+def read_project_file(path: str | Path, roots: tuple[str, ...]) -> bytes | None:
+    """The bytes of the regular file ``path`` when its real path lies inside one of ``roots``
+    (real paths, :func:`real_roots`) and it holds at most :data:`MAX_PROJECT_FILE` bytes; None
+    for anything else. A FIFO or device is never waited on or read."""
+    real = os.path.realpath(path)
+    if not any(within(real, root) for root in roots):
+        return None
+    return read_regular(real)
+
+
+def read_regular(path: str | Path) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file itself (no link is followed) of at most
+    :data:`MAX_PROJECT_FILE` bytes; None for anything else. A FIFO or device is never waited on
+    or read."""
+    try:
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_PROJECT_FILE:
+                return None
+            data = handle.read(MAX_PROJECT_FILE + 1)
+    except OSError:
+        return None
+    return data if len(data) <= MAX_PROJECT_FILE else None

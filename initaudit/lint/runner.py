@@ -8,14 +8,15 @@ import contextlib
 import gc
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from initaudit.config import Config
-from initaudit.lint.discover import Unreadable, discover, force_excluded
+from initaudit.lint.discover import Skipped, Unreadable, discover, force_excluded
 from initaudit.lint.results import FileResult, cached_result
+from initaudit.lint.roots import project_roots
 from initaudit.report.progress import Progress
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ class LintRun:
 
     results: list[FileResult]
     fixed: int = 0
+    #: One line each about what the run left alone (a link leaving the tree, a refused cache);
+    #: they change neither the results nor the exit status.
+    warnings: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[FileResult]:
         return iter(self.results)
@@ -62,24 +66,31 @@ def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = 
     """Check ``paths`` as ``initaudit check`` does. ``cache_dir``: read and write cached results
     there (never while fixing); ``fix``: compute fixes, and with ``write`` apply them to the files;
     ``project``: read the project files each file imports (False: every file alone, which
-    ``benchmarks/lint_project.py`` measures against)."""
+    ``benchmarks/lint_project.py`` measures against). A path the walk skips (a symbolic link
+    leaving the named directory) and a cache directory that is refused are the run's
+    ``warnings``; neither changes the results."""
     files: list[Path] = []
     unreadable: list[FileResult] = []
+    warnings: list[str] = []
     for item in discover([Path(p) for p in paths], config):
         if isinstance(item, Unreadable):
             unreadable.append(FileResult(str(item.path), error=item.reason))
+        elif isinstance(item, Skipped):
+            warnings.append(f"{item.path}: {item.reason}")
         else:
             files.append(item)
+    roots = project_roots([Path(p) for p in paths])
     cache = None
     if cache_dir is not None and not fix:
-        from initaudit.lint.cache import ResultCache
+        from initaudit.lint.cache import CacheRefused, ResultCache
 
-        cache = ResultCache.open(cache_dir, config)
-    from initaudit.lint.roots import project_roots
-
-    run_project = (os.urandom(16).hex(), project_roots([Path(p) for p in paths])) if project else None
+        try:
+            cache = ResultCache.open(cache_dir, config, roots)
+        except CacheRefused as refused:
+            warnings.append(str(refused))
+    run_project = (os.urandom(16).hex(), roots) if project else None
     run = LintRun(unreadable + _lint_all(files, config, run_project, fix=fix, unsafe=unsafe_fixes, jobs=jobs,
-                                         cache=cache, progress=progress))
+                                         cache=cache, progress=progress), warnings=warnings)
     if fix and write:
         run.fixed = _write_fixes(run.results)
     return run

@@ -25,12 +25,17 @@ from initaudit.audit.errors import AuditError, first_line
 from initaudit.audit.example_inputs import Example, as_example
 from initaudit.audit.safetensors_io import DTYPE_OF, MappedSafetensors
 
-SAFETENSORS_INDEX = "model.safetensors.index.json"
-BIN_INDEX = "pytorch_model.bin.index.json"
-DIFFUSERS_INDEXES = ("diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.bin.index.json")
-#: A directory's one checkpoint file, by the names transformers, timm and diffusers save.
-SINGLE_FILES = ("model.safetensors", "pytorch_model.bin", "diffusion_pytorch_model.safetensors",
-                "diffusion_pytorch_model.bin")
+#: The weight files a library loads from a checkpoint directory, the first present winning:
+#: transformers (and timm) take a single safetensors file before a sharded index, diffusers a
+#: sharded index first; a bin file only where no safetensors one is there.
+LOAD_ORDER = {
+    "transformers": ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                     "pytorch_model.bin.index.json"),
+    "diffusers": ("diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.safetensors",
+                  "diffusion_pytorch_model.bin", "diffusion_pytorch_model.bin.index.json"),
+}
+#: Suffixes of files that can hold weights: those a directory holds beside what is loaded are named.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".index.json")
 #: Keys under which training checkpoints nest the model's state dict, most specific first.
 NESTED_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights")
 #: Prefixes added by DataParallel/DistributedDataParallel and torch.compile.
@@ -84,7 +89,7 @@ class Source:
     #: Inputs for the forward probe that came with the model (a factory's ``(model, inputs)``).
     example: Example | None = None
     #: The file's tensors outside the audited state dict (a second state dict, optimizer
-    #: state), by key path: checked for NaN/Inf only.
+    #: state), by key path: checked for NaN only.
     others: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
@@ -202,7 +207,7 @@ def _open_path(path: Path, trust_pickle: bool, *, allow_index: bool) -> Source:
     except OSError as error:
         raise AuditError(f"{path}: cannot read ({error.strerror or error})") from None
     if stat.S_ISDIR(mode) and allow_index:
-        return _sharded(path)
+        return _checkpoint_directory(path)
     if not stat.S_ISREG(mode):
         raise AuditError(f"{path}: not a regular file")
     if path.name.endswith(".index.json"):
@@ -268,18 +273,41 @@ def _safetensors(path: Path) -> Source:
     return Source(SourceKind.SAFETENSORS, path, names, load, metadata=dict(metadata), describe=describe)
 
 
-def _sharded(directory: Path, index_name: str | None = None) -> Source:
-    candidates = [index_name] if index_name else [SAFETENSORS_INDEX, BIN_INDEX, *DIFFUSERS_INDEXES]
-    for candidate in candidates:
-        index = directory / candidate
-        if index.is_file():
-            break
+def _checkpoint_directory(directory: Path) -> Source:
+    """The weights the library that saved ``directory`` would load from it, with a note naming
+    the weight files beside them that it would not."""
+    first, second = ("diffusers", "transformers") if _saved_by_diffusers(directory) else ("transformers", "diffusers")
+    chosen = next((name for name in (*LOAD_ORDER[first], *LOAD_ORDER[second]) if (directory / name).is_file()), None)
+    if chosen is None:
+        raise AuditError(f"{directory}: directory without {' or '.join(LOAD_ORDER['transformers'][:2])}")
+    if chosen.endswith(".index.json"):
+        source = _sharded(directory, chosen)
+        loaded = {chosen, *source.shard_map.values()}
     else:
-        singles = [directory / name for name in SINGLE_FILES]
-        for single in singles:
-            if single.is_file():
-                return _open_path(single, trust_pickle=False, allow_index=False)
-        raise AuditError(f"{directory}: directory without {SAFETENSORS_INDEX} or {BIN_INDEX}")
+        source = _open_path(directory / chosen, trust_pickle=False, allow_index=False)
+        loaded = {chosen}
+    ignored = sorted(entry.name for entry in directory.iterdir()
+                     if entry.name.endswith(WEIGHT_SUFFIXES) and entry.name not in loaded and entry.is_file())
+    if ignored:
+        source.notes.append(f"audited {chosen}, which {first} loads first; not audited, as it would not load "
+                            f"them: {', '.join(ignored[:5])}{f' and {len(ignored) - 5} more' if len(ignored) > 5 else ''}")
+    return source
+
+
+def _saved_by_diffusers(directory: Path) -> bool:
+    """A diffusers model folder: its config names a ``_class_name``, or only diffusers' file names are there."""
+    config_path = directory / "config.json"
+    try:
+        config = json.loads(config_path.read_text()) if config_path.is_file() else None
+        if isinstance(config, dict) and "_class_name" in config:
+            return True
+    except (OSError, ValueError, RecursionError):
+        pass
+    return not any((directory / name).is_file() for name in LOAD_ORDER["transformers"])
+
+
+def _sharded(directory: Path, index_name: str) -> Source:
+    index = directory / index_name
     weight_map = _read_weight_map(index)
     shards: dict[str, Source] = {}
 

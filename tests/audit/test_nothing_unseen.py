@@ -160,3 +160,55 @@ def test_an_infinite_attention_mask_buffer_is_no_fault() -> None:
 
     report = audit_module(Masked(), input_shape=(4, 8))
     assert not [f for f in report.findings if f.code == "IA205"]
+
+
+def _save_sharded(directory: Path, state: dict[str, torch.Tensor], stem: str, suffix: str) -> None:
+    from initaudit.audit.safetensors_io import save_safetensors
+
+    names = list(state)
+    weight_map = {}
+    for number, part in enumerate((names[: len(names) // 2], names[len(names) // 2:]), start=1):
+        file_name = f"{stem}-0000{number}-of-00002{suffix}"
+        shard = {name: state[name].contiguous() for name in part}
+        if suffix == ".safetensors":
+            save_safetensors(shard, directory / file_name)
+        else:
+            torch.save(shard, directory / file_name)
+        weight_map.update(dict.fromkeys(part, file_name))
+    (directory / f"{stem}{suffix}.index.json").write_text(json.dumps({"weight_map": weight_map}))
+
+
+@pytest.mark.parametrize("layout", ["index beside a single file", "bin shards beside a single file",
+                                    "diffusers index beside a single file"])
+def test_a_directory_is_audited_as_its_library_loads_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        layout: str) -> None:
+    """transformers loads model.safetensors before a sharded index (diffusers: the index first),
+    so the NaN sits in the file the library would not load and initaudit must not report it."""
+    from initaudit.audit.safetensors_io import save_safetensors
+
+    loaded = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)).state_dict()
+    stray = {name: tensor.clone() for name, tensor in loaded.items()}
+    stray["0.weight"][0, 0] = NAN
+    directory = tmp_path / "ckpt"
+    directory.mkdir()
+    if layout.startswith("diffusers"):
+        _save_sharded(directory, loaded, "diffusion_pytorch_model", ".safetensors")
+        save_safetensors(stray, directory / "diffusion_pytorch_model.safetensors")
+        expected = "audited diffusion_pytorch_model.safetensors.index.json, which diffusers loads first"
+    else:
+        save_safetensors(loaded, directory / "model.safetensors")
+        if layout.startswith("index"):
+            _save_sharded(directory, stray, "model", ".safetensors")
+        else:
+            _save_sharded(directory, stray, "pytorch_model", ".bin")
+        expected = "audited model.safetensors, which transformers loads first"
+    status, report = _json(capsys, str(directory))
+    assert status == 0 and _errors(report) == {}
+    note = next(note for note in report["notes"] if note.startswith("audited "))
+    ignored = {"index beside a single file": "model-00001-of-00002.safetensors, model-00002-of-00002.safetensors, "
+                                             "model.safetensors.index.json",
+               "bin shards beside a single file": "pytorch_model-00001-of-00002.bin, "
+                                                  "pytorch_model-00002-of-00002.bin, pytorch_model.bin.index.json",
+               "diffusers index beside a single file": "diffusion_pytorch_model.safetensors"}[layout]
+    assert note == f"{expected}; not audited, as it would not load them: {ignored}"
+

@@ -3,22 +3,32 @@
 (``_class_name``). The model is built by the installed library from the config alone, with its
 parameters on the meta device, then the checkpoint's tensors are assigned to it. Nothing in the
 directory is ever run: configs naming custom code (``auto_map``, a class the library lacks) are
-not built, and the report says so.
+not built, and the report says so. The build is offline and reads nothing outside the directory
+and the installed Python (``confine.py``); arguments that would make a library load weights are
+removed, and a backbone named by hub repository or path is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
 
+from initaudit.audit.confine import confined
 from initaudit.audit.errors import AuditError, first_line
 
 CONFIG = "config.json"
 PIPELINE_INDEX = "model_index.json"
+#: timm arguments that load weights after the build, and the pretrained_cfg fields that say where
+#: from; the model is built, never loaded, so they are removed.
+_TIMM_LOADING = ("pretrained", "checkpoint_path", "cache_dir")
+_CFG_LOADING = ("url", "file", "state_dict", "hf_hub_id", "hf_hub_filename", "source", "custom_load")
+#: A backbone name with these is a hub repository (``hf-hub:org/name``, ``org/name``) or a path.
+_FETCHED = re.compile(r"[:/\\]")
 
 
 def pipeline_components(directory: Path) -> list[str] | None:
@@ -40,24 +50,29 @@ def build(directory: Path, notes: list[str]) -> torch.nn.Module | None:
     config_path = directory / CONFIG
     if not config_path.is_file():
         return None
-    try:
-        config = json.loads(config_path.read_text())
-    except (ValueError, OSError, RecursionError) as error:
-        notes.append(f"{CONFIG} unreadable ({first_line(error)}); no model built from it")
+    module, failure = None, ""
+    with confined(directory) as guard:  # config.json itself may be a link leading out
+        try:
+            config = json.loads(config_path.read_text())
+        except (ValueError, OSError, RecursionError) as error:
+            notes.append(f"{CONFIG} unreadable ({first_line(error)}); no model built from it")
+            return None
+        make = _builder(config, directory, notes) if isinstance(config, dict) else None
+        if make is None:
+            return None
+        try:
+            with parameters_on_meta():
+                module = make()
+        except ImportError as error:
+            failure = f"{CONFIG}: the library that builds this model cannot be imported ({first_line(error)})"
+        except Exception as error:  # a config the installed library version does not understand
+            failure = f"{CONFIG}: building the model failed ({type(error).__name__}: {first_line(error)})"
+    if guard.refused:  # the library may have caught the refusal and gone on another way
+        failure = f"{CONFIG}: building the model failed ({guard.refused[0]})"
+    if failure:
+        notes.append(failure)
         return None
-    if not isinstance(config, dict):
-        return None
-    builder = _builder(config, directory, notes)
-    if builder is None:
-        return None
-    try:
-        with parameters_on_meta():
-            return builder()
-    except ImportError as error:
-        notes.append(f"{CONFIG}: the library that builds this model cannot be imported ({first_line(error)})")
-    except Exception as error:  # a config the installed library version does not understand
-        notes.append(f"{CONFIG}: building the model failed ({type(error).__name__}: {first_line(error)})")
-    return None
+    return module
 
 
 def _builder(config: dict[str, Any], directory: Path, notes: list[str]) -> Callable[[], torch.nn.Module] | None:
@@ -68,9 +83,14 @@ def _builder(config: dict[str, Any], directory: Path, notes: list[str]) -> Calla
     if isinstance(config.get("_class_name"), str):
         return _diffusers(config)
     if isinstance(config.get("architecture"), str):
-        return _timm(config)
+        return _timm(config, notes)
     if isinstance(config.get("model_type"), str):
-        return _transformers(directory, config)
+        fetched = _fetched_backbone(config)
+        if fetched is not None:
+            notes.append(f"{CONFIG} names the backbone {fetched} by hub repository or path; the model is "
+                         "built offline from the directory alone, so no model was built")
+            return None
+        return _transformers(directory, config, notes)
     return None
 
 
@@ -87,33 +107,87 @@ def _diffusers(config: dict[str, Any]) -> Callable[[], torch.nn.Module]:
     return make
 
 
-def _timm(config: dict[str, Any]) -> Callable[[], torch.nn.Module]:
+def _timm(config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Module]:
+    model_args = config.get("model_args")
+    args = _without_weights(model_args if isinstance(model_args, dict) else {}, notes)
+    for key in ("num_classes", "global_pool", "in_chans"):
+        if key in config and key not in args:
+            args[key] = config[key]
+
     def make() -> torch.nn.Module:
         import timm
 
         architecture = config["architecture"]
         if not timm.is_model(architecture):
             raise ImportError(f"timm has no architecture {architecture}")
-        args = dict(config.get("model_args") or {})
-        for key in ("num_classes", "global_pool", "in_chans"):
-            if key in config and key not in args:
-                args[key] = config[key]
         return timm.create_model(architecture, pretrained=False, **args)
     return make
 
 
-def _transformers(directory: Path, config: dict[str, Any]) -> Callable[[], torch.nn.Module]:
+def _without_weights(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """timm's ``model_args`` less what would load weights, with a note naming what was removed."""
+    kept = {key: value for key, value in args.items() if key not in _TIMM_LOADING}
+    removed = [key for key in args if key in _TIMM_LOADING]
+    for key in ("pretrained_cfg", "pretrained_cfg_overlay"):
+        cfg = kept.get(key)
+        if isinstance(cfg, dict):
+            kept[key] = {field: value for field, value in cfg.items() if field not in _CFG_LOADING}
+            removed += [f"{key}.{field}" for field in cfg if field in _CFG_LOADING]
+    if removed:
+        notes.append(f"{CONFIG}: ignored model_args {', '.join(removed)} (the model is built, never loaded "
+                     "from other weights)")
+    return kept
+
+
+def _fetched_backbone(config: dict[str, Any]) -> str | None:
+    """A backbone named by hub repository or path where no ``backbone_config`` describes it: the
+    library would fetch it. Walked without recursion: the JSON may nest deeper than the stack."""
+    stack: list[Any] = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            name = value.get("backbone")
+            if isinstance(name, str) and _FETCHED.search(name) and value.get("backbone_config") is None:
+                return name
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
+def _transformers(directory: Path, config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Module]:
     def make() -> torch.nn.Module:
         import transformers
 
         loaded = transformers.AutoConfig.from_pretrained(str(directory), trust_remote_code=False,
                                                          local_files_only=True)
+        _built_not_loaded(loaded, notes)
         for name in config.get("architectures") or []:
             cls = getattr(transformers, str(name), None)
             if isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel):
                 return cls._from_config(loaded)
         return transformers.AutoModel.from_config(loaded, trust_remote_code=False)
     return make
+
+
+def _built_not_loaded(config: Any, notes: list[str]) -> None:
+    """Switch off pretrained backbones (transformers 4 loads them when a model is built) and
+    remove the timm arguments that load weights (``timm_wrapper``), in the config and its parts."""
+    from transformers import PretrainedConfig
+
+    stack: list[Any] = [config]
+    seen: set[int] = set()
+    while stack:
+        part = stack.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        if getattr(part, "use_pretrained_backbone", False):
+            part.use_pretrained_backbone = False
+            notes.append(f"{CONFIG}: use_pretrained_backbone ignored (the backbone is built, never loaded)")
+        if isinstance(getattr(part, "model_args", None), dict):
+            part.model_args = _without_weights(part.model_args, notes)
+        stack.extend(value for value in vars(part).values() if isinstance(value, PretrainedConfig))
 
 
 @contextlib.contextmanager

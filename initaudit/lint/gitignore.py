@@ -15,7 +15,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from initaudit.lint.roots import read_regular
+from initaudit.lint.roots import MAX_PROJECT_FILE
+from initaudit.safe_read import read_regular
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -53,7 +54,7 @@ class GitIgnore:
         """The patterns of ``file``; as git does, one that is a symbolic link is not read (nor
         a FIFO, a device or a file of more than 8 MiB)."""
         if file not in self._specs:
-            data = read_regular(file)
+            data = read_regular(file, MAX_PROJECT_FILE)
             lines = data.decode("utf-8", errors="replace").splitlines() if data else []
             self._specs[file] = _compiled(lines) if lines else None
         return self._specs[file]

@@ -7,8 +7,9 @@ are all cached reads no project file."""
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
+
+from initaudit.safe_read import read_regular
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 #: Far above any written module (torch's largest is 1.4 MB), and a bound on what a path in a
@@ -51,19 +52,4 @@ def read_project_file(path: str | Path, roots: tuple[str, ...]) -> bytes | None:
     real = os.path.realpath(path)
     if not any(within(real, root) for root in roots):
         return None
-    return read_regular(real)
-
-
-def read_regular(path: str | Path) -> bytes | None:
-    """The bytes of ``path`` when it is a regular file itself (no link is followed) of at most
-    :data:`MAX_PROJECT_FILE` bytes; None for anything else. A FIFO or device is never waited on
-    or read."""
-    try:
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_PROJECT_FILE:
-                return None
-            data = handle.read(MAX_PROJECT_FILE + 1)
-    except OSError:
-        return None
-    return data if len(data) <= MAX_PROJECT_FILE else None
+    return read_regular(real, MAX_PROJECT_FILE)

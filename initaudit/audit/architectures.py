@@ -11,6 +11,7 @@ removed, and a backbone named by hub repository or path is refused.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 from pathlib import Path
@@ -23,6 +24,10 @@ from initaudit.audit.errors import AuditError, first_line
 
 CONFIG = "config.json"
 PIPELINE_INDEX = "model_index.json"
+#: A config may describe this many times the bytes of its checkpoint's weight files (fp16 or 8-bit
+#: weights built as fp32, buffers the checkpoint does not hold), or this many bytes, at most.
+BUILD_FACTOR = 4
+BUILD_FLOOR = 256 << 20
 #: timm arguments that load weights after the build, and the pretrained_cfg fields that say where
 #: from; the model is built, never loaded, so they are removed.
 _TIMM_LOADING = ("pretrained", "checkpoint_path", "cache_dir")
@@ -44,9 +49,10 @@ def pipeline_components(directory: Path) -> list[str] | None:
                   if isinstance(value, list) and (directory / name).is_dir())
 
 
-def build(directory: Path, notes: list[str]) -> torch.nn.Module | None:
+def build(directory: Path, notes: list[str], stored_bytes: int) -> torch.nn.Module | None:
     """The model ``directory/config.json`` describes, parameters on the meta device; None (with
-    a note saying why) when the config names no architecture the installed libraries build."""
+    a note saying why) when the config names no architecture the installed libraries build, or
+    one far larger than the ``stored_bytes`` of weights the directory holds."""
     config_path = directory / CONFIG
     if not config_path.is_file():
         return None
@@ -61,8 +67,10 @@ def build(directory: Path, notes: list[str]) -> torch.nn.Module | None:
         if make is None:
             return None
         try:
-            with parameters_on_meta():
-                module = make()
+            failure = _oversized(make, stored_bytes)
+            if not failure:
+                with parameters_on_meta():
+                    module = make()
         except ImportError as error:
             failure = f"{CONFIG}: the library that builds this model cannot be imported ({first_line(error)})"
         except Exception as error:  # a config the installed library version does not understand
@@ -73,6 +81,26 @@ def build(directory: Path, notes: list[str]) -> torch.nn.Module | None:
         notes.append(failure)
         return None
     return module
+
+
+def _oversized(make: Callable[[], torch.nn.Module], stored_bytes: int) -> str:
+    """Why the model a config describes is not built for real ("" when it may be): its size,
+    found by building it once with every tensor on the meta device, against the weights on disk.
+    A 609-byte config.json naming 40 million positions would otherwise allocate their buffers
+    (1.3 GB) before the checkpoint's tensors are looked at."""
+    try:
+        with torch.device("meta"):
+            sized = make()
+    except ImportError:
+        raise
+    except Exception:  # a model that cannot be built on meta: built as it is, assign() checks it
+        return ""
+    described = sum(t.numel() * t.element_size() for t in itertools.chain(sized.parameters(), sized.buffers()))
+    allowed = max(BUILD_FLOOR, BUILD_FACTOR * stored_bytes)
+    if described <= allowed:
+        return ""
+    return (f"{CONFIG} describes a model of {described / (1 << 20):.0f} MiB of tensors, beyond what the "
+            f"{stored_bytes / (1 << 20):.1f} MiB of weights here can fill; not built")
 
 
 def _builder(config: dict[str, Any], directory: Path, notes: list[str]) -> Callable[[], torch.nn.Module] | None:

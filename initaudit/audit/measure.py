@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -21,13 +22,19 @@ from initaudit.report.progress import Progress
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 #: Elements checked for NaN/Inf at once (bounds the mask's memory).
 _SCAN_BLOCK = 1 << 22
+#: A tensor whose values are views of fewer stored ones (stride 0: one value seen 2**34 times)
+#: is measured while that costs at most this many times what is stored, or this many values.
+OVERLAP_FACTOR = 16
+OVERLAP_LIMIT = 1 << 24
 
 
 @dataclass
 class Measured:
     stats: dict[str, TensorStats] = field(default_factory=dict)
-    #: Tensors without dense values to read, with the reason ("meta", "sparse_coo").
+    #: Tensors not measured, with the reason ("meta", "sparse_coo", values stored far fewer times).
     unmeasured: list[str] = field(default_factory=list)
+    #: Names of one tensor (the same view of one storage): measured once, under the first name.
+    ties: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, name: str, result: TensorStats | str | None) -> None:
         if isinstance(result, TensorStats):
@@ -43,12 +50,32 @@ def measure_source(source: Source, seed: int, *, sample: bool = False, jobs: int
     if jobs > 1 and source.kind.sharded and source.path is not None and len(set(source.shard_map.values())) > 1:
         return _in_processes(source.path, source.shard_map, names, seed, sample, jobs, progress)
     measured = Measured()
+    # A view's address identifies it only while its first tensor lives: a freed shard's memory
+    # map may come back at the same address with another shard's tensors.
+    first_of: dict[tuple, tuple[str, TensorStats | str | None, weakref.ref[torch.Tensor]]] = {}
     with block_workers() as mapper:
         for done, name in enumerate(names, start=1):
-            measured.add(name, measure(source.load(name), seed, mapper, sample))
+            tensor = source.load(name)
+            view = _view_key(tensor)
+            if view in first_of and first_of[view][2]() is not None:
+                first, result, _ = first_of[view]
+                measured.ties.setdefault(first, []).append(name)
+            else:
+                result = measure(tensor, seed, mapper, sample)
+                if view is not None:
+                    first_of[view] = (name, result, weakref.ref(tensor))
+            measured.add(name, result)
             if progress is not None:
                 progress(done, len(names))
     return measured
+
+
+def _view_key(tensor: torch.Tensor) -> tuple | None:
+    """What makes two names one tensor: the same view of the same storage (None: no storage)."""
+    if tensor.is_meta or tensor.layout is not torch.strided or tensor.is_quantized or tensor.numel() == 0:
+        return None
+    return (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape),
+            tensor.stride(), tensor.dtype)
 
 
 def measure(tensor: torch.Tensor, seed: int, mapper: Mapper, sample: bool) -> TensorStats | str | None:
@@ -56,11 +83,14 @@ def measure(tensor: torch.Tensor, seed: int, mapper: Mapper, sample: bool) -> Te
     masks); the reason it has no values to read. A quantized tensor is measured as the values it
     stands for; a complex one on its real part, with the non-finite values of both parts."""
     if tensor.is_meta or tensor.layout is not torch.strided:
-        return "meta" if tensor.is_meta else str(tensor.layout).removeprefix("torch.")
+        return "meta, no values" if tensor.is_meta else f"{str(tensor.layout).removeprefix('torch.')}, no dense values"
+    if not (tensor.is_floating_point() or tensor.is_complex() or tensor.is_quantized) or tensor.numel() == 0:
+        return None
     if tensor.is_quantized:
         tensor = tensor.dequantize()
-    if not (tensor.is_floating_point() or tensor.is_complex()):
-        return None
+    stored = tensor.untyped_storage().nbytes() // tensor.element_size()
+    if tensor.numel() > max(OVERLAP_FACTOR * stored, OVERLAP_LIMIT):
+        return f"{tensor.numel()} values are views of {stored} stored ones (stride 0 or overlapping strides)"
     stats = tensor_stats(tensor, seed, mapper, sample)
     if tensor.is_complex() and not stats.sampled:
         stats = dataclasses.replace(stats, nonfinite=count_nonfinite(tensor))

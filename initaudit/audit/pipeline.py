@@ -112,6 +112,11 @@ def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict
 
 
 def _collect_stats(measured: Measured, notes: list[str]) -> dict[str, TensorStats]:
+    if measured.ties:
+        shown = [f"{first} = {', '.join(names[:3])}{f' and {len(names) - 3} more' if len(names) > 3 else ''}"
+                 for first, names in list(measured.ties.items())[:3]]
+        notes.append(f"tied, one tensor under several names, measured once: {'; '.join(shown)}"
+                     f"{f' (and {len(measured.ties) - 3} more groups)' if len(measured.ties) > 3 else ''}")
     sampled = [stat for stat in measured.stats.values() if stat.sampled]
     if sampled:
         read = sum(stat.sampled or stat.numel for stat in measured.stats.values())

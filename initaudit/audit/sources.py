@@ -24,6 +24,7 @@ import torch
 from initaudit.audit.errors import AuditError, first_line
 from initaudit.audit.example_inputs import Example, as_example
 from initaudit.audit.safetensors_io import DTYPE_OF, MappedSafetensors
+from initaudit.safe_read import read_regular
 
 #: The weight files a library loads from a checkpoint directory, the first present winning:
 #: transformers (and timm) take a single safetensors file before a sharded index, diffusers a
@@ -34,12 +35,18 @@ LOAD_ORDER = {
     "diffusers": ("diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.safetensors",
                   "diffusion_pytorch_model.bin", "diffusion_pytorch_model.bin.index.json"),
 }
+#: Far above any model's config.json (a few kB); a bound on what a directory can make us read.
+CONFIG_LIMIT = 1 << 20
 #: Suffixes of files that can hold weights: those a directory holds beside what is loaded are named.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".index.json")
 #: Keys under which training checkpoints nest the model's state dict, most specific first.
 NESTED_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights")
 #: Prefixes added by DataParallel/DistributedDataParallel and torch.compile.
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+#: A compressed record of a checkpoint archive may inflate to this many times its size on disk,
+#: or to this many bytes, whichever is more (float weights hardly compress; torch stores them raw).
+INFLATION_FACTOR = 32
+INFLATION_FLOOR = 64 << 20
 #: How deep training checkpoints are searched for their state dict.
 MAX_NESTING = 8
 FACTORY_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -136,7 +143,7 @@ def _build_from_config(source: Source, directory: Path) -> None:
     """Give a checkpoint directory's tensors the model its config.json describes."""
     from initaudit.audit import architectures
 
-    module = architectures.build(directory, source.notes)
+    module = architectures.build(directory, source.notes, _stored_bytes(source))
     if module is None:
         return
     source.notes.extend(architectures.assign(module, source.names, source.load, str(directory)))
@@ -144,6 +151,13 @@ def _build_from_config(source: Source, directory: Path) -> None:
     parameters = dict(module.named_parameters())
     source.module, source.names, source.load = module, list(parameters), parameters.__getitem__
     source.metadata["architecture"] = type(module).__name__
+
+
+def _stored_bytes(source: Source) -> int:
+    """The size on disk of the weight files a source reads."""
+    assert source.path is not None
+    files = {source.path / name for name in source.shard_map.values()} if source.shard_map else {source.path}
+    return sum(path.stat().st_size for path in files if path.is_file())
 
 
 def call_factory(spec: str, function: Callable[[], object] | None = None) -> tuple[torch.nn.Module, Example | None]:
@@ -296,12 +310,11 @@ def _checkpoint_directory(directory: Path) -> Source:
 
 def _saved_by_diffusers(directory: Path) -> bool:
     """A diffusers model folder: its config names a ``_class_name``, or only diffusers' file names are there."""
-    config_path = directory / "config.json"
+    text = read_regular(directory / "config.json", CONFIG_LIMIT)
     try:
-        config = json.loads(config_path.read_text()) if config_path.is_file() else None
-        if isinstance(config, dict) and "_class_name" in config:
+        if text is not None and "_class_name" in json.loads(text):
             return True
-    except (OSError, ValueError, RecursionError):
+    except (ValueError, RecursionError, TypeError):
         pass
     return not any((directory / name).is_file() for name in LOAD_ORDER["transformers"])
 
@@ -364,10 +377,12 @@ def _is_zip(path: Path) -> bool:
 def _zip(path: Path, trust_pickle: bool) -> Source:
     try:
         with zipfile.ZipFile(path) as archive:
-            members = archive.namelist()
+            infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, UnicodeDecodeError, EOFError) as error:
         # Member names that are not valid UTF-8 and broken zip64 records included.
         raise AuditError(f"{path}: corrupt archive ({first_line(error)})") from None
+    _refuse_inflation(path, infos)
+    members = [info.filename for info in infos]
     if any(m.endswith("/constants.pkl") for m in members):  # torch.load's own TorchScript test
         return _torchscript(path, trust_pickle)
     if not any(m.endswith("data.pkl") for m in members):
@@ -375,6 +390,17 @@ def _zip(path: Path, trust_pickle: bool) -> Source:
     _refuse_unsafe_globals(path, trust_pickle)
     loaded = _torch_load(path, mmap=True, trusted=trust_pickle)
     return _from_object(loaded, path, SourceKind.ZIP)
+
+
+def _refuse_inflation(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """torch.save and TorchScript store their records uncompressed; a compressed record is
+    inflated whole by the loader, so one that would grow far beyond the bytes on disk (a 2 MB
+    archive whose data.pkl inflates to 2 GiB) is refused before anything is read."""
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > max(
+                INFLATION_FACTOR * info.compress_size, INFLATION_FLOOR):
+            raise AuditError(f"{path}: record {info.filename} would inflate from {info.compress_size} to "
+                             f"{info.file_size} bytes; refusing a compressed record that large")
 
 
 def _legacy(path: Path, trust_pickle: bool) -> Source:

@@ -14,10 +14,10 @@ class UnmeasuredTensors:
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
         if not facts.parameters:
             yield finding(self, Severity.ERROR, None, "no weight was read, so nothing was audited" + (
-                f" ({len(facts.unmeasured)} tensors have no values to read)" if facts.unmeasured else ""))
+                f" ({len(facts.unmeasured)} tensors could not be: {facts.unmeasured[0]}"
+                f"{' and more' if len(facts.unmeasured) > 1 else ''})" if facts.unmeasured else ""))
             return
         if facts.unmeasured:
             shown = ", ".join(facts.unmeasured[:5]) + (f" and {len(facts.unmeasured) - 5} more"
                                                        if len(facts.unmeasured) > 5 else "")
-            yield finding(self, Severity.WARNING, None,
-                          f"{len(facts.unmeasured)} tensors were not audited, having no values to read: {shown}")
+            yield finding(self, Severity.WARNING, None, f"{len(facts.unmeasured)} tensors were not audited: {shown}")

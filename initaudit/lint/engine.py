@@ -169,6 +169,17 @@ def check_text(path: str, text: str, config: Config) -> tuple[list[Diagnostic], 
     return result.diagnostics, result.parsed
 
 
+def fix_text(path: str, text: str, config: Config) -> str:
+    """Decoded text with the safe fixes ``--fix`` would apply, round after round (an editor's
+    fix-all). Raises RuntimeError, with the reason, for text that could not be analysed or that
+    its fixes would break."""
+    result = FileResult(path)
+    _check_source(result, text, config, fix=True, unsafe_fixes=False, prefilter=False)
+    if result.error is not None:
+        raise RuntimeError(result.error)
+    return text if result.fixed_text is None else result.fixed_text
+
+
 def _analyse(path: str, text: str, config: Config, links: Links | None = None) -> list[Diagnostic]:
     """Diagnostics for text the interpreter accepts."""
     try:

@@ -91,7 +91,7 @@ class Generator:
             from tests.fuzz.checkpoints import mutate_checkpoint
 
             files, target, what = mutate_checkpoint(rng, self._bases)
-            return f"{index:05d}-model", ModelCase(files, target, "; ".join(what))
+            return f"{index:05d}-model", ModelCase(files, target, "; ".join(what), full_disk=rng.random() < 0.2)
         source = rng.choice(self._sources)
         data, applied = mutate_source(rng, source.read_bytes())
         name = f"{source.stem}.py"
@@ -101,7 +101,8 @@ class Generator:
             applied.append("notebook")
         case = LintCase(name, data, unsafe=rng.random() < 0.5, link=rng.random() < 0.15,
                         mode=rng.choice((0o644, 0o644, 0o755, 0o600)),
-                        what=f"{source.relative_to(source.parents[1])}: {', '.join(applied)}")
+                        what=f"{source.relative_to(source.parents[1])}: {', '.join(applied)}",
+                        checkout=rng.random() < 0.1, full_disk=rng.random() < 0.15)
         return f"{index:05d}-{source.stem}", case
 
 

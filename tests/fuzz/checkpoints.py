@@ -21,6 +21,8 @@ from typing import Any
 from tests.fuzz.sources import SENTINEL
 
 Files = dict[str, bytes]
+#: Bases whose size on disk says nothing of the work a naive reader would do.
+BOMBS = ("stride0", "aliases")
 
 
 def build_bases(seed: int) -> dict[str, tuple[Files, str]]:
@@ -65,6 +67,11 @@ def build_bases(seed: int) -> dict[str, tuple[Files, str]]:
             "pytorch_model.bin.index.json": index({k: bin_names[0] if k in first else bin_names[1] for k in state}),
         }, "."),
         "setstate-torchscript": ({"hostile.pt": _setstate_torchscript(torch)}, "hostile.pt"),
+        # Resource bombs: 2**34 values over one stored float; thousands of names for one storage.
+        "stride0": ({"stride0.pt": saved({"fc.weight": torch.zeros(1).as_strided((2**17, 2**17), (0, 0))})},
+                    "stride0.pt"),
+        "aliases": ({"aliases.pt": saved(dict.fromkeys((f"layers.{i}.weight" for i in range(3000)),
+                                                        state["2.weight"]))}, "aliases.pt"),
     }
 
 
@@ -171,14 +178,17 @@ def _reduce_opcodes(module: str, name: str, arguments: tuple[Any, ...], protocol
     return header + target + arguments_opcodes + b"R."
 
 
-def replace_member(archive: bytes, suffix: str, data: bytes) -> bytes:
-    """The zip ``archive`` with the member ending in ``suffix`` replaced by ``data``."""
+def replace_member(archive: bytes, suffix: str, data: bytes, *, deflated: bool = False) -> bytes:
+    """The zip ``archive`` with the member ending in ``suffix`` replaced by ``data`` (compressed
+    when ``deflated``: torch itself stores every member raw)."""
     source = zipfile.ZipFile(io.BytesIO(archive))
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w", zipfile.ZIP_STORED) as target:
         for info in source.infolist():
-            content = data if info.filename.endswith(suffix) else source.read(info)
-            target.writestr(info, content)
+            if info.filename.endswith(suffix):
+                target.writestr(info.filename, data, zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED)
+            else:
+                target.writestr(info, source.read(info))
     return output.getvalue()
 
 
@@ -285,7 +295,15 @@ def mutate_checkpoint(rng: random.Random, bases: dict[str, tuple[Files, str]]) -
         shard = sorted(name for name in files if name.endswith(".bin"))[0]
         files[shard] = malicious_pickle(rng, rng.randint(2, 5), True)
         return files, target, ["sharded-bin malicious shard"]
-    base = rng.choice(sorted(name for name in bases if name != "setstate-torchscript"))
+    if choice == 8 and rng.random() < 0.5:
+        name = rng.choice(BOMBS)
+        return dict(bases[name][0]), bases[name][1], [f"{name} bomb"]
+    if choice == 9 and rng.random() < 0.5:  # a small archive whose record inflates to 128 MiB
+        files, target = bases[rng.choice(("zip", "torchscript"))]
+        record = rng.choice(("data.pkl", "data/0", "constants.pkl"))
+        archive = replace_member(files[target], record, b"\0" * (300 << 20), deflated=True)
+        return {target: archive}, target, [f"{target} {record} inflates"]
+    base = rng.choice(sorted(name for name in bases if name != "setstate-torchscript" and name not in BOMBS))
     files, target = dict(bases[base][0]), bases[base][1]
     if choice == 4 and base in ("sharded", "sharded-bin"):
         index_name = next(name for name in files if name.endswith(".index.json"))

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.fuzz.runner import CommandRunner
-from tests.fuzz.verdicts import (CODE_EXECUTED, FIX_DAMAGE, HANG, WRITES_OUTSIDE, Verdict, changed_paths,
-                                 executed, judge_process, snapshot)
+from tests.fuzz.verdicts import (CODE_EXECUTED, CRASH, FIX_DAMAGE, HANG, READS_OUTSIDE, WRITES_OUTSIDE, Verdict,
+                                 changed_paths, executed, judge_process, snapshot)
 
 BOM = b"\xef\xbb\xbf"
 
@@ -27,6 +27,8 @@ class LintCase:
     link: bool  # the fixed copy is reached through a symlink
     mode: int
     what: str  # the mutations applied
+    checkout: bool = False  # also checked inside a hostile checkout (links and a cache leading out)
+    full_disk: bool = False  # also fixed with too little room to write the fixed file
 
 
 def run_lint_case(case: LintCase, root: Path, runner: CommandRunner, *, cpu: float,
@@ -80,10 +82,72 @@ def run_lint_case(case: LintCase, root: Path, runner: CommandRunner, *, cpu: flo
     stray = [path for path in changed_paths(before, snapshot(root)) if path not in allowed]
     if stray:
         verdicts.append(Verdict(WRITES_OUTSIDE, f"check {' '.join(fix_options)} left {', '.join(stray[:3])}"))
+    if case.checkout:
+        verdicts += _hostile_checkout(case, root / "checkout", runner, cpu=cpu, memory=memory)
+    if case.full_disk and once != case.data and not fix_verdicts:
+        verdicts += _fix_on_a_full_disk(case, root / "full", once, runner, cpu=cpu, memory=memory)
     ran = executed(root)
     if ran:
         verdicts.append(Verdict(CODE_EXECUTED, f"the checked code ran: {ran[0]} exists"))
     return verdicts, once != case.data
+
+
+#: Text of the file a hostile checkout's links lead to: it must never be read into a report.
+SECRET = b"SECRET-7f3a: not part of the checked tree\nimport torch.nn as nn\nnn.init.normal(w)\n"
+
+
+def _hostile_checkout(case: LintCase, root: Path, runner: CommandRunner, *, cpu: float,
+                      memory: int) -> list[Verdict]:
+    """The case's file in a checkout whose links lead out: a source file linked to an outside
+    file, and a results cache linked to an outside directory. Neither may be read, written or
+    deleted, with the cache on, with --fix and with --add-noqa."""
+    tree, outside = root / "tree", root / "outside"
+    (outside / "cache").mkdir(parents=True)
+    tree.mkdir()
+    (tree / "pyproject.toml").write_text("[tool.initaudit]\n")
+    (tree / case.name).write_bytes(case.data)
+    (outside / "secret.py").write_bytes(SECRET)
+    (outside / "cache" / "results-0.json").write_text("{}")
+    (tree / "leak.py").symlink_to(outside / "secret.py")
+    (tree / ".initaudit_cache").symlink_to(outside / "cache")
+    verdicts: list[Verdict] = []
+    for options in ((), ("--fix", "--unsafe-fixes"), ("--add-noqa",)):
+        before = snapshot(outside)
+        outcome = runner.run(["check", "--format", "json", *options, str(tree)], cwd=root, cpu=cpu, memory=memory,
+                             env={"HOME": str(root), "XDG_CACHE_HOME": str(root / "user-cache")})
+        label = " ".join(["check (hostile checkout)", *options])
+        verdicts += [Verdict(v.category, f"{label}: {v.cause}")
+                     for v in judge_process(outcome, json_stdout=not options, cpu=cpu)]
+        if SECRET.split(b":")[0].decode() in outcome.stdout + outcome.stderr:
+            verdicts.append(Verdict(READS_OUTSIDE, f"{label} printed the text of a file outside the tree"))
+        changed = changed_paths(before, snapshot(outside))
+        if changed:
+            verdicts.append(Verdict(WRITES_OUTSIDE, f"{label} changed {', '.join(changed[:3])} outside the tree"))
+    return verdicts
+
+
+def _fix_on_a_full_disk(case: LintCase, root: Path, fixed: bytes, runner: CommandRunner, *, cpu: float,
+                        memory: int) -> list[Verdict]:
+    """--fix where no file may grow past half the case's size: the file stays as it was, or is
+    fixed whole; nothing is left beside it, and a write that failed is exit 2."""
+    root.mkdir()
+    path = root / case.name
+    path.write_bytes(case.data)
+    limit = max(len(case.data) // 2, 1024)
+    fix_options = ("--fix", "--unsafe-fixes") if case.unsafe else ("--fix",)
+    outcome = runner.run(["check", "--no-cache", "-q", *fix_options, "-o", os.devnull, str(path)], cwd=root,
+                         env={}, cpu=cpu, memory=memory, fsize=limit, discard_stdout=True)
+    label = f"check {' '.join(fix_options)} onto a full disk"
+    verdicts = [Verdict(v.category, f"{label}: {v.cause}") for v in judge_process(outcome, json_stdout=False, cpu=cpu)]
+    after = path.read_bytes()
+    if after not in (case.data, fixed):
+        verdicts.append(Verdict(FIX_DAMAGE, f"{label} left a partly written file"))
+    left = sorted(p.name for p in root.iterdir() if p != path)
+    if left:
+        verdicts.append(Verdict(WRITES_OUTSIDE, f"{label} left {', '.join(left[:3])}"))
+    if after == case.data and len(fixed) > limit and outcome.status != 2:
+        verdicts.append(Verdict(CRASH, f"{label}: the write failed but the exit status is {outcome.status}"))
+    return verdicts
 
 
 def _fix_damage(case: LintCase, report: dict[str, Any], after: bytes) -> list[str]:

@@ -18,6 +18,7 @@ class ModelCase:
     files: dict[str, bytes]  # relative to input/ ("../outside/x" lands next to it)
     target: str  # what `initaudit model` is given, relative to input/
     what: str
+    full_disk: bool = False  # also --fix with too little room to write the fixed checkpoint
 
 
 def write_checkpoint(case: ModelCase, root: Path) -> Path:
@@ -56,6 +57,29 @@ def run_model_case(case: ModelCase, root: Path, runner: CommandRunner, *, cpu: f
                  if allowed is None or not _within(root / path, allowed)]
         if stray:
             verdicts.append(Verdict(WRITES_OUTSIDE, f"{label} wrote {', '.join(stray[:3])}"))
+    else:
+        if case.full_disk:
+            verdicts += _fix_on_a_full_disk(target, root / "full", runner, env, cpu=cpu, memory=memory)
+    return verdicts
+
+
+#: Room on the full disk: less than the smallest fixed checkpoint, more than one error line.
+FULL_DISK = 2048
+
+
+def _fix_on_a_full_disk(target: Path, folder: Path, runner: CommandRunner, env: dict[str, str], *,
+                        cpu: float, memory: int) -> list[Verdict]:
+    """--fix where no file may grow past ``FULL_DISK`` bytes: exit 2 with one line and nothing
+    left in the output's folder, or (nothing to write) the output alone."""
+    folder.mkdir()
+    output = folder / f"fixed{target.suffix if target.is_file() else ''}"
+    outcome = runner.run(["model", str(target), "--fix", "--output", str(output)], cwd=folder, env=env,
+                         cpu=cpu, memory=memory, fsize=FULL_DISK, discard_stdout=True)
+    label = "model --fix onto a full disk"
+    verdicts = [Verdict(v.category, f"{label}: {v.cause}") for v in judge_process(outcome, json_stdout=False, cpu=cpu)]
+    left = sorted(path.name for path in folder.iterdir())
+    if left not in ([], [output.name]) or (outcome.status == 2 and left):
+        verdicts.append(Verdict(WRITES_OUTSIDE, f"{label} left {', '.join(left[:3])} (exit {outcome.status})"))
     return verdicts
 
 

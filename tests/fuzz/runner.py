@@ -46,14 +46,17 @@ class CommandRunner:
         return process
 
     def run(self, argv: list[str], *, cwd: Path, env: dict[str, str], cpu: float,
-            memory: int | None) -> Outcome:
-        """Run ``initaudit ARGV`` with ``cpu`` seconds of CPU time and four times that of wall time."""
+            memory: int | None, fsize: int | None = None, discard_stdout: bool = False) -> Outcome:
+        """Run ``initaudit ARGV`` with ``cpu`` seconds of CPU time and four times that of wall
+        time; ``fsize``: no file it writes may grow past that (a full disk), ``discard_stdout``:
+        its standard output goes to the null device, where that limit does not apply."""
         if self._process is None or self._process.poll() is not None:
             self._process = self._start()
         self._scratch.mkdir(parents=True, exist_ok=True)
         stdout, stderr = self._scratch / "stdout", self._scratch / "stderr"
         job = {"argv": argv, "cwd": str(cwd), "env": env, "timeout": 4 * cpu, "cpu": cpu, "memory": memory,
-               "stdout": str(stdout), "stderr": str(stderr)}
+               "stdout": os.devnull if discard_stdout else str(stdout), "stderr": str(stderr), "fsize": fsize}
+        stdout.write_bytes(b"")
         assert self._process.stdin is not None and self._process.stdout is not None
         self._process.stdin.write(json.dumps(job) + "\n")
         self._process.stdin.flush()

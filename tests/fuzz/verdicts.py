@@ -17,8 +17,9 @@ HANG = "hangs"
 FIX_DAMAGE = "fix damage"
 CODE_EXECUTED = "code executed"
 WRITES_OUTSIDE = "writes outside output"
+READS_OUTSIDE = "reads outside the tree"
 MEMORY = "huge memory"
-CATEGORIES = (CRASH, HANG, FIX_DAMAGE, CODE_EXECUTED, WRITES_OUTSIDE, MEMORY)
+CATEGORIES = (CRASH, HANG, FIX_DAMAGE, CODE_EXECUTED, WRITES_OUTSIDE, READS_OUTSIDE, MEMORY)
 
 MEMORY_MARKERS = ("MemoryError", "can't allocate memory", "Cannot allocate memory", "bad_alloc",
                   "out of memory")

@@ -2,7 +2,7 @@
 
 Run as a script; it reads one JSON job per line on stdin and answers one JSON line per job:
 ``{"argv": [...], "cwd": DIR, "stdout": FILE, "stderr": FILE, "env": {...}, "timeout": S,
-"cpu": S, "memory": BYTES}`` -> ``{"status": EXIT, "timed_out": BOOL, "seconds": S,
+"cpu": S, "memory": BYTES, "fsize": BYTES (optional: the largest file it may write)}`` -> ``{"status": EXIT, "timed_out": BOOL, "seconds": S,
 "cpu_seconds": S, "max_rss": BYTES}``. A child runs ``python -m initaudit ARGV`` in its own
 session, so a timeout kills all it started. EXIT is negative for a child killed by a signal, as
 with subprocess. CPU time is limited too (SIGXCPU): unlike wall time, it does not depend on how
@@ -43,6 +43,9 @@ def child(job: dict) -> None:
     if job.get("cpu"):
         seconds = math.ceil(job["cpu"])
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    if job.get("fsize") is not None:  # a full disk: a write past it fails with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (job["fsize"], job["fsize"]))
     os.chdir(job["cwd"])
     os.environ.update(job.get("env", {}))
     tempfile.tempdir = None  # re-read TMPDIR

@@ -28,6 +28,8 @@ _KNOWN_KEYS = frozenset({*_CODE_LIST_KEYS, *_FLAG_KEYS, "per-file-ignores", "exc
 #: Looked for in each directory from the checked path upwards, in this order (as ruff does): the
 #: first directory holding one of them decides, and pyproject.toml counts only with [tool.initaudit].
 CONFIG_NAMES = (".initaudit.toml", "initaudit.toml", "pyproject.toml")
+#: Far above any real pyproject.toml; a bound on what a settings file can make a run read.
+MAX_SETTINGS_FILE = 8 << 20
 
 
 class ConfigError(Exception):
@@ -177,8 +179,11 @@ def load_config(config_file: Path | None = None, start: Path | None = None) -> C
 
 def _read_toml(path: Path) -> dict:
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # opening a FIFO would wait for a writer
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # opening a FIFO would wait for a writer
             raise ConfigError(f"{path}: not a regular file")
+        if info.st_size > MAX_SETTINGS_FILE:  # a checkout's pyproject.toml may link anywhere
+            raise ConfigError(f"{path}: {info.st_size} bytes, more than a settings file holds")
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:

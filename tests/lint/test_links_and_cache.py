@@ -310,3 +310,16 @@ def test_a_gitignore_that_is_a_link_is_not_read(tmp_path: Path, target: str) -> 
                              check=False, preexec_fn=_memory_cap)
     assert process.returncode == 1, process.stderr
     assert "IA104" in process.stdout
+
+
+def test_a_settings_file_linked_to_something_huge_is_an_error_not_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.toml"
+    with open(huge, "wb") as handle:
+        handle.truncate(64 << 20)  # sparse: 64 MiB read as NULs were it read
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "pyproject.toml").symlink_to(huge)
+    (tree / "m.py").write_text("import torch.nn as nn\n")
+    result = CliRunner().invoke(main, ["check", "--no-cache", str(tree)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith("bytes, more than a settings file holds\n") and result.stderr.count("\n") == 1

@@ -90,6 +90,13 @@ class InitOp:
     #: Enclosing ``if`` tests: (node, in the body rather than the else, loops open at that point).
     conditions: tuple[tuple[cst.If, bool, int], ...] = ()
     loops: tuple[cst.For, ...] = ()
+    #: The operation as written, where ``node`` is the call in this file that runs it (a helper
+    #: of another file): what it writes through (``.data``) is read there.
+    written: cst.Call | cst.Assign | None = None
+
+    @property
+    def as_written(self) -> cst.Call | cst.Assign:
+        return self.written or self.node
 
     @property
     def func_node(self) -> cst.BaseExpression | None:

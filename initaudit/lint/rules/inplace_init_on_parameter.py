@@ -19,22 +19,28 @@ class InplaceInitOnParameter:
         for op in model.init_ops:
             if op.via is not InitVia.METHOD or op.in_no_grad or op.target is None or not op.target.exact:
                 continue
-            if not isinstance(op.node, cst.Call) or not isinstance(op.node.func, cst.Attribute):
+            written = op.as_written
+            if not isinstance(written, cst.Call) or not isinstance(written.func, cst.Attribute):
                 continue
-            receiver = op.node.func.value
+            receiver = written.func.value
             if _detached(receiver) or not _runs_at_construction(op):
                 continue
             if op.target.layers and op.target.param not in ("weight", "bias") and not op.target.param.startswith(("weight_", "bias_", "in_proj")):
                 continue
-            method = op.node.func.attr.value
+            method = written.func.attr.value
             yield Finding(
                 op.node,
-                f"`{model.source(receiver)}.{method}(...)` modifies a Parameter that requires grad "
+                f"`{_code(receiver)}.{method}(...)` modifies a Parameter that requires grad "
                 "in place outside torch.no_grad(): torch raises \"a leaf Variable that requires grad "
                 "is being used in an in-place operation\". Write through `.data` or use nn.init",
                 fix=Fix(Applicability.SAFE, "Write through `.data`",
-                        (model.replace(receiver, model.source(receiver) + ".data"),)),
+                        (model.replace(receiver, model.source(receiver) + ".data"),)) if op.written is None else None,
             )
+
+
+def _code(node: cst.BaseExpression) -> str:
+    """The expression's text, wherever it is written (another file's helper included)."""
+    return cst.Module([]).code_for_node(node)
 
 
 def _detached(node: cst.BaseExpression) -> bool:

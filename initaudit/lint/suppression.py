@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
+import io
 import re
+import tokenize
+from typing import Iterator
 
-from initaudit.lint.source import split_lines
+from initaudit.lint.prefilter import STRINGS_AND_COMMENTS
+from initaudit.lint.source import line_starts
 
 #: A suppression comment; ``noqa`` or ``ignore`` holds its codes when it lists some.
 NOQA_COMMENT = re.compile(
@@ -19,14 +24,14 @@ Suppressions = dict[int, frozenset[str] | None]
 
 
 def parse_suppressions(text: str) -> Suppressions:
+    """Suppressions read from the comments of ``text``, never from its strings (``"see # noqa"``
+    in a literal suppresses nothing)."""
     found: Suppressions = {}
     lowered = text.lower()
     if "noqa" not in lowered and "initaudit" not in lowered:
         return found
-    for number, line in enumerate(split_lines(text), start=1):
-        if "#" not in line:
-            continue
-        for match in NOQA_COMMENT.finditer(line):
+    for number, comment in _comments(text):
+        for match in NOQA_COMMENT.finditer(comment):
             codes_text = match.group("noqa") or match.group("ignore")
             if codes_text is None:
                 found[number] = None
@@ -36,6 +41,19 @@ def parse_suppressions(text: str) -> Suppressions:
             if previous is not None:
                 found[number] = previous | codes
     return found
+
+
+def _comments(text: str) -> Iterator[tuple[int, str]]:
+    """(line, text) of each comment, as Python's tokenizer reads them; where it cannot (syntax
+    newer than this interpreter's), as the prefilter's scan of literals and comments reads them."""
+    try:
+        tokens = [(token.start[0], token.string) for token in tokenize.generate_tokens(io.StringIO(text, newline="").readline)
+                  if token.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        starts = line_starts(text)
+        tokens = [(bisect.bisect_right(starts, match.start()), match.group())
+                  for match in STRINGS_AND_COMMENTS.finditer(text) if match.group().startswith("#")]
+    return iter(tokens)
 
 
 def is_suppressed(suppressions: Suppressions, code: str, lines: tuple[int, ...]) -> bool:

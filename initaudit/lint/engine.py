@@ -20,10 +20,11 @@ from initaudit.lint.model import FileModel
 from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack, shallow_text
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
-from initaudit.lint.rules import RULES, SYNTAX_ERROR, Finding, Rule
+from initaudit.lint.rules import KNOWN_CODES, RULES, SYNTAX_ERROR, UNUSED_NOQA, Finding, Rule
 from initaudit.lint.results import FileResult, read_source
-from initaudit.lint.source import SourceError, SourceText, compiles, grammar_check, syntax_error
-from initaudit.lint.suppression import is_suppressed, parse_suppressions
+from initaudit.lint.source import SourceError, SourceText, compiles, grammar_check, line_starts, syntax_error
+from initaudit.lint.rules.unused_noqa import unused_codes
+from initaudit.lint.suppression import Suppressions, parse_suppressions
 
 if TYPE_CHECKING:
     from initaudit.lint.project import Links, Project
@@ -191,7 +192,7 @@ def _analyse(path: str, text: str, config: Config, links: Links | None = None) -
     suppressions = parse_suppressions(text)
     diagnostics = []
     for rule in RULES:
-        if rule is SYNTAX_ERROR or not config.enabled(rule.info.code, path):
+        if rule in (SYNTAX_ERROR, UNUSED_NOQA) or not config.enabled(rule.info.code, path):
             continue
         for finding in rule.check(model):
             if model.location(finding.node) is not None:
@@ -200,11 +201,27 @@ def _analyse(path: str, text: str, config: Config, links: Links | None = None) -
                 # Reported at the call of another file's function: the fix belongs in that file.
                 finding = dataclasses.replace(finding, fix=None)
             diagnostic = _diagnostic(path, model, rule, finding)
-            lines = (diagnostic.line, diagnostic.end_line)
-            if not is_suppressed(suppressions, diagnostic.code, lines):
+            if not suppressions.suppresses(diagnostic.code, (diagnostic.line, diagnostic.end_line)):
                 diagnostics.append(diagnostic)
+    if config.enabled(UNUSED_NOQA.info.code, path):
+        diagnostics += _unused_noqa(path, text, suppressions, config)
     # The message breaks ties: two findings of one rule at one place keep one order on every run.
     return sorted(set(diagnostics), key=lambda d: (*d.sort_key, d.message))
+
+
+def _unused_noqa(path: str, text: str, suppressions: Suppressions, config: Config) -> list[Diagnostic]:
+    """IA100 for the directives whose initaudit codes suppressed nothing this run."""
+    info, starts = UNUSED_NOQA.info, line_starts(text)
+    found = []
+    for directive, message, fix in unused_codes(text, suppressions, KNOWN_CODES,
+                                                lambda code: config.enabled(code, path)):
+        if suppressions.suppresses(info.code, (directive.line,)):
+            continue
+        column = directive.start - starts[directive.line - 1] + 1
+        found.append(Diagnostic(path=path, line=directive.line, column=column, end_line=directive.line,
+                                end_column=column + directive.end - directive.start, code=info.code,
+                                name=info.name, severity=info.severity, message=message, fix=fix))
+    return found
 
 
 def _diagnostic(path: str, model: FileModel, rule: Rule, finding: Finding) -> Diagnostic:

@@ -1,7 +1,8 @@
 """Which files can hold a finding at all: decided from the text, before any parse.
 
 Every finding needs code that names an init module (``init`` as a whole word, so ``__init__`` and
-``_init_weights`` do not count), calls an in-place initialising method, or creates a Parameter.
+``_init_weights`` do not count), calls an in-place initialising method, or creates a Parameter,
+or a suppression comment naming an initaudit code (IA100).
 Most files have none. Many others only mention them in docstrings and comments (API examples,
 "init" in prose), so a file that passes on its raw text is checked again with its string literals
 and comments blanked out. f-strings are kept whole: their braces hold code.
@@ -35,7 +36,16 @@ _PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}\Z")
 _PREFIX_LETTERS = frozenset("fFtTrRbB")
 
 
+#: A suppression comment naming one of initaudit's codes: IA100 may judge it in any file.
+_OWN_SUPPRESSION = re.compile(r"(?:noqa|ignore\[)[^\r\n]*\bIA[0-9]", re.IGNORECASE)
+
+
 def may_have_findings(text: str) -> bool:
+    return initialising_code(text) or _OWN_SUPPRESSION.search(text) is not None
+
+
+def initialising_code(text: str) -> bool:
+    """Whether the code of ``text`` (not its strings and comments) can initialise a tensor."""
     return _TRIGGER.search(text) is not None and _TRIGGER.search(without_strings(text)) is not None
 
 

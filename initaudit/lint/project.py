@@ -24,7 +24,7 @@ from typing import Any
 import libcst as cst
 
 from initaudit.lint.nesting import shallow_text
-from initaudit.lint.prefilter import may_have_findings, without_strings
+from initaudit.lint.prefilter import initialising_code, without_strings
 from initaudit.lint.roots import read_project_file, real_roots
 from initaudit.lint.slices import Definition, definitions, slice_text
 
@@ -336,14 +336,14 @@ class Project:
     def _may_initialise(self, binding: Binding) -> bool:
         text = self.text(binding.path)
         return text is not None and self._names_init(binding.path, text) and any(
-            found.name == binding.name and may_have_findings(text[found.start:found.end])
+            found.name == binding.name and initialising_code(text[found.start:found.end])
             for found in self._top_level(binding.path, text))
 
     def _names_init(self, path: Path, text: str) -> bool:
         """Whether the file's code can hold an init operation anywhere: when not, none of its
         functions is read (cheaper than finding its top-level statements)."""
         if path not in self._naming_init:
-            self._naming_init[path] = may_have_findings(text)
+            self._naming_init[path] = initialising_code(text)
         return self._naming_init[path]
 
     def _top_level(self, path: Path, text: str) -> list[Definition]:

@@ -13,5 +13,8 @@ for _module in pkgutil.iter_modules(__path__):
 
 RULES: tuple[Rule, ...] = REGISTRY.instances()
 SYNTAX_ERROR: Rule = next(r for r in RULES if r.info.code == "IA000")
+UNUSED_NOQA: Rule = next(r for r in RULES if r.info.code == "IA100")
+#: The codes a ``# noqa`` in source can name.
+KNOWN_CODES = frozenset(r.info.code for r in RULES)
 
-__all__ = ["Finding", "RULES", "Rule", "SYNTAX_ERROR", "rule"]
+__all__ = ["Finding", "KNOWN_CODES", "RULES", "Rule", "SYNTAX_ERROR", "UNUSED_NOQA", "rule"]

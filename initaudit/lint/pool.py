@@ -25,7 +25,8 @@ def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: in
     pending = list(tasks)
     while pending:
         done = 0
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_signals_to_the_parent)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_signals_to_the_parent,
+                                   initargs=(os.getpid(),))
         try:
             for result in pool.map(function, pending, chunksize=chunksize):
                 done += 1
@@ -44,12 +45,14 @@ def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: in
         return
 
 
-def _leave_signals_to_the_parent() -> None:
+def _leave_signals_to_the_parent(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides and stops the workers,
-    # which must die on SIGTERM rather than run the parent's handler.
+    # which must die on SIGTERM rather than run the parent's handler. ``parent`` is the pid the
+    # parent gave: one killed before this ran is already gone, and os.getppid() would name the
+    # process that adopted this worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
 def _exit_when_orphaned(parent: int) -> None:

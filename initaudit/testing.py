@@ -5,16 +5,19 @@
     def test_model_is_well_initialized():
         assert_well_initialized(build_model())
 
-It fails with the auditor's text report when a finding at warning or error severity remains.
+It fails with the auditor's text report when a finding at warning or error severity remains;
+the message's first line, which pytest's short summary shows, names the codes and the worst.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
 
 from initaudit.audit.results import AuditReport, Finding
+from initaudit.diagnostics import Severity
 
 #: Width of the report in a failure message: pytest shows it as it is.
 REPORT_WIDTH = 100
@@ -35,8 +38,21 @@ def assert_well_initialized(model: Any | Callable[[], Any], *, ignore: Iterable[
     if not kept.ok:
         stream = io.StringIO()
         render_text(kept, stream, width=REPORT_WIDTH)
-        raise AssertionError("initaudit found initialisation problems:\n" + stream.getvalue())
+        raise AssertionError(f"{_headline(kept)}\n{stream.getvalue()}")
     return kept
+
+
+def _headline(report: AuditReport) -> str:
+    """The line pytest's short summary shows: how many problems, their codes, and the worst."""
+    from initaudit.report.printable import printable
+
+    failing = [f for f in report.findings if f.severity.fails]
+    codes = Counter(f.code for f in failing)
+    worst = next((f for f in failing if f.severity is Severity.ERROR), failing[0])
+    listed = ", ".join(f"{code} x{count}" if count > 1 else code for code, count in sorted(codes.items()))
+    # Most important first: pytest cuts the summary line at the terminal's width.
+    return (f"{worst.code} {printable(worst.parameter or '(model)')}, worst of {len(failing)} initialisation "
+            f"problem{'s' if len(failing) > 1 else ''} ({listed}): {printable(worst.message)}")
 
 
 def _checked(ignore: Iterable[str]) -> tuple[str, ...]:

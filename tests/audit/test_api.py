@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -102,3 +104,20 @@ def test_measuring_reports_progress_per_tensor() -> None:
     analyse(module_source(model, SourceKind.FACTORY, None), progress=lambda done, total: seen.append((done, total)))
     total = sum(1 for _ in model.parameters())
     assert seen == [(done, total) for done in range(1, total + 1)]
+
+
+def test_a_failure_names_codes_and_the_worst_in_pytests_short_summary(tmp_path: Path) -> None:
+    (tmp_path / "test_model.py").write_text(
+        "import torch\nfrom torch import nn\nfrom initaudit.testing import assert_well_initialized\n"
+        "def test_model():\n"
+        "    model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))\n"
+        "    with torch.no_grad():\n"
+        "        model[0].weight.zero_()\n"
+        "        model[2].weight[0, 0] = float('nan')\n"
+        "    assert_well_initialized(model)\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", str(tmp_path)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                            env={**os.environ, "COLUMNS": "120"})
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("FAILED"))
+    assert summary.startswith("FAILED test_model.py::test_model - AssertionError: IA205 2.weight, worst of 2 "
+                              "initialisation problems (IA201, IA205)")

@@ -20,9 +20,10 @@ from initaudit.audit.results import AuditReport, ParameterReport
 from initaudit.diagnostics import Severity
 from initaudit.report.printable import printable
 
-WIDTH, HEIGHT = 760, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 56, 28, 84  # plot margins in pixels
+WIDTH, HEIGHT = 760, 370
+LEFT, RIGHT, TOP, BOTTOM = 64, 56, 28, 154  # plot margins in pixels (names under the axis at 45°)
 ZERO_ROW = 18  # pixels below the log-scale area where zeros are drawn (log scales have no 0)
+AXIS_LABELS = 24  # names under the x axis at most: more overlap
 COLOURS = ("#1f6feb", "#d9480f")
 _SEVERITY_CLASS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
 _CSS = """
@@ -154,11 +155,9 @@ def _chart(chart_id: str, labels: list[str], series: list[Series], y_label: str)
     out.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{zero_y}"/>')
     out.append(f'<text transform="translate(14 {TOP + plot_h / 2:.0f}) rotate(-90)" text-anchor="middle">'
                f"{escape(y_label)}</text>")
-    step = max(1, math.ceil(len(labels) / 24))  # at most about 24 labels under the axis
-    for index, label in enumerate(labels):
-        if index % step == 0:
-            out.append(f'<text transform="translate({x(index):.1f} {zero_y + 12}) rotate(45)">'
-                       f"{_text(_short(label))}</text>")
+    for index, label in _axis_labels(labels):
+        out.append(f'<text transform="translate({x(index):.1f} {zero_y + 12}) rotate(45)">'
+                   f"{_text(label)}</text>")
     for number, s in enumerate(series):
         colour = COLOURS[number % len(COLOURS)]
         points, marks = [], []
@@ -183,8 +182,41 @@ def _chart(chart_id: str, labels: list[str], series: list[Series], y_label: str)
     return "\n".join(out)
 
 
-def _short(label: str, limit: int = 24) -> str:
-    return label if len(label) <= limit else "…" + label[-(limit - 1):]
+def _axis_labels(labels: list[str]) -> list[tuple[int, str]]:
+    """(position, text) under the axis: every label when they fit, else one per block (the
+    name up to its first index: ``layers.11``), at the block's first layer, thinned evenly
+    when even the blocks are too many. Names are shortened in the middle, never cut to a tail."""
+    if len(labels) <= AXIS_LABELS:
+        return [(index, _short(label)) for index, label in enumerate(labels)]
+    starts: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        starts.setdefault(_block(label), index)
+    blocks = list(starts.items())
+    step = max(1, math.ceil(len(blocks) / AXIS_LABELS))
+    return [(index, _short(block)) for block, index in blocks[::step]]
+
+
+def _block(label: str) -> str:
+    parts = label.split(".")
+    index = next((i for i, part in enumerate(parts) if part.isdigit()), None)
+    return ".".join(parts[:index + 1]) if index is not None else parts[0]
+
+
+def _short(label: str, limit: int = 36) -> str:
+    """``label`` within ``limit`` characters: its block (or first part), then as many of its
+    last parts as fit (``encoder.layer.11.….query.weight``), so that both where it sits and
+    what it is remain."""
+    if len(label) <= limit:
+        return label
+    parts = label.split(".")
+    block = _block(label)
+    head = block if len(block) + 3 + len(parts[-1]) <= limit else parts[0][: limit // 2]
+    tail: list[str] = []
+    for part in reversed(parts[len(head.split(".")):]):
+        if len(head) + 3 + len(".".join([part, *tail])) > limit:
+            break
+        tail.insert(0, part)
+    return f"{head}.….{'.'.join(tail)}" if tail else f"{head}…{label[-(limit - len(head) - 1):]}"
 
 
 def _text(text: str) -> str:

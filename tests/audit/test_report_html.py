@@ -131,3 +131,47 @@ def test_renders_in_a_headless_browser(tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1000, 1400)
     assert len(data) > 50_000  # text and two charts, not a blank page
+
+
+class AxisNames(HTMLParser):
+    """The names written under each chart's x axis, by chart id."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.names: dict[str, list[str]] = {}
+        self._chart: str | None = None
+        self._axis = False
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "svg":
+            self._chart = found.get("id")
+        self._axis = tag == "text" and "rotate(45)" in (found.get("transform") or "")
+
+    def handle_data(self, data: str) -> None:
+        if self._axis and self._chart is not None:
+            self.names.setdefault(self._chart, []).append(data)
+            self._axis = False
+
+
+class Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attention = nn.Sequential(nn.Linear(16, 16), nn.ReLU())
+        self.feed_forward = nn.Sequential(nn.Linear(16, 16), nn.ReLU())
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        return self.feed_forward(self.attention(x))
+
+
+def test_deep_models_are_labelled_by_block_and_no_name_loses_its_head() -> None:
+    deep = nn.Sequential(*(Block() for _ in range(30)))
+    names = AxisNames(render_html(initaudit.audit(deep, input_shape=(4, 16)))).names
+    assert names["std-chart"][:3] == ["0", "2", "4"]  # 60 weights: one name per block, thinned
+    assert len(names["std-chart"]) <= 24
+    shallow = nn.Sequential()
+    shallow.add_module("encoder_with_a_long_name", nn.Sequential(Block(), Block()))
+    names = AxisNames(render_html(initaudit.audit(shallow, input_shape=(4, 16)))).names["std-chart"]
+    assert names[0] == "encoder_with_a_long_name.0.….weight"  # where it sits, then what it is
+    assert all(not name.startswith("…") for name in names)

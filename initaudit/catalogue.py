@@ -15,8 +15,7 @@ from pathlib import Path
 
 from initaudit.diagnostics import Severity
 
-#: Where the project and its rule pages live (linked from SARIF rules).
-REPOSITORY_URL = "https://github.com/initaudit/initaudit"
+#: Where the rule pages live: shipped inside the package, or at the top of a checkout.
 _PACKAGE = Path(__file__).resolve().parent
 _LOCATIONS = (_PACKAGE / "catalogue", _PACKAGE.parent / "rules")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
@@ -44,8 +43,9 @@ class Entry:
 
     @property
     def url(self) -> str:
-        """The rule's page in the repository."""
-        return f"{REPOSITORY_URL}/blob/main/rules/{self.path.name}"
+        """The rule's page as installed with initaudit (no published copy is linked: one that
+        does not exist would be a dead link in every editor and report)."""
+        return self.path.resolve().as_uri()
 
     def examples(self, section: str) -> list[str]:
         """Python code blocks of a section ("Example" = bad, "Use instead" = good)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from initaudit import __version__
-from initaudit.catalogue import REPOSITORY_URL, Entry
+from initaudit.catalogue import Entry
 from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.rules import RULES
 from initaudit.report.fingerprints import line_fingerprints
@@ -39,8 +39,7 @@ def render(summary: Summary) -> str:
         "$schema": _SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "initaudit", "version": __version__,
-                                "informationUri": REPOSITORY_URL, "rules": rules}},
+            "tool": {"driver": {"name": "initaudit", "version": __version__, "rules": rules}},
             "originalUriBaseIds": {_ROOT: {"uri": Path(os.getcwd()).resolve().as_uri() + "/"}},
             "results": results,
         }],
@@ -53,8 +52,8 @@ def _rule(page: Entry) -> dict[str, object]:
         "name": page.name,
         "shortDescription": {"text": page.summary},
         "fullDescription": {"text": _plain(page.sections.get("What it does", page.summary))},
+        # The whole page travels as help: a helpUri would point at this machine's copy.
         "help": {"text": _plain(page.body), "markdown": page.body.strip()},
-        "helpUri": page.url,
         "defaultConfiguration": {"level": _LEVEL[page.severity]},
     }
 

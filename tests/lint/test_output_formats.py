@@ -125,7 +125,7 @@ def test_sarif_is_valid_and_ready_for_github(tmp_path: Path) -> None:
     for rule in run_["tool"]["driver"]["rules"]:
         assert rule["help"]["markdown"].startswith("## What it does") and rule["help"]["text"]
         assert rule["fullDescription"]["text"] and "```" not in rule["help"]["text"]
-        assert rule["helpUri"].endswith(f"/rules/{rule['id']}-{rule['name']}.md")
+        assert "helpUri" not in rule  # no link to a copy that exists on this machine only
     for result in run_["results"]:
         location = result["locations"][0]["physicalLocation"]["artifactLocation"]
         assert location["uriBaseId"] == "%SRCROOT%" and not location["uri"].startswith(("/", "file:"))

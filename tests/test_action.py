@@ -89,5 +89,6 @@ def test_readme_workflow_uses_the_action_as_it_is(action: dict) -> None:
     section = readme[readme.index("### CI (GitHub Actions)"):]
     workflow = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))
     [job] = workflow["jobs"].values()
-    [usage] = [s for s in job["steps"] if s.get("uses", "").startswith("initaudit/initaudit@")]
+    [usage] = [s for s in job["steps"] if s.get("uses", "").startswith("./")]
     assert set(usage["with"]) <= set(action["inputs"])
+    assert all(s["uses"].startswith(("./", "actions/")) for s in job["steps"])  # nothing unpublished

@@ -81,7 +81,7 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     clones = [group for group in _clone_groups(source, stats) if not _tied(group, parameters)]
     found = rules.check(rules.ModelFacts(list(parameters.values()), signal, clones,
                                          _has_norms(source), weight_of, nonfinite_elsewhere(source),
-                                         measured.unmeasured))
+                                         measured.unmeasured + source.unread))
     found.sort(key=lambda f: (list(parameters).index(f.parameter) if f.parameter in parameters else -1, f.code))
     report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
                          found, signal, notes, _coverage(source, uses, signal))

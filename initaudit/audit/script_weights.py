@@ -131,6 +131,8 @@ class ScriptWeights:
         self._root = roots[0]
         #: Storages still in use, so that tied tensors share memory as they do in the module.
         self._storages: weakref.WeakValueDictionary[str, torch.Tensor] = weakref.WeakValueDictionary()
+        #: Modules that save their own state (``__getstate__``): what it leaves out is not in the archive.
+        self.own_states: list[str] = []
         self.tensors: dict[str, LazyTensor] = dict(self._unpickled("data", ""))
         self.tensors.update(self._unpickled("constants", "constants."))
 
@@ -145,7 +147,7 @@ class ScriptWeights:
         except Exception as error:  # a damaged pickle raises anything from EOFError to ValueError
             raise AuditError(f"{self.path}: unreadable TorchScript {pickled}.pkl ({type(error).__name__})") from None
         try:
-            return list(_walk(top, prefix, 0, set()))
+            return list(_walk(top, prefix, 0, set(), self.own_states))
         except AuditError as error:
             raise AuditError(f"{self.path}: {error}") from None
 
@@ -175,14 +177,19 @@ class ScriptWeights:
         return torch.frombuffer(raw, dtype=torch.uint8).view(storage.dtype)
 
 
-def _walk(node: Any, prefix: str, depth: int, seen: set[int]) -> Iterator[tuple[str, LazyTensor]]:
-    """(dotted name, tensor) of every tensor reachable through records, dicts, tuples, lists."""
+def _walk(node: Any, prefix: str, depth: int, seen: set[int],
+          own_states: list[str]) -> Iterator[tuple[str, LazyTensor]]:
+    """(dotted name, tensor) of every tensor reachable through records, dicts, tuples, lists;
+    a module whose state is not its attribute dict (a ``__getstate__`` of its own) is added to
+    ``own_states``."""
     if depth > MAX_DEPTH:
         raise AuditError("module tree nested too deeply")
     if id(node) in seen:  # pickles can hold cycles
         return
     seen.add(id(node))
     if isinstance(node, ScriptRecord):
+        if not isinstance(node.state, dict):
+            own_states.append(f"{prefix.rstrip('.') or '(root)'} ({node.type_name.rsplit('.', 1)[-1]})")
         node = node.state
     if isinstance(node, dict):
         items: list[tuple[Any, Any]] = list(node.items())
@@ -195,4 +202,4 @@ def _walk(node: Any, prefix: str, depth: int, seen: set[int]) -> Iterator[tuple[
         if isinstance(value, LazyTensor):
             yield name, value
         elif isinstance(value, (ScriptRecord, dict, tuple, list)):
-            yield from _walk(value, f"{name}.", depth + 1, seen)
+            yield from _walk(value, f"{name}.", depth + 1, seen, own_states)

@@ -98,6 +98,8 @@ class Source:
     #: The file's tensors outside the audited state dict (a second state dict, optimizer
     #: state), by key path: checked for NaN only.
     others: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: What the source holds but could not be read, each with why (for IA210).
+    unread: list[str] = field(default_factory=list)
 
 
 def open_source(spec: str | None, *, trust_pickle: bool = False, factory: str | None = None,
@@ -474,6 +476,8 @@ def _script_weights(path: Path) -> Source:
 
     weights = ScriptWeights(path)
     source = Source(SourceKind.TORCHSCRIPT, path, list(weights.tensors), _checked(weights.load, path))
+    source.unread = [f"{module}: saves its own state (__getstate__), and the tensors it leaves out are not "
+                     "in the archive" for module in weights.own_states]
     source.notes.append("TorchScript archive read as weights only, without running its code; "
                         "activations and the signal probe need --trust-pickle")
     return source

@@ -212,3 +212,32 @@ def test_a_directory_is_audited_as_its_library_loads_it(tmp_path: Path, capsys: 
                "diffusers index beside a single file": "diffusion_pytorch_model.safetensors"}[layout]
     assert note == f"{expected}; not audited, as it would not load them: {ignored}"
 
+
+
+def test_a_torchscript_module_saving_its_own_state_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A module with its own __getstate__ keeps only what that returns: the Linear's weights
+    are not in the archive at all, which the report says instead of passing on fewer tensors."""
+    source = ("import torch\nfrom typing import Tuple\n"
+              "class Kept(torch.nn.Module):\n"
+              "    def __init__(self):\n"
+              "        super().__init__()\n"
+              "        self.fc = torch.nn.Linear(4, 4)\n"
+              "        self.scale = torch.ones(1)\n"
+              "    @torch.jit.export\n"
+              "    def __getstate__(self) -> Tuple[torch.Tensor, bool]:\n"
+              "        return (self.scale, self.training)\n"
+              "    @torch.jit.export\n"
+              "    def __setstate__(self, state: Tuple[torch.Tensor, bool]) -> None:\n"
+              "        self.scale = state[0]\n"
+              "        self.training = state[1]\n"
+              "    def forward(self, x):\n"
+              "        return self.fc(x) * self.scale\n")
+    (tmp_path / "kept_state.py").write_text(source)
+    namespace: dict = {}
+    exec(compile(source, str(tmp_path / "kept_state.py"), "exec"), namespace)  # noqa: S102 - our own code
+    torch.jit.save(torch.jit.script(namespace["Kept"]()), str(tmp_path / "kept.pt"))
+    status, report = _json(capsys, str(tmp_path / "kept.pt"))
+    assert status == 1
+    [finding] = [f for f in report["findings"] if f["code"] == "IA210"]
+    assert finding["message"] == ("not audited (1): (root) (Kept): saves its own state (__getstate__), and "
+                                  "the tensors it leaves out are not in the archive")

@@ -18,6 +18,6 @@ class UnmeasuredTensors:
                 f"{' and more' if len(facts.unmeasured) > 1 else ''})" if facts.unmeasured else ""))
             return
         if facts.unmeasured:
-            shown = ", ".join(facts.unmeasured[:5]) + (f" and {len(facts.unmeasured) - 5} more"
+            shown = "; ".join(facts.unmeasured[:5]) + (f" and {len(facts.unmeasured) - 5} more"
                                                        if len(facts.unmeasured) > 5 else "")
-            yield finding(self, Severity.WARNING, None, f"{len(facts.unmeasured)} tensors were not audited: {shown}")
+            yield finding(self, Severity.WARNING, None, f"not audited ({len(facts.unmeasured)}): {shown}")

@@ -1,15 +1,17 @@
 """``initaudit server``: a language server for editors (on pygls), over stdio.
 
-It lints the editor's buffer as it is, unsaved changes included, when a Python document is
-opened, changed or saved, and publishes the findings as diagnostics. Each finding with a fix is
-offered as a quick fix (``--fix``'s edits; an unsafe fix says so in its title); asked for
-``source.fixAll``, the server offers every safe fix at once: the buffer ``initaudit check --fix``
-would make. A document inside the workspace gets the settings ``initaudit check`` would use for
-it; any other document, the defaults.
+It checks the editor's buffer as it is, unsaved changes included, when a Python document or a
+notebook (LSP 3.17 notebook documents) is opened, changed or saved, and publishes the findings
+as diagnostics. Each finding with a fix is offered as a quick fix (``--fix``'s edits; an unsafe
+fix says so in its title); asked for ``source.fixAll``, the server offers every safe fix at once:
+the buffer ``initaudit check --fix`` would make. A document inside the workspace gets the
+settings ``initaudit check`` would use for it; any other document, the defaults.
 
-The server reads no document from disk: it knows the documents the client opened, with the text
-the client sent, and answers nothing about any other. Frames are read by
-:mod:`initaudit.server_frames`, positions counted by :mod:`initaudit.server_text`.
+Checks run on a worker thread (:mod:`initaudit.server_lint`), never on the thread that reads the
+client's messages, and only for the newest text of a document. The server reads no document from
+disk: it knows the documents the client opened, with the text the client sent, and answers
+nothing about any other. Frames are read by :mod:`initaudit.server_frames`, documents kept by
+:mod:`initaudit.server_documents`, settings looked up by :mod:`initaudit.server_settings`.
 
 Only the ``server`` command imports this module: pygls is an optional dependency
 (``pip install 'initaudit[lsp]'``).
@@ -19,31 +21,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import threading
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import BinaryIO, cast
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcContentModified
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from initaudit import __version__
-from initaudit.catalogue import entries
-from initaudit.config import Config, load_config
-from initaudit.diagnostics import Applicability, Diagnostic, Severity
-from initaudit.lint.engine import check_text, fix_text
+from initaudit.diagnostics import Applicability, Diagnostic
+from initaudit.server_documents import Document, Edits, NotebookDocument, TextDocument, lsp_diagnostic
 from initaudit.server_frames import FrameReader, FramedProtocol, read_messages
-from initaudit.server_text import Buffer
+from initaudit.server_lint import Linted, Linter
+from initaudit.server_settings import Settings
 
-SOURCE = "initaudit"
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.initaudit"
-_SEVERITY = {Severity.ERROR: types.DiagnosticSeverity.Error, Severity.WARNING: types.DiagnosticSeverity.Warning,
-             Severity.INFO: types.DiagnosticSeverity.Information}
-_SYNC = (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)
+#: Kept by the server itself (:mod:`initaudit.server_documents`), not by pygls.
+_SYNC = (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE,
+         types.NOTEBOOK_DOCUMENT_DID_OPEN, types.NOTEBOOK_DOCUMENT_DID_CHANGE, types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+_NOTEBOOKS = types.NotebookDocumentSyncOptions(notebook_selector=[types.NotebookDocumentFilterWithNotebook(
+    notebook="jupyter-notebook", cells=[types.NotebookCellLanguage(language="python")])])
 log = logging.getLogger(__name__)
 
 
@@ -57,68 +58,62 @@ class _Protocol(FramedProtocol):
             del self.fm.builtin_features[method]
 
 
-@dataclass
-class Linted:
-    """The findings for one text of a document, and what its safe fixes make of it."""
-
-    text: str
-    diagnostics: list[Diagnostic]
-    fixed: str | None = None  # computed when first asked for
-
-
 class InitauditServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("initaudit", __version__, protocol_cls=_Protocol)
-        self.documents: dict[str, Buffer] = {}
-        self.linted: dict[str, Linted] = {}
+        super().__init__("initaudit", __version__, protocol_cls=_Protocol, notebook_document_sync=_NOTEBOOKS)
+        self.documents: dict[str, Document] = {}
+        self.linter: Linter[Document] = Linter(self.publish)
+        self.settings = Settings(self._roots, self._show_error)
 
-    def open(self, document: types.TextDocumentItem) -> None:
-        try:
-            encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
-        except RuntimeError:  # opened before initialisation: the protocol's default
-            encoding = types.PositionEncodingKind.Utf16
-        self.documents[document.uri] = Buffer(document.text, document.version, encoding)
+    @property
+    def encoding(self) -> str:
+        return self.workspace.position_encoding or types.PositionEncodingKind.Utf16
 
-    def findings(self, uri: str) -> Linted:
-        """The findings for the document's current text: computed again whenever that text is
-        not the one they were computed for, so that no fix is offered at a stale position."""
-        text = self.documents[uri].text
-        linted = self.linted.get(uri)
-        if linted is None or linted.text != text:
-            path = _path(uri)
-            linted = self.linted[uri] = Linted(text, _check(path, text, self.settings(path)))
-        return linted
+    def open(self, document: Document) -> None:
+        self.documents[document.uri] = document
+        self.check(document)
 
-    def fixed(self, uri: str) -> str:
-        linted = self.findings(uri)
-        if linted.fixed is None:
-            path = _path(uri)
-            linted.fixed = _fix(path, linted.text, self.settings(path))
-        return linted.fixed
+    def check(self, document: Document) -> None:
+        """Check what the document now is: its text changed, or its settings."""
+        document.revision += 1
+        self.linter.schedule(document, self.settings.of(document.path))
 
-    def publish(self, uri: str) -> None:
-        buffer = self.documents[uri]
-        found = self.findings(uri).diagnostics
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=uri, version=buffer.version, diagnostics=[_to_lsp(buffer, d) for d in found]))
+    def close(self, uri: str) -> None:
+        document = self.documents.pop(uri, None)
+        if document is not None:
+            self.linter.forget(document)
+            self.clear(list(document.buffers()))
 
-    def settings(self, path: str) -> Config:
-        if not self._in_workspace(path):
-            return Config()
-        try:
-            return load_config(None, Path(path))
-        except Exception as error:  # a bad settings file, or a path the search cannot follow
-            log.warning("initaudit: %s; using the default settings", error)
-            return Config()
+    def clear(self, uris: list[str]) -> None:
+        for uri in uris:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
-    def _in_workspace(self, path: str) -> bool:
-        try:
-            workspace = self.workspace
-        except RuntimeError:  # not initialised: no workspace yet
-            return False
+    def settings_changed(self) -> None:
+        self.settings.changed()
+        for document in self.documents.values():
+            self.check(document)
+
+    def owner(self, uri: str) -> Document | None:
+        """The document that ``uri`` is, or the notebook it is a cell of."""
+        return self.documents.get(uri) or next(
+            (d for d in self.documents.values() if isinstance(d, NotebookDocument) and uri in d.buffers()), None)
+
+    def publish(self, document: Document, linted: Linted) -> None:
+        buffers = document.buffers()
+        found: dict[str, list[types.Diagnostic]] = {uri: [] for uri in buffers}  # a cell without any: cleared
+        for uri, finding in document.located(linted):
+            found[uri].append(lsp_diagnostic(buffers[uri], finding))
+        for uri, diagnostics in found.items():
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=uri, version=buffers[uri].version, diagnostics=diagnostics))
+
+    def _roots(self) -> list[str]:
+        workspace = self.workspace
         uris = [folder.uri for folder in workspace.folders.values()] + [workspace.root_uri]
-        roots = [os.path.realpath(root) for uri in uris if uri and (root := to_fs_path(uri))]
-        return os.path.isabs(path) and any(Path(os.path.realpath(path)).is_relative_to(root) for root in roots)
+        return [root for uri in uris if uri and (root := to_fs_path(uri))]
+
+    def _show_error(self, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls's stdio loop, with frames read by :class:`FrameReader`."""
@@ -132,150 +127,135 @@ class InitauditServer(LanguageServer):
         except KeyboardInterrupt:
             pass
         finally:
+            self.linter.shutdown()
             self.shutdown()
 
 
 server = InitauditServer()
 
 
+@server.feature(types.INITIALIZED)
+def initialized(ls: InitauditServer, params: types.InitializedParams) -> None:
+    ls.linter.warm_up()
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace is not None else None
+    if watched is not None and watched.dynamic_registration:
+        ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+            id="initaudit-settings", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[types.FileSystemWatcher(glob_pattern="**/*.toml")]))]))
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: InitauditServer, params: types.DidOpenTextDocumentParams) -> None:
-    ls.open(params.text_document)
-    ls.publish(params.text_document.uri)
+    ls.open(TextDocument(params.text_document, ls.encoding))
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: InitauditServer, params: types.DidChangeTextDocumentParams) -> None:
     uri = params.text_document.uri
-    buffer = ls.documents.get(uri)
-    if buffer is None:
+    document = ls.documents.get(uri)
+    if not isinstance(document, TextDocument):
         log.warning("initaudit server: a change to %s, which is not open, ignored", uri)
         return
     for change in params.content_changes:
-        buffer.change(change)
-    buffer.version = params.text_document.version
-    ls.publish(uri)
+        document.buffer.change(change)
+    document.buffer.version = params.text_document.version
+    ls.check(document)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: InitauditServer, params: types.DidSaveTextDocumentParams) -> None:
     uri = params.text_document.uri
-    if uri in ls.documents:
-        ls.linted.pop(uri, None)  # the settings may have changed
-        ls.publish(uri)
+    if ls.settings.is_settings_file(to_fs_path(uri) or uri):
+        ls.settings_changed()
+    elif (document := ls.documents.get(uri)) is not None:
+        ls.check(document)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: InitauditServer, params: types.DidCloseTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    ls.documents.pop(uri, None)
-    ls.linted.pop(uri, None)
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    ls.close(params.text_document.uri)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+def notebook_did_open(ls: InitauditServer, params: types.DidOpenNotebookDocumentParams) -> None:
+    ls.open(NotebookDocument(params.notebook_document, params.cell_text_documents, ls.encoding))
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+def notebook_did_change(ls: InitauditServer, params: types.DidChangeNotebookDocumentParams) -> None:
+    uri = params.notebook_document.uri
+    document = ls.documents.get(uri)
+    if not isinstance(document, NotebookDocument):
+        log.warning("initaudit server: a change to notebook %s, which is not open, ignored", uri)
+        return
+    ls.clear(document.change(params))
+    ls.check(document)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+def notebook_did_close(ls: InitauditServer, params: types.DidCloseNotebookDocumentParams) -> None:
+    ls.close(params.notebook_document.uri)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: InitauditServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if any(ls.settings.is_settings_file(to_fs_path(change.uri) or change.uri) for change in params.changes):
+        ls.settings_changed()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def did_change_workspace_folders(ls: InitauditServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+    ls.settings_changed()  # a document may have moved into the workspace, or out of it
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                 types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]))
-def code_action(ls: InitauditServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    uri = params.text_document.uri
-    buffer = ls.documents.get(uri)
-    if buffer is None:
+async def code_action(ls: InitauditServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri, only = params.text_document.uri, params.context.only
+    # Fix-all is offered only when asked for by kind (on save, from a source menu): it costs a run of --fix.
+    quick_fixes, fix_all = _wanted(only, types.CodeActionKind.QuickFix), only is not None and _wanted(only, FIX_ALL)
+    document = ls.owner(uri)
+    if document is None or not (quick_fixes or fix_all):
         return []
-    fixable = [d for d in ls.findings(uri).diagnostics if d.fix is not None and d.fix.edits]
+    linted = await ls.linter.findings(document, ls.settings.of(document.path))
     actions = []
-    if _wanted(params.context.only, types.CodeActionKind.QuickFix):
-        for finding in fixable:
-            diagnostic = _to_lsp(buffer, finding)
-            if _overlaps(diagnostic.range, params.range):
-                actions.append(_quick_fix(buffer, uri, finding, diagnostic))
-    # Offered only when asked for by kind (on save, from a source menu): it costs a run of --fix.
-    asked = params.context.only is not None and _wanted(params.context.only, FIX_ALL)
-    if asked and any(d.fix is not None and d.fix.applicability is Applicability.SAFE for d in fixable):
-        fixed = ls.fixed(uri)
-        if fixed != buffer.text:
+    if quick_fixes:
+        buffer = document.buffers()[uri]
+        for where, finding in document.located(linted):
+            if where != uri or finding.fix is None or not finding.fix.edits:
+                continue
+            diagnostic = lsp_diagnostic(buffer, finding)
+            edits = document.edits(linted, finding.fix) if _overlaps(diagnostic.range, params.range) else None
+            if edits:
+                actions.append(_quick_fix(finding, diagnostic, edits))
+    if fix_all and any(d.fix is not None and d.fix.applicability is Applicability.SAFE and d.fix.edits
+                       for d in linted.diagnostics):
+        revision = document.revision
+        fixed = await ls.linter.fixed(linted)
+        if document.revision != revision:
+            raise JsonRpcContentModified(f"{uri} changed")
+        edits = document.replacements(linted, fixed)
+        if edits:
             actions.append(types.CodeAction(title="initaudit: apply every safe fix", kind=FIX_ALL,
-                                            edit=types.WorkspaceEdit(changes={uri: [_replacement(buffer, fixed)]})))
+                                            edit=types.WorkspaceEdit(changes=edits)))
     return actions
 
 
-def _quick_fix(buffer: Buffer, uri: str, finding: Diagnostic, diagnostic: types.Diagnostic) -> types.CodeAction:
+def _quick_fix(finding: Diagnostic, diagnostic: types.Diagnostic, edits: Edits) -> types.CodeAction:
     assert finding.fix is not None
     safe = finding.fix.applicability is Applicability.SAFE
-    edits = [types.TextEdit(range=types.Range(start=buffer.position(edit.start), end=buffer.position(edit.end)),
-                            new_text=edit.text) for edit in finding.fix.edits]
     return types.CodeAction(
         title=f"{finding.code}: {finding.fix.message}" + ("" if safe else " (unsafe fix)"),
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diagnostic],
         is_preferred=safe,
-        edit=types.WorkspaceEdit(changes={uri: edits}),
+        edit=types.WorkspaceEdit(changes=edits),
     )
 
 
-def _path(uri: str) -> str:
-    return to_fs_path(uri) or uri
-
-
-def _check(path: str, text: str, config: Config) -> list[Diagnostic]:
-    if path.endswith(".ipynb"):
-        return []  # a notebook's cells arrive as notebook documents, which this server does not take
-    try:
-        diagnostics, _ = check_text(path, text, config)
-    except Exception as error:  # a bug or a pathological buffer (RecursionError): log it, go on
-        log.error("initaudit: cannot check %s: %s: %s", path, type(error).__name__, error)
-        return []
-    return diagnostics
-
-
-def _fix(path: str, text: str, config: Config) -> str:
-    try:
-        return fix_text(path, text, config)
-    except Exception as error:  # as for _check: the buffer is then left as it is
-        log.error("initaudit: cannot fix %s: %s: %s", path, type(error).__name__, error)
-        return text
-
-
-def _replacement(buffer: Buffer, new: str) -> types.TextEdit:
-    """One edit that turns the buffer's text into ``new``: the part between what the two share at
-    their start and at their end, widened where it would split a ``\\r\\n``."""
-    old = buffer.text
-    start = _shared_prefix(old, new)
-    kept = _shared_prefix(old[start:][::-1], new[start:][::-1])  # shared at the end
-    end = len(old) - kept
-    if buffer.splits_line_break(start):
-        start -= 1
-    if buffer.splits_line_break(end):
-        end, kept = end + 1, kept - 1
-    return types.TextEdit(range=types.Range(start=buffer.position(start), end=buffer.position(end)),
-                          new_text=new[start:len(new) - kept])
-
-
-def _shared_prefix(a: str, b: str) -> int:
-    """The length of the longest common prefix, found by comparing slices (not characters)."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _to_lsp(buffer: Buffer, d: Diagnostic) -> types.Diagnostic:
-    start = buffer.position(buffer.offset_of(d.line, d.column))
-    end = buffer.position(buffer.offset_of(d.end_line, d.end_column))
-    entry = entries().get(d.code)
-    return types.Diagnostic(
-        range=types.Range(start=start, end=end),
-        severity=_SEVERITY[d.severity],
-        code=d.code,
-        code_description=types.CodeDescription(href=entry.url) if entry is not None else None,
-        source=SOURCE,
-        message=f"{d.message} [{d.name}]",
-    )
-
-
-def _wanted(only: list[str] | None, kind: str) -> bool:
+def _wanted(only: Sequence[str] | None, kind: str) -> bool:
     """Whether the client asks for actions of ``kind`` (``only`` names kinds or their parents)."""
     return only is None or any(kind == asked or kind.startswith(f"{asked}.") for asked in only)
 

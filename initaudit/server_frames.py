@@ -8,7 +8,10 @@ the next ``Content-Length:`` after the frame's start: whatever the bad frame hel
 bounded chunks, nothing waits for the bytes it announced, and the client's next message is read.
 A body that is not JSON (Parse error) was framed with a wrong length, so reading resumes at the
 next ``Content-Length:`` after the body's start. JSON that is not a valid request is answered with
-an error under its id, when it has one; other header lines are ignored.
+an error under its id, when it has one; other header lines are ignored. So is a request that
+cannot be served: one before ``initialize`` (Server Not Initialized), one after ``shutdown`` and a
+notification's method sent with an id (Invalid Request). A notification before ``initialize`` is
+dropped.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import threading
 from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcParseError
+from lsprotocol.types import EXIT, INITIALIZE, METHOD_TO_TYPES
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcParseError, JsonRpcServerNotInitialized
 from pygls.protocol import LanguageServerProtocol
 
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -134,7 +138,10 @@ class FrameReader:
 
 class FramedProtocol(LanguageServerProtocol):
     """pygls's protocol, fed message bodies by :func:`read_messages` instead of pygls's reader
-    (which allocates whatever a Content-Length says and stops at a malformed header)."""
+    (which allocates whatever a Content-Length says and stops at a malformed header), and
+    answering every request it does not pass on (pygls leaves some unanswered)."""
+
+    _initialize_received = False
 
     def receive(self, body: bytes, reader: FrameReader) -> None:
         try:
@@ -149,6 +156,8 @@ class FramedProtocol(LanguageServerProtocol):
             return
         if "method" in data:
             data.setdefault("params", None)  # may be left out; pygls's fallback type requires it
+            if not self._admitted(data):
+                return
         try:
             message = self.structure_message(data)
         except JsonRpcException as error:
@@ -158,6 +167,27 @@ class FramedProtocol(LanguageServerProtocol):
             self.handle_message(message)
         except Exception:  # a bug in a handler must not end the session
             log.exception("initaudit server: cannot handle a message")
+
+    def _admitted(self, data: dict[str, Any]) -> bool:
+        """Whether a request or notification is passed on: a request that cannot be served now
+        is answered with an error, and a notification before ``initialize`` dropped (as LSP says)."""
+        method, request = data["method"], "id" in data
+        if method == INITIALIZE:
+            self._initialize_received = True
+        known = METHOD_TO_TYPES.get(method)
+        error: JsonRpcException | None = None
+        if request and known is not None and known[1] is None:
+            error = JsonRpcInvalidRequest(f"{method} is a notification: it takes no id")
+        elif not self._initialize_received and method not in (INITIALIZE, EXIT):
+            if not request:
+                log.error("initaudit server: %s before initialize, dropped", method)
+                return False
+            error = JsonRpcServerNotInitialized(f"{method} before initialize")
+        elif request and self._shutdown:
+            error = JsonRpcInvalidRequest(f"{method} after shutdown")
+        if error is not None:
+            self.refuse(data["id"], error)
+        return error is None
 
     def refuse(self, msg_id: int | str | None, error: JsonRpcException) -> None:
         log.error("initaudit server: %s", error.message)

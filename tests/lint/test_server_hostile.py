@@ -28,8 +28,8 @@ from tests.lint.test_server import BAD, ROOT, WAIT  # noqa: E402
 Message = dict[str, Any]
 # The server, in an address space of 4 GiB: reading a device would end in a MemoryError there,
 # not in the machine's memory.
-SERVE = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30)); "
-         "from initaudit.cli import main; main(['server'])")
+SERVE = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30)); "
+         "from initaudit.cli import main; main(sys.argv[1:])")
 # Every break str.splitlines knows that LSP does not, and characters outside the BMP, above and
 # before findings; lines end with \r\n, \r and \n, and the last has no end.
 ODD = ("import torch.nn as nn\r\n"
@@ -95,19 +95,25 @@ def check(text: str, *options: str) -> bytes:
 class Server:
     """The server in a child process, written to in raw bytes; a thread reads what it writes."""
 
-    def __init__(self, workspace: Path, capabilities: Message | None = None) -> None:
+    def __init__(self, workspace: Path, capabilities: Message | None = None, *,
+                 arguments: tuple[str, ...] = ("server",), initialize: bool = True) -> None:
         self.log = workspace.parent / f"{workspace.name}.server.log"
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-c", SERVE], stdin=subprocess.PIPE,
+            self.process = subprocess.Popen([sys.executable, "-c", SERVE, *arguments], stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=log, cwd=workspace,
                                             env={**os.environ, "PYTHONPATH": str(ROOT)})
         self._received: queue.Queue[Message | None] = queue.Queue()
         self._backlog: list[Message] = []
         self._ids = itertools.count(1)
         threading.Thread(target=self._read, daemon=True).start()
+        if initialize:
+            self.initialize(workspace, capabilities)
+
+    def initialize(self, workspace: Path, capabilities: Message | None = None) -> None:
         result = self.request("initialize", {"processId": None, "rootUri": workspace.as_uri(),
                                              "capabilities": capabilities or {}})["result"]
-        self.encoding = result["capabilities"].get("positionEncoding", "utf-16")
+        self.capabilities: Message = result["capabilities"]
+        self.encoding = self.capabilities.get("positionEncoding", "utf-16")
         self.notify("initialized", {})
 
     def _read(self) -> None:
@@ -161,6 +167,11 @@ class Server:
         """The diagnostics published so far and not yet looked at."""
         return self._take(lambda m: m.get("method") == "textDocument/publishDiagnostics")
 
+    def notified(self, method: str) -> list[Message]:
+        """The notifications of ``method`` the server wrote before it answered a request sent now."""
+        self.request("initaudit/nothing", None)
+        return self._take(lambda m: m.get("method") == method)
+
     def answered(self) -> list[Message]:
         """The answers to no request of this client (errors of id null and the like) so far."""
         return self._take(lambda m: "method" not in m)
@@ -211,8 +222,8 @@ def workspace(tmp_path: Path) -> Path:
 def start(workspace: Path):
     started: list[Server] = []
 
-    def make(capabilities: Message | None = None) -> Server:
-        started.append(Server(workspace, capabilities))
+    def make(capabilities: Message | None = None, **options: Any) -> Server:
+        started.append(Server(workspace, capabilities, **options))
         return started[-1]
 
     yield make

@@ -14,8 +14,11 @@ storage, records that inflate a thousandfold), and some are fixed onto a full di
 in a fresh child process with a timeout and a 4 GiB address-space limit; the run stops starting new
 inputs when the budget is spent. Failures (crash, hang, fix damage, code executed, write outside
 the output, read outside the tree, huge memory) are printed with one line of cause each and, with
---keep, saved with the commands that reproduce them. Then, with pygls installed, one
-``initaudit server`` takes malformed frames (lengths that lie, broken headers, bodies that are not
+--keep, saved with the commands that reproduce them. The hostile shapes of
+``benchmarks/lint_bombs.py`` (classes composing each other exponentially, a ring of project files
+holding each other, ``.gitignore`` wildcards over a deep tree, a notebook of thousands of cells)
+run next, at their largest size and one drawn from the seed, under the same verdicts. Then, with
+pygls installed, one ``initaudit server`` takes malformed frames (lengths that lie, broken headers, bodies that are not
 JSON, JSON-RPC messages of any shape), each followed by a well-formed request that it must answer.
 Exit status 1 when anything failed.
 """
@@ -47,6 +50,7 @@ def main() -> None:
                         help="skip corpus files larger than this")
     parser.add_argument("--server-frames", type=int, default=2000,
                         help="malformed frames sent to the language server (0: none)")
+    parser.add_argument("--no-shapes", action="store_true", help="leave out the hostile shapes of lint_bombs.py")
     args = parser.parse_args()
     checkpoints = not args.no_checkpoints and importlib.util.find_spec("torch") is not None
     if not checkpoints:
@@ -56,11 +60,44 @@ def main() -> None:
                                     max_source_bytes=args.max_source_bytes, keep=args.keep))
     print(results.report())
     failures = len(results.failures)
+    if not args.no_shapes:
+        runs, shape_failures = fuzz_resource_shapes(args.seed)
+        print("\n".join([*shape_failures, f"resource shapes {runs}, failures {len(shape_failures)}"]))
+        failures += len(shape_failures)
     if args.server_frames and importlib.util.find_spec("pygls") is not None:
         server_failures = fuzz_server_frames(args.seed, args.server_frames)
         print("\n".join([*server_failures, f"server frames {args.server_frames}, failures {len(server_failures)}"]))
         failures += len(server_failures)
     sys.exit(1 if failures else 0)
+
+
+def fuzz_resource_shapes(seed: int, cpu: float = 30.0) -> tuple[int, list[str]]:
+    """Each shape of ``benchmarks/lint_bombs.py`` at its largest size and at one drawn from the
+    seed, checked once in a child with the campaign's memory limit and ``cpu`` seconds: how many
+    runs, and a line for each that crashed, hung or ran out of memory."""
+    from benchmarks.lint_bombs import SHAPES
+    from tests.fuzz.runner import CommandRunner
+    from tests.fuzz.verdicts import judge_process
+
+    rng = random.Random(f"{seed}:shapes")
+    runs, failures = 0, []
+    with tempfile.TemporaryDirectory(prefix="initaudit-shapes-") as scratch:
+        runner = CommandRunner(Path(scratch) / "runner", with_torch=False)
+        try:
+            for shape in SHAPES:
+                for size in sorted({shape.sizes[-1], rng.choice(shape.sizes)}):
+                    folder = Path(scratch) / f"{shape.name.replace(' ', '-')}-{size}"
+                    (folder / "home").mkdir(parents=True)
+                    target = shape.write(size, folder)
+                    argv = ["check", "--no-cache", *(shape.flags or ("--format", "json")), str(target)]
+                    outcome = runner.run(argv, cwd=folder, env={"HOME": str(folder / "home")}, cpu=cpu,
+                                         memory=Settings.memory)
+                    runs += 1
+                    failures += [f"{verdict.category}: {shape.name}, {size} {shape.unit}: {verdict.cause}"
+                                 for verdict in judge_process(outcome, json_stdout=not shape.flags, cpu=cpu)]
+        finally:
+            runner.close()
+    return runs, failures
 
 
 def fuzz_server_frames(seed: int, frames: int) -> list[str]:

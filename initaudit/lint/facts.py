@@ -8,6 +8,7 @@ from typing import Any, Iterator, Protocol
 
 import libcst as cst
 
+from initaudit.lint.bounds import Budget, Cut
 from initaudit.lint.flow import Consumer, Summary
 from initaudit.lint.modules import QualifiedNames, Submodule
 
@@ -49,6 +50,10 @@ class ModuleClass:
     is_root: bool = True
     #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
     init_calls: dict[str, int] = field(default_factory=dict)
+    #: Why layers inside its instances were left out (a key of ``bounds.REASONS``), if some were.
+    cut: str | None = None
+    #: How many layers its attributes hold once composed (None before).
+    composed: int | None = None
 
     def layers(self) -> Iterator[Submodule]:
         for module in self.attributes.values():
@@ -185,3 +190,6 @@ class CollectedFile(Protocol):
     helper_calls: list[HelperCall]
     functions: dict[str, cst.FunctionDef]
     components: set[str]
+    #: What composition may still copy, and what it left out (``bounds.py``).
+    budget: Budget
+    cuts: list[Cut]

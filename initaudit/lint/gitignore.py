@@ -6,20 +6,24 @@ down apply; outside one, those from the project root (where the settings were fo
 working directory) down. A directory named on the command line is walked even where git ignores
 it (``initaudit check .venv/lib/python3.11/site-packages/torch``): a pattern that matches the
 named directory, or one above it, does not hide what is inside. Patterns are read with
-pathspec's git-compatible matcher, one pattern at a time so that this can be told.
+pathspec's git-compatible matcher, one pattern at a time so that this can be told; a pattern with
+more wildcards than its expression can take without backtracking exponentially is matched by
+``wildmatch.py`` instead, and a line git cannot read as a pattern (one ending in a lone
+backslash) matches nothing, as in git.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from initaudit.lint.roots import MAX_PROJECT_FILE
+from initaudit.lint.wildmatch import MAX_REGEX_WILDCARDS, compile_line, wildcards
 from initaudit.safe_read import read_regular
 
-if TYPE_CHECKING:
-    from pathspec import GitIgnoreSpec
+#: A pattern of a ``.gitignore`` file: whether it ignores (False: ``!`` re-includes) and its matcher.
+Rule = tuple[bool, Callable[[str], object]]
 
 
 class GitIgnore:
@@ -28,7 +32,7 @@ class GitIgnore:
 
     def __init__(self, project_root: Path) -> None:
         self._project_root = _absolute(project_root)
-        self._specs: dict[Path, GitIgnoreSpec | None] = {}
+        self._specs: dict[Path, list[Rule] | None] = {}
 
     def ignored(self, path: Path, is_dir: bool, named: Path | None = None) -> bool:
         """Whether git ignores ``path``, found in a walk of the directory ``named`` (None: the
@@ -50,7 +54,7 @@ class GitIgnore:
         exclude = self._spec(root / ".git" / "info" / "exclude")
         return self._decide(exclude, root, path, is_dir, named) or False
 
-    def _spec(self, file: Path) -> GitIgnoreSpec | None:
+    def _spec(self, file: Path) -> list[Rule] | None:
         """The patterns of ``file``; as git does, one that is a symbolic link is not read (nor
         a FIFO, a device or a file of more than 8 MiB)."""
         if file not in self._specs:
@@ -60,7 +64,7 @@ class GitIgnore:
         return self._specs[file]
 
     @staticmethod
-    def _decide(spec: GitIgnoreSpec | None, base: Path, path: Path, is_dir: bool,
+    def _decide(spec: list[Rule] | None, base: Path, path: Path, is_dir: bool,
                 named: Path | None) -> bool | None:
         """True: ignored, False: re-included by a ``!`` pattern, None: no pattern matches. The
         last matching pattern decides, as in git."""
@@ -71,12 +75,12 @@ class GitIgnore:
         if named is not None and named != base and named.is_relative_to(base):
             named_relative = named.relative_to(base).as_posix() + "/"
         decision = None
-        for pattern in spec.patterns:
-            if pattern.include is None or not pattern.match_file(relative):
+        for include, matches in spec:
+            if not matches(relative):
                 continue
-            if named_relative is not None and pattern.match_file(named_relative):
+            if named_relative is not None and matches(named_relative):
                 continue  # it hides the named directory itself, which the user asked for
-            decision = pattern.include
+            decision = include
         return decision
 
 
@@ -95,7 +99,18 @@ def _absolute(path: Path) -> Path:
     return Path(path).absolute()
 
 
-def _compiled(lines: list[str]) -> GitIgnoreSpec:
+def _compiled(lines: list[str]) -> list[Rule]:
     from pathspec import GitIgnoreSpec  # imported once a file has patterns: it costs 15 ms of start-up
 
-    return GitIgnoreSpec.from_lines(lines)
+    rules: list[Rule] = []
+    for line in lines:
+        try:
+            patterns = GitIgnoreSpec.from_lines([line]).patterns
+        except ValueError:
+            continue  # not a pattern git can read (a trailing lone backslash): it never matches
+        for pattern in patterns:
+            if pattern.include is None:
+                continue
+            matcher = compile_line(line) if wildcards(line) > MAX_REGEX_WILDCARDS else None
+            rules.append((pattern.include, matcher or pattern.match_file))
+    return rules

@@ -16,6 +16,7 @@ from libcst.metadata import CodeRange
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
+from initaudit.lint.bounds import FILE_LAYERS, Budget, Cut, note
 from initaudit.lint.builders import BuilderSummary, summarise_builders
 from initaudit.lint.facts import (ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia,
                                   ModuleClass)
@@ -90,7 +91,23 @@ class FileModel:
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = collector.forward_layers
         #: Functions of the file that build and return a Sequential, summarised (``mlp(...)``).
         self.builders: dict[str, BuilderSummary] = collector.builders
+        #: What composing the classes may still copy, and what it left out (``bounds.py``).
+        self.budget = Budget(FILE_LAYERS, links.project.layers if imported and links is not None else None)
+        self.cuts: list[Cut] = []
+        if links is not None and links.unfollowed:
+            self.cuts = [Cut(None, f"the classes of {links.project.display(path)}", "depth") for path in links.unfollowed]
+            for owner in self.classes.values():
+                owner.cut = "depth"
         resolve(self, init_targets=not imported)
+
+    def notes(self) -> list[tuple[int, str]]:
+        """One (line, message) saying what the analysis left out, at the first place it did;
+        none when it left out nothing."""
+        if not self.cuts:
+            return []
+        line = next((self.position(cut.node).start.line for cut in self.cuts
+                     if cut.node is not None and self._owns(cut.node)), 1)
+        return [(line, note(self.cuts))]
 
     # ---------------------------------------------------------------- the project
 

@@ -47,13 +47,21 @@ class Submodule:
 
     def rebased(self, prefix: str) -> Submodule:
         """A copy addressed from a parent that holds this module's class under ``prefix``."""
-        return dataclasses.replace(
-            self, path=f"{prefix}.{self.path}", children=[c.rebased(prefix) for c in self.children])
+        # Composition copies every layer of a class into each instance: a plain copy of the
+        # fields, without dataclasses.replace's call of __init__, takes a third of the time.
+        copy = object.__new__(Submodule)
+        copy.__dict__.update(self.__dict__, path=f"{prefix}.{self.path}",
+                             children=[c.rebased(prefix) for c in self.children])
+        return copy
 
     def walk(self) -> Iterator[Submodule]:
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This module and every one below it, parents before children (without a generator per
+        level: composed trees can be deep)."""
+        pending = [self]
+        while pending:
+            module = pending.pop()
+            yield module
+            pending.extend(reversed(module.children))
 
     def selected(self, access: cst.Attribute | cst.Subscript) -> Submodule | None:
         """The child an access on this module selects: ``.fc``, ``[0]``, ``[-1]``, ``["conv"]``."""

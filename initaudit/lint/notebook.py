@@ -12,6 +12,7 @@ Cells are numbered from 1 in file order, counting every cell (markdown and raw i
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import dataclasses
 import difflib
@@ -243,29 +244,81 @@ _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\r\n]*")
 
 
-def stored_line(file_text: str, cell: int, line: int) -> int | None:
-    """The 1-based line of the ``.ipynb`` file that stores line ``line`` of cell ``cell``
-    (both 1-based), or None where the file is not laid out as a notebook."""
-    try:
-        cells = _member(file_text, 0, "cells")
-        source = _element(file_text, cells, cell - 1) if cells is not None else None
-        source = _member(file_text, source, "source") if source is not None else None
-        if source is None:
+class StoredLines:
+    """Where a notebook file stores each line of its cells: the file's JSON text is read once,
+    each cell's source when a line of it is first asked for, so that a report of every cell of
+    a large notebook stays linear."""
+
+    def __init__(self, file_text: str) -> None:
+        self._text = file_text
+        self._sources: list[tuple[int, int]] | None = None
+        #: Per cell: the file line of a source held in one string, or for a list of strings the
+        #: line breaks up to the end of each, whether it ends one, and the file line it is on.
+        self._cells: dict[int, int | tuple[list[int], list[bool], list[int]] | None] = {}
+
+    def line(self, cell: int, line: int) -> int | None:
+        """The 1-based line of the file that stores line ``line`` of cell ``cell`` (both
+        1-based), or None where the file is not laid out as a notebook."""
+        if cell not in self._cells:
+            try:
+                self._cells[cell] = self._read(cell)
+            except (ValueError, IndexError):
+                self._cells[cell] = None
+        found = self._cells[cell]
+        if found is None or isinstance(found, int):  # one string: every line is on its file line
+            return found
+        breaks, ended, lines = found
+        # The first string after which the line has begun: it holds ``line - 1`` breaks and
+        # does not end with one, or it holds ``line`` breaks.
+        index = bisect.bisect_left(breaks, line - 1)
+        while index < len(breaks) and breaks[index] == line - 1 and ended[index]:
+            index += 1
+        return lines[index] if index < len(breaks) else None
+
+    def _read(self, cell: int) -> int | tuple[list[int], list[bool], list[int]] | None:
+        text = self._text
+        if self._sources is None:
+            self._sources = []  # also when the file cannot be read as a notebook
+            self._sources = self._source_positions()
+        if not 0 < cell <= len(self._sources) or self._sources[cell - 1][0] < 0:
             return None
-        if file_text[source] == '"':  # one string: every line of the cell is on this file line
-            return file_text.count("\n", 0, source) + 1
-        newlines = 0
-        for index in itertools.count():  # the list's strings, until the one holding ``line``
-            position = _element(file_text, source, index)
-            if position is None:
-                return None
-            chunk, _ = _DECODER.raw_decode(file_text, position)
-            newlines += chunk.count("\n")
-            if newlines >= line or (newlines == line - 1 and not chunk.endswith("\n")):
-                return file_text.count("\n", 0, position) + 1
-    except (ValueError, IndexError):
-        return None
-    return None
+        source, line = self._sources[cell - 1]
+        if text[source] == '"':
+            return line
+        breaks: list[int] = []
+        ended: list[bool] = []
+        lines: list[int] = []
+        counted, count = source, 0
+        position = _element(text, source, 0)
+        while position is not None:
+            chunk, _ = _DECODER.raw_decode(text, position)
+            line += text.count("\n", counted, position)
+            counted = position
+            count += chunk.count("\n")
+            breaks.append(count)
+            ended.append(chunk.endswith("\n"))
+            lines.append(line)
+            position = _next_item(text, position)
+        return breaks, ended, lines
+
+    def _source_positions(self) -> list[tuple[int, int]]:
+        """Where each cell's ``source`` value starts and on which line (-1: a cell without
+        one), in one pass."""
+        text = self._text
+        cells = _member(text, 0, "cells")
+        found: list[tuple[int, int]] = []
+        line, counted = 1, 0
+        position = _element(text, cells, 0) if cells is not None else None
+        while position is not None:
+            source = _member(text, position, "source")
+            if source is None:
+                found.append((-1, 0))
+            else:
+                line += text.count("\n", counted, source)
+                counted = source
+                found.append((source, line))
+            position = _next_item(text, position)
+        return found
 
 
 def _skip(text: str, position: int) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 import libcst as cst
 
+from initaudit.lint.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
 from initaudit.lint.nesting import shallow_text
 from initaudit.lint.prefilter import initialising_code, without_strings
 from initaudit.lint.roots import read_project_file, real_roots
@@ -44,7 +45,8 @@ _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
 _IMPORT = re.compile(r"import[ \t]+([^\n;#]*)")
 _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
 #: Imported files a process keeps modelled: enough for a project's shared blocks and helpers,
-#: few enough that a run over a large library stays within a few hundred MiB per worker.
+#: few enough that a run over a large library stays within a few hundred MiB per worker (the
+#: layers their classes composed stay within ``bounds.PROJECT_LAYERS`` too).
 _MAX_MODELS = 48
 #: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
 _MAX_REEXPORTS = 4
@@ -82,6 +84,10 @@ class Project:
         self._digests: dict[Path, str] = {}
         #: Most recently used last; at most ``_MAX_MODELS`` (a model read again is rebuilt).
         self._models: OrderedDict[Path, FileModel | None] = OrderedDict()
+        #: The layers each kept model composed.
+        self._weights: dict[Path, int] = {}
+        #: What the models built for the file being checked may still compose (``bounds.py``).
+        self.layers = Budget(PROJECT_LAYERS, reason="project")
         self._imports: dict[Path, dict[str, Import]] = {}
         self._resolved: dict[tuple[Path, Import], Binding | None] = {}
         self._module_files: dict[tuple[Path, str], Path | None] = {}
@@ -213,13 +219,13 @@ class Project:
 
     def model(self, path: Path, name: str) -> FileModel | None:
         """The model of a project file, parsed as far as ``name`` (and every name asked for
-        before) needs (None when it cannot be read or parsed, or while it is being built: an
-        import cycle)."""
+        before) needs (None when it cannot be read or parsed, while it is being built: an
+        import cycle, or when :data:`IMPORT_DEPTH` files are being modelled one inside another)."""
         covered = self._covered.get(path, frozenset())
         if path in self._models and (covered is None or name in covered):
             self._models.move_to_end(path)
             return self._models[path]
-        if path in self._building:
+        if path in self._building or self.too_deep():
             return None
         text = self.text(path)
         if text is None or not shallow_text(text):
@@ -231,10 +237,17 @@ class Project:
             self._building.discard(path)
         self._models[path] = model
         self._models.move_to_end(path)
-        if len(self._models) > _MAX_MODELS:
+        self._weights[path] = 0 if model is None else model.budget.used
+        while len(self._models) > 1 and (len(self._models) > _MAX_MODELS
+                                         or sum(self._weights.values()) > PROJECT_LAYERS):
             evicted, _ = self._models.popitem(last=False)
             self._covered.pop(evicted, None)
+            self._weights.pop(evicted, None)
         return model
+
+    def too_deep(self) -> bool:
+        """Whether a file asked for now would be modelled :data:`IMPORT_DEPTH` files deep."""
+        return len(self._building) >= IMPORT_DEPTH
 
     def _build(self, path: Path, text: str, names: frozenset[str]) -> tuple[FileModel | None, frozenset[str] | None]:
         """The model of the slice of the file that ``names`` need, or of the whole file (None:
@@ -273,10 +286,11 @@ class Project:
             binding = further
         return None
 
-    def provides(self, found: Binding, keyword: str) -> bool:
+    def provides(self, found: Binding, keyword: str) -> bool | None:
         """Whether the name is what an importer uses: a module class (``class``) or a function
         with init operations of its own (``def``). Kept once known, so that a file is modelled
-        again only for the importers that read its model."""
+        again only for the importers that read its model; None while it cannot be known (an
+        import cycle, or an import too deep to follow)."""
         key = (found, keyword)
         if key not in self._provides:
             if keyword == "def" and not self.may_initialise(found):
@@ -285,8 +299,8 @@ class Project:
                 self._provides[key] = False
             else:
                 model = self.model(found.path, found.name)
-                if model is None and found.path in self._building:
-                    return False  # an import cycle, unknown while the file is being modelled
+                if model is None and (found.path in self._building or self.too_deep()):
+                    return None
                 self._provides[key] = model is not None and _provided(model, found.name, keyword)
         return self._provides[key]
 
@@ -431,11 +445,15 @@ class Links:
     text: str | None = None
     _resolved: dict[str, Imported | None] = field(default_factory=dict)
     _read: set[Path] = field(default_factory=set)
+    #: Files defining module classes this file builds, left unmodelled: too deep an import.
+    unfollowed: list[Path] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         #: The checked text's code, strings and comments blanked (None: the file on disk).
         self._code = None if self.text is None else without_strings(self.text)
         self._imports = self.project.imports(self.path) if self._code is None else _imports(self._code)
+        if self.text is not None:  # a file being checked: the files modelled for it start afresh
+            self.project.layers = Budget(PROJECT_LAYERS, reason="project")
 
     def _binding(self, local: str) -> Binding | None:
         """``Block`` (imported from a project file) or ``blocks.Block`` (a class of an imported
@@ -455,8 +473,12 @@ class Links:
         if key not in self._resolved:
             binding = self._binding(local)
             found = None if binding is None else self.project.definition(binding, keyword, self._read)
-            if found is not None and not self.project.provides(found, keyword):
-                found = None
+            if found is not None:
+                provided = self.project.provides(found, keyword)
+                if provided is None and self.project.too_deep() and found.path not in self.unfollowed:
+                    self.unfollowed.append(found.path)
+                if not provided:
+                    found = None
             model = None if found is None else self.project.model(found.path, found.name)
             self._resolved[key] = None if model is None else Imported(model, found.name)
         return self._resolved[key]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 import math
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import libcst as cst
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
+from initaudit.lint.bounds import Cut
 from initaudit.lint.facts import (BARE_TENSOR, ApplyCall, CollectedFile, ForeignOrigin, HelperCall, InitOp,
                                   ModuleClass, Target)
 from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
@@ -48,7 +49,8 @@ def resolve(model: CollectedFile, *, init_targets: bool = True) -> None:
 
 
 def _compose(model: CollectedFile) -> None:
-    """Give every submodule built from a class of this file that class's submodules as children."""
+    """Give every submodule built from a class of the file, or of another project file, that
+    class's submodules as children, within the file's budget (``bounds.py``)."""
     for name in model.components:
         if name in model.classes:
             model.classes[name].is_root = False
@@ -56,37 +58,71 @@ def _compose(model: CollectedFile) -> None:
         for module in scope.layers():
             module.origin = module.origin or scope.name
             module.local_path = module.local_path or module.path
-    done: set[str] = set()
+    composer = _Composer(model)
     for owner in (*model.classes.values(), *model.scopes):
-        _expand(model, owner, frozenset(), done)
+        composer.compose(owner)
 
 
-def _expand(model: CollectedFile, owner: ModuleClass, stack: frozenset[str], done: set[str]) -> None:
-    for module in list(owner.layers()):
+class _Composer:
+    """Composes each class once: its own layers first, then a copy of each instance's class's
+    layers (composed already), as long as the budget lasts. A class met again while it is being
+    composed (one that holds itself, directly or through others) is not expanded there."""
+
+    def __init__(self, model: CollectedFile) -> None:
+        self._model = model
+        self._composed: set[int] = set()
+        self._open: list[str] = []
+
+    def compose(self, owner: ModuleClass) -> None:
+        if id(owner) in self._composed:
+            return
+        self._composed.add(id(owner))
+        self._open.append(owner.name)
+        own = list(owner.layers())  # nothing is expanded yet
+        owner.composed = len(own) + sum(self._instance(owner, module) for module in own)
+        self._open.pop()
+
+    def _instance(self, owner: ModuleClass, module: Submodule) -> int:
+        """Expands one instance; returns how many layers it gained."""
         name = module.class_name
-        if module.kind is not LayerKind.CUSTOM or name is None or name in stack | {owner.name}:
-            continue
-        if name not in model.classes:
-            _expand_imported(model, module, inside_module=owner.is_module)
-            continue
-        child = model.classes[name]
-        if owner.is_module:
-            child.is_root = False  # built inside another model: its output is not the logits
-        if name not in done:
-            _expand(model, child, stack | {owner.name}, done)
-            done.add(name)
+        if module.kind is not LayerKind.CUSTOM or name is None or name in self._open:
+            return 0
+        model = self._model
+        if name in model.classes:
+            child, source = model.classes[name], None
+            if owner.is_module:
+                child.is_root = False  # built inside another model: its output is not the logits
+            self.compose(child)
+        elif name in model.imported_classes:
+            child, source = model.imported_classes[name]
+        else:
+            return 0
+        size = child.composed or 0
+        refused = model.budget.take(size)
+        cut = refused or child.cut  # the instance gets none of its class's layers, or only some
+        if cut is not None:
+            owner.cut = owner.cut or cut
+            if refused is not None or source is not None:  # a class of this file was noted where cut
+                model.cuts.append(Cut(module.node, _described(owner, module, source), cut))
+        if refused is not None:
+            return 0
         module.children = [m.rebased(module.path) for m in child.attributes.values()]
+        if source is not None:
+            _imported_origins(model, module, source, inside_module=owner.is_module)
+        return size
 
 
-def _expand_imported(model: CollectedFile, module: Submodule, *, inside_module: bool) -> None:
-    """A class of another project file (composed there already): its layers, whose origins are
-    keyed by that file so that their consumers are looked up in its classes. Built inside a
-    module class, it is a block whose output is not the model's."""
-    found = model.imported_classes.get(module.class_name or "")
-    if found is None:
-        return
-    child, source = found
-    module.children = [m.rebased(module.path) for m in child.attributes.values()]
+def _described(owner: ModuleClass, module: Submodule, source: CollectedFile | None) -> str:
+    """``Net.blocks.0 (Block)``, ``Net.blocks.0 (Block of pkg/blocks.py)`` for another file's class."""
+    where = "" if source is None else f" of {source.links.project.display(source.links.path)}"
+    return f"{owner.name}.{module.path} ({module.class_name}{where})"
+
+
+def _imported_origins(model: CollectedFile, module: Submodule, source: CollectedFile, *,
+                      inside_module: bool) -> None:
+    """The layers of another project file's class (composed there already) keep origins keyed by
+    that file, so that their consumers are looked up in its classes. Built inside a module class,
+    it is a block whose output is not the model's."""
     assert source.links is not None
     for layer in (m for top in module.children for m in top.walk()):
         origin = layer.origin or ""
@@ -111,11 +147,21 @@ def _run_flows(model: CollectedFile) -> None:
     model.summaries = summaries
 
 
+def _own_layers(owner: ModuleClass) -> Iterator[Submodule]:
+    """The layers the class's code builds: an instance's class has its own flow, run first."""
+    pending = list(reversed(owner.attributes.values()))
+    while pending:
+        module = pending.pop()
+        yield module
+        if module.kind is not LayerKind.CUSTOM:
+            pending.extend(reversed(module.children))
+
+
 def _run_flow(model: CollectedFile, owner: ModuleClass, summaries: dict[str, Summary], visiting: set[str]) -> None:
     if owner.name in summaries or owner.name in visiting:
         return
     visiting.add(owner.name)
-    for module in owner.layers():
+    for module in _own_layers(owner):
         if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
     flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries)
@@ -830,8 +876,11 @@ def _mark_superseded(ops: Iterable[InitOp]) -> None:
             continue
         for path in [m.path for m in op.target.layers] or [BARE_TENSOR]:
             writes.setdefault((id(op.target.owner), path, op.target.param), []).append((execution_key(op), op))
+    superseded: dict[int, tuple[InitOp, set[str]]] = {}
     for (_, path, _), entries in writes.items():
         last_key = max(key for key, _ in entries)
         for key, op in entries:
             if key < last_key:
-                op.superseded = op.superseded | {path}
+                superseded.setdefault(id(op), (op, set()))[1].add(path)
+    for op, paths in superseded.values():
+        op.superseded = op.superseded | paths

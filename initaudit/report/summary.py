@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from initaudit.diagnostics import Applicability, Diagnostic, Severity
-from initaudit.lint.notebook import stored_line
+from initaudit.lint.notebook import StoredLines
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Summary:
     notebook_files: dict[str, str] = field(default_factory=dict)
     #: The line joining a notebook's cells in its text (see ``lint/notebook.py``).
     boundaries: dict[str, str] = field(default_factory=dict)
+    _stored: dict[str, StoredLines] = field(default_factory=dict, repr=False, compare=False)
 
     def source_lines(self, diagnostic: Diagnostic) -> list[str]:
         """The lines ``diagnostic.line`` counts in: its file's, or its notebook cell's."""
@@ -38,7 +39,9 @@ class Summary:
         line (None where it cannot be found); for a Python file, its line."""
         if diagnostic.cell is None:
             return diagnostic.line
-        return stored_line(self.notebook_files.get(diagnostic.path, ""), diagnostic.cell, diagnostic.line)
+        if diagnostic.path not in self._stored:
+            self._stored[diagnostic.path] = StoredLines(self.notebook_files.get(diagnostic.path, ""))
+        return self._stored[diagnostic.path].line(diagnostic.cell, diagnostic.line)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)

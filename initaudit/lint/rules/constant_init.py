@@ -30,6 +30,7 @@ class ConstantInit:
 
 def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
     """Weight matrices set to one value, minus the patterns that do so on purpose."""
+    names: dict[int, frozenset[str]] = {}
     for op in model.init_ops:
         if op.function not in ("zeros_", "ones_", "constant_") or op.target is None:
             continue
@@ -46,7 +47,7 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
         # Zero starts are a known recipe in places (LoRA B, residual ends, heads); a non-zero
         # constant on a weight matrix never is.
         layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param)
-                       and not (value in (0.0, None) and _intentional(model, op, m)))
+                       and not (value in (0.0, None) and _intentional(model, op, m, names)))
         if not layers:
             continue
         consumers = {feeding(model, target.owner, m) for m in layers}
@@ -58,15 +59,19 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
         yield ConstantInit(op, value, describe_layers(layers, target.param, model), consumer, layers)
 
 
-def _intentional(model: FileModel, op: InitOp, layer: Submodule) -> bool:
+def _intentional(model: FileModel, op: InitOp, layer: Submodule, names: dict[int, frozenset[str]]) -> bool:
+    """``names``: the lower-cased attribute names and layer paths of each owner, by id, as far
+    as they were needed (a scope with thousands of layers is not listed again for each one)."""
     assert op.target is not None
     if is_intentional(layer.path):
         return True
     consumer = feeding(model, op.target.owner, layer)
     partner = low_rank_partner(layer.path.rsplit(".", 1)[-1])
-    siblings = {name.lower() for name in op.target.owner.attributes}
-    if partner is not None and (partner in siblings or layer.path.rsplit(".", 1)[0].lower() + "." + partner
-                                in {m.path.lower() for m in op.target.owner.layers()}):
+    owner = op.target.owner
+    if partner is not None and id(owner) not in names:
+        names[id(owner)] = frozenset({name.lower() for name in owner.attributes}
+                                     | {m.path.lower() for m in owner.layers()})
+    if partner is not None and {partner, layer.path.rsplit(".", 1)[0].lower() + "." + partner} & names[id(owner)]:
         # LoRA-style pair: this factor starts at zero while its partner is random, and the
         # update it makes is added to another output; a factor feeding an activation is not one.
         return consumer is None or consumer.kind is not ConsumerKind.ACTIVATION

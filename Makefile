@@ -9,8 +9,12 @@ TORCH_SPEC ?= torch==2.13.0
 # The test zoo's torchvision. --no-deps: every torchvision release pins the exact torch it was
 # built for, and pip would replace the torch above with it (a CUDA build of several GB). 0.29.1
 # is the newest that installs here; its compiled operators do not load on another torch, so the
-# zoo declares the few it needs (tests/audit/zoo/conftest.py).
+# zoo declares the few it needs (tests/torchvision_ops.py). It is kept out of the venv (timm pulls
+# it in), in a folder only the tests see (tests/conftest.py puts it on their path): beside this
+# torch its import fails, and with it transformers' model classes, which `initaudit model` needs
+# to build a Hugging Face directory.
 TORCHVISION_SPEC ?= torchvision==0.29.1
+TEST_ONLY := $(VENV)/test-only
 
 .PHONY: install demo test
 
@@ -20,8 +24,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -c "import importlib.metadata as m; print('torch==' + m.version('torch'))" > $(VENV)/torch-constraint.txt
-	$(BIN)/python -m pip install --quiet --constraint $(VENV)/torch-constraint.txt --editable ".[model,test,zoo]"
-	$(BIN)/python -m pip install --quiet --no-deps $(TORCHVISION_SPEC)
+	$(BIN)/python -m pip install --quiet --constraint $(VENV)/torch-constraint.txt --editable ".[model,test,watch,zoo]"
+	$(BIN)/python -m pip uninstall --quiet --yes torchvision
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_ONLY) $(TORCHVISION_SPEC)
 	touch $@
 
 demo: install

@@ -1,8 +1,11 @@
-"""Helpers shared by the linter tests."""
+"""Helpers shared by the tests, and the environment every test runs in."""
 
 from __future__ import annotations
 
+import os
+import sys
 import textwrap
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -29,6 +32,22 @@ def _user_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     its subprocesses') is a temporary one, never the real home's."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
+        yield
+
+
+#: Packages only the tests see (torchvision for the zoo: see the Makefile), next to the venv.
+TEST_ONLY = Path(sys.prefix) / "test-only"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_only_packages() -> Iterator[None]:
+    """The tests, and the processes they start, see the packages kept out of the venv."""
+    if not TEST_ONLY.is_dir():
+        yield
+        return
+    sys.path.append(str(TEST_ONLY))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(TEST_ONLY)))))
         yield
 
 

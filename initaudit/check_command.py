@@ -11,18 +11,20 @@ import importlib
 import io
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Iterable, TextIO
 
 import click
 
-from initaudit.config import Config, ConfigError, load_config, parse_code_list
+from initaudit.config import Config, ConfigError, anchor_patterns, load_config, parse_code_list, parse_extension_option
 from initaudit.report.printable import printable
 from initaudit.report.progress import progress_bar
+from initaudit.settings_files import config_arguments
 
 if TYPE_CHECKING:
     from initaudit.lint.baseline import Baseline
+    from initaudit.lint.results import FileResult
     from initaudit.lint.runner import LintRun
     from initaudit.report.summary import Summary
 
@@ -36,8 +38,10 @@ class CheckOptions:
     select: str | None = None
     extend_select: str | None = None
     ignore: str | None = None
-    fix: bool = False
-    unsafe_fixes: bool = False
+    #: None: as the settings say (``fix``, ``unsafe-fixes``).
+    fix: bool | None = None
+    unsafe_fixes: bool | None = None
+    fix_only: bool = False
     diff: bool = False
     show_fixes: bool = False
     output_format: str = "full"
@@ -53,11 +57,20 @@ class CheckOptions:
     stdin_filename: str | None = None
     force_exclude: bool | None = None
     respect_gitignore: bool | None = None
-    config_file: Path | None = None
+    #: Comma-separated patterns, each option as given (``--exclude`` replaces, ``--extend-exclude`` adds).
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    #: ``--config``: a settings file or ``key = value`` TOML, each.
+    config: tuple[str, ...] = ()
+    isolated: bool = False
     show_settings: bool = False
+    show_files: bool = False
+    watch: bool = False
     jobs: int | None = None
     no_cache: bool = False
     cache_dir: Path | None = None
+    #: ``--extension`` values: EXT:LANG pairs, several separated by commas.
+    extension: tuple[str, ...] = ()
 
     @property
     def reads_stdin(self) -> bool:
@@ -72,7 +85,18 @@ def run_check(options: CheckOptions) -> int:
     """Run ``initaudit check``; returns the exit status."""
     try:
         _check_usage(options)
+    except UsageError as exc:
+        error(str(exc))
+        return EXIT_ERROR
+    if options.watch:
+        return _watch(options)
+    return _check_once(options)
+
+
+def _check_once(options: CheckOptions) -> int:
+    try:
         config = _settings(options)
+        options = _with_settings(options, config)
         baseline = _read_baseline(options)
     except UsageError as exc:
         error(str(exc))
@@ -83,6 +107,8 @@ def run_check(options: CheckOptions) -> int:
 
         click.echo(render_settings(config, cache_dir, as_json=options.output_format == "json"))
         return EXIT_CLEAN
+    if options.show_files:
+        return _show_files(options, config)
     if options.reads_stdin:
         return _check_stdin(options, config)
     return _check_files(options, config, cache_dir, baseline)
@@ -100,26 +126,53 @@ def warning(message: str) -> None:
 def _check_usage(options: CheckOptions) -> None:
     if STDIN in options.paths and options.paths != (STDIN,):
         raise UsageError("`-` (standard input) cannot be combined with other paths")
-    modes = [name for name, on in (("--fix", options.fix), ("--diff", options.diff),
+    modes = [name for name, on in (("--fix", options.fix), ("--fix-only", options.fix_only), ("--diff", options.diff),
                                    ("--add-noqa", options.add_noqa),
-                                   ("--write-baseline", options.write_baseline is not None)) if on]
-    if len(modes) > 1 and modes != ["--fix", "--diff"]:
+                                   ("--write-baseline", options.write_baseline is not None),
+                                   ("--watch", options.watch), ("--show-files", options.show_files)) if on]
+    if len(modes) > 1 and not set(modes) <= {"--fix", "--fix-only", "--diff"}:
         raise UsageError(f"{modes[0]} and {modes[1]} cannot be used together")
-    if options.reads_stdin and (options.add_noqa or options.write_baseline or options.baseline):
-        raise UsageError("--add-noqa and baselines work on files, not on standard input")
+    if options.fix_only and options.fix is False:
+        raise UsageError("--fix-only and --no-fix cannot be used together")
+    if options.reads_stdin and (options.add_noqa or options.write_baseline or options.baseline
+                                or options.watch or options.show_files):
+        raise UsageError("--add-noqa, --watch, --show-files and baselines work on files, not on standard input")
 
 
 def _settings(options: CheckOptions) -> Config:
     start = Path(options.stdin_filename) if options.reads_stdin and options.stdin_filename else (
         options.paths[0] if options.paths else Path("."))
     try:
-        return load_config(options.config_file, start.parent if start == STDIN else start).with_options(
+        config_file, overrides = config_arguments(options.config, Path.cwd())
+        if options.isolated and config_file is not None:
+            raise ConfigError(f"--config {config_file}: a settings file cannot be used with --isolated")
+        config = load_config(config_file, start.parent if start == STDIN else start, overrides=overrides,
+                             isolated=options.isolated)
+        return config.with_options(
             select=parse_code_list(options.select, "--select"),
             extend_select=parse_code_list(options.extend_select, "--extend-select"),
             ignore=parse_code_list(options.ignore, "--ignore"),
-            force_exclude=options.force_exclude, respect_gitignore=options.respect_gitignore)
+            force_exclude=options.force_exclude, respect_gitignore=options.respect_gitignore,
+            exclude=_patterns(options.exclude, config) if options.exclude else None,
+            extend_exclude=_patterns(options.extend_exclude, config),
+            extension=parse_extension_option(options.extension))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _patterns(values: tuple[str, ...], config: Config) -> tuple[str, ...]:
+    """Command-line patterns: comma-separated, relative to the working directory."""
+    patterns = tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+    return anchor_patterns(patterns, Path.cwd(), config.root)
+
+
+def _with_settings(options: CheckOptions, config: Config) -> CheckOptions:
+    """``fix`` and ``unsafe-fixes`` from the settings where the command line leaves them open;
+    ``fix = true`` fixes only where ``--fix`` could be given."""
+    other_mode = options.add_noqa or options.write_baseline is not None or options.watch
+    fix = options.fix_only or (config.fix and not other_mode if options.fix is None else options.fix)
+    unsafe = config.unsafe_fixes if options.unsafe_fixes is None else options.unsafe_fixes
+    return replace(options, fix=fix, unsafe_fixes=unsafe)
 
 
 def _read_baseline(options: CheckOptions) -> Baseline | None:
@@ -148,11 +201,14 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
     with progress_bar("checking") as progress:
         run = run_lint(list(options.paths) or [Path(".")], config, jobs=options.jobs, cache_dir=cache_dir,
                        fix=options.fix or options.diff, write=not options.diff,
-                       unsafe_fixes=options.unsafe_fixes, progress=progress)
+                       unsafe_fixes=bool(options.unsafe_fixes), progress=progress)
     for line in run.warnings:
         warning(line)
+    _notes(options, run)
+    if not run.results:
+        _no_files(options, config)
     if options.add_noqa:
-        return _add_noqa(run)
+        return _add_noqa(run, config)
     for result in run.errors:
         error(f"{result.path}: {result.error}")
     status = EXIT_ERROR if run.errors else EXIT_CLEAN
@@ -169,7 +225,11 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
         from initaudit.lint.baseline import without_baseline
 
         summary = without_baseline(summary, options.baseline, baseline)
-    if not _report(options, summary):
+    if options.fix_only:
+        count = f"Fixed {run.fixed} problem{'s' if run.fixed != 1 else ''}."
+        if not options.quiet and not _emit(options, count):
+            return EXIT_ERROR
+    elif not _report(options, summary):
         return EXIT_ERROR
     if options.show_fixes and options.fix:
         from initaudit.report.fixed import render_fixed
@@ -178,6 +238,55 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
         if fixed:
             click.echo(fixed, err=True)
     return _exit_status(options, status, summary, fixed=run.fixed)
+
+
+def _no_files(options: CheckOptions, config: Config) -> None:
+    """Says that the paths hold nothing to check, unless --force-exclude left one out on purpose."""
+    from initaudit.lint.discover import force_excluded
+
+    paths = options.paths or (Path("."),)
+    if not (config.force_exclude and any(force_excluded(path, config) for path in paths)):
+        warning(f"no Python files found in {', '.join(str(path) for path in paths)}")
+
+
+def _show_files(options: CheckOptions, config: Config) -> int:
+    """``--show-files``: the files a run would check, one a line."""
+    from initaudit.lint.discover import Skipped, Unreadable, discover
+
+    status, found = EXIT_CLEAN, False
+    for item in discover(list(options.paths) or [Path(".")], config):
+        if isinstance(item, Unreadable):
+            error(f"{item.path}: {item.reason}")
+            status = EXIT_ERROR
+        elif isinstance(item, Skipped):
+            warning(f"{item.path}: {item.reason}")
+        else:
+            click.echo(printable(str(item)))
+            found = True
+    if not found and status == EXIT_CLEAN:
+        _no_files(options, config)
+    return status
+
+
+def _watch(options: CheckOptions) -> int:
+    """``--watch``: check, then check again whenever a source or settings file changes."""
+    try:
+        from initaudit.watch import watch_and_check
+    except ImportError as exc:
+        error(f"--watch needs watchfiles: pip install 'initaudit[watch]' ({exc})")
+        return EXIT_ERROR
+    paths = list(options.paths) or [Path(".")]
+    try:
+        config = _settings(options)
+        missing = next((path for path in paths if not path.exists()), None)
+        if missing is not None:
+            raise UsageError(f"{missing}: no such file or directory")
+    except UsageError as exc:
+        error(str(exc))
+        return EXIT_ERROR
+    watch_and_check(paths, [config.source, *config.bases] if config.source is not None else [], config.extension,
+                    lambda: _check_once(options))
+    return EXIT_CLEAN  # watching stopped without Ctrl-C
 
 
 def _output_checked(options: CheckOptions, run: LintRun) -> Path | None:
@@ -201,12 +310,13 @@ def _check_stdin(options: CheckOptions, config: Config) -> int:
 
     data = sys.stdin.buffer.read()
     name = options.stdin_filename or "-"
-    result = lint_stdin(data, name, config, fix=options.fix or options.diff, unsafe_fixes=options.unsafe_fixes)
+    result = lint_stdin(data, name, config, fix=options.fix or options.diff, unsafe_fixes=bool(options.unsafe_fixes))
     if result.error is not None:
         error(f"{name}: {result.error}")
         if options.fix:
             sys.stdout.buffer.write(data)  # a pipeline must not lose the source
         return EXIT_ERROR
+    _notes(options, [result])
     run = LintRun([result], fixed=result.fixes_applied if options.fix else 0)
     if options.diff:
         return _emit_diff(options, run)
@@ -214,7 +324,7 @@ def _check_stdin(options: CheckOptions, config: Config) -> int:
         fixed = data if result.fixed_text is None or result.source is None else result.source.encode(result.fixed_text)
         sys.stdout.buffer.write(fixed)
         sys.stdout.flush()
-        reported = _report(options, run.summary, stream=sys.stderr)
+        reported = options.fix_only or _report(options, run.summary, stream=sys.stderr)
     else:
         reported = _report(options, run.summary)
     if not reported:
@@ -222,7 +332,17 @@ def _check_stdin(options: CheckOptions, config: Config) -> int:
     return _exit_status(options, EXIT_CLEAN, run.summary, fixed=run.fixed)
 
 
-def _add_noqa(run: LintRun) -> int:
+def _notes(options: CheckOptions, results: Iterable[FileResult]) -> None:
+    """A document's Python blocks left unchecked (they do not parse): one line each, at info
+    level (the exit status does not change), none with --quiet."""
+    if options.quiet:
+        return
+    for result in results:
+        for line, message in result.notes:
+            click.echo(f"initaudit: info: {printable(f'{result.path}:{line}: {message}')}", err=True)
+
+
+def _add_noqa(run: LintRun, config: Config) -> int:
     from initaudit.lint.fixes import WriteRefused
     from initaudit.lint.noqa import NoqaRefused, add_noqa
 
@@ -233,7 +353,7 @@ def _add_noqa(run: LintRun) -> int:
             status = EXIT_ERROR
             continue
         try:
-            added += add_noqa(result)
+            added += add_noqa(result, config.extension)
         except (NoqaRefused, WriteRefused) as exc:
             error(f"{result.path}: {exc}")
             status = EXIT_ERROR
@@ -283,10 +403,8 @@ def _render(options: CheckOptions, summary: Summary, target: TextIO) -> None:
         color = "never" if options.output_file is not None else options.color
         text.render(summary, make_console(color, target), quiet=options.quiet)
         return
-    if output_format == "concise":
-        from initaudit.report.concise import render as render_concise
-
-        output = render_concise(summary, quiet=options.quiet)
+    if output_format in ("concise", "grouped"):
+        output = importlib.import_module(f"initaudit.report.{output_format}").render(summary, quiet=options.quiet)
     else:
         module = {"json": "json_report", "json-lines": "json_lines"}.get(output_format, output_format)
         output = importlib.import_module(f"initaudit.report.{module}").render(summary)
@@ -325,7 +443,7 @@ def _exit_status(options: CheckOptions, status: int, summary: Summary, fixed: in
         return status
     if options.exit_non_zero_on_fix and fixed:
         return EXIT_FINDINGS
-    if options.exit_zero:
+    if options.exit_zero or options.fix_only:
         return EXIT_CLEAN
     failing = any(d.severity.fails for d in summary.diagnostics)
     return EXIT_FINDINGS if failing else EXIT_CLEAN

@@ -18,7 +18,8 @@ from initaudit.report.printable import printable
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 #: ``--output-format`` values; ``text`` is accepted as the former name of ``full``.
-FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
+FORMATS = ("full", "concise", "grouped", "json", "json-lines", "sarif", "github", "gitlab", "junit", "pylint",
+           "rdjson", "azure")
 
 
 def _error(message: str) -> None:
@@ -70,18 +71,21 @@ def _install_signal_handlers() -> Callable[[], object]:
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="initaudit")
+@click.version_option(__version__, "-V", "--version", prog_name="initaudit")
 def main() -> None:
     """Find weight-initialisation bugs in PyTorch code (check) and checkpoints (model)."""
 
 
-@main.command(short_help="Lint Python files and notebooks for initialisation bugs.")
+@main.command(short_help="Lint Python files, notebooks and documents for initialisation bugs.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", help="Codes, prefixes or rule names to report, comma-separated (replaces the config's).")
 @click.option("--extend-select", help="Codes, prefixes or rule names to report in addition.")
 @click.option("--ignore", help="Codes, prefixes or rule names to leave out.")
-@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
-@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply unsafe fixes.")
+@click.option("--fix/--no-fix", default=None,
+              help="Apply safe fixes in place (default: the settings' `fix`, else off).")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
+              help="With --fix or --diff, also apply unsafe fixes (default: the settings' `unsafe-fixes`).")
+@click.option("--fix-only", is_flag=True, help="Apply fixes and print only how many; findings left do not fail.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--show-fixes", is_flag=True, help="After --fix, list what was fixed.")
 @click.option("--output-format", "--format", "output_format", type=click.Choice((*FORMATS, "text")),
@@ -89,7 +93,7 @@ def main() -> None:
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
 @click.option("--statistics", is_flag=True, help="Count the findings per rule instead of listing them.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--exit-zero", "-e", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when --fix changed a file, even if nothing is left.")
 @click.option("--quiet", "-q", is_flag=True, help="Print the findings only, no summary line.")
 @click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
@@ -104,17 +108,26 @@ def main() -> None:
               help="Apply excludes to paths named on the command line too (for pre-commit).")
 @click.option("--respect-gitignore/--no-respect-gitignore", default=None,
               help="Skip what .gitignore files leave out (default: on).")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Settings file (pyproject.toml, initaudit.toml) instead of the nearest one.")
+@click.option("--exclude", multiple=True, metavar="PATTERNS",
+              help="Paths to leave out, comma-separated patterns (replaces the settings' exclude).")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERNS", help="Paths to leave out in addition.")
+@click.option("--extension", multiple=True, metavar="EXT:LANG",
+              help="Read files ending .EXT as LANG: markdown, rst, python or ipynb (repeatable, or comma-separated).")
+@click.option("--config", multiple=True, metavar="FILE | KEY=VALUE",
+              help="A settings file instead of the nearest one, or a TOML `key = value` that overrides the "
+                   "settings (repeatable).")
+@click.option("--isolated", is_flag=True, help="Ignore every settings file.")
 @click.option("--show-settings", is_flag=True, help="Print the settings the run would use and exit.")
+@click.option("--show-files", is_flag=True, help="Print the files the run would check and exit.")
+@click.option("--watch", "-w", is_flag=True, help="Check again whenever a file changes (needs initaudit[watch]).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Files checked in parallel (default: number of CPUs).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
+@click.option("--no-cache", "-n", is_flag=True, help="Neither read nor write cached results.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where results are cached (default: .initaudit_cache next to the configuration).")
 def check(paths: tuple[Path, ...], **options: object) -> None:
-    """Lint Python files, notebooks and directories for initialisation bugs. A path of `-`
-    reads the source from standard input."""
+    """Lint Python files, notebooks, the Python code of Markdown and reST documents, and
+    directories for initialisation bugs. A path of `-` reads the source from standard input."""
     from initaudit.check_command import CheckOptions, run_check
 
     sys.exit(run_check(CheckOptions(paths=paths, **options)))  # type: ignore[arg-type]
@@ -169,6 +182,9 @@ def model(spec: str | None, output_format: str, input_shape: str | None, example
 
 
 @main.command(short_help="Run the language server for editors (LSP over stdio).")
+@click.option("--stdio", is_flag=True, expose_value=False,
+              help="Talk over standard input and output, as without it: editors' clients pass it. "
+                   "stdio is the only transport (no --node-ipc, --socket or --pipe).")
 def server() -> None:
     """Run the language server for editors (LSP over stdio; needs initaudit[lsp])."""
     try:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import stat
-import sys
+import glob
+import posixpath
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import Sequence
 
+from initaudit.lint.languages import Extensions, extension_pair, parse_extensions
 from initaudit.selectors import UnknownSelector, matches, resolve_all
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from initaudit.settings_files import ConfigError, Layer, find_config, settings_chain
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "__pycache__",
@@ -23,17 +21,11 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 )
 
 _CODE_LIST_KEYS = ("select", "extend-select", "ignore")
-_FLAG_KEYS = ("force-exclude", "respect-gitignore")
-_KNOWN_KEYS = frozenset({*_CODE_LIST_KEYS, *_FLAG_KEYS, "per-file-ignores", "exclude"})
-#: Looked for in each directory from the checked path upwards, in this order (as ruff does): the
-#: first directory holding one of them decides, and pyproject.toml counts only with [tool.initaudit].
-CONFIG_NAMES = (".initaudit.toml", "initaudit.toml", "pyproject.toml")
-#: Far above any real pyproject.toml; a bound on what a settings file can make a run read.
-MAX_SETTINGS_FILE = 8 << 20
-
-
-class ConfigError(Exception):
-    """A configuration file or option is invalid; the message is shown as is."""
+_FLAG_KEYS = ("force-exclude", "respect-gitignore", "fix", "unsafe-fixes")
+_PATTERN_KEYS = ("exclude", "extend-exclude")
+#: Keys that add to what the files beneath set (a base file, for ``--config`` the settings files).
+_ADDITIVE = frozenset({"extend-select", "extend-exclude"})
+_KNOWN_KEYS = frozenset({*_CODE_LIST_KEYS, *_FLAG_KEYS, *_PATTERN_KEYS, "per-file-ignores", "extend", "extension"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +36,8 @@ class Config:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = ()
+    #: Excludes in addition to ``exclude`` (what ``--exclude`` replaces is ``exclude`` alone).
+    extend_exclude: tuple[str, ...] = ()
     #: Apply the excludes (and .gitignore) to files named on the command line too.
     force_exclude: bool = False
     respect_gitignore: bool = True
@@ -51,6 +45,13 @@ class Config:
     root: Path = field(default_factory=Path.cwd)
     #: The file these settings were read from; None for the defaults.
     source: Path | None = None
+    #: The files ``source`` extends, nearest first.
+    bases: tuple[Path, ...] = ()
+    #: ``fix = true``: fix as ``--fix`` does unless the command line says otherwise.
+    fix: bool = False
+    unsafe_fixes: bool = False
+    #: (suffix, language) pairs: files ending ``.suffix`` are read as that language.
+    extension: Extensions = ()
 
     def enabled(self, code: str, path: str | None = None) -> bool:
         """Whether ``code`` is reported for ``path`` (prefix matching, as in ``IA1``)."""
@@ -59,21 +60,22 @@ class Config:
         if path is not None and self.per_file_ignores:
             relative = self.relative(path)
             for pattern, codes in self.per_file_ignores:
-                if _path_matches(relative, pattern) and matches(code, codes):
+                if _pattern_matches(pattern, relative, path) and matches(code, codes):
                     return False
         return True
 
-    def excluded(self, name: str, relative: str) -> bool:
+    def excluded(self, name: str, relative: str, path: str | None = None) -> bool:
         """Whether a file or directory met in a recursive walk is left out; ``relative`` is its
-        path from :attr:`root` (or as given, outside it), in posix form."""
+        path from :attr:`root` (or as given, outside it), in posix form; ``path``, as the walk
+        met it, is what absolute patterns match (none match without it)."""
         if name in DEFAULT_EXCLUDES:
             return True
         # The walk prunes excluded directories, so a bare name only needs to match the entry's
         # own name; a directory named on the command line is never excluded this way.
         return any(
             fnmatch.fnmatch(name, pattern.rstrip("/")) if "/" not in pattern.rstrip("/")
-            else _path_matches(relative, pattern)
-            for pattern in self.exclude
+            else _pattern_matches(pattern, relative, path)
+            for pattern in self.exclude + self.extend_exclude
         )
 
     def relative(self, path: str) -> str:
@@ -81,19 +83,26 @@ class Config:
 
     def with_options(self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
                      extend_select: tuple[str, ...] = (), force_exclude: bool | None = None,
-                     respect_gitignore: bool | None = None) -> Config:
+                     respect_gitignore: bool | None = None, exclude: tuple[str, ...] | None = None,
+                     extend_exclude: tuple[str, ...] = (), extension: Extensions = ()) -> Config:
         """Command-line ``--select`` replaces the configured selection (its ``ignore`` and
         ``extend-select`` too, so that what is asked for is shown); ``--extend-select`` and
-        ``--ignore`` add. per-file-ignores always apply. Selectors must be resolved already."""
+        ``--ignore`` add. per-file-ignores always apply. Selectors must be resolved already.
+        ``exclude`` replaces the configured ``exclude`` (not ``extend-exclude``),
+        ``extend_exclude`` adds; patterns must be anchored already (:func:`anchor_patterns`).
+        ``extension`` mappings add to the configured ones (for one suffix, the last wins)."""
         config = self
         if select:
             config = replace(config, select=select, ignore=(), extend_select=())
-        config = replace(config, ignore=config.ignore + ignore,
-                         extend_select=config.extend_select + extend_select)
+        config = replace(config, ignore=config.ignore + ignore, extend_select=config.extend_select + extend_select,
+                         exclude=config.exclude if exclude is None else exclude,
+                         extend_exclude=config.extend_exclude + extend_exclude)
         if force_exclude is not None:
             config = replace(config, force_exclude=force_exclude)
         if respect_gitignore is not None:
             config = replace(config, respect_gitignore=respect_gitignore)
+        if extension:
+            config = replace(config, extension=config.extension + extension)
         return config
 
 
@@ -111,6 +120,17 @@ def _resolved(root: Path) -> Path:
     return root.resolve()
 
 
+def _pattern_matches(pattern: str, relative: str, path: str | None) -> bool:
+    if pattern.startswith("/"):  # anchored by :func:`anchor_patterns`
+        return path is not None and _path_matches(_real(path), pattern)
+    return _path_matches(relative, pattern)
+
+
+@functools.lru_cache(maxsize=4096)
+def _real(path: str) -> str:
+    return Path(path).resolve().as_posix()
+
+
 def _path_matches(relative: str, pattern: str) -> bool:
     pattern = pattern.rstrip("/")
     path = PurePosixPath(relative)
@@ -120,93 +140,97 @@ def _path_matches(relative: str, pattern: str) -> bool:
     return "/" not in pattern and any(fnmatch.fnmatch(part, pattern) for part in path.parts)
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest settings file above ``start``: ``.initaudit.toml``, ``initaudit.toml``, or a
-    pyproject.toml with a [tool.initaudit] table, searching upwards."""
-    directory = start if start.is_dir() else start.parent
-    for candidate in (directory.resolve(), *directory.resolve().parents):
-        for name in CONFIG_NAMES:
-            path = candidate / name
-            if path.is_file() and (name != "pyproject.toml" or _has_section(_read_toml(path))):
-                return path
-    return None
-
-
-def _has_section(data: dict) -> bool:
-    # Another tool's settings, however malformed, are not ours to judge: a ``tool`` that is not
-    # a table has no initaudit section.
-    tool = data.get("tool")
-    return isinstance(tool, dict) and "initaudit" in tool
-
-
-def load_config(config_file: Path | None = None, start: Path | None = None) -> Config:
+def load_config(config_file: Path | None = None, start: Path | None = None, *,
+                overrides: Sequence[Layer] = (), isolated: bool = False) -> Config:
     """Settings from ``config_file`` (pyproject.toml or an initaudit TOML file with the same keys
-    at its top level) or the nearest settings file above ``start``; defaults when there is none."""
-    path = config_file or find_config(start or Path.cwd())
-    if path is None:
-        return Config(root=Path.cwd())
-    data = _read_toml(path)
-    table = data
-    where = "in [tool.initaudit]" if path.name == "pyproject.toml" else ""
-    if path.name == "pyproject.toml":
-        table = data["tool"]["initaudit"] if _has_section(data) else {}
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.initaudit] must be a table")
+    at its top level) or the nearest settings file above ``start`` (none with ``isolated``), with
+    the files it extends beneath it and ``overrides`` (``--config KEY=VALUE``) above; defaults
+    where nothing sets a key. A later layer's keys replace an earlier one's; ``extend-select``
+    and ``extend-exclude`` add up."""
+    path = None if isolated else config_file or find_config(start or Path.cwd())
+    chain = settings_chain(path) if path is not None else []
+    root = path.parent.resolve() if path is not None else Path.cwd()
+    values: dict[str, object] = {}
+    for layer in [*chain, *overrides]:
+        for key, value in _validated(layer, root).items():
+            values[key] = values.get(key, ()) + value if key in _ADDITIVE else value  # type: ignore[operator]
+    return Config(**{key.replace("-", "_"): value for key, value in values.items()},  # type: ignore[arg-type]
+                  root=root, source=None if path is None else path.resolve(),
+                  bases=tuple(layer.path.resolve() for layer in chain[-2::-1] if layer.path is not None))
+
+
+def _validated(layer: Layer, root: Path) -> dict[str, object]:
+    """The layer's settings, checked and converted; relative path patterns anchored."""
+    table = layer.table
     unknown = sorted(set(table) - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown option {unknown[0]!r}{' ' + where if where else ''}")
-    per_file = table.get("per-file-ignores", {})
-    if not isinstance(per_file, dict):
-        raise ConfigError(f"{path}: 'per-file-ignores' must be a table of pattern = [codes]")
-    codes = {key: _codes(path, key, table.get(key, ["ALL"] if key == "select" else []))
-             for key in _CODE_LIST_KEYS}
-    flags = {key: _flag(path, key, table.get(key, key == "respect-gitignore")) for key in _FLAG_KEYS}
-    return Config(
-        select=codes["select"],
-        extend_select=codes["extend-select"],
-        ignore=codes["ignore"],
-        per_file_ignores=tuple(
-            (pattern, _codes(path, f"per-file-ignores.{pattern}", codes))
-            for pattern, codes in per_file.items()
-        ),
-        exclude=_strings(path, "exclude", table.get("exclude", [])),
-        force_exclude=flags["force-exclude"],
-        respect_gitignore=flags["respect-gitignore"],
-        root=path.parent.resolve(),
-        source=path.resolve(),
-    )
+        raise ConfigError(f"{layer.origin}: unknown option {unknown[0]!r}{layer.section}")
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        if key in _CODE_LIST_KEYS:
+            values[key] = _codes(layer.origin, key, value)
+        elif key in _FLAG_KEYS:
+            values[key] = _flag(layer.origin, key, value)
+        elif key in _PATTERN_KEYS:
+            values[key] = anchor_patterns(_strings(layer.origin, key, value), layer.directory, root)
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{layer.origin}: 'per-file-ignores' must be a table of pattern = [codes]")
+            values[key] = tuple(
+                (anchor_patterns((pattern,), layer.directory, root)[0],
+                 _codes(layer.origin, f"per-file-ignores.{pattern}", codes))
+                for pattern, codes in value.items())
+        elif key == "extension":
+            values[key] = _extensions(layer.origin, value)
+    return values
 
 
-def _read_toml(path: Path) -> dict:
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # opening a FIFO would wait for a writer
-            raise ConfigError(f"{path}: not a regular file")
-        if info.st_size > MAX_SETTINGS_FILE:  # a checkout's pyproject.toml may link anywhere
-            raise ConfigError(f"{path}: {info.st_size} bytes, more than a settings file holds")
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+def anchor_patterns(patterns: tuple[str, ...], directory: Path, root: Path) -> tuple[str, ...]:
+    """Path patterns written relative to ``directory`` (a base settings file's, or the working
+    directory for the command line), made absolute where it is not the ``root`` they are
+    otherwise read from. A bare name (no ``/``) matches at any depth and stays as it is."""
+    if directory.resolve() == root.resolve():
+        return patterns
+    base = glob.escape(directory.resolve().as_posix())
+    return tuple(pattern if "/" not in pattern.rstrip("/") or pattern.startswith("/")
+                 else posixpath.normpath(f"{base}/{pattern}") for pattern in patterns)
 
 
-def _strings(path: Path, key: str, value: object) -> tuple[str, ...]:
+def _strings(origin: str, key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}: {key!r} must be a list of strings")
+        raise ConfigError(f"{origin}: {key!r} must be a list of strings")
     return tuple(value)
 
 
-def _flag(path: Path, key: str, value: object) -> bool:
+def _flag(origin: str, key: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(f"{path}: {key!r} must be true or false")
+        raise ConfigError(f"{origin}: {key!r} must be true or false")
     return value
 
 
-def _codes(path: Path, key: str, value: object) -> tuple[str, ...]:
+def _extensions(origin: str, value: object) -> Extensions:
+    if not isinstance(value, dict) or not all(isinstance(language, str) for language in value.values()):
+        raise ConfigError(f"{origin}: 'extension' must be a table of extension = \"language\"")
     try:
-        return resolve_all(_strings(path, key, value))
+        return tuple(extension_pair(suffix, language) for suffix, language in value.items())
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: 'extension': {exc}") from None
+
+
+def parse_extension_option(values: tuple[str, ...]) -> Extensions:
+    """``--extension txt:markdown`` (repeated, or pairs separated by commas); a mistake is a
+    ConfigError naming the option."""
+    try:
+        return parse_extensions(values)
+    except ValueError as exc:
+        raise ConfigError(f"--extension: {exc}") from None
+
+
+def _codes(origin: str, key: str, value: object) -> tuple[str, ...]:
+    try:
+        return resolve_all(_strings(origin, key, value))
     except UnknownSelector as exc:
-        raise ConfigError(f"{path}: {key!r}: {exc}") from None
+        raise ConfigError(f"{origin}: {key!r}: {exc}") from None
 
 
 def parse_code_list(text: str | None, option: str = "--select") -> tuple[str, ...]:

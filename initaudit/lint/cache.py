@@ -91,7 +91,7 @@ def _read_secret(location: Path) -> bytes | None:
 
 def settings_key(config: Config) -> str:
     """What, besides the file, decides its diagnostics."""
-    return json.dumps([config.select, config.extend_select, config.ignore, config.per_file_ignores],
+    return json.dumps([config.select, config.extend_select, config.ignore, config.per_file_ignores, config.extension],
                       sort_keys=True)
 
 

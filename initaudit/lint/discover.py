@@ -11,9 +11,10 @@ from typing import Iterator
 
 from initaudit.config import Config
 from initaudit.lint.gitignore import GitIgnore
+from initaudit.lint.languages import DEFAULT_SUFFIXES, language_of
 from initaudit.lint.roots import within
 
-SOURCE_SUFFIXES = (".py", ".ipynb")
+SOURCE_SUFFIXES = tuple(DEFAULT_SUFFIXES)
 #: Jupyter's autosaved copies of notebooks: linting them would report every finding twice.
 _CHECKPOINTS = ".ipynb_checkpoints"
 
@@ -90,7 +91,7 @@ class _Walk:
 
     def _excluded(self, path: Path, relative: str, is_dir: bool, named: Path | None = None) -> bool:
         """``named``: the directory named on the command line whose walk met ``path``."""
-        return (self._config.excluded(path.name, relative) or path.name == _CHECKPOINTS
+        return (self._config.excluded(path.name, relative, str(path)) or path.name == _CHECKPOINTS
                 or (self._gitignore is not None and self._gitignore.ignored(path, is_dir, named)))
 
     def excluded_explicitly(self, path: Path) -> bool:
@@ -122,7 +123,7 @@ class _Walk:
         for entry in entries:
             entry_relative = entry.name if relative in ("", ".") else f"{relative}/{entry.name}"
             is_dir = entry.is_dir(follow_symlinks=False)
-            if not is_dir and not entry.name.endswith(SOURCE_SUFFIXES):
+            if not is_dir and language_of(entry.name, self._config.extension) is None:
                 continue
             if self._excluded(Path(entry.path), entry_relative, is_dir, named):
                 continue

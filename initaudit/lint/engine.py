@@ -16,6 +16,7 @@ import libcst as cst
 from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, Severity
 from initaudit.lint.fixes import apply_fixes, digest
+from initaudit.lint.markdown import Document
 from initaudit.lint.model import FileModel
 from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack, shallow_text
 from initaudit.lint.notebook import Notebook
@@ -40,22 +41,28 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     """Check one file's bytes. Never raises for bad input: problems become IA000 or ``error``.
 
     A notebook (``.ipynb``) is checked as the virtual text of its code cells; its diagnostics
-    then carry the cell and the line within it. With a ``project``, names imported from its
-    other files are known (``result.reads`` lists the files read for them).
+    then carry the cell and the line within it. A Markdown or reST document is checked the same
+    way, its Python blocks as cells, its diagnostics at its own lines. With a ``project``, names
+    imported from its other files are known (``result.reads`` lists the files read for them).
     """
     result = FileResult(path, read_digest=digest(data) if fix else "")
     try:
-        result.source = read_source(path, data)
+        result.source = read_source(path, data, config.extension)
     except SourceError as exc:
         result.diagnostics = _syntax_diagnostics(path, exc, config)
         return result
+    if isinstance(result.source, Document):
+        result.notes = result.source.notes
     writable = not fix or _writes_back(result.source, data)
     links = None
     if project is not None and not isinstance(result.source, Notebook):
         from initaudit.lint.project import Links
 
         links = Links(project, Path(os.path.abspath(path)), result.source.text)
+    kept = len(result.notes)
     _check_source(result, result.source.text, config, fix and writable, unsafe_fixes, prefilter, links)
+    if isinstance(result.source, Notebook):  # the analysis counts lines in the joined cells
+        result.notes[kept:] = [(1, message) for _, message in result.notes[kept:]]
     if links is not None:
         result.reads = links.reads()
     if isinstance(result.source, Notebook) and result.error is None:
@@ -82,11 +89,12 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
     if error is not None and not _may_be_newer_syntax(text, error):
         result.diagnostics = _syntax_diagnostics(path, error, config)
         return
+    notes: list[tuple[int, str]] = []
     try:
         if tree is not None:
             check_depth(tree)
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
-            lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes, links))
+            lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes, links, notes))
     except NotAnalysed as exc:
         if error is not None:  # libcst rejects it too: not newer syntax, just invalid
             result.diagnostics = _syntax_diagnostics(path, error, config)
@@ -104,6 +112,7 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         return
     result.parsed = True
     result.diagnostics = diagnostics
+    result.notes = [*result.notes, *notes]
     if fix:
         result.unfixed_diagnostics = unfixed
     if fixes_applied:
@@ -138,10 +147,11 @@ def _cst_parses(text: str) -> bool:
     return True
 
 
-def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool, links: Links | None = None
-                     ) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
-    """Diagnostics before and after fixing, the fixed text and how many fixes it took."""
-    diagnostics = _analyse(path, text, config, links)
+def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool, links: Links | None = None,
+                     notes: list[tuple[int, str]] | None = None) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
+    """Diagnostics before and after fixing, the fixed text and how many fixes it took; ``notes``
+    gains what the analysis of the text as read left out."""
+    diagnostics = _analyse(path, text, config, links, notes)
     if not fix:
         return diagnostics, diagnostics, text, 0
     fixed_text, fixed_diagnostics, applied = _fix(path, text, diagnostics, config, unsafe, links)
@@ -149,14 +159,17 @@ def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bo
 
 
 def _locate_in_cells(result: FileResult, notebook: Notebook) -> None:
-    result.diagnostics = notebook.locate(result.diagnostics)
+    found_in = notebook
+    if isinstance(notebook, Document) and result.fixed_text is not None:
+        found_in = notebook.fixed(result.fixed_text)  # a fix may have moved the document's lines
+    result.diagnostics = found_in.locate(result.diagnostics)
     result.unfixed_diagnostics = notebook.locate(result.unfixed_diagnostics)
     if result.fixed_text is None:
         return
     try:
         notebook.cell_sources(result.fixed_text)
     except ValueError as exc:
-        result.error = f"{exc}; notebook left unchanged"
+        result.error = f"{exc}; file left unchanged"
         result.fixed_text, result.fixes_applied = None, 0
 
 
@@ -181,14 +194,18 @@ def fix_text(path: str, text: str, config: Config) -> str:
     return text if result.fixed_text is None else result.fixed_text
 
 
-def _analyse(path: str, text: str, config: Config, links: Links | None = None) -> list[Diagnostic]:
-    """Diagnostics for text the interpreter accepts."""
+def _analyse(path: str, text: str, config: Config, links: Links | None = None,
+             notes: list[tuple[int, str]] | None = None) -> list[Diagnostic]:
+    """Diagnostics for text the interpreter accepts; ``notes`` gains what the analysis left out
+    (``lint/bounds.py``)."""
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         reason = " ".join(exc.message.split())
         raise NotAnalysed(f"not analysed: valid Python that libcst cannot parse ({reason})") from None
     model = FileModel(module, text, links)
+    if notes is not None:
+        notes.extend(model.notes())
     suppressions = parse_suppressions(text)
     diagnostics = []
     for rule in RULES:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from initaudit.diagnostics import Diagnostic, Edit
 from initaudit.lint.fixes import apply_edits, digest, write_fixed
+from initaudit.lint.languages import Extensions
+from initaudit.lint.markdown import Document
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.results import FileResult, read_source
 from initaudit.lint.source import SourceError, SourceText, line_starts, split_lines
@@ -29,15 +31,16 @@ class NoqaRefused(Exception):
     """A file whose comments were not added; the message says why (one line)."""
 
 
-def add_noqa(result: FileResult) -> int:
-    """Add the comments for ``result``'s findings to its file; returns how many lines changed."""
+def add_noqa(result: FileResult, extensions: Extensions = ()) -> int:
+    """Add the comments for ``result``'s findings to its file (read as ``extensions`` say);
+    returns how many lines changed."""
     diagnostics = [d for d in result.diagnostics if d.code != _SYNTAX_ERROR]
     if not diagnostics or result.source is None:
         return 0
     path = Path(result.path)
     data = path.read_bytes()
     try:
-        source = read_source(result.path, data)
+        source = read_source(result.path, data, extensions)
     except SourceError:
         raise NoqaRefused("changed since it was read; no comments added") from None
     if source.text != result.source.text:
@@ -57,13 +60,17 @@ def add_noqa(result: FileResult) -> int:
 
 
 def _codes_by_line(source: SourceText | Notebook, diagnostics: list[Diagnostic]) -> dict[int, set[str]]:
-    """Line of the checked text (a notebook's joined cells) -> codes reported there."""
+    """Line of the checked text (a notebook's joined cells, a document's blocks) -> codes
+    reported there."""
     codes: dict[int, set[str]] = defaultdict(set)
     for diagnostic in diagnostics:
-        line = diagnostic.line
-        if isinstance(source, Notebook) and diagnostic.cell is not None:
-            line = source.virtual_line(diagnostic.cell, line)
-        codes[line].add(diagnostic.code)
+        line: int | None = diagnostic.line
+        if isinstance(source, Document):
+            line = source.virtual_line_at(diagnostic.line)
+        elif isinstance(source, Notebook) and diagnostic.cell is not None:
+            line = source.virtual_line(diagnostic.cell, diagnostic.line)
+        if line is not None:
+            codes[line].add(diagnostic.code)
     return codes
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from initaudit.diagnostics import Diagnostic
-from initaudit.lint.notebook import NOTEBOOK_SUFFIX, Notebook, read_notebook
+from initaudit.lint.languages import Extensions, language_of
+from initaudit.lint.markdown import DOCUMENT_LANGUAGES, read_document
+from initaudit.lint.notebook import Notebook, read_notebook
 from initaudit.lint.source import SourceError, SourceText, decode
 
 
@@ -26,19 +28,28 @@ class FileResult:
     read_digest: str = ""
     #: Other project files the analysis read (imports), with the SHA-256 of their bytes.
     reads: dict[str, str] = field(default_factory=dict)
+    #: A document's Python blocks left out, as (line, why): said, not reported as findings.
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
-def read_source(path: str, data: bytes) -> SourceText | Notebook:
-    """The text to check: decoded source, or a notebook's joined code cells."""
-    return read_notebook(data) if path.endswith(NOTEBOOK_SUFFIX) else decode(data)
+def read_source(path: str, data: bytes, extensions: Extensions = ()) -> SourceText | Notebook:
+    """The text to check: decoded source, or the joined code of a notebook's cells or of a
+    document's Python blocks (a :class:`Notebook`)."""
+    language = language_of(path, extensions)
+    if language == "ipynb":
+        return read_notebook(data)
+    if language in DOCUMENT_LANGUAGES:
+        return read_document(data, language)
+    return decode(data)
 
 
-def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed: bool) -> FileResult:
+def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed: bool,
+                  extensions: Extensions = ()) -> FileResult:
     """A result taken from the cache; the source is only decoded when a reporter needs lines."""
     result = FileResult(path, diagnostics, parsed)
     if diagnostics:
         try:
-            result.source = read_source(path, data)
+            result.source = read_source(path, data, extensions)
         except SourceError:
             pass  # an IA000 entry: there are no lines to show
     return result

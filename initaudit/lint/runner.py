@@ -132,7 +132,7 @@ def _lint_all(files: list[Path], config: Config, project: _Project | None, *, fi
         keys[index] = cache.key(str(file), data[index])
         hit = cache.get(keys[index])
         if hit is not None and cache.unchanged(hit.reads):
-            results[index] = cached_result(str(file), data.pop(index), hit.diagnostics, hit.parsed)
+            results[index] = cached_result(str(file), data.pop(index), hit.diagnostics, hit.parsed, config.extension)
     pending = [index for index, result in enumerate(results) if result is None]
     workers = min(jobs or os.cpu_count() or 1, max(len(pending) // 8, 1))
     if workers > 1:
@@ -152,7 +152,8 @@ def _lint_all(files: list[Path], config: Config, project: _Project | None, *, fi
             results[index] = result
             if progress is not None:
                 progress(done, len(pending))
-            if cache is not None and index in keys and result.error is None:
+            # A file with notes is not cached: checked again, it says them again.
+            if cache is not None and index in keys and result.error is None and not result.notes:
                 cache.put(keys[index], result.diagnostics, result.parsed, result.reads)
     if cache is not None:
         cache.save()
@@ -236,6 +237,7 @@ def _write_failure(error: Exception) -> str:
 
 
 def _summary(results: list[FileResult], fixed: int) -> Summary:
+    from initaudit.lint.markdown import Document
     from initaudit.lint.notebook import Notebook
     from initaudit.lint.source import split_lines
     from initaudit.report.summary import Summary
@@ -251,7 +253,10 @@ def _summary(results: list[FileResult], fixed: int) -> Summary:
         if result.diagnostics and result.source is not None:
             text = result.fixed_text if result.fixed_text is not None else result.source.text
             texts[result.path] = text
-            if isinstance(result.source, Notebook):
+            if isinstance(result.source, Document):  # its own lines, which its diagnostics count in
+                texts[result.path] = result.source.written(text)
+                lines[result.path] = split_lines(texts[result.path])
+            elif isinstance(result.source, Notebook):
                 cells = result.source.cell_lines(text)
                 cell_lines.update(((result.path, cell), cells[cell]) for cell in cells)
                 notebook_files[result.path] = _stored_text(result.path)

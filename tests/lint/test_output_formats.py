@@ -23,7 +23,8 @@ from tests.conftest import XAVIER_BEFORE_RELU
 GOLDEN = Path(__file__).parent / "golden"
 SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
 SUFFIX = {"full": "txt", "concise": "txt", "json": "json", "json-lines": "jsonl", "sarif": "sarif.json",
-          "github": "txt", "gitlab": "json", "junit": "xml"}
+          "github": "txt", "gitlab": "json", "junit": "xml", "grouped": "txt", "pylint": "txt",
+          "rdjson": "json", "azure": "txt"}
 
 DEPRECATED = "import torch.nn as nn\n\n\nnn.init.xavier_uniform(w)  # old name\n"
 MISMATCH = "import torch.nn as nn\nimport torch.nn.functional as F\n\n" + XAVIER_BEFORE_RELU

@@ -15,12 +15,10 @@ initialisation), so that the server answers ``initialize`` first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Generic, Iterator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Callable, Generic, Protocol, TypeVar
 
 from pygls.exceptions import JsonRpcContentModified
 
@@ -149,8 +147,9 @@ class Linter(Generic[D]):
 
 def _check(source: Source, config: Config) -> Linted:
     from initaudit.lint.engine import check_text
+    from initaudit.lint.runner import collector_paused
 
-    with _collector_paused():
+    with collector_paused():
         try:
             diagnostics, _ = check_text(source.path, source.text, config)
         except Exception as error:  # a bug or a pathological buffer (RecursionError): log it, go on
@@ -161,9 +160,10 @@ def _check(source: Source, config: Config) -> Linted:
 
 def _fix(linted: Linted) -> str:
     from initaudit.lint.engine import fix_text
+    from initaudit.lint.runner import collector_paused
 
     source = linted.source
-    with _collector_paused():
+    with collector_paused():
         try:
             return fix_text(source.path, source.text, linted.config)
         except Exception as error:  # as for _check: the text is then left as it is
@@ -176,16 +176,3 @@ def _warm_up() -> None:
 
     entries()
     _check(Source("warm_up.py", _WARM_UP), Config())
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection during a check, as in ``initaudit check`` (the runner says
-    why: its syntax trees hold no cycle, and the collector would scan their nodes over and over)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -175,7 +175,7 @@ def _lint_task(task: _Task) -> FileResult:  # picklable top-level
             data = Path(path).read_bytes()
         except OSError as exc:
             return FileResult(path, error=f"cannot read: {exc.strerror or exc}")
-    with _collector_paused():
+    with collector_paused():
         result = lint_file(path, data, config, fix=fix, unsafe_fixes=unsafe,
                            project=project_for(*project) if project else None)
     if not result.diagnostics and result.fixed_text is None:
@@ -184,7 +184,7 @@ def _lint_task(task: _Task) -> FileResult:  # picklable top-level
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while one file is checked. Its syntax trees and model form no
     reference cycle and are freed as soon as it is done; while a parse is in progress every one
     of its nodes is alive, and the collector would scan them all again and again (a third of the

@@ -1,6 +1,6 @@
 """Reading a file a checkout or a checkpoint directory ships, where its name may be a link to a
 device, a FIFO or a file elsewhere: only a regular file, never through a link, never more than a
-bound."""
+bound; and whether a real path lies inside a tree."""
 
 from __future__ import annotations
 
@@ -21,3 +21,8 @@ def read_regular(path: str | Path, limit: int) -> bytes | None:
     except OSError:
         return None
     return data if len(data) <= limit else None
+
+
+def within(path: str, directory: str) -> bool:
+    """Whether ``path`` is ``directory`` or below it (both real, absolute paths)."""
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)

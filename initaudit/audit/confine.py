@@ -27,6 +27,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Iterator
 
+from initaudit.safe_read import within
+
 #: Read by the Hugging Face libraries; a library imported during the build reads them then.
 OFFLINE = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 _NETWORK = frozenset({"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
@@ -53,7 +55,7 @@ class Guard:
             if isinstance(path, int):
                 return  # a descriptor already open
             resolved = os.path.realpath(os.fsdecode(path))
-            if not any(_inside(resolved, root) for root in self.roots) and not self._importing():
+            if not any(within(resolved, root) for root in self.roots) and not self._importing():
                 self._refuse(f"refused to read {resolved}: outside the checkpoint directory")
         elif event in _NETWORK:
             self._refuse(f"refused to connect to {_address(event, args)}: the build is offline")
@@ -145,10 +147,6 @@ def _module_frames(frame: FrameType | None) -> Iterator[FrameType]:
         if frame.f_code.co_name == "exec_module" and frame.f_globals.get("__name__") == "importlib._bootstrap_external":
             yield frame
         frame = frame.f_back
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _address(event: str, args: tuple[Any, ...]) -> str:

@@ -26,7 +26,8 @@ import initaudit
 from initaudit.atomic import write_bytes
 from initaudit.config import Config
 from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
-from initaudit.lint.roots import read_project_file, real_roots, within
+from initaudit.lint.roots import read_project_file, real_roots
+from initaudit.safe_read import within
 
 DEFAULT_DIR = ".initaudit_cache"
 _PACKAGE = Path(initaudit.__file__).resolve().parent

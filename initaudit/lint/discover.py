@@ -12,7 +12,7 @@ from typing import Iterator
 from initaudit.config import Config
 from initaudit.lint.gitignore import GitIgnore
 from initaudit.lint.languages import DEFAULT_SUFFIXES, language_of
-from initaudit.lint.roots import within
+from initaudit.safe_read import within
 
 SOURCE_SUFFIXES = tuple(DEFAULT_SUFFIXES)
 #: Jupyter's autosaved copies of notebooks: linting them would report every finding twice.

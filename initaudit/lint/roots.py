@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from initaudit.safe_read import read_regular
+from initaudit.safe_read import read_regular, within
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 #: Far above any written module (torch's largest is 1.4 MB), and a bound on what a path in a
@@ -34,11 +34,6 @@ def find_root(directory: Path) -> Path | None:
         if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
             return candidate
     return None
-
-
-def within(path: str, directory: str) -> bool:
-    """Whether ``path`` is ``directory`` or below it (both real, absolute paths)."""
-    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 def real_roots(roots: tuple[str, ...]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from pathspec import GitIgnoreSpec
 
+from benchmarks.lint_bombs import project_ring
 from initaudit.lint import notebook
 from initaudit.lint.bounds import FILE_LAYERS
 from initaudit.lint.notebook import StoredLines
@@ -128,36 +129,15 @@ class Net(nn.Module):
 """
 
 
-def ring(package: Path, files: int) -> None:
-    """Each ``m<i>.py`` builds the classes of the next three files (the last ones the first:
-    every class holds itself through others), and its helper zero-initialises a weight and calls
-    theirs (helpers calling each other in a cycle)."""
-    for index in range(files):
-        others = [(index + step) % files for step in (1, 2, 3)]
-        chain = "self.fc(x)"
-        for other in others:
-            chain = f"self.c{other}({chain})"
-        (package / f"m{index}.py").write_text("\n".join([
-            "import torch.nn as nn", *(f"from .m{other} import C{other}, helper{other}" for other in others), "", "",
-            f"def helper{index}(m):", "    nn.init.zeros_(m.weight)", *(f"    helper{other}(m)" for other in others),
-            "", "", f"class C{index}(nn.Module):", "    def __init__(self):", "        super().__init__()",
-            "        self.fc = nn.Linear(4, 4)", *(f"        self.c{other} = C{other}()" for other in others),
-            f"        helper{index}(self.fc)", "", "    def forward(self, x):", f"        return {chain}", ""]))
-
-
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_fifty_files_holding_each_other_finish_with_every_finding(tmp_path: Path, jobs: str) -> None:
     """Every class holds itself through the others and every import chain is as long as the
     project: the run ends, reports the init each helper writes and the files outside the ring
     exactly, and says where classes were composed only in part."""
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'ring'\n")
-    package = tmp_path / "pkg"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    ring(package, 50)
-    (package / "blocks.py").write_text(BLOCK)
-    (package / "net.py").write_text(USES_BLOCK)
-    done = check("--jobs", jobs, "--format", "json", ".", cwd=tmp_path)
+    root = project_ring(50, tmp_path)
+    (root / "pkg" / "blocks.py").write_text(BLOCK)
+    (root / "pkg" / "net.py").write_text(USES_BLOCK)
+    done = check("--jobs", jobs, "--format", "json", ".", cwd=root)
     assert done.returncode == 1, done.stderr
     reported = findings(done.stdout)
     assert sorted(reported) == sorted([(f"m{index}.py", "IA101", 8) for index in range(50)] + [("net.py", "IA103", 9)])

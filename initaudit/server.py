@@ -62,7 +62,8 @@ class InitauditServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("initaudit", __version__, protocol_cls=_Protocol, notebook_document_sync=_NOTEBOOKS)
         self.documents: dict[str, Document] = {}
-        self.linter: Linter[Document] = Linter(self.publish)
+        self._reader: FrameReader | None = None
+        self.linter: Linter[Document] = Linter(self.publish, unread=self._unread)
         self.settings = Settings(self._roots, self._show_error)
 
     @property
@@ -107,6 +108,9 @@ class InitauditServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=buffers[uri].version, diagnostics=diagnostics))
 
+    def _unread(self) -> bool:
+        return self._reader is not None and self._reader.pending()
+
     def _roots(self) -> list[str]:
         workspace = self.workspace
         uris = [folder.uri for folder in workspace.folders.values()] + [workspace.root_uri]
@@ -119,7 +123,7 @@ class InitauditServer(LanguageServer):
         """pygls's stdio loop, with frames read by :class:`FrameReader`."""
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
-        reader = FrameReader(stdin or sys.stdin.buffer)
+        reader = self._reader = FrameReader(stdin or sys.stdin.buffer)
         try:
             asyncio.run(read_messages(cast(_Protocol, self.protocol), reader, self._stop_event, self.thread_pool))
         except BrokenPipeError:

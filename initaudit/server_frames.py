@@ -17,8 +17,10 @@ dropped.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
+import select
 import threading
 from concurrent.futures import Executor
 from typing import Any, BinaryIO
@@ -52,6 +54,7 @@ class FrameReader:
         self._position = 0
         self._body = 0  # where the last body started
         self._lost = False  # after a bad frame: skip to the next header
+        self._unreceived = False  # a body returned that the protocol has not been handed yet
 
     def read(self) -> bytes | None:
         """The next message's body; None once the input ends. Raises FrameError for a frame that
@@ -72,9 +75,19 @@ class FrameReader:
                     self._body = self._position
                     self._need(length)
                     self._position += length
+                    self._unreceived = True
                     return bytes(self._data[self._body:self._position])
         except _End:
             return None
+
+    def received(self) -> None:
+        """The last body has been handed to the protocol."""
+        self._unreceived = False
+
+    def pending(self) -> bool:
+        """Whether the client has sent what the protocol has not been handed yet: a body read,
+        bytes read after it, or bytes waiting in the stream."""
+        return self._unreceived or len(self._data) > self._position or _readable(self._stream)
 
     def misframed(self) -> None:
         """The last body was not a message (its length was wrong): look for the next header
@@ -134,6 +147,13 @@ class FrameReader:
         if not chunk:
             raise _End
         self._data += chunk
+
+
+def _readable(stream: BinaryIO) -> bool:
+    try:
+        return bool(select.select([stream], [], [], 0)[0])
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a file (a test's buffer), or closed
+        return False
 
 
 class FramedProtocol(LanguageServerProtocol):
@@ -232,3 +252,4 @@ async def read_messages(protocol: FramedProtocol, reader: FrameReader, stop: thr
         if body is None:
             return
         protocol.receive(body, reader)
+        reader.received()

@@ -4,9 +4,11 @@ Each change to a document (or to its settings) makes a new revision of it, and a
 revision is scheduled. One worker thread runs the checks, one at a time: a check replaced by a
 newer revision before it starts never runs, and the findings of one replaced while it ran are
 dropped. So diagnostics are published only for the revision the client has, in the order the
-client made them. A change that comes less than :data:`DEBOUNCE` seconds after the one before
-(a burst of typing, a paste in several parts) waits that long for the next one before its check
-starts; a change after a pause is checked at once.
+client made them. Findings are published no sooner than :data:`DEBOUNCE` seconds after the
+change they are for (within a burst of typing the next change replaces them), and not while a
+message the client sent waits to be read (it may be a newer version). A change that comes less
+than :data:`DEBOUNCE` seconds after the one before (a burst, a paste in several parts) waits that
+long for the next one before its check starts; a change after a pause is checked at once.
 
 The engine, and libcst with it, is imported on the worker (:meth:`Linter.warm_up` does it after
 initialisation), so that the server answers ``initialize`` first.
@@ -27,8 +29,11 @@ from initaudit.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
     from initaudit.lint.notebook import Notebook
+    from initaudit.lint.reparse import Reparser
 
 DEBOUNCE = 0.03
+#: How long finished findings wait, at most, for the messages the client has already sent.
+_SETTLE = 0.05
 #: Checked once after initialisation, to import the engine and run every rule a first time.
 _WARM_UP = "import torch.nn as nn\n\nnn.init.xavier_uniform(nn.Linear(2, 2).weight)\n"
 log = logging.getLogger(__name__)
@@ -79,9 +84,16 @@ class Linter(Generic[D]):
     findings for a document's current revision. ``check`` runs on the worker."""
 
     def __init__(self, publish: Callable[[D, Linted], None],
-                 check: Callable[[Source, Config], Linted] | None = None) -> None:
+                 check: Callable[[Source, Config], Linted] | None = None,
+                 unread: Callable[[], bool] = lambda: False) -> None:
+        """``unread``: whether the client has sent a message the server has not handled yet
+        (findings wait for it: it may be a newer version of their document)."""
         self._publish = publish
-        self._check = check or _check
+        self._unread = unread
+        self._check = check or self._check_reusing
+        #: Per document path: the parse of its last version, whose unchanged statements the next
+        #: check reuses (touched on the worker only).
+        self._reparsers: dict[str, Reparser] = {}
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="initaudit-check")
         self._jobs: dict[str, _Job] = {}
         self._changed: dict[str, float] = {}
@@ -120,12 +132,21 @@ class Linter(Generic[D]):
         if job is not None:
             job.task.cancel()
         self._changed.pop(document.uri, None)
+        self._worker.submit(self._reparsers.pop, document.source().path, None)
 
     def warm_up(self) -> None:
         self._worker.submit(_warm_up)
 
     def shutdown(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def _check_reusing(self, source: Source, config: Config) -> Linted:
+        from initaudit.lint.reparse import Reparser  # with libcst: on the worker, after initialize
+
+        reparser = self._reparsers.get(source.path)
+        if reparser is None:
+            reparser = self._reparsers[source.path] = Reparser()
+        return _check(source, config, reparser)
 
     def _start(self, document: D, config: Config, delay: float) -> _Job:
         previous = self._jobs.get(document.uri)
@@ -139,19 +160,27 @@ class Linter(Generic[D]):
         if delay:
             await asyncio.sleep(delay)
         job.started = True
-        linted = await asyncio.get_running_loop().run_in_executor(self._worker, self._check, source, config)
+        loop = asyncio.get_running_loop()
+        linted = await loop.run_in_executor(self._worker, self._check, source, config)
+        # Published no sooner than a burst's next change could come: one that comes replaces them.
+        hold = self._changed.get(document.uri, float("-inf")) + DEBOUNCE - loop.time()
+        if hold > 0:
+            await asyncio.sleep(hold)
+        give_up = loop.time() + _SETTLE
+        while self._unread() and document.revision == job.revision and loop.time() < give_up:
+            await asyncio.sleep(_SETTLE / 50)
         if document.revision == job.revision:
             self._publish(document, linted)
         return linted
 
 
-def _check(source: Source, config: Config) -> Linted:
+def _check(source: Source, config: Config, reparser: Reparser | None = None) -> Linted:
     from initaudit.lint.engine import check_text
     from initaudit.lint.runner import collector_paused
 
     with collector_paused():
         try:
-            diagnostics, _ = check_text(source.path, source.text, config)
+            diagnostics, _ = check_text(source.path, source.text, config, reparser)
         except Exception as error:  # a bug or a pathological buffer (RecursionError): log it, go on
             log.error("initaudit: cannot check %s: %s: %s", source.path, type(error).__name__, error)
             diagnostics = []

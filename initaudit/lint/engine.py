@@ -5,11 +5,12 @@ The CLI, the pre-commit hook and the Python API all go through :func:`lint_file`
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
 
@@ -21,6 +22,7 @@ from initaudit.lint.model import FileModel
 from initaudit.lint.nesting import NotAnalysed, check_depth, on_deep_stack, shallow_text
 from initaudit.lint.notebook import Notebook
 from initaudit.lint.prefilter import may_have_findings
+from initaudit.lint.reparse import PiecedPositions, Reparser
 from initaudit.lint.rules import KNOWN_CODES, RULES, SYNTAX_ERROR, UNUSED_NOQA, Finding, Rule
 from initaudit.lint.results import FileResult, read_source
 from initaudit.lint.source import SourceError, SourceText, compiles, grammar_check, line_starts, syntax_error
@@ -31,8 +33,20 @@ if TYPE_CHECKING:
     from initaudit.lint.project import Links, Project
 
 _MAX_FIX_ROUNDS = 10
+#: Text -> its module and, where already known, its nodes' positions.
+Parse = Callable[[str], tuple[cst.Module, "PiecedPositions | None"]]
 #: The interpreter's limits (nesting, counts), which every Python version has.
 _LIMIT = re.compile(r"too many|too deeply|too complex|nested too deeply", re.IGNORECASE)
+
+
+def _parse_whole(text: str) -> tuple[cst.Module, PiecedPositions | None]:
+    return cst.parse_module(text), None
+
+
+def _parser(reparser: Reparser | None, tree: ast.Module | None) -> Parse:
+    if reparser is None:
+        return _parse_whole
+    return lambda text: reparser.parse(text, tree)
 
 
 def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
@@ -74,7 +88,7 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
 
 
 def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsafe_fixes: bool,
-                  prefilter: bool, links: Links | None = None) -> None:
+                  prefilter: bool, links: Links | None = None, reparser: Reparser | None = None) -> None:
     """The interpreter decides whether the file is valid Python (IA000 iff its grammar rejects
     it); valid code that libcst cannot take is reported as not analysed, never as IA000."""
     path = result.path
@@ -94,7 +108,8 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         if tree is not None:
             check_depth(tree)
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
-            lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes, links, notes))
+            lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes, links, notes,
+                                     _parser(reparser, tree)))
     except NotAnalysed as exc:
         if error is not None:  # libcst rejects it too: not newer syntax, just invalid
             result.diagnostics = _syntax_diagnostics(path, error, config)
@@ -148,10 +163,11 @@ def _cst_parses(text: str) -> bool:
 
 
 def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool, links: Links | None = None,
-                     notes: list[tuple[int, str]] | None = None) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
+                     notes: list[tuple[int, str]] | None = None, parse: Parse = _parse_whole,
+                     ) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
     """Diagnostics before and after fixing, the fixed text and how many fixes it took; ``notes``
     gains what the analysis of the text as read left out."""
-    diagnostics = _analyse(path, text, config, links, notes)
+    diagnostics = _analyse(path, text, config, links, notes, parse)
     if not fix:
         return diagnostics, diagnostics, text, 0
     fixed_text, fixed_diagnostics, applied = _fix(path, text, diagnostics, config, unsafe, links)
@@ -173,11 +189,13 @@ def _locate_in_cells(result: FileResult, notebook: Notebook) -> None:
         result.fixed_text, result.fixes_applied = None, 0
 
 
-def check_text(path: str, text: str, config: Config) -> tuple[list[Diagnostic], bool]:
+def check_text(path: str, text: str, config: Config,
+               reparser: Reparser | None = None) -> tuple[list[Diagnostic], bool]:
     """Diagnostics for decoded text (an editor's buffer), and whether it parsed. Raises
-    RuntimeError, with the reason, for text that could not be analysed."""
+    RuntimeError, with the reason, for text that could not be analysed. ``reparser``: the one
+    that parsed the buffer's earlier versions, to reuse what they share with this one."""
     result = FileResult(path)
-    _check_source(result, text, config, fix=False, unsafe_fixes=False, prefilter=False)
+    _check_source(result, text, config, fix=False, unsafe_fixes=False, prefilter=False, reparser=reparser)
     if result.error is not None:
         raise RuntimeError(result.error)
     return result.diagnostics, result.parsed
@@ -195,15 +213,15 @@ def fix_text(path: str, text: str, config: Config) -> str:
 
 
 def _analyse(path: str, text: str, config: Config, links: Links | None = None,
-             notes: list[tuple[int, str]] | None = None) -> list[Diagnostic]:
+             notes: list[tuple[int, str]] | None = None, parse: Parse = _parse_whole) -> list[Diagnostic]:
     """Diagnostics for text the interpreter accepts; ``notes`` gains what the analysis left out
     (``lint/bounds.py``)."""
     try:
-        module = cst.parse_module(text)
+        module, positions = parse(text)
     except cst.ParserSyntaxError as exc:
         reason = " ".join(exc.message.split())
         raise NotAnalysed(f"not analysed: valid Python that libcst cannot parse ({reason})") from None
-    model = FileModel(module, text, links)
+    model = FileModel(module, text, links, positions=positions)
     if notes is not None:
         notes.extend(model.notes())
     suppressions = parse_suppressions(text)

@@ -24,6 +24,7 @@ from initaudit.lint.modules import (LocalList, Submodule, SubmoduleBuilder, argu
                                     returned_parameter, torch_nn_class)
 from initaudit.lint.names import NameResolver
 from initaudit.lint.positions import Positions
+from initaudit.lint.reparse import PiecedPositions
 from initaudit.lint.source import line_starts
 from initaudit.lint.targets import resolve
 from initaudit.lint.walk import walk
@@ -44,15 +45,16 @@ _ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge
 
 class FileModel:
     def __init__(self, module: cst.Module, text: str, links: Links | None = None, *,
-                 imported: bool = False) -> None:
+                 imported: bool = False, positions: PiecedPositions | None = None) -> None:
         """``imported``: modelled for the files that import it, which read its classes, their
-        flow and the init operations as written; what those reach here is not worked out."""
+        flow and the init operations as written; what those reach here is not worked out.
+        ``positions``: the nodes' positions where the parse already knows them."""
         self.module = module
         self.text = text
         #: The other files of the project this one imports from (None: the file alone).
         self.links = links
         self.resolver = NameResolver(module)
-        self._positions: Positions | None = None
+        self._positions: Positions | PiecedPositions | None = positions
         self._line_starts = line_starts(text)
         #: Classes of other project files built here, by local name, with their file's model.
         self.imported_classes: dict[str, tuple[ModuleClass, FileModel]] = {}

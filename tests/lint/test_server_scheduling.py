@@ -231,3 +231,64 @@ def test_every_request_is_answered(start, workspace):
     assert server.published() == []
     server.notify("exit", None)
     assert server.process.wait(timeout=WAIT) == 0
+
+
+async def _ready_while_a_message_waits() -> list[int]:
+    published: list[int] = []
+    document = Document("file:///nowhere/model.py", 1, "v1")
+    linter: Linter[Document]
+
+    def newer_version_arrives() -> None:
+        document.revision, document.text = 2, "v2"
+        linter.schedule(document, Config())
+
+    calls = []
+
+    def unread() -> bool:
+        """The client's didChange for v2 is waiting when v1's findings are ready: the first
+        ask sees it unread, and it is handled on the loop right after."""
+        calls.append(document.revision)
+        if len(calls) == 1:
+            asyncio.get_running_loop().call_soon(newer_version_arrives)
+            return True
+        return False
+
+    done = asyncio.Event()
+
+    def publish(doc: Document, linted: Linted) -> None:
+        published.append(doc.revision)
+        done.set()
+
+    linter = Linter(publish, lambda source, config: Linted(source, config, []), unread)
+    linter.schedule(document, Config())
+    await asyncio.wait_for(done.wait(), WAIT)
+    linter.shutdown()
+    return published
+
+
+def test_findings_wait_for_a_message_the_client_already_sent() -> None:
+    assert asyncio.run(_ready_while_a_message_waits()) == [2]
+
+
+def test_the_reader_knows_what_the_client_sent_and_was_not_handled() -> None:
+    import os
+
+    from initaudit.server_frames import FrameReader
+
+    def frame(text: str) -> bytes:
+        body = json.dumps({"jsonrpc": "2.0", "method": "x", "params": text}).encode()
+        return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as stream, os.fdopen(write_end, "wb", buffering=0) as client:
+        reader = FrameReader(stream)
+        client.write(frame("a") + frame("b"))
+        assert json.loads(reader.read())["params"] == "a"
+        assert reader.pending()  # a body not yet handed over
+        reader.received()
+        assert reader.pending()  # "b" is buffered or in the pipe
+        assert json.loads(reader.read())["params"] == "b"
+        reader.received()
+        assert not reader.pending()
+        client.write(frame("c"))
+        assert reader.pending()  # waiting in the pipe

@@ -23,10 +23,10 @@ GIB = 1 << 30
 CHILD = """
 import contextlib, io, json, os, resource, sys
 os.chdir({here!r}); sys.path.insert(0, {here!r})
-from initaudit.audit import run_audit
+from initaudit.model_command import run_model
 report = io.StringIO()
 with contextlib.redirect_stdout(report):
-    status = run_audit(factory="model_factories:" + sys.argv[1], output_format="json", low_memory=sys.argv[2] == "1")
+    status = run_model(factory="model_factories:" + sys.argv[1], output_format="json", low_memory=sys.argv[2] == "1")
 peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 usage = resource.getrusage(resource.RUSAGE_SELF)
 document = json.loads(report.getvalue())

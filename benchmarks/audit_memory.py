@@ -4,7 +4,7 @@
 
 For each stock architecture (``benchmarks/model_factories.py``: BERT-base from transformers'
 default BertConfig, torchvision's VGG-11), two fresh processes run: the baseline, which only
-builds the model, and the audit of the same factory (``run_audit``, JSON report discarded).
+builds the model, and the audit of the same factory (``run_model``, JSON report discarded).
 Each reports its peak resident set (VmHWM from /proc/self/status). The target is
 peak <= 1.5 x the fp32 model + 300 MiB.
 """
@@ -29,10 +29,10 @@ if mode == "build":
     size = sum(p.numel() for p in model.parameters()) * 4
     del model
 else:
-    from initaudit.audit import run_audit
+    from initaudit.model_command import run_model
     os.chdir({here!r})
     with contextlib.redirect_stdout(io.StringIO()):
-        status = run_audit(factory="model_factories:" + name, output_format="json")
+        status = run_model(factory="model_factories:" + name, output_format="json")
     assert status in (0, 1), status
     size = None
 peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))

@@ -35,9 +35,9 @@ from process_measure import measure
 SIDE = 4096
 MATRIX = SIDE * SIDE * 4
 MIB = 1 << 20
-STARTUP = "import torch, safetensors, initaudit.audit.pipeline, initaudit.report.audit_json"
-AUDIT = ("import sys; from initaudit.audit import run_audit; "
-         "sys.exit(run_audit(sys.argv[1], output_format='json', jobs=int(sys.argv[2]), sample=sys.argv[3] == '1'))")
+STARTUP = "import torch, safetensors, initaudit.auditor.pipeline, initaudit.report.audit_json"
+AUDIT = ("import sys; from initaudit.model_command import run_model; "
+         "sys.exit(run_model(sys.argv[1], output_format='json', jobs=int(sys.argv[2]), sample=sys.argv[3] == '1'))")
 
 
 FLOOR = """
@@ -67,7 +67,7 @@ with ThreadPoolExecutor(int(sys.argv[1])) as pool:
 def make_checkpoint(directory: Path, gigabytes: float, shards: int) -> list[Path]:
     import torch
 
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     per_shard = max(1, round(gigabytes * 1e9 / shards / MATRIX))
     generator = torch.Generator().manual_seed(0)

@@ -30,13 +30,13 @@ state = torch.load(sys.argv[1], mmap=True, weights_only=True)
 for tensor in state.values():
     tensor.mean().item(); tensor.std().item()
 """
-AUDIT = "import sys; from initaudit.audit import run_audit; sys.exit(run_audit(sys.argv[1], output_format='json'))"
+AUDIT = "import sys; from initaudit.model_command import run_model; sys.exit(run_model(sys.argv[1], output_format='json'))"
 
 
 def make_checkpoints(directory: Path, gigabytes: float) -> tuple[Path, Path, int]:
     import torch
 
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     count = max(1, round(gigabytes * 1e9 / (SIDE * SIDE * 4)))
     generator = torch.Generator().manual_seed(0)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from initaudit.version import __version__
+
 __all__ = ["__version__", "audit", "lint_paths", "lint_source", "testing"]
 
 if TYPE_CHECKING:
     from initaudit import testing
-    from initaudit.audit import audit
+    from initaudit.auditor.api import audit
     from initaudit.lint.engine import lint_source
     from initaudit.lint.runner import lint_paths
 
@@ -27,8 +28,12 @@ def __getattr__(name: str) -> Any:
         from initaudit.lint.runner import lint_paths
 
         return lint_paths
-    if name in ("audit", "testing"):  # torch is imported when a model is audited, not before
-        import importlib
+    if name == "audit":  # torch is imported when a model is audited, not before
+        from initaudit.auditor.api import audit
 
-        return importlib.import_module(f"initaudit.{name}")
+        return audit
+    if name == "testing":
+        import initaudit.testing
+
+        return initaudit.testing
     raise AttributeError(f"module 'initaudit' has no attribute {name!r}")

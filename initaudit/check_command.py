@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from initaudit.lint.baseline import Baseline
     from initaudit.lint.results import FileResult
     from initaudit.lint.runner import LintRun
-    from initaudit.report.summary import Summary
+    from initaudit.lint.summary import Summary
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN = Path("-")

@@ -7,13 +7,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import click
 
-from initaudit import __version__
 from initaudit.report.console import COLOR_CHOICES
 from initaudit.report.printable import printable
+from initaudit.version import __version__
 
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -156,9 +156,7 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
                    "checkpoints far larger than memory.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes reading the shards of a sharded checkpoint.")
-def model(spec: str | None, output_format: str, input_shape: str | None, example_inputs: str | None, fix: bool, output: str | None,
-          force: bool, trust_pickle: bool, factory: str | None, seed: int, html: str | None,
-          low_memory: bool, sample: bool, jobs: int) -> None:
+def model(spec: str | None, input_shape: str | None, factory: str | None, **options: Any) -> None:
     """Audit a checkpoint (SPEC: a file or a checkpoint directory), or the model that
     --factory package.module:function builds."""
     if spec is None and factory is None:
@@ -171,14 +169,9 @@ def model(spec: str | None, output_format: str, input_shape: str | None, example
         except ValueError:
             _error(f"--input-shape must be integers separated by commas, got {input_shape!r}")
             sys.exit(EXIT_ERROR)
-    try:
-        from initaudit.audit import run_audit
-    except ImportError as exc:
-        _error(f"the model auditor is unavailable ({exc})")
-        sys.exit(EXIT_ERROR)
-    sys.exit(run_audit(spec, output_format=output_format, input_shape=shape, fix=fix, output=output,
-                       trust_pickle=trust_pickle, factory=factory, seed=seed, html=html, force=force,
-                       low_memory=low_memory, sample=sample, jobs=jobs, example_inputs=example_inputs))
+    from initaudit.model_command import run_model
+
+    sys.exit(run_model(spec, input_shape=shape, factory=factory, **options))
 
 
 @main.command(short_help="Run the language server for editors (LSP over stdio).")

@@ -16,7 +16,7 @@ import io
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
 
-from initaudit.audit.results import AuditReport, Finding
+from initaudit.auditor.results import AuditReport, Finding
 from initaudit.diagnostics import Severity
 
 #: Width of the report in a failure message: pytest shows it as it is.
@@ -29,7 +29,7 @@ def assert_well_initialized(model: Any | Callable[[], Any], *, ignore: Iterable[
     readable report if any finding at warning or error severity is left after ``ignore``
     (codes such as ``IA206``, prefixes such as ``IA20``, or rule names such as
     ``signal-collapse``). Returns the report, the ignored findings left out."""
-    from initaudit.audit import audit
+    from initaudit.auditor.api import audit
     from initaudit.report.audit_text import render_text
 
     ignored = _checked(ignore)

@@ -3,43 +3,76 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 from pathlib import Path
 
 import initaudit
 
 PACKAGE = Path(initaudit.__file__).parent
 
+#: The package's layers, top to bottom, each one or more groups of modules (``fnmatch``
+#: patterns of module names). A module imports only modules of its own group and of lower
+#: layers: never one above it, nor another group of its layer. Imports inside functions count:
+#: a lazy import is for speed, never a way round this order.
+LAYERS: tuple[dict[str, tuple[str, ...]], ...] = (
+    {"entry points": ("initaudit", "initaudit.__main__", "initaudit.cli", "initaudit.server",
+                      "initaudit.server_*")},
+    {"commands": ("initaudit.check_command", "initaudit.model_command", "initaudit.watch",
+                  "initaudit.testing")},
+    {"reporters": ("initaudit.report", "initaudit.report.*")},
+    {"linter": ("initaudit.lint.*", "initaudit.config"),
+     "auditor": ("initaudit.auditor", "initaudit.auditor.*")},
+    {"shared": ("initaudit.diagnostics", "initaudit.knowledge", "initaudit.catalogue", "initaudit.registry",
+                "initaudit.selectors", "initaudit.settings_files", "initaudit.atomic", "initaudit.safe_read",
+                "initaudit.progress", "initaudit.pool", "initaudit.version")},
+)
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+
+def _module_name(path: Path, package: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _import_graph() -> dict[str, set[str]]:
-    """Module -> initaudit modules it imports at module level (``if TYPE_CHECKING`` blocks
-    included; imports inside functions are deliberate lazy imports and run later)."""
-    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+def _import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, wherever the import statement is: at module
+    level, under ``if TYPE_CHECKING`` or ``try``, or inside a function or method."""
+    paths = {_module_name(p, package): p for p in package.rglob("*.py")}
     graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        statements = list(tree.body)
+    for name, path in paths.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
         imported: set[str] = set()
-        while statements:
-            node = statements.pop()
-            if isinstance(node, (ast.If, ast.Try)):
-                statements += node.body + node.orelse + getattr(node, "finalbody", [])
-            elif isinstance(node, ast.Import):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
                 imported |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom):
+                base = here.split(".")[:len(here.split(".")) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
                 # ``from pkg import sub`` imports the submodule; ``from pkg import name``, pkg.
                 for alias in node.names:
-                    submodule = f"{node.module}.{alias.name}"
-                    imported.add(submodule if submodule in modules else node.module)
-        # A package is imported before any module inside it: an edge to an enclosing package
-        # is no dependency that could be broken.
-        graph[name] = {target for target in imported
-                       if target in modules and target != name and not name.startswith(target + ".")}
+                    submodule = f"{module}.{alias.name}"
+                    imported.add(submodule if submodule in paths else module)
+        graph[name] = {target for target in imported if target in paths and target != name}
     return graph
+
+
+def _place(module: str) -> tuple[int, str]:
+    """The layer (0 at the top) and group of a module."""
+    places = [(level, group) for level, groups in enumerate(LAYERS)
+              for group, patterns in groups.items() if any(fnmatch.fnmatchcase(module, p) for p in patterns)]
+    assert len(places) == 1, f"{module} belongs to {len(places)} groups of LAYERS (one expected)"
+    return places[0]
+
+
+def _against_the_layers(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Imports of a module above the importer, or of another group of its layer."""
+    wrong = []
+    for name, targets in sorted(graph.items()):
+        level, group = _place(name)
+        for target in sorted(targets):
+            target_level, target_group = _place(target)
+            if target_level < level or (target_level == level and target_group != group):
+                wrong.append((name, target))
+    return wrong
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -64,22 +97,42 @@ def test_no_import_cycle_inside_the_package() -> None:
     assert _cycles(_import_graph()) == []
 
 
+def test_imports_go_down_the_layers() -> None:
+    assert _against_the_layers(_import_graph()) == []
+
+
 def test_the_cycle_finder_finds_cycles() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_imports_inside_functions_count(tmp_path: Path) -> None:
+    """A lazy import is in the graph: one going up a layer, or closing a cycle, fails."""
+    package = tmp_path / "initaudit"
+    (package / "report").mkdir(parents=True)
+    (package / "lint").mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "report" / "__init__.py").write_text("")
+    (package / "report" / "text.py").write_text("from initaudit.lint import runner\n")
+    (package / "lint" / "runner.py").write_text(
+        "class Run:\n    def to_dict(self):\n        if self:\n            from ..report.text import render\n")
+    graph = _import_graph(package)
+    assert graph["initaudit.lint.runner"] == {"initaudit.report.text"}
+    assert _against_the_layers(graph) == [("initaudit.lint.runner", "initaudit.report.text")]
+    assert _cycles(graph) == [["initaudit.lint.runner", "initaudit.report.text", "initaudit.lint.runner"]]
 
 
 def test_linter_modules_do_not_import_the_auditor() -> None:
     graph = _import_graph()
     for name, targets in graph.items():
         if name.startswith("initaudit.lint"):
-            assert not any(t.startswith("initaudit.audit") for t in targets), name
+            assert not any(t.startswith("initaudit.auditor") for t in targets), name
 
 
 def test_both_commands_report_one_finding_type() -> None:
     """Reporters and the Python API can treat the linter's and the auditor's findings alike."""
     import dataclasses
 
-    from initaudit.audit.results import Finding
+    from initaudit.auditor.results import Finding
     from initaudit.diagnostics import Diagnostic, RuleFinding, Severity
 
     shared = {field.name for field in dataclasses.fields(RuleFinding)}

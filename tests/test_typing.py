@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 import initaudit
-from initaudit.audit.results import AuditReport
+from initaudit.auditor.results import AuditReport
 from initaudit.diagnostics import Diagnostic
 from initaudit.testing import assert_well_initialized
 

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from initaudit.atomic import write_bytes
-from initaudit.report.fingerprints import line_fingerprints
-from initaudit.report.summary import Summary
+from initaudit.lint.fingerprints import line_fingerprints
+from initaudit.lint.summary import Summary
 
 FORMAT_VERSION = 1
 _Key = tuple[str, str, str]  # path, code, fingerprint of the line

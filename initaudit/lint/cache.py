@@ -22,15 +22,15 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import initaudit
 from initaudit.atomic import write_bytes
 from initaudit.config import Config
 from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from initaudit.lint.roots import read_project_file, real_roots
 from initaudit.safe_read import within
+from initaudit.version import __version__
 
 DEFAULT_DIR = ".initaudit_cache"
-_PACKAGE = Path(initaudit.__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]
 _KEY_BYTES = 32
 #: Far above the results of any project (all of torch's take a few MB).
 _MAX_RESULTS = 256 << 20
@@ -43,9 +43,9 @@ class CacheRefused(Exception):
 
 @functools.lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    digest = hashlib.sha256(initaudit.__version__.encode())
+    digest = hashlib.sha256(__version__.encode())
     for module in sorted(_PACKAGE.rglob("*.py")):
-        if "audit" in module.relative_to(_PACKAGE).parts[:1]:
+        if "auditor" in module.relative_to(_PACKAGE).parts[:1]:
             continue  # the model auditor does not shape lint results
         info = module.stat()
         digest.update(f"{module.name}:{info.st_size}:{info.st_mtime_ns}".encode())

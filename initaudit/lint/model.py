@@ -8,7 +8,8 @@ deprecated ``torch.nn.init`` names. Unknown things stay unknown: rules only judg
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -31,7 +32,6 @@ from initaudit.lint.walk import walk
 
 if TYPE_CHECKING:
     from initaudit.lint.flow import Summary
-    from initaudit.lint.project import Links
 
 INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
@@ -41,6 +41,34 @@ _NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
 _GROWING_METHODS = ("append", "extend", "add_module")
 #: Deprecated ``torch.nn.init`` names and their replacements, as variables an IA104 fix renames.
 _ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge.DEPRECATED_ALIASES.values())
+
+
+class ProjectFiles(Protocol):
+    """The project as a file model sees it: what composition may still copy (``bounds.py``),
+    and how its files are named."""
+
+    @property
+    def layers(self) -> Budget: ...
+
+    def display(self, path: Path) -> str: ...
+
+
+class Links(Protocol):
+    """What a file model asks of the other files of its project; ``project.py:Links`` answers,
+    building their models with this module."""
+
+    path: Path
+    #: Files defining module classes this file builds, left unmodelled: too deep an import.
+    unfollowed: list[Path]
+
+    @property
+    def project(self) -> ProjectFiles: ...
+
+    def module_class(self, local: str) -> tuple[ModuleClass, FileModel] | None: ...
+
+    def function(self, local: str) -> tuple[cst.FunctionDef, FileModel] | None: ...
+
+    def models(self) -> list[FileModel]: ...
 
 
 class FileModel:

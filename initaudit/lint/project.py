@@ -24,14 +24,12 @@ from typing import Any
 import libcst as cst
 
 from initaudit.lint.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
+from initaudit.lint.facts import ModuleClass
+from initaudit.lint.model import FileModel
 from initaudit.lint.nesting import shallow_text
 from initaudit.lint.prefilter import initialising_code, without_strings
 from initaudit.lint.roots import read_project_file, real_roots
 from initaudit.lint.slices import Definition, definitions, slice_text
-
-#: ``initaudit.lint.model.FileModel``, which is built on this module (imported where used).
-FileModel = Any
-ModuleClass = Any
 
 #: Directories below a project root that hold other people's code or build products.
 _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__",
@@ -252,8 +250,6 @@ class Project:
     def _build(self, path: Path, text: str, names: frozenset[str]) -> tuple[FileModel | None, frozenset[str] | None]:
         """The model of the slice of the file that ``names`` need, or of the whole file (None:
         every name covered) when the slice is most of it or does not parse."""
-        from initaudit.lint.model import FileModel
-
         sliced = slice_text(text, names, self._top_level(path, text))
         for part, covers in (sliced or (None, None), (text, None)):
             if part is None:

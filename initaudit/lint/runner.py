@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,11 +16,11 @@ from initaudit.config import Config
 from initaudit.lint.discover import Skipped, Unreadable, discover, force_excluded
 from initaudit.lint.results import FileResult, cached_result
 from initaudit.lint.roots import project_roots
-from initaudit.report.progress import Progress
+from initaudit.progress import Progress
 
 if TYPE_CHECKING:
     from initaudit.lint.cache import ResultCache
-    from initaudit.report.summary import Summary
+    from initaudit.lint.summary import Summary
 
 
 @dataclass
@@ -55,9 +54,7 @@ class LintRun:
 
     def to_dict(self) -> dict[str, object]:
         """What ``initaudit check --output-format json`` prints."""
-        from initaudit.report.json_report import render
-
-        return json.loads(render(self.summary))
+        return self.summary.to_dict()
 
 
 def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = None,
@@ -143,7 +140,7 @@ def _lint_all(files: list[Path], config: Config, project: _Project | None, *, fi
     with contextlib.ExitStack() as stack:
         checked: Iterable[FileResult] = map(_lint_task, tasks)
         if workers > 1:
-            from initaudit.lint.pool import run_in_processes  # not imported by cached runs
+            from initaudit.pool import run_in_processes  # not imported by cached runs
 
             chunksize = min(max(len(tasks) // (workers * 16), 1), 8)
             checked = stack.enter_context(contextlib.closing(
@@ -240,7 +237,7 @@ def _summary(results: list[FileResult], fixed: int) -> Summary:
     from initaudit.lint.markdown import Document
     from initaudit.lint.notebook import Notebook
     from initaudit.lint.source import split_lines
-    from initaudit.report.summary import Summary
+    from initaudit.lint.summary import Summary
 
     diagnostics = sorted((d for r in results for d in r.diagnostics),
                          key=lambda d: (d.path, d.cell or 0, d.line, d.column, d.code))

@@ -16,7 +16,7 @@ from html import escape
 from pathlib import Path
 
 from initaudit.atomic import write_bytes
-from initaudit.audit.results import AuditReport, ParameterReport
+from initaudit.auditor.results import AuditReport, ParameterReport
 from initaudit.diagnostics import Severity
 from initaudit.report.printable import printable
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from initaudit.audit.results import AuditReport
+from initaudit.auditor.results import AuditReport
 
 
 def render_json(report: AuditReport, stream: TextIO) -> None:

@@ -11,13 +11,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from initaudit.audit.results import AuditReport, ParameterReport
+from initaudit.auditor.results import AuditReport, ParameterReport
 from initaudit.diagnostics import Severity
 from initaudit.report.console import make_console
 from initaudit.report.printable import printable
 
 if TYPE_CHECKING:
-    from initaudit.audit.fixer import FixOutcome
+    from initaudit.auditor.fixer import FixOutcome
 
 BAR_WIDTH = 9  # cells; the middle one is ratio 1, each side spans a factor of 4 (log scale)
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}

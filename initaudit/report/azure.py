@@ -8,8 +8,8 @@ at the line of the ``.ipynb`` file that stores its source line; the message give
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.lint.summary import Summary
 from initaudit.report.printable import printable
-from initaudit.report.summary import Summary
 
 _TYPE = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "warning"}
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.lint.summary import Summary
 from initaudit.report.printable import printable
-from initaudit.report.summary import Summary
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

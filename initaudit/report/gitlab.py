@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.report.fingerprints import line_fingerprints, project_fingerprint
+from initaudit.lint.fingerprints import line_fingerprints, project_fingerprint
+from initaudit.lint.summary import Summary
 from initaudit.report.paths import repository_path
-from initaudit.report.summary import Summary
 
 #: GitLab's scale is info, minor, major, critical, blocker; a file that cannot be parsed hides
 #: every other finding in it, so it is critical.

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from initaudit.diagnostics import Applicability, Diagnostic
+from initaudit.lint.summary import Summary
 from initaudit.report.printable import printable
-from initaudit.report.summary import Summary
 from initaudit.report.text import summary_line
 
 _MARK = {Applicability.SAFE: "[*] ", Applicability.UNSAFE: "[-] "}

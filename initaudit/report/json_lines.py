@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from initaudit.report.json_report import diagnostic_object
-from initaudit.report.summary import Summary
+from initaudit.lint.summary import Summary
 
 
 def render(summary: Summary) -> str:
-    return "\n".join(json.dumps(diagnostic_object(summary, d)) for d in summary.diagnostics)
+    return "\n".join(json.dumps(summary.diagnostic_dict(d)) for d in summary.diagnostics)

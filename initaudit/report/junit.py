@@ -6,8 +6,8 @@ from __future__ import annotations
 from xml.etree import ElementTree
 
 from initaudit.diagnostics import Diagnostic
+from initaudit.lint.summary import Summary
 from initaudit.report.printable import printable
-from initaudit.report.summary import Summary
 
 
 def render(summary: Summary) -> str:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Callable, ContextManager
+from typing import ContextManager
 
-#: Told (items done, items in all) as work advances.
-Progress = Callable[[int, int], None]
+from initaudit.progress import Progress
+
 #: Below this many items, no bar flashes by.
 SHOWN_FROM = 30
 

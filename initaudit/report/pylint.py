@@ -8,8 +8,8 @@ the line in it begin the message.
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic
+from initaudit.lint.summary import Summary
 from initaudit.report.printable import printable
-from initaudit.report.summary import Summary
 
 
 def render(summary: Summary) -> str:

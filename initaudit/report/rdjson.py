@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 
 from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.lint.summary import Summary
 from initaudit.report.paths import repository_path
-from initaudit.report.summary import Summary
 
 _SEVERITY = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
 

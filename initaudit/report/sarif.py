@@ -15,13 +15,13 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from initaudit import __version__
 from initaudit.catalogue import Entry
 from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.lint.fingerprints import line_fingerprints
 from initaudit.lint.rules import RULES
-from initaudit.report.fingerprints import line_fingerprints
+from initaudit.lint.summary import Summary
 from initaudit.report.paths import repository_path
-from initaudit.report.summary import Summary
+from initaudit.version import __version__
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from initaudit.diagnostics import Applicability, Diagnostic, Severity
+from initaudit.lint.summary import Summary
 from initaudit.report.printable import printable
-from initaudit.report.summary import Summary
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 

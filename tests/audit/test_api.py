@@ -82,7 +82,7 @@ def test_unknown_ignore_is_an_error_not_a_silent_pass(typo: str) -> None:
 
 
 def test_importing_initaudit_does_not_import_torch() -> None:
-    script = ("import sys, initaudit, initaudit.audit, initaudit.testing\n"
+    script = ("import sys, initaudit, initaudit.auditor, initaudit.testing\n"
               "assert callable(initaudit.audit)\n"
               "assert 'torch' not in sys.modules, 'torch was imported'\n"
               "print('ok')")
@@ -96,8 +96,8 @@ def test_the_report_names_the_factory_or_the_class() -> None:
 
 
 def test_measuring_reports_progress_per_tensor() -> None:
-    from initaudit.audit.pipeline import analyse
-    from initaudit.audit.sources import SourceKind, module_source
+    from initaudit.auditor.pipeline import analyse
+    from initaudit.auditor.source import SourceKind, module_source
 
     model = he_mlp()
     seen: list[tuple[int, int]] = []

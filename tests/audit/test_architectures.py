@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from initaudit.audit import run_audit
-from initaudit.audit.sources import open_source
+from initaudit.auditor.sources import open_source
+from initaudit.model_command import run_model
 from tests.torchvision_ops import declare_torchvision_ops
 
 NEEDS_FACTORY = "need --factory"
@@ -23,7 +23,7 @@ def _import(name: str):  # type: ignore[no-untyped-def]
 
 
 def _report(spec: str, capsys: pytest.CaptureFixture[str], **options: object) -> tuple[int, dict]:
-    status = run_audit(spec, output_format="json", **options)  # type: ignore[arg-type]
+    status = run_model(spec, output_format="json", **options)  # type: ignore[arg-type]
     return status, json.loads(capsys.readouterr().out)
 
 
@@ -80,14 +80,14 @@ def test_custom_code_is_never_run(gpt2_dir: Path, tmp_path: Path, capsys: pytest
 
 
 def test_a_bare_state_dict_says_what_needs_a_factory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     save_safetensors(torch.nn.Linear(16, 16).state_dict(), tmp_path / "model.safetensors")
     for spec in (tmp_path, tmp_path / "model.safetensors"):
         status, report = _report(str(spec), capsys)
         needs = [note for note in report["notes"] if NEEDS_FACTORY in note]
         assert status == 0 and len(needs) == 1 and "IA207/IA208" in needs[0]
-    run_audit(str(tmp_path))
+    run_model(str(tmp_path))
     assert NEEDS_FACTORY in capsys.readouterr().out
 
 
@@ -113,7 +113,7 @@ def test_diffusers_directory_and_pipeline(tmp_path: Path, capsys: pytest.Capture
     assert torch.equal(source.module.conv_in.weight, unet.conv_in.weight)
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "DDPMPipeline",
                                                            "unet": ["diffusers", "UNet2DModel"]}))
-    assert run_audit(str(tmp_path)) == 2
+    assert run_model(str(tmp_path)) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("initaudit: error:") and "diffusers pipeline" in error and "unet" in error
 
@@ -126,7 +126,7 @@ def test_a_checkpoint_lacking_a_parameter_is_refused(gpt2_dir: Path, tmp_path: P
     del state["transformer.h.1.mlp.c_fc.weight"]
     save_file(state, str(tmp_path / "model.safetensors"))
     (tmp_path / "config.json").write_bytes((gpt2_dir / "config.json").read_bytes())
-    assert run_audit(str(tmp_path)) == 2
+    assert run_model(str(tmp_path)) == 2
     assert "lacks transformer.h.1.mlp.c_fc.weight" in capsys.readouterr().err
 
 
@@ -140,15 +140,15 @@ def test_fix_of_a_config_directory_keeps_its_config(gpt2_dir: Path, tmp_path: Pa
     state["transformer.h.0.mlp.c_fc.weight"].zero_()
     save_file(state, str(broken / "model.safetensors"))
     (broken / "config.json").write_bytes((gpt2_dir / "config.json").read_bytes())
-    assert run_audit(str(broken)) == 1
+    assert run_model(str(broken)) == 1
     out = tmp_path / "fixed"
-    status = run_audit(str(broken), fix=True, output=str(out))
+    status = run_model(str(broken), fix=True, output=str(out))
     text = capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
     fixed = load_file(str(out / "model.safetensors"))
     assert fixed.keys() == state.keys() and fixed["transformer.h.0.mlp.c_fc.weight"].std() > 0
     assert status == 0 and "re-audit of the output: no finding" in text
-    assert run_audit(str(out)) == 0
+    assert run_model(str(out)) == 0
 
 
 # --------------------------------------------------------------------------- --factory, tied
@@ -177,7 +177,7 @@ def factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_tied_weights_load_with_a_factory(factory: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     model = _gpt2()
     both = tmp_path / "both.pt"
@@ -190,20 +190,20 @@ def test_tied_weights_load_with_a_factory(factory: str, tmp_path: Path, capsys: 
         source = open_source(str(checkpoint), factory=f"{factory}:build")
         assert source.module.lm_head.weight is source.module.transformer.wte.weight
         assert torch.equal(source.module.lm_head.weight, model.transformer.wte.weight)
-        assert run_audit(str(checkpoint), factory=f"{factory}:build") == 0, capsys.readouterr().err
+        assert run_model(str(checkpoint), factory=f"{factory}:build") == 0, capsys.readouterr().err
 
 
 def test_untied_or_differing_weights_are_still_refused(factory: str, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     state = {k: v.clone() for k, v in _gpt2().state_dict().items()}
     one = tmp_path / "one.safetensors"
     save_safetensors({k: v for k, v in state.items() if k != "lm_head.weight"}, one)
-    assert run_audit(str(one), factory=f"{factory}:untied") == 2
+    assert run_model(str(one), factory=f"{factory}:untied") == 2
     assert "missing lm_head.weight" in capsys.readouterr().err
     state["lm_head.weight"] += 1
     differing = tmp_path / "differing.safetensors"
     save_safetensors(state, differing)
-    assert run_audit(str(differing), factory=f"{factory}:build") == 2
+    assert run_model(str(differing), factory=f"{factory}:build") == 2
     assert "differ, but the factory's model ties them" in capsys.readouterr().err

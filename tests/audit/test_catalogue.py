@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from initaudit.audit.pipeline import audit_module
+from initaudit.auditor.pipeline import audit_module
 
 RULES = sorted((Path(__file__).parents[2] / "rules").glob("IA2*.md"))
 BLOCK = re.compile(r"## (Example|Use instead)\n```python\n(.*?)```", re.DOTALL)
@@ -45,7 +45,7 @@ def test_examples(path: Path) -> None:
 
 
 def test_every_auditor_page_has_exactly_one_registered_rule() -> None:
-    from initaudit.audit.rules import RULES as REGISTERED
+    from initaudit.auditor.rules import RULES as REGISTERED
     from initaudit.catalogue import entries
 
     assert [rule.info.code for rule in REGISTERED] == [e.code for e in entries().values() if e.scope == "model"]

@@ -15,8 +15,8 @@ from typing import Any, Iterator
 import pytest
 import torch
 
-from initaudit.audit import run_audit
-from initaudit.audit.confine import Refused, confined
+from initaudit.auditor.confine import Refused, confined
+from initaudit.model_command import run_model
 from tests.torchvision_ops import declare_torchvision_ops
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def _import(name: str) -> Any:
 
 
 def _report(spec: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
-    status = run_audit(str(spec), output_format="json")
+    status = run_model(str(spec), output_format="json")
     return status, json.loads(capsys.readouterr().out)
 
 
@@ -122,7 +122,7 @@ def test_a_module_imported_during_the_build_runs_its_own_top_level_code(tmp_path
         f"from pathlib import Path\nDATA = Path({str(outside)!r}).read_text()\n\n"
         f"def read():\n    return Path({str(outside)!r}).read_text()\n")
     (modules / "audits_when_imported.py").write_text(
-        "from pathlib import Path\nfrom initaudit.audit.confine import Refused, confined\n\n"
+        "from pathlib import Path\nfrom initaudit.auditor.confine import Refused, confined\n\n"
         f"with confined(Path({str(checkpoint)!r})) as guard:\n    try:\n"
         f"        Path({str(outside)!r}).read_text()\n    except Refused:\n        pass\n")
     monkeypatch.syspath_prepend(str(modules))
@@ -239,7 +239,7 @@ def test_config_text_never_reaches_the_terminal_raw(tmp_path: Path) -> None:
     named = _bert_dir(tmp_path / "named")  # the refusal quotes the backbone's name
     _edit_config(named, model_type="timm_backbone", architectures=["TimmBackbone"], backbone="hf-hub:x/\x1b[31mred")
     script = ("import sys\nfrom tests.torchvision_ops import declare_torchvision_ops\ndeclare_torchvision_ops()\n"
-              "from initaudit.audit import run_audit\nfor spec in sys.argv[1:]:\n    run_audit(spec)\n")
+              "from initaudit.model_command import run_model\nfor spec in sys.argv[1:]:\n    run_model(spec)\n")
     result = subprocess.run([sys.executable, "-c", script, str(logged), str(named)], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from examples import audit_models
-from initaudit.audit import run_audit
-from initaudit.audit.pipeline import audit_module
+from initaudit.auditor.pipeline import audit_module
 from initaudit.diagnostics import Severity
+from initaudit.model_command import run_model
 
 
 def _codes(model: nn.Module, severity: Severity = Severity.WARNING) -> set[str]:
@@ -99,7 +99,7 @@ def _digest(path: Path) -> str:
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_fix_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str) -> None:
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     source = tmp_path / f"bad{suffix}"
     state = audit_models.bad_mlp().state_dict()
@@ -110,15 +110,15 @@ def test_fix_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str], suff
     before = _digest(source)
     spec = "examples.audit_models:bad_mlp"
     out = tmp_path / f"fixed{suffix}"
-    assert run_audit(str(source), factory=spec, output_format="json") == 1
+    assert run_model(str(source), factory=spec, output_format="json") == 1
     capsys.readouterr()
-    assert run_audit(str(source), factory=spec, fix=True, output=str(out), seed=3) == 0
+    assert run_model(str(source), factory=spec, fix=True, output=str(out), seed=3) == 0
     text = capsys.readouterr().out
     assert "fix written to" in text and "forward std ratio" in text
     assert _digest(source) == before
-    assert run_audit(str(out), factory=spec) == 0
+    assert run_model(str(out), factory=spec) == 0
     again = tmp_path / f"again{suffix}"
-    run_audit(str(source), factory=spec, fix=True, output=str(again), seed=3)
+    run_model(str(source), factory=spec, fix=True, output=str(again), seed=3)
     load = (lambda p: torch.load(p)["model"]) if suffix == ".pt" else _load_safetensors
     assert all(torch.equal(a, b) for a, b in zip(load(out).values(), load(again).values(), strict=True))
 
@@ -130,7 +130,7 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run_audit(factory="examples.audit_models:bad_mlp", output_format="json")
+    status = run_model(factory="examples.audit_models:bad_mlp", output_format="json")
     report = json.loads(capsys.readouterr().out)
     assert status == 1
     assert set(report) == {"version", "summary", "parameters", "findings", "signal", "notes"}

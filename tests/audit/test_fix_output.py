@@ -14,8 +14,8 @@ import torch
 
 from examples import audit_models
 from initaudit import atomic
-from initaudit.audit import run_audit
-from initaudit.audit.safetensors_io import save_safetensors
+from initaudit.auditor.safetensors_io import save_safetensors
+from initaudit.model_command import run_model
 
 FACTORY = "examples.audit_models:bad_mlp"
 
@@ -61,7 +61,7 @@ def test_sharded_fix_rewrites_only_the_output(tmp_path: Path, capsys: pytest.Cap
     index = "model.safetensors.index.json" if suffix == ".safetensors" else "pytorch_model.bin.index.json"
     _write_index(tmp_path / "ckpt", weight_map, index)
     before = _tree(tmp_path)
-    assert run_audit(str(tmp_path / "ckpt"), fix=True, output=str(tmp_path / "fixed"), factory=FACTORY) == 0
+    assert run_model(str(tmp_path / "ckpt"), fix=True, output=str(tmp_path / "fixed"), factory=FACTORY) == 0
     assert "fix written to" in capsys.readouterr().out
     assert _tree(tmp_path / "ckpt") == {k.removeprefix("ckpt/"): v for k, v in before.items()}
     assert set(_tree(tmp_path / "fixed")) == {"config.json", f"model-1{suffix}", f"model-2{suffix}", index}
@@ -83,7 +83,7 @@ def test_shard_names_cannot_leave_the_directory(tmp_path: Path, capsys: pytest.C
         (tmp_path / "ckpt" / name).symlink_to(outside)
     _write_index(tmp_path / "ckpt", {k: name if v == "model-2.safetensors" else v for k, v in weight_map.items()})
     before = _digest(outside)
-    assert run_audit(str(tmp_path / "ckpt"), fix=True, output=str(tmp_path / "fixed"), factory=FACTORY) == 2
+    assert run_model(str(tmp_path / "ckpt"), fix=True, output=str(tmp_path / "fixed"), factory=FACTORY) == 2
     assert "the checkpoint directory" in _one_line_error(capsys)
     assert _digest(outside) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "outside.safetensors"]
@@ -94,7 +94,7 @@ def test_copy_skips_links_out_of_the_directory(tmp_path: Path, capsys: pytest.Ca
     _write_index(tmp_path / "ckpt", weight_map)
     (tmp_path / "secret.txt").write_text("not part of the checkpoint")
     (tmp_path / "ckpt" / "notes.txt").symlink_to(tmp_path / "secret.txt")
-    assert run_audit(str(tmp_path / "ckpt"), fix=True, output=str(tmp_path / "fixed"), factory=FACTORY) == 0
+    assert run_model(str(tmp_path / "ckpt"), fix=True, output=str(tmp_path / "fixed"), factory=FACTORY) == 0
     assert "not copied: notes.txt" in capsys.readouterr().out
     assert not (tmp_path / "fixed" / "notes.txt").exists()
 
@@ -106,7 +106,7 @@ def test_malformed_weight_maps(tmp_path: Path, capsys: pytest.CaptureFixture[str
     _bad_sharded(tmp_path / "ckpt")
     (tmp_path / "ckpt" / "other.index.json").write_text(json.dumps({"weight_map": {"0.weight": "other.index.json"}}))
     _write_index(tmp_path / "ckpt", weight_map)
-    assert run_audit(str(tmp_path / "ckpt")) == 2
+    assert run_model(str(tmp_path / "ckpt")) == 2
     _one_line_error(capsys)
 
 
@@ -114,11 +114,11 @@ def test_deeply_nested_index_and_a_shard_in_the_wrong_format(tmp_path: Path, cap
     directory = tmp_path / "ckpt"
     weight_map = _bad_sharded(directory)
     (directory / "model.safetensors.index.json").write_text('{"weight_map": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    assert run_audit(str(directory)) == 2
+    assert run_model(str(directory)) == 2
     _one_line_error(capsys)
     torch.save({"unrelated": torch.zeros(3)}, directory / "model-1.bin")
     _write_index(directory, {k: "model-1.bin" if v == "model-1.safetensors" else v for k, v in weight_map.items()})
-    assert run_audit(str(directory)) == 2
+    assert run_model(str(directory)) == 2
     assert "has no tensor" in _one_line_error(capsys)
 
 
@@ -138,11 +138,11 @@ def test_output_suffix_picks_the_format(tmp_path: Path, capsys: pytest.CaptureFi
                                         source_suffix: str, output_suffix: str) -> None:
     source = _bad_checkpoint(tmp_path, source_suffix)
     out = tmp_path / f"fixed{output_suffix}"
-    assert run_audit(str(source), fix=True, output=str(out), factory=FACTORY) == 0
+    assert run_model(str(source), fix=True, output=str(out), factory=FACTORY) == 0
     capsys.readouterr()
     head = out.read_bytes()[:4]
     assert (head == b"PK\x03\x04") == (output_suffix != ".safetensors")
-    assert run_audit(str(out), factory=FACTORY) == 0
+    assert run_model(str(out), factory=FACTORY) == 0
     mode = stat.S_IMODE(out.stat().st_mode)
     umask = os.umask(0)
     os.umask(umask)
@@ -153,8 +153,8 @@ def test_output_suffix_picks_the_format(tmp_path: Path, capsys: pytest.CaptureFi
 def test_unknown_suffix_is_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     source = _bad_checkpoint(tmp_path, ".pt")
-    monkeypatch.setattr("initaudit.audit.sources.open_source", lambda *a, **k: pytest.fail("loaded"))
-    assert run_audit(str(source), fix=True, output=str(tmp_path / "fixed.weird")) == 2
+    monkeypatch.setattr("initaudit.auditor.sources.open_source", lambda *a, **k: pytest.fail("loaded"))
+    assert run_model(str(source), fix=True, output=str(tmp_path / "fixed.weird")) == 2
     assert "unknown suffix" in _one_line_error(capsys) and capsys.readouterr().out == ""
 
 
@@ -162,13 +162,13 @@ def test_only_regular_files_are_replaced(tmp_path: Path, capsys: pytest.CaptureF
     source = _bad_checkpoint(tmp_path, ".pt")
     device = tmp_path / "full.pt"
     device.symlink_to("/dev/null")
-    assert run_audit(str(source), fix=True, output=str(device), factory=FACTORY) == 2
+    assert run_model(str(source), fix=True, output=str(device), factory=FACTORY) == 2
     assert "not a regular file" in _one_line_error(capsys)
     assert device.is_symlink() and Path("/dev/null").is_char_device()
-    assert run_audit(str(source), fix=True, output="/dev/full", factory=FACTORY) == 2
+    assert run_model(str(source), fix=True, output="/dev/full", factory=FACTORY) == 2
     _one_line_error(capsys)
     assert Path("/dev/full").is_char_device()
-    assert run_audit(str(source), fix=True, output=str(source), factory=FACTORY) == 2
+    assert run_model(str(source), fix=True, output=str(source), factory=FACTORY) == 2
     assert "the checkpoint being audited" in _one_line_error(capsys)
 
 
@@ -185,14 +185,14 @@ def test_unwritable_output_directory(tmp_path: Path, capsys: pytest.CaptureFixtu
         return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(atomic.os, "open", refuse)  # as a read-only directory does, even for root
-    assert run_audit(str(source), fix=True, output=str(locked / "fixed.pt"), factory=FACTORY) == 2
+    assert run_model(str(source), fix=True, output=str(locked / "fixed.pt"), factory=FACTORY) == 2
     assert "Permission denied" in _one_line_error(capsys)
     assert list(locked.iterdir()) == []
 
 
 def _wrap_reinits(monkeypatch: pytest.MonkeyPatch, wrap: Callable[[Callable], Callable]) -> None:
     """Route every re-initialiser the fix plans through ``wrap``."""
-    from initaudit.audit import fixer
+    from initaudit.auditor import fixer
 
     original_plan = fixer._plan
 
@@ -223,11 +223,11 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFix
 
     _wrap_reinits(monkeypatch, wrap)
     if isinstance(failure, (OSError, UnicodeError)):  # a serialiser's failure is a one-line error too
-        assert run_audit(str(source), fix=True, output=str(out_dir / f"f{suffix}"), factory=FACTORY) == 2
+        assert run_model(str(source), fix=True, output=str(out_dir / f"f{suffix}"), factory=FACTORY) == 2
         assert ("No space left" if isinstance(failure, OSError) else "cannot serialise") in _one_line_error(capsys)
     else:
         with pytest.raises(type(failure)):
-            run_audit(str(source), fix=True, output=str(out_dir / f"f{suffix}"), factory=FACTORY)
+            run_model(str(source), fix=True, output=str(out_dir / f"f{suffix}"), factory=FACTORY)
     assert len(calls) == 2 and calls[1]  # the write had begun: a temporary file existed
     assert list(out_dir.iterdir()) == []
 
@@ -251,6 +251,6 @@ def test_fix_holds_one_fresh_tensor_at_a_time(tmp_path: Path, capsys: pytest.Cap
         return counted
 
     _wrap_reinits(monkeypatch, wrap)
-    assert run_audit(str(tmp_path / "flat.pt"), fix=True, output=str(tmp_path / f"fixed{suffix}")) in (0, 1)
+    assert run_model(str(tmp_path / "flat.pt"), fix=True, output=str(tmp_path / f"fixed{suffix}")) in (0, 1)
     assert "fix written to" in capsys.readouterr().out
     assert peak[0] == 1

@@ -18,8 +18,8 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.audit import run_audit
-from initaudit.audit.safetensors_io import save_safetensors
+from initaudit.auditor.safetensors_io import save_safetensors
+from initaudit.model_command import run_model
 
 #: Seconds one hostile input may take before the test calls it a hang.
 HANG_LIMIT = 30
@@ -46,7 +46,7 @@ def _audit(capsys: pytest.CaptureFixture[str], spec: str | None = None, **option
     previous = signal.signal(signal.SIGALRM, hang)
     signal.alarm(HANG_LIMIT)
     try:
-        status = run_audit(spec, **options)  # type: ignore[arg-type]
+        status = run_model(spec, **options)  # type: ignore[arg-type]
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
@@ -164,7 +164,7 @@ def test_factory_that_exits_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "sys.exit(0)" in _audit(capsys, factory="exiting:build")[2]
     assert "sys.exit(3)" in _audit(capsys, factory="exits_on_import:build")[2]
     with pytest.raises(KeyboardInterrupt):
-        run_audit(factory="exiting:interrupt")
+        run_model(factory="exiting:interrupt")
 
 
 # --------------------------------------------------------------------------- control characters

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.audit.identify import identify
-from initaudit.audit.pipeline import audit_module
-from initaudit.audit.tensorstats import tensor_stats
+from initaudit.auditor.identify import identify
+from initaudit.auditor.pipeline import audit_module
+from initaudit.auditor.tensorstats import tensor_stats
 
 init = nn.init
 SCHEMES = [
@@ -80,10 +80,10 @@ def test_builtin_defaults_are_pytorch_default() -> None:
 def test_builtin_defaults_from_a_bare_state_dict(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from initaudit.audit import run_audit
+    from initaudit.model_command import run_model
 
     torch.save(nn.LSTM(16, 48).state_dict(), tmp_path / "lstm.pt")
-    run_audit(str(tmp_path / "lstm.pt"), output_format="json")
+    run_model(str(tmp_path / "lstm.pt"), output_format="json")
     names = {p["scheme"]["name"] for p in json.loads(capsys.readouterr().out)["parameters"]}
     assert names == {"pytorch_default"}
 

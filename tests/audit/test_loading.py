@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.audit import run_audit
-from initaudit.audit.safetensors_io import save_safetensors
+from initaudit.auditor.safetensors_io import save_safetensors
+from initaudit.model_command import run_model
 
 
 def _model() -> nn.Sequential:
@@ -20,7 +20,7 @@ def _model() -> nn.Sequential:
 
 
 def _json(capsys: pytest.CaptureFixture[str], spec: str | None = None, **options: object) -> tuple[int, dict]:
-    status = run_audit(spec, output_format="json", **options)
+    status = run_model(spec, output_format="json", **options)
     out = capsys.readouterr().out
     return status, json.loads(out) if out else {}
 
@@ -80,7 +80,7 @@ def test_torchscript(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 def test_full_module_refused_then_trusted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     torch.save(_model(), tmp_path / "full.pt")
-    assert run_audit(str(tmp_path / "full.pt")) == 2
+    assert run_model(str(tmp_path / "full.pt")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "torch.nn.modules.linear.Linear" in err and "--trust-pickle" in err
     status, report = _json(capsys, str(tmp_path / "full.pt"), trust_pickle=True)
@@ -100,7 +100,7 @@ def test_malicious_pickle_never_runs(tmp_path: Path, capsys: pytest.CaptureFixtu
     marker = tmp_path / "PWNED"
     torch.save({"w": torch.zeros(2, 2), "x": _Payload(marker)}, tmp_path / "evil.pt",
                _use_new_zipfile_serialization=not legacy)
-    assert run_audit(str(tmp_path / "evil.pt")) == 2
+    assert run_model(str(tmp_path / "evil.pt")) == 2
     assert "refusing to unpickle" in capsys.readouterr().err
     assert not marker.exists()
 
@@ -114,14 +114,14 @@ def test_unreadable_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.Ca
         path.write_bytes(path.read_bytes()[:200])  # truncated
     else:
         path.write_bytes(content)
-    assert run_audit(str(path)) == 2
+    assert run_model(str(path)) == 2
     err = capsys.readouterr().err
     assert err.startswith("initaudit: error: ") and err.count("\n") == 1
 
 
 def test_missing_file_and_fix_without_output(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_audit("no/such/file.pt") == 2
-    assert run_audit("no/such/file.pt", fix=True) == 2
+    assert run_model("no/such/file.pt") == 2
+    assert run_model("no/such/file.pt", fix=True) == 2
     assert "--output" in capsys.readouterr().err
 
 
@@ -138,11 +138,11 @@ def test_factory_spec_and_factory_pairing(tmp_path: Path, capsys: pytest.Capture
     torch.save(_model().state_dict(), tmp_path / "sd.pt")
     status, report = _json(capsys, str(tmp_path / "sd.pt"), factory="mymodels:build")
     assert report["parameters"][0]["activation"] == "tanh"
-    assert run_audit(factory="mymodels:nothing") == 2
-    assert run_audit(factory="nomodule_xyz:build") == 2
+    assert run_model(factory="mymodels:nothing") == 2
+    assert run_model(factory="nomodule_xyz:build") == 2
 
 
 def test_cli_import_does_not_load_torch() -> None:
-    code = "import sys, initaudit.audit; print('torch' in sys.modules)"
+    code = "import sys, initaudit.auditor, initaudit.model_command; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

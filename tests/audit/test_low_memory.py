@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from initaudit.audit import materialise, run_audit
+from initaudit.auditor import materialise
+from initaudit.model_command import run_model
 
 #: Findings that need the signal probe, which the per-module path cannot run.
 PROBE_CODES = {"IA207", "IA208"}
@@ -68,7 +69,7 @@ def factories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _audit(capsys: pytest.CaptureFixture[str], spec: str | None = None, **options: object) -> tuple[int, dict]:
-    status = run_audit(spec, output_format="json", **options)
+    status = run_model(spec, output_format="json", **options)
     return status, json.loads(capsys.readouterr().out)
 
 
@@ -152,7 +153,7 @@ def test_factory_that_needs_values_is_built_whole(factories: str, capsys: pytest
 
 
 def test_fix_is_refused_per_module(factories: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = run_audit(factory=f"{factories}:zeroed", fix=True, output=str(tmp_path / "out.safetensors"), low_memory=True)
+    status = run_model(factory=f"{factories}:zeroed", fix=True, output=str(tmp_path / "out.safetensors"), low_memory=True)
     assert status == 2
     assert "module by module" in capsys.readouterr().err
     assert not (tmp_path / "out.safetensors").exists()

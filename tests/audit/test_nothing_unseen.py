@@ -12,14 +12,14 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.audit import run_audit
-from initaudit.audit.pipeline import audit_module
+from initaudit.auditor.pipeline import audit_module
+from initaudit.model_command import run_model
 
 NAN = float("nan")
 
 
 def _json(capsys: pytest.CaptureFixture[str], spec: str, **options: object) -> tuple[int, dict]:
-    status = run_audit(spec, output_format="json", **options)  # type: ignore[arg-type]
+    status = run_model(spec, output_format="json", **options)  # type: ignore[arg-type]
     out = capsys.readouterr().out
     return status, json.loads(out) if out else {}
 
@@ -163,7 +163,7 @@ def test_an_infinite_attention_mask_buffer_is_no_fault() -> None:
 
 
 def _save_sharded(directory: Path, state: dict[str, torch.Tensor], stem: str, suffix: str) -> None:
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     names = list(state)
     weight_map = {}
@@ -184,7 +184,7 @@ def test_a_directory_is_audited_as_its_library_loads_it(tmp_path: Path, capsys: 
                                                         layout: str) -> None:
     """transformers loads model.safetensors before a sharded index (diffusers: the index first),
     so the NaN sits in the file the library would not load and initaudit must not report it."""
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     loaded = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)).state_dict()
     stray = {name: tensor.clone() for name, tensor in loaded.items()}

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from torch import nn
 
-from initaudit.audit.pipeline import audit_module
+from initaudit.auditor.pipeline import audit_module
 from initaudit.cli import main
 from initaudit.report.audit_text import render_text, report_width
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch.nn import init
 
-from initaudit.audit import run_audit
-from initaudit.audit.identify import identify
-from initaudit.audit.safetensors_io import save_safetensors
-from initaudit.audit.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, sampled_rows, tensor_stats
+from initaudit.auditor.identify import identify
+from initaudit.auditor.safetensors_io import save_safetensors
+from initaudit.auditor.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, sampled_rows, tensor_stats
+from initaudit.model_command import run_model
 
 SHAPES = [(2048, 1024), (1024, 4096), (3001, 700), (5_000_003,), (256, 512, 3, 3), (2, 1_500_000)]
 INITS = {
@@ -63,7 +63,7 @@ def test_sampled_counts_are_scaled_to_the_whole_tensor() -> None:
 
 
 def _json(capsys: pytest.CaptureFixture[str], spec: str | None = None, **options: object) -> tuple[int, dict]:
-    status = run_audit(spec, output_format="json", **options)
+    status = run_model(spec, output_format="json", **options)
     return status, json.loads(capsys.readouterr().out)
 
 
@@ -98,7 +98,7 @@ def test_jobs_gives_the_same_report(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_jobs_reports_a_broken_shard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     checkpoint = _sharded(tmp_path / "ckpt")
     (checkpoint / "model-00002-of-00003.safetensors").write_bytes(b"not a checkpoint")
-    assert run_audit(str(checkpoint), jobs=2) == 2
+    assert run_model(str(checkpoint), jobs=2) == 2
     error = capsys.readouterr().err
     assert error.startswith("initaudit: error:") and "model-00002-of-00003.safetensors" in error
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.audit import run_audit
-from initaudit.audit.pipeline import analyse, audit_module
-from initaudit.audit.sources import open_source
+from initaudit.auditor.pipeline import analyse, audit_module
+from initaudit.auditor.sources import open_source
 from initaudit.diagnostics import Severity
+from initaudit.model_command import run_model
 
 
 class NewGELUActivation(nn.Module):
@@ -89,13 +89,13 @@ def test_std_findings_work_for_torchscript(tmp_path: Path, capsys: pytest.Captur
     example = torch.randn(4, 256)
     scripted = torch.jit.script(model) if how == "script" else torch.jit.trace(model, example)
     torch.jit.save(scripted, tmp_path / "bad.pt")
-    assert run_audit(str(tmp_path / "bad.pt"), output_format="json", trust_pickle=True) == 1
+    assert run_model(str(tmp_path / "bad.pt"), output_format="json", trust_pickle=True) == 1
     report = json.loads(capsys.readouterr().out)
     warned = {f["parameter"] for f in report["findings"]
               if f["code"] == "IA206" and f["severity"] == Severity.WARNING.value}
     assert warned == {f"1.{index}.weight" for index in range(0, 12, 2)}
     torch.jit.save(torch.jit.script(_deep_mlp("kaiming")), tmp_path / "good.pt")
-    assert run_audit(str(tmp_path / "good.pt"), output_format="json", trust_pickle=True) == 0
+    assert run_model(str(tmp_path / "good.pt"), output_format="json", trust_pickle=True) == 0
 
 
 def test_recurrent_and_embedding_graphs(tmp_path: Path) -> None:
@@ -149,7 +149,7 @@ def _archive_with_side_effect(path: Path, marker: Path) -> Path:
 def test_torchscript_runs_nothing_without_consent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     marker = tmp_path / "written-by-the-archive"
     archive = _archive_with_side_effect(tmp_path / "sneaky.pt", marker)
-    status = run_audit(str(archive), output_format="json")
+    status = run_model(str(archive), output_format="json")
     report = json.loads(capsys.readouterr().out)
     assert not marker.exists()
     assert status in (0, 1)
@@ -161,7 +161,7 @@ def test_torchscript_runs_nothing_without_consent(tmp_path: Path, capsys: pytest
     marker.unlink()  # jit.load just above ran the archive's code on purpose
     notes = analyse(open_source(str(archive))).report.notes
     assert not marker.exists() and any("--trust-pickle" in note for note in notes)
-    assert run_audit(str(archive), output_format="json", trust_pickle=True) in (0, 1)
+    assert run_model(str(archive), output_format="json", trust_pickle=True) in (0, 1)
     assert marker.exists()  # with consent the archive is loaded, code and all
 
 

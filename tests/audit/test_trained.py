@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.audit import run_audit
-from initaudit.audit.pipeline import analyse, audit_module
-from initaudit.audit.sources import SourceKind, module_source
+from initaudit.auditor.pipeline import analyse, audit_module
+from initaudit.auditor.source import SourceKind, module_source
 from initaudit.diagnostics import Severity
+from initaudit.model_command import run_model
 
 FACTORY_CODE = """
 from torch import nn
@@ -149,20 +149,20 @@ def _factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_fix_refuses_a_trained_checkpoint_unless_forced(trained: dict[str, torch.Tensor], tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor.safetensors_io import save_safetensors
 
     checkpoint = tmp_path / "trained.safetensors"
     save_safetensors(trained, checkpoint)
     factory = _factory(tmp_path, monkeypatch)
-    assert run_audit(str(checkpoint), factory=factory) == 0
+    assert run_model(str(checkpoint), factory=factory) == 0
     capsys.readouterr()
     out = tmp_path / "fixed.safetensors"
-    assert run_audit(str(checkpoint), factory=factory, fix=True, output=str(out)) == 2
+    assert run_model(str(checkpoint), factory=factory, fix=True, output=str(out)) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith("initaudit: error: --fix refused: 6 tensors look trained")
     assert "0.weight" in error[0] and "--force" in error[0] and not out.exists()
 
-    status = run_audit(str(checkpoint), factory=factory, fix=True, output=str(out), force=True)
+    status = run_model(str(checkpoint), factory=factory, fix=True, output=str(out), force=True)
     text = capsys.readouterr().out
     assert "tensors that look trained are audited as inits" in text and "fix written to" in text
     assert status == (0 if "re-audit of the output: no finding at warning or above" in text else 1)
@@ -174,15 +174,15 @@ def test_fix_refuses_a_trained_checkpoint_unless_forced(trained: dict[str, torch
 
 
 def test_force_needs_fix(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_audit(factory="examples.audit_models:good_mlp", force=True) == 2
+    assert run_model(factory="examples.audit_models:good_mlp", force=True) == 2
     assert "--force only applies with --fix" in capsys.readouterr().err
 
 
 def test_verified_comes_from_auditing_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """A re-initialiser that hits the target std but leaves duplicated rows is not verified."""
-    from initaudit.audit import fixer
-    from initaudit.audit.safetensors_io import save_safetensors
+    from initaudit.auditor import fixer
+    from initaudit.auditor.safetensors_io import save_safetensors
     from examples import audit_models
 
     checkpoint = tmp_path / "bad.safetensors"
@@ -200,7 +200,7 @@ def test_verified_comes_from_auditing_the_output(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(fixer, "_plan", plan)
     out = tmp_path / "fixed.safetensors"
-    status = run_audit(str(checkpoint), factory="examples.audit_models:bad_mlp", fix=True, output=str(out))
+    status = run_model(str(checkpoint), factory="examples.audit_models:bad_mlp", fix=True, output=str(out))
     text = capsys.readouterr().out
     assert status == 1
     assert "re-audit of the output: IA203" in text

@@ -31,8 +31,8 @@ def preload(with_torch: bool) -> None:
     if with_torch:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import initaudit.audit.fixer  # noqa: F401
-            import initaudit.audit.pipeline  # noqa: F401
+            import initaudit.auditor.fixer  # noqa: F401
+            import initaudit.auditor.pipeline  # noqa: F401
 
 
 def child(job: dict) -> None:

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from initaudit import cli
 from initaudit.config import Config
-from initaudit.lint.cache import ResultCache
-from initaudit.lint.pool import run_in_processes
 from initaudit.lint import runner
+from initaudit.lint.cache import ResultCache
+from initaudit.pool import run_in_processes
 
 BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"
 

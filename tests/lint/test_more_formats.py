@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 
 from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.lint.summary import Summary
 from initaudit.report import azure, rdjson
 from initaudit.report.printable import printable
-from initaudit.report.summary import Summary
 from tests.lint.test_output_formats import DEPRECATED, run
 
 RDJSON_SCHEMA = Path(__file__).parent / "schemas" / "rdjson-subset.json"

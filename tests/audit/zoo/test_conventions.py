@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 import initaudit
-from initaudit.audit.example_inputs import infer_example
-from initaudit.audit.layers import module_kind
-from initaudit.audit.probe import signal_ratios
-from initaudit.audit.results import SignalRow
-from initaudit.audit.tensorstats import tensor_stats
+from initaudit.auditor.example_inputs import infer_example
+from initaudit.auditor.layers import module_kind
+from initaudit.auditor.probe import signal_ratios
+from initaudit.auditor.results import SignalRow
+from initaudit.auditor.tensorstats import tensor_stats
 from initaudit.diagnostics import Severity
 from initaudit.knowledge import LayerKind
 

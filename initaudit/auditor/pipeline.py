@@ -1,0 +1,207 @@
+"""Load -> per-tensor statistics -> scheme -> activations -> findings -> signal, as one report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from initaudit import knowledge
+from initaudit.auditor import rules, trained
+from initaudit.auditor.errors import AuditError
+from initaudit.auditor.example_inputs import Example, infer_example
+from initaudit.auditor.identify import identify
+from initaudit.auditor.layers import (
+    ParameterContext,
+    contexts_from_module,
+    contexts_from_names,
+    module_kind,
+)
+from initaudit.auditor.materialise import PER_MODULE
+from initaudit.auditor.measure import Measured, measure_source, nonfinite_elsewhere
+from initaudit.auditor.probe import probe_signal
+from initaudit.auditor.results import AuditReport, ParameterReport
+from initaudit.auditor.script_tracing import script_activations
+from initaudit.auditor.source import Source, SourceKind, module_source
+from initaudit.auditor.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
+from initaudit.auditor.tracing import LayerUse, trace_activations, tracked_modules
+from initaudit.knowledge import LayerKind
+from initaudit.progress import Progress
+
+
+@dataclass
+class Analysis:
+    """The report plus what ``--fix`` needs to act on it."""
+
+    report: AuditReport
+    parameters: dict[str, ParameterReport] = field(default_factory=dict)
+    example: object = None
+
+
+def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0,
+            recognise_trained: bool = True, sample: bool = False, jobs: int = 1,
+            progress: Progress | None = None) -> Analysis:
+    """``recognise_trained=False`` audits tensors that look trained as inits (``--force``);
+    ``progress`` follows the measuring of the tensors."""
+    notes: list[str] = list(source.notes)
+    measured = measure_source(source, seed, sample=sample, jobs=jobs, progress=progress)
+    stats = _collect_stats(measured, notes)
+    contexts = (contexts_from_module(source.module) if source.module is not None
+                else contexts_from_names({name: stat.shape for name, stat in stats.items()}))
+    uses: dict[str, LayerUse] = {}
+    order: list[str] = []
+    signal = []
+    example = None
+    if isinstance(source.module, torch.jit.ScriptModule):
+        uses, order = _script_uses(source.module, notes)
+    elif source.module is not None:
+        try:
+            example = source.example or infer_example(source.module, input_shape, seed)
+            if source.metadata.get(PER_MODULE):
+                uses, order = trace_activations(source.module, _on_meta(example))
+                notes.append("no signal probe: the model is audited module by module, never whole in memory "
+                             "(activations were traced on the meta device)")
+            else:
+                uses, order = trace_activations(source.module, example)
+                signal = probe_signal(source.module, example, seed)
+                notes.append(f"forward probe on {example.describe()}")
+        except AuditError as error:
+            notes.append(f"no forward pass: {error}; IA206-IA208 judged without activations or signal")
+        except Exception as error:  # the user's forward may fail on a guessed input
+            notes.append(f"no forward pass ({type(error).__name__}: {str(error)[:160]}); pass "
+                         "--example-inputs or --input-shape to probe activations and signal")
+            uses, order, signal = {}, [], []
+    parameters = _parameters(source, stats, contexts, uses, order)
+    looks_trained = trained.recognise(parameters.values())
+    if recognise_trained:
+        trained.mark(parameters.values(), looks_trained)
+    elif looks_trained:
+        notes.append(f"{len(looks_trained)} tensors that look trained are audited as inits")
+    weight_of = rules.weights_of(order)
+    clones = [group for group in _clone_groups(source, stats) if not _tied(group, parameters)]
+    found = rules.check(rules.ModelFacts(list(parameters.values()), signal, clones,
+                                         _has_norms(source), weight_of, nonfinite_elsewhere(source),
+                                         measured.unmeasured + source.unread))
+    found.sort(key=lambda f: (list(parameters).index(f.parameter) if f.parameter in parameters else -1, f.code))
+    report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
+                         found, signal, notes, _coverage(source, uses, signal))
+    return Analysis(report, parameters, example)
+
+
+def _on_meta(example: object) -> object:
+    """The example input's tensors on the meta device, for a forward pass that computes no values."""
+    if isinstance(example, Example):
+        return Example(_on_meta(example.args), _on_meta(example.kwargs), example.origin)
+    if isinstance(example, torch.Tensor):
+        return example.to("meta")
+    if isinstance(example, (list, tuple)):
+        return type(example)(_on_meta(item) for item in example)
+    if isinstance(example, dict):
+        return {key: _on_meta(value) for key, value in example.items()}
+    return example
+
+
+def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict[str, LayerUse], list[str]]:
+    notes.append("TorchScript: activations read from the graph; no signal probe (a ScriptModule "
+                 "takes no hooks)")
+    try:
+        return script_activations(module)
+    except Exception as error:  # graphs of unusual archives may lack what the walk expects
+        notes.append(f"no activations from the TorchScript graph ({type(error).__name__}: {str(error)[:160]})")
+        return {}, []
+
+
+def _collect_stats(measured: Measured, notes: list[str]) -> dict[str, TensorStats]:
+    if measured.ties:
+        shown = [f"{first} = {', '.join(names[:3])}{f' and {len(names) - 3} more' if len(names) > 3 else ''}"
+                 for first, names in list(measured.ties.items())[:3]]
+        notes.append(f"tied, one tensor under several names, measured once: {'; '.join(shown)}"
+                     f"{f' (and {len(measured.ties) - 3} more groups)' if len(measured.ties) > 3 else ''}")
+    sampled = [stat for stat in measured.stats.values() if stat.sampled]
+    if sampled:
+        read = sum(stat.sampled or stat.numel for stat in measured.stats.values())
+        total = sum(stat.numel for stat in measured.stats.values())
+        notes.append(
+            f"--sample: {len(sampled)} tensors measured on rows spread over them, at most "
+            f"{SAMPLED_ELEMENTS} elements each ({read / total:.1%} of all values read; std within "
+            f"{SAMPLED_STD_BOUND:.0%} of the full tensor's); NaN/Inf, exact zeros, constant values, "
+            "zero and duplicated rows and clones were checked on the sample only, eye/dirac/sparse "
+            "patterns not at all")
+    return measured.stats
+
+
+def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[str, ParameterContext],
+                uses: dict[str, LayerUse], order: list[str]) -> dict[str, ParameterReport]:
+    """One record per measured parameter, completed with its scheme, its place in the model and
+    what follows its layer."""
+    frozen = ({n for n, p in source.module.named_parameters() if not p.requires_grad}
+              if source.module is not None else set())
+    last = order[-1] if order else None
+    parameters: dict[str, ParameterReport] = {}
+    for name, stat in stats.items():
+        context = contexts.get(name, ParameterContext(None, None, None))
+        owner, _, local = name.rpartition(".")
+        fan_in, fan_out = knowledge.fans(stat.shape) if len(stat.shape) >= 2 else (None, None)
+        if context.transposed:
+            fan_in, fan_out = fan_out, fan_in
+        record = ParameterReport(name, stat, fan_in, fan_out, identify(stat, context.default),
+                                 layer_type=context.layer_type, kind=context.kind,
+                                 block_type=context.block_type,
+                                 last_layer=owner == last, frozen=name in frozen)
+        use = uses.get(owner)
+        if use is not None:
+            record.consumer = use.consumer
+            if local == "weight" or len(stat.shape) >= 2:
+                record.activation, record.norm_between, record.slope = use.activation, use.norm_between, use.slope
+                record.rescaled_within, record.gate_consumer = use.rescaled_within, use.gate_consumer
+                if context.kind is LayerKind.DENSE and local == "weight" and fan_in:
+                    record.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
+        parameters[name] = record
+    return parameters
+
+
+def _coverage(source: Source, uses: dict[str, LayerUse], signal: list) -> dict[str, int]:
+    """How many weight layers the model has, and how many the trace and the probe reached."""
+    layers = len(tracked_modules(source.module)) if isinstance(source.module, torch.nn.Module) else 0
+    return {"layers": layers, "traced": len(uses), "probed": len(signal)}
+
+
+def _tied(group: list[str], parameters: dict[str, ParameterReport]) -> bool:
+    """Equal tables where one is an embedding: weights tied on purpose (an output head sharing
+    the input embedding, encoder and decoder sharing a vocabulary), saved as copies."""
+    return any(parameters[name].kind is LayerKind.EMBEDDING for name in group if name in parameters)
+
+
+def _has_norms(source: Source) -> bool:
+    if source.module is not None:
+        return any(module_kind(m) is LayerKind.NORM for m in source.module.modules())
+    return any("norm" in name.lower() or ".ln" in name.lower() for name in source.names)
+
+
+def _clone_groups(source: Source, stats: dict[str, TensorStats]) -> list[list[str]]:
+    """Groups of distinct, non-constant weight tensors with identical values."""
+    by_print: dict[bytes, list[str]] = {}
+    for name, stat in stats.items():
+        if stat.fingerprint is None or stat.minimum == stat.maximum or stat.nonfinite:
+            continue
+        by_print.setdefault(stat.fingerprint, []).append(name)
+    groups = []
+    for names in by_print.values():
+        if len(names) < 2:
+            continue
+        first = source.load(names[0])
+        same = [names[0]]
+        for other in names[1:]:
+            tensor = source.load(other)
+            shares_storage = tensor.untyped_storage().data_ptr() == first.untyped_storage().data_ptr()
+            if not shares_storage and torch.equal(first, tensor):
+                same.append(other)
+        if len(same) > 1:
+            groups.append(same)
+    return groups
+
+
+def audit_module(model: torch.nn.Module, *, input_shape: tuple[int, ...] | None = None,
+                 seed: int = 0) -> AuditReport:
+    """Audit a model object in memory (what ``initaudit model pkg.mod:factory`` does)."""
+    return analyse(module_source(model, SourceKind.FACTORY, None), input_shape=input_shape, seed=seed).report

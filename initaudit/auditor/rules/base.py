@@ -1,0 +1,99 @@
+"""What an auditor rule is: a class registered under its IA2xx code whose check reads the facts
+the audit gathered about the model (one record per parameter, the signal probe, clones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Iterable, Protocol
+
+from initaudit import catalogue
+from initaudit.auditor.probe import forward_end, outside_band, signal_ratios
+from initaudit.auditor.results import Finding, ParameterReport, SignalRow
+from initaudit.diagnostics import Severity
+from initaudit.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    parameters: list[ParameterReport]
+    signal: list[SignalRow]
+    #: Groups of distinct tensors with bit-identical values, first one first.
+    clones: list[list[str]]
+    #: The model has normalisation layers (which rescale the signal between layers).
+    has_norms: bool
+    #: Probed module -> the parameter a signal finding names.
+    weight_of: dict[str, str]
+    #: Buffers and the file's other tensors with NaN/Inf values -> (how many, of how many).
+    nonfinite_elsewhere: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Tensors that could not be measured, each with why ("meta", "sparse_coo").
+    unmeasured: list[str] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        """Probed modules whose output feeds a nonlinearity."""
+        return hidden_layers(self.parameters, self.weight_of)
+
+    @property
+    def signal_state(self) -> str:
+        """"failed", "in range" or "not probed"."""
+        forward, backward = signal_ratios(self.signal, self.hidden)
+        if len(self.signal) >= 3 and (outside_band(forward) or outside_band(backward)):
+            return "failed"
+        return "in range" if self.signal else "not probed"
+
+
+class AuditRule(Protocol):
+    info: ClassVar[catalogue.Entry]
+
+    def check(self, facts: ModelFacts) -> Iterable[Finding]: ...
+
+
+#: Every auditor rule class by code; ``initaudit.auditor.rules`` fills it on import.
+REGISTRY = Registry("model")
+rule = REGISTRY.rule
+
+
+def finding(rule: AuditRule, severity: Severity, parameter: str | None, message: str) -> Finding:
+    return Finding(code=rule.info.code, name=rule.info.name, severity=severity, parameter=parameter,
+                   message=message)
+
+
+def is_matrix(parameter: ParameterReport) -> bool:
+    """A finite weight matrix worth a structural check (two or more dimensions and values)."""
+    stats = parameter.stats
+    return not stats.nonfinite and len(stats.shape) >= 2 and stats.numel >= 2
+
+
+def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float], bool],
+                   forward_words: str, verb: str) -> Finding | None:
+    """IA207/IA208: the first-to-last ratios of the probe that lie ``beyond`` the band."""
+    signal = facts.signal
+    trained = {p.name for p in facts.parameters if p.trained}
+    if len(signal) < 3 or any(facts.weight_of.get(row.module) in trained for row in signal):
+        return None  # trained layers: the signal says nothing about the init
+    forward, backward = signal_ratios(signal, facts.hidden)
+    end = forward_end(signal, facts.hidden)
+    parts = []
+    if forward is not None and beyond(forward):
+        parts.append(f"{forward_words} {forward:.3g}x")
+    if backward is not None and beyond(backward):
+        parts.append(f"the gradient reaching the first layer is {backward:.3g}x (per element) the "
+                     "last hidden layer's")
+    if not parts:
+        return None
+    module = end.module if forward and beyond(forward) else signal[0].module
+    depth = f"over {signal.index(end) + 1} layers ({signal[0].module} -> {end.module})"
+    return finding(rule, Severity.INFO if facts.has_norms else Severity.WARNING,
+                   facts.weight_of.get(module), f"signal {verb} {depth}: {' and '.join(parts)}")
+
+
+def hidden_layers(parameters: list[ParameterReport], weight_of: dict[str, str]) -> frozenset[str]:
+    """The modules (of ``weight_of``, probed module -> its weight) whose weight feeds a
+    nonlinearity: the hidden layers, as opposed to output layers and residual projections."""
+    feeding = {p.name for p in parameters if p.activation not in (None, "linear")}
+    return frozenset(module for module, weight in weight_of.items() if weight in feeding)
+
+
+def weights_of(modules: Iterable[str]) -> dict[str, str]:
+    """Probed module -> the name of its weight."""
+    return {module: f"{module}.weight" if module else "weight" for module in modules}

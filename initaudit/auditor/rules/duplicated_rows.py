@@ -1,0 +1,20 @@
+"""IA203: rows of a weight matrix (units, filters) that repeat other rows exactly."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from initaudit.auditor.results import Finding
+from initaudit.auditor.rules.base import ModelFacts, finding, is_matrix, rule
+from initaudit.diagnostics import Severity
+
+
+@rule("IA203")
+class DuplicatedRows:
+    def check(self, facts: ModelFacts) -> Iterator[Finding]:
+        for parameter in facts.parameters:
+            stats = parameter.stats
+            if is_matrix(parameter) and stats.minimum != stats.maximum and stats.duplicate_rows:
+                yield finding(self, Severity.WARNING, parameter.name,
+                              f"{stats.duplicate_rows} of {stats.shape[0]} rows repeat another row: "
+                              "those units stay identical during training")

@@ -1,0 +1,74 @@
+"""Work in worker processes (the linter's files, the shards of a sharded checkpoint): one task
+that kills its worker does not stop the run, and an interrupted run leaves no worker behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Iterator, Sequence, TypeVar
+
+_ORPHAN_CHECK_SECONDS = 0.5
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: int, chunksize: int,
+                     crashed: Callable[[T], R]) -> Iterator[R]:
+    """``function(task)`` for each task, in order, on ``workers`` processes. When a worker dies
+    (a crash in native code), the unfinished tasks are run again one at a time on a single
+    worker, which tells the task that kills it: that one gives ``crashed(task)``."""
+    pending = list(tasks)
+    while pending:
+        done = 0
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_signals_to_the_parent,
+                                   initargs=(os.getpid(),))
+        try:
+            for result in pool.map(function, pending, chunksize=chunksize):
+                done += 1
+                yield result
+        except BrokenProcessPool:
+            pool.shutdown(wait=True)
+            if workers == 1:  # tasks run in order: the first unfinished one killed the worker
+                yield crashed(pending[done])
+                done += 1
+            pending, workers, chunksize = pending[done:], 1, 1
+            continue
+        except BaseException:  # interrupted, or the caller stopped reading
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+        return
+
+
+def _leave_signals_to_the_parent(parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides and stops the workers,
+    # which must die on SIGTERM rather than run the parent's handler. ``parent`` is the pid the
+    # parent gave: one killed before this ran is already gone, and os.getppid() would name the
+    # process that adopted this worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A parent killed outright (SIGKILL, the out-of-memory killer) cannot stop its workers, and
+    they would wait for tasks forever: each leaves once it has another parent."""
+    while os.getppid() == parent:
+        time.sleep(_ORPHAN_CHECK_SECONDS)
+    os._exit(1)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Terminate the workers now instead of waiting for the tasks they are on. The pool may have
+    been interrupted while starting one, before it knew of it: every child process is a worker."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = multiprocessing.active_children()
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)

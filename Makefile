@@ -16,7 +16,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCHVISION_SPEC ?= torchvision==0.29.1
 TEST_ONLY := $(VENV)/test-only
 
-.PHONY: install demo test
+.PHONY: install demo test golden
 
 install: $(VENV)/.installed
 
@@ -36,3 +36,13 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Rewrites every golden and snapshot file from the code as it is: the per-rule snapshots
+# (tests/fixtures/rules/*.json), tests/golden/findings.json and the output formats
+# (tests/lint/golden/*). Run it after an intended change of findings or output, then review its
+# diff like code; with no change it rewrites nothing.
+GOLDEN_TESTS := tests/lint/test_rule_snapshots.py tests/test_golden_findings.py \
+	tests/lint/test_output_formats.py::test_golden
+
+golden: install
+	INITAUDIT_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q $(GOLDEN_TESTS)

@@ -1,22 +1,20 @@
 """The findings on the bundled examples and on every catalogue example, pinned.
 
-A change of behaviour shows up here as a diff against ``tests/golden/findings.json``. When the
-change is intended, rewrite the file with ``INITAUDIT_UPDATE_GOLDEN=1 pytest tests/test_golden_findings.py``
-and review the diff.
+Every rule runs here, as ``initaudit check`` runs them, so this file also shows how the rules
+meet: a change of behaviour, or a new rule that fires on the catalogue's code, shows up as a diff
+against ``tests/golden/findings.json``. When the change is intended, rewrite it with
+``make golden`` and review the diff. (Each rule alone is pinned by ``tests/lint/test_rule_snapshots.py``.)
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-
-import pytest
 
 from initaudit import lint_paths, lint_source
 from initaudit.catalogue import entries
+from tests.golden_files import ROOT, assert_matches_golden
 
-ROOT = Path(__file__).parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "findings.json"
 
 
@@ -44,7 +42,4 @@ def _catalogue() -> dict[str, list[str]]:
 
 def test_findings_match_the_golden_file() -> None:
     current = {"examples": _examples(), "catalogue": _catalogue()}
-    if os.environ.get("INITAUDIT_UPDATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        pytest.skip("golden file rewritten")
-    assert current == json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert_matches_golden(GOLDEN, json.dumps(current, indent=1, ensure_ascii=False) + "\n")

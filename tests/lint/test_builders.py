@@ -10,7 +10,7 @@ import pytest
 
 from initaudit.lint.builders import BuiltStep
 from initaudit.lint.model import FileModel
-from tests.conftest import lint
+from tests.lint.selection import lint_selected
 
 MLP = '''
 import torch.nn as nn
@@ -45,7 +45,7 @@ def model_of(code: str) -> FileModel:
 
 
 def found(code: str, rule: str) -> list[tuple[int, str]]:
-    return [(d.line, d.message) for d in lint(code) if d.code == rule]
+    return [(d.line, d.message) for d in lint_selected(code, rule)]
 
 
 def test_mlp_is_summarised_as_plain_data() -> None:
@@ -84,7 +84,7 @@ def test_first_and_last_layers_are_addressed_from_their_end(index: str, expected
     # known recipe); net[2] depends on the depth, which is not known.
     code = MLP.format(call="mlp([obs_dim, *hidden, act_dim], nn.ReLU)",
                       init=f"nn.init.zeros_(self.net[{index}].weight)")
-    assert [d.code for d in lint(code)] == expected
+    assert [d.code for d in lint_selected(code, "IA101")] == expected
 
 
 def test_activation_appended_under_a_last_iteration_test() -> None:

@@ -9,10 +9,16 @@ import types
 import pytest
 
 from initaudit import knowledge
+from initaudit.diagnostics import Diagnostic
 from initaudit.lint.fixes import apply_fixes
-from tests.conftest import lint
+from tests.lint.selection import lint_selected
 
 ARGS = {"constant": "w, 0.1", "sparse": "w, 0.1", "dirac": "w4", "eye": "w"}
+
+
+def lint(code: str) -> list[Diagnostic]:
+    """IA104 selected alone: no other rule's finding on these calls can change a case."""
+    return lint_selected(code, "IA104")
 
 
 @pytest.mark.parametrize("alias", sorted(knowledge.DEPRECATED_ALIASES))
@@ -28,13 +34,13 @@ ARGS = {"constant": "w, 0.1", "sparse": "w, 0.1", "dirac": "w4", "eye": "w"}
 def test_every_deprecated_name_under_every_import_form(alias: str, imports: str, spelling: str) -> None:
     call = spelling.format(alias) + f"({ARGS.get(alias, 'w')})"
     code = f"{imports.format(alias)}\n{call}\n"
-    found = [d for d in lint(code) if d.code == "IA104"]
+    found = lint(code)
     assert len(found) == 1
     assert found[0].line == 2 and found[0].column == 1
     fixed, applied = apply_fixes(code, found, unsafe=False)
     assert applied == 1
     assert knowledge.DEPRECATED_ALIASES[alias] + "(" in fixed
-    assert lint(fixed) == [] or all(d.code != "IA104" for d in lint(fixed))
+    assert lint(fixed) == []
 
 
 @pytest.mark.parametrize("code", [
@@ -49,7 +55,7 @@ def test_every_deprecated_name_under_every_import_form(alias: str, imports: str,
     "class init:\n    @staticmethod\n    def uniform(w):\n        pass\ninit.uniform(w)\n",
 ])
 def test_not_reported(code: str) -> None:
-    assert [d for d in lint(code) if d.code == "IA104"] == []
+    assert lint(code) == []
 
 
 def test_from_import_renames_import_and_every_use_in_one_fix() -> None:
@@ -58,7 +64,7 @@ def test_from_import_renames_import_and_every_use_in_one_fix() -> None:
         "xavier_uniform(a)\n"
         "xavier_uniform(b)\n"
     )
-    found = [d for d in lint(code) if d.code == "IA104"]
+    found = lint(code)
     assert [d.line for d in found] == [2, 3]
     fixed, _ = apply_fixes(code, found[:1], unsafe=False)
     assert fixed == (
@@ -70,7 +76,7 @@ def test_from_import_renames_import_and_every_use_in_one_fix() -> None:
 
 def test_aliased_import_renames_only_the_import() -> None:
     code = "from torch.nn.init import kaiming_normal as kn\nkn(w)\n"
-    [diagnostic] = [d for d in lint(code) if d.code == "IA104"]
+    [diagnostic] = lint(code)
     assert diagnostic.line == 2
     fixed, _ = apply_fixes(code, [diagnostic], unsafe=False)
     assert fixed == "from torch.nn.init import kaiming_normal_ as kn\nkn(w)\n"
@@ -92,7 +98,7 @@ def test_references_that_are_not_calls_are_not_uses() -> None:
 def fix_all(code: str) -> str:
     """The text after every safe fix, round after round, as ``--fix`` does."""
     for _ in range(5):
-        found = [d for d in lint(code) if d.code == "IA104"]
+        found = lint(code)
         code, applied = apply_fixes(code, found, unsafe=False)
         if not applied:
             return code
@@ -199,15 +205,13 @@ def test_import_inside_a_function_renames_that_scope_only(monkeypatch) -> None:
 def test_import_is_aliased_where_renaming_could_change_meaning(code: str, monkeypatch) -> None:
     fixed = fix_all(code)
     assert fixed == code.replace("torch.nn.init import orthogonal\n", "torch.nn.init import orthogonal_ as orthogonal\n")
-    assert [d for d in lint(fixed) if d.code == "IA104"] == []
+    assert lint(fixed) == []
     assert run_module(fixed, monkeypatch) == run_module(code, monkeypatch)
 
 
 def test_an_unused_deprecated_import_is_reported_beside_a_qualified_use_of_the_same_name() -> None:
     """Found by fuzzing: the qualified call hid the import, whose rename only a second round of
     --fix then made, unreported."""
-    from tests.conftest import lint
-
     found = lint("""
         from torch.nn.init import kaiming_normal as kn
         import torch

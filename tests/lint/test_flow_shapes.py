@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import lint
+from initaudit.diagnostics import Diagnostic
+from tests.lint.selection import lint_selected
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nfrom functools import partial\n"
+#: The rules that judge what these shapes initialise (zero, constant, scheme, unscaled draw).
+JUDGES = ("IA101", "IA102", "IA103", "IA105")
 
 
-def found(code: str, rule: str = "IA103") -> list:
-    return [d for d in lint(HEADER + code) if d.code == rule]
+def found(code: str, rule: str = "IA103") -> list[Diagnostic]:
+    return lint_selected(HEADER + code, rule)
+
+
+def judged(code: str) -> list[Diagnostic]:
+    """The findings of every rule in ``JUDGES`` on ``code``, selected alone."""
+    return lint_selected(code, *JUDGES)
 
 
 def test_apply_with_init_weights_method() -> None:
@@ -131,7 +139,7 @@ class MLP(nn.Module):
     def forward(self, x):
         return F.relu(self.fc(x))
 """
-    assert lint(HEADER + code) == []  # weights and biases mixed: no claim about either
+    assert judged(HEADER + code) == []  # weights and biases mixed: no claim about either
 
 
 def test_parameters_loop_zeroing_weights() -> None:
@@ -246,7 +254,7 @@ class Block(nn.Module):
     def forward(self, x):
         return self.norm(x + self.attn(x))
 """
-    assert lint(HEADER + code) == []
+    assert judged(HEADER + code) == []
 
 
 def test_helper_functions_and_literal_lists() -> None:
@@ -372,4 +380,4 @@ class Fourier(nn.Module):
 """,
 ])
 def test_library_shapes_that_are_not_bugs(code: str) -> None:
-    assert lint("import math\n" + HEADER + code) == []
+    assert judged("import math\n" + HEADER + code) == []

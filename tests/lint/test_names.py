@@ -10,7 +10,7 @@ import pytest
 
 from initaudit.lint.model import FileModel
 from initaudit.lint.walk import walk
-from tests.conftest import codes
+from tests.lint.selection import codes_selected
 
 
 class _Calls:
@@ -131,8 +131,8 @@ def test_shadowed_init_module_is_not_linted() -> None:
             def forward(self, x):
                 return nn.functional.relu(self.fc(x))
     """
-    assert codes(code) == []
-    assert "IA101" in codes(code.replace("def __init__(self, init)", "def __init__(self)"))
+    assert codes_selected(code, "IA101") == []
+    assert codes_selected(code.replace("def __init__(self, init)", "def __init__(self)"), "IA101") == ["IA101"]
 
 
 class _Hooks:
@@ -177,7 +177,7 @@ def test_lazy_imports_bind_like_imports() -> None:
     calls = resolved("lazy import torch.nn as nn\nlazy from torch.nn import init\nnn.Linear(1, 1)\ninit.zeros_(w)\n")
     assert calls == {"nn.Linear": {"torch.nn.Linear"}, "init.zeros_": {"torch.nn.init.zeros_"}}
     # Code for a newer Python than the one running is still analysed when libcst reads it.
-    assert codes("lazy from torch.nn.init import xavier_uniform\nxavier_uniform(w)\n") == ["IA104"]
+    assert codes_selected("lazy from torch.nn.init import xavier_uniform\nxavier_uniform(w)\n", "IA104") == ["IA104"]
 
 
 _KINDS = ("Name", "Attribute", "Call", "Assign", "AugAssign", "BinaryOperation", "FunctionDef",

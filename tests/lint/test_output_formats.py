@@ -1,9 +1,8 @@
 """Every ``check --output-format``, compared with a golden file under tests/lint/golden/.
 
 The project is written at test time into a temporary directory that becomes the working
-directory, so paths in the output are relative and the same on every machine. Set
-INITAUDIT_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change (then read the
-diff).
+directory, so paths in the output are relative and the same on every machine. After an intended
+change, rewrite the golden files with ``make golden`` and review the diff.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from click.testing import CliRunner
 
 from initaudit.cli import FORMATS, main
 from tests.conftest import XAVIER_BEFORE_RELU
+from tests.golden_files import assert_matches_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
@@ -68,11 +68,7 @@ def normalised(output: str, tmp_path: Path) -> str:
 def test_golden(tmp_path: Path, output_format: str) -> None:
     status, output = run(tmp_path, "src", "notebooks", "--output-format", output_format)
     assert status == 1
-    output = normalised(output, tmp_path)
-    golden = GOLDEN / f"{output_format}.{SUFFIX[output_format]}"
-    if os.environ.get("INITAUDIT_UPDATE_GOLDEN"):
-        golden.write_text(output)
-    assert output == golden.read_text()
+    assert_matches_golden(GOLDEN / f"{output_format}.{SUFFIX[output_format]}", normalised(output, tmp_path))
 
 
 def test_format_and_text_remain_aliases(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from initaudit.config import Config
 from initaudit.lint import engine
 from initaudit.lint.runner import run_lint
+from tests.lint.selection import selecting
 
 BLOCKS = """\
 import torch.nn as nn
@@ -100,8 +101,9 @@ def write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def findings(paths: list[Path], jobs: int = 1, **options) -> list[tuple[str, int, str, str]]:
-    run = run_lint(paths, Config(), jobs=jobs, **options)
+def findings(paths: list[Path], jobs: int = 1, config: Config | None = None,
+             **options) -> list[tuple[str, int, str, str]]:
+    run = run_lint(paths, config or Config(), jobs=jobs, **options)
     assert not run.errors, [r.error for r in run.errors]
     return sorted((Path(d.path).name, d.line, d.code, d.message) for r in run for d in r.diagnostics)
 
@@ -290,7 +292,7 @@ def test_a_zero_init_helper_of_another_file_is_reported_at_its_call(tmp_path: Pa
                          """,
                      "run.py": "from pkg.blocks import Block\nfrom pkg.zero import zero_linears\n\n"
                                "block = Block()\nzero_linears(block)\n"})
-    found = findings([tmp_path])
+    found = findings([tmp_path], config=selecting("IA101"))
     assert [(name, line, code) for name, line, code, _ in found] == [("run.py", 5, "IA101")]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import lint
+from tests.lint.selection import lint_selected
 
 HELPER = '''
 import torch.nn as nn
@@ -18,7 +18,7 @@ UNCONDITIONAL = "for p in module.parameters():\n        p.detach().zero_()"
 
 
 def ia101(code: str) -> list[tuple[int, str]]:
-    return [(d.line, d.message) for d in lint(code) if d.code == "IA101"]
+    return [(d.line, d.message) for d in lint_selected(code, "IA101")]
 
 
 def test_zeroed_hidden_layer_built_in_the_call_is_reported() -> None:
@@ -52,7 +52,7 @@ class ResBlock(nn.Module):
     def forward(self, x):
         return x + self.out_conv(self.in_conv(x).relu())
 '''
-    assert lint(code) == []
+    assert ia101(code) == []
 
 
 def test_module_attribute_passed_to_the_helper_is_followed() -> None:

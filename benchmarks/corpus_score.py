@@ -6,8 +6,8 @@
 whose init sites were all labelled by reading the code, before the linter ran on it, and for each
 site the codes a careful reviewer expects there (IA101-IA114 at warning or error; ``[]`` for a
 clean site). No third-party code is kept here: the script exports each repository's Python files at
-the labelled commit from a local bare clone (``MIRRORS/owner+name/repo``, as ``fetch`` leaves
-them, or ``--mirrors`` pointing at another folder of the same shape) and checks the whole tree, so
+the labelled commit from a local clone (``MIRRORS/owner+name/repo``, bare or with its ``.git``;
+``--mirrors`` names another folder of that shape) and checks the whole tree, so
 that imports between its files resolve as in the repository.
 
 A finding counts when it is at warning or error severity, in a labelled file, with an IA1xx code:
@@ -24,7 +24,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,19 +78,26 @@ def load_repos() -> list[dict]:
 
 
 def export(mirrors: Path, repo: dict, into: Path) -> Path:
-    """The repository's Python files (and project markers) at the labelled commit, under ``into``."""
-    git_dir = mirrors / repo["repo"].replace("/", "+") / "repo"
+    """The repository's Python files (and project markers) at the labelled commit, under
+    ``into``. Read blob by blob: a local copy may lack the large files of other kinds."""
+    folder = mirrors / repo["repo"].replace("/", "+") / "repo"
+    git = ["git", f"--git-dir={folder / '.git' if (folder / '.git').is_dir() else folder}"]
+    listing = subprocess.run([*git, "ls-tree", "-r", "-z", repo["commit"]], capture_output=True, check=True).stdout
+    wanted = []
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        path = name.decode("utf-8", "surrogateescape")
+        if meta.split()[1] == b"blob" and (path.endswith(".py") or Path(path).name in ("pyproject.toml", "setup.cfg")):
+            wanted.append((meta.split()[2].decode(), path))
     target = into / repo["repo"].replace("/", "+")
-    target.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "--format=tar", repo["commit"]],
-                             capture_output=True, check=True).stdout
-    with tempfile.TemporaryFile() as buffer:
-        buffer.write(archive)
-        buffer.seek(0)
-        with tarfile.open(fileobj=buffer) as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and
-                       (m.name.endswith(".py") or Path(m.name).name in ("pyproject.toml", "setup.cfg"))]
-            tar.extractall(target, members=members, filter="data")
+    for sha, path in wanted:
+        blob = subprocess.run([*git, "cat-file", "blob", sha], capture_output=True)
+        if blob.returncode == 0:
+            destination = target / path
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(blob.stdout)
     return target
 
 

@@ -208,3 +208,31 @@ def test_timm_and_transformers_norm_inits_are_quiet() -> None:
             return self.gn(self.norm(self.fc(x)).unsqueeze(-1))
     '''
     assert ia114(code) == []
+
+
+ALL_PARAMETERS = '''
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, d)
+        for name, p in self.named_parameters():
+            {init}
+
+    def forward(self, x):
+        return self.fc(self.norm(x)).relu()
+'''
+
+
+def test_a_loop_over_every_parameter_is_reported_without_a_fix_that_would_make_weights_constant() -> None:
+    found = lint_selected(ALL_PARAMETERS.format(init="nn.init.normal_(p, 0.0, 0.02)"), "IA114")
+    assert [d.code for d in found] == ["IA114"]
+    assert found[0].fix is None  # ones_(p) would also set fc.weight to 1
+
+
+def test_a_loop_narrowed_to_norm_layers_gets_the_ones_fix() -> None:
+    found = lint_selected(BLOCK.format(init="nn.init.normal_(m.weight, 0, 0.02)"), "IA114")
+    assert found[0].fix is not None and "nn.init.ones_(m.weight)" in found[0].fix.message

@@ -35,7 +35,7 @@ class NormScaleNearZero:
                 "0, each channel starts scaled down (some with their sign flipped), and so is the "
                 "gradient flowing back through it. Use nn.init.ones_ (or normal_(w, 1.0, std) for a "
                 "jittered scale)",
-                fix=_ones_fix(model, op),
+                fix=_ones_fix(model, op) if _only_norm_scales(op, layers) else None,
             )
 
 
@@ -50,6 +50,13 @@ def _norm_scales(op: InitOp) -> tuple[Submodule, ...]:
         return ()
     return tuple(layer for layer in op.effective_layers()
                  if layer.kind is LayerKind.NORM and not is_intentional(layer.path))
+
+
+def _only_norm_scales(op: InitOp, layers: tuple[Submodule, ...]) -> bool:
+    """Whether the call writes norm scales and nothing else: a loop over every parameter also
+    writes the weights that want the random draw, which ``ones_`` would make constant."""
+    assert op.target is not None
+    return op.target.exact and len(layers) == len(op.effective_layers())
 
 
 def _near_zero(model: FileModel, op: InitOp) -> str | None:

@@ -2,8 +2,9 @@
 
 An entry is keyed by the file's path and content hash, the settings that shape diagnostics, and a
 fingerprint of the linter's own code (version, plus size and mtime of its modules so that an
-edited installation never serves stale results). All entries live in one file per fingerprint,
-read once at start and written atomically at the end.
+edited installation never serves stale results) and of its rule pages (which give each finding
+its name and severity). All entries live in one file per fingerprint, read once at start and
+written atomically at the end.
 
 A cache directory is inside a checkout, which anyone may have prepared: the results file is
 signed with a key of the user's kept outside every project (:func:`key_file`), so that a planted
@@ -27,6 +28,7 @@ from initaudit.config import Config
 from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from initaudit.lint.roots import read_project_file, real_roots
 from initaudit.safe_read import within
+from initaudit.catalogue import catalogue_dir
 from initaudit.version import __version__
 
 DEFAULT_DIR = ".initaudit_cache"
@@ -49,6 +51,9 @@ def _code_fingerprint() -> str:
             continue  # the model auditor does not shape lint results
         info = module.stat()
         digest.update(f"{module.name}:{info.st_size}:{info.st_mtime_ns}".encode())
+    # The pages give each lint rule its name and default severity, which results carry.
+    for page in sorted(catalogue_dir().glob("IA[01]*.md")):
+        digest.update(page.name.encode() + b"\0" + page.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -65,3 +65,25 @@ def test_corrupt_cache_is_ignored(project: Path) -> None:
         stored.write_text("{not json")
     data = json.loads(check(str(project), "--cache-dir", str(cache), "--format", "json"))
     assert len(data["diagnostics"]) == 2
+
+
+def test_an_edited_rule_page_is_a_new_fingerprint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page gives its rule's severity: results cached under the old page are not served."""
+    import shutil
+
+    from initaudit.catalogue import catalogue_dir
+    from initaudit.lint import cache
+
+    pages = tmp_path / "rules"
+    shutil.copytree(catalogue_dir(), pages)
+    monkeypatch.setattr(cache, "catalogue_dir", lambda: pages)
+    cache._code_fingerprint.cache_clear()
+    before = cache._code_fingerprint()
+    page = next(pages.glob("IA103-*.md"))
+    page.write_text(page.read_text(encoding="utf-8").replace("severity: warning", "severity: error", 1),
+                    encoding="utf-8")
+    cache._code_fingerprint.cache_clear()
+    try:
+        assert cache._code_fingerprint() != before
+    finally:
+        cache._code_fingerprint.cache_clear()

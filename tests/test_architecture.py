@@ -181,3 +181,20 @@ def test_rules_leave_the_file_model_as_they_found_it() -> None:
             list(rule.check(model))
         assert facts(model) == before
     assert checked > 20
+
+
+def test_each_rule_module_is_named_after_its_rule() -> None:
+    """``IA109 kaiming-argument-mismatch`` lives in ``kaiming_argument_mismatch.py``; a module of
+    the rules package that defines no rule is not named like one."""
+    import sys
+
+    from initaudit.catalogue import entries
+    from initaudit.lint.rules import RULES
+
+    names = {entry.name.replace("-", "_") for entry in entries().values()}
+    for found in RULES:
+        module = Path(sys.modules[type(found).__module__].__file__ or "").stem
+        assert module == found.info.name.replace("-", "_"), (found.info.code, module)
+    rule_modules = {Path(sys.modules[type(found).__module__].__file__ or "").stem for found in RULES}
+    helpers = {path.stem for path in (PACKAGE / "lint" / "rules").glob("*.py")} - rule_modules - {"__init__"}
+    assert not helpers & names

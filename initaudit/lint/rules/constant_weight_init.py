@@ -6,7 +6,7 @@ from typing import Iterator
 
 from initaudit.lint.model import FileModel
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.rules.constant_init import constant_inits, finding
+from initaudit.lint.rules.constant_detection import constant_inits, finding
 
 
 @rule("IA102")

@@ -7,7 +7,7 @@ from typing import Iterator
 from initaudit.diagnostics import Severity
 from initaudit.lint.model import FileModel
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.rules.constant_init import constant_inits, finding, severity
+from initaudit.lint.rules.constant_detection import constant_inits, finding, severity
 
 
 @rule("IA101")

@@ -10,7 +10,7 @@ from initaudit import knowledge
 from initaudit.lint.flow import Consumer, ConsumerKind
 from initaudit.lint.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model import FileModel
-from initaudit.lint.modules import Submodule, literal_number
+from initaudit.lint.modules import Submodule, argument, literal_number
 
 
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
@@ -209,3 +209,12 @@ def _reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
 #: Base classes of libraries that initialise every module after construction (transformers'
 #: PreTrainedModel.post_init, diffusers' ModelMixin loading).
 _LIBRARY_BASES = ("PreTrainedModel", "ModelMixin")
+
+
+def single_output(layer: Submodule) -> bool:
+    """A Linear or convolution built with one output unit (``Conv2d(1, 1, k)``, ``Linear(n, 1)``)."""
+    if layer.class_name not in knowledge.OUTPUT_FIRST_WEIGHTS or not isinstance(layer.node, cst.Call):
+        return False
+    keyword = "out_features" if layer.class_name.endswith("Linear") else "out_channels"
+    size = argument(layer.node, 0 if layer.class_name.startswith("Lazy") else 1, keyword)
+    return isinstance(size, cst.Integer) and size.evaluated_value == 1

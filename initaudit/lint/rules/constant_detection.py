@@ -12,7 +12,7 @@ from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
 from initaudit.lint.queries import (describe_layers, feeding, is_intentional, is_weight_matrix, judged_parameter,
-                                    low_rank_partner, number)
+                                    low_rank_partner, number, single_output)
 from initaudit.lint.rules.base import Finding
 from initaudit.lint.rules.rewrite import scheme_fix
 
@@ -46,8 +46,10 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
             continue
         # Zero starts are a known recipe in places (LoRA B, residual ends, heads); a non-zero
         # constant on a weight matrix never is.
+        # One output unit has no copies to be (a constant kernel there is an averaging filter).
         layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param)
-                       and not (value in (0.0, None) and _intentional(model, op, m, names)))
+                       and not (value in (0.0, None) and _intentional(model, op, m, names))
+                       and not (value != 0.0 and single_output(m)))
         if not layers:
             continue
         consumers = {feeding(model, target.owner, m) for m in layers}

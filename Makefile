@@ -38,11 +38,11 @@ test: install
 	$(BIN)/python -m pytest
 
 # Rewrites every golden and snapshot file from the code as it is: the per-rule snapshots
-# (tests/fixtures/rules/*.json), tests/golden/findings.json and the output formats
-# (tests/lint/golden/*). Run it after an intended change of findings or output, then review its
-# diff like code; with no change it rewrites nothing.
-GOLDEN_TESTS := tests/lint/test_rule_snapshots.py tests/test_golden_findings.py \
-	tests/lint/test_output_formats.py::test_golden
+# (tests/fixtures/rules/*.json, tests/fixtures/audit_rules/*.json), tests/golden/findings.json
+# and the output formats (tests/lint/golden/*). Run it after an intended change of findings or
+# output, then review its diff like code; with no change it rewrites nothing.
+GOLDEN_TESTS := tests/lint/test_rule_snapshots.py tests/audit/test_rule_snapshots.py \
+	tests/test_golden_findings.py tests/lint/test_output_formats.py::test_golden
 
 golden: install
 	INITAUDIT_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q $(GOLDEN_TESTS)

@@ -149,8 +149,8 @@ def _settings(options: CheckOptions) -> Config:
         config = load_config(config_file, start.parent if start == STDIN else start, overrides=overrides,
                              isolated=options.isolated)
         return config.with_options(
-            select=parse_code_list(options.select, "--select"),
-            extend_select=parse_code_list(options.extend_select, "--extend-select"),
+            select=parse_code_list(options.select, "--select", "check"),
+            extend_select=parse_code_list(options.extend_select, "--extend-select", "check"),
             ignore=parse_code_list(options.ignore, "--ignore"),
             force_exclude=options.force_exclude, respect_gitignore=options.respect_gitignore,
             exclude=_patterns(options.exclude, config) if options.exclude else None,

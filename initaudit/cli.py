@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import click
 
+from initaudit.model_command import FORMATS as MODEL_FORMATS
 from initaudit.report.console import COLOR_CHOICES
 from initaudit.report.printable import printable
 from initaudit.version import __version__
@@ -135,7 +136,19 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
 
 @main.command(short_help="Audit a checkpoint, TorchScript archive or model factory.")
 @click.argument("spec", required=False)
-@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--output-format", "--format", "output_format", type=click.Choice(MODEL_FORMATS), default="text",
+              show_default=True, help="How findings are written (--format is an alias).")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False),
+              help="Write the report to this file instead of standard output.")
+@click.option("--exit-zero", "-e", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--select", help="Audit codes, prefixes or rule names to report, comma-separated (replaces the "
+              "config's).")
+@click.option("--extend-select", help="Audit codes, prefixes or rule names to report in addition.")
+@click.option("--ignore", help="Audit codes, prefixes or rule names to leave out.")
+@click.option("--config", multiple=True, metavar="FILE | KEY=VALUE",
+              help="A settings file instead of the nearest one, or a TOML `key = value` that overrides the "
+                   "settings (repeatable).")
+@click.option("--isolated", is_flag=True, help="Ignore every settings file.")
 @click.option("--input-shape", help="Input shape for the signal probe, e.g. 1,3,224,224.")
 @click.option("--example-inputs", help="package.module:function returning the probe's inputs "
               "(a tensor, a tuple of positional or a dict of keyword arguments).")
@@ -158,7 +171,8 @@ def check(paths: tuple[Path, ...], **options: object) -> None:
               help="Processes reading the shards of a sharded checkpoint.")
 def model(spec: str | None, input_shape: str | None, factory: str | None, **options: Any) -> None:
     """Audit a checkpoint (SPEC: a file or a checkpoint directory), or the model that
-    --factory package.module:function builds."""
+    --factory package.module:function builds. Settings (select, extend-select, ignore) come from
+    the settings file found from the working directory, as for check."""
     if spec is None and factory is None:
         _error("give a checkpoint to audit, or --factory package.module:function")
         sys.exit(EXIT_ERROR)

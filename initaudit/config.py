@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Sequence
 
 from initaudit.lint.languages import Extensions, extension_pair, parse_extensions
-from initaudit.selectors import UnknownSelector, matches, resolve_all
+from initaudit.selectors import UnknownSelector, for_command, matches, names_rule_of, resolve_all
 from initaudit.settings_files import ConfigError, Layer, find_config, settings_chain
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
@@ -54,8 +54,9 @@ class Config:
     extension: Extensions = ()
 
     def enabled(self, code: str, path: str | None = None) -> bool:
-        """Whether ``code`` is reported for ``path`` (prefix matching, as in ``IA1``)."""
-        if not matches(code, self.select + self.extend_select) or matches(code, self.ignore):
+        """Whether ``code`` is reported for ``path`` (prefix matching, as in ``IA1``); ``select``
+        narrows only the command whose rules it names (:func:`~initaudit.selectors.for_command`)."""
+        if not matches(code, for_command(self.select, code) + self.extend_select) or matches(code, self.ignore):
             return False
         if path is not None and self.per_file_ignores:
             relative = self.relative(path)
@@ -233,12 +234,19 @@ def _codes(origin: str, key: str, value: object) -> tuple[str, ...]:
         raise ConfigError(f"{origin}: {key!r}: {exc}") from None
 
 
-def parse_code_list(text: str | None, option: str = "--select") -> tuple[str, ...]:
+def parse_code_list(text: str | None, option: str = "--select", scope: str | None = None) -> tuple[str, ...]:
     """``--select IA101,zero-weight-init,IA2`` -> ("IA101", "IA101", "IA2"); an unknown
-    selector is a ConfigError naming the option."""
+    selector, or with ``scope`` one naming no rule of that command, is a ConfigError naming the
+    option."""
     if not text:
         return ()
+    items = [item for item in text.split(",") if item.strip()]
     try:
-        return resolve_all([item for item in text.split(",") if item.strip()])
+        selectors = resolve_all(items)
     except UnknownSelector as exc:
         raise ConfigError(f"{option}: {exc}") from None
+    for item, selector in zip(items, selectors, strict=True):
+        if scope is not None and not names_rule_of(selector, scope):
+            raise ConfigError(f"{option}: {item.strip()!r} names no rule of `initaudit {scope}`; "
+                              f"`initaudit rules` lists each rule's command")
+    return selectors

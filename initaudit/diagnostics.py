@@ -42,7 +42,7 @@ class Fix:
 class RuleFinding:
     """What every rule of both commands reports: which rule, how severe, what it found. The
     linter's :class:`Diagnostic` adds where in a file; the auditor's finding adds which
-    parameter (``initaudit.auditor.results.Finding``)."""
+    parameter (``initaudit.auditor.results.AuditFinding``)."""
 
     code: str
     name: str

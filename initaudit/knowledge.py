@@ -188,8 +188,15 @@ UNIT_RANDOM_FACTORIES: dict[str, str] = {"rand": "uniform_", "randn": "normal_"}
 #: Functions whose tensor arguments are weights multiplying the signal.
 MATRIX_FUNCTIONS: frozenset[str] = frozenset({
     "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv",
+    "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv", "spmm",
 })
+#: Matrix products, by qualified name: the positions of their two factors (einsum: the operands
+#: after the equation). A raw weight among them makes the product its output, as a layer's.
+PRODUCT_OPERANDS: dict[str, tuple[int, ...]] = {
+    **{f"torch.{name}": (0, 1) for name in ("mm", "matmul", "bmm", "mv", "spmm")},
+    "torch.sparse.mm": (0, 1), "torch.nn.functional.linear": (0, 1), "torch.einsum": (1, 2),
+    "torch_sparse.spmm": (4,),  # (index, value, m, n, matrix): the sparse factor is no signal
+}
 #: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
 MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
 #: Namespaces of functional activations and operations (``F.relu``, ``torch.tanh``).
@@ -409,6 +416,15 @@ PASSTHROUGH_METHODS: frozenset[str] = frozenset({
     "to", "type_as", "clone",
 })
 
+#: nn.Module methods that return the module itself (``Net(...).to(device)``).
+MODULE_SELF_METHODS: frozenset[str] = frozenset({
+    "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "train", "eval",
+    "requires_grad_", "share_memory",
+})
+#: Exceptions whose handler swallows the ValueError an init raises on a tensor with too few
+#: dimensions (``try: xavier_uniform_(p) except: pass`` skips the vectors).
+INIT_ERRORS: frozenset[str] = frozenset({"ValueError", "Exception", "BaseException"})
+
 #: Private torch base classes that isinstance checks use, and the public classes they cover.
 ABSTRACT_BASES: dict[str, frozenset[str]] = {
     "_ConvNd": frozenset(n for n in DENSE_LAYERS if "Conv" in n),
@@ -562,10 +578,6 @@ LIBRARY_RECIPES: tuple[LibraryRecipe, ...] = (
 def library_recipe(block: str | None, scheme: str, activation: str | None) -> LibraryRecipe | None:
     return next((recipe for recipe in LIBRARY_RECIPES if recipe.block == block
                  and scheme in recipe.schemes and recipe.activation == activation), None)
-
-
-#: Traced calls that take a branch's output into a residual sum or a gate.
-RESIDUAL_CONSUMERS: frozenset[str] = frozenset({"add", "__add__", "__radd__", "__iadd__", "add_", "mul", "__mul__"})
 
 
 def _scheme_candidates() -> tuple[SchemeCandidate, ...]:

@@ -4,6 +4,8 @@ rules off."""
 
 from __future__ import annotations
 
+import functools
+
 from initaudit.catalogue import entries
 
 
@@ -35,3 +37,21 @@ def resolve_all(selectors: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 def matches(code: str, selectors: tuple[str, ...]) -> bool:
     """Whether ``code`` is one of the resolved ``selectors``."""
     return any(selector == "ALL" or code.startswith(selector) for selector in selectors)
+
+
+def names_rule_of(selector: str, scope: str) -> bool:
+    """Whether the resolved ``selector`` names a rule of ``initaudit <scope>`` (check or model)."""
+    return any(entry.scope == scope and matches(entry.code, (selector,)) for entry in entries().values())
+
+
+@functools.lru_cache(maxsize=1024)
+def for_command(selectors: tuple[str, ...], code: str) -> tuple[str, ...]:
+    """The part of a ``select`` that decides about ``code``: its selectors naming a rule of the
+    command ``code`` belongs to. Both commands read one settings table, so a selection naming only
+    the other command's rules (``IA1`` for ``model``, ``IA2`` for ``check``) leaves all of this
+    command's rules on; an empty one stays empty."""
+    found = entries().get(code)
+    if found is None or not selectors:
+        return selectors
+    own = tuple(selector for selector in selectors if names_rule_of(selector, found.scope))
+    return own or ("ALL",)

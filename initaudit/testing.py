@@ -16,7 +16,7 @@ import io
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
 
-from initaudit.auditor.results import AuditReport, Finding
+from initaudit.auditor.results import AuditFinding, AuditReport
 from initaudit.diagnostics import Severity
 
 #: Width of the report in a failure message: pytest shows it as it is.
@@ -67,7 +67,7 @@ def _checked(ignore: Iterable[str]) -> tuple[str, ...]:
         raise ValueError(f"ignore: {exc}") from None
 
 
-def _ignored(finding: Finding, ignore: tuple[str, ...]) -> bool:
+def _ignored(finding: AuditFinding, ignore: tuple[str, ...]) -> bool:
     from initaudit.selectors import matches
 
     return matches(finding.code, ignore)

@@ -132,16 +132,16 @@ def test_both_commands_report_one_finding_type() -> None:
     """Reporters and the Python API can treat the linter's and the auditor's findings alike."""
     import dataclasses
 
-    from initaudit.auditor.results import Finding
+    from initaudit.auditor.results import AuditFinding
     from initaudit.diagnostics import Diagnostic, RuleFinding, Severity
 
     shared = {field.name for field in dataclasses.fields(RuleFinding)}
     assert shared == {"code", "name", "severity", "message"}
-    for kind in (Diagnostic, Finding):
+    for kind in (Diagnostic, AuditFinding):
         assert issubclass(kind, RuleFinding)
         assert shared < {field.name for field in dataclasses.fields(kind)}
-    finding = Finding(code="IA201", name="zero-weight-matrix", severity=Severity.WARNING,
-                      message="m", parameter="fc.weight")
+    finding = AuditFinding(code="IA201", name="zero-weight-matrix", severity=Severity.WARNING,
+                           message="m", parameter="fc.weight")
     assert finding.to_dict() == {"code": "IA201", "name": "zero-weight-matrix", "severity": "warning",
                                  "parameter": "fc.weight", "message": "m"}
 

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from initaudit.auditor.results import AuditReport
 
 
 def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] | None = None, *,
-          example_inputs: Any = None, seed: int = 0) -> AuditReport:
+          example_inputs: Any = None, seed: int = 0, select: Iterable[str] = ("ALL",),
+          ignore: Iterable[str] = ()) -> AuditReport:
     """Audit an ``nn.Module``, or what a zero-argument factory returns (a model or
     ``(model, example_inputs)``), as ``initaudit model`` audits ``package.module:factory``:
     statistics and schemes of every parameter, the activation each weight feeds, and the signal
     through depth on ``example_inputs`` (a tensor, a tuple of positional or a dict of keyword
     arguments), else a random input of ``input_shape``, else one inferred from the model. The
-    model is left as it was.
+    model is left as it was. Only the rules that ``select`` names and ``ignore`` does not run
+    (codes, prefixes or rule names, as ``--select``; one naming no rule raises ``ValueError``).
     """
     import torch
 
     from initaudit.auditor.example_inputs import as_example
-    from initaudit.auditor.pipeline import analyse
+    from initaudit.auditor.pipeline import analyse, selection
     from initaudit.auditor.source import SourceKind, module_source
 
+    enabled = selection(select, ignore)
     model = model_or_factory
     if not isinstance(model, torch.nn.Module):
         if not callable(model):
@@ -39,7 +42,7 @@ def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] 
         source.label = _label(model_or_factory, model)
         if example_inputs is not None:
             source.example = as_example(example_inputs, "the given example inputs")
-        return analyse(source, input_shape=shape, seed=seed).report
+        return analyse(source, input_shape=shape, seed=seed, enabled=enabled).report
 
 
 def _label(given: Any, model: Any) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
 from typing import Any, Callable
 
@@ -13,8 +12,7 @@ import torch
 
 from initaudit.auditor.errors import AuditError
 from initaudit.auditor.example_inputs import Example, as_example
-
-FACTORY_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+from initaudit.auditor.preflight import refuse_malformed
 
 
 def call_factory(spec: str, function: Callable[[], object] | None = None) -> tuple[torch.nn.Module, Example | None]:
@@ -45,8 +43,7 @@ def call_function(spec: str, function: Callable[[], object] | None = None) -> An
 
 def factory_function(spec: str) -> Callable[[], object]:
     """The function ``package.module:function`` names, imported the way ``python -m`` would."""
-    if not FACTORY_SPEC.match(spec):
-        raise AuditError(f"{spec}: expected a factory as package.module:function")
+    refuse_malformed(spec)
     module_name, function_name = spec.split(":")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())

@@ -40,6 +40,8 @@ def build_on_meta(function: Callable[[], object]) -> torch.nn.Module | None:
     if not isinstance(built, torch.nn.Module):
         return None
     tensors = [*built.parameters(), *built.buffers()]
+    if any(torch.nn.parameter.is_lazy(t) for t in tensors):
+        return None  # sized by a first forward pass only: such a model is built whole
     return built if tensors and all(t.is_meta for t in tensors) else None
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
 import torch
 
 from initaudit import knowledge
 from initaudit.auditor import rules, trained
 from initaudit.auditor.errors import AuditError
-from initaudit.auditor.example_inputs import Example, infer_example
+from initaudit.auditor.example_inputs import Example, candidate_examples
 from initaudit.auditor.identify import identify
 from initaudit.auditor.layers import (
     ParameterContext,
@@ -19,14 +20,16 @@ from initaudit.auditor.layers import (
 )
 from initaudit.auditor.materialise import PER_MODULE
 from initaudit.auditor.measure import Measured, measure_source, nonfinite_elsewhere
-from initaudit.auditor.probe import probe_signal
+from initaudit.auditor.probe import first_accepted, materialise_lazy, probe_signal
 from initaudit.auditor.results import AuditReport, ParameterReport
+from initaudit.auditor.roles import ParameterRole, guessed_role
 from initaudit.auditor.script_tracing import script_activations
 from initaudit.auditor.source import Source, SourceKind, module_source
 from initaudit.auditor.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
 from initaudit.auditor.tracing import LayerUse, trace_activations, tracked_modules
 from initaudit.knowledge import LayerKind
 from initaudit.progress import Progress
+from initaudit.selectors import matches, resolve_all
 
 
 @dataclass
@@ -40,29 +43,39 @@ class Analysis:
 
 def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed: int = 0,
             recognise_trained: bool = True, sample: bool = False, jobs: int = 1,
-            progress: Progress | None = None) -> Analysis:
+            progress: Progress | None = None, enabled: Callable[[str], bool] | None = None) -> Analysis:
     """``recognise_trained=False`` audits tensors that look trained as inits (``--force``);
-    ``progress`` follows the measuring of the tensors."""
+    ``progress`` follows the measuring of the tensors; ``enabled`` says which rule codes run
+    (all when None), e.g. :func:`selection`'s answer or a ``Config.enabled``."""
     notes: list[str] = list(source.notes)
+    scriptable = source.module is not None and not isinstance(source.module, torch.jit.ScriptModule)
+    lazy_example = (materialise_lazy(source.module, _candidates(source, input_shape, seed))
+                    if scriptable and not source.metadata.get(PER_MODULE) else None)
+    if lazy_example is not None:
+        notes.append("lazy modules sized and initialised by a first forward pass, as a first batch would "
+                     "(without gradients, in eval mode)")
     measured = measure_source(source, seed, sample=sample, jobs=jobs, progress=progress)
     stats = _collect_stats(measured, notes)
     contexts = (contexts_from_module(source.module) if source.module is not None
                 else contexts_from_names({name: stat.shape for name, stat in stats.items()}))
     uses: dict[str, LayerUse] = {}
     order: list[str] = []
+    roles: dict[str, ParameterRole] = {}
     signal = []
     example = None
     if isinstance(source.module, torch.jit.ScriptModule):
         uses, order = _script_uses(source.module, notes)
     elif source.module is not None:
         try:
-            example = source.example or infer_example(source.module, input_shape, seed)
+            candidates = [lazy_example] if lazy_example else _candidates(source, input_shape, seed)
             if source.metadata.get(PER_MODULE):
-                uses, order = trace_activations(source.module, _on_meta(example))
+                example, (uses, order, roles) = first_accepted(
+                    candidates, lambda given: trace_activations(source.module, _on_meta(given)))
                 notes.append("no signal probe: the model is audited module by module, never whole in memory "
                              "(activations were traced on the meta device)")
             else:
-                uses, order = trace_activations(source.module, example)
+                example, (uses, order, roles) = first_accepted(
+                    candidates, lambda given: trace_activations(source.module, given))
                 signal = probe_signal(source.module, example, seed)
                 notes.append(f"forward probe on {example.describe()}")
         except AuditError as error:
@@ -70,8 +83,8 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
         except Exception as error:  # the user's forward may fail on a guessed input
             notes.append(f"no forward pass ({type(error).__name__}: {str(error)[:160]}); pass "
                          "--example-inputs or --input-shape to probe activations and signal")
-            uses, order, signal = {}, [], []
-    parameters = _parameters(source, stats, contexts, uses, order)
+            uses, order, roles, signal = {}, [], {}, []
+    parameters = _parameters(source, stats, contexts, uses, order, roles)
     looks_trained = trained.recognise(parameters.values())
     if recognise_trained:
         trained.mark(parameters.values(), looks_trained)
@@ -81,11 +94,23 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     clones = [group for group in _clone_groups(source, stats) if not _tied(group, parameters)]
     found = rules.check(rules.ModelFacts(list(parameters.values()), signal, clones,
                                          _has_norms(source), weight_of, nonfinite_elsewhere(source),
-                                         measured.unmeasured + source.unread))
+                                         measured.unmeasured + source.unread), enabled)
     found.sort(key=lambda f: (list(parameters).index(f.parameter) if f.parameter in parameters else -1, f.code))
     report = AuditReport(source.label or str(source.path or "model"), list(parameters.values()),
                          found, signal, notes, _coverage(source, uses, signal))
     return Analysis(report, parameters, example)
+
+
+def _candidates(source: Source, shape: tuple[int, ...] | None, seed: int) -> Iterable[Example]:
+    """The inputs to try in turn: the one given, else those inferred."""
+    return [source.example] if source.example is not None else candidate_examples(source.module, shape, seed)
+
+
+def selection(select: Iterable[str] = ("ALL",), ignore: Iterable[str] = ()) -> Callable[[str], bool]:
+    """Which rule codes run: those ``select`` names and ``ignore`` does not (codes, prefixes or
+    rule names, as ``--select``); a selector naming no rule raises ``selectors.UnknownSelector``."""
+    chosen, left_out = (resolve_all([items] if isinstance(items, str) else list(items)) for items in (select, ignore))
+    return lambda code: matches(code, chosen) and not matches(code, left_out)
 
 
 def _on_meta(example: object) -> object:
@@ -131,7 +156,8 @@ def _collect_stats(measured: Measured, notes: list[str]) -> dict[str, TensorStat
 
 
 def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[str, ParameterContext],
-                uses: dict[str, LayerUse], order: list[str]) -> dict[str, ParameterReport]:
+                uses: dict[str, LayerUse], order: list[str],
+                roles: dict[str, ParameterRole]) -> dict[str, ParameterReport]:
     """One record per measured parameter, completed with its scheme, its place in the model and
     what follows its layer."""
     frozen = ({n for n, p in source.module.named_parameters() if not p.requires_grad}
@@ -148,13 +174,18 @@ def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[st
                                  layer_type=context.layer_type, kind=context.kind,
                                  block_type=context.block_type,
                                  last_layer=owner == last, frozen=name in frozen)
-        use = uses.get(owner)
+        record.role = roles.get(name) or guessed_role(name, stat.shape, context.kind)
+        # A table tied to an output head is judged as that head too.
+        head = record.role.head if record.role.tied_head else None
+        use = uses.get(head or owner)
+        if head is not None:
+            record.last_layer = head == last
         if use is not None:
-            record.consumer = use.consumer
+            record.residual_end = use.residual
             if local == "weight" or len(stat.shape) >= 2:
                 record.activation, record.norm_between, record.slope = use.activation, use.norm_between, use.slope
                 record.rescaled_within, record.gate_consumer = use.rescaled_within, use.gate_consumer
-                if context.kind is LayerKind.DENSE and local == "weight" and fan_in:
+                if (head is not None or context.kind is LayerKind.DENSE and local == "weight") and fan_in:
                     record.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
         parameters[name] = record
     return parameters

@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Any, Collection
+from typing import Any, Callable, Collection, Iterable, TypeVar
 
 import torch
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.auditor.example_inputs import Example
+from initaudit.auditor.errors import AuditError
+from initaudit.auditor.example_inputs import Example, has_lazy_parameters
 from initaudit.auditor.layers import module_kind
 from initaudit.auditor.results import SignalRow
 from initaudit.auditor.tracing import call_model, isolated, tensors_in, tracked_modules
+
+
+Result = TypeVar("Result")
+
+
+def first_accepted(candidates: Iterable[Example], run: Callable[[Example], Result]) -> tuple[Example, Result]:
+    """The first candidate input ``run`` completes on, and what it returned. When none does, the
+    first candidate's error: the best guess's failure is the one that explains most."""
+    failure: Exception | None = None
+    for example in candidates:
+        try:
+            return example, run(example)
+        except (AuditError, MemoryError):
+            raise
+        except Exception as error:  # the user's forward may reject a guessed input
+            failure = failure or error
+    raise failure or AuditError("no input to probe the model with")
+
+
+def materialise_lazy(model: torch.nn.Module, candidates: Iterable[Example]) -> Example | None:
+    """Give lazy modules (``nn.LazyLinear``, ``nn.LazyConv2d``...) their shapes and their init, as a
+    training script's first batch would: one forward pass without gradients, in eval mode (no
+    running statistics updated), the global RNG left as it was. Returns the input it took, or
+    None when the model has no lazy module."""
+    if not has_lazy_parameters(model):
+        return None
+    try:
+        example, _ = first_accepted(candidates, lambda example: _dry_run(model, example))
+    except (AuditError, MemoryError):
+        raise
+    except Exception as error:
+        raise AuditError(f"the model's lazy modules take their shapes from a first forward pass, which failed "
+                         f"({type(error).__name__}: {str(error)[:160]}); pass --input-shape or "
+                         "--example-inputs") from None
+    return example
+
+
+def _dry_run(model: torch.nn.Module, example: Example) -> None:
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            call_model(model, example)
+    finally:
+        for module, training in modes.items():
+            module.training = training
 
 
 def probe_signal(model: torch.nn.Module, example: Example, seed: int) -> list[SignalRow]:
@@ -20,7 +67,14 @@ def probe_signal(model: torch.nn.Module, example: Example, seed: int) -> list[Si
 
     Gradients are taken with respect to the layers' outputs only: no parameter gradient is
     computed or stored, so the probe costs no memory for them and leaves any ``.grad`` the
-    model already holds as it was."""
+    model already holds as it was. The inputs require gradients, so that a frozen first layer
+    still gets its row, unless the model refuses that (wav2vec 2.0's feature encoder sets
+    ``requires_grad`` on what it derives from them, which only a leaf allows)."""
+    _, rows = first_accepted([example.fresh(), example], lambda inputs: _probe(model, inputs, seed))
+    return rows
+
+
+def _probe(model: torch.nn.Module, example: Example, seed: int) -> list[SignalRow]:
     tracked = tracked_modules(model)
     rows: dict[str, dict[str, float]] = {}
     order: list[str] = []
@@ -46,7 +100,7 @@ def probe_signal(model: torch.nn.Module, example: Example, seed: int) -> list[Si
     try:
         with isolated(model):
             torch.manual_seed(seed)
-            output = next(tensors_in(call_model(model, example.fresh())), None)
+            output = next(tensors_in(call_model(model, example)), None)
             names = list(outputs)
             if output is not None and output.requires_grad and names:
                 direction = torch.randn(output.shape, generator=torch.Generator().manual_seed(seed + 1),

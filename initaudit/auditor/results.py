@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from initaudit.diagnostics import RuleFinding, Severity
+from initaudit.diagnostics import Applicability, RuleFinding, Severity
 from initaudit.knowledge import LayerKind
 
 if TYPE_CHECKING:
+    from initaudit.auditor.roles import ParameterRole
     from initaudit.auditor.tensorstats import TensorStats
 
 
@@ -47,8 +48,10 @@ class ParameterReport:
     slope: float | None = None
     #: Whether a normalisation layer sits between this layer and its activation.
     norm_between: bool = False
-    #: For "linear": the call that consumed the output ("add" for a residual branch), or None.
-    consumer: str | None = None
+    #: The layer's output closes a residual sum (auditor/residuals.py).
+    residual_end: bool = False
+    #: What the tensor does in the forward pass (auditor/roles.py); None until placed.
+    role: ParameterRole | None = None
     #: Weight layers in series from this one to the first normalisation its signal reaches.
     rescaled_within: int | None = None
     #: What consumed the output of a sigmoid-like activation after this layer ("mul": a gate).
@@ -90,11 +93,35 @@ class ParameterReport:
                 "std_ratio": _round(self.std_ratio), "trained": self.trained}
 
 
+@dataclass(frozen=True)
+class FixPlan:
+    """What ``--fix`` does about a finding, as the rule that made it declares: re-initialise
+    ``tensor`` with ``torch.nn.init.<function>(**arguments)`` (a function of
+    ``knowledge.INIT_FUNCTIONS``), which gives ``target_std`` (None for a vector)."""
+
+    tensor: str
+    function: str
+    arguments: tuple[tuple[str, float | str], ...]
+    target_std: float | None
+    reason: str
+    safety: Applicability = Applicability.UNSAFE
+
+    def describe(self) -> str:
+        """The call as the fix's report shows it, e.g. ``kaiming_normal_(nonlinearity='relu', a=0)``."""
+        return self.function + "(" + ", ".join(f"{k}={_show(v)}" for k, v in self.arguments) + ")"
+
+
+def _show(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
 @dataclass(frozen=True, kw_only=True)
-class Finding(RuleFinding):
-    """An auditor rule's finding about one parameter (None: about the model as a whole)."""
+class AuditFinding(RuleFinding):
+    """An auditor rule's finding about one parameter (None: about the model as a whole), with
+    the fix its rule plans for it, if any (not part of the JSON report)."""
 
     parameter: str | None
+    fix: FixPlan | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "name": self.name, "severity": self.severity.value,
@@ -120,7 +147,7 @@ class SignalRow:
 class AuditReport:
     source: str
     parameters: list[ParameterReport]
-    findings: list[Finding]
+    findings: list[AuditFinding]
     signal: list[SignalRow]
     notes: list[str] = field(default_factory=list)
     #: Weight layers in the module, and how many of them the trace and the signal probe reached.

@@ -20,6 +20,7 @@ import torch
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.auditor.layers import class_name, custom_activation, module_kind
+from initaudit.auditor.residuals import SUMS
 from initaudit.auditor.tracing import PASSTHROUGH, LayerUse, tracked_modules
 
 #: ``name(Class)`` steps of ``Node.getModuleHierarchy()``; inlining adds SELF/UNKNOWN steps.
@@ -124,7 +125,7 @@ class _GraphWalk:
             return True
         if name in _GRAPH_PASSTHROUGH or (offset == 0 and name in PASSTHROUGH):
             return normed
-        return LayerUse("linear", normed, consumer=name)
+        return LayerUse("linear", normed, residual=name in SUMS)  # no data flow read: any sum
 
     def _modules_of(self, node: torch._C.Node) -> list[str]:
         """Paths of the modules a node was inlined from, outermost (the model, "") first."""

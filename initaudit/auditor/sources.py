@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator
 import torch
 
 from initaudit.auditor.errors import AuditError, first_line
-from initaudit.auditor.factories import FACTORY_SPEC, call_factory
+from initaudit.auditor.factories import call_factory
+from initaudit.auditor.preflight import refuse_unreadable
 from initaudit.auditor.safetensors_io import DTYPE_OF, MappedSafetensors
 from initaudit.auditor.source import Source, SourceKind, module_source, tied_names
 from initaudit.safe_read import read_regular
@@ -58,10 +59,8 @@ def open_source(spec: str | None, *, trust_pickle: bool = False, factory: str | 
         from initaudit.auditor.materialise import factory_source
 
         return factory_source(factory, low_memory)
+    refuse_unreadable(spec)
     path = Path(spec)
-    if not path.exists():
-        hint = f" (to audit the model a factory builds, pass --factory {spec})" if FACTORY_SPEC.match(spec) else ""
-        raise AuditError(f"{spec}: no such file or directory{hint}")
     if path.is_dir():
         _refuse_pipeline(path)
     source = _open_path(path, trust_pickle, allow_index=True)

@@ -4,6 +4,8 @@ One forward pass under a ``TorchFunctionMode`` that sees every functional call (
 ``torch.tanh``, ``x.relu()``...), interleaved with module hooks that mark the tensors each
 weight layer produces. Shape-only calls keep the mark, normalisations keep it and note the
 norm, an activation claims it, anything else (another layer, an addition) makes it "linear".
+The same pass gives each parameter its role (``auditor/roles.py``) and each layer whether its
+output closes a residual sum (``auditor/residuals.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 import dataclasses
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -21,6 +23,8 @@ from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.auditor.example_inputs import Example
 from initaudit.auditor.layers import custom_activation, module_kind
+from initaudit.auditor.residuals import Branches, SignalGraph
+from initaudit.auditor.roles import ParameterRole, RoleRecorder, tensors_in
 
 TRACKED_KINDS = knowledge.WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING}
 PASSTHROUGH = (knowledge.PASSTHROUGH_FUNCTIONS | knowledge.PASSTHROUGH_METHODS
@@ -32,9 +36,8 @@ class LayerUse:
     activation: str  # an ACTIVATIONS name, "linear" when none follows
     norm_between: bool
     slope: float | None = None
-    #: For "linear": the call that consumed the output ("add" for a residual branch), or None
-    #: when nothing did (the model's output).
-    consumer: str | None = None
+    #: The output is added, unchanged but for its scale, to the stream its block transforms.
+    residual: bool = False
     #: Weight layers in series from this one (itself included) to the first normalisation its
     #: signal reaches; None when none does.
     rescaled_within: int | None = None
@@ -64,9 +67,19 @@ def merged_chains(chains: Iterable[dict[str, int]]) -> dict[str, int]:
     return merged
 
 
+class Trace(NamedTuple):
+    uses: dict[str, LayerUse]
+    #: The weight layers in the order the forward ran them.
+    order: list[str]
+    roles: dict[str, ParameterRole]
+
+
 class _Tracer(TorchFunctionMode):
-    def __init__(self) -> None:
+    def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
+        self.recorder = RoleRecorder(model)
+        self.graph = SignalGraph()
+        self.branches = Branches(self.graph, PASSTHROUGH, self.recorder.is_parameter)
         self.origin: dict[int, tuple[str, bool]] = {}
         self.uses: dict[str, LayerUse] = {}
         self.order: list[str] = []
@@ -116,16 +129,19 @@ class _Tracer(TorchFunctionMode):
                 weakref.finalize(item, self.origin.pop, id(item), None)
             self.origin[id(item)] = (layer, normed)
 
-    def claim(self, layer: str, activation: str, normed: bool, slope: float | None = None,
-              consumer: str | None = None) -> None:
-        self.uses.setdefault(layer, LayerUse(activation, normed, slope, consumer))
+    def claim(self, layer: str, activation: str, normed: bool, slope: float | None = None) -> None:
+        self.uses.setdefault(layer, LayerUse(activation, normed, slope))
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
+        called = getattr(func, "__name__", "")
+        made = self.recorder.record(called, args, kwargs, result, self.graph.carries_signal((args, kwargs)))
+        self.branches.step(called, (args, kwargs), result)
+        self.graph.record(called, (args, kwargs), result, made)
         if self.suspended:
             return result
-        name = getattr(func, "__name__", "").removeprefix("_")
+        name = called.removeprefix("_")
         if self.gates:
             self.follow_gates(name, (args, kwargs), result)
         chain = self.chain_of((args, kwargs))
@@ -151,17 +167,22 @@ class _Tracer(TorchFunctionMode):
             self.mark(result, layer, normed)
         else:
             for other, other_normed in sources:
-                self.claim(other, "linear", other_normed, consumer=name)
+                self.claim(other, "linear", other_normed)
             for item in tensors_in(result):
                 self.origin.pop(id(item), None)
         return result
 
 
-def trace_activations(model: torch.nn.Module, example: Example) -> tuple[dict[str, LayerUse], list[str]]:
-    """Map tracked module name -> what its output meets; also the execution order."""
+def trace_activations(model: torch.nn.Module, example: Example) -> Trace:
+    """Map tracked module name -> what its output meets; also the execution order and the
+    parameters' roles."""
     tracked = tracked_modules(model)
-    tracer = _Tracer()
+    tracer = _Tracer(model)
+    tracer.graph.add_roots((example.args, example.kwargs))
     handles = []
+    for module in model.modules():
+        handles.append(module.register_forward_pre_hook(_block_entered(tracer.graph), with_kwargs=True))
+        handles.append(module.register_forward_hook(lambda *_: tracer.graph.leave(), always_call=True))
     for name, module in model.named_modules():
         if id(module) in tracked:
             handles.append(module.register_forward_hook(_layer_hook(tracer, name)))
@@ -177,9 +198,16 @@ def trace_activations(model: torch.nn.Module, example: Example) -> tuple[dict[st
     for layer in tracer.order:
         tracer.uses.setdefault(layer, LayerUse("linear", False))
     uses = {layer: dataclasses.replace(use, rescaled_within=tracer.rescaled.get(layer),
-                                       gate_consumer=tracer.gate_consumers.get(layer))
+                                       gate_consumer=tracer.gate_consumers.get(layer),
+                                       residual=tracer.branches.verdicts.get(layer, False))
             for layer, use in tracer.uses.items()}
-    return uses, tracer.order
+    return Trace(uses, tracer.order, tracer.recorder.result(set(tracer.order)))
+
+
+def _block_entered(graph: SignalGraph):
+    def hook(module: torch.nn.Module, args: Any, kwargs: Any) -> None:
+        graph.enter(args, kwargs)
+    return hook
 
 
 def _forget_with(tensor: torch.Tensor, table: dict) -> None:
@@ -224,6 +252,7 @@ def _layer_hook(tracer: _Tracer, name: str):
         first = next(tensors_in(output), None)
         if first is not None:
             tracer.mark(first, name, False)
+            tracer.branches.start(name, first)
     return hook
 
 
@@ -270,17 +299,6 @@ def _slope(name: str, args: tuple, kwargs: dict) -> float | None:
     if name == "prelu" and len(args) > 1 and isinstance(args[1], torch.Tensor):
         return float(args[1].detach().float().mean())
     return None
-
-
-def tensors_in(value: Any) -> Iterator[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from tensors_in(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from tensors_in(item)
 
 
 def call_model(model: torch.nn.Module, example: Example) -> Any:

@@ -30,8 +30,8 @@ LEGEND = ("scheme: what produced the values (? when unsure); feeds: the activati
           "at 1 and # from | to the value; verdict: the most severe finding (listed below)")
 
 
-def _console(stream: TextIO, width: int | None = None) -> Console:
-    return make_console("auto", stream, width=width or report_width(stream))
+def _console(stream: TextIO, width: int | None = None, color: str = "auto") -> Console:
+    return make_console(color, stream, width=width or report_width(stream))
 
 
 def report_width(stream: TextIO) -> int:
@@ -44,8 +44,9 @@ def report_width(stream: TextIO) -> int:
     return DEFAULT_WIDTH
 
 
-def render_text(report: AuditReport, stream: TextIO, width: int | None = None) -> None:
-    console = _console(stream, width)
+def render_text(report: AuditReport, stream: TextIO, width: int | None = None, color: str = "auto") -> None:
+    """``color``: ``auto``, ``always`` or ``never`` (a report written to a file)."""
+    console = _console(stream, width, color)
     console.print(Text(f"initaudit model {printable(report.source)}", style="bold"))
     console.print(_parameter_table(report, console))
     if any(p.std_ratio is not None for p in report.parameters):

@@ -18,11 +18,14 @@ def _escape_property(text: str) -> str:
 
 
 def render(summary: Summary) -> str:
-    return "\n".join(
-        f"::{_LEVEL[d.severity]} file={_escape_property(d.path)},{_region(summary, d)}"
-        f"title={_escape_property(d.code + ' ' + d.name)}::{_escape(_message(d))}"
-        for d in summary.diagnostics
-    )
+    return "\n".join(annotation(d.severity, d.path, _region(summary, d), d.code + " " + d.name, _message(d))
+                     for d in summary.diagnostics)
+
+
+def annotation(severity: Severity, path: str, region: str, title: str, message: str) -> str:
+    """One workflow command; ``region`` is empty or ``line=N,...`` properties ending in a comma."""
+    return (f"::{_LEVEL[severity]} file={_escape_property(path)},{region}title={_escape_property(title)}"
+            f"::{_escape(message)}")
 
 
 def _region(summary: Summary, d: Diagnostic) -> str:

@@ -11,7 +11,7 @@ from initaudit.report.paths import repository_path
 
 #: GitLab's scale is info, minor, major, critical, blocker; a file that cannot be parsed hides
 #: every other finding in it, so it is critical.
-_SEVERITY = {Severity.INFO: "info", Severity.WARNING: "minor", Severity.ERROR: "major"}
+SEVERITY = {Severity.INFO: "info", Severity.WARNING: "minor", Severity.ERROR: "major"}
 _UNPARSEABLE = "IA000"
 
 
@@ -20,14 +20,16 @@ def render(summary: Summary) -> str:
     for d, line_print in zip(summary.diagnostics, line_fingerprints(summary), strict=True):
         path = repository_path(d.path)
         begin, end = (d.line, d.end_line) if d.cell is None else (summary.file_line(d) or 1,) * 2
-        issues.append({
-            "description": f"{d.code} {_where(d)}{d.message}",
-            "check_name": d.code,
-            "fingerprint": project_fingerprint(path, line_print),
-            "severity": "critical" if d.code == _UNPARSEABLE else _SEVERITY[d.severity],
-            "location": {"path": path, "lines": {"begin": begin, "end": end}},
-        })
+        issues.append(issue(f"{d.code} {_where(d)}{d.message}", d.code, project_fingerprint(path, line_print),
+                            "critical" if d.code == _UNPARSEABLE else SEVERITY[d.severity], path, begin, end))
     return json.dumps(issues, indent=2)
+
+
+def issue(description: str, code: str, fingerprint: str, severity: str, path: str, begin: int,
+          end: int) -> dict[str, object]:
+    """One Code Quality issue; ``path`` relative to the checkout (:func:`repository_path`)."""
+    return {"description": description, "check_name": code, "fingerprint": fingerprint, "severity": severity,
+            "location": {"path": path, "lines": {"begin": begin, "end": end}}}
 
 
 def _where(d: Diagnostic) -> str:

@@ -3,6 +3,7 @@ finding, for CI systems that show test reports."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from initaudit.diagnostics import Diagnostic
@@ -10,21 +11,46 @@ from initaudit.lint.summary import Summary
 from initaudit.report.printable import printable
 
 
+@dataclass(frozen=True)
+class Case:
+    """A failing test case: one finding."""
+
+    name: str
+    code: str
+    message: str
+    #: The failure's text: where, what, which rule.
+    text: str
+    #: Where it is, as attributes of the test case (line, column).
+    position: tuple[tuple[str, str], ...] = ()
+
+
 def render(summary: Summary) -> str:
-    by_file: dict[str, list[Diagnostic]] = {}
+    by_file: dict[str, list[Case]] = {}
     for d in summary.diagnostics:
-        by_file.setdefault(d.path, []).append(d)
-    count = str(len(summary.diagnostics))
+        by_file.setdefault(d.path, []).append(_case(d))
+    return document(by_file)
+
+
+def _case(d: Diagnostic) -> Case:
+    return Case(f"initaudit.{d.code}", d.code, printable(d.message),
+                f"{_position(d)}: {d.code} {printable(d.message)} [{d.name}, {d.severity.value}]",
+                (("line", str(d.line)), ("column", str(d.column))))
+
+
+def document(suites: dict[str, list[Case]]) -> str:
+    """The XML: a test suite per file (the key), its cases failing; one passing case when there
+    is no finding."""
+    count = str(sum(len(cases) for cases in suites.values()))
     root = ElementTree.Element("testsuites", name="initaudit", tests=count, failures=count, errors="0")
-    for path, found in by_file.items():
-        suite = ElementTree.SubElement(root, "testsuite", name=printable(path), tests=str(len(found)),
-                                       failures=str(len(found)), errors="0")
-        for d in found:
-            case = ElementTree.SubElement(suite, "testcase", name=f"initaudit.{d.code}",
-                                          classname=printable(path), line=str(d.line), column=str(d.column))
-            failure = ElementTree.SubElement(case, "failure", message=printable(d.message), type=d.code)
-            failure.text = f"{_position(d)}: {d.code} {printable(d.message)} [{d.name}, {d.severity.value}]"
-    if not by_file:
+    for path, cases in suites.items():
+        suite = ElementTree.SubElement(root, "testsuite", name=printable(path), tests=str(len(cases)),
+                                       failures=str(len(cases)), errors="0")
+        for found in cases:
+            case = ElementTree.SubElement(suite, "testcase",
+                                          {"name": found.name, "classname": printable(path), **dict(found.position)})
+            failure = ElementTree.SubElement(case, "failure", message=found.message, type=found.code)
+            failure.text = found.text
+    if not suites:
         suite = ElementTree.SubElement(root, "testsuite", name="initaudit", tests="1", failures="0", errors="0")
         ElementTree.SubElement(suite, "testcase", name="No problems found", classname="initaudit")
         root.set("tests", "1")

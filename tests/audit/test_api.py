@@ -81,6 +81,21 @@ def test_unknown_ignore_is_an_error_not_a_silent_pass(typo: str) -> None:
         assert_well_initialized(he_mlp(), ignore=[typo])
 
 
+@pytest.mark.parametrize(("select", "ignore", "codes"), [
+    (["IA201"], [], {"IA201"}), (["zero-weight-matrix"], [], {"IA201"}), ("IA201", [], {"IA201"}),
+    (["IA20"], ["IA207"], {"IA201"}), (["ALL"], ["IA2"], set()), (["IA1"], [], set()),
+    (["ALL"], [], {"IA201", "IA207"}),
+])
+def test_select_and_ignore_choose_the_rules_that_run(select: list[str], ignore: list[str], codes: set[str]) -> None:
+    assert {f.code for f in initaudit.audit(with_zero_layer(), select=select, ignore=ignore).findings} == codes
+
+
+@pytest.mark.parametrize("typo", ["IA999", "zero-weight", ""])
+def test_unknown_select_is_an_error_before_any_work(typo: str) -> None:
+    with pytest.raises(ValueError, match="unknown rule selector"):
+        initaudit.audit(lambda: pytest.fail("the model was built"), select=[typo])
+
+
 def test_importing_initaudit_does_not_import_torch() -> None:
     script = ("import sys, initaudit, initaudit.auditor, initaudit.testing\n"
               "assert callable(initaudit.audit)\n"

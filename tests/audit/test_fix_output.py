@@ -194,13 +194,12 @@ def _wrap_reinits(monkeypatch: pytest.MonkeyPatch, wrap: Callable[[Callable], Ca
     """Route every re-initialiser the fix plans through ``wrap``."""
     from initaudit.auditor import fixer
 
-    original_plan = fixer._plan
+    original = fixer.reinitialiser
 
-    def plan(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        reinit, described, target_std = original_plan(*args, **kwargs)  # type: ignore[arg-type]
-        return wrap(reinit), described, target_std
+    def reinitialiser(plan: fixer.FixPlan, seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        return wrap(original(plan, seed))
 
-    monkeypatch.setattr(fixer, "_plan", plan)
+    monkeypatch.setattr(fixer, "reinitialiser", reinitialiser)
 
 
 @pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt(), SystemExit(143),

@@ -187,18 +187,18 @@ def test_verified_comes_from_auditing_the_output(tmp_path: Path, monkeypatch: py
 
     checkpoint = tmp_path / "bad.safetensors"
     save_safetensors(audit_models.bad_mlp().state_dict(), checkpoint)
-    original_plan = fixer._plan
+    original = fixer.reinitialiser
 
-    def plan(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        reinit, described, target_std = original_plan(*args, **kwargs)  # type: ignore[arg-type]
+    def reinitialiser(plan: fixer.FixPlan, seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        reinit = original(plan, seed)
 
         def duplicating(tensor: torch.Tensor) -> torch.Tensor:
             fresh = reinit(tensor)
             fresh[1::2] = fresh[0::2][: fresh[1::2].shape[0]]  # every other row a copy: same std
             return fresh
-        return duplicating, described, target_std
+        return duplicating
 
-    monkeypatch.setattr(fixer, "_plan", plan)
+    monkeypatch.setattr(fixer, "reinitialiser", reinitialiser)
     out = tmp_path / "fixed.safetensors"
     status = run_model(str(checkpoint), factory="examples.audit_models:bad_mlp", fix=True, output=str(out))
     text = capsys.readouterr().out

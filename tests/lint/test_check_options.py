@@ -404,3 +404,12 @@ def test_findings_at_one_place_come_out_in_one_order_whatever_the_hash_seed(tmp_
         assert done.stdout.count("IA103") == 2
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_a_select_naming_only_audit_rules_is_refused(tmp_path: Path) -> None:
+    """``check --select IA201`` would run no lint rule at all: a usage error, as ``model`` says
+    of lint codes."""
+    write(tmp_path, {"a.py": BAD})
+    result = invoke("check", "--select", "IA201", str(tmp_path / "a.py"))
+    assert result.exit_code == 2
+    assert "'IA201' names no rule of `initaudit check`" in _one_error_line(result.output)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from initaudit.config import Config
 from tests.lint.test_check_options import ZERO, _one_error_line, invoke
 from tests.lint.test_cli import BAD, MISMATCH, write
 
@@ -87,6 +88,36 @@ def test_a_broken_chain_is_a_one_line_error(tmp_path: Path, files: dict[str, str
     result = invoke("check", str(tmp_path / "proj"))
     assert result.exit_code == 2
     assert message in _one_error_line(result.output)
+
+
+# --- one table for both commands ----------------------------------------------------------------
+
+@pytest.mark.parametrize("select", ['["IA201"]', '["IA2"]', '["non-finite-values", "IA210"]'])
+def test_an_audit_selection_in_the_settings_leaves_every_lint_rule_on(tmp_path: Path, select: str) -> None:
+    write(tmp_path, {"a.py": ZERO, "b.py": BAD})
+    everything = sorted(_codes("--isolated", str(tmp_path)))
+    write(tmp_path, {"pyproject.toml": f"[tool.initaudit]\nselect = {select}\n"})
+    assert sorted(_codes(str(tmp_path))) == everything == ["IA101", "IA104"]
+
+
+def test_a_selection_naming_both_commands_narrows_each_to_its_own(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": '[tool.initaudit]\nselect = ["IA201", "IA104"]\n', "a.py": ZERO,
+                     "b.py": BAD})
+    assert _codes(str(tmp_path)) == ["IA104"]
+
+
+@pytest.mark.parametrize(("select", "extend_select", "enabled"), [
+    (("IA1",), (), {"IA101", "IA103", "IA201", "IA205"}),
+    (("IA201",), (), {"IA000", "IA101", "IA103", "IA201"}),
+    (("IA101", "IA205"), (), {"IA101", "IA205"}),
+    (("IA",), (), {"IA000", "IA101", "IA103", "IA201", "IA205"}),
+    ((), ("IA103",), {"IA103"}),  # an empty select stays empty, for both commands
+    (("IA101",), ("IA205",), {"IA101", "IA201", "IA205"}),
+])
+def test_select_narrows_only_the_command_whose_rules_it_names(select: tuple[str, ...], extend_select: tuple[str, ...],
+                                                              enabled: set[str]) -> None:
+    config = Config(select=select, extend_select=extend_select)
+    assert {code for code in ("IA000", "IA101", "IA103", "IA201", "IA205") if config.enabled(code)} == enabled
 
 
 # --- --config --------------------------------------------------------------------------------

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import Callable
 
 from initaudit import catalogue
+from initaudit.auditor.results import AuditFinding
 from initaudit.auditor.rules.base import REGISTRY, AuditRule, ModelFacts, weights_of
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
 RULES: tuple[AuditRule, ...] = REGISTRY.instances()
-#: Codes whose parameters ``--fix`` re-initialises: the rules whose page offers a fix.
-FIXABLE = frozenset(rule.info.code for rule in RULES if rule.info.fix != "none")
 
 
-def check(facts: ModelFacts) -> list:
-    """Every rule's findings, in code order."""
-    return [found for rule in RULES for found in rule.check(facts)]
+def check(facts: ModelFacts, enabled: Callable[[str], bool] | None = None) -> list[AuditFinding]:
+    """The findings of every rule whose code is ``enabled`` (all when None), in code order."""
+    return [found for rule in RULES if enabled is None or enabled(rule.info.code) for found in rule.check(facts)]
 
 
-__all__ = ["FIXABLE", "RULES", "AuditRule", "ModelFacts", "catalogue", "check", "weights_of"]
+__all__ = ["RULES", "AuditFinding", "AuditRule", "ModelFacts", "catalogue", "check", "weights_of"]

@@ -1,14 +1,20 @@
 """What an auditor rule is: a class registered under its IA2xx code whose check reads the facts
-the audit gathered about the model (one record per parameter, the signal probe, clones)."""
+the audit gathered about the model (one record per parameter, the signal probe, clones).
+
+As for the static rules, the rule's page is its metadata: a finding takes the page's severity
+unless the rule gives another (which the page's ``severity-note`` explains). A rule that can
+fix what it found says how in code, with a :class:`FixPlan` on the finding; ``--fix`` carries
+out the plans and nothing else.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Protocol
 
-from initaudit import catalogue
+from initaudit import catalogue, knowledge
 from initaudit.auditor.probe import forward_end, outside_band, signal_ratios
-from initaudit.auditor.results import Finding, ParameterReport, SignalRow
+from initaudit.auditor.results import AuditFinding, FixPlan, ParameterReport, SignalRow
 from initaudit.diagnostics import Severity
 from initaudit.registry import Registry
 
@@ -45,7 +51,7 @@ class ModelFacts:
 class AuditRule(Protocol):
     info: ClassVar[catalogue.Entry]
 
-    def check(self, facts: ModelFacts) -> Iterable[Finding]: ...
+    def check(self, facts: ModelFacts) -> Iterable[AuditFinding]: ...
 
 
 #: Every auditor rule class by code; ``initaudit.auditor.rules`` fills it on import.
@@ -53,19 +59,40 @@ REGISTRY = Registry("model")
 rule = REGISTRY.rule
 
 
-def finding(rule: AuditRule, severity: Severity, parameter: str | None, message: str) -> Finding:
-    return Finding(code=rule.info.code, name=rule.info.name, severity=severity, parameter=parameter,
-                   message=message)
+def finding(rule: AuditRule, parameter: str | None, message: str, *, severity: Severity | None = None,
+            fix: FixPlan | None = None) -> AuditFinding:
+    """A finding of ``rule``: at its page's severity unless ``severity`` differs (see above)."""
+    return AuditFinding(code=rule.info.code, name=rule.info.name, severity=severity or rule.info.severity,
+                        parameter=parameter, message=message, fix=fix)
+
+
+def reinitialise(parameter: ParameterReport, reason: str) -> FixPlan:
+    """The fix of a badly initialised weight: draw it again with the scheme ``knowledge`` recommends
+    for the activation it feeds, in the distribution family (normal or uniform) it had."""
+    family = "normal" if parameter.scheme.family in ("normal", "trunc_normal", "orthogonal") else "uniform"
+    advice = knowledge.recommend(parameter.activation or "linear", family, parameter.slope)
+    arguments: dict[str, float | str] = {}
+    if advice.nonlinearity is not None:
+        arguments["nonlinearity"] = advice.nonlinearity
+        arguments["a"] = advice.slope if advice.slope is not None else 0.0
+    if advice.gain_of is not None:
+        arguments["gain"] = knowledge.calculate_gain(advice.gain_of)
+    shape = tuple(parameter.shape)
+    target_std = knowledge.init_std(advice.function, shape, **arguments) if len(shape) >= 2 else None
+    return FixPlan(parameter.name, advice.function, tuple(arguments.items()), target_std, reason)
 
 
 def is_matrix(parameter: ParameterReport) -> bool:
-    """A finite weight matrix worth a structural check (two or more dimensions and values)."""
+    """A finite weight matrix worth a structural check: a tensor the forward contracts with the
+    signal (or a recurrent cell's), with two or more dimensions and values. Tokens, position
+    tables, biases and scales are not: a zero start is ordinary for them."""
     stats = parameter.stats
-    return not stats.nonfinite and len(stats.shape) >= 2 and stats.numel >= 2
+    weight = parameter.role is None or parameter.role.weight_matrix
+    return weight and not stats.nonfinite and len(stats.shape) >= 2 and stats.numel >= 2
 
 
 def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float], bool],
-                   forward_words: str, verb: str) -> Finding | None:
+                   forward_words: str, verb: str) -> AuditFinding | None:
     """IA207/IA208: the first-to-last ratios of the probe that lie ``beyond`` the band."""
     signal = facts.signal
     trained = {p.name for p in facts.parameters if p.trained}
@@ -83,8 +110,8 @@ def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float],
         return None
     module = end.module if forward and beyond(forward) else signal[0].module
     depth = f"over {signal.index(end) + 1} layers ({signal[0].module} -> {end.module})"
-    return finding(rule, Severity.INFO if facts.has_norms else Severity.WARNING,
-                   facts.weight_of.get(module), f"signal {verb} {depth}: {' and '.join(parts)}")
+    return finding(rule, facts.weight_of.get(module), f"signal {verb} {depth}: {' and '.join(parts)}",
+                   severity=Severity.INFO if facts.has_norms else None)
 
 
 def hidden_layers(parameters: list[ParameterReport], weight_of: dict[str, str]) -> frozenset[str]:

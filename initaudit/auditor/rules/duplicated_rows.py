@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.auditor.results import Finding
-from initaudit.auditor.rules.base import ModelFacts, finding, is_matrix, rule
-from initaudit.diagnostics import Severity
+from initaudit.auditor.results import AuditFinding
+from initaudit.auditor.rules.base import ModelFacts, finding, is_matrix, reinitialise, rule
 
 
 @rule("IA203")
 class DuplicatedRows:
-    def check(self, facts: ModelFacts) -> Iterator[Finding]:
+    def check(self, facts: ModelFacts) -> Iterator[AuditFinding]:
         for parameter in facts.parameters:
             stats = parameter.stats
             if is_matrix(parameter) and stats.minimum != stats.maximum and stats.duplicate_rows:
-                yield finding(self, Severity.WARNING, parameter.name,
+                yield finding(self, parameter.name,
                               f"{stats.duplicate_rows} of {stats.shape[0]} rows repeat another row: "
-                              "those units stay identical during training")
+                              "those units stay identical during training",
+                              fix=reinitialise(parameter, "every row drawn independently"))

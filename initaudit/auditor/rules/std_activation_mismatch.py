@@ -6,8 +6,8 @@ import math
 from typing import Iterator
 
 from initaudit import knowledge
-from initaudit.auditor.results import Finding, ParameterReport
-from initaudit.auditor.rules.base import AuditRule, ModelFacts, finding, rule
+from initaudit.auditor.results import AuditFinding, ParameterReport
+from initaudit.auditor.rules.base import AuditRule, ModelFacts, finding, reinitialise, rule
 from initaudit.auditor.tensorstats import TensorStats
 from initaudit.diagnostics import Severity
 
@@ -19,7 +19,7 @@ LINEAR_LOG_TOLERANCE = math.log(3.0)
 
 @rule("IA206")
 class StdActivationMismatch:
-    def check(self, facts: ModelFacts) -> Iterator[Finding]:
+    def check(self, facts: ModelFacts) -> Iterator[AuditFinding]:
         state = facts.signal_state
         for parameter in facts.parameters:
             found = _mismatch(self, parameter, facts.has_norms, state)
@@ -27,7 +27,7 @@ class StdActivationMismatch:
                 yield found
 
 
-def _mismatch(rule: AuditRule, layer: ParameterReport, model_has_norms: bool, signal_state: str) -> Finding | None:
+def _mismatch(rule: AuditRule, layer: ParameterReport, model_has_norms: bool, signal_state: str) -> AuditFinding | None:
     report = layer
     ratio = report.std_ratio
     if ratio is None or ratio == 0 or layer.stats.nonfinite or layer.trained or report.scheme.family in (
@@ -46,14 +46,17 @@ def _mismatch(rule: AuditRule, layer: ParameterReport, model_has_norms: bool, si
         return None
     what = (f"std {report.std:.4g} is {ratio:.2f}x the {report.expected_std:.4g} that "
             f"{_activation_text(activation)} needs (gain {report.expected_std * math.sqrt(report.fan_in or 1):.3g}/sqrt(fan_in))")
+    if report.role is not None and report.role.head is not None:
+        what = f"as the output projection {report.role.head} it is tied to, {what}"
     info = _convention(layer, model_has_norms, signal_state, linear) or _rescaled(layer, ratio)
     if info:
-        return finding(rule, Severity.INFO, report.name, f"{what}; {info}")
+        return finding(rule, report.name, f"{what}; {info}", severity=Severity.INFO)
     advice = knowledge.recommend(activation, "normal" if "normal" in scheme.family else "uniform",
                                  report.slope)
-    return finding(rule, Severity.WARNING, report.name,
-                    f"{what}: the signal {'shrinks' if ratio < 1 else 'grows'} by that factor at "
-                    f"this layer; use {advice.function}")
+    return finding(rule, report.name,
+                   f"{what}: the signal {'shrinks' if ratio < 1 else 'grows'} by that factor at "
+                   f"this layer; use {advice.function}",
+                   fix=reinitialise(layer, f"the std {_activation_text(activation)} needs"))
 
 
 def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str, linear: bool) -> str | None:
@@ -63,10 +66,14 @@ def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str
     recipe = knowledge.library_recipe(report.block_type, report.scheme.name, report.activation)
     if recipe is not None:
         return recipe.why
-    if report.scheme.name == "pytorch_default" and signal_state == "in range":
+    # A tied table's scale was chosen for its lookups (torch's default is the embedding's N(0, 1)):
+    # neither a dense layer's default nor an output layer's own choice.
+    tied = report.role is not None and report.role.tied_head
+    dense_default = report.scheme.name == "pytorch_default" and not tied
+    if dense_default and signal_state == "in range":
         return ("torch's default init (U(+-1/sqrt(fan_in))); the probe shows the signal stays in "
                 "range through this network's depth")
-    if report.scheme.name == "pytorch_default" and signal_state == "not probed":
+    if dense_default and signal_state == "not probed":
         return ("torch's default init (U(+-1/sqrt(fan_in))), usual in shallow networks; no signal "
                 "probe ran to check this network's depth")
     if report.scheme.name in knowledge.FIXED_STD_SCHEMES and model_has_norms \
@@ -76,7 +83,7 @@ def _convention(layer: ParameterReport, model_has_norms: bool, signal_state: str
             and report.gate_consumer in knowledge.GATE_CONSUMERS and report.std_ratio < 1:
         return ("a gate (squeeze-excitation): the sigmoid's output scales another signal rather than "
                 "feeding a layer, and a smaller input only starts the gate nearer its midpoint")
-    if linear and (layer.consumer in knowledge.RESIDUAL_CONSUMERS or layer.last_layer):
+    if linear and (layer.residual_end or layer.last_layer) and not tied:
         return "the output of a residual branch or the model is conventionally scaled down"
     lowered = report.name.lower()
     if linear and any(fragment in lowered for fragment in knowledge.RESIDUAL_OUTPUT_NAMES):

@@ -5,25 +5,26 @@ from __future__ import annotations
 from typing import Iterator
 
 from initaudit import knowledge
-from initaudit.auditor.results import Finding, ParameterReport
-from initaudit.auditor.rules.base import ModelFacts, finding, is_matrix, rule
+from initaudit.auditor.results import AuditFinding, ParameterReport
+from initaudit.auditor.rules.base import ModelFacts, finding, is_matrix, reinitialise, rule
 from initaudit.diagnostics import Severity
 
 
 @rule("IA201")
 class ZeroWeightMatrix:
-    def check(self, facts: ModelFacts) -> Iterator[Finding]:
+    def check(self, facts: ModelFacts) -> Iterator[AuditFinding]:
         for parameter in facts.parameters:
             stats = parameter.stats
             if not is_matrix(parameter) or not stats.minimum == stats.maximum == 0:
                 continue
             reason = intentional_zero(parameter)
             if reason:
-                yield finding(self, Severity.INFO, parameter.name, f"all-zero weight matrix, {reason}")
+                yield finding(self, parameter.name, f"all-zero weight matrix, {reason}", severity=Severity.INFO)
             else:
-                yield finding(self, Severity.WARNING, parameter.name,
+                yield finding(self, parameter.name,
                               "all-zero weight matrix: every unit computes the same output and the "
-                              "layers before it receive no gradient")
+                              "layers before it receive no gradient",
+                              fix=reinitialise(parameter, "random values, so that the units differ"))
 
 
 def intentional_zero(parameter: ParameterReport) -> str | None:
@@ -31,8 +32,8 @@ def intentional_zero(parameter: ParameterReport) -> str | None:
     if fragment is not None:
         return f"a deliberate zero start ('{fragment}': LoRA B, zero convolution, gate or modulation)"
     if parameter.activation == "linear":
-        if parameter.consumer in knowledge.RESIDUAL_CONSUMERS:
-            return "the end of a residual or gated branch, which conventionally starts at zero"
+        if parameter.residual_end:
+            return "the end of a residual branch, which conventionally starts at zero"
         if parameter.last_layer:
             return "a zero-initialised output head (timm 'jax' mode convention)"
     return None

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from tests.audit.zoo import plain_models
 from tests.torchvision_ops import declare_torchvision_ops, import_torchvision
 
 
@@ -36,6 +37,15 @@ def _transformers() -> dict[str, Callable[[], torch.nn.Module]]:
             encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=16, max_source_positions=32,
             max_target_positions=32, decoder_start_token_id=3, suppress_tokens=[], begin_suppress_tokens=[],
             **tokens)),
+        # Raw waveform in (input_values), two strided convolutions before the encoder.
+        "wav2vec2": lambda: t.Wav2Vec2Model(t.Wav2Vec2Config(
+            conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=2, layerdrop=0.0, **small)),
+        # Filter-bank frames in (input_features, frames first), then a decoder.
+        "speech2text": lambda: t.Speech2TextModel(t.Speech2TextConfig(
+            d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+            encoder_ffn_dim=64, decoder_ffn_dim=64, max_source_positions=64, max_target_positions=32,
+            conv_channels=16, input_feat_per_channel=16, **tokens)),
     }
 
 
@@ -76,10 +86,16 @@ def _torchvision() -> dict[str, Callable[[], torch.nn.Module]]:
 def _diffusers() -> dict[str, Callable[[], torch.nn.Module]]:
     declare_torchvision_ops()
     diffusers = pytest.importorskip("diffusers")
+    transformer = dict(num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4, num_layers=2,
+                       sample_size=8, patch_size=2, norm_num_groups=1)
     return {"unet2d": lambda: diffusers.UNet2DModel(
         sample_size=16, in_channels=3, out_channels=3, block_out_channels=(16, 32), layers_per_block=1,
         norm_num_groups=8, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-        up_block_types=("AttnUpBlock2D", "UpBlock2D"))}
+        up_block_types=("AttnUpBlock2D", "UpBlock2D")),
+        # Diffusion transformers: hidden_states and timestep, with class labels or caption states.
+        "dit": lambda: diffusers.DiTTransformer2DModel(num_embeds_ada_norm=10, **transformer),
+        "pixart": lambda: diffusers.PixArtTransformer2DModel(cross_attention_dim=32, caption_channels=24,
+                                                              **transformer)}
 
 
 def _torch() -> dict[str, Callable[[], torch.nn.Module]]:
@@ -94,7 +110,9 @@ def _torch() -> dict[str, Callable[[], torch.nn.Module]]:
 
     return {"transformer_encoder": encoder,
             "lstm": lambda: torch.nn.LSTM(16, 32, num_layers=2),
-            "lstm_batch_first": lambda: torch.nn.LSTM(8, 16, batch_first=True, bidirectional=True)}
+            "lstm_batch_first": lambda: torch.nn.LSTM(8, 16, batch_first=True, bidirectional=True),
+            "vit_root_tokens": plain_models.TokenRootViT, "cnn_224": plain_models.flat_head_cnn,
+            "lazy_cnn": plain_models.lazy_head_cnn}
 
 
 LIBRARIES: dict[str, Callable[[], dict[str, Callable[[], torch.nn.Module]]]] = {
@@ -103,12 +121,15 @@ LIBRARIES: dict[str, Callable[[], dict[str, Callable[[], torch.nn.Module]]]] = {
 }
 ZOO: dict[str, str] = {
     "bert": "transformers", "gpt2": "transformers", "t5": "transformers", "llama": "transformers",
-    "vit": "transformers", "clip": "transformers", "whisper": "transformers",
+    "vit": "transformers", "clip": "transformers", "whisper": "transformers", "wav2vec2": "transformers",
+    "speech2text": "transformers",
     "timm_resnet50": "timm", "timm_vit_s": "timm", "timm_vit_s_jax": "timm", "timm_convnext_t": "timm",
     "timm_efficientnet_b0": "timm", "timm_regnety": "timm",
     "tv_resnet18": "torchvision", "tv_vgg11_bn": "torchvision", "tv_mobilenet_v3": "torchvision",
     "tv_lraspp": "torchvision", "tv_faster_rcnn": "torchvision",
-    "unet2d": "diffusers", "transformer_encoder": "torch", "lstm": "torch", "lstm_batch_first": "torch",
+    "unet2d": "diffusers", "dit": "diffusers", "pixart": "diffusers",
+    "transformer_encoder": "torch", "lstm": "torch", "lstm_batch_first": "torch",
+    "vit_root_tokens": "torch", "cnn_224": "torch", "lazy_cnn": "torch",
 }
 
 

@@ -46,6 +46,18 @@ def test_encoder_decoder_and_multi_modal_inputs_are_inferred(zoo: Zoo) -> None:
     assert "input_ids=" in notes["clip"] and "pixel_values=" in notes["clip"]
 
 
+def test_inputs_follow_the_forward_signature_and_the_config(zoo: Zoo) -> None:
+    notes = {name: " ".join(zoo.report(name).notes)
+             for name in ("wav2vec2", "speech2text", "dit", "pixart", "vit_root_tokens", "cnn_224", "lazy_cnn")}
+    assert "input_values=4x210" in notes["wav2vec2"]  # 16 frames through kernels 10, 3 and strides 5, 2
+    assert "input_features=4x64x16, decoder_input_ids=4x16" in notes["speech2text"]
+    assert "hidden_states=2x4x8x8, timestep=2, class_labels=2" in notes["dit"]
+    assert "hidden_states=2x4x8x8, timestep=2, encoder_hidden_states=2x8x24" in notes["pixart"]
+    assert "images at side 64 (8x3x64x64)" in notes["vit_root_tokens"]
+    assert "images at side 224 (2x3x224x224)" in notes["cnn_224"]
+    assert "lazy modules sized and initialised by a first forward pass" in notes["lazy_cnn"]
+
+
 def test_timm_jax_recipe_is_recognised(zoo: Zoo) -> None:
     """timm's weight_init="jax" puts Xavier (0.45x He) before GELU in each block's Mlp: the
     original ViT recipe, explained as such; its zero head is the model's output layer."""

@@ -138,7 +138,9 @@ def score(repo: dict, tree: Path, tally: Tally) -> None:
 
 
 def _site_for(sites: list[Site], path: str, line: int, code: str) -> Site | None:
-    wanting = [s for s in sites if code in s.expect]
+    """The site a finding answers: one expecting its code at its place, not yet answered first
+    (several findings at one call may each answer a site elsewhere: a helper's dead inits)."""
+    wanting = sorted((s for s in sites if code in s.expect), key=lambda s: code in s.found)
     exact = [s for s in wanting if (path, line) in s.places]
     if exact:
         return exact[0]

@@ -469,6 +469,11 @@ _KIND_OF_CLASSES: tuple[tuple[LayerKind, frozenset[str]], ...] = (
 )
 
 
+#: The torch.nn classes that own parameters.
+PARAMETERISED_CLASSES: frozenset[str] = frozenset(
+    name for kind, names in _KIND_OF_CLASSES if kind in PARAMETERISED_KINDS for name in names)
+
+
 def layer_kind(class_name: str) -> LayerKind | None:
     """The kind of a torch.nn class, None for a class torch.nn does not define."""
     for kind, names in _KIND_OF_CLASSES:

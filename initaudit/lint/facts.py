@@ -19,6 +19,9 @@ class InitVia(str, Enum):
     INIT = "init"  # a torch.nn.init call
     METHOD = "method"  # an in-place tensor method: w.zero_(), w.fill_(c), w.copy_(...)
     PARAMETER = "parameter"  # nn.Parameter(torch.zeros(...)) and the like
+    #: ``layer.weight.data = make(shape)``, ``layer.weight = other.weight``: the tensor is replaced
+    #: by a value that does not read it. No scheme is known; it only makes earlier ones void.
+    ASSIGN = "assign"
 
 
 #: The path under which a write to a tensor of no known layer (a bare Parameter) is recorded as
@@ -50,6 +53,8 @@ class ModuleClass:
     is_root: bool = True
     #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
     init_calls: dict[str, int] = field(default_factory=dict)
+    #: ``self.encoder = encoder`` in ``__init__``: attribute -> (parameter, the assigned name).
+    argument_attributes: dict[str, tuple[str, cst.Name]] = field(default_factory=dict)
     #: Why layers inside its instances were left out (a key of ``bounds.REASONS``), if some were.
     cut: str | None = None
     #: How many layers its attributes hold once composed (None before).
@@ -70,6 +75,9 @@ class Target:
     #: The layers are known precisely (a direct reference or an isinstance-narrowed loop).
     exact: bool = True
     parameter_ndim: int | None = None
+    #: Each layer stands for every layer of its class, built with arguments unknown: a helper's
+    #: class tests fix what it writes, judged where it is written (``targets._by_class``).
+    by_class: bool = False
 
 
 @dataclass
@@ -98,6 +106,15 @@ class InitOp:
     #: The operation as written, where ``node`` is the call in this file that runs it (a helper
     #: of another file): what it writes through (``.data``) is read there.
     written: cst.Call | cst.Assign | None = None
+    #: Local names rebound before the operation, and the key of ``attributes`` holding the
+    #: binding it sees (``fc = nn.Linear(...)`` twice in a function).
+    renamed: dict[str, str] = field(default_factory=dict)
+    #: Inside a ``try`` whose handler swallows the error an init raises on too few dimensions:
+    #: how many loops were open where it begins (None outside one).
+    errors_swallowed: int | None = None
+    #: Run here by a call of another file's helper whose class tests fix what it writes: what
+    #: holds whatever follows the layer is reported at the helper, not again here.
+    judged_where_written: bool = False
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:
@@ -186,10 +203,19 @@ class CollectedFile(Protocol):
     imported_sites: set[int]
     scopes: list[ModuleClass]
     init_ops: list[InitOp]
+    #: Assignments that replace a layer's tensor (``InitVia.ASSIGN``), resolved like init ops.
+    overwrites: list[InitOp]
+    #: What the classes of other files run on their own layers in ``__init__``, carried onto
+    #: the instances composed here (written there, never judged here but as overwritten).
+    inherited_ops: list[InitOp]
     apply_calls: list[ApplyCall]
     helper_calls: list[HelperCall]
+    call_sites: dict[int, tuple[int, str | None]]
+    stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]]
     functions: dict[str, cst.FunctionDef]
     components: set[str]
     #: What composition may still copy, and what it left out (``bounds.py``).
     budget: Budget
     cuts: list[Cut]
+
+    def foreign_models(self) -> Iterator[CollectedFile]: ...

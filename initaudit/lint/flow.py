@@ -86,8 +86,12 @@ class ForwardFlow:
     """Runs ``forward`` of one class and collects the consumers of every layer's output."""
 
     def __init__(self, attributes: dict[str, Submodule], methods: dict[str, cst.FunctionDef],
-                 names: QualifiedNames, summaries: dict[str, Summary] | None = None) -> None:
+                 names: QualifiedNames, summaries: dict[str, Summary] | None = None, *,
+                 parameters: frozenset[str] = frozenset()) -> None:
+        """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
+        is a weight whose output is recorded under its name, as a layer's under its path."""
         self._attributes = attributes
+        self._parameters = parameters
         self._methods = methods
         self._names = names
         self._summaries = summaries or {}
@@ -241,6 +245,8 @@ class ForwardFlow:
         if isinstance(node, cst.Attribute):
             base = self._expr(node.value, frame)
             return base if node.attr.value in ("T", "mT", "data") else EMPTY
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            return self._product([node.left, node.right], [], frame)
         if isinstance(node, cst.BinaryOperation):
             left, right = self._expr(node.left, frame), self._expr(node.right, frame)
             return self._combine(node.operator, left, right, node.right)
@@ -260,8 +266,8 @@ class ForwardFlow:
     def _combine(self, operator: cst.CSTNode, left: Value, right: Value,
                  right_node: cst.BaseExpression) -> Value:
         if isinstance(operator, (cst.Add, cst.Subtract, cst.AddAssign, cst.SubtractAssign)):
-            if literal_number(right_node) is not None:
-                return left
+            if literal_number(right_node) is not None or self._parameter(right_node) is not None:
+                return left  # a constant or a bias, not a skip connection
             return Value(left.producers | right.producers, True)
         if isinstance(operator, (cst.Multiply, cst.Divide, cst.MultiplyAssign, cst.DivideAssign)):
             # Scaling by a constant or a parameter keeps the producer; a product of two
@@ -273,6 +279,10 @@ class ForwardFlow:
         return EMPTY
 
     def _call(self, node: cst.Call, frame: _Frame) -> Value:
+        factors = self._factors(node)
+        if factors is not None:
+            others = [arg.value for arg in node.args if all(arg.value is not f for f in factors)]
+            return self._product(factors, others, frame)
         modules = self._modules(node.func, frame)
         args = [self._expr(arg.value, frame) for arg in node.args]
         first = args[0] if args else EMPTY
@@ -292,6 +302,55 @@ class ForwardFlow:
         for value in args:
             self._consume(value, UNKNOWN)
         return EMPTY
+
+    def _factors(self, node: cst.Call) -> list[cst.BaseExpression] | None:
+        """The two factors of a matrix product call (``torch.mm(a, b)``, ``x.mm(w)``,
+        ``F.linear(x, w)``); None for another call."""
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in knowledge.MATRIX_METHODS \
+                and not self._names(func) and self._modules(func.value, _Frame()) is None:
+            return [func.value, *positional[:1]]
+        for name in self._names(func):
+            if name in knowledge.PRODUCT_OPERANDS:
+                return [positional[i] for i in knowledge.PRODUCT_OPERANDS[name] if i < len(positional)]
+        return None
+
+    def _product(self, factors: list[cst.BaseExpression], others: list[cst.BaseExpression],
+                 frame: _Frame) -> Value:
+        """A product with a raw weight is that weight's output; one by a fixed matrix (an
+        adjacency, attention probabilities) carries the signal on; two signals consume both."""
+        for other in others:
+            self._consume(self._expr(other, frame), UNKNOWN)
+        weights = frozenset(w for f in factors if (w := self._parameter(f)) is not None)
+        values = [self._expr(f, frame) for f in factors if self._parameter(f) is None]
+        if weights:
+            for value in values:
+                self._consume(value, LAYER)
+            return Value(weights)
+        carrying = [value for value in values if value.producers]
+        if len(carrying) <= 1:
+            return carrying[0] if carrying else EMPTY
+        for value in carrying:
+            self._consume(value, UNKNOWN)
+        return EMPTY
+
+    def _parameter(self, node: cst.BaseExpression) -> str | None:
+        """The bare Parameter ``self.w`` an operand is (``self.w.t()``, ``self.w.T``, ``self.w[i]``)."""
+        while True:
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value in ("t", "transpose", "permute", "contiguous", "view", "reshape"):
+                node = node.func.value
+            elif isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "data"):
+                node = node.value
+            elif isinstance(node, cst.Subscript):
+                node = node.value
+            else:
+                break
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
+                and node.attr.value in self._parameters:
+            return node.attr.value
+        return None
 
     def _method_call(self, node: cst.Call, frame: _Frame, args: list[Value]) -> Value:
         assert isinstance(node.func, cst.Attribute)

@@ -17,6 +17,7 @@ from libcst.metadata import CodeRange
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
+from initaudit.lint.binding import returned_values, unpacked
 from initaudit.lint.bounds import FILE_LAYERS, Budget, Cut, note
 from initaudit.lint.builders import BuilderSummary, summarise_builders
 from initaudit.lint.facts import (ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia,
@@ -37,6 +38,11 @@ INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
 _NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
             "torch.autograd.grad_mode.no_grad")
+#: The parameters of the in-place random draws: (position, keyword, the init function's name).
+_DRAW_PARAMETERS: dict[str, list[tuple[int, str, str]]] = {
+    "normal_": [(0, "mean", "mean"), (1, "std", "std")],
+    "uniform_": [(0, "from", "a"), (1, "to", "b")],
+}
 #: Methods that add modules to a container or to a list of modules.
 _GROWING_METHODS = ("append", "extend", "add_module")
 #: Deprecated ``torch.nn.init`` names and their replacements, as variables an IA104 fix renames.
@@ -92,6 +98,9 @@ class FileModel:
         self.foreign_origins: dict[str, ForeignOrigin] = {}
         #: Ids of the calls here at which init operations of another file's function are reported.
         self.imported_sites: set[int] = set()
+        #: Expressions made by binding a function's parameters to a call's arguments, by id: the
+        #: written expression each stands for (its position and text).
+        self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
         self._walked = False
         collector = _Collector(self)
         walk(module, collector)
@@ -101,6 +110,10 @@ class FileModel:
         self.classes: dict[str, ModuleClass] = collector.classes
         self.scopes: list[ModuleClass] = collector.scopes
         self.init_ops: list[InitOp] = collector.init_ops
+        #: Assignments replacing a layer's tensor, which void earlier inits of it (IA111).
+        self.overwrites: list[InitOp] = collector.overwrites
+        #: Inits other files' classes run on layers composed here (``targets._inherited_ops``).
+        self.inherited_ops: list[InitOp] = []
         self.deprecated_refs: list[DeprecatedRef] = collector.deprecated_refs
         #: ``from torch.nn.init import <alias>`` name tokens, by deprecated alias.
         self.deprecated_imports: dict[str, list[cst.Name]] = collector.deprecated_imports
@@ -117,10 +130,13 @@ class FileModel:
         self.components: set[str] = collector.components
         #: Calls that may pass modules or tensors to a helper function of this file.
         self.helper_calls: list[HelperCall] = collector.helper_calls
+        #: Calls of a name (``LinearNorm(...)``), by id: their sequence number and enclosing method.
+        self.call_sites: dict[int, tuple[int, str | None]] = collector.call_sites
         #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = collector.forward_layers
         #: Functions of the file that build and return a Sequential, summarised (``mlp(...)``).
         self.builders: dict[str, BuilderSummary] = collector.builders
+        _type_argument_attributes(collector)
         #: What composing the classes may still copy, and what it left out (``bounds.py``).
         self.budget = Budget(FILE_LAYERS, links.project.layers if imported and links is not None else None)
         self.cuts: list[Cut] = []
@@ -179,9 +195,14 @@ class FileModel:
         return node in self._positions
 
     def _written_in(self, node: cst.CSTNode) -> FileModel:
+        node = self._standing_for(node)
         if self.links is None or self._owns(node):
             return self
         return next((other for other in self.foreign_models() if other._owns(node)), self)
+
+    def written_text(self, node: cst.CSTNode) -> str:
+        """The text of the file that writes ``node`` (this one, or an imported helper's)."""
+        return self._written_in(node).text
 
     def location(self, node: cst.CSTNode) -> str | None:
         """``blocks.py:12`` for a node written in another project file; None for this file's."""
@@ -192,8 +213,14 @@ class FileModel:
 
     # ---------------------------------------------------------------- metadata
 
+    def _standing_for(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The written expression a bound one stands for (itself when it is written)."""
+        entry = self.stand_ins.get(id(node))
+        return entry[1] if entry is not None and entry[0] is node else node
+
     def position(self, node: cst.CSTNode) -> CodeRange:
         # Resolved on first use: most files have no finding, and positions cost a full pass.
+        node = self._standing_for(node)
         other = self._written_in(node)
         if other is not self:
             return other.position(node)
@@ -203,6 +230,7 @@ class FileModel:
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Character offsets of a node in the text (lines counted as the parser counts them)."""
+        node = self._standing_for(node)
         other = self._written_in(node)
         if other is not self:
             return other.span(node)
@@ -216,6 +244,8 @@ class FileModel:
         return Edit(start, end, text)
 
     def source(self, node: cst.CSTNode) -> str:
+        if self._standing_for(node) is not node:
+            return cst.Module([]).code_for_node(node)  # what binding made: its own text
         start, end = self.span(node)
         return self._written_in(node).text[start:end]
 
@@ -228,6 +258,15 @@ class _Collector:
         self.classes: dict[str, ModuleClass] = {}
         self.scopes: list[ModuleClass] = [ModuleClass("<module>", model.module)]
         self.init_ops: list[InitOp] = []
+        self.overwrites: list[InitOp] = []
+        #: The expression last assigned to each local name of the function being read.
+        self._local_values: dict[str, cst.BaseExpression] = {}
+        #: Open ``try`` bodies whose handlers swallow an init's ValueError.
+        self._tries: list[tuple[cst.Try, int]] = []
+        #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
+        self.constructions: dict[str, list[dict[str, str | None]]] = {}
+        #: Per scope (by id), the key holding each local name rebound there (``_bind_local``).
+        self._rebound: dict[int, dict[str, str]] = {}
         self.deprecated_refs: list[DeprecatedRef] = []
         self.deprecated_imports: dict[str, list[cst.Name]] = {}
         self.import_local_names: dict[int, str] = {}
@@ -237,6 +276,7 @@ class _Collector:
         self.functions: dict[str, cst.FunctionDef] = {}
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
         self.helper_calls: list[HelperCall] = []
+        self.call_sites: dict[int, tuple[int, str | None]] = {}
         self._deprecated_locals: set[str] = set()
         self._callees: set[int] = set()
         self.dispatched: set[str] = set()
@@ -253,6 +293,7 @@ class _Collector:
         self._seq = 0
         self._local_classes = _ClassNames(
             frozenset(n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)), model)
+        self._top_functions = {n.name.value: n for n in model.module.body if isinstance(n, cst.FunctionDef)}
         pass_through = {n.name.value: n for n in model.module.body
                         if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
         self.builders = summarise_builders(model.module, model.names)
@@ -288,6 +329,7 @@ class _Collector:
             self.functions[node.name.value] = node
         self._functions.append((node, owner))
         self._builder.lists = {}
+        self._local_values = {}
         if any(self._is_no_grad(d.decorator) for d in node.decorators):
             self._no_grad += 1
         self._model.resolver.enter(node)
@@ -343,6 +385,14 @@ class _Collector:
 
     def leave_For_body(self, node: cst.For) -> None:
         self._loops.pop()
+
+    def visit_Try_body(self, node: cst.Try) -> None:
+        if any(_swallows_init_errors(handler) for handler in node.handlers):
+            self._tries.append((node, len(self._loops)))
+
+    def leave_Try_body(self, node: cst.Try) -> None:
+        if self._tries and self._tries[-1][0] is node:
+            self._tries.pop()
 
     def visit_With(self, node: cst.With) -> None:
         if any(self._is_no_grad(item.item) for item in node.items):
@@ -425,18 +475,53 @@ class _Collector:
         owner = self._owner()
         if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
-        if isinstance(target, cst.Name) and (built := self._constructed(node.value)) is not None:
+        if isinstance(target, cst.Name):
+            self._local_values[target.value] = node.value
+        if isinstance(target, cst.Name) and (built := self._constructed(node.value, imported=True)) is not None:
             self._instances[(id(owner), target.value)] = built
         in_method = bool(self._class_stack) and owner is self._class_stack[-1]
         if in_method and isinstance(target, cst.Attribute) and target.attr.value == "data" \
                 and (replaced := _self_attribute_name(target.value)) is not None:
             owner.data_assigned.add(replaced)  # ``self.w.data = ...``
+        self._overwrite(node, target)
         if in_method and (name := _self_attribute_name(target)) is not None:
             self._self_attribute(owner, name, node)
         elif isinstance(target, cst.Name) and owner.node is not None and not owner.is_module:
-            module = self._builder.build(target.value, node.value, self._defaults())
+            module = self._builder.build(target.value, _module_itself(node.value), self._defaults())
             if module is not None:
-                owner.attributes[target.value] = module
+                self._bind_local(owner, target.value, module)
+
+    def _bind_local(self, owner: ModuleClass, name: str, module: Submodule) -> None:
+        """``fc = nn.Linear(...)`` in a function or at module level. Rebound unconditionally, the
+        name holds a new layer under a key of its own: what was written through the old binding
+        stays on the old layer."""
+        rebound = self._rebound.setdefault(id(owner), {})
+        key = rebound.get(name, name)
+        if key in owner.attributes and not self._conditions and not self._loops:
+            key = f"{name}#{sum(k.startswith(name + '#') for k in owner.attributes) + 1}"
+            rebound[name] = key
+        owner.attributes[key] = module
+
+    def _renamed(self) -> dict[str, str]:
+        """The keys of the names rebound so far in the current scope (see ``_bind_local``)."""
+        return dict(self._rebound.get(id(self._owner()), {}))
+
+    def _overwrite(self, node: cst.Assign, target: cst.BaseExpression) -> None:
+        """``self.fc.weight.data = make(self.fc.weight.size())`` or ``self.fc.weight = tied``: a
+        layer's tensor replaced by a value that reads only its shape (a rescale is no overwrite)."""
+        if not self._functions or not isinstance(target, cst.Attribute):
+            return
+        tensor = target.value if target.attr.value == "data" else target
+        if not isinstance(tensor, cst.Attribute) or _self_attribute_name(tensor) is not None:
+            return  # ``self.w = ...`` binds an attribute; ``self.w.data = ...`` is ``data_assigned``
+        if _Reads(tensor, self.functions).of(node.value):
+            return
+        self._seq += 1
+        self.overwrites.append(InitOp(
+            node, "", InitVia.ASSIGN, {}, tensor, self._owner(), self._method_name(), self._seq,
+            scope_node=self._functions[-1][0], enclosing=tuple(f for f, _ in self._functions),
+            conditions=tuple(self._conditions), loops=tuple(self._loops), renamed=self._renamed(),
+        ))
 
     def _defaults(self) -> dict[str, cst.BaseExpression]:
         """Default values of the innermost function's parameters (``act_layer=nn.GELU``)."""
@@ -447,6 +532,9 @@ class _Collector:
                 if p.default is not None}
 
     def _self_attribute(self, owner: ModuleClass, name: str, node: cst.Assign) -> None:
+        if isinstance(node.value, cst.Name) and self._method_name() == "__init__" \
+                and node.value.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
+            owner.argument_attributes[name] = (node.value.value, node.value)
         module = self._builder.build(name, node.value, self._defaults())
         previous = owner.attributes.get(name)
         if module is not None or previous is not None:
@@ -455,25 +543,36 @@ class _Collector:
                 module = Submodule(name, LayerKind.UNKNOWN, None, node.value)
             owner.attributes[name] = module  # type: ignore[assignment]
             return
-        creation = self._parameter_creation(node.value)
+        value = self._parameter_element(node.value)
+        creation = self._parameter_creation(value)
         if creation is None:
             return
         function, ndim = creation
-        if isinstance(node.value, cst.Call) and _keyword_is_false(node.value, "requires_grad"):
+        if isinstance(value, cst.Call) and _keyword_is_false(value, "requires_grad"):
             function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
         if name in owner.parameters and owner.parameters[name] != ndim:
             ndim = None
         owner.parameters[name] = ndim
         if function is not None:
             self._seq += 1
-            value = node.value
             factory = value.args[0].value if isinstance(value, cst.Call) and value.args else None
             args = {"val": factory.args[-1].value} if (
                 function == "constant_" and isinstance(factory, cst.Call) and factory.args) else {}
+            written = node if value is node.value else value  # a ParameterList's element
+            assert isinstance(written, (cst.Call, cst.Assign))
             self.init_ops.append(InitOp(
-                node, function, InitVia.PARAMETER, args, node.targets[0].target, owner,
+                written, function, InitVia.PARAMETER, args, node.targets[0].target, owner,
                 self._method_name(), self._seq,
             ))
+
+    def _parameter_element(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``nn.Parameter(...)`` that ``nn.ParameterList(nn.Parameter(...) for _ in ...)`` repeats;
+        the value itself otherwise."""
+        if isinstance(value, cst.Call) and len(value.args) == 1 and isinstance(
+                value.args[0].value, (cst.GeneratorExp, cst.ListComp)) and any(
+                n.endswith(".ParameterList") and n.startswith("torch.nn.") for n in self._model.names(value.func)):
+            return value.args[0].value.elt
+        return value
 
     def _parameter_creation(self, value: cst.BaseExpression) -> tuple[str | None, int | None] | None:
         """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2); None if not a Parameter."""
@@ -499,11 +598,14 @@ class _Collector:
         owner = self._owner()
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes.local:
             self._note_components(node, owner)
+        self._note_construction(node, owner)
         if isinstance(node.func, cst.Name) and node.func.value == "isinstance" and len(node.args) == 2:
             tested = node.args[1].value
             classes = [e.value for e in tested.elements] if isinstance(tested, (cst.Tuple, cst.List)) else [tested]
             self.dispatched.update(c.value for c in classes if isinstance(c, cst.Name))
         method = self._method_name()
+        if isinstance(node.func, cst.Name):
+            self.call_sites[id(node)] = (self._seq, method)
         if method == "__init__" and (called := _self_attribute_name(node.func)) is not None:
             owner.init_calls.setdefault(called, self._seq)
         if method == "forward" and owner.is_module:
@@ -515,7 +617,7 @@ class _Collector:
                 function = name[len(INIT_PREFIX):]
                 function = knowledge.DEPRECATED_ALIASES.get(function, function)
                 if function in knowledge.INIT_FUNCTIONS:
-                    self._record(node, function, InitVia.INIT, _bind_init_args(node, function),
+                    self._record(node, function, InitVia.INIT, _bind_init_args(self._unpacked_returns(node), function),
                                  argument(node, 0, "tensor"))
                 return
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS:
@@ -541,15 +643,39 @@ class _Collector:
             if built is not None:
                 self.components.add(built)
 
-    def _constructed(self, node: cst.BaseExpression) -> str | None:
-        """The class of this file that ``X(...)``, ``given or X(...)`` or ``a if c else X(...)`` builds."""
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in self._local_classes.local:
+    def _constructed(self, node: cst.BaseExpression, *, imported: bool = False) -> str | None:
+        """The class of this file (or, ``imported``, of the project) that ``X(...)``, ``given or
+        X(...)`` or ``a if c else X(...)`` builds."""
+        classes = self._local_classes if imported else self._local_classes.local
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in classes:
             return node.func.value
         if isinstance(node, cst.BooleanOperation):
-            return self._constructed(node.left) or self._constructed(node.right)
+            return self._constructed(node.left, imported=imported) or self._constructed(node.right, imported=imported)
         if isinstance(node, cst.IfExp):
-            return self._constructed(node.body) or self._constructed(node.orelse)
+            return self._constructed(node.body, imported=imported) or self._constructed(node.orelse, imported=imported)
         return None
+
+    def _note_construction(self, node: cst.Call, owner: ModuleClass) -> None:
+        """``Wrapper(encoder, decoder)`` (or ``cls(...)`` in its class) with arguments built from
+        known classes: the class each ``__init__`` parameter receives there."""
+        func = node.func
+        if not isinstance(func, cst.Name):
+            return
+        built = self._class_stack[-1] if func.value == "cls" and self._class_stack else self.classes.get(func.value)
+        init = built.methods.get("__init__") if built is not None else None
+        if built is None or init is None or not built.argument_attributes:
+            return
+        params = [p.name.value for p in init.params.params][1:]
+        received: dict[str, str | None] = {}
+        for index, arg in enumerate(node.args):
+            if arg.star:
+                return
+            name = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
+            if name is not None:
+                value = arg.value
+                received[name] = self._constructed(value, imported=True) or (
+                    self._instances.get((id(owner), value.value)) if isinstance(value, cst.Name) else None)
+        self.constructions.setdefault(built.name, []).append(received)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if isinstance(node.operator, cst.MatrixMultiply):
@@ -566,7 +692,8 @@ class _Collector:
                 self._matrix_parameter(operand)
             return
         for name in self._model.names(node.func):
-            if name.rsplit(".", 1)[-1] in knowledge.MATRIX_FUNCTIONS and name.startswith("torch."):
+            if (name.rsplit(".", 1)[-1] in knowledge.MATRIX_FUNCTIONS and name.startswith("torch.")) \
+                    or name in knowledge.PRODUCT_OPERANDS:
                 for arg in node.args:
                     self._matrix_parameter(arg.value)
                 return
@@ -595,7 +722,8 @@ class _Collector:
         """``layers.append(m)``, ``self.blocks.append(m)``, ``self.net.add_module("fc", m)``."""
         assert isinstance(node.func, cst.Attribute)
         method, receiver = node.func.attr.value, node.func.value
-        items = [a.value for a in node.args if a.keyword is None and not a.star]
+        items = [self._local_values.get(a.value.value, a.value) if isinstance(a.value, cst.Name) else a.value
+                 for a in node.args if a.keyword is None and not a.star]
         if method == "extend":
             items = [e.value for e in items[0].elements] if items and isinstance(items[0], (cst.List, cst.Tuple)) else []
         names = None
@@ -630,14 +758,35 @@ class _Collector:
                 return
             if function == "constant_" and len(source.args) >= 2:
                 args["val"] = source.args[1].value
-        elif method == "normal_":
-            args = {k: v for k, v in (("mean", argument(node, 0, "mean")),
-                                      ("std", argument(node, 1, "std"))) if v is not None}
-        elif method == "uniform_":
-            args = {k: v for k, v in (("a", argument(node, 0, "from")),
-                                      ("b", argument(node, 1, "to"))) if v is not None}
+        elif method in _DRAW_PARAMETERS:
+            args = unpacked(self._unpacked_returns(node), _DRAW_PARAMETERS[method])
         assert function is not None
         self._record(node, function, InitVia.METHOD, args, node.func.value)
+
+    def _unpacked_returns(self, node: cst.Call) -> cst.Call:
+        """``w.uniform_(*hidden_init(self.fc1))`` read as ``w.uniform_(-lim, lim)``, with the items
+        of the tuple the function of the file returns for that call (unchanged when unknown)."""
+        index = next((i for i, arg in enumerate(node.args) if arg.star == "*"), None)
+        if index is None or not isinstance(called := node.args[index].value, cst.Call):
+            return node
+        method = _self_attribute_name(called.func)
+        if method is not None:
+            function = self._class_stack[-1].methods.get(method) if self._class_stack else None
+        else:
+            function = self._function_named(called.func)
+        items = None if function is None else returned_values(
+            function, called, skip_self=method is not None, stand_ins=self._model.stand_ins)
+        if items is None:
+            return node
+        spread = [cst.Arg(item) for item in items]
+        return node.with_changes(args=[*node.args[:index], *spread, *node.args[index + 1:]])
+
+    def _function_named(self, node: cst.BaseExpression) -> cst.FunctionDef | None:
+        """The function of the file a name calls: one defined at the top level, or the one a
+        parameter of the enclosing function defaults to (``def reset(self, init=hidden_init)``)."""
+        if isinstance(node, cst.Name) and node.value not in self._top_functions:
+            node = self._defaults().get(node.value, node)
+        return self._top_functions.get(node.value) if isinstance(node, cst.Name) else None
 
     def _record(self, node: cst.Call, function: str, via: InitVia,
                 args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
@@ -646,8 +795,67 @@ class _Collector:
             scope_node=self._functions[-1][0] if self._functions else None,
             enclosing=tuple(function for function, _ in self._functions),
             in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
-            loops=tuple(self._loops),
+            loops=tuple(self._loops), renamed=self._renamed(), errors_swallowed=self._tries[-1][1] if self._tries else None,
         ))
+
+
+#: What reads a tensor's shape only, not its values.
+_SHAPE_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim"})
+_SHAPE_METHODS = frozenset({"size", "dim", "numel", "ndimension", "type", "new_empty", "new_zeros",
+                            "new_ones", "new_full", "new_tensor"})
+
+
+class _Reads(cst.CSTVisitor):
+    """Whether an expression reads the values of a tensor (``w``, ``w.data``), rather than only
+    its shape: ``w.size()``, ``w.shape``, or a function of the file given ``w`` that reads only its
+    shape in turn (one level deep)."""
+
+    def __init__(self, tensor: cst.BaseExpression, functions: dict[str, cst.FunctionDef],
+                 depth: int = 0) -> None:
+        super().__init__()
+        self._key = _code(tensor)
+        self._functions = functions
+        self._depth = depth
+        self.found = False
+
+    def of(self, node: cst.CSTNode) -> bool:
+        node.visit(self)
+        return self.found
+
+    def _is_tensor(self, node: cst.BaseExpression) -> bool:
+        while isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        return isinstance(node, (cst.Name, cst.Attribute)) and _code(node) == self._key
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if node.attr.value in _SHAPE_ATTRIBUTES and self._is_tensor(node.value):
+            return False
+        self.found = self.found or self._is_tensor(node)
+        return not self.found
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found = self.found or self._is_tensor(node)
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _SHAPE_METHODS and self._is_tensor(func.value):
+            return False
+        function = self._functions.get(func.value) if isinstance(func, cst.Name) else None
+        if function is None or self._depth:
+            return True
+        params = function.params.params
+        for index, arg in enumerate(node.args):
+            if self._is_tensor(arg.value):
+                reads = arg.keyword is not None or bool(arg.star) or index >= len(params) or _Reads(
+                    cst.Name(params[index].name.value), self._functions, 1).of(function.body)
+                self.found = self.found or reads
+            else:
+                arg.value.visit(self)
+        return False
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 class _ClassNames:
@@ -661,6 +869,34 @@ class _ClassNames:
     def __contains__(self, name: object) -> bool:
         return name in self.local or (isinstance(name, str) and self._model.links is not None
                                       and self._model.imported_class(name) is not None)
+
+
+def _module_itself(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``Net(...)`` of ``Net(...).to(device).train()``: methods that return the module."""
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in knowledge.MODULE_SELF_METHODS:
+        node = node.func.value
+    return node
+
+
+def _swallows_init_errors(handler: cst.ExceptHandler) -> bool:
+    """``except:``, ``except Exception:``, ``except (ValueError, KeyError):``."""
+    if handler.type is None:
+        return True
+    caught = [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+    return any((e.value if isinstance(e, cst.Name) else e.attr.value if isinstance(e, cst.Attribute) else None)
+               in knowledge.INIT_ERRORS for e in caught)
+
+
+def _type_argument_attributes(collector: _Collector) -> None:
+    """``self.encoder = encoder``: a module of the class every construction in the file passes."""
+    for name, sites in collector.constructions.items():
+        owner = collector.classes[name]
+        for attribute, (param, node) in owner.argument_attributes.items():
+            passed = {site.get(param) for site in sites}
+            built = passed.pop() if len(passed) == 1 else None
+            if built is not None and attribute not in owner.attributes:
+                owner.attributes[attribute] = Submodule(attribute, LayerKind.CUSTOM, built, node)
 
 
 def _always_exits(body: cst.BaseSuite) -> bool:
@@ -689,19 +925,14 @@ def _keyword_is_false(call: cst.Call, keyword: str) -> bool:
 def _bind_init_args(node: cst.Call, function: str) -> dict[str, cst.BaseExpression]:
     """Arguments after ``tensor`` by parameter name."""
     spec = knowledge.INIT_FUNCTIONS[function]
-    bound: dict[str, cst.BaseExpression] = {}
-    for index, name in enumerate(spec.params, start=1):
-        value = argument(node, index, name)
-        if value is not None:
-            bound[name] = value
-    return bound
+    return unpacked(node, [(index, name, name) for index, name in enumerate(spec.params, start=1)])
 
 
 def _factory_ndim(factory: str | None, call: cst.Call) -> int | None:
     if factory in ("zeros_like", "ones_like", "full_like", None):
         return None
-    if factory in ("tensor", "Tensor", "as_tensor"):
-        data = argument(call, 0, "data")
+    data = argument(call, 0, "data")
+    if factory in ("tensor", "as_tensor") or (factory == "Tensor" and isinstance(data, (cst.List, cst.Tuple))):
         depth = 0
         while isinstance(data, (cst.List, cst.Tuple)) and data.elements:
             depth += 1

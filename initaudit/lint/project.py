@@ -177,6 +177,8 @@ class Project:
         bases = [top] if top != directory else [directory]  # a script's siblings
         for root in self.roots:
             bases.extend((root, root / "src"))
+        if top != directory:
+            bases.append(directory)  # last: a package directory run with itself on the path
         return bases
 
     # ------------------------------------------------------------ names
@@ -326,13 +328,13 @@ class Project:
         return found
 
     def may_be_initialiser(self, importer: Path, imported: Import) -> bool:
-        """Cheaply, from text: what ``imported`` names in ``importer`` is a function of a project
-        file (through re-exports) that can initialise."""
+        """Cheaply, from text: what ``imported`` names in ``importer`` is a function or a class of
+        a project file (through re-exports) that can initialise (a class: in its construction)."""
         binding = self.binding(importer, imported)
         if binding is None:
             return False
         if binding not in self._initialiser:
-            found = self.definition(binding, "def", set())
+            found = self.definition(binding, "def", set()) or self.definition(binding, "class", set())
             self._initialiser[binding] = found is not None and self.may_initialise(found)
         return self._initialiser[binding]
 
@@ -507,8 +509,9 @@ class Links:
                 if (digest := self.project.digest(path)) is not None}
 
     def calls_initialiser(self, text: str) -> bool:
-        """Whether this file calls or applies a function imported from a project file that can
-        initialise: such a file can hold a finding though its own text names no init."""
+        """Whether this file calls or applies a function, or builds a module class, imported from
+        a project file that can initialise: such a file can hold a finding though its own text
+        names no init."""
         # Most files import no such function: no scan of their code then.
         imported = [local for local, found in self._imports.items()
                     if self.project.may_be_initialiser(self.path, found)]
@@ -516,7 +519,7 @@ class Links:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
         used = set(_CALLED_OR_PASSED.findall(code)).intersection(imported)
-        return any(self.function(local) is not None for local in used)
+        return any(self.function(local) is not None or self.module_class(local) is not None for local in used)
 
 
 _PROJECTS: dict[tuple[str, tuple[str, ...]], Project] = {}

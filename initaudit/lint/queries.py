@@ -39,7 +39,19 @@ def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer 
     ``output`` only appears for the file's root modules: what follows a block that another class
     of the file builds is that class's business, and a block used from elsewhere is unknown.
     """
-    consumers = consumers_of(model, owner, layer)
+    return _single(consumers_of(model, owner, layer))
+
+
+def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:
+    """What the product of the raw weight ``op`` writes flows into (``relu(x @ self.w)``), when
+    that weight is judged at all (``judged_parameter``); None when unknown or ambiguous."""
+    target = op.target
+    if target is None or target.layers or not target.exact or not judged_parameter(model, op):
+        return None
+    return _single(target.owner.consumers.get(target.param, set()))
+
+
+def _single(consumers: set[Consumer]) -> Consumer | None:
     if not consumers or any(c.kind is ConsumerKind.UNKNOWN for c in consumers):
         return None
     if len(consumers) > 1:
@@ -122,7 +134,9 @@ def init_intent(model: FileModel, op: InitOp) -> str | None:
             return "glorot" if spec.scheme == "xavier" else None
         named = gain_name(model, gain)
         if named is not None:
-            return knowledge.GAIN_NAME_FAMILY.get(named[0])
+            family = knowledge.GAIN_NAME_FAMILY.get(named[0])
+            # Xavier with calculate_gain("linear") (gain 1) is Glorot's own scheme, the same draw.
+            return "glorot" if family == knowledge.LINEAR and spec.scheme == "xavier" else family
         if spec.scheme == "orthogonal":
             return None
         value = number(model, gain)
@@ -158,6 +172,14 @@ def layer_list(layers: Sequence[Submodule]) -> tuple[str, str]:
     return kinds, names
 
 
+def written_at(model: FileModel, op: InitOp) -> str:
+    """`` (written at blocks.py:12)`` or `` (written at line 12)`` for an operation reported at
+    a call that runs it (a wrapper's construction, a helper of another file); empty otherwise."""
+    if op.written is None:
+        return ""
+    return f" (written at {model.location(op.written) or f'line {model.position(op.written).start.line}'})"
+
+
 def layer_label(model: FileModel | None, layer: Submodule) -> str:
     """``Linear``, or ``Linear, blocks.py:12`` for a layer another project file builds."""
     where = model.location(layer.node) if model is not None else None
@@ -169,6 +191,9 @@ def describe_layers(layers: Sequence[Submodule], param: str, model: FileModel | 
     if len(layers) == 1:
         return f"{layers[0].path}.{param} ({layer_label(model, layers[0])})"
     kinds, names = layer_list(layers)
+    if len({m.path for m in layers}) == 1:  # one module of any of these classes (a helper's parameter)
+        classes = kinds.split("/")
+        return f"{layers[0].path}.{param} ({', '.join(classes[:4])}{', ...' if len(classes) > 4 else ''})"
     return f"the {param} of {len(layers)} {kinds} layers ({names})"
 
 

@@ -17,10 +17,11 @@ import libcst as cst
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
+from initaudit.lint.binding import bind, substitute
 from initaudit.lint.bounds import Cut
 from initaudit.lint.facts import (BARE_TENSOR, ApplyCall, CollectedFile, ForeignOrigin, HelperCall, InitOp,
-                                  ModuleClass, Target)
-from initaudit.lint.flow import OUTPUT, ForwardFlow, Summary
+                                  InitVia, ModuleClass, Target)
+from initaudit.lint.flow import OUTPUT, ConsumerKind, ForwardFlow, Summary
 from initaudit.lint.modules import Submodule, literal_number, returned_parameter, small_statements
 
 #: A set of submodules, and whether it is known precisely.
@@ -39,10 +40,14 @@ def resolve(model: CollectedFile, *, init_targets: bool = True) -> None:
         return
     model.init_ops.extend(_applied_ops(model))
     model.init_ops.extend(_helper_ops(model))
-    for op in model.init_ops:
+    for op in (*model.init_ops, *model.overwrites):
         if op.owner is not None and op.target_node is not None and op.target is None:
             op.target = _target(model, op)
-    _mark_superseded(model.init_ops)
+    model.init_ops.extend(_constructed_ops(model))
+    _mark_superseded([*model.init_ops, *model.overwrites])
+    _judge_helpers_alone(model)
+    model.inherited_ops = _inherited_ops(model)
+    _mark_inherited_superseded(model.inherited_ops, [*model.init_ops, *model.overwrites])
 
 
 # ------------------------------------------------------------------------ composition
@@ -164,7 +169,8 @@ def _run_flow(model: CollectedFile, owner: ModuleClass, summaries: dict[str, Sum
     for module in _own_layers(owner):
         if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
-    flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries)
+    flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries,
+                       parameters=frozenset(owner.parameters))
     summary = flow.summarise()
     if summary is None:
         owner.consumers = flow.run_sequentials()  # no forward here: Sequential order still holds
@@ -175,6 +181,121 @@ def _run_flow(model: CollectedFile, owner: ModuleClass, summaries: dict[str, Sum
         flow.consume(summary.output, OUTPUT)
     owner.consumers = flow.run_sequentials()
     visiting.discard(owner.name)
+
+
+# ------------------------------------------------------------------------ constructions
+
+
+#: Schemes whose right gain depends on what the layer feeds.
+_GAIN_SCHEMES = ("xavier", "kaiming", "orthogonal")
+
+
+def _constructed_ops(model: CollectedFile) -> list[InitOp]:
+    """The init operations of a module class's construction, run again at each construction
+    written here (``LinearNorm(i, o, bias=False)``) with the ``__init__`` parameters bound to the
+    call's arguments and defaults, and reported there: what the instance's layers feed is known
+    where it is built. An operation is derived where it may be judged differently than where it
+    is written: its arguments name a parameter, or (for a gain-bearing scheme) a layer it writes
+    feeds the class's own output, which only the builder's forward follows."""
+    derived: list[InitOp] = []
+    by_owner = _OpsByOwner()
+    for owner in (*model.classes.values(), *model.scopes):
+        for module in _own_layers(owner):
+            if module.kind is LayerKind.CUSTOM and isinstance(module.node, cst.Call) and module.children:
+                derived.extend(_construction_ops(model, owner, module, by_owner))
+    return derived
+
+
+class _OpsByOwner:
+    """The written operations of each class of the files asked about, grouped once per file."""
+
+    def __init__(self) -> None:
+        self._files: set[int] = set()
+        self._ops: dict[int, list[InitOp]] = {}
+
+    def of(self, source: CollectedFile, owner: ModuleClass) -> list[InitOp]:
+        if id(source) not in self._files:
+            self._files.add(id(source))
+            for op in source.written_ops:
+                if op.owner is not None:
+                    self._ops.setdefault(id(op.owner), []).append(op)
+        return self._ops.get(id(owner), [])
+
+
+def _construction_ops(model: CollectedFile, owner: ModuleClass, module: Submodule,
+                      by_owner: _OpsByOwner) -> Iterator[InitOp]:
+    found = _built_class(model, module.class_name or "")
+    call = module.node
+    assert isinstance(call, cst.Call)
+    if found is None or "__init__" not in found[0].methods:
+        return
+    built, source = found
+    bound = bind(built.methods["__init__"], call, skip_self=True)
+    seq, method = model.call_sites.get(id(call), (0, None))
+    instance = {m.path: m for m in module.walk()}
+    for op in by_owner.of(source, built):
+        if op.target_node is None or op.via is InitVia.PARAMETER \
+                or not (op.method == "__init__" or op.method in built.init_calls):
+            continue
+        target = op.target or _target(source, op)
+        if target is None or target.owner is not built or not target.layers:
+            continue
+        args = {key: substitute(value, bound, model.stand_ins) for key, value in op.args.items()}
+        changed = any(args[key] is not value for key, value in op.args.items())
+        pairs = [(instance[f"{module.path}.{m.path}"], m) for m in target.layers
+                 if f"{module.path}.{m.path}" in instance]
+        if not changed:
+            if knowledge.INIT_FUNCTIONS[op.function].scheme not in _GAIN_SCHEMES or target.param != "weight":
+                continue
+            pairs = [(m, inner) for m, inner in pairs
+                     if owner.consumers.get(m.path) and _feeds_the_class_output(built, inner)]
+        if not pairs:
+            continue
+        model.imported_sites.add(id(call))
+        yield dataclasses.replace(op, node=call, written=op.as_written, args=args, owner=owner, method=method,
+                                  seq=seq, target=Target(owner, tuple(m for m, _ in pairs), target.param,
+                                                         target.exact))
+
+
+def _built_class(model: CollectedFile, name: str) -> tuple[ModuleClass, CollectedFile] | None:
+    if name in model.classes:
+        return model.classes[name], model
+    return model.imported_classes.get(name)
+
+
+def _feeds_the_class_output(built: ModuleClass, layer: Submodule) -> bool:
+    """What the layer feeds inside its class is the class's output, or not followed there."""
+    return all(c.kind is ConsumerKind.OUTPUT for c in built.consumers.get(layer.path, ()))
+
+
+# ------------------------------------------------------------------------ inherited inits
+
+
+def _inherited_ops(model: CollectedFile) -> list[InitOp]:
+    """The init operations a class of another project file runs unconditionally on its own
+    layers in ``__init__``, as run on the copies of those layers composed into this file's
+    classes: they come first, so that a later write here voids them."""
+    derived = []
+    for owner in model.classes.values():
+        by_origin: dict[str, dict[str, list[Submodule]]] = {}
+        for layer in owner.layers():
+            if layer.origin in model.foreign_origins and layer.local_path is not None:
+                by_origin.setdefault(layer.origin, {}).setdefault(layer.local_path, []).append(layer)
+        for origin, layers in by_origin.items():
+            foreign = model.foreign_origins[origin].owner
+            source = next((m for m in model.foreign_models() if foreign in m.classes.values()), None)
+            for op in source.written_ops if source is not None else ():
+                if op.owner is not foreign or op.method != "__init__" or op.conditions or op.loops \
+                        or op.target_node is None or op.via is InitVia.PARAMETER:
+                    continue
+                target = _target(source, op)
+                reached = tuple(m for layer in (target.layers if target is not None and target.exact else ())
+                                for m in layers.get(layer.path, []))
+                if reached:
+                    assert target is not None
+                    derived.append(dataclasses.replace(
+                        op, owner=owner, seq=0, target=Target(owner, reached, target.param), written=op.as_written))
+    return derived
 
 
 # ------------------------------------------------------------------------ apply(fn)
@@ -192,12 +313,23 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
         params = [p.name.value for p in function.params.params]
         parameter = params[1] if params[0] == "self" and len(params) > 1 else params[0]
         modules = [m for root in reach[0] for m in root.walk()]
+        values = _partial_values(model, call, function)
         for op in ops:
             if op.scope_node is function and op.target_node is not None:
                 target = _applied_target(model, op, call.owner, parameter, modules)
                 if target is not None:
-                    derived.append(_at_call(model, op, call, target, ops))
+                    derived.append(_with_values(model, _at_call(model, op, call, target, ops), call, values))
     return derived
+
+
+def _partial_values(model: CollectedFile, call: ApplyCall, function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """What ``apply(partial(init_fn, gain=0.5))`` binds to the parameters of ``init_fn`` by keyword
+    (the module is passed after any positional ones, which are left alone)."""
+    node = call.function
+    if not (isinstance(node, cst.Call) and node.args and any(n.endswith("partial") for n in model.names(node.func))):
+        return {}
+    keywords = cst.Call(func=node.args[0].value, args=[arg for arg in node.args[1:] if arg.keyword is not None])
+    return bind(function, keywords, skip_self=False, defaults=False)
 
 
 def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, target: Target,
@@ -206,29 +338,77 @@ def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, tar
     derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
     if ops is not model.init_ops:
         model.imported_sites.add(id(call.node))
-        derived = dataclasses.replace(derived, node=call.node, written=op.as_written)
+        derived = dataclasses.replace(derived, node=call.node, written=op.as_written,
+                                      judged_where_written=_by_class(model, op) is not None)
     return derived
 
 
 def _helper_ops(model: CollectedFile) -> list[InitOp]:
     """Init operations of helper functions, resolved at each call with its arguments:
-    ``self._init_layer(self.fc1)``, ``init_weight(self.conv.weight)``."""
-    derived = []
+    ``self._init_layer(self.fc1)``, ``init_weight(self.conv.weight)``, and through the helpers
+    of the file that a helper calls (up to ``_HELPER_DEPTH`` calls deep)."""
+    derived: list[InitOp] = []
+    written_in: dict[int, list[HelperCall]] = {}
     for call in model.helper_calls:
-        callee = _callee(model, call.owner, call.function)
-        if callee is None or callee[0].name.value == "forward":
-            continue
-        function, ops = callee
-        bound = _bind(function, call.node, skip_self=isinstance(call.function, cst.Attribute))
-        if not bound:
-            continue
-        for op in ops:
-            if op.scope_node is not function or op.target_node is None:
-                continue
-            target = _bound_target(model, op, call, bound)
-            if target is not None:
-                derived.append(_at_call(model, op, call, target, ops))
+        written_in.setdefault(id(call.owner.node), []).append(call)
+    for call in model.helper_calls:
+        derived.extend(_called_ops(model, call, call, 1, written_in))
     return derived
+
+
+#: How many helper calls deep an init operation is followed from the call written in a scope.
+_HELPER_DEPTH = 3
+
+
+def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth: int,
+                written_in: dict[int, list[HelperCall]]) -> Iterator[InitOp]:
+    """The operations ``call`` runs, reported at ``site`` (the call the chain starts from) when
+    it is not the call itself; ``written_in``: the helper calls of each function, by its id."""
+    callee = _callee(model, call.owner, call.function)
+    if callee is None or callee[0].name.value == "forward" or (site is not call and callee[1] is not model.init_ops):
+        return  # a chain of helpers is followed inside this file
+    function, ops = callee
+    skip_self = isinstance(call.function, cst.Attribute)
+    bound = _bind(function, call.node, skip_self=skip_self)
+    if not bound:
+        return
+    values = bind(function, call.node, skip_self=skip_self)
+    for op in ops:
+        if op.scope_node is not function or op.target_node is None:
+            continue
+        target = _bound_target(model, op, call, bound)
+        if target is None:
+            continue
+        found = _with_values(model, _at_call(model, op, call, target, ops), call, values)
+        if site is not call and found.node is not op.node:  # moved to the call: to the first one
+            model.imported_sites.add(id(site.node))
+            found = dataclasses.replace(found, node=site.node)
+        yield found
+    if depth < _HELPER_DEPTH and ops is model.init_ops:
+        for inner in written_in.get(id(function), ()):
+            yield from _called_ops(model, _passed_on(model, inner, call, values), site, depth + 1, written_in)
+
+
+def _passed_on(model: CollectedFile, inner: HelperCall, call: HelperCall,
+               values: dict[str, cst.BaseExpression]) -> HelperCall:
+    """A call written in a helper, as the helper's call runs it: its arguments read with the
+    helper's parameters bound, in the caller's scope."""
+    args = [arg.with_changes(value=substitute(arg.value, values, model.stand_ins)) for arg in inner.node.args]
+    node = inner.node.with_changes(args=args)
+    model.stand_ins[id(node)] = (node, inner.node)
+    return dataclasses.replace(inner, node=node, owner=call.owner, method=call.method, seq=call.seq,
+                               loops=call.loops, conditions=call.conditions, passed=None)
+
+
+def _with_values(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall,
+                 values: dict[str, cst.BaseExpression]) -> InitOp:
+    """``op`` with the values the call binds to the helper's parameters (defaults included) in its
+    arguments; one whose arguments they change is reported at the call, where they are written."""
+    args = {key: substitute(value, values, model.stand_ins) for key, value in op.args.items()}
+    if all(args[key] is value for key, value in op.args.items()):
+        return op
+    model.imported_sites.add(id(call.node))
+    return dataclasses.replace(op, node=call.node, written=op.as_written, args=args)
 
 
 def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[str, cst.BaseExpression]:
@@ -430,8 +610,9 @@ def _modules(model: CollectedFile, owner: ModuleClass, node: cst.BaseExpression,
         module = owner.attributes.get(node.attr.value)
         return ([module], True) if module is not None else None
     if isinstance(node, cst.Name):
-        if node.value in owner.attributes and not owner.is_module:
-            return [owner.attributes[node.value]], True
+        key = op.renamed.get(node.value, node.value) if op is not None else node.value
+        if key in owner.attributes and not owner.is_module:
+            return [owner.attributes[key]], True
         return _loop_variable(model, owner, op, node.value) if op is not None else None
     if isinstance(node, (cst.Attribute, cst.Subscript)):
         parents = _modules(model, owner, node.value, op)
@@ -498,6 +679,21 @@ def _iterated(model: CollectedFile, owner: ModuleClass, op: InitOp, node: cst.Ba
         if reach and len(reach[0]) == 1 and reach[0][0].kind is LayerKind.CONTAINER:
             return list(reach[0][0].children)
     return None
+
+
+def tests_element(model: CollectedFile, op: InitOp, condition: cst.If) -> bool:
+    """Whether an ``if`` guarding ``op`` only tests the element a loop of it visits
+    (``isinstance(m, nn.Linear)``, ``p.dim() > 1``): it picks what the op writes, which its
+    target already says, rather than whether the op runs at all."""
+    for loop in op.loops:
+        variable = _loop_target(loop.target)
+        if variable is None:
+            continue
+        parameter = _parameter_test(condition.test, variable, _loop_name(loop.target))
+        klass = _class_test(model, condition.test, variable, frozenset())
+        if (parameter is not None and parameter[1]) or (klass is not None and klass.whole):
+            return True
+    return False
 
 
 def _loop_variable(model: CollectedFile, owner: ModuleClass, op: InitOp, name: str) -> Reach | None:
@@ -739,6 +935,11 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
         narrowed = True
+    if not narrowed and op.errors_swallowed is not None and op.errors_swallowed >= depth \
+            and knowledge.INIT_FUNCTIONS[op.function].min_dim >= 2:
+        # ``try: xavier_uniform_(p) except: pass`` in the loop: the vectors raise and are skipped.
+        pairs = [(m, p) for m, p in pairs if p == "weight" and m.kind is not LayerKind.NORM]
+        narrowed = True
     params = {p for _, p in pairs}
     exact = narrowed and params == {"weight"}
     return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
@@ -868,19 +1069,93 @@ def execution_key(op: InitOp) -> tuple[float, int]:
     return (called_at, op.seq) if called_at is not None else (math.inf, op.seq)
 
 
+def written_layers(target: Target) -> set[tuple[str, int]]:
+    """The layers a target writes, each as its path and the construction that made it: a name
+    rebound to a new layer keeps its path but is another layer."""
+    return {(m.path, id(m.node)) for m in target.layers}
+
+
+def _mark_inherited_superseded(inherited: list[InitOp], ops: list[InitOp]) -> None:
+    """An inherited op runs before everything here: any write here of the same layer, other
+    than the same written operation run at a call here, voids it there."""
+    written: dict[tuple[int, str, int, str], list[InitOp]] = {}
+    for op in ops:
+        if op.target is not None and op.method != "forward":
+            for path, node in written_layers(op.target):
+                written.setdefault((id(op.target.owner), path, node, op.target.param), []).append(op)
+    for op in inherited:
+        assert op.target is not None
+        op.superseded = frozenset(path for path, node in written_layers(op.target) if any(
+            other.as_written is not op.as_written
+            for other in written.get((id(op.target.owner), path, node, op.target.param), ())))
+
+
 def _mark_superseded(ops: Iterable[InitOp]) -> None:
     """An op's effect on a layer is void when a later op of the same class fully rewrites it."""
-    writes: dict[tuple[int, str, str], list[tuple[tuple[float, int], InitOp]]] = {}
+    writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, int], InitOp]]] = {}
     for op in ops:
         if op.target is None or op.method == "forward":
             continue
-        for path in [m.path for m in op.target.layers] or [BARE_TENSOR]:
-            writes.setdefault((id(op.target.owner), path, op.target.param), []).append((execution_key(op), op))
+        for path, node in written_layers(op.target) or [(BARE_TENSOR, 0)]:
+            writes.setdefault((id(op.target.owner), path, node, op.target.param), []).append((execution_key(op), op))
     superseded: dict[int, tuple[InitOp, set[str]]] = {}
-    for (_, path, _), entries in writes.items():
+    for (_, path, _, _), entries in writes.items():
         last_key = max(key for key, _ in entries)
         for key, op in entries:
             if key < last_key:
                 superseded.setdefault(id(op), (op, set()))[1].add(path)
     for op, paths in superseded.values():
         op.superseded = op.superseded | paths
+
+
+# ------------------------------------------------------------------------ helpers judged alone
+
+
+def _judge_helpers_alone(model: CollectedFile) -> None:
+    """Gives a helper's operation that nothing here resolved (no ``apply``/call of this file
+    reaches it) the target its class tests fix, so that what holds for every layer of those
+    classes is judged where it is written."""
+    resolved = {id(op.as_written) for op in model.init_ops if op.target is not None}
+    for op in model.init_ops:
+        if op.target is None and id(op.node) not in resolved:
+            op.target = _by_class(model, op)
+
+
+def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
+    """``def init(m): if isinstance(m, nn.BatchNorm2d): normal_(m.weight, 0, 0.02)``: a write to
+    the helper's module parameter under tests that select torch.nn classes (``isinstance``,
+    ``type(m) ==``, ``classname.find("Conv") != -1``, ``elif`` chains) writes the layers of those
+    classes, one standing for each class; None without such a test."""
+    function = op.scope_node
+    if function is None or op.owner is None or op.target_node is None or op.method == "forward" \
+            or op.via is InitVia.PARAMETER:
+        return None
+    node = _strip(op.target_node)
+    parameter = _module_parameter(function)
+    if parameter is None or not (isinstance(node, cst.Attribute) and _is_name(node.value, parameter)) \
+            or not node.attr.value.startswith(("weight", "bias", "in_proj")) or _enclosing_loop(op, parameter):
+        return None
+    param = node.attr.value
+    every = [Submodule(parameter, knowledge.layer_kind(name) or LayerKind.UNKNOWN, name, node.value)
+             for name in sorted(knowledge.PARAMETERISED_CLASSES) if knowledge.parameter_ndim(name, param)]
+    layers, selected = _narrow(model, op, parameter, every, depth=0)
+    return Target(op.owner, tuple(layers), param, by_class=True) if layers and selected else None
+
+
+def _module_parameter(function: cst.FunctionDef) -> str | None:
+    """The parameter ``apply`` passes the module in: the first one, after ``self`` or ``cls``."""
+    params = [p.name.value for p in function.params.params]
+    if params[:1] in (["self"], ["cls"]):
+        params = params[1:]
+    return params[0] if params else None
+
+
+def guarded_by_class_only(model: CollectedFile, op: InitOp) -> bool:
+    """Whether every ``if`` around a helper's operation tests only the class of its module:
+    what it writes, it writes on every layer of those classes."""
+    parameter = _module_parameter(op.scope_node) if op.scope_node is not None else None
+    if parameter is None:
+        return False
+    aliases = _class_name_aliases(op.scope_node, parameter)  # type: ignore[arg-type]
+    return all((test := _class_test(model, condition.test, parameter, aliases)) is not None and test.whole
+               for condition, _, _ in op.conditions)

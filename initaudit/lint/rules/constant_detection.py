@@ -15,6 +15,7 @@ from initaudit.lint.queries import (describe_layers, feeding, is_intentional, is
                                     low_rank_partner, number, single_output)
 from initaudit.lint.rules.base import Finding
 from initaudit.lint.rules.rewrite import scheme_fix
+from initaudit.lint.targets import guarded_by_class_only
 
 _SCHEMES_THAT_RANDOMISE = ("xavier", "kaiming", "orthogonal", "fixed")
 
@@ -34,12 +35,14 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
     for op in model.init_ops:
         if op.function not in ("zeros_", "ones_", "constant_") or op.target is None:
             continue
-        if not op.target.exact or op.method == "forward":
+        if not op.target.exact or op.method == "forward" or op.judged_where_written:
             continue
         value = {"zeros_": 0.0, "ones_": 1.0}.get(op.function)
         if value is None:
             value = number(model, op.args.get("val"))
         target = op.target
+        if target.by_class and (value is None or (value == 0.0 and not _zeroes_whole_classes(model, op))):
+            continue  # a zero start is deliberate where the layer ends a branch, unknown here
         if not target.layers:
             if _flag_parameter(model, op):
                 yield ConstantInit(op, value, target.param, None, ())
@@ -54,11 +57,18 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
             continue
         consumers = {feeding(model, target.owner, m) for m in layers}
         consumer = consumers.pop() if len(consumers) == 1 else None
-        if None in consumers | {consumer} and target.owner.is_module:
+        if None in consumers | {consumer} and target.owner.is_module and not target.by_class:
             # Mature model code zero-initialises output projections whose consumer lies beyond
             # what one file shows; only a layer whose use is known can be judged.
             continue
         yield ConstantInit(op, value, describe_layers(layers, target.param, model), consumer, layers)
+
+
+def _zeroes_whole_classes(model: FileModel, op: InitOp) -> bool:
+    """A helper that zeroes the weight of every layer of a class it is given, under no other test
+    (not ``if name.startswith("head")``) and not named as a deliberate zero init (``zero_module``)."""
+    assert op.scope_node is not None
+    return guarded_by_class_only(model, op) and not is_intentional(op.scope_node.name.value)
 
 
 def _intentional(model: FileModel, op: InitOp, layer: Submodule, names: dict[int, frozenset[str]]) -> bool:

@@ -46,7 +46,7 @@ class FanInWrongDimension:
         found: dict[int, tuple[_Evidence, list[Submodule]]] = {}
         helpers: list[tuple[InitOp, _Evidence, str, frozenset[str]]] = []
         for op in model.init_ops:
-            if op.function not in _RANDOM or op.method == "forward":
+            if op.function not in _RANDOM or op.method == "forward" or op.judged_where_written:
                 continue
             if op.target is not None:
                 layers = _output_first(op.effective_layers()) if op.target.param == "weight" else ()
@@ -93,7 +93,7 @@ def _fan_in_from_dim0(model: FileModel, op: InitOp, context: _Context) -> Iterat
 def _says_fan_in(model: FileModel, evidence: _Evidence) -> bool:
     """Dimension 0 under a square root (the 1/sqrt(fan_in) idiom) or named a fan-in; never when a
     name or comment says fan-out (torchvision's documented fan_out He init)."""
-    words = " ".join(_words(model, assign) for assign in evidence.through)
+    words = " ".join([_line_words(model, evidence.node), *(_words(model, assign) for assign in evidence.through)])
     if any(word in words for word in knowledge.FAN_OUT_WORDS):
         return False
     named = any(word in words for word in knowledge.FAN_IN_WORDS)
@@ -104,10 +104,26 @@ def _words(model: FileModel, assign: cst.Assign) -> str:
     """The assigned name and the comment on its line or the line above, lower-cased."""
     target = assign.targets[0].target
     name = target.value if isinstance(target, cst.Name) else ""
-    line = model.position(assign).start.line
-    lines = re.split(r"\r\n|\r|\n", model.text)
-    comments = [text.split("#", 1)[1] for text in lines[max(line - 2, 0):line] if "#" in text]
-    return " ".join([name, *comments]).lower()
+    return " ".join([name, *_comments(model, assign)]).lower()
+
+
+def _line_words(model: FileModel, node: cst.CSTNode) -> str:
+    """The names assigned on the line of a read (``fan_out = w.size(0)``, reached through a
+    helper's returned value) and the comments there, lower-cased."""
+    line = model.position(node).start.line
+    text = _lines(model, node)[line - 1]
+    return " ".join([text.split("#", 1)[0].split("=", 1)[0] if "=" in text else "",
+                     *_comments(model, node)]).lower()
+
+
+def _comments(model: FileModel, node: cst.CSTNode) -> list[str]:
+    """The comments on the line of ``node`` and the line above."""
+    line = model.position(node).start.line
+    return [text.split("#", 1)[1] for text in _lines(model, node)[max(line - 2, 0):line] if "#" in text]
+
+
+def _lines(model: FileModel, node: cst.CSTNode) -> list[str]:
+    return re.split(r"\r\n|\r|\n", model.written_text(node))
 
 
 def _evidence(model: FileModel, node: cst.BaseExpression, context: _Context, in_sqrt: bool,

@@ -11,6 +11,7 @@ from initaudit import knowledge
 from initaudit.diagnostics import Severity
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
+from initaudit.lint.modules import argument
 from initaudit.lint.queries import feeding, is_intentional, number
 from initaudit.lint.rules.base import Finding, rule
 
@@ -22,7 +23,8 @@ _SMALLEST_GAIN = 0.1
 class GainConfusedWithStd:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "orthogonal"):
+            if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "orthogonal") \
+                    or _passed_by_caller(op) or op.judged_where_written:
                 continue
             gain, origin = _gain(model, op)
             if gain is None or not 0 < gain < _SMALLEST_GAIN or _deliberately_small(model, op):
@@ -51,6 +53,14 @@ def _gain(model: FileModel, op: InitOp) -> tuple[float | None, str]:
         return value, ""
     default = op.parameter_default(node.value)
     return number(model, default), f" (the default of {node.value})"
+
+
+def _passed_by_caller(op: InitOp) -> bool:
+    """The gain is a parameter of the function written around the init, here run for one call:
+    a value the caller picks for one layer (a policy head's 0.01) is its choice, and the
+    parameter's default is judged where the init is written."""
+    written = op.written
+    return isinstance(written, cst.Call) and isinstance(argument(written, 1, "gain"), cst.Name)
 
 
 def _deliberately_small(model: FileModel, op: InitOp) -> bool:

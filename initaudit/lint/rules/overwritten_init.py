@@ -7,7 +7,7 @@ from typing import Iterator
 from initaudit.lint.facts import InitOp, InitVia
 from initaudit.lint.model import FileModel
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.targets import execution_key
+from initaudit.lint.targets import execution_key, tests_element, written_layers
 
 
 @rule("IA111")
@@ -16,32 +16,74 @@ class OverwrittenInit:
         ops = [op for op in model.init_ops
                if op.target is not None and op.target.exact and op.method != "forward"
                and op.via is not InitVia.PARAMETER and op.owner is not None and op.owner.is_module]
+        writes = ops + [op for op in model.overwrites if op.target is not None and op.target.exact
+                        and op.method != "forward"]
         reported = set()
         for op in ops:
             paths = [m.path for m in op.target.layers] if op.target.layers else []  # type: ignore[union-attr]
             if not paths or op.superseded != frozenset(paths) or id(op.node) in reported:
                 continue
-            later = [other for other in ops if _replaces(other, op, paths)]
-            if not later:
+            later = _later_writes(model, writes, op, written_layers(op.target))  # type: ignore[arg-type]
+            if later is None:
                 continue
             reported.add(id(op.node))
-            line = model.position(later[0].node).start.line
+            lines = sorted({model.position(other.node).start.line for other in later})
+            where = f"line {lines[0]}" if len(lines) == 1 else "lines " + ", ".join(map(str, lines))
             yield Finding(
                 op.node,
                 f"this {op.function} has no effect: every tensor it writes is initialised again "
-                f"later in the construction (line {line}), so the earlier call only misleads the reader",
+                f"later in the construction ({where}), so the earlier call only misleads the reader",
+            )
+        yield from _inherited(model, writes)
+
+
+def _inherited(model: FileModel, writes: list[InitOp]) -> Iterator[Finding]:
+    """An init another file's class runs in its construction, voided here by a later write on
+    every copy composed here: reported at that write, which names it."""
+    reported = set()
+    for op in model.inherited_ops:
+        assert op.target is not None
+        layers = written_layers(op.target)
+        if op.superseded != frozenset(path for path, _ in layers):
+            continue
+        for later in _later_writes(model, writes, op, layers) or ():
+            if (id(later.node), id(op.as_written)) in reported:
+                continue
+            reported.add((id(later.node), id(op.as_written)))
+            what = "this assignment" if later.via is InitVia.ASSIGN else f"this {later.function}"
+            paths = sorted(path for path, _ in layers)
+            shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+            yield Finding(
+                later.node,
+                f"{what} initialises the {op.target.param} of {shown} again, so the {op.function} "
+                f"at {model.location(op.as_written)}, run when they are built, has no effect",
             )
 
 
-def _replaces(later: InitOp, earlier: InitOp, paths: list[str]) -> bool:
+def _later_writes(model: FileModel, writes: list[InitOp], op: InitOp,
+                  layers: set[tuple[str, int]]) -> list[InitOp] | None:
+    """For each tensor ``op`` writes, the first later write that replaces it; None when one is
+    not surely replaced."""
+    later: list[InitOp] = []
+    for layer in layers:
+        found = next((other for other in writes if _replaces(model, other, op, {layer})), None)
+        if found is None:
+            return None
+        if all(other is not found for other in later):
+            later.append(found)
+    return later
+
+
+def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tuple[str, int]]) -> bool:
     """``later`` runs after ``earlier``, unconditionally relative to it, on the same tensors."""
     assert later.target is not None and earlier.target is not None
-    if later.node is earlier.node or later.target.owner is not earlier.target.owner:
+    if later.as_written is earlier.as_written or later.target.owner is not earlier.target.owner:
         return False
     if later.target.param != earlier.target.param or execution_key(later) <= execution_key(earlier):
         return False
-    if not {m.path for m in later.target.layers} >= set(paths):
+    if not written_layers(later.target) >= layers:
         return False
     earlier_ifs = {id(node): branch for node, branch, _ in earlier.conditions}
     # Exclusive branches of one if never both run; a later write under its own condition may not.
-    return all(earlier_ifs.get(id(node)) == branch for node, branch, _ in later.conditions)
+    return all(earlier_ifs.get(id(node)) == branch for node, branch, _ in later.conditions
+               if not tests_element(model, later, node))

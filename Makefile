@@ -38,7 +38,7 @@ test: install
 	$(BIN)/python -m pytest
 
 # Rewrites every golden and snapshot file from the code as it is: the per-rule snapshots
-# (tests/fixtures/rules/*.json, tests/fixtures/audit_rules/*.json), tests/golden/findings.json
+# (tests/fixtures/rules/*.json, tests/fixtures/audit_rules/*.json), tests/golden/findings/*.json
 # and the output formats (tests/lint/golden/*). Run it after an intended change of findings or
 # output, then review its diff like code; with no change it rewrites nothing.
 GOLDEN_TESTS := tests/lint/test_rule_snapshots.py tests/audit/test_rule_snapshots.py \

@@ -112,9 +112,6 @@ class InitOp:
     #: Inside a ``try`` whose handler swallows the error an init raises on too few dimensions:
     #: how many loops were open where it begins (None outside one).
     errors_swallowed: int | None = None
-    #: Run here by a call of another file's helper whose class tests fix what it writes: what
-    #: holds whatever follows the layer is reported at the helper, not again here.
-    judged_where_written: bool = False
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:

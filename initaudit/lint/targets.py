@@ -338,8 +338,7 @@ def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, tar
     derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
     if ops is not model.init_ops:
         model.imported_sites.add(id(call.node))
-        derived = dataclasses.replace(derived, node=call.node, written=op.as_written,
-                                      judged_where_written=_by_class(model, op) is not None)
+        derived = dataclasses.replace(derived, node=call.node, written=op.as_written)
     return derived
 
 

@@ -83,9 +83,13 @@ def test_a_scheme_wanting_an_activation_stays_quiet_without_the_model() -> None:
     "            nn.init.zeros_(m.weight)",
     "def zero_module(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.weight)",
     "def init(m):\n    if isinstance(m, MyNorm):\n        nn.init.normal_(m.weight, 0, 0.02)",
+    # Glorot's bound for each of q, k and v: both fans summed, not dimension 0 taken as the fan-in
+    "def init(m):\n    if isinstance(m, nn.Linear):\n"
+    "        val = math.sqrt(6. / float(m.weight.shape[0] // 3 + m.weight.shape[1]))\n"
+    "        nn.init.uniform_(m.weight, -val, val)",
 ])
 def test_nothing_is_judged_without_a_class_that_fixes_the_kind(helper: str) -> None:
-    assert lines_and_codes(f"import torch.nn as nn\nfrom blocks import MyNorm\n\n\n{helper}\n") == []
+    assert lines_and_codes(f"import math\nimport torch.nn as nn\nfrom blocks import MyNorm\n\n\n{helper}\n") == []
 
 
 def test_a_helper_applied_in_its_file_is_reported_once() -> None:
@@ -140,9 +144,12 @@ class Net(nn.Module):
 """
 
 
-def test_a_helper_of_another_file_is_reported_once_at_the_helper(tmp_path: Path) -> None:
-    """The activation-independent finding at the helper; IA103, which needs the ReLU after
-    ``fc``, at the call that applies it."""
+def test_a_helper_of_another_file_is_judged_at_the_helper_and_at_the_call(tmp_path: Path) -> None:
+    """The helper alone shows its norm scale drawn around 0 (kept when only that file is
+    checked, as a pre-commit run on it does); the call that applies it reports what it does to
+    this model, IA103 included, as cross-file findings are (it names the helper's line)."""
     root = write(tmp_path, {"pyproject.toml": "", "init_utils.py": HELPERS, "model.py": MODEL})
     found = [(name, line, code) for name, line, code, _ in findings([root])]
-    assert found == [("init_utils.py", 6, "IA114"), ("model.py", 12, "IA103")]
+    assert found == [("init_utils.py", 6, "IA114"), ("model.py", 12, "IA103"), ("model.py", 12, "IA114")]
+    alone = write(tmp_path / "alone", {"init_utils.py": HELPERS})
+    assert [(name, line, code) for name, line, code, _ in findings([alone])] == [("init_utils.py", 6, "IA114")]

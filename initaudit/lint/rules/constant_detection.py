@@ -35,7 +35,7 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
     for op in model.init_ops:
         if op.function not in ("zeros_", "ones_", "constant_") or op.target is None:
             continue
-        if not op.target.exact or op.method == "forward" or op.judged_where_written:
+        if not op.target.exact or op.method == "forward":
             continue
         value = {"zeros_": 0.0, "ones_": 1.0}.get(op.function)
         if value is None:

@@ -46,7 +46,7 @@ class FanInWrongDimension:
         found: dict[int, tuple[_Evidence, list[Submodule]]] = {}
         helpers: list[tuple[InitOp, _Evidence, str, frozenset[str]]] = []
         for op in model.init_ops:
-            if op.function not in _RANDOM or op.method == "forward" or op.judged_where_written:
+            if op.function not in _RANDOM or op.method == "forward":
                 continue
             if op.target is not None:
                 layers = _output_first(op.effective_layers()) if op.target.param == "weight" else ()
@@ -145,6 +145,8 @@ def _evidence(model: FileModel, node: cst.BaseExpression, context: _Context, in_
             and len(node.args) == 1:
         yield from _evidence(model, node.args[0].value, context, in_sqrt, through, seen)
     elif isinstance(node, cst.BinaryOperation):
+        if isinstance(node.operator, cst.Add) and (_reads_dim1(node.left) or _reads_dim1(node.right)):
+            return  # ``shape[0] // 3 + shape[1]``: both fans summed, Glorot's scale (timm's moco qkv)
         root = isinstance(node.operator, cst.Power) and literal_number(node.right) in (0.5, -0.5)
         yield from _evidence(model, node.left, context, in_sqrt or root, through, seen)
         if not root:
@@ -154,6 +156,17 @@ def _evidence(model: FileModel, node: cst.BaseExpression, context: _Context, in_
         yield from _evidence(model, node.right, context, in_sqrt, through, seen)
     elif isinstance(node, cst.UnaryOperation):
         yield from _evidence(model, node.expression, context, in_sqrt, through, seen)
+
+
+def _reads_dim1(node: cst.CSTNode) -> bool:
+    """``size(1)`` or ``shape[1]`` somewhere in ``node``."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
+            and len(node.args) == 1 and literal_number(node.args[0].value) == 1:
+        return True
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+            and literal_number(node.slice[0].slice.value) == 1:
+        return True
+    return any(_reads_dim1(child) for child in node.children)
 
 
 def _dim0(model: FileModel, node: cst.BaseExpression, context: _Context, seen: frozenset[str]) -> bool | None:

@@ -24,7 +24,7 @@ class GainConfusedWithStd:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "orthogonal") \
-                    or _passed_by_caller(op) or op.judged_where_written:
+                    or _passed_by_caller(op):
                 continue
             gain, origin = _gain(model, op)
             if gain is None or not 0 < gain < _SMALLEST_GAIN or _deliberately_small(model, op):

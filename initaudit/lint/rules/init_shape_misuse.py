@@ -15,7 +15,7 @@ class InitShapeMisuse:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             spec = knowledge.INIT_FUNCTIONS[op.function]
-            if op.via is not InitVia.INIT or op.target is None or not op.target.exact or op.judged_where_written:
+            if op.via is not InitVia.INIT or op.target is None or not op.target.exact:
                 continue
             target = op.target
             shapes = {target.parameter_ndim} if not target.layers else {

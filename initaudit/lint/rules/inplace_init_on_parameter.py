@@ -17,8 +17,7 @@ from initaudit.lint.rules.base import Finding, rule
 class InplaceInitOnParameter:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if op.via is not InitVia.METHOD or op.in_no_grad or op.target is None or not op.target.exact \
-                    or op.judged_where_written:
+            if op.via is not InitVia.METHOD or op.in_no_grad or op.target is None or not op.target.exact:
                 continue
             written = op.as_written
             if not isinstance(written, cst.Call) or not isinstance(written.func, cst.Attribute):

@@ -22,7 +22,7 @@ _RANDOM = ("normal_", "uniform_", "trunc_normal_")
 class NormScaleNearZero:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if op.function not in _RANDOM or op.method == "forward" or op.target is None or op.judged_where_written:
+            if op.function not in _RANDOM or op.method == "forward" or op.target is None:
                 continue
             distribution = _near_zero(model, op)
             layers = _norm_scales(op) if distribution else ()

@@ -18,7 +18,7 @@ _NO_TRUNCATION_STD = 0.5
 class TruncNormalBounds:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if op.function != "trunc_normal_" or op.via is not InitVia.INIT or op.judged_where_written:
+            if op.function != "trunc_normal_" or op.via is not InitVia.INIT:
                 continue
             std_node = op.args.get("std")
             std = number(model, std_node) if std_node is not None else 1.0

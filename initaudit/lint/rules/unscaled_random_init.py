@@ -15,7 +15,7 @@ from initaudit.lint.rules.rewrite import scheme_fix
 class UnscaledRandomInit:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if op.function not in ("normal_", "uniform_") or op.method == "forward" or op.judged_where_written:
+            if op.function not in ("normal_", "uniform_") or op.method == "forward":
                 continue
             distribution = _unit_distribution(model, op)
             written = weight_matrices(model, op) if distribution else None

@@ -70,7 +70,7 @@ def run_model(spec: str | None = None, *, output_format: str = "text", input_sha
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             source = open_source(spec, trust_pickle=trust_pickle, factory=factory, low_memory=low_memory)
-            if fix and source.metadata.get("per_module"):
+            if fix and source.per_module:
                 raise AuditError(f"{spec or factory}: --fix cannot write a model audited module by module "
                                  "(it is never whole in memory)")
             if example_inputs:

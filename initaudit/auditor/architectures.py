@@ -21,6 +21,7 @@ import torch
 
 from initaudit.auditor.confine import confined
 from initaudit.auditor.errors import AuditError, first_line
+from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.source import tied_names
 
 CONFIG = "config.json"
@@ -50,7 +51,7 @@ def pipeline_components(directory: Path) -> list[str] | None:
                   if isinstance(value, list) and (directory / name).is_dir())
 
 
-def build(directory: Path, notes: list[str], stored_bytes: int) -> torch.nn.Module | None:
+def build(directory: Path, notes: list[Note], stored_bytes: int) -> torch.nn.Module | None:
     """The model ``directory/config.json`` describes, parameters on the meta device; None (with
     a note saying why) when the config names no architecture the installed libraries build, or
     one far larger than the ``stored_bytes`` of weights the directory holds."""
@@ -62,7 +63,8 @@ def build(directory: Path, notes: list[str], stored_bytes: int) -> torch.nn.Modu
         try:
             config = json.loads(config_path.read_text())
         except (ValueError, OSError, RecursionError) as error:
-            notes.append(f"{CONFIG} unreadable ({first_line(error)}); no model built from it")
+            notes.append(Note(NoteKind.CONFIG_UNREADABLE,
+                              f"{CONFIG} unreadable ({first_line(error)}); no model built from it"))
             return None
         make = _builder(config, directory, notes) if isinstance(config, dict) else None
         if make is None:
@@ -79,7 +81,7 @@ def build(directory: Path, notes: list[str], stored_bytes: int) -> torch.nn.Modu
     if guard.refused:  # the library may have caught the refusal and gone on another way
         failure = f"{CONFIG}: building the model failed ({guard.refused[0]})"
     if failure:
-        notes.append(failure)
+        notes.append(Note(NoteKind.CONFIG_NOT_BUILT, failure))
         return None
     return module
 
@@ -104,10 +106,10 @@ def _oversized(make: Callable[[], torch.nn.Module], stored_bytes: int) -> str:
             f"{stored_bytes / (1 << 20):.1f} MiB of weights here can fill; not built")
 
 
-def _builder(config: dict[str, Any], directory: Path, notes: list[str]) -> Callable[[], torch.nn.Module] | None:
+def _builder(config: dict[str, Any], directory: Path, notes: list[Note]) -> Callable[[], torch.nn.Module] | None:
     if "auto_map" in config:
-        notes.append(f"{CONFIG} names custom code (auto_map); initaudit never runs code from a checkpoint, "
-                     "so no model was built")
+        notes.append(Note(NoteKind.CONFIG_REFUSED, f"{CONFIG} names custom code (auto_map); initaudit never runs "
+                          "code from a checkpoint, so no model was built"))
         return None
     if isinstance(config.get("_class_name"), str):
         return _diffusers(config)
@@ -116,8 +118,8 @@ def _builder(config: dict[str, Any], directory: Path, notes: list[str]) -> Calla
     if isinstance(config.get("model_type"), str):
         fetched = _fetched_backbone(config)
         if fetched is not None:
-            notes.append(f"{CONFIG} names the backbone {fetched} by hub repository or path; the model is "
-                         "built offline from the directory alone, so no model was built")
+            notes.append(Note(NoteKind.CONFIG_REFUSED, f"{CONFIG} names the backbone {fetched} by hub repository "
+                              "or path; the model is built offline from the directory alone, so no model was built"))
             return None
         return _transformers(directory, config, notes)
     return None
@@ -136,7 +138,7 @@ def _diffusers(config: dict[str, Any]) -> Callable[[], torch.nn.Module]:
     return make
 
 
-def _timm(config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Module]:
+def _timm(config: dict[str, Any], notes: list[Note]) -> Callable[[], torch.nn.Module]:
     model_args = config.get("model_args")
     args = _without_weights(model_args if isinstance(model_args, dict) else {}, notes)
     for key in ("num_classes", "global_pool", "in_chans"):
@@ -153,7 +155,7 @@ def _timm(config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Mod
     return make
 
 
-def _without_weights(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _without_weights(args: dict[str, Any], notes: list[Note]) -> dict[str, Any]:
     """timm's ``model_args`` less what would load weights, with a note naming what was removed."""
     kept = {key: value for key, value in args.items() if key not in _TIMM_LOADING}
     removed = [key for key in args if key in _TIMM_LOADING]
@@ -163,8 +165,8 @@ def _without_weights(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
             kept[key] = {field: value for field, value in cfg.items() if field not in _CFG_LOADING}
             removed += [f"{key}.{field}" for field in cfg if field in _CFG_LOADING]
     if removed:
-        notes.append(f"{CONFIG}: ignored model_args {', '.join(removed)} (the model is built, never loaded "
-                     "from other weights)")
+        notes.append(Note(NoteKind.CONFIG_IGNORED, f"{CONFIG}: ignored model_args {', '.join(removed)} (the model "
+                          "is built, never loaded from other weights)"))
     return kept
 
 
@@ -184,7 +186,7 @@ def _fetched_backbone(config: dict[str, Any]) -> str | None:
     return None
 
 
-def _transformers(directory: Path, config: dict[str, Any], notes: list[str]) -> Callable[[], torch.nn.Module]:
+def _transformers(directory: Path, config: dict[str, Any], notes: list[Note]) -> Callable[[], torch.nn.Module]:
     def make() -> torch.nn.Module:
         import transformers
 
@@ -199,7 +201,7 @@ def _transformers(directory: Path, config: dict[str, Any], notes: list[str]) -> 
     return make
 
 
-def _built_not_loaded(config: Any, notes: list[str]) -> None:
+def _built_not_loaded(config: Any, notes: list[Note]) -> None:
     """Switch off pretrained backbones (transformers 4 loads them when a model is built) and
     remove the timm arguments that load weights (``timm_wrapper``), in the config and its parts."""
     from transformers import PretrainedConfig
@@ -213,7 +215,8 @@ def _built_not_loaded(config: Any, notes: list[str]) -> None:
         seen.add(id(part))
         if getattr(part, "use_pretrained_backbone", False):
             part.use_pretrained_backbone = False
-            notes.append(f"{CONFIG}: use_pretrained_backbone ignored (the backbone is built, never loaded)")
+            notes.append(Note(NoteKind.CONFIG_IGNORED,
+                              f"{CONFIG}: use_pretrained_backbone ignored (the backbone is built, never loaded)"))
         if isinstance(getattr(part, "model_args", None), dict):
             part.model_args = _without_weights(part.model_args, notes)
         stack.extend(value for value in vars(part).values() if isinstance(value, PretrainedConfig))
@@ -239,7 +242,7 @@ def parameters_on_meta() -> Iterator[None]:
 
 
 def assign(module: torch.nn.Module, names: list[str], load: Callable[[str], torch.Tensor],
-           where: str) -> list[str]:
+           where: str) -> list[Note]:
     """Give ``module`` the checkpoint's tensors (``assign``: no copy into meta storage), tie what
     the model ties, and return notes; a parameter the checkpoint lacks is an AuditError."""
     tied = tied_names(module)
@@ -259,10 +262,11 @@ def assign(module: torch.nn.Module, names: list[str], load: Callable[[str], torc
         raise AuditError(f"{where}: the checkpoint lacks {', '.join(lacking[:5])}"
                          f"{f' and {len(lacking) - 5} more' if len(lacking) > 5 else ''}, "
                          "which the model its config describes has")
-    notes = []
+    notes: list[Note] = []
     if unexpected:
-        notes.append(f"not audited, not in the model its config describes: {', '.join(unexpected[:5])}"
-                     f"{f' and {len(unexpected) - 5} more' if len(unexpected) > 5 else ''}")
+        more = f" and {len(unexpected) - 5} more" if len(unexpected) > 5 else ""
+        notes.append(Note(NoteKind.TENSORS_NOT_AUDITED,
+                          f"not audited, not in the model its config describes: {', '.join(unexpected[:5])}{more}"))
     return notes
 
 

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import torch
 
+from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.safetensors_io import Entry, write_safetensors
 from initaudit.auditor.source import Source, SourceKind
 from initaudit.auditor.sources import open_shard
@@ -21,7 +22,7 @@ from initaudit.auditor.writing import atomic_dir, atomic_file, scratch_dir
 Reinits = dict[str, Callable[[torch.Tensor], torch.Tensor]]
 
 
-def write_copy(source: Source, reinits: Reinits, target: Path, fmt: str, notes: list[str]) -> None:
+def write_copy(source: Source, reinits: Reinits, target: Path, fmt: str, notes: list[Note]) -> None:
     """Write ``source`` to ``target`` in ``fmt`` (``writing.output_format``) with each tensor of
     ``reinits`` replaced by its function's answer; what was left out goes to ``notes``."""
     if source.weights is not None:  # built from its config: rewrite the stored tensors, copy the rest
@@ -40,7 +41,7 @@ def write_copy(source: Source, reinits: Reinits, target: Path, fmt: str, notes: 
         atomic_dir(target, lambda tmp: _write_file(source, reinits, tmp / name, _format_of(name)))
 
 
-def _write_beside_config(stored: Source, reinits: Reinits, directory: Path, notes: list[str]) -> None:
+def _write_beside_config(stored: Source, reinits: Reinits, directory: Path, notes: list[Note]) -> None:
     assert stored.path is not None
     root = stored.path.parent
     for name in _files_to_copy(root, set(), {stored.path.name}, notes):
@@ -138,7 +139,7 @@ def _replace_nested(source: Source, new: dict[str, torch.Tensor]) -> Any:
     return rebuild(source.container, source.key_path)
 
 
-def _write_shards(source: Source, reinits: Reinits, directory: Path, notes: list[str]) -> None:
+def _write_shards(source: Source, reinits: Reinits, directory: Path, notes: list[Note]) -> None:
     assert source.path is not None
     root = source.path
     changed = {source.shard_map[name] for name in reinits}
@@ -157,7 +158,7 @@ def _write_shards(source: Source, reinits: Reinits, directory: Path, notes: list
             _save_torch(shard, own, destination)
 
 
-def _files_to_copy(root: Path, shards: set[str], changed: set[str], notes: list[str]) -> list[str]:
+def _files_to_copy(root: Path, shards: set[str], changed: set[str], notes: list[Note]) -> list[str]:
     """Untouched shards and the directory's other regular files, none reached through a link out."""
     inside = root.resolve()
     names = (shards | {entry.name for entry in root.iterdir()}) - changed
@@ -165,7 +166,7 @@ def _files_to_copy(root: Path, shards: set[str], changed: set[str], notes: list[
     for name in sorted(names):
         entry = root / name
         if not entry.resolve().is_relative_to(inside):
-            notes.append(f"not copied: {name} (a link out of the checkpoint directory)")
+            notes.append(Note(NoteKind.NOT_COPIED, f"not copied: {name} (a link out of the checkpoint directory)"))
         elif entry.is_file():
             chosen.append(name)
     return chosen

@@ -14,6 +14,7 @@ import torch
 from initaudit import knowledge
 from initaudit.auditor.checkpoint_writer import write_copy
 from initaudit.auditor.errors import AuditError
+from initaudit.auditor.notes import Note
 from initaudit.auditor.pipeline import Analysis, analyse
 from initaudit.auditor.probe import signal_ratios
 from initaudit.auditor.results import AuditFinding, FixPlan
@@ -43,7 +44,7 @@ class FixOutcome:
     signal_ratios: list[tuple[str, float | None, float | None]] = field(default_factory=list)
     #: Findings at warning or above in the re-audit of the written output.
     remaining: list[AuditFinding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -72,7 +73,7 @@ def apply_fix(source: Source, analysis: Analysis, output: str, fmt: str, *, seed
     reinits = {name: reinitialiser(plan, seed + index) for index, (name, plan) in enumerate(plans.items())}
     write_copy(source, reinits, target, fmt, outcome.notes)
     reloaded = open_source(str(target), trust_pickle=trust_pickle,
-                           factory=factory or source.metadata.get("factory"))
+                           factory=factory or source.factory)
     again = analyse(reloaded, input_shape=input_shape, seed=seed, recognise_trained=recognise_trained,
                     enabled=enabled)
     outcome.remaining = [f for f in again.report.findings if f.severity.fails]

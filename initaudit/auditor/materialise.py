@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 
 from initaudit.auditor.factories import call_factory, factory_function
+from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.source import Source, SourceKind, module_source
 
 #: Without --low-memory, the per-module path is taken when the model's fp32 size exceeds this
@@ -26,8 +27,6 @@ AUTO_SHARE = 0.5
 #: A unit bigger than this is split: its own parameters alone, then each submodule.
 UNIT_LIMIT = 1 << 30
 RESET_METHODS = ("reset_parameters", "_reset_parameters")
-#: Source metadata key marking a model audited module by module (it is never whole in memory).
-PER_MODULE = "per_module"
 
 
 def build_on_meta(function: Callable[[], object]) -> torch.nn.Module | None:
@@ -276,33 +275,36 @@ def factory_source(spec: str, low_memory: bool) -> Source:
     is asked for or the model would take more than ``AUTO_SHARE`` of the available memory. The
     factory is first built on the meta device (no values, no memory) to size the model."""
     function = factory_function(spec)
-    notes: list[str] = []
+    notes: list[Note] = []
     meta = build_on_meta(function)
     missing = unreplayable(meta) if meta is not None else []
     per_module = meta is not None and (low_memory or too_big(meta))
     if low_memory and meta is None:
-        notes.append("--low-memory: the factory cannot build its model on the meta device; built whole")
+        notes.append(Note(NoteKind.BUILT_WHOLE,
+                          "--low-memory: the factory cannot build its model on the meta device; built whole"))
     if per_module and missing and meta is not None and fits(meta):
-        notes.append(f"the init of {_listed(missing)} cannot be replayed module by module (no "
-                     "reset_parameters, no library init): built whole")
+        notes.append(Note(NoteKind.BUILT_WHOLE, f"the init of {_listed(missing)} cannot be replayed module by "
+                          "module (no reset_parameters, no library init): built whole"))
         per_module = False
     if not per_module or meta is None:
         module, example = call_factory(spec, function)
         source = module_source(module, SourceKind.FACTORY, None)
-        source.label, source.metadata["factory"], source.example = spec, spec, example
+        source.label, source.factory, source.example = spec, spec, example
         source.notes.extend(notes)
         return source
     replay = ModuleReplay(meta)
     source = Source(SourceKind.FACTORY, None, [name for name, _ in meta.named_parameters()], replay.load,
-                    module=meta, label=spec, metadata={"factory": spec, PER_MODULE: "true"})
-    source.notes.append(
+                    module=meta, label=spec, factory=spec, per_module=True)
+    source.notes.append(Note(
+        NoteKind.MODULE_BY_MODULE,
         f"audited module by module ({model_bytes(meta) / (1 << 30):.1f} GiB at fp32): built on the meta "
         "device, then each module materialised, initialised by its library's own init "
         "(reset_parameters, Hugging Face _init_weights), measured and freed; init code the factory "
-        "runs after building the model is not replayed")
+        "runs after building the model is not replayed"))
     if missing:
-        source.notes.append(f"the init of {_listed(missing)} cannot be replayed module by module and the "
-                            "model does not fit in memory: their parameters are not measured")
+        source.notes.append(Note(NoteKind.NOT_REPLAYED, f"the init of {_listed(missing)} cannot be replayed "
+                                 "module by module and the model does not fit in memory: their parameters are "
+                                 "not measured"))
     return source
 
 

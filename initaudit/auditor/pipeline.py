@@ -18,8 +18,8 @@ from initaudit.auditor.layers import (
     contexts_from_names,
     module_kind,
 )
-from initaudit.auditor.materialise import PER_MODULE
 from initaudit.auditor.measure import Measured, measure_source, nonfinite_elsewhere
+from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.probe import first_accepted, materialise_lazy, probe_signal
 from initaudit.auditor.results import AuditReport, ParameterReport
 from initaudit.auditor.roles import ParameterRole, guessed_role
@@ -47,13 +47,13 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     """``recognise_trained=False`` audits tensors that look trained as inits (``--force``);
     ``progress`` follows the measuring of the tensors; ``enabled`` says which rule codes run
     (all when None), e.g. :func:`selection`'s answer or a ``Config.enabled``."""
-    notes: list[str] = list(source.notes)
-    scriptable = source.module is not None and not isinstance(source.module, torch.jit.ScriptModule)
+    notes: list[Note] = list(source.notes)
+    eager = source.module is not None and not isinstance(source.module, torch.jit.ScriptModule)
     lazy_example = (materialise_lazy(source.module, _candidates(source, input_shape, seed))
-                    if scriptable and not source.metadata.get(PER_MODULE) else None)
+                    if eager and not source.per_module else None)
     if lazy_example is not None:
-        notes.append("lazy modules sized and initialised by a first forward pass, as a first batch would "
-                     "(without gradients, in eval mode)")
+        notes.append(Note(NoteKind.LAZY_MATERIALISED, "lazy modules sized and initialised by a first forward "
+                          "pass, as a first batch would (without gradients, in eval mode)"))
     measured = measure_source(source, seed, sample=sample, jobs=jobs, progress=progress)
     stats = _collect_stats(measured, notes)
     contexts = (contexts_from_module(source.module) if source.module is not None
@@ -68,28 +68,30 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
     elif source.module is not None:
         try:
             candidates = [lazy_example] if lazy_example else _candidates(source, input_shape, seed)
-            if source.metadata.get(PER_MODULE):
+            if source.per_module:
                 example, (uses, order, roles) = first_accepted(
                     candidates, lambda given: trace_activations(source.module, _on_meta(given)))
-                notes.append("no signal probe: the model is audited module by module, never whole in memory "
-                             "(activations were traced on the meta device)")
+                notes.append(Note(NoteKind.META_TRACE, "no signal probe: the model is audited module by module, "
+                                  "never whole in memory (activations were traced on the meta device)"))
             else:
                 example, (uses, order, roles) = first_accepted(
                     candidates, lambda given: trace_activations(source.module, given))
                 signal = probe_signal(source.module, example, seed)
-                notes.append(f"forward probe on {example.describe()}")
+                notes.append(Note(NoteKind.PROBED, f"forward probe on {example.describe()}"))
         except AuditError as error:
-            notes.append(f"no forward pass: {error}; IA206-IA208 judged without activations or signal")
+            notes.append(Note(NoteKind.NO_FORWARD,
+                              f"no forward pass: {error}; IA206-IA208 judged without activations or signal"))
         except Exception as error:  # the user's forward may fail on a guessed input
-            notes.append(f"no forward pass ({type(error).__name__}: {str(error)[:160]}); pass "
-                         "--example-inputs or --input-shape to probe activations and signal")
+            notes.append(Note(NoteKind.NO_FORWARD, f"no forward pass ({type(error).__name__}: {str(error)[:160]}); "
+                              "pass --example-inputs or --input-shape to probe activations and signal"))
             uses, order, roles, signal = {}, [], {}, []
     parameters = _parameters(source, stats, contexts, uses, order, roles)
     looks_trained = trained.recognise(parameters.values())
     if recognise_trained:
         trained.mark(parameters.values(), looks_trained)
     elif looks_trained:
-        notes.append(f"{len(looks_trained)} tensors that look trained are audited as inits")
+        notes.append(Note(NoteKind.LOOKS_TRAINED,
+                          f"{len(looks_trained)} tensors that look trained are audited as inits"))
     weight_of = rules.weights_of(order)
     clones = [group for group in _clone_groups(source, stats) if not _tied(group, parameters)]
     found = rules.check(rules.ModelFacts(list(parameters.values()), signal, clones,
@@ -126,32 +128,33 @@ def _on_meta(example: object) -> object:
     return example
 
 
-def _script_uses(module: torch.jit.ScriptModule, notes: list[str]) -> tuple[dict[str, LayerUse], list[str]]:
-    notes.append("TorchScript: activations read from the graph; no signal probe (a ScriptModule "
-                 "takes no hooks)")
+def _script_uses(module: torch.jit.ScriptModule, notes: list[Note]) -> tuple[dict[str, LayerUse], list[str]]:
+    notes.append(Note(NoteKind.SCRIPT_GRAPH, "TorchScript: activations read from the graph; no signal probe "
+                      "(a ScriptModule takes no hooks)"))
     try:
         return script_activations(module)
     except Exception as error:  # graphs of unusual archives may lack what the walk expects
-        notes.append(f"no activations from the TorchScript graph ({type(error).__name__}: {str(error)[:160]})")
+        notes.append(Note(NoteKind.SCRIPT_GRAPH, "no activations from the TorchScript graph "
+                          f"({type(error).__name__}: {str(error)[:160]})"))
         return {}, []
 
 
-def _collect_stats(measured: Measured, notes: list[str]) -> dict[str, TensorStats]:
+def _collect_stats(measured: Measured, notes: list[Note]) -> dict[str, TensorStats]:
     if measured.ties:
         shown = [f"{first} = {', '.join(names[:3])}{f' and {len(names) - 3} more' if len(names) > 3 else ''}"
                  for first, names in list(measured.ties.items())[:3]]
-        notes.append(f"tied, one tensor under several names, measured once: {'; '.join(shown)}"
-                     f"{f' (and {len(measured.ties) - 3} more groups)' if len(measured.ties) > 3 else ''}")
+        notes.append(Note(NoteKind.TIED, f"tied, one tensor under several names, measured once: {'; '.join(shown)}"
+                          f"{f' (and {len(measured.ties) - 3} more groups)' if len(measured.ties) > 3 else ''}"))
     sampled = [stat for stat in measured.stats.values() if stat.sampled]
     if sampled:
         read = sum(stat.sampled or stat.numel for stat in measured.stats.values())
         total = sum(stat.numel for stat in measured.stats.values())
-        notes.append(
-            f"--sample: {len(sampled)} tensors measured on rows spread over them, at most "
+        notes.append(Note(
+            NoteKind.SAMPLED, f"--sample: {len(sampled)} tensors measured on rows spread over them, at most "
             f"{SAMPLED_ELEMENTS} elements each ({read / total:.1%} of all values read; std within "
             f"{SAMPLED_STD_BOUND:.0%} of the full tensor's); NaN/Inf, exact zeros, constant values, "
             "zero and duplicated rows and clones were checked on the sample only, eye/dirac/sparse "
-            "patterns not at all")
+            "patterns not at all"))
     return measured.stats
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from initaudit.auditor.notes import Note
 from initaudit.diagnostics import Applicability, RuleFinding, Severity
 from initaudit.knowledge import LayerKind
 
@@ -149,7 +150,7 @@ class AuditReport:
     parameters: list[ParameterReport]
     findings: list[AuditFinding]
     signal: list[SignalRow]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     #: Weight layers in the module, and how many of them the trace and the signal probe reached.
     coverage: dict[str, int] = field(default_factory=dict)
 

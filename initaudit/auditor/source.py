@@ -13,6 +13,7 @@ from typing import Any, Callable
 import torch
 
 from initaudit.auditor.example_inputs import Example
+from initaudit.auditor.notes import Note
 
 
 class SourceKind(str, Enum):
@@ -47,11 +48,20 @@ class Source:
     #: How the report names what was audited when there is no file (``pkg.mod:factory``).
     label: str | None = None
     prefix: str = ""
+    #: A safetensors file's ``__metadata__``, written back unchanged into a fixed copy.
     metadata: dict[str, str] = field(default_factory=dict)
+    #: The class built from a checkpoint directory's config.json.
+    architecture: str | None = None
+    #: The ``pkg.mod:factory`` that built the model (what ``--fix`` replays the init from).
+    factory: str | None = None
+    #: sharded sources: the index file's name.
+    index: str | None = None
+    #: Audited module by module (``materialise.py``): the model is never whole in memory.
+    per_module: bool = False
     #: sharded sources: tensor name -> shard file name, checked to stay inside ``path``.
     shard_map: dict[str, str] = field(default_factory=dict)
     #: What the report should say about how the source was read.
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     #: Shape and dtype of a tensor without reading its values, where the format allows.
     describe: Callable[[str], tuple[tuple[int, ...], torch.dtype]] | None = None
     #: A directory built from its config: its tensors as stored (what ``--fix`` rewrites).

@@ -18,6 +18,7 @@ import torch
 
 from initaudit.auditor.errors import AuditError, first_line
 from initaudit.auditor.factories import call_factory
+from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.preflight import refuse_unreadable
 from initaudit.auditor.safetensors_io import DTYPE_OF, MappedSafetensors
 from initaudit.auditor.source import Source, SourceKind, module_source, tied_names
@@ -70,9 +71,9 @@ def open_source(spec: str | None, *, trust_pickle: bool = False, factory: str | 
     if source.module is None and path.is_dir():
         _build_from_config(source, path)
     if source.module is None and source.kind is not SourceKind.TORCHSCRIPT:
-        source.notes.append("a state dict without its architecture: activations, IA206 (std against "
-                            "the activation), the signal probe and IA207/IA208 need --factory "
-                            "package.module:function or a directory with the model's config.json")
+        source.notes.append(Note(NoteKind.NO_ARCHITECTURE, "a state dict without its architecture: activations, "
+                                 "IA206 (std against the activation), the signal probe and IA207/IA208 need "
+                                 "--factory package.module:function or a directory with the model's config.json"))
     return source
 
 
@@ -96,7 +97,7 @@ def _build_from_config(source: Source, directory: Path) -> None:
     source.weights = dataclasses.replace(source)
     parameters = dict(module.named_parameters())
     source.module, source.names, source.load = module, list(parameters), parameters.__getitem__
-    source.metadata["architecture"] = type(module).__name__
+    source.architecture = type(module).__name__
 
 
 def _stored_bytes(source: Source) -> int:
@@ -200,8 +201,9 @@ def _checkpoint_directory(directory: Path) -> Source:
     ignored = sorted(entry.name for entry in directory.iterdir()
                      if entry.name.endswith(WEIGHT_SUFFIXES) and entry.name not in loaded and entry.is_file())
     if ignored:
-        source.notes.append(f"audited {chosen}, which {first} loads first; not audited, as it would not load "
-                            f"them: {', '.join(ignored[:5])}{f' and {len(ignored) - 5} more' if len(ignored) > 5 else ''}")
+        source.notes.append(Note(NoteKind.FILES_NOT_AUDITED, f"audited {chosen}, which {first} loads first; not "
+                                 f"audited, as it would not load them: {', '.join(ignored[:5])}"
+                                 f"{f' and {len(ignored) - 5} more' if len(ignored) > 5 else ''}"))
     return source
 
 
@@ -238,7 +240,7 @@ def _sharded(directory: Path, index_name: str) -> Source:
 
     names = sorted(weight_map, key=lambda n: (weight_map[n], natural_key(n)))
     kind = SourceKind.SHARDED_SAFETENSORS if ".safetensors." in index.name else SourceKind.SHARDED_BIN
-    return Source(kind, directory, names, load, metadata={"index": index.name}, shard_map=weight_map)
+    return Source(kind, directory, names, load, index=index.name, shard_map=weight_map)
 
 
 def _read_weight_map(index: Path) -> dict[str, str]:
@@ -360,8 +362,9 @@ def _torchscript(path: Path, trust_pickle: bool) -> Source:
         raise AuditError(f"{path}: unreadable TorchScript archive ({first_line(error)})") from None
     if next(module.parameters(), None) is None:  # frozen: the weights are graph constants
         source = _script_weights(path)
-        source.notes[-1] = ("TorchScript module without parameters (frozen: its weights are graph "
-                            "constants), read as the archive's tensors, without activations or signal")
+        source.notes[-1] = Note(NoteKind.SCRIPT_WEIGHTS, "TorchScript module without parameters (frozen: its "
+                                "weights are graph constants), read as the archive's tensors, without "
+                                "activations or signal")
         return source
     return module_source(module, SourceKind.TORCHSCRIPT, path)
 
@@ -373,8 +376,8 @@ def _script_weights(path: Path) -> Source:
     source = Source(SourceKind.TORCHSCRIPT, path, list(weights.tensors), _checked(weights.load, path))
     source.unread = [f"{module}: saves its own state (__getstate__), and the tensors it leaves out are not "
                      "in the archive" for module in weights.own_states]
-    source.notes.append("TorchScript archive read as weights only, without running its code; "
-                        "activations and the signal probe need --trust-pickle")
+    source.notes.append(Note(NoteKind.SCRIPT_WEIGHTS, "TorchScript archive read as weights only, without running "
+                             "its code; activations and the signal probe need --trust-pickle"))
     return source
 
 
@@ -415,9 +418,9 @@ def _from_object(loaded: Any, path: Path, kind: SourceKind) -> Source:
     source.others = {name: tensor for name, tensor in _tensors_in(loaded, "", 0) if id(tensor) not in audited}
     if source.others:
         tops = sorted({name.split(".", 1)[0] for name in source.others})
-        source.notes.append(f"{len(source.others)} more tensors in the file, outside the audited state dict "
-                            f"{'.'.join(key_path) or '(top level)'}, checked for NaN only: under "
-                            f"{', '.join(tops[:5])}{' and more' if len(tops) > 5 else ''}")
+        source.notes.append(Note(NoteKind.OUTSIDE_STATE_DICT, f"{len(source.others)} more tensors in the file, "
+                                 f"outside the audited state dict {'.'.join(key_path) or '(top level)'}, checked "
+                                 f"for NaN only: under {', '.join(tops[:5])}{' and more' if len(tops) > 5 else ''}"))
     return source
 
 

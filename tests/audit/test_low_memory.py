@@ -12,6 +12,9 @@ import pytest
 import torch
 
 from initaudit.auditor import materialise
+from initaudit.auditor.notes import NoteKind
+from initaudit.auditor.pipeline import analyse
+from initaudit.auditor.sources import open_source
 from initaudit.model_command import run_model
 
 #: Findings that need the signal probe, which the per-module path cannot run.
@@ -77,20 +80,22 @@ def _findings(report: dict) -> list[tuple[str, str]]:
     return [(f["code"], f["parameter"]) for f in report["findings"] if f["code"] not in PROBE_CODES]
 
 
-def _per_module(report: dict) -> bool:
-    return any(note.startswith("audited module by module") for note in report["notes"])
+def _kinds(spec: str, low_memory: bool = False) -> set[NoteKind]:
+    """The kinds of the notes of the audit of the model ``spec`` builds."""
+    return {note.kind for note in analyse(open_source(None, factory=spec, low_memory=low_memory)).report.notes}
 
 
 def test_mlp_per_module_equals_the_normal_path(factories: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, whole = _audit(capsys, factory=f"{factories}:mlp")
     low_status, low = _audit(capsys, factory=f"{factories}:mlp", low_memory=True)
-    assert _per_module(low) and not _per_module(whole)
     assert status == low_status
     # Torch modules replay the constructor's RNG stream in order: the very same values.
     assert low["parameters"] == whole["parameters"]
     assert _findings(low) == _findings(whole)
     assert whole["summary"]["probed"] and not low["summary"]["probed"]
-    assert any("no signal probe" in note for note in low["notes"])
+    low_kinds = _kinds(f"{factories}:mlp", low_memory=True)
+    assert {NoteKind.MODULE_BY_MODULE, NoteKind.META_TRACE} <= low_kinds and NoteKind.PROBED not in low_kinds
+    assert NoteKind.MODULE_BY_MODULE not in _kinds(f"{factories}:mlp")
 
 
 def test_tiny_llama_per_module_matches_the_normal_path(factories: str,
@@ -98,7 +103,7 @@ def test_tiny_llama_per_module_matches_the_normal_path(factories: str,
     pytest.importorskip("transformers")
     _, whole = _audit(capsys, factory=f"{factories}:llama")
     _, low = _audit(capsys, factory=f"{factories}:llama", low_memory=True)
-    assert _per_module(low)
+    assert not low["summary"]["probed"]  # module by module: no signal probe
     assert [p["name"] for p in low["parameters"]] == [p["name"] for p in whole["parameters"]]
     for mine, theirs in zip(low["parameters"], whole["parameters"]):
         # Hugging Face's _init_weights draws afresh: same scheme, std within sampling error.
@@ -112,44 +117,39 @@ def test_factory_init_after_construction_is_not_replayed(factories: str,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     status, whole = _audit(capsys, factory=f"{factories}:zeroed")
     assert status == 1  # the zeroed matrix is caught on the normal path
-    _, low = _audit(capsys, factory=f"{factories}:zeroed", low_memory=True)
-    assert any("not replayed" in note for note in low["notes"])
+    assert NoteKind.MODULE_BY_MODULE in _kinds(f"{factories}:zeroed", low_memory=True)
 
 
 def test_automatic_above_the_memory_share(factories: str, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(materialise, "AUTO_SHARE", 0.0)
-    _, report = _audit(capsys, factory=f"{factories}:mlp")
-    assert _per_module(report)
+    assert NoteKind.MODULE_BY_MODULE in _kinds(f"{factories}:mlp")
     monkeypatch.setattr(materialise, "AUTO_SHARE", 0.5)
-    _, report = _audit(capsys, factory=f"{factories}:mlp")
-    assert not _per_module(report)
+    assert NoteKind.MODULE_BY_MODULE not in _kinds(f"{factories}:mlp")
 
 
 def test_unreplayable_init_falls_back_to_the_whole_model(factories: str,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     status, report = _audit(capsys, factory=f"{factories}:scaled", low_memory=True)
-    assert not _per_module(report)
-    assert any("scale" not in note and "cannot be replayed" in note and "built whole" in note
-               for note in report["notes"])
     assert "scale" in [p["name"] for p in report["parameters"]]
+    kinds = _kinds(f"{factories}:scaled", low_memory=True)
+    assert NoteKind.BUILT_WHOLE in kinds and NoteKind.MODULE_BY_MODULE not in kinds
 
 
 def test_unreplayable_init_too_big_to_build_is_not_measured(factories: str, capsys: pytest.CaptureFixture[str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(materialise, "fits", lambda model: False)
     _, report = _audit(capsys, factory=f"{factories}:scaled", low_memory=True)
-    assert _per_module(report)
     names = [p["name"] for p in report["parameters"]]
     assert "fc.weight" in names and "scale" not in names
-    assert any("cannot be replayed" in note and "not measured" in note for note in report["notes"])
+    assert {NoteKind.MODULE_BY_MODULE, NoteKind.NOT_REPLAYED} <= _kinds(f"{factories}:scaled", low_memory=True)
 
 
 def test_factory_that_needs_values_is_built_whole(factories: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, report = _audit(capsys, factory=f"{factories}:reads_values", low_memory=True)
-    assert status == 0 and not _per_module(report)
-    assert any("cannot build its model on the meta device" in note for note in report["notes"])
-    assert report["summary"]["probed"]
+    assert status == 0 and report["summary"]["probed"]
+    kinds = _kinds(f"{factories}:reads_values", low_memory=True)
+    assert NoteKind.BUILT_WHOLE in kinds and NoteKind.MODULE_BY_MODULE not in kinds
 
 
 def test_fix_is_refused_per_module(factories: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

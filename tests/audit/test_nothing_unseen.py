@@ -12,10 +12,16 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.auditor.pipeline import audit_module
+from initaudit.auditor.notes import Note, NoteKind
+from initaudit.auditor.pipeline import analyse, audit_module
+from initaudit.auditor.sources import open_source
 from initaudit.model_command import run_model
 
 NAN = float("nan")
+
+
+def _notes(spec: str, kind: NoteKind) -> list[Note]:
+    return [note for note in analyse(open_source(spec)).report.notes if note.kind is kind]
 
 
 def _json(capsys: pytest.CaptureFixture[str], spec: str, **options: object) -> tuple[int, dict]:
@@ -97,8 +103,8 @@ def test_nan_in_the_second_state_dict_of_a_file(tmp_path: Path, capsys: pytest.C
     status, report = _json(capsys, str(tmp_path / "two.pt"))
     assert status == 1
     assert _errors(report) == {"model.0.weight": "IA205"}
-    assert any("more tensors in the file, outside the audited state dict state_dict" in note
-               for note in report["notes"])
+    outside = _notes(str(tmp_path / "two.pt"), NoteKind.OUTSIDE_STATE_DICT)
+    assert len(outside) == 1 and "outside the audited state dict state_dict," in outside[0]
 
 
 def test_a_clean_training_checkpoint_with_optimizer_state_passes(tmp_path: Path,
@@ -204,7 +210,7 @@ def test_a_directory_is_audited_as_its_library_loads_it(tmp_path: Path, capsys: 
         expected = "audited model.safetensors, which transformers loads first"
     status, report = _json(capsys, str(directory))
     assert status == 0 and _errors(report) == {}
-    note = next(note for note in report["notes"] if note.startswith("audited "))
+    [note] = _notes(str(directory), NoteKind.FILES_NOT_AUDITED)
     ignored = {"index beside a single file": "model-00001-of-00002.safetensors, model-00002-of-00002.safetensors, "
                                              "model.safetensors.index.json",
                "bin shards beside a single file": "pytorch_model-00001-of-00002.bin, "

@@ -11,7 +11,10 @@ import torch
 from torch.nn import init
 
 from initaudit.auditor.identify import identify
+from initaudit.auditor.notes import NoteKind
+from initaudit.auditor.pipeline import analyse
 from initaudit.auditor.safetensors_io import save_safetensors
+from initaudit.auditor.sources import open_source
 from initaudit.auditor.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, sampled_rows, tensor_stats
 from initaudit.model_command import run_model
 
@@ -109,13 +112,14 @@ def test_sample_notes_what_was_sampled(tmp_path: Path, capsys: pytest.CaptureFix
                       "zeroed.weight": torch.zeros(2048, 1024), "small.weight": torch.randn(8, 8)},
                      tmp_path / "m.safetensors")
     status, report = _json(capsys, str(tmp_path / "m.safetensors"), sample=True)
-    notes = [note for note in report["notes"] if note.startswith("--sample")]
-    assert len(notes) == 1 and "2 tensors" in notes[0] and "NaN/Inf" in notes[0] and str(SAMPLED_ELEMENTS) in notes[0]
+    notes = [note for note in analyse(open_source(str(tmp_path / "m.safetensors")), sample=True).report.notes
+             if note.kind is NoteKind.SAMPLED]
+    assert len(notes) == 1 and "2 tensors" in notes[0] and str(SAMPLED_ELEMENTS) in notes[0]
     stds = {p["name"]: p["std"] for p in report["parameters"]}
     assert stds["big.weight"] == pytest.approx(0.02, rel=SAMPLED_STD_BOUND)
     assert status == 1 and any(f["parameter"] == "zeroed.weight" for f in report["findings"])
-    _, whole = _json(capsys, str(tmp_path / "m.safetensors"))
-    assert not any(note.startswith("--sample") for note in whole["notes"])
+    whole = analyse(open_source(str(tmp_path / "m.safetensors"))).report.notes
+    assert NoteKind.SAMPLED not in {note.kind for note in whole}
 
 
 def test_sample_and_jobs_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from initaudit.auditor.notes import NoteKind
 from initaudit.auditor.pipeline import analyse, audit_module
 from initaudit.auditor.sources import open_source
 from initaudit.diagnostics import Severity
@@ -67,7 +68,8 @@ def test_graph_attribution_matches_the_runtime_tracer(tmp_path: Path, how: str) 
     assert expected["mlp.0.weight"][0] == "gelu" and expected["gate.weight"][0] == "sigmoid"
     analysis = analyse(open_source(str(_save(model, how, tmp_path / "m.pt")), trust_pickle=True))
     assert _attribution(analysis.report) == expected
-    assert any("TorchScript" in note for note in analysis.report.notes)
+    kinds = {note.kind for note in analysis.report.notes}
+    assert NoteKind.SCRIPT_GRAPH in kinds and NoteKind.SCRIPT_WEIGHTS not in kinds
 
 
 def _deep_mlp(init: str) -> nn.Sequential:
@@ -159,8 +161,8 @@ def test_torchscript_runs_nothing_without_consent(tmp_path: Path, capsys: pytest
     assert weights["1.weight"]["shape"] == [4, 8]
     assert torch.equal(open_source(str(archive)).load("1.weight"), torch.jit.load(archive).state_dict()["1.weight"])
     marker.unlink()  # jit.load just above ran the archive's code on purpose
-    notes = analyse(open_source(str(archive))).report.notes
-    assert not marker.exists() and any("--trust-pickle" in note for note in notes)
+    kinds = {note.kind for note in analyse(open_source(str(archive))).report.notes}
+    assert not marker.exists() and NoteKind.SCRIPT_WEIGHTS in kinds and NoteKind.SCRIPT_GRAPH not in kinds
     assert run_model(str(archive), output_format="json", trust_pickle=True) in (0, 1)
     assert marker.exists()  # with consent the archive is loaded, code and all
 

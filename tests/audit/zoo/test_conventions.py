@@ -16,8 +16,11 @@ from torch import nn
 import initaudit
 from initaudit.auditor.example_inputs import infer_example
 from initaudit.auditor.layers import module_kind
+from initaudit.auditor.notes import NoteKind
+from initaudit.auditor.pipeline import analyse
 from initaudit.auditor.probe import signal_ratios
 from initaudit.auditor.results import SignalRow
+from initaudit.auditor.sources import open_source
 from initaudit.auditor.tensorstats import tensor_stats
 from initaudit.diagnostics import Severity
 from initaudit.knowledge import LayerKind
@@ -238,7 +241,8 @@ def test_factory_returning_model_and_inputs_is_probed() -> None:
     inputs = {"ids": torch.randint(20, (4, 5)), "pixels": torch.randn(4, 12)}
     report = initaudit.audit(lambda: (TwoInputs(), inputs))
     assert report.signal and report.coverage["probed"] == 1
-    assert any("ids=4x5" in note for note in report.notes)
+    assert any(note.kind is NoteKind.PROBED and "ids=4x5" in note for note in report.notes)
+    assert NoteKind.NO_ARCHITECTURE not in {note.kind for note in report.notes}
 
 
 def test_cli_example_inputs_and_notes_in_json(tmp_path: Path) -> None:
@@ -277,10 +281,8 @@ def test_cli_example_inputs_and_notes_in_json(tmp_path: Path) -> None:
 def test_state_dict_without_a_module_says_what_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "weights.pt"
     torch.save(nn.Sequential(nn.Linear(4, 4)).state_dict(), path)
-    result = subprocess.run([sys.executable, "-m", "initaudit", "model", str(path), "--format", "json"],
-                            capture_output=True, text=True, timeout=120)
-    notes = json.loads(result.stdout)["notes"]
-    assert any("IA206" in note and "signal probe" in note and "--factory" in note for note in notes)
+    skipped = [note for note in analyse(open_source(str(path))).report.notes if note.kind is NoteKind.NO_ARCHITECTURE]
+    assert len(skipped) == 1 and "--factory" in skipped[0]
 
 
 def test_the_trace_leaves_batch_norm_statistics_as_they_were() -> None:

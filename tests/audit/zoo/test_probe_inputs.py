@@ -15,31 +15,34 @@ from torch import nn
 import initaudit
 from initaudit.auditor.errors import AuditError
 from initaudit.auditor.example_inputs import candidate_examples, infer_example
+from initaudit.auditor.notes import Note, NoteKind
 from initaudit.model_command import run_model
 from tests.audit.zoo.plain_models import TokenRootViT, flat_head_cnn, lazy_head_cnn
 from tests.torchvision_ops import declare_torchvision_ops
 
 
-def _probe_note(report) -> str:
-    return next(note for note in report.notes if note.startswith(("forward probe on", "no forward pass")))
+def _probe_note(report) -> Note:
+    return next(note for note in report.notes if note.kind in (NoteKind.PROBED, NoteKind.NO_FORWARD))
 
 
 def test_an_input_the_model_accepts_is_not_searched() -> None:
     report = initaudit.audit(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1)))
-    assert _probe_note(report) == "forward probe on first layer (8x3x32x32)"
+    note = _probe_note(report)
+    assert note.kind is NoteKind.PROBED and note.text == "forward probe on first layer (8x3x32x32)"
 
 
 def test_no_side_fits_reports_the_first_guess_failure() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 5), nn.Flatten(), nn.Linear(4 * 196 * 196, 2))  # 200-pixel images
     report = initaudit.audit(model)
-    assert _probe_note(report).startswith("no forward pass (RuntimeError: mat1 and mat2 shapes cannot be multiplied")
-    assert "(8x3136" in _probe_note(report)  # 4 x 28 x 28: the 32-pixel guess
+    note = _probe_note(report)
+    assert note.kind is NoteKind.NO_FORWARD and "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in note
+    assert "(8x3136" in note  # 4 x 28 x 28: the 32-pixel guess
     assert report.signal == []
 
 
 def test_a_given_input_shape_is_never_changed() -> None:
     report = initaudit.audit(flat_head_cnn(), (2, 3, 32, 32))
-    assert _probe_note(report).startswith("no forward pass") and report.signal == []
+    assert _probe_note(report).kind is NoteKind.NO_FORWARD and report.signal == []
 
 
 def test_sides_are_tried_for_images_only() -> None:

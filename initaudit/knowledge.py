@@ -408,13 +408,23 @@ PASSTHROUGH_FUNCTIONS: frozenset[str] = frozenset({
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
     "interpolate", "upsample", "pad", "pixel_shuffle", "pixel_unshuffle", "contiguous",
+    "split", "chunk", "tensor_split", "unbind", "masked_fill",
 })
 
 PASSTHROUGH_METHODS: frozenset[str] = frozenset({
     "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze",
     "permute", "transpose", "t", "contiguous", "movedim", "expand", "expand_as", "float",
-    "to", "type_as", "clone",
+    "to", "type_as", "clone", "split", "chunk", "tensor_split", "unbind",
+    "masked_fill", "masked_fill_",
 })
+
+#: Tensor methods that read a shape or build a new tensor from it: the signal goes nowhere.
+SHAPE_METHODS: frozenset[str] = frozenset({
+    "size", "dim", "ndimension", "numel", "new_zeros", "new_ones", "new_empty", "new_full",
+})
+
+#: A signal multiplied by an activation of itself (``x * torch.sigmoid(x)``) is one activation.
+SELF_GATED_ACTIVATIONS: dict[str, str] = {"sigmoid": "silu", "hardsigmoid": "hardswish"}
 
 #: nn.Module methods that return the module itself (``Net(...).to(device)``).
 MODULE_SELF_METHODS: frozenset[str] = frozenset({

@@ -186,9 +186,10 @@ class ForwardFlow:
 
     def _loop(self, node: cst.For | cst.While, frame: _Frame) -> None:
         if isinstance(node, cst.For):
-            modules = self._modules(node.iter, frame, iterate=True)
-            if modules is not None and isinstance(node.target, cst.Name):
-                frame.modules[node.target.value] = modules
+            iterated, target = _enumerated(node.iter, node.target)
+            modules = self._modules(iterated, frame, iterate=True)
+            if modules is not None and isinstance(target, cst.Name):
+                frame.modules[target.value] = modules
             else:
                 self._expr(node.iter, frame)
         else:
@@ -218,7 +219,9 @@ class ForwardFlow:
             else:
                 self._consume(value, OUTPUT)
         elif isinstance(node, cst.Expr):
-            self._consume(self._expr(node.value, frame), UNKNOWN)
+            value = self._expr(node.value, frame)
+            if not _in_place_passthrough(node.value):  # ``scores.masked_fill_(mask, -inf)``
+                self._consume(value, UNKNOWN)
 
     def _bind(self, target: cst.BaseExpression, value: Value, modules: list[Submodule] | None,
               frame: _Frame) -> None:
@@ -247,6 +250,10 @@ class ForwardFlow:
             return base if node.attr.value in ("T", "mT", "data") else EMPTY
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
             return self._product([node.left, node.right], [], frame)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+            gated = self._self_gated(node.left, node.right, frame) or self._self_gated(node.right, node.left, frame)
+            if gated is not None:
+                return gated
         if isinstance(node, cst.BinaryOperation):
             left, right = self._expr(node.left, frame), self._expr(node.right, frame)
             return self._combine(node.operator, left, right, node.right)
@@ -364,6 +371,8 @@ class ForwardFlow:
             return EMPTY
         if name in knowledge.PASSTHROUGH_METHODS:
             return receiver
+        if name in knowledge.SHAPE_METHODS:
+            return EMPTY
         self._consume(receiver, UNKNOWN)
         return EMPTY
 
@@ -387,6 +396,21 @@ class ForwardFlow:
         for value in rest:
             self._consume(value, UNKNOWN)
         return result
+
+    def _self_gated(self, signal: cst.BaseExpression, gate: cst.BaseExpression, frame: _Frame) -> Value | None:
+        """``x * torch.sigmoid(x)`` / ``x * x.sigmoid()``: the signal through one activation (SiLU);
+        None for another product."""
+        if not isinstance(signal, cst.Name) or not isinstance(gate, cst.Call):
+            return None
+        function = self._torch_function(gate.func)
+        operand = gate.args[0].value if function is not None and gate.args else None
+        if function is None and isinstance(gate.func, cst.Attribute) and not gate.args:
+            function, operand = gate.func.attr.value, gate.func.value
+        activation = knowledge.SELF_GATED_ACTIVATIONS.get(knowledge.ACTIVATION_FUNCTIONS.get(function or "", ""))
+        if activation is None or not isinstance(operand, cst.Name) or operand.value != signal.value:
+            return None
+        self._consume(self._expr(signal, frame), self._activation(activation, None))
+        return EMPTY
 
     def _activation(self, name: str, slope: float | None) -> Consumer:
         if name == "leaky_relu" and slope is None:
@@ -452,12 +476,23 @@ class ForwardFlow:
                 if module is None:
                     return None
                 return list(module.children) if iterate else [module]
+        if iterate and isinstance(node, cst.Subscript) and _slice_bounds(node) is not None:
+            return self._sliced(node, frame)
         if isinstance(node, (cst.Attribute, cst.Subscript)):
             parents = self._modules(node.value, frame)
             if parents is not None and len(parents) == 1:
                 child = parents[0].selected(node)
                 return [child] if child is not None else None
         return None
+
+    def _sliced(self, node: cst.Subscript, frame: _Frame) -> list[Submodule] | None:
+        """The children ``self.layers[:-1]`` iterates over, when the list's length is known."""
+        parents = self._modules(node.value, frame)
+        bounds = _slice_bounds(node)
+        if parents is None or len(parents) != 1 or bounds is None or parents[0].open_length:
+            return None
+        children = parents[0].children
+        return children if parents[0].repeated else children[slice(*bounds)]
 
     def _self_method(self, func: cst.BaseExpression) -> cst.FunctionDef | None:
         if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
@@ -471,6 +506,37 @@ class ForwardFlow:
                 if name.startswith(prefix) and "." not in name[len(prefix):]:
                     return name[len(prefix):]
         return None
+
+
+def _enumerated(iterated: cst.BaseExpression, target: cst.BaseAssignTargetExpression
+                ) -> tuple[cst.BaseExpression, cst.BaseExpression]:
+    """``for i, layer in enumerate(xs)`` iterates over ``xs`` with ``layer``."""
+    if isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Name) \
+            and iterated.func.value == "enumerate" and iterated.args \
+            and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        return iterated.args[0].value, target.elements[1].value
+    return iterated, target
+
+
+def _slice_bounds(node: cst.Subscript) -> tuple[int | None, int | None] | None:
+    """The literal bounds of ``xs[a:b]`` (no step); None for another subscript."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
+        return None
+    part = node.slice[0].slice
+    if part.step is not None:
+        return None
+    bounds = []
+    for bound in (part.lower, part.upper):
+        number = literal_number(bound) if bound is not None else None
+        if bound is not None and (number is None or number != int(number)):
+            return None
+        bounds.append(None if number is None else int(number))
+    return bounds[0], bounds[1]
+
+
+def _in_place_passthrough(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+        and node.func.attr.value.endswith("_") and node.func.attr.value in knowledge.PASSTHROUGH_METHODS
 
 
 def _slope(function: str, node: cst.Call, *, method: bool) -> float | None:

@@ -42,6 +42,22 @@ def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer 
     return _single(consumers_of(model, owner, layer))
 
 
+def gated_feeding(model: FileModel, owner: ModuleClass, layer: Submodule, intent: str) -> Consumer | None:
+    """For a layer whose known consumers disagree (a gate's halves into tanh and sigmoid, a loop's
+    last layer skipping the activation): one of the consumers that set a gain, when ``intent``
+    suits none of them; None otherwise. A norm, a residual sum or another layer on the other
+    paths sets no gain of its own."""
+    consumers = consumers_of(model, owner, layer)
+    if any(c.kind is ConsumerKind.UNKNOWN for c in consumers):
+        return None
+    gains = [c for c in consumers if activation_name(c) is not None]
+    families = {knowledge.ACTIVATIONS[activation_name(c) or ""].family for c in gains}
+    if not gains or any(intent in knowledge.COMPATIBLE_INTENTS[family] for family in families):
+        return None
+    # An activation rather than the output: the output is usually the path a loop's last layer takes.
+    return min(gains, key=lambda c: (c.kind is not ConsumerKind.ACTIVATION, activation_name(c) or "", c.slope or 0.0))
+
+
 def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:
     """What the product of the raw weight ``op`` writes flows into (``relu(x @ self.w)``), when
     that weight is judged at all (``judged_parameter``); None when unknown or ambiguous."""

@@ -11,7 +11,7 @@ from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.facts import InitOp
 from initaudit.lint.model import FileModel
 from initaudit.lint.modules import Submodule
-from initaudit.lint.queries import (activation_name, feeding, init_intent, layer_label, layer_list,
+from initaudit.lint.queries import (activation_name, feeding, gated_feeding, init_intent, layer_label, layer_list,
                                     weight_feeding, written_at)
 from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.rewrite import render_init_call
@@ -52,11 +52,14 @@ class InitActivationMismatch:
                 yield from self._raw_weight(model, op, intent)
                 continue
             mismatched: dict[tuple[str, float | None], list[Submodule]] = {}
-            judged = 0
+            judged, several = 0, False
             for layer in op.effective_layers():
                 if layer.kind is not LayerKind.DENSE:
                     continue
                 consumer = feeding(model, target.owner, layer)
+                if consumer is None:
+                    consumer = gated_feeding(model, target.owner, layer, intent)
+                    several |= consumer is not None  # no one fix suits every consumer
                 activation = activation_name(consumer) if consumer is not None else None
                 if consumer is not None and consumer.kind is ConsumerKind.NORM:
                     judged += 1  # scale reset by the norm: any scheme is fine
@@ -68,7 +71,7 @@ class InitActivationMismatch:
                     assert consumer is not None
                     mismatched.setdefault((activation, consumer.slope), []).append(layer)
             for (activation, slope), layers in mismatched.items():
-                whole_site = judged == len(layers) and len(mismatched) == 1
+                whole_site = judged == len(layers) and len(mismatched) == 1 and not several
                 yield Finding(op.node, self._layers_message(model, op, intent, activation, layers),
                               fix=self._fix(model, op, activation, slope) if whole_site else None)
 

@@ -4,7 +4,7 @@
 
 The server runs in a child process of this interpreter, driven with raw LSP frames from a
 workspace in a temporary directory (a pyproject.toml with a ``[tool.initaudit]`` table and
-``models/vision.py``, written from ``MODEL`` below: ten findings, four with a safe fix). A thread
+``models/vision.py``, written from ``MODEL`` below: eleven findings, four with a safe fix). A thread
 stamps each message the server writes as it arrives. Printed, in milliseconds, with the targets:
 
 - ``initialize``: from starting the process to the answer to ``initialize``; ``first

@@ -49,8 +49,8 @@ class SignalGraph:
             self._set(item, ())
 
     def record(self, name: str, args: Any, result: Any, made: bool) -> None:
-        """A call's result carries the signal when an argument did; ``made``: it is a new signal
-        computed from parameters (a lookup with constant indices, a contraction of constants)."""
+        """A call's result carries the signal when an argument did, or when the call ``made`` a
+        new one (a layer applied to data the trace did not see produced)."""
         parents = () if name in _SHAPE_ONLY else self.nodes_in(args)
         if parents or made:
             for item in tensors_in(result):

@@ -83,10 +83,12 @@ _TABLE_SLOTS: dict[str, tuple[int, str]] = {
     "embedding": (1, "weight"), "embedding_bag": (1, "weight"), "index_select": (0, "input"),
     "take": (0, "input"), "take_along_dim": (0, "input"),
 }
+#: Recurrent layers, which take their weights as one flat list.
 _RECURRENT = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell",
                         "rnn_relu_cell"})
 #: Composite attention: its matrices contract, its vectors (biases, bias_k/v) are added.
 _ATTENTION = frozenset({"multi_head_attention_forward"})
+#: Calls that add a tensor to the signal (an attention mask is added to the scores).
 _ADDS = frozenset({"add", "__add__", "__radd__", "add_", "__iadd__", "sub", "__sub__", "__rsub__", "sub_",
                    "__isub__", "scaled_dot_product_attention"})
 _PRODUCTS = frozenset({"mul", "__mul__", "__rmul__", "mul_", "__imul__", "div", "__truediv__", "div_",
@@ -98,6 +100,7 @@ _INSERTS = frozenset({"cat", "concat", "concatenate", "stack", "hstack", "vstack
 #: Calls that combine parameters with the signal, by the role they give them.
 _WITH_SIGNAL: dict[str, Role] = {**dict.fromkeys(_ADDS | _INSERTS, Role.ADDITIVE),
                                  **dict.fromkeys(_PRODUCTS, Role.SCALE)}
+#: Calls that squash a parameter into a gate's range.
 _SQUASHES = frozenset({"sigmoid", "tanh", "hardsigmoid", "softmax", "sigmoid_", "tanh_"})
 #: Calls that only look at a tensor, whatever it is.
 _QUERIES = frozenset({"dim", "size", "numel", "__len__", "is_floating_point", "__format__", "__bool__",
@@ -130,13 +133,16 @@ class RoleRecorder:
 
     def record(self, name: str, args: tuple, kwargs: dict, result: Any, signal: bool) -> bool:
         """Note what the call does with parameters; ``signal``: some argument carries the forward's
-        signal (not parameters and constants alone). Returns whether it made a new signal of
-        parameters (a contraction, a lookup, a normalisation)."""
-        if name in _QUERIES or not self.parameters_in((args, kwargs)):
+        signal. Returns whether the call made a new signal of parameters and other data (a
+        lookup with constant indices, a layer applied to what an untraced op produced); a
+        computation on parameters alone (``B @ A``, a weight normalised) stands for them."""
+        parameters = self.parameters_in((args, kwargs))
+        if name in _QUERIES or not parameters:
             return False
-        made = self._consume(name, args, kwargs, signal)
-        if not made and not signal:
-            self._derive(result, self.parameters_in((args, kwargs)))
+        data = any(id(t) not in self.derived for t in tensors_in((args, kwargs)))
+        made = self._consume(name, args, kwargs, signal) and data
+        if not signal and not made:
+            self._derive(result, parameters)
         return made
 
     def is_parameter(self, tensor: torch.Tensor) -> bool:
@@ -144,37 +150,34 @@ class RoleRecorder:
         return id(tensor) in self.derived
 
     def _consume(self, name: str, args: tuple, kwargs: dict, signal: bool) -> bool:
-        """Record the roles ``name`` gives the parameters among its arguments; whether it is an
-        operator that makes a new signal of them (contraction, lookup, normalisation)."""
+        """Record the roles ``name`` gives the parameters among its arguments; whether it is a
+        layer's operator (a contraction, a lookup, a normalisation), which makes a new signal."""
         if name in _WEIGHT_SLOTS:
             for slot in _WEIGHT_SLOTS[name]:
                 for parameter, tensor in self._at(args, kwargs, slot):
-                    self._add(parameter, Role.CONTRACTION, _contracted(name, slot[0], tensor, args))
+                    self._add(parameter, Role.CONTRACTION, _contracted(name, slot[0], tensor))
             self._give(args, kwargs, _BIAS_SLOTS.get(name), Role.ADDITIVE)
-            return True
-        if name == "einsum":
+        elif name == "einsum":
             for parameter, fan_in in _einsum_operands(self, args):
                 self._add(parameter, Role.CONTRACTION, fan_in)
-            return True
-        if name in _NORM_SLOTS:
+        elif name in _NORM_SLOTS:
             scale, shift = _NORM_SLOTS[name]
             self._give(args, kwargs, scale, Role.SCALE)
             self._give(args, kwargs, shift, Role.ADDITIVE)
-            return True
-        if name in _TABLE_SLOTS or (name == "__getitem__" and _indexed_by_tensor(args)):
+        elif name in _TABLE_SLOTS or (name == "__getitem__" and _indexed_by_tensor(args)):
             self._give(args, kwargs, _TABLE_SLOTS.get(name, (0, "input")), Role.EMBEDDING)
-            return True
-        if name in _RECURRENT or name in _ATTENTION:
+        elif name in _RECURRENT or name in _ATTENTION:
             self._composite(name in _RECURRENT, (args, kwargs))
-            return True
-        if name in _SQUASHES:
+        elif name in _SQUASHES:
             for parameter in self.parameters_in(args[:1]):
                 self._add(parameter, Role.GATE)
-        combined = _WITH_SIGNAL.get(name) if signal else None
-        if combined is not None:
-            for parameter in self.parameters_in((args, kwargs)):
-                self._add(parameter, combined)
-        return False
+            return False
+        else:
+            if signal and name in _WITH_SIGNAL:
+                for parameter in self.parameters_in((args, kwargs)):
+                    self._add(parameter, _WITH_SIGNAL[name])
+            return False
+        return True
 
     def _composite(self, recurrent: bool, args: Any) -> None:
         """A recurrent layer's weights, or attention's: matrices contract, vectors are added."""
@@ -219,7 +222,7 @@ class RoleRecorder:
         return found
 
 
-def _contracted(name: str, position: int, tensor: torch.Tensor, args: tuple) -> int | None:
+def _contracted(name: str, position: int, tensor: torch.Tensor) -> int | None:
     """How many of ``tensor``'s elements each output sums over, as argument ``position`` of ``name``."""
     shape = tuple(tensor.shape)
     if not shape:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import initaudit
 from initaudit.auditor.pipeline import analyse
@@ -176,3 +177,57 @@ def test_a_tied_embedding_with_a_small_std_and_an_untied_n01_table_are_quiet() -
     untied = initaudit.audit(TiedLanguageModel(tied=False))
     assert role_of(untied, "embed.weight").roles == {Role.EMBEDDING}
     assert not [f for f in untied.findings if f.parameter == "embed.weight"]
+
+
+class RelativeBias(nn.Module):
+    """Swin's relative position bias: a table indexed by relative offsets, added to the scores."""
+
+    def __init__(self, tokens: int = 6, width: int = 16) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(width, 3 * width)
+        self.table = nn.Parameter(torch.zeros(2 * tokens - 1, 1))
+        offsets = torch.arange(tokens)[:, None] - torch.arange(tokens)[None] + tokens - 1
+        self.register_buffer("index", offsets.flatten())
+        self.gate = nn.Parameter(torch.zeros(1))
+        self.tokens = tokens
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        bias = self.table[self.index].view(self.tokens, self.tokens)
+        return x + torch.tanh(self.gate) * F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+
+
+def test_roles_of_tables_gates_recurrent_and_attention_weights() -> None:
+    model = nn.Sequential(RelativeBias(), nn.Linear(16, 16))
+    report = initaudit.audit(model, example_inputs=torch.randn(2, 6, 16))
+    assert role_of(report, "0.table").roles == {Role.EMBEDDING}
+    assert role_of(report, "0.gate").roles == {Role.GATE, Role.SCALE}
+    assert findings(report, "IA201", "IA202") == []
+    lstm = initaudit.audit(nn.LSTM(8, 16), example_inputs=torch.randn(5, 2, 8))
+    assert role_of(lstm, "weight_hh_l0").roles == {Role.RECURRENT} and role_of(lstm, "weight_hh_l0").weight_matrix
+    attention = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+    traced = initaudit.audit(attention, example_inputs=torch.randn(2, 5, 16))
+    assert role_of(traced, "self_attn.in_proj_weight").roles == {Role.CONTRACTION}
+    assert role_of(traced, "self_attn.in_proj_bias").roles == {Role.ADDITIVE}
+
+
+class UntracedStep(nn.Module):
+    """Layers after a step the trace cannot follow (a round trip through NumPy, as a compiled
+    op's output is unseen), then scores picked out by an index: still layers, not tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Linear(8, 16)
+        self.fc = nn.Linear(16, 16)
+        self.scores = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        unseen = torch.from_numpy(self.stem(x).detach().numpy().copy())
+        scores = self.scores(torch.relu(self.fc(unseen)))
+        return scores[torch.arange(scores.shape[0]), torch.zeros(scores.shape[0], dtype=torch.long)]
+
+
+def test_layers_after_an_untraced_step_stay_contractions() -> None:
+    report = initaudit.audit(UntracedStep(), example_inputs=torch.randn(4, 8))
+    for name in ("fc.weight", "scores.weight"):
+        assert role_of(report, name).roles == {Role.CONTRACTION}, name

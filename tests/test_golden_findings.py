@@ -2,8 +2,9 @@
 
 Every rule runs here, as ``initaudit check`` runs them, so these files also show how the rules
 meet: a change of behaviour, or a rule that starts firing on the catalogue's code, shows up as a
-diff against ``tests/golden/findings/<code>.json``, one file per code found (so a new rule adds
-its own file and changes no other). When the change is intended, rewrite them with
+diff against ``tests/golden/findings/<code>.json``: one file per code found, a finding on a page's
+example kept with the later of the two codes (so a new rule adds its own file, which also shows
+where it meets the older rules, and changes no other). When the change is intended, rewrite them with
 ``make golden`` and review the diff. (Each rule alone is pinned by
 ``tests/lint/test_rule_snapshots.py``.)
 """
@@ -28,12 +29,16 @@ def _row(d) -> str:  # type: ignore[no-untyped-def]
     return f"{cell}{d.line}:{d.column}-{d.end_line}:{d.end_column} {d.code} {d.severity.value} {d.message}"
 
 
-def _by_code(found: dict[str, list]) -> dict[str, dict[str, list[str]]]:  # type: ignore[type-arg]
-    """``{place: [diagnostic, ...]}`` -> ``{code: {place: [row, ...]}}`` (places without the code left out)."""
+def _by_file(found: dict[str, list], page: bool) -> dict[str, dict[str, list[str]]]:  # type: ignore[type-arg]
+    """``{place: [diagnostic, ...]}`` -> ``{file code: {place: [row, ...]}}``. A finding is kept
+    in its code's file; one on a page's example in the file of the later of the two codes (the
+    page's, the finding's), so that a new rule's page, and what it finds on older pages, land in
+    its own file and an older file never changes for it."""
     split: dict[str, dict[str, list[str]]] = {}
     for place, diagnostics in found.items():
         for d in diagnostics:
-            split.setdefault(d.code, {}).setdefault(place, []).append(_row(d))
+            code = max(d.code, place.split()[0]) if page else d.code
+            split.setdefault(code, {}).setdefault(place, []).append(_row(d))
     return split
 
 
@@ -56,7 +61,7 @@ def _catalogue() -> dict[str, list[str]]:
 
 @lru_cache(maxsize=1)
 def _pinned() -> dict[str, str]:
-    examples, catalogue = _by_code(_examples()), _by_code(_catalogue())
+    examples, catalogue = _by_file(_examples(), page=False), _by_file(_catalogue(), page=True)
     return {code: json.dumps({"examples": examples.get(code, {}), "catalogue": catalogue.get(code, {})},
                              indent=1, ensure_ascii=False) + "\n"
             for code in sorted(examples.keys() | catalogue.keys())}

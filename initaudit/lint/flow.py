@@ -17,7 +17,10 @@ import libcst as cst
 
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
-from initaudit.lint.modules import QualifiedNames, Submodule, argument, literal_number
+from initaudit.lint.modules import QualifiedNames, Submodule, argument, literal_number, tensor_behind
+
+#: Calls that change only how a weight is laid out: ``x @ self.w.t()`` multiplies by ``self.w``.
+_LAYOUT_METHODS = frozenset({"t", "transpose", "permute", "contiguous", "view", "reshape"})
 
 
 class ConsumerKind(str, Enum):
@@ -344,16 +347,7 @@ class ForwardFlow:
 
     def _parameter(self, node: cst.BaseExpression) -> str | None:
         """The bare Parameter ``self.w`` an operand is (``self.w.t()``, ``self.w.T``, ``self.w[i]``)."""
-        while True:
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
-                    and node.func.attr.value in ("t", "transpose", "permute", "contiguous", "view", "reshape"):
-                node = node.func.value
-            elif isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "data"):
-                node = node.value
-            elif isinstance(node, cst.Subscript):
-                node = node.value
-            else:
-                break
+        node = tensor_behind(node, _LAYOUT_METHODS)
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
                 and node.attr.value in self._parameters:
             return node.attr.value

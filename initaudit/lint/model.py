@@ -23,7 +23,7 @@ from initaudit.lint.builders import BuilderSummary, summarise_builders
 from initaudit.lint.facts import (ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia,
                                   ModuleClass)
 from initaudit.lint.modules import (LocalList, Submodule, SubmoduleBuilder, argument, leaf_subclasses,
-                                    returned_parameter, torch_nn_class)
+                                    returned_parameter, torch_nn_class, tensor_behind)
 from initaudit.lint.names import NameResolver
 from initaudit.lint.positions import Positions
 from initaudit.lint.reparse import PiecedPositions
@@ -699,15 +699,7 @@ class _Collector:
                 return
 
     def _matrix_parameter(self, node: cst.BaseExpression) -> None:
-        while True:  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                node = node.func.value
-            elif isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "data"):
-                node = node.value
-            elif isinstance(node, cst.Subscript):
-                node = node.value
-            else:
-                break
+        node = tensor_behind(node)  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
         if self._class_stack and (name := _self_attribute_name(node)) is not None:
             self._class_stack[-1].matrix_parameters.add(name)
 

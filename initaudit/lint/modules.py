@@ -154,6 +154,21 @@ def _constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpr
     return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
 
 
+def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:
+    """The tensor an operand reads, through ``.T``, ``.data``, indexing and method calls
+    (``self.w.t()``, ``self.w[:, :k]``); ``methods``: the calls looked through (None: every one)."""
+    while True:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and (methods is None or node.func.attr.value in methods):
+            node = node.func.value
+        elif isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "data"):
+            node = node.value
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        else:
+            return node
+
+
 def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
     """The expression passed for a parameter, by keyword or by position (None if absent)."""
     for arg in call.args:

@@ -418,6 +418,9 @@ PASSTHROUGH_METHODS: frozenset[str] = frozenset({
     "masked_fill", "masked_fill_",
 })
 
+#: Tensor methods that only change how a weight is laid out: ``x @ self.w.t()`` multiplies by ``self.w``.
+WEIGHT_LAYOUT_METHODS: frozenset[str] = frozenset({"t", "transpose", "permute", "contiguous", "view", "reshape"})
+
 #: Tensor methods that read a shape or build a new tensor from it: the signal goes nowhere.
 SHAPE_METHODS: frozenset[str] = frozenset({
     "size", "dim", "ndimension", "numel", "new_zeros", "new_ones", "new_empty", "new_full",

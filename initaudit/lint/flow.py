@@ -19,9 +19,6 @@ from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.lint.modules import QualifiedNames, Submodule, argument, literal_number, tensor_behind
 
-#: Calls that change only how a weight is laid out: ``x @ self.w.t()`` multiplies by ``self.w``.
-_LAYOUT_METHODS = frozenset({"t", "transpose", "permute", "contiguous", "view", "reshape"})
-
 
 class ConsumerKind(str, Enum):
     """What a layer's output flows into first."""
@@ -347,7 +344,7 @@ class ForwardFlow:
 
     def _parameter(self, node: cst.BaseExpression) -> str | None:
         """The bare Parameter ``self.w`` an operand is (``self.w.t()``, ``self.w.T``, ``self.w[i]``)."""
-        node = tensor_behind(node, _LAYOUT_METHODS)
+        node = tensor_behind(node, knowledge.WEIGHT_LAYOUT_METHODS)
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
                 and node.attr.value in self._parameters:
             return node.attr.value

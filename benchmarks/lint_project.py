@@ -26,7 +26,7 @@ from lint_speed import installed_package_dir  # noqa: E402
 RUN = r"""
 import json, resource, sys, time
 from initaudit.config import load_config
-from initaudit.lint.runner import run_lint
+from initaudit.lint.run.runner import run_lint
 
 start = time.perf_counter()
 # An installed package may lie in a directory git ignores (a virtual environment): check it anyway.

@@ -15,17 +15,17 @@ __all__ = ["__version__", "audit", "lint_paths", "lint_source", "testing"]
 if TYPE_CHECKING:
     from initaudit import testing
     from initaudit.auditor.api import audit
-    from initaudit.lint.engine import lint_source
-    from initaudit.lint.runner import lint_paths
+    from initaudit.lint.run.engine import lint_source
+    from initaudit.lint.run.runner import lint_paths
 
 
 def __getattr__(name: str) -> Any:
     if name == "lint_source":
-        from initaudit.lint.engine import lint_source
+        from initaudit.lint.run.engine import lint_source
 
         return lint_source
     if name == "lint_paths":
-        from initaudit.lint.runner import lint_paths
+        from initaudit.lint.run.runner import lint_paths
 
         return lint_paths
     if name == "audit":  # torch is imported when a model is audited, not before

@@ -23,10 +23,10 @@ from initaudit.report.progress import progress_bar
 from initaudit.settings_files import config_arguments
 
 if TYPE_CHECKING:
-    from initaudit.lint.baseline import Baseline
-    from initaudit.lint.results import FileResult
-    from initaudit.lint.runner import LintRun
-    from initaudit.lint.summary import Summary
+    from initaudit.lint.run.baseline import Baseline
+    from initaudit.lint.run.results import FileResult
+    from initaudit.lint.run.runner import LintRun
+    from initaudit.lint.run.summary import Summary
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN = Path("-")
@@ -178,7 +178,7 @@ def _with_settings(options: CheckOptions, config: Config) -> CheckOptions:
 def _read_baseline(options: CheckOptions) -> Baseline | None:
     if options.baseline is None:
         return None
-    from initaudit.lint.baseline import BaselineError, load_baseline
+    from initaudit.lint.run.baseline import BaselineError, load_baseline
 
     try:
         return load_baseline(options.baseline)
@@ -189,14 +189,14 @@ def _read_baseline(options: CheckOptions) -> Baseline | None:
 def _cache_dir(options: CheckOptions, config: Config) -> Path | None:
     if options.no_cache or options.fix or options.diff or options.add_noqa:
         return None
-    from initaudit.lint.cache import DEFAULT_DIR
+    from initaudit.lint.run.cache import DEFAULT_DIR
 
     return options.cache_dir or config.root / DEFAULT_DIR
 
 
 def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
                  baseline: Baseline | None) -> int:
-    from initaudit.lint.runner import run_lint
+    from initaudit.lint.run.runner import run_lint
 
     with progress_bar("checking") as progress:
         run = run_lint(list(options.paths) or [Path(".")], config, jobs=options.jobs, cache_dir=cache_dir,
@@ -222,7 +222,7 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
     if options.write_baseline is not None:
         return _write_baseline(options.write_baseline, summary, status)
     if baseline is not None:
-        from initaudit.lint.baseline import without_baseline
+        from initaudit.lint.run.baseline import without_baseline
 
         summary = without_baseline(summary, options.baseline, baseline)
     if options.fix_only:
@@ -242,7 +242,7 @@ def _check_files(options: CheckOptions, config: Config, cache_dir: Path | None,
 
 def _no_files(options: CheckOptions, config: Config) -> None:
     """Says that the paths hold nothing to check, unless --force-exclude left one out on purpose."""
-    from initaudit.lint.discover import force_excluded
+    from initaudit.lint.files.discover import force_excluded
 
     paths = options.paths or (Path("."),)
     if not (config.force_exclude and any(force_excluded(path, config) for path in paths)):
@@ -251,7 +251,7 @@ def _no_files(options: CheckOptions, config: Config) -> None:
 
 def _show_files(options: CheckOptions, config: Config) -> int:
     """``--show-files``: the files a run would check, one a line."""
-    from initaudit.lint.discover import Skipped, Unreadable, discover
+    from initaudit.lint.files.discover import Skipped, Unreadable, discover
 
     status, found = EXIT_CLEAN, False
     for item in discover(list(options.paths) or [Path(".")], config):
@@ -306,7 +306,7 @@ def _output_checked(options: CheckOptions, run: LintRun) -> Path | None:
 def _check_stdin(options: CheckOptions, config: Config) -> int:
     """The source comes from standard input; with --fix the fixed source goes to standard output
     (the findings left to standard error), with --diff the patch does."""
-    from initaudit.lint.runner import LintRun, lint_stdin
+    from initaudit.lint.run.runner import LintRun, lint_stdin
 
     data = sys.stdin.buffer.read()
     name = options.stdin_filename or "-"
@@ -343,8 +343,8 @@ def _notes(options: CheckOptions, results: Iterable[FileResult]) -> None:
 
 
 def _add_noqa(run: LintRun, config: Config) -> int:
-    from initaudit.lint.fixes import WriteRefused
-    from initaudit.lint.noqa import NoqaRefused, add_noqa
+    from initaudit.lint.fixes.apply import WriteRefused
+    from initaudit.lint.fixes.noqa import NoqaRefused, add_noqa
 
     status, added = EXIT_CLEAN, 0
     for result in run:
@@ -365,7 +365,7 @@ def _add_noqa(run: LintRun, config: Config) -> int:
 
 
 def _write_baseline(path: Path, summary: Summary, status: int) -> int:
-    from initaudit.lint.baseline import write_baseline
+    from initaudit.lint.run.baseline import write_baseline
 
     try:
         count = write_baseline(path, summary)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
-from initaudit.lint.languages import Extensions, extension_pair, parse_extensions
+from initaudit.lint.files.languages import Extensions, extension_pair, parse_extensions
 from initaudit.selectors import UnknownSelector, for_command, matches, names_rule_of, resolve_all
 from initaudit.settings_files import ConfigError, Layer, find_config, settings_chain
 

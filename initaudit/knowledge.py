@@ -578,7 +578,7 @@ class LibraryRecipe:
 
     #: ``module.QualifiedClass`` of the block holding the layer (timm's ``Mlp``).
     block: str
-    #: Scheme names (as ``auditor/identify.py`` names them) the recipe gives the block's weights.
+    #: Scheme names (as ``auditor/identify/schemes.py`` names them) the recipe gives the block's weights.
     schemes: frozenset[str]
     #: The activation the layer feeds in that block.
     activation: str

@@ -61,9 +61,9 @@ def run_model(spec: str | None = None, *, output_format: str = "text", input_sha
     except ImportError:
         print(INSTALL_HINT, file=sys.stderr)
         return EXIT_ERROR
-    from initaudit.auditor.factories import inputs_from
+    from initaudit.auditor.load.factories import inputs_from
     from initaudit.auditor.pipeline import analyse
-    from initaudit.auditor.sources import open_source
+    from initaudit.auditor.load.sources import open_source
     from initaudit.report.progress import progress_bar
 
     try:
@@ -85,7 +85,7 @@ def run_model(spec: str | None = None, *, output_format: str = "text", input_sha
 
                 write_html(analysis.report, html)
             if fix:
-                from initaudit.auditor.fixer import apply_fix, refuse_trained
+                from initaudit.auditor.fix.fixer import apply_fix, refuse_trained
                 from initaudit.report.audit_text import render_fix
 
                 refuse_trained(analysis)
@@ -132,7 +132,7 @@ def _settings(select: str | None, extend_select: str | None, ignore: str | None,
 
 def _check_names(spec: str | None, factory: str | None, example_inputs: str | None) -> None:
     """Refuse a checkpoint that cannot be read and code named otherwise than package.module:function."""
-    from initaudit.auditor.preflight import refuse_malformed, refuse_unreadable
+    from initaudit.auditor.load.preflight import refuse_malformed, refuse_unreadable
 
     if spec is not None:
         refuse_unreadable(spec)
@@ -150,8 +150,8 @@ def _check_outputs(spec: str | None, fix: bool, output: str | None, html: str | 
                                                    ("--output-file", output_file)) if path]
     if not outputs:
         return ""
-    from initaudit.auditor.writing import output_format as fix_format
-    from initaudit.auditor.writing import refuse_overwriting_input
+    from initaudit.auditor.fix.writing import output_format as fix_format
+    from initaudit.auditor.fix.writing import refuse_overwriting_input
 
     fmt = fix_format(spec, output) if fix and output else ""
     for option, path in outputs:

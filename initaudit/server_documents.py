@@ -2,7 +2,7 @@
 
 A Python file is a :class:`TextDocument`. A notebook is a :class:`NotebookDocument` (LSP 3.17):
 its cells are text documents of their own, and it is checked as ``initaudit check`` checks an
-``.ipynb`` file, as one module (:mod:`initaudit.lint.notebook` joins its Python code cells, IPython
+``.ipynb`` file, as one module (:mod:`initaudit.lint.files.notebook` joins its Python code cells, IPython
 magics neutralised); each finding is then published on its cell's document, at the cell's own
 line, and a fix is offered when each of its edits falls inside one cell.
 """
@@ -18,8 +18,8 @@ from pygls.uris import to_fs_path
 
 from initaudit.catalogue import entries
 from initaudit.diagnostics import Diagnostic, Fix, Severity
-from initaudit.lint.notebook import NOTEBOOK_SUFFIX, Notebook, cell_row, read_notebook
-from initaudit.lint.source import SourceError
+from initaudit.lint.files.notebook import NOTEBOOK_SUFFIX, Notebook, cell_row, read_notebook
+from initaudit.lint.files.source import SourceError
 from initaudit.server_lint import Linted, Source
 from initaudit.server_text import Buffer
 

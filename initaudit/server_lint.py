@@ -28,8 +28,8 @@ from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
-    from initaudit.lint.notebook import Notebook
-    from initaudit.lint.reparse import Reparser
+    from initaudit.lint.files.notebook import Notebook
+    from initaudit.lint.parse.reparse import Reparser
 
 DEBOUNCE = 0.03
 #: How long finished findings wait, at most, for the messages the client has already sent.
@@ -141,7 +141,7 @@ class Linter(Generic[D]):
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     def _check_reusing(self, source: Source, config: Config) -> Linted:
-        from initaudit.lint.reparse import Reparser  # with libcst: on the worker, after initialize
+        from initaudit.lint.parse.reparse import Reparser  # with libcst: on the worker, after initialize
 
         reparser = self._reparsers.get(source.path)
         if reparser is None:
@@ -175,8 +175,8 @@ class Linter(Generic[D]):
 
 
 def _check(source: Source, config: Config, reparser: Reparser | None = None) -> Linted:
-    from initaudit.lint.engine import check_text
-    from initaudit.lint.runner import collector_paused
+    from initaudit.lint.run.engine import check_text
+    from initaudit.lint.run.runner import collector_paused
 
     with collector_paused():
         try:
@@ -188,8 +188,8 @@ def _check(source: Source, config: Config, reparser: Reparser | None = None) -> 
 
 
 def _fix(linted: Linted) -> str:
-    from initaudit.lint.engine import fix_text
-    from initaudit.lint.runner import collector_paused
+    from initaudit.lint.run.engine import fix_text
+    from initaudit.lint.run.runner import collector_paused
 
     source = linted.source
     with collector_paused():

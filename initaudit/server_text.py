@@ -13,7 +13,7 @@ from bisect import bisect_right
 
 from lsprotocol import types
 
-from initaudit.lint.source import line_starts
+from initaudit.lint.files.source import line_starts
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 

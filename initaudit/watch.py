@@ -9,7 +9,7 @@ from typing import Callable
 import click
 from watchfiles import Change, DefaultFilter, watch
 
-from initaudit.lint.languages import Extensions, language_of
+from initaudit.lint.files.languages import Extensions, language_of
 from initaudit.settings_files import CONFIG_NAMES
 
 #: How often (ms) the watcher wakes without a change. Its first wake-up says it is watching: the

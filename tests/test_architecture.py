@@ -151,7 +151,7 @@ def test_rules_leave_the_file_model_as_they_found_it() -> None:
     import libcst as cst
 
     from initaudit.catalogue import entries
-    from initaudit.lint.model import FileModel
+    from initaudit.lint.model.file_model import FileModel
     from initaudit.lint.rules import RULES
 
     def facts(model: FileModel) -> dict[str, object]:

@@ -8,25 +8,26 @@ from typing import Callable, Iterable
 import torch
 
 from initaudit import knowledge
-from initaudit.auditor import rules, trained
+from initaudit.auditor import rules
+from initaudit.auditor.identify import trained
 from initaudit.auditor.errors import AuditError
-from initaudit.auditor.example_inputs import Example, candidate_examples
-from initaudit.auditor.identify import identify
-from initaudit.auditor.layers import (
+from initaudit.auditor.trace.example_inputs import Example, candidate_examples
+from initaudit.auditor.identify.schemes import identify
+from initaudit.auditor.identify.layers import (
     ParameterContext,
     contexts_from_module,
     contexts_from_names,
     module_kind,
 )
-from initaudit.auditor.measure import Measured, measure_source, nonfinite_elsewhere
+from initaudit.auditor.measure.tensors import Measured, measure_source, nonfinite_elsewhere
 from initaudit.auditor.notes import Note, NoteKind
-from initaudit.auditor.probe import first_accepted, materialise_lazy, probe_signal
+from initaudit.auditor.trace.probe import first_accepted, materialise_lazy, probe_signal
 from initaudit.auditor.results import AuditReport, ParameterReport
-from initaudit.auditor.roles import ParameterRole, guessed_role
-from initaudit.auditor.script_tracing import script_activations
-from initaudit.auditor.source import Source, SourceKind, module_source
-from initaudit.auditor.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
-from initaudit.auditor.tracing import LayerUse, trace_activations, tracked_modules
+from initaudit.auditor.trace.roles import ParameterRole, guessed_role
+from initaudit.auditor.trace.script_activations import script_activations
+from initaudit.auditor.load.source import Source, SourceKind, module_source
+from initaudit.auditor.measure.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
+from initaudit.auditor.trace.activations import LayerUse, trace_activations, tracked_modules
 from initaudit.knowledge import LayerKind
 from initaudit.progress import Progress
 from initaudit.selectors import matches, resolve_all

@@ -11,8 +11,8 @@ from initaudit.diagnostics import Applicability, RuleFinding, Severity
 from initaudit.knowledge import LayerKind
 
 if TYPE_CHECKING:
-    from initaudit.auditor.roles import ParameterRole
-    from initaudit.auditor.tensorstats import TensorStats
+    from initaudit.auditor.trace.roles import ParameterRole
+    from initaudit.auditor.measure.tensorstats import TensorStats
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class ParameterReport:
     slope: float | None = None
     #: Whether a normalisation layer sits between this layer and its activation.
     norm_between: bool = False
-    #: The layer's output closes a residual sum (auditor/residuals.py).
+    #: The layer's output closes a residual sum (auditor/trace/residuals.py).
     residual_end: bool = False
-    #: What the tensor does in the forward pass (auditor/roles.py); None until placed.
+    #: What the tensor does in the forward pass (auditor/trace/roles.py); None until placed.
     role: ParameterRole | None = None
     #: Weight layers in series from this one to the first normalisation its signal reaches.
     rescaled_within: int | None = None
@@ -61,7 +61,7 @@ class ParameterReport:
     #: The last layer the forward pass reached (the model's output layer).
     last_layer: bool = False
     frozen: bool = False  # requires_grad is off
-    #: Recognised as trained (auditor/trained.py): init checks do not apply.
+    #: Recognised as trained (auditor/identify/trained.py): init checks do not apply.
     trained: bool = False
 
     @property

@@ -17,7 +17,7 @@ from typing import Callable
 
 from initaudit.auditor.results import AuditFinding, AuditReport
 from initaudit.catalogue import entries
-from initaudit.lint.fingerprints import project_fingerprint
+from initaudit.lint.run.fingerprints import project_fingerprint
 from initaudit.report import github, gitlab, junit
 from initaudit.report.paths import repository_path
 from initaudit.report.printable import printable

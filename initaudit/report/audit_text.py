@@ -17,7 +17,7 @@ from initaudit.report.console import make_console
 from initaudit.report.printable import printable
 
 if TYPE_CHECKING:
-    from initaudit.auditor.fixer import FixOutcome
+    from initaudit.auditor.fix.fixer import FixOutcome
 
 BAR_WIDTH = 9  # cells; the middle one is ratio 1, each side spans a factor of 4 (log scale)
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}

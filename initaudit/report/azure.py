@@ -8,7 +8,7 @@ at the line of the ``.ipynb`` file that stores its source line; the message give
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report.printable import printable
 
 _TYPE = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "warning"}

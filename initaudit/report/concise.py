@@ -7,7 +7,7 @@ notebook's position is ``path:cell N:line:col``. The last line is the run's summ
 from __future__ import annotations
 
 from initaudit.diagnostics import Applicability, Diagnostic
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report.printable import printable
 from initaudit.report.text import summary_line
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
-from initaudit.lint.notebook import Notebook
-from initaudit.lint.results import FileResult
-from initaudit.lint.source import diff_lines
+from initaudit.lint.files.notebook import Notebook
+from initaudit.lint.run.results import FileResult
+from initaudit.lint.files.source import diff_lines
 
 
 def render_diff(results: Iterable[FileResult]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from initaudit.lint.results import FileResult
+from initaudit.lint.run.results import FileResult
 from initaudit.report.printable import printable
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report.printable import printable
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.fingerprints import line_fingerprints, project_fingerprint
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.fingerprints import line_fingerprints, project_fingerprint
+from initaudit.lint.run.summary import Summary
 from initaudit.report.paths import repository_path
 
 #: GitLab's scale is info, minor, major, critical, blocker; a file that cannot be parsed hides

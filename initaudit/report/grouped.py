@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from initaudit.diagnostics import Applicability, Diagnostic
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report.printable import printable
 from initaudit.report.text import summary_line
 

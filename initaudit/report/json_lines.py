@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 
 
 def render(summary: Summary) -> str:

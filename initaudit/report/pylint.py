@@ -8,7 +8,7 @@ the line in it begin the message.
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report.printable import printable
 
 

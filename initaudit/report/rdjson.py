@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report.paths import repository_path
 
 _SEVERITY = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 from initaudit.diagnostics import Applicability, Diagnostic
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 
 _MARK = {Applicability.SAFE: "[*]", Applicability.UNSAFE: "[-]", None: "   "}
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from initaudit.diagnostics import Applicability, Diagnostic, Severity
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report.printable import printable
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 import torch
 
-from initaudit.auditor.confine import Refused, confined
+from initaudit.auditor.load.confine import Refused, confined
 from initaudit.model_command import run_model
 from tests.torchvision_ops import declare_torchvision_ops
 
@@ -122,7 +122,7 @@ def test_a_module_imported_during_the_build_runs_its_own_top_level_code(tmp_path
         f"from pathlib import Path\nDATA = Path({str(outside)!r}).read_text()\n\n"
         f"def read():\n    return Path({str(outside)!r}).read_text()\n")
     (modules / "audits_when_imported.py").write_text(
-        "from pathlib import Path\nfrom initaudit.auditor.confine import Refused, confined\n\n"
+        "from pathlib import Path\nfrom initaudit.auditor.load.confine import Refused, confined\n\n"
         f"with confined(Path({str(checkpoint)!r})) as guard:\n    try:\n"
         f"        Path({str(outside)!r}).read_text()\n    except Refused:\n        pass\n")
     monkeypatch.syspath_prepend(str(modules))

@@ -14,7 +14,7 @@ import torch
 
 from examples import audit_models
 from initaudit import atomic
-from initaudit.auditor.safetensors_io import save_safetensors
+from initaudit.auditor.fix.safetensors_io import save_safetensors
 from initaudit.model_command import run_model
 
 FACTORY = "examples.audit_models:bad_mlp"
@@ -153,7 +153,7 @@ def test_output_suffix_picks_the_format(tmp_path: Path, capsys: pytest.CaptureFi
 def test_unknown_suffix_is_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     source = _bad_checkpoint(tmp_path, ".pt")
-    monkeypatch.setattr("initaudit.auditor.sources.open_source", lambda *a, **k: pytest.fail("loaded"))
+    monkeypatch.setattr("initaudit.auditor.load.sources.open_source", lambda *a, **k: pytest.fail("loaded"))
     assert run_model(str(source), fix=True, output=str(tmp_path / "fixed.weird")) == 2
     assert "unknown suffix" in _one_line_error(capsys) and capsys.readouterr().out == ""
 
@@ -192,7 +192,7 @@ def test_unwritable_output_directory(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def _wrap_reinits(monkeypatch: pytest.MonkeyPatch, wrap: Callable[[Callable], Callable]) -> None:
     """Route every re-initialiser the fix plans through ``wrap``."""
-    from initaudit.auditor import fixer
+    from initaudit.auditor.fix import fixer
 
     original = fixer.reinitialiser
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.auditor.identify import identify
+from initaudit.auditor.identify.schemes import identify
 from initaudit.auditor.pipeline import audit_module
-from initaudit.auditor.tensorstats import tensor_stats
+from initaudit.auditor.measure.tensorstats import tensor_stats
 
 init = nn.init
 SCHEMES = [

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from initaudit.auditor.pipeline import audit_module
-from initaudit.auditor.tensorstats import BLOCK_ELEMENTS, block_workers, tensor_stats
+from initaudit.auditor.measure.tensorstats import BLOCK_ELEMENTS, block_workers, tensor_stats
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])

@@ -26,12 +26,12 @@ import warnings
 
 def preload(with_torch: bool) -> None:
     import initaudit.cli  # noqa: F401
-    import initaudit.lint.engine  # noqa: F401
+    import initaudit.lint.run.engine  # noqa: F401
 
     if with_torch:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import initaudit.auditor.fixer  # noqa: F401
+            import initaudit.auditor.fix.fixer  # noqa: F401
             import initaudit.auditor.pipeline  # noqa: F401
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from initaudit.config import Config
-from initaudit.lint.runner import run_lint
+from initaudit.lint.run.runner import run_lint
 from tests.lint.selection import lint_selected
 
 WRAPPER = """\

@@ -8,8 +8,8 @@ import textwrap
 import libcst as cst
 import pytest
 
-from initaudit.lint.builders import BuiltStep
-from initaudit.lint.model import FileModel
+from initaudit.lint.model.builders import BuiltStep
+from initaudit.lint.model.file_model import FileModel
 from tests.lint.selection import lint_selected
 
 MLP = '''

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from initaudit.cli import main
-from initaudit.lint import engine
+from initaudit.lint.run import engine
 
 BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"
 
@@ -72,7 +72,7 @@ def test_an_edited_rule_page_is_a_new_fingerprint(tmp_path: Path, monkeypatch: p
     import shutil
 
     from initaudit.catalogue import catalogue_dir
-    from initaudit.lint import cache
+    from initaudit.lint.run import cache
 
     pages = tmp_path / "rules"
     shutil.copytree(catalogue_dir(), pages)

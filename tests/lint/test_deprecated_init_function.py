@@ -10,7 +10,7 @@ import pytest
 
 from initaudit import knowledge
 from initaudit.diagnostics import Diagnostic
-from initaudit.lint.fixes import apply_fixes
+from initaudit.lint.fixes.apply import apply_fixes
 from tests.lint.selection import lint_selected
 
 ARGS = {"constant": "w, 0.1", "sparse": "w, 0.1", "dirac": "w4", "eye": "w"}

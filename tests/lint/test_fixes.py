@@ -102,7 +102,7 @@ def test_failed_write_keeps_the_original_and_no_temp_file(tmp_path: Path, monkey
 
 
 def test_fix_that_breaks_compilation_leaves_the_file_unchanged(tmp_path: Path, monkeypatch) -> None:
-    import initaudit.lint.engine as engine
+    import initaudit.lint.run.engine as engine
 
     target = tmp_path / "code.py"
     original = b"import torch.nn as nn\nnn.init.normal(w)\n"

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from initaudit.cli import main
 from initaudit.config import Config
-from initaudit.lint import discover as discover_module
-from initaudit.lint.cache import ResultCache
+from initaudit.lint.files import discover as discover_module
+from initaudit.lint.run.cache import ResultCache
 
 BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"
 

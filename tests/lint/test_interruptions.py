@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from initaudit import cli
 from initaudit.config import Config
-from initaudit.lint import runner
-from initaudit.lint.cache import ResultCache
+from initaudit.lint.run import runner
+from initaudit.lint.run.cache import ResultCache
 from initaudit.pool import run_in_processes
 
 BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from initaudit import knowledge
 from initaudit.config import Config
-from initaudit.lint.engine import lint_file
+from initaudit.lint.run.engine import lint_file
 
 CONFIG = Config(select=("IA104",))
 ALIASES = sorted(knowledge.DEPRECATED_ALIASES)

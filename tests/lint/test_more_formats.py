@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.summary import Summary
+from initaudit.lint.run.summary import Summary
 from initaudit.report import azure, rdjson
 from initaudit.report.printable import printable
 from tests.lint.test_output_formats import DEPRECATED, run

@@ -8,8 +8,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from initaudit.lint.model import FileModel
-from initaudit.lint.walk import walk
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.parse.walk import walk
 from tests.lint.selection import codes_selected
 
 
@@ -212,7 +212,7 @@ class _LibcstCounter(cst.CSTVisitor):
 def test_walk_reaches_every_node_libcst_visits_on_real_code() -> None:
     """Skipping token-only fields must not skip a node that carries code."""
     root = Path(__file__).parents[2]
-    sources = sorted((root / "examples").glob("*.py")) + sorted((root / "initaudit" / "lint").glob("*.py"))
+    sources = sorted((root / "examples").glob("*.py")) + sorted((root / "initaudit" / "lint").rglob("*.py"))
     assert len(sources) > 10
     for source in sources:
         module = cst.parse_module(source.read_text(encoding="utf-8"))

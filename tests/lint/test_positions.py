@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from initaudit.lint.positions import Positions
+from initaudit.lint.parse.positions import Positions
 
 SOURCES = {
     "lone CR": "import torch.nn as nn\r# c\nx = (1 +\r 2)\r",
@@ -21,7 +21,7 @@ SOURCES = {
 }
 ROOT = Path(__file__).parents[2]
 REAL_FILES = [*sorted((ROOT / "tests" / "fixtures").rglob("*.py")),
-              *(ROOT / "initaudit" / "lint" / name for name in ("model.py", "notebook.py", "walk.py"))]
+              *(ROOT / "initaudit" / "lint" / name for name in ("model/file_model.py", "files/notebook.py", "parse/walk.py"))]
 
 
 def assert_same_positions(source: str) -> None:

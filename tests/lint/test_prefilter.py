@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from initaudit.lint.prefilter import may_have_findings
+from initaudit.lint.files.prefilter import may_have_findings
 
 
 def test_prefilter_never_drops_a_finding() -> None:
     """Every source the suite knows gives the same diagnostics with and without the prefilter."""
     from initaudit.catalogue import entries
     from initaudit.config import Config
-    from initaudit.lint.engine import lint_file
+    from initaudit.lint.run.engine import lint_file
 
     root = Path(__file__).parents[2]
     sources = [p.read_bytes() for p in sorted((root / "tests" / "fixtures").rglob("*.py"))]
@@ -57,7 +57,7 @@ def test_trigger_text_outside_strings_and_comments(code: str, expected: bool) ->
 
 
 def test_syntax_check_reports_grammar_errors_only_and_stays_quiet(recwarn: pytest.WarningsRecorder) -> None:
-    from initaudit.lint.source import syntax_error
+    from initaudit.lint.files.source import syntax_error
 
     error = syntax_error("def f(:\n    pass\n", "f.py")
     assert error is not None and (error.line, error.column) == (1, 7)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from initaudit.config import Config
-from initaudit.lint import engine
-from initaudit.lint.runner import run_lint
+from initaudit.lint.run import engine
+from initaudit.lint.run.runner import run_lint
 from tests.lint.selection import selecting
 
 BLOCKS = """\
@@ -312,7 +312,7 @@ INDIRECT_MODULES = {
 
 @pytest.mark.parametrize("blocks", INDIRECT_MODULES.values(), ids=INDIRECT_MODULES.keys())
 def test_a_module_class_told_from_its_text_is_modelled(tmp_path: Path, blocks: str) -> None:
-    from initaudit.lint.project import Project
+    from initaudit.lint.model.project import Project
 
     write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": blocks})
     blocks_file = tmp_path / "pkg" / "blocks.py"
@@ -331,7 +331,7 @@ def test_a_block_told_by_its_forward_is_known_across_files(tmp_path: Path) -> No
 
 
 def test_an_imported_class_that_is_no_module_is_not_modelled(tmp_path: Path) -> None:
-    from initaudit.lint.project import Binding, Project
+    from initaudit.lint.model.project import Binding, Project
 
     write(tmp_path, {"pkg/__init__.py": "", "pkg/config.py": "class Config:\n    size = 8\n",
                      "pkg/blocks.py": BLOCKS})
@@ -344,7 +344,7 @@ def test_an_imported_class_that_is_no_module_is_not_modelled(tmp_path: Path) -> 
 
 
 def test_a_class_naming_module_only_in_its_body_is_no_module_class(tmp_path: Path) -> None:
-    from initaudit.lint.project import Project
+    from initaudit.lint.model.project import Project
 
     write(tmp_path, {"pkg/__init__.py": "", "pkg/registry.py":
                      "import torch.nn as nn\n\nclass Registry:\n    def add(self, m):\n"
@@ -375,7 +375,7 @@ def reset(out):
                                                 ("reset(buffer)", True)])
 def test_a_helper_initialises_a_caller_only_through_its_arguments(tmp_path: Path, call: str,
                                                                  initialises: bool) -> None:
-    from initaudit.lint.project import Links, Project
+    from initaudit.lint.model.project import Links, Project
 
     write(tmp_path, {"pkg/__init__.py": "", "pkg/helpers.py": HELPERS_OF_OWN_TENSORS})
     caller = f"from .helpers import fresh, noise, reset\n\nbuffer = None\n{call}\n"
@@ -389,7 +389,7 @@ SLICED_BLOCKS = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\ncla
 
 
 def test_an_imported_block_is_modelled_from_its_slice_and_located_in_its_file(tmp_path: Path) -> None:
-    from initaudit.lint.project import Project
+    from initaudit.lint.model.project import Project
 
     write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": SLICED_BLOCKS,
                      "pkg/model.py": MODEL.format(import_line="from .blocks import Block",
@@ -404,7 +404,7 @@ def test_an_imported_block_is_modelled_from_its_slice_and_located_in_its_file(tm
 
 
 def test_a_definition_a_slice_already_holds_is_not_parsed_again(tmp_path: Path) -> None:
-    from initaudit.lint.project import Project
+    from initaudit.lint.model.project import Project
 
     based = SLICED_BLOCKS.replace("class Block(nn.Module):", "class Base(nn.Module):\n    pass\n\n\nclass Block(Base):")
     write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": based})
@@ -417,7 +417,7 @@ def test_a_definition_a_slice_already_holds_is_not_parsed_again(tmp_path: Path) 
 
 
 def test_a_file_a_slice_cannot_cut_is_modelled_whole(tmp_path: Path) -> None:
-    from initaudit.lint.project import Project
+    from initaudit.lint.model.project import Project
 
     cut = SLICED_BLOCKS.replace("class Unrelated(nn.Module):\n",
                                 "def table():\n    return dict(\nwidth=8)\n\n\nclass Unrelated(nn.Module):\n")
@@ -434,7 +434,7 @@ def test_a_checked_file_is_freed_without_the_cycle_collector(tmp_path: Path, pro
 
     import libcst as cst
 
-    from initaudit.lint.project import Project
+    from initaudit.lint.model.project import Project
 
     three_files(tmp_path)
     project = Project((str(tmp_path),)) if project_wide else None

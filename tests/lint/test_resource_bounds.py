@@ -19,10 +19,10 @@ from hypothesis import given, settings, strategies as st
 from pathspec import GitIgnoreSpec
 
 from benchmarks.lint_bombs import project_ring
-from initaudit.lint import notebook
-from initaudit.lint.bounds import FILE_LAYERS
-from initaudit.lint.notebook import StoredLines
-from initaudit.lint.wildmatch import compile_line
+from initaudit.lint.files import notebook
+from initaudit.lint.model.bounds import FILE_LAYERS
+from initaudit.lint.files.notebook import StoredLines
+from initaudit.lint.files.wildmatch import compile_line
 from tests.conftest import XAVIER_BEFORE_RELU
 
 #: Far above what any of these inputs needs while the analysis is bounded.

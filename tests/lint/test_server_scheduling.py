@@ -152,7 +152,7 @@ def test_only_stdio_is_accepted_as_a_transport() -> None:
 
 
 def test_the_server_module_answers_initialize_without_the_linter() -> None:
-    script = "import sys, initaudit.server; print(sorted({'libcst', 'initaudit.lint.engine'} & set(sys.modules)))"
+    script = "import sys, initaudit.server; print(sorted({'libcst', 'initaudit.lint.run.engine'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=WAIT)
     assert result.stdout.strip() == "[]", result.stderr
 

@@ -8,7 +8,7 @@ import textwrap
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from initaudit.lint.slices import definitions, slice_text
+from initaudit.lint.parse.slices import definitions, slice_text
 
 SOURCE = textwrap.dedent('''\
     import torch.nn as nn

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from initaudit.auditor.measure import BUFFER_SUFFIXES
+from initaudit.auditor.measure.tensors import BUFFER_SUFFIXES
 from initaudit.auditor.results import AuditFinding
 from initaudit.auditor.rules.base import ModelFacts, finding, rule
 

@@ -15,7 +15,7 @@ import libcst as cst
 from initaudit import catalogue
 from initaudit.registry import Registry
 from initaudit.diagnostics import Fix, Severity
-from initaudit.lint.model import FileModel
+from initaudit.lint.model.file_model import FileModel
 
 
 @dataclass(frozen=True)

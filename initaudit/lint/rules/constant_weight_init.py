@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.model import FileModel
+from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.constant_detection import constant_inits, finding
 

@@ -11,12 +11,12 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
-from initaudit.lint.facts import InitOp
-from initaudit.lint.model import FileModel
-from initaudit.lint.modules import Submodule, argument, literal_number, small_statements
-from initaudit.lint.queries import describe_layers, layer_list
+from initaudit.lint.model.facts import InitOp
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
+from initaudit.lint.model.queries import describe_layers, layer_list
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.targets import target_of
+from initaudit.lint.model.targets import target_of
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")
 

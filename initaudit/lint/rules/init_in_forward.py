@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.facts import InitVia
+from initaudit.lint.model.facts import InitVia
 from initaudit.diagnostics import Severity
-from initaudit.lint.model import FileModel
-from initaudit.lint.modules import torch_nn_class
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.modules import torch_nn_class
 from initaudit.lint.rules.base import Finding, rule
 
 

@@ -6,9 +6,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.lint.facts import InitVia
+from initaudit.lint.model.facts import InitVia
 from initaudit.diagnostics import Applicability, Fix
-from initaudit.lint.model import FileModel
+from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
 
 

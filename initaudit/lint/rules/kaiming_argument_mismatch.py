@@ -8,9 +8,9 @@ from typing import Iterator
 from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Edit, Fix
-from initaudit.lint.facts import InitOp, InitVia
-from initaudit.lint.model import FileModel
-from initaudit.lint.queries import feeding, number, quote_of, string
+from initaudit.lint.model.facts import InitOp, InitVia
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.queries import feeding, number, quote_of, string
 from initaudit.lint.rules.base import Finding, rule
 
 #: A leaky slope this far from the real one is a contradiction worth reporting.

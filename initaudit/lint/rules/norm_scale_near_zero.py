@@ -9,10 +9,10 @@ import libcst as cst
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.knowledge import LayerKind
-from initaudit.lint.facts import InitOp, InitVia
-from initaudit.lint.model import FileModel
-from initaudit.lint.modules import Submodule, argument
-from initaudit.lint.queries import describe_layers, is_intentional, number
+from initaudit.lint.model.facts import InitOp, InitVia
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.modules import Submodule, argument
+from initaudit.lint.model.queries import describe_layers, is_intentional, number
 from initaudit.lint.rules.base import Finding, rule
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.facts import InitOp, InitVia
-from initaudit.lint.model import FileModel
+from initaudit.lint.model.facts import InitOp, InitVia
+from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.targets import execution_key, tests_element, written_layers
+from initaudit.lint.model.targets import execution_key, tests_element, written_layers
 
 
 @rule("IA111")

@@ -7,11 +7,11 @@ import libcst as cst
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.knowledge import Recommendation
-from initaudit.lint.facts import InitOp, InitVia
-from initaudit.lint.flow import Consumer
-from initaudit.lint.queries import activation_name, quote_of
-from initaudit.lint.model import FileModel
-from initaudit.lint.modules import argument
+from initaudit.lint.model.facts import InitOp, InitVia
+from initaudit.lint.model.flow import Consumer
+from initaudit.lint.model.queries import activation_name, quote_of
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.modules import argument
 
 
 def render_init_call(model: FileModel, op: InitOp, recommendation: Recommendation) -> str | None:

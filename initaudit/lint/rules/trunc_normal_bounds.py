@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.facts import InitVia
+from initaudit.lint.model.facts import InitVia
 from initaudit.diagnostics import Applicability, Fix, Severity
-from initaudit.lint.model import FileModel
-from initaudit.lint.queries import number
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.queries import number
 from initaudit.lint.rules.base import Finding, rule
 
 #: Below this std the default bounds (+-2) sit so far out that nothing is ever truncated.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.facts import InitOp
-from initaudit.lint.model import FileModel
-from initaudit.lint.queries import feeding, number, weight_matrices
+from initaudit.lint.model.facts import InitOp
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.queries import feeding, number, weight_matrices
 from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.rewrite import scheme_fix
 

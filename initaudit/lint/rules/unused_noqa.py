@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Callable, Iterable, Iterator
 
 from initaudit.diagnostics import Applicability, Edit, Fix
-from initaudit.lint.model import FileModel
+from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.suppression import Directive, Suppressions
+from initaudit.lint.run.suppression import Directive, Suppressions
 
 #: The codes a directive may name that are initaudit's to judge; others (E501) are left alone.
 OWN_PREFIX = "IA"

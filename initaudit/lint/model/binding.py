@@ -1,0 +1,138 @@
+"""How Python binds a call's arguments to a function's parameters, and an expression of the
+function read with its parameters replaced by what one call binds to them.
+
+What a starred argument (``*args``, ``**kwargs``) may bind is unknown: such parameters stay
+unbound, so that the rules needing their values stay quiet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import libcst as cst
+
+from initaudit.lint.model.modules import small_statements
+
+#: Bound expressions by parameter name.
+Bound = dict[str, cst.BaseExpression]
+#: Expressions made by binding, by id: (the new expression, the written one it stands for).
+StandIns = dict[int, tuple[cst.CSTNode, cst.CSTNode]]
+
+
+def bind(function: cst.FunctionDef, call: cst.Call, *, skip_self: bool, defaults: bool = True) -> Bound:
+    """The argument each parameter of ``function`` receives from ``call`` (by position, by
+    keyword, or its default when ``defaults``). Positions after a ``*`` argument, and defaults
+    a ``**`` argument may override, are left unbound."""
+    params = function.params
+    positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+    if skip_self and positional and positional[0] in ("self", "cls"):
+        positional = positional[1:]
+    keywords = set(positional[len(params.posonly_params):]) | {p.name.value for p in params.kwonly_params}
+    bound: Bound = {}
+    for name, arg in zip(positional, _leading_positional(call.args), strict=False):
+        bound[name] = arg.value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in keywords:
+            bound[arg.keyword.value] = arg.value
+    if defaults and not any(arg.star for arg in call.args):
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.default is not None and param.name.value not in bound and param.name.value in (
+                    *positional, *keywords):
+                bound[param.name.value] = param.default
+    return bound
+
+
+def _leading_positional(args: Sequence[cst.Arg]) -> list[cst.Arg]:
+    """The positional arguments before the first starred one (whose length is unknown)."""
+    leading = []
+    for arg in args:
+        if arg.star:
+            break
+        if arg.keyword is None:
+            leading.append(arg)
+    return leading
+
+
+def substitute(node: cst.BaseExpression, bound: Bound, stand_ins: StandIns) -> cst.BaseExpression:
+    """``node`` with the names of ``bound`` replaced by their expressions; the parts that do not
+    change stay the very nodes written (their names resolve as before). A new expression is noted
+    in ``stand_ins`` with the written one, whose position and text it takes."""
+    if not bound:
+        return node
+    result = _substituted(node, bound, stand_ins)
+    assert isinstance(result, cst.BaseExpression)
+    return result
+
+
+#: Fields that hold names which are not variables read: ``x.attr``, ``f(keyword=...)``.
+_NOT_READ = {(cst.Attribute, "attr"), (cst.Arg, "keyword")}
+#: Expressions that bind names of their own.
+_SCOPES = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _substituted(node: cst.CSTNode, bound: Bound, stand_ins: StandIns) -> cst.CSTNode:
+    if isinstance(node, cst.Name):
+        return bound.get(node.value, node)
+    if isinstance(node, _SCOPES):
+        return node
+    changes: dict[str, object] = {}
+    for field in dataclasses.fields(node):
+        if (type(node), field.name) in _NOT_READ:
+            continue
+        value = getattr(node, field.name)
+        if isinstance(value, cst.CSTNode):
+            new = _substituted(value, bound, stand_ins)
+            if new is not value:
+                changes[field.name] = new
+        elif isinstance(value, (tuple, list)) and value and isinstance(value[0], cst.CSTNode):
+            items = [_substituted(item, bound, stand_ins) for item in value]
+            if any(new is not old for new, old in zip(items, value, strict=True)):
+                changes[field.name] = type(value)(items)
+    if not changes:
+        return node
+    replaced = node.with_changes(**changes)
+    stand_ins[id(replaced)] = (replaced, stand_ins.get(id(node), (node, node))[1])
+    return replaced
+
+
+def unpacked(call: cst.Call, params: Sequence[tuple[int, str, str]]) -> Bound:
+    """The arguments of ``call`` by name, for ``params`` given as (position, keyword, name).
+    A parameter that a ``*`` or ``**`` argument may fill gets that argument's expression, which
+    no rule reads as a number or a name: none judges the parameter's default instead."""
+    star = next((arg for arg in call.args if arg.star), None)
+    leading = _leading_positional(call.args)
+    bound: Bound = {}
+    for position, keyword, name in params:
+        value = next((arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == keyword), None)
+        if value is None and position < len(leading):
+            value = leading[position].value
+        if value is None and star is not None:
+            value = star.value
+        if value is not None:
+            bound[name] = value
+    return bound
+
+
+def returned_values(function: cst.FunctionDef, call: cst.Call, *, skip_self: bool,
+                    stand_ins: StandIns) -> list[cst.BaseExpression] | None:
+    """The items of the tuple ``function`` returns (``return (-lim, lim)``), read for ``call``:
+    its parameters bound to the call's arguments, its variables assigned once replaced by their
+    values. None unless it has one ``return`` of a tuple or list of plain items."""
+    returns = [small for small in small_statements(function) if isinstance(small, cst.Return)]
+    if len(returns) != 1 or not isinstance(returns[0].value, (cst.Tuple, cst.List)):
+        return None
+    items = returns[0].value.elements
+    if any(isinstance(item, cst.StarredElement) for item in items):
+        return None
+    values = bind(function, call, skip_self=skip_self)
+    assigned: dict[str, list[cst.Assign]] = {}
+    for small in small_statements(function):
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            assigned.setdefault(small.targets[0].target.value, []).append(small)
+    for name, assignments in assigned.items():
+        if len(assignments) == 1:
+            values[name] = substitute(assignments[0].value, values, stand_ins)
+        else:
+            values.pop(name, None)  # assigned on several paths: which value is returned is unknown
+    return [substitute(item.value, values, stand_ins) for item in items]

@@ -1,0 +1,218 @@
+"""The facts a file model records: classes and scopes, init operations, deprecated names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, Protocol
+
+import libcst as cst
+
+from initaudit.lint.model.bounds import Budget, Cut
+from initaudit.lint.model.flow import Consumer, Summary
+from initaudit.lint.model.modules import QualifiedNames, Submodule
+
+
+class InitVia(str, Enum):
+    """How an initialisation is written."""
+
+    INIT = "init"  # a torch.nn.init call
+    METHOD = "method"  # an in-place tensor method: w.zero_(), w.fill_(c), w.copy_(...)
+    PARAMETER = "parameter"  # nn.Parameter(torch.zeros(...)) and the like
+    #: ``layer.weight.data = make(shape)``, ``layer.weight = other.weight``: the tensor is replaced
+    #: by a value that does not read it. No scheme is known; it only makes earlier ones void.
+    ASSIGN = "assign"
+
+
+#: The path under which a write to a tensor of no known layer (a bare Parameter) is recorded as
+#: superseded.
+BARE_TENSOR = "<self>"
+
+
+@dataclass
+class ModuleClass:
+    """An nn.Module subclass of the file, or a local scope (module body, function) that builds
+    layers in variables — for those, ``attributes`` holds the variables."""
+
+    name: str
+    node: cst.CSTNode
+    is_module: bool = False
+    #: Names of the base classes (as written), to find inherited methods defined in this file.
+    bases: list[str] = field(default_factory=list)
+    attributes: dict[str, Submodule] = field(default_factory=dict)
+    #: ``self.w = nn.Parameter(...)``: name -> number of dimensions (None if unknown).
+    parameters: dict[str, int | None] = field(default_factory=dict)
+    #: Attributes used as a weight: an operand of ``@``, ``matmul``, ``F.linear``, ``F.conv*``.
+    matrix_parameters: set[str] = field(default_factory=set)
+    #: Parameters whose values an assignment replaces (``self.w.data = kernel_init(shape)``):
+    #: what they start from is not known statically.
+    data_assigned: set[str] = field(default_factory=set)
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    consumers: dict[str, set[Consumer]] = field(default_factory=dict)
+    #: Not built as a submodule by any other class of the file: its output is the model's.
+    is_root: bool = True
+    #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
+    init_calls: dict[str, int] = field(default_factory=dict)
+    #: ``self.encoder = encoder`` in ``__init__``: attribute -> (parameter, the assigned name).
+    argument_attributes: dict[str, tuple[str, cst.Name]] = field(default_factory=dict)
+    #: Why layers inside its instances were left out (a key of ``bounds.REASONS``), if some were.
+    cut: str | None = None
+    #: How many layers its attributes hold once composed (None before).
+    composed: int | None = None
+
+    def layers(self) -> Iterator[Submodule]:
+        for module in self.attributes.values():
+            yield from module.walk()
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an init operation writes: a parameter of one or several layers, or a bare Parameter."""
+
+    owner: ModuleClass
+    layers: tuple[Submodule, ...]  # empty for a bare Parameter attribute
+    param: str
+    #: The layers are known precisely (a direct reference or an isinstance-narrowed loop).
+    exact: bool = True
+    parameter_ndim: int | None = None
+    #: Each layer stands for every layer of its class, built with arguments unknown: a helper's
+    #: class tests fix what it writes, judged where it is written (``targets._by_class``).
+    by_class: bool = False
+
+
+@dataclass
+class InitOp:
+    """One initialisation of a tensor."""
+
+    node: cst.Call | cst.Assign
+    function: str  # canonical torch.nn.init name: "zeros_", "constant_", "xavier_uniform_", ...
+    via: InitVia
+    args: dict[str, cst.BaseExpression]
+    target_node: cst.BaseExpression | None
+    owner: ModuleClass | None
+    method: str | None
+    seq: int
+    #: The function or method the operation is written in (None at module level).
+    scope_node: cst.FunctionDef | None = None
+    #: Every function the operation is written in, outermost first (closures included).
+    enclosing: tuple[cst.FunctionDef, ...] = ()
+    in_no_grad: bool = False
+    target: Target | None = None
+    #: Per layer path: a later operation in the same class rewrites this one's result.
+    superseded: frozenset[str] = frozenset()
+    #: Enclosing ``if`` tests: (node, in the body rather than the else, loops open at that point).
+    conditions: tuple[tuple[cst.If, bool, int], ...] = ()
+    loops: tuple[cst.For, ...] = ()
+    #: The operation as written, where ``node`` is the call in this file that runs it (a helper
+    #: of another file): what it writes through (``.data``) is read there.
+    written: cst.Call | cst.Assign | None = None
+    #: Local names rebound before the operation, and the key of ``attributes`` holding the
+    #: binding it sees (``fc = nn.Linear(...)`` twice in a function).
+    renamed: dict[str, str] = field(default_factory=dict)
+    #: Inside a ``try`` whose handler swallows the error an init raises on too few dimensions:
+    #: how many loops were open where it begins (None outside one).
+    errors_swallowed: int | None = None
+
+    @property
+    def as_written(self) -> cst.Call | cst.Assign:
+        return self.written or self.node
+
+    @property
+    def func_node(self) -> cst.BaseExpression | None:
+        return self.node.func if isinstance(self.node, cst.Call) else None
+
+    def parameter_default(self, name: str) -> cst.BaseExpression | None:
+        """The default value of ``name`` when it is a parameter of a function the operation is
+        written in (the innermost such parameter wins); None when it has none or is no parameter."""
+        for function in reversed(self.enclosing):
+            params = function.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                if param.name.value == name:
+                    return param.default
+        return None
+
+    def effective_layers(self) -> tuple[Submodule, ...]:
+        if self.target is None:
+            return ()
+        return tuple(m for m in self.target.layers if m.path not in self.superseded)
+
+
+@dataclass(frozen=True)
+class DeprecatedRef:
+    """A reference to a deprecated torch.nn.init name (``nn.init.xavier_uniform``)."""
+
+    node: cst.BaseExpression
+    alias: str  # deprecated name, e.g. "xavier_uniform"
+    rename: cst.Name  # the name token a fix rewrites
+    imported: bool  # bound by ``from torch.nn.init import <alias>`` (without ``as``)
+
+
+@dataclass(frozen=True)
+class ApplyCall:
+    """``<modules>.apply(<function>)``: the function runs on every module of the receiver."""
+
+    node: cst.Call
+    owner: ModuleClass
+    receiver: cst.BaseExpression
+    function: cst.BaseExpression
+    method: str | None
+    seq: int
+
+
+@dataclass(frozen=True)
+class HelperCall:
+    """A call of a function or method of this file with arguments (``init_layer(self.fc1)``):
+    init operations inside it are resolved with its parameters bound to these arguments."""
+
+    node: cst.Call
+    owner: ModuleClass
+    function: cst.BaseExpression
+    method: str | None
+    seq: int
+    loops: tuple[cst.For, ...] = ()
+    conditions: tuple[tuple[cst.If, bool, int], ...] = ()
+    #: For a function that returns the module it is given (``self.fc = init_layer(nn.Linear(...))``):
+    #: the module that call built and handed on.
+    passed: Submodule | None = None
+
+
+@dataclass(frozen=True)
+class ForeignOrigin:
+    """The class of another file that composed layers come from, and whether its output is the
+    model's here (built at module level or in a function) or a block's (built by a module)."""
+
+    owner: ModuleClass
+    is_root: bool
+
+
+class CollectedFile(Protocol):
+    """The facts of one file once its walk is done: what resolution (``targets.py``) reads and
+    completes before the file model is handed to the rules."""
+
+    names: QualifiedNames
+    #: ``initaudit.lint.model.project.Links`` (the project is built on this module).
+    links: Any
+    classes: dict[str, ModuleClass]
+    imported_classes: dict[str, tuple[ModuleClass, CollectedFile]]
+    foreign_origins: dict[str, ForeignOrigin]
+    summaries: dict[str, Summary]
+    written_ops: list[InitOp]
+    imported_sites: set[int]
+    scopes: list[ModuleClass]
+    init_ops: list[InitOp]
+    #: Assignments that replace a layer's tensor (``InitVia.ASSIGN``), resolved like init ops.
+    overwrites: list[InitOp]
+    #: What the classes of other files run on their own layers in ``__init__``, carried onto
+    #: the instances composed here (written there, never judged here but as overwritten).
+    inherited_ops: list[InitOp]
+    apply_calls: list[ApplyCall]
+    helper_calls: list[HelperCall]
+    call_sites: dict[int, tuple[int, str | None]]
+    stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]]
+    functions: dict[str, cst.FunctionDef]
+    components: set[str]
+    #: What composition may still copy, and what it left out (``bounds.py``).
+    budget: Budget
+    cuts: list[Cut]
+
+    def foreign_models(self) -> Iterator[CollectedFile]: ...

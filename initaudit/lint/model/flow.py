@@ -1,0 +1,539 @@
+"""Where each layer's output goes: a small abstract interpreter over ``forward()``.
+
+A value is the set of layers whose raw (pre-activation) output it still carries. Shape-only
+operations keep it; an activation, a normalisation, another layer, a ``return`` or anything
+unknown *consumes* it, and the consumer is recorded for each of those layers. Branches are
+merged, loops run twice so that a block's output reaches the next block, and helper methods
+called from ``forward`` are followed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from enum import Enum
+import libcst as cst
+
+from initaudit.knowledge import LayerKind
+from initaudit import knowledge
+from initaudit.lint.model.modules import QualifiedNames, Submodule, argument, literal_number, tensor_behind
+
+
+class ConsumerKind(str, Enum):
+    """What a layer's output flows into first."""
+
+    ACTIVATION = "activation"
+    NORM = "norm"
+    LAYER = "layer"  # another weight layer, directly
+    OUTPUT = "output"  # the model's output
+    RESIDUAL = "residual"  # a sum with a skip connection
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    kind: ConsumerKind
+    activation: str | None = None
+    slope: float | None = None
+    #: The output was added to a skip connection on its way (a residual branch's last layer).
+    residual: bool = False
+
+
+#: Layers whose output is a new signal, judged by what it flows into.
+_SIGNAL_LAYERS = knowledge.WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING}
+
+UNKNOWN = Consumer(ConsumerKind.UNKNOWN)
+NORM = Consumer(ConsumerKind.NORM)
+LAYER = Consumer(ConsumerKind.LAYER)
+OUTPUT = Consumer(ConsumerKind.OUTPUT)
+RESIDUAL = Consumer(ConsumerKind.RESIDUAL)
+
+
+@dataclass(frozen=True)
+class Value:
+    producers: frozenset[str] = frozenset()
+    #: The value went through an addition with another tensor (a skip connection).
+    residual: bool = False
+
+    def union(self, other: Value) -> Value:
+        return Value(self.producers | other.producers, self.residual or other.residual)
+
+
+EMPTY = Value()
+#: Stands for a class's forward input while summarising it.
+INPUT = "<input>"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a block does as seen from outside: how its input is consumed, and which of its layers'
+    raw outputs it returns (paths relative to the block; INPUT when the input passes through)."""
+
+    input_consumers: frozenset[Consumer]
+    output: Value
+_MAX_INLINE_DEPTH = 3
+
+
+@dataclass
+class _Frame:
+    values: dict[str, Value] = field(default_factory=dict)
+    modules: dict[str, list[Submodule]] = field(default_factory=dict)
+    returned: Value | None = None  # set when inlining a helper method
+
+
+class ForwardFlow:
+    """Runs ``forward`` of one class and collects the consumers of every layer's output."""
+
+    def __init__(self, attributes: dict[str, Submodule], methods: dict[str, cst.FunctionDef],
+                 names: QualifiedNames, summaries: dict[str, Summary] | None = None, *,
+                 parameters: frozenset[str] = frozenset()) -> None:
+        """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
+        is a weight whose output is recorded under its name, as a layer's under its path."""
+        self._attributes = attributes
+        self._parameters = parameters
+        self._methods = methods
+        self._names = names
+        self._summaries = summaries or {}
+        self._depth = 0
+        self.consumers: dict[str, set[Consumer]] = {}
+
+    def summarise(self) -> Summary | None:
+        """Run ``forward`` with its input marked; None when the class has no forward."""
+        forward = self._methods.get("forward")
+        if forward is None:
+            return None
+        output = self._call_method(forward, [Value(frozenset({INPUT}))], inline=True)
+        return Summary(frozenset(self.consumers.pop(INPUT, set())), output)
+
+    def consume(self, value: Value, consumer: Consumer) -> None:
+        self._consume(value, consumer)
+        self.consumers.pop(INPUT, None)
+
+    def run_sequentials(self) -> dict[str, set[Consumer]]:
+        """The order inside each Sequential that no forward ran (a scope without ``forward``, as
+        ``net = nn.Sequential(...)`` in a script, or a Sequential that ``forward`` reaches in a
+        way not followed): the order inside is known; what follows the last layer is not."""
+        for module in self._attributes.values():
+            if module.kind is LayerKind.CONTAINER and module.sequential and not self._touched(module):
+                self._apply(module, EMPTY)
+        return self.consumers
+
+    def _touched(self, module: Submodule) -> bool:
+        prefix = module.path + "."
+        return any(path == module.path or path.startswith(prefix) for path in self.consumers)
+
+    # ---------------------------------------------------------------- statements
+
+    def _call_method(self, function: cst.FunctionDef, args: list[Value], *, inline: bool) -> Value:
+        frame = _Frame(returned=EMPTY if inline else None)
+        params = [p.name.value for p in function.params.params][1:]  # drop self
+        for name, value in zip(params, args, strict=False):
+            frame.values[name] = value
+        self._depth += 1
+        try:
+            self._block(function.body, frame)
+        finally:
+            self._depth -= 1
+        return frame.returned or EMPTY
+
+    def _block(self, body: cst.BaseSuite | cst.BaseStatement, frame: _Frame) -> None:
+        statements = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else [body]
+        for statement in statements:
+            self._statement(statement, frame)
+
+    def _statement(self, node: cst.CSTNode, frame: _Frame) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self._small_statement(small, frame)
+        elif isinstance(node, cst.If):
+            self._expr(node.test, frame)
+            self._branches(frame, [node.body] + ([node.orelse] if node.orelse else []),
+                           exhaustive=node.orelse is not None)
+        elif isinstance(node, cst.Else):
+            self._block(node.body, frame)
+        elif isinstance(node, (cst.For, cst.While)):
+            self._loop(node, frame)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                self._expr(item.item, frame)
+            self._block(node.body, frame)
+        elif isinstance(node, cst.Try):
+            self._block(node.body, frame)
+            for handler in node.handlers:
+                self._block(handler.body, frame)
+            for extra in (node.orelse, node.finalbody):
+                if extra is not None:
+                    self._block(extra.body, frame)
+
+    def _branches(self, frame: _Frame, bodies: list[cst.CSTNode], *, exhaustive: bool) -> None:
+        before = dict(frame.values)
+        outcomes = []
+        for body in bodies:
+            frame.values = dict(before)
+            if isinstance(body, cst.If):
+                self._statement(body, frame)
+            else:
+                self._block(body.body if isinstance(body, cst.Else) else body, frame)
+            outcomes.append(frame.values)
+        if not exhaustive:
+            outcomes.append(before)
+        merged: dict[str, Value] = {}
+        for outcome in outcomes:
+            for name, value in outcome.items():
+                merged[name] = merged[name].union(value) if name in merged else value
+        frame.values = merged
+
+    def _loop(self, node: cst.For | cst.While, frame: _Frame) -> None:
+        if isinstance(node, cst.For):
+            iterated, target = _enumerated(node.iter, node.target)
+            modules = self._modules(iterated, frame, iterate=True)
+            if modules is not None and isinstance(target, cst.Name):
+                frame.modules[target.value] = modules
+            else:
+                self._expr(node.iter, frame)
+        else:
+            self._expr(node.test, frame)
+        # Twice: the value leaving one iteration reaches the next one.
+        for _ in range(2):
+            self._branches(frame, [node.body], exhaustive=False)
+
+    def _small_statement(self, node: cst.BaseSmallStatement, frame: _Frame) -> None:
+        if isinstance(node, cst.Assign):
+            modules = self._modules(node.value, frame)
+            value = EMPTY if modules is not None else self._expr(node.value, frame)
+            for target in node.targets:
+                self._bind(target.target, value, modules, frame)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self._bind(node.target, self._expr(node.value, frame), None, frame)
+        elif isinstance(node, cst.AugAssign):
+            value = self._expr(node.value, frame)
+            if isinstance(node.target, cst.Name):
+                previous = frame.values.get(node.target.value, EMPTY)
+                combined = self._combine(node.operator, previous, value, node.value)
+                frame.values[node.target.value] = combined
+        elif isinstance(node, cst.Return) and node.value is not None:
+            value = self._expr(node.value, frame)
+            if frame.returned is not None:
+                frame.returned = frame.returned.union(value)
+            else:
+                self._consume(value, OUTPUT)
+        elif isinstance(node, cst.Expr):
+            value = self._expr(node.value, frame)
+            if not _in_place_passthrough(node.value):  # ``scores.masked_fill_(mask, -inf)``
+                self._consume(value, UNKNOWN)
+
+    def _bind(self, target: cst.BaseExpression, value: Value, modules: list[Submodule] | None,
+              frame: _Frame) -> None:
+        if isinstance(target, cst.Name):
+            if modules is not None:
+                frame.modules[target.value] = modules
+            else:
+                frame.values[target.value] = value
+                frame.modules.pop(target.value, None)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            # ``out, hidden = self.lstm(x)``: each name may carry the producers.
+            for element in target.elements:
+                self._bind(element.value, value, None, frame)
+
+    # ---------------------------------------------------------------- expressions
+
+    def _expr(self, node: cst.BaseExpression, frame: _Frame) -> Value:
+        if isinstance(node, cst.Name):
+            return frame.values.get(node.value, EMPTY)
+        if isinstance(node, cst.Call):
+            return self._call(node, frame)
+        if isinstance(node, cst.Subscript):
+            return self._expr(node.value, frame)
+        if isinstance(node, cst.Attribute):
+            base = self._expr(node.value, frame)
+            return base if node.attr.value in ("T", "mT", "data") else EMPTY
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            return self._product([node.left, node.right], [], frame)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+            gated = self._self_gated(node.left, node.right, frame) or self._self_gated(node.right, node.left, frame)
+            if gated is not None:
+                return gated
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self._expr(node.left, frame), self._expr(node.right, frame)
+            return self._combine(node.operator, left, right, node.right)
+        if isinstance(node, cst.UnaryOperation):
+            return self._expr(node.expression, frame)
+        if isinstance(node, cst.IfExp):
+            self._expr(node.test, frame)
+            return self._expr(node.body, frame).union(self._expr(node.orelse, frame))
+        if isinstance(node, (cst.Tuple, cst.List, cst.Dict)):
+            # ``return loss, logits`` and ``return {"logits": y}`` hand their items on.
+            result = EMPTY
+            for element in node.elements:
+                result = result.union(self._expr(element.value, frame))
+            return result
+        return EMPTY
+
+    def _combine(self, operator: cst.CSTNode, left: Value, right: Value,
+                 right_node: cst.BaseExpression) -> Value:
+        if isinstance(operator, (cst.Add, cst.Subtract, cst.AddAssign, cst.SubtractAssign)):
+            if literal_number(right_node) is not None or self._parameter(right_node) is not None:
+                return left  # a constant or a bias, not a skip connection
+            return Value(left.producers | right.producers, True)
+        if isinstance(operator, (cst.Multiply, cst.Divide, cst.MultiplyAssign, cst.DivideAssign)):
+            # Scaling by a constant or a parameter keeps the producer; a product of two
+            # signals (gating) does not.
+            if not (left.producers and right.producers):
+                return left.union(right)
+        self._consume(left, UNKNOWN)
+        self._consume(right, UNKNOWN)
+        return EMPTY
+
+    def _call(self, node: cst.Call, frame: _Frame) -> Value:
+        factors = self._factors(node)
+        if factors is not None:
+            others = [arg.value for arg in node.args if all(arg.value is not f for f in factors)]
+            return self._product(factors, others, frame)
+        modules = self._modules(node.func, frame)
+        args = [self._expr(arg.value, frame) for arg in node.args]
+        first = args[0] if args else EMPTY
+        if modules is not None:
+            result = EMPTY
+            for module in modules:
+                result = result.union(self._apply(module, first))
+            return result
+        method = self._self_method(node.func)
+        if method is not None:
+            return self._inline(method, args)
+        function = self._torch_function(node.func)
+        if function is not None:
+            return self._torch_call(function, node, args)
+        if isinstance(node.func, cst.Attribute):
+            return self._method_call(node, frame, args)
+        for value in args:
+            self._consume(value, UNKNOWN)
+        return EMPTY
+
+    def _factors(self, node: cst.Call) -> list[cst.BaseExpression] | None:
+        """The two factors of a matrix product call (``torch.mm(a, b)``, ``x.mm(w)``,
+        ``F.linear(x, w)``); None for another call."""
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in knowledge.MATRIX_METHODS \
+                and not self._names(func) and self._modules(func.value, _Frame()) is None:
+            return [func.value, *positional[:1]]
+        for name in self._names(func):
+            if name in knowledge.PRODUCT_OPERANDS:
+                return [positional[i] for i in knowledge.PRODUCT_OPERANDS[name] if i < len(positional)]
+        return None
+
+    def _product(self, factors: list[cst.BaseExpression], others: list[cst.BaseExpression],
+                 frame: _Frame) -> Value:
+        """A product with a raw weight is that weight's output; one by a fixed matrix (an
+        adjacency, attention probabilities) carries the signal on; two signals consume both."""
+        for other in others:
+            self._consume(self._expr(other, frame), UNKNOWN)
+        weights = frozenset(w for f in factors if (w := self._parameter(f)) is not None)
+        values = [self._expr(f, frame) for f in factors if self._parameter(f) is None]
+        if weights:
+            for value in values:
+                self._consume(value, LAYER)
+            return Value(weights)
+        carrying = [value for value in values if value.producers]
+        if len(carrying) <= 1:
+            return carrying[0] if carrying else EMPTY
+        for value in carrying:
+            self._consume(value, UNKNOWN)
+        return EMPTY
+
+    def _parameter(self, node: cst.BaseExpression) -> str | None:
+        """The bare Parameter ``self.w`` an operand is (``self.w.t()``, ``self.w.T``, ``self.w[i]``)."""
+        node = tensor_behind(node, knowledge.WEIGHT_LAYOUT_METHODS)
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
+                and node.attr.value in self._parameters:
+            return node.attr.value
+        return None
+
+    def _method_call(self, node: cst.Call, frame: _Frame, args: list[Value]) -> Value:
+        assert isinstance(node.func, cst.Attribute)
+        receiver = self._expr(node.func.value, frame)
+        name = node.func.attr.value
+        for value in args:
+            self._consume(value, UNKNOWN)
+        if name in knowledge.ACTIVATION_FUNCTIONS:
+            activation = knowledge.ACTIVATION_FUNCTIONS[name]
+            self._consume(receiver, self._activation(activation, _slope(name, node, method=True)))
+            return EMPTY
+        if name in knowledge.PASSTHROUGH_METHODS:
+            return receiver
+        if name in knowledge.SHAPE_METHODS:
+            return EMPTY
+        self._consume(receiver, UNKNOWN)
+        return EMPTY
+
+    def _torch_call(self, function: str, node: cst.Call, args: list[Value]) -> Value:
+        first = args[0] if args else EMPTY
+        rest = args[1:]
+        if function in knowledge.ACTIVATION_FUNCTIONS:
+            activation = knowledge.ACTIVATION_FUNCTIONS[function]
+            self._consume(first, self._activation(activation, _slope(function, node, method=False)))
+            result = EMPTY
+        elif function in knowledge.NORM_FUNCTIONS:
+            self._consume(first, NORM)
+            result = EMPTY
+        elif function in knowledge.PASSTHROUGH_FUNCTIONS:
+            result = first
+        elif function in ("cat", "stack", "concat", "concatenate"):
+            result = first
+        else:
+            self._consume(first, UNKNOWN)
+            result = EMPTY
+        for value in rest:
+            self._consume(value, UNKNOWN)
+        return result
+
+    def _self_gated(self, signal: cst.BaseExpression, gate: cst.BaseExpression, frame: _Frame) -> Value | None:
+        """``x * torch.sigmoid(x)`` / ``x * x.sigmoid()``: the signal through one activation (SiLU);
+        None for another product."""
+        if not isinstance(signal, cst.Name) or not isinstance(gate, cst.Call):
+            return None
+        function = self._torch_function(gate.func)
+        operand = gate.args[0].value if function is not None and gate.args else None
+        if function is None and isinstance(gate.func, cst.Attribute) and not gate.args:
+            function, operand = gate.func.attr.value, gate.func.value
+        activation = knowledge.SELF_GATED_ACTIVATIONS.get(knowledge.ACTIVATION_FUNCTIONS.get(function or "", ""))
+        if activation is None or not isinstance(operand, cst.Name) or operand.value != signal.value:
+            return None
+        self._consume(self._expr(signal, frame), self._activation(activation, None))
+        return EMPTY
+
+    def _activation(self, name: str, slope: float | None) -> Consumer:
+        if name == "leaky_relu" and slope is None:
+            slope = 0.01
+        return Consumer(ConsumerKind.ACTIVATION, name, slope)
+
+    def _apply(self, module: Submodule, value: Value) -> Value:
+        if module.kind in _SIGNAL_LAYERS:
+            self._consume(value, LAYER)
+            return Value(frozenset({module.path}))
+        if module.kind is LayerKind.ACTIVATION:
+            self._consume(value, Consumer(ConsumerKind.ACTIVATION, module.activation, module.slope))
+            return EMPTY
+        if module.kind is LayerKind.NORM:
+            self._consume(value, NORM)
+            return EMPTY
+        if module.kind is LayerKind.PASSTHROUGH:
+            return value
+        if module.kind is LayerKind.CONTAINER and module.sequential and module.children:
+            for _ in range(2 if module.repeated else 1):
+                for child in module.children:
+                    value = self._apply(child, value)
+            return value
+        if module.kind is LayerKind.CUSTOM and module.class_name in self._summaries:
+            return self._apply_block(module, value)
+        self._consume(value, UNKNOWN)
+        return EMPTY
+
+    def _apply_block(self, module: Submodule, value: Value) -> Value:
+        """A block of this file: its input consumers take ``value``; its outputs come out."""
+        summary = self._summaries[module.class_name or ""]
+        for consumer in summary.input_consumers:
+            self._consume(value, consumer)
+        producers = {f"{module.path}.{p}" for p in summary.output.producers if p != INPUT}
+        if INPUT in summary.output.producers:
+            producers |= value.producers
+        return Value(frozenset(producers), summary.output.residual)
+
+    def _inline(self, method: cst.FunctionDef, args: list[Value]) -> Value:
+        if self._depth > _MAX_INLINE_DEPTH:
+            for value in args:
+                self._consume(value, UNKNOWN)
+            return EMPTY
+        return self._call_method(method, args, inline=True)
+
+    def _consume(self, value: Value, consumer: Consumer) -> None:
+        if consumer is OUTPUT and value.residual:
+            consumer = RESIDUAL
+        elif value.residual and consumer.kind is not ConsumerKind.RESIDUAL:
+            consumer = dataclasses.replace(consumer, residual=True)
+        for producer in value.producers:
+            self.consumers.setdefault(producer, set()).add(consumer)
+
+    # ---------------------------------------------------------------- name resolution
+
+    def _modules(self, node: cst.BaseExpression, frame: _Frame, *, iterate: bool = False) -> list[Submodule] | None:
+        """Submodules an expression denotes (``self.fc``, ``self.net[0]``, a loop variable)."""
+        if isinstance(node, cst.Name):
+            return frame.modules.get(node.value)
+        if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == "self":
+                module = self._attributes.get(node.attr.value)
+                if module is None:
+                    return None
+                return list(module.children) if iterate else [module]
+        if iterate and isinstance(node, cst.Subscript) and _slice_bounds(node) is not None:
+            return self._sliced(node, frame)
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            parents = self._modules(node.value, frame)
+            if parents is not None and len(parents) == 1:
+                child = parents[0].selected(node)
+                return [child] if child is not None else None
+        return None
+
+    def _sliced(self, node: cst.Subscript, frame: _Frame) -> list[Submodule] | None:
+        """The children ``self.layers[:-1]`` iterates over, when the list's length is known."""
+        parents = self._modules(node.value, frame)
+        bounds = _slice_bounds(node)
+        if parents is None or len(parents) != 1 or bounds is None or parents[0].open_length:
+            return None
+        children = parents[0].children
+        return children if parents[0].repeated else children[slice(*bounds)]
+
+    def _self_method(self, func: cst.BaseExpression) -> cst.FunctionDef | None:
+        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                and func.value.value == "self" and func.attr.value != "forward"):
+            return self._methods.get(func.attr.value)
+        return None
+
+    def _torch_function(self, func: cst.BaseExpression) -> str | None:
+        for name in self._names(func):
+            for prefix in knowledge.FUNCTIONAL_NAMESPACES:
+                if name.startswith(prefix) and "." not in name[len(prefix):]:
+                    return name[len(prefix):]
+        return None
+
+
+def _enumerated(iterated: cst.BaseExpression, target: cst.BaseAssignTargetExpression
+                ) -> tuple[cst.BaseExpression, cst.BaseExpression]:
+    """``for i, layer in enumerate(xs)`` iterates over ``xs`` with ``layer``."""
+    if isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Name) \
+            and iterated.func.value == "enumerate" and iterated.args \
+            and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        return iterated.args[0].value, target.elements[1].value
+    return iterated, target
+
+
+def _slice_bounds(node: cst.Subscript) -> tuple[int | None, int | None] | None:
+    """The literal bounds of ``xs[a:b]`` (no step); None for another subscript."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
+        return None
+    part = node.slice[0].slice
+    if part.step is not None:
+        return None
+    bounds = []
+    for bound in (part.lower, part.upper):
+        number = literal_number(bound) if bound is not None else None
+        if bound is not None and (number is None or number != int(number)):
+            return None
+        bounds.append(None if number is None else int(number))
+    return bounds[0], bounds[1]
+
+
+def _in_place_passthrough(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+        and node.func.attr.value.endswith("_") and node.func.attr.value in knowledge.PASSTHROUGH_METHODS
+
+
+def _slope(function: str, node: cst.Call, *, method: bool) -> float | None:
+    """The literal leaky slope of a functional or method activation call, if it takes one."""
+    where = knowledge.ACTIVATION_SLOPE_ARG.get(function)
+    if where is None:
+        return None
+    position, keyword = where
+    return literal_number(argument(node, position - 1 if method else position, keyword))

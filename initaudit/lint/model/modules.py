@@ -1,0 +1,427 @@
+"""Static description of the submodules a class (or a local scope) builds.
+
+``self.fc1 = nn.Linear(...)``, ``nn.Sequential(...)`` (also with an OrderedDict), ``nn.ModuleList``
+and activation modules become a tree of :class:`Submodule` values addressed by dotted paths such
+as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give at run time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from initaudit.knowledge import LayerKind
+from initaudit import knowledge
+
+#: Resolves an expression to the qualified names it may refer to.
+QualifiedNames = Callable[[cst.CSTNode], frozenset[str]]
+
+TORCH_NN = "torch.nn."
+
+
+@dataclass
+class Submodule:
+    path: str
+    kind: LayerKind
+    class_name: str | None
+    node: cst.CSTNode
+    activation: str | None = None
+    slope: float | None = None
+    children: list[Submodule] = field(default_factory=list)
+    #: Children are applied one after another (nn.Sequential) rather than held (ModuleList).
+    sequential: bool = False
+    #: Built by a comprehension: the one child stands for several identical ones in a row.
+    repeated: bool = False
+    #: Built by a loop of unknown length (a builder function): the children are the first
+    #: iteration, named from the start, and the last one, named from the end (``-2``, ``-1``);
+    #: other positions are unknown.
+    open_length: bool = False
+    #: Class (or scope) whose code defines this submodule, and its path there: composed blocks
+    #: keep the consumers their own forward records.
+    origin: str | None = None
+    local_path: str | None = None
+
+    def rebased(self, prefix: str) -> Submodule:
+        """A copy addressed from a parent that holds this module's class under ``prefix``."""
+        # Composition copies every layer of a class into each instance: a plain copy of the
+        # fields, without dataclasses.replace's call of __init__, takes a third of the time.
+        copy = object.__new__(Submodule)
+        copy.__dict__.update(self.__dict__, path=f"{prefix}.{self.path}",
+                             children=[c.rebased(prefix) for c in self.children])
+        return copy
+
+    def walk(self) -> Iterator[Submodule]:
+        """This module and every one below it, parents before children (without a generator per
+        level: composed trees can be deep)."""
+        pending = [self]
+        while pending:
+            module = pending.pop()
+            yield module
+            pending.extend(reversed(module.children))
+
+    def selected(self, access: cst.Attribute | cst.Subscript) -> Submodule | None:
+        """The child an access on this module selects: ``.fc``, ``[0]``, ``[-1]``, ``["conv"]``."""
+        if isinstance(access, cst.Attribute):
+            return self.child(access.attr.value)
+        if len(access.slice) != 1 or not isinstance(access.slice[0].slice, cst.Index):
+            return None
+        key = access.slice[0].slice.value
+        number = literal_number(key)
+        if number is not None and number == int(number):
+            return self.child(str(int(number)))
+        return self.child(key.evaluated_value) if isinstance(key, cst.SimpleString) else None
+
+    def child(self, key: str) -> Submodule | None:
+        """Child by name or by (possibly negative) integer index."""
+        for candidate in self.children:
+            if candidate.path.rsplit(".", 1)[-1] == key:
+                return candidate
+        if self.open_length:
+            return None
+        try:
+            index = int(key)
+        except ValueError:
+            return None
+        if -len(self.children) <= index < len(self.children):
+            return self.children[index]
+        return None
+
+    @property
+    def has_weight_matrix(self) -> bool:
+        return self.kind in knowledge.WEIGHT_MATRIX_KINDS
+
+
+def torch_nn_class(names: frozenset[str]) -> str | None:
+    """``torch.nn.Linear`` / ``torch.nn.modules.linear.Linear`` -> ``Linear``."""
+    for name in names:
+        if name.startswith(TORCH_NN):
+            last = name.rsplit(".", 1)[-1]
+            if knowledge.layer_kind(last) is not None:
+                return last
+    return None
+
+
+def literal_number(node: cst.CSTNode | None) -> float | None:
+    """Value of a numeric literal, with unary minus and simple arithmetic on literals."""
+    if node is None:
+        return None
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return float(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = literal_number(node.expression)
+        return None if inner is None else -inner
+    if isinstance(node, cst.BinaryOperation):
+        left, right = literal_number(node.left), literal_number(node.right)
+        if left is None or right is None:
+            return None
+        operator = node.operator
+        try:
+            if isinstance(operator, cst.Divide):
+                return left / right
+            if isinstance(operator, cst.Multiply):
+                return left * right
+            if isinstance(operator, cst.Power):
+                return float(left**right)
+            if isinstance(operator, cst.Add):
+                return left + right
+            if isinstance(operator, cst.Subtract):
+                return left - right
+        except (ZeroDivisionError, OverflowError):
+            return None
+    return None
+
+
+def _constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]) -> bool | None:
+    """``act == "relu"`` where ``act`` defaults to a string literal: evaluated; else None."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    operator = test.comparisons[0].operator
+    if not isinstance(operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
+        return None
+    sides = [test.left, test.comparisons[0].comparator]
+    values = []
+    for side in sides:
+        if isinstance(side, cst.Name) and isinstance(defaults.get(side.value), cst.SimpleString):
+            side = defaults[side.value]
+        if not isinstance(side, cst.SimpleString):
+            return None
+        values.append(side.evaluated_value)
+    equal = values[0] == values[1]
+    return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
+
+
+def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:
+    """The tensor an operand reads, through ``.T``, ``.data``, indexing and method calls
+    (``self.w.t()``, ``self.w[:, :k]``); ``methods``: the calls looked through (None: every one)."""
+    while True:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and (methods is None or node.func.attr.value in methods):
+            node = node.func.value
+        elif isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "data"):
+            node = node.value
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        else:
+            return node
+
+
+def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
+    """The expression passed for a parameter, by keyword or by position (None if absent)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    if position < len(positional):
+        return positional[position].value
+    return None
+
+
+@dataclass
+class LocalList:
+    """A list of modules built up in a function (``layers = []; layers.append(...)``)."""
+
+    items: list[cst.BaseExpression] = field(default_factory=list)
+    #: Some items were appended inside a loop: they stand for several in a row.
+    repeated: bool = False
+
+
+class ModuleFactory(Protocol):
+    """A function of the file that returns a module it builds (``lint/model/builders.py``)."""
+
+    def expand(self, builder: SubmoduleBuilder, path: str, call: cst.Call,
+               defaults: Mapping[str, cst.BaseExpression]) -> Submodule: ...
+
+
+class SubmoduleBuilder:
+    """Turns constructor expressions into :class:`Submodule` trees."""
+
+    def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str],
+                 pass_through: Mapping[str, cst.FunctionDef] | None = None,
+                 leaf_subclasses: Mapping[str, str] | None = None,
+                 builders: Mapping[str, ModuleFactory] | None = None) -> None:
+        self._names = qualified_names
+        self._local_classes = local_classes
+        #: Classes of the file that only specialise a torch.nn layer (``class LayerNorm2d(nn.LayerNorm)``
+        #: with its own forward but no layers of its own): they are what their base is.
+        self._leaf_subclasses = leaf_subclasses or {}
+        #: Functions of the file that return the module they are given, after initialising it
+        #: (``init_layer(nn.Linear(...), std=0.01)``), by name.
+        self._pass_through = pass_through or {}
+        #: Functions of the file that build and return a Sequential (``mlp(sizes, nn.ReLU)``).
+        self._builders = builders or {}
+        #: Local lists of the function being read, for ``nn.Sequential(*layers)``.
+        self.lists: dict[str, LocalList] = {}
+        #: The module each call of a pass-through function built, by id of the call.
+        self.passed: dict[int, Submodule] = {}
+
+    def build(self, path: str, node: cst.BaseExpression,
+              defaults: Mapping[str, cst.BaseExpression] | None = None) -> Submodule | None:
+        """A Submodule if ``node`` constructs a module, else None (not a module at all).
+
+        ``defaults`` are the enclosing function's parameter defaults, so that ``act_layer()``
+        with ``act_layer=nn.GELU`` is a GELU and ``nn.ReLU() if act == "relu" else nn.GELU()``
+        with ``act="relu"`` is a ReLU.
+        """
+        defaults = defaults or {}
+        if isinstance(node, cst.IfExp):
+            return self._choose(path, node, defaults)
+        if isinstance(node, cst.Name) and node.value in defaults:
+            return self.build(path, defaults[node.value])
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in defaults:
+            return self.build(path, node.with_changes(func=defaults[node.func.value]))
+        if not isinstance(node, cst.Call):
+            return self._functional_activation(path, node)
+        if isinstance(node.func, cst.Name) and node.func.value in self._pass_through:
+            argument_node = returned_argument(self._pass_through[node.func.value], node)
+            built = self.build(path, argument_node, defaults) if argument_node is not None else None
+            if built is not None:
+                self.passed[id(node)] = built
+            return built
+        if isinstance(node.func, cst.Name) and node.func.value in self._builders:
+            return self._builders[node.func.value].expand(self, path, node, defaults)
+        torch_class = torch_nn_class(self._names(node.func))
+        if torch_class is not None:
+            return self.torch_module(path, torch_class, node)
+        if isinstance(node.func, cst.Name) and node.func.value in self._leaf_subclasses:
+            return self.torch_module(path, self._leaf_subclasses[node.func.value], node)
+        spelled = get_full_name_for_node(node.func)  # ``Block()``, or ``blocks.Block()`` of an imported module
+        if spelled is not None and spelled in self._local_classes:
+            return Submodule(path, LayerKind.CUSTOM, spelled, node)
+        return None
+
+    def _choose(self, path: str, node: cst.IfExp, defaults: Mapping[str, cst.BaseExpression]) -> Submodule | None:
+        verdict = _constant_test(node.test, defaults)
+        if verdict is not None:
+            return self.build(path, node.body if verdict else node.orelse, defaults)
+        body, orelse = self.build(path, node.body, defaults), self.build(path, node.orelse, defaults)
+        if body is not None and orelse is not None and body.kind is orelse.kind is LayerKind.ACTIVATION \
+                and body.activation == orelse.activation:
+            return body
+        return None if body is None and orelse is None else Submodule(path, LayerKind.UNKNOWN, None, node)
+
+    def torch_module(self, path: str, class_name: str, node: cst.Call) -> Submodule:
+        kind = knowledge.layer_kind(class_name) or LayerKind.UNKNOWN
+        module = Submodule(path, kind, class_name, node)
+        if kind is LayerKind.ACTIVATION:
+            module.activation = knowledge.ACTIVATION_MODULES[class_name]
+            if class_name in knowledge.ACTIVATION_SLOPE_ARG:
+                position, keyword = knowledge.ACTIVATION_SLOPE_ARG[class_name]
+                module.slope = literal_number(argument(node, position, keyword))
+                if module.slope is None and argument(node, position, keyword) is None:
+                    module.slope = 0.25 if class_name == "PReLU" else 0.01
+        elif class_name == knowledge.SEQUENTIAL:
+            module.sequential = True
+            module.children = self._sequential_children(path, node, module)
+        elif class_name == "ModuleList":
+            items = argument(node, 0, "modules")
+            if isinstance(items, (cst.List, cst.Tuple)):
+                module.children = self._indexed(path, [e.value for e in items.elements])
+            elif isinstance(items, (cst.ListComp, cst.GeneratorExp)):
+                module.children, module.repeated = self._indexed(path, [items.elt]), True
+            elif isinstance(items, cst.Name) and items.value in self.lists:
+                local = self.lists[items.value]
+                module.children, module.repeated = self._indexed(path, local.items), local.repeated
+        elif class_name == "ModuleDict":
+            items = argument(node, 0, "modules")
+            if isinstance(items, cst.Dict):
+                module.children = self._named(path, [
+                    (e.key, e.value) for e in items.elements if isinstance(e, cst.DictElement)
+                ])
+        return module
+
+    def _sequential_children(self, path: str, node: cst.Call, module: Submodule) -> list[Submodule]:
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        if any(arg.star for arg in node.args):
+            starred = node.args[0].value if len(node.args) == 1 else None
+            if isinstance(starred, (cst.ListComp, cst.GeneratorExp)):
+                module.repeated = True  # nn.Sequential(*[Block() for _ in range(n)])
+                return self._indexed(path, [starred.elt])
+            if isinstance(starred, cst.Name) and starred.value in self.lists:
+                local = self.lists[starred.value]
+                module.repeated = local.repeated
+                return self._indexed(path, local.items)
+            return []  # built some other way: unknown
+        if len(positional) == 1 and isinstance(positional[0], cst.Call):
+            pairs = self._ordered_dict_items(positional[0])
+            if pairs is not None:
+                return self._named(path, pairs)
+        return self._indexed(path, positional)
+
+    def _ordered_dict_items(self, call: cst.Call) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
+        names = self._names(call.func)
+        if not any(n.endswith("OrderedDict") for n in names):
+            return None
+        items = argument(call, 0, "")
+        if not isinstance(items, (cst.List, cst.Tuple)):
+            return None
+        pairs = []
+        for element in items.elements:
+            value = element.value
+            if isinstance(value, cst.Tuple) and len(value.elements) == 2:
+                pairs.append((value.elements[0].value, value.elements[1].value))
+        return pairs
+
+    def add_children(self, container: Submodule, nodes: list[cst.BaseExpression],
+                     names: list[str] | None = None, repeated: bool = False) -> None:
+        """``container.append(x)`` / ``add_module(name, x)`` in ``__init__``."""
+        for index, node in enumerate(nodes):
+            key = names[index] if names else str(len(container.children))
+            path = f"{container.path}.{key}"
+            container.children.append(self.build(path, node) or Submodule(path, LayerKind.UNKNOWN, None, node))
+        container.repeated = container.repeated or repeated
+
+    def _indexed(self, path: str, nodes: list[cst.BaseExpression]) -> list[Submodule]:
+        return [
+            self.build(f"{path}.{i}", n) or Submodule(f"{path}.{i}", LayerKind.UNKNOWN, None, n)
+            for i, n in enumerate(nodes)
+        ]
+
+    def _named(self, path: str, pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]]) -> list[Submodule]:
+        children = []
+        for key, value in pairs:
+            if not isinstance(key, cst.SimpleString):
+                return []
+            name = f"{path}.{key.evaluated_value}"
+            children.append(self.build(name, value) or Submodule(name, LayerKind.UNKNOWN, None, value))
+        return children
+
+    def _functional_activation(self, path: str, node: cst.CSTNode) -> Submodule | None:
+        """``self.act = F.relu`` / ``torch.tanh``: a function used like an activation module."""
+        for name in self._names(node):
+            if name.startswith(("torch.nn.functional.", "torch.")):
+                last = name.rsplit(".", 1)[-1]
+                if last in knowledge.ACTIVATION_FUNCTIONS:
+                    activation = knowledge.ACTIVATION_FUNCTIONS[last]
+                    slope = 0.01 if activation == "leaky_relu" else None
+                    return Submodule(path, LayerKind.ACTIVATION, None, node, activation, slope)
+        return None
+
+
+def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStatement]:
+    """The simple statements of a function's body and of the bodies of its compound statements
+    (``if``/``for``/``while``/``with``/``try``); nested functions are their own."""
+    blocks: list[Sequence[cst.BaseStatement]] = [function.body.body] \
+        if isinstance(function.body, cst.IndentedBlock) else []
+    while blocks:
+        for statement in blocks.pop():
+            if isinstance(statement, cst.SimpleStatementLine):
+                yield from statement.body
+            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)) \
+                    and isinstance(statement.body, cst.IndentedBlock):
+                blocks.append(statement.body.body)
+
+
+def returned_parameter(function: cst.FunctionDef) -> str | None:
+    """The parameter a function returns on every path (``def init_layer(layer, std): ...;
+    return layer``), or None."""
+    names = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
+    returned = {small.value.value if isinstance(small.value, cst.Name) else ""
+                for small in small_statements(function) if isinstance(small, cst.Return)}
+    if len(returned) != 1:
+        return None
+    name = returned.pop()
+    return name if name in names else None
+
+
+def returned_argument(function: cst.FunctionDef, call: cst.Call) -> cst.BaseExpression | None:
+    """The argument of ``call`` bound to the parameter ``function`` returns."""
+    name = returned_parameter(function)
+    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    if name is None:
+        return None
+    return argument(call, params.index(name), name)
+
+
+#: Kinds a class of the file takes from its torch.nn base when it adds no layers of its own.
+_INHERITED_KINDS = frozenset({LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DENSE, LayerKind.EMBEDDING})
+
+
+def leaf_subclasses(module: cst.Module, names: QualifiedNames) -> dict[str, str]:
+    """Classes of the file deriving from a torch.nn norm, activation, dense or embedding layer
+    without assigning any ``self.<attribute>`` (so without layers of their own), mapped to
+    that torch.nn class."""
+    found = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.ClassDef) or not statement.bases:
+            continue
+        base = torch_nn_class(names(statement.bases[0].value))
+        if base is None or knowledge.layer_kind(base) not in _INHERITED_KINDS:
+            continue
+        if not any(isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                   and node.value.value == "self" for node in _assigned(statement)):
+            found[statement.name.value] = base
+    return found
+
+
+def _assigned(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Targets of every assignment below ``node``."""
+    for child in node.children:
+        if isinstance(child, cst.Assign):
+            yield from (target.target for target in child.targets)
+        elif isinstance(child, (cst.AugAssign, cst.AnnAssign)):
+            yield child.target
+        yield from _assigned(child)

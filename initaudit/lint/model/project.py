@@ -1,0 +1,536 @@
+"""The project a checked file belongs to: its imports of other project files, resolved to the
+classes and functions those files define.
+
+A project is the checked trees plus the root found above them (``roots.py``: pyproject.toml,
+setup.cfg or .git). ``from .blocks import Block``, ``from pkg.blocks import Block`` (from the
+root, its ``src/`` or the parent of the file's top package), ``blocks.Block`` through an imported
+module and, for a script outside any package, ``from layers import mlp`` (a sibling module) name
+project files; everything else, installed packages included, stays unknown. Imported files are
+read, never reported on, and each one is modelled once per process (as far as its importers
+need: ``slices.py``); every file an analysis read is recorded so that a cached result can be
+checked against them. Nothing is read through a symbolic link that leaves the roots
+(``roots.read_project_file``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from initaudit.lint.model.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
+from initaudit.lint.model.facts import ModuleClass
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.parse.nesting import shallow_text
+from initaudit.lint.files.prefilter import initialising_code, without_strings
+from initaudit.lint.files.roots import read_project_file, real_roots
+from initaudit.lint.parse.slices import Definition, definitions, slice_text
+
+#: Directories below a project root that hold other people's code or build products.
+_FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__",
+                           "venv", "env", "build", "dist"})
+#: ``from`` and ``import`` statements, each a match only where it starts its line (checked after
+#: the match: a pattern that starts with its keyword is scanned for several times faster).
+_FROM_IMPORT = re.compile(r"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)")
+#: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
+_CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
+_ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
+_IMPORT = re.compile(r"import[ \t]+([^\n;#]*)")
+_MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
+#: Imported files a process keeps modelled: enough for a project's shared blocks and helpers,
+#: few enough that a run over a large library stays within a few hundred MiB per worker (the
+#: layers their classes composed stay within ``bounds.PROJECT_LAYERS`` too).
+_MAX_MODELS = 48
+#: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
+_MAX_REEXPORTS = 4
+#: ``class Name`` or ``def Name`` at any indentation: what a file's text defines.
+_DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+(\w+)", re.MULTILINE)
+#: What makes a class an nn.Module class in its statement: a ``forward`` method.
+_FORWARD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE)
+#: ``... import Module as M``: a name that stands for a module base class.
+_MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A name a file imports from a project file: the file and the name there."""
+
+    path: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What a project name turned out to be, and the model of the file that defines it."""
+
+    model: FileModel
+    name: str
+
+
+class Project:
+    """Resolves imports inside the project and models imported files, once each per process."""
+
+    def __init__(self, roots: tuple[str, ...]) -> None:
+        self.roots = tuple(Path(root) for root in roots)
+        self._real_roots = real_roots(roots)
+        self._texts: dict[Path, str | None] = {}
+        self._digests: dict[Path, str] = {}
+        #: Most recently used last; at most ``_MAX_MODELS`` (a model read again is rebuilt).
+        self._models: OrderedDict[Path, FileModel | None] = OrderedDict()
+        #: The layers each kept model composed.
+        self._weights: dict[Path, int] = {}
+        #: What the models built for the file being checked may still compose (``bounds.py``).
+        self.layers = Budget(PROJECT_LAYERS, reason="project")
+        self._imports: dict[Path, dict[str, Import]] = {}
+        self._resolved: dict[tuple[Path, Import], Binding | None] = {}
+        self._module_files: dict[tuple[Path, str], Path | None] = {}
+        self._modules_named: dict[tuple[Path, int, str], Path | None] = {}
+        self._bases: dict[Path, list[Path]] = {}
+        self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
+        self._initialising: dict[Binding, bool] = {}
+        self._initialiser: dict[Binding, bool] = {}
+        self._naming_init: dict[Path, bool] = {}
+        self._provides: dict[tuple[Binding, str], bool] = {}
+        self._building: set[Path] = set()
+        #: The names of the definitions each model's slice kept (None: the whole file).
+        self._covered: dict[Path, frozenset[str] | None] = {}
+        self._definitions_of: dict[Path, list[Definition]] = {}
+
+    # ------------------------------------------------------------ files of the project
+
+    def contains(self, path: Path) -> bool:
+        for root in self.roots:
+            try:
+                inside = path.relative_to(root).parts[:-1]
+            except ValueError:
+                continue
+            if not any(part in _FOREIGN_DIRS or part.startswith(".") for part in inside):
+                return True
+        return False
+
+    def display(self, path: Path) -> str:
+        """``pkg/blocks.py``: relative to the outermost root holding it."""
+        for root in sorted(self.roots, key=lambda r: len(r.parts)):
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
+
+    def text(self, path: Path) -> str | None:
+        if path not in self._texts:
+            from initaudit.lint.run.results import read_source
+            from initaudit.lint.files.source import SourceError
+
+            self._texts[path] = None
+            data = read_project_file(path, self._real_roots)
+            if data is not None:
+                try:
+                    self._texts[path] = read_source(str(path), data).text
+                    self._digests[path] = hashlib.sha256(data).hexdigest()
+                except (SourceError, ValueError):
+                    pass  # undecodable: unknown
+        return self._texts[path]
+
+    def digest(self, path: Path) -> str | None:
+        return self._digests.get(path) if self.text(path) is not None else None
+
+    def _module_file(self, base: Path, dotted: str) -> Path | None:
+        key = (base, dotted)
+        if key not in self._module_files:
+            target = base.joinpath(*dotted.split(".")) if dotted else base
+            self._module_files[key] = next(
+                (candidate for candidate in (target.with_name(target.name + ".py"), target / "__init__.py")
+                 if candidate.is_file() and self.contains(candidate)), None)
+        return self._module_files[key]
+
+    def resolve(self, importer: Path, level: int, dotted: str) -> Path | None:
+        """The project file ``from <level dots><dotted> import ...`` in ``importer`` names."""
+        if level:
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            return self._module_file(base, dotted)
+        if not dotted:
+            return None
+        for base in self._absolute_bases(importer):
+            found = self._module_file(base, dotted)
+            if found is not None:
+                return found
+        return None
+
+    def _absolute_bases(self, importer: Path) -> list[Path]:
+        directory = importer.parent
+        if directory not in self._bases:
+            self._bases[directory] = self._bases_of(directory)
+        return self._bases[directory]
+
+    def _bases_of(self, directory: Path) -> list[Path]:
+        top = directory
+        while (top / "__init__.py").is_file():
+            top = top.parent
+        bases = [top] if top != directory else [directory]  # a script's siblings
+        for root in self.roots:
+            bases.extend((root, root / "src"))
+        if top != directory:
+            bases.append(directory)  # last: a package directory run with itself on the path
+        return bases
+
+    # ------------------------------------------------------------ names
+
+    def imports(self, path: Path) -> dict[str, Import]:
+        """Local name -> what the file's ``from ... import`` statements bind it to."""
+        found = self._imports.get(path)
+        if found is None:
+            stored = self.text(path)
+            found = self._imports[path] = {} if stored is None else _imports(without_strings(stored))
+        return found
+
+    def binding(self, importer: Path, imported: Import) -> Binding | None:
+        """The project file and name an import names; None outside the project, or for a module
+        (``from . import blocks``)."""
+        key = (importer.parent, imported)
+        if not imported.name:
+            return None  # ``import pkg.blocks``: a module
+        if key not in self._resolved:
+            module = self.resolve(importer, imported.level, imported.module)
+            if module is not None and module.name == "__init__.py" \
+                    and self._module_file(module.parent, imported.name) is not None:
+                module = None
+            self._resolved[key] = None if module is None else Binding(module, imported.name)
+        return self._resolved[key]
+
+    def attribute_binding(self, importer: Path, imported: Import, attribute: str) -> Binding | None:
+        """The project file and name of ``blocks.Block`` (``from . import blocks``), ``b.Block``
+        (``import pkg.blocks as b``) or ``pkg.blocks.Block`` (``import pkg.blocks``): the module
+        the import binds, then the attribute's path below it."""
+        *inner, name = attribute.split(".")
+        dotted = ".".join(part for part in (imported.module, imported.name, *inner) if part)
+        key = (importer.parent, imported.level, dotted)
+        if key not in self._modules_named:
+            self._modules_named[key] = self.resolve(importer, imported.level, dotted)
+        module = self._modules_named[key]
+        return None if module is None else Binding(module, name)
+
+    def model(self, path: Path, name: str) -> FileModel | None:
+        """The model of a project file, parsed as far as ``name`` (and every name asked for
+        before) needs (None when it cannot be read or parsed, while it is being built: an
+        import cycle, or when :data:`IMPORT_DEPTH` files are being modelled one inside another)."""
+        covered = self._covered.get(path, frozenset())
+        if path in self._models and (covered is None or name in covered):
+            self._models.move_to_end(path)
+            return self._models[path]
+        if path in self._building or self.too_deep():
+            return None
+        text = self.text(path)
+        if text is None or not shallow_text(text):
+            return None  # unreadable, or nested too deeply for the parser: unknown
+        self._building.add(path)
+        try:
+            model, self._covered[path] = self._build(path, text, covered | {name})
+        finally:
+            self._building.discard(path)
+        self._models[path] = model
+        self._models.move_to_end(path)
+        self._weights[path] = 0 if model is None else model.budget.used
+        while len(self._models) > 1 and (len(self._models) > _MAX_MODELS
+                                         or sum(self._weights.values()) > PROJECT_LAYERS):
+            evicted, _ = self._models.popitem(last=False)
+            self._covered.pop(evicted, None)
+            self._weights.pop(evicted, None)
+        return model
+
+    def too_deep(self) -> bool:
+        """Whether a file asked for now would be modelled :data:`IMPORT_DEPTH` files deep."""
+        return len(self._building) >= IMPORT_DEPTH
+
+    def _build(self, path: Path, text: str, names: frozenset[str]) -> tuple[FileModel | None, frozenset[str] | None]:
+        """The model of the slice of the file that ``names`` need, or of the whole file (None:
+        every name covered) when the slice is most of it or does not parse."""
+        sliced = slice_text(text, names, self._top_level(path, text))
+        for part, covers in (sliced or (None, None), (text, None)):
+            if part is None:
+                continue
+            try:
+                module = cst.parse_module(part)
+            except Exception:
+                continue  # a slice cut through a statement: parse the whole file
+            try:
+                return FileModel(module, part, Links(self, path), imported=True), covers
+            except Exception:  # one that cannot be modelled stays unknown; checked itself, it says why
+                return None, covers
+        return None, None
+
+    def definition(self, binding: Binding, keyword: str, read: set[Path]) -> Binding | None:
+        """The binding of the file that defines the name with ``keyword`` (``class``, ``def``),
+        found from the text through re-exports, so that only that file is modelled; ``read``
+        gains the files read."""
+        for _ in range(_MAX_REEXPORTS + 1):
+            read.add(binding.path)
+            text = self.text(binding.path)
+            if text is None:
+                return None
+            if (keyword, binding.name) in self._definitions(binding.path, text):
+                return binding
+            imported = self.imports(binding.path).get(binding.name)
+            further = self.binding(binding.path, imported) if imported is not None else None
+            if further is None:
+                return None
+            binding = further
+        return None
+
+    def provides(self, found: Binding, keyword: str) -> bool | None:
+        """Whether the name is what an importer uses: a module class (``class``) or a function
+        with init operations of its own (``def``). Kept once known, so that a file is modelled
+        again only for the importers that read its model; None while it cannot be known (an
+        import cycle, or an import too deep to follow)."""
+        key = (found, keyword)
+        if key not in self._provides:
+            if keyword == "def" and not self.may_initialise(found):
+                self._provides[key] = False  # a function whose code names no init cannot initialise
+            elif keyword == "class" and not self._may_be_module(found.path, found.name, set()):
+                self._provides[key] = False
+            else:
+                model = self.model(found.path, found.name)
+                if model is None and (found.path in self._building or self.too_deep()):
+                    return None
+                self._provides[key] = model is not None and _provided(model, found.name, keyword)
+        return self._provides[key]
+
+    def _may_be_module(self, path: Path, name: str, seen: set[str]) -> bool:
+        """Cheaply, from the text of the file: the class can be an nn.Module class. It cannot when
+        none of its statements at column 0 has a base ``Module`` (``nn.Module``) or an alias of it,
+        a ``forward`` method, or a base class of the file that can be one."""
+        text = self.text(path)
+        if text is None or name in seen:
+            return text is not None
+        seen.add(name)
+        top_level = self._top_level(path, text)
+        classes = [d for d in top_level if d.keyword == "class" and d.name == name]
+        if not classes:  # a nested class, whose extent is not read from the text, or none
+            return ("class", name) in self._definitions(path, text)
+        aliases = set(_MODULE_ALIAS.findall(text))
+        if any("Module" in d.bases or d.bases & aliases or _FORWARD.search(text, d.body, d.end) for d in classes):
+            return True
+        local = {d.name for d in top_level if d.keyword == "class"}
+        return any(self._may_be_module(path, base, seen) for d in classes for base in d.bases & local)
+
+    def _definitions(self, path: Path, text: str) -> frozenset[tuple[str, str]]:
+        """``(keyword, name)`` of every ``class``/``def`` the file's text holds."""
+        found = self._defined.get(path)
+        if found is None:
+            found = self._defined[path] = frozenset(_DEFINITION.findall(text))
+        return found
+
+    def may_be_initialiser(self, importer: Path, imported: Import) -> bool:
+        """Cheaply, from text: what ``imported`` names in ``importer`` is a function or a class of
+        a project file (through re-exports) that can initialise (a class: in its construction)."""
+        binding = self.binding(importer, imported)
+        if binding is None:
+            return False
+        if binding not in self._initialiser:
+            found = self.definition(binding, "def", set()) or self.definition(binding, "class", set())
+            self._initialiser[binding] = found is not None and self.may_initialise(found)
+        return self._initialiser[binding]
+
+    def may_initialise(self, binding: Binding) -> bool:
+        """Cheaply, from text: the top-level function's code can hold an init operation (its
+        text runs to the next statement at column 0)."""
+        if binding not in self._initialising:
+            self._initialising[binding] = self._may_initialise(binding)
+        return self._initialising[binding]
+
+    def _may_initialise(self, binding: Binding) -> bool:
+        text = self.text(binding.path)
+        return text is not None and self._names_init(binding.path, text) and any(
+            found.name == binding.name and initialising_code(text[found.start:found.end])
+            for found in self._top_level(binding.path, text))
+
+    def _names_init(self, path: Path, text: str) -> bool:
+        """Whether the file's code can hold an init operation anywhere: when not, none of its
+        functions is read (cheaper than finding its top-level statements)."""
+        if path not in self._naming_init:
+            self._naming_init[path] = initialising_code(text)
+        return self._naming_init[path]
+
+    def _top_level(self, path: Path, text: str) -> list[Definition]:
+        """The top-level ``class`` and ``def`` statements of the file, found once."""
+        if path not in self._definitions_of:
+            self._definitions_of[path] = definitions(text)
+        return self._definitions_of[path]
+
+def _provided(model: FileModel, name: str, keyword: str) -> bool:
+    if keyword == "class":
+        owner = model.classes.get(name)
+        return owner is not None and owner.is_module
+    function = model.functions.get(name)
+    return function is not None and any(
+        op.scope_node is function and _reaches_argument(function, op) for op in model.written_ops)
+
+
+def _reaches_argument(function: cst.FunctionDef, op: Any) -> bool:
+    """Whether the init operation writes what a caller passes: its target, or the iterable of
+    a loop it runs in, is reached from a parameter of the function (``m.weight``,
+    ``module.parameters()``). A helper that only fills tensors of its own (``y = torch.empty(n);
+    y.normal_()``) initialises nothing of its caller's."""
+    params = function.params
+    names = {param.name.value for group in (params.posonly_params, params.params, params.kwonly_params)
+             for param in group}
+    names |= {star.name.value for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param)}
+    reached = [op.target_node, *(loop.iter for loop in op.loops)]
+    return any(isinstance(root := _root(node), cst.Name) and root.value in names
+               for node in reached if node is not None)
+
+
+def _root(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``m`` of ``m.weight.data``, ``m.layers[0]`` and ``m.parameters()``."""
+    while True:
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return node
+
+
+@dataclass(frozen=True)
+class Import:
+    """``from <level dots><module> import <name>``, or ``import <module>`` (``name`` empty)."""
+
+    level: int
+    module: str
+    name: str
+
+
+def _imports(code: str) -> dict[str, Import]:
+    """The imports of code (strings and comments blanked), by the local name they bind."""
+    found = {}
+    for match in filter(_starts_line, _IMPORT.finditer(code)):
+        for item in match.group(1).split(","):
+            alias = _MODULE_ALIAS_NAME.match(item.strip().rstrip("\\").strip())
+            if alias is not None:  # ``import a.b as x`` binds x to a.b; ``import a.b`` binds a to a
+                module, local = alias.group(1), alias.group(2)
+                top = module.partition(".")[0]
+                found[local or top] = Import(0, module if local else top, "")
+    for match in filter(_starts_line, _FROM_IMPORT.finditer(code)):
+        for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
+            alias = _ALIAS.match(item.strip().rstrip("\\").strip())
+            if alias is not None:
+                found[alias.group(2) or alias.group(1)] = Import(
+                    len(match.group(1)), match.group(2), alias.group(1))
+    return found
+
+
+def _starts_line(match: re.Match[str]) -> bool:
+    """Whether only blanks precede the match on its line."""
+    code, start = match.string, match.start()
+    return code[code.rfind("\n", 0, start) + 1:start].strip(" \t") == ""
+
+
+@dataclass
+class Links:
+    """One file's view of the project: its imported names, resolved on first use, and every
+    file read to resolve them."""
+
+    project: Project
+    path: Path
+    #: The file's text when it is not the one on disk (being checked or fixed).
+    text: str | None = None
+    _resolved: dict[str, Imported | None] = field(default_factory=dict)
+    _read: set[Path] = field(default_factory=set)
+    #: Files defining module classes this file builds, left unmodelled: too deep an import.
+    unfollowed: list[Path] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        #: The checked text's code, strings and comments blanked (None: the file on disk).
+        self._code = None if self.text is None else without_strings(self.text)
+        self._imports = self.project.imports(self.path) if self._code is None else _imports(self._code)
+        if self.text is not None:  # a file being checked: the files modelled for it start afresh
+            self.project.layers = Budget(PROJECT_LAYERS, reason="project")
+
+    def _binding(self, local: str) -> Binding | None:
+        """``Block`` (imported from a project file) or ``blocks.Block`` (a class of an imported
+        project module)."""
+        root, _, attribute = local.partition(".")
+        imported = self._imports.get(root)
+        if imported is None:
+            return None
+        binding = (self.project.attribute_binding(self.path, imported, attribute) if attribute
+                   else self.project.binding(self.path, imported))
+        if binding is not None:
+            self._read.add(binding.path)
+        return binding
+
+    def _definition(self, local: str, keyword: str) -> Imported | None:
+        key = f"{keyword} {local}"
+        if key not in self._resolved:
+            binding = self._binding(local)
+            found = None if binding is None else self.project.definition(binding, keyword, self._read)
+            if found is not None:
+                provided = self.project.provides(found, keyword)
+                if provided is None and self.project.too_deep() and found.path not in self.unfollowed:
+                    self.unfollowed.append(found.path)
+                if not provided:
+                    found = None
+            model = None if found is None else self.project.model(found.path, found.name)
+            self._resolved[key] = None if model is None else Imported(model, found.name)
+        return self._resolved[key]
+
+    def module_class(self, local: str) -> tuple[ModuleClass, FileModel] | None:
+        found = self._definition(local, "class")
+        return None if found is None else (found.model.classes[found.name], found.model)
+
+    def function(self, local: str) -> tuple[cst.FunctionDef, FileModel] | None:
+        """The imported function, when it initialises something itself."""
+        found = self._definition(local, "def")
+        return None if found is None else (found.model.functions[found.name], found.model)
+
+    def models(self) -> list[FileModel]:
+        return [found.model for found in self._resolved.values() if found is not None]
+
+    def reads(self) -> dict[str, str]:
+        """Path -> SHA-256 of every project file this file's analysis read, transitively."""
+        paths: set[Path] = set()
+        pending, seen = [self], {id(self)}
+        while pending:
+            links = pending.pop()
+            paths |= links._read
+            for model in links.models():
+                if model.links is not None and id(model.links) not in seen:
+                    seen.add(id(model.links))
+                    pending.append(model.links)
+        paths.discard(self.path)
+        return {str(path): digest for path in sorted(paths)
+                if (digest := self.project.digest(path)) is not None}
+
+    def calls_initialiser(self, text: str) -> bool:
+        """Whether this file calls or applies a function, or builds a module class, imported from
+        a project file that can initialise: such a file can hold a finding though its own text
+        names no init."""
+        # Most files import no such function: no scan of their code then.
+        imported = [local for local, found in self._imports.items()
+                    if self.project.may_be_initialiser(self.path, found)]
+        if not imported:
+            return False
+        code = self._code if self._code is not None and text == self.text else without_strings(text)
+        used = set(_CALLED_OR_PASSED.findall(code)).intersection(imported)
+        return any(self.function(local) is not None or self.module_class(local) is not None for local in used)
+
+
+_PROJECTS: dict[tuple[str, tuple[str, ...]], Project] = {}
+
+
+def project_for(run: str, roots: tuple[str, ...]) -> Project:
+    """The project of one run (``run``: its unique id) in this process: a worker keeps it from
+    file to file, and a later run reads the files afresh."""
+    key = (run, roots)
+    project = _PROJECTS.get(key)
+    if project is None:
+        _PROJECTS.clear()
+        project = _PROJECTS[key] = Project(roots)
+    return project

@@ -1,0 +1,261 @@
+"""Questions rules ask of the file model, answered in one place."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+
+from initaudit import knowledge
+from initaudit.lint.model.flow import Consumer, ConsumerKind
+from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.modules import Submodule, argument, literal_number
+
+
+def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
+    """What the layer's output flows into: recorded by the owner's forward, or — for a layer
+    inside a block of this file, or built in a function or at module level and handed to an
+    init function — where it was built."""
+    found = owner.consumers.get(layer.path)
+    if found:
+        return found
+    origin = model.classes.get(layer.origin or "") or next(
+        (scope for scope in model.scopes if scope.name == layer.origin), None)
+    if origin is not None and origin is not owner and layer.local_path is not None:
+        return origin.consumers.get(layer.local_path, set())
+    foreign = model.foreign_origins.get(layer.origin or "")
+    if foreign is not None and layer.local_path is not None:
+        # A block of another file built by a module class here: what follows its output is
+        # that class's business.
+        return {c for c in foreign.owner.consumers.get(layer.local_path, set())
+                if foreign.is_root or c.kind not in (ConsumerKind.OUTPUT, ConsumerKind.RESIDUAL)}
+    return set()
+
+
+def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer | None:
+    """The one thing a layer's output flows into, or None when unknown or ambiguous.
+
+    ``output`` only appears for the file's root modules: what follows a block that another class
+    of the file builds is that class's business, and a block used from elsewhere is unknown.
+    """
+    return _single(consumers_of(model, owner, layer))
+
+
+def gated_feeding(model: FileModel, owner: ModuleClass, layer: Submodule, intent: str) -> Consumer | None:
+    """For a layer whose known consumers disagree (a gate's halves into tanh and sigmoid, a loop's
+    last layer skipping the activation): one of the consumers that set a gain, when ``intent``
+    suits none of them; None otherwise. A norm, a residual sum or another layer on the other
+    paths sets no gain of its own."""
+    consumers = consumers_of(model, owner, layer)
+    if any(c.kind is ConsumerKind.UNKNOWN for c in consumers):
+        return None
+    gains = [c for c in consumers if activation_name(c) is not None]
+    families = {knowledge.ACTIVATIONS[activation_name(c) or ""].family for c in gains}
+    if not gains or any(intent in knowledge.COMPATIBLE_INTENTS[family] for family in families):
+        return None
+    # An activation rather than the output: the output is usually the path a loop's last layer takes.
+    return min(gains, key=lambda c: (c.kind is not ConsumerKind.ACTIVATION, activation_name(c) or "", c.slope or 0.0))
+
+
+def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:
+    """What the product of the raw weight ``op`` writes flows into (``relu(x @ self.w)``), when
+    that weight is judged at all (``judged_parameter``); None when unknown or ambiguous."""
+    target = op.target
+    if target is None or target.layers or not target.exact or not judged_parameter(model, op):
+        return None
+    return _single(target.owner.consumers.get(target.param, set()))
+
+
+def _single(consumers: set[Consumer]) -> Consumer | None:
+    if not consumers or any(c.kind is ConsumerKind.UNKNOWN for c in consumers):
+        return None
+    if len(consumers) > 1:
+        families = {_family(c) for c in consumers}
+        if len(families) != 1 or None in families:
+            return None
+    return next(iter(consumers))
+
+
+def _family(consumer: Consumer) -> str | None:
+    if consumer.kind is ConsumerKind.ACTIVATION and consumer.activation is not None:
+        return knowledge.ACTIVATIONS[consumer.activation].family
+    return consumer.kind
+
+
+def activation_name(consumer: Consumer) -> str | None:
+    """Activation that decides the right init for a consumer; None when scale does not matter."""
+    if consumer.kind is ConsumerKind.ACTIVATION:
+        return consumer.activation
+    if consumer.kind is ConsumerKind.OUTPUT:
+        return "linear"
+    # A norm resets the scale; a residual sum is judged elsewhere; a layer feeding another
+    # directly (a depthwise conv before its pointwise conv) is a factorised linear map whose
+    # split of the gain between the two is a free choice.
+    return None
+
+
+def number(model: FileModel, node: cst.BaseExpression | None) -> float | None:
+    """Numeric value of a literal, ``math.sqrt(<literal>)`` or ``<literal> ** 0.5``."""
+    value = literal_number(node)
+    if value is not None or not isinstance(node, cst.Call) or len(node.args) != 1:
+        return value
+    if any(n in ("math.sqrt", "numpy.sqrt", "np.sqrt") for n in model.names(node.func)):
+        inner = literal_number(node.args[0].value)
+        return inner**0.5 if inner is not None and inner >= 0 else None
+    return None
+
+
+def quote_of(model: FileModel, node: cst.CSTNode) -> str:
+    """The quote a string written into ``node``'s source should use: single quotes only where
+    the code already uses them and not double ones."""
+    text = model.source(node)
+    return "'" if "'" in text and '"' not in text else '"'
+
+
+def string(node: cst.BaseExpression | None) -> str | None:
+    return node.evaluated_value if isinstance(node, cst.SimpleString) else None
+
+
+def gain_name(model: FileModel, node: cst.BaseExpression | None) -> tuple[str, float | None] | None:
+    """``calculate_gain("tanh")`` -> ("tanh", None); ``calculate_gain("leaky_relu", 0.2)``."""
+    if not isinstance(node, cst.Call) or not node.args:
+        return None
+    if knowledge.INIT_MODULE + ".calculate_gain" not in model.names(node.func):
+        return None
+    name = string(node.args[0].value)
+    if name is None:
+        return None
+    param = number(model, node.args[1].value) if len(node.args) > 1 else None
+    return name, param
+
+
+def init_intent(model: FileModel, op: InitOp) -> str | None:
+    """Activation family an xavier/kaiming/orthogonal call was designed for ("glorot" for Xavier
+    with gain 1); None when it cannot be told statically or names no family."""
+    spec = knowledge.INIT_FUNCTIONS[op.function]
+    if spec.scheme == "kaiming":
+        nonlinearity = string(op.args["nonlinearity"]) if "nonlinearity" in op.args else "leaky_relu"
+        if nonlinearity is None:
+            return None
+        if nonlinearity == "leaky_relu":
+            slope = number(model, op.args["a"]) if "a" in op.args else 0.0
+            # a = sqrt(5) is torch's own Linear/Conv default, gain 1/sqrt(3): not an intent.
+            if slope is None or slope > 1.0:
+                return None
+        return knowledge.GAIN_NAME_FAMILY.get(nonlinearity)
+    if spec.scheme in ("xavier", "orthogonal"):
+        gain = op.args.get("gain")
+        if gain is None:
+            return "glorot" if spec.scheme == "xavier" else None
+        named = gain_name(model, gain)
+        if named is not None:
+            family = knowledge.GAIN_NAME_FAMILY.get(named[0])
+            # Xavier with calculate_gain("linear") (gain 1) is Glorot's own scheme, the same draw.
+            return "glorot" if family == knowledge.LINEAR and spec.scheme == "xavier" else family
+        if spec.scheme == "orthogonal":
+            return None
+        value = number(model, gain)
+        return knowledge.intent_of_gain(value) if value is not None else None
+    return None
+
+
+def is_weight_matrix(layer: Submodule, param: str) -> bool:
+    """A weight that multiplies the signal (not a bias, norm affine or embedding table)."""
+    if not layer.has_weight_matrix:
+        return False
+    return param == "weight" or param.startswith("weight_") or param == "in_proj_weight"
+
+
+def is_intentional(path: str) -> bool:
+    """Named like a deliberately zero-initialised tensor (LoRA B, zero conv, gates...)."""
+    return knowledge.intentional_zero_fragment(path) is not None
+
+
+def low_rank_partner(name: str) -> str | None:
+    """``lora_B`` -> ``lora_a``: the (lower-cased) factor that must be random when this one is zero."""
+    lowered = name.lower()
+    for first, second in knowledge.LOW_RANK_PAIRS:
+        if lowered == second or lowered.endswith("_" + second):
+            return lowered[: len(lowered) - len(second)] + first
+    return None
+
+
+def layer_list(layers: Sequence[Submodule]) -> tuple[str, str]:
+    """("Linear/Conv2d", "net.0, net.2, ...") for a message naming several layers."""
+    kinds = "/".join(sorted({m.class_name or "layer" for m in layers}))
+    names = ", ".join(m.path for m in layers[:4]) + (", ..." if len(layers) > 4 else "")
+    return kinds, names
+
+
+def written_at(model: FileModel, op: InitOp) -> str:
+    """`` (written at blocks.py:12)`` or `` (written at line 12)`` for an operation reported at
+    a call that runs it (a wrapper's construction, a helper of another file); empty otherwise."""
+    if op.written is None:
+        return ""
+    return f" (written at {model.location(op.written) or f'line {model.position(op.written).start.line}'})"
+
+
+def layer_label(model: FileModel | None, layer: Submodule) -> str:
+    """``Linear``, or ``Linear, blocks.py:12`` for a layer another project file builds."""
+    where = model.location(layer.node) if model is not None else None
+    return f"{layer.class_name}, {where}" if where is not None else f"{layer.class_name}"
+
+
+def describe_layers(layers: Sequence[Submodule], param: str, model: FileModel | None = None) -> str:
+    """``fc1.weight (Linear)`` or ``the weight of 3 Linear layers (net.0, net.2, net.4)``."""
+    if len(layers) == 1:
+        return f"{layers[0].path}.{param} ({layer_label(model, layers[0])})"
+    kinds, names = layer_list(layers)
+    if len({m.path for m in layers}) == 1:  # one module of any of these classes (a helper's parameter)
+        classes = kinds.split("/")
+        return f"{layers[0].path}.{param} ({', '.join(classes[:4])}{', ...' if len(classes) > 4 else ''})"
+    return f"the {param} of {len(layers)} {kinds} layers ({names})"
+
+
+def weight_matrices(model: FileModel, op: InitOp) -> tuple[str, tuple[Submodule, ...]] | None:
+    """What a (resolved, exact) operation writes when that is a weight matrix: a description
+    and the layers; None for biases, norms, embeddings, vectors and unknown targets."""
+    target = op.target
+    if target is None or not target.exact:
+        return None
+    if not target.layers:
+        return (target.param, ()) if judged_parameter(model, op) else None
+    layers = tuple(m for m in op.effective_layers() if is_weight_matrix(m, target.param))
+    return (describe_layers(layers, target.param, model), layers) if layers else None
+
+
+def judged_parameter(model: FileModel, op: InitOp) -> bool:
+    """Whether what ``op`` writes to a bare Parameter (no layer) is a weight matrix that starts
+    from it: one that multiplies the signal, not a table, token or offset, and that neither the
+    library's init convention nor an assignment to its ``.data`` sets again."""
+    target = op.target
+    assert target is not None
+    return not ((target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded
+                or target.param not in target.owner.matrix_parameters
+                or knowledge.is_embedding_like(target.param)
+                or target.param in target.owner.data_assigned
+                or (op.via is InitVia.PARAMETER and _reinitialised_elsewhere(model, target.owner)))
+
+
+def _reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
+    """A class whose parameters an init routine of the file handles (``isinstance(m, Owner)``),
+    or a file following the ``_init_weights`` convention, in which a library initialises every
+    module after construction: what ``__init__`` creates is only a placeholder."""
+    return owner.name in model.dispatched or "_init_weights" in model.functions or any(
+        "_init_weights" in cls.methods or any(base.endswith(_LIBRARY_BASES) for base in cls.bases)
+        for cls in model.classes.values())
+
+
+#: Base classes of libraries that initialise every module after construction (transformers'
+#: PreTrainedModel.post_init, diffusers' ModelMixin loading).
+_LIBRARY_BASES = ("PreTrainedModel", "ModelMixin")
+
+
+def single_output(layer: Submodule) -> bool:
+    """A Linear or convolution built with one output unit (``Conv2d(1, 1, k)``, ``Linear(n, 1)``)."""
+    if layer.class_name not in knowledge.OUTPUT_FIRST_WEIGHTS or not isinstance(layer.node, cst.Call):
+        return False
+    keyword = "out_features" if layer.class_name.endswith("Linear") else "out_channels"
+    size = argument(layer.node, 0 if layer.class_name.startswith("Lazy") else 1, keyword)
+    return isinstance(size, cst.Integer) and size.evaluated_value == 1

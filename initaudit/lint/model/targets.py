@@ -1,0 +1,1160 @@
+"""Resolving what each init operation writes, once the whole file has been read.
+
+An operation's target is an expression such as ``self.fc.weight``, ``self.net[0].weight``, ``m.weight``
+with ``m`` a loop variable over ``self.modules()`` or the argument of a function given to
+``apply``, or ``p`` in ``for p in self.parameters()``. Loop and ``apply`` targets are narrowed by the
+``isinstance`` / class-name / ``p.dim() > 1`` / parameter-name tests that guard the operation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+import math
+from typing import Callable, Iterable, Iterator
+
+import libcst as cst
+
+from initaudit.knowledge import LayerKind
+from initaudit import knowledge
+from initaudit.lint.model.binding import bind, substitute
+from initaudit.lint.model.bounds import Cut
+from initaudit.lint.model.facts import (BARE_TENSOR, ApplyCall, CollectedFile, ForeignOrigin, HelperCall, InitOp,
+                                  InitVia, ModuleClass, Target)
+from initaudit.lint.model.flow import OUTPUT, ConsumerKind, ForwardFlow, Summary
+from initaudit.lint.model.modules import Submodule, literal_number, returned_parameter, small_statements
+
+#: A set of submodules, and whether it is known precisely.
+Reach = tuple[list[Submodule], bool]
+
+_PARAMETER_METHODS = ("parameters", "named_parameters")
+_MODULE_METHODS = ("modules", "named_modules")
+_CHILDREN_METHODS = ("children", "named_children")
+
+
+def resolve(model: CollectedFile, *, init_targets: bool = True) -> None:
+    """Composition, forward flow, init targets (``apply`` included) and supersession."""
+    _compose(model)
+    _run_flows(model)
+    if not init_targets:
+        return
+    model.init_ops.extend(_applied_ops(model))
+    model.init_ops.extend(_helper_ops(model))
+    for op in (*model.init_ops, *model.overwrites):
+        if op.owner is not None and op.target_node is not None and op.target is None:
+            op.target = _target(model, op)
+    model.init_ops.extend(_constructed_ops(model))
+    _mark_superseded([*model.init_ops, *model.overwrites])
+    _judge_helpers_alone(model)
+    model.inherited_ops = _inherited_ops(model)
+    _mark_inherited_superseded(model.inherited_ops, [*model.init_ops, *model.overwrites])
+
+
+# ------------------------------------------------------------------------ composition
+
+
+def _compose(model: CollectedFile) -> None:
+    """Give every submodule built from a class of the file, or of another project file, that
+    class's submodules as children, within the file's budget (``bounds.py``)."""
+    for name in model.components:
+        if name in model.classes:
+            model.classes[name].is_root = False
+    for scope in (*model.classes.values(), *model.scopes):
+        for module in scope.layers():
+            module.origin = module.origin or scope.name
+            module.local_path = module.local_path or module.path
+    composer = _Composer(model)
+    for owner in (*model.classes.values(), *model.scopes):
+        composer.compose(owner)
+
+
+class _Composer:
+    """Composes each class once: its own layers first, then a copy of each instance's class's
+    layers (composed already), as long as the budget lasts. A class met again while it is being
+    composed (one that holds itself, directly or through others) is not expanded there."""
+
+    def __init__(self, model: CollectedFile) -> None:
+        self._model = model
+        self._composed: set[int] = set()
+        self._open: list[str] = []
+
+    def compose(self, owner: ModuleClass) -> None:
+        if id(owner) in self._composed:
+            return
+        self._composed.add(id(owner))
+        self._open.append(owner.name)
+        own = list(owner.layers())  # nothing is expanded yet
+        owner.composed = len(own) + sum(self._instance(owner, module) for module in own)
+        self._open.pop()
+
+    def _instance(self, owner: ModuleClass, module: Submodule) -> int:
+        """Expands one instance; returns how many layers it gained."""
+        name = module.class_name
+        if module.kind is not LayerKind.CUSTOM or name is None or name in self._open:
+            return 0
+        model = self._model
+        if name in model.classes:
+            child, source = model.classes[name], None
+            if owner.is_module:
+                child.is_root = False  # built inside another model: its output is not the logits
+            self.compose(child)
+        elif name in model.imported_classes:
+            child, source = model.imported_classes[name]
+        else:
+            return 0
+        size = child.composed or 0
+        refused = model.budget.take(size)
+        cut = refused or child.cut  # the instance gets none of its class's layers, or only some
+        if cut is not None:
+            owner.cut = owner.cut or cut
+            if refused is not None or source is not None:  # a class of this file was noted where cut
+                model.cuts.append(Cut(module.node, _described(owner, module, source), cut))
+        if refused is not None:
+            return 0
+        module.children = [m.rebased(module.path) for m in child.attributes.values()]
+        if source is not None:
+            _imported_origins(model, module, source, inside_module=owner.is_module)
+        return size
+
+
+def _described(owner: ModuleClass, module: Submodule, source: CollectedFile | None) -> str:
+    """``Net.blocks.0 (Block)``, ``Net.blocks.0 (Block of pkg/blocks.py)`` for another file's class."""
+    where = "" if source is None else f" of {source.links.project.display(source.links.path)}"
+    return f"{owner.name}.{module.path} ({module.class_name}{where})"
+
+
+def _imported_origins(model: CollectedFile, module: Submodule, source: CollectedFile, *,
+                      inside_module: bool) -> None:
+    """The layers of another project file's class (composed there already) keep origins keyed by
+    that file, so that their consumers are looked up in its classes. Built inside a module class,
+    it is a block whose output is not the model's."""
+    assert source.links is not None
+    for layer in (m for top in module.children for m in top.walk()):
+        origin = layer.origin or ""
+        if origin in source.foreign_origins:
+            model.foreign_origins[origin] = source.foreign_origins[origin]
+        elif origin in source.classes:
+            layer.origin = f"{source.links.path}::{origin}" + ("::block" if inside_module else "")
+            model.foreign_origins[layer.origin] = ForeignOrigin(source.classes[origin], not inside_module)
+
+
+def _run_flows(model: CollectedFile) -> None:
+    """Each class's forward, summarised bottom-up so that a parent sees what its blocks do."""
+    summaries: dict[str, Summary] = {
+        local: source.summaries[child.name] for local, (child, source) in model.imported_classes.items()
+        if child.name in source.summaries}
+    visiting: set[str] = set()
+    for owner in model.classes.values():
+        if owner.is_module:
+            _run_flow(model, owner, summaries, visiting)
+    for scope in model.scopes:
+        scope.consumers = ForwardFlow(scope.attributes, {}, model.names, summaries).run_sequentials()
+    model.summaries = summaries
+
+
+def _own_layers(owner: ModuleClass) -> Iterator[Submodule]:
+    """The layers the class's code builds: an instance's class has its own flow, run first."""
+    pending = list(reversed(owner.attributes.values()))
+    while pending:
+        module = pending.pop()
+        yield module
+        if module.kind is not LayerKind.CUSTOM:
+            pending.extend(reversed(module.children))
+
+
+def _run_flow(model: CollectedFile, owner: ModuleClass, summaries: dict[str, Summary], visiting: set[str]) -> None:
+    if owner.name in summaries or owner.name in visiting:
+        return
+    visiting.add(owner.name)
+    for module in _own_layers(owner):
+        if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
+            _run_flow(model, model.classes[module.class_name], summaries, visiting)
+    flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries,
+                       parameters=frozenset(owner.parameters))
+    summary = flow.summarise()
+    if summary is None:
+        owner.consumers = flow.run_sequentials()  # no forward here: Sequential order still holds
+        visiting.discard(owner.name)
+        return
+    summaries[owner.name] = summary
+    if owner.is_root:
+        flow.consume(summary.output, OUTPUT)
+    owner.consumers = flow.run_sequentials()
+    visiting.discard(owner.name)
+
+
+# ------------------------------------------------------------------------ constructions
+
+
+#: Schemes whose right gain depends on what the layer feeds.
+_GAIN_SCHEMES = ("xavier", "kaiming", "orthogonal")
+
+
+def _constructed_ops(model: CollectedFile) -> list[InitOp]:
+    """The init operations of a module class's construction, run again at each construction
+    written here (``LinearNorm(i, o, bias=False)``) with the ``__init__`` parameters bound to the
+    call's arguments and defaults, and reported there: what the instance's layers feed is known
+    where it is built. An operation is derived where it may be judged differently than where it
+    is written: its arguments name a parameter, or (for a gain-bearing scheme) a layer it writes
+    feeds the class's own output, which only the builder's forward follows."""
+    derived: list[InitOp] = []
+    by_owner = _OpsByOwner()
+    for owner in (*model.classes.values(), *model.scopes):
+        for module in _own_layers(owner):
+            if module.kind is LayerKind.CUSTOM and isinstance(module.node, cst.Call) and module.children:
+                derived.extend(_construction_ops(model, owner, module, by_owner))
+    return derived
+
+
+class _OpsByOwner:
+    """The written operations of each class of the files asked about, grouped once per file."""
+
+    def __init__(self) -> None:
+        self._files: set[int] = set()
+        self._ops: dict[int, list[InitOp]] = {}
+
+    def of(self, source: CollectedFile, owner: ModuleClass) -> list[InitOp]:
+        if id(source) not in self._files:
+            self._files.add(id(source))
+            for op in source.written_ops:
+                if op.owner is not None:
+                    self._ops.setdefault(id(op.owner), []).append(op)
+        return self._ops.get(id(owner), [])
+
+
+def _construction_ops(model: CollectedFile, owner: ModuleClass, module: Submodule,
+                      by_owner: _OpsByOwner) -> Iterator[InitOp]:
+    found = _built_class(model, module.class_name or "")
+    call = module.node
+    assert isinstance(call, cst.Call)
+    if found is None or "__init__" not in found[0].methods:
+        return
+    built, source = found
+    bound = bind(built.methods["__init__"], call, skip_self=True)
+    seq, method = model.call_sites.get(id(call), (0, None))
+    instance = {m.path: m for m in module.walk()}
+    for op in by_owner.of(source, built):
+        if op.target_node is None or op.via is InitVia.PARAMETER \
+                or not (op.method == "__init__" or op.method in built.init_calls):
+            continue
+        target = op.target or _target(source, op)
+        if target is None or target.owner is not built or not target.layers:
+            continue
+        args = {key: substitute(value, bound, model.stand_ins) for key, value in op.args.items()}
+        changed = any(args[key] is not value for key, value in op.args.items())
+        pairs = [(instance[f"{module.path}.{m.path}"], m) for m in target.layers
+                 if f"{module.path}.{m.path}" in instance]
+        if not changed:
+            if knowledge.INIT_FUNCTIONS[op.function].scheme not in _GAIN_SCHEMES or target.param != "weight":
+                continue
+            pairs = [(m, inner) for m, inner in pairs
+                     if owner.consumers.get(m.path) and _feeds_the_class_output(built, inner)]
+        if not pairs:
+            continue
+        model.imported_sites.add(id(call))
+        yield dataclasses.replace(op, node=call, written=op.as_written, args=args, owner=owner, method=method,
+                                  seq=seq, target=Target(owner, tuple(m for m, _ in pairs), target.param,
+                                                         target.exact))
+
+
+def _built_class(model: CollectedFile, name: str) -> tuple[ModuleClass, CollectedFile] | None:
+    if name in model.classes:
+        return model.classes[name], model
+    return model.imported_classes.get(name)
+
+
+def _feeds_the_class_output(built: ModuleClass, layer: Submodule) -> bool:
+    """What the layer feeds inside its class is the class's output, or not followed there."""
+    return all(c.kind is ConsumerKind.OUTPUT for c in built.consumers.get(layer.path, ()))
+
+
+# ------------------------------------------------------------------------ inherited inits
+
+
+def _inherited_ops(model: CollectedFile) -> list[InitOp]:
+    """The init operations a class of another project file runs unconditionally on its own
+    layers in ``__init__``, as run on the copies of those layers composed into this file's
+    classes: they come first, so that a later write here voids them."""
+    derived = []
+    for owner in model.classes.values():
+        by_origin: dict[str, dict[str, list[Submodule]]] = {}
+        for layer in owner.layers():
+            if layer.origin in model.foreign_origins and layer.local_path is not None:
+                by_origin.setdefault(layer.origin, {}).setdefault(layer.local_path, []).append(layer)
+        for origin, layers in by_origin.items():
+            foreign = model.foreign_origins[origin].owner
+            source = next((m for m in model.foreign_models() if foreign in m.classes.values()), None)
+            for op in source.written_ops if source is not None else ():
+                if op.owner is not foreign or op.method != "__init__" or op.conditions or op.loops \
+                        or op.target_node is None or op.via is InitVia.PARAMETER:
+                    continue
+                target = _target(source, op)
+                reached = tuple(m for layer in (target.layers if target is not None and target.exact else ())
+                                for m in layers.get(layer.path, []))
+                if reached:
+                    assert target is not None
+                    derived.append(dataclasses.replace(
+                        op, owner=owner, seq=0, target=Target(owner, reached, target.param), written=op.as_written))
+    return derived
+
+
+# ------------------------------------------------------------------------ apply(fn)
+
+
+def _applied_ops(model: CollectedFile) -> list[InitOp]:
+    """One derived operation per (``apply`` call, init operation of the applied function)."""
+    derived = []
+    for call in model.apply_calls:
+        callee = _applied_function(model, call)
+        reach = _modules(model, call.owner, call.receiver)
+        if callee is None or reach is None or not callee[0].params.params:
+            continue
+        function, ops = callee
+        params = [p.name.value for p in function.params.params]
+        parameter = params[1] if params[0] == "self" and len(params) > 1 else params[0]
+        modules = [m for root in reach[0] for m in root.walk()]
+        values = _partial_values(model, call, function)
+        for op in ops:
+            if op.scope_node is function and op.target_node is not None:
+                target = _applied_target(model, op, call.owner, parameter, modules)
+                if target is not None:
+                    derived.append(_with_values(model, _at_call(model, op, call, target, ops), call, values))
+    return derived
+
+
+def _partial_values(model: CollectedFile, call: ApplyCall, function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """What ``apply(partial(init_fn, gain=0.5))`` binds to the parameters of ``init_fn`` by keyword
+    (the module is passed after any positional ones, which are left alone)."""
+    node = call.function
+    if not (isinstance(node, cst.Call) and node.args and any(n.endswith("partial") for n in model.names(node.func))):
+        return {}
+    keywords = cst.Call(func=node.args[0].value, args=[arg for arg in node.args[1:] if arg.keyword is not None])
+    return bind(function, keywords, skip_self=False, defaults=False)
+
+
+def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, target: Target,
+             ops: list[InitOp]) -> InitOp:
+    """``op`` as run by ``call``; one written in another file is reported at the call."""
+    derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
+    if ops is not model.init_ops:
+        model.imported_sites.add(id(call.node))
+        derived = dataclasses.replace(derived, node=call.node, written=op.as_written)
+    return derived
+
+
+def _helper_ops(model: CollectedFile) -> list[InitOp]:
+    """Init operations of helper functions, resolved at each call with its arguments:
+    ``self._init_layer(self.fc1)``, ``init_weight(self.conv.weight)``, and through the helpers
+    of the file that a helper calls (up to ``_HELPER_DEPTH`` calls deep)."""
+    derived: list[InitOp] = []
+    written_in: dict[int, list[HelperCall]] = {}
+    for call in model.helper_calls:
+        written_in.setdefault(id(call.owner.node), []).append(call)
+    for call in model.helper_calls:
+        derived.extend(_called_ops(model, call, call, 1, written_in))
+    return derived
+
+
+#: How many helper calls deep an init operation is followed from the call written in a scope.
+_HELPER_DEPTH = 3
+
+
+def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth: int,
+                written_in: dict[int, list[HelperCall]]) -> Iterator[InitOp]:
+    """The operations ``call`` runs, reported at ``site`` (the call the chain starts from) when
+    it is not the call itself; ``written_in``: the helper calls of each function, by its id."""
+    callee = _callee(model, call.owner, call.function)
+    if callee is None or callee[0].name.value == "forward" or (site is not call and callee[1] is not model.init_ops):
+        return  # a chain of helpers is followed inside this file
+    function, ops = callee
+    skip_self = isinstance(call.function, cst.Attribute)
+    bound = _bind(function, call.node, skip_self=skip_self)
+    if not bound:
+        return
+    values = bind(function, call.node, skip_self=skip_self)
+    for op in ops:
+        if op.scope_node is not function or op.target_node is None:
+            continue
+        target = _bound_target(model, op, call, bound)
+        if target is None:
+            continue
+        found = _with_values(model, _at_call(model, op, call, target, ops), call, values)
+        if site is not call and found.node is not op.node:  # moved to the call: to the first one
+            model.imported_sites.add(id(site.node))
+            found = dataclasses.replace(found, node=site.node)
+        yield found
+    if depth < _HELPER_DEPTH and ops is model.init_ops:
+        for inner in written_in.get(id(function), ()):
+            yield from _called_ops(model, _passed_on(model, inner, call, values), site, depth + 1, written_in)
+
+
+def _passed_on(model: CollectedFile, inner: HelperCall, call: HelperCall,
+               values: dict[str, cst.BaseExpression]) -> HelperCall:
+    """A call written in a helper, as the helper's call runs it: its arguments read with the
+    helper's parameters bound, in the caller's scope."""
+    args = [arg.with_changes(value=substitute(arg.value, values, model.stand_ins)) for arg in inner.node.args]
+    node = inner.node.with_changes(args=args)
+    model.stand_ins[id(node)] = (node, inner.node)
+    return dataclasses.replace(inner, node=node, owner=call.owner, method=call.method, seq=call.seq,
+                               loops=call.loops, conditions=call.conditions, passed=None)
+
+
+def _with_values(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall,
+                 values: dict[str, cst.BaseExpression]) -> InitOp:
+    """``op`` with the values the call binds to the helper's parameters (defaults included) in its
+    arguments; one whose arguments they change is reported at the call, where they are written."""
+    args = {key: substitute(value, values, model.stand_ins) for key, value in op.args.items()}
+    if all(args[key] is value for key, value in op.args.items()):
+        return op
+    model.imported_sites.add(id(call.node))
+    return dataclasses.replace(op, node=call.node, written=op.as_written, args=args)
+
+
+def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[str, cst.BaseExpression]:
+    params = [p.name.value for p in function.params.params]
+    if skip_self and params and params[0] == "self":
+        params = params[1:]
+    bound: dict[str, cst.BaseExpression] = {}
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if any(arg.star for arg in positional):
+        return {}
+    for name, arg in zip(params, positional, strict=False):
+        bound[name] = arg.value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in params:
+            bound[arg.keyword.value] = arg.value
+    return bound
+
+
+def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
+                  bound: dict[str, cst.BaseExpression]) -> Target | None:
+    """The target of ``op`` with the helper's parameters replaced by the call's arguments."""
+    node = _strip(op.target_node) if op.target_node is not None else None
+    at_call = dataclasses.replace(op, owner=call.owner, loops=call.loops, conditions=call.conditions)
+    if call.passed is not None and isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+            and isinstance(op.scope_node, cst.FunctionDef) and node.value.value == returned_parameter(op.scope_node):
+        # ``init_layer(nn.Linear(...))``: the helper initialises the very module the call built.
+        return Target(call.owner, (call.passed,), node.attr.value)
+    if isinstance(node, cst.Name) and node.value in bound:
+        return _target(model, dataclasses.replace(at_call, target_node=bound[node.value]))
+    if isinstance(node, cst.Name) and (every := _every_parameter_of_argument(
+            model, op, at_call, call, bound, node.value)) is not None:
+        return every
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in bound:
+        reach = _modules(model, call.owner, bound[node.value.value], at_call)
+        if reach is None:
+            return None
+        modules, narrowed = _narrow(model, op, node.value.value, reach[0], depth=0)
+        if not modules:
+            return None
+        return Target(call.owner, tuple(modules), node.attr.value, reach[1] or narrowed)
+    variable = node.value if isinstance(node, cst.Attribute) else node
+    if isinstance(variable, cst.Name) and _enclosing_loop(op, variable.value) is not None:
+        # ``for m in net.modules(): ...`` with ``net`` a parameter: the loop over the argument.
+        loops = tuple(_substituted(loop, bound) for loop in op.loops)
+        if loops != op.loops:
+            return _target(model, dataclasses.replace(op, owner=call.owner, loops=loops))
+    return None
+
+
+def _every_parameter_of_argument(model: CollectedFile, op: InitOp, at_call: InitOp, call: HelperCall,
+                                 bound: dict[str, cst.BaseExpression], variable: str) -> Target | None:
+    """``def zero_module(module): for p in module.parameters(): p.detach().zero_()``: an
+    unconditional loop over the parameters of an argument writes the weight of the module given
+    (``zero_module(nn.Conv2d(...))`` or ``zero_module(self.proj)``)."""
+    found = _enclosing_loop(op, variable)
+    if found is None or op.conditions:
+        return None
+    iterated = found[1].iter
+    if not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute)
+            and iterated.func.attr.value == "parameters" and isinstance(iterated.func.value, cst.Name)
+            and iterated.func.value.value in bound):
+        return None
+    argument_name = iterated.func.value.value
+    if call.passed is not None and argument_name == returned_parameter(op.scope_node):  # type: ignore[arg-type]
+        modules = [call.passed]
+    else:
+        reach = _modules(model, call.owner, bound[argument_name], at_call)
+        if reach is None or len(reach[0]) != 1:
+            return None
+        modules = reach[0]
+    if modules[0].kind not in knowledge.PARAMETERISED_KINDS:
+        return None  # a container or a block: which of its layers have a weight is another question
+    return Target(call.owner, tuple(modules), "weight")
+
+
+def _substituted(loop: cst.For, bound: dict[str, cst.BaseExpression]) -> cst.For:
+    """The loop with the helper's parameters in its iterable replaced by the call's arguments."""
+    iterated = loop.iter.visit(_Substitute(bound))
+    return loop if iterated is loop.iter else loop.with_changes(iter=iterated)
+
+
+class _Substitute(cst.CSTTransformer):
+    """Names replaced by the expressions bound to them. (A class of the module: one made in a
+    function is a reference cycle, which would keep the nodes it was given alive.)"""
+
+    def __init__(self, bound: dict[str, cst.BaseExpression]) -> None:
+        super().__init__()
+        self.bound = bound
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.bound.get(original_node.value, updated_node)
+
+
+def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        return _method(model, owner, func.attr.value)
+    if isinstance(func, cst.Name):
+        return model.functions.get(func.value)
+    return None
+
+
+def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
+            ) -> tuple[cst.FunctionDef, list[InitOp]] | None:
+    """The function a call runs, of this file or imported from another project file, and the
+    init operations to look for in it."""
+    function = _called_function(model, owner, func)
+    if function is not None:
+        return function, model.init_ops
+    if isinstance(func, cst.Name) and model.links is not None:
+        imported = model.links.function(func.value)
+        if imported is not None:
+            return imported[0], imported[1].written_ops
+    return None
+
+
+def _applied_function(model: CollectedFile, call: ApplyCall) -> tuple[cst.FunctionDef, list[InitOp]] | None:
+    node = call.function
+    if isinstance(node, cst.Call) and node.args and any(
+            n.endswith("partial") for n in model.names(node.func)):
+        node = node.args[0].value
+    return _callee(model, call.owner, node)
+
+
+def _method(model: CollectedFile, owner: ModuleClass, name: str) -> cst.FunctionDef | None:
+    """A method of the class or of a base class defined in this file."""
+    seen: set[str] = set()
+    pending = [owner]
+    while pending:
+        current = pending.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if name in current.methods:
+            return current.methods[name]
+        pending.extend(model.classes[b] for b in current.bases if b in model.classes)
+    return None
+
+
+def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parameter: str,
+                    modules: list[Submodule]) -> Target | None:
+    """What ``op`` writes in the modules ``owner.apply`` reaches: layers of ``owner``, so that a
+    later write of the same layer in that class supersedes it."""
+    assert op.owner is not None and op.target_node is not None
+    node = _strip(op.target_node)
+    if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+            and node.value.value == parameter):
+        return None
+    narrowed, exact = _narrow(model, op, parameter, modules, depth=0)
+    return Target(owner, tuple(narrowed), node.attr.value, exact) if narrowed else None
+
+
+# ------------------------------------------------------------------------ direct targets
+
+
+def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``w.data`` / ``w.detach()`` write to ``w``."""
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        elif (isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute)
+              and node.func.attr.value == "detach"):
+            node = node.func.value
+        else:
+            return node
+
+
+def _target(model: CollectedFile, op: InitOp) -> Target | None:
+    owner = op.owner
+    assert owner is not None and op.target_node is not None
+    node = _strip(op.target_node)
+    if isinstance(node, cst.Name):
+        return _parameter_loop_target(model, op, node.value)
+    if not isinstance(node, cst.Attribute):
+        return None
+    param = node.attr.value
+    base = node.value
+    if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
+        if param in owner.parameters:
+            return Target(owner, (), param, parameter_ndim=owner.parameters[param])
+        return None
+    reach = _modules(model, owner, base, op)
+    if reach is None:
+        return None
+    return Target(owner, tuple(reach[0]), param, reach[1])
+
+
+def target_of(model: CollectedFile, op: InitOp, node: cst.BaseExpression) -> Target | None:
+    """What the tensor expression ``node`` denotes where ``op`` is written (its owner, loops and
+    tests): ``self.fc1.weight``, ``m.weight`` in an isinstance-narrowed loop."""
+    return _target(model, dataclasses.replace(op, target_node=node)) if op.owner is not None else None
+
+
+def _modules(model: CollectedFile, owner: ModuleClass, node: cst.BaseExpression,
+             op: InitOp | None = None) -> Reach | None:
+    """Submodules an expression denotes (``self``, ``self.fc``, ``self.net[0]``, a loop variable)."""
+    if isinstance(node, cst.Name) and node.value == "self" and owner.is_module:
+        return list(owner.attributes.values()), True
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        module = owner.attributes.get(node.attr.value)
+        return ([module], True) if module is not None else None
+    if isinstance(node, cst.Name):
+        key = op.renamed.get(node.value, node.value) if op is not None else node.value
+        if key in owner.attributes and not owner.is_module:
+            return [owner.attributes[key]], True
+        return _loop_variable(model, owner, op, node.value) if op is not None else None
+    if isinstance(node, (cst.Attribute, cst.Subscript)):
+        parents = _modules(model, owner, node.value, op)
+        if parents and len(parents[0]) == 1:
+            child = parents[0][0].selected(node)
+            return ([child], parents[1]) if child is not None else None
+    return None
+
+
+# ------------------------------------------------------------------------ loops
+
+
+def _loop_target(target: cst.BaseExpression) -> str | None:
+    """``m`` in ``for m in ...``, ``for name, m in ...`` and ``for i, m in enumerate(...)``."""
+    if isinstance(target, cst.Name):
+        return target.value
+    if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+        last = target.elements[-1].value
+        return last.value if isinstance(last, cst.Name) else None
+    return None
+
+
+def _loop_name(target: cst.BaseExpression) -> str | None:
+    """``name`` in ``for name, p in ...named_parameters()``."""
+    if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
+        first = target.elements[0].value
+        return first.value if isinstance(first, cst.Name) else None
+    return None
+
+
+def _enclosing_loop(op: InitOp, variable: str) -> tuple[int, cst.For] | None:
+    for depth in range(len(op.loops), 0, -1):
+        loop = op.loops[depth - 1]
+        if _loop_target(loop.target) == variable:
+            return depth, loop
+    return None
+
+
+def _iterated(model: CollectedFile, owner: ModuleClass, op: InitOp, node: cst.BaseExpression,
+              methods: tuple[str, ...]) -> list[Submodule] | None:
+    """Submodules behind ``X.modules()`` (or another of ``methods``), ``enumerate(...)`` included,
+    or a literal list of modules (``for layer in (self.fc1, self.fc2)``)."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate" and node.args:
+        return _iterated(model, owner, op, node.args[0].value, methods)
+    if isinstance(node, (cst.List, cst.Tuple)) and methods != _PARAMETER_METHODS:
+        found = []
+        for element in node.elements:
+            reach = _modules(model, owner, element.value, op)
+            if reach is None or len(reach[0]) != 1:
+                return None
+            found.append(reach[0][0])
+        return found
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
+        reach = _modules(model, owner, node.func.value, op)
+        if reach is None:
+            return None
+        roots = reach[0]
+        if node.func.attr.value in _CHILDREN_METHODS:
+            on_self = isinstance(node.func.value, cst.Name) and node.func.value.value == "self"
+            return roots if on_self else [child for root in roots for child in root.children]
+        return [m for root in roots for m in root.walk()]
+    if methods == _MODULE_METHODS + _CHILDREN_METHODS:
+        reach = _modules(model, owner, node, op)
+        if reach and len(reach[0]) == 1 and reach[0][0].kind is LayerKind.CONTAINER:
+            return list(reach[0][0].children)
+    return None
+
+
+def tests_element(model: CollectedFile, op: InitOp, condition: cst.If) -> bool:
+    """Whether an ``if`` guarding ``op`` only tests the element a loop of it visits
+    (``isinstance(m, nn.Linear)``, ``p.dim() > 1``): it picks what the op writes, which its
+    target already says, rather than whether the op runs at all."""
+    for loop in op.loops:
+        variable = _loop_target(loop.target)
+        if variable is None:
+            continue
+        parameter = _parameter_test(condition.test, variable, _loop_name(loop.target))
+        klass = _class_test(model, condition.test, variable, frozenset())
+        if (parameter is not None and parameter[1]) or (klass is not None and klass.whole):
+            return True
+    return False
+
+
+def _loop_variable(model: CollectedFile, owner: ModuleClass, op: InitOp, name: str) -> Reach | None:
+    """``for m in self.modules(): if isinstance(m, nn.Linear): init(m.weight)``."""
+    found = _enclosing_loop(op, name)
+    if found is None:
+        return None
+    depth, loop = found
+    collection = _iterated(model, owner, op, loop.iter, _MODULE_METHODS + _CHILDREN_METHODS)
+    if collection is None:
+        return None
+    modules, narrowed = _narrow(model, op, name, collection, depth)
+    names = _module_names(model, owner, op, loop)
+    if names is not None:  # ``for name, m in self.named_modules(): if name == "fc1": ...``
+        for condition, positive, open_loops in op.conditions:
+            test = _combined(condition.test, lambda atom: _name_predicate(atom, _loop_name(loop.target)))
+            if open_loops < depth or test is None or not (positive or test[1]):
+                continue
+            modules = [m for m in modules if test[0](names.get(m.path, m.path)) == positive]
+            # Names pick modules one by one: what a test keeps is known, whichever branch.
+            narrowed = narrowed or positive or all(m.kind in knowledge.PARAMETERISED_KINDS for m in modules)
+    # Without an isinstance test the set is still exact when every member has parameters
+    # (a literal list of layers, a ModuleList of Linear layers).
+    return modules, narrowed or all(m.kind in knowledge.PARAMETERISED_KINDS for m in collection)
+
+
+def _module_names(model: CollectedFile, owner: ModuleClass, op: InitOp, loop: cst.For) -> dict[str, str] | None:
+    """The name ``named_modules()``/``named_children()`` gives each module, by path: relative to
+    the module it is called on (``self.net.named_children()`` names ``net.fc1`` "fc1")."""
+    call = loop.iter
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("named_modules", "named_children")):
+        return None
+    if _is_name(call.func.value, "self"):
+        prefix = ""
+    else:
+        reach = _modules(model, owner, call.func.value, op)
+        if reach is None or len(reach[0]) != 1:
+            return None
+        prefix = reach[0][0].path + "."
+    roots = _iterated(model, owner, op, call, _MODULE_METHODS + _CHILDREN_METHODS) or []
+    return {m.path: m.path[len(prefix):] if m.path.startswith(prefix) else "" for m in roots}
+
+
+def _narrow(model: CollectedFile, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
+    """Apply the class tests guarding ``op`` (inside loop ``depth``) to the modules ``name`` may be.
+
+    A branch keeps the modules its test may select: the ``if`` branch those matching a test, an
+    ``else`` branch or the code after ``if ...: return`` those a whole test surely rejects. The
+    result is exact once a branch selects modules by class (``isinstance(m, nn.Linear)``, or
+    ``not isinstance(...)`` then ``return``); "everything but a Conv" is not."""
+    narrowed = False
+    aliases = _class_name_aliases(op.enclosing[-1], name) if op.enclosing else frozenset()
+    for condition, positive, open_loops in op.conditions:
+        if open_loops < depth:
+            continue  # the test runs outside the loop
+        test = _class_test(model, condition.test, name, aliases)
+        if test is None or not (positive or test.whole):
+            continue
+        modules = [m for m in modules if test.matches(m) == positive]
+        narrowed = narrowed or test.selects == positive
+    return modules, narrowed
+
+
+@dataclass(frozen=True)
+class ClassTest:
+    """What an ``if`` test says about a module's class."""
+
+    matches: Callable[[Submodule], bool]
+    #: The whole test is about the class (not ``isinstance(m, nn.Linear) and m.bias is not None``).
+    whole: bool
+    #: True picks out classes (``isinstance``); false excludes some (``not isinstance``, ``!=``).
+    selects: bool
+
+
+def _class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
+                aliases: frozenset[str]) -> ClassTest | None:
+    """The class test that ``test`` makes of the module ``name``, through ``and``, ``or`` and
+    ``not``; None when it tests nothing about the class."""
+    if isinstance(test, cst.BooleanOperation):
+        left = _class_test(model, test.left, name, aliases)
+        right = _class_test(model, test.right, name, aliases)
+        if isinstance(test.operator, cst.And):
+            if left is not None and right is not None:
+                return ClassTest(lambda m: left.matches(m) and right.matches(m), left.whole and right.whole,
+                                 left.selects or right.selects)
+            known = left or right
+            return dataclasses.replace(known, whole=False) if known is not None else None
+        if left is not None and right is not None and left.whole and right.whole:
+            return ClassTest(lambda m: left.matches(m) or right.matches(m), True,
+                             left.selects and right.selects)
+        return None
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _class_test(model, test.expression, name, aliases)
+        if inner is None or not inner.whole:
+            return None
+        return ClassTest(lambda m: not inner.matches(m), True, not inner.selects)
+    return _atomic_class_test(model, test, name, aliases)
+
+
+def _atomic_class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
+                       aliases: frozenset[str]) -> ClassTest | None:
+    """``isinstance(m, A)``, ``type(m) is A``, ``type(m) in (A, B)``, ``classname == "Linear"``,
+    ``"Conv" in classname``, ``classname.find("Conv") != -1``, ``classname.startswith("Conv")``,
+    and their negations (``!=``, ``is not``, ``not in``, ``find(...) == -1``)."""
+    if _is_call(test, "isinstance") and len(test.args) == 2 and _is_name(test.args[0].value, name):
+        classes = _class_names(model, test.args[1].value)
+        return ClassTest(lambda m: m.class_name in classes, True, True)
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) \
+            and test.func.attr.value in ("startswith", "endswith") and len(test.args) == 1 \
+            and _is_class_name(test.func.value, name, aliases):
+        fragment = _string(test.args[0].value)
+        if fragment is None:
+            return None
+        method = test.func.attr.value
+        return ClassTest(lambda m: m.class_name is not None and getattr(m.class_name, method)(fragment),
+                         True, True)
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    left, operator = test.left, test.comparisons[0].operator
+    right = test.comparisons[0].comparator
+    if isinstance(left, cst.Call) and isinstance(left.func, cst.Attribute) and left.func.attr.value == "find" \
+            and len(left.args) == 1 and _is_class_name(left.func.value, name, aliases):
+        return _found_fragment(_string(left.args[0].value), operator, literal_number(right))
+    predicate = _compared_class(model, left, operator, right, name, aliases)
+    if predicate is None:
+        return None
+    if isinstance(operator, (cst.IsNot, cst.NotEqual, cst.NotIn)):
+        return ClassTest(lambda m: not predicate(m), True, False)
+    return ClassTest(predicate, True, True)
+
+
+def _compared_class(model: CollectedFile, left: cst.BaseExpression, operator: cst.BaseCompOp,
+                    right: cst.BaseExpression, name: str,
+                    aliases: frozenset[str]) -> Callable[[Submodule], bool] | None:
+    """The positive form of a one-comparison class test (the caller applies ``not``/``!=``)."""
+    membership = isinstance(operator, (cst.In, cst.NotIn))
+    if _is_call(left, "type") and len(left.args) == 1 and _is_name(left.args[0].value, name):
+        classes = _class_names(model, right)
+        return lambda m: m.class_name in classes
+    if _is_class_name(left, name, aliases):
+        if membership and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+            names = {_string(e.value) for e in right.elements}
+            return lambda m: m.class_name in names
+        value = _string(right)
+        return None if value is None or membership else (lambda m: m.class_name == value)
+    if membership and _is_class_name(right, name, aliases):
+        fragment = _string(left)
+        return None if fragment is None else (lambda m: m.class_name is not None and fragment in m.class_name)
+    return None
+
+
+def _found_fragment(fragment: str | None, operator: cst.BaseCompOp, bound: float | None) -> ClassTest | None:
+    """``classname.find(fragment)`` compared with -1 or 0: present (``!= -1``, ``>= 0``,
+    ``> -1``) or absent (``== -1``, ``< 0``)."""
+    if fragment is None:
+        return None
+
+    def present(m: Submodule) -> bool:
+        return m.class_name is not None and fragment in m.class_name
+    if (isinstance(operator, cst.NotEqual) and bound == -1) or (isinstance(operator, cst.GreaterThan)
+                                                                and bound == -1) \
+            or (isinstance(operator, cst.GreaterThanEqual) and bound == 0):
+        return ClassTest(present, True, True)
+    if (isinstance(operator, cst.Equal) and bound == -1) or (isinstance(operator, cst.LessThan) and bound == 0):
+        return ClassTest(lambda m: not present(m), True, False)
+    return None
+
+
+def _is_class_name(node: cst.BaseExpression, name: str, aliases: frozenset[str]) -> bool:
+    """``m.__class__.__name__``, ``type(m).__name__``, or a local variable holding one of them."""
+    if isinstance(node, cst.Name):
+        return node.value in aliases
+    if not (isinstance(node, cst.Attribute) and node.attr.value == "__name__"):
+        return False
+    owner = node.value
+    if isinstance(owner, cst.Attribute) and owner.attr.value == "__class__":
+        return _is_name(owner.value, name)
+    return _is_call(owner, "type") and len(owner.args) == 1 and _is_name(owner.args[0].value, name)
+
+
+def _class_name_aliases(function: cst.FunctionDef, name: str) -> frozenset[str]:
+    """Variables of ``function`` assigned the class name of ``name`` (``classname = m.__class__.__name__``)."""
+    return frozenset(
+        small.targets[0].target.value for small in small_statements(function)
+        if isinstance(small, cst.Assign) and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name) and _is_class_name(small.value, name, frozenset()))
+
+
+def _is_call(node: cst.BaseExpression, function: str) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == function
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+    return value if isinstance(value, str) else None
+
+
+def _class_names(model: CollectedFile, node: cst.BaseExpression) -> frozenset[str]:
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names: frozenset[str] = frozenset()
+        for element in node.elements:
+            names |= _class_names(model, element.value)
+        return names
+    if isinstance(node, cst.Name) and node.value in model.classes:
+        return frozenset({node.value})
+    found = set()
+    for name in model.names(node):
+        if name.startswith("torch.nn."):
+            last = name.rsplit(".", 1)[-1]
+            found |= knowledge.ABSTRACT_BASES.get(last, {last})
+    return frozenset(found)
+
+
+# ------------------------------------------------------------------------ parameters() loops
+
+
+def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> Target | None:
+    """``for name, p in self.named_parameters(): if p.dim() > 1: xavier_uniform_(p)``."""
+    owner = op.owner
+    assert owner is not None
+    found = _enclosing_loop(op, variable)
+    if found is None:
+        return None
+    depth, loop = found
+    if isinstance(loop.iter, (cst.List, cst.Tuple)):
+        return _listed_tensors(model, op, loop.iter)
+    layers = _iterated(model, owner, op, loop.iter, _PARAMETER_METHODS)
+    if layers is None:
+        return None
+    pairs = [(m, p) for m in layers for p in _parameters_of(m)]
+    name_variable = _loop_name(loop.target)
+    narrowed = False
+    for condition, positive, open_loops in op.conditions:
+        if open_loops < depth:
+            continue
+        test = _parameter_test(condition.test, variable, name_variable)
+        if test is None or not (positive or test[1]):
+            continue
+        pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
+        narrowed = True
+    if not narrowed and op.errors_swallowed is not None and op.errors_swallowed >= depth \
+            and knowledge.INIT_FUNCTIONS[op.function].min_dim >= 2:
+        # ``try: xavier_uniform_(p) except: pass`` in the loop: the vectors raise and are skipped.
+        pairs = [(m, p) for m, p in pairs if p == "weight" and m.kind is not LayerKind.NORM]
+        narrowed = True
+    params = {p for _, p in pairs}
+    exact = narrowed and params == {"weight"}
+    return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
+
+
+def _listed_tensors(model: CollectedFile, op: InitOp, items: cst.List | cst.Tuple) -> Target | None:
+    """``for w in (self.fc1.weight, self.fc2.weight): init(w)``: one target over all of them."""
+    targets = [_target(model, dataclasses.replace(op, target_node=e.value)) for e in items.elements]
+    if not targets or any(t is None or not t.layers for t in targets):
+        return None
+    params = {t.param for t in targets if t is not None}
+    if len(params) != 1:
+        return None
+    layers = tuple(m for t in targets if t is not None for m in t.layers)
+    return Target(op.owner, layers, params.pop(), all(t.exact for t in targets if t is not None))  # type: ignore[arg-type]
+
+
+def _parameters_of(module: Submodule) -> tuple[str, ...]:
+    if module.kind in knowledge.PARAMETERISED_KINDS:
+        return ("weight", "bias")
+    return ()
+
+
+#: A test of (module, parameter name), and whether it is the whole ``if`` test.
+ParameterTest = tuple[Callable[..., bool], bool]
+
+
+def _parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None) -> ParameterTest | None:
+    """What ``p.dim() > 1``, ``"weight" in name``, ``name == "fc1.weight"``,
+    ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations select."""
+    return _combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable))
+
+
+def _combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Callable | None]):
+    """(predicate, whole) for ``test`` through ``and``/``or``/``not``, from the predicates that
+    ``atom`` finds for its parts; ``whole`` is false when a part of an ``and`` was not understood."""
+    if isinstance(test, cst.BooleanOperation):
+        left, right = _combined(test.left, atom), _combined(test.right, atom)
+        if isinstance(test.operator, cst.And):
+            if left is not None and right is not None:
+                return (lambda *x: left[0](*x) and right[0](*x)), left[1] and right[1]
+            known = left or right
+            return (known[0], False) if known is not None else None
+        if left is not None and right is not None and left[1] and right[1]:
+            return (lambda *x: left[0](*x) or right[0](*x)), True
+        return None
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _combined(test.expression, atom)
+        return ((lambda *x: not inner[0](*x)), True) if inner is not None and inner[1] else None
+    predicate = atom(test)
+    return (predicate, True) if predicate is not None else None
+
+
+def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable: str | None):
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _is_ndim(test.left, variable):
+        operator = test.comparisons[0].operator
+        bound = literal_number(test.comparisons[0].comparator)
+        if bound is None:
+            return None
+        matrix = (isinstance(operator, cst.GreaterThan) and bound >= 1) or \
+            (isinstance(operator, cst.GreaterThanEqual) and bound >= 2) or \
+            (isinstance(operator, cst.Equal) and bound >= 2)
+        vector = (isinstance(operator, (cst.LessThan, cst.Equal)) and bound <= 2 and not matrix)
+        if matrix:
+            return lambda m, p: p == "weight" and m.kind is not LayerKind.NORM
+        if vector:
+            return lambda m, p: p == "bias" or m.kind is LayerKind.NORM
+        return None
+    named = _name_predicate(test, name_variable)
+    return None if named is None else (lambda m, p: named(f"{m.path}.{p}"))
+
+
+def _name_predicate(test: cst.BaseExpression, name_variable: str | None) -> Callable[[str], bool] | None:
+    """A test of the name a ``named_modules()``/``named_parameters()`` loop gives:
+    ``name == "fc1"``, ``"conv" in name``, ``name.startswith("fc")``, ``name.endswith("weight")``."""
+    if not name_variable:
+        return None
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) \
+            and test.func.attr.value in ("startswith", "endswith") \
+            and _is_name(test.func.value, name_variable) and len(test.args) == 1:
+        fragment = _string(test.args[0].value)
+        method = test.func.attr.value
+        return None if fragment is None else (lambda name: getattr(name, method)(fragment))
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    operator = test.comparisons[0].operator
+    right = test.comparisons[0].comparator
+    if isinstance(operator, (cst.In, cst.NotIn)) and _is_name(right, name_variable):
+        fragment = _string(test.left)
+        inside = isinstance(operator, cst.In)
+        return None if fragment is None else (lambda name: (fragment in name) == inside)
+    if isinstance(operator, (cst.Equal, cst.NotEqual)) and _is_name(test.left, name_variable):
+        value = _string(right)
+        equal = isinstance(operator, cst.Equal)
+        return None if value is None else (lambda name: (name == value) == equal)
+    return None
+
+
+def _is_ndim(node: cst.BaseExpression, variable: str) -> bool:
+    """``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
+        return node.func.attr.value in ("dim", "ndimension") and _is_name(node.func.value, variable)
+    if isinstance(node, cst.Attribute) and node.attr.value == "ndim":
+        return _is_name(node.value, variable)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and node.args:
+        inner = node.args[0].value
+        if isinstance(inner, cst.Attribute) and inner.attr.value == "shape":
+            return _is_name(inner.value, variable)
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value == "size":
+            return _is_name(inner.func.value, variable)
+    return False
+
+
+def _is_name(node: cst.BaseExpression, value: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == value
+
+
+# ------------------------------------------------------------------------ order of execution
+
+
+def execution_key(op: InitOp) -> tuple[float, int]:
+    """Order in which the class's construction runs an operation (helpers at their call site)."""
+    owner = op.owner
+    if owner is None or not owner.is_module or op.method in (None, "__init__"):
+        return (op.seq, 0)
+    called_at = owner.init_calls.get(op.method)
+    return (called_at, op.seq) if called_at is not None else (math.inf, op.seq)
+
+
+def written_layers(target: Target) -> set[tuple[str, int]]:
+    """The layers a target writes, each as its path and the construction that made it: a name
+    rebound to a new layer keeps its path but is another layer."""
+    return {(m.path, id(m.node)) for m in target.layers}
+
+
+def _mark_inherited_superseded(inherited: list[InitOp], ops: list[InitOp]) -> None:
+    """An inherited op runs before everything here: any write here of the same layer, other
+    than the same written operation run at a call here, voids it there."""
+    written: dict[tuple[int, str, int, str], list[InitOp]] = {}
+    for op in ops:
+        if op.target is not None and op.method != "forward":
+            for path, node in written_layers(op.target):
+                written.setdefault((id(op.target.owner), path, node, op.target.param), []).append(op)
+    for op in inherited:
+        assert op.target is not None
+        op.superseded = frozenset(path for path, node in written_layers(op.target) if any(
+            other.as_written is not op.as_written
+            for other in written.get((id(op.target.owner), path, node, op.target.param), ())))
+
+
+def _mark_superseded(ops: Iterable[InitOp]) -> None:
+    """An op's effect on a layer is void when a later op of the same class fully rewrites it."""
+    writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, int], InitOp]]] = {}
+    for op in ops:
+        if op.target is None or op.method == "forward":
+            continue
+        for path, node in written_layers(op.target) or [(BARE_TENSOR, 0)]:
+            writes.setdefault((id(op.target.owner), path, node, op.target.param), []).append((execution_key(op), op))
+    superseded: dict[int, tuple[InitOp, set[str]]] = {}
+    for (_, path, _, _), entries in writes.items():
+        last_key = max(key for key, _ in entries)
+        for key, op in entries:
+            if key < last_key:
+                superseded.setdefault(id(op), (op, set()))[1].add(path)
+    for op, paths in superseded.values():
+        op.superseded = op.superseded | paths
+
+
+# ------------------------------------------------------------------------ helpers judged alone
+
+
+def _judge_helpers_alone(model: CollectedFile) -> None:
+    """Gives a helper's operation that nothing here resolved (no ``apply``/call of this file
+    reaches it) the target its class tests fix, so that what holds for every layer of those
+    classes is judged where it is written."""
+    resolved = {id(op.as_written) for op in model.init_ops if op.target is not None}
+    for op in model.init_ops:
+        if op.target is None and id(op.node) not in resolved:
+            op.target = _by_class(model, op)
+
+
+def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
+    """``def init(m): if isinstance(m, nn.BatchNorm2d): normal_(m.weight, 0, 0.02)``: a write to
+    the helper's module parameter under tests that select torch.nn classes (``isinstance``,
+    ``type(m) ==``, ``classname.find("Conv") != -1``, ``elif`` chains) writes the layers of those
+    classes, one standing for each class; None without such a test."""
+    function = op.scope_node
+    if function is None or op.owner is None or op.target_node is None or op.method == "forward" \
+            or op.via is InitVia.PARAMETER:
+        return None
+    node = _strip(op.target_node)
+    parameter = _module_parameter(function)
+    if parameter is None or not (isinstance(node, cst.Attribute) and _is_name(node.value, parameter)) \
+            or not node.attr.value.startswith(("weight", "bias", "in_proj")) or _enclosing_loop(op, parameter):
+        return None
+    param = node.attr.value
+    every = [Submodule(parameter, knowledge.layer_kind(name) or LayerKind.UNKNOWN, name, node.value)
+             for name in sorted(knowledge.PARAMETERISED_CLASSES) if knowledge.parameter_ndim(name, param)]
+    layers, selected = _narrow(model, op, parameter, every, depth=0)
+    return Target(op.owner, tuple(layers), param, by_class=True) if layers and selected else None
+
+
+def _module_parameter(function: cst.FunctionDef) -> str | None:
+    """The parameter ``apply`` passes the module in: the first one, after ``self`` or ``cls``."""
+    params = [p.name.value for p in function.params.params]
+    if params[:1] in (["self"], ["cls"]):
+        params = params[1:]
+    return params[0] if params else None
+
+
+def guarded_by_class_only(model: CollectedFile, op: InitOp) -> bool:
+    """Whether every ``if`` around a helper's operation tests only the class of its module:
+    what it writes, it writes on every layer of those classes."""
+    parameter = _module_parameter(op.scope_node) if op.scope_node is not None else None
+    if parameter is None:
+        return False
+    aliases = _class_name_aliases(op.scope_node, parameter)  # type: ignore[arg-type]
+    return all((test := _class_test(model, condition.test, parameter, aliases)) is not None and test.whole
+               for condition, _, _ in op.conditions)

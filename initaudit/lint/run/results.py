@@ -1,0 +1,55 @@
+"""What checking one file gives, kept free of the parser so that cached runs stay light."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from initaudit.diagnostics import Diagnostic
+from initaudit.lint.files.languages import Extensions, language_of
+from initaudit.lint.files.markdown import DOCUMENT_LANGUAGES, read_document
+from initaudit.lint.files.notebook import Notebook, read_notebook
+from initaudit.lint.files.source import SourceError, SourceText, decode
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    parsed: bool = False
+    #: One line explaining why the file could not be checked (unreadable, internal error).
+    error: str | None = None
+    source: SourceText | Notebook | None = None
+    #: Text after fixes, when fixing was asked for and changed something.
+    fixed_text: str | None = None
+    fixes_applied: int = 0
+    #: With fixes: the diagnostics of the file as read (reported if the fixes cannot be written).
+    unfixed_diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: With fixes: SHA-256 of the bytes read, to refuse writing over a file changed since.
+    read_digest: str = ""
+    #: Other project files the analysis read (imports), with the SHA-256 of their bytes.
+    reads: dict[str, str] = field(default_factory=dict)
+    #: A document's Python blocks left out, as (line, why): said, not reported as findings.
+    notes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_source(path: str, data: bytes, extensions: Extensions = ()) -> SourceText | Notebook:
+    """The text to check: decoded source, or the joined code of a notebook's cells or of a
+    document's Python blocks (a :class:`Notebook`)."""
+    language = language_of(path, extensions)
+    if language == "ipynb":
+        return read_notebook(data)
+    if language in DOCUMENT_LANGUAGES:
+        return read_document(data, language)
+    return decode(data)
+
+
+def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed: bool,
+                  extensions: Extensions = ()) -> FileResult:
+    """A result taken from the cache; the source is only decoded when a reporter needs lines."""
+    result = FileResult(path, diagnostics, parsed)
+    if diagnostics:
+        try:
+            result.source = read_source(path, data, extensions)
+        except SourceError:
+            pass  # an IA000 entry: there are no lines to show
+    return result

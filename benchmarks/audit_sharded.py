@@ -67,7 +67,7 @@ with ThreadPoolExecutor(int(sys.argv[1])) as pool:
 def make_checkpoint(directory: Path, gigabytes: float, shards: int) -> list[Path]:
     import torch
 
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     per_shard = max(1, round(gigabytes * 1e9 / shards / MATRIX))
     generator = torch.Generator().manual_seed(0)

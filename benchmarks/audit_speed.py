@@ -36,7 +36,7 @@ AUDIT = "import sys; from initaudit.model_command import run_model; sys.exit(run
 def make_checkpoints(directory: Path, gigabytes: float) -> tuple[Path, Path, int]:
     import torch
 
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     count = max(1, round(gigabytes * 1e9 / (SIDE * SIDE * 4)))
     generator = torch.Generator().manual_seed(0)

@@ -1,5 +1,5 @@
 """How far apart trained weights and untrained inits lie on the two statistics that recognise
-trained weights (initaudit/auditor/identify/training_evidence.py), and the margin the thresholds leave.
+trained weights (initaudit/auditor/measure/training_evidence.py), and the margin the thresholds leave.
 
 Untrained: every init scheme of knowledge.py in a range of shapes and dtypes, several seeds.
 Trained: an MLP, a small CNN and a small Transformer trained here on synthetic tasks for 50
@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from initaudit.auditor.identify import trained
-from initaudit.auditor.pipeline import audit_module
 from initaudit.auditor.measure.tensorstats import tensor_stats
+from initaudit.auditor.pipeline import audit_module
 
 SHAPES = ((8, 8), (8, 32), (16, 27), (64, 64), (10, 512), (128, 784), (784, 128), (512, 2048),
           (1024, 64), (16, 3, 3, 3), (64, 32, 3, 3))

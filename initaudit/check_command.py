@@ -344,7 +344,7 @@ def _notes(options: CheckOptions, results: Iterable[FileResult]) -> None:
 
 def _add_noqa(run: LintRun, config: Config) -> int:
     from initaudit.lint.fixes.apply import WriteRefused
-    from initaudit.lint.fixes.noqa import NoqaRefused, add_noqa
+    from initaudit.lint.run.noqa import NoqaRefused, add_noqa
 
     status, added = EXIT_CLEAN, 0
     for result in run:

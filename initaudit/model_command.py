@@ -62,8 +62,8 @@ def run_model(spec: str | None = None, *, output_format: str = "text", input_sha
         print(INSTALL_HINT, file=sys.stderr)
         return EXIT_ERROR
     from initaudit.auditor.load.factories import inputs_from
-    from initaudit.auditor.pipeline import analyse
     from initaudit.auditor.load.sources import open_source
+    from initaudit.auditor.pipeline import analyse
     from initaudit.report.progress import progress_bar
 
     try:

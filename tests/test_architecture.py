@@ -33,15 +33,26 @@ def _module_name(path: Path, package: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+def _type_checking_only(tree: ast.Module) -> set[ast.AST]:
+    """The nodes under ``if TYPE_CHECKING:`` blocks: imports for annotations alone."""
+    blocks = [node for node in ast.walk(tree) if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    return {inner for block in blocks for statement in block.body for inner in ast.walk(statement)}
+
+
+def _import_graph(package: Path = PACKAGE, *, annotations: bool = True) -> dict[str, set[str]]:
     """Module -> the package's modules it imports, wherever the import statement is: at module
-    level, under ``if TYPE_CHECKING`` or ``try``, or inside a function or method."""
+    level, under ``if TYPE_CHECKING`` (unless ``annotations`` is false) or ``try``, or inside a
+    function or method."""
     paths = {_module_name(p, package): p for p in package.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in paths.items():
         here = name if path.name == "__init__.py" else name.rpartition(".")[0]
         imported: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skipped = set() if annotations else _type_checking_only(tree)
+        for node in ast.walk(tree):
+            if node in skipped:
+                continue
             if isinstance(node, ast.Import):
                 imported |= {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom):
@@ -119,6 +130,63 @@ def test_imports_inside_functions_count(tmp_path: Path) -> None:
     assert graph["initaudit.lint.runner"] == {"initaudit.report.text"}
     assert _against_the_layers(graph) == [("initaudit.lint.runner", "initaudit.report.text")]
     assert _cycles(graph) == [["initaudit.lint.runner", "initaudit.report.text", "initaudit.lint.runner"]]
+
+
+#: The stages of the linter and of the auditor, in pipeline order: a module imports modules of
+#: its own stage and of earlier ones only. A stage is a folder (or, in the auditor, the records
+#: every stage shares and the modules that run the stages). An import for annotations alone
+#: (under ``if TYPE_CHECKING``) is no dependency on the order: the shared records name the types
+#: the stages fill them with; cycles through such imports still fail above.
+STAGES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "initaudit.lint": (("files",), ("parse",), ("model",), ("rules",), ("fixes",), ("run",)),
+    "initaudit.auditor": (("errors", "notes", "results"), ("load",), ("measure",), ("identify",), ("trace",),
+                          ("rules",), ("pipeline",), ("fix",), ("api", "")),
+}
+
+
+def _stage(module: str) -> tuple[str, int] | None:
+    """The package and the stage number of a linter or auditor module, None outside both."""
+    for package, stages in STAGES.items():
+        if module == package or module.startswith(package + "."):
+            first = module[len(package) + 1:].split(".")[0]
+            numbers = [number for number, names in enumerate(stages) if first in names]
+            assert len(numbers) == 1, f"{module} is in no stage of STAGES (or in several)"
+            return package, numbers[0]
+    return None
+
+
+def _against_the_stages(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    wrong = []
+    for name, targets in sorted(graph.items()):
+        here = _stage(name)
+        for target in sorted(targets):
+            there = _stage(target)
+            if here and there and here[0] == there[0] and there[1] > here[1]:
+                wrong.append((name, target))
+    return wrong
+
+
+def test_stages_import_only_earlier_stages() -> None:
+    assert _against_the_stages(_import_graph(annotations=False)) == []
+
+
+def test_the_stage_check_finds_an_import_of_a_later_stage() -> None:
+    graph = {"initaudit.lint.parse.walk": {"initaudit.lint.model.flow", "initaudit.lint.files.source"},
+             "initaudit.auditor.load.sources": {"initaudit.auditor.notes"}}
+    assert _against_the_stages(graph) == [("initaudit.lint.parse.walk", "initaudit.lint.model.flow")]
+
+
+def test_every_stage_folder_says_what_it_does() -> None:
+    for package, stages in STAGES.items():
+        folder = PACKAGE.parent.joinpath(*package.split("."))
+        loose = {p.stem for p in folder.glob("*.py")} - {"__init__"}
+        assert loose <= {name for names in stages for name in names}, loose
+        for names in stages:
+            for name in names:
+                init = folder / name / "__init__.py"
+                if init.exists():
+                    doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+                    assert doc and len(doc.split()) >= 20, f"{init} needs a paragraph saying what the stage does"
 
 
 def test_linter_modules_do_not_import_the_auditor() -> None:

@@ -21,9 +21,9 @@ def audit(model_or_factory: Any | Callable[[], Any], input_shape: Sequence[int] 
     """
     import torch
 
-    from initaudit.auditor.trace.example_inputs import as_example
-    from initaudit.auditor.pipeline import analyse, selection
+    from initaudit.auditor.load.example import as_example
     from initaudit.auditor.load.source import SourceKind, module_source
+    from initaudit.auditor.pipeline import analyse, selection
 
     enabled = selection(select, ignore)
     model = model_or_factory

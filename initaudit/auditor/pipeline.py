@@ -9,25 +9,26 @@ import torch
 
 from initaudit import knowledge
 from initaudit.auditor import rules
-from initaudit.auditor.identify import trained
 from initaudit.auditor.errors import AuditError
-from initaudit.auditor.trace.example_inputs import Example, candidate_examples
-from initaudit.auditor.identify.schemes import identify
+from initaudit.auditor.identify import trained
 from initaudit.auditor.identify.layers import (
     ParameterContext,
     contexts_from_module,
     contexts_from_names,
     module_kind,
 )
+from initaudit.auditor.identify.schemes import identify
+from initaudit.auditor.load.example import Example
+from initaudit.auditor.load.source import Source, SourceKind, module_source
 from initaudit.auditor.measure.tensors import Measured, measure_source, nonfinite_elsewhere
+from initaudit.auditor.measure.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
 from initaudit.auditor.notes import Note, NoteKind
-from initaudit.auditor.trace.probe import first_accepted, materialise_lazy, probe_signal
 from initaudit.auditor.results import AuditReport, ParameterReport
+from initaudit.auditor.trace.activations import LayerUse, trace_activations, tracked_modules
+from initaudit.auditor.trace.example_inputs import candidate_examples
+from initaudit.auditor.trace.probe import first_accepted, materialise_lazy, probe_signal
 from initaudit.auditor.trace.roles import ParameterRole, guessed_role
 from initaudit.auditor.trace.script_activations import script_activations
-from initaudit.auditor.load.source import Source, SourceKind, module_source
-from initaudit.auditor.measure.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, TensorStats
-from initaudit.auditor.trace.activations import LayerUse, trace_activations, tracked_modules
 from initaudit.knowledge import LayerKind
 from initaudit.progress import Progress
 from initaudit.selectors import matches, resolve_all

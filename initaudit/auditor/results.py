@@ -11,8 +11,8 @@ from initaudit.diagnostics import Applicability, RuleFinding, Severity
 from initaudit.knowledge import LayerKind
 
 if TYPE_CHECKING:
-    from initaudit.auditor.trace.roles import ParameterRole
     from initaudit.auditor.measure.tensorstats import TensorStats
+    from initaudit.auditor.trace.roles import ParameterRole
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import difflib
 from typing import Iterable
 
 from initaudit.lint.files.notebook import Notebook
-from initaudit.lint.run.results import FileResult
 from initaudit.lint.files.source import diff_lines
+from initaudit.lint.run.results import FileResult
 
 
 def render_diff(results: Iterable[FileResult]) -> str:

@@ -10,8 +10,8 @@ line of the ``.ipynb`` file that stores its source line; its cell and in-cell po
 from __future__ import annotations
 
 from initaudit.diagnostics import Diagnostic
-from initaudit.lint.run.fingerprints import line_fingerprints
 from initaudit.lint.rules import RULES
+from initaudit.lint.run.fingerprints import line_fingerprints
 from initaudit.lint.run.summary import Summary
 from initaudit.report.sarif_log import LEVEL, artifact_location, rule_descriptor, sarif_log
 

@@ -111,8 +111,8 @@ def test_the_report_names_the_factory_or_the_class() -> None:
 
 
 def test_measuring_reports_progress_per_tensor() -> None:
-    from initaudit.auditor.pipeline import analyse
     from initaudit.auditor.load.source import SourceKind, module_source
+    from initaudit.auditor.pipeline import analyse
 
     model = he_mlp()
     seen: list[tuple[int, int]] = []

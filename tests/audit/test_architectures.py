@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.notes import NoteKind
 from initaudit.auditor.pipeline import analyse
-from initaudit.auditor.load.sources import open_source
 from initaudit.model_command import run_model
 from tests.torchvision_ops import declare_torchvision_ops
 
@@ -86,7 +86,7 @@ def test_custom_code_is_never_run(gpt2_dir: Path, tmp_path: Path, capsys: pytest
 
 
 def test_a_bare_state_dict_says_what_needs_a_factory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     save_safetensors(torch.nn.Linear(16, 16).state_dict(), tmp_path / "model.safetensors")
     for spec in (tmp_path, tmp_path / "model.safetensors"):
@@ -185,7 +185,7 @@ def factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_tied_weights_load_with_a_factory(factory: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     model = _gpt2()
     both = tmp_path / "both.pt"
@@ -203,7 +203,7 @@ def test_tied_weights_load_with_a_factory(factory: str, tmp_path: Path, capsys: 
 
 def test_untied_or_differing_weights_are_still_refused(factory: str, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     state = {k: v.clone() for k, v in _gpt2().state_dict().items()}
     one = tmp_path / "one.safetensors"

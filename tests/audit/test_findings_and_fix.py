@@ -99,7 +99,7 @@ def _digest(path: Path) -> str:
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_fix_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str) -> None:
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     source = tmp_path / f"bad{suffix}"
     state = audit_models.bad_mlp().state_dict()

@@ -14,7 +14,7 @@ import torch
 
 from examples import audit_models
 from initaudit import atomic
-from initaudit.auditor.fix.safetensors_io import save_safetensors
+from initaudit.auditor.load.safetensors_io import save_safetensors
 from initaudit.model_command import run_model
 
 FACTORY = "examples.audit_models:bad_mlp"

@@ -8,9 +8,9 @@ import torch
 
 from examples import audit_models
 from initaudit.auditor.fix.fixer import apply_fix, planned, reinitialiser
+from initaudit.auditor.load.source import SourceKind, module_source
 from initaudit.auditor.pipeline import analyse, selection
 from initaudit.auditor.results import AuditFinding, FixPlan
-from initaudit.auditor.load.source import SourceKind, module_source
 from initaudit.diagnostics import Severity
 
 HE = FixPlan("fc.weight", "kaiming_normal_", (("nonlinearity", "relu"), ("a", 0.0)), 2 ** 0.5 / 16, "why")

@@ -18,7 +18,7 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.auditor.fix.safetensors_io import save_safetensors
+from initaudit.auditor.load.safetensors_io import save_safetensors
 from initaudit.model_command import run_model
 
 #: Seconds one hostile input may take before the test calls it a hang.

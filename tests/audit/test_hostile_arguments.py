@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from examples import audit_models
-from initaudit.auditor.fix.safetensors_io import save_safetensors
+from initaudit.auditor.load.safetensors_io import save_safetensors
 from initaudit.cli import main
 
 #: A module whose import leaves a trace: what running its top-level code would do.

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from initaudit.auditor.identify.schemes import identify
-from initaudit.auditor.pipeline import audit_module
 from initaudit.auditor.measure.tensorstats import tensor_stats
+from initaudit.auditor.pipeline import audit_module
 
 init = nn.init
 SCHEMES = [

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from initaudit.auditor.load import materialise
+from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.notes import NoteKind
 from initaudit.auditor.pipeline import analyse
-from initaudit.auditor.load.sources import open_source
 from initaudit.model_command import run_model
 
 #: Findings that need the signal probe, which the per-module path cannot run.

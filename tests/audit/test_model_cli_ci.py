@@ -17,8 +17,8 @@ import torch
 from click.testing import CliRunner
 
 from examples import audit_models
+from initaudit.auditor.load.safetensors_io import save_safetensors
 from initaudit.auditor.results import AuditFinding, AuditReport
-from initaudit.auditor.fix.safetensors_io import save_safetensors
 from initaudit.cli import main
 from initaudit.diagnostics import Severity
 from initaudit.model_command import FORMATS

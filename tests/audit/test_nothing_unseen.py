@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
+from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.pipeline import analyse, audit_module
-from initaudit.auditor.load.sources import open_source
 from initaudit.model_command import run_model
 
 NAN = float("nan")
@@ -169,7 +169,7 @@ def test_an_infinite_attention_mask_buffer_is_no_fault() -> None:
 
 
 def _save_sharded(directory: Path, state: dict[str, torch.Tensor], stem: str, suffix: str) -> None:
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     names = list(state)
     weight_map = {}
@@ -190,7 +190,7 @@ def test_a_directory_is_audited_as_its_library_loads_it(tmp_path: Path, capsys: 
                                                         layout: str) -> None:
     """transformers loads model.safetensors before a sharded index (diffusers: the index first),
     so the NaN sits in the file the library would not load and initaudit must not report it."""
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     loaded = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)).state_dict()
     stray = {name: tensor.clone() for name, tensor in loaded.items()}

@@ -11,9 +11,9 @@ from torch import nn
 from torch.nn import functional as F
 
 import initaudit
+from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.pipeline import analyse
 from initaudit.auditor.trace.roles import Role, guessed_role
-from initaudit.auditor.load.sources import open_source
 from initaudit.diagnostics import Severity
 from initaudit.knowledge import LayerKind
 

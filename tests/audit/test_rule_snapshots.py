@@ -22,11 +22,11 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from initaudit.auditor.load.source import Source, SourceKind, module_source
+from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.pipeline import analyse, selection
 from initaudit.auditor.results import AuditFinding, FixPlan
 from initaudit.auditor.rules import RULES
-from initaudit.auditor.load.source import Source, SourceKind, module_source
-from initaudit.auditor.load.sources import open_source
 from initaudit.catalogue import entry
 from tests.golden_files import ROOT, assert_matches_golden
 

@@ -11,11 +11,11 @@ import torch
 from torch.nn import init
 
 from initaudit.auditor.identify.schemes import identify
-from initaudit.auditor.notes import NoteKind
-from initaudit.auditor.pipeline import analyse
-from initaudit.auditor.fix.safetensors_io import save_safetensors
+from initaudit.auditor.load.safetensors_io import save_safetensors
 from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.measure.tensorstats import SAMPLED_ELEMENTS, SAMPLED_STD_BOUND, sampled_rows, tensor_stats
+from initaudit.auditor.notes import NoteKind
+from initaudit.auditor.pipeline import analyse
 from initaudit.model_command import run_model
 
 SHAPES = [(2048, 1024), (1024, 4096), (3001, 700), (5_000_003,), (256, 512, 3, 3), (2, 1_500_000)]

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.auditor.pipeline import audit_module
 from initaudit.auditor.measure.tensorstats import BLOCK_ELEMENTS, block_workers, tensor_stats
+from initaudit.auditor.pipeline import audit_module
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])

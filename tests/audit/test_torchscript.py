@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
+from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.notes import NoteKind
 from initaudit.auditor.pipeline import analyse, audit_module
-from initaudit.auditor.load.sources import open_source
 from initaudit.diagnostics import Severity
 from initaudit.model_command import run_model
 

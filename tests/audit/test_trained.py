@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from initaudit.auditor.pipeline import analyse, audit_module
 from initaudit.auditor.load.source import SourceKind, module_source
+from initaudit.auditor.pipeline import analyse, audit_module
 from initaudit.diagnostics import Severity
 from initaudit.model_command import run_model
 
@@ -149,7 +149,7 @@ def _factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_fix_refuses_a_trained_checkpoint_unless_forced(trained: dict[str, torch.Tensor], tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     checkpoint = tmp_path / "trained.safetensors"
     save_safetensors(trained, checkpoint)
@@ -181,9 +181,9 @@ def test_force_needs_fix(capsys: pytest.CaptureFixture[str]) -> None:
 def test_verified_comes_from_auditing_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """A re-initialiser that hits the target std but leaves duplicated rows is not verified."""
-    from initaudit.auditor.fix import fixer
-    from initaudit.auditor.fix.safetensors_io import save_safetensors
     from examples import audit_models
+    from initaudit.auditor.fix import fixer
+    from initaudit.auditor.load.safetensors_io import save_safetensors
 
     checkpoint = tmp_path / "bad.safetensors"
     save_safetensors(audit_models.bad_mlp().state_dict(), checkpoint)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from initaudit.lint.fixes.noqa import noqa_edits
 from initaudit.lint.fixes.apply import apply_edits
+from initaudit.lint.run.noqa import noqa_edits
 from tests.lint.test_check_options import BAD, ZERO, invoke
 from tests.lint.test_cli import write
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import initaudit.lint.run.engine as engine
 import initaudit.lint.fixes.apply as fixes
+import initaudit.lint.run.engine as engine
 from initaudit.cli import main
 
 ORIGINAL = b"import torch.nn as nn\nnn.init.normal(w)\n"

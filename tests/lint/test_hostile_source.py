@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from initaudit.config import Config
-from initaudit.lint.run.engine import lint_file
 from initaudit.lint.parse.nesting import MAX_DEPTH
+from initaudit.lint.run.engine import lint_file
 
 HEADER = "import torch.nn.init as init\n"  # passes the prefilter: the file is fully analysed
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from initaudit import lint_source
 from initaudit.cli import main
 from initaudit.lint.files.source import line_starts, split_lines
-from initaudit.lint.run.suppression import parse_suppressions
+from initaudit.lint.parse.suppression import parse_suppressions
 
 #: Characters ``str.splitlines`` breaks at although Python does not.
 NOT_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]

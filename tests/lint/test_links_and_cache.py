@@ -16,9 +16,9 @@ from click.testing import CliRunner, Result
 
 from initaudit.cli import main
 from initaudit.config import Config
+from initaudit.lint.files.roots import MAX_PROJECT_FILE, project_roots
 from initaudit.lint.run import engine
 from initaudit.lint.run.cache import ResultCache, key_file, settings_key
-from initaudit.lint.files.roots import MAX_PROJECT_FILE, project_roots
 from initaudit.lint.run.runner import run_lint
 
 BAD = "import torch.nn as nn\nnn.init.xavier_uniform(w)\n"

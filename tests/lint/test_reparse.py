@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from initaudit.config import Config
-from initaudit.lint.run.engine import check_text
+from initaudit.lint.files.source import grammar_check
 from initaudit.lint.parse.positions import Positions
 from initaudit.lint.parse.reparse import Reparser
-from initaudit.lint.files.source import grammar_check
+from initaudit.lint.run.engine import check_text
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.py"))
 #: Nodes that carry no position a finding could point at; where libcst hangs them (a block's

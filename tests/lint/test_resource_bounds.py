@@ -15,14 +15,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pathspec import GitIgnoreSpec
 
 from benchmarks.lint_bombs import project_ring
 from initaudit.lint.files import notebook
-from initaudit.lint.model.bounds import FILE_LAYERS
 from initaudit.lint.files.notebook import StoredLines
 from initaudit.lint.files.wildmatch import compile_line
+from initaudit.lint.model.bounds import FILE_LAYERS
 from tests.conftest import XAVIER_BEFORE_RELU
 
 #: Far above what any of these inputs needs while the analysis is bounded.

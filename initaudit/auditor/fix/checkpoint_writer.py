@@ -12,11 +12,11 @@ from typing import Any, Callable
 
 import torch
 
-from initaudit.auditor.notes import Note, NoteKind
-from initaudit.auditor.fix.safetensors_io import Entry, write_safetensors
+from initaudit.auditor.fix.writing import atomic_dir, atomic_file, scratch_dir
+from initaudit.auditor.load.safetensors_io import Entry, write_safetensors
 from initaudit.auditor.load.source import Source, SourceKind
 from initaudit.auditor.load.sources import open_shard
-from initaudit.auditor.fix.writing import atomic_dir, atomic_file, scratch_dir
+from initaudit.auditor.notes import Note, NoteKind
 
 #: name -> function from the original tensor to the one written in its place.
 Reinits = dict[str, Callable[[torch.Tensor], torch.Tensor]]

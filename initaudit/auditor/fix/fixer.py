@@ -12,16 +12,16 @@ from typing import Callable
 import torch
 
 from initaudit import knowledge
-from initaudit.auditor.fix.checkpoint_writer import write_copy
 from initaudit.auditor.errors import AuditError
-from initaudit.auditor.notes import Note
-from initaudit.auditor.pipeline import Analysis, analyse
-from initaudit.auditor.trace.probe import signal_ratios
-from initaudit.auditor.results import AuditFinding, FixPlan
-from initaudit.auditor.rules.base import hidden_layers, weights_of
+from initaudit.auditor.fix.checkpoint_writer import write_copy
 from initaudit.auditor.load.source import Source
 from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.measure.tensorstats import tensor_stats
+from initaudit.auditor.notes import Note
+from initaudit.auditor.pipeline import Analysis, analyse
+from initaudit.auditor.results import AuditFinding, FixPlan
+from initaudit.auditor.rules.base import hidden_layers, weights_of
+from initaudit.auditor.trace.probe import signal_ratios
 
 #: Relative tolerance of the reloaded std against the target (sampling noise of small layers).
 VERIFY_TOLERANCE = 0.25

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 
 from initaudit import knowledge
-from initaudit.auditor.results import Scheme
 from initaudit.auditor.measure.tensorstats import TensorStats
+from initaudit.auditor.results import Scheme
 
 ORTHOGONAL_TOLERANCE = 2e-3
 #: Truncation points beyond this many sigmas are statistically a plain normal (§5.2).

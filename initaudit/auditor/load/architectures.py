@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from initaudit.auditor.load.confine import confined
 from initaudit.auditor.errors import AuditError, first_line
-from initaudit.auditor.notes import Note, NoteKind
+from initaudit.auditor.load.confine import confined
 from initaudit.auditor.load.source import tied_names
+from initaudit.auditor.notes import Note, NoteKind
 
 CONFIG = "config.json"
 PIPELINE_INDEX = "model_index.json"

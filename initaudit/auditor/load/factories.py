@@ -11,7 +11,7 @@ from typing import Any, Callable
 import torch
 
 from initaudit.auditor.errors import AuditError
-from initaudit.auditor.trace.example_inputs import Example, as_example
+from initaudit.auditor.load.example import Example, as_example
 from initaudit.auditor.load.preflight import refuse_malformed
 
 

@@ -18,8 +18,8 @@ from typing import Callable
 import torch
 
 from initaudit.auditor.load.factories import call_factory, factory_function
-from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.load.source import Source, SourceKind, module_source
+from initaudit.auditor.notes import Note, NoteKind
 
 #: Without --low-memory, the per-module path is taken when the model's fp32 size exceeds this
 #: share of the memory available now.

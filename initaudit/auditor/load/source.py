@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from initaudit.auditor.trace.example_inputs import Example
+from initaudit.auditor.load.example import Example
 from initaudit.auditor.notes import Note
 
 

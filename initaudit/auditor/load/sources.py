@@ -18,10 +18,10 @@ import torch
 
 from initaudit.auditor.errors import AuditError, first_line
 from initaudit.auditor.load.factories import call_factory
-from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.load.preflight import refuse_unreadable
-from initaudit.auditor.fix.safetensors_io import DTYPE_OF, MappedSafetensors
+from initaudit.auditor.load.safetensors_io import DTYPE_OF, MappedSafetensors
 from initaudit.auditor.load.source import Source, SourceKind, module_source, tied_names
+from initaudit.auditor.notes import Note, NoteKind
 from initaudit.safe_read import read_regular
 
 #: The weight files a library loads from a checkpoint directory, the first present winning:

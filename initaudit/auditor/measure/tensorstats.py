@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Iterator
 
 import torch
 
-from initaudit.auditor.identify import training_evidence
+from initaudit.auditor.measure import training_evidence
+
 BLOCK_ELEMENTS = 1 << 18  # 1 MiB of float32: the block's four reductions read it from L2
 SAMPLE_SIZE = 1 << 16
 GRAM_ROWS = 64
@@ -59,7 +60,7 @@ class TensorStats:
     gram_scale: float | None  # c: squared norm of a row (or column) of the shorter side
     pattern: str | None  # "eye" | "dirac" | "sparse"
     fingerprint: bytes | None  # equal tensors have equal fingerprints
-    #: Evidence of training (auditor/identify/training_evidence.py): spectral spike and misfit to every init family.
+    #: Evidence of training (auditor/measure/training_evidence.py): spectral spike and misfit to every init family.
     spike: float | None = None
     misfit: float | None = None
     #: Elements read when the statistics come from a sample (``--sample``), else None.

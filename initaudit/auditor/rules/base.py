@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Protocol
 
 from initaudit import catalogue, knowledge
-from initaudit.auditor.trace.probe import forward_end, outside_band, signal_ratios
 from initaudit.auditor.results import AuditFinding, FixPlan, ParameterReport, SignalRow
+from initaudit.auditor.trace.probe import forward_end, outside_band, signal_ratios
 from initaudit.diagnostics import Severity
 from initaudit.registry import Registry
 

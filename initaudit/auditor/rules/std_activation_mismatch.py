@@ -6,9 +6,9 @@ import math
 from typing import Iterator
 
 from initaudit import knowledge
+from initaudit.auditor.measure.tensorstats import TensorStats
 from initaudit.auditor.results import AuditFinding, ParameterReport
 from initaudit.auditor.rules.base import AuditRule, ModelFacts, finding, reinitialise, rule
-from initaudit.auditor.measure.tensorstats import TensorStats
 from initaudit.diagnostics import Severity
 
 #: Smallest |log(std ratio)| called a mismatch: He vs Xavier on a square layer is log(sqrt 2).

@@ -20,11 +20,11 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from initaudit import knowledge
-from initaudit.knowledge import LayerKind
-from initaudit.auditor.trace.example_inputs import Example
 from initaudit.auditor.identify.layers import custom_activation, module_kind
+from initaudit.auditor.load.example import Example
 from initaudit.auditor.trace.residuals import Branches, SignalGraph
 from initaudit.auditor.trace.roles import ParameterRole, RoleRecorder, tensors_in
+from initaudit.knowledge import LayerKind
 
 TRACKED_KINDS = knowledge.WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING}
 PASSTHROUGH = (knowledge.PASSTHROUGH_FUNCTIONS | knowledge.PASSTHROUGH_METHODS

@@ -9,7 +9,6 @@ the model rejects the first guess, its images are tried again at other common si
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import torch
@@ -17,6 +16,7 @@ import torch
 from initaudit import knowledge
 from initaudit.auditor.errors import AuditError
 from initaudit.auditor.identify.layers import class_name
+from initaudit.auditor.load.example import Example
 
 CONV_SIDE = {1: 64, 2: 32, 3: 8}
 CONV_BATCH = 8
@@ -34,39 +34,6 @@ COMMON_SIDES = (28, 32, 64, 96, 128, 224, 256, 384)
 WAVEFORM_SAMPLES = 16000
 
 
-@dataclass
-class Example:
-    """Positional and keyword arguments of one forward call, and how they were chosen."""
-
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    origin: str = "inferred"
-
-    def describe(self) -> str:
-        parts = [_shape_text(value) for value in self.args]
-        parts += [f"{key}={_shape_text(value)}" for key, value in self.kwargs.items()]
-        return f"{self.origin} ({', '.join(parts)})"
-
-    def fresh(self) -> Example:
-        """A copy whose floating-point tensors are new leaves that require gradients."""
-        return Example(tuple(_fresh(v) for v in self.args), {k: _fresh(v) for k, v in self.kwargs.items()},
-                       self.origin)
-
-
-def as_example(value: Any, origin: str) -> Example:
-    """Inputs a user supplied: a tensor, a tuple or list of positional arguments, a dict of
-    keyword arguments, or an :class:`Example`."""
-    if isinstance(value, Example):
-        return value
-    if isinstance(value, torch.Tensor):
-        return Example((value,), origin=origin)
-    if isinstance(value, tuple):
-        return Example(value, origin=origin)
-    if isinstance(value, list):
-        return Example((value,), origin=origin)
-    if isinstance(value, dict):
-        return Example(kwargs=dict(value), origin=origin)
-    raise AuditError(f"example inputs must be a tensor, tuple, list or dict, got {type(value).__name__}")
 
 
 def infer_example(model: torch.nn.Module, shape: tuple[int, ...] | None, seed: int) -> Example:
@@ -360,24 +327,3 @@ def _forward_parameters(model: torch.nn.Module) -> set[str]:
         return set(inspect.signature(model.forward).parameters)
     except (TypeError, ValueError):
         return set()
-
-
-def _fresh(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        copy = value.detach().clone()
-        return copy.requires_grad_(True) if copy.is_floating_point() else copy
-    if isinstance(value, (list, tuple)):
-        return type(value)(_fresh(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _fresh(item) for key, item in value.items()}
-    return value
-
-
-def _shape_text(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
-        return "x".join(str(size) for size in value.shape) or "scalar"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_shape_text(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {_shape_text(item)}" for key, item in value.items()) + "}"
-    return type(value).__name__

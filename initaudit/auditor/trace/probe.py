@@ -7,13 +7,13 @@ from typing import Any, Callable, Collection, Iterable, TypeVar
 import torch
 
 from initaudit import knowledge
-from initaudit.knowledge import LayerKind
 from initaudit.auditor.errors import AuditError
-from initaudit.auditor.trace.example_inputs import Example, has_lazy_parameters
 from initaudit.auditor.identify.layers import module_kind
+from initaudit.auditor.load.example import Example
 from initaudit.auditor.results import SignalRow
 from initaudit.auditor.trace.activations import call_model, isolated, tensors_in, tracked_modules
-
+from initaudit.auditor.trace.example_inputs import has_lazy_parameters
+from initaudit.knowledge import LayerKind
 
 Result = TypeVar("Result")
 

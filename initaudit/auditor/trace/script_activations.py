@@ -18,10 +18,10 @@ from typing import Iterator
 import torch
 
 from initaudit import knowledge
-from initaudit.knowledge import LayerKind
 from initaudit.auditor.identify.layers import class_name, custom_activation, module_kind
-from initaudit.auditor.trace.residuals import SUMS
 from initaudit.auditor.trace.activations import PASSTHROUGH, LayerUse, tracked_modules
+from initaudit.auditor.trace.residuals import SUMS
+from initaudit.knowledge import LayerKind
 
 #: ``name(Class)`` steps of ``Node.getModuleHierarchy()``; inlining adds SELF/UNKNOWN steps.
 _HIERARCHY_STEP = re.compile(r"([^.()]+)\([^()]*\)")

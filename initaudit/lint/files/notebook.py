@@ -16,7 +16,6 @@ import bisect
 import codecs
 import dataclasses
 import difflib
-import itertools
 import json
 import re
 from dataclasses import dataclass

@@ -9,7 +9,6 @@ import tokenize
 import warnings
 from dataclasses import dataclass
 
-
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _BYTE_LINE_BREAK = re.compile(rb"\r\n?|\n")
 

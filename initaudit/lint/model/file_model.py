@@ -14,21 +14,28 @@ from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Edit
+from initaudit.knowledge import LayerKind
+from initaudit.lint.files.source import line_starts
 from initaudit.lint.model.binding import returned_values, unpacked
 from initaudit.lint.model.bounds import FILE_LAYERS, Budget, Cut, note
 from initaudit.lint.model.builders import BuilderSummary, summarise_builders
-from initaudit.lint.model.facts import (ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia,
-                                  ModuleClass)
-from initaudit.lint.model.modules import (LocalList, Submodule, SubmoduleBuilder, argument, leaf_subclasses,
-                                    returned_parameter, torch_nn_class, tensor_behind)
+from initaudit.lint.model.facts import ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia, ModuleClass
+from initaudit.lint.model.modules import (
+    LocalList,
+    Submodule,
+    SubmoduleBuilder,
+    argument,
+    leaf_subclasses,
+    returned_parameter,
+    tensor_behind,
+    torch_nn_class,
+)
 from initaudit.lint.model.names import NameResolver
+from initaudit.lint.model.targets import resolve
 from initaudit.lint.parse.positions import Positions
 from initaudit.lint.parse.reparse import PiecedPositions
-from initaudit.lint.files.source import line_starts
-from initaudit.lint.model.targets import resolve
 from initaudit.lint.parse.walk import walk
 
 if TYPE_CHECKING:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-
 from enum import Enum
+
 import libcst as cst
 
-from initaudit.knowledge import LayerKind
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.lint.model.modules import QualifiedNames, Submodule, argument, literal_number, tensor_behind
 
 

@@ -7,15 +7,14 @@ as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from initaudit.knowledge import LayerKind
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 
 #: Resolves an expression to the qualified names it may refer to.
 QualifiedNames = Callable[[cst.CSTNode], frozenset[str]]

@@ -23,12 +23,12 @@ from typing import Any
 
 import libcst as cst
 
+from initaudit.lint.files.prefilter import initialising_code, without_strings
+from initaudit.lint.files.roots import read_project_file, real_roots
 from initaudit.lint.model.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.parse.nesting import shallow_text
-from initaudit.lint.files.prefilter import initialising_code, without_strings
-from initaudit.lint.files.roots import read_project_file, real_roots
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
 
 #: Directories below a project root that hold other people's code or build products.
@@ -124,7 +124,7 @@ class Project:
 
     def text(self, path: Path) -> str | None:
         if path not in self._texts:
-            from initaudit.lint.run.results import read_source
+            from initaudit.lint.files.reader import read_source
             from initaudit.lint.files.source import SourceError
 
             self._texts[path] = None

@@ -7,9 +7,9 @@ from typing import Sequence
 import libcst as cst
 
 from initaudit import knowledge
-from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule, argument, literal_number
 
 

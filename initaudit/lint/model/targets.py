@@ -9,18 +9,27 @@ with ``m`` a loop variable over ``self.modules()`` or the argument of a function
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 import math
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import libcst as cst
 
-from initaudit.knowledge import LayerKind
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.lint.model.binding import bind, substitute
 from initaudit.lint.model.bounds import Cut
-from initaudit.lint.model.facts import (BARE_TENSOR, ApplyCall, CollectedFile, ForeignOrigin, HelperCall, InitOp,
-                                  InitVia, ModuleClass, Target)
+from initaudit.lint.model.facts import (
+    BARE_TENSOR,
+    ApplyCall,
+    CollectedFile,
+    ForeignOrigin,
+    HelperCall,
+    InitOp,
+    InitVia,
+    ModuleClass,
+    Target,
+)
 from initaudit.lint.model.flow import OUTPUT, ConsumerKind, ForwardFlow, Summary
 from initaudit.lint.model.modules import Submodule, literal_number, returned_parameter, small_statements
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
-from initaudit.lint.parse.positions import Positions
 from initaudit.lint.files.source import line_starts
+from initaudit.lint.parse.positions import Positions
 
 _DEFAULT_INDENT = "    "
 

@@ -13,9 +13,9 @@ from typing import ClassVar, Iterable, Protocol
 import libcst as cst
 
 from initaudit import catalogue
-from initaudit.registry import Registry
 from initaudit.diagnostics import Fix, Severity
 from initaudit.lint.model.file_model import FileModel
+from initaudit.registry import Registry
 
 
 @dataclass(frozen=True)

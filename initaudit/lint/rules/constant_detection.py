@@ -7,15 +7,23 @@ from typing import Iterator
 
 from initaudit import knowledge
 from initaudit.diagnostics import Severity
-from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule
-from initaudit.lint.model.queries import (describe_layers, feeding, is_intentional, is_weight_matrix, judged_parameter,
-                                    low_rank_partner, number, single_output)
+from initaudit.lint.model.queries import (
+    describe_layers,
+    feeding,
+    is_intentional,
+    is_weight_matrix,
+    judged_parameter,
+    low_rank_partner,
+    number,
+    single_output,
+)
+from initaudit.lint.model.targets import guarded_by_class_only
 from initaudit.lint.rules.base import Finding
 from initaudit.lint.rules.rewrite import scheme_fix
-from initaudit.lint.model.targets import guarded_by_class_only
 
 _SCHEMES_THAT_RANDOMISE = ("xavier", "kaiming", "orthogonal", "fixed")
 

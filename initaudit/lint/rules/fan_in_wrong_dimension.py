@@ -15,8 +15,8 @@ from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
 from initaudit.lint.model.queries import describe_layers, layer_list
-from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.model.targets import target_of
+from initaudit.lint.rules.base import Finding, rule
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")
 

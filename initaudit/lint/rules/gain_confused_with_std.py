@@ -6,11 +6,11 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.lint.model.flow import ConsumerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Severity
 from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.flow import ConsumerKind
 from initaudit.lint.model.modules import argument
 from initaudit.lint.model.queries import feeding, is_intentional, number
 from initaudit.lint.rules.base import Finding, rule

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.knowledge import LayerKind
-from initaudit.lint.model.flow import ConsumerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
+from initaudit.knowledge import LayerKind
 from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.flow import ConsumerKind
 from initaudit.lint.model.modules import Submodule
-from initaudit.lint.model.queries import (activation_name, feeding, gated_feeding, init_intent, layer_label, layer_list,
-                                    weight_feeding, written_at)
+from initaudit.lint.model.queries import (
+    activation_name,
+    feeding,
+    gated_feeding,
+    init_intent,
+    layer_label,
+    layer_list,
+    weight_feeding,
+    written_at,
+)
 from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.rules.rewrite import render_init_call
 

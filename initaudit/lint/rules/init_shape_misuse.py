@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.model.facts import InitVia
 from initaudit import knowledge
+from initaudit.lint.model.facts import InitVia
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
 

@@ -6,11 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.lint.model.facts import InitVia
 from initaudit.diagnostics import Applicability, Fix
+from initaudit.lint.model.facts import InitVia
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
-
 
 
 @rule("IA107")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from initaudit.knowledge import LayerKind
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Edit, Fix
+from initaudit.knowledge import LayerKind
 from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.queries import feeding, number, quote_of, string

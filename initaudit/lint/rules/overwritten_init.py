@@ -6,8 +6,8 @@ from typing import Iterator
 
 from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.rules.base import Finding, rule
 from initaudit.lint.model.targets import execution_key, tests_element, written_layers
+from initaudit.lint.rules.base import Finding, rule
 
 
 @rule("IA111")

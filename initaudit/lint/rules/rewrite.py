@@ -8,10 +8,10 @@ from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.knowledge import Recommendation
 from initaudit.lint.model.facts import InitOp, InitVia
-from initaudit.lint.model.flow import Consumer
-from initaudit.lint.model.queries import activation_name, quote_of
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.flow import Consumer
 from initaudit.lint.model.modules import argument
+from initaudit.lint.model.queries import activation_name, quote_of
 
 
 def render_init_call(model: FileModel, op: InitOp, recommendation: Recommendation) -> str | None:

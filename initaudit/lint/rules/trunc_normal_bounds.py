@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from initaudit.lint.model.facts import InitVia
 from initaudit.diagnostics import Applicability, Fix, Severity
+from initaudit.lint.model.facts import InitVia
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.queries import number
 from initaudit.lint.rules.base import Finding, rule

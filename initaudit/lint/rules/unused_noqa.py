@@ -6,8 +6,8 @@ from typing import Callable, Iterable, Iterator
 
 from initaudit.diagnostics import Applicability, Edit, Fix
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.parse.suppression import Directive, Suppressions
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.run.suppression import Directive, Suppressions
 
 #: The codes a directive may name that are initaudit's to judge; others (E501) are left alone.
 OWN_PREFIX = "IA"

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from initaudit.atomic import write_bytes
+from initaudit.catalogue import catalogue_dir
 from initaudit.config import Config
 from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from initaudit.lint.files.roots import read_project_file, real_roots
 from initaudit.safe_read import within
-from initaudit.catalogue import catalogue_dir
 from initaudit.version import __version__
 
 DEFAULT_DIR = ".initaudit_cache"

@@ -16,18 +16,19 @@ import libcst as cst
 
 from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, Severity
-from initaudit.lint.fixes.apply import apply_fixes, digest
 from initaudit.lint.files.markdown import Document
-from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.parse.nesting import NotAnalysed, check_depth, on_deep_stack, shallow_text
 from initaudit.lint.files.notebook import Notebook
 from initaudit.lint.files.prefilter import may_have_findings
-from initaudit.lint.parse.reparse import PiecedPositions, Reparser
-from initaudit.lint.rules import KNOWN_CODES, RULES, SYNTAX_ERROR, UNUSED_NOQA, Finding, Rule
-from initaudit.lint.run.results import FileResult, read_source
+from initaudit.lint.files.reader import read_source
 from initaudit.lint.files.source import SourceError, SourceText, compiles, grammar_check, line_starts, syntax_error
+from initaudit.lint.fixes.apply import apply_fixes, digest
+from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.parse.nesting import NotAnalysed, check_depth, on_deep_stack, shallow_text
+from initaudit.lint.parse.reparse import PiecedPositions, Reparser
+from initaudit.lint.parse.suppression import Suppressions, parse_suppressions
+from initaudit.lint.rules import KNOWN_CODES, RULES, SYNTAX_ERROR, UNUSED_NOQA, Finding, Rule
 from initaudit.lint.rules.unused_noqa import unused_codes
-from initaudit.lint.run.suppression import Suppressions, parse_suppressions
+from initaudit.lint.run.results import FileResult
 
 if TYPE_CHECKING:
     from initaudit.lint.model.project import Links, Project

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from initaudit.diagnostics import Diagnostic
-from initaudit.lint.files.languages import Extensions, language_of
-from initaudit.lint.files.markdown import DOCUMENT_LANGUAGES, read_document
-from initaudit.lint.files.notebook import Notebook, read_notebook
-from initaudit.lint.files.source import SourceError, SourceText, decode
+from initaudit.lint.files.languages import Extensions
+from initaudit.lint.files.notebook import Notebook
+from initaudit.lint.files.reader import read_source
+from initaudit.lint.files.source import SourceError, SourceText
 
 
 @dataclass
@@ -30,17 +30,6 @@ class FileResult:
     reads: dict[str, str] = field(default_factory=dict)
     #: A document's Python blocks left out, as (line, why): said, not reported as findings.
     notes: list[tuple[int, str]] = field(default_factory=list)
-
-
-def read_source(path: str, data: bytes, extensions: Extensions = ()) -> SourceText | Notebook:
-    """The text to check: decoded source, or the joined code of a notebook's cells or of a
-    document's Python blocks (a :class:`Notebook`)."""
-    language = language_of(path, extensions)
-    if language == "ipynb":
-        return read_notebook(data)
-    if language in DOCUMENT_LANGUAGES:
-        return read_document(data, language)
-    return decode(data)
 
 
 def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed: bool,

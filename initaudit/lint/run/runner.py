@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from initaudit.config import Config
 from initaudit.lint.files.discover import Skipped, Unreadable, discover, force_excluded
-from initaudit.lint.run.results import FileResult, cached_result
 from initaudit.lint.files.roots import project_roots
+from initaudit.lint.run.results import FileResult, cached_result
 from initaudit.progress import Progress
 
 if TYPE_CHECKING:
@@ -163,8 +163,8 @@ _Task = tuple[str, "bytes | None", Config, bool, bool, "_Project | None"]
 
 
 def _lint_task(task: _Task) -> FileResult:  # picklable top-level
-    from initaudit.lint.run.engine import lint_file
     from initaudit.lint.model.project import project_for
+    from initaudit.lint.run.engine import lint_file
 
     path, data, config, fix, unsafe, project = task
     if data is None:

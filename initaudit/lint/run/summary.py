@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from initaudit.diagnostics import Applicability, Diagnostic, Severity
-from initaudit.lint.fixes.edit_locations import edit_locations
 from initaudit.lint.files.notebook import StoredLines
+from initaudit.lint.fixes.edit_locations import edit_locations
 
 
 @dataclass

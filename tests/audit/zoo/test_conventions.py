@@ -14,14 +14,14 @@ import torch
 from torch import nn
 
 import initaudit
-from initaudit.auditor.trace.example_inputs import infer_example
 from initaudit.auditor.identify.layers import module_kind
-from initaudit.auditor.notes import NoteKind
-from initaudit.auditor.pipeline import analyse
-from initaudit.auditor.trace.probe import signal_ratios
-from initaudit.auditor.results import SignalRow
 from initaudit.auditor.load.sources import open_source
 from initaudit.auditor.measure.tensorstats import tensor_stats
+from initaudit.auditor.notes import NoteKind
+from initaudit.auditor.pipeline import analyse
+from initaudit.auditor.results import SignalRow
+from initaudit.auditor.trace.example_inputs import infer_example
+from initaudit.auditor.trace.probe import signal_ratios
 from initaudit.diagnostics import Severity
 from initaudit.knowledge import LayerKind
 

@@ -14,8 +14,8 @@ from torch import nn
 
 import initaudit
 from initaudit.auditor.errors import AuditError
-from initaudit.auditor.trace.example_inputs import candidate_examples, infer_example
 from initaudit.auditor.notes import Note, NoteKind
+from initaudit.auditor.trace.example_inputs import candidate_examples, infer_example
 from initaudit.model_command import run_model
 from tests.audit.zoo.plain_models import TokenRootViT, flat_head_cnn, lazy_head_cnn
 from tests.torchvision_ops import declare_torchvision_ops

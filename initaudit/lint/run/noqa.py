@@ -16,13 +16,14 @@ from collections import defaultdict
 from pathlib import Path
 
 from initaudit.diagnostics import Diagnostic, Edit
-from initaudit.lint.fixes.apply import apply_edits, digest, write_fixed
 from initaudit.lint.files.languages import Extensions
 from initaudit.lint.files.markdown import Document
 from initaudit.lint.files.notebook import Notebook
-from initaudit.lint.run.results import FileResult, read_source
+from initaudit.lint.files.reader import read_source
 from initaudit.lint.files.source import SourceError, SourceText, line_starts, split_lines
-from initaudit.lint.run.suppression import NOQA_COMMENT
+from initaudit.lint.fixes.apply import apply_edits, digest, write_fixed
+from initaudit.lint.parse.suppression import NOQA_COMMENT
+from initaudit.lint.run.results import FileResult
 
 _SYNTAX_ERROR = "IA000"
 

@@ -59,10 +59,12 @@ def _message(finding: AuditFinding) -> str:
 
 
 def render_sarif(report: AuditReport, artifact: Artifact) -> str:
-    rules = [rule_descriptor(page) for page in entries().values() if page.scope == "model"]
+    findings = _findings(report)
+    found = {finding.code for finding, _ in findings}
+    rules = [rule_descriptor(page) for page in entries().values() if page.scope == "model" and page.code in found]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
-    for finding, fingerprint in _findings(report):
+    for finding, fingerprint in findings:
         parameter = finding.parameter
         location: dict[str, object] = {"physicalLocation": {
             "artifactLocation": artifact_location(artifact.path),

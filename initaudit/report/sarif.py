@@ -4,7 +4,8 @@ locations: :mod:`initaudit.report.sarif_log`).
 ``partialFingerprints`` identify a finding by its code, the content of its line and its
 occurrence, so that an alert survives code moving around it. A notebook's result points at the
 line of the ``.ipynb`` file that stores its source line; its cell and in-cell position are in
-``properties`` and the message.
+``properties`` and the message. The log describes the rules its results refer to, so that it
+stays the same when a rule the run did not report is added.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ _FINGERPRINT = "initaudit/line/v1"
 
 
 def render(summary: Summary) -> str:
-    rules = [rule_descriptor(rule.info) for rule in RULES]
+    # The rules the results refer to, as SARIF requires: what a run did not find is not listed.
+    found = {d.code for d in summary.diagnostics}
+    rules = [rule_descriptor(rule.info) for rule in RULES if rule.info.code in found]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = [_result(summary, d, index[d.code], fingerprint)
                for d, fingerprint in zip(summary.diagnostics, line_fingerprints(summary), strict=True)]

@@ -67,6 +67,7 @@ def test_sarif_puts_each_finding_on_the_checkpoint_and_its_parameter(project: Pa
     [run] = sarif["runs"]
     rules = run["tool"]["driver"]["rules"]
     assert rules and all(rule["id"].startswith("IA2") for rule in rules)
+    assert [rule["id"] for rule in rules] == sorted({result["ruleId"] for result in run["results"]})
     found = {}
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]

@@ -97,7 +97,7 @@ def test_an_audit_selection_in_the_settings_leaves_every_lint_rule_on(tmp_path: 
     write(tmp_path, {"a.py": ZERO, "b.py": BAD})
     everything = sorted(_codes("--isolated", str(tmp_path)))
     write(tmp_path, {"pyproject.toml": f"[tool.initaudit]\nselect = {select}\n"})
-    assert sorted(_codes(str(tmp_path))) == everything == ["IA101", "IA104"]
+    assert sorted(_codes(str(tmp_path))) == everything and {"IA101", "IA104"} <= set(everything)
 
 
 def test_a_selection_naming_both_commands_narrows_each_to_its_own(tmp_path: Path) -> None:
@@ -166,7 +166,7 @@ def test_isolated_ignores_every_settings_file_but_keeps_overrides(tmp_path: Path
     write(tmp_path, {"pyproject.toml": '[tool.initaudit]\nselect = ["IA101"]\nexclude = ["gen"]\n',
                      "a.py": ZERO, "gen/b.py": BAD})
     assert _codes(str(tmp_path)) == ["IA101"]
-    assert sorted(_codes("--isolated", str(tmp_path))) == ["IA101", "IA104"]
+    assert {"IA101", "IA104"} <= set(_codes("--isolated", str(tmp_path)))  # every rule, gen/ included
     assert _codes("--isolated", "--config", "select = ['IA104']", str(tmp_path)) == ["IA104"]
     assert _settings("--isolated", str(tmp_path))["settings-file"] is None
 

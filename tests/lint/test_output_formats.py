@@ -123,6 +123,8 @@ def test_sarif_is_valid_and_ready_for_github(tmp_path: Path) -> None:
     jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
     [run_] = sarif["runs"]
     assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    # The rules the results refer to, and no other: a rule a run did not report is not listed.
+    assert [rule["id"] for rule in run_["tool"]["driver"]["rules"]] == sorted({r["ruleId"] for r in run_["results"]})
     for rule in run_["tool"]["driver"]["rules"]:
         assert rule["help"]["markdown"].startswith("## What it does") and rule["help"]["text"]
         assert rule["fullDescription"]["text"] and "```" not in rule["help"]["text"]

@@ -68,7 +68,7 @@ def test_classes_doubling_per_level_are_composed_within_the_budget(tmp_path: Pat
     findings of the block every level copies, and of a model beside them), with one note."""
     source = tmp_path / "nested.py"
     source.write_text(doubling_classes(40) + XAVIER_BEFORE_RELU)
-    done = check("--jobs", "1", "--format", "json", str(source), cwd=tmp_path)
+    done = check("--select", "IA103", "--jobs", "1", "--format", "json", str(source), cwd=tmp_path)
     assert done.returncode == 1, done.stderr  # findings; the note leaves the exit status alone
     net_line = len(doubling_classes(40).splitlines()) + 6
     assert findings(done.stdout) == [("nested.py", "IA103", 9), ("nested.py", "IA103", net_line)]
@@ -81,7 +81,7 @@ def test_classes_doubling_per_level_are_composed_within_the_budget(tmp_path: Pat
 def test_a_file_within_the_budget_gets_no_note(tmp_path: Path) -> None:
     source = tmp_path / "nested.py"
     source.write_text(doubling_classes(8))  # 2**9 - 1 layers
-    done = check("--jobs", "1", "--format", "json", str(source), cwd=tmp_path)
+    done = check("--select", "IA103", "--jobs", "1", "--format", "json", str(source), cwd=tmp_path)
     assert done.returncode == 1 and notes(done.stderr) == [], done.stderr
     assert findings(done.stdout) == [("nested.py", "IA103", 9)]
 
@@ -95,7 +95,7 @@ def test_a_class_that_holds_itself_through_another_is_composed_once(tmp_path: Pa
                       "    def forward(self, x):\n        return F.relu(self.fc(self.b(x)))\n\n\n"
                       "class B(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                       "        self.a = A()\n\n    def forward(self, x):\n        return self.a(x)\n")
-    done = check("--jobs", "1", "--format", "json", str(source), cwd=tmp_path)
+    done = check("--select", "IA103", "--jobs", "1", "--format", "json", str(source), cwd=tmp_path)
     assert done.returncode == 1 and notes(done.stderr) == [], done.stderr
     assert findings(done.stdout) == [("cycle.py", "IA103", 10)]
 
@@ -138,7 +138,7 @@ def test_fifty_files_holding_each_other_finish_with_every_finding(tmp_path: Path
     root = project_ring(50, tmp_path)
     (root / "pkg" / "blocks.py").write_text(BLOCK)
     (root / "pkg" / "net.py").write_text(USES_BLOCK)
-    done = check("--jobs", jobs, "--format", "json", ".", cwd=root)
+    done = check("--select", "IA101,IA103", "--jobs", jobs, "--format", "json", ".", cwd=root)
     assert done.returncode == 1, done.stderr
     reported = findings(done.stdout)
     assert sorted(reported) == sorted([(f"m{index}.py", "IA101", 8) for index in range(50)] + [("net.py", "IA103", 9)])
@@ -163,7 +163,7 @@ def test_a_chain_of_imports_longer_than_the_depth_bound_ends(tmp_path: Path) -> 
             f"import torch.nn as nn\n{held}\n\nclass C{index}(nn.Module):\n    def __init__(self):\n"
             f"        super().__init__()\n{hold}        self.fc = nn.Linear(4, 4)\n"
             f"        nn.init.normal(self.fc.weight)\n\n    def forward(self, x):\n        return self.fc(x)\n")
-    done = check("--jobs", "1", "--format", "json", ".", cwd=tmp_path)
+    done = check("--select", "IA104", "--jobs", "1", "--format", "json", ".", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     deprecated = [finding for finding in findings(done.stdout) if finding[1] == "IA104"]
     assert sorted(deprecated) == sorted((f"m{index}.py", "IA104", 10 if index < 119 else 8) for index in range(120))
@@ -185,7 +185,7 @@ def test_gitignore_patterns_with_many_wildcards_match_without_backtracking(tmp_p
     (bottom / "b" / "ignored.py").write_text(deprecated)
     (bottom / ("a" * 200 + ".py")).write_text(deprecated)  # no "c" before ".py": kept
     (bottom / ("a" * 200 + "c.py")).write_text(deprecated)
-    done = check("--jobs", "1", "--format", "json", str(tree), cwd=tmp_path)
+    done = check("--select", "IA104", "--jobs", "1", "--format", "json", str(tree), cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert sorted(name for name, _, _ in findings(done.stdout)) == ["a" * 200 + ".py", "kept.py"]
 
@@ -196,7 +196,7 @@ def test_a_gitignore_line_git_cannot_read_is_left_out(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("broken\\\nskipped.py\n")
     (tmp_path / "skipped.py").write_text("import torch.nn as nn\nnn.init.normal(w)\n")
     (tmp_path / "kept.py").write_text("import torch.nn as nn\nnn.init.normal(w)\n")
-    done = check("--jobs", "1", "--format", "json", ".", cwd=tmp_path)
+    done = check("--select", "IA104", "--jobs", "1", "--format", "json", ".", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert [name for name, _, _ in findings(done.stdout)] == ["kept.py"]
 
@@ -272,7 +272,7 @@ def test_every_line_of_a_ten_thousand_cell_notebook_is_found_in_one_pass(monkeyp
 def test_github_annotations_of_a_large_notebook_point_at_the_stored_lines(tmp_path: Path) -> None:
     path = tmp_path / "cells.ipynb"
     path.write_text(many_cells(1000))
-    done = check("--jobs", "1", "--format", "github", str(path), cwd=tmp_path)
+    done = check("--select", "IA101", "--jobs", "1", "--format", "github", str(path), cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     annotations = done.stdout.splitlines()
     assert len(annotations) == 1000

@@ -30,7 +30,7 @@ def bind(function: cst.FunctionDef, call: cst.Call, *, skip_self: bool, defaults
         positional = positional[1:]
     keywords = set(positional[len(params.posonly_params):]) | {p.name.value for p in params.kwonly_params}
     bound: Bound = {}
-    for name, arg in zip(positional, _leading_positional(call.args), strict=False):
+    for name, arg in zip(positional, leading_positional(call.args), strict=False):
         bound[name] = arg.value
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in keywords:
@@ -43,7 +43,7 @@ def bind(function: cst.FunctionDef, call: cst.Call, *, skip_self: bool, defaults
     return bound
 
 
-def _leading_positional(args: Sequence[cst.Arg]) -> list[cst.Arg]:
+def leading_positional(args: Sequence[cst.Arg]) -> list[cst.Arg]:
     """The positional arguments before the first starred one (whose length is unknown)."""
     leading = []
     for arg in args:
@@ -101,7 +101,7 @@ def unpacked(call: cst.Call, params: Sequence[tuple[int, str, str]]) -> Bound:
     A parameter that a ``*`` or ``**`` argument may fill gets that argument's expression, which
     no rule reads as a number or a name: none judges the parameter's default instead."""
     star = next((arg for arg in call.args if arg.star), None)
-    leading = _leading_positional(call.args)
+    leading = leading_positional(call.args)
     bound: Bound = {}
     for position, keyword, name in params:
         value = next((arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == keyword), None)

@@ -23,11 +23,13 @@ from initaudit.lint.model.bounds import FILE_LAYERS, Budget, Cut, note
 from initaudit.lint.model.builders import BuilderSummary, summarise_builders
 from initaudit.lint.model.facts import ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.modules import (
+    INHERITED_KINDS,
     LocalList,
     Submodule,
     SubmoduleBuilder,
     argument,
     leaf_subclasses,
+    returned_module,
     returned_parameter,
     tensor_behind,
     torch_nn_class,
@@ -143,6 +145,11 @@ class FileModel:
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = collector.forward_layers
         #: Functions of the file that build and return a Sequential, summarised (``mlp(...)``).
         self.builders: dict[str, BuilderSummary] = collector.builders
+        #: Functions of the file that build a module and return it, with the module (unplaced),
+        #: and those that return what another of them builds (``return Conv1d(...)``): its name.
+        self.factory_modules: dict[str, Submodule] = {}
+        self.factory_chain: dict[str, str] = {}
+        collector.factory_modules(self.factory_modules, self.factory_chain)
         _type_argument_attributes(collector)
         #: What composing the classes may still copy, and what it left out (``bounds.py``).
         self.budget = Budget(FILE_LAYERS, links.project.layers if imported and links is not None else None)
@@ -304,8 +311,25 @@ class _Collector:
         pass_through = {n.name.value: n for n in model.module.body
                         if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
         self.builders = summarise_builders(model.module, model.names)
+        factories = {}
+        for name, function in self._top_functions.items():
+            if name not in pass_through and name not in self.builders \
+                    and (made := returned_module(function, model.names)) is not None:
+                factories[name] = (function, made[1])
+        self._factories = factories
         self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through,
-                                         leaf_subclasses(model.module, model.names), self.builders)
+                                         leaf_subclasses(model.module, model.names), self.builders,
+                                         factories)
+
+    def factory_modules(self, modules: dict[str, Submodule], chain: dict[str, str]) -> None:
+        """What each factory function of the file returns, for the files that import it."""
+        for name, (_, made) in self._factories.items():
+            module = self._builder.build("", made, {})
+            if module is None or module.kind is LayerKind.UNKNOWN:
+                continue
+            modules[name] = module
+            if isinstance(made, cst.Call) and isinstance(made.func, cst.Name) and made.func.value in self._factories:
+                chain[name] = made.func.value
 
     # ---------------------------------------------------------------- scopes
 
@@ -482,6 +506,17 @@ class _Collector:
         owner = self._owner()
         if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
+        for name, value in _unpacked_pairs(target, node.value):
+            # ``enc, dec = [], []``: the whole right side is made before any name is bound.
+            self._builder.lists.pop(name, None)
+            self._local_values.pop(name, None)
+            if isinstance(value, cst.List):
+                self._builder.lists[name] = LocalList([e.value for e in value.elements])
+            if value is not None:
+                self._local_values[name] = value
+                if owner.node is not None and not owner.is_module \
+                        and (module := self._builder.build(name, _module_itself(value), self._defaults())) is not None:
+                    self._bind_local(owner, name, module)
         if isinstance(target, cst.Name):
             self._local_values[target.value] = node.value
         if isinstance(target, cst.Name) and (built := self._constructed(node.value, imported=True)) is not None:
@@ -544,6 +579,8 @@ class _Collector:
             owner.argument_attributes[name] = (node.value.value, node.value)
         module = self._builder.build(name, node.value, self._defaults())
         previous = owner.attributes.get(name)
+        if module is None and previous is not None and _is_none(node.value) and self._conditions:
+            return  # ``else: self.proj = None``: an optional layer, the one built where it exists
         if module is not None or previous is not None:
             # Assigned in several branches: only one definition that agrees is known.
             if previous is not None and (module is None or module.class_name != previous.class_name):
@@ -633,7 +670,7 @@ class _Collector:
             self._inplace(node, node.func.attr.value)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
             self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq))
-        elif node.args and (isinstance(node.func, cst.Name) or (
+        elif (node.args or id(node) in self._builder.passed) and (isinstance(node.func, cst.Name) or (
                 isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
                 and node.func.value.value == "self")):
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
@@ -716,6 +753,15 @@ class _Collector:
             local = self._builder.lists[node.target.value]
             local.items.extend(e.value for e in node.value.elements)
             local.repeated = local.repeated or bool(self._loops)
+        owner = self._owner()
+        if isinstance(node.operator, cst.AddAssign) and isinstance(node.value, (cst.List, cst.Tuple)) \
+                and self._class_stack and owner is self._class_stack[-1] \
+                and (name := _self_attribute_name(node.target)) is not None \
+                and (container := owner.attributes.get(name)) is not None \
+                and container.kind is LayerKind.CONTAINER:
+            # ``self.layers += [Block()]``: a ModuleList (or Sequential) extended in place.
+            self._builder.add_children(container, [e.value for e in node.value.elements],
+                                       repeated=bool(self._loops))
 
     def _grow(self, node: cst.Call, owner: ModuleClass) -> None:
         """``layers.append(m)``, ``self.blocks.append(m)``, ``self.net.add_module("fc", m)``."""
@@ -868,6 +914,46 @@ class _ClassNames:
     def __contains__(self, name: object) -> bool:
         return name in self.local or (isinstance(name, str) and self._model.links is not None
                                       and self._model.imported_class(name) is not None)
+
+    def imported_factory(self, name: str) -> Submodule | None:
+        """The module a factory function of another project file returns (unplaced)."""
+        if name in self.local or self._model.links is None:
+            return None
+        found = self._model.links.function(name)
+        return None if found is None else found[1].factory_modules.get(found[0].name.value)
+
+    def torch_base(self, name: str) -> str | None:
+        """The torch.nn layer an imported project class derives from when it adds no submodule
+        and no parameter of its own (``class Conv1d(nn.Conv1d)`` with an incremental forward):
+        what its construction builds, to the inits. None for a class of this file (those are
+        ``leaf_subclasses``) and any other."""
+        if name in self.local or self._model.links is None or self._model.imported_class(name) is None:
+            return None
+        owner, model = self._model.imported_classes[name]
+        if owner.attributes or owner.parameters or not isinstance(owner.node, cst.ClassDef) \
+                or not owner.node.bases:
+            return None
+        base = torch_nn_class(model.names(owner.node.bases[0].value))
+        return base if base is not None and knowledge.layer_kind(base) in INHERITED_KINDS else None
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _unpacked_pairs(target: cst.BaseExpression, value: cst.BaseExpression
+                   ) -> list[tuple[str, cst.BaseExpression | None]]:
+    """``a, b = x, y``: each name with the item it receives (None when not known: ``a, b = f()``,
+    a starred item). Empty when the target is not a tuple or list of names."""
+    if not isinstance(target, (cst.Tuple, cst.List)) \
+            or not all(isinstance(e.value, cst.Name) and not isinstance(e, cst.StarredElement)
+                       for e in target.elements):
+        return []
+    names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
+    if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(names) \
+            and not any(isinstance(e, cst.StarredElement) for e in value.elements):
+        return [(name, e.value) for name, e in zip(names, value.elements, strict=True)]
+    return [(name, None) for name in names]
 
 
 def _module_itself(node: cst.BaseExpression) -> cst.BaseExpression:

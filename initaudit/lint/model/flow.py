@@ -87,12 +87,15 @@ class ForwardFlow:
 
     def __init__(self, attributes: dict[str, Submodule], methods: dict[str, cst.FunctionDef],
                  names: QualifiedNames, summaries: dict[str, Summary] | None = None, *,
-                 parameters: frozenset[str] = frozenset()) -> None:
+                 parameters: frozenset[str] = frozenset(),
+                 functions: dict[str, cst.FunctionDef] | None = None) -> None:
         """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
         is a weight whose output is recorded under its name, as a layer's under its path."""
         self._attributes = attributes
         self._parameters = parameters
         self._methods = methods
+        #: The file's functions, followed when ``forward`` calls one (``_apply(self.conv, x)``).
+        self._functions = functions or {}
         self._names = names
         self._summaries = summaries or {}
         self._depth = 0
@@ -188,6 +191,14 @@ class ForwardFlow:
         if isinstance(node, cst.For):
             iterated, target = _enumerated(node.iter, node.target)
             modules = self._modules(iterated, frame, iterate=True)
+            ordered = self._ordered_children(iterated, frame, modules)
+            if ordered is not None and isinstance(target, cst.Name) and not _jumps(node.body):
+                # A container of known, distinct children iterated in order: each child's output
+                # reaches the ones after it, never one before (the last one's leaves the loop).
+                for child in ordered:
+                    frame.modules[target.value] = [child]
+                    self._branches(frame, [node.body], exhaustive=True)
+                return
             if modules is not None and isinstance(target, cst.Name):
                 frame.modules[target.value] = modules
             else:
@@ -197,6 +208,22 @@ class ForwardFlow:
         # Twice: the value leaving one iteration reaches the next one.
         for _ in range(2):
             self._branches(frame, [node.body], exhaustive=False)
+
+    def _ordered_children(self, iterated: cst.BaseExpression, frame: _Frame,
+                          modules: list[Submodule] | None) -> list[Submodule] | None:
+        """The children a loop over a whole container visits, in order, when each one is known
+        and written once (not a comprehension's or a loop's stand-in); None otherwise."""
+        if not modules or len(modules) > _MAX_UNROLLED:
+            return None
+        parents = self._modules(iterated, frame)
+        if parents is None or len(parents) != 1:
+            return None
+        container = parents[0]
+        if container.repeated or container.open_length or container.kind is not LayerKind.CONTAINER \
+                or list(container.children) != list(modules) \
+                or any(child.kind is LayerKind.UNKNOWN for child in modules):
+            return None
+        return list(modules)
 
     def _small_statement(self, node: cst.BaseSmallStatement, frame: _Frame) -> None:
         if isinstance(node, cst.Assign):
@@ -301,6 +328,9 @@ class ForwardFlow:
         method = self._self_method(node.func)
         if method is not None:
             return self._inline(method, args)
+        if isinstance(node.func, cst.Name) and node.func.value in self._functions \
+                and node.func.value not in frame.values and node.func.value not in frame.modules:
+            return self._call_function(self._functions[node.func.value], node, frame, args)
         function = self._torch_function(node.func)
         if function is not None:
             return self._torch_call(function, node, args)
@@ -440,6 +470,42 @@ class ForwardFlow:
             producers |= value.producers
         return Value(frozenset(producers), summary.output.residual)
 
+    def _call_function(self, function: cst.FunctionDef, node: cst.Call, frame: _Frame,
+                       args: list[Value]) -> Value:
+        """A function of the file called from ``forward``, run with its parameters bound as Python
+        binds the call: a module passed in stays that module, a tensor keeps its producers.
+        Past a starred argument nothing is bound; what it would have carried is consumed."""
+        if self._depth > _MAX_INLINE_DEPTH or function.params.posonly_params:
+            for value in args:
+                self._consume(value, UNKNOWN)
+            return EMPTY
+        inner = _Frame(returned=EMPTY)
+        params = [p.name.value for p in function.params.params]
+        keywords = set(params) | {p.name.value for p in function.params.kwonly_params}
+        starred = False
+        position = 0
+        for arg, value in zip(node.args, args, strict=True):
+            if arg.star:
+                starred = True
+            name = arg.keyword.value if arg.keyword is not None else (
+                params[position] if not starred and position < len(params) else None)
+            if arg.keyword is None and not arg.star:
+                position += 1
+            if arg.star or name is None or (arg.keyword is not None and name not in keywords):
+                self._consume(value, UNKNOWN)
+                continue
+            modules = self._modules(arg.value, frame)
+            if modules is not None:
+                inner.modules[name] = modules
+            else:
+                inner.values[name] = value
+        self._depth += 1
+        try:
+            self._block(function.body, inner)
+        finally:
+            self._depth -= 1
+        return inner.returned or EMPTY
+
     def _inline(self, method: cst.FunctionDef, args: list[Value]) -> Value:
         if self._depth > _MAX_INLINE_DEPTH:
             for value in args:
@@ -497,6 +563,22 @@ class ForwardFlow:
                 if name.startswith(prefix) and "." not in name[len(prefix):]:
                     return name[len(prefix):]
         return None
+
+
+#: The most children a loop is followed through one by one.
+_MAX_UNROLLED = 16
+
+
+def _jumps(body: cst.CSTNode) -> bool:
+    """Whether a loop body holds a ``break``, ``continue`` or ``return`` of its own."""
+    pending = [body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (cst.Break, cst.Continue, cst.Return)):
+            return True
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            pending.extend(node.children)
+    return False
 
 
 def _enumerated(iterated: cst.BaseExpression, target: cst.BaseAssignTargetExpression

@@ -201,7 +201,8 @@ class SubmoduleBuilder:
     def __init__(self, qualified_names: QualifiedNames, local_classes: frozenset[str],
                  pass_through: Mapping[str, cst.FunctionDef] | None = None,
                  leaf_subclasses: Mapping[str, str] | None = None,
-                 builders: Mapping[str, ModuleFactory] | None = None) -> None:
+                 builders: Mapping[str, ModuleFactory] | None = None,
+                 factories: Mapping[str, tuple[cst.FunctionDef, cst.BaseExpression]] | None = None) -> None:
         self._names = qualified_names
         self._local_classes = local_classes
         #: Classes of the file that only specialise a torch.nn layer (``class LayerNorm2d(nn.LayerNorm)``
@@ -212,6 +213,10 @@ class SubmoduleBuilder:
         self._pass_through = pass_through or {}
         #: Functions of the file that build and return a Sequential (``mlp(sizes, nn.ReLU)``).
         self._builders = builders or {}
+        #: Functions of the file that build a module and return it (``def Conv1d(...): m =
+        #: nn.Conv1d(...); init(m.weight); return m``): each with the expression that builds it.
+        self._factories = factories or {}
+        self._expanding: set[str] = set()
         #: Local lists of the function being read, for ``nn.Sequential(*layers)``.
         self.lists: dict[str, LocalList] = {}
         #: The module each call of a pass-through function built, by id of the call.
@@ -245,12 +250,49 @@ class SubmoduleBuilder:
         torch_class = torch_nn_class(self._names(node.func))
         if torch_class is not None:
             return self.torch_module(path, torch_class, node)
+        if isinstance(node.func, cst.Name) and node.func.value in self._factories \
+                and node.func.value not in self._expanding:
+            built = self._factory_made(path, node)
+            if built is not None:
+                self.passed[id(node)] = built
+            return built
+        imported = getattr(self._local_classes, "imported_factory", None)
+        made = imported(node.func.value) if imported is not None and isinstance(node.func, cst.Name) else None
+        if made is not None:  # built by a factory function of another project file
+            built = placed(made, path)
+            self.passed[id(node)] = built
+            return built
         if isinstance(node.func, cst.Name) and node.func.value in self._leaf_subclasses:
             return self.torch_module(path, self._leaf_subclasses[node.func.value], node)
         spelled = get_full_name_for_node(node.func)  # ``Block()``, or ``blocks.Block()`` of an imported module
         if spelled is not None and spelled in self._local_classes:
+            base = getattr(self._local_classes, "torch_base", None)
+            inherited = base(spelled) if base is not None else None
+            if inherited is not None:  # a project class that only specialises a torch.nn layer
+                return self.torch_module(path, inherited, node)
             return Submodule(path, LayerKind.CUSTOM, spelled, node)
         return None
+
+    def _factory_made(self, path: str, call: cst.Call) -> Submodule | None:
+        """The module a call of a factory function of the file returns: what the factory builds,
+        a class it takes as a parameter read from the call's arguments and its defaults."""
+        name = call.func.value  # type: ignore[attr-defined]
+        function, made = self._factories[name]
+        values = {p.name.value: p.default for p in (*function.params.params, *function.params.kwonly_params)
+                  if p.default is not None}
+        positional = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        for parameter, arg in zip(positional, (a for a in call.args if a.keyword is None), strict=False):
+            if arg.star:
+                break
+            values[parameter] = arg.value
+        for arg in call.args:
+            if arg.keyword is not None:
+                values[arg.keyword.value] = arg.value
+        self._expanding.add(name)
+        try:
+            return self.build(path, made, values)
+        finally:
+            self._expanding.discard(name)
 
     def _choose(self, path: str, node: cst.IfExp, defaults: Mapping[str, cst.BaseExpression]) -> Submodule | None:
         verdict = _constant_test(node.test, defaults)
@@ -360,6 +402,14 @@ class SubmoduleBuilder:
         return None
 
 
+def placed(module: Submodule, path: str) -> Submodule:
+    """A copy of a module built without a place (or elsewhere), given ``path``."""
+    copy = object.__new__(Submodule)
+    copy.__dict__.update(module.__dict__, path=path, children=[
+        placed(child, path + child.path[len(module.path):]) for child in module.children])
+    return copy
+
+
 def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStatement]:
     """The simple statements of a function's body and of the bodies of its compound statements
     (``if``/``for``/``while``/``with``/``try``); nested functions are their own."""
@@ -386,6 +436,59 @@ def returned_parameter(function: cst.FunctionDef) -> str | None:
     return name if name in names else None
 
 
+#: torch functions that return the module they are given, its tensors' values kept (a weight
+#: norm starts from the weight it finds: ``g`` is set to its norm, ``v`` to the weight itself).
+_MODULE_RETURNING = frozenset({"torch.nn.utils.weight_norm", "torch.nn.utils.weight_norm.weight_norm",
+                               "torch.nn.utils.parametrizations.weight_norm",
+                               "torch.nn.utils.spectral_norm", "torch.nn.utils.spectral_norm.spectral_norm",
+                               "torch.nn.utils.parametrizations.spectral_norm"})
+
+
+def returned_module(function: cst.FunctionDef, names: QualifiedNames
+                    ) -> tuple[str | None, cst.BaseExpression] | None:
+    """What a function that makes a module returns on every path, looked through calls that
+    return the module they are given (``return nn.utils.weight_norm(m)``, a pass-through helper
+    of the file): the local name holding it, assigned once (``m = nn.Conv1d(...)``), with the
+    expression that built it; or (None, the call) for ``return Conv1d(...)``. None for anything
+    else: a parameter returned, several values, a name bound more than once."""
+    smalls = list(small_statements(function))
+    returns = [small.value for small in smalls if isinstance(small, cst.Return)]
+    if not returns or any(value is None or not value.deep_equals(returns[0]) for value in returns):
+        return None
+    value = returns[0]
+    parameters = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
+                                         *function.params.kwonly_params)}
+    for _ in range(4):
+        if not (isinstance(value, cst.Call) and value.args and not value.args[0].star
+                and value.args[0].keyword is None and names(value.func) & _MODULE_RETURNING):
+            break
+        value = value.args[0].value
+    if isinstance(value, cst.Call):
+        return None, value
+    if not isinstance(value, cst.Name) or value.value in parameters:
+        return None
+    assigned = [small for small in smalls if (
+        isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and value.value in _bound_names(small))]
+    if len(assigned) != 1 or not isinstance(assigned[0], cst.Assign) or len(assigned[0].targets) != 1 \
+            or not isinstance(assigned[0].targets[0].target, cst.Name):
+        return None
+    return value.value, assigned[0].value
+
+
+def _bound_names(small: cst.Assign | cst.AugAssign | cst.AnnAssign) -> set[str]:
+    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+    found = set()
+    while targets:
+        target = targets.pop()
+        if isinstance(target, cst.Name):
+            found.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            targets.extend(e.value for e in target.elements)
+        elif isinstance(target, cst.StarredElement):
+            targets.append(target.value)
+    return found
+
+
 def returned_argument(function: cst.FunctionDef, call: cst.Call) -> cst.BaseExpression | None:
     """The argument of ``call`` bound to the parameter ``function`` returns."""
     name = returned_parameter(function)
@@ -395,8 +498,8 @@ def returned_argument(function: cst.FunctionDef, call: cst.Call) -> cst.BaseExpr
     return argument(call, params.index(name), name)
 
 
-#: Kinds a class of the file takes from its torch.nn base when it adds no layers of its own.
-_INHERITED_KINDS = frozenset({LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DENSE, LayerKind.EMBEDDING})
+#: Kinds a class takes from its torch.nn base when it adds no layers of its own.
+INHERITED_KINDS = frozenset({LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DENSE, LayerKind.EMBEDDING})
 
 
 def leaf_subclasses(module: cst.Module, names: QualifiedNames) -> dict[str, str]:
@@ -408,7 +511,7 @@ def leaf_subclasses(module: cst.Module, names: QualifiedNames) -> dict[str, str]
         if not isinstance(statement, cst.ClassDef) or not statement.bases:
             continue
         base = torch_nn_class(names(statement.bases[0].value))
-        if base is None or knowledge.layer_kind(base) not in _INHERITED_KINDS:
+        if base is None or knowledge.layer_kind(base) not in INHERITED_KINDS:
             continue
         if not any(isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
                    and node.value.value == "self" for node in _assigned(statement)):

@@ -23,11 +23,13 @@ from typing import Any
 
 import libcst as cst
 
+from initaudit import knowledge
 from initaudit.lint.files.prefilter import initialising_code, without_strings
 from initaudit.lint.files.roots import read_project_file, real_roots
 from initaudit.lint.model.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.modules import INHERITED_KINDS, torch_nn_class
 from initaudit.lint.parse.nesting import shallow_text
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
 
@@ -54,6 +56,8 @@ _DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+(\w+)", re.MULTILINE)
 _FORWARD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE)
 #: ``... import Module as M``: a name that stands for a module base class.
 _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
+#: A name called: ``Conv1d(``.
+_CALLED = re.compile(r"(?<![\w.])(\w+)[ \t]*\(")
 
 
 @dataclass(frozen=True)
@@ -315,8 +319,9 @@ class Project:
         if not classes:  # a nested class, whose extent is not read from the text, or none
             return ("class", name) in self._definitions(path, text)
         aliases = set(_MODULE_ALIAS.findall(text))
-        if any("Module" in d.bases or d.bases & aliases or _FORWARD.search(text, d.body, d.end) for d in classes):
-            return True
+        if any("Module" in d.bases or d.bases & aliases or _FORWARD.search(text, d.body, d.end)
+               or any(knowledge.layer_kind(word) in INHERITED_KINDS for word in d.bases) for d in classes):
+            return True  # (a class deriving from a torch.nn layer is a module too)
         local = {d.name for d in top_level if d.keyword == "class"}
         return any(self._may_be_module(path, base, seen) for d in classes for base in d.bases & local)
 
@@ -345,11 +350,25 @@ class Project:
             self._initialising[binding] = self._may_initialise(binding)
         return self._initialising[binding]
 
-    def _may_initialise(self, binding: Binding) -> bool:
+    def _may_initialise(self, binding: Binding, depth: int = 0) -> bool:
+        """(Also through the functions of its file that it calls: a factory that returns what
+        another one builds and initialises, ``return Conv1d(...)``.)"""
         text = self.text(binding.path)
-        return text is not None and self._names_init(binding.path, text) and any(
-            found.name == binding.name and initialising_code(text[found.start:found.end])
-            for found in self._top_level(binding.path, text))
+        if text is None or not self._names_init(binding.path, text):
+            return False
+        top_level = self._top_level(binding.path, text)
+        for found in top_level:
+            if found.name != binding.name:
+                continue
+            code = text[found.start:found.end]
+            if initialising_code(code):
+                return True
+            called = set(_CALLED.findall(code)) - {binding.name}
+            if depth < 2 and any(other.keyword == "def" and other.name in called
+                                 and self._may_initialise(Binding(binding.path, other.name), depth + 1)
+                                 for other in top_level):
+                return True
+        return False
 
     def _names_init(self, path: Path, text: str) -> bool:
         """Whether the file's code can hold an init operation anywhere: when not, none of its
@@ -364,11 +383,22 @@ class Project:
             self._definitions_of[path] = definitions(text)
         return self._definitions_of[path]
 
+def _torch_layer_base(model: FileModel, owner: Any) -> str | None:
+    """The torch.nn layer (norm, activation, dense, embedding) a class derives from first."""
+    node = owner.node
+    if not isinstance(node, cst.ClassDef) or not node.bases:
+        return None
+    base = torch_nn_class(model.names(node.bases[0].value))
+    return base if base is not None and knowledge.layer_kind(base) in INHERITED_KINDS else None
+
+
 def _provided(model: FileModel, name: str, keyword: str) -> bool:
     if keyword == "class":
         owner = model.classes.get(name)
-        return owner is not None and owner.is_module
+        return owner is not None and (owner.is_module or _torch_layer_base(model, owner) is not None)
     function = model.functions.get(name)
+    if function is not None and name in model.factory_modules:
+        return True  # a function returning a module it builds (and may initialise)
     return function is not None and any(
         op.scope_node is function and _reaches_argument(function, op) for op in model.written_ops)
 

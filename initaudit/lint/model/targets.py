@@ -17,7 +17,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import bind, substitute
+from initaudit.lint.model.binding import bind, leading_positional, substitute
 from initaudit.lint.model.bounds import Cut
 from initaudit.lint.model.facts import (
     BARE_TENSOR,
@@ -31,7 +31,7 @@ from initaudit.lint.model.facts import (
     Target,
 )
 from initaudit.lint.model.flow import OUTPUT, ConsumerKind, ForwardFlow, Summary
-from initaudit.lint.model.modules import Submodule, literal_number, returned_parameter, small_statements
+from initaudit.lint.model.modules import Submodule, literal_number, returned_module, returned_parameter, small_statements
 
 #: A set of submodules, and whether it is known precisely.
 Reach = tuple[list[Submodule], bool]
@@ -179,7 +179,7 @@ def _run_flow(model: CollectedFile, owner: ModuleClass, summaries: dict[str, Sum
         if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
     flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries,
-                       parameters=frozenset(owner.parameters))
+                       parameters=frozenset(owner.parameters), functions=model.functions)
     summary = flow.summarise()
     if summary is None:
         owner.consumers = flow.run_sequentials()  # no forward here: Sequential order still holds
@@ -378,7 +378,7 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
     function, ops = callee
     skip_self = isinstance(call.function, cst.Attribute)
     bound = _bind(function, call.node, skip_self=skip_self)
-    if not bound:
+    if not bound and call.passed is None:
         return
     values = bind(function, call.node, skip_self=skip_self)
     for op in ops:
@@ -392,20 +392,49 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
             model.imported_sites.add(id(site.node))
             found = dataclasses.replace(found, node=site.node)
         yield found
+    if call.passed is not None and ops is not model.init_ops and isinstance(call.function, cst.Name):
+        yield from _chained_factory_ops(model, call, ops)
     if depth < _HELPER_DEPTH and ops is model.init_ops:
         for inner in written_in.get(id(function), ()):
-            yield from _called_ops(model, _passed_on(model, inner, call, values), site, depth + 1, written_in)
+            yield from _called_ops(model, _passed_on(model, inner, call, values, function), site, depth + 1,
+                                   written_in)
+
+
+def _chained_factory_ops(model: CollectedFile, call: HelperCall, ops: list[InitOp]) -> Iterator[InitOp]:
+    """An imported factory that returns what another factory of its file builds (``return
+    Conv1d(...)``, up the chain): the inits that one runs on the module it builds, reported at
+    the call here."""
+    imported = model.links.function(call.function.value) if model.links is not None else None  # type: ignore[attr-defined]
+    if imported is None or call.passed is None:
+        return
+    function, source = imported
+    name = source.factory_chain.get(function.name.value)
+    seen: set[str] = set()
+    while name is not None and name not in seen:
+        seen.add(name)
+        inner = source.functions.get(name)
+        if inner is None:
+            return
+        local = _returned_name(source, inner)
+        for op in ops:
+            node = _strip(op.target_node) if op.scope_node is inner and op.target_node is not None else None
+            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == local:
+                yield _at_call(model, op, call, Target(call.owner, (call.passed,), node.attr.value), ops)
+        name = source.factory_chain.get(name)
 
 
 def _passed_on(model: CollectedFile, inner: HelperCall, call: HelperCall,
-               values: dict[str, cst.BaseExpression]) -> HelperCall:
+               values: dict[str, cst.BaseExpression], function: cst.FunctionDef) -> HelperCall:
     """A call written in a helper, as the helper's call runs it: its arguments read with the
-    helper's parameters bound, in the caller's scope."""
+    helper's parameters bound, in the caller's scope. The call whose module the helper returns
+    (``return Conv1d(...)``) built the module the helper's call did."""
+    made = returned_module(function, model.names) if call.passed is not None else None
+    passed = call.passed if made is not None and made[0] is None and made[1] is inner.node else None
     args = [arg.with_changes(value=substitute(arg.value, values, model.stand_ins)) for arg in inner.node.args]
     node = inner.node.with_changes(args=args)
     model.stand_ins[id(node)] = (node, inner.node)
     return dataclasses.replace(inner, node=node, owner=call.owner, method=call.method, seq=call.seq,
-                               loops=call.loops, conditions=call.conditions, passed=None)
+                               loops=call.loops, conditions=call.conditions, passed=passed)
 
 
 def _with_values(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall,
@@ -424,9 +453,9 @@ def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[st
     if skip_self and params and params[0] == "self":
         params = params[1:]
     bound: dict[str, cst.BaseExpression] = {}
-    positional = [arg for arg in call.args if arg.keyword is None]
-    if any(arg.star for arg in positional):
-        return {}
+    # What a starred argument fills is unknown, but not what the positional arguments before it
+    # and the keywords fill: Python refuses a parameter given twice.
+    positional = leading_positional(call.args)
     for name, arg in zip(params, positional, strict=False):
         bound[name] = arg.value
     for arg in call.args:
@@ -441,8 +470,9 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
     node = _strip(op.target_node) if op.target_node is not None else None
     at_call = dataclasses.replace(op, owner=call.owner, loops=call.loops, conditions=call.conditions)
     if call.passed is not None and isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
-            and isinstance(op.scope_node, cst.FunctionDef) and node.value.value == returned_parameter(op.scope_node):
-        # ``init_layer(nn.Linear(...))``: the helper initialises the very module the call built.
+            and isinstance(op.scope_node, cst.FunctionDef) and node.value.value == _returned_name(model, op.scope_node):
+        # ``init_layer(nn.Linear(...))``, or ``Conv1d(...)`` that builds ``m``, initialises it and
+        # returns it: the helper initialises the very module the call built.
         return Target(call.owner, (call.passed,), node.attr.value)
     if isinstance(node, cst.Name) and node.value in bound:
         return _target(model, dataclasses.replace(at_call, target_node=bound[node.value]))
@@ -464,6 +494,15 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
         if loops != op.loops:
             return _target(model, dataclasses.replace(op, owner=call.owner, loops=loops))
     return None
+
+
+def _returned_name(model: CollectedFile, function: cst.FunctionDef) -> str | None:
+    """The parameter a function returns, or the local name holding the module it builds and returns."""
+    parameter = returned_parameter(function)
+    if parameter is not None:
+        return parameter
+    made = returned_module(function, model.names)
+    return made[0] if made is not None else None
 
 
 def _every_parameter_of_argument(model: CollectedFile, op: InitOp, at_call: InitOp, call: HelperCall,

@@ -50,6 +50,24 @@ class RuleFinding:
     message: str
 
 
+@dataclass(frozen=True)
+class RelatedLocation:
+    """Another place a finding involves (1-based, end exclusive like the finding's own range):
+    the init line of a helper written in another file and reported at the call that applies it."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    #: A few words saying what is there (``xavier_uniform_ here``).
+    message: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "column": self.column, "end_line": self.end_line,
+                "end_column": self.end_column, "message": self.message}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Diagnostic(RuleFinding):
     """One finding at a 1-based (line, column) range of a file."""
@@ -62,14 +80,16 @@ class Diagnostic(RuleFinding):
     fix: Fix | None = None
     #: Notebook cell (1-based) the position refers to; None for plain Python files.
     cell: int | None = field(default=None, compare=False)
+    #: Other places the finding involves (an imported helper's init line); most have none.
+    related: tuple[RelatedLocation, ...] = ()
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON contract's diagnostic object."""
-        return {
+        """The JSON contract's diagnostic object; ``related`` only where the finding has some."""
+        data: dict[str, object] = {
             "path": self.path,
             "line": self.line,
             "column": self.column,
@@ -84,3 +104,6 @@ class Diagnostic(RuleFinding):
                 "message": self.fix.message,
             },
         }
+        if self.related:
+            data["related"] = [location.to_dict() for location in self.related]
+        return data

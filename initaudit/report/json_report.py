@@ -2,6 +2,10 @@
 
 A notebook's diagnostics have one more key, ``cell`` (1-based, counting every cell); their
 ``line`` and ``end_line`` count within that cell, as do the rows of their fix edits.
+
+A diagnostic reported at a call that applies another project file's init helper has one more
+key, ``related``: ``[{"path", "line", "column", "end_line", "end_column", "message"}]``, the
+helper's init line (its path written as the diagnostic's is); the others have no such key.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """``--output-format full`` (alias ``text``): ``path:line:col: CODE message``, the source line
 with a caret, a summary.
 
-In a notebook the position is ``path:cell N:line:col:``, the line counted within cell N.
+In a notebook the position is ``path:cell N:line:col:``, the line counted within cell N. A
+finding's related places (another file's init helper applied here) follow its snippet as
+``= note: path:line:col: xavier_uniform_ here``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def _diagnostic(console: Console, d: Diagnostic, lines: list[str]) -> None:
         console.print(f"[dim]{gutter}[/dim]{escape(printable(raw))}", highlight=False, soft_wrap=True)
         console.print(" " * (len(gutter) + start) + f"[{style}]{'^' * max(width, 1)}[/{style}]",
                       highlight=False, soft_wrap=True)
+    for related in d.related:  # another file's line the finding involves (an imported helper's init)
+        console.print(f"  [dim]= note: {escape(printable(f'{related.path}:{related.line}:{related.column}'))}: "
+                      f"{escape(printable(related.message))}[/dim]", highlight=False, soft_wrap=True)
     if d.fix is not None and d.fix.edits:
         flag = "--fix" if d.fix.applicability is Applicability.SAFE else "--unsafe-fixes"
         console.print(f"  [dim]= fix ({flag}): {escape(printable(d.fix.message))}[/dim]", highlight=False,

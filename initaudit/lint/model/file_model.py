@@ -218,6 +218,13 @@ class FileModel:
         """The text of the file that writes ``node`` (this one, or an imported helper's)."""
         return self._written_in(node).text
 
+    def written_file(self, node: cst.CSTNode) -> Path | None:
+        """The absolute path of the other project file that writes ``node``; None for this file's."""
+        other = self._written_in(node)
+        if other is self or other.links is None:
+            return None
+        return other.links.path
+
     def location(self, node: cst.CSTNode) -> str | None:
         """``blocks.py:12`` for a node written in another project file; None for this file's."""
         other = self._written_in(node)

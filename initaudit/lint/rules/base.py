@@ -14,6 +14,7 @@ import libcst as cst
 
 from initaudit import catalogue
 from initaudit.diagnostics import Fix, Severity
+from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
 from initaudit.registry import Registry
 
@@ -24,6 +25,20 @@ class Finding:
     message: str
     severity: Severity | None = None
     fix: Fix | None = None
+    #: Other places the finding involves, each with a few words: the engine reports those
+    #: written in another project file as the diagnostic's related locations.
+    related: tuple[tuple[cst.CSTNode, str], ...] = ()
+
+    @classmethod
+    def at(cls, op: InitOp, message: str, severity: Severity | None = None, fix: Fix | None = None) -> Finding:
+        """A finding at ``op``, with the init as written related where ``op`` runs it from a
+        call (another file's helper applied here)."""
+        return cls(op.node, message, severity, fix, written_here(op))
+
+
+def written_here(op: InitOp, what: str | None = None) -> tuple[tuple[cst.CSTNode, str], ...]:
+    """The init as written, for a finding reported at a call that runs it: ``xavier_uniform_ here``."""
+    return () if op.written is None else ((op.written, what or f"{op.function} here"),)
 
 
 class Rule(Protocol):

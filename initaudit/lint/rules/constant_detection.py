@@ -130,4 +130,4 @@ def severity(found: ConstantInit, default: Severity) -> Severity:
 def finding(found: ConstantInit, message: str, default: Severity, model: FileModel) -> Finding:
     # Zeros are uniform-like: the replacement keeps the uniform distribution.
     fix = scheme_fix(model, found.op, found.consumer)
-    return Finding(found.op.node, message, severity(found, default), fix)
+    return Finding.at(found.op, message, severity(found, default), fix)

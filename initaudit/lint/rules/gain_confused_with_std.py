@@ -33,8 +33,8 @@ class GainConfusedWithStd:
             effect = ("a normalisation after the layer rescales its output, but its weights still "
                       "learn on a scale the scheme did not mean" if normalised else
                       "the signal shrinks by that factor at every layer")
-            yield Finding(
-                op.node,
+            yield Finding.at(
+                op,
                 f"gain={gain:g}{origin} looks like a standard deviation: {op.function} multiplies "
                 f"its own std by the gain, so the weights start {1 / gain:.0f}x smaller than the "
                 f"scheme intends; {effect}. Pass the gain of the activation that follows "

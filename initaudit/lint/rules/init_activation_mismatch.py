@@ -80,7 +80,7 @@ class InitActivationMismatch:
                     mismatched.setdefault((activation, consumer.slope), []).append(layer)
             for (activation, slope), layers in mismatched.items():
                 whole_site = judged == len(layers) and len(mismatched) == 1 and not several
-                yield Finding(op.node, self._layers_message(model, op, intent, activation, layers),
+                yield Finding.at(op, self._layers_message(model, op, intent, activation, layers),
                               fix=self._fix(model, op, activation, slope) if whole_site else None)
 
     def _raw_weight(self, model: FileModel, op: InitOp, intent: str) -> Iterator[Finding]:
@@ -93,7 +93,7 @@ class InitActivationMismatch:
         assert op.target is not None
         where = f"the product with {op.target.param} (a raw weight matrix) feeds {_shown(activation)}"
         # No fix: which dimension is the fan-in depends on how the product is written.
-        yield Finding(op.node, self._message(model, op, intent, activation, where))
+        yield Finding.at(op, self._message(model, op, intent, activation, where))
 
     def _layers_message(self, model: FileModel, op: InitOp, intent: str, activation: str,
                         layers: list[Submodule]) -> str:

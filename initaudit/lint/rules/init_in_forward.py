@@ -19,8 +19,8 @@ class InitInForward:
                 continue
             if op.conditions or op.via is InitVia.PARAMETER or op.target is None:
                 continue  # guarded (lazy, once-only), or not a parameter (noise, buffers)
-            yield Finding(
-                op.node,
+            yield Finding.at(
+                op,
                 f"{op.function} runs inside {op.owner.name}.forward(): the tensor is "
                 "re-initialised on every call, erasing what training learned. Initialise in "
                 "__init__ (or reset_parameters)",

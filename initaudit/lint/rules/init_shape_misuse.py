@@ -28,8 +28,8 @@ class InitShapeMisuse:
                 allowed = (f"exactly {spec.min_dim}" if spec.max_dim == spec.min_dim else
                            f"{spec.min_dim} to {spec.max_dim}" if spec.max_dim else f"at least {spec.min_dim}")
                 where = target.layers[0].path + "." + target.param if len(target.layers) == 1 else target.param
-                yield Finding(
-                    op.node,
+                yield Finding.at(
+                    op,
                     f"{op.function} needs a tensor with {allowed} dimensions but {where} has {ndim}: torch raises "
                     "ValueError here" + (" (fans are undefined for a bias; biases usually start at 0)"
                                          if ndim == 1 and spec.scheme in ("xavier", "kaiming") else ""),

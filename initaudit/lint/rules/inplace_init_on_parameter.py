@@ -27,8 +27,8 @@ class InplaceInitOnParameter:
             if op.target.layers and op.target.param not in ("weight", "bias") and not op.target.param.startswith(("weight_", "bias_", "in_proj")):
                 continue
             method = written.func.attr.value
-            yield Finding(
-                op.node,
+            yield Finding.at(
+                op,
                 f"`{_code(receiver)}.{method}(...)` modifies a Parameter that requires grad "
                 "in place outside torch.no_grad(): torch raises \"a leaf Variable that requires grad "
                 "is being used in an in-place operation\". Write through `.data` or use nn.init",

@@ -25,8 +25,8 @@ class KaimingArguments:
                 continue
             nonlinearity = string(op.args["nonlinearity"]) if "nonlinearity" in op.args else "leaky_relu"
             if nonlinearity == "selu":
-                yield Finding(
-                    op.node,
+                yield Finding.at(
+                    op,
                     f"{op.function}(nonlinearity='selu') uses torch's gain 3/4, which torch's own "
                     "documentation says not to use for self-normalising networks: SELU wants LeCun "
                     "normal, i.e. kaiming_normal_(w, nonlinearity='linear') (std 1/sqrt(fan_in))",
@@ -41,8 +41,8 @@ class KaimingArguments:
                 continue
             gain_given = math.sqrt(2.0 / (1 + given**2))
             gain_real = knowledge.calculate_gain("leaky_relu", slope)
-            yield Finding(
-                op.node,
+            yield Finding.at(
+                op,
                 f"{op.function} assumes a leaky slope of {given:g} but the layer feeds a leaky "
                 f"activation with slope {slope:g} (gain {gain_given:.3f} instead of {gain_real:.3f}); "
                 f"pass a={slope:g}, nonlinearity='leaky_relu'",

@@ -28,8 +28,8 @@ class NormScaleNearZero:
             layers = _norm_scales(op) if distribution else ()
             if not layers:
                 continue
-            yield Finding(
-                op.node,
+            yield Finding.at(
+                op,
                 f"{describe_layers(layers, 'weight')} is drawn from {distribution}: a normalisation "
                 "layer's scale starts at 1 so that it passes the normalised signal on; drawn around "
                 "0, each channel starts scaled down (some with their sign flipped), and so is the "

@@ -7,7 +7,7 @@ from typing import Iterator
 from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.targets import execution_key, tests_element, written_layers
-from initaudit.lint.rules.base import Finding, rule
+from initaudit.lint.rules.base import Finding, rule, written_here
 
 
 @rule("IA111")
@@ -29,8 +29,8 @@ class OverwrittenInit:
             reported.add(id(op.node))
             lines = sorted({model.position(other.node).start.line for other in later})
             where = f"line {lines[0]}" if len(lines) == 1 else "lines " + ", ".join(map(str, lines))
-            yield Finding(
-                op.node,
+            yield Finding.at(
+                op,
                 f"this {op.function} has no effect: every tensor it writes is initialised again "
                 f"later in the construction ({where}), so the earlier call only misleads the reader",
             )
@@ -57,6 +57,7 @@ def _inherited(model: FileModel, writes: list[InitOp]) -> Iterator[Finding]:
                 later.node,
                 f"{what} initialises the {op.target.param} of {shown} again, so the {op.function} "
                 f"at {model.location(op.as_written)}, run when they are built, has no effect",
+                related=((op.as_written, f"the voided {op.function} here"), *written_here(later)),
             )
 
 

@@ -27,16 +27,16 @@ class TruncNormalBounds:
             low = number(model, op.args["a"]) if "a" in op.args else None
             high = number(model, op.args["b"]) if "b" in op.args else None
             if "a" not in op.args and "b" not in op.args:
-                yield Finding(
-                    op.node,
+                yield Finding.at(
+                    op,
                     f"trunc_normal_ with std={std:g} keeps the default bounds a=-2, b=2, which are "
                     f"absolute: they sit at ±{2 / std:.0f} std, so nothing is truncated and this is "
                     "a plain normal. Pass a=-2*std, b=2*std if truncation was meant",
                     severity=Severity.INFO,
                 )
             elif low is not None and high is not None and _looks_like_sigmas(low, high, std):
-                yield Finding(
-                    op.node,
+                yield Finding.at(
+                    op,
                     f"trunc_normal_ bounds a={low:g}, b={high:g} are absolute values, not multiples "
                     f"of std={std:g}: at ±{max(abs(low), abs(high)) / std:.0f} std they truncate "
                     f"nothing. Use a={low:g} * std, b={high:g} * std",

@@ -25,8 +25,8 @@ class UnscaledRandomInit:
             consumers = {feeding(model, op.target.owner, m) for m in layers} if op.target else set()
             consumer = consumers.pop() if len(consumers) == 1 else None
             skew = " (all positive, so every unit starts with the same sign)" if distribution == "U(0, 1)" else ""
-            yield Finding(
-                op.node,
+            yield Finding.at(
+                op,
                 f"{what} is drawn from {distribution}{skew}: without a 1/sqrt(fan_in) scale each "
                 "output sums fan_in unit-variance terms, so activations grow by about sqrt(fan_in) "
                 "per layer and saturate or explode. Use a fan-based scheme (kaiming_*/xavier_*)",

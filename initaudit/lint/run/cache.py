@@ -26,7 +26,7 @@ from pathlib import Path
 from initaudit.atomic import write_bytes
 from initaudit.catalogue import catalogue_dir
 from initaudit.config import Config
-from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
+from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, RelatedLocation, Severity
 from initaudit.lint.files.roots import read_project_file, real_roots
 from initaudit.safe_read import within
 from initaudit.version import __version__
@@ -258,6 +258,7 @@ def _entry(diagnostic: Diagnostic) -> dict:
     return entry
 
 
+_RELATED_TYPES = {"path": str, "line": int, "column": int, "end_line": int, "end_column": int, "message": str}
 _TYPES = {"path": str, "line": int, "column": int, "end_line": int, "end_column": int, "code": str,
           "name": str, "message": str}
 
@@ -279,4 +280,12 @@ def _diagnostic(entry: dict) -> Diagnostic:
         fix=None if fix is None else Fix(Applicability(fix["applicability"]), fix["message"],
                                          tuple(Edit(*edit) for edit in fix["edits"])),
         cell=entry["cell"],
+        related=tuple(_related(location) for location in entry.get("related", ())),
     )
+
+
+def _related(location: dict) -> RelatedLocation:
+    """Raises TypeError or KeyError for a related location of the wrong shape."""
+    if any(not isinstance(location[key], kind) for key, kind in _RELATED_TYPES.items()):
+        raise TypeError("malformed cache entry")
+    return RelatedLocation(**{key: location[key] for key in _RELATED_TYPES})

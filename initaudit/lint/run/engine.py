@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 import libcst as cst
 
 from initaudit.config import Config
-from initaudit.diagnostics import Diagnostic, Severity
+from initaudit.diagnostics import Diagnostic, RelatedLocation, Severity
 from initaudit.lint.files.markdown import Document
 from initaudit.lint.files.notebook import Notebook
 from initaudit.lint.files.prefilter import may_have_findings
@@ -263,6 +263,7 @@ def _unused_noqa(path: str, text: str, suppressions: Suppressions, config: Confi
 def _diagnostic(path: str, model: FileModel, rule: Rule, finding: Finding) -> Diagnostic:
     span = model.position(finding.node)
     return Diagnostic(
+        related=_related(path, model, finding),
         path=path,
         line=span.start.line,
         column=span.start.column + 1,
@@ -271,9 +272,51 @@ def _diagnostic(path: str, model: FileModel, rule: Rule, finding: Finding) -> Di
         code=rule.info.code,
         name=rule.info.name,
         severity=finding.severity or rule.info.severity,
-        message=finding.message,
+        message=_naming_related(model, finding),
         fix=finding.fix,
     )
+
+
+def _naming_related(model: FileModel, finding: Finding) -> str:
+    """The message, naming each related place of another file it does not name yet:
+    ``... (written at utils/init.py:5)``, as IA103 names an imported helper's init."""
+    message = finding.message
+    for node, _ in finding.related:
+        location = model.location(node)
+        if location is not None and location not in message:
+            message += f" (written at {location})"
+    return message
+
+
+def _related(path: str, model: FileModel, finding: Finding) -> tuple[RelatedLocation, ...]:
+    """The places of ``finding.related`` written in other project files (an imported helper's
+    init line), their paths written as ``path`` is: absolute, or relative to the working directory."""
+    found = []
+    for node, message in finding.related:
+        other = model.written_file(node)
+        if other is None:
+            continue
+        span = model.position(node)
+        shown = os.fspath(other) if os.path.isabs(path) else _relative(other, path.startswith(os.pardir))
+        location = RelatedLocation(path=shown, line=span.start.line, column=span.start.column + 1,
+                                   end_line=span.end.line, end_column=span.end.column + 1, message=message)
+        if location not in found:
+            found.append(location)
+    return tuple(found)
+
+
+def _relative(path: Path, outside: bool) -> str:
+    """``path`` relative to the working directory, named either way (resolved or not); absolute
+    where it lies outside it (unless ``outside``: the checked file's path leads out of it too)
+    or on another drive."""
+    for base in (os.getcwd(), os.path.realpath(os.getcwd())):
+        try:
+            relative = os.path.relpath(path, base)
+        except ValueError:
+            continue
+        if outside or (relative != os.pardir and not relative.startswith(os.pardir + os.sep)):
+            return relative
+    return os.fspath(path)
 
 
 def _syntax_diagnostics(path: str, error: SourceError, config: Config) -> list[Diagnostic]:

@@ -590,12 +590,49 @@ LIBRARY_RECIPES: tuple[LibraryRecipe, ...] = (
         "timm.layers.mlp.Mlp", frozenset({"xavier_uniform"}), "gelu",
         "timm's weight_init='jax' recipe (the original ViT's JAX init): Xavier-uniform in the "
         "pre-norm MLP, which the reference ViT weights were trained from"),
+    LibraryRecipe(
+        "timm.layers.mlp.ConvMlp", frozenset({"xavier_uniform"}), "gelu",
+        "timm's ViT-jax init of its transformer blocks (maxxvit._init_transformer, CoAtNet/MaxViT): "
+        "Xavier-uniform in the 1x1-convolution MLP"),
 )
 
 
 def library_recipe(block: str | None, scheme: str, activation: str | None) -> LibraryRecipe | None:
     return next((recipe for recipe in LIBRARY_RECIPES if recipe.block == block
                  and scheme in recipe.schemes and recipe.activation == activation), None)
+
+
+#: Below this many elements a tensor's fitted scheme name is a guess (a 2x2 talking-heads
+#: projection): rules judge its std, never which scheme it was named.
+TINY_TENSOR_ELEMENTS = 64
+
+#: Where no forward pass tells the activation, a dense weight this many times off every
+#: fan-based scheme's std (any gain, fan_in or fan_out, Xavier, torch's default) is flagged.
+NO_FORWARD_FACTOR = 3.0
+
+
+def scheme_stds(fan_in: int, fan_out: int) -> tuple[float, ...]:
+    """The stds the usual fan-based schemes give a layer of these fans: every candidate gain
+    over sqrt(fan_in) and over sqrt(fan_out), Xavier's, and torch's default."""
+    gains = tuple(CANDIDATE_GAINS.values())
+    return (tuple(g / math.sqrt(fan_in) for g in gains) + tuple(g / math.sqrt(fan_out) for g in gains)
+            + (math.sqrt(2.0 / (fan_in + fan_out)), 1 / math.sqrt(3 * fan_in)))
+
+
+#: Relative difference under which two schemes' stds are one init (the fit cannot tell them apart:
+#: sqrt(2 / 1024) == 0.75 / sqrt(288), He fan_out for ReLU and fan_in with SELU's gain).
+ALIAS_REL_TOL = 0.02
+
+
+def alias_intents(std: float, fan_in: int, fan_out: int, rel_tol: float = ALIAS_REL_TOL) -> frozenset[str]:
+    """The intents (as ``COMPATIBLE_INTENTS`` names them) of every fan-based scheme whose std is
+    ``std`` within ``rel_tol``: equal schemes are aliases, and a tensor is what any of them says."""
+    found: set[str] = set()
+    for gain_name, gain in CANDIDATE_GAINS.items():
+        stds = (gain / math.sqrt(fan_in), gain / math.sqrt(fan_out), gain * math.sqrt(2.0 / (fan_in + fan_out)))
+        if any(abs(math.log(std / scheme_std)) <= math.log1p(rel_tol) for scheme_std in stds):
+            found.add("glorot" if gain_name == "linear" else GAIN_NAME_FAMILY[gain_name])
+    return frozenset(found)
 
 
 def _scheme_candidates() -> tuple[SchemeCandidate, ...]:

@@ -62,6 +62,7 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
                 else contexts_from_names({name: stat.shape for name, stat in stats.items()}))
     uses: dict[str, LayerUse] = {}
     order: list[str] = []
+    outputs: frozenset[str] = frozenset()
     roles: dict[str, ParameterRole] = {}
     signal = []
     example = None
@@ -71,12 +72,12 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
         try:
             candidates = [lazy_example] if lazy_example else _candidates(source, input_shape, seed)
             if source.per_module:
-                example, (uses, order, roles) = first_accepted(
+                example, (uses, order, roles, outputs) = first_accepted(
                     candidates, lambda given: trace_activations(source.module, _on_meta(given)))
                 notes.append(Note(NoteKind.META_TRACE, "no signal probe: the model is audited module by module, "
                                   "never whole in memory (activations were traced on the meta device)"))
             else:
-                example, (uses, order, roles) = first_accepted(
+                example, (uses, order, roles, outputs) = first_accepted(
                     candidates, lambda given: trace_activations(source.module, given))
                 signal = probe_signal(source.module, example, seed)
                 notes.append(Note(NoteKind.PROBED, f"forward probe on {example.describe()}"))
@@ -87,7 +88,7 @@ def analyse(source: Source, *, input_shape: tuple[int, ...] | None = None, seed:
             notes.append(Note(NoteKind.NO_FORWARD, f"no forward pass ({type(error).__name__}: {str(error)[:160]}); "
                               "pass --example-inputs or --input-shape to probe activations and signal"))
             uses, order, roles, signal = {}, [], {}, []
-    parameters = _parameters(source, stats, contexts, uses, order, roles)
+    parameters = _parameters(source, stats, contexts, uses, _output_layers(outputs, order), roles)
     looks_trained = trained.recognise(parameters.values())
     if recognise_trained:
         trained.mark(parameters.values(), looks_trained)
@@ -160,14 +161,22 @@ def _collect_stats(measured: Measured, notes: list[Note]) -> dict[str, TensorSta
     return measured.stats
 
 
+def _output_layers(outputs: frozenset[str], order: list[str]) -> frozenset[str]:
+    """The layers whose output the model returns through no other weight layer (a policy and a
+    value head, a zero convolution per returned residual); without that data flow (TorchScript
+    graphs), the layer that ran last."""
+    return outputs or frozenset(order[-1:])
+
+
 def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[str, ParameterContext],
-                uses: dict[str, LayerUse], order: list[str],
+                uses: dict[str, LayerUse], outputs: frozenset[str],
                 roles: dict[str, ParameterRole]) -> dict[str, ParameterReport]:
     """One record per measured parameter, completed with its scheme, its place in the model and
-    what follows its layer."""
+    what follows its layer. Where a model's forward did not run, a dense weight's target is the
+    linear-gain fan-in std that its kind and fans give (IA206 then flags only what no scheme
+    explains); a file of tensors alone is left as it was, its layers' kinds being guesses."""
     frozen = ({n for n, p in source.module.named_parameters() if not p.requires_grad}
               if source.module is not None else set())
-    last = order[-1] if order else None
     parameters: dict[str, ParameterReport] = {}
     for name, stat in stats.items():
         context = contexts.get(name, ParameterContext(None, None, None))
@@ -178,20 +187,26 @@ def _parameters(source: Source, stats: dict[str, TensorStats], contexts: dict[st
         record = ParameterReport(name, stat, fan_in, fan_out, identify(stat, context.default),
                                  layer_type=context.layer_type, kind=context.kind,
                                  block_type=context.block_type,
-                                 last_layer=owner == last, frozen=name in frozen)
+                                 last_layer=owner in outputs and context.kind is not LayerKind.EMBEDDING,
+                                 frozen=name in frozen)
         record.role = roles.get(name) or guessed_role(name, stat.shape, context.kind)
         # A table tied to an output head is judged as that head too.
         head = record.role.head if record.role.tied_head else None
         use = uses.get(head or owner)
         if head is not None:
-            record.last_layer = head == last
+            record.last_layer = head in outputs
         if use is not None:
-            record.residual_end = use.residual
+            record.residual_end, record.added_to_signal = use.residual, use.added
             if local == "weight" or len(stat.shape) >= 2:
                 record.activation, record.norm_between, record.slope = use.activation, use.norm_between, use.slope
                 record.rescaled_within, record.gate_consumer = use.rescaled_within, use.gate_consumer
-                if (head is not None or context.kind is LayerKind.DENSE and local == "weight") and fan_in:
+                # A weight the forward standardises before using it has no scale to judge.
+                if (head is not None or context.kind is LayerKind.DENSE and local == "weight") and fan_in \
+                        and not record.role.scale_free:
                     record.expected_std = knowledge.recommended_std(use.activation, fan_in, use.slope)
+        elif not uses and source.module is not None and context.kind is LayerKind.DENSE \
+                and local == "weight" and fan_in:
+            record.expected_std = knowledge.recommended_std("linear", fan_in)
         parameters[name] = record
     return parameters
 
@@ -215,10 +230,13 @@ def _has_norms(source: Source) -> bool:
 
 
 def _clone_groups(source: Source, stats: dict[str, TensorStats]) -> list[list[str]]:
-    """Groups of distinct, non-constant weight tensors with identical values."""
+    """Groups of distinct, randomly drawn weight tensors with identical values. Constants and
+    deterministic patterns (identity, Dirac, a function of position: ``stat.pattern``) are the
+    same in every layer by construction, not copies."""
     by_print: dict[bytes, list[str]] = {}
     for name, stat in stats.items():
-        if stat.fingerprint is None or stat.minimum == stat.maximum or stat.nonfinite:
+        if stat.fingerprint is None or stat.minimum == stat.maximum or stat.nonfinite \
+                or stat.pattern in ("eye", "dirac", "structured"):
             continue
         by_print.setdefault(stat.fingerprint, []).append(name)
     groups = []

@@ -86,7 +86,7 @@ def test_names_from_files_are_escaped() -> None:
 def test_json_summary_notes_and_across_sample_std() -> None:
     report = json.loads(audit_module(xavier_before_relu()).to_json())
     warnings = sum(f["severity"] == "warning" for f in report["findings"])
-    assert report["summary"] == {"parameters": 12, "errors": 0, "warnings": warnings, "info": 0,
+    assert report["summary"] == {"parameters": 12, "errors": 0, "warnings": warnings, "info": 1,
                                  "probed": True, "trained": False, "notes": 1,
                                  "coverage": {"layers": 6, "traced": 6, "probed": 6}}
     assert report["notes"] == ["forward probe on first layer (64x64)"]

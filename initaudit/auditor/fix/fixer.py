@@ -20,7 +20,7 @@ from initaudit.auditor.measure.tensorstats import tensor_stats
 from initaudit.auditor.notes import Note
 from initaudit.auditor.pipeline import Analysis, analyse
 from initaudit.auditor.results import AuditFinding, FixPlan
-from initaudit.auditor.rules.base import hidden_layers, weights_of
+from initaudit.auditor.rules.base import hidden_layers, output_layers, weights_of
 from initaudit.auditor.trace.probe import signal_ratios
 
 #: Relative tolerance of the reloaded std against the target (sampling noise of small layers).
@@ -119,5 +119,6 @@ def reinitialiser(plan: FixPlan, seed: int) -> Callable[[torch.Tensor], torch.Te
 
 def _signal_ratios(analysis: Analysis) -> tuple[float | None, float | None]:
     signal = analysis.report.signal
-    hidden = hidden_layers(analysis.report.parameters, weights_of(row.module for row in signal))
-    return signal_ratios(signal, hidden)
+    weight_of = weights_of(row.module for row in signal)
+    return signal_ratios(signal, hidden_layers(analysis.report.parameters, weight_of),
+                         output_layers(analysis.report.parameters, weight_of))

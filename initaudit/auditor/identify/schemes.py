@@ -1,8 +1,9 @@
 """Which initialiser produced a tensor (init-reference §5.3).
 
-Exact patterns first, then orthogonality from a sampled Gram matrix, then the distribution
-family by likelihood + BIC using the scale about zero, then the named scheme whose predicted
-std is closest within the estimate's standard error. Pure math on ``TensorStats``.
+Exact patterns first (identity, Dirac, deterministic structure), then orthogonality from a
+sampled Gram matrix, then the distribution family by likelihood + BIC using the scale about
+zero, then the named scheme whose predicted std is closest within the estimate's standard
+error. Pure math on ``TensorStats``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def identify(stats: TensorStats, default: DefaultInit | None = None) -> Scheme:
         value = stats.minimum
         name = "zeros" if value == 0 else "ones" if value == 1 else "constant"
         return Scheme(name, name, None, 0.0, 1.0)
-    if stats.pattern in ("eye", "dirac"):
+    if stats.pattern in ("eye", "dirac", "structured"):
+        # "structured": deterministic values (arange, log/exp of it, a sinusoid table), no draw.
         return Scheme(stats.pattern, stats.pattern, None, stats.std, 1.0)
     if stats.pattern == "sparse":
         nonzero = stats.numel - stats.zero_count

@@ -36,6 +36,18 @@ PRINT_TOLERANCE = 1e-9
 SAMPLED_ELEMENTS = 1 << 18
 SAMPLE_CHUNK = 4096
 SAMPLED_STD_BOUND = 0.01
+#: Deterministic structure (``_deterministic``): lines of at least this many values along an
+#: axis, a few of them, each read up to ``STRUCTURE_LENGTH`` values, must be reproduced by a short
+#: recurrence to within ``EXACT_FIT`` of their spread (or a few of the dtype's steps) with at
+#: least ``SPARE_EQUATIONS`` equations more than the recurrence has coefficients: a random draw
+#: fits to 1e-3 by a chance of about 1e-3 per spare equation and line.
+STRUCTURE_LINES = 16
+STRUCTURE_LENGTH = 256
+EXACT_FIT = 1e-3
+SPARE_EQUATIONS = 4
+#: A line needs this many distinct values to show its structure (``[s, 0, 0, ...]`` fits any);
+#: lines with fewer say nothing either way.
+STRUCTURE_DISTINCT = 4
 
 Mapper = Callable[..., Iterable["_Moments"]]
 
@@ -58,7 +70,9 @@ class TensorStats:
     sample_size: int
     gram_deviation: float | None  # max|G - cI| / c on sampled rows of the shorter side
     gram_scale: float | None  # c: squared norm of a row (or column) of the shorter side
-    pattern: str | None  # "eye" | "dirac" | "sparse"
+    #: "eye" | "dirac" | "sparse" | "structured": values a low-order function of their position
+    #: (arange, linspace, log/exp of them, sinusoid tables), deterministic rather than drawn.
+    pattern: str | None
     fingerprint: bytes | None  # equal tensors have equal fingerprints
     #: Evidence of training (auditor/measure/training_evidence.py): spectral spike and misfit to every init family.
     spike: float | None = None
@@ -134,7 +148,11 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = No
     variance = max(acc.squares / finite - mean * mean, 0.0) if finite else 0.0
     gram_dev, gram_scale = _gram(matrix, generator) if acc.nonfinite == 0 else (None, None)
     keys = _row_keys(matrix, generator) if tensor.dim() >= 2 else None
-    structured = acc.nonfinite or acc.minimum == acc.maximum
+    pattern = _pattern(tensor, matrix, acc) if acc.nonfinite == 0 else None
+    if pattern is None and acc.nonfinite == 0 and acc.minimum != acc.maximum and _deterministic(tensor):
+        pattern = "structured"
+    # Neither a constant nor a deterministic structure is evidence of training.
+    structured = acc.nonfinite or acc.minimum == acc.maximum or pattern == "structured"
     zero_rows, duplicates = (_row_structure(matrix, keys, acc, generator)
                              if keys is not None and acc.nonfinite == 0 else (0, 0))
     return TensorStats(
@@ -143,7 +161,7 @@ def tensor_stats(tensor: torch.Tensor, seed: int = 0, mapper: Mapper | None = No
         sum_squares=acc.squares, zero_count=acc.zeros, nonfinite=acc.nonfinite,
         zero_rows=zero_rows, duplicate_rows=duplicates, kurtosis=_kurtosis(sample),
         sample_size=sample.numel(), gram_deviation=gram_dev, gram_scale=gram_scale,
-        pattern=_pattern(tensor, matrix, acc) if acc.nonfinite == 0 else None,
+        pattern=pattern,
         fingerprint=_fingerprint(shape, tensor.dtype, keys, acc) if keys is not None else None,
         spike=training_evidence.spectral_spike(matrix, generator) if tensor.dim() >= 2 and not structured else None,
         misfit=training_evidence.family_misfit(sample) if not structured else None,
@@ -159,7 +177,7 @@ def _sampled_stats(tensor: torch.Tensor, seed: int, mapper: Mapper) -> TensorSta
         stats, shape=tuple(tensor.shape), dtype=_dtype_name(tensor), numel=tensor.numel(),
         sum_squares=stats.sum_squares * scale, zero_count=round(stats.zero_count * scale),
         nonfinite=math.ceil(stats.nonfinite * scale), zero_rows=round(stats.zero_rows * row_scale),
-        pattern=None, sampled=part.numel())
+        pattern="structured" if stats.pattern == "structured" else None, sampled=part.numel())
 
 
 def sampled_rows(tensor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -334,6 +352,74 @@ def _pattern(tensor: torch.Tensor, matrix: torch.Tensor, acc: _Moments) -> str |
     if tensor.dim() == 2 and _is_sparse(matrix, acc.zeros):
         return "sparse"
     return None
+
+
+def _deterministic(tensor: torch.Tensor) -> bool:
+    """Values that are a low-order function of their position rather than a random draw: along
+    some axis, every sampled line is constant or reproduced exactly by a short linear recurrence
+    ``x[k] = a x[k-1] (+ b x[k-2]) + c`` (arithmetic and geometric progressions, quadratics,
+    sinusoids), as it is or after ``exp`` or ``log``, and some line is not constant. Such a tensor
+    is the same in every layer and may repeat its rows by construction."""
+    values = tensor.squeeze()  # singleton dimensions carry no position
+    eps = torch.finfo(tensor.dtype).eps if tensor.dtype.is_floating_point else 0.0
+    for axis in range(values.dim()):
+        length = values.shape[axis]
+        if length < 2 + 2 + SPARE_EQUATIONS:  # the shortest recurrence: 2 coefficients, 1 lag
+            continue
+        view = values.movedim(axis, -1)[..., :STRUCTURE_LENGTH]
+        count = math.prod(view.shape[:-1])
+        chosen = torch.linspace(0, count - 1, min(count, STRUCTURE_LINES)).round().long().tolist()
+        # Gather the chosen lines only: reshaping a transposed view would copy the whole tensor.
+        lines = torch.stack([view[_unravel(index, view.shape[:-1])] for index in chosen])
+        if _lines_recur(lines.double(), eps):
+            return True
+    return False
+
+
+def _unravel(index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    position = []
+    for size in reversed(shape):
+        index, rest = divmod(index, size)
+        position.append(rest)
+    return tuple(reversed(position))
+
+
+def _lines_recur(lines: torch.Tensor, eps: float) -> bool:
+    """Every line with a few distinct values recurrent, and one at least has them. ``eps``: the
+    stored dtype's relative precision, whose rounding (carried through exp or log) the fit forgives."""
+    varied = False
+    for line in lines:
+        if torch.unique(line).numel() < STRUCTURE_DISTINCT:
+            continue  # constant, or too few values to show anything (a slow cosine in bfloat16)
+        rounding = eps * line.abs()
+        transforms = [(line, rounding), (torch.exp(line), rounding * torch.exp(line))]
+        if bool((line > 0).all()):
+            transforms.append((torch.log(line), torch.full_like(line, eps)))
+        if not any(_recurs(values, error) for values, error in transforms if bool(torch.isfinite(error).all())):
+            return False
+        varied = True
+    return varied
+
+
+def _recurs(line: torch.Tensor, error: torch.Tensor) -> bool:
+    """``line`` satisfies a linear recurrence of order 1 or 2 with a constant term: its least-squares
+    residual within ``EXACT_FIT`` of the line's spread plus the values' rounding ``error``."""
+    spread = float(line.std())
+    if not spread > 0 or not math.isfinite(spread):
+        return False
+    allowed = EXACT_FIT * spread + float(error.square().mean().sqrt())
+    for order in (1, 2):
+        equations = line.numel() - order
+        if equations - (order + 1) < SPARE_EQUATIONS:
+            break
+        lags = [line[order - lag:line.numel() - lag] for lag in range(1, order + 1)]
+        design = torch.stack([*lags, torch.ones(equations, dtype=line.dtype)], dim=1)
+        target = line[order:]
+        solution = torch.linalg.lstsq(design, target.unsqueeze(1), driver="gelsd").solution
+        residual = target - (design @ solution).squeeze(1)
+        if float(residual.square().mean().sqrt()) <= allowed:
+            return True
+    return False
 
 
 def _is_eye(matrix: torch.Tensor, nonzero: int) -> bool:

@@ -40,9 +40,18 @@ class ModelFacts:
         return hidden_layers(self.parameters, self.weight_of)
 
     @property
+    def outputs(self) -> frozenset[str]:
+        """Probed modules that are output layers (their output reaches what the model returns)."""
+        return output_layers(self.parameters, self.weight_of)
+
+    @property
     def signal_state(self) -> str:
         """"failed", "in range" or "not probed"."""
-        forward, backward = signal_ratios(self.signal, self.hidden)
+        forward, backward = signal_ratios(self.signal, self.hidden, self.outputs)
+        if self.has_norms:
+            # Each normalisation divides the gradient by its input's scale: the backward ratio
+            # then measures the activations' scale, which the forward ratio already judges.
+            backward = None
         if len(self.signal) >= 3 and (outside_band(forward) or outside_band(backward)):
             return "failed"
         return "in range" if self.signal else "not probed"
@@ -84,11 +93,17 @@ def reinitialise(parameter: ParameterReport, reason: str) -> FixPlan:
 
 def is_matrix(parameter: ParameterReport) -> bool:
     """A finite weight matrix worth a structural check: a tensor the forward contracts with the
-    signal (or a recurrent cell's), with two or more dimensions and values. Tokens, position
-    tables, biases and scales are not: a zero start is ordinary for them."""
+    signal (or a recurrent cell's), with two or more dimensions of more than one value (singleton
+    dimensions never make a matrix: a (C, 1, 1, 1) per-channel gain is a vector). Tokens,
+    position tables, biases and scales are not: a zero start is ordinary for them."""
     stats = parameter.stats
     weight = parameter.role is None or parameter.role.weight_matrix
-    return weight and not stats.nonfinite and len(stats.shape) >= 2 and stats.numel >= 2
+    return weight and not stats.nonfinite and spread_dimensions(stats.shape) >= 2
+
+
+def spread_dimensions(shape: tuple[int, ...]) -> int:
+    """How many dimensions of ``shape`` hold more than one value."""
+    return sum(1 for size in shape if size > 1)
 
 
 def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float], bool],
@@ -98,13 +113,13 @@ def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float],
     trained = {p.name for p in facts.parameters if p.trained}
     if len(signal) < 3 or any(facts.weight_of.get(row.module) in trained for row in signal):
         return None  # trained layers: the signal says nothing about the init
-    forward, backward = signal_ratios(signal, facts.hidden)
+    forward, backward = signal_ratios(signal, facts.hidden, facts.outputs)
     end = forward_end(signal, facts.hidden)
     parts = []
     if forward is not None and beyond(forward):
         parts.append(f"{forward_words} {forward:.3g}x")
     if backward is not None and beyond(backward):
-        parts.append(f"the gradient reaching the first layer is {backward:.3g}x (per element) the "
+        parts.append(f"the gradient reaching the first layer is {backward:.3g}x (in norm) the "
                      "last hidden layer's")
     if not parts:
         return None
@@ -116,9 +131,16 @@ def signal_finding(rule: AuditRule, facts: ModelFacts, beyond: Callable[[float],
 
 def hidden_layers(parameters: list[ParameterReport], weight_of: dict[str, str]) -> frozenset[str]:
     """The modules (of ``weight_of``, probed module -> its weight) whose weight feeds a
-    nonlinearity: the hidden layers, as opposed to output layers and residual projections."""
-    feeding = {p.name for p in parameters if p.activation not in (None, "linear")}
+    nonlinearity and that are no output layer: the hidden layers, as opposed to output layers
+    (even one followed by a ReLU) and residual projections."""
+    feeding = {p.name for p in parameters if p.activation not in (None, "linear") and not p.last_layer}
     return frozenset(module for module, weight in weight_of.items() if weight in feeding)
+
+
+def output_layers(parameters: list[ParameterReport], weight_of: dict[str, str]) -> frozenset[str]:
+    """The modules (of ``weight_of``) whose weight is an output layer's."""
+    last = {p.name for p in parameters if p.last_layer}
+    return frozenset(module for module, weight in weight_of.items() if weight in last)
 
 
 def weights_of(modules: Iterable[str]) -> dict[str, str]:

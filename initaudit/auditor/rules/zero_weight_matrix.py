@@ -36,4 +36,7 @@ def intentional_zero(parameter: ParameterReport) -> str | None:
             return "the end of a residual branch, which conventionally starts at zero"
         if parameter.last_layer:
             return "a zero-initialised output head (timm 'jax' mode convention)"
+        if parameter.added_to_signal:
+            return ("a zero branch added to another signal (a zero convolution): the sum starts as that "
+                    "signal, and the branch's weights still get gradients")
     return None

@@ -3,7 +3,9 @@
 Library conventions first (Hugging Face ``dummy_inputs`` and configs, timm's ``pretrained_cfg``,
 torchvision detection models, diffusers UNets and transformers, ``nn.Transformer*``), then the
 first layer (integer ids for an ``nn.Embedding``, a batch for a Linear, convolution or RNN). When
-the model rejects the first guess, its images are tried again at other common sides.
+the model rejects the first guess, its images are tried again at other common sides, then the
+inputs of the other layers that could take the raw input (registration order need not be the
+order of use: a language model may register its embedding after its encoder).
 """
 
 from __future__ import annotations
@@ -32,32 +34,42 @@ DETECTION_SIDE = 64
 COMMON_SIDES = (28, 32, 64, 96, 128, 224, 256, 384)
 #: A raw waveform's length when the config names no feature-extractor convolutions (1 s at 16 kHz).
 WAVEFORM_SAMPLES = 16000
+#: Other layers' inputs tried, at most, when the first layer's is rejected (each try is a forward pass).
+OTHER_ENTRY_LAYERS = 3
 
 
 
 
 def infer_example(model: torch.nn.Module, shape: tuple[int, ...] | None, seed: int) -> Example:
+    return next(_inferred(model, shape, seed))
+
+
+def candidate_examples(model: torch.nn.Module, shape: tuple[int, ...] | None, seed: int) -> Iterator[Example]:
+    """The inferred input, then (no ``shape`` given) the same with its square images at each
+    of :data:`COMMON_SIDES`, then the inputs of other layers that could come first: for the
+    caller to try in turn until the model accepts one."""
+    inferred = _inferred(model, shape, seed)
+    first = next(inferred)
+    yield first
+    sides = {value.shape[-1] for value in _images(first)}
+    if shape is None and sides:
+        generator = torch.Generator().manual_seed(seed)
+        for side in COMMON_SIDES:
+            if side not in sides:
+                yield _resized(first, side, generator)
+    yield from inferred
+
+
+def _inferred(model: torch.nn.Module, shape: tuple[int, ...] | None, seed: int) -> Iterator[Example]:
+    """A library convention's input, else one per layer that could take the raw input."""
     generator = torch.Generator().manual_seed(seed)
     if shape is None:
         for recognise in _CONVENTIONS:
             found = recognise(model, generator)
             if found is not None:
-                return found
-    return _from_first_layer(model, shape, generator)
-
-
-def candidate_examples(model: torch.nn.Module, shape: tuple[int, ...] | None, seed: int) -> Iterator[Example]:
-    """The inferred input, then (no ``shape`` given) the same with its square images at each
-    of :data:`COMMON_SIDES`: for the caller to try in turn until the model accepts one."""
-    first = infer_example(model, shape, seed)
-    yield first
-    sides = {value.shape[-1] for value in _images(first)}
-    if shape is not None or not sides:
-        return
-    generator = torch.Generator().manual_seed(seed)
-    for side in COMMON_SIDES:
-        if side not in sides:
-            yield _resized(first, side, generator)
+                yield found
+                return
+    yield from _from_entry_layers(model, shape, generator)
 
 
 def has_lazy_parameters(model: torch.nn.Module) -> bool:
@@ -175,26 +187,55 @@ def _torchvision_detection(model: torch.nn.Module, generator: torch.Generator) -
 
 def _diffusers(model: torch.nn.Module, generator: torch.Generator) -> Example | None:
     """A denoiser's call: latents under the forward's own name (``sample`` for a UNet,
-    ``hidden_states`` for a diffusion transformer), a timestep per latent, and each conditioning
-    input the forward takes that the config sizes (text states, class labels, pooled text)."""
+    ``hidden_states`` for a diffusion transformer), laid out as the layer taking them reads them
+    (:func:`_latents`), a timestep per latent, and each conditioning input the forward takes that
+    the config sizes (text states, class labels, pooled text, rotary position ids, guidance, a
+    control image)."""
     config = getattr(model, "config", None)
     accepted = _forward_parameters(model)
     main = next((name for name in _DIFFUSERS_LATENTS if name in accepted), None)
     if config is None or not type(model).__module__.startswith("diffusers") or "timestep" not in accepted or not main:
         return None
-    size = getattr(config, "sample_size", None) or 32
-    height, width = (size, size) if isinstance(size, int) else size
-    channels = int(getattr(config, "in_channels", 4))
-    kwargs: dict[str, Any] = {main: torch.randn(2, channels, height, width, generator=generator),
-                              "timestep": torch.tensor([10, 500])}
+    latents = _latents(model, config, generator)
+    kwargs: dict[str, Any] = {main: latents, "timestep": torch.tensor([10, 500])}
     for name, make in _DIFFUSERS_CONDITIONS.items():
-        value = make(config, generator) if name in accepted else None
+        value = make(config, generator, latents) if name in accepted else None
         if value is not None:
             kwargs[name] = value
-    if getattr(model, "use_additional_conditions", False) and "added_cond_kwargs" in accepted:
+    if latents.dim() == 4 and getattr(model, "use_additional_conditions", False) and "added_cond_kwargs" in accepted:
+        height, width = latents.shape[-2:]
         kwargs["added_cond_kwargs"] = {"resolution": torch.tensor([[float(height), float(width)]] * 2),
                                        "aspect_ratio": torch.tensor([[height / width]] * 2)}
     return Example(kwargs=kwargs, origin="diffusers config")
+
+
+def _latents(model: torch.nn.Module, config: Any, generator: torch.Generator) -> torch.Tensor:
+    """Latents of ``config.in_channels`` channels: a packed token sequence (batch x tokens x
+    channels) for a model whose first layer on them is a Linear over the channels (Flux's
+    ``x_embedder``), else as many spatial sides of ``sample_size`` as the convolutions have
+    (a 1-D UNet's (batch, channels, length), an image's two)."""
+    channels = int(getattr(config, "in_channels", 4) or 4)
+    dims = _latent_dims(model, channels)
+    if dims == 0:
+        return torch.randn(2, SEQUENCE, channels, generator=generator)
+    size = getattr(config, "sample_size", None) or 32
+    sides = [int(side) for side in (size if isinstance(size, (list, tuple)) else [size])]
+    sides = sides if len(sides) == dims else [sides[0]] * dims
+    return torch.randn(2, channels, *sides, generator=generator)
+
+
+def _latent_dims(model: torch.nn.Module, channels: int) -> int:
+    """Spatial dimensions of the latents: those of the convolution taking ``channels`` inputs, 0
+    (a token sequence) where a Linear takes them and no convolution does, else those of the
+    model's first convolution (one that widens its input first, as a 1-D UNet concatenating its
+    time embedding does), 2 without any."""
+    convolutions = [m for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
+    taking = next((m for m in convolutions if m.in_channels == channels), None)
+    if taking is not None:
+        return len(taking.kernel_size)
+    if any(isinstance(m, torch.nn.Linear) and m.in_features == channels for m in model.modules()):
+        return 0
+    return len(convolutions[0].kernel_size) if convolutions else 2
 
 
 def _first_size(config: Any, names: tuple[str, ...]) -> int | None:
@@ -203,27 +244,64 @@ def _first_size(config: Any, names: tuple[str, ...]) -> int | None:
     return int(value[0] if isinstance(value, (list, tuple)) else value) if value else None
 
 
-def _text_states(config: Any, generator: torch.Generator) -> torch.Tensor | None:
+def _text_states(config: Any, generator: torch.Generator, latents: torch.Tensor) -> torch.Tensor | None:
     # What the model projects from (a transformer's caption_channels or joint_attention_dim, a
     # UNet's encoder_hid_dim) before the width it attends to (cross_attention_dim).
     width = _first_size(config, ("caption_channels", "joint_attention_dim", "encoder_hid_dim",
                                   "cross_attention_dim"))
-    return torch.randn(2, 8, width, generator=generator) if width else None
+    return torch.randn(len(latents), TEXT_TOKENS, width, generator=generator) if width else None
 
 
-def _class_labels(config: Any, generator: torch.Generator) -> torch.Tensor | None:
+def _class_labels(config: Any, generator: torch.Generator, latents: torch.Tensor) -> torch.Tensor | None:
     classes = _first_size(config, ("num_embeds_ada_norm", "num_class_embeds"))
-    return torch.randint(classes, (2,), generator=generator) if classes else None
+    return torch.randint(classes, (len(latents),), generator=generator) if classes else None
 
 
-def _pooled_text(config: Any, generator: torch.Generator) -> torch.Tensor | None:
+def _pooled_text(config: Any, generator: torch.Generator, latents: torch.Tensor) -> torch.Tensor | None:
     width = _first_size(config, ("pooled_projection_dim",))
-    return torch.randn(2, width, generator=generator) if width else None
+    return torch.randn(len(latents), width, generator=generator) if width else None
+
+
+def _position_ids(tokens: int, config: Any) -> torch.Tensor | None:
+    """Rotary position ids, one row per token and one column per axis the config gives rotary
+    sizes for (``axes_dims_rope``)."""
+    axes = getattr(config, "axes_dims_rope", None)
+    if not axes:
+        return None
+    return torch.arange(tokens, dtype=torch.float32)[:, None].expand(tokens, len(axes)).contiguous()
+
+
+def _image_ids(config: Any, generator: torch.Generator, latents: torch.Tensor) -> torch.Tensor | None:
+    return _position_ids(latents.shape[1], config) if latents.dim() == 3 else None
+
+
+def _text_ids(config: Any, generator: torch.Generator, latents: torch.Tensor) -> torch.Tensor | None:
+    return _position_ids(TEXT_TOKENS, config)
+
+
+def _guidance(config: Any, generator: torch.Generator, latents: torch.Tensor) -> torch.Tensor | None:
+    """A guidance scale per latent, where the config embeds one (a guidance-distilled model)."""
+    return torch.full((len(latents),), 3.5) if getattr(config, "guidance_embeds", False) else None
+
+
+def _control_image(config: Any, generator: torch.Generator, latents: torch.Tensor) -> torch.Tensor | None:
+    """The image a ControlNet is conditioned on: ``conditioning_channels`` channels, larger than the
+    latents by the halvings of its conditioning embedding (one per stage after the first)."""
+    channels = getattr(config, "conditioning_channels", None)
+    if not channels or latents.dim() < 3:
+        return None
+    stages = getattr(config, "conditioning_embedding_out_channels", None) or ()
+    scale = 2 ** max(len(stages) - 1, 0)
+    sides = [side * scale for side in latents.shape[2:]]
+    return torch.randn(len(latents), int(channels), *sides, generator=generator)
 
 
 _DIFFUSERS_LATENTS = ("sample", "hidden_states")
-_DIFFUSERS_CONDITIONS: dict[str, Callable[[Any, torch.Generator], torch.Tensor | None]] = {
+#: Text tokens of the conditioning states (and their position ids).
+TEXT_TOKENS = 8
+_DIFFUSERS_CONDITIONS: dict[str, Callable[[Any, torch.Generator, torch.Tensor], torch.Tensor | None]] = {
     "encoder_hidden_states": _text_states, "class_labels": _class_labels, "pooled_projections": _pooled_text,
+    "img_ids": _image_ids, "txt_ids": _text_ids, "guidance": _guidance, "controlnet_cond": _control_image,
 }
 
 
@@ -252,16 +330,60 @@ _CONVENTIONS: tuple[Callable[[torch.nn.Module, torch.Generator], Example | None]
 # --------------------------------------------------------------------------- first layer
 
 
-def _from_first_layer(model: torch.nn.Module, shape: tuple[int, ...] | None,
-                      generator: torch.Generator) -> Example:
+def _from_entry_layers(model: torch.nn.Module, shape: tuple[int, ...] | None,
+                       generator: torch.Generator) -> Iterator[Example]:
+    """The first layer's input, then those of the other layers that could take the raw input
+    (:func:`_entry_layers`), each distinct input once; the first layer's error when none gives one."""
     first = _first_layer(model)
     if first is None:
         raise AuditError("the model has no parameters to probe")
-    origin = "--input-shape" if shape is not None else "first layer"
-    dtype = next(first.parameters()).dtype
-    if shape is None and has_lazy_parameters(first):
+    if shape is None and has_lazy_parameters(first):  # it takes any size: no other layer says which
         raise AuditError(f"the model starts with {class_name(first)}, whose input size only a first forward "
                          "pass sets; pass --input-shape or --example-inputs")
+    failure: AuditError | None = None
+    seen: set[tuple[Any, ...]] = set()
+    for name, layer in _entry_layers(model, first):
+        try:
+            example = _from_layer(layer, shape, generator)
+        except AuditError as error:
+            failure = failure or error
+            continue
+        if layer is not first and shape is None:
+            example.origin = f"input of {name}"
+        key = _signature(example)
+        if key not in seen:
+            seen.add(key)
+            yield example
+        if len(seen) > OTHER_ENTRY_LAYERS:
+            return
+    if not seen:
+        raise failure or AuditError("the model has no parameters to probe")
+
+
+def _entry_layers(model: torch.nn.Module, first: torch.nn.Module) -> Iterator[tuple[str, torch.nn.Module]]:
+    """``first``, then every other leaf layer that can take a raw input (a lookup table, a Linear,
+    a convolution, a recurrent layer), in registration order; lazy ones excluded."""
+    yield "", first
+    for name, module in model.named_modules():
+        if module is first or any(True for _ in module.children()) or has_lazy_parameters(module):
+            continue
+        if isinstance(module, _ENTRY_TYPES) or class_name(module) in knowledge.TRANSPOSED_DENSE_LAYERS:
+            yield name, module
+
+
+_ENTRY_TYPES = (torch.nn.Embedding, torch.nn.EmbeddingBag, torch.nn.Linear, torch.nn.modules.conv._ConvNd,
+                torch.nn.RNNBase)
+
+
+def _signature(example: Example) -> tuple[Any, ...]:
+    values = [*example.args, *example.kwargs.values()]
+    return tuple((tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else type(v) for v in values)
+
+
+def _from_layer(first: torch.nn.Module, shape: tuple[int, ...] | None, generator: torch.Generator) -> Example:
+    """The input ``first`` takes as the model's first layer."""
+    origin = "--input-shape" if shape is not None else "first layer"
+    dtype = next(first.parameters()).dtype
     if isinstance(first, (torch.nn.Embedding, torch.nn.EmbeddingBag)):
         size = shape or (TOKEN_BATCH, SEQUENCE)
         return Example((torch.randint(first.num_embeddings, size, generator=generator),), origin=origin)

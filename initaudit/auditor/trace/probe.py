@@ -11,7 +11,7 @@ from initaudit.auditor.errors import AuditError
 from initaudit.auditor.identify.layers import module_kind
 from initaudit.auditor.load.example import Example
 from initaudit.auditor.results import SignalRow
-from initaudit.auditor.trace.activations import call_model, isolated, tensors_in, tracked_modules
+from initaudit.auditor.trace.activations import call_model, isolated, tensors_in, tracked_modules, weight_uses
 from initaudit.auditor.trace.example_inputs import has_lazy_parameters
 from initaudit.knowledge import LayerKind
 
@@ -98,7 +98,8 @@ def _probe(model: torch.nn.Module, example: Example, seed: int) -> list[SignalRo
         if id(module) in tracked and module_kind(module) is not LayerKind.EMBEDDING:
             handles.append(module.register_forward_hook(forward_hook(name)))
     try:
-        with isolated(model):
+        # A layer used through its weight (F.linear(x, layer.weight)) gets its row from that use.
+        with isolated(model), weight_uses(model, example, lambda layer, out: forward_hook(layer)(model, (), out)):
             torch.manual_seed(seed)
             output = next(tensors_in(call_model(model, example)), None)
             names = list(outputs)
@@ -119,26 +120,41 @@ def _probe(model: torch.nn.Module, example: Example, seed: int) -> list[SignalRo
                       rows[name].get("rms")) for name in order]
 
 
-def signal_ratios(signal: list[SignalRow], hidden: Collection[str] = ()) -> tuple[float | None, float | None]:
-    """(forward std last hidden/first, backward dL/dh per-element RMS first/last) over the
-    probed layers. The backward ratio is per element, so that layers of different widths compare, and
-    ends at the last layer that propagates a gradient: the output layer's is the probe's own
-    random direction, not something depth produced. Likewise the forward ratio ends at the last
-    layer of ``hidden`` (those feeding a nonlinearity) when one was probed: the scale of an
-    output layer (a small or zeroed head, a detector's box regression) is the model's choice."""
+def signal_ratios(signal: list[SignalRow], hidden: Collection[str] = (),
+                  outputs: Collection[str] = ()) -> tuple[float | None, float | None]:
+    """(forward std last hidden/first, backward dL/dh norm first/last inner layer) over the
+    probed layers. The forward ratio ends at the last layer of ``hidden`` (those feeding a
+    nonlinearity, output layers left out) when one was probed: the scale of an output layer (a
+    small or zeroed head, a detector's box regression) is the model's choice. The backward ratio
+    ends at the last layer that is none of ``outputs`` (the layer before the last when none are
+    given): an output layer's gradient is the probe's own random direction, not something depth
+    produced.
+
+    Each side compares what a fan-in init keeps through any layer: the forward std per element
+    (whatever a layer's width or stride), the backward gradient's norm (the batch being the same
+    at every layer, per example too). Per element, the gradient would fall with every pooling,
+    stride or flatten that cuts the element count, and grow with every layer that widens."""
     if len(signal) < 2:
         return None, None
     first, end = signal[0], forward_end(signal, hidden)
     forward = end.forward_std / first.forward_std if first.forward_std > 0 else None
     backward = None
-    last = signal[-2] if len(signal) > 2 else signal[-1]
-    if first.grad_rms is not None and last.grad_rms:
-        backward = first.grad_rms / last.grad_rms
+    last = backward_end(signal, outputs)
+    if first.grad_norm is not None and last.grad_norm:
+        backward = first.grad_norm / last.grad_norm
     return forward, backward
 
 
 def forward_end(signal: list[SignalRow], hidden: Collection[str]) -> SignalRow:
     return next((row for row in reversed(signal[1:]) if row.module in hidden), signal[-1])
+
+
+def backward_end(signal: list[SignalRow], outputs: Collection[str] = ()) -> SignalRow:
+    """The last layer with a gradient that is no output layer; the layer before the last when no
+    output layers are given or none is left."""
+    inner = [row for row in signal[1:] if row.module not in outputs] if outputs else signal[1:-1]
+    fallback = signal[-2] if len(signal) > 2 else signal[-1]
+    return next((row for row in reversed(inner) if row.grad_norm), fallback)
 
 
 def outside_band(ratio: float | None) -> bool:

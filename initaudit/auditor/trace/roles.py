@@ -42,6 +42,10 @@ class ParameterRole:
     traced: bool = True
     #: For a table that is also a contraction weight (a tied output head): the layer using it so.
     head: str | None = None
+    #: Contracted only after the forward normalised it by its own statistics (weight
+    #: standardisation, weight normalisation's direction, a cosine classifier): its stored scale
+    #: has no effect on the signal, so no std target applies to it.
+    scale_free: bool = False
 
     @property
     def weight_matrix(self) -> bool:
@@ -102,6 +106,25 @@ _WITH_SIGNAL: dict[str, Role] = {**dict.fromkeys(_ADDS | _INSERTS, Role.ADDITIVE
                                  **dict.fromkeys(_PRODUCTS, Role.SCALE)}
 #: Calls that squash a parameter into a gate's range.
 _SQUASHES = frozenset({"sigmoid", "tanh", "hardsigmoid", "softmax", "sigmoid_", "tanh_"})
+#: Calls that normalise a tensor by its own statistics: function -> the slot of that tensor. On a
+#: parameter alone (``F.batch_norm(weight.view(1, C, -1), None, None, training=True)``) they make
+#: its scale irrelevant to what uses the result.
+_SELF_NORMALISING: dict[str, tuple[int, str]] = {
+    **{name: (0, "input") for name in ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
+                                       "normalize")},
+    "_weight_norm": (0, "v"),
+}
+#: Reductions that measure a tensor's spread; ``*_mean`` return it first.
+_SPREADS = frozenset({"std", "var", "norm", "std_mean", "var_mean", "linalg_vector_norm", "linalg_norm",
+                      "vector_norm", "frobenius_norm"})
+#: Calls on one spread that keep it a spread (+1: an eps added, a root, a clamp) or invert it (-1).
+_SPREAD_KEEPS = frozenset({"add", "__add__", "__radd__", "add_", "sqrt", "clamp", "clamp_min", "clamp_", "clamp_min_",
+                           "__iadd__", "expand_as", "expand", "view", "reshape", "unsqueeze"})
+_SPREAD_INVERTS = frozenset({"rsqrt", "reciprocal", "__rtruediv__"})
+#: Calls whose later tensor arguments give only a shape or a type.
+_SHAPED_LIKE = frozenset({"reshape_as", "view_as", "expand_as", "type_as"})
+_DIVIDES = frozenset({"div", "__truediv__", "div_", "__itruediv__"})
+_MULTIPLIES = frozenset({"mul", "__mul__", "__rmul__", "mul_", "__imul__"})
 #: Calls that only look at a tensor, whatever it is.
 _QUERIES = frozenset({"dim", "size", "numel", "__len__", "is_floating_point", "__format__", "__bool__",
                       "item", "tolist", "requires_grad_", "data_ptr"})
@@ -122,6 +145,13 @@ class RoleRecorder:
         self.roles: dict[str, set[Role]] = {}
         self.fan_in: dict[str, int] = {}
         self.aliases: dict[str, list[str]] = {}
+        #: Tensor id -> the parameters it holds normalised by their own statistics.
+        self.normalised: dict[int, frozenset[str]] = {}
+        #: Tensor id -> (the parameters whose spread it measures, +1 the spread, -1 its inverse).
+        self.spreads: dict[int, tuple[frozenset[str], int]] = {}
+        #: Parameters contracted as they are, and contracted only normalised.
+        self.contracted_raw: set[str] = set()
+        self.contracted_normalised: set[str] = set()
         canonical: dict[int, str] = {}
         for name, parameter in model.named_parameters(remove_duplicate=False):
             first = canonical.setdefault(id(parameter), name)
@@ -143,6 +173,7 @@ class RoleRecorder:
         made = self._consume(name, args, kwargs, signal) and data
         if not signal and not made:
             self._derive(result, parameters)
+            self._follow_normalisation(name, args, kwargs, result)
         return made
 
     def is_parameter(self, tensor: torch.Tensor) -> bool:
@@ -156,6 +187,8 @@ class RoleRecorder:
             for slot in _WEIGHT_SLOTS[name]:
                 for parameter, tensor in self._at(args, kwargs, slot):
                     self._add(parameter, Role.CONTRACTION, _contracted(name, slot[0], tensor))
+                    normalised = parameter in self.normalised.get(id(tensor), ())
+                    (self.contracted_normalised if normalised else self.contracted_raw).add(parameter)
             self._give(args, kwargs, _BIAS_SLOTS.get(name), Role.ADDITIVE)
         elif name == "einsum":
             for parameter, fan_in in _einsum_operands(self, args):
@@ -208,8 +241,55 @@ class RoleRecorder:
     def _derive(self, result: Any, parameters: frozenset[str]) -> None:
         for item in tensors_in(result):
             if id(item) not in self.derived:
-                weakref.finalize(item, self.derived.pop, id(item), None)
+                weakref.finalize(item, self._forget, id(item))
             self.derived[id(item)] = parameters
+
+    def _forget(self, key: int) -> None:
+        for table in (self.derived, self.normalised, self.spreads):
+            table.pop(key, None)
+
+    def _follow_normalisation(self, name: str, args: tuple, kwargs: dict, result: Any) -> None:
+        """Track, on parameters alone, which tensors hold a parameter normalised by its own
+        statistics: a normalisation applied to it, or it divided by its own spread
+        (``(w - w.mean()) / w.std()``, ``v * torch.rsqrt(v.var() + eps)``)."""
+        items = list(tensors_in(result))
+        if name in _SPREADS:
+            measured = self.parameters_in(args[:1])
+            if items and measured:
+                self.spreads[id(items[0])] = (measured, 1)
+            return
+        if name in _SHAPED_LIKE:
+            args, kwargs = args[:1], {}
+        operands = list(tensors_in((args, kwargs)))
+        spreads = [self.spreads[id(t)] for t in operands if id(t) in self.spreads]
+        if len(operands) == 1 and spreads and (name in _SPREAD_KEEPS or name in _SPREAD_INVERTS) and len(items) == 1:
+            measured, sign = spreads[0]
+            self.spreads[id(items[0])] = (measured, -sign if name in _SPREAD_INVERTS else sign)
+            return
+        normalised = self._normalised_in((args, kwargs))
+        if name in _SELF_NORMALISING:
+            normalised |= {p for p, _ in self._at(args, kwargs, _SELF_NORMALISING[name])}
+        elif spreads and (name in _DIVIDES or name in _MULTIPLIES):
+            wanted = 1 if name in _DIVIDES else -1
+            numerators = list(tensors_in(args[:1])) if name in _DIVIDES else operands
+            values = self.parameters_in(tuple(t for t in numerators if id(t) not in self.spreads))
+            normalised |= {p for measured, sign in spreads if sign == wanted for p in measured & values}
+        for item in items:
+            if normalised:
+                self.normalised[id(item)] = frozenset(normalised)
+            else:
+                self.normalised.pop(id(item), None)
+
+    def _normalised_in(self, value: Any) -> set[str]:
+        """The parameters every argument holding them holds normalised (one raw use spoils it)."""
+        normalised: set[str] = set()
+        raw: set[str] = set()
+        for tensor in tensors_in(value):
+            held = self.normalised.get(id(tensor), frozenset())
+            normalised |= held
+            if id(tensor) not in self.spreads:
+                raw |= self.derived.get(id(tensor), frozenset()) - held
+        return normalised - raw
 
     def result(self, layers: set[str]) -> dict[str, ParameterRole]:
         """Parameter -> its traced role; ``layers``: the weight layers the forward ran (where a
@@ -218,7 +298,9 @@ class RoleRecorder:
         for parameter, roles in self.roles.items():
             others = [alias.rpartition(".")[0] for alias in self.aliases.get(parameter, [])[1:]]
             head = next((owner for owner in others if owner in layers), None)
-            found[parameter] = ParameterRole(frozenset(roles), self.fan_in.get(parameter), head=head)
+            scale_free = parameter in self.contracted_normalised and parameter not in self.contracted_raw
+            found[parameter] = ParameterRole(frozenset(roles), self.fan_in.get(parameter), head=head,
+                                             scale_free=scale_free)
         return found
 
 

@@ -1,6 +1,6 @@
 """Minimal reproducers, in plain torch, of what the zoo found: each convention understood at its
 root (module kinds, gates, soon-rescaled mismatches, zero heads, tied copies, transposed dense
-layers, per-element gradients, exact fingerprints) and the inputs the probe infers or is given."""
+layers, gradient norms, exact fingerprints) and the inputs the probe infers or is given."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class SqueezeExcite(nn.Module):
         self.fc1 = nn.Conv2d(channels, reduced, 1)
         self.fc2 = nn.Conv2d(reduced, channels, 1)
         self.gate = gate
-        nn.init.kaiming_normal_(self.fc2.weight, mode="fan_out", nonlinearity="relu")  # torchvision's choice
+        nn.init.normal_(self.fc2.weight, std=0.05)  # scaled down: the gate starts near its midpoint
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.gate(self.fc2(torch.relu(self.fc1(x.mean((2, 3), keepdim=True)))))
@@ -205,9 +205,11 @@ def test_transposed_dense_layer_gets_its_true_fans() -> None:
     assert ("IA206", Severity.WARNING) in findings(xavier, "0.weight")
 
 
-def test_backward_ratio_compares_per_element_gradients_of_hidden_layers() -> None:
+def test_backward_ratio_compares_gradient_norms_of_hidden_layers() -> None:
+    """A fan-in init keeps the gradient's norm, not its per-element RMS, through a layer of
+    another width (or a pooling, a stride)."""
     rows = [SignalRow("wide", 1.0, 1.0, grad_norm=1.0, grad_rms=0.01),
-            SignalRow("narrow", 1.0, 1.0, grad_norm=0.1, grad_rms=0.01),
+            SignalRow("narrow", 1.0, 1.0, grad_norm=1.0, grad_rms=0.1),
             SignalRow("head", 1.0, 1.0, grad_norm=5.0, grad_rms=1.0)]
     assert signal_ratios(rows) == (1.0, 1.0)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -47,8 +49,11 @@ def test_a_given_input_shape_is_never_changed() -> None:
 
 def test_sides_are_tried_for_images_only() -> None:
     assert len(list(candidate_examples(nn.Sequential(nn.Linear(8, 4)), None, 0))) == 1
-    sides = [example.args[0].shape[-1] for example in candidate_examples(flat_head_cnn(), None, 0)]
-    assert sides == [32, 28, 64, 96, 128, 224, 256, 384]
+    examples = list(candidate_examples(flat_head_cnn(), None, 0))
+    assert [example.args[0].shape[-1] for example in examples[:8]] == [32, 28, 64, 96, 128, 224, 256, 384]
+    # Then the inputs of the other layers that could come first.
+    assert [(example.origin, example.args[0].shape) for example in examples[8:]] == [
+        ("input of 2", (8, 8, 32, 32)), ("input of 6", (64, 392))]
 
 
 def test_first_layer_is_past_a_root_that_owns_only_tokens() -> None:
@@ -115,3 +120,154 @@ def test_a_spectrogram_as_input_values() -> None:
     example = infer_example(model, None, 0)
     assert example.kwargs["input_values"].shape == (4, 32, 16)
     model(**example.kwargs)
+
+
+class WordLanguageModel(nn.Module):
+    """pytorch/examples' word language model: the embedding registered after the encoder."""
+
+    def __init__(self, embedding_first: bool) -> None:
+        super().__init__()
+        if embedding_first:
+            self.input_emb = nn.Embedding(100, 32)
+        self.encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 2, 64), 2, enable_nested_tensor=False)
+        if not embedding_first:
+            self.input_emb = nn.Embedding(100, 32)
+        self.decoder = nn.Linear(32, 100)
+
+    def forward(self, src: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(self.input_emb(src)))
+
+
+@pytest.mark.parametrize("embedding_first", [True, False])
+def test_the_first_layer_is_found_by_use_not_registration(embedding_first: bool) -> None:
+    report = initaudit.audit(WordLanguageModel(embedding_first))
+    note = _probe_note(report)
+    assert note.kind is NoteKind.PROBED and report.signal
+    origin = "first layer" if embedding_first else "input of input_emb"
+    assert note.text == f"forward probe on {origin} (4x16)"
+
+
+def test_no_layer_takes_the_input_reports_the_first_layers_failure() -> None:
+    with pytest.raises(AuditError, match="cannot infer an input for a model starting with LayerNorm"):
+        infer_example(nn.Sequential(nn.LayerNorm(8), nn.PReLU()), None, 0)
+
+
+# --------------------------------------------------------------------------- diffusers-style denoisers
+# Plain torch posing as diffusers (the module path and a config are what the convention reads).
+
+def _posing(cls: type, **config: Any) -> nn.Module:
+    cls.__module__ = "diffusers.models.posing"
+    model = cls()
+    model.config = types.SimpleNamespace(**config)
+    return model
+
+
+class Denoiser1D(nn.Module):
+    """A 1-D UNet: its convolutions widen the sample with a time embedding first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.time = nn.Linear(1, 6)
+        self.conv = nn.Conv1d(2 + 6, 8, 3, padding=1)
+        self.out = nn.Conv1d(8, 2, 1)
+
+    def forward(self, sample: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+        time = self.time(timestep.float()[:, None])[..., None].expand(-1, -1, sample.shape[-1])
+        return self.out(torch.relu(self.conv(torch.cat([sample, time], dim=1))))
+
+
+class PackedTransformer(nn.Module):
+    """Flux-style: packed latent tokens, text states, pooled text, rotary ids per axis, guidance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_embedder = nn.Linear(16, 32)
+        self.context_embedder = nn.Linear(24, 32)
+        self.pooled = nn.Linear(12, 32)
+        self.guidance_embedder = nn.Linear(1, 32)
+        self.out = nn.Linear(32, 16)
+
+    def forward(self, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
+                pooled_projections: torch.Tensor | None = None, timestep: torch.Tensor | None = None,
+                img_ids: torch.Tensor | None = None, txt_ids: torch.Tensor | None = None,
+                guidance: torch.Tensor | None = None) -> torch.Tensor:
+        assert img_ids.shape == (hidden_states.shape[1], 3) and txt_ids.shape == (encoder_hidden_states.shape[1], 3)
+        condition = self.pooled(pooled_projections) + self.guidance_embedder(guidance[:, None])
+        tokens = torch.cat([self.context_embedder(encoder_hidden_states), self.x_embedder(hidden_states)], dim=1)
+        tokens = torch.relu(tokens + condition[:, None])
+        return self.out(tokens[:, encoder_hidden_states.shape[1]:])
+
+
+class ControlDenoiser(nn.Module):
+    """ControlNet-style: a control image at twice the latents' side, embedded down to them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_in = nn.Conv2d(4, 8, 3, padding=1)
+        self.cond_embedding = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.SiLU(),
+                                            nn.Conv2d(4, 8, 3, padding=1, stride=2))
+        self.out = nn.Conv2d(8, 4, 1)
+
+    def forward(self, sample: torch.Tensor, timestep: torch.Tensor, controlnet_cond: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.conv_in(sample) + self.cond_embedding(controlnet_cond)))
+
+
+class Denoiser2D(Denoiser1D):
+    def __init__(self) -> None:
+        nn.Module.__init__(self)
+        self.conv = nn.Conv2d(4, 8, 3, padding=1)
+        self.out = nn.Conv2d(8, 4, 1)
+
+    def forward(self, sample: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.conv(sample)))
+
+
+@pytest.mark.parametrize(("model", "shapes"), [
+    (lambda: _posing(Denoiser1D, in_channels=2, sample_size=64), {"sample": (2, 2, 64)}),
+    (lambda: _posing(PackedTransformer, in_channels=16, joint_attention_dim=24, pooled_projection_dim=12,
+                     axes_dims_rope=(4, 6, 6), guidance_embeds=True),
+     {"hidden_states": (2, 16, 16), "encoder_hidden_states": (2, 8, 24), "pooled_projections": (2, 12),
+      "img_ids": (16, 3), "txt_ids": (8, 3), "guidance": (2,)}),
+    (lambda: _posing(ControlDenoiser, in_channels=4, sample_size=16, conditioning_channels=3,
+                     conditioning_embedding_out_channels=(4, 8)),
+     {"sample": (2, 4, 16, 16), "controlnet_cond": (2, 3, 32, 32)}),
+    (lambda: _posing(Denoiser2D, in_channels=4, sample_size=16), {"sample": (2, 4, 16, 16)}),
+], ids=["unet_1d", "packed_tokens", "control_image", "unet_2d"])
+def test_denoiser_inputs_follow_what_the_model_declares(model: Any, shapes: dict[str, tuple[int, ...]]) -> None:
+    built = model()
+    example = infer_example(built, None, 0)
+    assert {name: tuple(value.shape) for name, value in example.kwargs.items() if name != "timestep"} == shapes
+    report = initaudit.audit(built)
+    assert _probe_note(report).kind is NoteKind.PROBED and report.coverage["traced"] == report.coverage["layers"]
+
+
+def test_a_packed_transformer_without_guidance_gets_none() -> None:
+    model = _posing(PackedTransformer, in_channels=16, joint_attention_dim=24, pooled_projection_dim=12,
+                    axes_dims_rope=(4, 6, 6))
+    assert "guidance" not in infer_example(model, None, 0).kwargs
+
+
+@pytest.mark.parametrize("name", ["flux", "unet1d", "controlnet"])
+def test_stock_diffusers_denoisers_take_the_inferred_input(name: str) -> None:
+    declare_torchvision_ops()
+    diffusers = pytest.importorskip("diffusers")
+    builders = {
+        "flux": lambda: diffusers.FluxTransformer2DModel(
+            patch_size=1, in_channels=16, out_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
+            num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=16, axes_dims_rope=(4, 6, 6)),
+        "unet1d": lambda: diffusers.UNet1DModel(
+            sample_size=64, in_channels=2, out_channels=2, extra_in_channels=32, block_out_channels=(16, 32, 32),
+            down_block_types=("DownBlock1DNoSkip", "DownBlock1D", "AttnDownBlock1D"),
+            up_block_types=("AttnUpBlock1D", "UpBlock1D", "UpBlock1DNoSkip"), mid_block_type="UNetMidBlock1D",
+            out_block_type=None, act_fn="mish", time_embedding_type="fourier", flip_sin_to_cos=True,
+            use_timestep_embedding=False),
+        "controlnet": lambda: diffusers.ControlNetModel(
+            in_channels=4, block_out_channels=(16, 32), layers_per_block=1, norm_num_groups=8,
+            cross_attention_dim=16, attention_head_dim=8, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+            conditioning_embedding_out_channels=(8, 16)),
+    }
+    torch.manual_seed(0)
+    model = builders[name]()
+    example = infer_example(model, None, 0)
+    with torch.no_grad():
+        model(*example.args, **example.kwargs)

@@ -15,12 +15,26 @@ import torch
 import initaudit
 from initaudit.auditor.notes import NoteKind
 from initaudit.diagnostics import Severity
+from initaudit.model_command import run_model
 from tests.audit.zoo.conftest import ZOO, Zoo
 
-#: Stock models with warnings that are the library's own (see test_library_findings).
+#: Stock models whose warnings are true, each with the library code that causes it.
 LIBRARY_FINDINGS = {
-    # torch's TransformerEncoder deep-copies one layer: every layer starts identical.
-    "transformer_encoder_copies": {"IA204"},
+    # transformers' MobileViTPreTrainedModel._init_weights draws BatchNorm2d weights (the scales
+    # after every convolution) from N(0, initializer_range=0.02), not ones: signs at random, every
+    # channel scaled down about 50x. Its 4.x releases left BatchNorm at torch's default.
+    "mobilevit": {"IA211"},
+    # pytorch/examples' word_language_model builds nn.TransformerEncoder(layer, n), which deep-copies
+    # one layer: every encoder layer starts identical (torch documents the copy).
+    "pt_word_lm": {"IA204"},
+    # torchvision's LastLevelP6P7 draws p6 and p7 with kaiming_uniform_(a=1), a linear gain, but
+    # p7 reads F.relu(p6): p6 starts at 1/sqrt(2) of what the ReLU after it needs (Detectron's
+    # convention; one layer, so the signal does not compound).
+    "tv_retinanet": {"IA206"},
+    # LeNet-5 as books write it keeps torch's default init (U(+-1/sqrt(fan_in)), std
+    # 1/sqrt(3 fan_in)) before four tanh layers, which need gain 5/3: 0.35x at each, and the
+    # gradient reaching the first layer is about 0.04x the last hidden layer's.
+    "pt_lenet5": {"IA206", "IA207"},
 }
 
 
@@ -88,7 +102,14 @@ def test_detector_box_head_keeps_torchs_default(zoo: Zoo) -> None:
     assert all("torch's default init" in f.message for f in head)
 
 
-def test_library_findings(zoo: Zoo) -> None:
+@pytest.mark.parametrize("name", sorted(LIBRARY_FINDINGS))
+def test_library_findings(zoo: Zoo, name: str) -> None:
+    report = zoo.report(name)
+    assert {f.code for f in failing(report)} == LIBRARY_FINDINGS[name]
+    assert report.signal
+
+
+def test_torchs_own_encoder_copies_its_layer() -> None:
     copies = initaudit.audit(torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(32, 2, 64), 2))
     assert {f.code for f in failing(copies)} == {"IA204"}
 
@@ -131,6 +152,24 @@ FAULTS = [
     ("unscaled N(0,1)", "vit", "layers.0.attention.q_proj.weight", _set, torch.nn.init.normal_,
      "IA206"),
     ("unscaled N(0,1)", "vit", "layers.1.mlp.fc1.weight", _set, torch.nn.init.normal_, "IA206"),
+    ("zero query", "mistral", "model.layers.0.self_attn.q_proj.weight", _set, torch.nn.init.zeros_, "IA201"),
+    ("zero query", "sd3", "transformer_blocks.0.attn.to_q.weight", _set, torch.nn.init.zeros_, "IA201"),
+    ("zero convolution", "tv_squeezenet", "features.3.squeeze.weight", _set, torch.nn.init.zeros_, "IA201"),
+    ("unscaled N(0,1)", "roberta", "encoder.layer.0.intermediate.dense.weight", _set, torch.nn.init.normal_,
+     "IA206"),
+    ("unscaled N(0,1)", "bart", "model.encoder.layers.0.fc1.weight", _set, torch.nn.init.normal_, "IA206"),
+    ("unscaled N(0,1)", "swin", "encoder.layers.0.blocks.0.mlp.fc1.weight", _set, torch.nn.init.normal_, "IA206"),
+    ("unscaled N(0,1) used through F.linear", "wavlm", "encoder.layers.0.attention.out_proj.weight", _set,
+     torch.nn.init.normal_, "IA206"),
+    ("unscaled N(0,1) before a depthwise convolution", "mamba", "backbone.layers.1.mixer.in_proj.weight", _set,
+     torch.nn.init.normal_, "IA206"),
+    ("xavier before ReLU", "pt_mnist", "conv2.weight", _set, torch.nn.init.xavier_uniform_, "IA206"),
+    ("norm scale around zero", "tv_resnet18", "layer1.0.bn1.weight", _set, lambda t: t.normal_(0, 0.02), "IA211"),
+    ("norm scale around zero", "roberta", "encoder.layer.0.output.LayerNorm.weight", _set, torch.nn.init.normal_,
+     "IA211"),
+    ("head scaled up tenfold", "pt_pinn", "linears.3.weight", _set, lambda t: t.mul_(10), "IA206"),
+    ("duplicated rows", "gemma", "model.layers.0.mlp.up_proj.weight", _set, _duplicate_rows, "IA203"),
+    ("NaN", "timm_eva02", "blocks.0.mlp.fc1.weight", _set, _nan, "IA205"),
 ]
 CLONES = [
     ("llama", "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight"),
@@ -172,3 +211,32 @@ def test_gpt2_tied_head_saved_as_a_copy_is_no_clone(zoo: Zoo, tmp_path: Path) ->
     untied = copy.deepcopy(model)
     untied.lm_head.weight = torch.nn.Parameter(untied.transformer.wte.weight.detach().clone())
     assert not [f for f in initaudit.audit(untied).findings if f.code == "IA204"]
+
+
+#: Stock models saved by their library's own writer, and the writer.
+SAVED = [("bert", "save_pretrained"), ("mistral", "save_pretrained"), ("mamba", "save_pretrained"),
+         ("vae_kl", "save_pretrained"), ("controlnet", "save_pretrained"), ("timm_resnet50", "save_for_hf")]
+
+
+def _verdicts(report: dict) -> tuple[set, dict]:
+    findings = {(f["code"], f["severity"], f.get("parameter")) for f in report["findings"]}
+    return findings, {p["name"]: (p["scheme"]["name"], p.get("activation")) for p in report["parameters"]}
+
+
+@pytest.mark.parametrize(("name", "writer"), SAVED, ids=[name for name, _ in SAVED])
+def test_a_saved_directory_audits_as_the_model_does(zoo: Zoo, name: str, writer: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """What the library's writer leaves (config and weights, no code) is audited as well as the
+    model in memory: same findings, schemes and activations, and a probe."""
+    model = zoo.model(name)
+    if writer == "save_for_hf":
+        from timm.models import _hub
+
+        _hub.save_for_hf(model, str(tmp_path))
+    else:
+        model.save_pretrained(tmp_path)
+    capsys.readouterr()
+    status = run_model(str(tmp_path), output_format="json", isolated=True)
+    saved = json.loads(capsys.readouterr().out)
+    assert status in (0, 1) and saved["summary"]["probed"] is True
+    assert _verdicts(saved) == _verdicts(json.loads(zoo.report(name).to_json()))

@@ -19,6 +19,7 @@ from initaudit.auditor.errors import AuditError
 from initaudit.auditor.notes import Note, NoteKind
 from initaudit.auditor.trace.example_inputs import candidate_examples, infer_example
 from initaudit.model_command import run_model
+from tests.audit.zoo.conftest import Zoo
 from tests.audit.zoo.plain_models import TokenRootViT, flat_head_cnn, lazy_head_cnn
 from tests.torchvision_ops import declare_torchvision_ops
 
@@ -248,26 +249,8 @@ def test_a_packed_transformer_without_guidance_gets_none() -> None:
 
 
 @pytest.mark.parametrize("name", ["flux", "unet1d", "controlnet"])
-def test_stock_diffusers_denoisers_take_the_inferred_input(name: str) -> None:
-    declare_torchvision_ops()
-    diffusers = pytest.importorskip("diffusers")
-    builders = {
-        "flux": lambda: diffusers.FluxTransformer2DModel(
-            patch_size=1, in_channels=16, out_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
-            num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=16, axes_dims_rope=(4, 6, 6)),
-        "unet1d": lambda: diffusers.UNet1DModel(
-            sample_size=64, in_channels=2, out_channels=2, extra_in_channels=32, block_out_channels=(16, 32, 32),
-            down_block_types=("DownBlock1DNoSkip", "DownBlock1D", "AttnDownBlock1D"),
-            up_block_types=("AttnUpBlock1D", "UpBlock1D", "UpBlock1DNoSkip"), mid_block_type="UNetMidBlock1D",
-            out_block_type=None, act_fn="mish", time_embedding_type="fourier", flip_sin_to_cos=True,
-            use_timestep_embedding=False),
-        "controlnet": lambda: diffusers.ControlNetModel(
-            in_channels=4, block_out_channels=(16, 32), layers_per_block=1, norm_num_groups=8,
-            cross_attention_dim=16, attention_head_dim=8, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-            conditioning_embedding_out_channels=(8, 16)),
-    }
-    torch.manual_seed(0)
-    model = builders[name]()
+def test_stock_diffusers_denoisers_take_the_inferred_input(zoo: Zoo, name: str) -> None:
+    model = zoo.model(name)
     example = infer_example(model, None, 0)
     with torch.no_grad():
         model(*example.args, **example.kwargs)

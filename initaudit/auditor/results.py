@@ -51,8 +51,8 @@ class ParameterReport:
     norm_between: bool = False
     #: The layer's output closes a residual sum (auditor/trace/residuals.py).
     residual_end: bool = False
-    #: The layer's output is added to another signal: a residual sum or a merge such as
-    #: ``sample + controlnet_cond``.
+    #: The layer's output, from another input, is added whole to the stream of the model's
+    #: first input (``sample + controlnet_cond``).
     added_to_signal: bool = False
     #: What the tensor does in the forward pass (auditor/trace/roles.py); None until placed.
     role: ParameterRole | None = None

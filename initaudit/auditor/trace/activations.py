@@ -49,7 +49,8 @@ class LayerUse:
     slope: float | None = None
     #: The output is added, unchanged but for its scale, to the stream its block transforms.
     residual: bool = False
-    #: The output is added to another signal (a residual sum or any other merge by addition).
+    #: The output, from another input, is added whole to the stream of the model's first input
+    #: (ControlNet's ``sample + cond``): see ``residuals.Branches.added``.
     added: bool = False
     #: Weight layers in series from this one (itself included) to the first normalisation its
     #: signal reaches; None when none does.

@@ -147,8 +147,8 @@ class Branches:
         self.is_parameter = is_parameter
         self.marks: dict[int, tuple[str, int]] = {}
         self.verdicts: dict[str, bool] = {}
-        #: Layers whose output the first consumer adds to another whole signal of the same shape
-        #: (a residual sum, a ControlNet-style zero convolution merged into the stream).
+        #: Layers whose output, computed from another input, the first consumer adds whole to the
+        #: stream of the model's first input (a ControlNet-style zero convolution).
         self.added: dict[str, bool] = {}
 
     def start(self, layer: str, output: Any) -> None:

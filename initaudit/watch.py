@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import click
 from watchfiles import Change, DefaultFilter, watch
@@ -26,14 +26,31 @@ def watch_and_check(paths: list[Path], settings: list[Path], extensions: Extensi
     watched = [*paths, *(path for path in settings if path.exists())]
     relevant = _Relevant(settings, extensions)
     first = True
-    for changes in watch(*watched, watch_filter=relevant, yield_on_timeout=True, rust_timeout=_WAKE_MS):
+    for changes in _batches(watched, relevant):
         if not (changes or first):
             continue
         first = False
         if sys.stdout.isatty():
             click.clear()
         check()
+        sys.stdout.flush()  # the report reaches a pipe (| tee) now, not when a buffer fills
         click.echo("initaudit: watching for changes (Ctrl-C stops)", err=True)
+
+
+def _batches(watched: list[Path], relevant: DefaultFilter) -> Iterator[set[tuple[Change, str]]]:
+    """Batches of changes, from the system's file events or, when it lends no more watchers (a
+    user's inotify instances all taken: "Too many open files"), by polling, said in one line."""
+    options = dict(watch_filter=relevant, yield_on_timeout=True, rust_timeout=_WAKE_MS)
+    batches = watch(*watched, **options)  # type: ignore[arg-type]
+    try:
+        first = next(batches)
+    except RuntimeError as error:  # watchfiles' internal error: the watcher could not be made
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        click.echo(f"initaudit: note: no file-system events ({reason}); polling for changes instead", err=True)
+        batches = watch(*watched, force_polling=True, poll_delay_ms=_WAKE_MS, **options)  # type: ignore[arg-type]
+        first = next(batches)
+    yield first
+    yield from batches
 
 
 class _Relevant(DefaultFilter):

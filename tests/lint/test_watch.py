@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -19,34 +20,40 @@ from tests.lint.test_cli import BAD, write
 #: Generous: only a broken watcher takes this long, and the test then fails rather than hangs.
 TIMEOUT = 60
 SUMMARY = ("All checks passed", "Found ")
-#: The line on standard error after each report.
-WATCHING = "initaudit: watching for changes (Ctrl-C stops)"
 
 
 class _Watcher:
-    """``initaudit check --watch`` in a subprocess, its output read line by line on a thread."""
+    """``initaudit check --watch`` in a subprocess, its standard output (the reports) read line
+    by line on a thread; standard error (the "watching" line, anything the file watcher itself
+    says) is kept apart, so that a report is compared as the report alone."""
 
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "initaudit", "check", "--watch", "--no-cache", "--output-format", "concise", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "NO_COLOR": "1"})
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
         self._lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._errors: list[str] = []
+        threading.Thread(target=self._read, args=(self.process.stdout, self._lines.put), daemon=True).start()
+        self._stderr = threading.Thread(target=self._read, args=(self.process.stderr, self._errors.append),
+                                        daemon=True)
+        self._stderr.start()
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
+    @staticmethod
+    def _read(stream: Any, keep: Callable[[str | None], None]) -> None:
+        for line in stream:
+            keep(line.rstrip("\n"))
+        keep(None)
 
     def report(self) -> list[str]:
         """The lines of the next report, up to its summary line."""
         lines: list[str] = []
         while True:
-            line = self._lines.get(timeout=TIMEOUT)
-            assert line is not None, f"the watcher ended: {lines}"
-            if line != WATCHING:
-                lines.append(line)
+            try:
+                line = self._lines.get(timeout=TIMEOUT)
+            except queue.Empty:
+                raise AssertionError(f"no report in {TIMEOUT} s: {lines} {self._errors}") from None
+            assert line is not None, f"the watcher ended: {lines} {self._errors}"
+            lines.append(line)
             if line.startswith(SUMMARY):
                 return lines
 
@@ -58,11 +65,12 @@ class _Watcher:
                 return lines
 
     def rest(self) -> list[str]:
-        """What it printed after the last report read, once it has ended."""
+        """What it printed after the last report read, on either stream, once it has ended."""
         lines = []
         while (line := self._lines.get(timeout=TIMEOUT)) is not None:
             lines.append(line)
-        return lines
+        self._stderr.join(timeout=TIMEOUT)
+        return lines + [line for line in self._errors if line is not None]
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -90,7 +98,9 @@ def test_a_change_is_reported_until_ctrl_c(watching: _Watcher, tmp_path: Path) -
     assert watching.report_with("2 files")[-1].startswith("Found 2 problems")
     watching.process.send_signal(signal.SIGINT)
     assert watching.process.wait(timeout=TIMEOUT) == 130
-    assert not [line for line in watching.rest() if "Traceback" in line or "Aborted" in line]
+    rest = watching.rest()
+    assert "initaudit: watching for changes (Ctrl-C stops)" in rest  # on standard error, after each report
+    assert not [line for line in rest if "Traceback" in line or "Aborted" in line]
 
 
 def test_a_settings_change_is_read_again(watching: _Watcher, tmp_path: Path) -> None:
@@ -121,3 +131,27 @@ def test_watch_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: li
     result = invoke("check", "--watch", *args)
     assert result.exit_code == 2
     assert message in _one_error_line(result.output)
+
+
+def test_without_file_events_the_watcher_polls_and_says_so(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A user's inotify instances can all be taken (editors, language servers, other runs):
+    watchfiles then cannot make its watcher, and the run polls instead of ending in a traceback."""
+    pytest.importorskip("watchfiles")
+    from initaudit import watch as watch_module
+
+    asked: list[bool | None] = []
+
+    def watch(*paths: object, force_polling: bool | None = None, **options: object) -> Iterator[set]:
+        asked.append(force_polling)
+        if not force_polling:
+            raise RuntimeError("Error creating recommended watcher: Too many open files (os error 24)")
+        yield set()
+
+    monkeypatch.setattr(watch_module, "watch", watch)
+    checks: list[int] = []
+    watch_module.watch_and_check([Path(".")], [], (), lambda: checks.append(1))
+    assert asked == [None, True] and checks == [1]
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "initaudit: note: no file-system events (Error creating recommended watcher: Too many open files "
+        "(os error 24)); polling for changes instead")

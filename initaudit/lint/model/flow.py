@@ -17,6 +17,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
+from initaudit.lint.model.binding import bind
 from initaudit.lint.model.modules import QualifiedNames, Submodule, argument, literal_number, tensor_behind
 
 
@@ -133,6 +134,10 @@ class ForwardFlow:
         params = [p.name.value for p in function.params.params][1:]  # drop self
         for name, value in zip(params, args, strict=False):
             frame.values[name] = value
+        return self._run(function, frame)
+
+    def _run(self, function: cst.FunctionDef, frame: _Frame) -> Value:
+        """``function``'s body on ``frame``, one level deeper; what it returned."""
         self._depth += 1
         try:
             self._block(function.body, frame)
@@ -480,31 +485,17 @@ class ForwardFlow:
                 self._consume(value, UNKNOWN)
             return EMPTY
         inner = _Frame(returned=EMPTY)
-        params = [p.name.value for p in function.params.params]
-        keywords = set(params) | {p.name.value for p in function.params.kwonly_params}
-        starred = False
-        position = 0
-        for arg, value in zip(node.args, args, strict=True):
-            if arg.star:
-                starred = True
-            name = arg.keyword.value if arg.keyword is not None else (
-                params[position] if not starred and position < len(params) else None)
-            if arg.keyword is None and not arg.star:
-                position += 1
-            if arg.star or name is None or (arg.keyword is not None and name not in keywords):
-                self._consume(value, UNKNOWN)
-                continue
-            modules = self._modules(arg.value, frame)
+        given = {id(arg.value): value for arg, value in zip(node.args, args, strict=True)}
+        for name, expression in bind(function, node, skip_self=False, defaults=False).items():
+            value = given.pop(id(expression))
+            modules = self._modules(expression, frame)
             if modules is not None:
                 inner.modules[name] = modules
             else:
                 inner.values[name] = value
-        self._depth += 1
-        try:
-            self._block(function.body, inner)
-        finally:
-            self._depth -= 1
-        return inner.returned or EMPTY
+        for value in given.values():  # past a starred argument, or a keyword no parameter takes
+            self._consume(value, UNKNOWN)
+        return self._run(function, inner)
 
     def _inline(self, method: cst.FunctionDef, args: list[Value]) -> Value:
         if self._depth > _MAX_INLINE_DEPTH:

@@ -24,7 +24,9 @@ def test_prefilter_never_drops_a_finding() -> None:
                 b'"""Docs: nn.init.zeros_(w)."""\nimport torch\nimport torch.nn as nn\nfrom torch.nn import Parameter as P\n'
                 b"class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                 b"        self.w = P(torch.zeros(4, 4))\n    def forward(self, x):\n"
-                b"        return torch.relu(x @ self.w)\n"]
+                b"        return torch.relu(x @ self.w)\n",
+                b"import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n"
+                b"        return nn.BatchNorm1d(4)(x)\n"]
     assert len(sources) > 15
     for data in sources:
         fast = lint_file("f.py", data, Config(), prefilter=True)
@@ -51,6 +53,14 @@ def test_prefilter_never_drops_a_finding() -> None:
     # A comment below a line that ends in a name like a prefix is no f-string: it is blanked.
     ("x = tf\n# w.zero_()\n", False),
     ("msg = fr'{w.zero_()}' + tb'x'\n", True),
+    # A layer built inside forward() needs no init anywhere (IA108); built elsewhere it does.
+    ("class M(nn.Module):\n    def forward(self, x):\n        return nn.Linear(4, 4)(x)\n", True),
+    ("from torch.nn import Conv2d as C\nclass M(nn.Module):\n    def forward(self, x):\n"
+     "        return C(3, 3, 1)(x)\n", True),
+    ("class M(nn.Module):\n    def forward(self, x):\n        '''Not nn.Linear(4, 4).'''\n"
+     "        return self.fc(x)\n    def make(self):\n        return nn.Linear(4, 4)\n", False),
+    ("class M(nn.Module):\n    def __init__(self):\n        self.fc = nn.Linear(4, 4)\n"
+     "    def forward(self, x):\n        return self.fc(x)\n", False),
 ])
 def test_trigger_text_outside_strings_and_comments(code: str, expected: bool) -> None:
     assert may_have_findings(code) is expected

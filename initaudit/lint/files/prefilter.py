@@ -1,8 +1,9 @@
 """Which files can hold a finding at all: decided from the text, before any parse.
 
 Every finding needs code that names an init module (``init`` as a whole word, so ``__init__`` and
-``_init_weights`` do not count), calls an in-place initialising method, or creates a Parameter,
-or a suppression comment naming an initaudit code (IA100).
+``_init_weights`` do not count), calls an in-place initialising method, creates a Parameter, or
+builds a torch layer inside a ``forward`` method (IA108), or a suppression comment naming an
+initaudit code (IA100).
 Most files have none. Many others only mention them in docstrings and comments (API examples,
 "init" in prose), so a file that passes on its raw text is checked again with its string literals
 and comments blanked out. f-strings are kept whole: their braces hold code.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import re
+
+from initaudit import knowledge
 
 #: The word ``init``, ``.zero_(`` and the like, a call to ``Parameter`` or an import of it under
 #: another name. Each alternative starts with its literal (word boundaries are checked after it),
@@ -36,12 +39,41 @@ _PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}\Z")
 _PREFIX_LETTERS = frozenset("fFtTrRbB")
 
 
+#: A ``forward`` method's first line, with its indentation (its body is what is indented more).
+_FORWARD = re.compile(r"^([ \t]+)(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE)
+#: The torch layers that IA108 reports when ``forward`` builds them.
+_LAYERS = knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS
+#: ``import Linear as Dense``: the names a layer class is imported as.
+_LAYER_ALIAS = re.compile(rf"\b(?:{'|'.join(sorted(_LAYERS))})\s+as\s+(\w+)")
+
 #: A suppression comment naming one of initaudit's codes: IA100 may judge it in any file.
 _OWN_SUPPRESSION = re.compile(r"(?:noqa|ignore\[)[^\r\n]*\bIA[0-9]", re.IGNORECASE)
 
 
 def may_have_findings(text: str) -> bool:
-    return initialising_code(text) or _OWN_SUPPRESSION.search(text) is not None
+    return (initialising_code(text) or _OWN_SUPPRESSION.search(text) is not None
+            or ("forward" in text and builds_layer_in_forward(without_strings(text))))
+
+
+def builds_layer_in_forward(code: str) -> bool:
+    """Whether a ``forward`` method in ``code`` (strings and comments blanked) calls a torch layer
+    class that has weights, by its own name or one it is imported as: IA108 without any init."""
+    forwards = list(_FORWARD.finditer(code))
+    if not forwards:
+        return False
+    aliases = _LAYER_ALIAS.findall(code)
+    call = _layer_call(frozenset(aliases))
+    for forward in forwards:
+        end = re.compile(rf"\n[ \t]{{0,{len(forward.group(1))}}}(?=[^\s)\]}}])").search(code, forward.end())
+        if call.search(code, forward.end(), len(code) if end is None else end.start()):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=16)
+def _layer_call(aliases: frozenset[str]) -> re.Pattern[str]:
+    names = "|".join(sorted(_LAYERS | aliases, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{names})\s*\(")
 
 
 def initialising_code(text: str) -> bool:

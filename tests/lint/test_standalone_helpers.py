@@ -153,3 +153,56 @@ def test_a_helper_of_another_file_is_judged_at_the_helper_and_at_the_call(tmp_pa
     assert found == [("init_utils.py", 6, "IA114"), ("model.py", 12, "IA103"), ("model.py", 12, "IA114")]
     alone = write(tmp_path / "alone", {"init_utils.py": HELPERS})
     assert [(name, line, code) for name, line, code, _ in findings([alone])] == [("init_utils.py", 6, "IA114")]
+
+
+DRAW = """\
+import torch
+
+
+def truncated_normal_(tensor, mean=0.0, std=1.0):
+    torch.nn.init.normal_(tensor, mean=mean, std=std)
+    return tensor
+"""
+
+#: A dispatch helper handing the weight to another helper with a std it computes: the fan-in
+#: read from dimension 0 (out_features) is found through the call's binding of ``std``.
+CALLER = """\
+import numpy as np
+import torch.nn as nn
+{import_line}
+
+
+def init_fn(m):
+    if isinstance(m, nn.Linear):
+        input_dim = m.weight.data.shape[{dim}]
+        stddev = 1 / (2 * np.sqrt(input_dim))
+        {call}(m.weight.data, std=stddev)
+"""
+
+
+@pytest.mark.parametrize(("import_line", "call"), [
+    ("from pkg.util.draw import truncated_normal_", "truncated_normal_"),
+    ("import pkg.util.draw", "pkg.util.draw.truncated_normal_"),
+    ("import pkg.util.draw as draw", "draw.truncated_normal_"),
+    ("from pkg.util import draw", "draw.truncated_normal_"),
+])
+def test_a_helper_called_by_a_dispatch_helper_of_another_file_is_judged_with_its_arguments(
+        tmp_path: Path, import_line: str, call: str) -> None:
+    files = {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/util/__init__.py": "", "pkg/util/draw.py": DRAW}
+    wrong = write(tmp_path / "wrong", {**files, "pkg/init.py": CALLER.format(import_line=import_line, dim=0, call=call)})
+    assert [(name, line, code) for name, line, code, _ in findings([wrong])] == [("init.py", 8, "IA113")]
+    right = write(tmp_path / "right", {**files, "pkg/init.py": CALLER.format(import_line=import_line, dim=1, call=call)})
+    assert findings([right]) == []
+
+
+def test_a_helper_of_the_same_file_called_by_a_dispatch_helper_is_judged_with_its_arguments() -> None:
+    source = DRAW + CALLER.format(import_line="", dim=0, call="truncated_normal_")
+    assert lines_and_codes(source) == [(14, "IA113")]
+    assert lines_and_codes(DRAW + CALLER.format(import_line="", dim=1, call="truncated_normal_")) == []
+
+
+def test_a_helper_called_outside_any_class_test_stays_unjudged() -> None:
+    """Without ``isinstance`` nothing says which layer the tensor belongs to."""
+    source = DRAW + CALLER.format(import_line="", dim=0, call="truncated_normal_").replace(
+        "    if isinstance(m, nn.Linear):\n", "    if m is not None:\n")
+    assert lines_and_codes(source) == []

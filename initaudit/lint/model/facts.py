@@ -112,6 +112,9 @@ class InitOp:
     #: Inside a ``try`` whose handler swallows the error an init raises on too few dimensions:
     #: how many loops were open where it begins (None outside one).
     errors_swallowed: int | None = None
+    #: For an operation a helper's call runs: the functions that call is written in, whose
+    #: variables the arguments bound to the helper's parameters read (``std=stddev``).
+    called_from: tuple[cst.FunctionDef, ...] = ()
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:
@@ -174,6 +177,8 @@ class HelperCall:
     #: For a function that returns the module it is given (``self.fc = init_layer(nn.Linear(...))``):
     #: the module that call built and handed on.
     passed: Submodule | None = None
+    #: Every function the call is written in, outermost first: whose variables its arguments read.
+    enclosing: tuple[cst.FunctionDef, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ _DRAW_PARAMETERS: dict[str, list[tuple[int, str, str]]] = {
 }
 #: Methods that add modules to a container or to a list of modules.
 _GROWING_METHODS = ("append", "extend", "add_module")
+#: Modules no project file can be: calls of their functions are no helper calls.
+_INSTALLED = ("torch.", "math.", "numpy.", "functools.", "builtins.")
 #: Deprecated ``torch.nn.init`` names and their replacements, as variables an IA104 fix renames.
 _ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge.DEPRECATED_ALIASES.values())
 
@@ -679,10 +681,22 @@ class _Collector:
             self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq))
         elif (node.args or id(node) in self._builder.passed) and (isinstance(node.func, cst.Name) or (
                 isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
-                and node.func.value.value == "self")):
+                and node.func.value.value == "self") or self._module_function(node.func)):
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
                                                 tuple(self._loops), tuple(self._conditions),
-                                                self._builder.passed.get(id(node))))
+                                                self._builder.passed.get(id(node)),
+                                                tuple(function for function, _ in self._functions)))
+
+    def _module_function(self, func: cst.BaseExpression) -> bool:
+        """``init_utils.normal_init`` after ``import init_utils`` (``pkg.util.init.f`` after
+        ``import pkg.util.init``): a function of an imported module, which may be a project file."""
+        if self._model.links is None or not isinstance(func, cst.Attribute):
+            return False
+        root = func.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return isinstance(root, cst.Name) and root.value != "self" and any(
+            not name.startswith(_INSTALLED) for name in self._model.names(func))
 
     def _note_components(self, node: cst.Call, owner: ModuleClass) -> None:
         """``RAFT(encoder=FeatureEncoder(...))`` or an encoder built first and passed in: the

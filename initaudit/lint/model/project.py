@@ -41,6 +41,8 @@ _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__
 _FROM_IMPORT = re.compile(r"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)")
 #: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
 _CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
+#: A dotted name called or passed: ``blocks.init_layer(``.
+_DOTTED_CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+(?:\.\w+)+)\s*[(),]")
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
 _IMPORT = re.compile(r"import[ \t]+([^\n;#]*)")
 _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
@@ -436,6 +438,12 @@ class Import:
     module: str
     name: str
 
+    @property
+    def dotted(self) -> str:
+        """The module the import names, or the one its name is when that is a module (``from .
+        import blocks``)."""
+        return ".".join(part for part in (self.module, self.name) if part)
+
 
 def _imports(code: str) -> dict[str, Import]:
     """The imports of code (strings and comments blanked), by the local name they bind."""
@@ -542,13 +550,17 @@ class Links:
         """Whether this file calls or applies a function, or builds a module class, imported from
         a project file that can initialise: such a file can hold a finding though its own text
         names no init."""
-        # Most files import no such function: no scan of their code then.
+        # Most files import no such function nor any project module: no scan of their code then.
         imported = [local for local, found in self._imports.items()
                     if self.project.may_be_initialiser(self.path, found)]
-        if not imported:
+        modules = [local for local, found in self._imports.items()
+                   if self.project.resolve(self.path, found.level, found.dotted) is not None]
+        if not imported and not modules:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
         used = set(_CALLED_OR_PASSED.findall(code)).intersection(imported)
+        # ``blocks.init_layer(...)`` after ``import blocks``: a function of a project module.
+        used |= {dotted for dotted in _DOTTED_CALLED_OR_PASSED.findall(code) if dotted.partition(".")[0] in modules}
         return any(self.function(local) is not None or self.module_class(local) is not None for local in used)
 
 

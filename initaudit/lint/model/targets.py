@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
@@ -344,7 +345,8 @@ def _partial_values(model: CollectedFile, call: ApplyCall, function: cst.Functio
 def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, target: Target,
              ops: list[InitOp]) -> InitOp:
     """``op`` as run by ``call``; one written in another file is reported at the call."""
-    derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
+    derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target,
+                                  called_from=call.enclosing if isinstance(call, HelperCall) else ())
     if ops is not model.init_ops:
         model.imported_sites.add(id(call.node))
         derived = dataclasses.replace(derived, node=call.node, written=op.as_written)
@@ -384,7 +386,7 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
     for op in ops:
         if op.scope_node is not function or op.target_node is None:
             continue
-        target = _bound_target(model, op, call, bound)
+        target = _bound_target(model, op, call, bound) or _by_class_at_call(model, op, call, bound)
         if target is None:
             continue
         found = _with_values(model, _at_call(model, op, call, target, ops), call, values)
@@ -434,7 +436,8 @@ def _passed_on(model: CollectedFile, inner: HelperCall, call: HelperCall,
     node = inner.node.with_changes(args=args)
     model.stand_ins[id(node)] = (node, inner.node)
     return dataclasses.replace(inner, node=node, owner=call.owner, method=call.method, seq=call.seq,
-                               loops=call.loops, conditions=call.conditions, passed=passed)
+                               loops=call.loops, conditions=call.conditions, passed=passed,
+                               enclosing=call.enclosing)
 
 
 def _with_values(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall,
@@ -494,6 +497,20 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
         if loops != op.loops:
             return _target(model, dataclasses.replace(op, owner=call.owner, loops=loops))
     return None
+
+
+def _by_class_at_call(model: CollectedFile, op: InitOp, call: HelperCall,
+                      bound: dict[str, cst.BaseExpression]) -> Target | None:
+    """A helper called by a function that tests its module's class (``if isinstance(m, nn.Linear):
+    init_normal(m.weight, std=s)``) writes, through the tensor the call hands it, the layers of
+    the classes tested there, as if the caller wrote it (``_by_class``)."""
+    node = _strip(op.target_node) if op.target_node is not None else None
+    if not call.enclosing or not isinstance(node, cst.Name) or node.value not in bound:
+        return None
+    written_there = dataclasses.replace(op, owner=call.owner, method=call.method, target_node=bound[node.value],
+                                        scope_node=call.enclosing[-1], enclosing=call.enclosing,
+                                        conditions=call.conditions, loops=call.loops)
+    return _by_class(model, written_there)
 
 
 def _returned_name(model: CollectedFile, function: cst.FunctionDef) -> str | None:
@@ -564,8 +581,9 @@ def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
     function = _called_function(model, owner, func)
     if function is not None:
         return function, model.init_ops
-    if isinstance(func, cst.Name) and model.links is not None:
-        imported = model.links.function(func.value)
+    dotted = get_full_name_for_node(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+    if dotted is not None and model.links is not None:  # ``helper`` or ``module.helper``
+        imported = model.links.function(dotted)
         if imported is not None:
             return imported[0], imported[1].written_ops
     return None

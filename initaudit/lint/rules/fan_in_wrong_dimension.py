@@ -11,6 +11,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
+from initaudit.lint.model.binding import bind
 from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
@@ -76,9 +77,22 @@ def _square(layer: Submodule) -> bool:
 
 
 def _weight_context(model: FileModel, op: InitOp) -> _Context:
+    tensors = [_strip(op.target_node), *_passed_tensor(op)]
+    modules = frozenset(model.source(tensor.value) for tensor in tensors if isinstance(tensor, cst.Attribute))
+    # The arguments a helper's call binds are read where the call is written (``std=stddev``).
+    return _Context(frozenset(model.source(tensor) for tensor in tensors), modules, frozenset(),
+                    _assignments((*op.enclosing, *op.called_from)))
+
+
+def _passed_tensor(op: InitOp) -> tuple[cst.BaseExpression, ...]:
+    """For a helper's operation reported at the call that runs it: the argument that call binds
+    to the helper's tensor parameter (``m.weight.data``), stripped."""
     tensor = _strip(op.target_node)
-    modules = frozenset({model.source(tensor.value)}) if isinstance(tensor, cst.Attribute) else frozenset()
-    return _Context(frozenset({model.source(tensor)}), modules, frozenset(), _assignments(op.enclosing))
+    if not op.called_from or op.written is None or not isinstance(op.node, cst.Call) \
+            or op.scope_node is None or not isinstance(tensor, cst.Name):
+        return ()
+    passed = bind(op.scope_node, op.node, skip_self=isinstance(op.node.func, cst.Attribute)).get(tensor.value)
+    return () if passed is None else (_strip(passed),)
 
 
 def _fan_in_from_dim0(model: FileModel, op: InitOp, context: _Context) -> Iterator[_Evidence]:

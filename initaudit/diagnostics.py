@@ -29,6 +29,9 @@ class Edit:
     start: int
     end: int
     text: str
+    #: The file the offsets count in, where it is not the diagnostic's own (an init helper's
+    #: line, fixed for every call that applies it); named as the run names that file.
+    path: str | None = None
 
 
 @dataclass(frozen=True)

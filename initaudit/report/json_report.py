@@ -6,6 +6,9 @@ A notebook's diagnostics have one more key, ``cell`` (1-based, counting every ce
 A diagnostic reported at a call that applies another project file's init helper has one more
 key, ``related``: ``[{"path", "line", "column", "end_line", "end_column", "message"}]``, the
 helper's init line (its path written as the diagnostic's is); the others have no such key.
+Where every application of that helper agrees on one rewrite, its ``fix`` edits the helper's
+file: such an edit has one more key, ``path`` (the file, named as the run names it); an edit of
+the diagnostic's own file has none.
 """
 
 from __future__ import annotations

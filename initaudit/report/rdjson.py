@@ -4,8 +4,9 @@ with each fix's edits as suggestions that reviewdog offers on the pull request.
 Positions are 1-based; columns count UTF-8 bytes and range ends are exclusive, as the format
 defines them. A notebook's diagnostic covers the line of the ``.ipynb`` file that stores its
 source line (the cell is in the message) and has no suggestions: its edits apply to the cell's
-source, not to the file's JSON. The optional ``url`` of the source and of a code is left out:
-initaudit has no published pages to link to.
+source, not to the file's JSON. A fix's edit of another file (an init helper's line) is no
+suggestion either. The optional ``url`` of the source and of a code is left out: initaudit has
+no published pages to link to.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def _diagnostic(summary: Summary, d: Diagnostic) -> dict[str, object]:
                                      "location": {"path": path, "range": {"start": start, "end": end}},
                                      "severity": _SEVERITY[d.severity], "code": code}
     text = summary.texts.get(d.path)
-    if d.fix is not None and d.fix.edits and text is not None:
+    # A suggestion edits the diagnostic's own file: an edit of another one is left out.
+    edits = [edit for edit in (d.fix.edits if d.fix is not None else ()) if edit.path is None]
+    if edits and text is not None:
         diagnostic["suggestions"] = [
             {"range": {"start": _position(text, edit.start), "end": _position(text, edit.end)}, "text": edit.text}
-            for edit in d.fix.edits]
+            for edit in edits]
     return diagnostic
 
 

@@ -17,16 +17,17 @@ from initaudit.diagnostics import Applicability, Diagnostic, Edit
 def apply_fixes(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple[str, int]:
     """Apply every fix that does not overlap one already taken (all its edits or none).
 
-    Identical edits from several diagnostics (a shared import rename) are applied once. Returns
-    the new text and how many fixes were applied; overlapping ones wait for the next round.
+    Identical edits from several diagnostics (a shared import rename) are applied once; a fix
+    editing another file is left out. Returns the new text and how many fixes were applied;
+    overlapping ones wait for the next round.
     """
     taken: set[Edit] = set()
     spans: list[tuple[int, int]] = []  # of the taken edits, sorted and disjoint
     applied = 0
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
         fix = diagnostic.fix
-        if fix is None or not fix.edits:
-            continue
+        if fix is None or not fix.edits or any(edit.path is not None for edit in fix.edits):
+            continue  # an edit of another file (an init helper's) is the runner's to apply
         if fix.applicability is Applicability.UNSAFE and not unsafe:
             continue
         new = [edit for edit in dict.fromkeys(fix.edits) if edit not in taken]

@@ -483,6 +483,9 @@ class Links:
     _read: set[Path] = field(default_factory=set)
     #: Files defining module classes this file builds, left unmodelled: too deep an import.
     unfollowed: list[Path] = field(default_factory=list, init=False)
+    #: What the engine's analysis of the text records for the run about the applications of
+    #: init operations (``lint/run/results.py:InitUse``); a copy for an edited text starts empty.
+    uses: list[Any] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         #: The checked text's code, strings and comments blanked (None: the file on disk).

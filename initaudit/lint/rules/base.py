@@ -36,6 +36,19 @@ class Finding:
         return cls(op.node, message, severity, fix, written_here(op))
 
 
+@dataclass(frozen=True)
+class Applied:
+    """Not a finding: one application of an init operation (``op``, as a call or a construction
+    runs it, or where it is written) and what the rule's fix would write at the operation as
+    written for this application alone: ``replacement``, or None where it would leave it as
+    written (it suits this application, or no one rewrite does). An operation written in one
+    file and applied from others gets a fix only where all its applications agree, which only
+    the whole run sees (``lint/run/shared_fixes.py``)."""
+
+    op: InitOp
+    replacement: str | None
+
+
 def written_here(op: InitOp, what: str | None = None) -> tuple[tuple[cst.CSTNode, str], ...]:
     """The init as written, for a finding reported at a call that runs it: ``xavier_uniform_ here``."""
     return () if op.written is None else ((op.written, what or f"{op.function} here"),)
@@ -44,7 +57,7 @@ def written_here(op: InitOp, what: str | None = None) -> tuple[tuple[cst.CSTNode
 class Rule(Protocol):
     info: ClassVar[catalogue.Entry]
 
-    def check(self, model: FileModel) -> Iterable[Finding]: ...
+    def check(self, model: FileModel) -> Iterable[Finding | Applied]: ...
 
 
 #: Every static rule class by code; ``initaudit.lint.rules`` fills it on import.

@@ -21,7 +21,7 @@ from initaudit.lint.model.queries import (
     weight_feeding,
     written_at,
 )
-from initaudit.lint.rules.base import Finding, rule
+from initaudit.lint.rules.base import Applied, Finding, rule
 from initaudit.lint.rules.rewrite import render_init_call
 
 _INTENT_TEXT = {
@@ -45,43 +45,64 @@ _CONSEQUENCE = {
 
 @rule("IA103")
 class InitActivationMismatch:
-    def check(self, model: FileModel) -> Iterator[Finding]:
+    def check(self, model: FileModel) -> Iterator[Finding | Applied]:
+        as_written = {id(op) for op in model.written_ops}
         for op in model.init_ops:
-            if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "kaiming", "orthogonal"):
+            if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "kaiming", "orthogonal") \
+                    or op.target is None:
                 continue
-            target = op.target
-            if target is None or not target.exact or op.method == "forward" \
-                    or (target.param != "weight" and target.layers):
+            wanted: list[str | None] = []
+            yield from self._judged(model, op, wanted)
+            # An application: run by a call or a construction (not judged where it is written,
+            # nor for every layer of the classes a helper tests).
+            if id(op) not in as_written and not op.target.by_class:
+                # One rewrite for this application, or none: it is fine, or no one rewrite suits it.
+                yield Applied(op, wanted[0] if len(wanted) == 1 else None)
+
+    def _judged(self, model: FileModel, op: InitOp, wanted: list[str | None]) -> Iterator[Finding]:
+        """The findings of ``op``; ``wanted`` gains, per finding, the text its fix would write
+        at the operation as written (None: no fix suits the whole application)."""
+        target = op.target
+        assert target is not None
+        if not target.exact or op.method == "forward" or (target.param != "weight" and target.layers):
+            wanted.append(None)  # not judged here: no rewrite is known to suit it
+            return
+        intent = init_intent(model, op)
+        if intent is None:
+            wanted.append(None)
+            return
+        if not target.layers:
+            for finding in self._raw_weight(model, op, intent):
+                wanted.append(None)
+                yield finding
+            return
+        mismatched: dict[tuple[str, float | None], list[Submodule]] = {}
+        judged, several = 0, False
+        for layer in op.effective_layers():
+            if layer.kind is not LayerKind.DENSE:
                 continue
-            intent = init_intent(model, op)
-            if intent is None:
+            consumer = feeding(model, target.owner, layer)
+            if consumer is None:
+                consumer = gated_feeding(model, target.owner, layer, intent)
+                several |= consumer is not None  # no one fix suits every consumer
+            activation = activation_name(consumer) if consumer is not None else None
+            if consumer is not None and consumer.kind is ConsumerKind.NORM:
+                judged += 1  # scale reset by the norm: any scheme is fine
+            if activation is None:
                 continue
-            if not target.layers:
-                yield from self._raw_weight(model, op, intent)
-                continue
-            mismatched: dict[tuple[str, float | None], list[Submodule]] = {}
-            judged, several = 0, False
-            for layer in op.effective_layers():
-                if layer.kind is not LayerKind.DENSE:
-                    continue
-                consumer = feeding(model, target.owner, layer)
-                if consumer is None:
-                    consumer = gated_feeding(model, target.owner, layer, intent)
-                    several |= consumer is not None  # no one fix suits every consumer
-                activation = activation_name(consumer) if consumer is not None else None
-                if consumer is not None and consumer.kind is ConsumerKind.NORM:
-                    judged += 1  # scale reset by the norm: any scheme is fine
-                if activation is None:
-                    continue
-                judged += 1
-                family = knowledge.ACTIVATIONS[activation].family
-                if intent not in knowledge.COMPATIBLE_INTENTS[family]:
-                    assert consumer is not None
-                    mismatched.setdefault((activation, consumer.slope), []).append(layer)
-            for (activation, slope), layers in mismatched.items():
-                whole_site = judged == len(layers) and len(mismatched) == 1 and not several
-                yield Finding.at(op, self._layers_message(model, op, intent, activation, layers),
-                              fix=self._fix(model, op, activation, slope) if whole_site else None)
+            judged += 1
+            family = knowledge.ACTIVATIONS[activation].family
+            if intent not in knowledge.COMPATIBLE_INTENTS[family]:
+                assert consumer is not None
+                mismatched.setdefault((activation, consumer.slope), []).append(layer)
+        for (activation, slope), layers in mismatched.items():
+            whole_site = judged == len(layers) and len(mismatched) == 1 and not several
+            text = self._replacement(model, op, activation, slope) if whole_site else None
+            wanted.append(text)
+            fix = None
+            if text is not None and op.written is None:  # reported where it is written
+                fix = Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
+            yield Finding.at(op, self._layers_message(model, op, intent, activation, layers), fix=fix)
 
     def _raw_weight(self, model: FileModel, op: InitOp, intent: str) -> Iterator[Finding]:
         """A bare Parameter multiplying the signal (``relu(x @ self.w)``): its product's consumer decides."""
@@ -112,16 +133,26 @@ class InitActivationMismatch:
         return (f"{op.function}{written_at(model, op)} uses {_INTENT_TEXT[intent]} but {where}; {consequence}. "
                 f"Use {advice}")
 
-    def _fix(self, model: FileModel, op: InitOp, activation: str, slope: float | None) -> Fix | None:
+    def _replacement(self, model: FileModel, op: InitOp, activation: str, slope: float | None) -> str | None:
+        """The call that suits ``activation``, written in place of the operation as written."""
         if op.function == "orthogonal_":
             return None  # the right fix keeps orthogonality and changes the gain: left to the user
-        if op.written is not None:
-            return None  # reported where it runs: the fix would belong where it is written
-        distribution = "normal" if "normal" in op.function else "uniform"
-        text = render_init_call(model, op, knowledge.recommend(activation, distribution, slope))
-        if text is None:
+        written = _as_written(model, op)
+        if written is None:
             return None
-        return Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
+        distribution = "normal" if "normal" in op.function else "uniform"
+        return render_init_call(model, written, knowledge.recommend(activation, distribution, slope))
+
+
+def _as_written(model: FileModel, op: InitOp) -> InitOp | None:
+    """The operation as its own file writes it (its arguments unbound), for one run at a call."""
+    if op.written is None:
+        return op
+    for source in (model, *model.foreign_models()):
+        found = next((written for written in source.written_ops if written.node is op.written), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _shown(activation: str) -> str:

@@ -14,6 +14,7 @@ regular files inside the project; and the directory is written only where it is 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -26,8 +27,16 @@ from pathlib import Path
 from initaudit.atomic import write_bytes
 from initaudit.catalogue import catalogue_dir
 from initaudit.config import Config
-from initaudit.diagnostics import Applicability, Diagnostic, Edit, Fix, RelatedLocation, Severity
+from initaudit.diagnostics import (
+    Applicability,
+    Diagnostic,
+    Edit,
+    Fix,
+    RelatedLocation,
+    Severity,
+)
 from initaudit.lint.files.roots import read_project_file, real_roots
+from initaudit.lint.run.results import InitUse
 from initaudit.safe_read import within
 from initaudit.version import __version__
 
@@ -107,6 +116,8 @@ class Cached:
     parsed: bool
     #: The other project files the result depends on, with the SHA-256 of their bytes then.
     reads: dict[str, str] = field(default_factory=dict)
+    #: What the runner merges across files (``FileResult.uses``).
+    uses: list[InitUse] = field(default_factory=list)
 
 
 @dataclass
@@ -181,7 +192,8 @@ class ResultCache:
             if not isinstance(parsed, bool) or not isinstance(reads, dict) or not all(
                     isinstance(path, str) and isinstance(digest, str) for path, digest in reads.items()):
                 return None
-            return Cached([_diagnostic(d) for d in entry["diagnostics"]], parsed, reads)
+            return Cached([_diagnostic(d) for d in entry["diagnostics"]], parsed, reads,
+                          [_use(use) for use in entry.get("uses", ())])
         except (TypeError, KeyError, ValueError, IndexError, AttributeError):
             return None
 
@@ -197,10 +209,12 @@ class ResultCache:
         return True
 
     def put(self, key: str, diagnostics: list[Diagnostic], parsed: bool,
-            reads: dict[str, str] | None = None) -> None:
+            reads: dict[str, str] | None = None, uses: list[InitUse] | None = None) -> None:
         entry: dict = {"parsed": parsed, "diagnostics": [_entry(d) for d in diagnostics]}
         if reads:
             entry["reads"] = reads
+        if uses:
+            entry["uses"] = [dataclasses.astuple(use) for use in uses]
         self.entries[key] = entry
         self.dirty = True
 
@@ -282,6 +296,17 @@ def _diagnostic(entry: dict) -> Diagnostic:
         cell=entry["cell"],
         related=tuple(_related(location) for location in entry.get("related", ())),
     )
+
+
+_USE_TYPES: tuple[type | tuple[type, ...], ...] = (str, str, int, int, int, int, str, (str, type(None)))
+
+
+def _use(entry: list) -> InitUse:
+    """Raises TypeError for an application of the wrong shape."""
+    if not isinstance(entry, list) or len(entry) != len(_USE_TYPES) or any(
+            not isinstance(value, kind) for value, kind in zip(entry, _USE_TYPES)):
+        raise TypeError("malformed cache entry")
+    return InitUse(*entry)
 
 
 def _related(location: dict) -> RelatedLocation:

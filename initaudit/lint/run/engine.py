@@ -20,15 +20,35 @@ from initaudit.lint.files.markdown import Document
 from initaudit.lint.files.notebook import Notebook
 from initaudit.lint.files.prefilter import may_have_findings
 from initaudit.lint.files.reader import read_source
-from initaudit.lint.files.source import SourceError, SourceText, compiles, grammar_check, line_starts, syntax_error
+from initaudit.lint.files.source import (
+    SourceError,
+    SourceText,
+    compiles,
+    grammar_check,
+    line_starts,
+    syntax_error,
+)
 from initaudit.lint.fixes.apply import apply_fixes, digest
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.parse.nesting import NotAnalysed, check_depth, on_deep_stack, shallow_text
+from initaudit.lint.parse.nesting import (
+    NotAnalysed,
+    check_depth,
+    on_deep_stack,
+    shallow_text,
+)
 from initaudit.lint.parse.reparse import PiecedPositions, Reparser
 from initaudit.lint.parse.suppression import Suppressions, parse_suppressions
-from initaudit.lint.rules import KNOWN_CODES, RULES, SYNTAX_ERROR, UNUSED_NOQA, Finding, Rule
+from initaudit.lint.rules import (
+    KNOWN_CODES,
+    RULES,
+    SYNTAX_ERROR,
+    UNUSED_NOQA,
+    Finding,
+    Rule,
+)
+from initaudit.lint.rules.base import Applied
 from initaudit.lint.rules.unused_noqa import unused_codes
-from initaudit.lint.run.results import FileResult
+from initaudit.lint.run.results import FileResult, InitUse
 
 if TYPE_CHECKING:
     from initaudit.lint.model.project import Links, Project
@@ -79,7 +99,7 @@ def lint_file(path: str, data: bytes, config: Config, *, fix: bool = False,
     if isinstance(result.source, Notebook):  # the analysis counts lines in the joined cells
         result.notes[kept:] = [(1, message) for _, message in result.notes[kept:]]
     if links is not None:
-        result.reads = links.reads()
+        result.reads, result.uses = links.reads(), links.uses
     if isinstance(result.source, Notebook) and result.error is None:
         _locate_in_cells(result, result.source)
     if not writable and result.error is None:
@@ -231,6 +251,10 @@ def _analyse(path: str, text: str, config: Config, links: Links | None = None,
         if rule in (SYNTAX_ERROR, UNUSED_NOQA) or not config.enabled(rule.info.code, path):
             continue
         for finding in rule.check(model):
+            if isinstance(finding, Applied):
+                if links is not None:
+                    links.uses.append(_use(path, model, rule, finding))
+                continue
             if model.location(finding.node) is not None:
                 continue  # written in another file, reported there
             if id(finding.node) in model.imported_sites:
@@ -275,6 +299,15 @@ def _diagnostic(path: str, model: FileModel, rule: Rule, finding: Finding) -> Di
         message=_naming_related(model, finding),
         fix=finding.fix,
     )
+
+
+def _use(path: str, model: FileModel, rule: Rule, applied: Applied) -> InitUse:
+    """The application as plain data: the operation's place in the file that writes it."""
+    written = applied.op.as_written
+    span = model.position(written)
+    return InitUse(code=rule.info.code, file=os.fspath(model.written_file(written) or os.path.abspath(path)),
+                   line=span.start.line, column=span.start.column, end_line=span.end.line,
+                   end_column=span.end.column, original=model.source(written), replacement=applied.replacement)
 
 
 def _naming_related(model: FileModel, finding: Finding) -> str:

@@ -11,6 +11,32 @@ from initaudit.lint.files.reader import read_source
 from initaudit.lint.files.source import SourceError, SourceText
 
 
+@dataclass(frozen=True)
+class InitUse:
+    """One application of an init operation written at a place of a project file (a helper's
+    init line, run at an ``apply`` or a call, in that file or another): what a rule's fix would
+    write there for this application alone. The runner offers a fix at that place only where
+    every application it saw wants the same ``replacement``."""
+
+    code: str
+    #: The absolute path of the file the operation is written in.
+    file: str
+    #: The operation's place there: 1-based lines, 0-based columns (end exclusive).
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    #: The operation's text as the analysis read it, checked again before anything is written.
+    original: str
+    #: The text the rule's fix would put there; None where it would leave the operation as
+    #: written (it suits this application, or no one rewrite does).
+    replacement: str | None
+
+    @property
+    def place(self) -> tuple[str, str, int, int, int, int]:
+        return (self.code, self.file, self.line, self.column, self.end_line, self.end_column)
+
+
 @dataclass
 class FileResult:
     path: str
@@ -30,12 +56,15 @@ class FileResult:
     reads: dict[str, str] = field(default_factory=dict)
     #: A document's Python blocks left out, as (line, why): said, not reported as findings.
     notes: list[tuple[int, str]] = field(default_factory=list)
+    #: The applications of init operations written at a place of a project file that the
+    #: analysis of the text as read judged (``lint/run/runner.py`` merges them per place).
+    uses: list[InitUse] = field(default_factory=list)
 
 
 def cached_result(path: str, data: bytes, diagnostics: list[Diagnostic], parsed: bool,
-                  extensions: Extensions = ()) -> FileResult:
+                  extensions: Extensions = (), uses: list[InitUse] | None = None) -> FileResult:
     """A result taken from the cache; the source is only decoded when a reporter needs lines."""
-    result = FileResult(path, diagnostics, parsed)
+    result = FileResult(path, diagnostics, parsed, uses=list(uses or ()))
     if diagnostics:
         try:
             result.source = read_source(path, data, extensions)

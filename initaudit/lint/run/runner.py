@@ -16,6 +16,8 @@ from initaudit.config import Config
 from initaudit.lint.files.discover import Skipped, Unreadable, discover, force_excluded
 from initaudit.lint.files.roots import project_roots
 from initaudit.lint.run.results import FileResult, cached_result
+from initaudit.lint.run.shared_fixes import Project as _Project
+from initaudit.lint.run.shared_fixes import share_fixes
 from initaudit.progress import Progress
 
 if TYPE_CHECKING:
@@ -88,8 +90,11 @@ def run_lint(paths: Iterable[str | Path], config: Config, *, jobs: int | None = 
     run_project = (os.urandom(16).hex(), roots) if project else None
     run = LintRun(unreadable + _lint_all(files, config, run_project, fix=fix, unsafe=unsafe_fixes, jobs=jobs,
                                          cache=cache, progress=progress), warnings=warnings)
+    landings = share_fixes(run.results, run.warnings, config, run_project, _lint_task, fix=fix, unsafe=unsafe_fixes)
     if fix and write:
         run.fixed = _write_fixes(run.results)
+    if fix:
+        run.fixed += sum(landing.settle() for landing in landings if landing.helper.error is None)
     return run
 
 
@@ -129,7 +134,8 @@ def _lint_all(files: list[Path], config: Config, project: _Project | None, *, fi
         keys[index] = cache.key(str(file), data[index])
         hit = cache.get(keys[index])
         if hit is not None and cache.unchanged(hit.reads):
-            results[index] = cached_result(str(file), data.pop(index), hit.diagnostics, hit.parsed, config.extension)
+            results[index] = cached_result(str(file), data.pop(index), hit.diagnostics, hit.parsed, config.extension,
+                                           hit.uses)
     pending = [index for index, result in enumerate(results) if result is None]
     workers = min(jobs or os.cpu_count() or 1, max(len(pending) // 8, 1))
     if workers > 1:
@@ -151,14 +157,12 @@ def _lint_all(files: list[Path], config: Config, project: _Project | None, *, fi
                 progress(done, len(pending))
             # A file with notes is not cached: checked again, it says them again.
             if cache is not None and index in keys and result.error is None and not result.notes:
-                cache.put(keys[index], result.diagnostics, result.parsed, result.reads)
+                cache.put(keys[index], result.diagnostics, result.parsed, result.reads, result.uses)
     if cache is not None:
         cache.save()
     return [result for result in results if result is not None]
 
 
-#: A run's unique id and the project roots of its paths.
-_Project = tuple[str, tuple[str, ...]]
 _Task = tuple[str, "bytes | None", Config, bool, bool, "_Project | None"]
 
 
@@ -246,7 +250,11 @@ def _summary(results: list[FileResult], fixed: int) -> Summary:
     texts = {}
     notebook_files = {}
     boundaries = {}
+    # Files that a fix edits from another file's diagnostic (an init helper's): the edit's text.
+    edited = {edit.path for d in diagnostics if d.fix is not None for edit in d.fix.edits if edit.path is not None}
     for result in results:
+        if result.path in edited and result.source is not None:
+            texts[result.path] = result.fixed_text if result.fixed_text is not None else result.source.text
         if result.diagnostics and result.source is not None:
             text = result.fixed_text if result.fixed_text is not None else result.source.text
             texts[result.path] = text

@@ -70,7 +70,7 @@ class Summary:
         data = diagnostic.to_dict()
         if isinstance(data["fix"], dict):
             data["fix"] = {**data["fix"], "edits": edit_locations(diagnostic, self.texts.get(diagnostic.path),
-                                                                  self.boundaries.get(diagnostic.path))}
+                                                                  self.boundaries.get(diagnostic.path), self.texts)}
         if diagnostic.cell is not None:
             data["cell"] = diagnostic.cell
         return data

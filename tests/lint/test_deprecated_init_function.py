@@ -195,7 +195,7 @@ def test_import_inside_a_function_renames_that_scope_only(monkeypatch) -> None:
     "from torch.nn.init import orthogonal\nRESULT = globals()[\"orthogonal\"](1)\n",
     # the new name already means something else here
     "from torch.nn.init import orthogonal\northogonal_ = len\nRESULT = orthogonal(1), orthogonal_('ab')\n",
-    # a nested function rebinds it through ``nonlocal``, which the name resolver does not follow
+    # a nested function rebinds it through ``nonlocal``: the import is then bound both ways
     "def outer(w):\n    from torch.nn.init import orthogonal\n    def inner():\n        nonlocal orthogonal\n"
     "        orthogonal = orthogonal\n    inner()\n    return orthogonal(w)\nRESULT = outer(1)\n",
     # the variable may hold another module's function

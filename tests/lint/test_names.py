@@ -220,3 +220,58 @@ def test_walk_reaches_every_node_libcst_visits_on_real_code() -> None:
         walk(module, ours)
         module.visit(theirs)
         assert sorted(ours.seen) == sorted(theirs.seen), source
+
+
+_ZEROED_IN_INIT = """
+    import torch
+    import torch.nn as nn
+    from torch.nn import init
+
+    class Net(nn.Module):
+        def __init__(self, options, schemes):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+{body}
+
+        def forward(self, x):
+            return torch.relu(self.fc(x))
+"""
+
+
+def _zeroed(body: str) -> list[str]:
+    """IA101's codes for a module whose ``__init__`` ends with ``body`` (written at its indent)."""
+    return codes_selected(_ZEROED_IN_INIT.format(body=textwrap.indent(textwrap.dedent(body), " " * 12)), "IA101")
+
+
+@pytest.mark.parametrize("body, expected", [
+    # A comprehension's variable is its own: ``nn`` there is no module.
+    ("[nn.init.zeros_(self.fc.weight) for nn in schemes]", []),
+    ("[nn.init.zeros_(self.fc.weight) for scheme in schemes]", ["IA101"]),
+    # A walrus binds in the function, also from inside a comprehension.
+    ("if (init := options.get('init')) is not None:\n    init.zeros_(self.fc.weight)", []),
+    ("found = [s for s in schemes if (init := s)]\ninit.zeros_(self.fc.weight)", []),
+    ("if (scheme := options.get('init')) is not None:\n    init.zeros_(self.fc.weight)", ["IA101"]),
+    # A ``match`` capture binds its name.
+    ("match options:\n    case {'init': init}:\n        init.zeros_(self.fc.weight)", []),
+    ("match options:\n    case {'init': chosen}:\n        init.zeros_(self.fc.weight)", ["IA101"]),
+])
+def test_bindings_inside_expressions_and_patterns_shadow_imports(body: str, expected: list[str]) -> None:
+    assert _zeroed(body) == expected
+
+
+def test_nonlocal_import_binds_in_the_enclosing_function() -> None:
+    body = """
+        init = None
+
+        def load():
+            nonlocal init
+            from torch.nn import init
+
+        load()
+        init.zeros_(self.fc.weight)
+    """
+    code = _ZEROED_IN_INIT.replace("from torch.nn import init\n", "")
+    assert codes_selected(code.format(body=textwrap.indent(textwrap.dedent(body), " " * 12)), "IA101") == ["IA101"]
+    # Without the declaration the import is ``load``'s own, and ``init`` here stays None.
+    local = body.replace("nonlocal init\n", "")
+    assert codes_selected(code.format(body=textwrap.indent(textwrap.dedent(local), " " * 12)), "IA101") == []

@@ -356,11 +356,28 @@ class _Collector:
         info.bases = [arg.value.value for arg in node.bases if isinstance(arg.value, cst.Name)]
         self.classes.setdefault(info.name, info)
         self._class_stack.append(info)
-        self._model.resolver.enter(node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._class_stack.pop()
+
+    # Where the code each of the resolver's scopes evaluates starts and ends: decorators, bases,
+    # a parameter's default and annotation, and a comprehension's first iterable, are evaluated
+    # where the function, class or comprehension is written.
+    def _enter_scope(self, node: cst.CSTNode) -> None:
+        self._model.resolver.enter(node)
+
+    def _leave_scope(self, node: cst.CSTNode) -> None:
         self._model.resolver.leave()
+
+    visit_FunctionDef_params = visit_FunctionDef_body = visit_Lambda_params = visit_Lambda_body = _enter_scope
+    leave_FunctionDef_params = leave_FunctionDef_body = leave_Lambda_params = leave_Lambda_body = _leave_scope
+    visit_Param_annotation = visit_Param_default = visit_CompFor_iter = visit_ClassDef_body = _enter_scope
+    leave_Param_annotation = leave_Param_default = leave_CompFor_iter = leave_ClassDef_body = _leave_scope
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_StarredDictComp = visit_GeneratorExp = _enter_scope
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_StarredDictComp = leave_GeneratorExp = _leave_scope
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._model.resolver.bind(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         owner = self._class_stack[-1] if self._is_method(node) else ModuleClass(node.name.value, node)
@@ -372,10 +389,8 @@ class _Collector:
         self._local_values = {}
         if any(self._is_no_grad(d.decorator) for d in node.decorators):
             self._no_grad += 1
-        self._model.resolver.enter(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._model.resolver.leave()
         self._functions.pop()
         if any(self._is_no_grad(d.decorator) for d in original_node.decorators):
             self._no_grad -= 1
@@ -478,12 +493,6 @@ class _Collector:
         self._not_variables.add(id(node.attr))
         if node.attr.value in knowledge.DEPRECATED_ALIASES:
             self._deprecated(node, node.attr.value, node.attr)
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._model.resolver.enter(node)
-
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        self._model.resolver.leave()
 
     def visit_Name(self, node: cst.Name) -> None:
         self._model.resolver.note(node)

@@ -3,14 +3,25 @@
 
 The rules only ever ask about imported names (``torch.*``, ``math.sqrt``, ``functools.partial``),
 so bindings are gathered from statements alone, once, and a name is looked up along Python's chain:
-its own scope, the enclosing functions, the module (a class body is not visible from its methods).
-A name that the scope where it is found binds only otherwise (a parameter, an assignment)
-resolves to nothing; one bound both ways keeps its imports, as it may be either. This answers what
-libcst's QualifiedNameProvider answers for these names at a fraction of its cost: that provider
-analyses every node of the file.
+its own scope, the enclosing functions, the module (a class body is not visible from its methods
+nor from its comprehensions and lambdas). ``global`` and ``nonlocal`` send a name's bindings and
+lookups to the scope they name. A name that the scope where it is found binds only otherwise (a
+parameter, an assignment, a ``for``/``with``/``except``/``match`` target, ``del``) resolves to
+nothing; one bound both ways keeps its imports, as it may be either.
 
-Not followed: ``nonlocal``, walrus targets and comprehension or ``match`` captures, which almost
-never shadow a module name.
+The traversal says where each scope's code starts and ends: a function's parameter defaults and
+annotations, its decorators and a class's bases are evaluated in the enclosing scope, and so is a
+comprehension's first iterable, while the comprehension's targets are its own. Walrus targets, the
+one binding written inside expressions, are bound when the traversal meets them (in the enclosing
+function when written in a comprehension), so only questions asked after that see them.
+
+This answers what libcst's QualifiedNameProvider answers for these names, which analyses every
+node of the file (tens of times the cost of the whole file model).
+``tests/lint/test_names_against_libcst.py`` compares the two on every read of an imported name, in
+cases written for each binding rule and in the repository's fixtures and examples (and in any
+folder on request, such as an installed ``torch/nn``), and lists where the resolver follows Python
+instead of libcst: ``del``, ``nonlocal`` through a function that binds nothing, a walrus in a
+comprehension, ``match`` captures. Not followed: the scopes of type parameters (``def f[T]``).
 """
 
 from __future__ import annotations
@@ -24,17 +35,18 @@ _NOTHING: frozenset[str] = frozenset()
 
 
 class Scope:
-    __slots__ = ("parent", "is_class", "imports", "assigned", "global_names")
+    __slots__ = ("parent", "is_class", "is_comprehension", "imports", "assigned", "declared")
 
-    def __init__(self, parent: Scope | None, is_class: bool = False) -> None:
+    def __init__(self, parent: Scope | None, is_class: bool = False, is_comprehension: bool = False) -> None:
         self.parent = parent
         self.is_class = is_class
+        self.is_comprehension = is_comprehension
         #: Local name -> the dotted names the imports binding it give (``nn`` -> ``torch.nn``).
         self.imports: dict[str, set[str]] = {}
         #: Names bound here by anything but an import.
         self.assigned: set[str] = set()
-        #: Names declared ``global`` here: they live in the module scope.
-        self.global_names: set[str] = set()
+        #: Names declared ``global`` or ``nonlocal`` here -> the scope they live in.
+        self.declared: dict[str, Scope] = {}
 
     def binds(self, name: str) -> bool:
         return name in self.imports or name in self.assigned
@@ -46,20 +58,29 @@ class NameResolver:
 
     def __init__(self, module: cst.Module) -> None:
         self._module_scope = Scope(None)
-        self._scopes: dict[int, Scope] = {}  # by id of the FunctionDef / ClassDef / Lambda
+        self._scopes: dict[int, Scope] = {}  # by id of the FunctionDef, ClassDef, Lambda, comprehension
         self._stack = [self._module_scope]
         self._scope_of: dict[int, Scope] = {}  # by id of a Name node
+        self._nonlocals: list[tuple[Scope, str]] = []
+        self._first_fors: set[int] = set()  # ids of the CompFor holding a comprehension's first iterable
         self._bind_block(self._module_scope, module.body)
+        self._link_nonlocals()
 
     # ---------------------------------------------------------------- traversal hooks
 
-    def enter(self, node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> None:
+    def enter(self, node: cst.CSTNode) -> None:
+        """Called where the code a scope evaluates starts: a function's or lambda's parameters
+        and body, a class's body, a comprehension; and where code inside them is evaluated
+        outside them: a parameter's default and annotation, a comprehension's first iterable
+        (each ``for`` clause's iterable is reported, the others stay inside)."""
+        current = self._stack[-1]
+        if isinstance(node, (cst.Param, cst.CompFor)):
+            outside = isinstance(node, cst.Param) or id(node) in self._first_fors
+            self._stack.append(current.parent if outside and current.parent is not None else current)
+            return
         scope = self._scopes.get(id(node))
-        if scope is None:  # a lambda (only its parameters bind), or a statement not reached
-            scope = Scope(self._stack[-1], is_class=isinstance(node, cst.ClassDef))
-            if not isinstance(node, cst.ClassDef):
-                self._bind_parameters(scope, node.params)
-            self._scopes[id(node)] = scope
+        if scope is None:  # a lambda or comprehension (bound here, as only its own parts bind)
+            scope = self._new_scope(node, current)
         self._stack.append(scope)
 
     def leave(self) -> None:
@@ -67,6 +88,29 @@ class NameResolver:
 
     def note(self, name: cst.Name) -> None:
         self._scope_of[id(name)] = self._stack[-1]
+
+    def bind(self, node: cst.NamedExpr) -> None:
+        """A walrus target: it binds in the scope the traversal is in, or the one holding the
+        comprehension it is written in."""
+        scope = self._stack[-1]
+        while scope.is_comprehension and scope.parent is not None:
+            scope = scope.parent
+        self._bind_target(scope, node.target)
+
+    def _new_scope(self, node: cst.CSTNode, parent: Scope) -> Scope:
+        if isinstance(node, cst.BaseComp):
+            scope = Scope(parent, is_comprehension=True)
+            self._first_fors.add(id(node.for_in))
+            clause: cst.CompFor | None = node.for_in
+            while clause is not None:
+                self._bind_target(scope, clause.target)
+                clause = clause.inner_for_in
+        else:
+            scope = Scope(parent, is_class=isinstance(node, cst.ClassDef))
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                self._bind_parameters(scope, node.params)
+        self._scopes[id(node)] = scope
+        return scope
 
     # ---------------------------------------------------------------- queries
 
@@ -85,9 +129,7 @@ class NameResolver:
         return frozenset(origin + dot + rest for origin in self._lookup(scope, head))
 
     def _lookup(self, scope: Scope, name: str) -> set[str]:
-        current: Scope | None = scope
-        if name in scope.global_names:
-            current = self._module_scope
+        current: Scope | None = scope.declared.get(name, scope)
         first = True
         while current is not None:
             if (first or not current.is_class) and current.binds(name):
@@ -111,10 +153,7 @@ class NameResolver:
     def _bind_compound(self, scope: Scope, node: cst.CSTNode) -> None:
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             self._assign(scope, node.name.value)
-            inner = Scope(scope, is_class=isinstance(node, cst.ClassDef))
-            if isinstance(node, cst.FunctionDef):
-                self._bind_parameters(inner, node.params)
-            self._scopes[id(node)] = inner
+            inner = self._new_scope(node, scope)
             self._bind_block(inner, node.body.body)
             return
         if isinstance(node, cst.For):
@@ -123,6 +162,10 @@ class NameResolver:
             for item in node.items:
                 if item.asname is not None:
                     self._bind_target(scope, item.asname.name)
+        elif isinstance(node, cst.Match):
+            for case in node.cases:
+                for name in _captures(case.pattern):
+                    self._assign(scope, name)
         for handler in getattr(node, "handlers", ()):
             if handler.name is not None:
                 self._bind_target(scope, handler.name.name)
@@ -154,8 +197,38 @@ class NameResolver:
             self._bind_target(scope, node.target)
         elif isinstance(node, cst.Del):
             self._bind_target(scope, node.target)
+        elif isinstance(node, cst.TypeAlias):
+            self._assign(scope, node.name.value)
         elif isinstance(node, cst.Global):
-            scope.global_names.update(item.name.value for item in node.names)
+            for item in node.names:
+                scope.declared[item.name.value] = self._module_scope
+        elif isinstance(node, cst.Nonlocal):
+            self._nonlocals.extend((scope, item.name.value) for item in node.names)
+
+    def _link_nonlocals(self) -> None:
+        """Send each ``nonlocal`` name's bindings to the nearest enclosing function binding it,
+        known once every scope is bound; outer declarations first, as inner ones may go through
+        them."""
+        for scope, name in sorted(self._nonlocals, key=lambda pair: _depth(pair[0])):
+            target = scope.parent
+            while target is not None and target is not self._module_scope:
+                if target.is_class:
+                    target = target.parent
+                    continue
+                if name in target.declared:
+                    target = target.declared[name]
+                    break
+                if target.binds(name):
+                    break
+                target = target.parent
+            if target is None or target is self._module_scope:
+                continue  # a syntax error in Python
+            if name in scope.imports:
+                target.imports.setdefault(name, set()).update(scope.imports.pop(name))
+            if name in scope.assigned:
+                scope.assigned.discard(name)
+                target.assigned.add(name)
+            scope.declared[name] = target
 
     def _bind_parameters(self, scope: Scope, params: cst.Parameters) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -180,12 +253,44 @@ class NameResolver:
         self._owner(scope, name).imports.setdefault(name, set()).add(origin)
 
     def _owner(self, scope: Scope, name: str) -> Scope:
-        return self._module_scope if name in scope.global_names else scope
+        return scope.declared.get(name, scope)
 
 
 def _as_name(alias: cst.ImportAlias) -> str:
     assert alias.asname is not None
     return get_full_name_for_node(alias.asname.name) or ""
+
+
+def _depth(scope: Scope) -> int:
+    depth = 0
+    while scope.parent is not None:
+        scope, depth = scope.parent, depth + 1
+    return depth
+
+
+def _captures(pattern: cst.MatchPattern) -> list[str]:
+    """The names a ``case`` pattern binds."""
+    names: list[str] = []
+    pending: list[cst.CSTNode] = [pattern]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            names.append(node.name.value)
+        if isinstance(node, cst.MatchAs) and node.pattern is not None:
+            pending.append(node.pattern)
+        elif isinstance(node, cst.MatchMapping):
+            if node.rest is not None:
+                names.append(node.rest.value)
+            pending.extend(element.pattern for element in node.elements)
+        elif isinstance(node, cst.MatchClass):
+            pending.extend(element.value for element in node.patterns)
+            pending.extend(element.pattern for element in node.kwds)
+        elif isinstance(node, (cst.MatchList, cst.MatchTuple)):
+            pending.extend(element if isinstance(element, cst.MatchStar) else element.value
+                           for element in node.patterns)
+        elif isinstance(node, cst.MatchOr):
+            pending.extend(element.pattern for element in node.patterns)
+    return names
 
 
 def _leftmost(node: cst.CSTNode) -> cst.CSTNode:

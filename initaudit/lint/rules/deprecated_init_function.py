@@ -76,7 +76,7 @@ def _can_rename(model: FileModel, old: str, new: str, uses: list[cst.Name]) -> b
         return False
     if any(model.names(name) != {INIT_PREFIX + new} for name in model.alias_variables.get(new, [])):
         return False
-    if re.search(rf"\bnonlocal\b[^\n\r]*\b{old}\b", model.text):  # scopes the resolver does not follow
+    if re.search(rf"\bnonlocal\b[^\n\r]*\b{old}\b", model.text):  # rebound from inside: bound both ways
         return False
     return re.search(rf"""(['"]){re.escape(old)}\1""", model.text) is None
 

@@ -270,3 +270,42 @@ def test_a_try_around_the_loop_is_no_filter() -> None:
 except Exception:
     pass"""
     assert script(loop) == []
+
+
+TRY_THEN_EXCEPT = """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 8)
+        try:
+            nn.init.{first}(self.fc.weight)
+        {handler}
+            nn.init.{second}(self.fc.weight)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+"""
+
+
+def _codes_by_line(code: str) -> list[tuple[int, str]]:
+    return [(d.line, d.code) for d in lint_selected(code, "IA103", "IA111")]
+
+
+def test_an_init_in_an_except_clause_does_not_replace_the_one_its_try_made() -> None:
+    """The except clause runs only when the try failed: the try's init stands otherwise, and
+    each is judged for what it draws."""
+    right_first = TRY_THEN_EXCEPT.format(first="kaiming_uniform_", second="xavier_uniform_",
+                                         handler="except ValueError:")
+    assert _codes_by_line(right_first) == [(12, "IA103")]
+    wrong_first = TRY_THEN_EXCEPT.format(first="xavier_uniform_", second="kaiming_uniform_",
+                                         handler="except ValueError:")
+    assert _codes_by_line(wrong_first) == [(10, "IA103")]
+
+
+def test_an_init_after_the_try_in_its_else_or_finally_replaces_it() -> None:
+    for handler in ("finally:", "except ValueError:\n            pass\n        else:"):
+        code = TRY_THEN_EXCEPT.format(first="xavier_uniform_", second="kaiming_uniform_", handler=handler)
+        assert _codes_by_line(code) == [(10, "IA111")], handler

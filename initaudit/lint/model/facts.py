@@ -112,6 +112,9 @@ class InitOp:
     #: Inside a ``try`` whose handler swallows the error an init raises on too few dimensions:
     #: how many loops were open where it begins (None outside one).
     errors_swallowed: int | None = None
+    #: The ``except`` clauses the operation is written in, outermost first: it runs only when
+    #: their ``try`` failed, so it does not surely replace what that ``try`` wrote.
+    handlers: tuple[cst.CSTNode, ...] = ()
     #: For an operation a helper's call runs: the functions that call is written in, whose
     #: variables the arguments bound to the helper's parameters read (``std=stddev``).
     called_from: tuple[cst.FunctionDef, ...] = ()
@@ -160,6 +163,8 @@ class ApplyCall:
     function: cst.BaseExpression
     method: str | None
     seq: int
+    #: The loops around the call, outermost first (``for net in (G, D): net.apply(init)``).
+    loops: tuple[cst.For, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from initaudit import knowledge
 from initaudit.diagnostics import Edit
 from initaudit.knowledge import LayerKind
 from initaudit.lint.files.source import line_starts
-from initaudit.lint.model.binding import returned_values, unpacked
+from initaudit.lint.model.binding import bind, returned_values, unpacked
 from initaudit.lint.model.bounds import FILE_LAYERS, Budget, Cut, note
 from initaudit.lint.model.builders import BuilderSummary, summarise_builders
 from initaudit.lint.model.facts import ApplyCall, DeprecatedRef, ForeignOrigin, HelperCall, InitOp, InitVia, ModuleClass
@@ -286,6 +286,7 @@ class _Collector:
         self._local_values: dict[str, cst.BaseExpression] = {}
         #: Open ``try`` bodies whose handlers swallow an init's ValueError.
         self._tries: list[tuple[cst.Try, int]] = []
+        self._handlers: list[cst.CSTNode] = []  # the except clauses open where the walk is
         #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
         self.constructions: dict[str, list[dict[str, str | None]]] = {}
         #: Per scope (by id), the key holding each local name rebound there (``_bind_local``).
@@ -441,6 +442,15 @@ class _Collector:
     def leave_For_body(self, node: cst.For) -> None:
         self._loops.pop()
 
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._handlers.append(node)
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self._handlers.pop()
+
+    visit_ExceptStarHandler = visit_ExceptHandler
+    leave_ExceptStarHandler = leave_ExceptHandler
+
     def visit_Try_body(self, node: cst.Try) -> None:
         if any(_swallows_init_errors(handler) for handler in node.handlers):
             self._tries.append((node, len(self._loops)))
@@ -595,7 +605,9 @@ class _Collector:
         if isinstance(node.value, cst.Name) and self._method_name() == "__init__" \
                 and node.value.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
             owner.argument_attributes[name] = (node.value.value, node.value)
-        module = self._builder.build(name, node.value, self._defaults())
+        if _self_attribute_name(self._handed_back(node.value)) == name:
+            return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
+        module = self._builder.build(name, _module_itself(node.value), self._defaults())
         previous = owner.attributes.get(name)
         if module is None and previous is not None and _is_none(node.value) and self._conditions:
             return  # ``else: self.proj = None``: an optional layer, the one built where it exists
@@ -687,7 +699,8 @@ class _Collector:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in knowledge.INPLACE_INIT_METHODS:
             self._inplace(node, node.func.attr.value)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
-            self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq))
+            self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq,
+                                              tuple(self._loops)))
         elif (node.args or id(node) in self._builder.passed) and (isinstance(node.func, cst.Name) or (
                 isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
                 and node.func.value.value == "self") or self._module_function(node.func)):
@@ -695,6 +708,17 @@ class _Collector:
                                                 tuple(self._loops), tuple(self._conditions),
                                                 self._builder.passed.get(id(node)),
                                                 tuple(function for function, _ in self._functions)))
+
+    def _handed_back(self, value: cst.BaseExpression) -> cst.BaseExpression | None:
+        """The argument of ``helper(arg)`` when that function of the file returns the parameter
+        it binds ``arg`` to (an init helper handing back the module it initialised)."""
+        function = self._top_functions.get(value.func.value) if isinstance(value, cst.Call) \
+            and isinstance(value.func, cst.Name) else None
+        parameter = returned_parameter(function) if function is not None else None
+        if parameter is None:
+            return None
+        assert isinstance(value, cst.Call) and function is not None
+        return bind(function, value, skip_self=False, defaults=False).get(parameter)
 
     def _module_function(self, func: cst.BaseExpression) -> bool:
         """``init_utils.normal_init`` after ``import init_utils`` (``pkg.util.init.f`` after
@@ -871,6 +895,7 @@ class _Collector:
             enclosing=tuple(function for function, _ in self._functions),
             in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
             loops=tuple(self._loops), renamed=self._renamed(), errors_swallowed=self._tries[-1][1] if self._tries else None,
+            handlers=tuple(self._handlers),
         ))
 
 

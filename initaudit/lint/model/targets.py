@@ -316,7 +316,7 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
     derived = []
     for call in model.apply_calls:
         callee = _applied_function(model, call)
-        reach = _modules(model, call.owner, call.receiver)
+        reach = _modules(model, call.owner, call.receiver) or _looped_modules(model, call)
         if callee is None or reach is None or not callee[0].params.params:
             continue
         function, ops = callee
@@ -330,6 +330,25 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
                 if target is not None:
                     derived.append(_with_values(model, _at_call(model, op, call, target, ops), call, values))
     return derived
+
+
+def _looped_modules(model: CollectedFile, call: ApplyCall) -> Reach | None:
+    """``for net in (self.G, self.D): net.apply(init)``: the receiver is a loop variable over a
+    tuple or list written out, each of whose items denotes modules; every item's modules."""
+    if not isinstance(call.receiver, cst.Name):
+        return None
+    loop = next((loop for loop in reversed(call.loops) if _loop_target(loop.target) == call.receiver.value), None)
+    if loop is None or not isinstance(loop.target, cst.Name) or not isinstance(loop.iter, (cst.Tuple, cst.List)):
+        return None
+    modules: list[Submodule] = []
+    exact = True
+    for element in loop.iter.elements:
+        reach = None if isinstance(element, cst.StarredElement) else _modules(model, call.owner, element.value)
+        if reach is None:
+            return None
+        modules += reach[0]
+        exact = exact and reach[1]
+    return modules, exact
 
 
 def _partial_values(model: CollectedFile, call: ApplyCall, function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
@@ -1134,6 +1153,12 @@ def execution_key(op: InitOp) -> tuple[float, int]:
     return (called_at, op.seq) if called_at is not None else (math.inf, op.seq)
 
 
+def surely_after(later: InitOp, earlier: InitOp) -> bool:
+    """Whether ``later``, run after ``earlier``, runs whenever ``earlier`` did, as far as
+    exceptions go: not when it is in an ``except`` clause that ``earlier`` is not in."""
+    return all(any(handler is other for other in earlier.handlers) for handler in later.handlers)
+
+
 def written_layers(target: Target) -> set[tuple[str, int]]:
     """The layers a target writes, each as its path and the construction that made it: a name
     rebound to a new layer keeps its path but is another layer."""
@@ -1165,9 +1190,8 @@ def _mark_superseded(ops: Iterable[InitOp]) -> None:
             writes.setdefault((id(op.target.owner), path, node, op.target.param), []).append((execution_key(op), op))
     superseded: dict[int, tuple[InitOp, set[str]]] = {}
     for (_, path, _, _), entries in writes.items():
-        last_key = max(key for key, _ in entries)
         for key, op in entries:
-            if key < last_key:
+            if any(later_key > key and surely_after(later, op) for later_key, later in entries):
                 superseded.setdefault(id(op), (op, set()))[1].add(path)
     for op, paths in superseded.values():
         op.superseded = op.superseded | paths

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.targets import execution_key, tests_element, written_layers
+from initaudit.lint.model.targets import execution_key, surely_after, tests_element, written_layers
 from initaudit.lint.rules.base import Finding, rule, written_here
 
 
@@ -80,7 +80,8 @@ def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tupl
     assert later.target is not None and earlier.target is not None
     if later.as_written is earlier.as_written or later.target.owner is not earlier.target.owner:
         return False
-    if later.target.param != earlier.target.param or execution_key(later) <= execution_key(earlier):
+    if later.target.param != earlier.target.param or execution_key(later) <= execution_key(earlier) \
+            or not surely_after(later, earlier):
         return False
     if not written_layers(later.target) >= layers:
         return False

@@ -304,8 +304,9 @@ def test_the_bounds_a_helper_returns_are_read_through_the_star(name: str) -> Non
     code = ACTOR.format(name=name, dim=0, bounds="*hidden_init(self.fc1)")
     assert lint_selected(code, "IA105") == []  # U(-lim, lim), not uniform_() with no arguments
     found = lint_selected(code, "IA113")
-    assert [(d.line, d.column) for d in found] == [(6, len(name) + 8)]  # the read in the helper
-    assert "fc1.weight (Linear)" in found[0].message
+    # At the draw the call's layer is bound for (each call its own), naming the helper's read.
+    assert [(d.line, d.column) for d in found] == [(16, 9)]
+    assert "fc1.weight (Linear)" in found[0].message and "(read at line 6)" in found[0].message
 
 
 @pytest.mark.parametrize(("name", "dim"), [("fan_in", 1), ("fan_out", 0)])
@@ -363,7 +364,7 @@ def test_a_function_valued_default_is_the_helper_called() -> None:
             def forward(self, x):
                 return self.fc1(x).relu()
         """)
-    assert [d.line for d in lint_selected(code, "IA105", "IA113")] == [6]
+    assert [d.line for d in lint_selected(code, "IA105", "IA113")] == [17]
 
 
 @pytest.mark.parametrize(("gain", "found"), [("'linear'", [16]), ("'relu'", [])])

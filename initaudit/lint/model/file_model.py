@@ -236,6 +236,11 @@ class FileModel:
 
     # ---------------------------------------------------------------- metadata
 
+    def is_bound(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` was made by binding a function's parameters to a call's arguments: it
+        stands for an expression written in that function."""
+        return self._standing_for(node) is not node
+
     def _standing_for(self, node: cst.CSTNode) -> cst.CSTNode:
         """The written expression a bound one stands for (itself when it is written)."""
         entry = self.stand_ins.get(id(node))

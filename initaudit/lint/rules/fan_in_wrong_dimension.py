@@ -54,6 +54,11 @@ class FanInWrongDimension:
                 if not layers or op.target_node is None:
                     continue
                 for evidence in _fan_in_from_dim0(model, op, _weight_context(model, op)):
+                    if model.is_bound(evidence.node):
+                        # Read in a helper the arguments call (``uniform_(*hidden_init(self.fc1))``):
+                        # each call binds its own layer, so each is reported where it is made.
+                        yield _called_finding(model, op, evidence, layers)
+                        continue
                     entry = found.setdefault(id(evidence.node), (evidence, []))
                     entry[1].extend(m for m in layers if m not in entry[1])
             else:
@@ -234,6 +239,19 @@ def _inline_finding(model: FileModel, evidence: _Evidence, layers: list[Submodul
         "sqrt(out/in). The fan-in is dimension 1 (times the kernel size for a conv): use "
         "nn.init._calculate_fan_in_and_fan_out(w)[0], or kaiming_*_(w, mode=\"fan_in\")",
         fix=_dimension_fix(model, evidence, layers),
+    )
+
+
+def _called_finding(model: FileModel, op: InitOp, evidence: _Evidence, layers: Sequence[Submodule]) -> Finding:
+    kinds, _ = layer_list(layers)
+    read = model.source(evidence.node)
+    counted = "out_features/out_channels" if evidence.attribute else "dimension 0"
+    return Finding(
+        op.node,
+        f"the scale of this {op.function} takes the fan-in of {describe_layers(layers, 'weight')} from {read} "
+        f"(read at line {model.position(evidence.node).start.line}), but a {kinds} weight is laid out "
+        f"(out, in, ...): {counted} counts the outputs, so the scale follows the fan-out and is off by "
+        "sqrt(out/in). The fan-in is dimension 1 (times the kernel size for a conv)",
     )
 
 

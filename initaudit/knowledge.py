@@ -432,7 +432,7 @@ SELF_GATED_ACTIVATIONS: dict[str, str] = {"sigmoid": "silu", "hardsigmoid": "har
 #: nn.Module methods that return the module itself (``Net(...).to(device)``).
 MODULE_SELF_METHODS: frozenset[str] = frozenset({
     "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "train", "eval",
-    "requires_grad_", "share_memory",
+    "requires_grad_", "share_memory", "apply",
 })
 #: Exceptions whose handler swallows the ValueError an init raises on a tensor with too few
 #: dimensions (``try: xavier_uniform_(p) except: pass`` skips the vectors).

@@ -4,9 +4,12 @@ behind methods that return the module itself (``.to(device)``), handed back by a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.lint.selection import lint_selected
+from tests.lint.test_project import findings, write
 
 MODELS = """\
 import torch.nn as nn
@@ -64,6 +67,11 @@ def build():
         net.apply(weights_init)
     return G, D
 """,
+    "applied as it is built, on a trainer": """\
+class Solver:
+    def __init__(self):
+        self.G = Generator().apply(weights_init).to("cpu")
+""",
     "a loop over the script's models": """\
 G = Generator()
 D = Generator()
@@ -86,3 +94,38 @@ def test_the_models_a_holder_keeps_are_initialised_where_they_are(use: str) -> N
 def test_a_loop_over_something_unknown_reaches_nothing() -> None:
     use = "def build(extra):\n    G = Generator()\n    for net in (G, extra):\n        net.apply(weights_init)\n"
     assert _codes(use, "xavier_normal_") == []
+
+
+CHAINED = """\
+import torch.nn as nn
+{import_line}
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 64), nn.{activation}(), nn.Linear(64, 2)).apply(initialize_weight)
+
+    def forward(self, x):
+        return self.net(x)
+"""
+
+HELPER = """\
+import torch.nn as nn
+
+
+def initialize_weight(m):
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight, gain=1.0)
+"""
+
+
+def test_apply_chained_on_the_module_an_attribute_gets_reaches_its_layers(tmp_path: Path) -> None:
+    """``Module.apply`` returns the module: the attribute is the module it initialised."""
+    one_file = HELPER + CHAINED.format(import_line="", activation="ReLU")
+    assert [d.code for d in lint_selected(one_file, "IA103")] == ["IA103"]
+    assert lint_selected(HELPER + CHAINED.format(import_line="", activation="Tanh"), "IA103") == []
+    files = {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/init.py": HELPER,
+             "pkg/policy.py": CHAINED.format(import_line="from pkg.init import initialize_weight", activation="ReLU")}
+    found = findings([write(tmp_path, files)])
+    assert [(name, line, code) for name, line, code, _ in found] == [("policy.py", 8, "IA103")]

@@ -311,6 +311,8 @@ class _Collector:
         self.dispatched: set[str] = set()
         self.components: set[str] = set()
         self._instances: dict[tuple[int, str], str] = {}
+        #: ``apply`` calls whose module an assignment binds, by id: the name or attribute bound.
+        self._applied_to: dict[int, cst.BaseExpression] = {}
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
         self._conditions: list[tuple[cst.If, bool, int]] = []
@@ -536,6 +538,8 @@ class _Collector:
         if len(node.targets) != 1:
             return
         target = node.targets[0].target
+        for applied in _chained_applies(node.value):
+            self._applied_to[id(applied)] = target  # ``self.net = nn.Sequential(...).apply(init)``
         owner = self._owner()
         if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
@@ -704,7 +708,8 @@ class _Collector:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in knowledge.INPLACE_INIT_METHODS:
             self._inplace(node, node.func.attr.value)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
-            self.apply_calls.append(ApplyCall(node, owner, node.func.value, node.args[0].value, method, self._seq,
+            receiver = self._applied_to.get(id(node), node.func.value)
+            self.apply_calls.append(ApplyCall(node, owner, receiver, node.args[0].value, method, self._seq,
                                               tuple(self._loops)))
         elif (node.args or id(node) in self._builder.passed) and (isinstance(node.func, cst.Name) or (
                 isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
@@ -1014,6 +1019,18 @@ def _unpacked_pairs(target: cst.BaseExpression, value: cst.BaseExpression
             and not any(isinstance(e, cst.StarredElement) for e in value.elements):
         return [(name, e.value) for name, e in zip(names, value.elements, strict=True)]
     return [(name, None) for name in names]
+
+
+def _chained_applies(node: cst.BaseExpression) -> list[cst.Call]:
+    """The ``apply`` calls among the methods returning the module that ``node`` chains on a
+    module it builds: ``Net(...).apply(init).to(device)`` (a name's own ``apply`` reaches it)."""
+    applies = []
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in knowledge.MODULE_SELF_METHODS:
+        if node.func.attr.value == "apply":
+            applies.append(node)
+        node = node.func.value
+    return applies if isinstance(node, cst.Call) else []
 
 
 def _module_itself(node: cst.BaseExpression) -> cst.BaseExpression:

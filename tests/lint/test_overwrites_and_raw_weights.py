@@ -309,3 +309,54 @@ def test_an_init_after_the_try_in_its_else_or_finally_replaces_it() -> None:
     for handler in ("finally:", "except ValueError:\n            pass\n        else:"):
         code = TRY_THEN_EXCEPT.format(first="xavier_uniform_", second="kaiming_uniform_", handler=handler)
         assert _codes_by_line(code) == [(10, "IA111")], handler
+
+
+def test_a_factory_whose_results_are_not_all_written_again_is_not_voided() -> None:
+    """A factory's init runs once per call: zeroing one call's layer voids that one only."""
+    factory = """
+        import torch.nn as nn
+
+
+        def Conv1d(*args, **kwargs):
+            layer = nn.Conv1d(*args, **kwargs)
+            nn.init.kaiming_normal_(layer.weight)
+            return layer
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inp = Conv1d(1, 64, 1)
+                self.out = Conv1d(64, 1, 1)
+                nn.init.zeros_(self.out.weight)
+                {again}
+
+            def forward(self, x):
+                return self.out(self.inp(x).relu())
+    """
+    assert lint_selected(factory.format(again=""), "IA111") == []
+    both = factory.format(again="nn.init.zeros_(self.inp.weight)")
+    assert [(d.line, d.code) for d in lint_selected(both, "IA111")] == [(7, "IA111")]
+
+
+def test_a_write_in_a_method_construction_never_calls_voids_nothing() -> None:
+    code = """
+        import torch.nn as nn
+
+
+        class Decoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embedding = nn.Embedding(100, 16)
+                self.init_weights()
+
+            def init_weights(self):
+                self.embedding.weight.data.uniform_(-0.1, 0.1)
+                {later}
+
+            def load_pretrained_embeddings(self, embeddings):
+                self.embedding.weight = nn.Parameter(embeddings)
+    """
+    assert lint_selected(code.format(later=""), "IA111") == []
+    called = code.format(later="self.embedding.weight.data.normal_(0, 0.02)")
+    assert [(d.line, d.code) for d in lint_selected(called, "IA111")] == [(12, "IA111")]

@@ -1154,8 +1154,11 @@ def execution_key(op: InitOp) -> tuple[float, int]:
 
 
 def surely_after(later: InitOp, earlier: InitOp) -> bool:
-    """Whether ``later``, run after ``earlier``, runs whenever ``earlier`` did, as far as
-    exceptions go: not when it is in an ``except`` clause that ``earlier`` is not in."""
+    """Whether ``later``, run after ``earlier``, runs whenever ``earlier`` did: not when it is in
+    an ``except`` clause that ``earlier`` is not in, nor in a method that construction never calls
+    (``load_pretrained_embeddings``) unless ``earlier`` is in that method too."""
+    if execution_key(later)[0] == math.inf and later.method != earlier.method:
+        return False
     return all(any(handler is other for other in earlier.handlers) for handler in later.handlers)
 
 

@@ -19,9 +19,11 @@ class OverwrittenInit:
         writes = ops + [op for op in model.overwrites if op.target is not None and op.target.exact
                         and op.method != "forward"]
         reported = set()
+        # A helper's or factory's init runs once per call: it has no effect only where every
+        # call's result is written again (diffwave's ``Conv1d`` factory, one output zeroed).
+        live = {id(op.as_written) for op in ops if not _voided(op)}
         for op in ops:
-            paths = [m.path for m in op.target.layers] if op.target.layers else []  # type: ignore[union-attr]
-            if not paths or op.superseded != frozenset(paths) or id(op.node) in reported:
+            if not _voided(op) or id(op.node) in reported or id(op.as_written) in live:
                 continue
             later = _later_writes(model, writes, op, written_layers(op.target))  # type: ignore[arg-type]
             if later is None:
@@ -35,6 +37,12 @@ class OverwrittenInit:
                 f"later in the construction ({where}), so the earlier call only misleads the reader",
             )
         yield from _inherited(model, writes)
+
+
+def _voided(op: InitOp) -> bool:
+    """Whether a later write replaces ``op``'s result on every layer it writes."""
+    paths = [m.path for m in op.target.layers] if op.target is not None and op.target.layers else []
+    return bool(paths) and op.superseded == frozenset(paths)
 
 
 def _inherited(model: FileModel, writes: list[InitOp]) -> Iterator[Finding]:

@@ -47,6 +47,8 @@ XAVIER_ON_FC1 = [("IA103", "xavier_uniform_ uses Xavier with gain 1 (for tanh/si
     "if type(m) == nn.Linear:\n    nn.init.xavier_uniform_(m.weight)",
     "if type(m) is nn.Linear:\n    nn.init.xavier_uniform_(m.weight)",
     "if type(m) in (nn.Linear, nn.Embedding):\n    nn.init.xavier_uniform_(m.weight)",
+    "if type(m) in {nn.Linear, nn.Embedding}:\n    nn.init.xavier_uniform_(m.weight)",
+    "if isinstance(m, (nn.Linear, nn.Embedding)):\n    nn.init.xavier_uniform_(m.weight)",
     "if m.__class__.__name__ == 'Linear':\n    nn.init.xavier_uniform_(m.weight)",
     "if type(m).__name__ == 'Linear':\n    nn.init.xavier_uniform_(m.weight)",
     "if m.__class__.__name__ in ('Linear', 'Bilinear'):\n    nn.init.xavier_uniform_(m.weight)",

@@ -977,7 +977,7 @@ def _string(node: cst.BaseExpression) -> str | None:
 
 
 def _class_names(model: CollectedFile, node: cst.BaseExpression) -> frozenset[str]:
-    if isinstance(node, (cst.Tuple, cst.List)):
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
         names: frozenset[str] = frozenset()
         for element in node.elements:
             names |= _class_names(model, element.value)

@@ -4,13 +4,15 @@ expanded at each call, with the activation and tests passed there."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import libcst as cst
 import pytest
 
 from initaudit.lint.model.builders import BuiltStep
 from initaudit.lint.model.file_model import FileModel
-from tests.lint.selection import lint_selected
+from tests.lint.selection import lint_selected, selecting
+from tests.lint.test_project import findings, write
 
 MLP = '''
 import torch.nn as nn
@@ -232,3 +234,61 @@ def test_a_module_chosen_in_two_branches_stays_unknown() -> None:
     '''
     assert model_of(code).builders["mlp"].body[1] == BuiltStep()
     assert found(code, "IA101") == []
+
+
+INSTANCE_BUILDER = """\
+import torch.nn as nn
+
+
+def build_mlp(input_dim, output_dim, hidden_units=(64, 64), hidden_activation=nn.Tanh()):
+    layers = []
+    units = input_dim
+    for next_units in hidden_units:
+        layers.append(nn.Linear(units, next_units))
+        layers.append(hidden_activation)
+        units = next_units
+    layers.append(nn.Linear(units, output_dim))
+    return nn.Sequential(*layers)
+
+
+def build_pair(act):
+    return nn.Sequential(nn.Linear(8, 64), act, nn.Linear(64, 1))
+"""
+
+USER = """\
+import torch.nn as nn
+{import_line}
+
+
+def initialize_weight(m):
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight, gain=1.0)
+
+
+class QNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = {call}
+        self.net.apply(initialize_weight)
+
+    def forward(self, x):
+        return self.net(x)
+"""
+
+
+@pytest.mark.parametrize(("call", "reported"), [
+    ("build_mlp(8, 1, hidden_activation=nn.ReLU(inplace=True))", True),
+    ("build_mlp(8, 1, (32,), nn.LeakyReLU(0.2))", True),
+    ("build_mlp(8, 1)", False),  # the default module, a Tanh
+    ("build_pair(nn.ReLU())", True),
+    ("build_pair(nn.Tanh())", False),
+])
+def test_a_module_passed_in_is_what_the_builder_appends(call: str, reported: bool, tmp_path: Path) -> None:
+    """The parameter holds the module itself (``layers.append(act)``), in this file or in the
+    project file the builder is imported from."""
+    one_file = INSTANCE_BUILDER + USER.format(import_line="", call=call)
+    assert bool(found(one_file, "IA103")) is reported
+    files = {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/utils.py": INSTANCE_BUILDER,
+             "pkg/model.py": USER.format(import_line="from pkg.utils import build_mlp, build_pair", call=call)}
+    codes = [code for _, _, code, _ in findings([write(tmp_path, files)], config=selecting("IA103"))]
+    assert bool(codes) is reported

@@ -129,3 +129,13 @@ def test_apply_chained_on_the_module_an_attribute_gets_reaches_its_layers(tmp_pa
              "pkg/policy.py": CHAINED.format(import_line="from pkg.init import initialize_weight", activation="ReLU")}
     found = findings([write(tmp_path, files)])
     assert [(name, line, code) for name, line, code, _ in found] == [("policy.py", 8, "IA103")]
+
+
+def test_a_cross_file_finding_of_a_chained_apply_is_at_its_apply(tmp_path: Path) -> None:
+    """The call spans the module's whole construction: the finding is where ``apply`` is."""
+    multi_line = CHAINED.format(import_line="from pkg.init import initialize_weight", activation="ReLU").replace(
+        "nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 2))",
+        "nn.Sequential(\n            nn.Linear(8, 64),\n            nn.ReLU(),\n            nn.Linear(64, 2),\n        )")
+    files = {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/init.py": HELPER, "pkg/policy.py": multi_line}
+    found = findings([write(tmp_path, files)])
+    assert [(name, line, code) for name, line, code, _ in found] == [("policy.py", 12, "IA103")]

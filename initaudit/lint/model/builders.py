@@ -35,6 +35,8 @@ class BuiltStep:
     last: bool | None = None
     #: Appended only when these parameters are truthy (True) or falsy (False): ``if batch_norm:``.
     requires: tuple[tuple[str, bool], ...] = ()
+    #: The parameter holds the module itself (``layers.append(activation)``), not its class.
+    instance: bool = False
 
     @property
     def known(self) -> bool:
@@ -247,6 +249,8 @@ class _Reader:
         adds one step for the other iterations and one for the last."""
         if isinstance(node, cst.Name) and self._aliases.get(node.value) is not None:
             return self._step(self._aliases[node.value])  # type: ignore[arg-type]
+        if isinstance(node, cst.Name) and node.value in self._parameters and node.value not in self._aliases:
+            return (self._open(BuiltStep(parameter=node.value, instance=True)),)
         func = node.func if isinstance(node, cst.Call) else None
         if isinstance(func, cst.Name) and func.value in self._aliases:
             func = self._aliases[func.value]
@@ -295,6 +299,8 @@ class _Reader:
         if isinstance(value, (cst.SimpleString, cst.Integer, cst.Float)) or (
                 isinstance(value, cst.Name) and value.value in ("True", "False", "None")):
             return _source(value)
+        if isinstance(value, cst.Call):  # a module made once as the default (``act=nn.Tanh()``)
+            return torch_nn_class(self._names(value.func))
         return torch_nn_class(self._names(value))
 
 
@@ -422,7 +428,8 @@ def _module(builder: SubmoduleBuilder, summary: BuilderSummary, step: BuiltStep,
     if step.class_name is not None:
         return builder.torch_module("", step.class_name, step.node or cst.Call(cst.Name(step.class_name)))
     if step.parameter in bound:
-        made = builder.build("", cst.Call(bound[step.parameter]), defaults)  # type: ignore[index]
+        argument = bound[step.parameter]  # type: ignore[index]
+        made = builder.build("", argument if step.instance else cst.Call(argument), defaults)
         if made is not None:
             return made
     elif step.parameter is not None and knowledge.layer_kind(summary.defaults.get(step.parameter, "")):

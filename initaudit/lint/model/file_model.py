@@ -85,6 +85,8 @@ class Links(Protocol):
 
     def function(self, local: str) -> tuple[cst.FunctionDef, FileModel] | None: ...
 
+    def builder(self, local: str) -> BuilderSummary | None: ...
+
     def models(self) -> list[FileModel]: ...
 
 
@@ -986,6 +988,12 @@ class _ClassNames:
             return None
         found = self._model.links.function(name)
         return None if found is None else found[1].factory_modules.get(found[0].name.value)
+
+    def imported_builder(self, name: str) -> BuilderSummary | None:
+        """A function of another project file that builds and returns a Sequential."""
+        if name in self.local or self._model.links is None:
+            return None
+        return self._model.links.builder(name)
 
     def torch_base(self, name: str) -> str | None:
         """The torch.nn layer an imported project class derives from when it adds no submodule

@@ -247,6 +247,11 @@ class SubmoduleBuilder:
             return built
         if isinstance(node.func, cst.Name) and node.func.value in self._builders:
             return self._builders[node.func.value].expand(self, path, node, defaults)
+        imported_builder = getattr(self._local_classes, "imported_builder", None)
+        summary = imported_builder(node.func.value) if imported_builder is not None \
+            and isinstance(node.func, cst.Name) else None
+        if summary is not None:  # a builder of another project file (``from layers import mlp``)
+            return summary.expand(self, path, node, defaults)
         torch_class = torch_nn_class(self._names(node.func))
         if torch_class is not None:
             return self.torch_module(path, torch_class, node)

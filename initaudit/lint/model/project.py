@@ -27,6 +27,7 @@ from initaudit import knowledge
 from initaudit.lint.files.prefilter import initialising_code, without_strings
 from initaudit.lint.files.roots import read_project_file, real_roots
 from initaudit.lint.model.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
+from initaudit.lint.model.builders import BuilderSummary
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import INHERITED_KINDS, torch_nn_class
@@ -372,6 +373,14 @@ class Project:
                 return True
         return False
 
+    def may_build_sequential(self, binding: Binding) -> bool:
+        """Cheaply, from text: the top-level function can build and return a Sequential (a
+        builder, ``lint/model/builders.py``)."""
+        text = self.text(binding.path)
+        return text is not None and any(
+            found.keyword == "def" and found.name == binding.name and "Sequential" in text[found.start:found.end]
+            for found in self._top_level(binding.path, text))
+
     def _names_init(self, path: Path, text: str) -> bool:
         """Whether the file's code can hold an init operation anywhere: when not, none of its
         functions is read (cheaper than finding its top-level statements)."""
@@ -480,6 +489,7 @@ class Links:
     #: The file's text when it is not the one on disk (being checked or fixed).
     text: str | None = None
     _resolved: dict[str, Imported | None] = field(default_factory=dict)
+    _builders: dict[str, BuilderSummary | None] = field(default_factory=dict)
     _read: set[Path] = field(default_factory=set)
     #: Files defining module classes this file builds, left unmodelled: too deep an import.
     unfollowed: list[Path] = field(default_factory=list, init=False)
@@ -530,6 +540,17 @@ class Links:
         """The imported function, when it initialises something itself."""
         found = self._definition(local, "def")
         return None if found is None else (found.model.functions[found.name], found.model)
+
+    def builder(self, local: str) -> BuilderSummary | None:
+        """The summary of a function of another project file that builds and returns a
+        Sequential (``from layers import mlp``): expanded at each call here as the file's own."""
+        if local not in self._builders:
+            binding = self._binding(local)
+            found = None if binding is None else self.project.definition(binding, "def", self._read)
+            model = self.project.model(found.path, found.name) \
+                if found is not None and self.project.may_build_sequential(found) else None
+            self._builders[local] = None if model is None else model.builders.get(found.name)  # type: ignore[union-attr]
+        return self._builders[local]
 
     def models(self) -> list[FileModel]:
         return [found.model for found in self._resolved.values() if found is not None]

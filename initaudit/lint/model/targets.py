@@ -367,8 +367,8 @@ def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, tar
     derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target,
                                   called_from=call.enclosing if isinstance(call, HelperCall) else ())
     if ops is not model.init_ops:
-        model.imported_sites.add(id(call.node))
-        derived = dataclasses.replace(derived, node=call.node, written=op.as_written)
+        model.imported_sites.add(id(_site(call)))
+        derived = dataclasses.replace(derived, node=_site(call), written=op.as_written)
     return derived
 
 
@@ -466,8 +466,18 @@ def _with_values(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall,
     args = {key: substitute(value, values, model.stand_ins) for key, value in op.args.items()}
     if all(args[key] is value for key, value in op.args.items()):
         return op
-    model.imported_sites.add(id(call.node))
-    return dataclasses.replace(op, node=call.node, written=op.as_written, args=args)
+    model.imported_sites.add(id(_site(call)))
+    return dataclasses.replace(op, node=_site(call), written=op.as_written, args=args)
+
+
+def _site(call: ApplyCall | HelperCall) -> cst.CSTNode:
+    """Where an operation a call runs is reported: the call, or for ``apply`` chained on the
+    module an assignment builds (``nn.Sequential(...).apply(init)``, many lines long) its
+    ``apply``."""
+    if isinstance(call, ApplyCall) and isinstance(call.node.func, cst.Attribute) \
+            and call.receiver is not call.node.func.value:
+        return call.node.func.attr
+    return call.node
 
 
 def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[str, cst.BaseExpression]:

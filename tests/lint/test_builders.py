@@ -240,7 +240,8 @@ INSTANCE_BUILDER = """\
 import torch.nn as nn
 
 
-def build_mlp(input_dim, output_dim, hidden_units=(64, 64), hidden_activation=nn.Tanh()):
+def build_mlp(input_dim, output_dim, hidden_units=(64, 64), hidden_activation=nn.Tanh(),
+              output_activation=None):
     layers = []
     units = input_dim
     for next_units in hidden_units:
@@ -248,6 +249,8 @@ def build_mlp(input_dim, output_dim, hidden_units=(64, 64), hidden_activation=nn
         layers.append(hidden_activation)
         units = next_units
     layers.append(nn.Linear(units, output_dim))
+    if output_activation is not None:
+        layers.append(output_activation)
     return nn.Sequential(*layers)
 
 
@@ -280,6 +283,8 @@ class QNetwork(nn.Module):
     ("build_mlp(8, 1, hidden_activation=nn.ReLU(inplace=True))", True),
     ("build_mlp(8, 1, (32,), nn.LeakyReLU(0.2))", True),
     ("build_mlp(8, 1)", False),  # the default module, a Tanh
+    ("build_mlp(8, 1, output_activation=nn.ReLU())", True),  # ``if output_activation is not None:``
+    ("build_mlp(8, 1, output_activation=None)", False),
     ("build_pair(nn.ReLU())", True),
     ("build_pair(nn.Tanh())", False),
 ])

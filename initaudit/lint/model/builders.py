@@ -182,9 +182,15 @@ class _Reader:
         self._last, self._requires = saved
 
     def _parameter_test(self, test: cst.BaseExpression) -> tuple[str, bool] | None:
-        """``if batch_norm:`` -> ("batch_norm", True); ``if not bn:`` -> ("bn", False)."""
+        """``if batch_norm:`` -> ("batch_norm", True); ``if not bn:`` -> ("bn", False);
+        ``if act is not None:`` -> ("act", True), as a module given is never falsy."""
         if isinstance(test, cst.Name) and test.value in self._parameters:
             return test.value, True
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                and isinstance(test.left, cst.Name) and test.left.value in self._parameters \
+                and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot)) \
+                and _is_name(test.comparisons[0].comparator, "None"):
+            return test.left.value, isinstance(test.comparisons[0].operator, cst.IsNot)
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             inner = self._parameter_test(test.expression)
             return (inner[0], not inner[1]) if inner is not None else None
@@ -414,6 +420,10 @@ def _made(summary: BuilderSummary, step: BuiltStep, bound: Mapping[str, cst.Base
         value = bound.get(parameter)
         if isinstance(value, cst.Name) and value.value in defaults:
             value = defaults[value.value]
+        if isinstance(value, cst.Call):  # an object made for the call (``nn.ReLU()``): truthy
+            if not truthy:
+                return False
+            continue
         text = summary.defaults.get(parameter) if value is None else _source(value)
         try:
             if text is None or bool(ast.literal_eval(text)) != truthy:

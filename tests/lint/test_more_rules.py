@@ -141,3 +141,33 @@ def test_init_and_layers_in_forward() -> None:
 """)
     found = [(d.code, d.line) for d in lint(HEADER + body) if d.code == "IA108"]
     assert found == [("IA108", 17), ("IA108", 22)]
+
+
+DELTA_ORTHOGONAL = """
+import torch.nn as nn
+
+
+def weight_init(m):
+    if isinstance(m, nn.Conv2d):
+        m.weight.data.fill_(0.0)
+        mid = m.weight.size(2) // 2
+        {view_write}
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 3)
+        self.apply(weight_init)
+
+    def forward(self, x):
+        return self.conv(x).relu()
+"""
+
+
+def test_a_zero_fill_whose_view_is_written_after_is_not_a_zero_weight() -> None:
+    """A delta-orthogonal kernel: zeros, then the centre tap of every kernel drawn orthogonal."""
+    centre = 'nn.init.orthogonal_(m.weight.data[:, :, mid, mid], nn.init.calculate_gain("relu"))'
+    assert lint_selected(DELTA_ORTHOGONAL.format(view_write=centre), "IA101") == []
+    other = 'nn.init.orthogonal_(m.other[:, :, mid, mid])'  # a view of another tensor
+    assert [d.code for d in lint_selected(DELTA_ORTHOGONAL.format(view_write=other), "IA101")] == ["IA101"]

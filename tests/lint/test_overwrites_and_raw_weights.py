@@ -360,3 +360,29 @@ def test_a_write_in_a_method_construction_never_calls_voids_nothing() -> None:
     assert lint_selected(code.format(later=""), "IA111") == []
     called = code.format(later="self.embedding.weight.data.normal_(0, 0.02)")
     assert [(d.line, d.code) for d in lint_selected(called, "IA111")] == [(12, "IA111")]
+
+
+SAGE_LAYER = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SageLayer(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.FloatTensor(n_out, 2 * n_in))
+        {more}
+        for param in self.parameters():
+            nn.init.xavier_uniform_(param)
+
+    def forward(self, x):
+        return F.{activation}(self.weight.mm(x.t())).t()
+"""
+
+
+def test_a_parameters_loop_of_a_class_with_one_bare_parameter_writes_it() -> None:
+    assert [d.code for d in lint_selected(SAGE_LAYER.format(more="", activation="relu"), "IA103")] == ["IA103"]
+    assert lint_selected(SAGE_LAYER.format(more="", activation="tanh"), "IA103") == []
+    two = SAGE_LAYER.format(more="self.other = nn.Parameter(torch.FloatTensor(n_out, n_out))", activation="relu")
+    assert lint_selected(two, "IA103") == []  # which of them the loop's element is, is not one answer

@@ -1018,6 +1018,10 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
     layers = _iterated(model, owner, op, loop.iter, _PARAMETER_METHODS)
     if layers is None:
         return None
+    if not layers and len(owner.parameters) == 1 and _iterates_self(loop.iter):
+        # A class whose one tensor is a bare Parameter: the loop's element is that Parameter.
+        name, ndim = next(iter(owner.parameters.items()))
+        return Target(owner, (), name, True, parameter_ndim=ndim)
     pairs = [(m, p) for m in layers for p in _parameters_of(m)]
     name_variable = _loop_name(loop.target)
     narrowed = False
@@ -1037,6 +1041,12 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
     params = {p for _, p in pairs}
     exact = narrowed and params == {"weight"}
     return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
+
+
+def _iterates_self(iterated: cst.BaseExpression) -> bool:
+    """``self.parameters()`` (or ``named_parameters()``): the tensors of the class itself."""
+    return isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute) \
+        and _is_name(iterated.func.value, "self") and iterated.func.attr.value in _PARAMETER_METHODS
 
 
 def _listed_tensors(model: CollectedFile, op: InitOp, items: cst.List | cst.Tuple) -> Target | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+import libcst as cst
+
 from initaudit import knowledge
 from initaudit.diagnostics import Severity
 from initaudit.lint.model.facts import InitOp
@@ -37,13 +39,39 @@ class ConstantInit:
     layers: tuple[Submodule, ...]
 
 
+def _written_again_in_part(model: FileModel, op: InitOp) -> bool:
+    """Whether a later init of the same function writes into a view of the tensor ``op`` fills
+    (``w.data.fill_(0)``, then ``orthogonal_(w.data[:, :, k, k])``: a delta-orthogonal kernel):
+    its final value is not that constant."""
+    tensor = _unwrapped(op.target_node)
+    if tensor is None:
+        return False
+    written = model.source(tensor)
+    order = {id(written_op.node): written_op.seq for written_op in model.written_ops}  # as written
+    for other in model.written_ops:
+        view = _unwrapped(other.target_node)
+        if other.scope_node is op.scope_node and other.seq > order.get(id(op.as_written), other.seq) \
+                and isinstance(view, cst.Subscript):
+            base = _unwrapped(view.value)
+            if base is not None and model.source(base) == written:
+                return True
+    return False
+
+
+def _unwrapped(node: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """``w`` of ``w.data``."""
+    while isinstance(node, cst.Attribute) and node.attr.value == "data":
+        node = node.value
+    return node
+
+
 def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
     """Weight matrices set to one value, minus the patterns that do so on purpose."""
     names: dict[int, frozenset[str]] = {}
     for op in model.init_ops:
         if op.function not in ("zeros_", "ones_", "constant_") or op.target is None:
             continue
-        if not op.target.exact or op.method == "forward":
+        if not op.target.exact or op.method == "forward" or _written_again_in_part(model, op):
             continue
         value = {"zeros_": 0.0, "ones_": 1.0}.get(op.function)
         if value is None:

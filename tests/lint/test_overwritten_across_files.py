@@ -108,3 +108,45 @@ def test_an_argument_given_another_module_elsewhere_is_not_typed(tmp_path: Path)
                      "model/encoder.py": ENCODER,
                      "model/wrapper.py": WRAPPER.format(test="p.dim() > 1") + "\n\nBARE = Wrapper(nn.Linear(4, 4))\n"})
     assert findings([tmp_path], config=selecting("IA111")) == []
+
+
+SAME_FILE = """
+import torch.nn as nn
+
+
+def initialize_weight(m):
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight)
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        nn.init.orthogonal_(self.fc.weight)
+
+    def forward(self, x):
+        return self.fc(x).tanh()
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        {later}
+
+    def forward(self, x):
+        return self.block(x)
+"""
+
+
+def test_a_model_voids_what_a_block_of_its_own_file_initialised_when_built() -> None:
+    found = lint_selected(SAME_FILE.format(later="self.apply(initialize_weight)"), "IA111")
+    assert [(d.line, d.code) for d in found] == [(7, "IA111")]
+    assert "orthogonal_ at line 14" in found[0].message and "block.fc" in found[0].message
+    assert lint_selected(SAME_FILE.format(later="pass"), "IA111") == []
+    # A write under a test of something else than the module's class may not run.
+    guarded = SAME_FILE.format(later="if reinit:\n            self.apply(initialize_weight)")
+    assert lint_selected(guarded.replace("def __init__(self):\n        super().__init__()\n        self.block",
+                                         "def __init__(self, reinit=False):\n        super().__init__()\n        self.block"),
+                         "IA111") == []

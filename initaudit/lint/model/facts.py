@@ -115,6 +115,8 @@ class InitOp:
     #: The ``except`` clauses the operation is written in, outermost first: it runs only when
     #: their ``try`` failed, so it does not surely replace what that ``try`` wrote.
     handlers: tuple[cst.CSTNode, ...] = ()
+    #: For an operation an ``apply`` or a helper's call runs: the tests around that call.
+    call_conditions: tuple[tuple[cst.If, bool, int], ...] = ()
     #: For an operation a helper's call runs: the functions that call is written in, whose
     #: variables the arguments bound to the helper's parameters read (``std=stddev``).
     called_from: tuple[cst.FunctionDef, ...] = ()
@@ -165,6 +167,8 @@ class ApplyCall:
     seq: int
     #: The loops around the call, outermost first (``for net in (G, D): net.apply(init)``).
     loops: tuple[cst.For, ...] = ()
+    #: The tests around the call, as ``HelperCall.conditions``.
+    conditions: tuple[tuple[cst.If, bool, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -712,7 +712,7 @@ class _Collector:
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
             receiver = self._applied_to.get(id(node), node.func.value)
             self.apply_calls.append(ApplyCall(node, owner, receiver, node.args[0].value, method, self._seq,
-                                              tuple(self._loops)))
+                                              tuple(self._loops), tuple(self._conditions)))
         elif (node.args or id(node) in self._builder.passed) and (isinstance(node.func, cst.Name) or (
                 isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
                 and node.func.value.value == "self") or self._module_function(node.func)):

@@ -282,25 +282,19 @@ def _feeds_the_class_output(built: ModuleClass, layer: Submodule) -> bool:
 
 
 def _inherited_ops(model: CollectedFile) -> list[InitOp]:
-    """The init operations a class of another project file runs unconditionally on its own
-    layers in ``__init__``, as run on the copies of those layers composed into this file's
-    classes: they come first, so that a later write here voids them."""
+    """The init operations a class of this file or of another project file runs whenever it is
+    built (``_built_with``), as run on the copies of its layers composed into this file's
+    other classes: they come first, so that a later write there voids them."""
     derived = []
     for owner in model.classes.values():
         by_origin: dict[str, dict[str, list[Submodule]]] = {}
         for layer in owner.layers():
-            if layer.origin in model.foreign_origins and layer.local_path is not None:
+            if layer.local_path is not None and layer.origin != owner.name \
+                    and (layer.origin in model.foreign_origins or layer.origin in model.classes):
                 by_origin.setdefault(layer.origin, {}).setdefault(layer.local_path, []).append(layer)
         for origin, layers in by_origin.items():
-            foreign = model.foreign_origins[origin].owner
-            source = next((m for m in model.foreign_models() if foreign in m.classes.values()), None)
-            for op in source.written_ops if source is not None else ():
-                if op.owner is not foreign or op.method != "__init__" or op.conditions or op.loops \
-                        or op.target_node is None or op.via is InitVia.PARAMETER:
-                    continue
-                target = _target(source, op)
-                reached = tuple(m for layer in (target.layers if target is not None and target.exact else ())
-                                for m in layers.get(layer.path, []))
+            for source, op, target in _built_with(model, origin):
+                reached = tuple(m for layer in target.layers for m in layers.get(layer.path, []))
                 if reached:
                     assert target is not None
                     derived.append(dataclasses.replace(
@@ -309,6 +303,27 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
 
 
 # ------------------------------------------------------------------------ apply(fn)
+
+
+def _built_with(model: CollectedFile, origin: str) -> Iterator[tuple[CollectedFile, InitOp, Target]]:
+    """The init operations the class ``origin`` (of this file, or of another project file) runs
+    on its own layers whenever it is built, each with its file and exact target: in ``__init__``
+    (an ``apply`` there included), in no loop, under no test but of the class of the module."""
+    source: CollectedFile | None
+    if origin in model.foreign_origins:
+        built_by = model.foreign_origins[origin].owner
+        source = next((m for m in model.foreign_models() if built_by in m.classes.values()), None)
+        ops = source.written_ops if source is not None else []
+    else:
+        source, built_by = model, model.classes[origin]
+        ops = model.init_ops
+    for op in ops:
+        if op.owner is not built_by or op.method != "__init__" or op.loops or op.target_node is None \
+                or op.via is InitVia.PARAMETER or (op.conditions and not guarded_by_class_only(model, op)):
+            continue
+        target = op.target if source is model else _target(source, op)
+        if source is not None and target is not None and target.exact and target.layers and not target.by_class:
+            yield source, op, target
 
 
 def _applied_ops(model: CollectedFile) -> list[InitOp]:
@@ -365,7 +380,8 @@ def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, tar
              ops: list[InitOp]) -> InitOp:
     """``op`` as run by ``call``; one written in another file is reported at the call."""
     derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target,
-                                  called_from=call.enclosing if isinstance(call, HelperCall) else ())
+                                  called_from=call.enclosing if isinstance(call, HelperCall) else (),
+                                  call_conditions=call.conditions)
     if ops is not model.init_ops:
         model.imported_sites.add(id(_site(call)))
         derived = dataclasses.replace(derived, node=_site(call), written=op.as_written)
@@ -1175,9 +1191,14 @@ def execution_key(op: InitOp) -> tuple[float, int]:
 
 def surely_after(later: InitOp, earlier: InitOp) -> bool:
     """Whether ``later``, run after ``earlier``, runs whenever ``earlier`` did: not when it is in
-    an ``except`` clause that ``earlier`` is not in, nor in a method that construction never calls
+    an ``except`` clause that ``earlier`` is not in, nor run by a call under a test that
+    ``earlier`` is not under, nor in a method that construction never calls
     (``load_pretrained_embeddings``) unless ``earlier`` is in that method too."""
     if execution_key(later)[0] == math.inf and later.method != earlier.method:
+        return False
+    # A call run under a test (``if reinit: self.apply(init)``) runs only where ``earlier`` did.
+    tests = {id(node): branch for node, branch, _ in (*earlier.conditions, *earlier.call_conditions)}
+    if any(tests.get(id(node)) != branch for node, branch, _ in later.call_conditions):
         return False
     return all(any(handler is other for other in earlier.handlers) for handler in later.handlers)
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.targets import execution_key, surely_after, tests_element, written_layers
+from initaudit.lint.model.targets import (
+    execution_key,
+    guarded_by_class_only,
+    surely_after,
+    tests_element,
+    written_layers,
+)
 from initaudit.lint.rules.base import Finding, rule, written_here
 
 
@@ -64,9 +72,14 @@ def _inherited(model: FileModel, writes: list[InitOp]) -> Iterator[Finding]:
             yield Finding(
                 later.node,
                 f"{what} initialises the {op.target.param} of {shown} again, so the {op.function} "
-                f"at {model.location(op.as_written)}, run when they are built, has no effect",
+                f"at {_place(model, op.as_written)}, run when they are built, has no effect",
                 related=((op.as_written, f"the voided {op.function} here"), *written_here(later)),
             )
+
+
+def _place(model: FileModel, node: cst.CSTNode) -> str:
+    """``blocks.py:12`` in another file, ``line 12`` in this one."""
+    return model.location(node) or f"line {model.position(node).start.line}"
 
 
 def _later_writes(model: FileModel, writes: list[InitOp], op: InitOp,
@@ -94,6 +107,8 @@ def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tupl
     if not written_layers(later.target) >= layers:
         return False
     earlier_ifs = {id(node): branch for node, branch, _ in earlier.conditions}
-    # Exclusive branches of one if never both run; a later write under its own condition may not.
-    return all(earlier_ifs.get(id(node)) == branch for node, branch, _ in later.conditions
+    # Exclusive branches of one if never both run; a later write under its own condition may not,
+    # unless the condition only picks the classes its target already holds (an applied helper's).
+    conditions = () if guarded_by_class_only(model, later) else later.conditions
+    return all(earlier_ifs.get(id(node)) == branch for node, branch, _ in conditions
                if not tests_element(model, later, node))

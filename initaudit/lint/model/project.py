@@ -42,6 +42,9 @@ _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__
 _FROM_IMPORT = re.compile(r"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)")
 #: A name called or passed as an argument: ``init_weights(``, ``apply(weights_init)``.
 _CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
+#: A module's ``__all__`` list or tuple, and the quoted names in it.
+_ALL = re.compile(r"^__all__\s*(?::[^=\n]*)?=\s*[\[(]([^\])]*)[\])]", re.MULTILINE)
+_QUOTED = re.compile(r"""['"](\w+)['"]""")
 #: A dotted name called or passed: ``blocks.init_layer(``.
 _DOTTED_CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+(?:\.\w+)+)\s*[(),]")
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
@@ -107,6 +110,7 @@ class Project:
         #: The names of the definitions each model's slice kept (None: the whole file).
         self._covered: dict[Path, frozenset[str] | None] = {}
         self._definitions_of: dict[Path, list[Definition]] = {}
+        self._all: dict[Path, frozenset[str] | None] = {}  # each module's ``__all__``
 
     # ------------------------------------------------------------ files of the project
 
@@ -284,12 +288,37 @@ class Project:
                 return None
             if (keyword, binding.name) in self._definitions(binding.path, text):
                 return binding
-            imported = self.imports(binding.path).get(binding.name)
-            further = self.binding(binding.path, imported) if imported is not None else None
+            imports = self.imports(binding.path)
+            imported = imports.get(binding.name)
+            further = self.binding(binding.path, imported) if imported is not None \
+                else self.star_binding(binding.path, imports, binding.name)
             if further is None:
                 return None
             binding = further
         return None
+
+    def star_binding(self, importer: Path, imports: dict[str, Import], name: str) -> Binding | None:
+        """``name`` as bound by the ``from <module> import *`` statements of ``importer`` that
+        name project modules: the last one whose module exports it (the names its ``__all__``
+        lists, or else every name not starting with an underscore)."""
+        for imported in reversed([found for found in imports.values() if found.name == "*"]):
+            module = self.resolve(importer, imported.level, imported.module)
+            text = self.text(module) if module is not None else None
+            if module is None or text is None:
+                continue
+            listed = self._exported(module, text)
+            if name in listed if listed is not None else not name.startswith("_"):
+                if any(defined == name for _, defined in self._definitions(module, text)) \
+                        or name in self.imports(module):
+                    return Binding(module, name)
+        return None
+
+    def _exported(self, path: Path, text: str) -> frozenset[str] | None:
+        """The names a module's ``__all__`` lists (None without one)."""
+        if path not in self._all:
+            found = _ALL.search(text)
+            self._all[path] = None if found is None else frozenset(_QUOTED.findall(found.group(1)))
+        return self._all[path]
 
     def provides(self, found: Binding, keyword: str) -> bool | None:
         """Whether the name is what an importer uses: a module class (``class``) or a function
@@ -466,6 +495,9 @@ def _imports(code: str) -> dict[str, Import]:
                 found[local or top] = Import(0, module if local else top, "")
     for match in filter(_starts_line, _FROM_IMPORT.finditer(code)):
         for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
+            if item.strip() == "*":  # kept under a key no name can be: ``star_binding`` reads it
+                found["*" + "." * len(match.group(1)) + match.group(2)] = Import(len(match.group(1)), match.group(2), "*")
+                continue
             alias = _ALIAS.match(item.strip().rstrip("\\").strip())
             if alias is not None:
                 found[alias.group(2) or alias.group(1)] = Import(
@@ -510,9 +542,10 @@ class Links:
         root, _, attribute = local.partition(".")
         imported = self._imports.get(root)
         if imported is None:
-            return None
-        binding = (self.project.attribute_binding(self.path, imported, attribute) if attribute
-                   else self.project.binding(self.path, imported))
+            binding = None if attribute else self.project.star_binding(self.path, self._imports, root)
+        else:
+            binding = (self.project.attribute_binding(self.path, imported, attribute) if attribute
+                       else self.project.binding(self.path, imported))
         if binding is not None:
             self._read.add(binding.path)
         return binding
@@ -579,10 +612,14 @@ class Links:
                     if self.project.may_be_initialiser(self.path, found)]
         modules = [local for local, found in self._imports.items()
                    if self.project.resolve(self.path, found.level, found.dotted) is not None]
-        if not imported and not modules:
+        stars = any(found.name == "*" for found in self._imports.values())
+        if not imported and not modules and not stars:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
-        used = set(_CALLED_OR_PASSED.findall(code)).intersection(imported)
+        called = set(_CALLED_OR_PASSED.findall(code))
+        used = called.intersection(imported)
+        if stars:  # ``from blocks import *``: any name it does not import otherwise may be one
+            used |= called - self._imports.keys()
         # ``blocks.init_layer(...)`` after ``import blocks``: a function of a project module.
         used |= {dotted for dotted in _DOTTED_CALLED_OR_PASSED.findall(code) if dotted.partition(".")[0] in modules}
         return any(self.function(local) is not None or self.module_class(local) is not None for local in used)

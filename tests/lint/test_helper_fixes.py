@@ -11,14 +11,13 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from initaudit.cli import main
 from initaudit.config import Config
 from initaudit.diagnostics import Applicability, Diagnostic
 from initaudit.lint.run import engine
 from initaudit.lint.run.cache import _use
 from initaudit.lint.run.runner import run_lint
+from tests.lint.test_related_locations import check
 
 HELPER = """\
 import torch.nn as nn
@@ -79,16 +78,6 @@ def found(root: Path, *paths: Path, config: Config | None = None, **options: obj
     run = run_lint(list(paths) or [root], config or Config(), jobs=1, **options)
     assert not run.errors, [r.error for r in run.errors]
     return sorted((d for r in run for d in r.diagnostics if d.code == "IA103"), key=lambda d: d.sort_key)
-
-
-def check(root: Path, *args: str) -> tuple[int, str]:
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(main, ["check", "--no-cache", "--jobs", "1", *args])
-    finally:
-        os.chdir(cwd)
-    return result.exit_code, result.output
 
 
 def helper_text(root: Path) -> str:

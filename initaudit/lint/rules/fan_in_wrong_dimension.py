@@ -14,7 +14,12 @@ from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.model.binding import bind
 from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
+from initaudit.lint.model.modules import (
+    Submodule,
+    argument,
+    literal_number,
+    small_statements,
+)
 from initaudit.lint.model.queries import describe_layers, layer_list
 from initaudit.lint.model.targets import target_of
 from initaudit.lint.rules.base import Finding, rule
@@ -228,31 +233,31 @@ def _is_shape(model: FileModel, node: cst.BaseExpression, context: _Context, see
 
 
 def _inline_finding(model: FileModel, evidence: _Evidence, layers: list[Submodule]) -> Finding:
-    kinds, _ = layer_list(layers)
-    what = describe_layers(layers, "weight")
-    read = model.source(evidence.node)
-    counted = "out_features/out_channels" if evidence.attribute else "dimension 0"
     return Finding(
         evidence.node,
-        f"{read} is used as the fan-in of {what}, but a {kinds} weight is laid out (out, in, ...): "
-        f"{counted} counts the outputs, so the scale follows the fan-out and is off by "
-        "sqrt(out/in). The fan-in is dimension 1 (times the kernel size for a conv): use "
-        "nn.init._calculate_fan_in_and_fan_out(w)[0], or kaiming_*_(w, mode=\"fan_in\")",
+        f"{model.source(evidence.node)} is used as the fan-in of {describe_layers(layers, 'weight')}, but "
+        f"{_layout(evidence, layers)}: use nn.init._calculate_fan_in_and_fan_out(w)[0], or "
+        "kaiming_*_(w, mode=\"fan_in\")",
         fix=_dimension_fix(model, evidence, layers),
     )
 
 
 def _called_finding(model: FileModel, op: InitOp, evidence: _Evidence, layers: Sequence[Submodule]) -> Finding:
-    kinds, _ = layer_list(layers)
-    read = model.source(evidence.node)
-    counted = "out_features/out_channels" if evidence.attribute else "dimension 0"
     return Finding(
         op.node,
-        f"the scale of this {op.function} takes the fan-in of {describe_layers(layers, 'weight')} from {read} "
-        f"(read at line {model.position(evidence.node).start.line}), but a {kinds} weight is laid out "
-        f"(out, in, ...): {counted} counts the outputs, so the scale follows the fan-out and is off by "
-        "sqrt(out/in). The fan-in is dimension 1 (times the kernel size for a conv)",
+        f"the scale of this {op.function} takes the fan-in of {describe_layers(layers, 'weight')} from "
+        f"{model.source(evidence.node)} (read at line {model.position(evidence.node).start.line}), but "
+        f"{_layout(evidence, layers)}",
     )
+
+
+def _layout(evidence: _Evidence, layers: Sequence[Submodule]) -> str:
+    """Why the read is the fan-out, and where the fan-in is."""
+    kinds, _ = layer_list(layers)
+    counted = "out_features/out_channels" if evidence.attribute else "dimension 0"
+    return (f"a {kinds} weight is laid out (out, in, ...): {counted} counts the outputs, so the scale "
+            "follows the fan-out and is off by sqrt(out/in). The fan-in is dimension 1 (times the kernel "
+            "size for a conv)")
 
 
 def _dimension_fix(model: FileModel, evidence: _Evidence, layers: list[Submodule]) -> Fix | None:

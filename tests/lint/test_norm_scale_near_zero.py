@@ -236,3 +236,30 @@ def test_a_loop_over_every_parameter_is_reported_without_a_fix_that_would_make_w
 def test_a_loop_narrowed_to_norm_layers_gets_the_ones_fix() -> None:
     found = lint_selected(BLOCK.format(init="nn.init.normal_(m.weight, 0, 0.02)"), "IA114")
     assert found[0].fix is not None and "nn.init.ones_(m.weight)" in found[0].fix.message
+
+
+ARGUMENT_TESTS = """
+import torch.nn as nn
+from torch.nn.init import uniform_
+
+
+def build_base_model():
+    return nn.Sequential(nn.Linear(16, 16), nn.LayerNorm(16), nn.Linear(16, 4))
+
+
+def build_model(opt, checkpoint):
+    model = build_base_model()
+    if checkpoint is None:
+        if opt.param_init != 0.0:
+            for param in model.parameters():
+                {inner}uniform_(param, -opt.param_init, opt.param_init)
+    return model
+"""
+
+
+def test_a_parameters_loop_under_tests_of_the_arguments_writes_every_parameter() -> None:
+    """Tests around the loop say whether it runs, not which parameters it writes."""
+    found = lint_selected(ARGUMENT_TESTS.format(inner=""), "IA114")
+    assert [(d.line, d.code) for d in found] == [(15, "IA114")]
+    inside = ARGUMENT_TESTS.format(inner="if param.dim() > 1:\n                    ")
+    assert lint_selected(inside, "IA114") == []

@@ -44,8 +44,9 @@ def _norm_scales(op: InitOp) -> tuple[Submodule, ...]:
     layer scale)."""
     target = op.target
     assert target is not None
-    # A loop over all parameters (or modules) without a test writes every one of them.
-    unguarded_loop = bool(op.loops) and not op.conditions
+    # A loop over all parameters (or modules) without a test inside it writes every one of them
+    # (a test around the loop, of the function's arguments, only says whether it runs).
+    unguarded_loop = bool(op.loops) and not any(open_loops for _, _, open_loops in op.conditions)
     if target.param != "weight" or not (target.exact or unguarded_loop):
         return ()
     return tuple(layer for layer in op.effective_layers()

@@ -1,6 +1,7 @@
 """Time ``initaudit check`` against TorchFix, ruff and a bare libcst parse on real corpora.
 
     python benchmarks/lint_speed.py [--quick] [--reps N] [--timeout S] [--site DIR] [--tools-venv DIR]
+                                    [--corpora torch,...] [--no-scaling] [--only NAME,...]
 
 Corpora that need no download: the installed torch package's ``torch/nn`` and all of ``torch``;
 transformers and timm sources are added when pip can install them (``pip install --no-deps
@@ -10,10 +11,13 @@ with fewer repetitions.
 Per corpus, each in a fresh process and repeated (median wall, peak memory of the whole process
 tree sampled from /proc): ``initaudit check`` cold with ``--jobs 1`` and with the default jobs,
 warm (cache populated) when the CLI has ``--cache-dir``, TorchFix and ``ruff check --select ALL``
-(cold and with its cache) from a throw-away venv that the script creates, and a bare
+(cold and with its cache) from a throw-away venv that the script creates (or a ``--tools-venv``
+holding either; e.g. a directory whose ``bin/ruff`` links to the project venv's), and a bare
 ``libcst.parse_module`` of every file (timed inside its process). Every tool gets the same files:
 initaudit walks the directory, the others get the file list that walk yields. A run over its time
-limit is killed and reported as "did not finish in N s". Then a doubling series: the same files
+limit is killed and reported as "did not finish in N s"; ``--only`` keeps the tools whose name
+contains one of the given parts (``--only "default jobs (cold),ruff --select ALL (no cache)"``
+for the ratio to ruff alone). Then a doubling series: the same files
 copied 1, 2, 4, ... times (time per file must stay flat) and one real model file concatenated into
 ever longer files up to ``--max-lines`` (time per line must stay flat).
 
@@ -240,9 +244,10 @@ def initaudit_flags() -> set[str]:
 
 
 def make_tools_venv(directory: Path) -> Path | None:
-    """A throw-away venv with TorchFix and ruff; returns its bin directory, None on failure."""
+    """A throw-away venv with TorchFix and ruff; returns its bin directory, None on failure. A
+    directory that has either already is used as it is (the other tool is left out)."""
     bin_dir = directory / "bin"
-    if (bin_dir / "torchfix").exists() and (bin_dir / "ruff").exists():
+    if (bin_dir / "torchfix").exists() or (bin_dir / "ruff").exists():
         return bin_dir
     print(f"creating {directory} with torchfix and ruff ...", flush=True)
     if subprocess.run([sys.executable, "-m", "venv", "--clear", str(directory)]).returncode != 0:
@@ -296,7 +301,8 @@ class Result:
         return max((run.peak_rss for run in self.runs), default=0)
 
 
-def tools_for(corpus: Corpus, scratch: Path, tools_bin: Path | None, flags: set[str]) -> tuple[list[Tool], list[str]]:
+def tools_for(corpus: Corpus, scratch: Path, tools_bin: Path | None, flags: set[str],
+              only: list[str] | None = None) -> tuple[list[Tool], list[str]]:
     notes: list[str] = []
     assert corpus.list_file is not None
     files = [str(p) for p in corpus.files]
@@ -313,8 +319,9 @@ def tools_for(corpus: Corpus, scratch: Path, tools_bin: Path | None, flags: set[
         notes.append("initaudit warm: skipped, `initaudit check` has no --cache-dir option yet")
     if "--no-cache" not in flags:
         notes.append("initaudit cold: `initaudit check` has no --no-cache option; every run is cold")
-    if tools_bin is not None:
+    if tools_bin is not None and (tools_bin / "torchfix").exists():
         tools.append(Tool("torchfix", [str(tools_bin / "torchfix")] + files))
+    if tools_bin is not None and (tools_bin / "ruff").exists():
         ruff = [str(tools_bin / "ruff"), "check", "--isolated", "--select", "ALL", "--exit-zero",
                 "--output-format", "concise"]
         tools.append(Tool("ruff --select ALL (no cache)", ruff + ["--no-cache"] + files))
@@ -326,6 +333,10 @@ def tools_for(corpus: Corpus, scratch: Path, tools_bin: Path | None, flags: set[
         notes.append("torchfix/ruff: left out (--no-tools, or their venv could not be created)")
     tools.append(Tool("bare libcst parse", [sys.executable, "-c", BARE_PARSE, str(corpus.list_file)],
                       parse_output=True))
+    if only:
+        left_out = [tool.name for tool in tools if not any(part in tool.name for part in only)]
+        tools = [tool for tool in tools if tool.name not in left_out]
+        notes.append(f"left out (--only): {', '.join(left_out)}")
     return tools, notes
 
 
@@ -564,6 +575,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="venv for torchfix and ruff (created if missing; default: temporary)")
     parser.add_argument("--no-tools", action="store_true", help="leave out TorchFix and ruff")
     parser.add_argument("--no-scaling", action="store_true", help="leave out the doubling series")
+    parser.add_argument("--only", default=None,
+                        help="comma list: run only the tools whose name contains one of these "
+                             "(e.g. 'default jobs (cold),ruff --select ALL (no cache)')")
     parser.add_argument("--series-files", type=int, default=8,
                         help="files of torch/nn/modules in one copy of the file-count series (default 8)")
     parser.add_argument("--max-lines", type=int, default=50_000,
@@ -593,8 +607,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_tools:
             tools_bin = make_tools_venv(tools_venv)
             if tools_bin is not None:
-                print(f"torchfix: {tool_version([str(tools_bin / 'torchfix'), '--version'])}; "
-                      f"ruff: {tool_version([str(tools_bin / 'ruff'), '--version'])}")
+                print("; ".join(f"{name}: {tool_version([str(tools_bin / name), '--version'])}"
+                                for name in ("torchfix", "ruff") if (tools_bin / name).exists()))
         corpora: list[Corpus] = []
         for name in wanted:
             if name == "torch/nn":
@@ -611,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
                 corpora.append(Corpus(name, found))
         for corpus in corpora:
             corpus.prepare(scratch)
-            tools, notes = tools_for(corpus, scratch, tools_bin, flags)
+            tools, notes = tools_for(corpus, scratch, tools_bin, flags, args.only.split(",") if args.only else None)
             count = reps if corpus.name == "torch/nn" else args.other_reps
             limit = args.timeout if corpus.name == "torch/nn" else args.other_timeout
             results: list[Result] = []

@@ -505,6 +505,17 @@ def _imports(code: str) -> dict[str, Import]:
     return found
 
 
+def _named_modules(code: str) -> set[str]:
+    """The dotted modules that ``import a.b.c`` statements of code name (bound as ``a``)."""
+    found = set()
+    for match in filter(_starts_line, _IMPORT.finditer(code)):
+        for item in match.group(1).split(","):
+            alias = _MODULE_ALIAS_NAME.match(item.strip().rstrip("\\").strip())
+            if alias is not None and alias.group(2) is None:
+                found.add(alias.group(1))
+    return found
+
+
 def _starts_line(match: re.Match[str]) -> bool:
     """Whether only blanks precede the match on its line."""
     code, start = match.string, match.start()
@@ -620,8 +631,12 @@ class Links:
         used = called.intersection(imported)
         if stars:  # ``from blocks import *``: any name it does not import otherwise may be one
             used |= called - self._imports.keys()
-        # ``blocks.init_layer(...)`` after ``import blocks``: a function of a project module.
-        used |= {dotted for dotted in _DOTTED_CALLED_OR_PASSED.findall(code) if dotted.partition(".")[0] in modules}
+        # ``blocks.init_layer(...)`` after ``import blocks`` (``pkg.util.init.f(...)`` after ``import
+        # pkg.util.init``): a function of the very module an import names, not of one reached
+        # through a package's attributes (``torch.nn.init.zeros_`` after ``import torch``).
+        named = _named_modules(code) | set(modules)
+        used |= {dotted for dotted in _DOTTED_CALLED_OR_PASSED.findall(code)
+                 if dotted.partition(".")[0] in modules and dotted.rpartition(".")[0] in named}
         return any(self.function(local) is not None or self.module_class(local) is not None for local in used)
 
 

@@ -19,7 +19,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import libcst as cst
 
@@ -486,13 +486,9 @@ class Import:
 def _imports(code: str) -> dict[str, Import]:
     """The imports of code (strings and comments blanked), by the local name they bind."""
     found = {}
-    for match in filter(_starts_line, _IMPORT.finditer(code)):
-        for item in match.group(1).split(","):
-            alias = _MODULE_ALIAS_NAME.match(item.strip().rstrip("\\").strip())
-            if alias is not None:  # ``import a.b as x`` binds x to a.b; ``import a.b`` binds a to a
-                module, local = alias.group(1), alias.group(2)
-                top = module.partition(".")[0]
-                found[local or top] = Import(0, module if local else top, "")
+    for module, local in _plain_imports(code):  # ``import a.b as x`` binds x to a.b; ``import a.b`` a to a
+        top = module.partition(".")[0]
+        found[local or top] = Import(0, module if local else top, "")
     for match in filter(_starts_line, _FROM_IMPORT.finditer(code)):
         for item in match.group(3).strip("() \t").replace("\n", " ").split(","):
             if item.strip() == "*":  # kept under a key no name can be: ``star_binding`` reads it
@@ -505,15 +501,18 @@ def _imports(code: str) -> dict[str, Import]:
     return found
 
 
-def _named_modules(code: str) -> set[str]:
-    """The dotted modules that ``import a.b.c`` statements of code name (bound as ``a``)."""
-    found = set()
+def _plain_imports(code: str) -> Iterator[tuple[str, str | None]]:
+    """(module, alias or None) of each ``import a.b [as x]`` item of code."""
     for match in filter(_starts_line, _IMPORT.finditer(code)):
         for item in match.group(1).split(","):
             alias = _MODULE_ALIAS_NAME.match(item.strip().rstrip("\\").strip())
-            if alias is not None and alias.group(2) is None:
-                found.add(alias.group(1))
-    return found
+            if alias is not None:
+                yield alias.group(1), alias.group(2)
+
+
+def _named_modules(code: str) -> set[str]:
+    """The dotted modules that ``import a.b.c`` statements of code name (bound as ``a``)."""
+    return {module for module, local in _plain_imports(code) if local is None}
 
 
 def _starts_line(match: re.Match[str]) -> bool:

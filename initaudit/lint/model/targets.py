@@ -296,7 +296,6 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
             for source, op, target in _built_with(model, origin):
                 reached = tuple(m for layer in target.layers for m in layers.get(layer.path, []))
                 if reached:
-                    assert target is not None
                     derived.append(dataclasses.replace(
                         op, owner=owner, seq=0, target=Target(owner, reached, target.param), written=op.as_written))
     return derived
@@ -317,12 +316,15 @@ def _built_with(model: CollectedFile, origin: str) -> Iterator[tuple[CollectedFi
     else:
         source, built_by = model, model.classes[origin]
         ops = model.init_ops
+    if source is None:
+        return
     for op in ops:
+        # An applied helper's class tests are read in the file that writes them.
         if op.owner is not built_by or op.method != "__init__" or op.loops or op.target_node is None \
-                or op.via is InitVia.PARAMETER or (op.conditions and not guarded_by_class_only(model, op)):
+                or op.via is InitVia.PARAMETER or (op.conditions and not guarded_by_class_only(source, op)):
             continue
         target = op.target if source is model else _target(source, op)
-        if source is not None and target is not None and target.exact and target.layers and not target.by_class:
+        if target is not None and target.exact and target.layers and not target.by_class:
             yield source, op, target
 
 

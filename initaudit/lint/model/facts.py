@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import libcst as cst
 
-from initaudit.lint.model.bounds import Budget, Cut
 from initaudit.lint.model.flow import Consumer, Summary
 from initaudit.lint.model.modules import QualifiedNames, Submodule
 
@@ -48,19 +47,16 @@ class ModuleClass:
     #: what they start from is not known statically.
     data_assigned: set[str] = field(default_factory=set)
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
-    consumers: dict[str, set[Consumer]] = field(default_factory=dict)
     #: Not built as a submodule by any other class of the file: its output is the model's.
     is_root: bool = True
     #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
     init_calls: dict[str, int] = field(default_factory=dict)
     #: ``self.encoder = encoder`` in ``__init__``: attribute -> (parameter, the assigned name).
     argument_attributes: dict[str, tuple[str, cst.Name]] = field(default_factory=dict)
-    #: Why layers inside its instances were left out (a key of ``bounds.REASONS``), if some were.
-    cut: str | None = None
-    #: How many layers its attributes hold once composed (None before).
-    composed: int | None = None
 
     def layers(self) -> Iterator[Submodule]:
+        """The layers the class's code builds, as written: instances of classes not composed
+        (``FileModel.layers`` gives them their class's layers)."""
         for module in self.attributes.values():
             yield from module.walk()
 
@@ -80,7 +76,7 @@ class Target:
     by_class: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class InitOp:
     """One initialisation of a tensor."""
 
@@ -197,36 +193,41 @@ class ForeignOrigin:
 
     owner: ModuleClass
     is_root: bool
+    #: What each layer of that class feeds there (``FileModel.consumers``).
+    consumers: Mapping[str, set[Consumer]]
 
 
 class CollectedFile(Protocol):
-    """The facts of one file once its walk is done: what resolution (``targets.py``) reads and
-    completes before the file model is handed to the rules."""
+    """A file's facts as resolution reads them, in the file being resolved or in another
+    project file, whose model is finished: ``targets._Resolving`` and ``FileModel`` answer."""
 
     names: QualifiedNames
     #: ``initaudit.lint.model.project.Links`` (the project is built on this module).
     links: Any
-    classes: dict[str, ModuleClass]
+    classes: Mapping[str, ModuleClass]
     imported_classes: dict[str, tuple[ModuleClass, CollectedFile]]
-    foreign_origins: dict[str, ForeignOrigin]
-    summaries: dict[str, Summary]
-    written_ops: list[InitOp]
-    imported_sites: set[int]
-    scopes: list[ModuleClass]
-    init_ops: list[InitOp]
-    #: Assignments that replace a layer's tensor (``InitVia.ASSIGN``), resolved like init ops.
-    overwrites: list[InitOp]
-    #: What the classes of other files run on their own layers in ``__init__``, carried onto
-    #: the instances composed here (written there, never judged here but as overwritten).
-    inherited_ops: list[InitOp]
-    apply_calls: list[ApplyCall]
-    helper_calls: list[HelperCall]
-    call_sites: dict[int, tuple[int, str | None]]
-    stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]]
-    functions: dict[str, cst.FunctionDef]
-    components: set[str]
-    #: What composition may still copy, and what it left out (``bounds.py``).
-    budget: Budget
-    cuts: list[Cut]
+    foreign_origins: Mapping[str, ForeignOrigin]
+    summaries: Mapping[str, Summary]
+    #: The init operations written in the file (resolved, in a finished model).
+    written_ops: Sequence[InitOp]
+    scopes: Sequence[ModuleClass]
+    init_ops: Sequence[InitOp]
+    functions: Mapping[str, cst.FunctionDef]
+    factory_chain: Mapping[str, str]
 
     def foreign_models(self) -> Iterator[CollectedFile]: ...
+
+    def attributes(self, owner: ModuleClass) -> Mapping[str, Submodule]:
+        """The class's attributes, each instance of a project class composed."""
+
+    def layers(self, owner: ModuleClass) -> Iterator[Submodule]:
+        """Every layer of the composed attributes, parents before children."""
+
+    def consumers(self, owner: ModuleClass) -> Mapping[str, set[Consumer]]:
+        """What each layer (by path) and raw weight (by name) of the class feeds."""
+
+    def cut(self, owner: ModuleClass) -> str | None:
+        """Why layers inside the class's instances were left out, if some were (``bounds.REASONS``)."""
+
+    def size(self, owner: ModuleClass) -> int | None:
+        """How many layers the composed attributes hold."""

@@ -53,6 +53,12 @@ class Submodule:
                              children=[c.rebased(prefix) for c in self.children])
         return copy
 
+    def with_children(self, children: list[Submodule]) -> Submodule:
+        """A copy holding ``children`` (composition: the module as collected is left as it is)."""
+        copy = object.__new__(Submodule)
+        copy.__dict__.update(self.__dict__, children=children)
+        return copy
+
     def walk(self) -> Iterator[Submodule]:
         """This module and every one below it, parents before children (without a generator per
         level: composed trees can be deep)."""

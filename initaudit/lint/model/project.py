@@ -248,7 +248,7 @@ class Project:
             self._building.discard(path)
         self._models[path] = model
         self._models.move_to_end(path)
-        self._weights[path] = 0 if model is None else model.budget.used
+        self._weights[path] = 0 if model is None else model.layers_used
         while len(self._models) > 1 and (len(self._models) > _MAX_MODELS
                                          or sum(self._weights.values()) > PROJECT_LAYERS):
             evicted, _ = self._models.popitem(last=False)

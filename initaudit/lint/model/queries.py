@@ -17,18 +17,18 @@ def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[
     """What the layer's output flows into: recorded by the owner's forward, or — for a layer
     inside a block of this file, or built in a function or at module level and handed to an
     init function — where it was built."""
-    found = owner.consumers.get(layer.path)
+    found = model.consumers(owner).get(layer.path)
     if found:
         return found
     origin = model.classes.get(layer.origin or "") or next(
         (scope for scope in model.scopes if scope.name == layer.origin), None)
     if origin is not None and origin is not owner and layer.local_path is not None:
-        return origin.consumers.get(layer.local_path, set())
+        return model.consumers(origin).get(layer.local_path, set())
     foreign = model.foreign_origins.get(layer.origin or "")
     if foreign is not None and layer.local_path is not None:
         # A block of another file built by a module class here: what follows its output is
         # that class's business.
-        return {c for c in foreign.owner.consumers.get(layer.local_path, set())
+        return {c for c in foreign.consumers.get(layer.local_path, set())
                 if foreign.is_root or c.kind not in (ConsumerKind.OUTPUT, ConsumerKind.RESIDUAL)}
     return set()
 
@@ -64,7 +64,7 @@ def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:
     target = op.target
     if target is None or target.layers or not target.exact or not judged_parameter(model, op):
         return None
-    return _single(target.owner.consumers.get(target.param, set()))
+    return _single(model.consumers(target.owner).get(target.param, set()))
 
 
 def _single(consumers: set[Consumer]) -> Consumer | None:

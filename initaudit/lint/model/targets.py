@@ -1,4 +1,9 @@
-"""Resolving what each init operation writes, once the whole file has been read.
+"""Resolution: what a file's collected facts amount to, made without changing them.
+
+Classes are composed (each instance of a project class gets a copy of its class's layers), each
+forward is followed (``flow.py``), and each init operation gets its target and what voids it:
+those ``apply`` and helper calls run are derived at the call. ``resolve`` returns one immutable
+:class:`Resolution`; the file model serves both to the rules.
 
 An operation's target is an expression such as ``self.fc.weight``, ``self.net[0].weight``, ``m.weight``
 with ``m`` a loop variable over ``self.modules()`` or the argument of a function given to
@@ -11,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -19,7 +25,8 @@ from libcst.helpers import get_full_name_for_node
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.lint.model.binding import bind, leading_positional, substitute
-from initaudit.lint.model.bounds import Cut
+from initaudit.lint.model.bounds import Budget, Cut
+from initaudit.lint.model.collect import Collection
 from initaudit.lint.model.facts import (
     BARE_TENSOR,
     ApplyCall,
@@ -31,7 +38,7 @@ from initaudit.lint.model.facts import (
     ModuleClass,
     Target,
 )
-from initaudit.lint.model.flow import OUTPUT, ConsumerKind, ForwardFlow, Summary
+from initaudit.lint.model.flow import OUTPUT, Consumer, ConsumerKind, ForwardFlow, Summary
 from initaudit.lint.model.modules import Submodule, literal_number, returned_module, returned_parameter, small_statements
 
 #: A set of submodules, and whether it is known precisely.
@@ -42,37 +49,163 @@ _MODULE_METHODS = ("modules", "named_modules")
 _CHILDREN_METHODS = ("children", "named_children")
 
 
-def resolve(model: CollectedFile, *, init_targets: bool = True) -> None:
-    """Composition, forward flow, init targets (``apply`` included) and supersession."""
+@dataclass(frozen=True)
+class Resolution:
+    """What resolution made of a file's collection: nothing in the collection is changed."""
+
+    #: The written operations with their targets, then those that ``apply`` and helper calls
+    #: and constructions of the file run, each with what it writes and what voids it.
+    init_ops: tuple[InitOp, ...]
+    #: The collection's overwrites, with their targets.
+    overwrites: tuple[InitOp, ...]
+    #: What the classes of other files run on their own layers in ``__init__``, carried onto
+    #: the instances composed here (written there, never judged here but as overwritten).
+    inherited_ops: tuple[InitOp, ...]
+    #: Each class's (and scope's) attributes with every instance of a class of the project
+    #: given that class's layers, by id of the class.
+    attributes: Mapping[int, Mapping[str, Submodule]]
+    #: How many layers those hold, and why layers inside the instances were left out, if some were.
+    sizes: Mapping[int, int]
+    class_cuts: Mapping[int, str]
+    #: What each layer's output flows into, per class (by id) and layer path (``flow.py``).
+    consumers: Mapping[int, Mapping[str, set[Consumer]]]
+    #: What each module class's forward does, seen from outside.
+    summaries: Mapping[str, Summary]
+    #: Scopes of other files that layers composed here come from, by origin key.
+    foreign_origins: Mapping[str, ForeignOrigin]
+    #: Ids of the calls here at which init operations of another file's function are reported.
+    imported_sites: frozenset[int]
+    #: Expressions made by binding a function's parameters to a call's arguments, by id: the
+    #: written expression each stands for (its position and text).
+    stand_ins: Mapping[int, tuple[cst.CSTNode, cst.CSTNode]]
+    #: What composing the classes left out (``bounds.py``), and how many layers it copied.
+    cuts: tuple[Cut, ...]
+    layers_used: int
+
+
+class _Resolving:
+    """The working state of one file's resolution: the collection, read only, and what is being
+    made of it. Its reads have the names a finished ``FileModel`` answers (``CollectedFile``),
+    so that the same code reads this file and the other files of the project."""
+
+    def __init__(self, file: ResolvedFile, collection: Collection, budget: Budget, cuts: list[Cut]) -> None:
+        self.file = file
+        self.links = file.links
+        self.names = file.names
+        self.imported_classes = file.imported_classes
+        self.classes = collection.classes
+        self.scopes = collection.scopes
+        self.functions = collection.functions
+        self.components = collection.components
+        self.apply_calls = collection.apply_calls
+        self.helper_calls = collection.helper_calls
+        self.call_sites = collection.call_sites
+        self.factory_chain = collection.factory_chain
+        self._written = len(collection.init_ops)
+        self.init_ops: list[InitOp] = list(collection.init_ops)
+        self.overwrites: list[InitOp] = list(collection.overwrites)
+        self.budget = budget
+        self.cuts = cuts
+        self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = dict(collection.stand_ins)
+        self.imported_sites: set[int] = set()
+        self.foreign_origins: dict[str, ForeignOrigin] = {}
+        self.summaries: dict[str, Summary] = {}
+        self.composed: dict[int, dict[str, Submodule]] = {}
+        self.sizes: dict[int, int] = {}
+        self.class_cuts: dict[int, str] = {}
+        self.consumer_sets: dict[int, dict[str, set[Consumer]]] = {}
+
+    @property
+    def written_ops(self) -> list[InitOp]:
+        """The operations written in the file, as far as they are resolved."""
+        return self.init_ops[:self._written]
+
+    def foreign_models(self) -> Iterator[CollectedFile]:
+        return self.file.foreign_models()
+
+    def attributes(self, owner: ModuleClass) -> Mapping[str, Submodule]:
+        return self.composed.get(id(owner), owner.attributes)
+
+    def layers(self, owner: ModuleClass) -> Iterator[Submodule]:
+        for module in self.attributes(owner).values():
+            yield from module.walk()
+
+    def consumers(self, owner: ModuleClass) -> Mapping[str, set[Consumer]]:
+        return self.consumer_sets.get(id(owner), {})
+
+    def cut(self, owner: ModuleClass) -> str | None:
+        return self.class_cuts.get(id(owner))
+
+    def size(self, owner: ModuleClass) -> int | None:
+        return self.sizes.get(id(owner))
+
+
+class ResolvedFile(Protocol):
+    """What resolution asks of the file it resolves: its names and its project."""
+
+    links: Any
+    imported_classes: dict[str, tuple[ModuleClass, CollectedFile]]
+
+    def names(self, node: cst.CSTNode) -> frozenset[str]: ...
+
+    def foreign_models(self) -> Iterator[CollectedFile]: ...
+
+
+def resolve(file: ResolvedFile, collection: Collection, budget: Budget, cuts: Sequence[Cut], *,
+            init_targets: bool = True) -> Resolution:
+    """Composition, forward flow, init targets (``apply`` included) and supersession, made from
+    the collection without changing it. ``budget``: what composition may still copy; ``cuts``:
+    what was left out before (too deep an import)."""
+    model = _Resolving(file, collection, budget, list(cuts))
+    if cuts:  # the classes of an unfollowed file are built here: every class may miss layers
+        model.class_cuts.update((id(owner), "depth") for owner in collection.classes.values())
     _compose(model)
     _run_flows(model)
-    if not init_targets:
-        return
+    inherited: list[InitOp] = []
+    if init_targets:
+        inherited = _resolve_targets(model)
+    return Resolution(
+        init_ops=tuple(model.init_ops), overwrites=tuple(model.overwrites), inherited_ops=tuple(inherited),
+        attributes=MappingProxyType(model.composed), sizes=MappingProxyType(model.sizes),
+        class_cuts=MappingProxyType(model.class_cuts), consumers=MappingProxyType(model.consumer_sets),
+        summaries=MappingProxyType(model.summaries), foreign_origins=MappingProxyType(model.foreign_origins),
+        imported_sites=frozenset(model.imported_sites), stand_ins=MappingProxyType(model.stand_ins),
+        cuts=tuple(model.cuts), layers_used=budget.used)
+
+
+def _resolve_targets(model: _Resolving) -> list[InitOp]:
+    """The init operations' targets and what voids them; returns the inherited operations."""
     model.init_ops.extend(_applied_ops(model))
     model.init_ops.extend(_helper_ops(model))
-    for op in (*model.init_ops, *model.overwrites):
-        if op.owner is not None and op.target_node is not None and op.target is None:
-            op.target = _target(model, op)
+    model.init_ops[:] = [_with_target(model, op) for op in model.init_ops]
+    model.overwrites[:] = [_with_target(model, op) for op in model.overwrites]
     model.init_ops.extend(_constructed_ops(model))
-    _mark_superseded([*model.init_ops, *model.overwrites])
-    _judge_helpers_alone(model)
-    model.inherited_ops = _inherited_ops(model)
-    _mark_inherited_superseded(model.inherited_ops, [*model.init_ops, *model.overwrites])
+    superseded = _superseded([*model.init_ops, *model.overwrites])
+    model.init_ops[:] = [_voided(op, superseded) for op in model.init_ops]
+    model.overwrites[:] = [_voided(op, superseded) for op in model.overwrites]
+    model.init_ops[:] = _judged_alone(model)
+    inherited = _inherited_ops(model)
+    voided = _inherited_superseded(inherited, [*model.init_ops, *model.overwrites])
+    return [_voided(op, voided) for op in inherited]
+
+
+def _with_target(model: _Resolving, op: InitOp) -> InitOp:
+    if op.owner is not None and op.target_node is not None and op.target is None:
+        return dataclasses.replace(op, target=_target(model, op))
+    return op
+
+
+def _voided(op: InitOp, superseded: Mapping[int, frozenset[str]]) -> InitOp:
+    paths = superseded.get(id(op))
+    return dataclasses.replace(op, superseded=op.superseded | paths) if paths else op
 
 
 # ------------------------------------------------------------------------ composition
 
 
-def _compose(model: CollectedFile) -> None:
+def _compose(model: _Resolving) -> None:
     """Give every submodule built from a class of the file, or of another project file, that
     class's submodules as children, within the file's budget (``bounds.py``)."""
-    for name in model.components:
-        if name in model.classes:
-            model.classes[name].is_root = False
-    for scope in (*model.classes.values(), *model.scopes):
-        for module in scope.layers():
-            module.origin = module.origin or scope.name
-            module.local_path = module.local_path or module.path
     composer = _Composer(model)
     for owner in (*model.classes.values(), *model.scopes):
         composer.compose(owner)
@@ -81,50 +214,68 @@ def _compose(model: CollectedFile) -> None:
 class _Composer:
     """Composes each class once: its own layers first, then a copy of each instance's class's
     layers (composed already), as long as the budget lasts. A class met again while it is being
-    composed (one that holds itself, directly or through others) is not expanded there."""
+    composed (one that holds itself, directly or through others) is not expanded there. The
+    collected modules are not changed: an instance, and every container above one, is copied."""
 
-    def __init__(self, model: CollectedFile) -> None:
+    def __init__(self, model: _Resolving) -> None:
         self._model = model
-        self._composed: set[int] = set()
         self._open: list[str] = []
 
     def compose(self, owner: ModuleClass) -> None:
-        if id(owner) in self._composed:
+        model = self._model
+        if id(owner) in model.sizes:
             return
-        self._composed.add(id(owner))
+        model.sizes[id(owner)] = 0  # being composed
         self._open.append(owner.name)
-        own = list(owner.layers())  # nothing is expanded yet
-        owner.composed = len(own) + sum(self._instance(owner, module) for module in own)
+        size = sum(1 for _ in owner.layers())  # the class's own layers, before any is expanded
+        composed: dict[str, Submodule] = {}
+        for name, module in owner.attributes.items():
+            composed[name], gained = self._expanded(owner, module)
+            size += gained
+        model.composed[id(owner)] = composed
+        model.sizes[id(owner)] = size
         self._open.pop()
 
-    def _instance(self, owner: ModuleClass, module: Submodule) -> int:
-        """Expands one instance; returns how many layers it gained."""
+    def _expanded(self, owner: ModuleClass, module: Submodule) -> tuple[Submodule, int]:
+        """The module with its instances expanded, parents before children; how many layers it gained."""
+        if module.kind is LayerKind.CUSTOM and (instance := self._instance(owner, module)) is not None:
+            return instance
+        gained = 0
+        children = []
+        for child in module.children:
+            expanded, size = self._expanded(owner, child)
+            children.append(expanded)
+            gained += size
+        return (module.with_children(children), gained) if gained else (module, 0)
+
+    def _instance(self, owner: ModuleClass, module: Submodule) -> tuple[Submodule, int] | None:
+        """An instance of a class of the project, given its class's layers; None when its class
+        is not known here, is being composed, or did not fit in the budget."""
         name = module.class_name
-        if module.kind is not LayerKind.CUSTOM or name is None or name in self._open:
-            return 0
+        if name is None or name in self._open:
+            return None
         model = self._model
         if name in model.classes:
             child, source = model.classes[name], None
-            if owner.is_module:
-                child.is_root = False  # built inside another model: its output is not the logits
             self.compose(child)
+            size, child_cut, attributes = model.sizes[id(child)], model.cut(child), model.attributes(child)
         elif name in model.imported_classes:
             child, source = model.imported_classes[name]
+            size, child_cut, attributes = source.size(child) or 0, source.cut(child), source.attributes(child)
         else:
-            return 0
-        size = child.composed or 0
+            return None
         refused = model.budget.take(size)
-        cut = refused or child.cut  # the instance gets none of its class's layers, or only some
+        cut = refused or child_cut  # the instance gets none of its class's layers, or only some
         if cut is not None:
-            owner.cut = owner.cut or cut
+            model.class_cuts.setdefault(id(owner), cut)
             if refused is not None or source is not None:  # a class of this file was noted where cut
                 model.cuts.append(Cut(module.node, _described(owner, module, source), cut))
         if refused is not None:
-            return 0
-        module.children = [m.rebased(module.path) for m in child.attributes.values()]
+            return None
+        instance = module.with_children([m.rebased(module.path) for m in attributes.values()])
         if source is not None:
-            _imported_origins(model, module, source, inside_module=owner.is_module)
-        return size
+            _imported_origins(model, instance, source, inside_module=owner.is_module)
+        return instance, size
 
 
 def _described(owner: ModuleClass, module: Submodule, source: CollectedFile | None) -> str:
@@ -133,11 +284,11 @@ def _described(owner: ModuleClass, module: Submodule, source: CollectedFile | No
     return f"{owner.name}.{module.path} ({module.class_name}{where})"
 
 
-def _imported_origins(model: CollectedFile, module: Submodule, source: CollectedFile, *,
+def _imported_origins(model: _Resolving, module: Submodule, source: CollectedFile, *,
                       inside_module: bool) -> None:
-    """The layers of another project file's class (composed there already) keep origins keyed by
-    that file, so that their consumers are looked up in its classes. Built inside a module class,
-    it is a block whose output is not the model's."""
+    """The layers of another project file's class (composed there already, copied here) keep
+    origins keyed by that file, so that their consumers are looked up in its classes. Built
+    inside a module class, it is a block whose output is not the model's."""
     assert source.links is not None
     for layer in (m for top in module.children for m in top.walk()):
         origin = layer.origin or ""
@@ -145,26 +296,27 @@ def _imported_origins(model: CollectedFile, module: Submodule, source: Collected
             model.foreign_origins[origin] = source.foreign_origins[origin]
         elif origin in source.classes:
             layer.origin = f"{source.links.path}::{origin}" + ("::block" if inside_module else "")
-            model.foreign_origins[layer.origin] = ForeignOrigin(source.classes[origin], not inside_module)
+            built = source.classes[origin]
+            model.foreign_origins[layer.origin] = ForeignOrigin(built, not inside_module, source.consumers(built))
 
 
-def _run_flows(model: CollectedFile) -> None:
+def _run_flows(model: _Resolving) -> None:
     """Each class's forward, summarised bottom-up so that a parent sees what its blocks do."""
-    summaries: dict[str, Summary] = {
-        local: source.summaries[child.name] for local, (child, source) in model.imported_classes.items()
-        if child.name in source.summaries}
+    summaries = model.summaries
+    summaries.update((local, source.summaries[child.name]) for local, (child, source) in model.imported_classes.items()
+                     if child.name in source.summaries)
     visiting: set[str] = set()
     for owner in model.classes.values():
         if owner.is_module:
             _run_flow(model, owner, summaries, visiting)
     for scope in model.scopes:
-        scope.consumers = ForwardFlow(scope.attributes, {}, model.names, summaries).run_sequentials()
-    model.summaries = summaries
+        model.consumer_sets[id(scope)] = ForwardFlow(
+            dict(model.attributes(scope)), {}, model.names, summaries).run_sequentials()
 
 
-def _own_layers(owner: ModuleClass) -> Iterator[Submodule]:
+def _own_layers(model: CollectedFile, owner: ModuleClass) -> Iterator[Submodule]:
     """The layers the class's code builds: an instance's class has its own flow, run first."""
-    pending = list(reversed(owner.attributes.values()))
+    pending = list(reversed(model.attributes(owner).values()))
     while pending:
         module = pending.pop()
         yield module
@@ -172,24 +324,22 @@ def _own_layers(owner: ModuleClass) -> Iterator[Submodule]:
             pending.extend(reversed(module.children))
 
 
-def _run_flow(model: CollectedFile, owner: ModuleClass, summaries: dict[str, Summary], visiting: set[str]) -> None:
+def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summary], visiting: set[str]) -> None:
     if owner.name in summaries or owner.name in visiting:
         return
     visiting.add(owner.name)
-    for module in _own_layers(owner):
+    for module in _own_layers(model, owner):
         if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
-    flow = ForwardFlow(owner.attributes, owner.methods, model.names, summaries,
+    flow = ForwardFlow(dict(model.attributes(owner)), owner.methods, model.names, summaries,
                        parameters=frozenset(owner.parameters), functions=model.functions)
     summary = flow.summarise()
-    if summary is None:
-        owner.consumers = flow.run_sequentials()  # no forward here: Sequential order still holds
-        visiting.discard(owner.name)
-        return
-    summaries[owner.name] = summary
-    if owner.is_root:
-        flow.consume(summary.output, OUTPUT)
-    owner.consumers = flow.run_sequentials()
+    if summary is not None:
+        summaries[owner.name] = summary
+        if owner.is_root:
+            flow.consume(summary.output, OUTPUT)
+    # Without a forward here, Sequential order still holds.
+    model.consumer_sets[id(owner)] = flow.run_sequentials()
     visiting.discard(owner.name)
 
 
@@ -210,7 +360,7 @@ def _constructed_ops(model: CollectedFile) -> list[InitOp]:
     derived: list[InitOp] = []
     by_owner = _OpsByOwner()
     for owner in (*model.classes.values(), *model.scopes):
-        for module in _own_layers(owner):
+        for module in _own_layers(model, owner):
             if module.kind is LayerKind.CUSTOM and isinstance(module.node, cst.Call) and module.children:
                 derived.extend(_construction_ops(model, owner, module, by_owner))
     return derived
@@ -258,7 +408,7 @@ def _construction_ops(model: CollectedFile, owner: ModuleClass, module: Submodul
             if knowledge.INIT_FUNCTIONS[op.function].scheme not in _GAIN_SCHEMES or target.param != "weight":
                 continue
             pairs = [(m, inner) for m, inner in pairs
-                     if owner.consumers.get(m.path) and _feeds_the_class_output(built, inner)]
+                     if model.consumers(owner).get(m.path) and _feeds_the_class_output(source, built, inner)]
         if not pairs:
             continue
         model.imported_sites.add(id(call))
@@ -273,9 +423,9 @@ def _built_class(model: CollectedFile, name: str) -> tuple[ModuleClass, Collecte
     return model.imported_classes.get(name)
 
 
-def _feeds_the_class_output(built: ModuleClass, layer: Submodule) -> bool:
+def _feeds_the_class_output(source: CollectedFile, built: ModuleClass, layer: Submodule) -> bool:
     """What the layer feeds inside its class is the class's output, or not followed there."""
-    return all(c.kind is ConsumerKind.OUTPUT for c in built.consumers.get(layer.path, ()))
+    return all(c.kind is ConsumerKind.OUTPUT for c in source.consumers(built).get(layer.path, ()))
 
 
 # ------------------------------------------------------------------------ inherited inits
@@ -288,7 +438,7 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
     derived = []
     for owner in model.classes.values():
         by_origin: dict[str, dict[str, list[Submodule]]] = {}
-        for layer in owner.layers():
+        for layer in model.layers(owner):
             if layer.local_path is not None and layer.origin != owner.name \
                     and (layer.origin in model.foreign_origins or layer.origin in model.classes):
                 by_origin.setdefault(layer.origin, {}).setdefault(layer.local_path, []).append(layer)
@@ -717,14 +867,15 @@ def _modules(model: CollectedFile, owner: ModuleClass, node: cst.BaseExpression,
              op: InitOp | None = None) -> Reach | None:
     """Submodules an expression denotes (``self``, ``self.fc``, ``self.net[0]``, a loop variable)."""
     if isinstance(node, cst.Name) and node.value == "self" and owner.is_module:
-        return list(owner.attributes.values()), True
+        return list(model.attributes(owner).values()), True
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        module = owner.attributes.get(node.attr.value)
+        module = model.attributes(owner).get(node.attr.value)
         return ([module], True) if module is not None else None
     if isinstance(node, cst.Name):
         key = op.renamed.get(node.value, node.value) if op is not None else node.value
-        if key in owner.attributes and not owner.is_module:
-            return [owner.attributes[key]], True
+        attributes = model.attributes(owner)
+        if key in attributes and not owner.is_module:
+            return [attributes[key]], True
         return _loop_variable(model, owner, op, node.value) if op is not None else None
     if isinstance(node, (cst.Attribute, cst.Subscript)):
         parents = _modules(model, owner, node.value, op)
@@ -1211,49 +1362,51 @@ def written_layers(target: Target) -> set[tuple[str, int]]:
     return {(m.path, id(m.node)) for m in target.layers}
 
 
-def _mark_inherited_superseded(inherited: list[InitOp], ops: list[InitOp]) -> None:
+def _inherited_superseded(inherited: list[InitOp], ops: list[InitOp]) -> dict[int, frozenset[str]]:
     """An inherited op runs before everything here: any write here of the same layer, other
-    than the same written operation run at a call here, voids it there."""
+    than the same written operation run at a call here, voids it there. By id of the op, the
+    paths voided."""
     written: dict[tuple[int, str, int, str], list[InitOp]] = {}
     for op in ops:
         if op.target is not None and op.method != "forward":
             for path, node in written_layers(op.target):
                 written.setdefault((id(op.target.owner), path, node, op.target.param), []).append(op)
+    voided = {}
     for op in inherited:
         assert op.target is not None
-        op.superseded = frozenset(path for path, node in written_layers(op.target) if any(
+        voided[id(op)] = frozenset(path for path, node in written_layers(op.target) if any(
             other.as_written is not op.as_written
             for other in written.get((id(op.target.owner), path, node, op.target.param), ())))
+    return voided
 
 
-def _mark_superseded(ops: Iterable[InitOp]) -> None:
-    """An op's effect on a layer is void when a later op of the same class fully rewrites it."""
+def _superseded(ops: Iterable[InitOp]) -> dict[int, frozenset[str]]:
+    """An op's effect on a layer is void when a later op of the same class fully rewrites it:
+    by id of the op, the paths voided."""
     writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, int], InitOp]]] = {}
     for op in ops:
         if op.target is None or op.method == "forward":
             continue
         for path, node in written_layers(op.target) or [(BARE_TENSOR, 0)]:
             writes.setdefault((id(op.target.owner), path, node, op.target.param), []).append((execution_key(op), op))
-    superseded: dict[int, tuple[InitOp, set[str]]] = {}
+    superseded: dict[int, set[str]] = {}
     for (_, path, _, _), entries in writes.items():
         for key, op in entries:
             if any(later_key > key and surely_after(later, op) for later_key, later in entries):
-                superseded.setdefault(id(op), (op, set()))[1].add(path)
-    for op, paths in superseded.values():
-        op.superseded = op.superseded | paths
+                superseded.setdefault(id(op), set()).add(path)
+    return {key: frozenset(paths) for key, paths in superseded.items()}
 
 
 # ------------------------------------------------------------------------ helpers judged alone
 
 
-def _judge_helpers_alone(model: CollectedFile) -> None:
-    """Gives a helper's operation that nothing here resolved (no ``apply``/call of this file
-    reaches it) the target its class tests fix, so that what holds for every layer of those
-    classes is judged where it is written."""
+def _judged_alone(model: _Resolving) -> list[InitOp]:
+    """The operations, with a helper's operation that nothing here resolved (no ``apply``/call
+    of this file reaches it) given the target its class tests fix, so that what holds for every
+    layer of those classes is judged where it is written."""
     resolved = {id(op.as_written) for op in model.init_ops if op.target is not None}
-    for op in model.init_ops:
-        if op.target is None and id(op.node) not in resolved:
-            op.target = _by_class(model, op)
+    return [dataclasses.replace(op, target=_by_class(model, op))
+            if op.target is None and id(op.node) not in resolved else op for op in model.init_ops]
 
 
 def _by_class(model: CollectedFile, op: InitOp) -> Target | None:

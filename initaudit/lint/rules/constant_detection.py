@@ -118,7 +118,7 @@ def _intentional(model: FileModel, op: InitOp, layer: Submodule, names: dict[int
     owner = op.target.owner
     if partner is not None and id(owner) not in names:
         names[id(owner)] = frozenset({name.lower() for name in owner.attributes}
-                                     | {m.path.lower() for m in owner.layers()})
+                                     | {m.path.lower() for m in model.layers(owner)})
     if partner is not None and {partner, layer.path.rsplit(".", 1)[0].lower() + "." + partner} & names[id(owner)]:
         # LoRA-style pair: this factor starts at zero while its partner is random, and the
         # update it makes is added to another output; a factor feeding an activation is not one.

@@ -9,7 +9,9 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Edit, Fix
-from initaudit.lint.model.file_model import INIT_PREFIX, DeprecatedRef, FileModel
+from initaudit.lint.model.collect import INIT_PREFIX
+from initaudit.lint.model.facts import DeprecatedRef
+from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
 
 

@@ -1,0 +1,997 @@
+"""Collection: the single traversal of a file, which records its facts as written.
+
+It finds the nn.Module classes and their submodules (as the code builds them, before any class
+is composed into another), every initialisation of a tensor (``nn.init.*`` calls, in-place
+``zero_``/``fill_``/``copy_``, ``nn.Parameter(torch.zeros(...))``) with what it is written on but
+not yet what it reaches, the ``apply`` and helper calls that run such code elsewhere, and the
+references to deprecated ``torch.nn.init`` names. ``collect`` returns them as one immutable
+:class:`Collection`; resolution (``targets.py``) reads it and never changes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping, Protocol, Sequence
+
+import libcst as cst
+
+from initaudit import knowledge
+from initaudit.knowledge import LayerKind
+from initaudit.lint.model.binding import bind, returned_values, unpacked
+from initaudit.lint.model.builders import BuilderSummary, summarise_builders
+from initaudit.lint.model.facts import ApplyCall, CollectedFile, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
+from initaudit.lint.model.modules import (
+    INHERITED_KINDS,
+    LocalList,
+    Submodule,
+    SubmoduleBuilder,
+    argument,
+    leaf_subclasses,
+    returned_module,
+    returned_parameter,
+    tensor_behind,
+    torch_nn_class,
+)
+from initaudit.lint.model.names import NameResolver
+from initaudit.lint.parse.walk import walk
+
+INIT_PREFIX = knowledge.INIT_MODULE + "."
+_MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
+_NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
+            "torch.autograd.grad_mode.no_grad")
+#: The parameters of the in-place random draws: (position, keyword, the init function's name).
+_DRAW_PARAMETERS: dict[str, list[tuple[int, str, str]]] = {
+    "normal_": [(0, "mean", "mean"), (1, "std", "std")],
+    "uniform_": [(0, "from", "a"), (1, "to", "b")],
+}
+#: Methods that add modules to a container or to a list of modules.
+_GROWING_METHODS = ("append", "extend", "add_module")
+#: Modules no project file can be: calls of their functions are no helper calls.
+_INSTALLED = ("torch.", "math.", "numpy.", "functools.", "builtins.")
+#: Deprecated ``torch.nn.init`` names and their replacements, as variables an IA104 fix renames.
+_ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge.DEPRECATED_ALIASES.values())
+
+
+
+class ParsedFile(Protocol):
+    """What the traversal asks of the file it reads: its names, and its project's classes."""
+
+    module: cst.Module
+    resolver: NameResolver
+    #: ``file_model.Links``: the project's other files (None: the file alone).
+    links: Any
+    imported_classes: dict[str, tuple[ModuleClass, CollectedFile]]
+
+    def names(self, node: cst.CSTNode) -> frozenset[str]: ...
+
+    def imported_class(self, name: str) -> ModuleClass | None: ...
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The facts of one file as written, once its traversal is done."""
+
+    #: The nn.Module classes (and other classes) of the file, by name.
+    classes: Mapping[str, ModuleClass]
+    #: The module body, then each function outside a class: scopes that build layers in variables.
+    scopes: tuple[ModuleClass, ...]
+    #: The init operations written in the file; their targets are not resolved.
+    init_ops: tuple[InitOp, ...]
+    #: Assignments replacing a layer's tensor, which void earlier inits of it (IA111).
+    overwrites: tuple[InitOp, ...]
+    deprecated_refs: tuple[DeprecatedRef, ...]
+    #: ``from torch.nn.init import <alias>`` name tokens, by deprecated alias.
+    deprecated_imports: Mapping[str, Sequence[cst.Name]]
+    #: Local name each of those import tokens binds (differs with ``as``), by id of the token.
+    import_local_names: Mapping[int, str]
+    #: Variables (not attributes or keywords) spelled as a deprecated alias or its new name.
+    alias_variables: Mapping[str, Sequence[cst.Name]]
+    apply_calls: tuple[ApplyCall, ...]
+    #: Functions defined outside classes, by name (for ``model.apply(init_fn)``).
+    functions: Mapping[str, cst.FunctionDef]
+    #: Class names tested with isinstance somewhere: an init routine handles them specially.
+    dispatched: frozenset[str]
+    #: Classes whose instances are handed to another class of the file (not final models).
+    components: frozenset[str]
+    #: Calls that may pass modules or tensors to a helper function of this file.
+    helper_calls: tuple[HelperCall, ...]
+    #: Calls of a name (``LinearNorm(...)``), by id: their sequence number and enclosing method.
+    call_sites: Mapping[int, tuple[int, str | None]]
+    #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
+    forward_layers: tuple[tuple[cst.Call, ModuleClass, bool], ...]
+    #: Functions of the file that build and return a Sequential, summarised (``mlp(...)``).
+    builders: Mapping[str, BuilderSummary]
+    #: Functions of the file that build a module and return it, with the module (unplaced),
+    #: and those that return what another of them builds (``return Conv1d(...)``): its name.
+    factory_modules: Mapping[str, Submodule]
+    factory_chain: Mapping[str, str]
+    #: Expressions made by reading a helper's returned tuple (``uniform_(*hidden_init(fc))``),
+    #: by id: the written expression each stands for (``FileModel.stand_ins``).
+    stand_ins: Mapping[int, tuple[cst.CSTNode, cst.CSTNode]]
+
+
+def collect(file: ParsedFile) -> Collection:
+    """Walks the file once and returns what it found, classes finished: an instance of a class
+    of the file built by another module class, or handed to another class, is no model's output."""
+    collector = _Collector(file)
+    walk(file.module, collector)
+    _type_argument_attributes(collector)
+    _mark_components(collector)
+    for scope in (*collector.classes.values(), *collector.scopes):
+        for module in scope.layers():
+            module.origin = module.origin or scope.name
+            module.local_path = module.local_path or module.path
+    factory_modules: dict[str, Submodule] = {}
+    factory_chain: dict[str, str] = {}
+    collector.factory_modules(factory_modules, factory_chain)
+    return Collection(
+        classes=MappingProxyType(collector.classes), scopes=tuple(collector.scopes),
+        init_ops=tuple(collector.init_ops), overwrites=tuple(collector.overwrites),
+        deprecated_refs=tuple(collector.deprecated_refs),
+        deprecated_imports=MappingProxyType(collector.deprecated_imports),
+        import_local_names=MappingProxyType(collector.import_local_names),
+        alias_variables=MappingProxyType(collector.alias_variables),
+        apply_calls=tuple(collector.apply_calls), functions=MappingProxyType(collector.functions),
+        dispatched=frozenset(collector.dispatched), components=frozenset(collector.components),
+        helper_calls=tuple(collector.helper_calls), call_sites=MappingProxyType(collector.call_sites),
+        forward_layers=tuple(collector.forward_layers), builders=MappingProxyType(collector.builders),
+        factory_modules=MappingProxyType(factory_modules), factory_chain=MappingProxyType(factory_chain),
+        stand_ins=MappingProxyType(collector.stand_ins))
+
+
+def _mark_components(collector: _Collector) -> None:
+    """A class of the file is a block, not a model, when another class is handed its instances or
+    a module class of the file builds one."""
+    classes = collector.classes
+    blocks = set(collector.components)
+    for owner in classes.values():
+        if owner.is_module:
+            blocks.update(m.class_name for m in owner.layers() if m.kind is LayerKind.CUSTOM
+                          and m.class_name is not None and m.class_name != owner.name)
+    for name in blocks & classes.keys():
+        classes[name].is_root = False
+
+
+class _Collector:
+    """The single traversal: gathers the facts as written; targets are resolved after it."""
+
+    def __init__(self, model: ParsedFile) -> None:
+        self._model = model
+        self.classes: dict[str, ModuleClass] = {}
+        self.scopes: list[ModuleClass] = [ModuleClass("<module>", model.module)]
+        self.init_ops: list[InitOp] = []
+        self.overwrites: list[InitOp] = []
+        #: The expression last assigned to each local name of the function being read.
+        self._local_values: dict[str, cst.BaseExpression] = {}
+        #: Open ``try`` bodies whose handlers swallow an init's ValueError.
+        self._tries: list[tuple[cst.Try, int]] = []
+        self._handlers: list[cst.CSTNode] = []  # the except clauses open where the walk is
+        #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
+        self.constructions: dict[str, list[dict[str, str | None]]] = {}
+        #: Per scope (by id), the key holding each local name rebound there (``_bind_local``).
+        self._rebound: dict[int, dict[str, str]] = {}
+        #: Expressions made by reading a helper's returned tuple, by id (``FileModel.stand_ins``).
+        self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        self.deprecated_refs: list[DeprecatedRef] = []
+        self.deprecated_imports: dict[str, list[cst.Name]] = {}
+        self.import_local_names: dict[int, str] = {}
+        self.alias_variables: dict[str, list[cst.Name]] = {}
+        self._not_variables: set[int] = set()  # ids of attribute and keyword Names
+        self.apply_calls: list[ApplyCall] = []
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
+        self.helper_calls: list[HelperCall] = []
+        self.call_sites: dict[int, tuple[int, str | None]] = {}
+        self._deprecated_locals: set[str] = set()
+        self._callees: set[int] = set()
+        self.dispatched: set[str] = set()
+        self.components: set[str] = set()
+        self._instances: dict[tuple[int, str], str] = {}
+        #: ``apply`` calls whose module an assignment binds, by id: the name or attribute bound.
+        self._applied_to: dict[int, cst.BaseExpression] = {}
+        self._class_stack: list[ModuleClass] = []
+        self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
+        self._conditions: list[tuple[cst.If, bool, int]] = []
+        #: Length of ``_conditions`` when each open block began: an ``if ...: return`` guard
+        #: holds for the rest of its block only.
+        self._block_starts: list[int] = []
+        self._loops: list[cst.For] = []
+        self._no_grad = 0
+        self._seq = 0
+        self._local_classes = _ClassNames(
+            frozenset(n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)), model)
+        self._top_functions = {n.name.value: n for n in model.module.body if isinstance(n, cst.FunctionDef)}
+        pass_through = {n.name.value: n for n in model.module.body
+                        if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
+        self.builders = summarise_builders(model.module, model.names)
+        factories = {}
+        for name, function in self._top_functions.items():
+            if name not in pass_through and name not in self.builders \
+                    and (made := returned_module(function, model.names)) is not None:
+                factories[name] = (function, made[1])
+        self._factories = factories
+        self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through,
+                                         leaf_subclasses(model.module, model.names), self.builders,
+                                         factories)
+
+    def factory_modules(self, modules: dict[str, Submodule], chain: dict[str, str]) -> None:
+        """What each factory function of the file returns, for the files that import it."""
+        for name, (_, made) in self._factories.items():
+            module = self._builder.build("", made, {})
+            if module is None or module.kind is LayerKind.UNKNOWN:
+                continue
+            modules[name] = module
+            if isinstance(made, cst.Call) and isinstance(made.func, cst.Name) and made.func.value in self._factories:
+                chain[name] = made.func.value
+
+    # ---------------------------------------------------------------- scopes
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = ModuleClass(node.name.value, node)
+        bases = [model_names for arg in node.bases for model_names in self._model.names(arg.value)]
+        info.is_module = any(b in _MODULE_BASES or b.endswith(".Module") for b in bases) or any(
+            isinstance(arg.value, cst.Name) and arg.value.value in self.classes
+            and self.classes[arg.value.value].is_module for arg in node.bases
+        )
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                info.methods[statement.name.value] = statement
+        info.is_module = info.is_module or "forward" in info.methods
+        info.bases = [arg.value.value for arg in node.bases if isinstance(arg.value, cst.Name)]
+        self.classes.setdefault(info.name, info)
+        self._class_stack.append(info)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._class_stack.pop()
+
+    # Where the code each of the resolver's scopes evaluates starts and ends: decorators, bases,
+    # a parameter's default and annotation, and a comprehension's first iterable, are evaluated
+    # where the function, class or comprehension is written.
+    def _enter_scope(self, node: cst.CSTNode) -> None:
+        self._model.resolver.enter(node)
+
+    def _leave_scope(self, node: cst.CSTNode) -> None:
+        self._model.resolver.leave()
+
+    visit_FunctionDef_params = visit_FunctionDef_body = visit_Lambda_params = visit_Lambda_body = _enter_scope
+    leave_FunctionDef_params = leave_FunctionDef_body = leave_Lambda_params = leave_Lambda_body = _leave_scope
+    visit_Param_annotation = visit_Param_default = visit_CompFor_iter = visit_ClassDef_body = _enter_scope
+    leave_Param_annotation = leave_Param_default = leave_CompFor_iter = leave_ClassDef_body = _leave_scope
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_StarredDictComp = visit_GeneratorExp = _enter_scope
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_StarredDictComp = leave_GeneratorExp = _leave_scope
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._model.resolver.bind(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        owner = self._class_stack[-1] if self._is_method(node) else ModuleClass(node.name.value, node)
+        if owner.node is node:
+            self.scopes.append(owner)
+            self.functions[node.name.value] = node
+        self._functions.append((node, owner))
+        self._builder.lists = {}
+        self._local_values = {}
+        if any(self._is_no_grad(d.decorator) for d in node.decorators):
+            self._no_grad += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions.pop()
+        if any(self._is_no_grad(d.decorator) for d in original_node.decorators):
+            self._no_grad -= 1
+
+    def _is_method(self, node: cst.FunctionDef) -> bool:
+        if not self._class_stack:
+            return False
+        if self._functions and self._functions[-1][1] is self._class_stack[-1]:
+            return False  # a function nested inside a method
+        return self._class_stack[-1].methods.get(node.name.value) is node
+
+    def _owner(self) -> ModuleClass:
+        return self._functions[-1][1] if self._functions else self.scopes[0]
+
+    def _method_name(self) -> str | None:
+        if self._functions and self._functions[-1][1].node is not self._functions[-1][0]:
+            return self._functions[-1][0].name.value
+        return None
+
+    # ---------------------------------------------------------------- control flow context
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self._conditions.append((node, True, len(self._loops)))
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._conditions.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._conditions.append((node, False, len(self._loops)))
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._conditions.pop()
+
+    def leave_If(self, original_node: cst.If) -> None:
+        # ``if not isinstance(m, nn.Linear): return`` guards the statements after it.
+        if _always_exits(original_node.body):
+            self._conditions.append((original_node, False, len(self._loops)))
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._block_starts.append(len(self._conditions))
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        del self._conditions[self._block_starts.pop():]
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self._loops.append(node)
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self._loops.pop()
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._handlers.append(node)
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self._handlers.pop()
+
+    visit_ExceptStarHandler = visit_ExceptHandler
+    leave_ExceptStarHandler = leave_ExceptHandler
+
+    def visit_Try_body(self, node: cst.Try) -> None:
+        if any(_swallows_init_errors(handler) for handler in node.handlers):
+            self._tries.append((node, len(self._loops)))
+
+    def leave_Try_body(self, node: cst.Try) -> None:
+        if self._tries and self._tries[-1][0] is node:
+            self._tries.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        if any(self._is_no_grad(item.item) for item in node.items):
+            self._no_grad += 1
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if any(self._is_no_grad(item.item) for item in original_node.items):
+            self._no_grad -= 1
+
+    def _is_no_grad(self, node: cst.BaseExpression) -> bool:
+        func = node.func if isinstance(node, cst.Call) else node
+        return any(name in _NO_GRAD for name in self._model.names(func))
+
+    # ---------------------------------------------------------------- imports and names
+
+    def visit_ImportFrom(self, node: cst.ImportFrom | cst.LazyImportFrom) -> bool:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return False
+        if cst.helpers.get_full_name_for_node(node.module) != knowledge.INIT_MODULE:
+            return False
+        for alias in node.names:
+            name = alias.name
+            if isinstance(name, cst.Name) and name.value in knowledge.DEPRECATED_ALIASES:
+                self.deprecated_imports.setdefault(name.value, []).append(name)
+                local = alias.asname.name if alias.asname is not None else name
+                if isinstance(local, cst.Name):
+                    self.import_local_names[id(name)] = local.value
+                    self._deprecated_locals.add(local.value)
+        return False
+
+    visit_LazyImportFrom = visit_ImportFrom
+
+    def visit_Import(self, node: cst.Import | cst.LazyImport) -> bool:
+        return False
+
+    visit_LazyImport = visit_Import
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._not_variables.add(id(node.keyword))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._not_variables.add(id(node.attr))
+        if node.attr.value in knowledge.DEPRECATED_ALIASES:
+            self._deprecated(node, node.attr.value, node.attr)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self._model.resolver.note(node)
+        if node.value in _ALIAS_SPELLINGS and id(node) not in self._not_variables:
+            self.alias_variables.setdefault(node.value, []).append(node)
+        if (node.value in knowledge.DEPRECATED_ALIASES or node.value in self._deprecated_locals) \
+                and self._is_called(node):
+            for name in self._model.names(node):
+                alias = name[len(INIT_PREFIX):] if name.startswith(INIT_PREFIX) else ""
+                if alias in knowledge.DEPRECATED_ALIASES:
+                    self.deprecated_refs.append(DeprecatedRef(node, alias, node, True))
+                    return
+
+    def _deprecated(self, node: cst.Attribute, alias: str, rename: cst.Name) -> None:
+        if self._is_called(node) and INIT_PREFIX + alias in self._model.names(node):
+            self.deprecated_refs.append(DeprecatedRef(node, alias, rename, False))
+
+    def _is_called(self, node: cst.BaseExpression) -> bool:
+        """Only calls count: a registry that lists the old functions (as torch's own overrides
+        table does) does not use them."""
+        return id(node) in self._callees
+
+    # ---------------------------------------------------------------- assignments and calls
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1:
+            return
+        target = node.targets[0].target
+        for applied in _chained_applies(node.value):
+            self._applied_to[id(applied)] = target  # ``self.net = nn.Sequential(...).apply(init)``
+        owner = self._owner()
+        if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
+            self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
+        for name, value in _unpacked_pairs(target, node.value):
+            # ``enc, dec = [], []``: the whole right side is made before any name is bound.
+            self._builder.lists.pop(name, None)
+            self._local_values.pop(name, None)
+            if isinstance(value, cst.List):
+                self._builder.lists[name] = LocalList([e.value for e in value.elements])
+            if value is not None:
+                self._local_values[name] = value
+                if owner.node is not None and not owner.is_module \
+                        and (module := self._builder.build(name, _module_itself(value), self._defaults())) is not None:
+                    self._bind_local(owner, name, module)
+        if isinstance(target, cst.Name):
+            self._local_values[target.value] = node.value
+        if isinstance(target, cst.Name) and (built := self._constructed(node.value, imported=True)) is not None:
+            self._instances[(id(owner), target.value)] = built
+        in_method = bool(self._class_stack) and owner is self._class_stack[-1]
+        if in_method and isinstance(target, cst.Attribute) and target.attr.value == "data" \
+                and (replaced := _self_attribute_name(target.value)) is not None:
+            owner.data_assigned.add(replaced)  # ``self.w.data = ...``
+        self._overwrite(node, target)
+        if in_method and (name := _self_attribute_name(target)) is not None:
+            self._self_attribute(owner, name, node)
+        elif isinstance(target, cst.Name) and owner.node is not None and not owner.is_module:
+            module = self._builder.build(target.value, _module_itself(node.value), self._defaults())
+            if module is not None:
+                self._bind_local(owner, target.value, module)
+
+    def _bind_local(self, owner: ModuleClass, name: str, module: Submodule) -> None:
+        """``fc = nn.Linear(...)`` in a function or at module level. Rebound unconditionally, the
+        name holds a new layer under a key of its own: what was written through the old binding
+        stays on the old layer."""
+        rebound = self._rebound.setdefault(id(owner), {})
+        key = rebound.get(name, name)
+        if key in owner.attributes and not self._conditions and not self._loops:
+            key = f"{name}#{sum(k.startswith(name + '#') for k in owner.attributes) + 1}"
+            rebound[name] = key
+        owner.attributes[key] = module
+
+    def _renamed(self) -> dict[str, str]:
+        """The keys of the names rebound so far in the current scope (see ``_bind_local``)."""
+        return dict(self._rebound.get(id(self._owner()), {}))
+
+    def _overwrite(self, node: cst.Assign, target: cst.BaseExpression) -> None:
+        """``self.fc.weight.data = make(self.fc.weight.size())`` or ``self.fc.weight = tied``: a
+        layer's tensor replaced by a value that reads only its shape (a rescale is no overwrite)."""
+        if not self._functions or not isinstance(target, cst.Attribute):
+            return
+        tensor = target.value if target.attr.value == "data" else target
+        if not isinstance(tensor, cst.Attribute) or _self_attribute_name(tensor) is not None:
+            return  # ``self.w = ...`` binds an attribute; ``self.w.data = ...`` is ``data_assigned``
+        if _Reads(tensor, self.functions).of(node.value):
+            return
+        self._seq += 1
+        self.overwrites.append(InitOp(
+            node, "", InitVia.ASSIGN, {}, tensor, self._owner(), self._method_name(), self._seq,
+            scope_node=self._functions[-1][0], enclosing=tuple(f for f, _ in self._functions),
+            conditions=tuple(self._conditions), loops=tuple(self._loops), renamed=self._renamed(),
+        ))
+
+    def _defaults(self) -> dict[str, cst.BaseExpression]:
+        """Default values of the innermost function's parameters (``act_layer=nn.GELU``)."""
+        if not self._functions:
+            return {}
+        params = self._functions[-1][0].params
+        return {p.name.value: p.default for p in (*params.params, *params.kwonly_params)
+                if p.default is not None}
+
+    def _self_attribute(self, owner: ModuleClass, name: str, node: cst.Assign) -> None:
+        if isinstance(node.value, cst.Name) and self._method_name() == "__init__" \
+                and node.value.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
+            owner.argument_attributes[name] = (node.value.value, node.value)
+        if _self_attribute_name(self._handed_back(node.value)) == name:
+            return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
+        module = self._builder.build(name, _module_itself(node.value), self._defaults())
+        previous = owner.attributes.get(name)
+        if module is None and previous is not None and _is_none(node.value) and self._conditions:
+            return  # ``else: self.proj = None``: an optional layer, the one built where it exists
+        if module is not None or previous is not None:
+            # Assigned in several branches: only one definition that agrees is known.
+            if previous is not None and (module is None or module.class_name != previous.class_name):
+                module = Submodule(name, LayerKind.UNKNOWN, None, node.value)
+            owner.attributes[name] = module  # type: ignore[assignment]
+            return
+        value = self._parameter_element(node.value)
+        creation = self._parameter_creation(value)
+        if creation is None:
+            return
+        function, ndim = creation
+        if isinstance(value, cst.Call) and _keyword_is_false(value, "requires_grad"):
+            function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
+        if name in owner.parameters and owner.parameters[name] != ndim:
+            ndim = None
+        owner.parameters[name] = ndim
+        if function is not None:
+            self._seq += 1
+            factory = value.args[0].value if isinstance(value, cst.Call) and value.args else None
+            args = {"val": factory.args[-1].value} if (
+                function == "constant_" and isinstance(factory, cst.Call) and factory.args) else {}
+            written = node if value is node.value else value  # a ParameterList's element
+            assert isinstance(written, (cst.Call, cst.Assign))
+            self.init_ops.append(InitOp(
+                written, function, InitVia.PARAMETER, args, node.targets[0].target, owner,
+                self._method_name(), self._seq,
+            ))
+
+    def _parameter_element(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``nn.Parameter(...)`` that ``nn.ParameterList(nn.Parameter(...) for _ in ...)`` repeats;
+        the value itself otherwise."""
+        if isinstance(value, cst.Call) and len(value.args) == 1 and isinstance(
+                value.args[0].value, (cst.GeneratorExp, cst.ListComp)) and any(
+                n.endswith(".ParameterList") and n.startswith("torch.nn.") for n in self._model.names(value.func)):
+            return value.args[0].value.elt
+        return value
+
+    def _parameter_creation(self, value: cst.BaseExpression) -> tuple[str | None, int | None] | None:
+        """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2); None if not a Parameter."""
+        if not isinstance(value, cst.Call) or not any(
+            n in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") for n in self._model.names(value.func)
+        ):
+            return None
+        data = argument(value, 0, "data")
+        if not isinstance(data, cst.Call):
+            return None, None
+        factory = self._torch_factory(data)
+        function = knowledge.CONSTANT_FACTORIES.get(factory or "") or knowledge.UNIT_RANDOM_FACTORIES.get(factory or "")
+        return function, _factory_ndim(factory, data)
+
+    def _torch_factory(self, call: cst.Call) -> str | None:
+        """``torch.zeros(...)`` -> "zeros" (any torch function name; None for other calls)."""
+        return next((n.rsplit(".", 1)[-1] for n in self._model.names(call.func) if n.startswith("torch.")), None)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._seq += 1
+        self._callees.add(id(node.func))
+        self._matrix_operands(node)
+        owner = self._owner()
+        if isinstance(node.func, cst.Name) and node.func.value in self._local_classes.local:
+            self._note_components(node, owner)
+        self._note_construction(node, owner)
+        if isinstance(node.func, cst.Name) and node.func.value == "isinstance" and len(node.args) == 2:
+            tested = node.args[1].value
+            classes = [e.value for e in tested.elements] if isinstance(tested, (cst.Tuple, cst.List)) else [tested]
+            self.dispatched.update(c.value for c in classes if isinstance(c, cst.Name))
+        method = self._method_name()
+        if isinstance(node.func, cst.Name):
+            self.call_sites[id(node)] = (self._seq, method)
+        if method == "__init__" and (called := _self_attribute_name(node.func)) is not None:
+            owner.init_calls.setdefault(called, self._seq)
+        if method == "forward" and owner.is_module:
+            built = torch_nn_class(self._model.names(node.func))
+            if built in knowledge.WEIGHT_LAYERS or built in knowledge.NORM_LAYERS:
+                self.forward_layers.append((node, owner, bool(self._conditions)))
+        for name in self._model.names(node.func):
+            if name.startswith(INIT_PREFIX):
+                function = name[len(INIT_PREFIX):]
+                function = knowledge.DEPRECATED_ALIASES.get(function, function)
+                if function in knowledge.INIT_FUNCTIONS:
+                    self._record(node, function, InitVia.INIT, _bind_init_args(self._unpacked_returns(node), function),
+                                 argument(node, 0, "tensor"))
+                return
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS:
+            self._grow(node, owner)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in knowledge.INPLACE_INIT_METHODS:
+            self._inplace(node, node.func.attr.value)
+        elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
+            receiver = self._applied_to.get(id(node), node.func.value)
+            self.apply_calls.append(ApplyCall(node, owner, receiver, node.args[0].value, method, self._seq,
+                                              tuple(self._loops), tuple(self._conditions)))
+        elif (node.args or id(node) in self._builder.passed) and (isinstance(node.func, cst.Name) or (
+                isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
+                and node.func.value.value == "self") or self._module_function(node.func)):
+            self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
+                                                tuple(self._loops), tuple(self._conditions),
+                                                self._builder.passed.get(id(node)),
+                                                tuple(function for function, _ in self._functions)))
+
+    def _handed_back(self, value: cst.BaseExpression) -> cst.BaseExpression | None:
+        """The argument of ``helper(arg)`` when that function of the file returns the parameter
+        it binds ``arg`` to (an init helper handing back the module it initialised)."""
+        function = self._top_functions.get(value.func.value) if isinstance(value, cst.Call) \
+            and isinstance(value.func, cst.Name) else None
+        parameter = returned_parameter(function) if function is not None else None
+        if parameter is None:
+            return None
+        assert isinstance(value, cst.Call) and function is not None
+        return bind(function, value, skip_self=False, defaults=False).get(parameter)
+
+    def _module_function(self, func: cst.BaseExpression) -> bool:
+        """``init_utils.normal_init`` after ``import init_utils`` (``pkg.util.init.f`` after
+        ``import pkg.util.init``): a function of an imported module, which may be a project file."""
+        if self._model.links is None or not isinstance(func, cst.Attribute):
+            return False
+        root = func.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return isinstance(root, cst.Name) and root.value != "self" and any(
+            not name.startswith(_INSTALLED) for name in self._model.names(func))
+
+    def _note_components(self, node: cst.Call, owner: ModuleClass) -> None:
+        """``RAFT(encoder=FeatureEncoder(...))`` or an encoder built first and passed in: the
+        argument's class is a component of another model, so its output is not the final one."""
+        for arg in node.args:
+            built = self._constructed(arg.value)
+            if built is None and isinstance(arg.value, cst.Name):
+                built = self._instances.get((id(owner), arg.value.value))
+            if built is not None:
+                self.components.add(built)
+
+    def _constructed(self, node: cst.BaseExpression, *, imported: bool = False) -> str | None:
+        """The class of this file (or, ``imported``, of the project) that ``X(...)``, ``given or
+        X(...)`` or ``a if c else X(...)`` builds."""
+        classes = self._local_classes if imported else self._local_classes.local
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in classes:
+            return node.func.value
+        if isinstance(node, cst.BooleanOperation):
+            return self._constructed(node.left, imported=imported) or self._constructed(node.right, imported=imported)
+        if isinstance(node, cst.IfExp):
+            return self._constructed(node.body, imported=imported) or self._constructed(node.orelse, imported=imported)
+        return None
+
+    def _note_construction(self, node: cst.Call, owner: ModuleClass) -> None:
+        """``Wrapper(encoder, decoder)`` (or ``cls(...)`` in its class) with arguments built from
+        known classes: the class each ``__init__`` parameter receives there."""
+        func = node.func
+        if not isinstance(func, cst.Name):
+            return
+        built = self._class_stack[-1] if func.value == "cls" and self._class_stack else self.classes.get(func.value)
+        init = built.methods.get("__init__") if built is not None else None
+        if built is None or init is None or not built.argument_attributes:
+            return
+        params = [p.name.value for p in init.params.params][1:]
+        received: dict[str, str | None] = {}
+        for index, arg in enumerate(node.args):
+            if arg.star:
+                return
+            name = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
+            if name is not None:
+                value = arg.value
+                received[name] = self._constructed(value, imported=True) or (
+                    self._instances.get((id(owner), value.value)) if isinstance(value, cst.Name) else None)
+        self.constructions.setdefault(built.name, []).append(received)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.MatrixMultiply):
+            self._matrix_parameter(node.left)
+            self._matrix_parameter(node.right)
+
+    def _matrix_operands(self, node: cst.Call) -> None:
+        """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``, ``x.mm(self.w)``: ``w`` is used
+        as a weight."""
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in knowledge.MATRIX_METHODS \
+                and not self._model.names(func):
+            for operand in (func.value, *(arg.value for arg in node.args)):
+                self._matrix_parameter(operand)
+            return
+        for name in self._model.names(node.func):
+            if (name.rsplit(".", 1)[-1] in knowledge.MATRIX_FUNCTIONS and name.startswith("torch.")) \
+                    or name in knowledge.PRODUCT_OPERANDS:
+                for arg in node.args:
+                    self._matrix_parameter(arg.value)
+                return
+
+    def _matrix_parameter(self, node: cst.BaseExpression) -> None:
+        node = tensor_behind(node)  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
+        if self._class_stack and (name := _self_attribute_name(node)) is not None:
+            self._class_stack[-1].matrix_parameters.add(name)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name) and isinstance(node.value, cst.List) \
+                and node.target.value in self._builder.lists:
+            local = self._builder.lists[node.target.value]
+            local.items.extend(e.value for e in node.value.elements)
+            local.repeated = local.repeated or bool(self._loops)
+        owner = self._owner()
+        if isinstance(node.operator, cst.AddAssign) and isinstance(node.value, (cst.List, cst.Tuple)) \
+                and self._class_stack and owner is self._class_stack[-1] \
+                and (name := _self_attribute_name(node.target)) is not None \
+                and (container := owner.attributes.get(name)) is not None \
+                and container.kind is LayerKind.CONTAINER:
+            # ``self.layers += [Block()]``: a ModuleList (or Sequential) extended in place.
+            self._builder.add_children(container, [e.value for e in node.value.elements],
+                                       repeated=bool(self._loops))
+
+    def _grow(self, node: cst.Call, owner: ModuleClass) -> None:
+        """``layers.append(m)``, ``self.blocks.append(m)``, ``self.net.add_module("fc", m)``."""
+        assert isinstance(node.func, cst.Attribute)
+        method, receiver = node.func.attr.value, node.func.value
+        items = [self._local_values.get(a.value.value, a.value) if isinstance(a.value, cst.Name) else a.value
+                 for a in node.args if a.keyword is None and not a.star]
+        if method == "extend":
+            items = [e.value for e in items[0].elements] if items and isinstance(items[0], (cst.List, cst.Tuple)) else []
+        names = None
+        if method == "add_module":
+            if len(items) != 2 or not isinstance(items[0], cst.SimpleString):
+                return
+            names, items = [str(items[0].evaluated_value)], items[1:]
+        if isinstance(receiver, cst.Name) and receiver.value in self._builder.lists:
+            local = self._builder.lists[receiver.value]
+            local.items.extend(items)
+            local.repeated = local.repeated or bool(self._loops)
+        elif (name := _self_attribute_name(receiver)) is not None and name in owner.attributes:
+            container = owner.attributes[name]
+            if container.kind is LayerKind.CONTAINER:
+                self._builder.add_children(container, items, names, repeated=bool(self._loops))
+
+    def _inplace(self, node: cst.Call, method: str) -> None:
+        assert isinstance(node.func, cst.Attribute)
+        function = knowledge.INPLACE_INIT_METHODS[method]
+        args: dict[str, cst.BaseExpression] = {}
+        if method == "fill_":
+            value = argument(node, 0, "value")
+            if value is None:
+                return
+            args["val"] = value
+        elif method == "copy_":
+            source = argument(node, 0, "src")
+            if not isinstance(source, cst.Call):
+                return
+            function = knowledge.CONSTANT_FACTORIES.get(self._torch_factory(source) or "")
+            if function is None:
+                return
+            if function == "constant_" and len(source.args) >= 2:
+                args["val"] = source.args[1].value
+        elif method in _DRAW_PARAMETERS:
+            args = unpacked(self._unpacked_returns(node), _DRAW_PARAMETERS[method])
+        assert function is not None
+        self._record(node, function, InitVia.METHOD, args, node.func.value)
+
+    def _unpacked_returns(self, node: cst.Call) -> cst.Call:
+        """``w.uniform_(*hidden_init(self.fc1))`` read as ``w.uniform_(-lim, lim)``, with the items
+        of the tuple the function of the file returns for that call (unchanged when unknown)."""
+        index = next((i for i, arg in enumerate(node.args) if arg.star == "*"), None)
+        if index is None or not isinstance(called := node.args[index].value, cst.Call):
+            return node
+        method = _self_attribute_name(called.func)
+        if method is not None:
+            function = self._class_stack[-1].methods.get(method) if self._class_stack else None
+        else:
+            function = self._function_named(called.func)
+        items = None if function is None else returned_values(
+            function, called, skip_self=method is not None, stand_ins=self.stand_ins)
+        if items is None:
+            return node
+        spread = [cst.Arg(item) for item in items]
+        return node.with_changes(args=[*node.args[:index], *spread, *node.args[index + 1:]])
+
+    def _function_named(self, node: cst.BaseExpression) -> cst.FunctionDef | None:
+        """The function of the file a name calls: one defined at the top level, or the one a
+        parameter of the enclosing function defaults to (``def reset(self, init=hidden_init)``)."""
+        if isinstance(node, cst.Name) and node.value not in self._top_functions:
+            node = self._defaults().get(node.value, node)
+        return self._top_functions.get(node.value) if isinstance(node, cst.Name) else None
+
+    def _record(self, node: cst.Call, function: str, via: InitVia,
+                args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
+        self.init_ops.append(InitOp(
+            node, function, via, args, target, self._owner(), self._method_name(), self._seq,
+            scope_node=self._functions[-1][0] if self._functions else None,
+            enclosing=tuple(function for function, _ in self._functions),
+            in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
+            loops=tuple(self._loops), renamed=self._renamed(), errors_swallowed=self._tries[-1][1] if self._tries else None,
+            handlers=tuple(self._handlers),
+        ))
+
+
+#: What reads a tensor's shape only, not its values.
+_SHAPE_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim"})
+_SHAPE_METHODS = frozenset({"size", "dim", "numel", "ndimension", "type", "new_empty", "new_zeros",
+                            "new_ones", "new_full", "new_tensor"})
+
+
+class _Reads(cst.CSTVisitor):
+    """Whether an expression reads the values of a tensor (``w``, ``w.data``), rather than only
+    its shape: ``w.size()``, ``w.shape``, or a function of the file given ``w`` that reads only its
+    shape in turn (one level deep)."""
+
+    def __init__(self, tensor: cst.BaseExpression, functions: dict[str, cst.FunctionDef],
+                 depth: int = 0) -> None:
+        super().__init__()
+        self._key = _code(tensor)
+        self._functions = functions
+        self._depth = depth
+        self.found = False
+
+    def of(self, node: cst.CSTNode) -> bool:
+        node.visit(self)
+        return self.found
+
+    def _is_tensor(self, node: cst.BaseExpression) -> bool:
+        while isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        return isinstance(node, (cst.Name, cst.Attribute)) and _code(node) == self._key
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if node.attr.value in _SHAPE_ATTRIBUTES and self._is_tensor(node.value):
+            return False
+        self.found = self.found or self._is_tensor(node)
+        return not self.found
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found = self.found or self._is_tensor(node)
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _SHAPE_METHODS and self._is_tensor(func.value):
+            return False
+        function = self._functions.get(func.value) if isinstance(func, cst.Name) else None
+        if function is None or self._depth:
+            return True
+        params = function.params.params
+        for index, arg in enumerate(node.args):
+            if self._is_tensor(arg.value):
+                reads = arg.keyword is not None or bool(arg.star) or index >= len(params) or _Reads(
+                    cst.Name(params[index].name.value), self._functions, 1).of(function.body)
+                self.found = self.found or reads
+            else:
+                arg.value.visit(self)
+        return False
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+class _ClassNames:
+    """The module classes a file can build by name: its own, then those it imports from the
+    project (looked up only when a call asks)."""
+
+    def __init__(self, local: frozenset[str], model: ParsedFile) -> None:
+        self.local = local
+        self._model = model
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.local or (isinstance(name, str) and self._model.links is not None
+                                      and self._model.imported_class(name) is not None)
+
+    def imported_factory(self, name: str) -> Submodule | None:
+        """The module a factory function of another project file returns (unplaced)."""
+        if name in self.local or self._model.links is None:
+            return None
+        found = self._model.links.function(name)
+        return None if found is None else found[1].factory_modules.get(found[0].name.value)
+
+    def imported_builder(self, name: str) -> BuilderSummary | None:
+        """A function of another project file that builds and returns a Sequential."""
+        if name in self.local or self._model.links is None:
+            return None
+        return self._model.links.builder(name)
+
+    def torch_base(self, name: str) -> str | None:
+        """The torch.nn layer an imported project class derives from when it adds no submodule
+        and no parameter of its own (``class Conv1d(nn.Conv1d)`` with an incremental forward):
+        what its construction builds, to the inits. None for a class of this file (those are
+        ``leaf_subclasses``) and any other."""
+        if name in self.local or self._model.links is None or self._model.imported_class(name) is None:
+            return None
+        owner, model = self._model.imported_classes[name]
+        if owner.attributes or owner.parameters or not isinstance(owner.node, cst.ClassDef) \
+                or not owner.node.bases:
+            return None
+        base = torch_nn_class(model.names(owner.node.bases[0].value))
+        return base if base is not None and knowledge.layer_kind(base) in INHERITED_KINDS else None
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _unpacked_pairs(target: cst.BaseExpression, value: cst.BaseExpression
+                   ) -> list[tuple[str, cst.BaseExpression | None]]:
+    """``a, b = x, y``: each name with the item it receives (None when not known: ``a, b = f()``,
+    a starred item). Empty when the target is not a tuple or list of names."""
+    if not isinstance(target, (cst.Tuple, cst.List)) \
+            or not all(isinstance(e.value, cst.Name) and not isinstance(e, cst.StarredElement)
+                       for e in target.elements):
+        return []
+    names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
+    if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(names) \
+            and not any(isinstance(e, cst.StarredElement) for e in value.elements):
+        return [(name, e.value) for name, e in zip(names, value.elements, strict=True)]
+    return [(name, None) for name in names]
+
+
+def _chained_applies(node: cst.BaseExpression) -> list[cst.Call]:
+    """The ``apply`` calls among the methods returning the module that ``node`` chains on a
+    module it builds: ``Net(...).apply(init).to(device)`` (a name's own ``apply`` reaches it)."""
+    applies = []
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in knowledge.MODULE_SELF_METHODS:
+        if node.func.attr.value == "apply":
+            applies.append(node)
+        node = node.func.value
+    return applies if isinstance(node, cst.Call) else []
+
+
+def _module_itself(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``Net(...)`` of ``Net(...).to(device).train()``: methods that return the module."""
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in knowledge.MODULE_SELF_METHODS:
+        node = node.func.value
+    return node
+
+
+def _swallows_init_errors(handler: cst.ExceptHandler) -> bool:
+    """``except:``, ``except Exception:``, ``except (ValueError, KeyError):``."""
+    if handler.type is None:
+        return True
+    caught = [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+    return any((e.value if isinstance(e, cst.Name) else e.attr.value if isinstance(e, cst.Attribute) else None)
+               in knowledge.INIT_ERRORS for e in caught)
+
+
+def _type_argument_attributes(collector: _Collector) -> None:
+    """``self.encoder = encoder``: a module of the class every construction in the file passes."""
+    for name, sites in collector.constructions.items():
+        owner = collector.classes[name]
+        for attribute, (param, node) in owner.argument_attributes.items():
+            passed = {site.get(param) for site in sites}
+            built = passed.pop() if len(passed) == 1 else None
+            if built is not None and attribute not in owner.attributes:
+                owner.attributes[attribute] = Submodule(attribute, LayerKind.CUSTOM, built, node)
+
+
+def _always_exits(body: cst.BaseSuite) -> bool:
+    """Whether a block ends by leaving its function or loop iteration (return, continue, raise, break)."""
+    if isinstance(body, cst.IndentedBlock):
+        if not body.body or not isinstance(body.body[-1], cst.SimpleStatementLine):
+            return False
+        statements: Sequence[cst.BaseSmallStatement] = body.body[-1].body
+    else:
+        statements = body.body
+    return bool(statements) and isinstance(statements[-1], (cst.Return, cst.Continue, cst.Raise, cst.Break))
+
+
+def _self_attribute_name(node: cst.BaseExpression) -> str | None:
+    """``x`` of ``self.x``."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None
+
+
+def _keyword_is_false(call: cst.Call, keyword: str) -> bool:
+    return any(arg.keyword is not None and arg.keyword.value == keyword
+               and isinstance(arg.value, cst.Name) and arg.value.value == "False" for arg in call.args)
+
+
+def _bind_init_args(node: cst.Call, function: str) -> dict[str, cst.BaseExpression]:
+    """Arguments after ``tensor`` by parameter name."""
+    spec = knowledge.INIT_FUNCTIONS[function]
+    return unpacked(node, [(index, name, name) for index, name in enumerate(spec.params, start=1)])
+
+
+def _factory_ndim(factory: str | None, call: cst.Call) -> int | None:
+    if factory in ("zeros_like", "ones_like", "full_like", None):
+        return None
+    data = argument(call, 0, "data")
+    if factory in ("tensor", "as_tensor") or (factory == "Tensor" and isinstance(data, (cst.List, cst.Tuple))):
+        depth = 0
+        while isinstance(data, (cst.List, cst.Tuple)) and data.elements:
+            depth += 1
+            data = data.elements[0].value
+        return depth if depth else None
+    shape_args = [a for a in call.args if a.keyword is None]
+    if factory in ("full",):
+        shape_args = shape_args[:1]
+    if any(a.star for a in shape_args):
+        return None
+    if len(shape_args) == 1 and isinstance(shape_args[0].value, (cst.Tuple, cst.List)):
+        shape_args = list(shape_args[0].value.elements)  # type: ignore[arg-type]
+    if len(shape_args) == 2 and isinstance(shape_args[1].value, cst.Integer) and shape_args[1].value.evaluated_value == 1:
+        return 1  # (n, 1): one input per unit, so unit scale is already 1/sqrt(fan_in)
+    if len(shape_args) == 1 and not isinstance(shape_args[0].value, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
+        return None
+    return len(shape_args) or None

@@ -43,6 +43,11 @@ def test_prefilter_never_drops_a_finding() -> None:
     ("s = '#'; nn.init.zeros_(w)\n", True),
     ('s = """a \\""" b"""; t = "x"\nw.zero_()\n', True),
     ("msg = f'{nn.init.zeros_(w)}'\n", True),
+    # The text around an f-string's fields is no code, though it spells some (generated source).
+    ("src = f'self.w = nn.Parameter(torch.empty({n}))'\n", False),
+    ("src = f'{{w.zero_()}} {init!r:>{width}}'\n", True),
+    ("src = f'{{w.zero_()}} {names[\"}\"]}'\n", False),
+    ('src = f"""{cfg["a{"] + init(w)}"""\n', True),
     ("msg = rb'init' + Rb\"init\"\n", False),
     ("from torch.nn import Parameter as P\nw = P(torch.zeros(3, 3))\n", True),
     ("spec = FuzzedParameter('dim')\n", False),

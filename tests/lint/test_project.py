@@ -383,6 +383,33 @@ def test_a_helper_initialises_a_caller_only_through_its_arguments(tmp_path: Path
     assert links.calls_initialiser(caller) is initialises
 
 
+#: A block that initialises nothing (a module class all the same) and a helper that does.
+PLAIN_AND_HELPER = BLOCKS.replace("class Block", "class Plain") + """
+
+def init_layer(m):
+    nn.init.zeros_(m.weight)
+"""
+
+
+@pytest.mark.parametrize("caller, initialises", [
+    ("from pkg import blocks\n\nlayer = None\nblocks.init_layer(layer)\n", True),
+    ("from pkg import blocks\n\nnet = blocks.Plain()\n", False),
+    ("from pkg.blocks import *\n\nlayer = None\ninit_layer(layer)\n", True),
+    ("from pkg.blocks import *\n\nnet = Plain()\n", False),
+])
+def test_a_name_reached_through_a_module_or_a_star_import_is_read_only_when_its_text_initialises(
+        tmp_path: Path, caller: str, initialises: bool) -> None:
+    """As for a name imported itself: a class whose construction names no init is not modelled
+    to decide whether its file is analysed."""
+    from initaudit.lint.model.project import Links, Project
+
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/blocks.py": PLAIN_AND_HELPER})
+    project = Project((str(tmp_path),))
+    links = Links(project, tmp_path / "pkg" / "use.py", caller)
+    assert links.calls_initialiser(caller) is initialises
+    assert bool(project._models) is initialises
+
+
 #: Blocks behind an unrelated class that is larger than the block.
 SLICED_BLOCKS = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Unrelated(nn.Module):\n" + "".join(
     f"    def method_{i}(self):\n        return {i}\n\n" for i in range(30)) + "\n" + BLOCKS.split("\n", 3)[3]

@@ -6,7 +6,7 @@ builds a torch layer inside a ``forward`` method (IA108), or a suppression comme
 initaudit code (IA100).
 Most files have none. Many others only mention them in docstrings and comments (API examples,
 "init" in prose), so a file that passes on its raw text is checked again with its string literals
-and comments blanked out. f-strings are kept whole: their braces hold code.
+and comments blanked out. Of an f-string only its replacement fields are kept: they hold code.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ STRINGS_AND_COMMENTS = re.compile(
 _PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}\Z")
 #: The letters that end the prefix of an f- or t-string (``f"``, ``rf"``, ``fr"``, ``tb"``...).
 _PREFIX_LETTERS = frozenset("fFtTrRbB")
+#: What an f-string's replacement fields start, end or quote.
+_FIELD_MARK = re.compile(r"[{}\"']")
 
 
 #: A ``forward`` method's first line, with its indentation (its body is what is indented more).
@@ -83,7 +85,7 @@ def initialising_code(text: str) -> bool:
 
 @functools.lru_cache(maxsize=2)  # the prefilter and the project's links read the same file's code
 def without_strings(text: str) -> str:
-    """The code of ``text`` with string literals (f-strings kept) and comments blanked."""
+    """The code of ``text`` with string literals (but the fields of f-strings) and comments blanked."""
     return STRINGS_AND_COMMENTS.sub(_blank, text)
 
 
@@ -93,5 +95,29 @@ def _blank(match: re.Match[str]) -> str:
         return " "  # most literals: no prefix, or one without f or t (checked without a search)
     prefix = _PREFIX.search(match.string, max(start - 3, 0), start)
     if prefix is not None and any(c in "fFtT" for c in prefix.group()):
-        return match.group()  # f- and t-strings contain expressions
+        return _replacement_fields(match.group())  # f- and t-strings contain expressions
     return " "
+
+
+def _replacement_fields(literal: str) -> str:
+    """An f- or t-string with only its replacement fields (``{...}``, nested ones included) kept:
+    the text around them is no code, though it may spell some (generated source)."""
+    quote = 3 if literal[:3] in ('"""', "'''") else 1
+    body, kept, depth, start, index = literal[quote:-quote], [], 0, 0, 0
+    while (mark := _FIELD_MARK.search(body, index)) is not None:
+        index, char = mark.start(), mark.group()
+        if depth == 0:
+            if char == "{" and body[index + 1:index + 2] != "{":
+                depth, start = 1, index
+            index += 2 if char in "{}" and body[index + 1:index + 2] == char else 1  # ``{{``: a brace
+        elif char in "{}":
+            depth += 1 if char == "{" else -1
+            index += 1
+            if depth == 0:
+                kept.append(body[start:index])
+        else:  # a string inside a field, braces and all
+            end = body.find(char, index + 1)
+            index = len(body) if end < 0 else end + 1
+    if depth:
+        kept.append(body[start:])
+    return f"{literal[:quote]} {' '.join(kept)} {literal[-quote:]}"

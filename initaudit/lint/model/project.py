@@ -14,7 +14,9 @@ checked against them. Nothing is read through a symbolic link that leaves the ro
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -45,8 +47,8 @@ _CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+)\s*[(),]")
 #: A module's ``__all__`` list or tuple, and the quoted names in it.
 _ALL = re.compile(r"^__all__\s*(?::[^=\n]*)?=\s*[\[(]([^\])]*)[\])]", re.MULTILINE)
 _QUOTED = re.compile(r"""['"](\w+)['"]""")
-#: A dotted name called or passed: ``blocks.init_layer(``.
-_DOTTED_CALLED_OR_PASSED = re.compile(r"(?<![\w.])(\w+(?:\.\w+)+)\s*[(),]")
+#: What may not precede a name: it would be part of a longer one, or an attribute.
+_IN_NAME = re.compile(r"[\w.]")
 _ALIAS = re.compile(r"^(\w+)(?:\s+as\s+(\w+))?$")
 _IMPORT = re.compile(r"import[ \t]+([^\n;#]*)")
 _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
@@ -99,6 +101,7 @@ class Project:
         self._imports: dict[Path, dict[str, Import]] = {}
         self._resolved: dict[tuple[Path, Import], Binding | None] = {}
         self._module_files: dict[tuple[Path, str], Path | None] = {}
+        self._listings: dict[Path, tuple[frozenset[str], frozenset[str]]] = {}
         self._modules_named: dict[tuple[Path, int, str], Path | None] = {}
         self._bases: dict[Path, list[Path]] = {}
         self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
@@ -154,11 +157,37 @@ class Project:
     def _module_file(self, base: Path, dotted: str) -> Path | None:
         key = (base, dotted)
         if key not in self._module_files:
-            target = base.joinpath(*dotted.split(".")) if dotted else base
-            self._module_files[key] = next(
-                (candidate for candidate in (target.with_name(target.name + ".py"), target / "__init__.py")
-                 if candidate.is_file() and self.contains(candidate)), None)
+            self._module_files[key] = next((candidate for candidate in self._module_candidates(base, dotted)
+                                            if self.contains(candidate)), None)
         return self._module_files[key]
+
+    def _module_candidates(self, base: Path, dotted: str) -> Iterator[Path]:
+        """``<base>/<dotted as a path>.py`` and ``.../__init__.py``, those that are files; each
+        directory is listed once, so that most names (another package's, a module's attribute)
+        are ruled out without asking the file system."""
+        directory, *inner, last = [base, *dotted.split(".")] if dotted else [base.parent, base.name]
+        for part in inner:
+            if part not in self._listing(directory)[1]:
+                return
+            directory = directory / part
+        files, directories = self._listing(directory)
+        if last + ".py" in files:
+            yield directory / (last + ".py")
+        if last in directories and "__init__.py" in self._listing(directory / last)[0]:
+            yield directory / last / "__init__.py"
+
+    def _listing(self, directory: Path) -> tuple[frozenset[str], frozenset[str]]:
+        """The names of the files and of the directories in ``directory`` (links followed)."""
+        found = self._listings.get(directory)
+        if found is None:
+            try:
+                with os.scandir(directory) as listed:
+                    entries = list(listed)
+            except OSError:
+                entries = []  # missing or unreadable: no modules there
+            found = self._listings[directory] = (frozenset(entry.name for entry in entries if entry.is_file()),
+                                                 frozenset(entry.name for entry in entries if entry.is_dir()))
+        return found
 
     def resolve(self, importer: Path, level: int, dotted: str) -> Path | None:
         """The project file ``from <level dots><dotted> import ...`` in ``importer`` names."""
@@ -368,8 +397,11 @@ class Project:
         """Cheaply, from text: what ``imported`` names in ``importer`` is a function or a class of
         a project file (through re-exports) that can initialise (a class: in its construction)."""
         binding = self.binding(importer, imported)
-        if binding is None:
-            return False
+        return binding is not None and self.initialiser(binding)
+
+    def initialiser(self, binding: Binding) -> bool:
+        """Cheaply, from text: the function or class the binding names (through re-exports)
+        can initialise (a class: in its construction)."""
         if binding not in self._initialiser:
             found = self.definition(binding, "def", set()) or self.definition(binding, "class", set())
             self._initialiser[binding] = found is not None and self.may_initialise(found)
@@ -515,6 +547,21 @@ def _named_modules(code: str) -> set[str]:
     return {module for module, local in _plain_imports(code) if local is None}
 
 
+def _dotted_uses(code: str, roots: frozenset[str]) -> Iterator[str]:
+    """The dotted names below one of ``roots`` that code calls or passes: ``blocks.init_layer(``."""
+    for match in _dotted_use(roots).finditer(code):
+        if match.start() == 0 or not _IN_NAME.match(code, match.start() - 1):
+            yield match.group(1)
+
+
+@functools.lru_cache(maxsize=64)
+def _dotted_use(roots: frozenset[str]) -> re.Pattern[str]:
+    """The pattern of :func:`_dotted_uses`: starting with the roots' own letters, it is scanned for
+    several times faster than any dotted name (what precedes a match is checked after it)."""
+    names = "|".join(sorted(roots, key=len, reverse=True))
+    return re.compile(rf"((?:{names})(?:\.\w+)+)\s*[(),]")
+
+
 def _starts_line(match: re.Match[str]) -> bool:
     """Whether only blanks precede the match on its line."""
     code, start = match.string, match.start()
@@ -621,21 +668,29 @@ class Links:
         imported = [local for local, found in self._imports.items()
                     if self.project.may_be_initialiser(self.path, found)]
         modules = [local for local, found in self._imports.items()
-                   if self.project.resolve(self.path, found.level, found.dotted) is not None]
+                   if found.name != "*" and self.project.resolve(self.path, found.level, found.dotted) is not None]
         stars = any(found.name == "*" for found in self._imports.values())
         if not imported and not modules and not stars:
             return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
-        called = set(_CALLED_OR_PASSED.findall(code))
-        used = called.intersection(imported)
-        if stars:  # ``from blocks import *``: any name it does not import otherwise may be one
-            used |= called - self._imports.keys()
-        # ``blocks.init_layer(...)`` after ``import blocks`` (``pkg.util.init.f(...)`` after ``import
-        # pkg.util.init``): a function of the very module an import names, not of one reached
-        # through a package's attributes (``torch.nn.init.zeros_`` after ``import torch``).
-        named = _named_modules(code) | set(modules)
-        used |= {dotted for dotted in _DOTTED_CALLED_OR_PASSED.findall(code)
-                 if dotted.partition(".")[0] in modules and dotted.rpartition(".")[0] in named}
+        used: set[str] = set()
+        unsure: set[str] = set()
+        if imported or stars:
+            called = set(_CALLED_OR_PASSED.findall(code))
+            used = called.intersection(imported)
+            if stars:  # ``from blocks import *``: any name it does not import otherwise may be one
+                unsure = called - self._imports.keys()
+        if modules:
+            # ``blocks.init_layer(...)`` after ``import blocks`` (``pkg.util.init.f(...)`` after ``import
+            # pkg.util.init``): a function of the very module an import names, not of one reached
+            # through a package's attributes (``torch.nn.init.zeros_`` after ``import torch``).
+            named = _named_modules(code) | set(modules)
+            unsure |= {dotted for dotted in _dotted_uses(code, frozenset(modules))
+                       if dotted.rpartition(".")[0] in named}
+        # Held to the text check the imported names passed: only a definition whose code can
+        # initialise is worth modelling its file for.
+        used |= {local for local in unsure
+                 if (binding := self._binding(local)) is not None and self.project.initialiser(binding)}
         return any(self.function(local) is not None or self.module_class(local) is not None for local in used)
 
 

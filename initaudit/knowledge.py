@@ -256,6 +256,14 @@ ACTIVATIONS: dict[str, Activation] = {
     )
 }
 
+#: Squashes: activations that map a value into a bounded range or onto a distribution, with a
+#: slope at 0 that is not 0. A layer whose output only passes through them is still a head: each
+#: output unit keeps an error signal of its own, so a zero start breaks no symmetry, and a small
+#: one starts near the squash's centre (p = 0.5, uniform attention, actions near 0).
+SQUASHES: frozenset[str] = frozenset({
+    "tanh", "hardtanh", "softsign", "sigmoid", "hardsigmoid", "logsigmoid", "softmax", "log_softmax",
+})
+
 #: ``torch.nn`` activation module class -> activation name.
 ACTIVATION_MODULES: dict[str, str] = {
     "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "RReLU": "rrelu",

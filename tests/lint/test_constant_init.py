@@ -22,16 +22,18 @@ def codes(code: str) -> list[str]:
 
 
 def tanh_net(statement: str) -> str:
-    """A layer whose consumer (tanh) is known, initialised by ``statement`` in __init__."""
+    """A hidden layer whose consumer (tanh, then another layer) is known, initialised by
+    ``statement`` in __init__."""
     return HEADER + f"""
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(8, 4)
         {statement}
+        self.out = nn.Linear(4, 2)
 
     def forward(self, x):
-        return torch.tanh(self.fc(x))
+        return self.out(torch.tanh(self.fc(x)))
 """
 
 

@@ -39,6 +39,8 @@ class Consumer:
     slope: float | None = None
     #: The output was added to a skip connection on its way (a residual branch's last layer).
     residual: bool = False
+    #: A squash's output went on into another weight layer: the layer is a hidden one, not a head.
+    then_layer: bool = False
 
 
 #: Layers whose output is a new signal, judged by what it flows into.
@@ -56,9 +58,13 @@ class Value:
     producers: frozenset[str] = frozenset()
     #: The value went through an addition with another tensor (a skip connection).
     residual: bool = False
+    #: Layers whose output reached this value through a squash (``knowledge.SQUASHES``), each with
+    #: the squash's consumer: a weight layer it reaches later is recorded as following them.
+    squashed: frozenset[tuple[str, Consumer]] = frozenset()
 
     def union(self, other: Value) -> Value:
-        return Value(self.producers | other.producers, self.residual or other.residual)
+        return Value(self.producers | other.producers, self.residual or other.residual,
+                     self.squashed | other.squashed)
 
 
 EMPTY = Value()
@@ -307,7 +313,7 @@ class ForwardFlow:
         if isinstance(operator, (cst.Add, cst.Subtract, cst.AddAssign, cst.SubtractAssign)):
             if literal_number(right_node) is not None or self._parameter(right_node) is not None:
                 return left  # a constant or a bias, not a skip connection
-            return Value(left.producers | right.producers, True)
+            return Value(left.producers | right.producers, True, left.squashed | right.squashed)
         if isinstance(operator, (cst.Multiply, cst.Divide, cst.MultiplyAssign, cst.DivideAssign)):
             # Scaling by a constant or a parameter keeps the producer; a product of two
             # signals (gating) does not.
@@ -393,8 +399,7 @@ class ForwardFlow:
             self._consume(value, UNKNOWN)
         if name in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[name]
-            self._consume(receiver, self._activation(activation, _slope(name, node, method=True)))
-            return EMPTY
+            return self._activated(receiver, self._activation(activation, _slope(name, node, method=True)))
         if name in knowledge.PASSTHROUGH_METHODS:
             return receiver
         if name in knowledge.SHAPE_METHODS:
@@ -407,8 +412,7 @@ class ForwardFlow:
         rest = args[1:]
         if function in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[function]
-            self._consume(first, self._activation(activation, _slope(function, node, method=False)))
-            result = EMPTY
+            result = self._activated(first, self._activation(activation, _slope(function, node, method=False)))
         elif function in knowledge.NORM_FUNCTIONS:
             self._consume(first, NORM)
             result = EMPTY
@@ -443,13 +447,20 @@ class ForwardFlow:
             slope = 0.01
         return Consumer(ConsumerKind.ACTIVATION, name, slope)
 
+    def _activated(self, value: Value, consumer: Consumer) -> Value:
+        """``value`` consumed by an activation; what comes out carries no layer's raw output, but
+        after a squash it remembers the layers behind it (a head's or a hidden layer's)."""
+        self._consume(value, consumer)
+        if consumer.activation not in knowledge.SQUASHES:
+            return EMPTY
+        return Value(squashed=value.squashed | {(producer, consumer) for producer in value.producers})
+
     def _apply(self, module: Submodule, value: Value) -> Value:
         if module.kind in _SIGNAL_LAYERS:
             self._consume(value, LAYER)
             return Value(frozenset({module.path}))
         if module.kind is LayerKind.ACTIVATION:
-            self._consume(value, Consumer(ConsumerKind.ACTIVATION, module.activation, module.slope))
-            return EMPTY
+            return self._activated(value, Consumer(ConsumerKind.ACTIVATION, module.activation, module.slope))
         if module.kind is LayerKind.NORM:
             self._consume(value, NORM)
             return EMPTY
@@ -471,9 +482,13 @@ class ForwardFlow:
         for consumer in summary.input_consumers:
             self._consume(value, consumer)
         producers = {f"{module.path}.{p}" for p in summary.output.producers if p != INPUT}
+        squashed = {(f"{module.path}.{p}", c) for p, c in summary.output.squashed if p != INPUT}
+        # The block squashes its input: the layers behind ``value`` come out squashed.
+        squashed |= {(p, c) for source, c in summary.output.squashed if source == INPUT for p in value.producers}
         if INPUT in summary.output.producers:
             producers |= value.producers
-        return Value(frozenset(producers), summary.output.residual)
+            squashed |= value.squashed
+        return Value(frozenset(producers), summary.output.residual, frozenset(squashed))
 
     def _call_function(self, function: cst.FunctionDef, node: cst.Call, frame: _Frame,
                        args: list[Value]) -> Value:
@@ -511,6 +526,9 @@ class ForwardFlow:
             consumer = dataclasses.replace(consumer, residual=True)
         for producer in value.producers:
             self.consumers.setdefault(producer, set()).add(consumer)
+        if consumer.kind is ConsumerKind.LAYER:
+            for producer, squash in value.squashed:
+                self.consumers.setdefault(producer, set()).add(dataclasses.replace(squash, then_layer=True))
 
     # ---------------------------------------------------------------- name resolution
 

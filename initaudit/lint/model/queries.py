@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import libcst as cst
@@ -10,7 +11,8 @@ from initaudit import knowledge
 from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import Consumer, ConsumerKind
-from initaudit.lint.model.modules import Submodule, argument, literal_number
+from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
+from initaudit.lint.model.targets import execution_key
 
 
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
@@ -40,6 +42,19 @@ def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer 
     of the file builds is that class's business, and a block used from elsewhere is unknown.
     """
     return _single(consumers_of(model, owner, layer))
+
+
+def is_head(model: FileModel, owner: ModuleClass, layer: Submodule, consumer: Consumer | None) -> bool:
+    """Whether the layer's output leaves its module as it is or through squashes alone (sigmoid,
+    softmax, tanh: ``knowledge.SQUASHES``) with no other weight layer after them: each of its
+    units then gets an error of its own, so its start breaks no symmetry and sets the first
+    outputs (a prior, uniform attention, small actions)."""
+    if consumer is None:
+        return False
+    if consumer.kind is ConsumerKind.OUTPUT:
+        return True
+    return consumer.kind is ConsumerKind.ACTIVATION and consumer.activation in knowledge.SQUASHES \
+        and not any(c.then_layer for c in consumers_of(model, owner, layer))
 
 
 def gated_feeding(model: FileModel, owner: ModuleClass, layer: Submodule, intent: str) -> Consumer | None:
@@ -132,7 +147,11 @@ def gain_name(model: FileModel, node: cst.BaseExpression | None) -> tuple[str, f
 
 def init_intent(model: FileModel, op: InitOp) -> str | None:
     """Activation family an xavier/kaiming/orthogonal call was designed for ("glorot" for Xavier
-    with gain 1); None when it cannot be told statically or names no family."""
+    with gain 1), or a draw whose scale is written as a formula of a fan (``formula_gain``);
+    None when it cannot be told statically or names no family."""
+    if op.function in FORMULA_DRAWS:
+        gain = formula_gain(model, op)
+        return knowledge.intent_of_gain(gain) if gain is not None else None
     spec = knowledge.INIT_FUNCTIONS[op.function]
     if spec.scheme == "kaiming":
         nonlinearity = string(op.args["nonlinearity"]) if "nonlinearity" in op.args else "leaky_relu"
@@ -158,6 +177,112 @@ def init_intent(model: FileModel, op: InitOp) -> str | None:
         value = number(model, gain)
         return knowledge.intent_of_gain(value) if value is not None else None
     return None
+
+
+#: Draws whose scale can be a formula of a fan written by hand.
+FORMULA_DRAWS = ("normal_", "uniform_")
+
+
+def formula_gain(model: FileModel, op: InitOp) -> float | None:
+    """The gain of a zero-centred draw whose scale is written as a formula of a fan:
+    ``normal_(0, math.sqrt(2. / n))`` and ``std = gain / math.sqrt(fan)`` give the std's gain,
+    ``uniform_(-b, b)`` with ``b = math.sqrt(6. / n)`` the bound's over sqrt(3) (the bound of a
+    uniform draw is sqrt(3) stds). The fan is any expression that is not a number; which
+    dimension it counts is IA113's concern. None for a fixed scale or another formula."""
+    assigned = assignments((*op.enclosing, *op.called_from))
+    if op.function == "normal_":
+        mean = op.args.get("mean")
+        if mean is not None and _resolved_number(model, mean, assigned) != 0.0:
+            return None
+        return _fan_gain(model, op.args.get("std"), assigned, frozenset())
+    low, high = op.args.get("a"), op.args.get("b")
+    if low is None or high is None or not _negated(model, low, high, assigned):
+        return None
+    bound = _fan_gain(model, high, assigned, frozenset())
+    return bound / math.sqrt(3.0) if bound is not None else None
+
+
+def _fan_gain(model: FileModel, node: cst.BaseExpression | None, assigned: dict[str, list[cst.Assign]],
+              seen: frozenset[str]) -> float | None:
+    """g for an expression worth g / sqrt(fan): ``sqrt(g**2 / fan)``, ``(g**2 / fan) ** 0.5``,
+    ``g / sqrt(fan)``, ``g * <one of those>``, through variables assigned once."""
+    if isinstance(node, cst.Name):
+        values = assigned.get(node.value, [])
+        if node.value in seen or len(values) != 1:
+            return None
+        return _fan_gain(model, values[0].value, assigned, seen | {node.value})
+    root = _square_root(model, node)
+    if root is not None and isinstance(root, cst.BinaryOperation) and isinstance(root.operator, cst.Divide):
+        squared = _resolved_number(model, root.left, assigned)
+        if squared is not None and squared > 0 and _is_fan(model, root.right, assigned):
+            # Over the sum of both fans (Glorot's ``sqrt(2 / (fan_in + fan_out))``), the 2 of the
+            # numerator averages them: the gain is taken over that average fan.
+            return math.sqrt(squared / (2.0 if _summed(root.right, assigned) else 1.0))
+        return None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Divide, cst.Multiply)):
+        factor = _resolved_number(model, node.left, assigned)
+        if factor is None or factor <= 0:
+            return None
+        if isinstance(node.operator, cst.Divide):
+            fan = _square_root(model, node.right)
+            return factor if fan is not None and _is_fan(model, fan, assigned) else None
+        inner = _fan_gain(model, node.right, assigned, seen)
+        return factor * inner if inner is not None else None
+    return None
+
+
+def _square_root(model: FileModel, node: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """``x`` of ``math.sqrt(x)`` or ``x ** 0.5``."""
+    if isinstance(node, cst.Call) and len(node.args) == 1 \
+            and any(n in knowledge.SQRT_FUNCTIONS for n in model.names(node.func)):
+        return node.args[0].value
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power) \
+            and literal_number(node.right) == 0.5:
+        return node.left
+    return None
+
+
+def _summed(node: cst.BaseExpression, assigned: dict[str, list[cst.Assign]]) -> bool:
+    """``fan_in + fan_out``, written out or through a variable assigned once."""
+    if isinstance(node, cst.Name) and len(assigned.get(node.value, [])) == 1:
+        node = assigned[node.value][0].value
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add)
+
+
+def _is_fan(model: FileModel, node: cst.BaseExpression, assigned: dict[str, list[cst.Assign]]) -> bool:
+    """A size the code computes (``n``, ``fan_in``, ``k * k * c``), not a number."""
+    return _resolved_number(model, node, assigned) is None
+
+
+def _resolved_number(model: FileModel, node: cst.BaseExpression, assigned: dict[str, list[cst.Assign]]
+                     ) -> float | None:
+    """``number``, through a variable assigned once."""
+    if isinstance(node, cst.Name) and len(assigned.get(node.value, [])) == 1:
+        node = assigned[node.value][0].value
+    return number(model, node)
+
+
+def _negated(model: FileModel, low: cst.BaseExpression, high: cst.BaseExpression,
+             assigned: dict[str, list[cst.Assign]]) -> bool:
+    """``low`` is ``-high`` (``uniform_(-b, b)``), written out or through a variable."""
+    if isinstance(low, cst.Name) and len(assigned.get(low.value, [])) == 1:
+        low = assigned[low.value][0].value
+    return isinstance(low, cst.UnaryOperation) and isinstance(low.operator, cst.Minus) \
+        and model.source(low.expression) == model.source(high)
+
+
+def assignments(functions: Sequence[cst.FunctionDef]) -> dict[str, list[cst.Assign]]:
+    """``name = value`` statements of the enclosing functions by name (each branch's assignment:
+    ``fan_in = size[0]`` for 2-D tensors and another for convs), inner functions winning."""
+    found: dict[str, list[cst.Assign]] = {}
+    for function in functions:
+        local: dict[str, list[cst.Assign]] = {}
+        for small in small_statements(function):
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                    and isinstance(small.targets[0].target, cst.Name):
+                local.setdefault(small.targets[0].target.value, []).append(small)
+        found.update(local)
+    return found
 
 
 def is_weight_matrix(layer: Submodule, param: str) -> bool:
@@ -235,7 +360,43 @@ def judged_parameter(model: FileModel, op: InitOp) -> bool:
                 or target.param not in target.owner.matrix_parameters
                 or knowledge.is_embedding_like(target.param)
                 or target.param in target.owner.data_assigned
-                or (op.via is InitVia.PARAMETER and _reinitialised_elsewhere(model, target.owner)))
+                or (op.via is InitVia.PARAMETER and _reinitialised_elsewhere(model, target.owner))
+                or _redrawn_by_a_parameter_loop(model, op))
+
+
+def _redrawn_by_a_parameter_loop(model: FileModel, op: InitOp) -> bool:
+    """A later operation of the same construction in a loop over the class's own parameters
+    (``for p in self.parameters(): if p.dim() > 1: xavier_uniform_(p)``): it writes whatever
+    tensor the loop hands it, a bare Parameter included, so what ``op`` wrote is not its start."""
+    return any(other.loops and other.owner is op.owner and other is not op and other.method != "forward"
+               and execution_key(other) > execution_key(op)
+               and any(_over_own_parameters(loop, other) for loop in other.loops)
+               for other in model.init_ops)
+
+
+def _over_own_parameters(loop: cst.For, op: InitOp) -> bool:
+    """``loop`` is ``for p in self.parameters()`` (or ``for name, p in self.named_parameters()``)
+    and ``op`` writes its ``p``."""
+    iterated = loop.iter
+    if not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute)
+            and isinstance(iterated.func.value, cst.Name) and iterated.func.value.value == "self"
+            and iterated.func.attr.value in ("parameters", "named_parameters")):
+        return False
+    variable = loop.target.elements[-1].value if isinstance(loop.target, cst.Tuple) else loop.target
+    written = _whole_tensor(op.target_node)
+    return isinstance(variable, cst.Name) and isinstance(written, cst.Name) and written.value == variable.value
+
+
+def _whole_tensor(node: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """``p`` of ``p.data`` or ``p.detach()``: the same storage, written whole (not ``p[0]``)."""
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        elif isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "detach":
+            node = node.func.value
+        else:
+            return node
 
 
 def _reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:

@@ -16,6 +16,7 @@ from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.queries import (
     describe_layers,
     feeding,
+    is_head,
     is_intentional,
     is_weight_matrix,
     judged_parameter,
@@ -124,8 +125,10 @@ def _intentional(model: FileModel, op: InitOp, layer: Submodule, names: dict[int
         # update it makes is added to another output; a factor feeding an activation is not one.
         return consumer is None or consumer.kind is not ConsumerKind.ACTIVATION
     # A zero last layer of a residual branch makes the block start as the identity; a zero
-    # classifier head still learns (its inputs differ) — both are deliberate patterns.
-    return consumer is not None and (consumer.residual or consumer.kind in (ConsumerKind.RESIDUAL, ConsumerKind.OUTPUT))
+    # head (before a sigmoid or softmax too) still learns, each unit from its own error — both
+    # are deliberate patterns.
+    return consumer is not None and (consumer.residual or consumer.kind is ConsumerKind.RESIDUAL
+                                     or is_head(model, owner, layer, consumer))
 
 
 def _flag_parameter(model: FileModel, op: InitOp) -> bool:

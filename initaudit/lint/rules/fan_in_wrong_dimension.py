@@ -18,9 +18,8 @@ from initaudit.lint.model.modules import (
     Submodule,
     argument,
     literal_number,
-    small_statements,
 )
-from initaudit.lint.model.queries import describe_layers, layer_list
+from initaudit.lint.model.queries import assignments, describe_layers, layer_list
 from initaudit.lint.model.targets import target_of
 from initaudit.lint.rules.base import Finding, rule
 
@@ -91,7 +90,7 @@ def _weight_context(model: FileModel, op: InitOp) -> _Context:
     modules = frozenset(model.source(tensor.value) for tensor in tensors if isinstance(tensor, cst.Attribute))
     # The arguments a helper's call binds are read where the call is written (``std=stddev``).
     return _Context(frozenset(model.source(tensor) for tensor in tensors), modules, frozenset(),
-                    _assignments((*op.enclosing, *op.called_from)))
+                    assignments((*op.enclosing, *op.called_from)))
 
 
 def _passed_tensor(op: InitOp) -> tuple[cst.BaseExpression, ...]:
@@ -293,7 +292,7 @@ def _shape_helper(model: FileModel, op: InitOp) -> Iterator[tuple[InitOp, _Evide
     params = [p.name.value for p in function.params.params]
     if not isinstance(shape, cst.Name) or shape.value not in params:
         return
-    context = _Context(frozenset(), frozenset(), frozenset({shape.value}), _assignments(op.enclosing))
+    context = _Context(frozenset(), frozenset(), frozenset({shape.value}), assignments(op.enclosing))
     for evidence in _fan_in_from_dim0(model, op, context):
         overrides = frozenset(
             name.value for assign in evidence.through for name in _names_in(assign.value)
@@ -361,20 +360,6 @@ def _strip(node: cst.BaseExpression | None) -> cst.BaseExpression:
             node = node.func.value
         else:
             return node
-
-
-def _assignments(functions: Sequence[cst.FunctionDef]) -> dict[str, list[cst.Assign]]:
-    """``name = value`` statements of the enclosing functions by name (each branch's assignment:
-    ``fan_in = size[0]`` for 2-D tensors and another for convs), inner functions winning."""
-    found: dict[str, list[cst.Assign]] = {}
-    for function in functions:
-        local: dict[str, list[cst.Assign]] = {}
-        for small in small_statements(function):
-            if isinstance(small, cst.Assign) and len(small.targets) == 1 \
-                    and isinstance(small.targets[0].target, cst.Name):
-                local.setdefault(small.targets[0].target.value, []).append(small)
-        found.update(local)
-    return found
 
 
 def _names_in(node: cst.CSTNode) -> Iterator[cst.Name]:

@@ -12,7 +12,7 @@ from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import ConsumerKind
 from initaudit.lint.model.modules import argument
-from initaudit.lint.model.queries import feeding, is_intentional, number
+from initaudit.lint.model.queries import feeding, is_head, is_intentional, number
 from initaudit.lint.rules.base import Finding, rule
 
 #: The smallest gain any activation asks for is SELU's 0.75; a gain under this is a std in disguise.
@@ -64,14 +64,16 @@ def _passed_by_caller(op: InitOp) -> bool:
 
 
 def _deliberately_small(model: FileModel, op: InitOp) -> bool:
-    """A small-gain output layer (an RL policy head, a zero-ish residual end) is a known recipe:
-    only layers whose output feeds no activation are let through, and only when all are known."""
+    """A small-gain head (an RL policy head, before its tanh too) is a known recipe: its first
+    outputs sit near the squash's centre, and each unit learns from its own error. Only heads are
+    let through, and only when every layer's use is known."""
     layers = op.effective_layers()
-    if not layers or op.owner is None:
+    owner = op.owner
+    if not layers or owner is None:
         return False
     if all(is_intentional(layer.path) for layer in layers):
         return True
-    return _feeds_only(model, op, ConsumerKind.OUTPUT)
+    return all(is_head(model, owner, layer, feeding(model, owner, layer)) for layer in layers)
 
 
 def _feeds_only(model: FileModel, op: InitOp, kind: ConsumerKind) -> bool:

@@ -12,6 +12,7 @@ from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import ConsumerKind
 from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.queries import (
+    FORMULA_DRAWS,
     activation_name,
     feeding,
     gated_feeding,
@@ -48,8 +49,9 @@ class InitActivationMismatch:
     def check(self, model: FileModel) -> Iterator[Finding | Applied]:
         as_written = {id(op) for op in model.written_ops}
         for op in model.init_ops:
-            if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "kaiming", "orthogonal") \
-                    or op.target is None:
+            # normal_/uniform_ state an intent when their scale is a formula of a fan (He by hand).
+            if op.target is None or (knowledge.INIT_FUNCTIONS[op.function].scheme not in (
+                    "xavier", "kaiming", "orthogonal") and op.function not in FORMULA_DRAWS):
                 continue
             wanted: list[str | None] = []
             yield from self._judged(model, op, wanted)
@@ -135,8 +137,9 @@ class InitActivationMismatch:
 
     def _replacement(self, model: FileModel, op: InitOp, activation: str, slope: float | None) -> str | None:
         """The call that suits ``activation``, written in place of the operation as written."""
-        if op.function == "orthogonal_":
-            return None  # the right fix keeps orthogonality and changes the gain: left to the user
+        if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "kaiming"):
+            # Orthogonality or a hand-written formula is kept and the gain changed: left to the user.
+            return None
         written = _as_written(model, op)
         if written is None:
             return None

@@ -1,8 +1,10 @@
 """How Python binds a call's arguments to a function's parameters, and an expression of the
 function read with its parameters replaced by what one call binds to them.
 
-What a starred argument (``*args``, ``**kwargs``) may bind is unknown: such parameters stay
-unbound, so that the rules needing their values stay quiet.
+What a starred argument of the call (``f(*xs)``, ``f(**kw)``) may bind is unknown: the parameters
+it may fill stay unbound, so that the rules needing their values stay quiet. Without one, a
+function's ``*args`` holds the positional arguments past its named parameters and ``**kwargs``
+the keywords none of them takes, as written (``packed``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ Bound = dict[str, cst.BaseExpression]
 StandIns = dict[int, tuple[cst.CSTNode, cst.CSTNode]]
 
 
-def bind(function: cst.FunctionDef, call: cst.Call, *, skip_self: bool, defaults: bool = True) -> Bound:
+def bind(function: cst.FunctionDef, call: cst.Call, *, skip_self: bool, defaults: bool = True,
+         packed: bool = False) -> Bound:
     """The argument each parameter of ``function`` receives from ``call`` (by position, by
     keyword, or its default when ``defaults``). Positions after a ``*`` argument, and defaults
-    a ``**`` argument may override, are left unbound."""
+    a ``**`` argument may override, are left unbound. With ``packed``, ``*args`` and ``**kwargs``
+    are bound too, to a tuple and a dict of what the call gives them (new expressions)."""
     params = function.params
     positional = [p.name.value for p in (*params.posonly_params, *params.params)]
     if skip_self and positional and positional[0] in ("self", "cls"):
@@ -40,7 +44,25 @@ def bind(function: cst.FunctionDef, call: cst.Call, *, skip_self: bool, defaults
             if param.default is not None and param.name.value not in bound and param.name.value in (
                     *positional, *keywords):
                 bound[param.name.value] = param.default
+    if packed:
+        bound.update(_packed(params, call, positional, keywords))
     return bound
+
+
+def _packed(params: cst.Parameters, call: cst.Call, positional: list[str], keywords: set[str]) -> Bound:
+    """``*args`` as the tuple of the positional arguments past the named ones, ``**kwargs`` as
+    the dict of the keywords no named parameter takes; neither when a starred argument of the
+    call may add to it."""
+    packed: Bound = {}
+    star = params.star_arg
+    if isinstance(star, cst.Param) and not any(arg.star == "*" for arg in call.args):
+        extra = [arg for arg in call.args if arg.keyword is None and not arg.star][len(positional):]
+        packed[star.name.value] = cst.Tuple([cst.Element(arg.value) for arg in extra])
+    if params.star_kwarg is not None and not any(arg.star == "**" for arg in call.args):
+        named = [arg for arg in call.args if arg.keyword is not None and arg.keyword.value not in keywords]
+        packed[params.star_kwarg.name.value] = cst.Dict(
+            [cst.DictElement(cst.SimpleString(repr(arg.keyword.value)), arg.value) for arg in named])
+    return packed
 
 
 def leading_positional(args: Sequence[cst.Arg]) -> list[cst.Arg]:

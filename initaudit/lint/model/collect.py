@@ -18,7 +18,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import bind, returned_values, unpacked
+from initaudit.lint.model.binding import Bound, bind, returned_values, substitute, unpacked
 from initaudit.lint.model.builders import BuilderSummary, summarise_builders
 from initaudit.lint.model.facts import ApplyCall, CollectedFile, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.modules import (
@@ -27,6 +27,7 @@ from initaudit.lint.model.modules import (
     Submodule,
     SubmoduleBuilder,
     argument,
+    constant_test,
     leaf_subclasses,
     returned_module,
     returned_parameter,
@@ -117,6 +118,7 @@ def collect(file: ParsedFile) -> Collection:
     collector = _Collector(file)
     walk(file.module, collector)
     _type_argument_attributes(collector)
+    _fill_argument_holders(collector)
     _mark_components(collector)
     for scope in (*collector.classes.values(), *collector.scopes):
         for module in scope.layers():
@@ -169,6 +171,11 @@ class _Collector:
         self._handlers: list[cst.CSTNode] = []  # the except clauses open where the walk is
         #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
         self.constructions: dict[str, list[dict[str, str | None]]] = {}
+        #: ``self.extras = nn.ModuleList(extras)`` in ``__init__``: a holder filled from the
+        #: constructor's parameters, by class and attribute (the value written).
+        self.argument_holders: dict[str, dict[str, cst.Call]] = {}
+        #: What each construction of a class of the file binds to its ``__init__`` parameters.
+        self.construction_args: dict[str, list[Bound]] = {}
         #: Per scope (by id), the key holding each local name rebound there (``_bind_local``).
         self._rebound: dict[int, dict[str, str]] = {}
         #: Expressions made by reading a helper's returned tuple, by id (``FileModel.stand_ins``).
@@ -487,6 +494,28 @@ class _Collector:
         return {p.name.value: p.default for p in (*params.params, *params.kwonly_params)
                 if p.default is not None}
 
+    def _reads_parameter(self, value: cst.BaseExpression) -> bool:
+        """``nn.ModuleList(extras)`` / ``nn.Sequential(*extras)`` in ``__init__`` with ``extras`` one
+        of its parameters."""
+        if self._method_name() != "__init__" or not isinstance(value, cst.Call):
+            return False
+        params = {p.name.value for p in self._functions[-1][0].params.params[1:]}
+        return any(isinstance(arg.value, cst.Name) and arg.value.value in params for arg in value.args)
+
+    def _taken_with_defaults(self) -> bool | None:
+        """Whether the statement read runs when the function's parameters keep their defaults:
+        False in an arm a test of them skips, True when every test guarding it is decided and
+        taken, None when a test is not decided by the defaults."""
+        defaults = self._defaults()
+        decided = True
+        for condition, positive, _ in self._conditions:
+            verdict = constant_test(condition.test, defaults)
+            if verdict is None:
+                decided = False
+            elif verdict != positive:
+                return False
+        return True if decided else None
+
     def _self_attribute(self, owner: ModuleClass, name: str, node: cst.Assign) -> None:
         if isinstance(node.value, cst.Name) and self._method_name() == "__init__" \
                 and node.value.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
@@ -494,9 +523,23 @@ class _Collector:
         if _self_attribute_name(self._handed_back(node.value)) == name:
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
         module = self._builder.build(name, _module_itself(node.value), self._defaults())
+        if module is not None and module.kind is LayerKind.CONTAINER and not module.children \
+                and self._reads_parameter(node.value):
+            self.argument_holders.setdefault(owner.name, {})[name] = node.value  # type: ignore[assignment]
         previous = owner.attributes.get(name)
         if module is None and previous is not None and _is_none(node.value) and self._conditions:
             return  # ``else: self.proj = None``: an optional layer, the one built where it exists
+        # Bound in the arms of an ``if`` that the parameters' defaults decide (``if pooling ==
+        # "flat":`` with ``pooling="flat"``): the arm the defaults take gives the layer, as a
+        # conditional expression's does (``SubmoduleBuilder.build``); an arm they skip neither
+        # replaces it nor makes it unknown. Arms no default decides stay "unknown" when they
+        # disagree: what holds in one of them only is never judged.
+        taken = self._taken_with_defaults() if self._conditions else None
+        if taken is False and previous is not None:
+            return
+        if taken is True and module is not None:
+            owner.attributes[name] = module
+            return
         if module is not None or previous is not None:
             # Assigned in several branches: only one definition that agrees is known.
             if previous is not None and (module is None or module.class_name != previous.class_name):
@@ -648,7 +691,11 @@ class _Collector:
             return
         built = self._class_stack[-1] if func.value == "cls" and self._class_stack else self.classes.get(func.value)
         init = built.methods.get("__init__") if built is not None else None
-        if built is None or init is None or not built.argument_attributes:
+        if built is None or init is None:
+            return
+        if built.name in self.argument_holders:
+            self.construction_args.setdefault(built.name, []).append(bind(init, node, skip_self=True, defaults=False))
+        if not built.argument_attributes:
             return
         params = [p.name.value for p in init.params.params][1:]
         received: dict[str, str | None] = {}
@@ -942,6 +989,40 @@ def _type_argument_attributes(collector: _Collector) -> None:
             built = passed.pop() if len(passed) == 1 else None
             if built is not None and attribute not in owner.attributes:
                 owner.attributes[attribute] = Submodule(attribute, LayerKind.CUSTOM, built, node)
+
+
+def _fill_argument_holders(collector: _Collector) -> None:
+    """``self.extras = nn.ModuleList(extras)``: the layers every construction in the file hands
+    the class (``Detector(make_extras())``, ``Detector([nn.Conv2d(...)])``), written out at the
+    construction or returned as a list by a function of the file. Constructions that disagree,
+    or none, leave the holder as built (its layers unknown)."""
+    for name, holders in collector.argument_holders.items():
+        sites = collector.construction_args.get(name, [])
+        owner = collector.classes[name]
+        for attribute, value in holders.items():
+            held = owner.attributes.get(attribute)
+            if held is None or held.node is not value or held.children:
+                continue  # bound again since, or filled by appends
+            filled = {_code(_filled(collector, value, site)) for site in sites}
+            if len(filled) != 1:
+                continue
+            built = collector._builder.build(attribute, _filled(collector, value, sites[0]))
+            if built is not None and built.children:
+                built.node = value  # the holder is reported where it is written
+                owner.attributes[attribute] = built
+
+
+def _filled(collector: _Collector, value: cst.Call, site: Bound) -> cst.BaseExpression:
+    """``value`` with the parameters it reads replaced by what a construction binds to them, a
+    call of a function of the file that returns a list of modules by that list."""
+    bound: Bound = {}
+    for parameter, argument_value in site.items():
+        function = collector.functions.get(argument_value.func.value) if isinstance(
+            argument_value, cst.Call) and isinstance(argument_value.func, cst.Name) else None
+        items = returned_values(function, argument_value, skip_self=False, stand_ins=collector.stand_ins) \
+            if function is not None else None
+        bound[parameter] = cst.List([cst.Element(item) for item in items]) if items is not None else argument_value
+    return substitute(value, bound, collector.stand_ins)
 
 
 def _always_exits(body: cst.BaseSuite) -> bool:

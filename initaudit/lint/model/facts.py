@@ -213,6 +213,7 @@ class CollectedFile(Protocol):
     scopes: Sequence[ModuleClass]
     init_ops: Sequence[InitOp]
     functions: Mapping[str, cst.FunctionDef]
+    helper_calls: Sequence[HelperCall]
     factory_chain: Mapping[str, str]
 
     def foreign_models(self) -> Iterator[CollectedFile]: ...

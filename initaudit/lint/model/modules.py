@@ -140,23 +140,45 @@ def literal_number(node: cst.CSTNode | None) -> float | None:
     return None
 
 
-def _constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]) -> bool | None:
-    """``act == "relu"`` where ``act`` defaults to a string literal: evaluated; else None."""
+def constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]) -> bool | None:
+    """``act == "relu"``, ``proj is None``, ``use_norm`` or ``not use_norm`` where the names are
+    parameters with a literal default (a string, ``None``, ``True``, ``False``): evaluated with
+    the defaults; else None."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        verdict = constant_test(test.expression, defaults)
+        return None if verdict is None else not verdict
+    if isinstance(test, cst.Name):
+        value = _literal(defaults.get(test.value))
+        return None if value is _UNKNOWN else bool(value)
     if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
         return None
     operator = test.comparisons[0].operator
     if not isinstance(operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
         return None
-    sides = [test.left, test.comparisons[0].comparator]
     values = []
-    for side in sides:
-        if isinstance(side, cst.Name) and isinstance(defaults.get(side.value), cst.SimpleString):
+    for side in (test.left, test.comparisons[0].comparator):
+        if isinstance(side, cst.Name) and side.value in defaults:
             side = defaults[side.value]
-        if not isinstance(side, cst.SimpleString):
+        value = _literal(side)
+        if value is _UNKNOWN:
             return None
-        values.append(side.evaluated_value)
+        values.append(value)
     equal = values[0] == values[1]
     return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
+
+
+#: What ``_literal`` answers for an expression that is not one of its literals.
+_UNKNOWN = object()
+_CONSTANTS = {"None": None, "True": True, "False": False}
+
+
+def _literal(node: cst.BaseExpression | None) -> object:
+    """The value of a string literal, ``None``, ``True`` or ``False``; ``_UNKNOWN`` otherwise."""
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    if isinstance(node, cst.Name) and node.value in _CONSTANTS:
+        return _CONSTANTS[node.value]
+    return _UNKNOWN
 
 
 def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:
@@ -306,7 +328,7 @@ class SubmoduleBuilder:
             self._expanding.discard(name)
 
     def _choose(self, path: str, node: cst.IfExp, defaults: Mapping[str, cst.BaseExpression]) -> Submodule | None:
-        verdict = _constant_test(node.test, defaults)
+        verdict = constant_test(node.test, defaults)
         if verdict is not None:
             return self.build(path, node.body if verdict else node.orelse, defaults)
         body, orelse = self.build(path, node.body, defaults), self.build(path, node.orelse, defaults)
@@ -352,6 +374,8 @@ class SubmoduleBuilder:
             if isinstance(starred, (cst.ListComp, cst.GeneratorExp)):
                 module.repeated = True  # nn.Sequential(*[Block() for _ in range(n)])
                 return self._indexed(path, [starred.elt])
+            if isinstance(starred, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in starred.elements):
+                return self._indexed(path, [e.value for e in starred.elements])  # nn.Sequential(*[a, b])
             if isinstance(starred, cst.Name) and starred.value in self.lists:
                 local = self.lists[starred.value]
                 module.repeated = local.repeated

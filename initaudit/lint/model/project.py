@@ -464,13 +464,18 @@ def _torch_layer_base(model: FileModel, owner: Any) -> str | None:
     return base if base is not None and knowledge.layer_kind(base) in INHERITED_KINDS else None
 
 
-def _provided(model: FileModel, name: str, keyword: str) -> bool:
+def _provided(model: FileModel, name: str, keyword: str, depth: int = 0) -> bool:
     if keyword == "class":
         owner = model.classes.get(name)
         return owner is not None and (owner.is_module or _torch_layer_base(model, owner) is not None)
     function = model.functions.get(name)
     if function is not None and name in model.factory_modules:
         return True  # a function returning a module it builds (and may initialise)
+    if function is not None and depth < 2 and any(  # one handing its tensor to a wrapper of its file
+            call.enclosing and call.enclosing[-1] is function and isinstance(call.function, cst.Name)
+            and call.function.value != name and _provided(model, call.function.value, keyword, depth + 1)
+            for call in model.helper_calls):
+        return True
     return function is not None and any(
         op.scope_node is function and _reaches_argument(function, op) for op in model.written_ops)
 

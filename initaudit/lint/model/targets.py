@@ -24,7 +24,7 @@ from libcst.helpers import get_full_name_for_node
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import bind, leading_positional, substitute
+from initaudit.lint.model.binding import bind, substitute
 from initaudit.lint.model.bounds import Budget, Cut
 from initaudit.lint.model.collect import Collection
 from initaudit.lint.model.facts import (
@@ -436,7 +436,7 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
     built (``_built_with``), as run on the copies of its layers composed into this file's
     other classes: they come first, so that a later write there voids them."""
     derived = []
-    for owner in model.classes.values():
+    for owner in (*model.classes.values(), *model.scopes):
         by_origin: dict[str, dict[str, list[Submodule]]] = {}
         for layer in model.layers(owner):
             if layer.local_path is not None and layer.origin != owner.name \
@@ -479,19 +479,20 @@ def _built_with(model: CollectedFile, origin: str) -> Iterator[tuple[CollectedFi
 
 
 def _applied_ops(model: CollectedFile) -> list[InitOp]:
-    """One derived operation per (``apply`` call, init operation of the applied function)."""
+    """One derived operation per (``apply`` call, init operation of the applied function or of a
+    function it hands a tensor to)."""
     derived = []
     for call in model.apply_calls:
         callee = _applied_function(model, call)
         reach = _modules(model, call.owner, call.receiver) or _looped_modules(model, call)
         if callee is None or reach is None or not callee[0].params.params:
             continue
-        function, ops = callee
+        function, ops, source = callee
         params = [p.name.value for p in function.params.params]
         parameter = params[1] if params[0] == "self" and len(params) > 1 else params[0]
         modules = [m for root in reach[0] for m in root.walk()]
         values = _partial_values(model, call, function)
-        for op in ops:
+        for op in (*ops, *_wrapped_ops(model, source, function, ops)):
             if op.scope_node is function and op.target_node is not None:
                 target = _applied_target(model, op, call.owner, parameter, modules)
                 if target is not None:
@@ -569,7 +570,7 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
     bound = _bind(function, call.node, skip_self=skip_self)
     if not bound and call.passed is None:
         return
-    values = bind(function, call.node, skip_self=skip_self)
+    values = bind(function, call.node, skip_self=skip_self, packed=True)
     for op in ops:
         if op.scope_node is not function or op.target_node is None:
             continue
@@ -649,19 +650,11 @@ def _site(call: ApplyCall | HelperCall) -> cst.CSTNode:
 
 
 def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[str, cst.BaseExpression]:
-    params = [p.name.value for p in function.params.params]
-    if skip_self and params and params[0] == "self":
-        params = params[1:]
-    bound: dict[str, cst.BaseExpression] = {}
-    # What a starred argument fills is unknown, but not what the positional arguments before it
-    # and the keywords fill: Python refuses a parameter given twice.
-    positional = leading_positional(call.args)
-    for name, arg in zip(params, positional, strict=False):
-        bound[name] = arg.value
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in params:
-            bound[arg.keyword.value] = arg.value
-    return bound
+    """What the call gives the helper's parameters, ``*args`` and ``**kwargs`` included (a loop
+    over ``args`` visits each argument); what a starred argument fills is unknown, but not what
+    the positional arguments before it and the keywords fill: Python refuses a parameter given
+    twice."""
+    return bind(function, call, skip_self=skip_self, defaults=False, packed=True)
 
 
 def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
@@ -690,7 +683,7 @@ def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
     variable = node.value if isinstance(node, cst.Attribute) else node
     if isinstance(variable, cst.Name) and _enclosing_loop(op, variable.value) is not None:
         # ``for m in net.modules(): ...`` with ``net`` a parameter: the loop over the argument.
-        loops = tuple(_substituted(loop, bound) for loop in op.loops)
+        loops = _unrolled(tuple(_substituted(loop, bound) for loop in op.loops))
         if loops != op.loops:
             return _target(model, dataclasses.replace(op, owner=call.owner, loops=loops))
     return None
@@ -751,6 +744,18 @@ def _substituted(loop: cst.For, bound: dict[str, cst.BaseExpression]) -> cst.For
     return loop if iterated is loop.iter else loop.with_changes(iter=iterated)
 
 
+def _unrolled(loops: tuple[cst.For, ...]) -> tuple[cst.For, ...]:
+    """A loop over one item (``for model in (self,)``, what ``*models`` binds for one argument)
+    binds its variable to that item: the loops inside it read the item itself."""
+    result = list(loops)
+    for index, loop in enumerate(result):
+        items = loop.iter.elements if isinstance(loop.iter, (cst.Tuple, cst.List)) else ()
+        if len(items) == 1 and isinstance(items[0], cst.Element) and isinstance(loop.target, cst.Name):
+            one = {loop.target.value: items[0].value}
+            result[index + 1:] = [_substituted(inner, one) for inner in result[index + 1:]]
+    return tuple(result)
+
+
 class _Substitute(cst.CSTTransformer):
     """Names replaced by the expressions bound to them. (A class of the module: one made in a
     function is a reference cycle, which would keep the nodes it was given alive.)"""
@@ -775,23 +780,57 @@ def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
             ) -> tuple[cst.FunctionDef, list[InitOp]] | None:
     """The function a call runs, of this file or imported from another project file, and the
     init operations to look for in it."""
+    found = _callee_in(model, owner, func)
+    return None if found is None else (found[0], found[1])
+
+
+def _callee_in(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
+               ) -> tuple[cst.FunctionDef, list[InitOp], CollectedFile] | None:
+    """``_callee`` and the model of the file the function is written in."""
     function = _called_function(model, owner, func)
     if function is not None:
-        return function, model.init_ops
+        return function, model.init_ops, model
     dotted = get_full_name_for_node(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
     if dotted is not None and model.links is not None:  # ``helper`` or ``module.helper``
         imported = model.links.function(dotted)
         if imported is not None:
-            return imported[0], imported[1].written_ops
+            return imported[0], imported[1].written_ops, imported[1]
     return None
 
 
-def _applied_function(model: CollectedFile, call: ApplyCall) -> tuple[cst.FunctionDef, list[InitOp]] | None:
+def _applied_function(model: CollectedFile, call: ApplyCall
+                      ) -> tuple[cst.FunctionDef, list[InitOp], CollectedFile] | None:
     node = call.function
     if isinstance(node, cst.Call) and node.args and any(
             n.endswith("partial") for n in model.names(node.func)):
         node = node.args[0].value
-    return _callee(model, call.owner, node)
+    return _callee_in(model, call.owner, node)
+
+
+def _wrapped_ops(model: CollectedFile, source: CollectedFile, function: cst.FunctionDef,
+                 ops: list[InitOp], depth: int = 1) -> Iterator[InitOp]:
+    """``def glorot(t): init.xavier_uniform_(t)`` called as ``glorot(m.weight)`` in ``function``
+    (of ``source``): what the functions of that file it calls with a tensor run unconditionally
+    on their parameter, as if ``function`` wrote it on the argument, in the call's tests (up to
+    ``_HELPER_DEPTH`` calls deep)."""
+    for call in source.helper_calls:
+        if not (call.enclosing and call.enclosing[-1] is function and isinstance(call.function, cst.Name)):
+            continue
+        wrapper = source.functions.get(call.function.value)
+        if wrapper is None or wrapper is function:
+            continue
+        bound = _bind(wrapper, call.node, skip_self=False)
+        values = bind(wrapper, call.node, skip_self=False, packed=True)
+        inner = [op for op in ops if op.scope_node is wrapper and not op.conditions and not op.loops]
+        if depth < _HELPER_DEPTH:
+            inner += _wrapped_ops(model, source, wrapper, ops, depth + 1)
+        for op in inner:
+            node = _strip(op.target_node) if op.target_node is not None else None
+            if isinstance(node, cst.Name) and node.value in bound:
+                written = dataclasses.replace(op, owner=call.owner, method=call.method, target_node=bound[node.value],
+                                              scope_node=function, enclosing=call.enclosing,
+                                              conditions=call.conditions, loops=call.loops)
+                yield _with_values(model, written, call, values)
 
 
 def _method(model: CollectedFile, owner: ModuleClass, name: str) -> cst.FunctionDef | None:

@@ -44,7 +44,11 @@ class OverwrittenInit:
                 f"this {op.function} has no effect: every tensor it writes is initialised again "
                 f"later in the construction ({where}), so the earlier call only misleads the reader",
             )
-        yield from _inherited(model, writes)
+        # Script code (``net = Net()`` then a loop over its parameters) voids what the class's
+        # construction wrote just as a wrapper module's ``__init__`` does.
+        scripted = [op for op in model.init_ops if op.target is not None and op.target.exact
+                    and op.via is not InitVia.PARAMETER and op.owner is not None and not op.owner.is_module]
+        yield from _inherited(model, writes + scripted)
 
 
 def _voided(op: InitOp) -> bool:

@@ -452,3 +452,58 @@ def _placed(module: Submodule, path: str) -> Submodule:
     """A module built without a place, given ``path`` (its children follow)."""
     return dataclasses.replace(module, path=path, children=[
         _placed(child, path + child.path[len(module.path):]) for child in module.children])
+
+
+#: What a path that raises or ends without ``return`` gives: no module.
+_NOTHING = cst.Name("None")
+
+
+def chosen_return(function: cst.FunctionDef) -> cst.BaseExpression | None:
+    """What a function that picks its result by ``if``/``elif`` tests returns, written as one
+    conditional expression (``F.relu if name == "relu" else F.gelu if name == "gelu" else None``)
+    that the caller evaluates with the arguments it binds; a path that raises or falls off the
+    end gives ``None``. None for a body of another shape, or with fewer than two returns."""
+    if not isinstance(function.body, cst.IndentedBlock):
+        return None
+    statements = list(function.body.body)
+    if statements and _docstring(statements[0]):
+        statements = statements[1:]
+    chosen = _chain(statements)
+    return chosen if isinstance(chosen, cst.IfExp) else None
+
+
+def _chain(statements: Sequence[cst.BaseStatement]) -> cst.BaseExpression | None:
+    """The value ``statements`` return: each one an ``if`` whose branches end the function, up to
+    a last statement that returns or raises; side-effect-free expressions and calls before a
+    ``return`` of a branch are passed over (they do not change what is returned)."""
+    if not statements:
+        return _NOTHING
+    first, rest = statements[0], statements[1:]
+    if isinstance(first, cst.If):
+        body = _chain(list(_block(first.body)))
+        if isinstance(first.orelse, cst.If):
+            orelse = _chain([first.orelse, *rest])
+        elif isinstance(first.orelse, cst.Else):
+            orelse = _chain(list(_block(first.orelse.body))) if not rest else None
+        else:
+            orelse = _chain(rest)
+        if body is None or orelse is None:
+            return None
+        return cst.IfExp(test=first.test, body=body, orelse=orelse)
+    if not isinstance(first, cst.SimpleStatementLine):
+        return None
+    ending = first.body[-1]
+    if not all(isinstance(small, cst.Expr) for small in first.body[:-1]):
+        return None
+    if isinstance(ending, cst.Return) and not rest:
+        return ending.value or _NOTHING
+    if isinstance(ending, cst.Raise) and not rest:
+        return _NOTHING
+    if isinstance(ending, cst.Expr) and rest:
+        return _chain(rest)
+    return None
+
+
+def _docstring(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 \
+        and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.SimpleString)

@@ -19,7 +19,7 @@ import libcst as cst
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.lint.model.binding import Bound, bind, returned_values, substitute, unpacked
-from initaudit.lint.model.builders import BuilderSummary, summarise_builders
+from initaudit.lint.model.builders import BuilderSummary, chosen_return, summarise_builders
 from initaudit.lint.model.facts import ApplyCall, CollectedFile, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.modules import (
     INHERITED_KINDS,
@@ -176,6 +176,8 @@ class _Collector:
         self.argument_holders: dict[str, dict[str, cst.Call]] = {}
         #: What each construction of a class of the file binds to its ``__init__`` parameters.
         self.construction_args: dict[str, list[Bound]] = {}
+        #: Classes constructed here with a starred argument (what it passes is unknown).
+        self.open_constructions: set[str] = set()
         #: Per scope (by id), the key holding each local name rebound there (``_bind_local``).
         self._rebound: dict[int, dict[str, str]] = {}
         #: Expressions made by reading a helper's returned tuple, by id (``FileModel.stand_ins``).
@@ -214,9 +216,12 @@ class _Collector:
         self.builders = summarise_builders(model.module, model.names)
         factories = {}
         for name, function in self._top_functions.items():
-            if name not in pass_through and name not in self.builders \
-                    and (made := returned_module(function, model.names)) is not None:
+            if name in pass_through or name in self.builders:
+                continue
+            if (made := returned_module(function, model.names)) is not None:
                 factories[name] = (function, made[1])
+            elif (chosen := chosen_return(function)) is not None:  # ``if name == "relu": return F.relu``
+                factories[name] = (function, chosen)
         self._factories = factories
         self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through,
                                          leaf_subclasses(model.module, model.names), self.builders,
@@ -701,6 +706,7 @@ class _Collector:
         received: dict[str, str | None] = {}
         for index, arg in enumerate(node.args):
             if arg.star:
+                self.open_constructions.add(built.name)
                 return
             name = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
             if name is not None:
@@ -989,6 +995,14 @@ def _type_argument_attributes(collector: _Collector) -> None:
             built = passed.pop() if len(passed) == 1 else None
             if built is not None and attribute not in owner.attributes:
                 owner.attributes[attribute] = Submodule(attribute, LayerKind.CUSTOM, built, node)
+            if name not in collector.open_constructions and all(param not in site for site in sites) \
+                    and _defaults_to_none(owner.methods["__init__"], param):
+                owner.none_attributes.add(attribute)
+
+
+def _defaults_to_none(function: cst.FunctionDef, param: str) -> bool:
+    return any(p.name.value == param and isinstance(p.default, cst.Name) and p.default.value == "None"
+               for p in (*function.params.params, *function.params.kwonly_params))
 
 
 def _fill_argument_holders(collector: _Collector) -> None:

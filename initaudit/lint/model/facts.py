@@ -53,6 +53,9 @@ class ModuleClass:
     init_calls: dict[str, int] = field(default_factory=dict)
     #: ``self.encoder = encoder`` in ``__init__``: attribute -> (parameter, the assigned name).
     argument_attributes: dict[str, tuple[str, cst.Name]] = field(default_factory=dict)
+    #: Of those, the attributes that hold None: no construction of the file passes the parameter,
+    #: which defaults to None (``norm=None``; ``self.norm = norm``).
+    none_attributes: set[str] = field(default_factory=set)
 
     def layers(self) -> Iterator[Submodule]:
         """The layers the class's code builds, as written: instances of classes not composed

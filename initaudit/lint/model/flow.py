@@ -49,6 +49,8 @@ _SIGNAL_LAYERS = knowledge.WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING}
 UNKNOWN = Consumer(ConsumerKind.UNKNOWN)
 NORM = Consumer(ConsumerKind.NORM)
 LAYER = Consumer(ConsumerKind.LAYER)
+#: Another weight layer, in a chain of them that ends in neither a norm nor the unknown.
+LINEAR_CHAIN = Consumer(ConsumerKind.LAYER, "linear")
 OUTPUT = Consumer(ConsumerKind.OUTPUT)
 RESIDUAL = Consumer(ConsumerKind.RESIDUAL)
 
@@ -61,10 +63,17 @@ class Value:
     #: Layers whose output reached this value through a squash (``knowledge.SQUASHES``), each with
     #: the squash's consumer: a weight layer it reaches later is recorded as following them.
     squashed: frozenset[tuple[str, Consumer]] = frozenset()
+    #: Layers whose raw output reached the value through other weight layers only (a linear map
+    #: of a linear map): what ends the chain decides whether their scale matters.
+    behind: frozenset[str] = frozenset()
 
     def union(self, other: Value) -> Value:
         return Value(self.producers | other.producers, self.residual or other.residual,
-                     self.squashed | other.squashed)
+                     self.squashed | other.squashed, self.behind | other.behind)
+
+    def into(self, producers: frozenset[str]) -> Value:
+        """The output of weight layers (``producers``) that take this value directly."""
+        return Value(producers, behind=self.producers | self.behind)
 
 
 EMPTY = Value()
@@ -87,6 +96,10 @@ class _Frame:
     values: dict[str, Value] = field(default_factory=dict)
     modules: dict[str, list[Submodule]] = field(default_factory=dict)
     returned: Value | None = None  # set when inlining a helper method
+    #: A ``return`` or ``raise`` ran on every path so far: what follows does not run.
+    ended: bool = False
+    #: Names bound to an attribute that holds None (a method's ``norm_layer`` given ``self.norm``).
+    absent: set[str] = field(default_factory=set)
 
 
 class ForwardFlow:
@@ -95,10 +108,13 @@ class ForwardFlow:
     def __init__(self, attributes: dict[str, Submodule], methods: dict[str, cst.FunctionDef],
                  names: QualifiedNames, summaries: dict[str, Summary] | None = None, *,
                  parameters: frozenset[str] = frozenset(),
-                 functions: dict[str, cst.FunctionDef] | None = None) -> None:
+                 functions: dict[str, cst.FunctionDef] | None = None,
+                 absent: frozenset[str] = frozenset()) -> None:
         """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
-        is a weight whose output is recorded under its name, as a layer's under its path."""
+        is a weight whose output is recorded under its name, as a layer's under its path.
+        ``absent``: attributes that hold None (an optional layer left out)."""
         self._attributes = attributes
+        self._absent = absent
         self._parameters = parameters
         self._methods = methods
         #: The file's functions, followed when ``forward`` calls one (``_apply(self.conv, x)``).
@@ -154,6 +170,8 @@ class ForwardFlow:
     def _block(self, body: cst.BaseSuite | cst.BaseStatement, frame: _Frame) -> None:
         statements = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else [body]
         for statement in statements:
+            if frame.ended:
+                break
             self._statement(statement, frame)
 
     def _statement(self, node: cst.CSTNode, frame: _Frame) -> None:
@@ -162,8 +180,14 @@ class ForwardFlow:
                 self._small_statement(small, frame)
         elif isinstance(node, cst.If):
             self._expr(node.test, frame)
-            self._branches(frame, [node.body] + ([node.orelse] if node.orelse else []),
-                           exhaustive=node.orelse is not None)
+            present = self._present(node.test, frame)
+            if present is None:
+                self._branches(frame, [node.body] + ([node.orelse] if node.orelse else []),
+                               exhaustive=node.orelse is not None)
+            elif present:
+                self._block(node.body, frame)
+            elif node.orelse is not None:
+                self._statement(node.orelse, frame)
         elif isinstance(node, cst.Else):
             self._block(node.body, frame)
         elif isinstance(node, (cst.For, cst.While)):
@@ -173,9 +197,12 @@ class ForwardFlow:
                 self._expr(item.item, frame)
             self._block(node.body, frame)
         elif isinstance(node, cst.Try):
+            # A handler may run after the body returned; what follows is followed either way.
             self._block(node.body, frame)
             for handler in node.handlers:
+                frame.ended = False
                 self._block(handler.body, frame)
+            frame.ended = False
             for extra in (node.orelse, node.finalbody):
                 if extra is not None:
                     self._block(extra.body, frame)
@@ -184,19 +211,43 @@ class ForwardFlow:
         before = dict(frame.values)
         outcomes = []
         for body in bodies:
-            frame.values = dict(before)
+            frame.values, frame.ended = dict(before), False
             if isinstance(body, cst.If):
                 self._statement(body, frame)
             else:
                 self._block(body.body if isinstance(body, cst.Else) else body, frame)
-            outcomes.append(frame.values)
+            if not frame.ended:  # a branch that returned hands nothing to what follows
+                outcomes.append(frame.values)
         if not exhaustive:
             outcomes.append(before)
+        frame.ended = not outcomes
         merged: dict[str, Value] = {}
         for outcome in outcomes:
             for name, value in outcome.items():
                 merged[name] = merged[name].union(value) if name in merged else value
         frame.values = merged
+
+    def _present(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
+        """``norm is not None`` / ``norm is None`` where ``norm`` denotes a known module or an
+        attribute holding None: the test Python evaluates (True, False); None for another test."""
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+            return None
+        comparison = test.comparisons[0]
+        if not (isinstance(comparison.comparator, cst.Name) and comparison.comparator.value == "None"
+                and isinstance(comparison.operator, (cst.Is, cst.IsNot))):
+            return None
+        modules = self._modules(test.left, frame)
+        if modules and all(module.kind is not LayerKind.UNKNOWN for module in modules):
+            return isinstance(comparison.operator, cst.IsNot)
+        if modules is None and self._holds_none(test.left, frame):
+            return isinstance(comparison.operator, cst.Is)
+        return None
+
+    def _holds_none(self, node: cst.BaseExpression, frame: _Frame) -> bool:
+        if isinstance(node, cst.Name):
+            return node.value in frame.absent
+        return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+            and node.value.value == "self" and node.attr.value in self._absent
 
     def _loop(self, node: cst.For | cst.While, frame: _Frame) -> None:
         if isinstance(node, cst.For):
@@ -256,6 +307,9 @@ class ForwardFlow:
                 frame.returned = frame.returned.union(value)
             else:
                 self._consume(value, OUTPUT)
+            frame.ended = True
+        elif isinstance(node, (cst.Return, cst.Raise)):
+            frame.ended = True
         elif isinstance(node, cst.Expr):
             value = self._expr(node.value, frame)
             if not _in_place_passthrough(node.value):  # ``scores.masked_fill_(mask, -inf)``
@@ -313,7 +367,7 @@ class ForwardFlow:
         if isinstance(operator, (cst.Add, cst.Subtract, cst.AddAssign, cst.SubtractAssign)):
             if literal_number(right_node) is not None or self._parameter(right_node) is not None:
                 return left  # a constant or a bias, not a skip connection
-            return Value(left.producers | right.producers, True, left.squashed | right.squashed)
+            return dataclasses.replace(left.union(right), residual=True)
         if isinstance(operator, (cst.Multiply, cst.Divide, cst.MultiplyAssign, cst.DivideAssign)):
             # Scaling by a constant or a parameter keeps the producer; a product of two
             # signals (gating) does not.
@@ -338,10 +392,10 @@ class ForwardFlow:
             return result
         method = self._self_method(node.func)
         if method is not None:
-            return self._inline(method, args)
+            return self._call_function(method, node, frame, args, skip_self=True)
         if isinstance(node.func, cst.Name) and node.func.value in self._functions \
                 and node.func.value not in frame.values and node.func.value not in frame.modules:
-            return self._call_function(self._functions[node.func.value], node, frame, args)
+            return self._call_function(self._functions[node.func.value], node, frame, args, skip_self=False)
         function = self._torch_function(node.func)
         if function is not None:
             return self._torch_call(function, node, args)
@@ -373,9 +427,10 @@ class ForwardFlow:
         weights = frozenset(w for f in factors if (w := self._parameter(f)) is not None)
         values = [self._expr(f, frame) for f in factors if self._parameter(f) is None]
         if weights:
+            taken = EMPTY
             for value in values:
-                self._consume(value, LAYER)
-            return Value(weights)
+                taken = taken.union(value)
+            return self._into(taken, weights)
         carrying = [value for value in values if value.producers]
         if len(carrying) <= 1:
             return carrying[0] if carrying else EMPTY
@@ -457,8 +512,7 @@ class ForwardFlow:
 
     def _apply(self, module: Submodule, value: Value) -> Value:
         if module.kind in _SIGNAL_LAYERS:
-            self._consume(value, LAYER)
-            return Value(frozenset({module.path}))
+            return self._into(value, frozenset({module.path}))
         if module.kind is LayerKind.ACTIVATION:
             return self._activated(value, Consumer(ConsumerKind.ACTIVATION, module.activation, module.slope))
         if module.kind is LayerKind.NORM:
@@ -485,39 +539,39 @@ class ForwardFlow:
         squashed = {(f"{module.path}.{p}", c) for p, c in summary.output.squashed if p != INPUT}
         # The block squashes its input: the layers behind ``value`` come out squashed.
         squashed |= {(p, c) for source, c in summary.output.squashed if source == INPUT for p in value.producers}
+        behind = {f"{module.path}.{p}" for p in summary.output.behind if p != INPUT}
         if INPUT in summary.output.producers:
             producers |= value.producers
             squashed |= value.squashed
-        return Value(frozenset(producers), summary.output.residual, frozenset(squashed))
+            behind |= value.behind
+        if INPUT in summary.output.behind:  # the input reaches the output through layers only
+            behind |= value.producers | value.behind
+        return Value(frozenset(producers), summary.output.residual, frozenset(squashed), frozenset(behind))
 
     def _call_function(self, function: cst.FunctionDef, node: cst.Call, frame: _Frame,
-                       args: list[Value]) -> Value:
-        """A function of the file called from ``forward``, run with its parameters bound as Python
-        binds the call: a module passed in stays that module, a tensor keeps its producers.
-        Past a starred argument nothing is bound; what it would have carried is consumed."""
+                       args: list[Value], *, skip_self: bool) -> Value:
+        """A function of the file, or a method of the class (``skip_self``), called from
+        ``forward``, run with its parameters bound as Python binds the call: a module passed in
+        stays that module, a tensor keeps its producers. Past a starred argument nothing is
+        bound; what it would have carried is consumed."""
         if self._depth > _MAX_INLINE_DEPTH or function.params.posonly_params:
             for value in args:
                 self._consume(value, UNKNOWN)
             return EMPTY
         inner = _Frame(returned=EMPTY)
         given = {id(arg.value): value for arg, value in zip(node.args, args, strict=True)}
-        for name, expression in bind(function, node, skip_self=False, defaults=False).items():
+        for name, expression in bind(function, node, skip_self=skip_self, defaults=False).items():
             value = given.pop(id(expression))
             modules = self._modules(expression, frame)
             if modules is not None:
                 inner.modules[name] = modules
             else:
                 inner.values[name] = value
+                if self._holds_none(expression, frame):
+                    inner.absent.add(name)
         for value in given.values():  # past a starred argument, or a keyword no parameter takes
             self._consume(value, UNKNOWN)
         return self._run(function, inner)
-
-    def _inline(self, method: cst.FunctionDef, args: list[Value]) -> Value:
-        if self._depth > _MAX_INLINE_DEPTH:
-            for value in args:
-                self._consume(value, UNKNOWN)
-            return EMPTY
-        return self._call_method(method, args, inline=True)
 
     def _consume(self, value: Value, consumer: Consumer) -> None:
         if consumer is OUTPUT and value.residual:
@@ -525,10 +579,26 @@ class ForwardFlow:
         elif value.residual and consumer.kind is not ConsumerKind.RESIDUAL:
             consumer = dataclasses.replace(consumer, residual=True)
         for producer in value.producers:
-            self.consumers.setdefault(producer, set()).add(consumer)
+            found = self.consumers.setdefault(producer, set())
+            if consumer != LAYER or LINEAR_CHAIN not in found:  # the chain's end says more
+                found.add(consumer)
         if consumer.kind is ConsumerKind.LAYER:
             for producer, squash in value.squashed:
                 self.consumers.setdefault(producer, set()).add(dataclasses.replace(squash, then_layer=True))
+        if consumer.kind not in (ConsumerKind.NORM, ConsumerKind.UNKNOWN):
+            # A layer behind others feeds them a linear map, and the chain ends in an activation
+            # or the output, not in a norm that resets its scale: its output meets no activation.
+            for producer in value.behind:
+                found = self.consumers.setdefault(producer, set())
+                found.discard(LAYER)
+                found.add(LINEAR_CHAIN)
+
+    def _into(self, value: Value, layers: frozenset[str]) -> Value:
+        """The output of weight layers taking ``value`` directly."""
+        self._consume(dataclasses.replace(value, behind=frozenset()), LAYER)
+        if value.residual:  # a sum with a skip connection: its layers are left as marked here
+            value = dataclasses.replace(value, producers=frozenset())
+        return value.into(layers)
 
     # ---------------------------------------------------------------- name resolution
 

@@ -140,16 +140,18 @@ def literal_number(node: cst.CSTNode | None) -> float | None:
     return None
 
 
+def _through(node: cst.BaseExpression, outer: Mapping[str, cst.BaseExpression]) -> cst.BaseExpression:
+    return outer.get(node.value, node) if isinstance(node, cst.Name) else node
+
+
 def constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]) -> bool | None:
-    """``act == "relu"``, ``proj is None``, ``use_norm`` or ``not use_norm`` where the names are
-    parameters with a literal default (a string, ``None``, ``True``, ``False``): evaluated with
-    the defaults; else None."""
+    """``act == "relu"`` or ``not act == "relu"`` where ``act`` is a parameter with a string
+    default: evaluated with the defaults; else None. A string default names the configuration a
+    class is written for; a flag's (``use_norm=False``, ``proj=None``) says nothing of how its
+    constructions set it, so a test of a flag stays undecided."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         verdict = constant_test(test.expression, defaults)
         return None if verdict is None else not verdict
-    if isinstance(test, cst.Name):
-        value = _literal(defaults.get(test.value))
-        return None if value is _UNKNOWN else bool(value)
     if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
         return None
     operator = test.comparisons[0].operator
@@ -167,18 +169,13 @@ def constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpre
     return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
 
 
-#: What ``_literal`` answers for an expression that is not one of its literals.
+#: What ``_literal`` answers for an expression that is not a string literal.
 _UNKNOWN = object()
-_CONSTANTS = {"None": None, "True": True, "False": False}
 
 
 def _literal(node: cst.BaseExpression | None) -> object:
-    """The value of a string literal, ``None``, ``True`` or ``False``; ``_UNKNOWN`` otherwise."""
-    if isinstance(node, cst.SimpleString):
-        return node.evaluated_value
-    if isinstance(node, cst.Name) and node.value in _CONSTANTS:
-        return _CONSTANTS[node.value]
-    return _UNKNOWN
+    """The value of a string literal; ``_UNKNOWN`` otherwise."""
+    return node.evaluated_value if isinstance(node, cst.SimpleString) else _UNKNOWN
 
 
 def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:
@@ -285,7 +282,7 @@ class SubmoduleBuilder:
             return self.torch_module(path, torch_class, node)
         if isinstance(node.func, cst.Name) and node.func.value in self._factories \
                 and node.func.value not in self._expanding:
-            built = self._factory_made(path, node)
+            built = self._factory_made(path, node, defaults)
             if built is not None:
                 self.passed[id(node)] = built
             return built
@@ -306,9 +303,12 @@ class SubmoduleBuilder:
             return Submodule(path, LayerKind.CUSTOM, spelled, node)
         return None
 
-    def _factory_made(self, path: str, call: cst.Call) -> Submodule | None:
+    def _factory_made(self, path: str, call: cst.Call,
+                      outer: Mapping[str, cst.BaseExpression]) -> Submodule | None:
         """The module a call of a factory function of the file returns: what the factory builds,
-        a class it takes as a parameter read from the call's arguments and its defaults."""
+        a class it takes as a parameter read from the call's arguments and its defaults. An
+        argument naming a parameter of the calling function stands for that one's default
+        (``activation_fn(activation)`` in ``__init__(self, activation="relu")``)."""
         name = call.func.value  # type: ignore[attr-defined]
         function, made = self._factories[name]
         values = {p.name.value: p.default for p in (*function.params.params, *function.params.kwonly_params)
@@ -317,10 +317,10 @@ class SubmoduleBuilder:
         for parameter, arg in zip(positional, (a for a in call.args if a.keyword is None), strict=False):
             if arg.star:
                 break
-            values[parameter] = arg.value
+            values[parameter] = _through(arg.value, outer)
         for arg in call.args:
             if arg.keyword is not None:
-                values[arg.keyword.value] = arg.value
+                values[arg.keyword.value] = _through(arg.value, outer)
         self._expanding.add(name)
         try:
             return self.build(path, made, values)

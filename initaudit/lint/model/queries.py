@@ -65,7 +65,7 @@ def gated_feeding(model: FileModel, owner: ModuleClass, layer: Submodule, intent
     consumers = consumers_of(model, owner, layer)
     if any(c.kind is ConsumerKind.UNKNOWN for c in consumers):
         return None
-    gains = [c for c in consumers if activation_name(c) is not None]
+    gains = [c for c in consumers if c.kind in (ConsumerKind.ACTIVATION, ConsumerKind.OUTPUT)]
     families = {knowledge.ACTIVATIONS[activation_name(c) or ""].family for c in gains}
     if not gains or any(intent in knowledge.COMPATIBLE_INTENTS[family] for family in families):
         return None
@@ -98,16 +98,21 @@ def _family(consumer: Consumer) -> str | None:
     return consumer.kind
 
 
+#: Consumers that apply no nonlinearity to the layer's output: the model's output, a sum that
+#: is the model's output.
+LINEAR_CONSUMERS = frozenset({ConsumerKind.OUTPUT, ConsumerKind.RESIDUAL})
+
+
 def activation_name(consumer: Consumer) -> str | None:
     """Activation that decides the right init for a consumer; None when scale does not matter."""
-    if consumer.kind is ConsumerKind.ACTIVATION:
+    if consumer.kind in (ConsumerKind.ACTIVATION, ConsumerKind.LAYER):
+        # Another weight layer taking the output directly names "linear" where the chain of
+        # layers ends in an activation or the output (a linear map of a linear map), none
+        # where that end is not followed.
         return consumer.activation
-    if consumer.kind is ConsumerKind.OUTPUT:
+    if consumer.kind in LINEAR_CONSUMERS:
         return "linear"
-    # A norm resets the scale; a residual sum is judged elsewhere; a layer feeding another
-    # directly (a depthwise conv before its pointwise conv) is a factorised linear map whose
-    # split of the gain between the two is a free choice.
-    return None
+    return None  # a norm resets the scale
 
 
 def number(model: FileModel, node: cst.BaseExpression | None) -> float | None:

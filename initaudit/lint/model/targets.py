@@ -332,7 +332,8 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
         if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
     flow = ForwardFlow(dict(model.attributes(owner)), owner.methods, model.names, summaries,
-                       parameters=frozenset(owner.parameters), functions=model.functions)
+                       parameters=frozenset(owner.parameters), functions=model.functions,
+                       absent=frozenset(owner.none_attributes))
     summary = flow.summarise()
     if summary is not None:
         summaries[owner.name] = summary

@@ -78,7 +78,7 @@ class InitActivationMismatch:
                 wanted.append(None)
                 yield finding
             return
-        mismatched: dict[tuple[str, float | None], list[Submodule]] = {}
+        mismatched: dict[tuple[str, float | None, ConsumerKind], list[Submodule]] = {}
         judged, several = 0, False
         for layer in op.effective_layers():
             if layer.kind is not LayerKind.DENSE:
@@ -96,15 +96,15 @@ class InitActivationMismatch:
             family = knowledge.ACTIVATIONS[activation].family
             if intent not in knowledge.COMPATIBLE_INTENTS[family]:
                 assert consumer is not None
-                mismatched.setdefault((activation, consumer.slope), []).append(layer)
-        for (activation, slope), layers in mismatched.items():
+                mismatched.setdefault((activation, consumer.slope, consumer.kind), []).append(layer)
+        for (activation, slope, kind), layers in mismatched.items():
             whole_site = judged == len(layers) and len(mismatched) == 1 and not several
             text = self._replacement(model, op, activation, slope) if whole_site else None
             wanted.append(text)
             fix = None
             if text is not None and op.written is None:  # reported where it is written
                 fix = Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
-            yield Finding.at(op, self._layers_message(model, op, intent, activation, layers), fix=fix)
+            yield Finding.at(op, self._layers_message(model, op, intent, activation, kind, layers), fix=fix)
 
     def _raw_weight(self, model: FileModel, op: InitOp, intent: str) -> Iterator[Finding]:
         """A bare Parameter multiplying the signal (``relu(x @ self.w)``): its product's consumer decides."""
@@ -114,17 +114,17 @@ class InitActivationMismatch:
                 or intent in knowledge.COMPATIBLE_INTENTS[knowledge.ACTIVATIONS[activation].family]:
             return
         assert op.target is not None
-        where = f"the product with {op.target.param} (a raw weight matrix) feeds {_shown(activation)}"
+        where = f"the product with {op.target.param} (a raw weight matrix) feeds {_shown(activation, consumer.kind)}"
         # No fix: which dimension is the fan-in depends on how the product is written.
         yield Finding.at(op, self._message(model, op, intent, activation, where))
 
     def _layers_message(self, model: FileModel, op: InitOp, intent: str, activation: str,
-                        layers: list[Submodule]) -> str:
+                        kind: ConsumerKind, layers: list[Submodule]) -> str:
         if len(layers) == 1:
-            where = f"{layers[0].path} ({layer_label(model, layers[0])}) feeds {_shown(activation)}"
+            where = f"{layers[0].path} ({layer_label(model, layers[0])}) feeds {_shown(activation, kind)}"
         else:
             kinds, names = layer_list(layers)
-            where = f"it reaches {len(layers)} {kinds} layers that feed {_shown(activation)}: {names}"
+            where = f"it reaches {len(layers)} {kinds} layers that feed {_shown(activation, kind)}: {names}"
         return self._message(model, op, intent, activation, where)
 
     def _message(self, model: FileModel, op: InitOp, intent: str, activation: str, where: str) -> str:
@@ -158,5 +158,13 @@ def _as_written(model: FileModel, op: InitOp) -> InitOp | None:
     return None
 
 
-def _shown(activation: str) -> str:
-    return "no activation (it is the model's output)" if activation == "linear" else activation
+#: Why a layer's output meets no activation, by what takes it.
+_NO_ACTIVATION = {
+    ConsumerKind.OUTPUT: "it is the model's output",
+    ConsumerKind.RESIDUAL: "it is summed into the model's output",
+    ConsumerKind.LAYER: "another layer takes it directly",
+}
+
+
+def _shown(activation: str, kind: ConsumerKind) -> str:
+    return f"no activation ({_NO_ACTIVATION[kind]})" if activation == "linear" else activation

@@ -98,9 +98,9 @@ def _family(consumer: Consumer) -> str | None:
     return consumer.kind
 
 
-#: Consumers that apply no nonlinearity to the layer's output: the model's output, a sum that
-#: is the model's output.
-LINEAR_CONSUMERS = frozenset({ConsumerKind.OUTPUT, ConsumerKind.RESIDUAL})
+#: Consumers that apply no nonlinearity to the layer's output and are judged as such: the
+#: model's output. (A sum with another tensor is left to what follows the sum.)
+LINEAR_CONSUMERS = frozenset({ConsumerKind.OUTPUT})
 
 
 def activation_name(consumer: Consumer) -> str | None:

@@ -161,7 +161,6 @@ def _as_written(model: FileModel, op: InitOp) -> InitOp | None:
 #: Why a layer's output meets no activation, by what takes it.
 _NO_ACTIVATION = {
     ConsumerKind.OUTPUT: "it is the model's output",
-    ConsumerKind.RESIDUAL: "it is summed into the model's output",
     ConsumerKind.LAYER: "another layer takes it directly",
 }
 

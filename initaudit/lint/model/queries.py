@@ -12,7 +12,7 @@ from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
-from initaudit.lint.model.targets import execution_key
+from initaudit.lint.model.targets import execution_key, written_tensor
 
 
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
@@ -388,20 +388,8 @@ def _over_own_parameters(loop: cst.For, op: InitOp) -> bool:
             and iterated.func.attr.value in ("parameters", "named_parameters")):
         return False
     variable = loop.target.elements[-1].value if isinstance(loop.target, cst.Tuple) else loop.target
-    written = _whole_tensor(op.target_node)
+    written = written_tensor(op.target_node) if op.target_node is not None else None
     return isinstance(variable, cst.Name) and isinstance(written, cst.Name) and written.value == variable.value
-
-
-def _whole_tensor(node: cst.BaseExpression | None) -> cst.BaseExpression | None:
-    """``p`` of ``p.data`` or ``p.detach()``: the same storage, written whole (not ``p[0]``)."""
-    while True:
-        if isinstance(node, cst.Attribute) and node.attr.value == "data":
-            node = node.value
-        elif isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute) \
-                and node.func.attr.value == "detach":
-            node = node.func.value
-        else:
-            return node
 
 
 def _reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:

@@ -608,7 +608,7 @@ def _chained_factory_ops(model: CollectedFile, call: HelperCall, ops: list[InitO
             return
         local = _returned_name(source, inner)
         for op in ops:
-            node = _strip(op.target_node) if op.scope_node is inner and op.target_node is not None else None
+            node = written_tensor(op.target_node) if op.scope_node is inner and op.target_node is not None else None
             if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == local:
                 yield _at_call(model, op, call, Target(call.owner, (call.passed,), node.attr.value), ops)
         name = source.factory_chain.get(name)
@@ -661,7 +661,7 @@ def _bind(function: cst.FunctionDef, call: cst.Call, skip_self: bool) -> dict[st
 def _bound_target(model: CollectedFile, op: InitOp, call: HelperCall,
                   bound: dict[str, cst.BaseExpression]) -> Target | None:
     """The target of ``op`` with the helper's parameters replaced by the call's arguments."""
-    node = _strip(op.target_node) if op.target_node is not None else None
+    node = written_tensor(op.target_node) if op.target_node is not None else None
     at_call = dataclasses.replace(op, owner=call.owner, loops=call.loops, conditions=call.conditions)
     if call.passed is not None and isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
             and isinstance(op.scope_node, cst.FunctionDef) and node.value.value == _returned_name(model, op.scope_node):
@@ -695,7 +695,7 @@ def _by_class_at_call(model: CollectedFile, op: InitOp, call: HelperCall,
     """A helper called by a function that tests its module's class (``if isinstance(m, nn.Linear):
     init_normal(m.weight, std=s)``) writes, through the tensor the call hands it, the layers of
     the classes tested there, as if the caller wrote it (``_by_class``)."""
-    node = _strip(op.target_node) if op.target_node is not None else None
+    node = written_tensor(op.target_node) if op.target_node is not None else None
     if not call.enclosing or not isinstance(node, cst.Name) or node.value not in bound:
         return None
     written_there = dataclasses.replace(op, owner=call.owner, method=call.method, target_node=bound[node.value],
@@ -826,7 +826,7 @@ def _wrapped_ops(model: CollectedFile, source: CollectedFile, function: cst.Func
         if depth < _HELPER_DEPTH:
             inner += _wrapped_ops(model, source, wrapper, ops, depth + 1)
         for op in inner:
-            node = _strip(op.target_node) if op.target_node is not None else None
+            node = written_tensor(op.target_node) if op.target_node is not None else None
             if isinstance(node, cst.Name) and node.value in bound:
                 written = dataclasses.replace(op, owner=call.owner, method=call.method, target_node=bound[node.value],
                                               scope_node=function, enclosing=call.enclosing,
@@ -854,7 +854,7 @@ def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parame
     """What ``op`` writes in the modules ``owner.apply`` reaches: layers of ``owner``, so that a
     later write of the same layer in that class supersedes it."""
     assert op.owner is not None and op.target_node is not None
-    node = _strip(op.target_node)
+    node = written_tensor(op.target_node)
     if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
             and node.value.value == parameter):
         return None
@@ -865,8 +865,8 @@ def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parame
 # ------------------------------------------------------------------------ direct targets
 
 
-def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``w.data`` / ``w.detach()`` write to ``w``."""
+def written_tensor(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``w`` of ``w.data`` / ``w.detach()``: the same storage, written whole (not ``w[0]``)."""
     while True:
         if isinstance(node, cst.Attribute) and node.attr.value == "data":
             node = node.value
@@ -880,7 +880,7 @@ def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
 def _target(model: CollectedFile, op: InitOp) -> Target | None:
     owner = op.owner
     assert owner is not None and op.target_node is not None
-    node = _strip(op.target_node)
+    node = written_tensor(op.target_node)
     if isinstance(node, cst.Name):
         return _parameter_loop_target(model, op, node.value)
     if not isinstance(node, cst.Attribute):
@@ -1458,7 +1458,7 @@ def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
     if function is None or op.owner is None or op.target_node is None or op.method == "forward" \
             or op.via is InitVia.PARAMETER:
         return None
-    node = _strip(op.target_node)
+    node = written_tensor(op.target_node)
     parameter = _module_parameter(function)
     if parameter is None or not (isinstance(node, cst.Attribute) and _is_name(node.value, parameter)) \
             or not node.attr.value.startswith(("weight", "bias", "in_proj")) or _enclosing_loop(op, parameter):

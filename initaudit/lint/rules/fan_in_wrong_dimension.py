@@ -20,7 +20,7 @@ from initaudit.lint.model.modules import (
     literal_number,
 )
 from initaudit.lint.model.queries import assignments, describe_layers, layer_list
-from initaudit.lint.model.targets import target_of
+from initaudit.lint.model.targets import target_of, written_tensor
 from initaudit.lint.rules.base import Finding, rule
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")
@@ -86,7 +86,7 @@ def _square(layer: Submodule) -> bool:
 
 
 def _weight_context(model: FileModel, op: InitOp) -> _Context:
-    tensors = [_strip(op.target_node), *_passed_tensor(op)]
+    tensors = [_written(op.target_node), *_passed_tensor(op)]
     modules = frozenset(model.source(tensor.value) for tensor in tensors if isinstance(tensor, cst.Attribute))
     # The arguments a helper's call binds are read where the call is written (``std=stddev``).
     return _Context(frozenset(model.source(tensor) for tensor in tensors), modules, frozenset(),
@@ -96,12 +96,12 @@ def _weight_context(model: FileModel, op: InitOp) -> _Context:
 def _passed_tensor(op: InitOp) -> tuple[cst.BaseExpression, ...]:
     """For a helper's operation reported at the call that runs it: the argument that call binds
     to the helper's tensor parameter (``m.weight.data``), stripped."""
-    tensor = _strip(op.target_node)
+    tensor = _written(op.target_node)
     if not op.called_from or op.written is None or not isinstance(op.node, cst.Call) \
             or op.scope_node is None or not isinstance(tensor, cst.Name):
         return ()
     passed = bind(op.scope_node, op.node, skip_self=isinstance(op.node.func, cst.Attribute)).get(tensor.value)
-    return () if passed is None else (_strip(passed),)
+    return () if passed is None else (_written(passed),)
 
 
 def _fan_in_from_dim0(model: FileModel, op: InitOp, context: _Context) -> Iterator[_Evidence]:
@@ -209,7 +209,7 @@ def _dim0(model: FileModel, node: cst.BaseExpression, context: _Context, seen: f
 def _is(model: FileModel, node: cst.BaseExpression, sources: frozenset[str], context: _Context,
         seen: frozenset[str]) -> bool:
     """``node`` is one of ``sources``, directly or through a variable (``w = m.weight``)."""
-    node = _strip(node)
+    node = _written(node)
     if isinstance(node, cst.Name) and node.value not in seen and any(
             _is(model, assign.value, sources, context, seen | {node.value})
             for assign in context.assigned.get(node.value, ())):
@@ -283,7 +283,7 @@ def _shape_helper(model: FileModel, op: InitOp) -> Iterator[tuple[InitOp, _Evide
     given, its scale from dimension 0 of that shape. Yields the evidence, the shape parameter
     and the parameters that override the fan-in (``fanin``)."""
     function = op.scope_node
-    made = _strip(op.target_node) if op.target_node is not None else None
+    made = _written(op.target_node) if op.target_node is not None else None
     if function is None or model.functions.get(function.name.value) is not function \
             or not isinstance(made, cst.Call) or not made.args \
             or not any(n in knowledge.SHAPE_FACTORIES for n in model.names(made.func)):
@@ -349,17 +349,9 @@ def _shape_of(node: cst.BaseExpression | None) -> cst.BaseExpression | None:
 # ------------------------------------------------------------------------ small helpers
 
 
-def _strip(node: cst.BaseExpression | None) -> cst.BaseExpression:
-    """``w.data`` / ``w.detach()`` are ``w``."""
+def _written(node: cst.BaseExpression | None) -> cst.BaseExpression:
     assert node is not None
-    while True:
-        if isinstance(node, cst.Attribute) and node.attr.value == "data":
-            node = node.value
-        elif isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute) \
-                and node.func.attr.value == "detach":
-            node = node.func.value
-        else:
-            return node
+    return written_tensor(node)
 
 
 def _names_in(node: cst.CSTNode) -> Iterator[cst.Name]:

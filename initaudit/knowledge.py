@@ -72,6 +72,8 @@ DEPRECATED_ALIASES: dict[str, str] = {
 }
 
 INIT_MODULE = "torch.nn.init"
+#: How a dotted name under ``INIT_MODULE`` starts (``torch.nn.init.zeros_``).
+INIT_PREFIX = INIT_MODULE + "."
 
 
 # --------------------------------------------------------------------------- gains and fans

@@ -34,13 +34,12 @@ from initaudit.lint.model.modules import (
     tensor_behind,
     torch_nn_class,
 )
+from initaudit.lint.model.deprecated_names import DeprecatedNames
 from initaudit.lint.model.names import NameResolver
+from initaudit.lint.model.walk_context import WalkContext
 from initaudit.lint.parse.walk import walk
 
-INIT_PREFIX = knowledge.INIT_MODULE + "."
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
-_NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
-            "torch.autograd.grad_mode.no_grad")
 #: The parameters of the in-place random draws: (position, keyword, the init function's name).
 _DRAW_PARAMETERS: dict[str, list[tuple[int, str, str]]] = {
     "normal_": [(0, "mean", "mean"), (1, "std", "std")],
@@ -50,9 +49,6 @@ _DRAW_PARAMETERS: dict[str, list[tuple[int, str, str]]] = {
 _GROWING_METHODS = ("append", "extend", "add_module")
 #: Modules no project file can be: calls of their functions are no helper calls.
 _INSTALLED = ("torch.", "math.", "numpy.", "functools.", "builtins.")
-#: Deprecated ``torch.nn.init`` names and their replacements, as variables an IA104 fix renames.
-_ALIAS_SPELLINGS = frozenset(knowledge.DEPRECATED_ALIASES) | frozenset(knowledge.DEPRECATED_ALIASES.values())
-
 
 
 class ParsedFile(Protocol):
@@ -155,10 +151,14 @@ def _mark_components(collector: _Collector) -> None:
         classes[name].is_root = False
 
 
-class _Collector:
-    """The single traversal: gathers the facts as written; targets are resolved after it."""
+class _Collector(WalkContext, DeprecatedNames):
+    """The single traversal: gathers the facts as written; targets are resolved after it. Where
+    the walk is (tests, loops, ``no_grad``) is ``WalkContext``'s; deprecated names are
+    ``DeprecatedNames``'."""
 
     def __init__(self, model: ParsedFile) -> None:
+        WalkContext.__init__(self, model.names)
+        DeprecatedNames.__init__(self, model.names)
         self._model = model
         self.classes: dict[str, ModuleClass] = {}
         self.scopes: list[ModuleClass] = [ModuleClass("<module>", model.module)]
@@ -166,9 +166,6 @@ class _Collector:
         self.overwrites: list[InitOp] = []
         #: The expression last assigned to each local name of the function being read.
         self._local_values: dict[str, cst.BaseExpression] = {}
-        #: Open ``try`` bodies whose handlers swallow an init's ValueError.
-        self._tries: list[tuple[cst.Try, int]] = []
-        self._handlers: list[cst.CSTNode] = []  # the except clauses open where the walk is
         #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
         self.constructions: dict[str, list[dict[str, str | None]]] = {}
         #: ``self.extras = nn.ModuleList(extras)`` in ``__init__``: a holder filled from the
@@ -182,18 +179,11 @@ class _Collector:
         self._rebound: dict[int, dict[str, str]] = {}
         #: Expressions made by reading a helper's returned tuple, by id (``FileModel.stand_ins``).
         self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
-        self.deprecated_refs: list[DeprecatedRef] = []
-        self.deprecated_imports: dict[str, list[cst.Name]] = {}
-        self.import_local_names: dict[int, str] = {}
-        self.alias_variables: dict[str, list[cst.Name]] = {}
-        self._not_variables: set[int] = set()  # ids of attribute and keyword Names
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
         self.helper_calls: list[HelperCall] = []
         self.call_sites: dict[int, tuple[int, str | None]] = {}
-        self._deprecated_locals: set[str] = set()
-        self._callees: set[int] = set()
         self.dispatched: set[str] = set()
         self.components: set[str] = set()
         self._instances: dict[tuple[int, str], str] = {}
@@ -201,12 +191,6 @@ class _Collector:
         self._applied_to: dict[int, cst.BaseExpression] = {}
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
-        self._conditions: list[tuple[cst.If, bool, int]] = []
-        #: Length of ``_conditions`` when each open block began: an ``if ...: return`` guard
-        #: holds for the rest of its block only.
-        self._block_starts: list[int] = []
-        self._loops: list[cst.For] = []
-        self._no_grad = 0
         self._seq = 0
         self._local_classes = _ClassNames(
             frozenset(n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)), model)
@@ -307,119 +291,9 @@ class _Collector:
             return self._functions[-1][0].name.value
         return None
 
-    # ---------------------------------------------------------------- control flow context
-
-    def visit_If_body(self, node: cst.If) -> None:
-        self._conditions.append((node, True, len(self._loops)))
-
-    def leave_If_body(self, node: cst.If) -> None:
-        self._conditions.pop()
-
-    def visit_If_orelse(self, node: cst.If) -> None:
-        self._conditions.append((node, False, len(self._loops)))
-
-    def leave_If_orelse(self, node: cst.If) -> None:
-        self._conditions.pop()
-
-    def leave_If(self, original_node: cst.If) -> None:
-        # ``if not isinstance(m, nn.Linear): return`` guards the statements after it.
-        if _always_exits(original_node.body):
-            self._conditions.append((original_node, False, len(self._loops)))
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._block_starts.append(len(self._conditions))
-
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
-        del self._conditions[self._block_starts.pop():]
-
-    def visit_For_body(self, node: cst.For) -> None:
-        self._loops.append(node)
-
-    def leave_For_body(self, node: cst.For) -> None:
-        self._loops.pop()
-
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        self._handlers.append(node)
-
-    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
-        self._handlers.pop()
-
-    visit_ExceptStarHandler = visit_ExceptHandler
-    leave_ExceptStarHandler = leave_ExceptHandler
-
-    def visit_Try_body(self, node: cst.Try) -> None:
-        if any(_swallows_init_errors(handler) for handler in node.handlers):
-            self._tries.append((node, len(self._loops)))
-
-    def leave_Try_body(self, node: cst.Try) -> None:
-        if self._tries and self._tries[-1][0] is node:
-            self._tries.pop()
-
-    def visit_With(self, node: cst.With) -> None:
-        if any(self._is_no_grad(item.item) for item in node.items):
-            self._no_grad += 1
-
-    def leave_With(self, original_node: cst.With) -> None:
-        if any(self._is_no_grad(item.item) for item in original_node.items):
-            self._no_grad -= 1
-
-    def _is_no_grad(self, node: cst.BaseExpression) -> bool:
-        func = node.func if isinstance(node, cst.Call) else node
-        return any(name in _NO_GRAD for name in self._model.names(func))
-
-    # ---------------------------------------------------------------- imports and names
-
-    def visit_ImportFrom(self, node: cst.ImportFrom | cst.LazyImportFrom) -> bool:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-            return False
-        if cst.helpers.get_full_name_for_node(node.module) != knowledge.INIT_MODULE:
-            return False
-        for alias in node.names:
-            name = alias.name
-            if isinstance(name, cst.Name) and name.value in knowledge.DEPRECATED_ALIASES:
-                self.deprecated_imports.setdefault(name.value, []).append(name)
-                local = alias.asname.name if alias.asname is not None else name
-                if isinstance(local, cst.Name):
-                    self.import_local_names[id(name)] = local.value
-                    self._deprecated_locals.add(local.value)
-        return False
-
-    visit_LazyImportFrom = visit_ImportFrom
-
-    def visit_Import(self, node: cst.Import | cst.LazyImport) -> bool:
-        return False
-
-    visit_LazyImport = visit_Import
-
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._not_variables.add(id(node.keyword))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._not_variables.add(id(node.attr))
-        if node.attr.value in knowledge.DEPRECATED_ALIASES:
-            self._deprecated(node, node.attr.value, node.attr)
-
     def visit_Name(self, node: cst.Name) -> None:
         self._model.resolver.note(node)
-        if node.value in _ALIAS_SPELLINGS and id(node) not in self._not_variables:
-            self.alias_variables.setdefault(node.value, []).append(node)
-        if (node.value in knowledge.DEPRECATED_ALIASES or node.value in self._deprecated_locals) \
-                and self._is_called(node):
-            for name in self._model.names(node):
-                alias = name[len(INIT_PREFIX):] if name.startswith(INIT_PREFIX) else ""
-                if alias in knowledge.DEPRECATED_ALIASES:
-                    self.deprecated_refs.append(DeprecatedRef(node, alias, node, True))
-                    return
-
-    def _deprecated(self, node: cst.Attribute, alias: str, rename: cst.Name) -> None:
-        if self._is_called(node) and INIT_PREFIX + alias in self._model.names(node):
-            self.deprecated_refs.append(DeprecatedRef(node, alias, rename, False))
-
-    def _is_called(self, node: cst.BaseExpression) -> bool:
-        """Only calls count: a registry that lists the old functions (as torch's own overrides
-        table does) does not use them."""
-        return id(node) in self._callees
+        DeprecatedNames.visit_Name(self, node)
 
     # ---------------------------------------------------------------- assignments and calls
 
@@ -621,8 +495,8 @@ class _Collector:
             if built in knowledge.WEIGHT_LAYERS or built in knowledge.NORM_LAYERS:
                 self.forward_layers.append((node, owner, bool(self._conditions)))
         for name in self._model.names(node.func):
-            if name.startswith(INIT_PREFIX):
-                function = name[len(INIT_PREFIX):]
+            if name.startswith(knowledge.INIT_PREFIX):
+                function = name[len(knowledge.INIT_PREFIX):]
                 function = knowledge.DEPRECATED_ALIASES.get(function, function)
                 if function in knowledge.INIT_FUNCTIONS:
                     self._record(node, function, InitVia.INIT, _bind_init_args(self._unpacked_returns(node), function),
@@ -977,15 +851,6 @@ def _module_itself(node: cst.BaseExpression) -> cst.BaseExpression:
     return node
 
 
-def _swallows_init_errors(handler: cst.ExceptHandler) -> bool:
-    """``except:``, ``except Exception:``, ``except (ValueError, KeyError):``."""
-    if handler.type is None:
-        return True
-    caught = [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
-    return any((e.value if isinstance(e, cst.Name) else e.attr.value if isinstance(e, cst.Attribute) else None)
-               in knowledge.INIT_ERRORS for e in caught)
-
-
 def _type_argument_attributes(collector: _Collector) -> None:
     """``self.encoder = encoder``: a module of the class every construction in the file passes."""
     for name, sites in collector.constructions.items():
@@ -1037,17 +902,6 @@ def _filled(collector: _Collector, value: cst.Call, site: Bound) -> cst.BaseExpr
             if function is not None else None
         bound[parameter] = cst.List([cst.Element(item) for item in items]) if items is not None else argument_value
     return substitute(value, bound, collector.stand_ins)
-
-
-def _always_exits(body: cst.BaseSuite) -> bool:
-    """Whether a block ends by leaving its function or loop iteration (return, continue, raise, break)."""
-    if isinstance(body, cst.IndentedBlock):
-        if not body.body or not isinstance(body.body[-1], cst.SimpleStatementLine):
-            return False
-        statements: Sequence[cst.BaseSmallStatement] = body.body[-1].body
-    else:
-        statements = body.body
-    return bool(statements) and isinstance(statements[-1], (cst.Return, cst.Continue, cst.Raise, cst.Break))
 
 
 def _self_attribute_name(node: cst.BaseExpression) -> str | None:

@@ -9,7 +9,6 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Edit, Fix
-from initaudit.lint.model.collect import INIT_PREFIX
 from initaudit.lint.model.facts import DeprecatedRef
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.rules.base import Finding, rule
@@ -67,16 +66,16 @@ def _import_edits(model: FileModel, local: str) -> tuple[Edit, ...]:
     if tokens[0].value != local:
         return tuple(model.replace(token, knowledge.DEPRECATED_ALIASES[token.value]) for token in tokens)
     new = knowledge.DEPRECATED_ALIASES[local]
-    uses = [name for name in model.alias_variables.get(local, []) if INIT_PREFIX + local in model.names(name)]
+    uses = [name for name in model.alias_variables.get(local, []) if knowledge.INIT_PREFIX + local in model.names(name)]
     if _can_rename(model, local, new, uses):
         return tuple(model.replace(node, new) for node in [*tokens, *uses])
     return tuple(model.replace(token, f"{new} as {local}") for token in tokens)
 
 
 def _can_rename(model: FileModel, old: str, new: str, uses: list[cst.Name]) -> bool:
-    if any(model.names(name) != {INIT_PREFIX + old} for name in uses):
+    if any(model.names(name) != {knowledge.INIT_PREFIX + old} for name in uses):
         return False
-    if any(model.names(name) != {INIT_PREFIX + new} for name in model.alias_variables.get(new, [])):
+    if any(model.names(name) != {knowledge.INIT_PREFIX + new} for name in model.alias_variables.get(new, [])):
         return False
     if re.search(rf"\bnonlocal\b[^\n\r]*\b{old}\b", model.text):  # rebound from inside: bound both ways
         return False

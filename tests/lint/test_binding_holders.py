@@ -4,7 +4,6 @@ calls, layers handed to a constructor, and script code that redraws a built mode
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import libcst as cst
@@ -14,14 +13,7 @@ from initaudit.config import Config
 from initaudit.lint.model.binding import bind
 from initaudit.lint.run.runner import run_lint
 from tests.lint.selection import selecting
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
+from tests.lint.test_project import write
 
 
 def findings(root: Path, files: dict[str, str], *rules: str) -> list[tuple[str, int, str]]:

@@ -161,21 +161,11 @@ def constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpre
     for side in (test.left, test.comparisons[0].comparator):
         if isinstance(side, cst.Name) and side.value in defaults:
             side = defaults[side.value]
-        value = _literal(side)
-        if value is _UNKNOWN:
+        if not isinstance(side, cst.SimpleString):
             return None
-        values.append(value)
+        values.append(side.evaluated_value)
     equal = values[0] == values[1]
     return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
-
-
-#: What ``_literal`` answers for an expression that is not a string literal.
-_UNKNOWN = object()
-
-
-def _literal(node: cst.BaseExpression | None) -> object:
-    """The value of a string literal; ``_UNKNOWN`` otherwise."""
-    return node.evaluated_value if isinstance(node, cst.SimpleString) else _UNKNOWN
 
 
 def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
 from initaudit.lint.files.prefilter import may_have_findings
+from initaudit.lint.parse.screen import may_initialise
 
 
 def test_prefilter_never_drops_a_finding() -> None:
@@ -26,7 +28,7 @@ def test_prefilter_never_drops_a_finding() -> None:
                 b"        self.w = P(torch.zeros(4, 4))\n    def forward(self, x):\n"
                 b"        return torch.relu(x @ self.w)\n",
                 b"import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n"
-                b"        return nn.BatchNorm1d(4)(x)\n"]
+                b"        return nn.BatchNorm1d(4)(x)\n", *_SCREENED]
     assert len(sources) > 15
     for data in sources:
         fast = lint_file("f.py", data, Config(), prefilter=True)
@@ -69,6 +71,40 @@ def test_prefilter_never_drops_a_finding() -> None:
 ])
 def test_trigger_text_outside_strings_and_comments(code: str, expected: bool) -> None:
     assert may_have_findings(code) is expected
+
+
+#: Sources that pass the text prefilter; the syntax tree decides. Each is also checked above with
+#: and without the prefilter.
+_SCREENED = [
+    b"import torch\nfrom torch.nn import *\nclass M(Module):\n    def __init__(self):\n        super().__init__()\n"
+    b"        self.fc = Linear(4, 4)\n        init.zeros_(self.fc.weight)\n    def forward(self, x):\n"
+    b"        return torch.relu(self.fc(x))\n",
+    b"import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    b"        self.w = torch.nn.Parameter(torch.empty(4, 4))\n"
+    b"        self.w.copy_(src=torch.zeros(4, 4))\n",
+    b"import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self, init=None):\n        super().__init__()\n"
+    b"        self.fc = nn.Linear(4, 4)\n        self.fc.weight.data.copy_(self.fc.weight.data.clone())\n",
+    b"from torch.nn.init import zeros_ as z\nimport torch.nn as nn\nfc = nn.Linear(4, 4)\nz(fc.weight)\n",
+]
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("import torch.nn as nn\nnn.init.zeros_(w)\n", True),
+    ("from torch.nn import init as I\nI.zeros_(w)\n", True),
+    ("from torch.nn.init import zeros_\n", True),
+    ("import torch.nn.init\n", True),
+    ("w.data.fill_(0.5)\n", True),
+    ("w.copy_(torch.ones(3))\n", True),
+    ("w.copy_(src=torch.ones(3))\n", True),
+    ("from torch.nn import Parameter\n", True),
+    ("w = nn.Parameter(x)\n", True),
+    # The words as something else: a variable, a keyword, a copy between tensors.
+    ("def build(init=None, step=0):\n    return make(init=init)\n", False),
+    ("out.copy_(src)\nbuf.copy_(other, non_blocking=True)\n", False),
+    ("self.initialise()\ninit_weights = 1\n", False),
+])
+def test_syntax_tree_screen(code: str, expected: bool) -> None:
+    assert may_initialise(ast.parse(code)) is expected
 
 
 def test_syntax_check_reports_grammar_errors_only_and_stays_quiet(recwarn: pytest.WarningsRecorder) -> None:

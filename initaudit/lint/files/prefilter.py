@@ -53,8 +53,12 @@ _OWN_SUPPRESSION = re.compile(r"(?:noqa|ignore\[)[^\r\n]*\bIA[0-9]", re.IGNORECA
 
 
 def may_have_findings(text: str) -> bool:
-    return (initialising_code(text) or _OWN_SUPPRESSION.search(text) is not None
+    return (initialising_code(text) or has_own_suppression(text)
             or ("forward" in text and builds_layer_in_forward(without_strings(text))))
+
+
+def has_own_suppression(text: str) -> bool:
+    return _OWN_SUPPRESSION.search(text) is not None
 
 
 def builds_layer_in_forward(code: str) -> bool:

@@ -18,7 +18,12 @@ from initaudit.config import Config
 from initaudit.diagnostics import Diagnostic, RelatedLocation, Severity
 from initaudit.lint.files.markdown import Document
 from initaudit.lint.files.notebook import Notebook
-from initaudit.lint.files.prefilter import may_have_findings
+from initaudit.lint.files.prefilter import (
+    builds_layer_in_forward,
+    has_own_suppression,
+    may_have_findings,
+    without_strings,
+)
 from initaudit.lint.files.reader import read_source
 from initaudit.lint.files.source import (
     SourceError,
@@ -37,6 +42,7 @@ from initaudit.lint.parse.nesting import (
     shallow_text,
 )
 from initaudit.lint.parse.reparse import PiecedPositions, Reparser
+from initaudit.lint.parse.screen import may_initialise
 from initaudit.lint.parse.suppression import Suppressions, parse_suppressions
 from initaudit.lint.rules import (
     KNOWN_CODES,
@@ -128,6 +134,9 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
     try:
         if tree is not None:
             check_depth(tree)
+            if prefilter and not _worth_analysing(text, tree, links):
+                result.parsed, result.diagnostics = True, []
+                return
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
             lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes, links, notes,
                                      _parser(reparser, tree)))
@@ -153,6 +162,14 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         result.unfixed_diagnostics = unfixed
     if fixes_applied:
         result.fixed_text, result.fixes_applied = fixed_text, fixes_applied
+
+
+def _worth_analysing(text: str, tree: ast.Module, links: Links | None) -> bool:
+    """The text prefilter asked again of the syntax tree, which tells ``init`` the module from
+    ``init`` a variable, and a copy of a tensor from a copy of a fresh one."""
+    return (may_initialise(tree) or has_own_suppression(text)
+            or ("forward" in text and builds_layer_in_forward(without_strings(text)))
+            or (links is not None and links.calls_initialiser(text)))
 
 
 def _writes_back(source: SourceText | Notebook, data: bytes) -> bool:

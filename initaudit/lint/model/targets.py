@@ -999,13 +999,20 @@ def tests_element(model: CollectedFile, op: InitOp, condition: cst.If) -> bool:
     return False
 
 
+def _around(op: InitOp, depth: int) -> InitOp:
+    """``op`` as seen from the iterable of its loop at ``depth``, which is evaluated before that
+    loop binds its variable: ``for m in m.modules()`` (a helper called on its own loop variable)
+    reads the ``m`` of the loops around it."""
+    return dataclasses.replace(op, loops=op.loops[:depth - 1])
+
+
 def _loop_variable(model: CollectedFile, owner: ModuleClass, op: InitOp, name: str) -> Reach | None:
     """``for m in self.modules(): if isinstance(m, nn.Linear): init(m.weight)``."""
     found = _enclosing_loop(op, name)
     if found is None:
         return None
     depth, loop = found
-    collection = _iterated(model, owner, op, loop.iter, _MODULE_METHODS + _CHILDREN_METHODS)
+    collection = _iterated(model, owner, _around(op, depth), loop.iter, _MODULE_METHODS + _CHILDREN_METHODS)
     if collection is None:
         return None
     modules, narrowed = _narrow(model, op, name, collection, depth)
@@ -1224,7 +1231,7 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
     depth, loop = found
     if isinstance(loop.iter, (cst.List, cst.Tuple)):
         return _listed_tensors(model, op, loop.iter)
-    layers = _iterated(model, owner, op, loop.iter, _PARAMETER_METHODS)
+    layers = _iterated(model, owner, _around(op, depth), loop.iter, _PARAMETER_METHODS)
     if layers is None:
         return None
     if not layers and len(owner.parameters) == 1 and _iterates_self(loop.iter):

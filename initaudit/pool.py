@@ -3,6 +3,7 @@ that kills its worker does not stop the run, and an interrupted run leaves no wo
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -28,7 +29,9 @@ def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: in
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_signals_to_the_parent,
                                    initargs=(os.getpid(),))
         try:
-            for result in pool.map(function, pending, chunksize=chunksize):
+            with _signals_held():
+                results = pool.map(function, pending, chunksize=chunksize)
+            for result in results:
                 done += 1
                 yield result
         except BrokenProcessPool:
@@ -45,13 +48,32 @@ def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: in
         return
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait while the pool forks its workers (all of them, at the first task
+    it is given): an exception a handler raised inside the interpreter's fork hooks would be
+    ignored, the signal lost and a lock left held. They arrive as soon as this ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _leave_signals_to_the_parent(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides and stops the workers,
     # which must die on SIGTERM rather than run the parent's handler. ``parent`` is the pid the
     # parent gave: one killed before this ran is already gone, and os.getppid() would name the
-    # process that adopted this worker.
+    # process that adopted this worker. The signals the parent held while forking are held
+    # here too, until the handlers are set.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
@@ -66,7 +88,15 @@ def _exit_when_orphaned(parent: int) -> None:
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Terminate the workers now instead of waiting for the tasks they are on. The pool may have
     been interrupted while starting one, before it knew of it: every child process is a worker."""
-    pool.shutdown(wait=False, cancel_futures=True)
+    # Tasks still buffered for the workers can never be written once they are gone, and the
+    # interpreter would wait at exit for the thread writing them: the queue is told not to
+    # (taken before shutdown, which drops it).
+    queue = getattr(pool, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
+    # Futures are left pending (not cancelled): the pool's own thread fails them once it sees
+    # the workers gone, and failing a cancelled one raises in that thread (CPython 3.11).
+    pool.shutdown(wait=False)
     processes = multiprocessing.active_children()
     for process in processes:
         process.terminate()

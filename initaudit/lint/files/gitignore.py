@@ -33,6 +33,7 @@ class GitIgnore:
     def __init__(self, project_root: Path) -> None:
         self._project_root = _absolute(project_root)
         self._specs: dict[Path, list[Rule] | None] = {}
+        self._gitignores_in: dict[Path, list[tuple[Path, list[Rule]]]] = {}
 
     def ignored(self, path: Path, is_dir: bool, named: Path | None = None) -> bool:
         """Whether git ignores ``path``, found in a walk of the directory ``named`` (None: the
@@ -40,19 +41,24 @@ class GitIgnore:
         path = _absolute(path)
         named = None if named is None else _absolute(named)
         root = repository_root(path.parent)
-        top = root or self._project_root
-        directory = path.parent
-        while True:
-            decision = self._decide(self._spec(directory / ".gitignore"), directory, path, is_dir, named)
+        for directory, spec in self._gitignores(path.parent, root or self._project_root):
+            decision = self._decide(spec, directory, path, is_dir, named)
             if decision is not None:
                 return decision
-            if directory == top or directory.parent == directory:
-                break
-            directory = directory.parent
         if root is None:
             return False
         exclude = self._spec(root / ".git" / "info" / "exclude")
         return self._decide(exclude, root, path, is_dir, named) or False
+
+    def _gitignores(self, directory: Path, top: Path) -> list[tuple[Path, list[Rule]]]:
+        """The ``.gitignore`` files with patterns from ``directory`` up to ``top``, the deepest
+        first; found once per directory (most directories have none)."""
+        found = self._gitignores_in.get(directory)
+        if found is None:
+            own = self._spec(directory / ".gitignore")
+            above = [] if directory == top or directory.parent == directory else self._gitignores(directory.parent, top)
+            found = self._gitignores_in[directory] = [(directory, own), *above] if own is not None else above
+        return found
 
     def _spec(self, file: Path) -> list[Rule] | None:
         """The patterns of ``file``; as git does, one that is a symbolic link is not read (nor

@@ -191,3 +191,37 @@ def test_a_forked_child_ends_quietly_on_a_signal_even_with_the_parents_handler(n
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                             preexec_fn=_as_in_a_terminal)
     assert result.stdout.strip() == "True" and "Traceback" not in result.stderr, result.stderr
+
+
+_SIGNAL_WHILE_FORKING = """
+import os, signal, sys
+from initaudit.cli import _install_signal_handlers
+from initaudit.pool import run_in_processes
+
+_install_signal_handlers()
+sent = []
+
+
+def send_once() -> None:  # runs in the parent right after each fork of a worker
+    if not sent:
+        sent.append(True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+os.register_at_fork(after_in_parent=send_once)
+try:
+    list(run_in_processes(abs, list(range(-64, 0)), 2, 1, lambda task: None))
+except KeyboardInterrupt as exc:
+    print(type(exc).__name__)
+    sys.exit(0)
+print("finished")
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="signals cannot be held here")
+def test_a_signal_that_arrives_while_a_worker_is_forked_still_stops_the_run() -> None:
+    """Raised inside the interpreter's fork hooks, the handler's exception would be ignored and
+    the signal lost; held until the workers are forked, it stops the run."""
+    done = subprocess.run([sys.executable, "-c", _SIGNAL_WHILE_FORKING], capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "Terminated"), done.stderr

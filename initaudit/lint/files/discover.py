@@ -89,10 +89,12 @@ class _Walk:
         self._config = config
         self._gitignore = GitIgnore(config.root) if config.respect_gitignore else None
 
-    def _excluded(self, path: Path, relative: str, is_dir: bool, named: Path | None = None) -> bool:
-        """``named``: the directory named on the command line whose walk met ``path``."""
+    def _excluded(self, path: Path, relative: str, is_dir: bool, named: Path | None = None,
+                  gitignored: bool = True) -> bool:
+        """``named``: the directory named on the command line whose walk met ``path``;
+        ``gitignored``: whether a pattern file may apply to it."""
         return (self._config.excluded(path.name, relative, str(path)) or path.name == _CHECKPOINTS
-                or (self._gitignore is not None and self._gitignore.ignored(path, is_dir, named)))
+                or (gitignored and self._gitignore is not None and self._gitignore.ignored(path, is_dir, named)))
 
     def excluded_explicitly(self, path: Path) -> bool:
         """Whether a path named on the command line, or a directory above it inside the project,
@@ -120,12 +122,13 @@ class _Walk:
         except OSError as exc:
             yield Unreadable(directory, _reason(exc))
             return
+        gitignored = self._gitignore is not None and self._gitignore.patterns_apply_in(directory)
         for entry in entries:
             entry_relative = entry.name if relative in ("", ".") else f"{relative}/{entry.name}"
             is_dir = entry.is_dir(follow_symlinks=False)
             if not is_dir and language_of(entry.name, self._config.extension) is None:
                 continue
-            if self._excluded(Path(entry.path), entry_relative, is_dir, named):
+            if self._excluded(Path(entry.path), entry_relative, is_dir, named, gitignored):
                 continue
             if is_dir:
                 yield from self.files(Path(entry.path), entry_relative, named, tree)

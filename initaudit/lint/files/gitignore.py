@@ -50,6 +50,14 @@ class GitIgnore:
         exclude = self._spec(root / ".git" / "info" / "exclude")
         return self._decide(exclude, root, path, is_dir, named) or False
 
+    def patterns_apply_in(self, directory: Path) -> bool:
+        """Whether any pattern file applies to the entries of ``directory``: when none does, a
+        walk need not ask about each of them."""
+        directory = _absolute(directory)
+        root = repository_root(directory)
+        return bool(self._gitignores(directory, root or self._project_root)) or (
+            root is not None and self._spec(root / ".git" / "info" / "exclude") is not None)
+
     def _gitignores(self, directory: Path, top: Path) -> list[tuple[Path, list[Rule]]]:
         """The ``.gitignore`` files with patterns from ``directory`` up to ``top``, the deepest
         first; found once per directory (most directories have none)."""

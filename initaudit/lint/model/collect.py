@@ -510,13 +510,25 @@ class _Collector(WalkContext, DeprecatedNames):
             receiver = self._applied_to.get(id(node), node.func.value)
             self.apply_calls.append(ApplyCall(node, owner, receiver, node.args[0].value, method, self._seq,
                                               tuple(self._loops), tuple(self._conditions)))
-        elif (node.args or id(node) in self._builder.passed) and (isinstance(node.func, cst.Name) or (
-                isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
-                and node.func.value.value == "self") or self._module_function(node.func)):
+        elif self._calls_helper(node):
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
                                                 tuple(self._loops), tuple(self._conditions),
                                                 self._builder.passed.get(id(node)),
                                                 tuple(function for function, _ in self._functions)))
+
+    def _calls_helper(self, node: cst.Call) -> bool:
+        """Whether the call runs a function whose init operations are resolved at it: one of the
+        file or of a module, or a method read from ``self`` or from a class of the file
+        (``Base.init(self, m)``), given arguments; or a method of a module the class holds
+        (``self.mlp.init_weight()``), which needs none."""
+        func = node.func
+        if _method_of_submodule(func):
+            return True
+        if not node.args and id(node) not in self._builder.passed:
+            return False
+        return isinstance(func, cst.Name) or self._module_function(func) or (
+            isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+            and (func.value.value == "self" or func.value.value in self._local_classes.local))
 
     def _handed_back(self, value: cst.BaseExpression) -> cst.BaseExpression | None:
         """The argument of ``helper(arg)`` when that function of the file returns the parameter
@@ -902,6 +914,17 @@ def _filled(collector: _Collector, value: cst.Call, site: Bound) -> cst.BaseExpr
             if function is not None else None
         bound[parameter] = cst.List([cst.Element(item) for item in items]) if items is not None else argument_value
     return substitute(value, bound, collector.stand_ins)
+
+
+def _method_of_submodule(func: cst.BaseExpression) -> bool:
+    """``self.mlp.init_weight`` or ``self.blocks[0].reset``: a method read from a module the
+    class holds, which runs with that module as its ``self``."""
+    if not isinstance(func, cst.Attribute) or not isinstance(func.value, (cst.Attribute, cst.Subscript)):
+        return False
+    root: cst.BaseExpression = func.value
+    while isinstance(root, (cst.Attribute, cst.Subscript)):
+        root = root.value
+    return isinstance(root, cst.Name) and root.value == "self"
 
 
 def _self_attribute_name(node: cst.BaseExpression) -> str | None:

@@ -216,6 +216,7 @@ class CollectedFile(Protocol):
     scopes: Sequence[ModuleClass]
     init_ops: Sequence[InitOp]
     functions: Mapping[str, cst.FunctionDef]
+    apply_calls: Sequence[ApplyCall]
     helper_calls: Sequence[HelperCall]
     factory_chain: Mapping[str, str]
 

@@ -17,7 +17,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, cast
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -189,7 +189,7 @@ def _resolve_targets(model: _Resolving) -> list[InitOp]:
     return [_voided(op, voided) for op in inherited]
 
 
-def _with_target(model: _Resolving, op: InitOp) -> InitOp:
+def _with_target(model: CollectedFile, op: InitOp) -> InitOp:
     if op.owner is not None and op.target_node is not None and op.target is None:
         return dataclasses.replace(op, target=_target(model, op))
     return op
@@ -435,15 +435,18 @@ def _feeds_the_class_output(source: CollectedFile, built: ModuleClass, layer: Su
 def _inherited_ops(model: CollectedFile) -> list[InitOp]:
     """The init operations a class of this file or of another project file runs whenever it is
     built (``_built_with``), as run on the copies of its layers composed into this file's
-    other classes: they come first, so that a later write there voids them."""
+    other classes: they come first, so that a later write there voids them. Each instance
+    runs its own (``self.actor = MLP(...)``, ``self.q = MLP(...)``): a write of one instance
+    voids nothing of the other's."""
     derived = []
     for owner in (*model.classes.values(), *model.scopes):
-        by_origin: dict[str, dict[str, list[Submodule]]] = {}
+        by_instance: dict[tuple[str, str], dict[str, list[Submodule]]] = {}
         for layer in model.layers(owner):
             if layer.local_path is not None and layer.origin != owner.name \
                     and (layer.origin in model.foreign_origins or layer.origin in model.classes):
-                by_origin.setdefault(layer.origin, {}).setdefault(layer.local_path, []).append(layer)
-        for origin, layers in by_origin.items():
+                instance = layer.path[:len(layer.path) - len(layer.local_path)]
+                by_instance.setdefault((layer.origin, instance), {}).setdefault(layer.local_path, []).append(layer)
+        for (origin, _), layers in by_instance.items():
             for source, op, target in _built_with(model, origin):
                 reached = tuple(m for layer in target.layers for m in layers.get(layer.path, []))
                 if reached:
@@ -460,10 +463,18 @@ def _built_with(model: CollectedFile, origin: str) -> Iterator[tuple[CollectedFi
     on its own layers whenever it is built, each with its file and exact target: in ``__init__``
     (an ``apply`` there included), in no loop, under no test but of the class of the module."""
     source: CollectedFile | None
+    ops: Sequence[InitOp]
     if origin in model.foreign_origins:
         built_by = model.foreign_origins[origin].owner
         source = next((m for m in model.foreign_models() if built_by in m.classes.values()), None)
-        ops = source.written_ops if source is not None else []
+        # The file may have been parsed again for a later name: the parse this file imports the
+        # class from holds the nodes its constructions here run (``_constructed_ops``).
+        built_by, source = next(((c, m) for c, m in model.imported_classes.values() if c.name == built_by.name
+                                 and source is not None and _same_file(m, source)), (built_by, source))
+        # Another file's model resolves no targets: its written operations and its ``apply``
+        # calls are resolved here.
+        ops = [*(_with_target(source, op) for op in source.written_ops),
+               *_applied_when_built(source, built_by)] if source is not None else []
     else:
         source, built_by = model, model.classes[origin]
         ops = model.init_ops
@@ -474,9 +485,40 @@ def _built_with(model: CollectedFile, origin: str) -> Iterator[tuple[CollectedFi
         if op.owner is not built_by or op.method != "__init__" or op.loops or op.target_node is None \
                 or op.via is InitVia.PARAMETER or (op.conditions and not guarded_by_class_only(source, op)):
             continue
-        target = op.target if source is model else _target(source, op)
+        target = op.target
         if target is not None and target.exact and target.layers and not target.by_class:
             yield source, op, target
+
+
+def _same_file(one: CollectedFile, other: CollectedFile) -> bool:
+    return one is other or (one.links is not None and other.links is not None and one.links.path == other.links.path)
+
+
+def _applied_when_built(source: CollectedFile, built_by: ModuleClass) -> Iterator[InitOp]:
+    """What the ``apply`` calls written in the ``__init__`` of a class of another file run on
+    its own layers (``self.apply(self._init_weights)``), with a function of that file, as
+    ``_applied_ops`` resolves them there."""
+    for call in source.apply_calls:
+        if call.owner is not built_by or call.method != "__init__" or call.loops or call.conditions:
+            continue
+        callee = _applied_function(source, call)
+        reach = _modules(source, call.owner, call.receiver)
+        if callee is None or reach is None or callee[2] is not source or not callee[0].params.params:
+            continue
+        function, ops, _ = callee
+        parameter = _applied_parameter(function)
+        modules = [m for root in reach[0] for m in root.walk()]
+        for op in ops:
+            if op.scope_node is function and op.target_node is not None:
+                target = _applied_target(source, op, call.owner, parameter, modules)
+                if target is not None:
+                    yield dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
+
+
+def _applied_parameter(function: cst.FunctionDef) -> str:
+    """The parameter ``apply`` hands the module in: the first, after a method's ``self``."""
+    params = [p.name.value for p in function.params.params]
+    return params[1] if params[0] == "self" and len(params) > 1 else params[0]
 
 
 def _applied_ops(model: CollectedFile) -> list[InitOp]:
@@ -489,8 +531,7 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
         if callee is None or reach is None or not callee[0].params.params:
             continue
         function, ops, source = callee
-        params = [p.name.value for p in function.params.params]
-        parameter = params[1] if params[0] == "self" and len(params) > 1 else params[0]
+        parameter = _applied_parameter(function)
         modules = [m for root in reach[0] for m in root.walk()]
         values = _partial_values(model, call, function)
         for op in (*ops, *_wrapped_ops(model, source, function, ops)):
@@ -552,7 +593,45 @@ def _helper_ops(model: CollectedFile) -> list[InitOp]:
         written_in.setdefault(id(call.owner.node), []).append(call)
     for call in model.helper_calls:
         derived.extend(_called_ops(model, call, call, 1, written_in))
+        derived.extend(_submodule_method_ops(model, call))
     return derived
+
+
+def _submodule_method_ops(model: CollectedFile, call: HelperCall) -> Iterator[InitOp]:
+    """``self.mlp.init_weight()``: the init operations of a method of the class of a module the
+    caller holds, written in another project file, run with ``self`` bound to that module (and
+    its other parameters to the call's arguments) and reported at the call. A class of this file
+    has its method judged where it is written, on its own layers, once."""
+    found = _submodule_method(model, call)
+    if found is None:
+        return
+    function, ops = found
+    assert isinstance(call.function, cst.Attribute)
+    bound = {**_bind(function, call.node, skip_self=True), "self": call.function.value}
+    for op in ops:
+        if op.scope_node is not function or op.target_node is None:
+            continue
+        loops = _unrolled(tuple(_substituted(loop, bound) for loop in op.loops))
+        run = dataclasses.replace(op, owner=call.owner, loops=loops,
+                                  target_node=cast(cst.BaseExpression, op.target_node.visit(_Substitute(bound))))
+        target = _target(model, run)
+        if target is not None:
+            yield _at_call(model, dataclasses.replace(op, loops=loops), call, target, ops)
+
+
+def _submodule_method(model: CollectedFile, call: HelperCall) -> tuple[cst.FunctionDef, list[InitOp]] | None:
+    """The method that ``self.mlp.init_weight(...)`` runs, of the class of another file that
+    ``self.mlp`` was built from, with the init operations to look for in it."""
+    func = call.function
+    if not isinstance(func, cst.Attribute) or _is_name(func.value, "self"):
+        return None
+    reach = _modules(model, call.owner, func.value)
+    built = _built_class(model, reach[0][0].class_name) \
+        if reach is not None and len(reach[0]) == 1 and reach[0][0].class_name is not None else None
+    method = _method(built[1], built[0], func.attr.value) if built is not None and built[1] is not model else None
+    if built is None or method is None:
+        return None
+    return method, list(built[1].written_ops)
 
 
 #: How many helper calls deep an init operation is followed from the call written in a scope.
@@ -567,7 +646,8 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
     if callee is None or callee[0].name.value == "forward" or (site is not call and callee[1] is not model.init_ops):
         return  # a chain of helpers is followed inside this file
     function, ops = callee
-    skip_self = isinstance(call.function, cst.Attribute)
+    # A method read from its class (``Base.init(self, m)``) is handed every argument as written.
+    skip_self = isinstance(call.function, cst.Attribute) and _class_attribute(model, call.function) is None
     bound = _bind(function, call.node, skip_self=skip_self)
     if not bound and call.passed is None:
         return
@@ -777,6 +857,23 @@ def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExp
     return None
 
 
+def _class_attribute(model: CollectedFile, func: cst.BaseExpression
+                     ) -> tuple[cst.FunctionDef, CollectedFile] | None:
+    """``Net.init_weights`` (``models.Net.init_weights``): a function read from a class of this
+    file or of another project file, base classes included; the class hands it on unbound."""
+    if not isinstance(func, cst.Attribute):
+        return None
+    if isinstance(func.value, cst.Name) and func.value.value in model.classes:
+        found: tuple[ModuleClass, CollectedFile] | None = (model.classes[func.value.value], model)
+    else:
+        dotted = get_full_name_for_node(func.value)
+        found = model.links.module_class(dotted) if dotted is not None and model.links is not None else None
+    if found is None:
+        return None
+    method = _method(found[1], found[0], func.attr.value)
+    return None if method is None else (method, found[1])
+
+
 def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
             ) -> tuple[cst.FunctionDef, list[InitOp]] | None:
     """The function a call runs, of this file or imported from another project file, and the
@@ -796,6 +893,9 @@ def _callee_in(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpressio
         imported = model.links.function(dotted)
         if imported is not None:
             return imported[0], imported[1].written_ops, imported[1]
+    read = _class_attribute(model, func)
+    if read is not None:
+        return read[0], (model.init_ops if read[1] is model else list(read[1].written_ops)), read[1]
     return None
 
 
@@ -988,15 +1088,38 @@ def tests_element(model: CollectedFile, op: InitOp, condition: cst.If) -> bool:
     """Whether an ``if`` guarding ``op`` only tests the element a loop of it visits
     (``isinstance(m, nn.Linear)``, ``p.dim() > 1``): it picks what the op writes, which its
     target already says, rather than whether the op runs at all."""
+    written = written_tensor(op.target_node) if op.target_node is not None else None
     for loop in op.loops:
         variable = _loop_target(loop.target)
-        if variable is None:
-            continue
-        parameter = _parameter_test(condition.test, variable, _loop_name(loop.target))
-        klass = _class_test(model, condition.test, variable, frozenset())
-        if (parameter is not None and parameter[1]) or (klass is not None and klass.whole):
+        if variable is not None and _element_test(model, condition.test, variable, _loop_name(loop.target), written):
             return True
     return False
+
+
+def _element_test(model: CollectedFile, test: cst.BaseExpression, variable: str, name_variable: str | None,
+                  written: cst.BaseExpression | None) -> bool:
+    """Whether every part of an ``and`` picks elements: by class, by parameter, or by having
+    the tensor the op writes (``m.bias is not None`` before writing ``m.bias``: an element
+    without one has nothing to write)."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _element_test(model, test.left, variable, name_variable, written) \
+            and _element_test(model, test.right, variable, name_variable, written)
+    parameter = _parameter_test(test, variable, name_variable)
+    klass = _class_test(model, test, variable, frozenset())
+    return (parameter is not None and parameter[1]) or (klass is not None and klass.whole) \
+        or _has_written(test, variable, written)
+
+
+def _has_written(test: cst.BaseExpression, variable: str, written: cst.BaseExpression | None) -> bool:
+    """``m.bias is not None`` where the op writes ``m.bias``."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.IsNot)
+            and _is_name(test.comparisons[0].comparator, "None")):
+        return False
+    tested = test.left
+    return isinstance(tested, cst.Attribute) and _is_name(tested.value, variable) \
+        and isinstance(written, cst.Attribute) and _is_name(written.value, variable) \
+        and written.attr.value == tested.attr.value
 
 
 def _around(op: InitOp, depth: int) -> InitOp:

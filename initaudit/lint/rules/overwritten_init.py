@@ -27,6 +27,8 @@ class OverwrittenInit:
         writes = ops + [op for op in model.overwrites if op.target is not None and op.target.exact
                         and op.method != "forward"]
         reported = set()
+        #: (later write, voided init) pairs reported at the later write: once each.
+        at_later: set[tuple[int, int]] = set()
         # A helper's or factory's init runs once per call: it has no effect only where every
         # call's result is written again (diffwave's ``Conv1d`` factory, one output zeroed).
         live = {id(op.as_written) for op in ops if not _voided(op)}
@@ -37,6 +39,10 @@ class OverwrittenInit:
             if later is None:
                 continue
             reported.add(id(op.node))
+            if model.location(op.as_written) is not None:  # written in another file: at the writes here
+                run_by = f"run by the call at line {model.position(op.node).start.line}"
+                yield from _at_later_writes(model, op, later, run_by, at_later)
+                continue
             lines = sorted({model.position(other.node).start.line for other in later})
             where = f"line {lines[0]}" if len(lines) == 1 else "lines " + ", ".join(map(str, lines))
             yield Finding.at(
@@ -48,7 +54,7 @@ class OverwrittenInit:
         # construction wrote just as a wrapper module's ``__init__`` does.
         scripted = [op for op in model.init_ops if op.target is not None and op.target.exact
                     and op.via is not InitVia.PARAMETER and op.owner is not None and not op.owner.is_module]
-        yield from _inherited(model, writes + scripted)
+        yield from _inherited(model, writes + scripted, at_later)
 
 
 def _voided(op: InitOp) -> bool:
@@ -57,28 +63,36 @@ def _voided(op: InitOp) -> bool:
     return bool(paths) and op.superseded == frozenset(paths)
 
 
-def _inherited(model: FileModel, writes: list[InitOp]) -> Iterator[Finding]:
+def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, int]]) -> Iterator[Finding]:
     """An init another file's class runs in its construction, voided here by a later write on
     every copy composed here: reported at that write, which names it."""
-    reported = set()
     for op in model.inherited_ops:
         assert op.target is not None
         layers = written_layers(op.target)
         if op.superseded != frozenset(path for path, _ in layers):
             continue
-        for later in _later_writes(model, writes, op, layers) or ():
-            if (id(later.node), id(op.as_written)) in reported:
-                continue
-            reported.add((id(later.node), id(op.as_written)))
-            what = "this assignment" if later.via is InitVia.ASSIGN else f"this {later.function}"
-            paths = sorted(path for path, _ in layers)
-            shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-            yield Finding(
-                later.node,
-                f"{what} initialises the {op.target.param} of {shown} again, so the {op.function} "
-                f"at {_place(model, op.as_written)}, run when they are built, has no effect",
-                related=((op.as_written, f"the voided {op.function} here"), *written_here(later)),
-            )
+        yield from _at_later_writes(model, op, _later_writes(model, writes, op, layers) or [],
+                                    "run when they are built", reported)
+
+
+def _at_later_writes(model: FileModel, op: InitOp, later: list[InitOp], run: str,
+                     reported: set[tuple[int, int]]) -> Iterator[Finding]:
+    """A voided init written in another file, reported at each write here that voids it (once
+    per write and voided init), naming it and how it ran (``run``)."""
+    assert op.target is not None
+    paths = sorted({m.path for m in op.target.layers})
+    shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    for other in later:
+        if (id(other.node), id(op.as_written)) in reported:
+            continue
+        reported.add((id(other.node), id(op.as_written)))
+        what = "this assignment" if other.via is InitVia.ASSIGN else f"this {other.function}"
+        yield Finding(
+            other.node,
+            f"{what} initialises the {op.target.param} of {shown} again, so the {op.function} "
+            f"at {_place(model, op.as_written)}, {run}, has no effect",
+            related=((op.as_written, f"the voided {op.function} here"), *written_here(other)),
+        )
 
 
 def _place(model: FileModel, node: cst.CSTNode) -> str:

@@ -182,6 +182,23 @@ def pytorch_default_std(fan_in: int) -> float:
 #: In-place tensor methods that initialise, and the init function each one amounts to.
 INPLACE_INIT_METHODS: dict[str, str | None] = {"zero_": "zeros_", "fill_": "constant_", "copy_": None,
                                                "normal_": "normal_", "uniform_": "uniform_"}
+#: In-place arithmetic on a tensor, by method and by augmented assignment, and the operator it
+#: applies: after an init (``w.normal_().mul_(s)``, ``w.uniform_(-1, 1); w *= s``) the tensor
+#: holds that init with its parameters carried through the operator.
+INPLACE_ARITHMETIC: dict[str, str] = {"mul_": "*", "div_": "/", "add_": "+", "sub_": "-",
+                                      "*=": "*", "/=": "/", "+=": "+", "-=": "-"}
+#: In-place methods that bound a drawn tensor's values and leave its scale about as it was
+#: (``normal_().fmod_(2)``: a normal truncated at two standard deviations).
+INPLACE_BOUNDING: frozenset[str] = frozenset({"fmod_", "remainder_", "clamp_", "clip_", "clamp_min_",
+                                              "clamp_max_"})
+#: The parameters of an init that an in-place multiplication or division scales, and those an
+#: addition or subtraction shifts, each with its default (None: it has none).
+SCALED_PARAMETERS: dict[str, dict[str, float | None]] = {
+    "normal_": {"mean": 0.0, "std": 1.0}, "uniform_": {"a": 0.0, "b": 1.0}, "constant_": {"val": None}}
+SHIFTED_PARAMETERS: dict[str, dict[str, float | None]] = {
+    "normal_": {"mean": 0.0}, "uniform_": {"a": 0.0, "b": 1.0}, "constant_": {"val": None}}
+#: Inits of one fixed value, and that value: ``constant_`` with it.
+CONSTANT_INITS: dict[str, float] = {"zeros_": 0.0, "ones_": 1.0}
 #: Tensor factories with one value everywhere, and the init function each one amounts to.
 CONSTANT_FACTORIES: dict[str, str] = {"zeros": "zeros_", "zeros_like": "zeros_", "ones": "ones_",
                                       "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
@@ -426,6 +443,13 @@ PASSTHROUGH_METHODS: frozenset[str] = frozenset({
     "permute", "transpose", "t", "contiguous", "movedim", "expand", "expand_as", "float",
     "to", "type_as", "clone", "split", "chunk", "tensor_split", "unbind",
     "masked_fill", "masked_fill_",
+})
+
+#: Tensor methods whose result shares its storage with the tensor (a view): an in-place write
+#: into the result writes into that tensor (``w.chunk(4)[1].fill_(1)``).
+VIEW_METHODS: frozenset[str] = frozenset({
+    "view", "view_as", "narrow", "select", "chunk", "split", "tensor_split", "unbind", "t",
+    "transpose", "permute", "diagonal", "squeeze", "unsqueeze", "expand", "as_strided", "unflatten",
 })
 
 #: Tensor methods that only change how a weight is laid out: ``x @ self.w.t()`` multiplies by ``self.w``.

@@ -20,6 +20,7 @@ from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.lint.model.binding import Bound, bind, returned_values, substitute, unpacked
 from initaudit.lint.model.builders import BuilderSummary, chosen_return, summarise_builders
+from initaudit.lint.model.chains import Step, carried, chain_start, following_steps
 from initaudit.lint.model.facts import ApplyCall, CollectedFile, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.modules import (
     INHERITED_KINDS,
@@ -179,6 +180,10 @@ class _Collector(WalkContext, DeprecatedNames):
         self._rebound: dict[int, dict[str, str]] = {}
         #: Expressions made by reading a helper's returned tuple, by id (``FileModel.stand_ins``).
         self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        #: The in-place arithmetic that follows an in-place init, by id of its call (``chains``).
+        self._continued: dict[int, list[Step]] = {}
+        #: Loop variables of the function being read that iterate over an attribute of ``self``.
+        self._iterated: dict[str, cst.Attribute] = {}
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
@@ -223,6 +228,13 @@ class _Collector(WalkContext, DeprecatedNames):
 
     # ---------------------------------------------------------------- scopes
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self._continued.update(following_steps(node.body))
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        WalkContext.visit_IndentedBlock(self, node)
+        self._continued.update(following_steps(node.body))
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = ModuleClass(node.name.value, node)
         bases = [model_names for arg in node.bases for model_names in self._model.names(arg.value)]
@@ -254,7 +266,17 @@ class _Collector(WalkContext, DeprecatedNames):
     leave_FunctionDef_params = leave_FunctionDef_body = leave_Lambda_params = leave_Lambda_body = _leave_scope
     visit_Param_annotation = visit_Param_default = visit_CompFor_iter = visit_ClassDef_body = _enter_scope
     leave_Param_annotation = leave_Param_default = leave_CompFor_iter = leave_ClassDef_body = _leave_scope
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_StarredDictComp = visit_GeneratorExp = _enter_scope
+
+    def _enter_comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> None:
+        # Its loop variables are bound before its element is evaluated, though written after it.
+        self._enter_scope(node)
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            self._note_iteration(clause.target, clause.iter)
+            clause = clause.inner_for_in
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comprehension
+    visit_StarredDictComp = _enter_scope
     leave_ListComp = leave_SetComp = leave_DictComp = leave_StarredDictComp = leave_GeneratorExp = _leave_scope
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
@@ -273,6 +295,7 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions.pop()
+        self._iterated.clear()
         if any(self._is_no_grad(d.decorator) for d in original_node.decorators):
             self._no_grad -= 1
 
@@ -429,7 +452,7 @@ class _Collector(WalkContext, DeprecatedNames):
         creation = self._parameter_creation(value)
         if creation is None:
             return
-        function, ndim = creation
+        function, ndim, args = creation
         if isinstance(value, cst.Call) and _keyword_is_false(value, "requires_grad"):
             function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
         if name in owner.parameters and owner.parameters[name] != ndim:
@@ -437,9 +460,6 @@ class _Collector(WalkContext, DeprecatedNames):
         owner.parameters[name] = ndim
         if function is not None:
             self._seq += 1
-            factory = value.args[0].value if isinstance(value, cst.Call) and value.args else None
-            args = {"val": factory.args[-1].value} if (
-                function == "constant_" and isinstance(factory, cst.Call) and factory.args) else {}
             written = node if value is node.value else value  # a ParameterList's element
             assert isinstance(written, (cst.Call, cst.Assign))
             self.init_ops.append(InitOp(
@@ -448,26 +468,57 @@ class _Collector(WalkContext, DeprecatedNames):
             ))
 
     def _parameter_element(self, value: cst.BaseExpression) -> cst.BaseExpression:
-        """``nn.Parameter(...)`` that ``nn.ParameterList(nn.Parameter(...) for _ in ...)`` repeats;
-        the value itself otherwise."""
+        """``nn.Parameter(...)`` that ``nn.ParameterList(nn.Parameter(...) for _ in ...)`` or a
+        list comprehension repeats; the value itself otherwise."""
+        if isinstance(value, cst.ListComp):
+            return value.elt
         if isinstance(value, cst.Call) and len(value.args) == 1 and isinstance(
                 value.args[0].value, (cst.GeneratorExp, cst.ListComp)) and any(
                 n.endswith(".ParameterList") and n.startswith("torch.nn.") for n in self._model.names(value.func)):
             return value.args[0].value.elt
         return value
 
-    def _parameter_creation(self, value: cst.BaseExpression) -> tuple[str | None, int | None] | None:
-        """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2); None if not a Parameter."""
+    def _parameter_creation(self, value: cst.BaseExpression
+                            ) -> tuple[str | None, int | None, dict[str, cst.BaseExpression]] | None:
+        """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2, {}); for a fresh tensor an
+        in-place chain initialises (``nn.Parameter(torch.empty(a, b).uniform_(-1, 1))``), that
+        init with its arguments. None if not a Parameter."""
         if not isinstance(value, cst.Call) or not any(
             n in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") for n in self._model.names(value.func)
         ):
             return None
         data = argument(value, 0, "data")
-        if not isinstance(data, cst.Call):
-            return None, None
-        factory = self._torch_factory(data)
-        function = knowledge.CONSTANT_FACTORIES.get(factory or "") or knowledge.UNIT_RANDOM_FACTORIES.get(factory or "")
-        return function, _factory_ndim(factory, data)
+        if data is None:
+            return None, None, {}
+        start, steps = chain_start(data) or (data, [])
+        function: str | None = None
+        args: dict[str, cst.BaseExpression] = {}
+        if (drawn := self._initialised_fresh(start)) is not None:
+            fresh, function, args = drawn
+        elif isinstance(start, cst.Call):
+            fresh = start
+        else:
+            return None, None, {}
+        factory = self._torch_factory(fresh)
+        if function is None:
+            function = knowledge.CONSTANT_FACTORIES.get(factory or "") or knowledge.UNIT_RANDOM_FACTORIES.get(factory or "")
+            if function == "constant_" and fresh.args:
+                args = {"val": fresh.args[-1].value}
+        if function is not None and steps:
+            function, args = carried(function, args, steps, self.stand_ins)
+        return function, _factory_ndim(factory, fresh), args
+
+    def _initialised_fresh(self, node: cst.BaseExpression
+                           ) -> tuple[cst.Call, str, dict[str, cst.BaseExpression]] | None:
+        """``torch.empty(a, b).uniform_(-1, 1)``: the call making the fresh tensor, the init the
+        in-place method amounts to, and its arguments."""
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and isinstance(node.func.value, cst.Call)):
+            return None
+        method = node.func.attr.value
+        function = knowledge.INPLACE_INIT_METHODS.get(method)
+        args = self._method_arguments(node, method) if function is not None else None
+        return None if function is None or args is None else (node.func.value, function, args)
 
     def _torch_factory(self, call: cst.Call) -> str | None:
         """``torch.zeros(...)`` -> "zeros" (any torch function name; None for other calls)."""
@@ -475,6 +526,8 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def visit_Call(self, node: cst.Call) -> None:
         self._seq += 1
+        if (chain := chain_start(node)) is not None and chain[1]:
+            self._continued.setdefault(id(chain[0]), chain[1])  # the outermost call, seen first
         self._callees.add(id(node.func))
         self._matrix_operands(node)
         owner = self._owner()
@@ -622,8 +675,21 @@ class _Collector(WalkContext, DeprecatedNames):
                     self._matrix_parameter(arg.value)
                 return
 
+    def visit_For(self, node: cst.For) -> None:
+        self._note_iteration(node.target, node.iter)
+
+    def _note_iteration(self, target: cst.BaseAssignTargetExpression, iterated: cst.BaseExpression) -> None:
+        """``for w in self.weights``: ``w`` is each tensor ``self.weights`` holds, until rebound."""
+        if isinstance(target, cst.Name):
+            if (held := _self_attribute_name(iterated)) is not None:
+                self._iterated[target.value] = cst.Attribute(cst.Name("self"), cst.Name(held))
+            else:
+                self._iterated.pop(target.value, None)
+
     def _matrix_parameter(self, node: cst.BaseExpression) -> None:
         node = tensor_behind(node)  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
+        if isinstance(node, cst.Name):
+            node = self._iterated.get(node.value, node)
         if self._class_stack and (name := _self_attribute_name(node)) is not None:
             self._class_stack[-1].matrix_parameters.add(name)
 
@@ -668,13 +734,10 @@ class _Collector(WalkContext, DeprecatedNames):
     def _inplace(self, node: cst.Call, method: str) -> None:
         assert isinstance(node.func, cst.Attribute)
         function = knowledge.INPLACE_INIT_METHODS[method]
-        args: dict[str, cst.BaseExpression] = {}
-        if method == "fill_":
-            value = argument(node, 0, "value")
-            if value is None:
-                return
-            args["val"] = value
-        elif method == "copy_":
+        args = self._method_arguments(node, method)
+        if args is None:
+            return
+        if method == "copy_":
             source = argument(node, 0, "src")
             if not isinstance(source, cst.Call):
                 return
@@ -683,10 +746,19 @@ class _Collector(WalkContext, DeprecatedNames):
                 return
             if function == "constant_" and len(source.args) >= 2:
                 args["val"] = source.args[1].value
-        elif method in _DRAW_PARAMETERS:
-            args = unpacked(self._unpacked_returns(node), _DRAW_PARAMETERS[method])
         assert function is not None
+        if steps := self._continued.get(id(node)):
+            function, args = carried(function, args, steps, self.stand_ins)
         self._record(node, function, InitVia.METHOD, args, node.func.value)
+
+    def _method_arguments(self, node: cst.Call, method: str) -> dict[str, cst.BaseExpression] | None:
+        """The init arguments an in-place init method is given (None: a fill without a value)."""
+        if method == "fill_":
+            value = argument(node, 0, "value")
+            return None if value is None else {"val": value}
+        if method in _DRAW_PARAMETERS:
+            return unpacked(self._unpacked_returns(node), _DRAW_PARAMETERS[method])
+        return {}
 
     def _unpacked_returns(self, node: cst.Call) -> cst.Call:
         """``w.uniform_(*hidden_init(self.fc1))`` read as ``w.uniform_(-lim, lim)``, with the items

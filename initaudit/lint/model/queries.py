@@ -408,8 +408,13 @@ _LIBRARY_BASES = ("PreTrainedModel", "ModelMixin")
 
 def single_output(layer: Submodule) -> bool:
     """A Linear or convolution built with one output unit (``Conv2d(1, 1, k)``, ``Linear(n, 1)``)."""
-    if layer.class_name not in knowledge.OUTPUT_FIRST_WEIGHTS or not isinstance(layer.node, cst.Call):
-        return False
-    keyword = "out_features" if layer.class_name.endswith("Linear") else "out_channels"
-    size = argument(layer.node, 0 if layer.class_name.startswith("Lazy") else 1, keyword)
+    size = output_size(layer)
     return isinstance(size, cst.Integer) and size.evaluated_value == 1
+
+
+def output_size(layer: Submodule) -> cst.BaseExpression | None:
+    """The output count a Linear or convolution is built with (``out_features``, ``out_channels``)."""
+    if layer.class_name not in knowledge.OUTPUT_FIRST_WEIGHTS or not isinstance(layer.node, cst.Call):
+        return None
+    keyword = "out_features" if layer.class_name.endswith("Linear") else "out_channels"
+    return argument(layer.node, 0 if layer.class_name.startswith("Lazy") else 1, keyword)

@@ -977,16 +977,33 @@ def written_tensor(node: cst.BaseExpression) -> cst.BaseExpression:
             return node
 
 
+def _attribute_read(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+    """The object and attribute name an expression reads: ``obj.name``, or ``getattr(obj, "name")``
+    and ``getattr(obj, f"name_{i}")``, whose name is kept as written (one of a family)."""
+    if isinstance(node, cst.Attribute):
+        return node.value, node.attr.value
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "getattr"
+            and len(node.args) == 2 and not any(arg.keyword or arg.star for arg in node.args)):
+        return None
+    name = node.args[1].value
+    if isinstance(name, cst.SimpleString):
+        return node.args[0].value, str(name.evaluated_value)
+    if isinstance(name, cst.FormattedString) and name.parts \
+            and isinstance(name.parts[0], cst.FormattedStringText):
+        return node.args[0].value, cst.Module([]).code_for_node(name)[len(name.start):-len(name.end)]
+    return None
+
+
 def _target(model: CollectedFile, op: InitOp) -> Target | None:
     owner = op.owner
     assert owner is not None and op.target_node is not None
     node = written_tensor(op.target_node)
     if isinstance(node, cst.Name):
         return _parameter_loop_target(model, op, node.value)
-    if not isinstance(node, cst.Attribute):
+    named = _attribute_read(node)
+    if named is None:
         return None
-    param = node.attr.value
-    base = node.value
+    base, param = named
     if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
         if param in owner.parameters:
             return Target(owner, (), param, parameter_ndim=owner.parameters[param])

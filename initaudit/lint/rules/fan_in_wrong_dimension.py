@@ -19,7 +19,7 @@ from initaudit.lint.model.modules import (
     argument,
     literal_number,
 )
-from initaudit.lint.model.queries import assignments, describe_layers, layer_list
+from initaudit.lint.model.queries import assignments, describe_layers, layer_list, output_size
 from initaudit.lint.model.targets import target_of, written_tensor
 from initaudit.lint.rules.base import Finding, rule
 
@@ -88,9 +88,24 @@ def _square(layer: Submodule) -> bool:
 def _weight_context(model: FileModel, op: InitOp) -> _Context:
     tensors = [_written(op.target_node), *_passed_tensor(op)]
     modules = frozenset(model.source(tensor.value) for tensor in tensors if isinstance(tensor, cst.Attribute))
+    same = _same_outputs(model, op)
     # The arguments a helper's call binds are read where the call is written (``std=stddev``).
-    return _Context(frozenset(model.source(tensor) for tensor in tensors), modules, frozenset(),
-                    assignments((*op.enclosing, *op.called_from)))
+    return _Context(frozenset(model.source(tensor) for tensor in tensors) | {f"{m}.weight" for m in same},
+                    modules | same, frozenset(), assignments((*op.enclosing, *op.called_from)))
+
+
+def _same_outputs(model: FileModel, op: InitOp) -> frozenset[str]:
+    """The class's other layers built with the output count of the one ``op`` writes
+    (``Linear(a, h)`` and ``Linear(b, h)``), as ``self.<path>``: their dimension 0 is its
+    dimension 0, by construction."""
+    target = op.target
+    if target is None or len(target.layers) != 1 or not target.owner.is_module:
+        return frozenset()
+    written = target.layers[0]
+    size = output_size(written)
+    return frozenset() if size is None else frozenset(
+        f"self.{m.path}" for m in model.layers(target.owner)
+        if m.path != written.path and (other := output_size(m)) is not None and other.deep_equals(size))
 
 
 def _passed_tensor(op: InitOp) -> tuple[cst.BaseExpression, ...]:

@@ -6,9 +6,11 @@ from typing import Iterator
 
 import libcst as cst
 
+from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
-from initaudit.lint.model.facts import InitVia
+from initaudit.lint.model.facts import InitOp, InitVia, Target
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.targets import target_of
 from initaudit.lint.rules.base import Finding, rule
 
 
@@ -16,15 +18,15 @@ from initaudit.lint.rules.base import Finding, rule
 class InplaceInitOnParameter:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if op.via is not InitVia.METHOD or op.in_no_grad or op.target is None or not op.target.exact:
-                continue
             written = op.as_written
-            if not isinstance(written, cst.Call) or not isinstance(written.func, cst.Attribute):
+            if op.via is not InitVia.METHOD or op.in_no_grad or not isinstance(written, cst.Call) \
+                    or not isinstance(written.func, cst.Attribute):
                 continue
             receiver = written.func.value
-            if _detached(receiver) or not _runs_at_construction(op):
+            target = op.target or _viewed_target(model, op, receiver)
+            if target is None or not target.exact or _detached(receiver) or not _runs_at_construction(op):
                 continue
-            if op.target.layers and op.target.param not in ("weight", "bias") and not op.target.param.startswith(("weight_", "bias_", "in_proj")):
+            if target.layers and target.param not in ("weight", "bias") and not target.param.startswith(("weight_", "bias_", "in_proj")):
                 continue
             method = written.func.attr.value
             yield Finding.at(
@@ -42,16 +44,38 @@ def _code(node: cst.BaseExpression) -> str:
     return cst.Module([]).code_for_node(node)
 
 
+def _viewed_target(model: FileModel, op: InitOp, receiver: cst.BaseExpression) -> Target | None:
+    """The Parameter an in-place write reaches through a view of it (``w[:4]``,
+    ``w.chunk(4)[1]``): autograd forbids it as it forbids writing the Parameter itself."""
+    node, viewed = receiver, False
+    while (base := _viewed(node)) is not None:
+        node, viewed = base, True
+    return target_of(model, op, node) if viewed and op.owner is not None else None
+
+
+def _viewed(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The tensor ``node`` is a view of (``w`` of ``w[:4]``, ``w.chunk(4)``), if it is one."""
+    if isinstance(node, cst.Subscript):
+        return node.value
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in knowledge.VIEW_METHODS:
+        return node.func.value
+    return None
+
+
 def _detached(node: cst.BaseExpression) -> bool:
-    while isinstance(node, (cst.Attribute, cst.Subscript)):
+    while True:
         if isinstance(node, cst.Attribute) and node.attr.value == "data":
             return True
-        node = node.value
+        base = node.value if isinstance(node, cst.Attribute) else _viewed(node)
+        if base is None:
+            break
+        node = base
     return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
         node.func.attr.value in ("detach", "detach_")
 
 
-def _runs_at_construction(op) -> bool:
+def _runs_at_construction(op: InitOp) -> bool:
     """In __init__, a helper it calls, or plain module/function code: the callers of other
     methods are unknown and may well hold torch.no_grad()."""
     if op.owner is None or not op.owner.is_module:

@@ -209,12 +209,16 @@ MATRIX_FUNCTIONS: frozenset[str] = frozenset({
     "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv", "spmm",
 })
-#: Matrix products, by qualified name: the positions of their two factors (einsum: the operands
-#: after the equation). A raw weight among them makes the product its output, as a layer's.
-PRODUCT_OPERANDS: dict[str, tuple[int, ...]] = {
-    **{f"torch.{name}": (0, 1) for name in ("mm", "matmul", "bmm", "mv", "spmm")},
-    "torch.sparse.mm": (0, 1), "torch.nn.functional.linear": (0, 1), "torch.einsum": (1, 2),
-    "torch_sparse.spmm": (4,),  # (index, value, m, n, matrix): the sparse factor is no signal
+#: Matrix products, by qualified name: their two factors, each as (position, keyword) of the
+#: parameter taking it (einsum: the operands after the equation, passed by position only). A raw
+#: weight among them makes the product its output, as a layer's.
+PRODUCT_OPERANDS: dict[str, tuple[tuple[int, str | None], ...]] = {
+    **{f"torch.{name}": ((0, "input"), (1, "mat2")) for name in ("mm", "bmm", "spmm")},
+    "torch.matmul": ((0, "input"), (1, "other")), "torch.mv": ((0, "input"), (1, "vec")),
+    "torch.sparse.mm": ((0, "sparse"), (1, "dense")),
+    "torch.nn.functional.linear": ((0, "input"), (1, "weight")), "torch.einsum": ((1, None), (2, None)),
+    # (index, value, m, n, matrix): the sparse factor is no signal
+    "torch_sparse.spmm": ((4, "matrix"),),
 }
 #: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
 MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
@@ -389,6 +393,20 @@ RECURRENT_LAYERS: frozenset[str] = frozenset({
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
 })
 
+#: The activations a recurrent layer applies inside it to what its input and hidden weights
+#: produce, by class: an LSTM's or GRU's gates are sigmoids and its candidate state a tanh; a
+#: plain RNN applies its ``nonlinearity`` argument (``RECURRENT_NONLINEARITY_ARG``), tanh unless told.
+RECURRENT_INTERNAL_ACTIVATIONS: dict[str, tuple[str, ...]] = {
+    "LSTM": ("sigmoid", "tanh"), "LSTMCell": ("sigmoid", "tanh"),
+    "GRU": ("sigmoid", "tanh"), "GRUCell": ("sigmoid", "tanh"),
+    "RNN": ("tanh",), "RNNCell": ("tanh",),
+}
+#: Where a plain RNN is told its activation: (position, keyword).
+RECURRENT_NONLINEARITY_ARG: dict[str, tuple[int, str]] = {"RNN": (3, "nonlinearity"), "RNNCell": (3, "nonlinearity")}
+#: Name prefixes of the recurrent parameters that feed those activations (``weight_hr``, an
+#: LSTM's projection of its output, feeds none of them).
+RECURRENT_GATE_WEIGHTS: tuple[str, ...] = ("weight_ih", "weight_hh")
+
 ATTENTION_LAYERS: frozenset[str] = frozenset({"MultiheadAttention"})
 
 WEIGHT_LAYERS: frozenset[str] = DENSE_LAYERS | EMBEDDING_LAYERS | RECURRENT_LAYERS | ATTENTION_LAYERS
@@ -458,6 +476,12 @@ WEIGHT_LAYOUT_METHODS: frozenset[str] = frozenset({"t", "transpose", "permute", 
 #: Tensor methods that read a shape or build a new tensor from it: the signal goes nowhere.
 SHAPE_METHODS: frozenset[str] = frozenset({
     "size", "dim", "ndimension", "numel", "new_zeros", "new_ones", "new_empty", "new_full",
+})
+
+#: Torch functions that read only the shape, dtype and device of their first argument
+#: (``torch.rand_like(logits)``): its values flow into nothing.
+SHAPE_FUNCTIONS: frozenset[str] = frozenset({
+    "zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like", "randint_like",
 })
 
 #: A signal multiplied by an activation of itself (``x * torch.sigmoid(x)``) is one activation.

@@ -78,7 +78,7 @@ def test_dispatch_spellings_reach_the_linear_layers(body: str) -> None:
     "if not isinstance(m, nn.Conv2d):\n    nn.init.xavier_uniform_(m.weight)",
     "if isinstance(m, nn.Conv2d):\n    nn.init.kaiming_normal_(m.weight)\nelse:\n    nn.init.xavier_uniform_(m.weight)",
     # a guard on something else than the class narrows nothing
-    "if m.weight.dim() > 1 and m.training:\n    nn.init.kaiming_normal_(m.weight)",
+    "if m.training:\n    nn.init.kaiming_normal_(m.weight)",
     # a module *name* test is not a class test
     "name = 'Linear'\nif name in ('Linear',):\n    nn.init.xavier_uniform_(m.weight)",
 ])

@@ -18,7 +18,15 @@ import libcst as cst
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.lint.model.binding import bind
-from initaudit.lint.model.modules import QualifiedNames, Submodule, argument, literal_number, tensor_behind
+from initaudit.lint.model.modules import (
+    QualifiedNames,
+    Submodule,
+    activation_module,
+    argument,
+    literal_number,
+    tensor_behind,
+    torch_nn_class,
+)
 
 
 class ConsumerKind(str, Enum):
@@ -100,6 +108,9 @@ class _Frame:
     ended: bool = False
     #: Names bound to an attribute that holds None (a method's ``norm_layer`` given ``self.norm``).
     absent: set[str] = field(default_factory=set)
+    #: Loop variables running over the positions of a container (``for i in range(len(self.fc))``):
+    #: ``self.fc[i]`` is each of its children in turn.
+    indexes: dict[str, Submodule] = field(default_factory=dict)
 
 
 class ForwardFlow:
@@ -250,6 +261,13 @@ class ForwardFlow:
             and node.value.value == "self" and node.attr.value in self._absent
 
     def _loop(self, node: cst.For | cst.While, frame: _Frame) -> None:
+        indexes = self._index_variables(node.iter, node.target, frame) if isinstance(node, cst.For) else []
+        frame.indexes.update(indexes)
+        self._iterations(node, frame)
+        for name, _ in indexes:  # past the loop, the variable holds only the last position
+            frame.indexes.pop(name, None)
+
+    def _iterations(self, node: cst.For | cst.While, frame: _Frame) -> None:
         if isinstance(node, cst.For):
             iterated, target = _enumerated(node.iter, node.target)
             modules = self._modules(iterated, frame, iterate=True)
@@ -270,6 +288,33 @@ class ForwardFlow:
         # Twice: the value leaving one iteration reaches the next one.
         for _ in range(2):
             self._branches(frame, [node.body], exhaustive=False)
+
+    def _index_variables(self, iterated: cst.BaseExpression, target: cst.BaseAssignTargetExpression,
+                         frame: _Frame) -> list[tuple[str, Submodule]]:
+        """The loop variables that run over a container's positions: ``i`` of ``for i in
+        range(len(self.fc))``, of ``for i, layer in enumerate(self.fc)``, and both of ``for i, j in
+        enumerate(range(len(self.fc)))`` (enumerate counts from 0, as range does)."""
+        if isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Name) and iterated.func.value == "enumerate" \
+                and len(iterated.args) == 1 and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+            inner = iterated.args[0].value
+            counted = self._ranged(inner, frame) or self._container(inner, frame)
+            found = self._index_variables(inner, target.elements[1].value, frame)
+            first = target.elements[0].value
+            return found + ([(first.value, counted)] if counted is not None and isinstance(first, cst.Name) else [])
+        container = self._ranged(iterated, frame)
+        return [(target.value, container)] if container is not None and isinstance(target, cst.Name) else []
+
+    def _ranged(self, node: cst.BaseExpression, frame: _Frame) -> Submodule | None:
+        """The container of ``range(len(<container>))``."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range" \
+                and len(node.args) == 1 and isinstance(length := node.args[0].value, cst.Call) \
+                and isinstance(length.func, cst.Name) and length.func.value == "len" and len(length.args) == 1:
+            return self._container(length.args[0].value, frame)
+        return None
+
+    def _container(self, node: cst.BaseExpression, frame: _Frame) -> Submodule | None:
+        modules = self._modules(node, frame)
+        return modules[0] if modules and len(modules) == 1 and modules[0].kind is LayerKind.CONTAINER else None
 
     def _ordered_children(self, iterated: cst.BaseExpression, frame: _Frame,
                           modules: list[Submodule] | None) -> list[Submodule] | None:
@@ -382,7 +427,7 @@ class ForwardFlow:
         if factors is not None:
             others = [arg.value for arg in node.args if all(arg.value is not f for f in factors)]
             return self._product(factors, others, frame)
-        modules = self._modules(node.func, frame)
+        modules = self._modules(node.func, frame) or self._made(node.func)
         args = [self._expr(arg.value, frame) for arg in node.args]
         first = args[0] if args else EMPTY
         if modules is not None:
@@ -405,6 +450,20 @@ class ForwardFlow:
             self._consume(value, UNKNOWN)
         return EMPTY
 
+    def _made(self, func: cst.BaseExpression) -> list[Submodule] | None:
+        """``nn.ReLU()`` in ``nn.ReLU()(x)``: a module of no parameters, built and called at once,
+        applies as one held in an attribute would."""
+        if not isinstance(func, cst.Call):
+            return None
+        class_name = torch_nn_class(self._names(func.func))
+        kind = knowledge.layer_kind(class_name) if class_name is not None else None
+        if class_name is None or kind not in (LayerKind.ACTIVATION, LayerKind.PASSTHROUGH):
+            return None
+        module = Submodule("", kind, class_name, func)
+        if kind is LayerKind.ACTIVATION:
+            module.activation, module.slope = activation_module(class_name, func)
+        return [module]
+
     def _factors(self, node: cst.Call) -> list[cst.BaseExpression] | None:
         """The two factors of a matrix product call (``torch.mm(a, b)``, ``x.mm(w)``,
         ``F.linear(x, w)``); None for another call."""
@@ -415,7 +474,10 @@ class ForwardFlow:
             return [func.value, *positional[:1]]
         for name in self._names(func):
             if name in knowledge.PRODUCT_OPERANDS:
-                return [positional[i] for i in knowledge.PRODUCT_OPERANDS[name] if i < len(positional)]
+                # Each factor as Python binds it: by position, or by its parameter's keyword.
+                found = (argument(node, i, keyword) if keyword else (positional[i] if i < len(positional) else None)
+                         for i, keyword in knowledge.PRODUCT_OPERANDS[name])
+                return [factor for factor in found if factor is not None]
         return None
 
     def _product(self, factors: list[cst.BaseExpression], others: list[cst.BaseExpression],
@@ -475,6 +537,8 @@ class ForwardFlow:
             result = first
         elif function in ("cat", "stack", "concat", "concatenate"):
             result = first
+        elif function in knowledge.SHAPE_FUNCTIONS:
+            result = EMPTY  # a fresh tensor of the same shape: the values are not read
         else:
             self._consume(first, UNKNOWN)
             result = EMPTY
@@ -614,6 +678,11 @@ class ForwardFlow:
                 return list(module.children) if iterate else [module]
         if iterate and isinstance(node, cst.Subscript) and _slice_bounds(node) is not None:
             return self._sliced(node, frame)
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+                and isinstance(index := node.slice[0].slice.value, cst.Name) and index.value in frame.indexes:
+            # ``self.fc[i]`` with ``i`` running over the positions of ``self.fc``: each child.
+            container = frame.indexes[index.value]
+            return list(container.children) if self._container(node.value, frame) is container else None
         if isinstance(node, (cst.Attribute, cst.Subscript)):
             parents = self._modules(node.value, frame)
             if parents is not None and len(parents) == 1:

@@ -110,6 +110,18 @@ def torch_nn_class(names: frozenset[str]) -> str | None:
     return None
 
 
+def activation_module(class_name: str, node: cst.Call) -> tuple[str, float | None]:
+    """The activation a ``torch.nn`` activation class built by ``node`` applies, and its slope
+    (a leaky one's, torch's default where none is written)."""
+    slope = None
+    if class_name in knowledge.ACTIVATION_SLOPE_ARG:
+        position, keyword = knowledge.ACTIVATION_SLOPE_ARG[class_name]
+        slope = literal_number(argument(node, position, keyword))
+        if slope is None and argument(node, position, keyword) is None:
+            slope = 0.25 if class_name == "PReLU" else 0.01
+    return knowledge.ACTIVATION_MODULES[class_name], slope
+
+
 def literal_number(node: cst.CSTNode | None) -> float | None:
     """Value of a numeric literal, with unary minus and simple arithmetic on literals."""
     if node is None:
@@ -331,12 +343,7 @@ class SubmoduleBuilder:
         kind = knowledge.layer_kind(class_name) or LayerKind.UNKNOWN
         module = Submodule(path, kind, class_name, node)
         if kind is LayerKind.ACTIVATION:
-            module.activation = knowledge.ACTIVATION_MODULES[class_name]
-            if class_name in knowledge.ACTIVATION_SLOPE_ARG:
-                position, keyword = knowledge.ACTIVATION_SLOPE_ARG[class_name]
-                module.slope = literal_number(argument(node, position, keyword))
-                if module.slope is None and argument(node, position, keyword) is None:
-                    module.slope = 0.25 if class_name == "PReLU" else 0.01
+            module.activation, module.slope = activation_module(class_name, node)
         elif class_name == knowledge.SEQUENTIAL:
             module.sequential = True
             module.children = self._sequential_children(path, node, module)

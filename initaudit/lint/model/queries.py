@@ -8,6 +8,7 @@ from typing import Sequence
 import libcst as cst
 
 from initaudit import knowledge
+from initaudit.knowledge import LayerKind
 from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import Consumer, ConsumerKind
@@ -79,7 +80,44 @@ def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:
     target = op.target
     if target is None or target.layers or not target.exact or not judged_parameter(model, op):
         return None
-    return _single(model.consumers(target.owner).get(target.param, set()))
+    found = model.consumers(target.owner).get(target.param, set())
+    if not found and not target.owner.is_root:
+        found = _built_consumers(model, target.owner, target.param)
+    return _single(found)
+
+
+def _built_consumers(model: FileModel, block: ModuleClass, param: str) -> set[Consumer]:
+    """What the product with a block's raw weight flows into where the classes of the file build
+    the block: its output is theirs to follow (``relu(self.layer_1(x))``). Empty when an
+    instance's use is not known, so that no instance is judged by the others."""
+    found: set[Consumer] = set()
+    for builder in model.classes.values():
+        for layer in model.layers(builder):
+            if layer.kind is LayerKind.CUSTOM and layer.class_name == block.name and builder is not block:
+                used = model.consumers(builder).get(f"{layer.path}.{param}")
+                if not used:
+                    return set()
+                found |= used
+    return found
+
+
+def internal_activations(layer: Submodule, param: str) -> tuple[str, ...] | None:
+    """The activations a recurrent layer applies to what ``param`` produces (an LSTM's sigmoid
+    gates and tanh for ``weight_ih_l0``), whatever follows the layer's output; None for
+    another layer or parameter, or an RNN whose ``nonlinearity`` is not written as a literal."""
+    found = knowledge.RECURRENT_INTERNAL_ACTIVATIONS.get(layer.class_name or "")
+    if found is None or not param.startswith(knowledge.RECURRENT_GATE_WEIGHTS):
+        return None
+    told = knowledge.RECURRENT_NONLINEARITY_ARG.get(layer.class_name or "")
+    if told is None:
+        return found
+    if not isinstance(layer.node, cst.Call):
+        return None
+    written = argument(layer.node, *told)
+    if written is None:
+        return found
+    name = string(written)
+    return (name,) if name in knowledge.ACTIVATIONS else None
 
 
 def _single(consumers: set[Consumer]) -> Consumer | None:

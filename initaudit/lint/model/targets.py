@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from operator import eq, ge, gt, le, lt, ne
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, cast
 
@@ -642,7 +643,7 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
                 written_in: dict[int, list[HelperCall]]) -> Iterator[InitOp]:
     """The operations ``call`` runs, reported at ``site`` (the call the chain starts from) when
     it is not the call itself; ``written_in``: the helper calls of each function, by its id."""
-    callee = _callee(model, call.owner, call.function)
+    callee = _callee(model, call.owner, call.function, call.enclosing)
     if callee is None or callee[0].name.value == "forward" or (site is not call and callee[1] is not model.init_ops):
         return  # a chain of helpers is followed inside this file
     function, ops = callee
@@ -849,11 +850,17 @@ class _Substitute(cst.CSTTransformer):
         return self.bound.get(original_node.value, updated_node)
 
 
-def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression) -> cst.FunctionDef | None:
+def _called_function(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression,
+                     scopes: Sequence[cst.FunctionDef]) -> cst.FunctionDef | None:
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
         return _method(model, owner, func.attr.value)
     if isinstance(func, cst.Name):
-        return model.functions.get(func.value)
+        written = model.functions.get(func.value)
+        if written is None:
+            return None  # no function of that name is written in the file, nested or not
+        # The innermost enclosing function binding the name first, as Python looks it up.
+        local = next((f for s in reversed(scopes) if (f := _local_function(s, func.value)) is not None), None)
+        return local or written
     return None
 
 
@@ -874,18 +881,33 @@ def _class_attribute(model: CollectedFile, func: cst.BaseExpression
     return None if method is None else (method, found[1])
 
 
-def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
-            ) -> tuple[cst.FunctionDef, list[InitOp]] | None:
+def _local_function(scope: cst.FunctionDef, name: str) -> cst.FunctionDef | None:
+    """The ``def name`` written in ``scope``'s own body (the last one, which rebinds the name):
+    Python binds it in that function's local scope, where it hides a function of the same name
+    written elsewhere in the file."""
+    found = None
+    pending: list[cst.CSTNode] = [scope.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.FunctionDef):
+            found = node if node.name.value == name else found
+        elif not isinstance(node, (cst.ClassDef, cst.Lambda)):
+            pending.extend(reversed(node.children))  # depth first, in the order the code is written
+    return found
+
+
+def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression,
+            scopes: Sequence[cst.FunctionDef] = ()) -> tuple[cst.FunctionDef, list[InitOp]] | None:
     """The function a call runs, of this file or imported from another project file, and the
-    init operations to look for in it."""
-    found = _callee_in(model, owner, func)
+    init operations to look for in it; ``scopes``: the functions the call is written in."""
+    found = _callee_in(model, owner, func, scopes)
     return None if found is None else (found[0], found[1])
 
 
-def _callee_in(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression
-               ) -> tuple[cst.FunctionDef, list[InitOp], CollectedFile] | None:
+def _callee_in(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression,
+               scopes: Sequence[cst.FunctionDef] = ()) -> tuple[cst.FunctionDef, list[InitOp], CollectedFile] | None:
     """``_callee`` and the model of the file the function is written in."""
-    function = _called_function(model, owner, func)
+    function = _called_function(model, owner, func, scopes)
     if function is not None:
         return function, model.init_ops, model
     dotted = get_full_name_for_node(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
@@ -905,7 +927,9 @@ def _applied_function(model: CollectedFile, call: ApplyCall
     if isinstance(node, cst.Call) and node.args and any(
             n.endswith("partial") for n in model.names(node.func)):
         node = node.args[0].value
-    return _callee_in(model, call.owner, node)
+    scope = _method(model, call.owner, call.method) if call.owner.is_module and call.method else (
+        call.owner.node if isinstance(call.owner.node, cst.FunctionDef) else None)
+    return _callee_in(model, call.owner, node, (scope,) if scope is not None else ())
 
 
 def _wrapped_ops(model: CollectedFile, source: CollectedFile, function: cst.FunctionDef,
@@ -977,33 +1001,16 @@ def written_tensor(node: cst.BaseExpression) -> cst.BaseExpression:
             return node
 
 
-def _attribute_read(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
-    """The object and attribute name an expression reads: ``obj.name``, or ``getattr(obj, "name")``
-    and ``getattr(obj, f"name_{i}")``, whose name is kept as written (one of a family)."""
-    if isinstance(node, cst.Attribute):
-        return node.value, node.attr.value
-    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "getattr"
-            and len(node.args) == 2 and not any(arg.keyword or arg.star for arg in node.args)):
-        return None
-    name = node.args[1].value
-    if isinstance(name, cst.SimpleString):
-        return node.args[0].value, str(name.evaluated_value)
-    if isinstance(name, cst.FormattedString) and name.parts \
-            and isinstance(name.parts[0], cst.FormattedStringText):
-        return node.args[0].value, cst.Module([]).code_for_node(name)[len(name.start):-len(name.end)]
-    return None
-
-
 def _target(model: CollectedFile, op: InitOp) -> Target | None:
     owner = op.owner
     assert owner is not None and op.target_node is not None
     node = written_tensor(op.target_node)
     if isinstance(node, cst.Name):
         return _parameter_loop_target(model, op, node.value)
-    named = _attribute_read(node)
-    if named is None:
+    accessed = _accessed(node)
+    if accessed is None:
         return None
-    base, param = named
+    base, param = accessed
     if isinstance(base, cst.Name) and base.value == "self" and owner.is_module:
         if param in owner.parameters:
             return Target(owner, (), param, parameter_ndim=owner.parameters[param])
@@ -1012,6 +1019,25 @@ def _target(model: CollectedFile, op: InitOp) -> Target | None:
     if reach is None:
         return None
     return Target(owner, tuple(reach[0]), param, reach[1])
+
+
+def _accessed(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+    """(``x``, ``"w"``) for ``x.w`` and for ``getattr(x, "w")``, which Python evaluates alike. A
+    name an f-string builds (``getattr(x, f"weight_ih_l{i}")``) is kept as written, its fields
+    not evaluated: it stands for the parameters that share its fixed text."""
+    if isinstance(node, cst.Attribute):
+        return node.value, node.attr.value
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "getattr"
+            and len(node.args) in (2, 3) and all(arg.keyword is None and not arg.star for arg in node.args)):
+        return None
+    name = node.args[1].value
+    if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
+        return node.args[0].value, name.evaluated_value
+    if isinstance(name, cst.FormattedString):
+        text = "".join(part.value if isinstance(part, cst.FormattedStringText)
+                       else "{" + cst.Module([]).code_for_node(part.expression) + "}" for part in name.parts)
+        return node.args[0].value, text
+    return None
 
 
 def target_of(model: CollectedFile, op: InitOp, node: cst.BaseExpression) -> Target | None:
@@ -1261,10 +1287,18 @@ def _atomic_class_test(model: CollectedFile, test: cst.BaseExpression, name: str
         method = test.func.attr.value
         return ClassTest(lambda m: m.class_name is not None and getattr(m.class_name, method)(fragment),
                          True, True)
+    if _is_call(test, "hasattr") and len(test.args) == 2 and _is_name(test.args[0].value, name):
+        attribute = _string(test.args[1].value)
+        if attribute is None:
+            return None
+        return ClassTest(lambda m: _has_parameter(model, m, attribute), True, True)
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     left, operator = test.left, test.comparisons[0].operator
     right = test.comparisons[0].comparator
+    ndim = _ndim_test(model, left, operator, right, name)
+    if ndim is not None:
+        return ndim
     if isinstance(left, cst.Call) and isinstance(left.func, cst.Attribute) and left.func.attr.value == "find" \
             and len(left.args) == 1 and _is_class_name(left.func.value, name, aliases):
         return _found_fragment(_string(left.args[0].value), operator, literal_number(right))
@@ -1274,6 +1308,54 @@ def _atomic_class_test(model: CollectedFile, test: cst.BaseExpression, name: str
     if isinstance(operator, (cst.IsNot, cst.NotEqual, cst.NotIn)):
         return ClassTest(lambda m: not predicate(m), True, False)
     return ClassTest(predicate, True, True)
+
+
+#: Python's comparison of two numbers, by libcst operator.
+_ORDER: dict[type, Callable[[float, float], bool]] = {
+    cst.GreaterThan: gt, cst.GreaterThanEqual: ge, cst.LessThan: lt, cst.LessThanEqual: le,
+    cst.Equal: eq, cst.NotEqual: ne,
+}
+
+
+def _ndim_test(model: CollectedFile, left: cst.BaseExpression, operator: cst.BaseCompOp,
+               right: cst.BaseExpression, name: str) -> ClassTest | None:
+    """``m.weight.dim() > 1``: the modules whose parameter has that many dimensions (the
+    class decides it: a Linear's weight is a matrix, a norm's a vector)."""
+    operand = _ndim_operand(left)
+    bound = literal_number(right)
+    compare = _ORDER.get(type(operator))
+    if operand is None or bound is None or compare is None:
+        return None
+    operand = written_tensor(operand)
+    if not (isinstance(operand, cst.Attribute) and _is_name(operand.value, name)):
+        return None
+    param = operand.attr.value
+
+    def matches(m: Submodule) -> bool:
+        ndim = _parameter_ndim(model, m, param)
+        return ndim is not None and compare(ndim, bound)
+    return ClassTest(matches, True, True)
+
+
+def _has_parameter(model: CollectedFile, module: Submodule, param: str) -> bool:
+    """Whether ``module`` holds ``param`` (``hasattr(m, "weight")``): torch's classes by what
+    they register, the file's by their attributes."""
+    own = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
+    if own is not None:
+        return param in own.parameters or param in own.attributes
+    return _parameter_ndim(model, module, param) is not None
+
+
+def _parameter_ndim(model: CollectedFile, module: Submodule, param: str) -> int | None:
+    """The number of dimensions of ``module``'s parameter ``param``, None when it has none (or
+    it is not known): torch's classes from what they register, the file's from their
+    ``nn.Parameter`` attributes."""
+    if module.class_name is None:
+        return None
+    own = model.classes.get(module.class_name) if module.kind is LayerKind.CUSTOM else None
+    if own is not None:
+        return own.parameters.get(param)
+    return knowledge.parameter_ndim(module.class_name, param) if module.kind in knowledge.PARAMETERISED_KINDS else None
 
 
 def _compared_class(model: CollectedFile, left: cst.BaseExpression, operator: cst.BaseCompOp,
@@ -1298,12 +1380,18 @@ def _compared_class(model: CollectedFile, left: cst.BaseExpression, operator: cs
 
 def _found_fragment(fragment: str | None, operator: cst.BaseCompOp, bound: float | None) -> ClassTest | None:
     """``classname.find(fragment)`` compared with -1 or 0: present (``!= -1``, ``>= 0``,
-    ``> -1``) or absent (``== -1``, ``< 0``)."""
+    ``> -1``), absent (``== -1``, ``< 0``), or at the start (``== 0``; ``!= 0``: not there)."""
     if fragment is None:
         return None
 
     def present(m: Submodule) -> bool:
         return m.class_name is not None and fragment in m.class_name
+
+    def first(m: Submodule) -> bool:
+        return m.class_name is not None and m.class_name.startswith(fragment)
+    if isinstance(operator, (cst.Equal, cst.NotEqual)) and bound == 0:
+        return ClassTest(first, True, True) if isinstance(operator, cst.Equal) \
+            else ClassTest(lambda m: not first(m), True, False)
     if (isinstance(operator, cst.NotEqual) and bound == -1) or (isinstance(operator, cst.GreaterThan)
                                                                 and bound == -1) \
             or (isinstance(operator, cst.GreaterThanEqual) and bound == 0):
@@ -1500,17 +1588,23 @@ def _name_predicate(test: cst.BaseExpression, name_variable: str | None) -> Call
 
 def _is_ndim(node: cst.BaseExpression, variable: str) -> bool:
     """``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``."""
+    operand = _ndim_operand(node)
+    return operand is not None and _is_name(operand, variable)
+
+
+def _ndim_operand(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``p`` of ``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
-        return node.func.attr.value in ("dim", "ndimension") and _is_name(node.func.value, variable)
+        return node.func.value if node.func.attr.value in ("dim", "ndimension") else None
     if isinstance(node, cst.Attribute) and node.attr.value == "ndim":
-        return _is_name(node.value, variable)
+        return node.value
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and node.args:
         inner = node.args[0].value
         if isinstance(inner, cst.Attribute) and inner.attr.value == "shape":
-            return _is_name(inner.value, variable)
+            return inner.value
         if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value == "size":
-            return _is_name(inner.func.value, variable)
-    return False
+            return inner.func.value
+    return None
 
 
 def _is_name(node: cst.BaseExpression, value: str) -> bool:

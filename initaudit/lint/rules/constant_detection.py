@@ -92,12 +92,14 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
                        and not (value != 0.0 and single_output(m)))
         if not layers:
             continue
+        if target.owner.is_module and not target.by_class:
+            # Mature model code zero-initialises output projections whose consumer lies beyond
+            # what one file shows; only the layers whose use is known are judged, each by its own.
+            layers = tuple(m for m in layers if feeding(model, target.owner, m) is not None)
+            if not layers:
+                continue
         consumers = {feeding(model, target.owner, m) for m in layers}
         consumer = consumers.pop() if len(consumers) == 1 else None
-        if None in consumers | {consumer} and target.owner.is_module and not target.by_class:
-            # Mature model code zero-initialises output projections whose consumer lies beyond
-            # what one file shows; only a layer whose use is known can be judged.
-            continue
         yield ConstantInit(op, value, describe_layers(layers, target.param, model), consumer, layers)
 
 

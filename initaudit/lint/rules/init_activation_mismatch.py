@@ -17,6 +17,7 @@ from initaudit.lint.model.queries import (
     feeding,
     gated_feeding,
     init_intent,
+    internal_activations,
     layer_label,
     layer_list,
     weight_feeding,
@@ -66,12 +67,17 @@ class InitActivationMismatch:
         at the operation as written (None: no fix suits the whole application)."""
         target = op.target
         assert target is not None
-        if not target.exact or op.method == "forward" or (target.param != "weight" and target.layers):
+        recurrent = bool(target.layers) and all(
+            internal_activations(layer, target.param) for layer in op.effective_layers())
+        if not target.exact or op.method == "forward" or (target.param != "weight" and target.layers and not recurrent):
             wanted.append(None)  # not judged here: no rewrite is known to suit it
             return
         intent = init_intent(model, op)
         if intent is None:
             wanted.append(None)
+            return
+        if recurrent:
+            yield from self._recurrent(model, op, intent, wanted)
             return
         if not target.layers:
             for finding in self._raw_weight(model, op, intent):
@@ -105,6 +111,30 @@ class InitActivationMismatch:
             if text is not None and op.written is None:  # reported where it is written
                 fix = Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
             yield Finding.at(op, self._layers_message(model, op, intent, activation, kind, layers), fix=fix)
+
+    def _recurrent(self, model: FileModel, op: InitOp, intent: str, wanted: list[str | None]) -> Iterator[Finding]:
+        """An input or hidden weight of recurrent layers: it feeds the activations inside each
+        layer (an LSTM's gates), whatever follows the layer's output."""
+        assert op.target is not None
+        layers = list(op.effective_layers())
+        mismatched: dict[tuple[str, ...], list[Submodule]] = {}
+        for layer in layers:
+            activations = internal_activations(layer, op.target.param) or ()
+            # A gate and a candidate state: reported when the init suits neither.
+            if all(intent not in knowledge.COMPATIBLE_INTENTS[knowledge.ACTIVATIONS[a].family] for a in activations):
+                mismatched.setdefault(activations, []).append(layer)
+        for activations, reached in mismatched.items():
+            # One rewrite only where one activation is fed: a scheme for the tanh alone is not
+            # the one for the sigmoid gates beside it.
+            whole_site = len(reached) == len(layers) and len(mismatched) == 1 and len(activations) == 1
+            text = self._replacement(model, op, activations[0], None) if whole_site else None
+            wanted.append(text)
+            fix = None
+            if text is not None and op.written is None:
+                fix = Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
+            names = ", ".join(f"{m.path} ({layer_label(model, m)})" for m in reached[:4])
+            where = f"{op.target.param} of {names} feeds the layer's own {' and '.join(activations)}"
+            yield Finding.at(op, self._message(model, op, intent, activations[0], where), fix=fix)
 
     def _raw_weight(self, model: FileModel, op: InitOp, intent: str) -> Iterator[Finding]:
         """A bare Parameter multiplying the signal (``relu(x @ self.w)``): its product's consumer decides."""

@@ -8,21 +8,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from initaudit.config import Config
-from initaudit.lint.run.runner import run_lint
-from tests.lint.selection import lint_selected, selecting
-from tests.lint.test_project import write
+from tests.lint.selection import lint_selected
+from tests.lint.test_binding_holders import findings
 
 
 def lines(code: str, rule: str) -> list[int]:
     return sorted(d.line for d in lint_selected(code, rule))
 
-
-def findings(root: Path, files: dict[str, str], *rules: str) -> list[tuple[str, int, str]]:
-    """(file, line, code) of the findings of ``rules`` in the project ``files``."""
-    run = run_lint([write(root, {"pyproject.toml": "", **files})], selecting(*rules) if rules else Config())
-    assert not run.errors, [r.error for r in run.errors]
-    return sorted((Path(d.path).name, d.line, d.code) for r in run for d in r.diagnostics)
 
 
 # ---------------------------------------------------------------- inside a recurrent layer

@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from initaudit.config import Config
-from initaudit.lint.run.runner import run_lint
-from tests.lint.selection import lint_selected, selecting
-from tests.lint.test_project import write
+from tests.lint.selection import lint_selected
+from tests.lint.test_binding_holders import findings
 
 
 def lines(code: str, *rules: str) -> list[tuple[int, str]]:
     return [(d.line, d.code) for d in lint_selected(code, *rules)]
 
-
-def findings(root: Path, files: dict[str, str], *rules: str) -> list[tuple[str, int, str]]:
-    """(file, line, code) of the findings of ``rules`` in the project ``files``."""
-    run = run_lint([write(root, {"pyproject.toml": "", **files})], selecting(*rules) if rules else Config())
-    assert not run.errors, [r.error for r in run.errors]
-    return sorted((Path(d.path).name, d.line, d.code) for r in run for d in r.diagnostics)
 
 
 # ---------------------------------------------------------------- in-place arithmetic after a draw

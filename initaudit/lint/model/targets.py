@@ -886,14 +886,38 @@ def _local_function(scope: cst.FunctionDef, name: str) -> cst.FunctionDef | None
     Python binds it in that function's local scope, where it hides a function of the same name
     written elsewhere in the file."""
     found = None
-    pending: list[cst.CSTNode] = [scope.body]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, cst.FunctionDef):
-            found = node if node.name.value == name else found
-        elif not isinstance(node, (cst.ClassDef, cst.Lambda)):
-            pending.extend(reversed(node.children))  # depth first, in the order the code is written
+    for statement in _statements(scope.body):
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            found = statement
     return found
+
+
+def _statements(suite: cst.BaseSuite) -> Iterator[cst.BaseStatement]:
+    """The statements of a suite and of the compound statements in it (``if``, ``for``,
+    ``while``, ``with``, ``try``, ``match``), in the order written; not those of a nested ``def``
+    or ``class``. (Only a statement can define a function: no expression is visited.)"""
+    if not isinstance(suite, cst.IndentedBlock):
+        return
+    for statement in suite.body:
+        yield statement
+        if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            for part in _suites(statement):
+                yield from _statements(part)
+
+
+def _suites(statement: cst.BaseStatement) -> list[cst.BaseSuite]:
+    body = getattr(statement, "body", None)
+    suites = [body] if isinstance(body, cst.BaseSuite) else []
+    suites += [clause.body for clause in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ()))]
+    orelse = getattr(statement, "orelse", None)
+    while isinstance(orelse, cst.If):  # elif
+        suites.append(orelse.body)
+        orelse = orelse.orelse
+    if orelse is not None:
+        suites.append(orelse.body)
+    if (final := getattr(statement, "finalbody", None)) is not None:
+        suites.append(final.body)
+    return suites
 
 
 def _callee(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpression,

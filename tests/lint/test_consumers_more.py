@@ -455,3 +455,13 @@ def test_a_product_factor_passed_by_keyword_is_the_raw_weight():
     """
     assert lines(code.replace("{activation}", "relu"), "IA103") == [9]
     assert lines(code.replace("{activation}", "tanh"), "IA103") == []
+
+
+def test_a_function_defined_inside_an_if_of_the_method_is_the_one_applied():
+    # A ``def`` in a compound statement of the method binds the name in its local scope too.
+    nested = LOCAL_INITS.replace(
+        "        def init_weights(m):\n            if type(m) == nn.Linear:\n                nn.init.{encoder}(m.weight)\n",
+        "        if True:\n            def init_weights(m):\n                if type(m) == nn.Linear:\n"
+        "                    nn.init.{encoder}(m.weight)\n")
+    assert lines(nested.format(encoder="xavier_uniform_"), "IA103") == [11]
+    assert lines(nested.format(encoder="kaiming_uniform_"), "IA103") == []

@@ -559,3 +559,15 @@ def _assigned(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         elif isinstance(child, (cst.AugAssign, cst.AnnAssign)):
             yield child.target
         yield from _assigned(child)
+
+
+def written_tensor(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``w`` of ``w.data`` / ``w.detach()``: the same storage, written whole (not ``w[0]``)."""
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+        elif (isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute)
+              and node.func.attr.value == "detach"):
+            node = node.func.value
+        else:
+            return node

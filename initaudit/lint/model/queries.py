@@ -13,7 +13,8 @@ from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
-from initaudit.lint.model.targets import execution_key, written_tensor
+from initaudit.lint.model.modules import written_tensor
+from initaudit.lint.model.targets import execution_key
 
 
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:

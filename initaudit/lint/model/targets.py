@@ -16,9 +16,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from operator import eq, ge, gt, le, lt, ne
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, cast
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, cast
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -40,7 +39,15 @@ from initaudit.lint.model.facts import (
     Target,
 )
 from initaudit.lint.model.flow import OUTPUT, Consumer, ConsumerKind, ForwardFlow, Summary
-from initaudit.lint.model.modules import Submodule, literal_number, returned_module, returned_parameter, small_statements
+from initaudit.lint.model.conditions import (
+    class_name_aliases,
+    class_test,
+    combined,
+    is_name,
+    name_predicate,
+    parameter_test,
+)
+from initaudit.lint.model.modules import Submodule, returned_module, returned_parameter, written_tensor
 
 #: A set of submodules, and whether it is known precisely.
 Reach = tuple[list[Submodule], bool]
@@ -624,7 +631,7 @@ def _submodule_method(model: CollectedFile, call: HelperCall) -> tuple[cst.Funct
     """The method that ``self.mlp.init_weight(...)`` runs, of the class of another file that
     ``self.mlp`` was built from, with the init operations to look for in it."""
     func = call.function
-    if not isinstance(func, cst.Attribute) or _is_name(func.value, "self"):
+    if not isinstance(func, cst.Attribute) or is_name(func.value, "self"):
         return None
     reach = _modules(model, call.owner, func.value)
     built = _built_class(model, reach[0][0].class_name) \
@@ -1013,18 +1020,6 @@ def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parame
 # ------------------------------------------------------------------------ direct targets
 
 
-def written_tensor(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``w`` of ``w.data`` / ``w.detach()``: the same storage, written whole (not ``w[0]``)."""
-    while True:
-        if isinstance(node, cst.Attribute) and node.attr.value == "data":
-            node = node.value
-        elif (isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute)
-              and node.func.attr.value == "detach"):
-            node = node.func.value
-        else:
-            return node
-
-
 def _target(model: CollectedFile, op: InitOp) -> Target | None:
     owner = op.owner
     assert owner is not None and op.target_node is not None
@@ -1171,8 +1166,8 @@ def _element_test(model: CollectedFile, test: cst.BaseExpression, variable: str,
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         return _element_test(model, test.left, variable, name_variable, written) \
             and _element_test(model, test.right, variable, name_variable, written)
-    parameter = _parameter_test(test, variable, name_variable)
-    klass = _class_test(model, test, variable, frozenset())
+    parameter = parameter_test(test, variable, name_variable)
+    klass = class_test(model, test, variable, frozenset())
     return (parameter is not None and parameter[1]) or (klass is not None and klass.whole) \
         or _has_written(test, variable, written)
 
@@ -1181,11 +1176,11 @@ def _has_written(test: cst.BaseExpression, variable: str, written: cst.BaseExpre
     """``m.bias is not None`` where the op writes ``m.bias``."""
     if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
             and isinstance(test.comparisons[0].operator, cst.IsNot)
-            and _is_name(test.comparisons[0].comparator, "None")):
+            and is_name(test.comparisons[0].comparator, "None")):
         return False
     tested = test.left
-    return isinstance(tested, cst.Attribute) and _is_name(tested.value, variable) \
-        and isinstance(written, cst.Attribute) and _is_name(written.value, variable) \
+    return isinstance(tested, cst.Attribute) and is_name(tested.value, variable) \
+        and isinstance(written, cst.Attribute) and is_name(written.value, variable) \
         and written.attr.value == tested.attr.value
 
 
@@ -1209,7 +1204,7 @@ def _loop_variable(model: CollectedFile, owner: ModuleClass, op: InitOp, name: s
     names = _module_names(model, owner, op, loop)
     if names is not None:  # ``for name, m in self.named_modules(): if name == "fc1": ...``
         for condition, positive, open_loops in op.conditions:
-            test = _combined(condition.test, lambda atom: _name_predicate(atom, _loop_name(loop.target)))
+            test = combined(condition.test, lambda atom: name_predicate(atom, _loop_name(loop.target)))
             if open_loops < depth or test is None or not (positive or test[1]):
                 continue
             modules = [m for m in modules if test[0](names.get(m.path, m.path)) == positive]
@@ -1227,7 +1222,7 @@ def _module_names(model: CollectedFile, owner: ModuleClass, op: InitOp, loop: cs
     if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
             and call.func.attr.value in ("named_modules", "named_children")):
         return None
-    if _is_name(call.func.value, "self"):
+    if is_name(call.func.value, "self"):
         prefix = ""
     else:
         reach = _modules(model, owner, call.func.value, op)
@@ -1246,228 +1241,16 @@ def _narrow(model: CollectedFile, op: InitOp, name: str, modules: list[Submodule
     result is exact once a branch selects modules by class (``isinstance(m, nn.Linear)``, or
     ``not isinstance(...)`` then ``return``); "everything but a Conv" is not."""
     narrowed = False
-    aliases = _class_name_aliases(op.enclosing[-1], name) if op.enclosing else frozenset()
+    aliases = class_name_aliases(op.enclosing[-1], name) if op.enclosing else frozenset()
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue  # the test runs outside the loop
-        test = _class_test(model, condition.test, name, aliases)
+        test = class_test(model, condition.test, name, aliases)
         if test is None or not (positive or test.whole):
             continue
         modules = [m for m in modules if test.matches(m) == positive]
         narrowed = narrowed or test.selects == positive
     return modules, narrowed
-
-
-@dataclass(frozen=True)
-class ClassTest:
-    """What an ``if`` test says about a module's class."""
-
-    matches: Callable[[Submodule], bool]
-    #: The whole test is about the class (not ``isinstance(m, nn.Linear) and m.bias is not None``).
-    whole: bool
-    #: True picks out classes (``isinstance``); false excludes some (``not isinstance``, ``!=``).
-    selects: bool
-
-
-def _class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
-                aliases: frozenset[str]) -> ClassTest | None:
-    """The class test that ``test`` makes of the module ``name``, through ``and``, ``or`` and
-    ``not``; None when it tests nothing about the class."""
-    if isinstance(test, cst.BooleanOperation):
-        left = _class_test(model, test.left, name, aliases)
-        right = _class_test(model, test.right, name, aliases)
-        if isinstance(test.operator, cst.And):
-            if left is not None and right is not None:
-                return ClassTest(lambda m: left.matches(m) and right.matches(m), left.whole and right.whole,
-                                 left.selects or right.selects)
-            known = left or right
-            return dataclasses.replace(known, whole=False) if known is not None else None
-        if left is not None and right is not None and left.whole and right.whole:
-            return ClassTest(lambda m: left.matches(m) or right.matches(m), True,
-                             left.selects and right.selects)
-        return None
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _class_test(model, test.expression, name, aliases)
-        if inner is None or not inner.whole:
-            return None
-        return ClassTest(lambda m: not inner.matches(m), True, not inner.selects)
-    return _atomic_class_test(model, test, name, aliases)
-
-
-def _atomic_class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
-                       aliases: frozenset[str]) -> ClassTest | None:
-    """``isinstance(m, A)``, ``type(m) is A``, ``type(m) in (A, B)``, ``classname == "Linear"``,
-    ``"Conv" in classname``, ``classname.find("Conv") != -1``, ``classname.startswith("Conv")``,
-    and their negations (``!=``, ``is not``, ``not in``, ``find(...) == -1``)."""
-    if _is_call(test, "isinstance") and len(test.args) == 2 and _is_name(test.args[0].value, name):
-        classes = _class_names(model, test.args[1].value)
-        return ClassTest(lambda m: m.class_name in classes, True, True)
-    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) \
-            and test.func.attr.value in ("startswith", "endswith") and len(test.args) == 1 \
-            and _is_class_name(test.func.value, name, aliases):
-        fragment = _string(test.args[0].value)
-        if fragment is None:
-            return None
-        method = test.func.attr.value
-        return ClassTest(lambda m: m.class_name is not None and getattr(m.class_name, method)(fragment),
-                         True, True)
-    if _is_call(test, "hasattr") and len(test.args) == 2 and _is_name(test.args[0].value, name):
-        attribute = _string(test.args[1].value)
-        if attribute is None:
-            return None
-        return ClassTest(lambda m: _has_parameter(model, m, attribute), True, True)
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return None
-    left, operator = test.left, test.comparisons[0].operator
-    right = test.comparisons[0].comparator
-    ndim = _ndim_test(model, left, operator, right, name)
-    if ndim is not None:
-        return ndim
-    if isinstance(left, cst.Call) and isinstance(left.func, cst.Attribute) and left.func.attr.value == "find" \
-            and len(left.args) == 1 and _is_class_name(left.func.value, name, aliases):
-        return _found_fragment(_string(left.args[0].value), operator, literal_number(right))
-    predicate = _compared_class(model, left, operator, right, name, aliases)
-    if predicate is None:
-        return None
-    if isinstance(operator, (cst.IsNot, cst.NotEqual, cst.NotIn)):
-        return ClassTest(lambda m: not predicate(m), True, False)
-    return ClassTest(predicate, True, True)
-
-
-#: Python's comparison of two numbers, by libcst operator.
-_ORDER: dict[type, Callable[[float, float], bool]] = {
-    cst.GreaterThan: gt, cst.GreaterThanEqual: ge, cst.LessThan: lt, cst.LessThanEqual: le,
-    cst.Equal: eq, cst.NotEqual: ne,
-}
-
-
-def _ndim_test(model: CollectedFile, left: cst.BaseExpression, operator: cst.BaseCompOp,
-               right: cst.BaseExpression, name: str) -> ClassTest | None:
-    """``m.weight.dim() > 1``: the modules whose parameter has that many dimensions (the
-    class decides it: a Linear's weight is a matrix, a norm's a vector)."""
-    operand = _ndim_operand(left)
-    bound = literal_number(right)
-    compare = _ORDER.get(type(operator))
-    if operand is None or bound is None or compare is None:
-        return None
-    operand = written_tensor(operand)
-    if not (isinstance(operand, cst.Attribute) and _is_name(operand.value, name)):
-        return None
-    param = operand.attr.value
-
-    def matches(m: Submodule) -> bool:
-        ndim = _parameter_ndim(model, m, param)
-        return ndim is not None and compare(ndim, bound)
-    return ClassTest(matches, True, True)
-
-
-def _has_parameter(model: CollectedFile, module: Submodule, param: str) -> bool:
-    """Whether ``module`` holds ``param`` (``hasattr(m, "weight")``): torch's classes by what
-    they register, the file's by their attributes."""
-    own = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
-    if own is not None:
-        return param in own.parameters or param in own.attributes
-    return _parameter_ndim(model, module, param) is not None
-
-
-def _parameter_ndim(model: CollectedFile, module: Submodule, param: str) -> int | None:
-    """The number of dimensions of ``module``'s parameter ``param``, None when it has none (or
-    it is not known): torch's classes from what they register, the file's from their
-    ``nn.Parameter`` attributes."""
-    if module.class_name is None:
-        return None
-    own = model.classes.get(module.class_name) if module.kind is LayerKind.CUSTOM else None
-    if own is not None:
-        return own.parameters.get(param)
-    return knowledge.parameter_ndim(module.class_name, param) if module.kind in knowledge.PARAMETERISED_KINDS else None
-
-
-def _compared_class(model: CollectedFile, left: cst.BaseExpression, operator: cst.BaseCompOp,
-                    right: cst.BaseExpression, name: str,
-                    aliases: frozenset[str]) -> Callable[[Submodule], bool] | None:
-    """The positive form of a one-comparison class test (the caller applies ``not``/``!=``)."""
-    membership = isinstance(operator, (cst.In, cst.NotIn))
-    if _is_call(left, "type") and len(left.args) == 1 and _is_name(left.args[0].value, name):
-        classes = _class_names(model, right)
-        return lambda m: m.class_name in classes
-    if _is_class_name(left, name, aliases):
-        if membership and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
-            names = {_string(e.value) for e in right.elements}
-            return lambda m: m.class_name in names
-        value = _string(right)
-        return None if value is None or membership else (lambda m: m.class_name == value)
-    if membership and _is_class_name(right, name, aliases):
-        fragment = _string(left)
-        return None if fragment is None else (lambda m: m.class_name is not None and fragment in m.class_name)
-    return None
-
-
-def _found_fragment(fragment: str | None, operator: cst.BaseCompOp, bound: float | None) -> ClassTest | None:
-    """``classname.find(fragment)`` compared with -1 or 0: present (``!= -1``, ``>= 0``,
-    ``> -1``), absent (``== -1``, ``< 0``), or at the start (``== 0``; ``!= 0``: not there)."""
-    if fragment is None:
-        return None
-
-    def present(m: Submodule) -> bool:
-        return m.class_name is not None and fragment in m.class_name
-
-    def first(m: Submodule) -> bool:
-        return m.class_name is not None and m.class_name.startswith(fragment)
-    if isinstance(operator, (cst.Equal, cst.NotEqual)) and bound == 0:
-        return ClassTest(first, True, True) if isinstance(operator, cst.Equal) \
-            else ClassTest(lambda m: not first(m), True, False)
-    if (isinstance(operator, cst.NotEqual) and bound == -1) or (isinstance(operator, cst.GreaterThan)
-                                                                and bound == -1) \
-            or (isinstance(operator, cst.GreaterThanEqual) and bound == 0):
-        return ClassTest(present, True, True)
-    if (isinstance(operator, cst.Equal) and bound == -1) or (isinstance(operator, cst.LessThan) and bound == 0):
-        return ClassTest(lambda m: not present(m), True, False)
-    return None
-
-
-def _is_class_name(node: cst.BaseExpression, name: str, aliases: frozenset[str]) -> bool:
-    """``m.__class__.__name__``, ``type(m).__name__``, or a local variable holding one of them."""
-    if isinstance(node, cst.Name):
-        return node.value in aliases
-    if not (isinstance(node, cst.Attribute) and node.attr.value == "__name__"):
-        return False
-    owner = node.value
-    if isinstance(owner, cst.Attribute) and owner.attr.value == "__class__":
-        return _is_name(owner.value, name)
-    return _is_call(owner, "type") and len(owner.args) == 1 and _is_name(owner.args[0].value, name)
-
-
-def _class_name_aliases(function: cst.FunctionDef, name: str) -> frozenset[str]:
-    """Variables of ``function`` assigned the class name of ``name`` (``classname = m.__class__.__name__``)."""
-    return frozenset(
-        small.targets[0].target.value for small in small_statements(function)
-        if isinstance(small, cst.Assign) and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name) and _is_class_name(small.value, name, frozenset()))
-
-
-def _is_call(node: cst.BaseExpression, function: str) -> bool:
-    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == function
-
-
-def _string(node: cst.BaseExpression) -> str | None:
-    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
-    return value if isinstance(value, str) else None
-
-
-def _class_names(model: CollectedFile, node: cst.BaseExpression) -> frozenset[str]:
-    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
-        names: frozenset[str] = frozenset()
-        for element in node.elements:
-            names |= _class_names(model, element.value)
-        return names
-    if isinstance(node, cst.Name) and node.value in model.classes:
-        return frozenset({node.value})
-    found = set()
-    for name in model.names(node):
-        if name.startswith("torch.nn."):
-            last = name.rsplit(".", 1)[-1]
-            found |= knowledge.ABSTRACT_BASES.get(last, {last})
-    return frozenset(found)
 
 
 # ------------------------------------------------------------------------ parameters() loops
@@ -1496,7 +1279,7 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue
-        test = _parameter_test(condition.test, variable, name_variable)
+        test = parameter_test(condition.test, variable, name_variable)
         if test is None or not (positive or test[1]):
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
@@ -1514,7 +1297,7 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
 def _iterates_self(iterated: cst.BaseExpression) -> bool:
     """``self.parameters()`` (or ``named_parameters()``): the tensors of the class itself."""
     return isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute) \
-        and _is_name(iterated.func.value, "self") and iterated.func.attr.value in _PARAMETER_METHODS
+        and is_name(iterated.func.value, "self") and iterated.func.attr.value in _PARAMETER_METHODS
 
 
 def _listed_tensors(model: CollectedFile, op: InitOp, items: cst.List | cst.Tuple) -> Target | None:
@@ -1533,106 +1316,6 @@ def _parameters_of(module: Submodule) -> tuple[str, ...]:
     if module.kind in knowledge.PARAMETERISED_KINDS:
         return ("weight", "bias")
     return ()
-
-
-#: A test of (module, parameter name), and whether it is the whole ``if`` test.
-ParameterTest = tuple[Callable[..., bool], bool]
-
-
-def _parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None) -> ParameterTest | None:
-    """What ``p.dim() > 1``, ``"weight" in name``, ``name == "fc1.weight"``,
-    ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations select."""
-    return _combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable))
-
-
-def _combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Callable | None]):
-    """(predicate, whole) for ``test`` through ``and``/``or``/``not``, from the predicates that
-    ``atom`` finds for its parts; ``whole`` is false when a part of an ``and`` was not understood."""
-    if isinstance(test, cst.BooleanOperation):
-        left, right = _combined(test.left, atom), _combined(test.right, atom)
-        if isinstance(test.operator, cst.And):
-            if left is not None and right is not None:
-                return (lambda *x: left[0](*x) and right[0](*x)), left[1] and right[1]
-            known = left or right
-            return (known[0], False) if known is not None else None
-        if left is not None and right is not None and left[1] and right[1]:
-            return (lambda *x: left[0](*x) or right[0](*x)), True
-        return None
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _combined(test.expression, atom)
-        return ((lambda *x: not inner[0](*x)), True) if inner is not None and inner[1] else None
-    predicate = atom(test)
-    return (predicate, True) if predicate is not None else None
-
-
-def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable: str | None):
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _is_ndim(test.left, variable):
-        operator = test.comparisons[0].operator
-        bound = literal_number(test.comparisons[0].comparator)
-        if bound is None:
-            return None
-        matrix = (isinstance(operator, cst.GreaterThan) and bound >= 1) or \
-            (isinstance(operator, cst.GreaterThanEqual) and bound >= 2) or \
-            (isinstance(operator, cst.Equal) and bound >= 2)
-        vector = (isinstance(operator, (cst.LessThan, cst.Equal)) and bound <= 2 and not matrix)
-        if matrix:
-            return lambda m, p: p == "weight" and m.kind is not LayerKind.NORM
-        if vector:
-            return lambda m, p: p == "bias" or m.kind is LayerKind.NORM
-        return None
-    named = _name_predicate(test, name_variable)
-    return None if named is None else (lambda m, p: named(f"{m.path}.{p}"))
-
-
-def _name_predicate(test: cst.BaseExpression, name_variable: str | None) -> Callable[[str], bool] | None:
-    """A test of the name a ``named_modules()``/``named_parameters()`` loop gives:
-    ``name == "fc1"``, ``"conv" in name``, ``name.startswith("fc")``, ``name.endswith("weight")``."""
-    if not name_variable:
-        return None
-    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) \
-            and test.func.attr.value in ("startswith", "endswith") \
-            and _is_name(test.func.value, name_variable) and len(test.args) == 1:
-        fragment = _string(test.args[0].value)
-        method = test.func.attr.value
-        return None if fragment is None else (lambda name: getattr(name, method)(fragment))
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return None
-    operator = test.comparisons[0].operator
-    right = test.comparisons[0].comparator
-    if isinstance(operator, (cst.In, cst.NotIn)) and _is_name(right, name_variable):
-        fragment = _string(test.left)
-        inside = isinstance(operator, cst.In)
-        return None if fragment is None else (lambda name: (fragment in name) == inside)
-    if isinstance(operator, (cst.Equal, cst.NotEqual)) and _is_name(test.left, name_variable):
-        value = _string(right)
-        equal = isinstance(operator, cst.Equal)
-        return None if value is None else (lambda name: (name == value) == equal)
-    return None
-
-
-def _is_ndim(node: cst.BaseExpression, variable: str) -> bool:
-    """``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``."""
-    operand = _ndim_operand(node)
-    return operand is not None and _is_name(operand, variable)
-
-
-def _ndim_operand(node: cst.BaseExpression) -> cst.BaseExpression | None:
-    """``p`` of ``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
-        return node.func.value if node.func.attr.value in ("dim", "ndimension") else None
-    if isinstance(node, cst.Attribute) and node.attr.value == "ndim":
-        return node.value
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and node.args:
-        inner = node.args[0].value
-        if isinstance(inner, cst.Attribute) and inner.attr.value == "shape":
-            return inner.value
-        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value == "size":
-            return inner.func.value
-    return None
-
-
-def _is_name(node: cst.BaseExpression, value: str) -> bool:
-    return isinstance(node, cst.Name) and node.value == value
 
 
 # ------------------------------------------------------------------------ order of execution
@@ -1725,7 +1408,7 @@ def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
         return None
     node = written_tensor(op.target_node)
     parameter = _module_parameter(function)
-    if parameter is None or not (isinstance(node, cst.Attribute) and _is_name(node.value, parameter)) \
+    if parameter is None or not (isinstance(node, cst.Attribute) and is_name(node.value, parameter)) \
             or not node.attr.value.startswith(("weight", "bias", "in_proj")) or _enclosing_loop(op, parameter):
         return None
     param = node.attr.value
@@ -1749,6 +1432,6 @@ def guarded_by_class_only(model: CollectedFile, op: InitOp) -> bool:
     parameter = _module_parameter(op.scope_node) if op.scope_node is not None else None
     if parameter is None:
         return False
-    aliases = _class_name_aliases(op.scope_node, parameter)  # type: ignore[arg-type]
-    return all((test := _class_test(model, condition.test, parameter, aliases)) is not None and test.whole
+    aliases = class_name_aliases(op.scope_node, parameter)  # type: ignore[arg-type]
+    return all((test := class_test(model, condition.test, parameter, aliases)) is not None and test.whole
                for condition, _, _ in op.conditions)

@@ -20,7 +20,8 @@ from initaudit.lint.model.modules import (
     literal_number,
 )
 from initaudit.lint.model.queries import assignments, describe_layers, layer_list, output_size
-from initaudit.lint.model.targets import target_of, written_tensor
+from initaudit.lint.model.modules import written_tensor
+from initaudit.lint.model.targets import target_of
 from initaudit.lint.rules.base import Finding, rule
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")

@@ -30,10 +30,12 @@ def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: in
                                    initargs=(os.getpid(),))
         try:
             with _signals_held():
-                results = pool.map(function, pending, chunksize=chunksize)
-            for result in results:
-                done += 1
-                yield result
+                chunks = [pool.submit(_run_chunk, function, pending[start:start + chunksize])
+                          for start in range(0, len(pending), chunksize)]
+            for chunk in chunks:
+                for result in chunk.result():
+                    done += 1
+                    yield result
         except BrokenProcessPool:
             pool.shutdown(wait=True)
             if workers == 1:  # tasks run in order: the first unfinished one killed the worker
@@ -48,10 +50,17 @@ def run_in_processes(function: Callable[[T], R], tasks: Sequence[T], workers: in
         return
 
 
+def _run_chunk(function: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+    # Submitted chunk by chunk rather than through ``pool.map``, whose results iterator cancels
+    # the futures left when it is closed: the pool's own thread then fails to mark them broken
+    # once the workers are stopped, and prints a traceback (CPython 3.11).
+    return [function(task) for task in tasks]
+
+
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """SIGINT and SIGTERM wait while the pool forks its workers (all of them, at the first task
-    it is given): an exception a handler raised inside the interpreter's fork hooks would be
+    submitted): an exception a handler raised inside the interpreter's fork hooks would be
     ignored, the signal lost and a lock left held. They arrive as soon as this ends."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
@@ -94,8 +103,8 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     queue = getattr(pool, "_call_queue", None)
     if queue is not None:
         queue.cancel_join_thread()
-    # Futures are left pending (not cancelled): the pool's own thread fails them once it sees
-    # the workers gone, and failing a cancelled one raises in that thread (CPython 3.11).
+    # Futures are left pending, not cancelled: the pool's own thread marks them broken once it
+    # sees the workers gone.
     pool.shutdown(wait=False)
     processes = multiprocessing.active_children()
     for process in processes:

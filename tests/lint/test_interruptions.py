@@ -225,3 +225,39 @@ def test_a_signal_that_arrives_while_a_worker_is_forked_still_stops_the_run() ->
     done = subprocess.run([sys.executable, "-c", _SIGNAL_WHILE_FORKING], capture_output=True, text=True,
                           timeout=120)
     assert (done.returncode, done.stdout.strip()) == (0, "Terminated"), done.stderr
+
+
+_INTERRUPTED_WHILE_WAITING = """
+import signal, threading, time
+from initaudit.pool import run_in_processes
+
+
+def slow(task):
+    time.sleep(0.2)
+    return task
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGALRM, interrupt)
+signal.setitimer(signal.ITIMER_REAL, 0.5)  # the run takes 4 s: it is waiting for a result then
+try:
+    list(run_in_processes(slow, list(range(40)), 2, 1, lambda task: None))
+except KeyboardInterrupt:
+    print("interrupted")
+for thread in threading.enumerate():
+    if thread is not threading.main_thread():
+        thread.join(timeout=30)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timer here")
+def test_an_interrupt_while_waiting_leaves_no_error_in_the_pool_thread() -> None:
+    """The futures left when the workers are stopped are marked broken by the pool's own thread:
+    none may have been cancelled first, which that thread cannot mark (a traceback on stderr)."""
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED_WHILE_WAITING], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.split() == ["interrupted"]
+    assert "Traceback" not in done.stderr, done.stderr

@@ -16,6 +16,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.lint.model.binding import Bound, StandIns
+from initaudit.lint.model.modules import written_tensor
 
 #: One in-place operation after an init: its operator and operand.
 Step = tuple[str, cst.BaseExpression]
@@ -154,7 +155,5 @@ def _steps_on(statement: cst.BaseStatement, tensor: str) -> list[Step] | None:
 
 
 def _tensor_key(node: cst.BaseExpression) -> str:
-    """The text naming a tensor, the same through ``.data``."""
-    while isinstance(node, cst.Attribute) and node.attr.value == "data":
-        node = node.value
-    return cst.Module([]).code_for_node(node)
+    """The text naming a tensor, the same through ``.data`` and ``.detach()``."""
+    return cst.Module([]).code_for_node(written_tensor(node))

@@ -514,19 +514,15 @@ def _applied_when_built(source: CollectedFile, built_by: ModuleClass) -> Iterato
         if callee is None or reach is None or callee[2] is not source or not callee[0].params.params:
             continue
         function, ops, _ = callee
-        parameter = _applied_parameter(function)
+        parameter = _module_parameter(function)
+        if parameter is None:
+            continue
         modules = [m for root in reach[0] for m in root.walk()]
         for op in ops:
             if op.scope_node is function and op.target_node is not None:
                 target = _applied_target(source, op, call.owner, parameter, modules)
                 if target is not None:
                     yield dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
-
-
-def _applied_parameter(function: cst.FunctionDef) -> str:
-    """The parameter ``apply`` hands the module in: the first, after a method's ``self``."""
-    params = [p.name.value for p in function.params.params]
-    return params[1] if params[0] == "self" and len(params) > 1 else params[0]
 
 
 def _applied_ops(model: CollectedFile) -> list[InitOp]:
@@ -539,7 +535,9 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
         if callee is None or reach is None or not callee[0].params.params:
             continue
         function, ops, source = callee
-        parameter = _applied_parameter(function)
+        parameter = _module_parameter(function)
+        if parameter is None:
+            continue
         modules = [m for root in reach[0] for m in root.walk()]
         values = _partial_values(model, call, function)
         for op in (*ops, *_wrapped_ops(model, source, function, ops)):

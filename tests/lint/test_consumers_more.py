@@ -428,9 +428,11 @@ def init_fun(m):
 """
 
 
-def test_a_hasattr_helper_reaches_the_norm_layers_too():
-    # Every layer holding a weight, BatchNorm's scale included: drawn around zero.
-    assert lines(GAUSSIAN_HELPER.format(test="hasattr(m, 'weight')"), "IA114") == [7]
+def test_a_hasattr_helper_alone_is_not_a_norm_init():
+    # Every layer holding a weight passes the test: which ones it is given, the model says.
+    assert lines(GAUSSIAN_HELPER.format(test="hasattr(m, 'weight')"), "IA114") == []
+    named = "hasattr(m, 'weight') and classname.find('BatchNorm') != -1"
+    assert lines(GAUSSIAN_HELPER.format(test=named), "IA114") == [7]
 
 
 def test_a_class_name_found_at_position_zero_starts_with_it():

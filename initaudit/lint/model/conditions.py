@@ -28,6 +28,9 @@ class ClassTest:
     whole: bool
     #: True picks out classes (``isinstance``); false excludes some (``not isinstance``, ``!=``).
     selects: bool
+    #: The classes it keeps are told by what they are (``isinstance``, a class name), not only by
+    #: what they hold (``hasattr(m, "weight")``, ``m.weight.dim() > 1``), which every kind may pass.
+    named: bool = True
 
 
 def class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
@@ -40,18 +43,18 @@ def class_test(model: CollectedFile, test: cst.BaseExpression, name: str,
         if isinstance(test.operator, cst.And):
             if left is not None and right is not None:
                 return ClassTest(lambda m: left.matches(m) and right.matches(m), left.whole and right.whole,
-                                 left.selects or right.selects)
+                                 left.selects or right.selects, left.named or right.named)
             known = left or right
             return dataclasses.replace(known, whole=False) if known is not None else None
         if left is not None and right is not None and left.whole and right.whole:
             return ClassTest(lambda m: left.matches(m) or right.matches(m), True,
-                             left.selects and right.selects)
+                             left.selects and right.selects, left.named and right.named)
         return None
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         inner = class_test(model, test.expression, name, aliases)
         if inner is None or not inner.whole:
             return None
-        return ClassTest(lambda m: not inner.matches(m), True, not inner.selects)
+        return ClassTest(lambda m: not inner.matches(m), True, not inner.selects, inner.named)
     return _atomic_class_test(model, test, name, aliases)
 
 
@@ -76,7 +79,7 @@ def _atomic_class_test(model: CollectedFile, test: cst.BaseExpression, name: str
         attribute = _string(test.args[1].value)
         if attribute is None:
             return None
-        return ClassTest(lambda m: _has_parameter(model, m, attribute), True, True)
+        return ClassTest(lambda m: _has_parameter(model, m, attribute), True, True, named=False)
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     left, operator = test.left, test.comparisons[0].operator
@@ -119,7 +122,7 @@ def _ndim_test(model: CollectedFile, left: cst.BaseExpression, operator: cst.Bas
     def matches(m: Submodule) -> bool:
         ndim = _parameter_ndim(model, m, param)
         return ndim is not None and compare(ndim, bound)
-    return ClassTest(matches, True, True)
+    return ClassTest(matches, True, True, named=False)
 
 
 def _has_parameter(model: CollectedFile, module: Submodule, param: str) -> bool:

@@ -119,6 +119,9 @@ class InitOp:
     #: For an operation a helper's call runs: the functions that call is written in, whose
     #: variables the arguments bound to the helper's parameters read (``std=stddev``).
     called_from: tuple[cst.FunctionDef, ...] = ()
+    #: For an operation a helper's call runs on a tensor the call hands it (``init(m.weight.data)``):
+    #: that argument, which says what the write goes through.
+    passed_in: cst.BaseExpression | None = None
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:

@@ -59,6 +59,18 @@ def is_head(model: FileModel, owner: ModuleClass, layer: Submodule, consumer: Co
         and not any(c.then_layer for c in consumers_of(model, owner, layer))
 
 
+def ends_residual(model: FileModel, owner: ModuleClass, layer: Submodule) -> bool:
+    """Whether every path of a layer's output is a sum with a skip connection
+    (``x + self.proj(h)``): the last layer of a residual branch, which a zero or near-zero start
+    turns into the identity. A block another class builds records no consumer for what it
+    returns, so there its forward's output tells: the layer's raw output summed on its way out."""
+    consumers = consumers_of(model, owner, layer)
+    if consumers:
+        return all(c.residual or c.kind is ConsumerKind.RESIDUAL for c in consumers)
+    summary = model.summaries.get(owner.name)
+    return summary is not None and summary.output.residual and layer.path in summary.output.producers
+
+
 def gated_feeding(model: FileModel, owner: ModuleClass, layer: Submodule, intent: str) -> Consumer | None:
     """For a layer whose known consumers disagree (a gate's halves into tanh and sigmoid, a loop's
     last layer skipping the activation): one of the consumers that set a gain, when ``intent``

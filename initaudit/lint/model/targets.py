@@ -665,6 +665,9 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
         if target is None:
             continue
         found = _with_values(model, _at_call(model, op, call, target, ops), call, values)
+        tensor = written_tensor(op.target_node)
+        if isinstance(tensor, cst.Name) and tensor.value in bound:
+            found = dataclasses.replace(found, passed_in=bound[tensor.value])
         if site is not call and found.node is not op.node:  # moved to the call: to the first one
             model.imported_sites.add(id(site.node))
             found = dataclasses.replace(found, node=site.node)
@@ -1422,6 +1425,20 @@ def _module_parameter(function: cst.FunctionDef) -> str | None:
     if params[:1] in (["self"], ["cls"]):
         params = params[1:]
     return params[0] if params else None
+
+
+def named_by_class(model: CollectedFile, op: InitOp, layer: Submodule) -> bool:
+    """Whether a test around a helper's operation keeps ``layer``'s class by what it is
+    (``isinstance(m, nn.BatchNorm2d)``, its class name) rather than only by what it holds
+    (``hasattr(m, "weight")``): only then does the helper, read alone, mean that kind."""
+    parameter = _module_parameter(op.scope_node) if op.scope_node is not None else None
+    if parameter is None:
+        return False
+    aliases = class_name_aliases(op.scope_node, parameter)  # type: ignore[arg-type]
+    # The branch taken picks classes out (``isinstance``, or the ``else`` of ``not isinstance``).
+    return any((test := class_test(model, condition.test, parameter, aliases)) is not None and test.named
+               and test.selects == positive and test.matches(layer) == positive
+               for condition, positive, _ in op.conditions)
 
 
 def guarded_by_class_only(model: CollectedFile, op: InitOp) -> bool:

@@ -15,6 +15,7 @@ from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.queries import (
     describe_layers,
+    ends_residual,
     feeding,
     is_head,
     is_intentional,
@@ -129,8 +130,7 @@ def _intentional(model: FileModel, op: InitOp, layer: Submodule, names: dict[int
     # A zero last layer of a residual branch makes the block start as the identity; a zero
     # head (before a sigmoid or softmax too) still learns, each unit from its own error — both
     # are deliberate patterns.
-    return consumer is not None and (consumer.residual or consumer.kind is ConsumerKind.RESIDUAL
-                                     or is_head(model, owner, layer, consumer))
+    return ends_residual(model, owner, layer) or is_head(model, owner, layer, consumer)
 
 
 def _flag_parameter(model: FileModel, op: InitOp) -> bool:

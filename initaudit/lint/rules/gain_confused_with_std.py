@@ -8,11 +8,11 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Severity
-from initaudit.lint.model.facts import InitOp
+from initaudit.lint.model.facts import InitOp, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import ConsumerKind
-from initaudit.lint.model.modules import argument
-from initaudit.lint.model.queries import feeding, is_head, is_intentional, number
+from initaudit.lint.model.modules import Submodule, argument
+from initaudit.lint.model.queries import ends_residual, feeding, is_head, is_intentional, number
 from initaudit.lint.rules.base import Finding, rule
 
 #: The smallest gain any activation asks for is SELU's 0.75; a gain under this is a std in disguise.
@@ -65,15 +65,20 @@ def _passed_by_caller(op: InitOp) -> bool:
 
 def _deliberately_small(model: FileModel, op: InitOp) -> bool:
     """A small-gain head (an RL policy head, before its tanh too) is a known recipe: its first
-    outputs sit near the squash's centre, and each unit learns from its own error. Only heads are
-    let through, and only when every layer's use is known."""
+    outputs sit near the squash's centre, and each unit learns from its own error. So is a
+    near-zero last layer of a residual branch, which starts its block as the identity (the zero
+    residual end's intent). Only those are let through, and only when every layer's use is known."""
     layers = op.effective_layers()
     owner = op.owner
     if not layers or owner is None:
         return False
     if all(is_intentional(layer.path) for layer in layers):
         return True
-    return all(is_head(model, owner, layer, feeding(model, owner, layer)) for layer in layers)
+    return all(_small_on_purpose(model, owner, layer) for layer in layers)
+
+
+def _small_on_purpose(model: FileModel, owner: ModuleClass, layer: Submodule) -> bool:
+    return ends_residual(model, owner, layer) or is_head(model, owner, layer, feeding(model, owner, layer))
 
 
 def _feeds_only(model: FileModel, op: InitOp, kind: ConsumerKind) -> bool:

@@ -24,7 +24,8 @@ class InplaceInitOnParameter:
                 continue
             receiver = written.func.value
             target = op.target or _viewed_target(model, op, receiver)
-            if target is None or not target.exact or _detached(receiver) or not _runs_at_construction(op):
+            if target is None or not target.exact or _detached(receiver) or not _runs_at_construction(op) \
+                    or (op.passed_in is not None and _detached(op.passed_in)):
                 continue
             if target.layers and target.param not in ("weight", "bias") and not target.param.startswith(("weight_", "bias_", "in_proj")):
                 continue

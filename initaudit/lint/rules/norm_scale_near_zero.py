@@ -13,6 +13,7 @@ from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule, argument
 from initaudit.lint.model.queries import describe_layers, is_intentional, number
+from initaudit.lint.model.targets import named_by_class
 from initaudit.lint.rules.base import Finding, rule
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")
@@ -25,7 +26,7 @@ class NormScaleNearZero:
             if op.function not in _RANDOM or op.method == "forward" or op.target is None:
                 continue
             distribution = _near_zero(model, op)
-            layers = _norm_scales(op) if distribution else ()
+            layers = _norm_scales(model, op) if distribution else ()
             if not layers:
                 continue
             yield Finding.at(
@@ -39,7 +40,7 @@ class NormScaleNearZero:
             )
 
 
-def _norm_scales(op: InitOp) -> tuple[Submodule, ...]:
+def _norm_scales(model: FileModel, op: InitOp) -> tuple[Submodule, ...]:
     """The norm layers whose scale ``op`` certainly writes (not those named like a gate or a
     layer scale)."""
     target = op.target
@@ -49,8 +50,11 @@ def _norm_scales(op: InitOp) -> tuple[Submodule, ...]:
     unguarded_loop = bool(op.loops) and not any(open_loops for _, _, open_loops in op.conditions)
     if target.param != "weight" or not (target.exact or unguarded_loop):
         return ()
+    # A helper read alone writes a norm's scale only where its dispatch names the norm: one
+    # testing ``hasattr(m, "weight")`` is judged by the model it is applied to.
     return tuple(layer for layer in op.effective_layers()
-                 if layer.kind is LayerKind.NORM and not is_intentional(layer.path))
+                 if layer.kind is LayerKind.NORM and not is_intentional(layer.path)
+                 and (not target.by_class or named_by_class(model, op, layer)))
 
 
 def _only_norm_scales(op: InitOp, layers: tuple[Submodule, ...]) -> bool:

@@ -142,6 +142,11 @@ class Model(nn.Module):
 
 def test_a_model_voids_what_a_block_of_its_own_file_initialised_when_built() -> None:
     found = lint_selected(SAME_FILE.format(later="self.apply(initialize_weight)"), "IA111")
+    # Block is built by Model only: its init never has an effect, reported where it is written.
+    assert [(d.line, d.code) for d in found] == [(14, "IA111")]
+    assert "again afterwards (line 7)" in found[0].message
+    # Built alone too, it keeps its init there: reported at the write that voids it in Model.
+    found = lint_selected(SAME_FILE.format(later="self.apply(initialize_weight)") + "\nALONE = Block()\n", "IA111")
     assert [(d.line, d.code) for d in found] == [(7, "IA111")]
     assert "orthogonal_ at line 14" in found[0].message and "block.fc" in found[0].message
     assert lint_selected(SAME_FILE.format(later="pass"), "IA111") == []

@@ -187,13 +187,15 @@ def _resolve_targets(model: _Resolving) -> list[InitOp]:
     model.init_ops.extend(_helper_ops(model))
     model.init_ops[:] = [_with_target(model, op) for op in model.init_ops]
     model.overwrites[:] = [_with_target(model, op) for op in model.overwrites]
-    model.init_ops.extend(_constructed_ops(model))
+    constructed = _constructed_ops(model)
+    model.init_ops.extend(constructed)
     superseded = _superseded([*model.init_ops, *model.overwrites])
     model.init_ops[:] = [_voided(op, superseded) for op in model.init_ops]
     model.overwrites[:] = [_voided(op, superseded) for op in model.overwrites]
     model.init_ops[:] = _judged_alone(model)
     inherited = _inherited_ops(model)
-    voided = _inherited_superseded(inherited, [*model.init_ops, *model.overwrites])
+    voided = _inherited_superseded(inherited, [*model.init_ops, *model.overwrites],
+                                   {id(op.node) for op in constructed})
     return [_voided(op, voided) for op in inherited]
 
 
@@ -458,8 +460,11 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
             for source, op, target in _built_with(model, origin):
                 reached = tuple(m for layer in target.layers for m in layers.get(layer.path, []))
                 if reached:
+                    # Run by the holder's construction, before its own code: what the class's
+                    # later code voids there is for the class's own instances to tell.
                     derived.append(dataclasses.replace(
-                        op, owner=owner, seq=0, target=Target(owner, reached, target.param), written=op.as_written))
+                        op, owner=owner, method="__init__", seq=0, superseded=frozenset(),
+                        target=Target(owner, reached, target.param), written=op.as_written))
     return derived
 
 
@@ -490,12 +495,56 @@ def _built_with(model: CollectedFile, origin: str) -> Iterator[tuple[CollectedFi
         return
     for op in ops:
         # An applied helper's class tests are read in the file that writes them.
-        if op.owner is not built_by or op.method != "__init__" or op.loops or op.target_node is None \
-                or op.via is InitVia.PARAMETER or (op.conditions and not guarded_by_class_only(source, op)):
+        if op.owner is not built_by or not _runs_when_built(built_by, op) or op.target_node is None \
+                or op.via is InitVia.PARAMETER or not _runs_on_its_target(source, op):
             continue
         target = op.target
-        if target is not None and target.exact and target.layers and not target.by_class:
+        # An init its own class writes again later voids nothing more where it is composed.
+        if target is not None and target.exact and target.layers and not target.by_class \
+                and not {m.path for m in target.layers} <= op.superseded:
             yield source, op, target
+
+
+def _runs_when_built(built_by: ModuleClass, op: InitOp) -> bool:
+    """Whether every construction runs ``op``: written in ``__init__`` or in a method that
+    ``__init__`` calls in no test nor loop (``self.initialize()``), in no loop but over items
+    written out (``for m in [self.q, self.k]``) or over the class's own modules or parameters
+    (``for m in self.children()``), each of which it visits."""
+    if not all(_visits_all(loop.iter) for loop in op.loops):
+        return False
+    return op.method == "__init__" or (op.method is not None and _called_by_init(built_by, op.method))
+
+
+def _runs_on_its_target(source: CollectedFile, op: InitOp) -> bool:
+    """Whether the tests around ``op`` (and around the call that runs it) only pick what it
+    writes, which its target says: the class of an applied helper's module, or the element of a
+    loop (``isinstance(m, nn.Conv2d)``)."""
+    return (not op.conditions or guarded_by_class_only(source, op)
+            or all(tests_element(source, op, condition) for condition, _, _ in op.conditions)) \
+        and all(tests_element(source, op, condition) for condition, _, _ in op.call_conditions)
+
+
+def _visits_all(iterated: cst.BaseExpression) -> bool:
+    if isinstance(iterated, (cst.List, cst.Tuple)):
+        return bool(iterated.elements)
+    return isinstance(iterated, cst.Call) and not iterated.args \
+        and _self_method(iterated.func) in (*_MODULE_METHODS, *_CHILDREN_METHODS, *_PARAMETER_METHODS)
+
+
+def _called_by_init(owner: ModuleClass, method: str) -> bool:
+    """``self.<method>()`` is a statement of ``__init__``'s own body (under no test, loop or ``try``)."""
+    init = owner.methods.get("__init__")
+    if init is None or not isinstance(init.body, cst.IndentedBlock):
+        return False
+    return any(isinstance(line, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)
+        and _self_method(small.value.func) == method for small in line.body) for line in init.body.body)
+
+
+def _self_method(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Attribute) and is_name(func.value, "self"):
+        return func.attr.value
+    return None
 
 
 def _same_file(one: CollectedFile, other: CollectedFile) -> bool:
@@ -507,7 +556,8 @@ def _applied_when_built(source: CollectedFile, built_by: ModuleClass) -> Iterato
     its own layers (``self.apply(self._init_weights)``), with a function of that file, as
     ``_applied_ops`` resolves them there."""
     for call in source.apply_calls:
-        if call.owner is not built_by or call.method != "__init__" or call.loops or call.conditions:
+        if call.owner is not built_by or call.loops or call.conditions or not (
+                call.method == "__init__" or (call.method is not None and _called_by_init(built_by, call.method))):
             continue
         callee = _applied_function(source, call)
         reach = _modules(source, call.owner, call.receiver)
@@ -1351,10 +1401,11 @@ def written_layers(target: Target) -> set[tuple[str, int]]:
     return {(m.path, id(m.node)) for m in target.layers}
 
 
-def _inherited_superseded(inherited: list[InitOp], ops: list[InitOp]) -> dict[int, frozenset[str]]:
+def _inherited_superseded(inherited: list[InitOp], ops: list[InitOp], built_at: set[int]) -> dict[int, frozenset[str]]:
     """An inherited op runs before everything here: any write here of the same layer, other
-    than the same written operation run at a call here, voids it there. By id of the op, the
-    paths voided."""
+    than that very operation as the construction here runs it (at a call in ``built_at``),
+    voids it there; the same helper applied again writes the tensors again. By id of the op,
+    the paths voided."""
     written: dict[tuple[int, str, int, str], list[InitOp]] = {}
     for op in ops:
         if op.target is not None and op.method != "forward":
@@ -1364,7 +1415,7 @@ def _inherited_superseded(inherited: list[InitOp], ops: list[InitOp]) -> dict[in
     for op in inherited:
         assert op.target is not None
         voided[id(op)] = frozenset(path for path, node in written_layers(op.target) if any(
-            other.as_written is not op.as_written
+            other.as_written is not op.as_written or id(other.node) not in built_at
             for other in written.get((id(op.target.owner), path, node, op.target.param), ())))
     return voided
 

@@ -8,6 +8,7 @@ import libcst as cst
 
 from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
+from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.targets import (
     execution_key,
     guarded_by_class_only,
@@ -54,7 +55,7 @@ class OverwrittenInit:
         # construction wrote just as a wrapper module's ``__init__`` does.
         scripted = [op for op in model.init_ops if op.target is not None and op.target.exact
                     and op.via is not InitVia.PARAMETER and op.owner is not None and not op.owner.is_module]
-        yield from _inherited(model, writes + scripted, at_later)
+        yield from _inherited(model, writes + scripted, at_later, reported)
 
 
 def _voided(op: InitOp) -> bool:
@@ -63,16 +64,61 @@ def _voided(op: InitOp) -> bool:
     return bool(paths) and op.superseded == frozenset(paths)
 
 
-def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, int]]) -> Iterator[Finding]:
-    """An init another file's class runs in its construction, voided here by a later write on
-    every copy composed here: reported at that write, which names it."""
+def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, int]],
+               dead: set[int]) -> Iterator[Finding]:
+    """An init a class runs in its construction, voided by a later write on every copy composed
+    here: reported at that write, which names it; or, written in this file by a class that only
+    the holders voiding it build, at the init itself, which never has an effect (``dead``: the
+    inits reported so)."""
+    voided: dict[int, list[tuple[InitOp, list[InitOp]]]] = {}
     for op in model.inherited_ops:
         assert op.target is not None
         layers = written_layers(op.target)
-        if op.superseded != frozenset(path for path, _ in layers):
+        later = _later_writes(model, writes, op, layers, again=True) \
+            if op.superseded == frozenset(path for path, _ in layers) else None
+        if later:
+            voided.setdefault(id(op.as_written), []).append((op, later))
+    for copies in voided.values():
+        op = copies[0][0]
+        if id(op.as_written) not in dead and _never_effective(model, op, [copy for copy, _ in copies]):
+            dead.add(id(op.as_written))
+            lines = sorted({model.position(other.node).start.line for _, later in copies for other in later})
+            yield Finding(op.as_written, f"this {op.function} has no effect: every class that builds its "
+                          f"class initialises these tensors again afterwards (line{'s' if len(lines) > 1 else ''} "
+                          f"{', '.join(map(str, lines))}), so the call only misleads the reader")
             continue
-        yield from _at_later_writes(model, op, _later_writes(model, writes, op, layers) or [],
-                                    "run when they are built", reported)
+        for copy, later in copies:
+            yield from _at_later_writes(model, copy, later, "run when they are built", reported)
+
+
+def _never_effective(model: FileModel, op: InitOp, voided: list[InitOp]) -> bool:
+    """Whether ``op``, written in a module class of this file, is voided wherever the file builds
+    that class: the class is built by other code of the file only (no subclass), and each of
+    its instances that code builds itself is among the ``voided`` copies."""
+    if model.location(op.as_written) is not None:
+        return False
+    origin = next((other.owner for other in model.written_ops if other.node is op.as_written), None)
+    if origin is None or not origin.is_module or origin.is_root \
+            or any(origin.name in owner.bases for owner in model.classes.values()):
+        return False
+    built = [(owner, m.path) for owner in (*model.classes.values(), *model.scopes)
+             for m in owner.layers() if m.class_name == origin.name]
+    covered = {(id(copy.owner), _instance(m)) for copy in voided for m in copy.target.layers}  # type: ignore[union-attr]
+    return bool(built) and all((id(owner), path) in covered for owner, path in built)
+
+
+def _built_by(model: FileModel, later: InitOp, earlier: InitOp) -> bool:
+    """``later`` is ``earlier`` itself as the construction of its instance runs it (a class's
+    init run again at the call that builds it, with its arguments)."""
+    assert earlier.target is not None
+    instances = {_instance(m) for m in earlier.target.layers}
+    return any(m.node is later.node for m in model.layers(earlier.target.owner) if m.path in instances)
+
+
+def _instance(layer: Submodule) -> str:
+    """The path of the instance a composed layer belongs to: ``attn`` of ``attn.q``."""
+    local = layer.local_path or ""
+    return layer.path[:len(layer.path) - len(local)].rstrip(".")
 
 
 def _at_later_writes(model: FileModel, op: InitOp, later: list[InitOp], run: str,
@@ -101,12 +147,13 @@ def _place(model: FileModel, node: cst.CSTNode) -> str:
 
 
 def _later_writes(model: FileModel, writes: list[InitOp], op: InitOp,
-                  layers: set[tuple[str, int]]) -> list[InitOp] | None:
+                  layers: set[tuple[str, int]], again: bool = False) -> list[InitOp] | None:
     """For each tensor ``op`` writes, the first later write that replaces it; None when one is
-    not surely replaced."""
+    not surely replaced. ``again``: ``op`` is what a block's construction ran, which the same
+    operation run again here (the same helper applied by the holder) replaces."""
     later: list[InitOp] = []
     for layer in layers:
-        found = next((other for other in writes if _replaces(model, other, op, {layer})), None)
+        found = next((other for other in writes if _replaces(model, other, op, {layer}, again)), None)
         if found is None:
             return None
         if all(other is not found for other in later):
@@ -114,10 +161,16 @@ def _later_writes(model: FileModel, writes: list[InitOp], op: InitOp,
     return later
 
 
-def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tuple[str, int]]) -> bool:
+def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tuple[str, int]],
+              again: bool = False) -> bool:
     """``later`` runs after ``earlier``, unconditionally relative to it, on the same tensors."""
     assert later.target is not None and earlier.target is not None
-    if later.as_written is earlier.as_written or later.target.owner is not earlier.target.owner:
+    if later.target.owner is not earlier.target.owner:
+        return False
+    # The same operation run again replaces what the block ran, when told apart by the call
+    # that runs it here (a helper of another file); not as the block's construction runs it.
+    if later.as_written is earlier.as_written and (not again or later.node is later.as_written
+                                                    or _built_by(model, later, earlier)):
         return False
     if later.target.param != earlier.target.param or execution_key(later) <= execution_key(earlier) \
             or not surely_after(later, earlier):

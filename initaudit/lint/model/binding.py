@@ -158,3 +158,153 @@ def returned_values(function: cst.FunctionDef, call: cst.Call, *, skip_self: boo
         else:
             values.pop(name, None)  # assigned on several paths: which value is returned is unknown
     return [substitute(item.value, values, stand_ins) for item in items]
+
+
+def ruled_out(conditions: Sequence[tuple[cst.If, bool, int]], bound: Bound,
+              shadowed: frozenset[str] = frozenset()) -> bool:
+    """Whether a test around a statement (``if init_type == "kaiming":``, in the body or the
+    ``else``) decides, with the values one call binds, that the statement does not run. Names in
+    ``shadowed`` are bound by an inner function and read nothing of the call's."""
+    return any(decided(condition.test, bound, shadowed) is (not positive) for condition, positive, _ in conditions)
+
+
+def unsettled(conditions: Sequence[tuple[cst.If, bool, int]], bound: Bound,
+              shadowed: frozenset[str] = frozenset(), changed: frozenset[str] = frozenset()) -> bool:
+    """Whether a test around a statement reads a value the call binds without being decided by
+    it (``if init_type == "kaiming":`` with ``init_type`` the caller's own parameter, or a
+    parameter the function binds again, ``changed``): the branch follows a choice made
+    elsewhere. Names in ``shadowed`` are another function's own."""
+    return any(_unsettled(condition.test, bound, shadowed, changed) for condition, _, _ in conditions)
+
+
+def _unsettled(test: cst.BaseExpression, bound: Bound, shadowed: frozenset[str], changed: frozenset[str]) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _unsettled(test.left, bound, shadowed, changed) or _unsettled(test.right, bound, shadowed, changed)
+    names = _Names()
+    test.visit(names)
+    return bool(names.found & (bound.keys() - shadowed)) and decided(test, bound, shadowed | changed) is None
+
+
+def rebound(function: cst.FunctionDef) -> frozenset[str]:
+    """The names the function's own body binds (``init_type = init_type.lower()``): a test reading
+    one of them after that reads no longer what the call passed."""
+    found = _Rebound()
+    function.body.visit(found)
+    return frozenset(found.names)
+
+
+class _Rebound(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def _target(self, node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Name):
+            self.names.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                self._target(element.value)
+        elif isinstance(node, cst.StarredElement):
+            self._target(node.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._target(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._target(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._target(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        if isinstance(node.name, (cst.Name, cst.Tuple, cst.List)):
+            self._target(node.name)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.names.add(node.name.value)
+        return False  # its own scope
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+class _Names(cst.CSTVisitor):
+    """The names an expression reads (attribute names and keywords are not read)."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+def decided(test: cst.BaseExpression, bound: Bound, shadowed: frozenset[str] = frozenset()) -> bool | None:
+    """The value of a test over bound string, number and ``True``/``False``/``None`` constants
+    (``==``, ``!=``, ``in``, ``not in``, ``is``, ``and``, ``or``, ``not``, truth); None when it
+    reads anything else."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = decided(test.expression, bound, shadowed)
+        return None if inner is None else not inner
+    if isinstance(test, cst.BooleanOperation):
+        left, right = decided(test.left, bound, shadowed), decided(test.right, bound, shadowed)
+        if isinstance(test.operator, cst.And):
+            return False if False in (left, right) else (None if None in (left, right) else True)
+        return True if True in (left, right) else (None if None in (left, right) else False)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        return _compared(test.left, test.comparisons[0], bound, shadowed)
+    found = _constant(test, bound, shadowed)
+    return None if found is _UNKNOWN else bool(found)
+
+
+_UNKNOWN = object()
+
+
+def _compared(left: cst.BaseExpression, comparison: cst.ComparisonTarget, bound: Bound,
+              shadowed: frozenset[str]) -> bool | None:
+    first = _constant(left, bound, shadowed)
+    operator = comparison.operator
+    if isinstance(operator, (cst.In, cst.NotIn)) and isinstance(comparison.comparator, (cst.Tuple, cst.List, cst.Set)):
+        items = [_constant(e.value, bound, shadowed) for e in comparison.comparator.elements
+                 if not isinstance(e, cst.StarredElement)]
+        if first is _UNKNOWN or _UNKNOWN in items or len(items) != len(comparison.comparator.elements):
+            return None
+        return (first in items) == isinstance(operator, cst.In)
+    second = _constant(comparison.comparator, bound, shadowed)
+    if first is _UNKNOWN or second is _UNKNOWN:
+        return None
+    if isinstance(operator, (cst.Equal, cst.Is)):
+        return first == second if isinstance(operator, cst.Equal) or first is None or second is None else None
+    if isinstance(operator, (cst.NotEqual, cst.IsNot)):
+        return first != second if isinstance(operator, cst.NotEqual) or first is None or second is None else None
+    return None
+
+
+def _constant(node: cst.BaseExpression, bound: Bound, shadowed: frozenset[str]) -> object:
+    """The constant an expression is, read through the bound names (one step), or ``_UNKNOWN``."""
+    if isinstance(node, cst.Name) and node.value not in shadowed and node.value in bound:
+        node = bound[node.value]
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return node.evaluated_value
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    return _UNKNOWN

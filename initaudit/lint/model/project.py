@@ -66,6 +66,8 @@ _FORWARD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE
 _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
 #: A name called: ``Conv1d(``.
 _CALLED = re.compile(r"(?<![\w.])(\w+)[ \t]*\(")
+#: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
+_APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
 
 @dataclass(frozen=True)
@@ -427,7 +429,7 @@ class Project:
             code = text[found.start:found.end]
             if initialising_code(code):
                 return True
-            called = set(_CALLED.findall(code)) - {binding.name}
+            called = (set(_CALLED.findall(code)) | set(_APPLIED.findall(code))) - {binding.name}
             if depth < 2 and any(other.keyword == "def" and other.name in called
                                  and self._may_initialise(Binding(binding.path, other.name), depth + 1)
                                  for other in top_level):
@@ -476,6 +478,9 @@ def _provided(model: FileModel, name: str, keyword: str, depth: int = 0) -> bool
             and call.function.value != name and _provided(model, call.function.value, keyword, depth + 1)
             for call in model.helper_calls):
         return True
+    if function is not None and any(  # ``net.apply(init_fn)`` on a module the caller passes
+            call.owner.node is function and _from_parameter(function, call.receiver) for call in model.apply_calls):
+        return True
     return function is not None and any(
         op.scope_node is function and _reaches_argument(function, op) for op in model.written_ops)
 
@@ -485,13 +490,18 @@ def _reaches_argument(function: cst.FunctionDef, op: Any) -> bool:
     a loop it runs in, is reached from a parameter of the function (``m.weight``,
     ``module.parameters()``). A helper that only fills tensors of its own (``y = torch.empty(n);
     y.normal_()``) initialises nothing of its caller's."""
+    reached = [op.target_node, *(loop.iter for loop in op.loops)]
+    return any(_from_parameter(function, node) for node in reached if node is not None)
+
+
+def _from_parameter(function: cst.FunctionDef, node: cst.BaseExpression) -> bool:
+    """Whether the expression is reached from a parameter of the function."""
     params = function.params
     names = {param.name.value for group in (params.posonly_params, params.params, params.kwonly_params)
              for param in group}
     names |= {star.name.value for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param)}
-    reached = [op.target_node, *(loop.iter for loop in op.loops)]
-    return any(isinstance(root := _root(node), cst.Name) and root.value in names
-               for node in reached if node is not None)
+    root = _root(node)
+    return isinstance(root, cst.Name) and root.value in names
 
 
 def _root(node: cst.BaseExpression) -> cst.BaseExpression:

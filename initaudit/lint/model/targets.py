@@ -24,7 +24,7 @@ from libcst.helpers import get_full_name_for_node
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import bind, substitute
+from initaudit.lint.model.binding import bind, rebound, ruled_out, substitute, unsettled
 from initaudit.lint.model.bounds import Budget, Cut
 from initaudit.lint.model.collect import Collection
 from initaudit.lint.model.facts import (
@@ -698,18 +698,19 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
                 written_in: dict[int, list[HelperCall]]) -> Iterator[InitOp]:
     """The operations ``call`` runs, reported at ``site`` (the call the chain starts from) when
     it is not the call itself; ``written_in``: the helper calls of each function, by its id."""
-    callee = _callee(model, call.owner, call.function, call.enclosing)
+    callee = _callee_in(model, call.owner, call.function, call.enclosing)
     if callee is None or callee[0].name.value == "forward" or (site is not call and callee[1] is not model.init_ops):
         return  # a chain of helpers is followed inside this file
-    function, ops = callee
+    function, ops, source = callee
     # A method read from its class (``Base.init(self, m)``) is handed every argument as written.
     skip_self = isinstance(call.function, cst.Attribute) and _class_attribute(model, call.function) is None
     bound = _bind(function, call.node, skip_self=skip_self)
     if not bound and call.passed is None:
         return
     values = bind(function, call.node, skip_self=skip_self, packed=True)
+    shadowed = rebound(function) if any(op.scope_node is function and op.conditions for op in ops) else frozenset()
     for op in ops:
-        if op.scope_node is not function or op.target_node is None:
+        if op.scope_node is not function or op.target_node is None or ruled_out(op.conditions, values, shadowed):
             continue
         target = _bound_target(model, op, call, bound) or _by_class_at_call(model, op, call, bound)
         if target is None:
@@ -722,12 +723,72 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
             model.imported_sites.add(id(site.node))
             found = dataclasses.replace(found, node=site.node)
         yield found
+    for found in _applied_by_helper(model, call, function, source, bound, values):
+        if site is not call and found.node is not found.as_written:
+            model.imported_sites.add(id(site.node))
+            found = dataclasses.replace(found, node=site.node)
+        yield found
     if call.passed is not None and ops is not model.init_ops and isinstance(call.function, cst.Name):
         yield from _chained_factory_ops(model, call, ops)
     if depth < _HELPER_DEPTH and ops is model.init_ops:
         for inner in written_in.get(id(function), ()):
             yield from _called_ops(model, _passed_on(model, inner, call, values, function), site, depth + 1,
                                    written_in)
+
+
+def _applied_by_helper(model: CollectedFile, call: HelperCall, function: cst.FunctionDef, source: CollectedFile,
+                       bound: dict[str, cst.BaseExpression], values: dict[str, cst.BaseExpression]
+                       ) -> Iterator[InitOp]:
+    """``def init_weights(net, kind): ... if kind == "kaiming": net.apply(init_kaiming)``: what an
+    ``apply`` the helper runs on a module its caller passes does, as this call runs it: on the
+    modules the argument denotes here, in the branches the call's values take (a closure
+    applied reads the helper's parameters too), reported at the call."""
+    applies = [inner for inner in source.apply_calls if inner.owner.node is function and not inner.loops
+               and isinstance(inner.receiver, cst.Name) and inner.receiver.value in bound]
+    helper_rebound = rebound(function) if applies else frozenset()
+    for inner in applies:
+        receiver = inner.receiver
+        assert isinstance(receiver, cst.Name)
+        if ruled_out(inner.conditions, values, helper_rebound) \
+                or unsettled(inner.conditions, values, changed=helper_rebound):
+            continue
+        callee = _applied_function(source, inner)
+        applied = callee[0] if callee is not None else None
+        parameter = _module_parameter(applied) if applied is not None else None
+        if callee is None or applied is None or parameter is None:
+            continue
+        ops = callee[1] if callee[2] is model else list(callee[2].written_ops)
+        found = [op for op in ops if op.scope_node is applied and op.target_node is not None]
+        if not found:
+            continue
+        at_call = dataclasses.replace(found[0], owner=call.owner, loops=call.loops, conditions=call.conditions,
+                                      enclosing=call.enclosing, scope_node=call.enclosing[-1] if call.enclosing else None)
+        reach = _modules(model, call.owner, bound[receiver.value], at_call)
+        if reach is None:
+            continue
+        modules = [m for root in reach[0] for m in root.walk()]
+        # The applied function's own names are not the helper's; the helper's rebound ones no
+        # longer hold what the call passed.
+        own = frozenset(_parameter_names(applied)) | rebound(applied)
+        for op in found:
+            # A branch the call's values leave open is another caller's choice: judged where made.
+            if ruled_out(op.conditions, values, own | helper_rebound) \
+                    or unsettled(op.conditions, values, own, helper_rebound):
+                continue
+            target = _applied_target(model, op, call.owner, parameter, modules)
+            if target is not None:
+                derived = _at_call(model, op, call, target, ops)
+                derived = dataclasses.replace(derived, call_conditions=(*call.conditions, *inner.conditions))
+                yield _with_values(model, derived, call, values)
+
+
+def _parameter_names(function: cst.FunctionDef) -> Iterator[str]:
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        yield param.name.value
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            yield star.name.value
 
 
 def _chained_factory_ops(model: CollectedFile, call: HelperCall, ops: list[InitOp]) -> Iterator[InitOp]:

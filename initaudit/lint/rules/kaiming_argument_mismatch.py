@@ -33,9 +33,10 @@ class KaimingArguments:
                     fix=self._set(model, op, "nonlinearity", "'linear'" if "'" in model.source(op.node) else '"linear"'),
                 )
                 continue
-            slope = self._real_slope(model, op)
-            if slope is None or nonlinearity not in ("relu", "leaky_relu"):
+            found = self._real_slope(model, op)
+            if found is None or nonlinearity not in ("relu", "leaky_relu"):
                 continue
+            slope, everywhere = found
             given = 0.0 if nonlinearity == "relu" else (number(model, op.args["a"]) if "a" in op.args else 0.0)
             if given is None or given > 1.0 or abs(given - slope) <= _SLOPE_TOLERANCE:
                 continue
@@ -46,20 +47,25 @@ class KaimingArguments:
                 f"{op.function} assumes a leaky slope of {given:g} but the layer feeds a leaky "
                 f"activation with slope {slope:g} (gain {gain_given:.3f} instead of {gain_real:.3f}); "
                 f"pass a={slope:g}, nonlinearity='leaky_relu'",
-                fix=self._slope_fix(model, op, slope),
+                fix=self._slope_fix(model, op, slope) if everywhere else None,
             )
 
-    def _real_slope(self, model: FileModel, op: InitOp) -> float | None:
-        """Slope of the one leaky activation all reached dense layers feed, if any."""
+    def _real_slope(self, model: FileModel, op: InitOp) -> tuple[float, bool] | None:
+        """Slope of the one leaky activation that the reached dense layers feeding a leaky
+        activation feed, if any, and whether every reached layer feeds it (a norm, the output or
+        another layer after the others sets their scale: another rule's business, and a fix
+        rewriting the slope would change them too)."""
         if op.target is None or not op.target.exact or op.target.param != "weight":
             return None
         slopes = set()
+        everywhere = True
         for layer in op.effective_layers():
             consumer = feeding(model, op.target.owner, layer) if layer.kind is LayerKind.DENSE else None
             if consumer is None or consumer.activation not in ("leaky_relu", "prelu") or consumer.slope is None:
-                return None
+                everywhere = False
+                continue
             slopes.add(consumer.slope)
-        return slopes.pop() if len(slopes) == 1 else None
+        return (slopes.pop(), everywhere) if len(slopes) == 1 else None
 
     def _set(self, model: FileModel, op: InitOp, keyword: str, value: str) -> Fix | None:
         node = op.args.get(keyword)

@@ -412,6 +412,9 @@ def test_a_layer_read_by_a_loop_index_is_each_child_in_turn():
 def test_an_index_that_does_not_run_over_the_container_selects_nothing():
     code = INLINE_ACTIVATION.format(loop="i in range(len(self.other))", layer="self.fc[i]", activation="ReLU")
     code = code.replace("        for m in self.fc:\n", "        self.other = [1, 2]\n        for m in self.fc:\n")
+    # Layers written one by one (a loop's copies of one layer are that layer at any index).
+    code = code.replace("nn.ModuleList()", "nn.ModuleList([nn.Linear(8, 8), nn.Tanh()])").replace(
+        "        for size in (8, 8):\n            self.fc.append(nn.Linear(size, size))\n", "")
     assert lines(code, "IA103") == []
 
 

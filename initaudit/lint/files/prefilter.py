@@ -1,7 +1,8 @@
 """Which files can hold a finding at all: decided from the text, before any parse.
 
 Every finding needs code that names an init module (``init`` as a whole word, so ``__init__`` and
-``_init_weights`` do not count), calls an in-place initialising method, creates a Parameter, or
+``_init_weights`` do not count), calls an in-place initialising method, creates a Parameter (or
+another trainable tensor), or
 builds a torch layer inside a ``forward`` method (IA108), or a suppression comment naming an
 initaudit code (IA100).
 Most files have none. Many others only mention them in docstrings and comments (API examples,
@@ -17,10 +18,12 @@ import re
 from initaudit import knowledge
 
 #: The word ``init``, ``.zero_(`` and the like, a call to ``Parameter`` or an import of it under
-#: another name. Each alternative starts with its literal (word boundaries are checked after it),
-#: which makes the scan several times faster.
+#: another name, a tensor made trainable (``requires_grad=True``, ``.requires_grad_()``). Each
+#: alternative starts with its literal (word boundaries are checked after it), which makes the
+#: scan several times faster.
 _TRIGGER = re.compile(r"init(?!\w)(?<!\winit)|\.(?:zero_|fill_|copy_|normal_|uniform_)\("
-                      r"|Parameter(?<!\wParameter)(?:\s*\(|\s+as\s)")
+                      r"|Parameter(?<!\wParameter)(?:\s*\(|\s+as\s)"
+                      r"|requires_grad(?:_\(|\s*=\s*True)")
 
 #: Comments and string literals, read left to right as the tokenizer reads them, so that a quote
 #: inside a comment and a ``#`` inside a string are taken for what they are. A backslash escapes
@@ -43,6 +46,8 @@ _FIELD_MARK = re.compile(r"[{}\"']")
 
 #: A ``forward`` method's first line, with its indentation (its body is what is indented more).
 _FORWARD = re.compile(r"^([ \t]+)(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE)
+#: A method's first line, with its indentation and its name.
+_METHOD = re.compile(r"^([ \t]+)(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 #: The torch layers that IA108 reports when ``forward`` builds them.
 _LAYERS = knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS
 #: ``import Linear as Dense``: the names a layer class is imported as.
@@ -62,16 +67,19 @@ def has_own_suppression(text: str) -> bool:
 
 
 def builds_layer_in_forward(code: str) -> bool:
-    """Whether a ``forward`` method in ``code`` (strings and comments blanked) calls a torch layer
-    class that has weights, by its own name or one it is imported as: IA108 without any init."""
-    forwards = list(_FORWARD.finditer(code))
-    if not forwards:
+    """Whether a ``forward`` method in ``code`` (strings and comments blanked), or a method the
+    code calls on ``self`` (which ``forward`` may), calls a torch layer class that has weights,
+    by its own name or one it is imported as: IA108 without any init."""
+    if _FORWARD.search(code) is None:
         return False
     aliases = _LAYER_ALIAS.findall(code)
     call = _layer_call(frozenset(aliases))
-    for forward in forwards:
-        end = re.compile(rf"\n[ \t]{{0,{len(forward.group(1))}}}(?=[^\s)\]}}])").search(code, forward.end())
-        if call.search(code, forward.end(), len(code) if end is None else end.start()):
+    for method in _METHOD.finditer(code):
+        name = method.group(2)
+        if name != "forward" and (name == "__init__" or f"self.{name}(" not in code):
+            continue
+        end = re.compile(rf"\n[ \t]{{0,{len(method.group(1))}}}(?=[^\s)\]}}])").search(code, method.end())
+        if call.search(code, method.end(), len(code) if end is None else end.start()):
             return True
     return False
 

@@ -27,6 +27,7 @@ from initaudit.lint.model.modules import (
     LocalList,
     Submodule,
     SubmoduleBuilder,
+    accessed_attribute,
     argument,
     constant_test,
     leaf_subclasses,
@@ -96,8 +97,9 @@ class Collection:
     helper_calls: tuple[HelperCall, ...]
     #: Calls of a name (``LinearNorm(...)``), by id: their sequence number and enclosing method.
     call_sites: Mapping[int, tuple[int, str | None]]
-    #: Layers constructed inside forward(): (call, class, guarded by an if — lazy creation).
-    forward_layers: tuple[tuple[cst.Call, ModuleClass, bool], ...]
+    #: Layers constructed inside a module class's methods: (call, class, method, guarded by an
+    #: if — lazy creation).
+    method_layers: tuple[tuple[cst.Call, ModuleClass, str, bool], ...]
     #: Functions of the file that build and return a Sequential, summarised (``mlp(...)``).
     builders: Mapping[str, BuilderSummary]
     #: Functions of the file that build a module and return it, with the module (unplaced),
@@ -134,7 +136,7 @@ def collect(file: ParsedFile) -> Collection:
         apply_calls=tuple(collector.apply_calls), functions=MappingProxyType(collector.functions),
         dispatched=frozenset(collector.dispatched), components=frozenset(collector.components),
         helper_calls=tuple(collector.helper_calls), call_sites=MappingProxyType(collector.call_sites),
-        forward_layers=tuple(collector.forward_layers), builders=MappingProxyType(collector.builders),
+        method_layers=tuple(collector.method_layers), builders=MappingProxyType(collector.builders),
         factory_modules=MappingProxyType(factory_modules), factory_chain=MappingProxyType(factory_chain),
         stand_ins=MappingProxyType(collector.stand_ins))
 
@@ -186,7 +188,7 @@ class _Collector(WalkContext, DeprecatedNames):
         self._iterated: dict[str, cst.Attribute] = {}
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
-        self.forward_layers: list[tuple[cst.Call, ModuleClass, bool]] = []
+        self.method_layers: list[tuple[cst.Call, ModuleClass, str, bool]] = []
         self.helper_calls: list[HelperCall] = []
         self.call_sites: dict[int, tuple[int, str | None]] = {}
         self.dispatched: set[str] = set()
@@ -350,7 +352,8 @@ class _Collector(WalkContext, DeprecatedNames):
             owner.data_assigned.add(replaced)  # ``self.w.data = ...``
         self._overwrite(node, target)
         if in_method and (name := _self_attribute_name(target)) is not None:
-            self._self_attribute(owner, name, node)
+            owner.assigned.setdefault(self._method_name() or "", set()).add(name)
+            self._self_attribute(owner, name, target, node.value, node)
         elif isinstance(target, cst.Name) and owner.node is not None and not owner.is_module:
             module = self._builder.build(target.value, _module_itself(node.value), self._defaults())
             if module is not None:
@@ -418,18 +421,21 @@ class _Collector(WalkContext, DeprecatedNames):
                 return False
         return True if decided else None
 
-    def _self_attribute(self, owner: ModuleClass, name: str, node: cst.Assign) -> None:
-        if isinstance(node.value, cst.Name) and self._method_name() == "__init__" \
-                and node.value.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
-            owner.argument_attributes[name] = (node.value.value, node.value)
-        if _self_attribute_name(self._handed_back(node.value)) == name:
+    def _self_attribute(self, owner: ModuleClass, name: str, target: cst.BaseExpression,
+                        assigned: cst.BaseExpression, statement: cst.BaseExpression | cst.Assign) -> None:
+        """``self.<name> = assigned``; ``statement``: where a Parameter it creates is reported (the
+        assignment, or the value a ``setattr`` binds)."""
+        if isinstance(assigned, cst.Name) and self._method_name() == "__init__" \
+                and assigned.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
+            owner.argument_attributes[name] = (assigned.value, assigned)
+        if _self_attribute_name(self._handed_back(assigned)) == name:
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
-        module = self._builder.build(name, _module_itself(node.value), self._defaults())
+        module = self._builder.build(name, _module_itself(assigned), self._defaults())
         if module is not None and module.kind is LayerKind.CONTAINER and not module.children \
-                and self._reads_parameter(node.value):
-            self.argument_holders.setdefault(owner.name, {})[name] = node.value  # type: ignore[assignment]
+                and self._reads_parameter(assigned):
+            self.argument_holders.setdefault(owner.name, {})[name] = assigned  # type: ignore[assignment]
         previous = owner.attributes.get(name)
-        if module is None and previous is not None and _is_none(node.value) and self._conditions:
+        if module is None and previous is not None and _is_none(assigned) and self._conditions:
             return  # ``else: self.proj = None``: an optional layer, the one built where it exists
         # Bound in the arms of an ``if`` that the parameters' defaults decide (``if pooling ==
         # "flat":`` with ``pooling="flat"``): the arm the defaults take gives the layer, as a
@@ -445,10 +451,10 @@ class _Collector(WalkContext, DeprecatedNames):
         if module is not None or previous is not None:
             # Assigned in several branches: only one definition that agrees is known.
             if previous is not None and (module is None or module.class_name != previous.class_name):
-                module = Submodule(name, LayerKind.UNKNOWN, None, node.value)
+                module = Submodule(name, LayerKind.UNKNOWN, None, assigned)
             owner.attributes[name] = module  # type: ignore[assignment]
             return
-        value = self._parameter_element(node.value)
+        value = self._parameter_element(assigned)
         creation = self._parameter_creation(value)
         if creation is None:
             return
@@ -460,10 +466,10 @@ class _Collector(WalkContext, DeprecatedNames):
         owner.parameters[name] = ndim
         if function is not None:
             self._seq += 1
-            written = node if value is node.value else value  # a ParameterList's element
+            written = statement if value is assigned else value  # a ParameterList's element
             assert isinstance(written, (cst.Call, cst.Assign))
             self.init_ops.append(InitOp(
-                written, function, InitVia.PARAMETER, args, node.targets[0].target, owner,
+                written, function, InitVia.PARAMETER, args, target, owner,
                 self._method_name(), self._seq,
             ))
 
@@ -482,18 +488,18 @@ class _Collector(WalkContext, DeprecatedNames):
                             ) -> tuple[str | None, int | None, dict[str, cst.BaseExpression]] | None:
         """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2, {}); for a fresh tensor an
         in-place chain initialises (``nn.Parameter(torch.empty(a, b).uniform_(-1, 1))``), that
-        init with its arguments. None if not a Parameter."""
-        if not isinstance(value, cst.Call) or not any(
-            n in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") for n in self._model.names(value.func)
-        ):
+        init with its arguments. None if not a Parameter (nor another tensor that is trained)."""
+        if not isinstance(value, cst.Call):
             return None
-        data = argument(value, 0, "data")
+        data = self._trained_data(value)
         if data is None:
+            return None
+        if data is value.func:  # ``nn.Parameter()``
             return None, None, {}
         start, steps = chain_start(data) or (data, [])
         function: str | None = None
         args: dict[str, cst.BaseExpression] = {}
-        if (drawn := self._initialised_fresh(start)) is not None:
+        if (drawn := self._initialised_fresh(start) or self._scaled_draw(start)) is not None:
             fresh, function, args = drawn
         elif isinstance(start, cst.Call):
             fresh = start
@@ -508,6 +514,20 @@ class _Collector(WalkContext, DeprecatedNames):
             function, args = carried(function, args, steps, self.stand_ins)
         return function, _factory_ndim(factory, fresh), args
 
+    def _trained_data(self, call: cst.Call) -> cst.BaseExpression | None:
+        """The tensor a trained one is made from, as a Parameter is: the data of
+        ``nn.Parameter(data)`` (its callee when it has none), of ``Variable(data,
+        requires_grad=True)`` and of ``data.requires_grad_()``, or a torch factory called with
+        ``requires_grad=True`` itself. None for any other call."""
+        names = self._model.names(call.func)
+        if any(n in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") for n in names):
+            return argument(call, 0, "data") or call.func
+        if any(n in ("torch.autograd.Variable", "torch.autograd.variable.Variable") for n in names):
+            return argument(call, 0, "data") if _keyword_is_true(call, "requires_grad") else None
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "requires_grad_" and not call.args:
+            return call.func.value
+        return call if self._torch_factory(call) is not None and _keyword_is_true(call, "requires_grad") else None
+
     def _initialised_fresh(self, node: cst.BaseExpression
                            ) -> tuple[cst.Call, str, dict[str, cst.BaseExpression]] | None:
         """``torch.empty(a, b).uniform_(-1, 1)``: the call making the fresh tensor, the init the
@@ -519,6 +539,16 @@ class _Collector(WalkContext, DeprecatedNames):
         function = knowledge.INPLACE_INIT_METHODS.get(method)
         args = self._method_arguments(node, method) if function is not None else None
         return None if function is None or args is None else (node.func.value, function, args)
+
+    def _scaled_draw(self, node: cst.BaseExpression) -> tuple[cst.Call, str, dict[str, cst.BaseExpression]] | None:
+        """``torch.randn(a, b) * s``: a fresh N(0, 1) draw scaled out of place, which is
+        ``normal_(0, s)``."""
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
+            return None
+        for drawn, scale in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(drawn, cst.Call) and self._torch_factory(drawn) == "randn":
+                return drawn, "normal_", {"std": scale}
+        return None
 
     def _torch_factory(self, call: cst.Call) -> str | None:
         """``torch.zeros(...)`` -> "zeros" (any torch function name; None for other calls)."""
@@ -534,6 +564,8 @@ class _Collector(WalkContext, DeprecatedNames):
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes.local:
             self._note_components(node, owner)
         self._note_construction(node, owner)
+        if self._class_stack and owner is self._class_stack[-1] and (bound := _set_self_attribute(node)) is not None:
+            self._self_attribute(owner, *bound, bound[2])
         if isinstance(node.func, cst.Name) and node.func.value == "isinstance" and len(node.args) == 2:
             tested = node.args[1].value
             classes = [e.value for e in tested.elements] if isinstance(tested, (cst.Tuple, cst.List)) else [tested]
@@ -543,10 +575,12 @@ class _Collector(WalkContext, DeprecatedNames):
             self.call_sites[id(node)] = (self._seq, method)
         if method == "__init__" and (called := _self_attribute_name(node.func)) is not None:
             owner.init_calls.setdefault(called, self._seq)
-        if method == "forward" and owner.is_module:
+        if method is not None and owner.is_module:
             built = torch_nn_class(self._model.names(node.func))
             if built in knowledge.WEIGHT_LAYERS or built in knowledge.NORM_LAYERS:
-                self.forward_layers.append((node, owner, bool(self._conditions)))
+                self.method_layers.append((node, owner, method, bool(self._conditions)))
+            if (called := _self_attribute_name(node.func)) is not None:
+                owner.self_calls.setdefault(method, []).append((called, tuple(c for c, _, _ in self._conditions)))
         for name in self._model.names(node.func):
             if name.startswith(knowledge.INIT_PREFIX):
                 function = name[len(knowledge.INIT_PREFIX):]
@@ -1000,10 +1034,27 @@ def _method_of_submodule(func: cst.BaseExpression) -> bool:
 
 
 def _self_attribute_name(node: cst.BaseExpression) -> str | None:
-    """``x`` of ``self.x``."""
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return node.attr.value
+    """``x`` of ``self.x`` and of ``getattr(self, "x")``."""
+    accessed = accessed_attribute(node)
+    if accessed is not None and isinstance(accessed[0], cst.Name) and accessed[0].value == "self":
+        return accessed[1]
     return None
+
+
+def _set_self_attribute(node: cst.Call) -> tuple[str, cst.Call, cst.BaseExpression] | None:
+    """``setattr(self, "w", value)``, which binds as ``self.w = value`` does: the name, the
+    expression reading the attribute back (``getattr(self, "w")``) and the value."""
+    if not (isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) == 3
+            and all(arg.keyword is None and not arg.star for arg in node.args)):
+        return None
+    read = cst.Call(cst.Name("getattr"), [cst.Arg(node.args[0].value), cst.Arg(node.args[1].value)])
+    name = _self_attribute_name(read)
+    return (name, read, node.args[2].value) if name is not None else None
+
+
+def _keyword_is_true(call: cst.Call, keyword: str) -> bool:
+    return any(arg.keyword is not None and arg.keyword.value == keyword
+               and isinstance(arg.value, cst.Name) and arg.value.value == "True" for arg in call.args)
 
 
 def _keyword_is_false(call: cst.Call, keyword: str) -> bool:

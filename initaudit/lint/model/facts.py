@@ -51,6 +51,11 @@ class ModuleClass:
     is_root: bool = True
     #: Sequence number of the first ``self.<method>(...)`` call in ``__init__``, by method.
     init_calls: dict[str, int] = field(default_factory=dict)
+    #: ``self.<method>(...)`` calls, by calling method: the method called and the ``if``
+    #: statements the call runs under.
+    self_calls: dict[str, list[tuple[str, tuple[cst.If, ...]]]] = field(default_factory=dict)
+    #: Attributes each method assigns (``self.x = ...``), by method.
+    assigned: dict[str, set[str]] = field(default_factory=dict)
     #: ``self.encoder = encoder`` in ``__init__``: attribute -> (parameter, the assigned name).
     argument_attributes: dict[str, tuple[str, cst.Name]] = field(default_factory=dict)
     #: Of those, the attributes that hold None: no construction of the file passes the parameter,

@@ -104,7 +104,7 @@ class FileModel:
         self.components = collected.components
         self.helper_calls = collected.helper_calls
         self.call_sites = collected.call_sites
-        self.forward_layers = collected.forward_layers
+        self.method_layers = collected.method_layers
         self.builders = collected.builders
         self.factory_modules = collected.factory_modules
         self.factory_chain = collected.factory_chain

@@ -7,6 +7,7 @@ as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give 
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
@@ -69,12 +70,15 @@ class Submodule:
             pending.extend(reversed(module.children))
 
     def selected(self, access: cst.Attribute | cst.Subscript) -> Submodule | None:
-        """The child an access on this module selects: ``.fc``, ``[0]``, ``[-1]``, ``["conv"]``."""
+        """The child an access on this module selects: ``.fc``, ``[0]``, ``[-1]``, ``["conv"]``, and
+        ``[i]`` of a container a loop fills with copies of one child."""
         if isinstance(access, cst.Attribute):
             return self.child(access.attr.value)
         if len(access.slice) != 1 or not isinstance(access.slice[0].slice, cst.Index):
             return None
         key = access.slice[0].slice.value
+        if self.repeated and len(self.children) == 1 and not isinstance(key, cst.SimpleString):
+            return self.children[0]  # each position holds a copy of the one child a loop writes
         number = literal_number(key)
         if number is not None and number == int(number):
             return self.child(str(int(number)))
@@ -193,6 +197,54 @@ def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = Non
             node = node.value
         else:
             return node
+
+
+def accessed_attribute(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+    """(``x``, ``"w"``) for ``x.w`` and for ``getattr(x, "w")``, which Python evaluates alike; the
+    name as ``name_text`` gives it."""
+    if isinstance(node, cst.Attribute):
+        return node.value, node.attr.value
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "getattr"
+            and len(node.args) in (2, 3) and all(arg.keyword is None and not arg.star for arg in node.args)):
+        return None
+    name = name_text(node.args[1].value)
+    return (node.args[0].value, name) if name is not None else None
+
+
+def name_text(node: cst.BaseExpression) -> str | None:
+    """The attribute name a string expression gives: a literal's value; for a name an f-string or
+    ``str.format`` builds (``f"w{i}"``, ``"w{}".format(i)``), its fixed text with each field as the
+    expression written for it (``w{i}`` both ways): it stands for the attributes a loop makes
+    under that text and reads back with the same expression."""
+    if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
+        return node.evaluated_value
+    if isinstance(node, cst.FormattedString):
+        return "".join(part.value if isinstance(part, cst.FormattedStringText) else _field(part.expression)
+                       for part in node.parts)
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format"
+            and isinstance(node.func.value, cst.SimpleString) and isinstance(node.func.value.evaluated_value, str)
+            and not any(arg.star for arg in node.args)):
+        return None
+    positional = [arg.value for arg in node.args if arg.keyword is None]
+    keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+    text: list[str] = []
+    try:
+        for number, (literal, field_name, _, _) in enumerate(string.Formatter().parse(node.func.value.evaluated_value)):
+            text.append(literal)
+            if field_name is None:
+                continue
+            key = field_name or str(number)
+            value = positional[int(key)] if key.isdigit() and int(key) < len(positional) else keywords.get(key)
+            if value is None:
+                return None
+            text.append(_field(value))
+    except ValueError:
+        return None  # a malformed format string: Python raises, no attribute is named
+    return "".join(text)
+
+
+def _field(expression: cst.BaseExpression) -> str:
+    return "{" + cst.Module([]).code_for_node(expression) + "}"
 
 
 def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:

@@ -99,6 +99,35 @@ def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:
     return _single(found)
 
 
+def heir_feeding(model: FileModel, op: InitOp) -> list[tuple[ModuleClass, Consumer]]:
+    """For a raw weight whose class runs no ``forward`` with it: what its product flows into in
+    each subclass of the file that does (the subclasses inherit the ``__init__`` that writes
+    it), for those where that is known and single."""
+    target = op.target
+    if target is None or target.layers or not target.exact or not judged_parameter(model, op) \
+            or model.consumers(target.owner).get(target.param):
+        return []
+    found = ((heir, _single(set(model.consumers(heir).get(target.param, ())))) for heir in heirs(model, target.owner))
+    return [(heir, consumer) for heir, consumer in found if consumer is not None]
+
+
+def heirs(model: FileModel, owner: ModuleClass) -> list[ModuleClass]:
+    """The classes of the file deriving from ``owner``, directly or through one another."""
+    derived: dict[str, list[ModuleClass]] = {}
+    for cls in model.classes.values():
+        for base in cls.bases:
+            derived.setdefault(base, []).append(cls)
+    found: list[ModuleClass] = []
+    pending, seen = [owner.name], {owner.name}
+    while pending:
+        for cls in derived.get(pending.pop(), ()):
+            if cls.name not in seen:
+                seen.add(cls.name)
+                found.append(cls)
+                pending.append(cls.name)
+    return found
+
+
 def _built_consumers(model: FileModel, block: ModuleClass, param: str) -> set[Consumer]:
     """What the product with a block's raw weight flows into where the classes of the file build
     the block: its output is theirs to follow (``relu(self.layer_1(x))``). Empty when an
@@ -270,10 +299,11 @@ def _fan_gain(model: FileModel, node: cst.BaseExpression | None, assigned: dict[
     root = _square_root(model, node)
     if root is not None and isinstance(root, cst.BinaryOperation) and isinstance(root.operator, cst.Divide):
         squared = _resolved_number(model, root.left, assigned)
-        if squared is not None and squared > 0 and _is_fan(model, root.right, assigned):
+        multiple = _fan_multiple(model, root.right, assigned)
+        if squared is not None and squared > 0 and multiple is not None:
             # Over the sum of both fans (Glorot's ``sqrt(2 / (fan_in + fan_out))``), the 2 of the
             # numerator averages them: the gain is taken over that average fan.
-            return math.sqrt(squared / (2.0 if _summed(root.right, assigned) else 1.0))
+            return math.sqrt(squared / multiple / (2.0 if _summed(root.right, assigned) else 1.0))
         return None
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Divide, cst.Multiply)):
         factor = _resolved_number(model, node.left, assigned)
@@ -281,7 +311,8 @@ def _fan_gain(model: FileModel, node: cst.BaseExpression | None, assigned: dict[
             return None
         if isinstance(node.operator, cst.Divide):
             fan = _square_root(model, node.right)
-            return factor if fan is not None and _is_fan(model, fan, assigned) else None
+            multiple = _fan_multiple(model, fan, assigned) if fan is not None else None
+            return factor / math.sqrt(multiple) if multiple is not None else None
         inner = _fan_gain(model, node.right, assigned, seen)
         return factor * inner if inner is not None else None
     return None
@@ -296,6 +327,19 @@ def _square_root(model: FileModel, node: cst.BaseExpression | None) -> cst.BaseE
             and literal_number(node.right) == 0.5:
         return node.left
     return None
+
+
+def _fan_multiple(model: FileModel, node: cst.BaseExpression, assigned: dict[str, list[cst.Assign]]
+                  ) -> float | None:
+    """m for a size written as a fan over a number (``n / 2.`` is half of ``n``, so
+    ``1 / sqrt(n / 2.)`` is sqrt(2) / sqrt(n)): 1 for a fan otherwise written (a product of
+    numbers and sizes, ``3 * 3 * c``, counts them all); None for a number, which is no fan."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        divisor = _resolved_number(model, node.right, assigned)
+        inner = _fan_multiple(model, node.left, assigned)
+        if divisor is not None and divisor > 0:
+            return inner / divisor if inner is not None else None
+    return 1.0 if _is_fan(model, node, assigned) else None
 
 
 def _summed(node: cst.BaseExpression, assigned: dict[str, list[cst.Assign]]) -> bool:
@@ -413,7 +457,7 @@ def judged_parameter(model: FileModel, op: InitOp) -> bool:
     target = op.target
     assert target is not None
     return not ((target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded
-                or target.param not in target.owner.matrix_parameters
+                or not any(target.param in c.matrix_parameters for c in (target.owner, *heirs(model, target.owner)))
                 or knowledge.is_embedding_like(target.param)
                 or target.param in target.owner.data_assigned
                 or (op.via is InitVia.PARAMETER and _reinitialised_elsewhere(model, target.owner))
@@ -469,3 +513,53 @@ def output_size(layer: Submodule) -> cst.BaseExpression | None:
         return None
     keyword = "out_features" if layer.class_name.endswith("Linear") else "out_channels"
     return argument(layer.node, 0 if layer.class_name.startswith("Lazy") else 1, keyword)
+
+
+def forward_running(model: FileModel, owner: ModuleClass, method: str) -> ModuleClass | None:
+    """The class (``owner`` or one deriving from it in the file) whose ``forward`` runs
+    ``owner.<method>`` on every call, through ``self.<name>(...)`` calls; None if none does. A
+    call under a test of what the call or its caller sets (``if self.proj is None:``) is a lazy,
+    once-only construction and is not followed."""
+    for cls in (owner, *heirs(model, owner)):
+        pending = [m for m in [_defining(model, cls, "forward")] if m is not None]
+        seen = {(id(m[0]), m[1]) for m in pending}
+        while pending:
+            definer, name = pending.pop()
+            if definer is owner and name == method and name != "forward":
+                return cls
+            for callee, guards in definer.self_calls.get(name, ()):
+                found = _defining(model, cls, callee)
+                if found is None or (id(found[0]), callee) in seen:
+                    continue
+                written = definer.assigned.get(name, set()) | found[0].assigned.get(callee, set())
+                if not any(_self_attributes_read(guard.test) & written for guard in guards):
+                    seen.add((id(found[0]), callee))
+                    pending.append(found)
+    return None
+
+
+def _defining(model: FileModel, cls: ModuleClass, method: str) -> tuple[ModuleClass, str] | None:
+    """The class of the file whose definition of ``method`` an instance of ``cls`` runs."""
+    pending, seen = [cls], set()
+    while pending:
+        current = pending.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if method in current.methods:
+            return current, method
+        pending.extend(model.classes[b] for b in current.bases if b in model.classes)
+    return None
+
+
+def _self_attributes_read(test: cst.BaseExpression) -> set[str]:
+    """``x`` of every ``self.x`` a test reads."""
+    found: set[str] = set()
+    pending: list[cst.CSTNode] = [test]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+            found.add(node.attr.value)
+        else:
+            pending.extend(node.children)
+    return found

@@ -47,7 +47,9 @@ from initaudit.lint.model.conditions import (
     name_predicate,
     parameter_test,
 )
-from initaudit.lint.model.modules import Submodule, returned_module, returned_parameter, written_tensor
+from initaudit.lint.model.modules import (
+    Submodule, accessed_attribute, returned_module, returned_parameter, written_tensor,
+)
 
 #: A set of submodules, and whether it is known precisely.
 Reach = tuple[list[Submodule], bool]
@@ -342,7 +344,7 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
         if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
     flow = ForwardFlow(dict(model.attributes(owner)), owner.methods, model.names, summaries,
-                       parameters=frozenset(owner.parameters), functions=model.functions,
+                       parameters=_inherited_parameters(model, owner), functions=model.functions,
                        absent=frozenset(owner.none_attributes))
     summary = flow.summarise()
     if summary is not None:
@@ -352,6 +354,20 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
     # Without a forward here, Sequential order still holds.
     model.consumer_sets[id(owner)] = flow.run_sequentials()
     visiting.discard(owner.name)
+
+
+def _inherited_parameters(model: _Resolving, owner: ModuleClass) -> frozenset[str]:
+    """The bare Parameters of the class and of its base classes defined in this file: a
+    subclass's ``forward`` multiplies those its base's ``__init__`` makes."""
+    found: set[str] = set()
+    pending, seen = [owner], set()
+    while pending:
+        current = pending.pop()
+        if current.name not in seen:
+            seen.add(current.name)
+            found.update(current.parameters)
+            pending.extend(model.classes[b] for b in current.bases if b in model.classes)
+    return frozenset(found)
 
 
 # ------------------------------------------------------------------------ constructions
@@ -1138,7 +1154,7 @@ def _target(model: CollectedFile, op: InitOp) -> Target | None:
     node = written_tensor(op.target_node)
     if isinstance(node, cst.Name):
         return _parameter_loop_target(model, op, node.value)
-    accessed = _accessed(node)
+    accessed = accessed_attribute(node)
     if accessed is None:
         return None
     base, param = accessed
@@ -1150,25 +1166,6 @@ def _target(model: CollectedFile, op: InitOp) -> Target | None:
     if reach is None:
         return None
     return Target(owner, tuple(reach[0]), param, reach[1])
-
-
-def _accessed(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
-    """(``x``, ``"w"``) for ``x.w`` and for ``getattr(x, "w")``, which Python evaluates alike. A
-    name an f-string builds (``getattr(x, f"weight_ih_l{i}")``) is kept as written, its fields
-    not evaluated: it stands for the parameters that share its fixed text."""
-    if isinstance(node, cst.Attribute):
-        return node.value, node.attr.value
-    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "getattr"
-            and len(node.args) in (2, 3) and all(arg.keyword is None and not arg.star for arg in node.args)):
-        return None
-    name = node.args[1].value
-    if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
-        return node.args[0].value, name.evaluated_value
-    if isinstance(name, cst.FormattedString):
-        text = "".join(part.value if isinstance(part, cst.FormattedStringText)
-                       else "{" + cst.Module([]).code_for_node(part.expression) + "}" for part in name.parts)
-        return node.args[0].value, text
-    return None
 
 
 def target_of(model: CollectedFile, op: InitOp, node: cst.BaseExpression) -> Target | None:

@@ -7,15 +7,16 @@ from typing import Iterator
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.facts import InitOp
+from initaudit.lint.model.facts import InitOp, ModuleClass
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.flow import ConsumerKind
+from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.queries import (
     FORMULA_DRAWS,
     activation_name,
     feeding,
     gated_feeding,
+    heir_feeding,
     init_intent,
     internal_activations,
     layer_label,
@@ -137,16 +138,22 @@ class InitActivationMismatch:
             yield Finding.at(op, self._message(model, op, intent, activations[0], where), fix=fix)
 
     def _raw_weight(self, model: FileModel, op: InitOp, intent: str) -> Iterator[Finding]:
-        """A bare Parameter multiplying the signal (``relu(x @ self.w)``): its product's consumer decides."""
+        """A bare Parameter multiplying the signal (``relu(x @ self.w)``): its product's consumer
+        decides; where the class runs no forward with it, each subclass's that does, the first
+        one it mismatches reported."""
         consumer = weight_feeding(model, op)
-        activation = activation_name(consumer) if consumer is not None else None
-        if consumer is None or activation is None \
-                or intent in knowledge.COMPATIBLE_INTENTS[knowledge.ACTIVATIONS[activation].family]:
-            return
+        users: list[tuple[ModuleClass | None, Consumer]] = (
+            [(None, consumer)] if consumer is not None else list(heir_feeding(model, op)))
         assert op.target is not None
-        where = f"the product with {op.target.param} (a raw weight matrix) feeds {_shown(activation, consumer.kind)}"
-        # No fix: which dimension is the fan-in depends on how the product is written.
-        yield Finding.at(op, self._message(model, op, intent, activation, where))
+        for user, consumer in users:
+            activation = activation_name(consumer)
+            if activation is None or intent in knowledge.COMPATIBLE_INTENTS[knowledge.ACTIVATIONS[activation].family]:
+                continue
+            fed = _shown(activation, consumer.kind) + (f" in {user.name}" if user is not None else "")
+            where = f"the product with {op.target.param} (a raw weight matrix) feeds {fed}"
+            # No fix: which dimension is the fan-in depends on how the product is written.
+            yield Finding.at(op, self._message(model, op, intent, activation, where))
+            return
 
     def _layers_message(self, model: FileModel, op: InitOp, intent: str, activation: str,
                         kind: ConsumerKind, layers: list[Submodule]) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from initaudit.diagnostics import Severity
-from initaudit.lint.model.facts import InitVia
+from initaudit.lint.model.facts import InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import torch_nn_class
+from initaudit.lint.model.queries import forward_running
 from initaudit.lint.rules.base import Finding, rule
 
 
@@ -25,13 +26,23 @@ class InitInForward:
                 "re-initialised on every call, erasing what training learned. Initialise in "
                 "__init__ (or reset_parameters)",
             )
-        for call, owner, guarded in model.forward_layers:
+        runners: dict[tuple[int, str], ModuleClass | None] = {}  # a method builds many layers
+        for call, owner, method, guarded in model.method_layers:
             if guarded:
+                continue
+            key = (id(owner), method)
+            if method != "forward" and key not in runners:
+                runners[key] = forward_running(model, owner, method)
+            if method == "forward":
+                where = f"{owner.name}.forward()"
+            elif (runner := runners[key]) is not None:
+                where = f"{owner.name}.{method}() (which {runner.name}.forward() calls)"
+            else:
                 continue
             name = torch_nn_class(model.names(call.func))
             yield Finding(
                 call,
-                f"nn.{name} is constructed inside {owner.name}.forward(): it gets fresh random "
+                f"nn.{name} is constructed inside {where}: it gets fresh random "
                 "weights on every call and is not registered, so the optimizer never trains it. "
                 "Create it in __init__ and call it here",
                 severity=Severity.ERROR,

@@ -492,6 +492,8 @@ MODULE_SELF_METHODS: frozenset[str] = frozenset({
     "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "train", "eval",
     "requires_grad_", "share_memory", "apply",
 })
+#: Functions that return a copy of the module they are given: the same layers.
+MODULE_COPIES: frozenset[str] = frozenset({"copy.deepcopy", "copy.copy"})
 #: Exceptions whose handler swallows the ValueError an init raises on a tensor with too few
 #: dimensions (``try: xavier_uniform_(p) except: pass`` skips the vectors).
 INIT_ERRORS: frozenset[str] = frozenset({"ValueError", "Exception", "BaseException"})

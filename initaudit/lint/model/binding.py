@@ -14,7 +14,7 @@ from typing import Sequence
 
 import libcst as cst
 
-from initaudit.lint.model.modules import small_statements
+from initaudit.lint.model.modules import loop_names, small_statements
 
 #: Bound expressions by parameter name.
 Bound = dict[str, cst.BaseExpression]
@@ -89,15 +89,21 @@ def substitute(node: cst.BaseExpression, bound: Bound, stand_ins: StandIns) -> c
 
 #: Fields that hold names which are not variables read: ``x.attr``, ``f(keyword=...)``.
 _NOT_READ = {(cst.Attribute, "attr"), (cst.Arg, "keyword")}
-#: Expressions that bind names of their own.
-_SCOPES = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+#: Comprehensions: their loop variables are names of their own, the other names they read are
+#: the enclosing function's (``[copy.deepcopy(block) for _ in range(n)]`` reads ``block``).
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
 def _substituted(node: cst.CSTNode, bound: Bound, stand_ins: StandIns) -> cst.CSTNode:
     if isinstance(node, cst.Name):
         return bound.get(node.value, node)
-    if isinstance(node, _SCOPES):
+    if isinstance(node, cst.Lambda):
         return node
+    if isinstance(node, _COMPREHENSIONS):
+        own = loop_names(node)
+        bound = {name: value for name, value in bound.items() if name not in own}
+        if not bound:
+            return node
     changes: dict[str, object] = {}
     for field in dataclasses.fields(node):
         if (type(node), field.name) in _NOT_READ:

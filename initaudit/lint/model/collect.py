@@ -118,6 +118,7 @@ def collect(file: ParsedFile) -> Collection:
     walk(file.module, collector)
     _type_argument_attributes(collector)
     _fill_argument_holders(collector)
+    _bind_constructions(collector)
     _mark_components(collector)
     for scope in (*collector.classes.values(), *collector.scopes):
         for module in scope.layers():
@@ -172,10 +173,15 @@ class _Collector(WalkContext, DeprecatedNames):
         #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
         self.constructions: dict[str, list[dict[str, str | None]]] = {}
         #: ``self.extras = nn.ModuleList(extras)`` in ``__init__``: a holder filled from the
-        #: constructor's parameters, by class and attribute (the value written).
-        self.argument_holders: dict[str, dict[str, cst.Call]] = {}
+        #: constructor's parameters, by class and attribute (the value written, the module built
+        #: from it and how many items it held then: appends after it make it the class's own).
+        self.argument_holders: dict[str, dict[str, tuple[cst.Call, Submodule, int]]] = {}
         #: What each construction of a class of the file binds to its ``__init__`` parameters.
         self.construction_args: dict[str, list[Bound]] = {}
+        #: Activations ``__init__`` picks by parameters it gives defaults (``self.act =
+        #: get_activation(act)``), by class and attribute: the value written, the module its
+        #: defaults give, the defaults, and the parameters it reads (``_bind_constructions``).
+        self.chosen_by_defaults: dict[str, dict[str, tuple[cst.BaseExpression, Submodule, Bound, frozenset[str]]]] = {}
         #: Classes constructed here with a starred argument (what it passes is unknown).
         self.open_constructions: set[str] = set()
         #: Per scope (by id), the key holding each local name rebound there (``_bind_local``).
@@ -202,6 +208,10 @@ class _Collector(WalkContext, DeprecatedNames):
         self._local_classes = _ClassNames(
             frozenset(n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)), model)
         self._top_functions = {n.name.value: n for n in model.module.body if isinstance(n, cst.FunctionDef)}
+        #: The ``__init__`` of each class written at the top of the file: a construction binds
+        #: its arguments there wherever the class is written, before or after the call.
+        self._class_inits = {n.name.value: m for n in model.module.body if isinstance(n, cst.ClassDef)
+                             for m in n.body.body if isinstance(m, cst.FunctionDef) and m.name.value == "__init__"}
         pass_through = {n.name.value: n for n in model.module.body
                         if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
         self.builders = summarise_builders(model.module, model.names)
@@ -400,12 +410,12 @@ class _Collector(WalkContext, DeprecatedNames):
                 if p.default is not None}
 
     def _reads_parameter(self, value: cst.BaseExpression) -> bool:
-        """``nn.ModuleList(extras)`` / ``nn.Sequential(*extras)`` in ``__init__`` with ``extras`` one
-        of its parameters."""
+        """``nn.ModuleList(extras)``, ``nn.Sequential(*extras)``, ``nn.ModuleList([block])`` or
+        ``clones(block, n)`` in ``__init__`` with ``extras`` or ``block`` one of its parameters."""
         if self._method_name() != "__init__" or not isinstance(value, cst.Call):
             return False
         params = {p.name.value for p in self._functions[-1][0].params.params[1:]}
-        return any(isinstance(arg.value, cst.Name) and arg.value.value in params for arg in value.args)
+        return bool(params & _ReadNames.of(value))
 
     def _taken_with_defaults(self) -> bool | None:
         """Whether the statement read runs when the function's parameters keep their defaults:
@@ -430,10 +440,15 @@ class _Collector(WalkContext, DeprecatedNames):
             owner.argument_attributes[name] = (assigned.value, assigned)
         if _self_attribute_name(self._handed_back(assigned)) == name:
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
-        module = self._builder.build(name, _module_itself(assigned), self._defaults())
-        if module is not None and module.kind is LayerKind.CONTAINER and not module.children \
+        defaults = self._defaults()
+        module = self._builder.build(name, _module_itself(assigned), defaults)
+        if module is not None and module.kind is LayerKind.ACTIVATION and self._method_name() == "__init__" \
+                and not self._conditions and (read := frozenset(_ReadNames.of(assigned) & defaults.keys())):
+            self.chosen_by_defaults.setdefault(owner.name, {})[name] = (assigned, module, defaults, read)
+        if module is not None and module.kind is LayerKind.CONTAINER and not _knows_items(module) \
                 and self._reads_parameter(assigned):
-            self.argument_holders.setdefault(owner.name, {})[name] = assigned  # type: ignore[assignment]
+            self.argument_holders.setdefault(owner.name, {})[name] = (  # type: ignore[assignment]
+                assigned, module, len(module.children))
         previous = owner.attributes.get(name)
         if module is None and previous is not None and _is_none(assigned) and self._conditions:
             return  # ``else: self.proj = None``: an optional layer, the one built where it exists
@@ -668,25 +683,38 @@ class _Collector(WalkContext, DeprecatedNames):
         if not isinstance(func, cst.Name):
             return
         built = self._class_stack[-1] if func.value == "cls" and self._class_stack else self.classes.get(func.value)
-        init = built.methods.get("__init__") if built is not None else None
-        if built is None or init is None:
+        if built is not None:
+            name, init = built.name, built.methods.get("__init__")
+        else:  # a class written further down the file
+            name, init = func.value, self._class_inits.get(func.value)
+        if init is None:
             return
-        if built.name in self.argument_holders:
-            self.construction_args.setdefault(built.name, []).append(bind(init, node, skip_self=True, defaults=False))
-        if not built.argument_attributes:
-            return
+        self.construction_args.setdefault(name, []).append(
+            {param: self._instance_value(value) for param, value in bind(init, node, skip_self=True, defaults=False).items()})
         params = [p.name.value for p in init.params.params][1:]
         received: dict[str, str | None] = {}
         for index, arg in enumerate(node.args):
             if arg.star:
-                self.open_constructions.add(built.name)
+                self.open_constructions.add(name)
                 return
-            name = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
-            if name is not None:
+            param = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
+            if param is not None:
                 value = arg.value
-                received[name] = self._constructed(value, imported=True) or (
+                received[param] = self._constructed(value, imported=True) or (
                     self._instances.get((id(owner), value.value)) if isinstance(value, cst.Name) else None)
-        self.constructions.setdefault(built.name, []).append(received)
+        self.constructions.setdefault(name, []).append(received)
+
+    def _instance_value(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """What an argument of a construction holds: ``layer`` after ``layer = Block(...)`` in
+        the same function, that construction (a class handed it builds its holders from); a
+        parameter of the calling function not bound since, its default (the configuration the
+        caller is written for); any other value as written."""
+        if not isinstance(value, cst.Name):
+            return value
+        local = self._local_values.get(value.value)
+        if local is not None:
+            return local if self._constructed(local, imported=True) is not None else value
+        return self._defaults().get(value.value, value)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if isinstance(node.operator, cst.MatrixMultiply):
@@ -890,6 +918,11 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
+def _spelled(node: cst.BaseExpression) -> str:
+    """A value's code, a string by its value (``'relu'`` is ``"relu"``)."""
+    return repr(node.evaluated_value) if isinstance(node, cst.SimpleString) else _code(node)
+
+
 class _ClassNames:
     """The module classes a file can build by name: its own, then those it imports from the
     project (looked up only when a call asks)."""
@@ -972,7 +1005,9 @@ def _module_itself(node: cst.BaseExpression) -> cst.BaseExpression:
 def _type_argument_attributes(collector: _Collector) -> None:
     """``self.encoder = encoder``: a module of the class every construction in the file passes."""
     for name, sites in collector.constructions.items():
-        owner = collector.classes[name]
+        owner = collector.classes.get(name)
+        if owner is None:
+            continue
         for attribute, (param, node) in owner.argument_attributes.items():
             passed = {site.get(param) for site in sites}
             built = passed.pop() if len(passed) == 1 else None
@@ -996,17 +1031,41 @@ def _fill_argument_holders(collector: _Collector) -> None:
     for name, holders in collector.argument_holders.items():
         sites = collector.construction_args.get(name, [])
         owner = collector.classes[name]
-        for attribute, value in holders.items():
+        for attribute, (value, module, items) in holders.items():
             held = owner.attributes.get(attribute)
-            if held is None or held.node is not value or held.children:
+            if held is not module or len(held.children) != items:
                 continue  # bound again since, or filled by appends
             filled = {_code(_filled(collector, value, site)) for site in sites}
             if len(filled) != 1:
                 continue
             built = collector._builder.build(attribute, _filled(collector, value, sites[0]))
-            if built is not None and built.children:
+            if built is not None and _knows_items(built):
                 built.node = value  # the holder is reported where it is written
                 owner.attributes[attribute] = built
+
+
+def _bind_constructions(collector: _Collector) -> None:
+    """``self.act = get_activation(act)`` with ``act="relu"``: the activation the constructions
+    of the file bind, as Python binds them (an argument given, else the default). Constructions
+    that disagree leave it unknown; with none, or one with a starred argument, the defaults give it."""
+    for name, chosen in collector.chosen_by_defaults.items():
+        owner, sites = collector.classes.get(name), collector.construction_args.get(name)
+        if owner is None or not sites or name in collector.open_constructions:
+            continue
+        for attribute, (value, module, defaults, read) in chosen.items():
+            if owner.attributes.get(attribute) is not module:
+                continue  # bound again since
+            bindings = {tuple(_spelled(site.get(p, defaults[p])) for p in sorted(read)): site for site in sites}
+            if set(bindings) == {tuple(_spelled(defaults[p]) for p in sorted(read))}:
+                continue
+            bound = None
+            if len(bindings) == 1:
+                site = next(iter(bindings.values()))
+                bound = collector._builder.build(attribute, _module_itself(value), {
+                    **defaults, **{p: site[p] for p in read if p in site}})
+            if bound is None or (bound.kind, bound.activation, bound.slope) != (
+                    module.kind, module.activation, module.slope):
+                owner.attributes[attribute] = bound or Submodule(attribute, LayerKind.UNKNOWN, None, value)
 
 
 def _filled(collector: _Collector, value: cst.Call, site: Bound) -> cst.BaseExpression:
@@ -1020,6 +1079,35 @@ def _filled(collector: _Collector, value: cst.Call, site: Bound) -> cst.BaseExpr
             if function is not None else None
         bound[parameter] = cst.List([cst.Element(item) for item in items]) if items is not None else argument_value
     return substitute(value, bound, collector.stand_ins)
+
+
+def _knows_items(container: Submodule) -> bool:
+    """Whether any item of the container is a module known here."""
+    return any(item.kind is not LayerKind.UNKNOWN for item in container.children)
+
+
+class _ReadNames(cst.CSTVisitor):
+    """The variable names an expression reads (not attribute names nor keywords)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    @classmethod
+    def of(cls, node: cst.CSTNode) -> set[str]:
+        reader = cls()
+        node.visit(reader)
+        return reader.names
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
 
 
 def _method_of_submodule(func: cst.BaseExpression) -> bool:

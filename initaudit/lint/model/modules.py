@@ -318,6 +318,8 @@ class SubmoduleBuilder:
             return self.build(path, node.with_changes(func=defaults[node.func.value]))
         if not isinstance(node, cst.Call):
             return self._functional_activation(path, node)
+        if self._names(node.func) & knowledge.MODULE_COPIES and node.args and not node.args[0].star:
+            return self.build(path, node.args[0].value, defaults)  # a copy has the module's layers
         if isinstance(node.func, cst.Name) and node.func.value in self._pass_through:
             argument_node = returned_argument(self._pass_through[node.func.value], node)
             built = self.build(path, argument_node, defaults) if argument_node is not None else None
@@ -333,7 +335,7 @@ class SubmoduleBuilder:
             return summary.expand(self, path, node, defaults)
         torch_class = torch_nn_class(self._names(node.func))
         if torch_class is not None:
-            return self.torch_module(path, torch_class, node)
+            return self.torch_module(path, torch_class, node, defaults)
         if isinstance(node.func, cst.Name) and node.func.value in self._factories \
                 and node.func.value not in self._expanding:
             built = self._factory_made(path, node, defaults)
@@ -391,50 +393,55 @@ class SubmoduleBuilder:
             return body
         return None if body is None and orelse is None else Submodule(path, LayerKind.UNKNOWN, None, node)
 
-    def torch_module(self, path: str, class_name: str, node: cst.Call) -> Submodule:
+    def torch_module(self, path: str, class_name: str, node: cst.Call,
+                     defaults: Mapping[str, cst.BaseExpression] | None = None) -> Submodule:
+        """A torch.nn layer; a container's items are built with the enclosing function's
+        parameter ``defaults`` (``nn.Sequential(nn.Linear(...), act_layer())``)."""
+        defaults = defaults or {}
         kind = knowledge.layer_kind(class_name) or LayerKind.UNKNOWN
         module = Submodule(path, kind, class_name, node)
         if kind is LayerKind.ACTIVATION:
             module.activation, module.slope = activation_module(class_name, node)
         elif class_name == knowledge.SEQUENTIAL:
             module.sequential = True
-            module.children = self._sequential_children(path, node, module)
+            module.children = self._sequential_children(path, node, module, defaults)
         elif class_name == "ModuleList":
             items = argument(node, 0, "modules")
             if isinstance(items, (cst.List, cst.Tuple)):
-                module.children = self._indexed(path, [e.value for e in items.elements])
+                module.children = self._indexed(path, [e.value for e in items.elements], defaults)
             elif isinstance(items, (cst.ListComp, cst.GeneratorExp)):
-                module.children, module.repeated = self._indexed(path, [items.elt]), True
+                module.children, module.repeated = self._indexed(path, [items.elt], _outside(items, defaults)), True
             elif isinstance(items, cst.Name) and items.value in self.lists:
                 local = self.lists[items.value]
-                module.children, module.repeated = self._indexed(path, local.items), local.repeated
+                module.children, module.repeated = self._indexed(path, local.items, defaults), local.repeated
         elif class_name == "ModuleDict":
             items = argument(node, 0, "modules")
             if isinstance(items, cst.Dict):
                 module.children = self._named(path, [
                     (e.key, e.value) for e in items.elements if isinstance(e, cst.DictElement)
-                ])
+                ], defaults)
         return module
 
-    def _sequential_children(self, path: str, node: cst.Call, module: Submodule) -> list[Submodule]:
+    def _sequential_children(self, path: str, node: cst.Call, module: Submodule,
+                             defaults: Mapping[str, cst.BaseExpression]) -> list[Submodule]:
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         if any(arg.star for arg in node.args):
             starred = node.args[0].value if len(node.args) == 1 else None
             if isinstance(starred, (cst.ListComp, cst.GeneratorExp)):
                 module.repeated = True  # nn.Sequential(*[Block() for _ in range(n)])
-                return self._indexed(path, [starred.elt])
+                return self._indexed(path, [starred.elt], _outside(starred, defaults))
             if isinstance(starred, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in starred.elements):
-                return self._indexed(path, [e.value for e in starred.elements])  # nn.Sequential(*[a, b])
+                return self._indexed(path, [e.value for e in starred.elements], defaults)  # nn.Sequential(*[a, b])
             if isinstance(starred, cst.Name) and starred.value in self.lists:
                 local = self.lists[starred.value]
                 module.repeated = local.repeated
-                return self._indexed(path, local.items)
+                return self._indexed(path, local.items, defaults)
             return []  # built some other way: unknown
         if len(positional) == 1 and isinstance(positional[0], cst.Call):
             pairs = self._ordered_dict_items(positional[0])
             if pairs is not None:
-                return self._named(path, pairs)
-        return self._indexed(path, positional)
+                return self._named(path, pairs, defaults)
+        return self._indexed(path, positional, defaults)
 
     def _ordered_dict_items(self, call: cst.Call) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
         names = self._names(call.func)
@@ -459,19 +466,21 @@ class SubmoduleBuilder:
             container.children.append(self.build(path, node) or Submodule(path, LayerKind.UNKNOWN, None, node))
         container.repeated = container.repeated or repeated
 
-    def _indexed(self, path: str, nodes: list[cst.BaseExpression]) -> list[Submodule]:
+    def _indexed(self, path: str, nodes: list[cst.BaseExpression],
+                 defaults: Mapping[str, cst.BaseExpression]) -> list[Submodule]:
         return [
-            self.build(f"{path}.{i}", n) or Submodule(f"{path}.{i}", LayerKind.UNKNOWN, None, n)
+            self.build(f"{path}.{i}", n, defaults) or Submodule(f"{path}.{i}", LayerKind.UNKNOWN, None, n)
             for i, n in enumerate(nodes)
         ]
 
-    def _named(self, path: str, pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]]) -> list[Submodule]:
+    def _named(self, path: str, pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]],
+               defaults: Mapping[str, cst.BaseExpression]) -> list[Submodule]:
         children = []
         for key, value in pairs:
             if not isinstance(key, cst.SimpleString):
                 return []
             name = f"{path}.{key.evaluated_value}"
-            children.append(self.build(name, value) or Submodule(name, LayerKind.UNKNOWN, None, value))
+            children.append(self.build(name, value, defaults) or Submodule(name, LayerKind.UNKNOWN, None, value))
         return children
 
     def _functional_activation(self, path: str, node: cst.CSTNode) -> Submodule | None:
@@ -484,6 +493,31 @@ class SubmoduleBuilder:
                     slope = 0.01 if activation == "leaky_relu" else None
                     return Submodule(path, LayerKind.ACTIVATION, None, node, activation, slope)
         return None
+
+
+def loop_names(comprehension: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> set[str]:
+    """The names a comprehension's loops bind: its own, not the enclosing function's."""
+    names: set[str] = set()
+    clause: cst.CompFor | None = comprehension.for_in
+    while clause is not None:
+        targets: list[cst.BaseExpression] = [clause.target]
+        while targets:
+            target = targets.pop()
+            if isinstance(target, cst.Name):
+                names.add(target.value)
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                targets.extend(e.value for e in target.elements)
+            elif isinstance(target, cst.StarredElement):
+                targets.append(target.value)
+        clause = clause.inner_for_in
+    return names
+
+
+def _outside(comprehension: cst.ListComp | cst.GeneratorExp,
+             defaults: Mapping[str, cst.BaseExpression]) -> Mapping[str, cst.BaseExpression]:
+    """The defaults a comprehension's element sees: those its loop variables do not hide."""
+    own = loop_names(comprehension)
+    return {name: value for name, value in defaults.items() if name not in own} if own & defaults.keys() else defaults
 
 
 def placed(module: Submodule, path: str) -> Submodule:

@@ -172,3 +172,52 @@ def test_the_blocks_application_alone_or_a_holder_applying_it_under_a_test_is_qu
 def test_the_same_helper_of_the_file_applied_twice_is_not_told_apart() -> None:
     code = HELPER + HELD.replace("from pkg.inits import init_fn\n", "").split("\n", 2)[2]
     assert lint_selected(code.format(own="self.apply(init_fn)", later="self.apply(init_fn)"), "IA111") == []
+
+
+RESTORED = """
+import torch.nn as nn
+
+
+class Attn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.offsets = nn.Linear(4, 4)
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        nn.init.constant_(self.offsets.weight, 0.0)
+
+    def forward(self, x):
+        return self.offsets(x)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = Attn()
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+{body}
+
+    def forward(self, x):
+        return self.attn(x)
+"""
+BLANKET = """        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+"""
+RESET = """        for m in self.modules():
+            if isinstance(m, Attn):
+                m._reset_parameters()
+"""
+
+
+def test_a_block_init_the_holder_runs_again_after_its_blanket_init_is_in_effect() -> None:
+    # Every matrix drawn Xavier, then each block's own init restored: the blanket write is the
+    # one partly replaced, and the block's constant_ is what stays.
+    assert lint_selected(RESTORED.format(body=BLANKET + RESET), "IA111") == []
+
+
+def test_a_block_init_run_again_before_the_blanket_init_is_still_voided() -> None:
+    assert [d.line for d in lint_selected(RESTORED.format(body=RESET + BLANKET), "IA111")] == [12]

@@ -76,7 +76,7 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
         layers = written_layers(op.target)
         later = _later_writes(model, writes, op, layers, again=True) \
             if op.superseded == frozenset(path for path, _ in layers) else None
-        if later:
+        if later and not _run_again_after(model, op, later):
             voided.setdefault(id(op.as_written), []).append((op, later))
     for copies in voided.values():
         op = copies[0][0]
@@ -89,6 +89,41 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
             continue
         for copy, later in copies:
             yield from _at_later_writes(model, copy, later, "run when they are built", reported)
+
+
+def _run_again_after(model: FileModel, op: InitOp, later: list[InitOp]) -> bool:
+    """Whether the holder calls the block's method that holds ``op`` again (``m.reset()``,
+    ``self.attn.reset()``) after the last write that voids the block's own run, in the same
+    method: a blanket init of every parameter, then each block's own init restored, is that
+    init in effect, the blanket write partly replaced."""
+    if op.scope_node is None or op.scope_node.name.value == "__init__":
+        return False
+    last = max(later, key=execution_key)
+    holder = last.owner
+    if holder is None or holder.node is None or model.location(last.node) is not None:
+        return False
+    method = next((f for f in holder.node.body.body if isinstance(f, cst.FunctionDef)
+                   and f.name.value == (last.method or "__init__")), None)
+    if method is None:
+        return False
+    after = model.position(last.node).end.line
+    calls = _MethodCalls(op.scope_node.name.value)
+    method.visit(calls)
+    return any(model.position(call).start.line > after for call in calls.found)
+
+
+class _MethodCalls(cst.CSTVisitor):
+    """Calls ``<expr>.<name>(...)`` whose receiver is not ``self``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == self.name \
+                and not (isinstance(func.value, cst.Name) and func.value.value == "self"):
+            self.found.append(node)
 
 
 def _never_effective(model: FileModel, op: InitOp, voided: list[InitOp]) -> bool:

@@ -343,3 +343,56 @@ def test_a_tensor_that_is_not_trained_is_no_weight() -> None:
                  "torch.randn(i, o) * (1. / math.sqrt(i / 2.))",
                  "torch.randn(i, o, requires_grad=False)"):
         assert lines(TRAINED.replace("{made}", made), "IA103", "IA105") == [], made
+
+
+# ------------------------------------------------ names built by f-strings, nodes written nowhere
+
+
+def test_a_loop_over_an_attribute_named_by_an_f_string_is_analysed() -> None:
+    # ``getattr(self, f"blocks{i + 1}")`` is no identifier: the loop element stays the call itself.
+    code = """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for i in range(2):
+            setattr(self, f"blocks{i + 1}", nn.ModuleList([nn.Linear(4, 4)]))
+        nn.init.xavier_uniform(self.blocks1[0].weight)
+
+    def forward(self, x):
+        for i in range(2):
+            for block in getattr(self, f"blocks{i + 1}"):
+                x = block(x)
+        return x
+"""
+    assert lines(code, "IA104") == [(10, "IA104")]
+
+
+def test_an_applied_helper_filling_a_bias_beside_parameters_bound_by_setattr() -> None:
+    # The fills ``apply`` runs are judged on the tensors the call binds, which the file never
+    # spells out (no position): they are compared as code, not by their text in the file.
+    code = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, n=2):
+        super().__init__()
+        for i in range(n):
+            setattr(self, f"pos_{i}", nn.Parameter(torch.zeros(1, 4, 8)))
+        self.head = nn.Linear(8, 2)
+        for i in range(n):
+            nn.init.normal_(getattr(self, f"pos_{i}"), std=0.02)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, m):
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.5)
+
+    def forward(self, x):
+        return self.head(x + self.pos_0)
+"""
+    assert lines(code, "IA102") == [(18, "IA102")]

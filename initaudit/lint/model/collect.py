@@ -191,7 +191,7 @@ class _Collector(WalkContext, DeprecatedNames):
         #: The in-place arithmetic that follows an in-place init, by id of its call (``chains``).
         self._continued: dict[int, list[Step]] = {}
         #: Loop variables of the function being read that iterate over an attribute of ``self``.
-        self._iterated: dict[str, cst.Attribute] = {}
+        self._iterated: dict[str, cst.BaseExpression] = {}
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.method_layers: list[tuple[cst.Call, ModuleClass, str, bool]] = []
@@ -743,8 +743,8 @@ class _Collector(WalkContext, DeprecatedNames):
     def _note_iteration(self, target: cst.BaseAssignTargetExpression, iterated: cst.BaseExpression) -> None:
         """``for w in self.weights``: ``w`` is each tensor ``self.weights`` holds, until rebound."""
         if isinstance(target, cst.Name):
-            if (held := _self_attribute_name(iterated)) is not None:
-                self._iterated[target.value] = cst.Attribute(cst.Name("self"), cst.Name(held))
+            if _self_attribute_name(iterated) is not None:  # ``self.ws`` or ``getattr(self, f"ws{i}")``
+                self._iterated[target.value] = iterated
             else:
                 self._iterated.pop(target.value, None)
 

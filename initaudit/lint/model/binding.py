@@ -186,9 +186,7 @@ def unsettled(conditions: Sequence[tuple[cst.If, bool, int]], bound: Bound,
 def _unsettled(test: cst.BaseExpression, bound: Bound, shadowed: frozenset[str], changed: frozenset[str]) -> bool:
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         return _unsettled(test.left, bound, shadowed, changed) or _unsettled(test.right, bound, shadowed, changed)
-    names = _Names()
-    test.visit(names)
-    return bool(names.found & (bound.keys() - shadowed)) and decided(test, bound, shadowed | changed) is None
+    return bool(read_names(test) & (bound.keys() - shadowed)) and decided(test, bound, shadowed | changed) is None
 
 
 def rebound(function: cst.FunctionDef) -> frozenset[str]:
@@ -244,9 +242,14 @@ class _Rebound(cst.CSTVisitor):
         return False
 
 
-class _Names(cst.CSTVisitor):
-    """The names an expression reads (attribute names and keywords are not read)."""
+def read_names(node: cst.CSTNode) -> set[str]:
+    """The variable names an expression reads (not attribute names nor keywords)."""
+    reader = _Names()
+    node.visit(reader)
+    return reader.found
 
+
+class _Names(cst.CSTVisitor):
     def __init__(self) -> None:
         self.found: set[str] = set()
 

@@ -18,7 +18,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import Bound, bind, returned_values, substitute, unpacked
+from initaudit.lint.model.binding import Bound, bind, read_names, returned_values, substitute, unpacked
 from initaudit.lint.model.builders import BuilderSummary, chosen_return, summarise_builders
 from initaudit.lint.model.chains import Step, carried, chain_start, following_steps
 from initaudit.lint.model.facts import ApplyCall, CollectedFile, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
@@ -415,7 +415,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if self._method_name() != "__init__" or not isinstance(value, cst.Call):
             return False
         params = {p.name.value for p in self._functions[-1][0].params.params[1:]}
-        return bool(params & _ReadNames.of(value))
+        return bool(params & read_names(value))
 
     def _taken_with_defaults(self) -> bool | None:
         """Whether the statement read runs when the function's parameters keep their defaults:
@@ -443,7 +443,7 @@ class _Collector(WalkContext, DeprecatedNames):
         defaults = self._defaults()
         module = self._builder.build(name, _module_itself(assigned), defaults)
         if module is not None and module.kind is LayerKind.ACTIVATION and self._method_name() == "__init__" \
-                and not self._conditions and (read := frozenset(_ReadNames.of(assigned) & defaults.keys())):
+                and not self._conditions and (read := frozenset(read_names(assigned) & defaults.keys())):
             self.chosen_by_defaults.setdefault(owner.name, {})[name] = (assigned, module, defaults, read)
         if module is not None and module.kind is LayerKind.CONTAINER and not _knows_items(module) \
                 and self._reads_parameter(assigned):
@@ -1084,30 +1084,6 @@ def _filled(collector: _Collector, value: cst.Call, site: Bound) -> cst.BaseExpr
 def _knows_items(container: Submodule) -> bool:
     """Whether any item of the container is a module known here."""
     return any(item.kind is not LayerKind.UNKNOWN for item in container.children)
-
-
-class _ReadNames(cst.CSTVisitor):
-    """The variable names an expression reads (not attribute names nor keywords)."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    @classmethod
-    def of(cls, node: cst.CSTNode) -> set[str]:
-        reader = cls()
-        node.visit(reader)
-        return reader.names
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
 
 
 def _method_of_submodule(func: cst.BaseExpression) -> bool:

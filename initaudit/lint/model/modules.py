@@ -500,15 +500,7 @@ def loop_names(comprehension: cst.ListComp | cst.SetComp | cst.DictComp | cst.Ge
     names: set[str] = set()
     clause: cst.CompFor | None = comprehension.for_in
     while clause is not None:
-        targets: list[cst.BaseExpression] = [clause.target]
-        while targets:
-            target = targets.pop()
-            if isinstance(target, cst.Name):
-                names.add(target.value)
-            elif isinstance(target, (cst.Tuple, cst.List)):
-                targets.extend(e.value for e in target.elements)
-            elif isinstance(target, cst.StarredElement):
-                targets.append(target.value)
+        names |= _target_names([clause.target])
         clause = clause.inner_for_in
     return names
 
@@ -594,7 +586,11 @@ def returned_module(function: cst.FunctionDef, names: QualifiedNames
 
 
 def _bound_names(small: cst.Assign | cst.AugAssign | cst.AnnAssign) -> set[str]:
-    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+    return _target_names([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
+
+
+def _target_names(targets: list[cst.BaseExpression]) -> set[str]:
+    """The names assignment targets bind, unpacking included (``a, (b, *c) = ...``)."""
     found = set()
     while targets:
         target = targets.pop()

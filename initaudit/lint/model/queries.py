@@ -14,7 +14,7 @@ from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
 from initaudit.lint.model.modules import written_tensor
-from initaudit.lint.model.targets import execution_key
+from initaudit.lint.model.targets import defining_class, execution_key
 
 
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
@@ -540,16 +540,8 @@ def forward_running(model: FileModel, owner: ModuleClass, method: str) -> Module
 
 def _defining(model: FileModel, cls: ModuleClass, method: str) -> tuple[ModuleClass, str] | None:
     """The class of the file whose definition of ``method`` an instance of ``cls`` runs."""
-    pending, seen = [cls], set()
-    while pending:
-        current = pending.pop(0)
-        if current.name in seen:
-            continue
-        seen.add(current.name)
-        if method in current.methods:
-            return current, method
-        pending.extend(model.classes[b] for b in current.bases if b in model.classes)
-    return None
+    defining = defining_class(model.classes, cls, method)
+    return None if defining is None else (defining, method)
 
 
 def _self_attributes_read(test: cst.BaseExpression) -> set[str]:

@@ -1119,6 +1119,13 @@ def _wrapped_ops(model: CollectedFile, source: CollectedFile, function: cst.Func
 
 def _method(model: CollectedFile, owner: ModuleClass, name: str) -> cst.FunctionDef | None:
     """A method of the class or of a base class defined in this file."""
+    defining = defining_class(model.classes, owner, name)
+    return None if defining is None else defining.methods[name]
+
+
+def defining_class(classes: Mapping[str, ModuleClass], owner: ModuleClass, method: str) -> ModuleClass | None:
+    """The class, ``owner`` or a base class of it among ``classes``, whose definition of
+    ``method`` an instance of ``owner`` runs (bases in breadth-first order)."""
     seen: set[str] = set()
     pending = [owner]
     while pending:
@@ -1126,9 +1133,9 @@ def _method(model: CollectedFile, owner: ModuleClass, name: str) -> cst.Function
         if current.name in seen:
             continue
         seen.add(current.name)
-        if name in current.methods:
-            return current.methods[name]
-        pending.extend(model.classes[b] for b in current.bases if b in model.classes)
+        if method in current.methods:
+            return current
+        pending.extend(classes[b] for b in current.bases if b in classes)
     return None
 
 

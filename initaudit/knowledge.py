@@ -222,6 +222,12 @@ PRODUCT_OPERANDS: dict[str, tuple[tuple[int, str | None], ...]] = {
 }
 #: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
 MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
+#: Roots of a spread statistic (``torch.pow(var + eps, 0.5)``, ``x.std()``, ``torch.rsqrt``): a
+#: module's forward that divides by one of them (or multiplies by a ``rsqrt``) normalises its
+#: input, and the Parameter it then multiplies by is the norm's scale.
+SPREAD_ROOTS: frozenset[str] = frozenset({"sqrt", "rsqrt", "pow", "std", "var"})
+#: Of those, the reciprocal ones: normalising by a product.
+RECIPROCAL_ROOTS: frozenset[str] = frozenset({"rsqrt"})
 #: Namespaces of functional activations and operations (``F.relu``, ``torch.tanh``).
 FUNCTIONAL_NAMESPACES: tuple[str, ...] = ("torch.nn.functional.", "torch.")
 #: Square roots, as in a hand-written ``1 / math.sqrt(fan_in)``.

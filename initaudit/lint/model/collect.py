@@ -441,7 +441,10 @@ class _Collector(WalkContext, DeprecatedNames):
         if _self_attribute_name(self._handed_back(assigned)) == name:
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
         defaults = self._defaults()
-        module = self._builder.build(name, _module_itself(assigned), defaults)
+        # ``conv = nn.Conv1d(...); self.net = nn.Sequential(conv, ...)``: a name bound to a
+        # call in the method holds what that call builds.
+        built_locals = {n: v for n, v in self._local_values.items() if isinstance(v, cst.Call)}
+        module = self._builder.build(name, _module_itself(assigned), {**defaults, **built_locals})
         if module is not None and module.kind is LayerKind.ACTIVATION and self._method_name() == "__init__" \
                 and not self._conditions and (read := frozenset(read_names(assigned) & defaults.keys())):
             self.chosen_by_defaults.setdefault(owner.name, {})[name] = (assigned, module, defaults, read)
@@ -720,6 +723,38 @@ class _Collector(WalkContext, DeprecatedNames):
         if isinstance(node.operator, cst.MatrixMultiply):
             self._matrix_parameter(node.left)
             self._matrix_parameter(node.right)
+        elif self._class_stack and self._method_name() == "forward" \
+                and isinstance(node.operator, (cst.Multiply, cst.Divide)):
+            self._note_normalisation(self._class_stack[-1], node)
+
+    def _note_normalisation(self, owner: ModuleClass, node: cst.BinaryOperation) -> None:
+        """``self.gamma * (x - mean) / torch.sqrt(var + eps)``: ``forward`` divides by the
+        root of a spread (or multiplies by its reciprocal) and multiplies by ``gamma``."""
+        if isinstance(node.operator, cst.Divide):
+            owner.normalises = owner.normalises or self._has_root(node.right, knowledge.SPREAD_ROOTS)
+            return
+        for operand in (node.left, node.right):
+            if (name := _self_attribute_name(operand)) is not None:
+                owner.scaling_parameters.add(name)
+            elif not owner.normalises:
+                owner.normalises = self._has_root(operand, knowledge.RECIPROCAL_ROOTS)
+
+    def _has_root(self, node: cst.BaseExpression, roots: frozenset[str]) -> bool:
+        """Whether ``node`` calls one of ``roots`` on a tensor: ``torch.pow``, ``x.std()``, not
+        ``math.sqrt`` of a size."""
+        pending: list[cst.CSTNode] = [node]
+        while pending:
+            current = pending.pop()
+            if isinstance(current, cst.Call) and isinstance(current.func, (cst.Attribute, cst.Name)):
+                last = current.func.attr.value if isinstance(current.func, cst.Attribute) else current.func.value
+                names = self._model.names(current.func)
+                if last in roots and (all(n.startswith("torch.") for n in names) if names
+                                      else isinstance(current.func, cst.Attribute)):
+                    return True
+            if isinstance(current, (cst.BinaryOperation, cst.UnaryOperation, cst.Call, cst.Arg,
+                                    cst.Attribute, cst.Subscript, cst.SubscriptElement, cst.Index)):
+                pending.extend(current.children)
+        return False
 
     def _matrix_operands(self, node: cst.Call) -> None:
         """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``, ``x.mm(self.w)``: ``w`` is used

@@ -238,10 +238,12 @@ def _class_names(model: CollectedFile, node: cst.BaseExpression) -> frozenset[st
 ParameterTest = tuple[Callable[..., bool], bool]
 
 
-def parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None) -> ParameterTest | None:
+def parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None,
+                   model: CollectedFile | None = None) -> ParameterTest | None:
     """What ``p.dim() > 1``, ``"weight" in name``, ``name == "fc1.weight"``,
-    ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations select."""
-    return combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable))
+    ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations select; with the
+    ``model``, a dimension test compares the dimensions its classes give each parameter."""
+    return combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable, model))
 
 
 def combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Callable | None]):
@@ -264,7 +266,8 @@ def combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Call
     return (predicate, True) if predicate is not None else None
 
 
-def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable: str | None):
+def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable: str | None,
+                         model: CollectedFile | None):
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _is_ndim(test.left, variable):
         operator = test.comparisons[0].operator
         bound = literal_number(test.comparisons[0].comparator)
@@ -274,13 +277,26 @@ def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable:
             (isinstance(operator, cst.GreaterThanEqual) and bound >= 2) or \
             (isinstance(operator, cst.Equal) and bound >= 2)
         vector = (isinstance(operator, (cst.LessThan, cst.Equal)) and bound <= 2 and not matrix)
-        if matrix:
-            return lambda m, p: p == "weight" and m.kind is not LayerKind.NORM
-        if vector:
-            return lambda m, p: p == "bias" or m.kind is LayerKind.NORM
-        return None
+        if not (matrix or vector):
+            return None
+        guess = _matrix_guess if matrix else _vector_guess
+        compare = _ORDER.get(type(operator))
+        if model is None or compare is None:
+            return guess
+        # A tensor's dimensions, where its creation says them (``nn.Parameter(torch.ones(1, n, 1))``
+        # passes ``p.dim() > 1``), decide the test; the kind of the parameter guesses the rest.
+        return lambda m, p: guess(m, p) if (known := _parameter_ndim(model, m, p)) is None \
+            else compare(known, bound)
     named = name_predicate(test, name_variable)
     return None if named is None else (lambda m, p: named(f"{m.path}.{p}"))
+
+
+def _matrix_guess(module: Submodule, param: str) -> bool:
+    return param == "weight" and module.kind is not LayerKind.NORM
+
+
+def _vector_guess(module: Submodule, param: str) -> bool:
+    return param == "bias" or module.kind is LayerKind.NORM
 
 
 def name_predicate(test: cst.BaseExpression, name_variable: str | None) -> Callable[[str], bool] | None:

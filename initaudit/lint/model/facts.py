@@ -43,6 +43,10 @@ class ModuleClass:
     parameters: dict[str, int | None] = field(default_factory=dict)
     #: Attributes used as a weight: an operand of ``@``, ``matmul``, ``F.linear``, ``F.conv*``.
     matrix_parameters: set[str] = field(default_factory=set)
+    #: Bare Parameters that ``forward`` multiplies by (``self.gamma * x``).
+    scaling_parameters: set[str] = field(default_factory=set)
+    #: ``forward`` divides by the root of a spread statistic (``(x - mean) / torch.sqrt(var)``).
+    normalises: bool = False
     #: Parameters whose values an assignment replaces (``self.w.data = kernel_init(shape)``):
     #: what they start from is not known statically.
     data_assigned: set[str] = field(default_factory=set)
@@ -61,6 +65,12 @@ class ModuleClass:
     #: Of those, the attributes that hold None: no construction of the file passes the parameter,
     #: which defaults to None (``norm=None``; ``self.norm = norm``).
     none_attributes: set[str] = field(default_factory=set)
+
+    def norm_scales(self) -> frozenset[str]:
+        """The Parameters that scale the normalised input: a custom norm layer's weight."""
+        if not self.normalises:
+            return frozenset()
+        return frozenset(p for p in self.scaling_parameters if p in self.parameters)
 
     def layers(self) -> Iterator[Submodule]:
         """The layers the class's code builds, as written: instances of classes not composed

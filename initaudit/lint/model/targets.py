@@ -465,6 +465,7 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
     runs its own (``self.actor = MLP(...)``, ``self.q = MLP(...)``): a write of one instance
     voids nothing of the other's."""
     derived = []
+    scale_writes = _scale_writes(model)
     for owner in (*model.classes.values(), *model.scopes):
         by_instance: dict[tuple[str, str], dict[str, list[Submodule]]] = {}
         for layer in model.layers(owner):
@@ -472,6 +473,8 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
                     and (layer.origin in model.foreign_origins or layer.origin in model.classes):
                 instance = layer.path[:len(layer.path) - len(layer.local_path)]
                 by_instance.setdefault((layer.origin, instance), {}).setdefault(layer.local_path, []).append(layer)
+        if scale_writes:
+            derived.extend(_inherited_scale_writes(owner, model.layers(owner), scale_writes))
         for (origin, _), layers in by_instance.items():
             for source, op, target in _built_with(model, origin):
                 reached = tuple(m for layer in target.layers for m in layers.get(layer.path, []))
@@ -482,6 +485,30 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
                         op, owner=owner, method="__init__", seq=0, superseded=frozenset(),
                         target=Target(owner, reached, target.param), written=op.as_written))
     return derived
+
+
+def _scale_writes(model: CollectedFile) -> dict[str, list[InitOp]]:
+    """By custom norm class of this file: the writes of its scale Parameter it runs whenever it
+    is built (``self.gamma.data.fill_(1)``)."""
+    found: dict[str, list[InitOp]] = {}
+    for op in model.init_ops:
+        built_by, target = op.owner, op.target
+        if built_by is None or target is None or target.layers or not target.exact \
+                or model.classes.get(built_by.name) is not built_by or target.param not in built_by.norm_scales() \
+                or BARE_TENSOR in op.superseded or op.conditions or not _runs_when_built(built_by, op):
+            continue
+        found.setdefault(built_by.name, []).append(op)
+    return found
+
+
+def _inherited_scale_writes(owner: ModuleClass, layers: Iterable[Submodule],
+                            writes: dict[str, list[InitOp]]) -> list[InitOp]:
+    """The scale writes of the custom norms composed into ``owner``: on each instance, a write
+    of its weight, which a loop over ``owner``'s parameters may write again."""
+    return [dataclasses.replace(op, owner=owner, method="__init__", seq=0, superseded=frozenset(),
+                                target=Target(owner, (layer,), "weight"), written=op.as_written)
+            for layer in layers if layer.kind is LayerKind.CUSTOM
+            for op in writes.get(layer.class_name or "", ())]
 
 
 # ------------------------------------------------------------------------ apply(fn)
@@ -1389,13 +1416,13 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
         # A class whose one tensor is a bare Parameter: the loop's element is that Parameter.
         name, ndim = next(iter(owner.parameters.items()))
         return Target(owner, (), name, True, parameter_ndim=ndim)
-    pairs = [(m, p) for m in layers for p in _parameters_of(m)]
+    pairs = [(m, p) for m in layers for p in _parameters_of(model, m)]
     name_variable = _loop_name(loop.target)
     narrowed = False
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue
-        test = parameter_test(condition.test, variable, name_variable)
+        test = parameter_test(condition.test, variable, name_variable, model)
         if test is None or not (positive or test[1]):
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
@@ -1405,9 +1432,13 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
         # ``try: xavier_uniform_(p) except: pass`` in the loop: the vectors raise and are skipped.
         pairs = [(m, p) for m, p in pairs if p == "weight" and m.kind is not LayerKind.NORM]
         narrowed = True
-    params = {p for _, p in pairs}
-    exact = narrowed and params == {"weight"}
-    return Target(owner, tuple(m for m, p in pairs if p == "weight"), "weight", exact)
+    # A custom norm's scale is its weight, whatever it is called; the other bare Parameters of
+    # the file's classes, which a target of layers' weights cannot name, are left to the code
+    # of their class.
+    roles = [(m, "weight" if p in norm_scales(model, m) else p) for m, p in pairs
+             if m.kind in knowledge.PARAMETERISED_KINDS or p in norm_scales(model, m)]
+    exact = narrowed and {p for _, p in roles} == {"weight"}
+    return Target(owner, tuple(m for m, p in roles if p == "weight"), "weight", exact)
 
 
 def _iterates_self(iterated: cst.BaseExpression) -> bool:
@@ -1428,10 +1459,19 @@ def _listed_tensors(model: CollectedFile, op: InitOp, items: cst.List | cst.Tupl
     return Target(op.owner, layers, params.pop(), all(t.exact for t in targets if t is not None))  # type: ignore[arg-type]
 
 
-def _parameters_of(module: Submodule) -> tuple[str, ...]:
+def _parameters_of(model: CollectedFile, module: Submodule) -> tuple[str, ...]:
+    """The tensors ``module`` registers itself: a torch layer's weight and bias, a class of the
+    file's bare Parameters."""
     if module.kind in knowledge.PARAMETERISED_KINDS:
         return ("weight", "bias")
-    return ()
+    own = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
+    return tuple(own.parameters) if own is not None else ()
+
+
+def norm_scales(model: CollectedFile, module: Submodule) -> frozenset[str]:
+    """The Parameters that scale what ``module`` normalises, where its class is a custom norm."""
+    own = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
+    return own.norm_scales() if own is not None else frozenset()
 
 
 # ------------------------------------------------------------------------ order of execution

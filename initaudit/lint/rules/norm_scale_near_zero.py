@@ -13,17 +13,19 @@ from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule, argument
 from initaudit.lint.model.queries import describe_layers, is_intentional, number
-from initaudit.lint.model.targets import named_by_class
+from initaudit.lint.model.targets import named_by_class, norm_scales
 from initaudit.lint.rules.base import Finding, rule
 
 _RANDOM = ("normal_", "uniform_", "trunc_normal_")
+#: Schemes drawn around zero with a spread from the tensor's fans.
+_FAN_SCALED = ("xavier", "kaiming")
 
 
 @rule("IA114")
 class NormScaleNearZero:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
-            if op.function not in _RANDOM or op.method == "forward" or op.target is None:
+            if op.function not in knowledge.INIT_FUNCTIONS or op.method == "forward" or op.target is None:
                 continue
             distribution = _near_zero(model, op)
             layers = _norm_scales(model, op) if distribution else ()
@@ -53,8 +55,18 @@ def _norm_scales(model: FileModel, op: InitOp) -> tuple[Submodule, ...]:
     # A helper read alone writes a norm's scale only where its dispatch names the norm: one
     # testing ``hasattr(m, "weight")`` is judged by the model it is applied to.
     return tuple(layer for layer in op.effective_layers()
-                 if layer.kind is LayerKind.NORM and not is_intentional(layer.path)
+                 if _scale_takes(model, op, layer) and not is_intentional(layer.path)
                  and (not target.by_class or named_by_class(model, op, layer)))
+
+
+def _scale_takes(model: FileModel, op: InitOp, layer: Submodule) -> bool:
+    """Whether ``layer`` is a norm whose scale ``op``'s function can write: a fan-based scheme
+    raises on a torch norm's vector, not on a custom norm's ``(1, n, 1)`` scale."""
+    min_dim = knowledge.INIT_FUNCTIONS[op.function].min_dim
+    if layer.kind is LayerKind.NORM:
+        return min_dim <= 1
+    own = model.classes.get(layer.class_name or "") if layer.kind is LayerKind.CUSTOM else None
+    return own is not None and any((own.parameters[p] or 0) >= min_dim for p in norm_scales(model, layer))
 
 
 def _only_norm_scales(op: InitOp, layers: tuple[Submodule, ...]) -> bool:
@@ -66,6 +78,12 @@ def _only_norm_scales(op: InitOp, layers: tuple[Submodule, ...]) -> bool:
 
 def _near_zero(model: FileModel, op: InitOp) -> str | None:
     """The distribution (``N(0, 0.02)``, ``U(-b, b)``) when it is random with a mean near 0."""
+    scheme = knowledge.INIT_FUNCTIONS[op.function]
+    if scheme.scheme in _FAN_SCALED:
+        # Sized from the tensor's fans, around zero: a custom norm's (1, n, 1) scale takes them.
+        return f"{scheme.scheme.capitalize()} {scheme.family} (mean 0)"
+    if op.function not in _RANDOM:
+        return None
     if op.function == "uniform_":
         low, high = op.args.get("a"), op.args.get("b")
         if low is not None and high is not None and _negated(model, low, high):

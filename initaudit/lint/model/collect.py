@@ -79,6 +79,8 @@ class Collection:
     init_ops: tuple[InitOp, ...]
     #: Assignments replacing a layer's tensor, which void earlier inits of it (IA111).
     overwrites: tuple[InitOp, ...]
+    #: Item assignments into a tensor (``w[:, 0::2] = table``): in-place writes of a part (IA107).
+    partial_writes: tuple[InitOp, ...]
     deprecated_refs: tuple[DeprecatedRef, ...]
     #: ``from torch.nn.init import <alias>`` name tokens, by deprecated alias.
     deprecated_imports: Mapping[str, Sequence[cst.Name]]
@@ -130,6 +132,7 @@ def collect(file: ParsedFile) -> Collection:
     return Collection(
         classes=MappingProxyType(collector.classes), scopes=tuple(collector.scopes),
         init_ops=tuple(collector.init_ops), overwrites=tuple(collector.overwrites),
+        partial_writes=tuple(collector.partial_writes),
         deprecated_refs=tuple(collector.deprecated_refs),
         deprecated_imports=MappingProxyType(collector.deprecated_imports),
         import_local_names=MappingProxyType(collector.import_local_names),
@@ -168,6 +171,10 @@ class _Collector(WalkContext, DeprecatedNames):
         self.scopes: list[ModuleClass] = [ModuleClass("<module>", model.module)]
         self.init_ops: list[InitOp] = []
         self.overwrites: list[InitOp] = []
+        self.partial_writes: list[InitOp] = []
+        #: Per function (by id; 0 at module level), the tensors whose ``requires_grad`` it has
+        #: cleared so far: autograd no longer guards what is written into them after.
+        self._frozen: dict[int, set[str]] = {}
         #: The expression last assigned to each local name of the function being read.
         self._local_values: dict[str, cst.BaseExpression] = {}
         #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
@@ -361,6 +368,7 @@ class _Collector(WalkContext, DeprecatedNames):
                 and (replaced := _self_attribute_name(target.value)) is not None:
             owner.data_assigned.add(replaced)  # ``self.w.data = ...``
         self._overwrite(node, target)
+        self._partial_write(node, target)
         if in_method and (name := _self_attribute_name(target)) is not None:
             owner.assigned.setdefault(self._method_name() or "", set()).add(name)
             self._self_attribute(owner, name, target, node.value, node)
@@ -400,6 +408,51 @@ class _Collector(WalkContext, DeprecatedNames):
             scope_node=self._functions[-1][0], enclosing=tuple(f for f, _ in self._functions),
             conditions=tuple(self._conditions), loops=tuple(self._loops), renamed=self._renamed(),
         ))
+
+    def _partial_write(self, node: cst.Assign, target: cst.BaseExpression) -> None:
+        """``out[:, 0::2] = table``: an in-place write into part of a tensor (or of a view of it),
+        of an attribute, a parameter of the function or a loop variable; ``w.requires_grad =
+        False`` before it in the same function takes the tensor out of autograd's guard."""
+        if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and _is_false(node.value):
+            self._frozen.setdefault(self._scope_key(), set()).add(_code(target.value))
+            return
+        if not isinstance(target, cst.Subscript):
+            return
+        tensor = tensor_behind(target, knowledge.VIEW_METHODS)
+        if not self._may_be_parameter(tensor) or _code(tensor) in self._frozen.get(self._scope_key(), ()):
+            return
+        self._seq += 1
+        self.partial_writes.append(InitOp(
+            node, "", InitVia.SETITEM, {}, tensor, self._owner(), self._method_name(), self._seq,
+            scope_node=self._functions[-1][0] if self._functions else None,
+            enclosing=tuple(f for f, _ in self._functions), in_no_grad=self._no_grad > 0,
+            conditions=tuple(self._conditions), loops=tuple(self._loops), renamed=self._renamed(),
+        ))
+
+    def _scope_key(self) -> int:
+        return id(self._functions[-1][0]) if self._functions else 0
+
+    def _note_frozen(self, node: cst.Call) -> None:
+        """``w.requires_grad_(False)`` or ``w.detach_()``: ``w`` leaves autograd from here on."""
+        if not isinstance(node.func, cst.Attribute):
+            return
+        method, args = node.func.attr.value, node.args
+        if (method == "detach_" and not args) or (method == "requires_grad_" and len(args) == 1
+                                                   and _is_false(args[0].value)):
+            self._frozen.setdefault(self._scope_key(), set()).add(_code(node.func.value))
+
+    def _may_be_parameter(self, tensor: cst.BaseExpression) -> bool:
+        """An attribute (``self.emb.weight``), or a name a call or a loop binds: a parameter of
+        the innermost function or a loop variable (a local tensor made here is no Parameter)."""
+        if isinstance(tensor, cst.Attribute):
+            return True
+        if not isinstance(tensor, cst.Name):
+            return False
+        params = self._functions[-1][0].params if self._functions else None
+        named = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)} \
+            if params is not None else set()
+        return tensor.value in named or any(
+            isinstance(loop.target, cst.Name) and loop.target.value == tensor.value for loop in self._loops)
 
     def _defaults(self) -> dict[str, cst.BaseExpression]:
         """Default values of the innermost function's parameters (``act_layer=nn.GELU``)."""
@@ -578,6 +631,7 @@ class _Collector(WalkContext, DeprecatedNames):
             self._continued.setdefault(id(chain[0]), chain[1])  # the outermost call, seen first
         self._callees.add(id(node.func))
         self._matrix_operands(node)
+        self._note_frozen(node)
         owner = self._owner()
         if isinstance(node.func, cst.Name) and node.func.value in self._local_classes.local:
             self._note_components(node, owner)
@@ -619,7 +673,8 @@ class _Collector(WalkContext, DeprecatedNames):
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
                                                 tuple(self._loops), tuple(self._conditions),
                                                 self._builder.passed.get(id(node)),
-                                                tuple(function for function, _ in self._functions)))
+                                                tuple(function for function, _ in self._functions),
+                                                self._no_grad > 0))
 
     def _calls_helper(self, node: cst.Call) -> bool:
         """Whether the call runs a function whose init operations are resolved at it: one of the
@@ -1000,6 +1055,10 @@ class _ClassNames:
 
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _is_false(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
 
 
 def _unpacked_pairs(target: cst.BaseExpression, value: cst.BaseExpression

@@ -21,6 +21,9 @@ class InitVia(str, Enum):
     #: ``layer.weight.data = make(shape)``, ``layer.weight = other.weight``: the tensor is replaced
     #: by a value that does not read it. No scheme is known; it only makes earlier ones void.
     ASSIGN = "assign"
+    #: ``w[:, 0::2] = table``: part of the tensor written in place with a value of no known
+    #: scheme. It initialises nothing and voids nothing; autograd forbids it on a Parameter.
+    SETITEM = "setitem"
 
 
 #: The path under which a write to a tensor of no known layer (a bare Parameter) is recorded as
@@ -205,6 +208,8 @@ class HelperCall:
     passed: Submodule | None = None
     #: Every function the call is written in, outermost first: whose variables its arguments read.
     enclosing: tuple[cst.FunctionDef, ...] = ()
+    #: Made under ``torch.no_grad()``: what the helper writes in place is not guarded by autograd.
+    in_no_grad: bool = False
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ class FileModel:
         self.factory_chain = collected.factory_chain
         self.init_ops = resolved.init_ops
         self.overwrites = resolved.overwrites
+        self.partial_writes = resolved.partial_writes
         self.inherited_ops = resolved.inherited_ops
         self.summaries = resolved.summaries
         self.foreign_origins = resolved.foreign_origins

@@ -68,6 +68,9 @@ class Resolution:
     init_ops: tuple[InitOp, ...]
     #: The collection's overwrites, with their targets.
     overwrites: tuple[InitOp, ...]
+    #: The collection's partial writes with their targets, then those the file's helper calls
+    #: run on a tensor they hand a function of the file.
+    partial_writes: tuple[InitOp, ...]
     #: What the classes of other files run on their own layers in ``__init__``, carried onto
     #: the instances composed here (written there, never judged here but as overwritten).
     inherited_ops: tuple[InitOp, ...]
@@ -114,6 +117,7 @@ class _Resolving:
         self._written = len(collection.init_ops)
         self.init_ops: list[InitOp] = list(collection.init_ops)
         self.overwrites: list[InitOp] = list(collection.overwrites)
+        self.partial_writes: list[InitOp] = list(collection.partial_writes)
         self.budget = budget
         self.cuts = cuts
         self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = dict(collection.stand_ins)
@@ -175,7 +179,8 @@ def resolve(file: ResolvedFile, collection: Collection, budget: Budget, cuts: Se
     if init_targets:
         inherited = _resolve_targets(model)
     return Resolution(
-        init_ops=tuple(model.init_ops), overwrites=tuple(model.overwrites), inherited_ops=tuple(inherited),
+        init_ops=tuple(model.init_ops), overwrites=tuple(model.overwrites),
+        partial_writes=tuple(model.partial_writes), inherited_ops=tuple(inherited),
         attributes=MappingProxyType(model.composed), sizes=MappingProxyType(model.sizes),
         class_cuts=MappingProxyType(model.class_cuts), consumers=MappingProxyType(model.consumer_sets),
         summaries=MappingProxyType(model.summaries), foreign_origins=MappingProxyType(model.foreign_origins),
@@ -189,6 +194,7 @@ def _resolve_targets(model: _Resolving) -> list[InitOp]:
     model.init_ops.extend(_helper_ops(model))
     model.init_ops[:] = [_with_target(model, op) for op in model.init_ops]
     model.overwrites[:] = [_with_target(model, op) for op in model.overwrites]
+    model.partial_writes[:] = [_with_target(model, op) for op in model.partial_writes] + _helper_partial_writes(model)
     constructed = _constructed_ops(model)
     model.init_ops.extend(constructed)
     superseded = _superseded([*model.init_ops, *model.overwrites])
@@ -675,7 +681,8 @@ def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, tar
     """``op`` as run by ``call``; one written in another file is reported at the call."""
     derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target,
                                   called_from=call.enclosing if isinstance(call, HelperCall) else (),
-                                  call_conditions=call.conditions)
+                                  call_conditions=call.conditions,
+                                  in_no_grad=op.in_no_grad or (isinstance(call, HelperCall) and call.in_no_grad))
     if ops is not model.init_ops:
         model.imported_sites.add(id(_site(call)))
         derived = dataclasses.replace(derived, node=_site(call), written=op.as_written)
@@ -694,6 +701,31 @@ def _helper_ops(model: CollectedFile) -> list[InitOp]:
         derived.extend(_called_ops(model, call, call, 1, written_in))
         derived.extend(_submodule_method_ops(model, call))
     return derived
+
+
+def _helper_partial_writes(model: _Resolving) -> list[InitOp]:
+    """``def fill(n, out): out[:, 0::2] = table`` called as ``fill(n, out=self.emb.weight)``:
+    the partial writes of a function of the file into a tensor its call hands it, written into
+    what the call passes, where the call runs."""
+    found: list[InitOp] = []
+    for call in model.helper_calls:
+        callee = _callee_in(model, call.owner, call.function, call.enclosing)
+        if callee is None or callee[2] is not model:
+            continue
+        function = callee[0]
+        skip_self = isinstance(call.function, cst.Attribute) and _class_attribute(model, call.function) is None
+        bound = _bind(function, call.node, skip_self=skip_self)
+        for op in model.partial_writes:
+            tensor = op.target_node
+            if op.scope_node is not function or not isinstance(tensor, cst.Name) or tensor.value not in bound:
+                continue
+            at_call = dataclasses.replace(op, owner=call.owner, method=call.method, target_node=bound[tensor.value],
+                                          loops=call.loops, conditions=call.conditions)
+            target = _target(model, at_call)
+            if target is not None:
+                found.append(dataclasses.replace(at_call, target=target, passed_in=bound[tensor.value],
+                                                 in_no_grad=op.in_no_grad or call.in_no_grad))
+    return found
 
 
 def _submodule_method_ops(model: CollectedFile, call: HelperCall) -> Iterator[InitOp]:

@@ -27,7 +27,7 @@ class InplaceInitOnParameter:
             if target is None or not target.exact or _detached(receiver) or not _runs_at_construction(op) \
                     or (op.passed_in is not None and _detached(op.passed_in)):
                 continue
-            if target.layers and target.param not in ("weight", "bias") and not target.param.startswith(("weight_", "bias_", "in_proj")):
+            if not _trained(target):
                 continue
             method = written.func.attr.value
             yield Finding.at(
@@ -38,6 +38,38 @@ class InplaceInitOnParameter:
                 fix=Fix(Applicability.SAFE, "Write through `.data`",
                         (model.replace(receiver, model.source(receiver) + ".data"),)) if op.written is None else None,
             )
+        yield from _partial_writes(model)
+
+
+def _partial_writes(model: FileModel) -> Iterator[Finding]:
+    """``w[:, 0::2] = table``: item assignment is an in-place write (``__setitem__``) too."""
+    for op in model.partial_writes:
+        assert isinstance(op.node, cst.Assign)
+        written = op.node.targets[0].target
+        target = op.target
+        if op.in_no_grad or target is None or not target.exact or _detached(written) or not _runs_at_construction(op) \
+                or (op.passed_in is not None and _detached(op.passed_in)) or not _trained(target):
+            continue
+        base = _base(written)
+        yield Finding.at(
+            op,
+            f"`{_code(written)} = ...` writes into a Parameter that requires grad in place outside "
+            "torch.no_grad(): torch raises \"a view of a leaf Variable that requires grad is being used in an "
+            "in-place operation\". Write through `.data` or under torch.no_grad()",
+            fix=Fix(Applicability.SAFE, "Write through `.data`",
+                    (model.replace(base, model.source(base) + ".data"),)) if op.written is None else None,
+        )
+
+
+def _trained(target: Target) -> bool:
+    """A bare Parameter, or a layer's weight or bias (not a buffer it keeps)."""
+    return not target.layers or target.param in ("weight", "bias") or target.param.startswith(("weight_", "bias_", "in_proj"))
+
+
+def _base(node: cst.BaseExpression) -> cst.BaseExpression:
+    while (base := _viewed(node)) is not None:
+        node = base
+    return node
 
 
 def _code(node: cst.BaseExpression) -> str:

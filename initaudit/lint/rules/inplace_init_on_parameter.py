@@ -24,10 +24,7 @@ class InplaceInitOnParameter:
                 continue
             receiver = written.func.value
             target = op.target or _viewed_target(model, op, receiver)
-            if target is None or not target.exact or _detached(receiver) or not _runs_at_construction(op) \
-                    or (op.passed_in is not None and _detached(op.passed_in)):
-                continue
-            if not _trained(target):
+            if not _raises(op, target, receiver):
                 continue
             method = written.func.attr.value
             yield Finding.at(
@@ -47,8 +44,7 @@ def _partial_writes(model: FileModel) -> Iterator[Finding]:
         assert isinstance(op.node, cst.Assign)
         written = op.node.targets[0].target
         target = op.target
-        if op.in_no_grad or target is None or not target.exact or _detached(written) or not _runs_at_construction(op) \
-                or (op.passed_in is not None and _detached(op.passed_in)) or not _trained(target):
+        if not _raises(op, target, written):
             continue
         base = _base(written)
         yield Finding.at(
@@ -59,6 +55,14 @@ def _partial_writes(model: FileModel) -> Iterator[Finding]:
             fix=Fix(Applicability.SAFE, "Write through `.data`",
                     (model.replace(base, model.source(base) + ".data"),)) if op.written is None else None,
         )
+
+
+def _raises(op: InitOp, target: Target | None, written: cst.BaseExpression) -> bool:
+    """Whether autograd rejects the write: into a trained tensor known exactly, not detached (as
+    written, or as the call hands it in), outside no_grad, run when the module is built."""
+    return not (op.in_no_grad or target is None or not target.exact or _detached(written)
+                or not _runs_at_construction(op) or (op.passed_in is not None and _detached(op.passed_in))
+                or not _trained(target))
 
 
 def _trained(target: Target) -> bool:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.lint.test_check_options import _one_error_line, invoke
 from tests.lint.test_cli import BAD, write
+from tests.lint.test_interruptions import _as_in_a_terminal
 
 #: Generous: only a broken watcher takes this long, and the test then fails rather than hangs.
 TIMEOUT = 60
@@ -30,7 +31,8 @@ class _Watcher:
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "initaudit", "check", "--watch", "--no-cache", "--output-format", "concise", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
+            preexec_fn=_as_in_a_terminal)
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._errors: list[str] = []
         threading.Thread(target=self._read, args=(self.process.stdout, self._lines.put), daemon=True).start()

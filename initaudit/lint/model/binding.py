@@ -14,7 +14,7 @@ from typing import Sequence
 
 import libcst as cst
 
-from initaudit.lint.model.modules import loop_names, small_statements
+from initaudit.lint.model.modules import loop_names, small_statements, target_names
 
 #: Bound expressions by parameter name.
 Bound = dict[str, cst.BaseExpression]
@@ -202,13 +202,7 @@ class _Rebound(cst.CSTVisitor):
         self.names: set[str] = set()
 
     def _target(self, node: cst.BaseExpression) -> None:
-        if isinstance(node, cst.Name):
-            self.names.add(node.value)
-        elif isinstance(node, (cst.Tuple, cst.List)):
-            for element in node.elements:
-                self._target(element.value)
-        elif isinstance(node, cst.StarredElement):
-            self._target(node.value)
+        self.names |= target_names([node])
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._target(node.target)

@@ -500,7 +500,7 @@ def loop_names(comprehension: cst.ListComp | cst.SetComp | cst.DictComp | cst.Ge
     names: set[str] = set()
     clause: cst.CompFor | None = comprehension.for_in
     while clause is not None:
-        names |= _target_names([clause.target])
+        names |= target_names([clause.target])
         clause = clause.inner_for_in
     return names
 
@@ -586,10 +586,10 @@ def returned_module(function: cst.FunctionDef, names: QualifiedNames
 
 
 def _bound_names(small: cst.Assign | cst.AugAssign | cst.AnnAssign) -> set[str]:
-    return _target_names([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
+    return target_names([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
 
 
-def _target_names(targets: list[cst.BaseExpression]) -> set[str]:
+def target_names(targets: list[cst.BaseExpression]) -> set[str]:
     """The names assignment targets bind, unpacking included (``a, (b, *c) = ...``)."""
     found = set()
     while targets:

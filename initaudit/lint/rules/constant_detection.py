@@ -48,18 +48,16 @@ def _written_again_in_part(model: FileModel, op: InitOp) -> bool:
     tensor = _unwrapped(op.target_node)
     if tensor is None:
         return False
+    seq = next((written.seq for written in model.written_ops if written.node is op.as_written), None)
+    views = [view.value for other in model.written_ops
+             if other.scope_node is op.scope_node and seq is not None and other.seq > seq
+             and isinstance(view := _unwrapped(other.target_node), cst.Subscript)]
+    if not views:
+        return False
     # Compared as code: the target of an operation a call runs is its argument substituted in,
     # a node with no position in the file.
     written = _code(tensor)
-    order = {id(written_op.node): written_op.seq for written_op in model.written_ops}  # as written
-    for other in model.written_ops:
-        view = _unwrapped(other.target_node)
-        if other.scope_node is op.scope_node and other.seq > order.get(id(op.as_written), other.seq) \
-                and isinstance(view, cst.Subscript):
-            base = _unwrapped(view.value)
-            if base is not None and _code(base) == written:
-                return True
-    return False
+    return any(base is not None and _code(base) == written for base in map(_unwrapped, views))
 
 
 def _code(node: cst.CSTNode) -> str:

@@ -32,8 +32,7 @@ class InplaceInitOnParameter:
                 f"`{_code(receiver)}.{method}(...)` modifies a Parameter that requires grad "
                 "in place outside torch.no_grad(): torch raises \"a leaf Variable that requires grad "
                 "is being used in an in-place operation\". Write through `.data` or use nn.init",
-                fix=Fix(Applicability.SAFE, "Write through `.data`",
-                        (model.replace(receiver, model.source(receiver) + ".data"),)) if op.written is None else None,
+                fix=_through_data(model, op, receiver),
             )
         yield from _partial_writes(model)
 
@@ -46,15 +45,20 @@ def _partial_writes(model: FileModel) -> Iterator[Finding]:
         target = op.target
         if not _raises(op, target, written):
             continue
-        base = _base(written)
         yield Finding.at(
             op,
             f"`{_code(written)} = ...` writes into a Parameter that requires grad in place outside "
             "torch.no_grad(): torch raises \"a view of a leaf Variable that requires grad is being used in an "
             "in-place operation\". Write through `.data` or under torch.no_grad()",
-            fix=Fix(Applicability.SAFE, "Write through `.data`",
-                    (model.replace(base, model.source(base) + ".data"),)) if op.written is None else None,
+            fix=_through_data(model, op, _base(written)),
         )
+
+
+def _through_data(model: FileModel, op: InitOp, tensor: cst.BaseExpression) -> Fix | None:
+    """``.data`` inserted after the tensor, where the write is written in this file."""
+    if op.written is not None:
+        return None
+    return Fix(Applicability.SAFE, "Write through `.data`", (model.replace(tensor, model.source(tensor) + ".data"),))
 
 
 def _raises(op: InitOp, target: Target | None, written: cst.BaseExpression) -> bool:

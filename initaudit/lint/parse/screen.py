@@ -1,11 +1,14 @@
 """Whether a file's syntax tree can hold an init operation: the text prefilter, made exact.
 
 The text prefilter (:mod:`initaudit.lint.files.prefilter`) lets through every file whose code
-spells ``init``, ``.copy_(`` or ``Parameter``; in most of them the word is a variable, a keyword
-argument or a copy between two tensors. The interpreter's own syntax tree, which the grammar
-check builds anyway and in a tenth of the time libcst takes, tells those apart. This screen
-keeps every node the file model records an operation from, so a file it rejects has no finding
-that an init operation could give; it over-approximates (a ``.fill_`` on any tensor counts).
+spells ``init``, ``.zero_(`` or ``Parameter``; in most of them the word is a variable, a keyword
+argument, a tensor op's name (``aten.zero_``), a type test (``isinstance(p, nn.Parameter)``) or a
+copy between two tensors. The interpreter's own syntax tree, which the grammar check builds
+anyway and in a tenth of the time libcst takes, tells those apart. This screen keeps every node
+the file model records an operation from (an in-place method is one only where it is called, a
+Parameter only where it is made, or where the class is handed on as a value), so a file it
+rejects has no finding that an init operation could give; it over-approximates (a ``.fill_`` on
+any tensor counts).
 """
 
 from __future__ import annotations
@@ -14,31 +17,83 @@ import ast
 
 from initaudit import knowledge
 
-#: In-place methods that are an init operation whatever their arguments; ``copy_`` is one only
-#: when it copies a call's result (``w.copy_(torch.zeros(...))``), not another tensor.
-_DRAWING_METHODS = frozenset(knowledge.INPLACE_INIT_METHODS) - {"copy_"}
+#: Calls of in-place methods that initialise whatever their arguments, or make a tensor trainable;
+#: ``copy_`` initialises only when it copies a constant factory's result (``w.copy_(torch.zeros(3))``).
+_INPLACE_CALLS = frozenset(knowledge.INPLACE_INIT_METHODS) - {"copy_"} | {"requires_grad_"}
 _INIT_MODULE = knowledge.INIT_MODULE.rsplit(".", 1)[-1]
 _PARAMETER = "Parameter"
 _REQUIRES_GRAD = "requires_grad"
+#: Calls whose arguments name a class without using it (``isinstance(p, nn.Parameter)``).
+_TYPE_TESTS = frozenset({"isinstance", "issubclass"})
 
 
 def may_initialise(tree: ast.Module) -> bool:
-    """Whether ``tree`` imports or reaches the init module or ``Parameter`` (a bare name can only
-    be either through an import), calls an in-place init method, copies a call's result into
-    a tensor, or makes one trainable (``requires_grad=True``, ``.requires_grad_()``)."""
-    return any(_initialises(node) for node in ast.walk(tree))
+    """Whether ``tree`` reaches the init module, calls an in-place init method, makes a Parameter
+    (or hands the class on), copies a constant factory's result into a tensor, or makes one
+    trainable (``requires_grad=True``, ``.requires_grad_()``)."""
+    return _Screen(tree).initialises()
 
 
-def _initialises(node: ast.AST) -> bool:
-    if isinstance(node, ast.Attribute):
-        return node.attr in _DRAWING_METHODS or node.attr in (_INIT_MODULE, _PARAMETER, _REQUIRES_GRAD + "_")
-    if isinstance(node, ast.alias):  # a star import may bring either name
-        return _INIT_MODULE in node.name.split(".") or node.name in (_PARAMETER, "*")
-    if isinstance(node, ast.ImportFrom):
-        return node.module is not None and _INIT_MODULE in node.module.split(".")
-    if isinstance(node, ast.Call):
-        return (isinstance(node.func, ast.Attribute) and node.func.attr == "copy_"
-                and any(isinstance(a, ast.Call) for a in [*node.args, *(k.value for k in node.keywords)]))
-    if isinstance(node, ast.keyword):  # a trainable tensor: ``Variable(x, requires_grad=True)``
-        return node.arg == _REQUIRES_GRAD and isinstance(node.value, ast.Constant) and node.value.value is True
-    return False
+class _Screen:
+    def __init__(self, tree: ast.Module) -> None:
+        self._tree = tree
+        imports = [alias for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names]
+        star = any(alias.name == "*" for alias in imports)
+        #: The bare names that may be the Parameter class or the init module (a star import
+        #: may bring either under its own name), and those of constant factories.
+        self._parameters = {alias.asname or alias.name for alias in imports if alias.name == _PARAMETER}
+        self._init_module = {_INIT_MODULE} if star else set()
+        if star:
+            self._parameters.add(_PARAMETER)
+        self._constants = {*knowledge.CONSTANT_FACTORIES,
+                           *(alias.asname or alias.name for alias in imports if alias.name in knowledge.CONSTANT_FACTORIES)}
+        #: Parameter references that only name the class: type tests, annotations, comparisons.
+        self._named_only: set[int] = set()
+
+    def initialises(self) -> bool:
+        # ``ast.walk`` yields a node before its children, so marks on children come first.
+        return any(self._initialises(node) for node in ast.walk(self._tree))
+
+    def _initialises(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.alias):
+            return _INIT_MODULE in node.name.split(".")
+        if isinstance(node, ast.ImportFrom):
+            return node.module is not None and _INIT_MODULE in node.module.split(".")
+        if isinstance(node, ast.Call):
+            return self._call_initialises(node)
+        if isinstance(node, ast.Attribute):
+            return node.attr == _INIT_MODULE or (node.attr == _PARAMETER and id(node) not in self._named_only)
+        if isinstance(node, ast.Name):
+            return node.id in self._init_module or (node.id in self._parameters and id(node) not in self._named_only)
+        if isinstance(node, ast.keyword):  # a trainable tensor: ``Variable(x, requires_grad=True)``
+            return node.arg == _REQUIRES_GRAD and isinstance(node.value, ast.Constant) and node.value.value is True
+        self._mark_named_only(node)
+        return False
+
+    def _call_initialises(self, call: ast.Call) -> bool:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in _TYPE_TESTS and len(call.args) == 2:
+            self._named_only.update(map(id, ast.walk(call.args[1])))
+        if not isinstance(func, ast.Attribute):
+            return False
+        if func.attr in _INPLACE_CALLS:
+            return True
+        sources = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "src")]
+        return func.attr == "copy_" and any(self._constant_factory(source) for source in sources)
+
+    def _constant_factory(self, node: ast.expr) -> bool:
+        if not isinstance(node, ast.Call):
+            return False
+        callee = node.func
+        name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else None
+        return name in self._constants
+
+    def _mark_named_only(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Compare):
+            self._named_only.update(id(part) for part in (node.left, *node.comparators))
+        elif isinstance(node, ast.AnnAssign):
+            self._named_only.update(map(id, ast.walk(node.annotation)))
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            self._named_only.update(map(id, ast.walk(node.annotation)))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            self._named_only.update(map(id, ast.walk(node.returns)))

@@ -91,9 +91,7 @@ class _Screen:
     def _mark_named_only(self, node: ast.AST) -> None:
         if isinstance(node, ast.Compare):
             self._named_only.update(id(part) for part in (node.left, *node.comparators))
-        elif isinstance(node, ast.AnnAssign):
-            self._named_only.update(map(id, ast.walk(node.annotation)))
-        elif isinstance(node, ast.arg) and node.annotation is not None:
+        elif isinstance(node, (ast.AnnAssign, ast.arg)) and node.annotation is not None:
             self._named_only.update(map(id, ast.walk(node.annotation)))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
             self._named_only.update(map(id, ast.walk(node.returns)))

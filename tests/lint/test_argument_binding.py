@@ -137,7 +137,8 @@ def test_a_kaiming_wrapper_takes_its_nonlinearity_from_the_constructor() -> None
 
 
 def test_a_fixed_xavier_in_a_wrapper_is_judged_by_what_its_builder_feeds() -> None:
-    """The wrapper's own Xavier feeds the wrapper's output: its builder's Sequential decides."""
+    """The wrapper's own Xavier feeds the wrapper's output: its builder's Sequential decides, and
+    the verdict, the init's own, is reported where it is written."""
     code = textwrap.dedent("""\
         import torch.nn as nn
         from torch.nn import init
@@ -162,8 +163,8 @@ def test_a_fixed_xavier_in_a_wrapper_is_judged_by_what_its_builder_feeds() -> No
                 return self.net(x)
         """)
     found = lint_selected(code, "IA103")
-    assert [(d.line, d.column) for d in found] == [(18, 34)]
-    assert "net.0.linear (Linear) feeds relu" in found[0].message
+    assert [(d.line, d.column) for d in found] == [(9, 9)]
+    assert "net.0.linear (Linear) in FeedForward feeds relu" in found[0].message
 
 
 # ---------------------------------------------------------------- across files

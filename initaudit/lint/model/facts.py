@@ -140,6 +140,10 @@ class InitOp:
     #: For an operation a helper's call runs on a tensor the call hands it (``init(m.weight.data)``):
     #: that argument, which says what the write goes through.
     passed_in: cst.BaseExpression | None = None
+    #: For an operation a construction runs again, as written, only because what the layer feeds
+    #: is the class's output, which the holder's forward follows: that holder. Its verdict is
+    #: the operation's own, so it is reported where the operation is written, naming the holder.
+    holder: ModuleClass | None = None
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:

@@ -58,6 +58,8 @@ class Links(Protocol):
 
     def models(self) -> list[FileModel]: ...
 
+    def built_elsewhere(self, name: str) -> bool: ...
+
 
 class FileModel:
     """One file's facts, built in stages that each make a value from the last: ``collect``

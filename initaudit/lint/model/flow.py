@@ -74,10 +74,17 @@ class Value:
     #: Layers whose raw output reached the value through other weight layers only (a linear map
     #: of a linear map): what ends the chain decides whether their scale matters.
     behind: frozenset[str] = frozenset()
+    #: What the value is, unchanged (through shape-only operations): the block's input (INPUT),
+    #: what one module makes of it (SHORTCUT), or the value of a name a loop carries from one
+    #: stage to the next (that name). Adding it to what was computed from it is a skip connection.
+    identity: frozenset[str] = frozenset()
+    #: The identities (as above) the value was computed from.
+    derived: frozenset[str] = frozenset()
 
     def union(self, other: Value) -> Value:
         return Value(self.producers | other.producers, self.residual or other.residual,
-                     self.squashed | other.squashed, self.behind | other.behind)
+                     self.squashed | other.squashed, self.behind | other.behind,
+                     self.identity | other.identity, self.derived | other.derived)
 
     def into(self, producers: frozenset[str]) -> Value:
         """The output of weight layers (``producers``) that take this value directly."""
@@ -87,6 +94,8 @@ class Value:
 EMPTY = Value()
 #: Stands for a class's forward input while summarising it.
 INPUT = "<input>"
+#: The identity of what one module makes of the forward input (``self.shortcut(x)``).
+SHORTCUT = "<shortcut>"
 
 
 @dataclass(frozen=True)
@@ -140,7 +149,7 @@ class ForwardFlow:
         forward = self._methods.get("forward")
         if forward is None:
             return None
-        output = self._call_method(forward, [Value(frozenset({INPUT}))], inline=True)
+        output = self._call_method(forward, [Value(frozenset({INPUT}), identity=frozenset({INPUT}))], inline=True)
         return Summary(frozenset(self.consumers.pop(INPUT, set())), output)
 
     def consume(self, value: Value, consumer: Consumer) -> None:
@@ -277,6 +286,7 @@ class ForwardFlow:
                 # reaches the ones after it, never one before (the last one's leaves the loop).
                 for child in ordered:
                     frame.modules[target.value] = [child]
+                    self._stage_inputs(node.body, frame)
                     self._branches(frame, [node.body], exhaustive=True)
                 return
             if modules is not None and isinstance(target, cst.Name):
@@ -287,7 +297,16 @@ class ForwardFlow:
             self._expr(node.test, frame)
         # Twice: the value leaving one iteration reaches the next one.
         for _ in range(2):
+            self._stage_inputs(node.body, frame)
             self._branches(frame, [node.body], exhaustive=False)
+
+    def _stage_inputs(self, body: cst.BaseSuite, frame: _Frame) -> None:
+        """Mark the values of the names the loop body binds again as what enters a stage: one
+        added to what the stage computes from it is a skip connection (``x = x + block(x)``)."""
+        for name in _rebound(body):
+            if name in frame.values:
+                value = frame.values[name]
+                frame.values[name] = dataclasses.replace(value, identity=value.identity | {name})
 
     def _index_variables(self, iterated: cst.BaseExpression, target: cst.BaseAssignTargetExpression,
                          frame: _Frame) -> list[tuple[str, Submodule]]:
@@ -344,7 +363,7 @@ class ForwardFlow:
             value = self._expr(node.value, frame)
             if isinstance(node.target, cst.Name):
                 previous = frame.values.get(node.target.value, EMPTY)
-                combined = self._combine(node.operator, previous, value, node.value)
+                combined = self._combine(node.operator, previous, value, node.target, node.value)
                 frame.values[node.target.value] = combined
         elif isinstance(node, cst.Return) and node.value is not None:
             value = self._expr(node.value, frame)
@@ -379,7 +398,7 @@ class ForwardFlow:
         if isinstance(node, cst.Name):
             return frame.values.get(node.value, EMPTY)
         if isinstance(node, cst.Call):
-            return self._call(node, frame)
+            return dataclasses.replace(self._call(node, frame), derived=self._lineage(node, frame))
         if isinstance(node, cst.Subscript):
             return self._expr(node.value, frame)
         if isinstance(node, cst.Attribute):
@@ -393,7 +412,7 @@ class ForwardFlow:
                 return gated
         if isinstance(node, cst.BinaryOperation):
             left, right = self._expr(node.left, frame), self._expr(node.right, frame)
-            return self._combine(node.operator, left, right, node.right)
+            return self._combine(node.operator, left, right, node.left, node.right)
         if isinstance(node, cst.UnaryOperation):
             return self._expr(node.expression, frame)
         if isinstance(node, cst.IfExp):
@@ -407,12 +426,33 @@ class ForwardFlow:
             return result
         return EMPTY
 
+    def _lineage(self, node: cst.Call, frame: _Frame) -> frozenset[str]:
+        """The identities a call's result is computed from: those of every name it reads."""
+        found: frozenset[str] = frozenset()
+        for name in _names_read(node):
+            value = frame.values.get(name)
+            if value is not None:
+                found |= value.identity | value.derived
+        return found
+
     def _combine(self, operator: cst.CSTNode, left: Value, right: Value,
-                 right_node: cst.BaseExpression) -> Value:
+                 left_node: cst.BaseExpression, right_node: cst.BaseExpression) -> Value:
         if isinstance(operator, (cst.Add, cst.Subtract, cst.AddAssign, cst.SubtractAssign)):
             if literal_number(right_node) is not None or self._parameter(right_node) is not None:
                 return left  # a constant or a bias, not a skip connection
-            return dataclasses.replace(left.union(right), residual=True)
+            if literal_number(left_node) is not None:
+                # ``1 + scale``: what a signal is multiplied by (``x * (1 + scale)``, a modulation)
+                # passes it through unchanged while ``scale`` is zero, a skip connection.
+                return dataclasses.replace(right, identity=frozenset(), residual=True)
+            # A sum with another tensor (an embedding's, another layer's output) is a linear
+            # combination: what follows it decides, as it would for either operand alone.
+            summed = left.union(right)
+            if _skip(left, right) or _skip(right, left):
+                return dataclasses.replace(summed, identity=frozenset(), derived=summed.derived | summed.identity,
+                                           residual=True)
+            # Modules beside one another on the input (``a(x) + b(y) + c(x)``) stay beside c.
+            return dataclasses.replace(summed, identity=summed.identity & {SHORTCUT},
+                                       derived=summed.derived | summed.identity)
         if isinstance(operator, (cst.Multiply, cst.Divide, cst.MultiplyAssign, cst.DivideAssign)):
             # Scaling by a constant or a parameter keeps the producer; a product of two
             # signals (gating) does not.
@@ -434,7 +474,9 @@ class ForwardFlow:
             result = EMPTY
             for module in modules:
                 result = result.union(self._apply(module, first))
-            return result
+            # A module taking the block's input directly is its shortcut path (a projection or an
+            # identity, ``self.shortcut(x)``): added to what the block computes, a skip connection.
+            return dataclasses.replace(result, identity=frozenset({SHORTCUT}) if INPUT in first.identity else frozenset())
         method = self._self_method(node.func)
         if method is not None:
             return self._call_function(method, node, frame, args, skip_self=True)
@@ -753,6 +795,55 @@ def _slice_bounds(node: cst.Subscript) -> tuple[int | None, int | None] | None:
             return None
         bounds.append(None if number is None else int(number))
     return bounds[0], bounds[1]
+
+
+def _skip(carried: Value, other: Value) -> bool:
+    """Whether adding ``carried`` to ``other`` is a skip connection (``x + f(x)``): ``carried`` is
+    the block's input (itself or through the one module of a shortcut) and ``other`` is computed
+    from it, or ``carried`` is a loop's stage input and ``other`` is computed from it."""
+    if (carried.identity - {INPUT, SHORTCUT}) & other.derived:
+        return True
+    if INPUT not in other.derived or INPUT in other.identity:
+        return False
+    # A shortcut's module beside another module taking the input (two embeddings) is no skip.
+    return INPUT in carried.identity or (SHORTCUT in carried.identity and SHORTCUT not in other.identity)
+
+
+def _names_read(node: cst.CSTNode) -> set[str]:
+    """The names an expression reads (a lambda's or comprehension's own ones included)."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            pending.append(current.value)  # ``x.shape``'s attribute name is no variable
+        else:
+            pending.extend(current.children)
+    return found
+
+
+def _rebound(body: cst.BaseSuite) -> set[str]:
+    """The names a loop body assigns again (``x = ...``, ``x += ...``, ``x, h = ...``), in its
+    nested blocks too but not in functions it defines."""
+    found: set[str] = set()
+    pending: list[cst.CSTNode] = [body]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            targets = [t.target for t in current.targets] if isinstance(current, cst.Assign) else [current.target]
+            while targets:
+                target = targets.pop()
+                if isinstance(target, cst.Name):
+                    found.add(target.value)
+                elif isinstance(target, (cst.Tuple, cst.List)):
+                    targets.extend(element.value for element in target.elements)
+        elif isinstance(current, (cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.Else,
+                                  cst.ExceptHandler, cst.Finally)) \
+                and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            pending.extend(current.children)
+    return found
 
 
 def _in_place_passthrough(node: cst.BaseExpression) -> bool:

@@ -58,6 +58,9 @@ _MODULE_ALIAS_NAME = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
 _MAX_MODELS = 48
 #: How many re-exports (``from .blocks import Block`` in an ``__init__.py``) a name is followed.
 _MAX_REEXPORTS = 4
+#: How many files a class is followed through functions that build it (``make_net()``) to a
+#: module class of the project.
+_MAX_FACTORY_FILES = 3
 #: ``class Name`` or ``def Name`` at any indentation: what a file's text defines.
 _DEFINITION = re.compile(r"^[ \t]*(class|def)[ \t]+(\w+)", re.MULTILINE)
 #: What makes a class an nn.Module class in its statement: a ``forward`` method.
@@ -66,6 +69,8 @@ _FORWARD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+forward\b", re.MULTILINE
 _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
 #: A name called: ``Conv1d(``.
 _CALLED = re.compile(r"(?<![\w.])(\w+)[ \t]*\(")
+#: A name called, or one whose attribute is: ``Block(``, ``Block.from_config(``.
+_CALLED_OR_ATTRIBUTE = re.compile(r"(?<![\w.])(\w+)[ \t]*(?:\(|\.[ \t]*\w+[ \t]*\()")
 #: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
@@ -116,6 +121,9 @@ class Project:
         self._covered: dict[Path, frozenset[str] | None] = {}
         self._definitions_of: dict[Path, list[Definition]] = {}
         self._all: dict[Path, frozenset[str] | None] = {}  # each module's ``__all__``
+        #: By project file: the files that import and call a name of it, with the name (None: not
+        #: listed yet; the project's files are listed once, when first asked).
+        self._block_users: dict[Path, list[tuple[Path, str]]] | None = None
 
     # ------------------------------------------------------------ files of the project
 
@@ -222,6 +230,54 @@ class Project:
         if top != directory:
             bases.append(directory)  # last: a package directory run with itself on the path
         return bases
+
+    def block_users(self, path: Path) -> list[Path]:
+        """The project files through which module classes of the project build a class of
+        ``path``: a file importing one by name (``from .blocks import Block``) and calling it
+        (``Block(...)``, ``Block.from_config(...)``) that has a ``forward``, or whose functions
+        that another such file calls return what they build (``make_net()``), a few files deep."""
+        return self._users_of(path, "class", _MAX_FACTORY_FILES, {path})
+
+    def holds_directly(self, path: Path, name: str) -> bool:
+        """Whether a file with a ``forward`` imports the class ``name`` of ``path`` and calls it."""
+        return any(found == name and _FORWARD.search(self.text(user) or "") is not None
+                   for user, found in self._importers().get(path, []))
+
+    def _users_of(self, path: Path, keyword: str | None, depth: int, seen: set[Path]) -> list[Path]:
+        for user, name in self._importers().get(path, []):
+            if user in seen or (keyword is not None
+                                and (keyword, name) not in self._definitions(path, self.text(path) or "")):
+                continue
+            seen.add(user)
+            if _FORWARD.search(self.text(user) or "") is not None:
+                return [user]
+            further = self._users_of(user, None, depth - 1, seen) if depth else []
+            if further:
+                return [user, *further]
+        return []
+
+    def _importers(self) -> dict[Path, list[tuple[Path, str]]]:
+        """By project file: the files that import a name of it and call it, with that name."""
+        if self._block_users is None:
+            self._block_users = {}
+            for user in self._python_files():
+                text = self.text(user)
+                if text is None:
+                    continue
+                called = set(_CALLED_OR_ATTRIBUTE.findall(without_strings(text)))
+                for local, imported in self.imports(user).items():
+                    found = self.resolve(user, imported.level, imported.module) \
+                        if local in called and imported.name not in ("", "*") else None
+                    if found is not None and found != user:
+                        self._block_users.setdefault(found, []).append((user, imported.name))
+        return self._block_users
+
+    def _python_files(self) -> Iterator[Path]:
+        """Every Python file under the roots, outside foreign and hidden directories."""
+        for root in self.roots:
+            for directory, subdirectories, files in os.walk(root):
+                subdirectories[:] = sorted(d for d in subdirectories if d not in _FOREIGN_DIRS and not d.startswith("."))
+                yield from (Path(directory) / name for name in sorted(files) if name.endswith(".py"))
 
     # ------------------------------------------------------------ names
 
@@ -656,6 +712,16 @@ class Links:
                 if found is not None and self.project.may_build_sequential(found) else None
             self._builders[local] = None if model is None else model.builders.get(found.name)  # type: ignore[union-attr]
         return self._builders[local]
+
+    def built_elsewhere(self, name: str) -> bool:
+        """Whether the class ``name``, which this file builds nowhere, may be a block of a model
+        of another project file that does not build it in view: module classes of other files
+        build this file's classes, and none of them builds ``name`` itself (there, its
+        construction is judged with what follows it: ``targets._construction_ops``). Those
+        files are read, for the cache."""
+        users = self.project.block_users(self.path)
+        self._read.update(users)
+        return bool(users) and not self.project.holds_directly(self.path, name)
 
     def models(self) -> list[FileModel]:
         return [found.model for found in self._resolved.values() if found is not None]

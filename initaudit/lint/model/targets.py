@@ -38,7 +38,7 @@ from initaudit.lint.model.facts import (
     ModuleClass,
     Target,
 )
-from initaudit.lint.model.flow import OUTPUT, Consumer, ConsumerKind, ForwardFlow, Summary
+from initaudit.lint.model.flow import LINEAR_CHAIN, OUTPUT, Consumer, ConsumerKind, ForwardFlow, Summary
 from initaudit.lint.model.conditions import (
     class_name_aliases,
     class_test,
@@ -440,14 +440,18 @@ def _construction_ops(model: CollectedFile, owner: ModuleClass, module: Submodul
         if not changed:
             if knowledge.INIT_FUNCTIONS[op.function].scheme not in _GAIN_SCHEMES or target.param != "weight":
                 continue
+            # A class its own file builds nowhere is judged there as the model's output: a holder
+            # taking the layer's output to its own output only says that again.
+            judged_there = source is not model and built.is_root
             pairs = [(m, inner) for m, inner in pairs
-                     if model.consumers(owner).get(m.path) and _feeds_the_class_output(source, built, inner)]
+                     if (used := model.consumers(owner).get(m.path)) and _feeds_the_class_output(source, built, inner)
+                     and not (judged_there and all(c.kind is ConsumerKind.OUTPUT or c == LINEAR_CHAIN for c in used))]
         if not pairs:
             continue
         model.imported_sites.add(id(call))
         yield dataclasses.replace(op, node=call, written=op.as_written, args=args, owner=owner, method=method,
                                   seq=seq, target=Target(owner, tuple(m for m, _ in pairs), target.param,
-                                                         target.exact))
+                                                         target.exact), holder=None if changed else owner)
 
 
 def _built_class(model: CollectedFile, name: str) -> tuple[ModuleClass, CollectedFile] | None:

@@ -50,22 +50,25 @@ _CONSEQUENCE = {
 class InitActivationMismatch:
     def check(self, model: FileModel) -> Iterator[Finding | Applied]:
         as_written = {id(op) for op in model.written_ops}
+        relocated: set[tuple[int, str, ConsumerKind]] = set()  # (init as written, activation, kind)
         for op in model.init_ops:
             # normal_/uniform_ state an intent when their scale is a formula of a fan (He by hand).
             if op.target is None or (knowledge.INIT_FUNCTIONS[op.function].scheme not in (
                     "xavier", "kaiming", "orthogonal") and op.function not in FORMULA_DRAWS):
                 continue
             wanted: list[str | None] = []
-            yield from self._judged(model, op, wanted)
+            yield from self._judged(model, op, wanted, relocated)
             # An application: run by a call or a construction (not judged where it is written,
             # nor for every layer of the classes a helper tests).
             if id(op) not in as_written and not op.target.by_class:
                 # One rewrite for this application, or none: it is fine, or no one rewrite suits it.
                 yield Applied(op, wanted[0] if len(wanted) == 1 else None)
 
-    def _judged(self, model: FileModel, op: InitOp, wanted: list[str | None]) -> Iterator[Finding]:
+    def _judged(self, model: FileModel, op: InitOp, wanted: list[str | None],
+                relocated: set[tuple[int, str, ConsumerKind]]) -> Iterator[Finding]:
         """The findings of ``op``; ``wanted`` gains, per finding, the text its fix would write
-        at the operation as written (None: no fix suits the whole application)."""
+        at the operation as written (None: no fix suits the whole application). ``relocated``
+        holds the verdicts already reported at an init for a holder (``_at_the_init``)."""
         target = op.target
         assert target is not None
         recurrent = bool(target.layers) and all(
@@ -94,6 +97,8 @@ class InitActivationMismatch:
             if consumer is None:
                 consumer = gated_feeding(model, target.owner, layer, intent)
                 several |= consumer is not None  # no one fix suits every consumer
+            if consumer is not None and consumer.kind is ConsumerKind.OUTPUT and _held_elsewhere(model, target.owner):
+                continue  # the class may be a block of another file's model: what follows is unknown
             activation = activation_name(consumer) if consumer is not None else None
             if consumer is not None and consumer.kind is ConsumerKind.NORM:
                 judged += 1  # scale reset by the norm: any scheme is fine
@@ -111,7 +116,14 @@ class InitActivationMismatch:
             fix = None
             if text is not None and op.written is None:  # reported where it is written
                 fix = Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
-            yield Finding.at(op, self._layers_message(model, op, intent, activation, kind, layers), fix=fix)
+            message = self._layers_message(model, op, intent, activation, kind, layers)
+            if not _at_the_init(model, op):
+                yield Finding.at(op, message, fix=fix)
+            elif (id(op.written), activation, kind) not in relocated:
+                # One finding per verdict at the init, whichever holders share it.
+                relocated.add((id(op.written), activation, kind))
+                assert op.written is not None
+                yield Finding(op.written, message)
 
     def _recurrent(self, model: FileModel, op: InitOp, intent: str, wanted: list[str | None]) -> Iterator[Finding]:
         """An input or hidden weight of recurrent layers: it feeds the activations inside each
@@ -157,11 +169,12 @@ class InitActivationMismatch:
 
     def _layers_message(self, model: FileModel, op: InitOp, intent: str, activation: str,
                         kind: ConsumerKind, layers: list[Submodule]) -> str:
+        holder = f" in {op.holder.name}" if op.holder is not None else ""
         if len(layers) == 1:
-            where = f"{layers[0].path} ({layer_label(model, layers[0])}) feeds {_shown(activation, kind)}"
+            where = f"{layers[0].path} ({layer_label(model, layers[0])}){holder} feeds {_shown(activation, kind)}"
         else:
             kinds, names = layer_list(layers)
-            where = f"it reaches {len(layers)} {kinds} layers that feed {_shown(activation, kind)}: {names}"
+            where = f"it reaches {len(layers)} {kinds} layers{holder} that feed {_shown(activation, kind)}: {names}"
         return self._message(model, op, intent, activation, where)
 
     def _message(self, model: FileModel, op: InitOp, intent: str, activation: str, where: str) -> str:
@@ -169,7 +182,8 @@ class InitActivationMismatch:
         consequence = _CONSEQUENCE.get((intent, family), f"{activation} needs a different gain")
         distribution = "normal" if "normal" in op.function else "uniform"
         advice = knowledge.recommend(activation, distribution).description
-        return (f"{op.function}{written_at(model, op)} uses {_INTENT_TEXT[intent]} but {where}; {consequence}. "
+        at = "" if _at_the_init(model, op) else written_at(model, op)
+        return (f"{op.function}{at} uses {_INTENT_TEXT[intent]} but {where}; {consequence}. "
                 f"Use {advice}")
 
     def _replacement(self, model: FileModel, op: InitOp, activation: str, slope: float | None) -> str | None:
@@ -182,6 +196,20 @@ class InitActivationMismatch:
             return None
         distribution = "normal" if "normal" in op.function else "uniform"
         return render_init_call(model, written, knowledge.recommend(activation, distribution, slope))
+
+
+def _at_the_init(model: FileModel, op: InitOp) -> bool:
+    """Whether ``op`` is reported where it is written rather than where it runs: a holder's
+    construction of a class of this file runs it as written (``op.holder``), so the verdict is
+    the init's own; the holder only shows what the layer feeds."""
+    return op.holder is not None and op.written is not None and model.location(op.written) is None
+
+
+def _held_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
+    """Whether ``owner``, whose output is taken for the model's, may be a block of another
+    project file's model that is not seen building it (through a factory, or beside the blocks
+    of its file that models elsewhere build): what follows its output is then unknown."""
+    return model.links is not None and model.links.built_elsewhere(owner.name)
 
 
 def _as_written(model: FileModel, op: InitOp) -> InitOp | None:

@@ -212,6 +212,8 @@ class _Collector(WalkContext, DeprecatedNames):
         self._class_stack: list[ModuleClass] = []
         self._functions: list[tuple[cst.FunctionDef, ModuleClass]] = []
         self._seq = 0
+        #: The scopes of the locals of classes' methods, by id of the method.
+        self._method_scopes: dict[int, ModuleClass] = {}
         self._local_classes = _ClassNames(
             frozenset(n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)), model)
         self._top_functions = {n.name.value: n for n in model.module.body if isinstance(n, cst.FunctionDef)}
@@ -372,10 +374,34 @@ class _Collector(WalkContext, DeprecatedNames):
         if in_method and (name := _self_attribute_name(target)) is not None:
             owner.assigned.setdefault(self._method_name() or "", set()).add(name)
             self._self_attribute(owner, name, target, node.value, node)
+        elif isinstance(target, cst.Name) and in_method and self._method_name() != "__init__":
+            module = self._builder.build(target.value, _module_itself(node.value), self._defaults())
+            if module is not None and module.kind is not LayerKind.UNKNOWN:
+                self._bind_local(self._method_scope(), target.value, module)
         elif isinstance(target, cst.Name) and owner.node is not None and not owner.is_module:
             module = self._builder.build(target.value, _module_itself(node.value), self._defaults())
             if module is not None:
                 self._bind_local(owner, target.value, module)
+
+    def _method_scope(self) -> ModuleClass:
+        """The scope of the locals of the class's method being read (``model =
+        EncoderDecoder(...)`` in ``make_model``): a module a local holds is no layer of the class,
+        nor the attribute of the same name (``self.model = self.make_model()``)."""
+        method = self._functions[-1][0]
+        scope = self._method_scopes.get(id(method))
+        if scope is None:
+            scope = self._method_scopes[id(method)] = ModuleClass(method.name.value, method)
+            self.scopes.append(scope)
+        return scope
+
+    def _runs_on_local(self, *nodes: cst.BaseExpression | None) -> ModuleClass | None:
+        """The scope of the method's locals when one of ``nodes`` (a tensor written, a loop's
+        iterable, an ``apply``'s module) is read from a module a local of the method holds."""
+        scope = self._method_scopes.get(id(self._functions[-1][0])) if self._functions else None
+        if scope is None:
+            return None
+        return scope if any((root := _root_name(node)) is not None and root in scope.attributes
+                            for node in nodes if node is not None) else None
 
     def _bind_local(self, owner: ModuleClass, name: str, module: Submodule) -> None:
         """``fc = nn.Linear(...)`` in a function or at module level. Rebound unconditionally, the
@@ -497,7 +523,11 @@ class _Collector(WalkContext, DeprecatedNames):
         # ``conv = nn.Conv1d(...); self.net = nn.Sequential(conv, ...)``: a name bound to a
         # call in the method holds what that call builds.
         built_locals = {n: v for n, v in self._local_values.items() if isinstance(v, cst.Call)}
-        module = self._builder.build(name, _module_itself(assigned), {**defaults, **built_locals})
+        self._builder.members = owner.attributes
+        try:
+            module = self._builder.build(name, _module_itself(assigned), {**defaults, **built_locals})
+        finally:
+            self._builder.members = {}
         if module is not None and module.kind is LayerKind.ACTIVATION and self._method_name() == "__init__" \
                 and not self._conditions and (read := frozenset(read_names(assigned) & defaults.keys())):
             self.chosen_by_defaults.setdefault(owner.name, {})[name] = (assigned, module, defaults, read)
@@ -667,9 +697,11 @@ class _Collector(WalkContext, DeprecatedNames):
             self._inplace(node, node.func.attr.value)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply" and len(node.args) == 1:
             receiver = self._applied_to.get(id(node), node.func.value)
+            owner = self._runs_on_local(receiver) or owner
             self.apply_calls.append(ApplyCall(node, owner, receiver, node.args[0].value, method, self._seq,
                                               tuple(self._loops), tuple(self._conditions)))
         elif self._calls_helper(node):
+            owner = self._runs_on_local(*(arg.value for arg in node.args)) or owner
             self.helper_calls.append(HelperCall(node, owner, node.func, method, self._seq,
                                                 tuple(self._loops), tuple(self._conditions),
                                                 self._builder.passed.get(id(node)),
@@ -757,10 +789,22 @@ class _Collector(WalkContext, DeprecatedNames):
                 return
             param = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
             if param is not None:
-                value = arg.value
+                value = self._uncopied(arg.value)
                 received[param] = self._constructed(value, imported=True) or (
                     self._instances.get((id(owner), value.value)) if isinstance(value, cst.Name) else None)
         self.constructions.setdefault(name, []).append(received)
+
+    def _uncopied(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``ff`` of ``copy.deepcopy(ff)``, also through a local alias (``c = copy.deepcopy;
+        c(ff)``): a copy is a module of the same class."""
+        while isinstance(value, cst.Call) and len(value.args) == 1 and not value.args[0].star:
+            func: cst.BaseExpression = value.func
+            if isinstance(func, cst.Name) and func.value in self._local_values:
+                func = self._local_values[func.value]
+            if not self._model.names(func) & knowledge.MODULE_COPIES:
+                break
+            value = value.args[0].value
+        return value
 
     def _instance_value(self, value: cst.BaseExpression) -> cst.BaseExpression:
         """What an argument of a construction holds: ``layer`` after ``layer = Block(...)`` in
@@ -939,13 +983,16 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def _record(self, node: cst.Call, function: str, via: InitVia,
                 args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
+        self.note_init(function)
+        local = self._runs_on_local(target, *(loop.iter for loop in self._loops))
         self.init_ops.append(InitOp(
-            node, function, via, args, target, self._owner(), self._method_name(), self._seq,
+            node, function, via, args, target, local or self._owner(), self._method_name(), self._seq,
             scope_node=self._functions[-1][0] if self._functions else None,
             enclosing=tuple(function for function, _ in self._functions),
             in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
-            loops=tuple(self._loops), renamed=self._renamed(), errors_swallowed=self._tries[-1][1] if self._tries else None,
-            handlers=tuple(self._handlers),
+            loops=tuple(self._loops), renamed=dict(self._rebound.get(id(local), {})) if local else self._renamed(),
+            errors_swallowed=self._tries[-1][1] if self._tries else None,
+            handlers=tuple(self._handlers), rejected=self.rejected(),
         ))
 
 
@@ -1029,8 +1076,7 @@ class _ClassNames:
         """The module a factory function of another project file returns (unplaced)."""
         if name in self.local or self._model.links is None:
             return None
-        found = self._model.links.function(name)
-        return None if found is None else found[1].factory_modules.get(found[0].name.value)
+        return self._model.links.factory(name)
 
     def imported_builder(self, name: str) -> BuilderSummary | None:
         """A function of another project file that builds and returns a Sequential."""
@@ -1189,6 +1235,13 @@ def _method_of_submodule(func: cst.BaseExpression) -> bool:
     while isinstance(root, (cst.Attribute, cst.Subscript)):
         root = root.value
     return isinstance(root, cst.Name) and root.value == "self"
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    """``model`` of ``model.encoder[0].parameters()``."""
+    while isinstance(node, (cst.Attribute, cst.Call, cst.Subscript)):
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return node.value if isinstance(node, cst.Name) else None
 
 
 def _self_attribute_name(node: cst.BaseExpression) -> str | None:

@@ -132,6 +132,10 @@ class InitOp:
     #: The ``except`` clauses the operation is written in, outermost first: it runs only when
     #: their ``try`` failed, so it does not surely replace what that ``try`` wrote.
     handlers: tuple[cst.CSTNode, ...] = ()
+    #: In an ``except`` clause of a ``try`` whose init raises on tensors of fewer than two
+    #: dimensions: how many loops were open at that ``try`` (None elsewhere). The clause runs
+    #: for the tensors that init rejects.
+    rejected: int | None = None
     #: For an operation an ``apply`` or a helper's call runs: the tests around that call.
     call_conditions: tuple[tuple[cst.If, bool, int], ...] = ()
     #: For an operation a helper's call runs: the functions that call is written in, whose

@@ -300,6 +300,9 @@ class SubmoduleBuilder:
         self.lists: dict[str, LocalList] = {}
         #: The module each call of a pass-through function built, by id of the call.
         self.passed: dict[int, Submodule] = {}
+        #: The modules ``self`` holds where the expression being built is read (``__init__``'s
+        #: ``nn.Sequential(self.fc1, nn.ReLU())``): a container takes that very module.
+        self.members: Mapping[str, Submodule] = {}
 
     def build(self, path: str, node: cst.BaseExpression,
               defaults: Mapping[str, cst.BaseExpression] | None = None) -> Submodule | None:
@@ -316,6 +319,9 @@ class SubmoduleBuilder:
             return self.build(path, defaults[node.value])
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in defaults:
             return self.build(path, node.with_changes(func=defaults[node.func.value]))
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
+                and node.attr.value in self.members:
+            return placed(self.members[node.attr.value], path)
         if not isinstance(node, cst.Call):
             return self._functional_activation(path, node)
         if self._names(node.func) & knowledge.MODULE_COPIES and node.args and not node.args[0].star:

@@ -32,7 +32,7 @@ from initaudit.lint.model.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
 from initaudit.lint.model.builders import BuilderSummary
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.modules import INHERITED_KINDS, torch_nn_class
+from initaudit.lint.model.modules import INHERITED_KINDS, Submodule, torch_nn_class
 from initaudit.lint.parse.nesting import shallow_text
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
 
@@ -71,6 +71,8 @@ _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
 _CALLED = re.compile(r"(?<![\w.])(\w+)[ \t]*\(")
 #: A name called, or one whose attribute is: ``Block(``, ``Block.from_config(``.
 _CALLED_OR_ATTRIBUTE = re.compile(r"(?<![\w.])(\w+)[ \t]*(?:\(|\.[ \t]*\w+[ \t]*\()")
+#: A call of a capitalised name: a class, as a factory builds one.
+_CLASS_CALL = re.compile(r"\b[A-Z]\w*[ \t]*\(")
 #: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
@@ -500,6 +502,15 @@ class Project:
             found.keyword == "def" and found.name == binding.name and "Sequential" in text[found.start:found.end]
             for found in self._top_level(binding.path, text))
 
+    def may_return_module(self, binding: Binding) -> bool:
+        """Cheaply, from text: the top-level function can build a module and return it (calls a
+        class, ``nn.Conv2d(...)``, and returns something)."""
+        text = self.text(binding.path)
+        return text is not None and any(
+            found.keyword == "def" and found.name == binding.name
+            and "return" in (code := text[found.start:found.end]) and _CLASS_CALL.search(code) is not None
+            for found in self._top_level(binding.path, text))
+
     def _names_init(self, path: Path, text: str) -> bool:
         """Whether the file's code can hold an init operation anywhere: when not, none of its
         functions is read (cheaper than finding its top-level statements)."""
@@ -650,6 +661,7 @@ class Links:
     text: str | None = None
     _resolved: dict[str, Imported | None] = field(default_factory=dict)
     _builders: dict[str, BuilderSummary | None] = field(default_factory=dict)
+    _factories: dict[str, Submodule | None] = field(default_factory=dict)
     _read: set[Path] = field(default_factory=set)
     #: Files defining module classes this file builds, left unmodelled: too deep an import.
     unfollowed: list[Path] = field(default_factory=list, init=False)
@@ -722,6 +734,17 @@ class Links:
         users = self.project.block_users(self.path)
         self._read.update(users)
         return bool(users) and not self.project.holds_directly(self.path, name)
+
+    def factory(self, local: str) -> Submodule | None:
+        """The module a function of another project file builds and returns (``return
+        nn.Conv2d(...)``), whether it initialises it or not: built here as the file's own."""
+        if local not in self._factories:
+            binding = self._binding(local)
+            found = None if binding is None else self.project.definition(binding, "def", self._read)
+            returns = found is not None and (self.project.may_return_module(found) or self.project.may_initialise(found))
+            model = self.project.model(found.path, found.name) if returns else None  # type: ignore[union-attr]
+            self._factories[local] = None if model is None else model.factory_modules.get(found.name)  # type: ignore[union-attr]
+        return self._factories[local]
 
     def models(self) -> list[FileModel]:
         return [found.model for found in self._resolved.values() if found is not None]

@@ -903,8 +903,13 @@ def _passed_on(model: CollectedFile, inner: HelperCall, call: HelperCall,
     args = [arg.with_changes(value=substitute(arg.value, values, model.stand_ins)) for arg in inner.node.args]
     node = inner.node.with_changes(args=args)
     model.stand_ins[id(node)] = (node, inner.node)
+    # Written in the helper's loop (``for p in m.modules(): glorot(p.weight)``), the call runs in
+    # that loop over what the caller passes, under the helper's tests as well as the caller's.
+    loops = (*call.loops, *_unrolled(tuple(_substituted(loop, values) for loop in inner.loops)))
+    conditions = (*call.conditions, *((test, positive, open_loops + len(call.loops))
+                                      for test, positive, open_loops in inner.conditions))
     return dataclasses.replace(inner, node=node, owner=call.owner, method=call.method, seq=call.seq,
-                               loops=call.loops, conditions=call.conditions, passed=passed,
+                               loops=loops, conditions=conditions, passed=passed,
                                enclosing=call.enclosing)
 
 
@@ -1462,6 +1467,10 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
         if test is None or not (positive or test[1]):
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
+        narrowed = True
+    if op.rejected is not None and op.rejected >= depth:
+        # ``try: kaiming_normal_(p) except: p.data.fill_(1)``: the clause runs for the vectors.
+        pairs = [(m, p) for m, p in pairs if p != "weight" or m.kind is LayerKind.NORM]
         narrowed = True
     if not narrowed and op.errors_swallowed is not None and op.errors_swallowed >= depth \
             and knowledge.INIT_FUNCTIONS[op.function].min_dim >= 2:

@@ -27,6 +27,11 @@ class WalkContext:
         #: Open ``try`` bodies whose handlers swallow an init's ValueError.
         self._tries: list[tuple[cst.Try, int]] = []
         self._handlers: list[cst.CSTNode] = []  # the except clauses open where the walk is
+        #: The swallowing ``try`` statements whose body runs an init that raises on a tensor of
+        #: fewer than two dimensions.
+        self._rejecting: set[int] = set()
+        #: Per open ``except`` block: the loops open at its ``try`` when that ``try`` is rejecting.
+        self._rejected: list[int | None] = []
         self._no_grad = 0
 
     def visit_If_body(self, node: cst.If) -> None:
@@ -74,6 +79,24 @@ class WalkContext:
     def leave_Try_body(self, node: cst.Try) -> None:
         if self._tries and self._tries[-1][0] is node:
             self._tries.pop()
+
+    def visit_Try_handlers(self, node: cst.Try) -> None:
+        self._rejected.append(len(self._loops) if id(node) in self._rejecting else None)
+
+    def leave_Try_handlers(self, node: cst.Try) -> None:
+        self._rejected.pop()
+        self._rejecting.discard(id(node))
+
+    def note_init(self, function: str) -> None:
+        """An init of ``function`` is read: inside a swallowing ``try``, its handlers run for the
+        tensors it rejects when it needs two dimensions."""
+        if self._tries and knowledge.INIT_FUNCTIONS[function].min_dim >= 2:
+            self._rejecting.add(id(self._tries[-1][0]))
+
+    def rejected(self) -> int | None:
+        """In the ``except`` clause of a ``try`` whose init rejects tensors under two dimensions:
+        how many loops were open at that ``try`` (None elsewhere)."""
+        return self._rejected[-1] if self._rejected else None
 
     def visit_With(self, node: cst.With) -> None:
         if any(self._is_no_grad(item.item) for item in node.items):

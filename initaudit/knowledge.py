@@ -500,6 +500,11 @@ MODULE_SELF_METHODS: frozenset[str] = frozenset({
 })
 #: Functions that return a copy of the module they are given: the same layers.
 MODULE_COPIES: frozenset[str] = frozenset({"copy.deepcopy", "copy.copy"})
+#: Base classes of a module class besides ``nn.Module``'s own names: a TorchScript module is one
+#: (its ``apply``, ``modules()`` and ``parameters()`` are ``nn.Module``'s).
+MODULE_BASES: frozenset[str] = frozenset({
+    "torch.nn.Module", "torch.nn.modules.module.Module", "torch.jit.ScriptModule", "torch.jit._script.ScriptModule",
+})
 #: Exceptions whose handler swallows the ValueError an init raises on a tensor with too few
 #: dimensions (``try: xavier_uniform_(p) except: pass`` skips the vectors).
 INIT_ERRORS: frozenset[str] = frozenset({"ValueError", "Exception", "BaseException"})

@@ -41,7 +41,6 @@ from initaudit.lint.model.names import NameResolver
 from initaudit.lint.model.walk_context import WalkContext
 from initaudit.lint.parse.walk import walk
 
-_MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
 #: The parameters of the in-place random draws: (position, keyword, the init function's name).
 _DRAW_PARAMETERS: dict[str, list[tuple[int, str, str]]] = {
     "normal_": [(0, "mean", "mean"), (1, "std", "std")],
@@ -259,7 +258,7 @@ class _Collector(WalkContext, DeprecatedNames):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = ModuleClass(node.name.value, node)
         bases = [model_names for arg in node.bases for model_names in self._model.names(arg.value)]
-        info.is_module = any(b in _MODULE_BASES or b.endswith(".Module") for b in bases) or any(
+        info.is_module = any(b in knowledge.MODULE_BASES or b.endswith(".Module") for b in bases) or any(
             isinstance(arg.value, cst.Name) and arg.value.value in self.classes
             and self.classes[arg.value.value].is_module for arg in node.bases
         )
@@ -552,7 +551,8 @@ class _Collector(WalkContext, DeprecatedNames):
         if module is not None or previous is not None:
             # Assigned in several branches: only one definition that agrees is known.
             if previous is not None and (module is None or module.class_name != previous.class_name):
-                module = Submodule(name, LayerKind.UNKNOWN, None, assigned)
+                module = _optional(previous, module) if self._conditions else None
+                module = module or Submodule(name, LayerKind.UNKNOWN, None, assigned)
             owner.attributes[name] = module  # type: ignore[assignment]
             return
         value = self._parameter_element(assigned)
@@ -1097,6 +1097,20 @@ class _ClassNames:
             return None
         base = torch_nn_class(model.names(owner.node.bases[0].value))
         return base if base is not None and knowledge.layer_kind(base) in INHERITED_KINDS else None
+
+
+def _optional(previous: Submodule, module: Submodule | None) -> Submodule | None:
+    """Of two arms binding one attribute, the block of the project when the other holds no
+    tensors (``if attn: self.attn = Block(c) else: self.attn = nn.Identity()``): a placeholder
+    marks an optional block, as ``None`` does, and the block, whose construction runs its own
+    init, is the one built where it exists; None when the arms are not so (a torch layer in one
+    arm only changes what follows, which stays unjudged)."""
+    if module is None:
+        return None
+    for kept, other in ((previous, module), (module, previous)):
+        if other.kind is LayerKind.PASSTHROUGH and not other.children and kept.kind is LayerKind.CUSTOM:
+            return kept
+    return None
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

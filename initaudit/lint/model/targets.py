@@ -202,7 +202,7 @@ def _resolve_targets(model: _Resolving) -> list[InitOp]:
     model.overwrites[:] = [_voided(op, superseded) for op in model.overwrites]
     model.init_ops[:] = _judged_alone(model)
     inherited = _inherited_ops(model)
-    voided = _inherited_superseded(inherited, [*model.init_ops, *model.overwrites],
+    voided = _inherited_superseded(model, inherited, [*model.init_ops, *model.overwrites],
                                    {id(op.node) for op in constructed})
     return [_voided(op, voided) for op in inherited]
 
@@ -1551,23 +1551,37 @@ def written_layers(target: Target) -> set[tuple[str, int]]:
     return {(m.path, id(m.node)) for m in target.layers}
 
 
-def _inherited_superseded(inherited: list[InitOp], ops: list[InitOp], built_at: set[int]) -> dict[int, frozenset[str]]:
+def _inherited_superseded(model: _Resolving, inherited: list[InitOp], ops: list[InitOp],
+                          built_at: set[int]) -> dict[int, frozenset[str]]:
     """An inherited op runs before everything here: any write here of the same layer, other
-    than that very operation as the construction here runs it (at a call in ``built_at``),
-    voids it there; the same helper applied again writes the tensors again. By id of the op,
-    the paths voided."""
+    than that very operation as the construction here runs it (at a call in ``built_at``) or
+    another of its class's operations as the call building the op's instance runs it (the
+    order of a class's own operations is its own), voids it there; the same helper applied
+    again writes the tensors again. By id of the op, the paths voided."""
     written: dict[tuple[int, str, int, str], list[InitOp]] = {}
     for op in ops:
         if op.target is not None and op.method != "forward":
             for path, node in written_layers(op.target):
                 written.setdefault((id(op.target.owner), path, node, op.target.param), []).append(op)
+    instances: dict[int, dict[str, int]] = {}
     voided = {}
     for op in inherited:
         assert op.target is not None
+        built = _instance_calls(model, op.target, instances) & built_at
         voided[id(op)] = frozenset(path for path, node in written_layers(op.target) if any(
-            other.as_written is not op.as_written or id(other.node) not in built_at
+            id(other.node) not in built and (other.as_written is not op.as_written or id(other.node) not in built_at)
             for other in written.get((id(op.target.owner), path, node, op.target.param), ())))
     return voided
+
+
+def _instance_calls(model: _Resolving, target: Target, known: dict[int, dict[str, int]]) -> set[int]:
+    """The ids of the calls that build the instances ``target``'s composed layers belong to
+    (``Attn(c)`` of ``attn.q``); ``known``: by owner, each layer's node by path, filled once."""
+    nodes = known.get(id(target.owner))
+    if nodes is None:
+        nodes = known[id(target.owner)] = {m.path: id(m.node) for m in model.layers(target.owner)}
+    paths = {m.path[:len(m.path) - len(m.local_path or "")].rstrip(".") for m in target.layers}
+    return {nodes[path] for path in paths if path in nodes}
 
 
 def _superseded(ops: Iterable[InitOp]) -> dict[int, frozenset[str]]:

@@ -51,13 +51,17 @@ class InitActivationMismatch:
     def check(self, model: FileModel) -> Iterator[Finding | Applied]:
         as_written = {id(op) for op in model.written_ops}
         relocated: set[tuple[int, str, ConsumerKind]] = set()  # (init as written, activation, kind)
+        # A holder applying again the operation its blocks ran when built (the same helper)
+        # repeats their verdict on their layers: it is reported where each block applies it.
+        repeated = {(id(op.as_written), id(op.target.owner), m.path) for op in model.inherited_ops
+                    if op.target is not None for m in op.target.layers}
         for op in model.init_ops:
             # normal_/uniform_ state an intent when their scale is a formula of a fan (He by hand).
             if op.target is None or (knowledge.INIT_FUNCTIONS[op.function].scheme not in (
                     "xavier", "kaiming", "orthogonal") and op.function not in FORMULA_DRAWS):
                 continue
             wanted: list[str | None] = []
-            yield from self._judged(model, op, wanted, relocated)
+            yield from self._judged(model, op, wanted, relocated, repeated)
             # An application: run by a call or a construction (not judged where it is written,
             # nor for every layer of the classes a helper tests).
             if id(op) not in as_written and not op.target.by_class:
@@ -65,10 +69,13 @@ class InitActivationMismatch:
                 yield Applied(op, wanted[0] if len(wanted) == 1 else None)
 
     def _judged(self, model: FileModel, op: InitOp, wanted: list[str | None],
-                relocated: set[tuple[int, str, ConsumerKind]]) -> Iterator[Finding]:
+                relocated: set[tuple[int, str, ConsumerKind]],
+                repeated: set[tuple[int, int, str]]) -> Iterator[Finding]:
         """The findings of ``op``; ``wanted`` gains, per finding, the text its fix would write
         at the operation as written (None: no fix suits the whole application). ``relocated``
-        holds the verdicts already reported at an init for a holder (``_at_the_init``)."""
+        holds the verdicts already reported at an init for a holder (``_at_the_init``);
+        ``repeated``: (operation as written, owner, layer path) that a block's construction ran,
+        judged there."""
         target = op.target
         assert target is not None
         recurrent = bool(target.layers) and all(
@@ -90,8 +97,9 @@ class InitActivationMismatch:
             return
         mismatched: dict[tuple[str, float | None, ConsumerKind], list[Submodule]] = {}
         judged, several = 0, False
+        again = _run_again(model, op, repeated)
         for layer in op.effective_layers():
-            if layer.kind is not LayerKind.DENSE:
+            if layer.kind is not LayerKind.DENSE or layer.path in again:
                 continue
             consumer = feeding(model, target.owner, layer)
             if consumer is None:
@@ -210,6 +218,20 @@ def _held_elsewhere(model: FileModel, owner: ModuleClass) -> bool:
     project file's model that is not seen building it (through a factory, or beside the blocks
     of its file that models elsewhere build): what follows its output is then unknown."""
     return model.links is not None and model.links.built_elsewhere(owner.name)
+
+
+def _run_again(model: FileModel, op: InitOp, repeated: set[tuple[int, int, str]]) -> set[str]:
+    """The paths of the layers ``op`` writes that the construction of their block already wrote
+    with the same operation, ``op`` being a later run of it (not that construction's own)."""
+    assert op.target is not None
+    owner = op.target.owner
+    local = {m.path: m.local_path or "" for m in op.target.layers if (id(op.as_written), id(owner), m.path) in repeated}
+    if not local:
+        return set()
+    built = {m.path: m.node for m in model.layers(owner)}
+    # The block instance a composed layer belongs to: ``attn`` of ``attn.q``.
+    return {path for path, inner in local.items()
+            if built.get(path[:len(path) - len(inner)].rstrip(".")) is not op.node}
 
 
 def _as_written(model: FileModel, op: InitOp) -> InitOp | None:

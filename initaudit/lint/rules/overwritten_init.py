@@ -203,9 +203,11 @@ def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tupl
     if later.target.owner is not earlier.target.owner:
         return False
     # The same operation run again replaces what the block ran, when told apart by the call
-    # that runs it here (a helper of another file); not as the block's construction runs it.
-    if later.as_written is earlier.as_written and (not again or later.node is later.as_written
-                                                    or _built_by(model, later, earlier)):
+    # that runs it here (a helper of another file); not as the block's construction runs it,
+    # which runs the block's operations in their own order.
+    if again and later.node is not later.as_written and _built_by(model, later, earlier):
+        return False
+    if later.as_written is earlier.as_written and (not again or later.node is later.as_written):
         return False
     if later.target.param != earlier.target.param or execution_key(later) <= execution_key(earlier) \
             or not surely_after(later, earlier):

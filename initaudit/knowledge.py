@@ -229,7 +229,7 @@ SPREAD_ROOTS: frozenset[str] = frozenset({"sqrt", "rsqrt", "pow", "std", "var"})
 #: Of those, the reciprocal ones: normalising by a product.
 RECIPROCAL_ROOTS: frozenset[str] = frozenset({"rsqrt"})
 #: Namespaces of functional activations and operations (``F.relu``, ``torch.tanh``).
-FUNCTIONAL_NAMESPACES: tuple[str, ...] = ("torch.nn.functional.", "torch.")
+FUNCTIONAL_NAMESPACES: tuple[str, ...] = ("torch.nn.functional.", "torch.nn.utils.rnn.", "torch.")
 #: Square roots, as in a hand-written ``1 / math.sqrt(fan_in)``.
 SQRT_FUNCTIONS: tuple[str, ...] = ("math.sqrt", "numpy.sqrt", "torch.sqrt")
 #: Factories that make a tensor of a given shape (``torch.Tensor(size).uniform_(-v, v)``).
@@ -460,7 +460,12 @@ PASSTHROUGH_FUNCTIONS: frozenset[str] = frozenset({
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
     "interpolate", "upsample", "pad", "pixel_shuffle", "pixel_unshuffle", "contiguous",
     "split", "chunk", "tensor_split", "unbind", "masked_fill",
+    # torch.nn.utils.rnn: packing and padding move the values, never change them
+    "pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "pad_sequence",
 })
+
+#: List methods that put a tensor into the list they are called on (``outputs.append(y)``).
+COLLECTING_METHODS: frozenset[str] = frozenset({"append", "extend", "insert"})
 
 PASSTHROUGH_METHODS: frozenset[str] = frozenset({
     "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze",

@@ -31,6 +31,7 @@ from initaudit.lint.model.modules import (
     argument,
     constant_test,
     leaf_subclasses,
+    loop_names,
     returned_module,
     returned_parameter,
     tensor_behind,
@@ -349,6 +350,12 @@ class _Collector(WalkContext, DeprecatedNames):
         owner = self._owner()
         if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
+        elif isinstance(target, cst.Name) and isinstance(node.value, cst.ListComp) \
+                and not loop_names(node.value) & self._defaults().keys():
+            # ``layers = [nn.Linear(a, b) for ...]``: one item standing for several in a row, as
+            # the comprehension written inside ``nn.ModuleList(...)`` is (its items are read
+            # later with the function's defaults, which no loop variable may hide).
+            self._builder.lists[target.value] = LocalList([node.value.elt], repeated=True)
         for name, value in _unpacked_pairs(target, node.value):
             # ``enc, dec = [], []``: the whole right side is made before any name is bound.
             self._builder.lists.pop(name, None)

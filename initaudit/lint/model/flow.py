@@ -51,6 +51,9 @@ class Consumer:
     then_layer: bool = False
 
 
+#: Lists and tuples written out: ``+`` with one of them joins sequences, it sums no tensors.
+_SEQUENCE_DISPLAYS = (cst.List, cst.ListComp, cst.Tuple)
+
 #: Layers whose output is a new signal, judged by what it flows into.
 _SIGNAL_LAYERS = knowledge.WEIGHT_MATRIX_KINDS | {LayerKind.EMBEDDING}
 
@@ -80,11 +83,31 @@ class Value:
     identity: frozenset[str] = frozenset()
     #: The identities (as above) the value was computed from.
     derived: frozenset[str] = frozenset()
+    #: A tuple or a dict written out (``return out, attn``, ``return {"out": out}``): the value
+    #: at each position or string key, so that unpacking it (``out, attn = self.attention(x)``)
+    #: or reading one item (``outputs["out"]``) gives that item's own; the fields above hold
+    #: their union, for what takes the whole.
+    items: tuple[tuple[int | str, Value], ...] | None = None
 
     def union(self, other: Value) -> Value:
+        if other == EMPTY:
+            return self
+        if self == EMPTY:
+            return other
+        items = None
+        if self.items is not None and other.items is not None \
+                and [key for key, _ in self.items] == [key for key, _ in other.items]:
+            items = tuple((key, mine.union(theirs)) for (key, mine), (_, theirs) in zip(self.items, other.items))
         return Value(self.producers | other.producers, self.residual or other.residual,
                      self.squashed | other.squashed, self.behind | other.behind,
-                     self.identity | other.identity, self.derived | other.derived)
+                     self.identity | other.identity, self.derived | other.derived, items)
+
+    def item(self, key: int | str) -> Value | None:
+        """The value at ``key`` (a negative position counted from the end), None if unknown."""
+        found = dict(self.items or ())
+        if isinstance(key, int) and key < 0 and all(isinstance(k, int) for k in found):
+            key += len(found)
+        return found.get(key)
 
     def into(self, producers: frozenset[str]) -> Value:
         """The output of weight layers (``producers``) that take this value directly."""
@@ -249,7 +272,12 @@ class ForwardFlow:
 
     def _present(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
         """``norm is not None`` / ``norm is None`` where ``norm`` denotes a known module or an
-        attribute holding None: the test Python evaluates (True, False); None for another test."""
+        attribute holding None: the test Python evaluates (True, False); None for another test.
+        ``and``/``or`` evaluate as Python does: one known False operand decides an ``and``
+        (``i == last and self.out_act is not None`` with no output activation), a True an ``or``."""
+        if isinstance(test, cst.BooleanOperation):
+            return _short_circuit(isinstance(test.operator, cst.And),
+                                  self._present(test.left, frame), self._present(test.right, frame))
         if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
             return None
         comparison = test.comparisons[0]
@@ -388,9 +416,14 @@ class ForwardFlow:
                 frame.values[target.value] = value
                 frame.modules.pop(target.value, None)
         elif isinstance(target, (cst.Tuple, cst.List)):
-            # ``out, hidden = self.lstm(x)``: each name may carry the producers.
-            for element in target.elements:
-                self._bind(element.value, value, None, frame)
+            # ``out, attn = self.attention(x)`` with ``return out, attn``: each name its own
+            # value; else (``out, hidden = self.lstm(x)``) each name may carry the producers.
+            elements = target.elements
+            unpacked = value.items is not None and len(value.items) == len(elements) \
+                and not any(isinstance(element, cst.StarredElement) for element in elements)
+            for position, element in enumerate(elements):
+                own = value.item(position) if unpacked else None
+                self._bind(element.value, own if own is not None else value, None, frame)
 
     # ---------------------------------------------------------------- expressions
 
@@ -400,7 +433,11 @@ class ForwardFlow:
         if isinstance(node, cst.Call):
             return dataclasses.replace(self._call(node, frame), derived=self._lineage(node, frame))
         if isinstance(node, cst.Subscript):
-            return self._expr(node.value, frame)
+            whole = self._expr(node.value, frame)
+            key = _literal_key(node)
+            # ``self.attention(x)[0]`` of ``return out, attn``, ``outputs["out"]`` of a dict
+            picked = whole.item(key) if key is not None else None
+            return picked if picked is not None else whole
         if isinstance(node, cst.Attribute):
             base = self._expr(node.value, frame)
             return base if node.attr.value in ("T", "mT", "data") else EMPTY
@@ -420,9 +457,13 @@ class ForwardFlow:
             return self._expr(node.body, frame).union(self._expr(node.orelse, frame))
         if isinstance(node, (cst.Tuple, cst.List, cst.Dict)):
             # ``return loss, logits`` and ``return {"logits": y}`` hand their items on.
+            values = [self._expr(element.value, frame) for element in node.elements]
             result = EMPTY
-            for element in node.elements:
-                result = result.union(self._expr(element.value, frame))
+            for value in values:
+                result = result.union(value)
+            keys = _display_keys(node)
+            if keys is not None and values:
+                result = dataclasses.replace(result, items=tuple(zip(keys, values)))
             return result
         return EMPTY
 
@@ -440,6 +481,8 @@ class ForwardFlow:
         if isinstance(operator, (cst.Add, cst.Subtract, cst.AddAssign, cst.SubtractAssign)):
             if literal_number(right_node) is not None or self._parameter(right_node) is not None:
                 return left  # a constant or a bias, not a skip connection
+            if isinstance(right_node, _SEQUENCE_DISPLAYS):
+                return dataclasses.replace(left.union(right), items=None)  # ``outs += [y]``: a longer list
             if literal_number(left_node) is not None:
                 # ``1 + scale``: what a signal is multiplied by (``x * (1 + scale)``, a modulation)
                 # passes it through unchanged while ``scale`` is zero, a skip connection.
@@ -554,6 +597,12 @@ class ForwardFlow:
         assert isinstance(node.func, cst.Attribute)
         receiver = self._expr(node.func.value, frame)
         name = node.func.attr.value
+        if name in knowledge.COLLECTING_METHODS and isinstance(node.func.value, cst.Name):
+            # ``outputs.append(y)``: the list holds what it is given, for what takes the list.
+            for value in args:
+                receiver = receiver.union(value)
+            frame.values[node.func.value.value] = dataclasses.replace(receiver, items=None)
+            return EMPTY
         for value in args:
             self._consume(value, UNKNOWN)
         if name in knowledge.ACTIVATION_FUNCTIONS:
@@ -578,7 +627,7 @@ class ForwardFlow:
         elif function in knowledge.PASSTHROUGH_FUNCTIONS:
             result = first
         elif function in ("cat", "stack", "concat", "concatenate"):
-            result = first
+            result = dataclasses.replace(first, items=None)  # one tensor of the sequence's items
         elif function in knowledge.SHAPE_FUNCTIONS:
             result = EMPTY  # a fresh tensor of the same shape: the values are not read
         else:
@@ -641,18 +690,7 @@ class ForwardFlow:
         summary = self._summaries[module.class_name or ""]
         for consumer in summary.input_consumers:
             self._consume(value, consumer)
-        producers = {f"{module.path}.{p}" for p in summary.output.producers if p != INPUT}
-        squashed = {(f"{module.path}.{p}", c) for p, c in summary.output.squashed if p != INPUT}
-        # The block squashes its input: the layers behind ``value`` come out squashed.
-        squashed |= {(p, c) for source, c in summary.output.squashed if source == INPUT for p in value.producers}
-        behind = {f"{module.path}.{p}" for p in summary.output.behind if p != INPUT}
-        if INPUT in summary.output.producers:
-            producers |= value.producers
-            squashed |= value.squashed
-            behind |= value.behind
-        if INPUT in summary.output.behind:  # the input reaches the output through layers only
-            behind |= value.producers | value.behind
-        return Value(frozenset(producers), summary.output.residual, frozenset(squashed), frozenset(behind))
+        return _block_output(module.path, summary.output, value)
 
     def _call_function(self, function: cst.FunctionDef, node: cst.Call, frame: _Frame,
                        args: list[Value], *, skip_self: bool) -> Value:
@@ -755,8 +793,66 @@ class ForwardFlow:
         return None
 
 
+def _block_output(path: str, output: Value, value: Value) -> Value:
+    """A block's ``output`` as its caller sees it: its layers under ``path``, its input replaced
+    by ``value``, each position of a returned tuple alike."""
+    producers = {f"{path}.{p}" for p in output.producers if p != INPUT}
+    squashed = {(f"{path}.{p}", c) for p, c in output.squashed if p != INPUT}
+    # The block squashes its input: the layers behind ``value`` come out squashed.
+    squashed |= {(p, c) for source, c in output.squashed if source == INPUT for p in value.producers}
+    behind = {f"{path}.{p}" for p in output.behind if p != INPUT}
+    if INPUT in output.producers:
+        producers |= value.producers
+        squashed |= value.squashed
+        behind |= value.behind
+    if INPUT in output.behind:  # the input reaches the output through layers only
+        behind |= value.producers | value.behind
+    items = tuple((key, _block_output(path, item, value)) for key, item in output.items) \
+        if output.items is not None else None
+    return Value(frozenset(producers), output.residual, frozenset(squashed), frozenset(behind), items=items)
+
+
+def _literal_key(node: cst.Subscript) -> int | str | None:
+    """The position (``x[1]``, ``x[-1]``) or string key (``x["out"]``) a subscript reads; None
+    for a slice or a computed index."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    index = node.slice[0].slice.value
+    if isinstance(index, cst.SimpleString):
+        key = index.evaluated_value
+        return key if isinstance(key, str) else None
+    number = literal_number(index) if isinstance(index, (cst.Integer, cst.UnaryOperation)) else None
+    return int(number) if number is not None and number.is_integer() else None
+
+
+def _display_keys(node: cst.Tuple | cst.List | cst.Dict) -> list[int | str] | None:
+    """The keys of a tuple's positions or of a dict's string keys, as written; None for a list
+    (it grows), a starred item or another key."""
+    if isinstance(node, cst.Tuple):
+        plain = not any(isinstance(element, cst.StarredElement) for element in node.elements)
+        return list(range(len(node.elements))) if plain else None
+    if isinstance(node, cst.Dict):
+        keys: list[int | str] = []
+        for element in node.elements:
+            key = element.key.evaluated_value if isinstance(element, cst.DictElement) \
+                and isinstance(element.key, cst.SimpleString) else None
+            if not isinstance(key, str):
+                return None
+            keys.append(key)
+        return keys
+    return None
+
+
 #: The most children a loop is followed through one by one.
 _MAX_UNROLLED = 16
+
+
+def _short_circuit(conjunction: bool, left: bool | None, right: bool | None) -> bool | None:
+    """The value of ``left and right`` (``conjunction``) or ``left or right``, None where unknown."""
+    decisive = not conjunction  # False decides an ``and``, True an ``or``
+    if decisive in (left, right):
+        return decisive
+    return conjunction if left is conjunction and right is conjunction else None
 
 
 def _jumps(body: cst.CSTNode) -> bool:

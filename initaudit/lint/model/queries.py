@@ -206,6 +206,19 @@ def number(model: FileModel, node: cst.BaseExpression | None) -> float | None:
     return None
 
 
+def computed_number(model: FileModel, node: cst.BaseExpression | None) -> float | None:
+    """``number``, or the value a ``calculate_gain`` call of literals returns
+    (``a=calculate_gain('conv2d')`` is a slope of 1)."""
+    value = number(model, node)
+    named = gain_name(model, node) if value is None else None
+    if named is None:
+        return value
+    try:
+        return knowledge.calculate_gain(*named)
+    except ValueError:  # a name torch rejects: the call raises, no value
+        return None
+
+
 def quote_of(model: FileModel, node: cst.CSTNode) -> str:
     """The quote a string written into ``node``'s source should use: single quotes only where
     the code already uses them and not double ones."""

@@ -10,7 +10,7 @@ from initaudit.diagnostics import Applicability, Edit, Fix
 from initaudit.knowledge import LayerKind
 from initaudit.lint.model.facts import InitOp, InitVia
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.queries import feeding, number, quote_of, string
+from initaudit.lint.model.queries import computed_number, feeding, quote_of, string
 from initaudit.lint.rules.base import Finding, rule
 
 #: A leaky slope this far from the real one is a contradiction worth reporting.
@@ -37,7 +37,7 @@ class KaimingArguments:
             if found is None or nonlinearity not in ("relu", "leaky_relu"):
                 continue
             slope, everywhere = found
-            given = 0.0 if nonlinearity == "relu" else (number(model, op.args["a"]) if "a" in op.args else 0.0)
+            given = 0.0 if nonlinearity == "relu" else (computed_number(model, op.args["a"]) if "a" in op.args else 0.0)
             if given is None or given > 1.0 or abs(given - slope) <= _SLOPE_TOLERANCE:
                 continue
             gain_given = math.sqrt(2.0 / (1 + given**2))

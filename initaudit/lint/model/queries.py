@@ -260,6 +260,9 @@ def init_intent(model: FileModel, op: InitOp) -> str | None:
             # a = sqrt(5) is torch's own Linear/Conv default, gain 1/sqrt(3): not an intent.
             if slope is None or slope > 1.0:
                 return None
+            # A slope of 1 makes the leaky ReLU the identity: gain 1, an init for linear units.
+            if knowledge.intent_of_gain(knowledge.calculate_gain(nonlinearity, slope)) == "glorot":
+                return knowledge.LINEAR
         return knowledge.GAIN_NAME_FAMILY.get(nonlinearity)
     if spec.scheme in ("xavier", "orthogonal"):
         gain = op.args.get("gain")

@@ -437,7 +437,9 @@ class ForwardFlow:
             key = _literal_key(node)
             # ``self.attention(x)[0]`` of ``return out, attn``, ``outputs["out"]`` of a dict
             picked = whole.item(key) if key is not None else None
-            return picked if picked is not None else whole
+            if picked is not None:
+                return picked
+            return _part(whole) if _picks(node) else whole
         if isinstance(node, cst.Attribute):
             base = self._expr(node.value, frame)
             return base if node.attr.value in ("T", "mT", "data") else EMPTY
@@ -455,6 +457,8 @@ class ForwardFlow:
         if isinstance(node, cst.IfExp):
             self._expr(node.test, frame)
             return self._expr(node.body, frame).union(self._expr(node.orelse, frame))
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            return self._comprehension(node, frame)
         if isinstance(node, (cst.Tuple, cst.List, cst.Dict)):
             # ``return loss, logits`` and ``return {"logits": y}`` hand their items on.
             values = [self._expr(element.value, frame) for element in node.elements]
@@ -466,6 +470,34 @@ class ForwardFlow:
                 result = dataclasses.replace(result, items=tuple(zip(keys, values)))
             return result
         return EMPTY
+
+    def _comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: _Frame) -> Value:
+        """``[self.head(f) for f in features]``: each item of what is iterated, bound to the target,
+        goes through the element; the result is a sequence of what the element gives. The names
+        the comprehension binds are its own, as in Python: they are unbound again after it."""
+        values, modules_before = dict(frame.values), dict(frame.modules)
+        targets: set[str] = set()
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            modules = self._modules(clause.iter, frame, iterate=True)
+            if modules is not None and isinstance(clause.target, cst.Name):
+                frame.modules[clause.target.value] = modules
+            else:
+                iterated = self._expr(clause.iter, frame)
+                self._bind(clause.target, dataclasses.replace(iterated, items=None), None, frame)
+            targets |= _names_read(clause.target)
+            for condition in clause.ifs:
+                self._expr(condition.test, frame)
+            clause = clause.inner_for_in
+        result = self._expr(node.elt, frame)
+        for name in targets:
+            frame.values.pop(name, None)
+            frame.modules.pop(name, None)
+            if name in values:
+                frame.values[name] = values[name]
+            if name in modules_before:
+                frame.modules[name] = modules_before[name]
+        return dataclasses.replace(result, items=None)
 
     def _lineage(self, node: cst.Call, frame: _Frame) -> frozenset[str]:
         """The identities a call's result is computed from: those of every name it reads."""
@@ -954,3 +986,21 @@ def _slope(function: str, node: cst.Call, *, method: bool) -> float | None:
         return None
     position, keyword = where
     return literal_number(argument(node, position - 1 if method else position, keyword))
+
+
+def _picks(node: cst.Subscript) -> bool:
+    """Whether a subscript picks positions along a dimension (``x[:, -1]``, ``x[i]``): what it gives
+    is a part of the tensor, not the tensor cropped (``x[:, :, 2:]``) or reshaped (``x[:, None]``)."""
+    return any(isinstance(element.slice, cst.Index)
+               and not isinstance(element.slice.value, cst.Ellipsis)
+               and not (isinstance(element.slice.value, cst.Name) and element.slice.value.value == "None")
+               for element in node.slice)
+
+
+def _part(whole: Value) -> Value:
+    """A part of ``whole`` (``past[:, -1]``): it carries the same layers' outputs, but it is not the
+    value it was taken from, so a sum of it and what is computed from that value is no skip
+    connection (a position plus a predicted offset); a sum with what is computed from the part
+    itself is."""
+    parts = frozenset(f"{identity}[]" for identity in whole.identity)
+    return dataclasses.replace(whole, identity=parts, derived=whole.derived | whole.identity)

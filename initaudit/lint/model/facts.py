@@ -148,6 +148,9 @@ class InitOp:
     #: is the class's output, which the holder's forward follows: that holder. Its verdict is
     #: the operation's own, so it is reported where the operation is written, naming the holder.
     holder: ModuleClass | None = None
+    #: For an operation ``apply`` runs on its receiver itself: that visit comes after the visits
+    #: of every module the receiver holds, which the same call runs.
+    receiver_visit: bool = False
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:

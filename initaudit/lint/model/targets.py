@@ -645,9 +645,14 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
         values = _partial_values(model, call, function)
         for op in (*ops, *_wrapped_ops(model, source, function, ops)):
             if op.scope_node is function and op.target_node is not None:
-                target = _applied_target(model, op, call.owner, parameter, modules)
+                target = _applied_target(model, op, call.owner, parameter, modules, call.receiver)
                 if target is not None:
-                    derived.append(_with_values(model, _at_call(model, op, call, target, ops), call, values))
+                    at_call = _at_call(model, op, call, target, ops)
+                    if isinstance(variable := written_tensor(op.target_node), cst.Name):
+                        # The tests of the module were decided by the receiver's class.
+                        at_call = dataclasses.replace(at_call, receiver_visit=True,
+                                                      conditions=_in_loop_of(op, variable.value))
+                    derived.append(_with_values(model, at_call, call, values))
     return derived
 
 
@@ -1208,16 +1213,55 @@ def defining_class(classes: Mapping[str, ModuleClass], owner: ModuleClass, metho
 
 
 def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parameter: str,
-                    modules: list[Submodule]) -> Target | None:
+                    modules: list[Submodule], receiver: cst.BaseExpression | None = None) -> Target | None:
     """What ``op`` writes in the modules ``owner.apply`` reaches: layers of ``owner``, so that a
     later write of the same layer in that class supersedes it."""
     assert op.owner is not None and op.target_node is not None
     node = written_tensor(op.target_node)
+    if isinstance(node, cst.Name) and receiver is not None:
+        return _receiver_visit_target(model, op, owner, parameter, receiver, node.value)
     if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
             and node.value.value == parameter):
         return None
     narrowed, exact = _narrow(model, op, parameter, modules, depth=0)
     return Target(owner, tuple(narrowed), node.attr.value, exact) if narrowed else None
+
+
+def _receiver_visit_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parameter: str,
+                           receiver: cst.BaseExpression, variable: str) -> Target | None:
+    """``apply`` runs its function on every module inside the receiver first and on the receiver
+    itself last: a loop there over the module's parameters (``for p in m.parameters():
+    normal_(p)``), where the tests around the loop take the receiver's class, writes the
+    tensors of every layer the receiver holds after what the visits of those layers wrote."""
+    found = _enclosing_loop(op, variable)
+    reach = _modules(model, owner, receiver)
+    if found is None or reach is None:
+        return None
+    depth, loop = found
+    iterated = loop.iter
+    if not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute)
+            and iterated.func.attr.value in _PARAMETER_METHODS and is_name(iterated.func.value, parameter)):
+        return None
+    root = Submodule("", LayerKind.CUSTOM, owner.name, receiver) if is_name(receiver, "self") \
+        else reach[0][0] if len(reach[0]) == 1 else None
+    aliases = class_name_aliases(op.enclosing[-1], parameter) if op.enclosing else frozenset()
+    for condition, positive, open_loops in op.conditions:
+        if open_loops >= depth:
+            continue  # a test of the parameter, read by the loop's target
+        test = class_test(model, condition.test, parameter, aliases)
+        if root is None or test is None or not (positive or test.whole) or test.matches(root) != positive:
+            return None
+    visit = dataclasses.replace(op, owner=owner, loops=tuple(_substituted(inner, {parameter: receiver})
+                                                             for inner in op.loops),
+                                conditions=_in_loop_of(op, variable))
+    return _parameter_loop_target(model, visit, variable)
+
+
+def _in_loop_of(op: InitOp, variable: str) -> tuple[tuple[cst.If, bool, int], ...]:
+    """The tests around ``op`` inside the loop that binds ``variable``."""
+    found = _enclosing_loop(op, variable)
+    depth = found[0] if found is not None else 0
+    return tuple(c for c in op.conditions if c[2] >= depth)
 
 
 # ------------------------------------------------------------------------ direct targets
@@ -1522,13 +1566,15 @@ def norm_scales(model: CollectedFile, module: Submodule) -> frozenset[str]:
 # ------------------------------------------------------------------------ order of execution
 
 
-def execution_key(op: InitOp) -> tuple[float, int]:
-    """Order in which the class's construction runs an operation (helpers at their call site)."""
+def execution_key(op: InitOp) -> tuple[float, float]:
+    """Order in which the class's construction runs an operation (helpers at their call site;
+    an ``apply``'s visit of its receiver after its visits of the modules inside)."""
     owner = op.owner
+    seq = op.seq + (0.5 if op.receiver_visit else 0)
     if owner is None or not owner.is_module or op.method in (None, "__init__"):
-        return (op.seq, 0)
+        return (seq, 0)
     called_at = owner.init_calls.get(op.method)
-    return (called_at, op.seq) if called_at is not None else (math.inf, op.seq)
+    return (called_at, seq) if called_at is not None else (math.inf, seq)
 
 
 def surely_after(later: InitOp, earlier: InitOp) -> bool:
@@ -1587,7 +1633,7 @@ def _instance_calls(model: _Resolving, target: Target, known: dict[int, dict[str
 def _superseded(ops: Iterable[InitOp]) -> dict[int, frozenset[str]]:
     """An op's effect on a layer is void when a later op of the same class fully rewrites it:
     by id of the op, the paths voided."""
-    writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, int], InitOp]]] = {}
+    writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, float], InitOp]]] = {}
     for op in ops:
         if op.target is None or op.method == "forward":
             continue

@@ -71,8 +71,12 @@ _MODULE_ALIAS = re.compile(r"Module[ \t]+as[ \t]+(\w+)")
 _CALLED = re.compile(r"(?<![\w.])(\w+)[ \t]*\(")
 #: A name called, or one whose attribute is: ``Block(``, ``Block.from_config(``.
 _CALLED_OR_ATTRIBUTE = re.compile(r"(?<![\w.])(\w+)[ \t]*(?:\(|\.[ \t]*\w+[ \t]*\()")
-#: A call of a capitalised name: a class, as a factory builds one.
-_CLASS_CALL = re.compile(r"\b[A-Z]\w*[ \t]*\(")
+#: A call of a capitalised name (a class, as a factory builds one), by its last name.
+_CLASS_CALL = re.compile(r"(?<![\w.])(?:\w+\.)*([A-Z]\w*)[ \t]*\(")
+#: What a factory returns: a call, or a name.
+_RETURNED = re.compile(r"\breturn[ \t]+(?:(?:\w+\.)*(\w+)[ \t]*\(|(\w+)[ \t]*$)", re.MULTILINE)
+#: Modules a factory may build: weight layers, norms and containers of torch.
+_LAYER_CLASSES = knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS | knowledge.CONTAINER_MODULES
 #: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
@@ -506,10 +510,22 @@ class Project:
         """Cheaply, from text: the top-level function can build a module and return it (calls a
         class, ``nn.Conv2d(...)``, and returns something)."""
         text = self.text(binding.path)
-        return text is not None and any(
-            found.keyword == "def" and found.name == binding.name
-            and "return" in (code := text[found.start:found.end]) and _CLASS_CALL.search(code) is not None
-            for found in self._top_level(binding.path, text))
+        if text is None:
+            return False
+        top_level = self._top_level(binding.path, text)
+        # A torch layer or container, or a class of the file with a ``forward``: not any object.
+        modules = _LAYER_CLASSES | {found.name for found in top_level if found.keyword == "class"
+                                    and _FORWARD.search(text, found.start, found.end) is not None}
+        for found in top_level:
+            if found.keyword != "def" or found.name != binding.name:
+                continue
+            code = text[found.start:found.end]
+            built = {name for name in _CLASS_CALL.findall(code) if name in modules}
+            if built and any(called in built or (name and re.search(
+                    rf"\b{name}[ \t]*=[ \t]*(?:\w+\.)*(?:{'|'.join(built)})[ \t]*\(", code))
+                    for called, name in _RETURNED.findall(code)):
+                return True
+        return False
 
     def _names_init(self, path: Path, text: str) -> bool:
         """Whether the file's code can hold an init operation anywhere: when not, none of its

@@ -14,6 +14,8 @@ any tensor counts).
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from initaudit import knowledge
 
@@ -37,7 +39,7 @@ def may_initialise(tree: ast.Module) -> bool:
 class _Screen:
     def __init__(self, tree: ast.Module) -> None:
         self._tree = tree
-        imports = [alias for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names]
+        imports = [alias for node in _statements(tree.body) if isinstance(node, ast.ImportFrom) for alias in node.names]
         star = any(alias.name == "*" for alias in imports)
         #: The bare names that may be the Parameter class or the init module (a star import
         #: may bring either under its own name), and those of constant factories.
@@ -49,26 +51,27 @@ class _Screen:
                            *(alias.asname or alias.name for alias in imports if alias.name in knowledge.CONSTANT_FACTORIES)}
         #: Parameter references that only name the class: type tests, annotations, comparisons.
         self._named_only: set[int] = set()
+        #: By node type, what tells whether a node initialises (most nodes have none: one lookup).
+        self._handlers: dict[type, Callable[[Any], bool]] = {
+            ast.alias: lambda node: _INIT_MODULE in node.name.split("."),
+            ast.ImportFrom: lambda node: node.module is not None and _INIT_MODULE in node.module.split("."),
+            ast.Call: self._call_initialises,
+            ast.Attribute: lambda node: node.attr == _INIT_MODULE or (
+                node.attr == _PARAMETER and id(node) not in self._named_only),
+            ast.Name: lambda node: node.id in self._init_module or (
+                node.id in self._parameters and id(node) not in self._named_only),
+            # a trainable tensor: ``Variable(x, requires_grad=True)``
+            ast.keyword: lambda node: node.arg == _REQUIRES_GRAD and isinstance(node.value, ast.Constant)
+            and node.value.value is True,
+            **dict.fromkeys((ast.Compare, ast.AnnAssign, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef),
+                            self._mark_named_only),
+        }
 
     def initialises(self) -> bool:
         # ``ast.walk`` yields a node before its children, so marks on children come first.
-        return any(self._initialises(node) for node in ast.walk(self._tree))
-
-    def _initialises(self, node: ast.AST) -> bool:
-        if isinstance(node, ast.alias):
-            return _INIT_MODULE in node.name.split(".")
-        if isinstance(node, ast.ImportFrom):
-            return node.module is not None and _INIT_MODULE in node.module.split(".")
-        if isinstance(node, ast.Call):
-            return self._call_initialises(node)
-        if isinstance(node, ast.Attribute):
-            return node.attr == _INIT_MODULE or (node.attr == _PARAMETER and id(node) not in self._named_only)
-        if isinstance(node, ast.Name):
-            return node.id in self._init_module or (node.id in self._parameters and id(node) not in self._named_only)
-        if isinstance(node, ast.keyword):  # a trainable tensor: ``Variable(x, requires_grad=True)``
-            return node.arg == _REQUIRES_GRAD and isinstance(node.value, ast.Constant) and node.value.value is True
-        self._mark_named_only(node)
-        return False
+        handlers = self._handlers
+        return any((handler := handlers.get(type(node))) is not None and handler(node)
+                   for node in ast.walk(self._tree))
 
     def _call_initialises(self, call: ast.Call) -> bool:
         func = call.func
@@ -88,10 +91,24 @@ class _Screen:
         name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else None
         return name in self._constants
 
-    def _mark_named_only(self, node: ast.AST) -> None:
+    def _mark_named_only(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Compare):
             self._named_only.update(id(part) for part in (node.left, *node.comparators))
         elif isinstance(node, (ast.AnnAssign, ast.arg)) and node.annotation is not None:
             self._named_only.update(map(id, ast.walk(node.annotation)))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
             self._named_only.update(map(id, ast.walk(node.returns)))
+        return False
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of ``body`` and of the blocks nested in it (imports are statements): a
+    walk that skips expressions, most of a tree."""
+    for statement in body:
+        yield statement
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(statement, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+        for clause in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+            yield from _statements(clause.body)

@@ -24,6 +24,7 @@ from initaudit.lint.model.modules import (
     activation_module,
     argument,
     literal_number,
+    target_names,
     tensor_behind,
     torch_nn_class,
 )
@@ -960,13 +961,8 @@ def _rebound(body: cst.BaseSuite) -> set[str]:
     while pending:
         current = pending.pop()
         if isinstance(current, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-            targets = [t.target for t in current.targets] if isinstance(current, cst.Assign) else [current.target]
-            while targets:
-                target = targets.pop()
-                if isinstance(target, cst.Name):
-                    found.add(target.value)
-                elif isinstance(target, (cst.Tuple, cst.List)):
-                    targets.extend(element.value for element in target.elements)
+            found |= target_names([t.target for t in current.targets] if isinstance(current, cst.Assign)
+                                  else [current.target])
         elif isinstance(current, (cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.Else,
                                   cst.ExceptHandler, cst.Finally)) \
                 and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):

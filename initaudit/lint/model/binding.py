@@ -189,11 +189,13 @@ def _unsettled(test: cst.BaseExpression, bound: Bound, shadowed: frozenset[str],
     return bool(read_names(test) & (bound.keys() - shadowed)) and decided(test, bound, shadowed | changed) is None
 
 
-def rebound(function: cst.FunctionDef) -> frozenset[str]:
-    """The names the function's own body binds (``init_type = init_type.lower()``): a test reading
-    one of them after that reads no longer what the call passed."""
+def rebound(body: cst.CSTNode) -> frozenset[str]:
+    """The names a body binds (``init_type = init_type.lower()``, ``x = x + block(x)``), not
+    those of the functions it defines: in a function's body, a test reading one of them after
+    that reads no longer what the call passed; in a loop's, the name carries a value from one
+    iteration to the next."""
     found = _Rebound()
-    function.body.visit(found)
+    body.visit(found)
     return frozenset(found.names)
 
 

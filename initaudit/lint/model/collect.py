@@ -32,6 +32,8 @@ from initaudit.lint.model.modules import (
     constant_test,
     leaf_subclasses,
     loop_names,
+    parameter_names,
+    receiver_root,
     returned_module,
     returned_parameter,
     tensor_behind,
@@ -406,7 +408,7 @@ class _Collector(WalkContext, DeprecatedNames):
         scope = self._method_scopes.get(id(self._functions[-1][0])) if self._functions else None
         if scope is None:
             return None
-        return scope if any((root := _root_name(node)) is not None and root in scope.attributes
+        return scope if any(isinstance(root := receiver_root(node), cst.Name) and root.value in scope.attributes
                             for node in nodes if node is not None) else None
 
     def _bind_local(self, owner: ModuleClass, name: str, module: Submodule) -> None:
@@ -435,11 +437,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if _Reads(tensor, self.functions).of(node.value):
             return
         self._seq += 1
-        self.overwrites.append(InitOp(
-            node, "", InitVia.ASSIGN, {}, tensor, self._owner(), self._method_name(), self._seq,
-            scope_node=self._functions[-1][0], enclosing=tuple(f for f, _ in self._functions),
-            conditions=tuple(self._conditions), loops=tuple(self._loops), renamed=self._renamed(),
-        ))
+        self.overwrites.append(self._operation(node, "", InitVia.ASSIGN, {}, tensor))
 
     def _partial_write(self, node: cst.Assign, target: cst.BaseExpression) -> None:
         """``out[:, 0::2] = table``: an in-place write into part of a tensor (or of a view of it),
@@ -454,12 +452,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if not self._may_be_parameter(tensor) or _code(tensor) in self._frozen.get(self._scope_key(), ()):
             return
         self._seq += 1
-        self.partial_writes.append(InitOp(
-            node, "", InitVia.SETITEM, {}, tensor, self._owner(), self._method_name(), self._seq,
-            scope_node=self._functions[-1][0] if self._functions else None,
-            enclosing=tuple(f for f, _ in self._functions), in_no_grad=self._no_grad > 0,
-            conditions=tuple(self._conditions), loops=tuple(self._loops), renamed=self._renamed(),
-        ))
+        self.partial_writes.append(self._operation(node, "", InitVia.SETITEM, {}, tensor))
 
     def _scope_key(self) -> int:
         return id(self._functions[-1][0]) if self._functions else 0
@@ -480,9 +473,7 @@ class _Collector(WalkContext, DeprecatedNames):
             return True
         if not isinstance(tensor, cst.Name):
             return False
-        params = self._functions[-1][0].params if self._functions else None
-        named = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)} \
-            if params is not None else set()
+        named = set(parameter_names(self._functions[-1][0])) if self._functions else set()
         return tensor.value in named or any(
             isinstance(loop.target, cst.Name) and loop.target.value == tensor.value for loop in self._loops)
 
@@ -992,15 +983,21 @@ class _Collector(WalkContext, DeprecatedNames):
                 args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
         self.note_init(function)
         local = self._runs_on_local(target, *(loop.iter for loop in self._loops))
-        self.init_ops.append(InitOp(
+        self.init_ops.append(self._operation(
+            node, function, via, args, target, local, errors_swallowed=self._tries[-1][1] if self._tries else None,
+            handlers=tuple(self._handlers), rejected=self.rejected()))
+
+    def _operation(self, node: cst.Call | cst.Assign, function: str, via: InitVia,
+                   args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None,
+                   local: ModuleClass | None = None, **extra: Any) -> InitOp:
+        """An operation written where the walk is, with what surrounds it there: its function,
+        tests, loops and ``no_grad``; ``local``: the scope of the method's locals it writes in."""
+        return InitOp(
             node, function, via, args, target, local or self._owner(), self._method_name(), self._seq,
             scope_node=self._functions[-1][0] if self._functions else None,
-            enclosing=tuple(function for function, _ in self._functions),
-            in_no_grad=self._no_grad > 0, conditions=tuple(self._conditions),
-            loops=tuple(self._loops), renamed=dict(self._rebound.get(id(local), {})) if local else self._renamed(),
-            errors_swallowed=self._tries[-1][1] if self._tries else None,
-            handlers=tuple(self._handlers), rejected=self.rejected(),
-        ))
+            enclosing=tuple(f for f, _ in self._functions), in_no_grad=self._no_grad > 0,
+            conditions=tuple(self._conditions), loops=tuple(self._loops),
+            renamed=dict(self._rebound.get(id(local), {})) if local else self._renamed(), **extra)
 
 
 #: What reads a tensor's shape only, not its values.
@@ -1256,13 +1253,6 @@ def _method_of_submodule(func: cst.BaseExpression) -> bool:
     while isinstance(root, (cst.Attribute, cst.Subscript)):
         root = root.value
     return isinstance(root, cst.Name) and root.value == "self"
-
-
-def _root_name(node: cst.BaseExpression) -> str | None:
-    """``model`` of ``model.encoder[0].parameters()``."""
-    while isinstance(node, (cst.Attribute, cst.Call, cst.Subscript)):
-        node = node.func if isinstance(node, cst.Call) else node.value
-    return node.value if isinstance(node, cst.Name) else None
 
 
 def _self_attribute_name(node: cst.BaseExpression) -> str | None:

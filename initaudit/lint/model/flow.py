@@ -17,7 +17,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import bind
+from initaudit.lint.model.binding import bind, read_names, rebound
 from initaudit.lint.model.modules import (
     QualifiedNames,
     Submodule,
@@ -332,7 +332,7 @@ class ForwardFlow:
     def _stage_inputs(self, body: cst.BaseSuite, frame: _Frame) -> None:
         """Mark the values of the names the loop body binds again as what enters a stage: one
         added to what the stage computes from it is a skip connection (``x = x + block(x)``)."""
-        for name in _rebound(body):
+        for name in rebound(body):
             if name in frame.values:
                 value = frame.values[name]
                 frame.values[name] = dataclasses.replace(value, identity=value.identity | {name})
@@ -486,7 +486,7 @@ class ForwardFlow:
             else:
                 iterated = self._expr(clause.iter, frame)
                 self._bind(clause.target, dataclasses.replace(iterated, items=None), None, frame)
-            targets |= _names_read(clause.target)
+            targets |= target_names([clause.target])
             for condition in clause.ifs:
                 self._expr(condition.test, frame)
             clause = clause.inner_for_in
@@ -503,7 +503,7 @@ class ForwardFlow:
     def _lineage(self, node: cst.Call, frame: _Frame) -> frozenset[str]:
         """The identities a call's result is computed from: those of every name it reads."""
         found: frozenset[str] = frozenset()
-        for name in _names_read(node):
+        for name in read_names(node):
             value = frame.values.get(name)
             if value is not None:
                 found |= value.identity | value.derived
@@ -936,38 +936,6 @@ def _skip(carried: Value, other: Value) -> bool:
         return False
     # A shortcut's module beside another module taking the input (two embeddings) is no skip.
     return INPUT in carried.identity or (SHORTCUT in carried.identity and SHORTCUT not in other.identity)
-
-
-def _names_read(node: cst.CSTNode) -> set[str]:
-    """The names an expression reads (a lambda's or comprehension's own ones included)."""
-    found: set[str] = set()
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, cst.Name):
-            found.add(current.value)
-        elif isinstance(current, cst.Attribute):
-            pending.append(current.value)  # ``x.shape``'s attribute name is no variable
-        else:
-            pending.extend(current.children)
-    return found
-
-
-def _rebound(body: cst.BaseSuite) -> set[str]:
-    """The names a loop body assigns again (``x = ...``, ``x += ...``, ``x, h = ...``), in its
-    nested blocks too but not in functions it defines."""
-    found: set[str] = set()
-    pending: list[cst.CSTNode] = [body]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-            found |= target_names([t.target for t in current.targets] if isinstance(current, cst.Assign)
-                                  else [current.target])
-        elif isinstance(current, (cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.Else,
-                                  cst.ExceptHandler, cst.Finally)) \
-                and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):
-            pending.extend(current.children)
-    return found
 
 
 def _in_place_passthrough(node: cst.BaseExpression) -> bool:

@@ -45,6 +45,10 @@ class Submodule:
     origin: str | None = None
     local_path: str | None = None
 
+    def instance_path(self) -> str:
+        """For a layer composed from a block's class (``attn.q``): the block instance's path (``attn``)."""
+        return self.path[:len(self.path) - len(self.local_path or "")].rstrip(".")
+
     def rebased(self, prefix: str) -> Submodule:
         """A copy addressed from a parent that holds this module's class under ``prefix``."""
         # Composition copies every layer of a class into each instance: a plain copy of the
@@ -593,6 +597,27 @@ def returned_module(function: cst.FunctionDef, names: QualifiedNames
 
 def _bound_names(small: cst.Assign | cst.AugAssign | cst.AnnAssign) -> set[str]:
     return target_names([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
+
+
+def parameter_names(function: cst.FunctionDef) -> Iterator[str]:
+    """The names of every parameter of ``function``, ``*args`` and ``**kwargs`` included."""
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        yield param.name.value
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            yield star.name.value
+
+
+def receiver_root(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``m`` of ``m.weight.data``, ``m.layers[0]`` and ``m.parameters()``."""
+    while True:
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return node
 
 
 def target_names(targets: list[cst.BaseExpression]) -> set[str]:

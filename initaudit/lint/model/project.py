@@ -32,7 +32,7 @@ from initaudit.lint.model.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
 from initaudit.lint.model.builders import BuilderSummary
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.modules import INHERITED_KINDS, Submodule, torch_nn_class
+from initaudit.lint.model.modules import INHERITED_KINDS, Submodule, parameter_names, receiver_root, torch_nn_class
 from initaudit.lint.parse.nesting import shallow_text
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
 
@@ -129,7 +129,7 @@ class Project:
         self._all: dict[Path, frozenset[str] | None] = {}  # each module's ``__all__``
         #: By project file: the files that import and call a name of it, with the name (None: not
         #: listed yet; the project's files are listed once, when first asked).
-        self._block_users: dict[Path, list[tuple[Path, str]]] | None = None
+        self._callers: dict[Path, list[tuple[Path, str]]] | None = None
 
     # ------------------------------------------------------------ files of the project
 
@@ -264,8 +264,8 @@ class Project:
 
     def _importers(self) -> dict[Path, list[tuple[Path, str]]]:
         """By project file: the files that import a name of it and call it, with that name."""
-        if self._block_users is None:
-            self._block_users = {}
+        if self._callers is None:
+            self._callers = {}
             for user in self._python_files():
                 text = self.text(user)
                 if text is None:
@@ -275,8 +275,8 @@ class Project:
                     found = self.resolve(user, imported.level, imported.module) \
                         if local in called and imported.name not in ("", "*") else None
                     if found is not None and found != user:
-                        self._block_users.setdefault(found, []).append((user, imported.name))
-        return self._block_users
+                        self._callers.setdefault(found, []).append((user, imported.name))
+        return self._callers
 
     def _python_files(self) -> Iterator[Path]:
         """Every Python file under the roots, outside foreign and hidden directories."""
@@ -579,23 +579,8 @@ def _reaches_argument(function: cst.FunctionDef, op: Any) -> bool:
 
 def _from_parameter(function: cst.FunctionDef, node: cst.BaseExpression) -> bool:
     """Whether the expression is reached from a parameter of the function."""
-    params = function.params
-    names = {param.name.value for group in (params.posonly_params, params.params, params.kwonly_params)
-             for param in group}
-    names |= {star.name.value for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param)}
-    root = _root(node)
-    return isinstance(root, cst.Name) and root.value in names
-
-
-def _root(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``m`` of ``m.weight.data``, ``m.layers[0]`` and ``m.parameters()``."""
-    while True:
-        if isinstance(node, (cst.Attribute, cst.Subscript)):
-            node = node.value
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            node = node.func.value
-        else:
-            return node
+    root = receiver_root(node)
+    return isinstance(root, cst.Name) and root.value in set(parameter_names(function))
 
 
 @dataclass(frozen=True)

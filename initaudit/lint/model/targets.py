@@ -48,7 +48,7 @@ from initaudit.lint.model.conditions import (
     parameter_test,
 )
 from initaudit.lint.model.modules import (
-    Submodule, accessed_attribute, returned_module, returned_parameter, written_tensor,
+    Submodule, accessed_attribute, parameter_names, returned_module, returned_parameter, written_tensor,
 )
 
 #: A set of submodules, and whether it is known precisely.
@@ -481,7 +481,7 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
         for layer in model.layers(owner):
             if layer.local_path is not None and layer.origin != owner.name \
                     and (layer.origin in model.foreign_origins or layer.origin in model.classes):
-                instance = layer.path[:len(layer.path) - len(layer.local_path)]
+                instance = layer.instance_path()
                 by_instance.setdefault((layer.origin, instance), {}).setdefault(layer.local_path, []).append(layer)
         if scale_writes:
             derived.extend(_inherited_scale_writes(owner, model.layers(owner), scale_writes))
@@ -792,7 +792,7 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
     if not bound and call.passed is None:
         return
     values = bind(function, call.node, skip_self=skip_self, packed=True)
-    shadowed = rebound(function) if any(op.scope_node is function and op.conditions for op in ops) else frozenset()
+    shadowed = rebound(function.body) if any(op.scope_node is function and op.conditions for op in ops) else frozenset()
     for op in ops:
         if op.scope_node is not function or op.target_node is None or ruled_out(op.conditions, values, shadowed):
             continue
@@ -829,7 +829,7 @@ def _applied_by_helper(model: CollectedFile, call: HelperCall, function: cst.Fun
     applied reads the helper's parameters too), reported at the call."""
     applies = [inner for inner in source.apply_calls if inner.owner.node is function and not inner.loops
                and isinstance(inner.receiver, cst.Name) and inner.receiver.value in bound]
-    helper_rebound = rebound(function) if applies else frozenset()
+    helper_rebound = rebound(function.body) if applies else frozenset()
     for inner in applies:
         receiver = inner.receiver
         assert isinstance(receiver, cst.Name)
@@ -853,7 +853,7 @@ def _applied_by_helper(model: CollectedFile, call: HelperCall, function: cst.Fun
         modules = [m for root in reach[0] for m in root.walk()]
         # The applied function's own names are not the helper's; the helper's rebound ones no
         # longer hold what the call passed.
-        own = frozenset(_parameter_names(applied)) | rebound(applied)
+        own = frozenset(parameter_names(applied)) | rebound(applied.body)
         for op in found:
             # A branch the call's values leave open is another caller's choice: judged where made.
             if ruled_out(op.conditions, values, own | helper_rebound) \
@@ -864,15 +864,6 @@ def _applied_by_helper(model: CollectedFile, call: HelperCall, function: cst.Fun
                 derived = _at_call(model, op, call, target, ops)
                 derived = dataclasses.replace(derived, call_conditions=(*call.conditions, *inner.conditions))
                 yield _with_values(model, derived, call, values)
-
-
-def _parameter_names(function: cst.FunctionDef) -> Iterator[str]:
-    params = function.params
-    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-        yield param.name.value
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            yield star.name.value
 
 
 def _chained_factory_ops(model: CollectedFile, call: HelperCall, ops: list[InitOp]) -> Iterator[InitOp]:
@@ -1626,7 +1617,7 @@ def _instance_calls(model: _Resolving, target: Target, known: dict[int, dict[str
     nodes = known.get(id(target.owner))
     if nodes is None:
         nodes = known[id(target.owner)] = {m.path: id(m.node) for m in model.layers(target.owner)}
-    paths = {m.path[:len(m.path) - len(m.local_path or "")].rstrip(".") for m in target.layers}
+    paths = {m.instance_path() for m in target.layers}
     return {nodes[path] for path in paths if path in nodes}
 
 

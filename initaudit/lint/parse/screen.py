@@ -63,8 +63,9 @@ class _Screen:
             # a trainable tensor: ``Variable(x, requires_grad=True)``
             ast.keyword: lambda node: node.arg == _REQUIRES_GRAD and isinstance(node.value, ast.Constant)
             and node.value.value is True,
-            **dict.fromkeys((ast.Compare, ast.AnnAssign, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef),
-                            self._mark_named_only),
+            ast.Compare: lambda node: self._named_only_in(node.left, *node.comparators, whole=False),
+            **dict.fromkeys((ast.AnnAssign, ast.arg), lambda node: self._named_only_in(node.annotation)),
+            **dict.fromkeys((ast.FunctionDef, ast.AsyncFunctionDef), lambda node: self._named_only_in(node.returns)),
         }
 
     def initialises(self) -> bool:
@@ -91,13 +92,12 @@ class _Screen:
         name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else None
         return name in self._constants
 
-    def _mark_named_only(self, node: ast.AST) -> bool:
-        if isinstance(node, ast.Compare):
-            self._named_only.update(id(part) for part in (node.left, *node.comparators))
-        elif isinstance(node, (ast.AnnAssign, ast.arg)) and node.annotation is not None:
-            self._named_only.update(map(id, ast.walk(node.annotation)))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
-            self._named_only.update(map(id, ast.walk(node.returns)))
+    def _named_only_in(self, *nodes: ast.AST | None, whole: bool = True) -> bool:
+        """Mark ``nodes`` (with all they hold, when ``whole``) as naming a class only; never an
+        init itself."""
+        for node in nodes:
+            if node is not None:
+                self._named_only.update(map(id, ast.walk(node)) if whole else (id(node),))
         return False
 
 

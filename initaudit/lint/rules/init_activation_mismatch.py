@@ -225,13 +225,11 @@ def _run_again(model: FileModel, op: InitOp, repeated: set[tuple[int, int, str]]
     with the same operation, ``op`` being a later run of it (not that construction's own)."""
     assert op.target is not None
     owner = op.target.owner
-    local = {m.path: m.local_path or "" for m in op.target.layers if (id(op.as_written), id(owner), m.path) in repeated}
+    local = [m for m in op.target.layers if (id(op.as_written), id(owner), m.path) in repeated]
     if not local:
         return set()
     built = {m.path: m.node for m in model.layers(owner)}
-    # The block instance a composed layer belongs to: ``attn`` of ``attn.q``.
-    return {path for path, inner in local.items()
-            if built.get(path[:len(path) - len(inner)].rstrip(".")) is not op.node}
+    return {m.path for m in local if built.get(m.instance_path()) is not op.node}
 
 
 def _as_written(model: FileModel, op: InitOp) -> InitOp | None:

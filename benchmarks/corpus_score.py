@@ -109,9 +109,13 @@ def findings(tree: Path) -> list[dict]:
     command = [sys.executable, "-m", "initaudit", "check", str(tree), "--isolated", "--no-cache",
                "--exit-zero", "--output-format", "json", "--quiet"]
     report = subprocess.run(command, capture_output=True, text=True, cwd=tree)
-    if report.returncode != 0:
-        raise RuntimeError(f"initaudit failed on {tree}: {report.stderr.strip()[:300]}")
-    return json.loads(report.stdout)["diagnostics"]
+    try:
+        diagnostics = json.loads(report.stdout)["diagnostics"]
+    except (ValueError, KeyError):
+        raise RuntimeError(f"initaudit failed on {tree}: {report.stderr.strip()[:300]}") from None
+    if report.returncode != 0:  # files it could not analyse: their sites count as missed
+        print(f"warning: {tree.name}: {report.stderr.strip()[:300]}", file=sys.stderr)
+    return diagnostics
 
 
 def score(repo: dict, tree: Path, tally: Tally) -> None:

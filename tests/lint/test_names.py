@@ -39,7 +39,8 @@ def resolved(code: str) -> dict[str, frozenset[str]]:
     ("from torch import nn", "nn.init.zeros_", "torch.nn.init.zeros_"),
     ("from torch.nn import init as I", "I.zeros_", "torch.nn.init.zeros_"),
     ("from torch.nn.init import zeros_ as z", "z", "torch.nn.init.zeros_"),
-    ("from torch.nn.init import *", "zeros_", None),
+    ("from torch.nn.init import *", "zeros_", "torch.nn.init.zeros_"),
+    ("from torch import *", "len", None),
     ("from . import init", "init.zeros_", ".init.zeros_"),
     ("from ..layers import init", "init.zeros_", "..layers.init.zeros_"),
 ])

@@ -24,7 +24,7 @@ from initaudit.lint.model.collect import collect
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.flow import Consumer
 from initaudit.lint.model.modules import Submodule
-from initaudit.lint.model.names import NameResolver
+from initaudit.lint.model.names import NameResolver, outside_origin
 from initaudit.lint.model.targets import Resolution, resolve
 from initaudit.lint.parse.positions import Positions
 from initaudit.lint.parse.reparse import PiecedPositions
@@ -49,6 +49,8 @@ class Links(Protocol):
 
     @property
     def project(self) -> ProjectFiles: ...
+
+    def star_origin(self, level: int, module: str, name: str) -> str | None: ...
 
     def module_class(self, local: str) -> tuple[ModuleClass, FileModel] | None: ...
 
@@ -77,7 +79,7 @@ class FileModel:
         self.text = text
         #: The other files of the project this one imports from (None: the file alone).
         self.links = links
-        self.resolver = NameResolver(module)
+        self.resolver = NameResolver(module, links.star_origin if links is not None else outside_origin)
         self._positions: Positions | PiecedPositions | None = positions
         self._line_starts = line_starts(text)
         #: Classes of other project files built here, by local name, with their file's model

@@ -21,21 +21,35 @@ node of the file (tens of times the cost of the whole file model).
 cases written for each binding rule and in the repository's fixtures and examples (and in any
 folder on request, such as an installed ``torch/nn``), and lists where the resolver follows Python
 instead of libcst: ``del``, ``nonlocal`` through a function that binds nothing, a walrus in a
-comprehension, ``match`` captures. Not followed: the scopes of type parameters (``def f[T]``).
+comprehension, ``match`` captures, star imports (a name bound nowhere else is taken for one that
+``from m import *`` gives; with the project's files, only for one that a project module ``m``
+exports). Not followed: the scopes of type parameters (``def f[T]``).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import builtins
+from typing import Callable, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 _NOTHING: frozenset[str] = frozenset()
+_BUILTINS = frozenset(dir(builtins))
+
+#: What ``from <level dots><module> import *`` binds a name to (its dotted origin), None when the
+#: module does not give it or what it is is unknown.
+StarOrigin = Callable[[int, str, str], "str | None"]
+
+
+def outside_origin(level: int, module: str, name: str) -> str | None:
+    """Without the project's files: a star import of an absolute module may give any name but a
+    builtin's, as that module's own (``from torch.nn.init import *`` gives ``xavier_uniform``)."""
+    return f"{module}.{name}" if not level and module and name not in _BUILTINS else None
 
 
 class Scope:
-    __slots__ = ("parent", "is_class", "is_comprehension", "imports", "assigned", "declared")
+    __slots__ = ("parent", "is_class", "is_comprehension", "imports", "assigned", "declared", "stars")
 
     def __init__(self, parent: Scope | None, is_class: bool = False, is_comprehension: bool = False) -> None:
         self.parent = parent
@@ -47,6 +61,8 @@ class Scope:
         self.assigned: set[str] = set()
         #: Names declared ``global`` or ``nonlocal`` here -> the scope they live in.
         self.declared: dict[str, Scope] = {}
+        #: ``from <level dots><module> import *`` here, as (level, module), in order.
+        self.stars: list[tuple[int, str]] = []
 
     def binds(self, name: str) -> bool:
         return name in self.imports or name in self.assigned
@@ -56,7 +72,8 @@ class NameResolver:
     """Built once per file; the traversal reports scope entries and exits and the Names it sees,
     so that any expression can be resolved later from its leftmost name."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, star_origin: StarOrigin = outside_origin) -> None:
+        self._star_origin = star_origin
         self._module_scope = Scope(None)
         self._scopes: dict[int, Scope] = {}  # by id of the FunctionDef, ClassDef, Lambda, comprehension
         self._stack = [self._module_scope]
@@ -128,6 +145,10 @@ class NameResolver:
         scope = self._scope_of.get(id(_leftmost(node)), self._stack[-1])
         return frozenset(origin + dot + rest for origin in self._lookup(scope, head))
 
+    def global_names(self, name: str) -> set[str]:
+        """The dotted names a module-level read of ``name`` may refer to."""
+        return self._lookup(self._module_scope, name)
+
     def _lookup(self, scope: Scope, name: str) -> set[str]:
         current: Scope | None = scope.declared.get(name, scope)
         first = True
@@ -136,6 +157,11 @@ class NameResolver:
                 return current.imports.get(name, set())
             first = False
             current = current.parent
+        # Bound nowhere: a name the module's star imports give (the last one giving it wins).
+        for level, module in reversed(self._module_scope.stars):
+            origin = self._star_origin(level, module, name)
+            if origin is not None:
+                return {origin}
         return set()
 
     # ---------------------------------------------------------------- binding
@@ -181,7 +207,10 @@ class NameResolver:
                 else:  # ``import a.b.c`` binds ``a``
                     head = full.partition(".")[0]
                     self._import(scope, head, head)
-        elif isinstance(node, (cst.ImportFrom, cst.LazyImportFrom)) and not isinstance(node.names, cst.ImportStar):
+        elif isinstance(node, (cst.ImportFrom, cst.LazyImportFrom)) and isinstance(node.names, cst.ImportStar):
+            dotted = (get_full_name_for_node(node.module) or "") if node.module is not None else ""
+            scope.stars.append((len(node.relative), dotted))
+        elif isinstance(node, (cst.ImportFrom, cst.LazyImportFrom)):
             module = "." * len(node.relative)
             if node.module is not None:
                 module += get_full_name_for_node(node.module) or ""

@@ -33,6 +33,7 @@ from initaudit.lint.model.builders import BuilderSummary
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import INHERITED_KINDS, Submodule, parameter_names, receiver_root, torch_nn_class
+from initaudit.lint.model.names import outside_origin
 from initaudit.lint.parse.nesting import shallow_text
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
 
@@ -406,6 +407,36 @@ class Project:
                     return Binding(module, name)
         return None
 
+    def star_origin(self, importer: Path, level: int, module: str, name: str, read: set[Path],
+                    depth: int = 0) -> str | None:
+        """The dotted name outside the project that ``from <level dots><module> import *`` in
+        ``importer`` binds ``name`` to: what an import of that project module binds it to
+        (``import torch.nn as nn`` there gives ``nn``), through its own star imports; for a
+        module outside the project, its own name (None: a name the module defines, or unknown).
+        ``read`` gains the files read."""
+        path = self.resolve(importer, level, module)
+        if path is None:
+            return outside_origin(level, module, name)
+        read.add(path)
+        text = self.text(path)
+        if text is None or depth >= _MAX_REEXPORTS:
+            return None
+        listed = self._exported(path, text)
+        if (name not in listed if listed is not None else name.startswith("_")) \
+                or any(defined == name for _, defined in self._definitions(path, text)):
+            return None
+        imports = self.imports(path)
+        imported = imports.get(name)
+        if imported is not None:
+            outside = self.resolve(path, imported.level, imported.dotted) is None \
+                and self.resolve(path, imported.level, imported.module) is None
+            return imported.dotted if outside and not imported.level else None
+        for star in reversed([found for found in imports.values() if found.name == "*"]):
+            origin = self.star_origin(path, star.level, star.module, name, read, depth + 1)
+            if origin is not None:
+                return origin
+        return None
+
     def _exported(self, path: Path, text: str) -> frozenset[str] | None:
         """The names a module's ``__all__`` lists (None without one)."""
         if path not in self._all:
@@ -705,6 +736,9 @@ class Links:
             model = None if found is None else self.project.model(found.path, found.name)
             self._resolved[key] = None if model is None else Imported(model, found.name)
         return self._resolved[key]
+
+    def star_origin(self, level: int, module: str, name: str) -> str | None:
+        return self.project.star_origin(self.path, level, module, name, self._read)
 
     def module_class(self, local: str) -> tuple[ModuleClass, FileModel] | None:
         found = self._definition(local, "class")

@@ -51,7 +51,8 @@ class DeprecatedInitFunction:
 
 
 def _import_edits(model: FileModel, local: str) -> tuple[Edit, ...]:
-    """The edits for names bound to ``local`` by ``from torch.nn.init import <alias> [as x]``.
+    """The edits for names bound to ``local`` by ``from torch.nn.init import <alias> [as x]``
+    (or by ``from torch.nn.init import *``).
 
     ``as x``: the imported name alone is renamed. Otherwise the variable is renamed everywhere
     it refers to the import (uses, ``del``, ``global``, assignments), so the module keeps working;
@@ -61,13 +62,16 @@ def _import_edits(model: FileModel, local: str) -> tuple[Edit, ...]:
     """
     tokens = [token for group in model.deprecated_imports.values() for token in group
               if _local_name(model, token) == local]
-    if not tokens:
-        return ()
-    if tokens[0].value != local:
+    if tokens and tokens[0].value != local:
         return tuple(model.replace(token, knowledge.DEPRECATED_ALIASES[token.value]) for token in tokens)
-    new = knowledge.DEPRECATED_ALIASES[local]
+    new = knowledge.DEPRECATED_ALIASES.get(local)
+    if new is None:
+        return ()
     uses = [name for name in model.alias_variables.get(local, []) if knowledge.INIT_PREFIX + local in model.names(name)]
-    if _can_rename(model, local, new, uses):
+    # No import to rewrite: the name comes from a star import, renamed only where that gives
+    # the new name too.
+    starred = not tokens and model.resolver.global_names(new) == {knowledge.INIT_PREFIX + new}
+    if (tokens or starred) and _can_rename(model, local, new, uses):
         return tuple(model.replace(node, new) for node in [*tokens, *uses])
     return tuple(model.replace(token, f"{new} as {local}") for token in tokens)
 

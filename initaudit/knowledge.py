@@ -412,6 +412,12 @@ RECURRENT_NONLINEARITY_ARG: dict[str, tuple[int, str]] = {"RNN": (3, "nonlineari
 #: Name prefixes of the recurrent parameters that feed those activations (``weight_hr``, an
 #: LSTM's projection of its output, feeds none of them).
 RECURRENT_GATE_WEIGHTS: tuple[str, ...] = ("weight_ih", "weight_hh")
+#: The tensors a recurrent layer registers, as its first layer names them (a cell's have no
+#: layer suffix): a name test keeps the other layers' and directions' alike.
+RECURRENT_PARAMETERS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("RNN", "LSTM", "GRU"), ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")),
+    **dict.fromkeys(("RNNCell", "LSTMCell", "GRUCell"), ("weight_ih", "weight_hh", "bias_ih", "bias_hh")),
+}
 
 ATTENTION_LAYERS: frozenset[str] = frozenset({"MultiheadAttention"})
 
@@ -751,7 +757,7 @@ SIGNAL_RATIO_BAND: tuple[float, float] = (0.1, 10.0)
 
 def parameter_ndim(class_name: str, param: str) -> int | None:
     """Number of dimensions of a built-in module's parameter (None when not known or absent)."""
-    if param in ("bias", "in_proj_bias") or class_name in NORM_LAYERS:
+    if param in ("bias", "in_proj_bias") or param.startswith(("bias_ih", "bias_hh")) or class_name in NORM_LAYERS:
         return 1
     if param == "weight":
         if class_name in ("Linear", "LazyLinear") or class_name in EMBEDDING_LAYERS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import libcst as cst
 
@@ -34,8 +34,10 @@ from initaudit.lint.model.modules import (
     loop_names,
     parameter_names,
     receiver_root,
+    repeated_element,
     returned_module,
     returned_parameter,
+    small_statements,
     tensor_behind,
     torch_nn_class,
 )
@@ -352,12 +354,13 @@ class _Collector(WalkContext, DeprecatedNames):
         owner = self._owner()
         if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
             self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
-        elif isinstance(target, cst.Name) and isinstance(node.value, cst.ListComp) \
-                and not loop_names(node.value) & self._defaults().keys():
+        elif isinstance(target, cst.Name) and _is_list(node.value) \
+                and (element := repeated_element(node.value)) is not None \
+                and not element[1] & self._defaults().keys():
             # ``layers = [nn.Linear(a, b) for ...]``: one item standing for several in a row, as
             # the comprehension written inside ``nn.ModuleList(...)`` is (its items are read
             # later with the function's defaults, which no loop variable may hide).
-            self._builder.lists[target.value] = LocalList([node.value.elt], repeated=True)
+            self._builder.lists[target.value] = LocalList([element[0]], repeated=True)
         for name, value in _unpacked_pairs(target, node.value):
             # ``enc, dec = [], []``: the whole right side is made before any name is bound.
             self._builder.lists.pop(name, None)
@@ -379,6 +382,8 @@ class _Collector(WalkContext, DeprecatedNames):
             owner.data_assigned.add(replaced)  # ``self.w.data = ...``
         self._overwrite(node, target)
         self._partial_write(node, target)
+        if isinstance(target, cst.Name) and not self._functions and not self._class_stack:
+            self._script_parameter(node, target)
         if in_method and (name := _self_attribute_name(target)) is not None:
             owner.assigned.setdefault(self._method_name() or "", set()).add(name)
             self._self_attribute(owner, name, target, node.value, node)
@@ -485,6 +490,11 @@ class _Collector(WalkContext, DeprecatedNames):
         return {p.name.value: p.default for p in (*params.params, *params.kwonly_params)
                 if p.default is not None}
 
+    def _none_by_default(self, value: cst.BaseExpression) -> bool:
+        """``proj`` where ``proj`` is a parameter of the function defaulting to None, not bound since."""
+        return isinstance(value, cst.Name) and bool(self._functions) and value.value not in self._local_values \
+            and _defaults_to_none(self._functions[-1][0], value.value)
+
     def _reads_parameter(self, value: cst.BaseExpression) -> bool:
         """``nn.ModuleList(extras)``, ``nn.Sequential(*extras)``, ``nn.ModuleList([block])`` or
         ``clones(block, n)`` in ``__init__`` with ``extras`` or ``block`` one of its parameters."""
@@ -533,8 +543,12 @@ class _Collector(WalkContext, DeprecatedNames):
             self.argument_holders.setdefault(owner.name, {})[name] = (  # type: ignore[assignment]
                 assigned, module, len(module.children))
         previous = owner.attributes.get(name)
-        if module is None and previous is not None and _is_none(assigned) and self._conditions:
-            return  # ``else: self.proj = None``: an optional layer, the one built where it exists
+        if module is None and previous is not None and self._conditions \
+                and (_is_none(assigned) or self._none_by_default(assigned)):
+            # ``else: self.proj = None``: an optional layer, the one built where it exists; so
+            # with ``else: self.proj = proj``, ``proj=None``: a module the caller may build
+            # instead, judged where it is built.
+            return
         # Bound in the arms of an ``if`` that the parameters' defaults decide (``if pooling ==
         # "flat":`` with ``pooling="flat"``): the arm the defaults take gives the layer, as a
         # conditional expression's does (``SubmoduleBuilder.build``); an arm they skip neither
@@ -571,6 +585,41 @@ class _Collector(WalkContext, DeprecatedNames):
                 written, function, InitVia.PARAMETER, args, target, owner,
                 self._method_name(), self._seq,
             ))
+
+    def _script_parameter(self, node: cst.Assign, target: cst.Name) -> None:
+        """``W = Variable(torch.randn(a, b) * s, requires_grad=True)`` at module level, or ``W =
+        make(size=[a, b])`` with ``make`` a function of the file returning such a tensor: a
+        trained tensor the script holds in a variable, as a class holds a bare Parameter. The
+        draw written in the function is read with that function's variables (``enclosing``)."""
+        value, ndim = node.value, None
+        enclosing: tuple[cst.FunctionDef, ...] = ()
+        made = self._made_tensor(value)
+        if made is not None:
+            function, value = made
+            enclosing, ndim = (function,), _spread_ndim(function, node.value, value)
+        creation = self._parameter_creation(value)
+        scope = self.scopes[0]
+        if creation is None:
+            scope.parameters.pop(target.value, None)  # rebound to something else
+            return
+        drawn, written_ndim, args = creation
+        scope.parameters[target.value] = written_ndim if ndim is None else ndim
+        if drawn is not None:
+            self._seq += 1
+            self.init_ops.append(InitOp(node, drawn, InitVia.PARAMETER, args, target, scope, None, self._seq,
+                                        enclosing=enclosing))
+
+    def _made_tensor(self, value: cst.BaseExpression) -> tuple[cst.FunctionDef, cst.Call] | None:
+        """For ``make(...)``, a function of the file whose one ``return`` makes a trained tensor:
+        that function and the call making it."""
+        function = self._top_functions.get(value.func.value) if isinstance(value, cst.Call) \
+            and isinstance(value.func, cst.Name) else None
+        if function is None:
+            return None
+        returns = [small.value for small in small_statements(function) if isinstance(small, cst.Return)]
+        if len(returns) != 1 or not isinstance(made := returns[0], cst.Call) or self._trained_data(made) is None:
+            return None
+        return function, made
 
     def _parameter_element(self, value: cst.BaseExpression) -> cst.BaseExpression:
         """``nn.Parameter(...)`` that ``nn.ParameterList(nn.Parameter(...) for _ in ...)`` or a
@@ -886,6 +935,9 @@ class _Collector(WalkContext, DeprecatedNames):
             node = self._iterated.get(node.value, node)
         if self._class_stack and (name := _self_attribute_name(node)) is not None:
             self._class_stack[-1].matrix_parameters.add(name)
+        elif isinstance(node, cst.Name) and self._functions and not self._class_stack \
+                and node.value not in parameter_names(self._functions[-1][0]):
+            self.scopes[0].matrix_parameters.add(node.value)  # a variable of the script (``x @ W``)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Name) and isinstance(node.value, cst.List) \
@@ -1125,6 +1177,12 @@ def _is_false(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "False"
 
 
+def _is_list(node: cst.BaseExpression) -> bool:
+    """A list or tuple made whole (``[...]``, ``list(...)``), not an iterator read once."""
+    return isinstance(node, cst.ListComp) or (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+                                              and node.func.value in ("list", "tuple"))
+
+
 def _unpacked_pairs(target: cst.BaseExpression, value: cst.BaseExpression
                    ) -> list[tuple[str, cst.BaseExpression | None]]:
     """``a, b = x, y``: each name with the item it receives (None when not known: ``a, b = f()``,
@@ -1288,6 +1346,32 @@ def _bind_init_args(node: cst.Call, function: str) -> dict[str, cst.BaseExpressi
     """Arguments after ``tensor`` by parameter name."""
     spec = knowledge.INIT_FUNCTIONS[function]
     return unpacked(node, [(index, name, name) for index, name in enumerate(spec.params, start=1)])
+
+
+def _spread_ndim(function: cst.FunctionDef, call: cst.BaseExpression, made: cst.Call) -> int | None:
+    """The dimensions of ``torch.randn(*size)`` in ``function``, made by ``call``: the length of
+    the list or tuple the call binds ``size`` to (None when the shape is written otherwise)."""
+    if not isinstance(call, cst.Call):
+        return None
+    spread = [arg.value.value for inner in _calls_within(made) for arg in inner.args
+              if arg.star == "*" and isinstance(arg.value, cst.Name)]
+    shape = bind(function, call, skip_self=False).get(spread[0]) if len(spread) == 1 else None
+    return len(shape.elements) if isinstance(shape, (cst.List, cst.Tuple)) and shape.elements else None
+
+
+def _calls_within(node: cst.Call) -> Iterator[cst.Call]:
+    """The calls of ``Variable(torch.randn(*size) * s, ...)``: it, its arguments' and their
+    operands' (a tensor's factory sits in an argument or an arithmetic operand)."""
+    pending: list[cst.BaseExpression] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Call):
+            yield current
+            pending.extend(arg.value for arg in current.args)
+            if isinstance(current.func, cst.Attribute):
+                pending.append(current.func.value)
+        elif isinstance(current, cst.BinaryOperation):
+            pending.extend((current.left, current.right))
 
 
 def _factory_ndim(factory: str | None, call: cst.Call) -> int | None:

@@ -239,11 +239,13 @@ ParameterTest = tuple[Callable[..., bool], bool]
 
 
 def parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None,
-                   model: CollectedFile | None = None) -> ParameterTest | None:
+                   model: CollectedFile | None = None, prefix: str = "") -> ParameterTest | None:
     """What ``p.dim() > 1``, ``"weight" in name``, ``name == "fc1.weight"``,
     ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations select; with the
-    ``model``, a dimension test compares the dimensions its classes give each parameter."""
-    return combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable, model))
+    ``model``, a dimension test compares the dimensions its classes give each parameter. The
+    name a parameter is given is its module's path less ``prefix`` (that of the module whose
+    parameters are named), then its own name."""
+    return combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable, model, prefix))
 
 
 def combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Callable | None]):
@@ -267,7 +269,7 @@ def combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Call
 
 
 def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable: str | None,
-                         model: CollectedFile | None):
+                         model: CollectedFile | None, prefix: str):
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _is_ndim(test.left, variable):
         operator = test.comparisons[0].operator
         bound = literal_number(test.comparisons[0].comparator)
@@ -288,7 +290,7 @@ def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable:
         return lambda m, p: guess(m, p) if (known := _parameter_ndim(model, m, p)) is None \
             else compare(known, bound)
     named = name_predicate(test, name_variable)
-    return None if named is None else (lambda m, p: named(f"{m.path}.{p}"))
+    return None if named is None else (lambda m, p: named(f"{m.path}.{p}"[len(prefix):]))
 
 
 def _matrix_guess(module: Submodule, param: str) -> bool:

@@ -10,6 +10,7 @@ called from ``forward`` are followed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -24,6 +25,7 @@ from initaudit.lint.model.modules import (
     activation_module,
     argument,
     literal_number,
+    parameter_names,
     target_names,
     tensor_behind,
     torch_nn_class,
@@ -152,14 +154,18 @@ class ForwardFlow:
     def __init__(self, attributes: dict[str, Submodule], methods: dict[str, cst.FunctionDef],
                  names: QualifiedNames, summaries: dict[str, Summary] | None = None, *,
                  parameters: frozenset[str] = frozenset(),
-                 functions: dict[str, cst.FunctionDef] | None = None,
-                 absent: frozenset[str] = frozenset()) -> None:
+                 functions: Mapping[str, cst.FunctionDef] | None = None,
+                 absent: frozenset[str] = frozenset(), variables: bool = False) -> None:
         """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
         is a weight whose output is recorded under its name, as a layer's under its path.
-        ``absent``: attributes that hold None (an optional layer left out)."""
+        ``absent``: attributes that hold None (an optional layer left out). ``variables``: the
+        parameters are a script's variables, read by name (``x @ W``) where no function hides them."""
         self._attributes = attributes
         self._absent = absent
         self._parameters = parameters
+        self._variables = variables
+        #: The names each function being run binds itself, innermost last: they hide the script's.
+        self._locals: list[frozenset[str]] = []
         self._methods = methods
         #: The file's functions, followed when ``forward`` calls one (``_apply(self.conv, x)``).
         self._functions = functions or {}
@@ -202,13 +208,24 @@ class ForwardFlow:
             frame.values[name] = value
         return self._run(function, frame)
 
+    def run_functions(self, functions: Iterable[cst.FunctionDef]) -> dict[str, set[Consumer]]:
+        """Each function of a script run as a forward, its arguments unknown: what the script's
+        weights multiply flows on, and what a function returns is the output."""
+        for function in functions:
+            self._run(function, _Frame())
+        return self.consumers
+
     def _run(self, function: cst.FunctionDef, frame: _Frame) -> Value:
         """``function``'s body on ``frame``, one level deeper; what it returned."""
         self._depth += 1
+        if self._variables:
+            self._locals.append(frozenset(parameter_names(function)) | rebound(function.body))
         try:
             self._block(function.body, frame)
         finally:
             self._depth -= 1
+            if self._variables:
+                self._locals.pop()
         return frame.returned or EMPTY
 
     def _block(self, body: cst.BaseSuite | cst.BaseStatement, frame: _Frame) -> None:
@@ -624,6 +641,9 @@ class ForwardFlow:
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
                 and node.attr.value in self._parameters:
             return node.attr.value
+        if self._variables and isinstance(node, cst.Name) and node.value in self._parameters \
+                and not (self._locals and node.value in self._locals[-1]):
+            return node.value
         return None
 
     def _method_call(self, node: cst.Call, frame: _Frame, args: list[Value]) -> Value:

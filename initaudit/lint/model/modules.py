@@ -419,8 +419,9 @@ class SubmoduleBuilder:
             items = argument(node, 0, "modules")
             if isinstance(items, (cst.List, cst.Tuple)):
                 module.children = self._indexed(path, [e.value for e in items.elements], defaults)
-            elif isinstance(items, (cst.ListComp, cst.GeneratorExp)):
-                module.children, module.repeated = self._indexed(path, [items.elt], _outside(items, defaults)), True
+            elif (element := repeated_element(items)) is not None:
+                module.children = self._indexed(path, [element[0]], _outside(element[1], defaults))
+                module.repeated = True
             elif isinstance(items, cst.Name) and items.value in self.lists:
                 local = self.lists[items.value]
                 module.children, module.repeated = self._indexed(path, local.items, defaults), local.repeated
@@ -437,9 +438,10 @@ class SubmoduleBuilder:
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         if any(arg.star for arg in node.args):
             starred = node.args[0].value if len(node.args) == 1 else None
-            if isinstance(starred, (cst.ListComp, cst.GeneratorExp)):
+            element = repeated_element(starred) if starred is not None else None
+            if element is not None:
                 module.repeated = True  # nn.Sequential(*[Block() for _ in range(n)])
-                return self._indexed(path, [starred.elt], _outside(starred, defaults))
+                return self._indexed(path, [element[0]], _outside(element[1], defaults))
             if isinstance(starred, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in starred.elements):
                 return self._indexed(path, [e.value for e in starred.elements], defaults)  # nn.Sequential(*[a, b])
             if isinstance(starred, cst.Name) and starred.value in self.lists:
@@ -515,10 +517,25 @@ def loop_names(comprehension: cst.ListComp | cst.SetComp | cst.DictComp | cst.Ge
     return names
 
 
-def _outside(comprehension: cst.ListComp | cst.GeneratorExp,
-             defaults: Mapping[str, cst.BaseExpression]) -> Mapping[str, cst.BaseExpression]:
-    """The defaults a comprehension's element sees: those its loop variables do not hide."""
-    own = loop_names(comprehension)
+def repeated_element(items: cst.BaseExpression | None) -> tuple[cst.BaseExpression, set[str]] | None:
+    """The expression an iterable makes each of its items with, and the names it binds for it:
+    a comprehension's element (``[Block(c) for c in dims]``), a lambda's body that ``map`` calls
+    on each item (``map(lambda d: nn.Linear(*d), pairs)``), either through ``list(...)`` or
+    ``tuple(...)``, which keep the items; None for another expression."""
+    while isinstance(items, cst.Call) and isinstance(items.func, cst.Name) and items.func.value in ("list", "tuple") \
+            and len(items.args) == 1 and not items.args[0].star and items.args[0].keyword is None:
+        items = items.args[0].value
+    if isinstance(items, (cst.ListComp, cst.GeneratorExp)):
+        return items.elt, loop_names(items)
+    if isinstance(items, cst.Call) and isinstance(items.func, cst.Name) and items.func.value == "map" \
+            and len(items.args) >= 2 and isinstance(items.args[0].value, cst.Lambda):
+        function = items.args[0].value
+        return function.body, set(parameter_names(function))
+    return None
+
+
+def _outside(own: set[str], defaults: Mapping[str, cst.BaseExpression]) -> Mapping[str, cst.BaseExpression]:
+    """The defaults an element sees: those the names it binds itself (``own``) do not hide."""
     return {name: value for name, value in defaults.items() if name not in own} if own & defaults.keys() else defaults
 
 
@@ -599,7 +616,7 @@ def _bound_names(small: cst.Assign | cst.AugAssign | cst.AnnAssign) -> set[str]:
     return target_names([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
 
 
-def parameter_names(function: cst.FunctionDef) -> Iterator[str]:
+def parameter_names(function: cst.FunctionDef | cst.Lambda) -> Iterator[str]:
     """The names of every parameter of ``function``, ``*args`` and ``**kwargs`` included."""
     params = function.params
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):

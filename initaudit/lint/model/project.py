@@ -4,8 +4,9 @@ classes and functions those files define.
 A project is the checked trees plus the root found above them (``roots.py``: pyproject.toml,
 setup.cfg or .git). ``from .blocks import Block``, ``from pkg.blocks import Block`` (from the
 root, its ``src/`` or the parent of the file's top package), ``blocks.Block`` through an imported
-module and, for a script outside any package, ``from layers import mlp`` (a sibling module) name
-project files; everything else, installed packages included, stays unknown. Imported files are
+module and, for a script outside any package, ``from layers import mlp`` (a sibling module or one
+of a directory the script puts on ``sys.path``, ``search_path.py``) name project files;
+everything else, installed packages included, stays unknown. Imported files are
 read, never reported on, and each one is modelled once per process (as far as its importers
 need: ``slices.py``); every file an analysis read is recorded so that a cached result can be
 checked against them. Nothing is read through a symbolic link that leaves the roots
@@ -34,6 +35,7 @@ from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import INHERITED_KINDS, Submodule, parameter_names, receiver_root, torch_nn_class
 from initaudit.lint.model.names import outside_origin
+from initaudit.lint.model.search_path import added_directories
 from initaudit.lint.parse.nesting import shallow_text
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
 
@@ -118,6 +120,7 @@ class Project:
         self._listings: dict[Path, tuple[frozenset[str], frozenset[str]]] = {}
         self._modules_named: dict[tuple[Path, int, str], Path | None] = {}
         self._bases: dict[Path, list[Path]] = {}
+        self._searched: dict[Path, list[Path]] = {}  # by importer: ``_bases`` and its ``sys.path``
         self._defined: dict[Path, frozenset[tuple[str, str]]] = {}
         self._initialising: dict[Binding, bool] = {}
         self._initialiser: dict[Binding, bool] = {}
@@ -222,10 +225,15 @@ class Project:
         return None
 
     def _absolute_bases(self, importer: Path) -> list[Path]:
-        directory = importer.parent
-        if directory not in self._bases:
-            self._bases[directory] = self._bases_of(directory)
-        return self._bases[directory]
+        found = self._searched.get(importer)
+        if found is None:
+            directory = importer.parent
+            if directory not in self._bases:
+                self._bases[directory] = self._bases_of(directory)
+            # Where the importer's code puts directories on ``sys.path``: those first or last.
+            inserted, appended = added_directories(importer, self.text(importer) or "")
+            found = self._searched[importer] = [*inserted, *self._bases[directory], *appended]
+        return found
 
     def _bases_of(self, directory: Path) -> list[Path]:
         top = directory

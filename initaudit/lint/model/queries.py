@@ -145,10 +145,11 @@ def _built_consumers(model: FileModel, block: ModuleClass, param: str) -> set[Co
 
 def internal_activations(layer: Submodule, param: str) -> tuple[str, ...] | None:
     """The activations a recurrent layer applies to what ``param`` produces (an LSTM's sigmoid
-    gates and tanh for ``weight_ih_l0``), whatever follows the layer's output; None for
-    another layer or parameter, or an RNN whose ``nonlinearity`` is not written as a literal."""
+    gates and tanh for ``weight_ih_l0``; ``weight``, its weights as a loop over the parameters of
+    a model reaches them), whatever follows the layer's output; None for another layer or
+    parameter, or an RNN whose ``nonlinearity`` is not written as a literal."""
     found = knowledge.RECURRENT_INTERNAL_ACTIVATIONS.get(layer.class_name or "")
-    if found is None or not param.startswith(knowledge.RECURRENT_GATE_WEIGHTS):
+    if found is None or not (param == "weight" or param.startswith(knowledge.RECURRENT_GATE_WEIGHTS)):
         return None
     told = knowledge.RECURRENT_NONLINEARITY_ARG.get(layer.class_name or "")
     if told is None:

@@ -48,7 +48,8 @@ from initaudit.lint.model.conditions import (
     parameter_test,
 )
 from initaudit.lint.model.modules import (
-    Submodule, accessed_attribute, parameter_names, returned_module, returned_parameter, written_tensor,
+    Submodule, accessed_attribute, parameter_names, returned_module, returned_parameter, small_statements,
+    written_tensor,
 )
 
 #: A set of submodules, and whether it is known precisely.
@@ -250,9 +251,29 @@ class _Composer:
         for name, module in owner.attributes.items():
             composed[name], gained = self._expanded(owner, module)
             size += gained
+        for name, module in self._inherited(owner).items():
+            if name not in composed:  # what the class's own ``__init__`` binds replaces it
+                composed[name] = module
+                size += sum(1 for _ in module.walk())
         model.composed[id(owner)] = composed
         model.sizes[id(owner)] = size
         self._open.pop()
+
+    def _inherited(self, owner: ModuleClass) -> dict[str, Submodule]:
+        """The layers the ``__init__`` of the class's bases of this file bind on its instances,
+        which run it: through ``super().__init__(...)`` (or ``Base.__init__(self, ...)``), or
+        having no ``__init__`` of their own."""
+        bases = [base for name in owner.bases if (base := self._model.classes.get(name)) is not None
+                 and base is not owner and base.name not in self._open]
+        init = owner.methods.get("__init__")
+        if not bases or (init is not None and not _runs_base_init(init, owner.bases)):
+            return {}
+        found: dict[str, Submodule] = {}
+        for base in bases:
+            self.compose(base)
+            for attribute, module in self._model.attributes(base).items():
+                found.setdefault(attribute, module)
+        return found
 
     def _expanded(self, owner: ModuleClass, module: Submodule) -> tuple[Submodule, int]:
         """The module with its instances expanded, parents before children; how many layers it gained."""
@@ -296,6 +317,17 @@ class _Composer:
         return instance, size
 
 
+def _runs_base_init(init: cst.FunctionDef, bases: Sequence[str]) -> bool:
+    """Whether ``__init__`` calls a base's: ``super().__init__(...)``, ``Base.__init__(self, ...)``."""
+    for small in small_statements(init):
+        func = small.value.func if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) else None
+        if isinstance(func, cst.Attribute) and func.attr.value == "__init__" and (
+                get_full_name_for_node(func.value) in bases
+                or (isinstance(func.value, cst.Call) and is_name(func.value.func, "super"))):
+            return True
+    return False
+
+
 def _described(owner: ModuleClass, module: Submodule, source: CollectedFile | None) -> str:
     """``Net.blocks.0 (Block)``, ``Net.blocks.0 (Block of pkg/blocks.py)`` for another file's class."""
     where = "" if source is None else f" of {source.links.project.display(source.links.path)}"
@@ -328,8 +360,12 @@ def _run_flows(model: _Resolving) -> None:
         if owner.is_module:
             _run_flow(model, owner, summaries, visiting)
     for scope in model.scopes:
-        model.consumer_sets[id(scope)] = ForwardFlow(
-            dict(model.attributes(scope)), {}, model.names, summaries).run_sequentials()
+        flow = ForwardFlow(dict(model.attributes(scope)), {}, model.names, summaries,
+                           parameters=frozenset(scope.parameters), functions=model.functions, variables=True)
+        if scope.matrix_parameters & scope.parameters.keys() and isinstance(scope.node, cst.Module):
+            # A script's weights multiply the signal in its functions: each is a forward.
+            flow.run_functions(n for n in scope.node.body if isinstance(n, cst.FunctionDef))
+        model.consumer_sets[id(scope)] = flow.run_sequentials()
 
 
 def _own_layers(model: CollectedFile, owner: ModuleClass) -> Iterator[Submodule]:
@@ -779,12 +815,14 @@ _HELPER_DEPTH = 3
 
 
 def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth: int,
-                written_in: dict[int, list[HelperCall]]) -> Iterator[InitOp]:
+                written_in: dict[int, list[HelperCall]], home: CollectedFile | None = None) -> Iterator[InitOp]:
     """The operations ``call`` runs, reported at ``site`` (the call the chain starts from) when
-    it is not the call itself; ``written_in``: the helper calls of each function, by its id."""
-    callee = _callee_in(model, call.owner, call.function, call.enclosing)
-    if callee is None or callee[0].name.value == "forward" or (site is not call and callee[1] is not model.init_ops):
-        return  # a chain of helpers is followed inside this file
+    it is not the call itself; ``written_in``: the helper calls of each function, by its id;
+    ``home``: the other project file whose helper wrote the call, where its name is read."""
+    callee = _callee_in(model, call.owner, call.function, call.enclosing) if home is None \
+        else _function_in(home, call.function)
+    if callee is None or callee[0].name.value == "forward" or (site is not call and callee[2] is not (home or model)):
+        return  # a chain of helpers is followed inside the file that writes it
     function, ops, source = callee
     # A method read from its class (``Base.init(self, m)``) is handed every argument as written.
     skip_self = isinstance(call.function, cst.Attribute) and _class_attribute(model, call.function) is None
@@ -818,6 +856,18 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
         for inner in written_in.get(id(function), ()):
             yield from _called_ops(model, _passed_on(model, inner, call, values, function), site, depth + 1,
                                    written_in)
+    elif depth < _HELPER_DEPTH:  # a helper of another file, through the functions of its file it calls
+        for inner in source.helper_calls:
+            if inner.enclosing and inner.enclosing[-1] is function:
+                yield from _called_ops(model, _passed_on(model, inner, call, values, function), site, depth + 1,
+                                       written_in, source)
+
+
+def _function_in(source: CollectedFile, func: cst.BaseExpression
+                 ) -> tuple[cst.FunctionDef, list[InitOp], CollectedFile] | None:
+    """The top-level function of another project file that a call written in it names."""
+    function = source.functions.get(func.value) if isinstance(func, cst.Name) else None
+    return None if function is None else (function, list(source.written_ops), source)
 
 
 def _applied_by_helper(model: CollectedFile, call: HelperCall, function: cst.FunctionDef, source: CollectedFile,
@@ -1262,6 +1312,9 @@ def _target(model: CollectedFile, op: InitOp) -> Target | None:
     owner = op.owner
     assert owner is not None and op.target_node is not None
     node = written_tensor(op.target_node)
+    if isinstance(node, cst.Name) and not owner.is_module and node.value in owner.parameters:
+        # A trained tensor the script holds in a variable (``collect._script_parameter``).
+        return Target(owner, (), node.value, parameter_ndim=owner.parameters[node.value])
     if isinstance(node, cst.Name):
         return _parameter_loop_target(model, op, node.value)
     accessed = accessed_attribute(node)
@@ -1441,15 +1494,21 @@ def _module_names(model: CollectedFile, owner: ModuleClass, op: InitOp, loop: cs
     if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
             and call.func.attr.value in ("named_modules", "named_children")):
         return None
-    if is_name(call.func.value, "self"):
-        prefix = ""
-    else:
-        reach = _modules(model, owner, call.func.value, op)
-        if reach is None or len(reach[0]) != 1:
-            return None
-        prefix = reach[0][0].path + "."
+    prefix = _names_prefix(model, owner, op, call.func.value)
+    if prefix is None:
+        return None
     roots = _iterated(model, owner, op, call, _MODULE_METHODS + _CHILDREN_METHODS) or []
     return {m.path: m.path[len(prefix):] if m.path.startswith(prefix) else "" for m in roots}
+
+
+def _names_prefix(model: CollectedFile, owner: ModuleClass, op: InitOp, receiver: cst.BaseExpression) -> str | None:
+    """What the names a ``named_*()`` loop gives leave out of each path: the path of the module
+    it is called on, ``receiver`` (``self.net.named_parameters()`` names ``net.fc1``'s weight
+    "fc1.weight"); None when that module is not one known module."""
+    if is_name(receiver, "self"):
+        return ""
+    reach = _modules(model, owner, receiver, op)
+    return reach[0][0].path + "." if reach is not None and len(reach[0]) == 1 else None
 
 
 def _narrow(model: CollectedFile, op: InitOp, name: str, modules: list[Submodule], depth: int) -> Reach:
@@ -1494,31 +1553,45 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
         return Target(owner, (), name, True, parameter_ndim=ndim)
     pairs = [(m, p) for m in layers for p in _parameters_of(model, m)]
     name_variable = _loop_name(loop.target)
+    receiver = loop.iter.func.value if isinstance(loop.iter, cst.Call) and isinstance(loop.iter.func, cst.Attribute) \
+        else None
+    prefix = _names_prefix(model, owner, _around(op, depth), receiver) if receiver is not None else None
     narrowed = False
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue
-        test = parameter_test(condition.test, variable, name_variable, model)
+        test = parameter_test(condition.test, variable, name_variable, model, prefix or "")
         if test is None or not (positive or test[1]):
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
         narrowed = True
     if op.rejected is not None and op.rejected >= depth:
         # ``try: kaiming_normal_(p) except: p.data.fill_(1)``: the clause runs for the vectors.
-        pairs = [(m, p) for m, p in pairs if p != "weight" or m.kind is LayerKind.NORM]
+        pairs = [(m, p) for m, p in pairs if not _matrix(m, p)]
         narrowed = True
     if not narrowed and op.errors_swallowed is not None and op.errors_swallowed >= depth \
             and knowledge.INIT_FUNCTIONS[op.function].min_dim >= 2:
         # ``try: xavier_uniform_(p) except: pass`` in the loop: the vectors raise and are skipped.
-        pairs = [(m, p) for m, p in pairs if p == "weight" and m.kind is not LayerKind.NORM]
+        pairs = [(m, p) for m, p in pairs if _matrix(m, p)]
         narrowed = True
     # A custom norm's scale is its weight, whatever it is called; the other bare Parameters of
     # the file's classes, which a target of layers' weights cannot name, are left to the code
     # of their class.
     roles = [(m, "weight" if p in norm_scales(model, m) else p) for m, p in pairs
              if m.kind in knowledge.PARAMETERISED_KINDS or p in norm_scales(model, m)]
+    gates = {p for _, p in roles if p.startswith(knowledge.RECURRENT_GATE_WEIGHTS)}
+    if len(gates) == 1 and {p for _, p in roles} == gates:
+        return Target(owner, tuple(m for m, _ in roles), gates.pop(), narrowed)  # ``"weight_hh" in name``
+    # Beside other layers' weights, a recurrent layer's input and hidden weights are its weight.
+    roles = [(m, "weight" if p in gates else p) for m, p in roles]
     exact = narrowed and {p for _, p in roles} == {"weight"}
-    return Target(owner, tuple(m for m, p in roles if p == "weight"), "weight", exact)
+    return Target(owner, tuple({id(m): m for m, p in roles if p == "weight"}.values()), "weight", exact)
+
+
+def _matrix(module: Submodule, param: str) -> bool:
+    """Whether a torch layer's ``param`` has two dimensions or more (what a fan-based init accepts)."""
+    return param.startswith(knowledge.RECURRENT_GATE_WEIGHTS) \
+        or (param == "weight" and module.kind is not LayerKind.NORM)
 
 
 def _iterates_self(iterated: cst.BaseExpression) -> bool:
@@ -1543,7 +1616,7 @@ def _parameters_of(model: CollectedFile, module: Submodule) -> tuple[str, ...]:
     """The tensors ``module`` registers itself: a torch layer's weight and bias, a class of the
     file's bare Parameters."""
     if module.kind in knowledge.PARAMETERISED_KINDS:
-        return ("weight", "bias")
+        return knowledge.RECURRENT_PARAMETERS.get(module.class_name or "", ("weight", "bias"))
     own = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
     return tuple(own.parameters) if own is not None else ()
 

@@ -88,15 +88,18 @@ class InitActivationMismatch:
             wanted.append(None)
             return
         if recurrent:
-            yield from self._recurrent(model, op, intent, wanted)
+            yield from self._recurrent(model, op, intent, wanted, list(op.effective_layers()), whole=True)
             return
+        # A loop over a model's parameters reaching recurrent layers among others (``"weight" in name``).
+        gated = [layer for layer in op.effective_layers() if internal_activations(layer, target.param)]
+        yield from self._recurrent(model, op, intent, wanted, gated, whole=False)
         if not target.layers:
             for finding in self._raw_weight(model, op, intent):
                 wanted.append(None)
                 yield finding
             return
         mismatched: dict[tuple[str, float | None, ConsumerKind], list[Submodule]] = {}
-        judged, several = 0, False
+        judged, several = 0, bool(gated)  # no one fix suits the recurrent layers too
         again = _run_again(model, op, repeated)
         for layer in op.effective_layers():
             if layer.kind is not LayerKind.DENSE or layer.path in again:
@@ -133,11 +136,12 @@ class InitActivationMismatch:
                 assert op.written is not None
                 yield Finding(op.written, message)
 
-    def _recurrent(self, model: FileModel, op: InitOp, intent: str, wanted: list[str | None]) -> Iterator[Finding]:
-        """An input or hidden weight of recurrent layers: it feeds the activations inside each
-        layer (an LSTM's gates), whatever follows the layer's output."""
+    def _recurrent(self, model: FileModel, op: InitOp, intent: str, wanted: list[str | None],
+                   layers: list[Submodule], *, whole: bool) -> Iterator[Finding]:
+        """An input or hidden weight of recurrent ``layers``: it feeds the activations inside each
+        layer (an LSTM's gates), whatever follows the layer's output. ``whole``: they are every
+        layer the operation writes."""
         assert op.target is not None
-        layers = list(op.effective_layers())
         mismatched: dict[tuple[str, ...], list[Submodule]] = {}
         for layer in layers:
             activations = internal_activations(layer, op.target.param) or ()
@@ -147,14 +151,15 @@ class InitActivationMismatch:
         for activations, reached in mismatched.items():
             # One rewrite only where one activation is fed: a scheme for the tanh alone is not
             # the one for the sigmoid gates beside it.
-            whole_site = len(reached) == len(layers) and len(mismatched) == 1 and len(activations) == 1
+            whole_site = whole and len(reached) == len(layers) and len(mismatched) == 1 and len(activations) == 1
             text = self._replacement(model, op, activations[0], None) if whole_site else None
             wanted.append(text)
             fix = None
             if text is not None and op.written is None:
                 fix = Fix(Applicability.UNSAFE, f"Replace with `{text}`", (model.replace(op.node, text),))
             names = ", ".join(f"{m.path} ({layer_label(model, m)})" for m in reached[:4])
-            where = f"{op.target.param} of {names} feeds the layer's own {' and '.join(activations)}"
+            tensor = "weight_ih and weight_hh" if op.target.param == "weight" else op.target.param
+            where = f"{tensor} of {names} feeds the layer's own {' and '.join(activations)}"
             yield Finding.at(op, self._message(model, op, intent, activations[0], where), fix=fix)
 
     def _raw_weight(self, model: FileModel, op: InitOp, intent: str) -> Iterator[Finding]:

@@ -38,8 +38,11 @@ from initaudit.lint.model.modules import (
     returned_module,
     returned_parameter,
     small_statements,
+    target_names,
     tensor_behind,
     torch_nn_class,
+    viewed_name,
+    written_tensor,
 )
 from initaudit.lint.model.deprecated_names import DeprecatedNames
 from initaudit.lint.model.names import NameResolver
@@ -181,6 +184,9 @@ class _Collector(WalkContext, DeprecatedNames):
         self._frozen: dict[int, set[str]] = {}
         #: The expression last assigned to each local name of the function being read.
         self._local_values: dict[str, cst.BaseExpression] = {}
+        #: The one expression each local name of the function being read is bound to (None for a
+        #: name bound more than once so far): what a write through the name reaches.
+        self._bound_once: dict[str, cst.BaseExpression | None] = {}
         #: Per class of the file, the class each construction passes to each ``__init__`` parameter.
         self.constructions: dict[str, list[dict[str, str | None]]] = {}
         #: ``self.extras = nn.ModuleList(extras)`` in ``__init__``: a holder filled from the
@@ -306,6 +312,11 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._model.resolver.bind(node)
+        self._note_bound(node.target, None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._note_bound(node.target, node.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         owner = self._class_stack[-1] if self._is_method(node) else ModuleClass(node.name.value, node)
@@ -315,11 +326,13 @@ class _Collector(WalkContext, DeprecatedNames):
         self._functions.append((node, owner))
         self._builder.lists = {}
         self._local_values = {}
+        self._bound_once = {}
         if any(self._is_no_grad(d.decorator) for d in node.decorators):
             self._no_grad += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions.pop()
+        self._bound_once = {}  # the enclosing scope's bindings are not followed past a def
         self._iterated.clear()
         if any(self._is_no_grad(d.decorator) for d in original_node.decorators):
             self._no_grad -= 1
@@ -347,6 +360,8 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1:
+            for chained in node.targets:
+                self._note_bound(chained.target, None)
             return
         target = node.targets[0].target
         for applied in _chained_applies(node.value):
@@ -374,6 +389,7 @@ class _Collector(WalkContext, DeprecatedNames):
                     self._bind_local(owner, name, module)
         if isinstance(target, cst.Name):
             self._local_values[target.value] = node.value
+        self._note_bound(target, node.value)
         if isinstance(target, cst.Name) and (built := self._constructed(node.value, imported=True)) is not None:
             self._instances[(id(owner), target.value)] = built
         in_method = bool(self._class_stack) and owner is self._class_stack[-1]
@@ -920,6 +936,12 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def visit_For(self, node: cst.For) -> None:
         self._note_iteration(node.target, node.iter)
+        self._note_bound(node.target, None)
+
+    def _note_bound(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        """``target`` bound to ``value`` (None: to values not followed, a loop's items)."""
+        for name in target_names([target]):
+            self._bound_once[name] = value if name not in self._bound_once and isinstance(target, cst.Name) else None
 
     def _note_iteration(self, target: cst.BaseAssignTargetExpression, iterated: cst.BaseExpression) -> None:
         """``for w in self.weights``: ``w`` is each tensor ``self.weights`` holds, until rebound."""
@@ -940,6 +962,7 @@ class _Collector(WalkContext, DeprecatedNames):
             self.scopes[0].matrix_parameters.add(node.value)  # a variable of the script (``x @ W``)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._note_bound(node.target, None)
         if isinstance(node.target, cst.Name) and isinstance(node.value, cst.List) \
                 and node.target.value in self._builder.lists:
             local = self._builder.lists[node.target.value]
@@ -1034,10 +1057,34 @@ class _Collector(WalkContext, DeprecatedNames):
     def _record(self, node: cst.Call, function: str, via: InitVia,
                 args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
         self.note_init(function)
+        target = self._through_alias(target)
         local = self._runs_on_local(target, *(loop.iter for loop in self._loops))
         self.init_ops.append(self._operation(
             node, function, via, args, target, local, errors_swallowed=self._tries[-1][1] if self._tries else None,
-            handlers=tuple(self._handlers), rejected=self.rejected()))
+            handlers=tuple(self._handlers), rejected=self.rejected(), aliases=self._aliases(target)))
+
+    def _through_alias(self, target: cst.BaseExpression | None) -> cst.BaseExpression | None:
+        """``p.data`` for ``data`` after ``data = p.data`` (``m.weight`` after ``w = m.weight``): a
+        local name bound once, to another one's tensor, whole, writes that tensor."""
+        name = written_tensor(target) if target is not None else None
+        if not isinstance(name, cst.Name):
+            return target
+        value = self._bound_once.get(name.value)
+        root = written_tensor(value) if value is not None else None
+        while isinstance(root, cst.Attribute):
+            root = root.value  # ``w = m.weight``: an attribute, not a tensor made here
+        if not isinstance(root, cst.Name) or root.value == name.value:
+            return target
+        assert target is not None
+        return substitute(target, {name.value: value}, self.stand_ins)
+
+    def _aliases(self, target: cst.BaseExpression | None) -> frozenset[str]:
+        """The local names bound to the tensor ``target`` names, whole (``data = p.data``)."""
+        written = viewed_name(target) if target is not None else None
+        if written is None:
+            return frozenset()
+        return frozenset(name for name, value in self._bound_once.items()
+                         if name != written and value is not None and viewed_name(value) == written)
 
     def _operation(self, node: cst.Call | cst.Assign, function: str, via: InitVia,
                    args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None,

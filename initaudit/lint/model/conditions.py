@@ -16,7 +16,7 @@ import libcst as cst
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.lint.model.facts import CollectedFile
-from initaudit.lint.model.modules import Submodule, literal_number, small_statements, written_tensor
+from initaudit.lint.model.modules import Submodule, literal_number, small_statements, viewed_name, written_tensor
 
 
 @dataclass(frozen=True)
@@ -239,13 +239,16 @@ ParameterTest = tuple[Callable[..., bool], bool]
 
 
 def parameter_test(test: cst.BaseExpression, variable: str, name_variable: str | None,
-                   model: CollectedFile | None = None, prefix: str = "") -> ParameterTest | None:
-    """What ``p.dim() > 1``, ``"weight" in name``, ``name == "fc1.weight"``,
-    ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations select; with the
-    ``model``, a dimension test compares the dimensions its classes give each parameter. The
-    name a parameter is given is its module's path less ``prefix`` (that of the module whose
-    parameters are named), then its own name."""
-    return combined(test, lambda atom: _parameter_predicate(atom, variable, name_variable, model, prefix))
+                   model: CollectedFile | None = None, prefix: str = "",
+                   aliases: frozenset[str] = frozenset()) -> ParameterTest | None:
+    """What ``p.dim() > 1``, ``p.dim() in (3, 4)``, ``"weight" in name``, ``name ==
+    "fc1.weight"``, ``name.startswith("fc1")`` and their ``and``/``or``/``not`` combinations
+    select; with the ``model``, a dimension test compares the dimensions its classes give each
+    parameter. The name a parameter is given is its module's path less ``prefix`` (that of the
+    module whose parameters are named), then its own name. ``aliases``: local names bound to the
+    parameter (``data = p.data``)."""
+    variables = aliases | {variable}
+    return combined(test, lambda atom: _parameter_predicate(atom, variables, name_variable, model, prefix))
 
 
 def combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Callable | None]):
@@ -268,10 +271,12 @@ def combined(test: cst.BaseExpression, atom: Callable[[cst.BaseExpression], Call
     return (predicate, True) if predicate is not None else None
 
 
-def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable: str | None,
+def _parameter_predicate(test: cst.BaseExpression, variables: frozenset[str], name_variable: str | None,
                          model: CollectedFile | None, prefix: str):
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _is_ndim(test.left, variable):
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _is_ndim(test.left, variables):
         operator = test.comparisons[0].operator
+        if isinstance(operator, cst.In):
+            return _ndim_among(test.comparisons[0].comparator, model)
         bound = literal_number(test.comparisons[0].comparator)
         if bound is None:
             return None
@@ -291,6 +296,25 @@ def _parameter_predicate(test: cst.BaseExpression, variable: str, name_variable:
             else compare(known, bound)
     named = name_predicate(test, name_variable)
     return None if named is None else (lambda m, p: named(f"{m.path}.{p}"[len(prefix):]))
+
+
+def _ndim_among(listed: cst.BaseExpression, model: CollectedFile | None):
+    """What ``p.dim() in (3, 4)`` selects: the parameters of one of the dimensions listed, all
+    matrices (or all vectors) where a layer's kind is all that says them."""
+    items = listed.elements if isinstance(listed, (cst.Tuple, cst.List, cst.Set)) else ()
+    numbers = {literal_number(item.value) for item in items}
+    counts = frozenset(n for n in numbers if n is not None)
+    if not counts or len(counts) < len(numbers):
+        return None
+    if min(counts) >= 2:
+        guess = _matrix_guess
+    elif max(counts) <= 1:
+        guess = _vector_guess
+    else:
+        return None
+    if model is None:
+        return guess
+    return lambda m, p: guess(m, p) if (known := _parameter_ndim(model, m, p)) is None else known in counts
 
 
 def _matrix_guess(module: Submodule, param: str) -> bool:
@@ -327,10 +351,11 @@ def name_predicate(test: cst.BaseExpression, name_variable: str | None) -> Calla
     return None
 
 
-def _is_ndim(node: cst.BaseExpression, variable: str) -> bool:
-    """``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``."""
+def _is_ndim(node: cst.BaseExpression, variables: frozenset[str]) -> bool:
+    """``p.dim()``, ``p.ndim``, ``p.ndimension()``, ``len(p.shape)``, ``len(p.size())``, also
+    through ``p.data``, for ``p`` one of ``variables``."""
     operand = _ndim_operand(node)
-    return operand is not None and is_name(operand, variable)
+    return operand is not None and viewed_name(operand) in variables
 
 
 def _ndim_operand(node: cst.BaseExpression) -> cst.BaseExpression | None:

@@ -151,6 +151,9 @@ class InitOp:
     #: For an operation ``apply`` runs on its receiver itself: that visit comes after the visits
     #: of every module the receiver holds, which the same call runs.
     receiver_visit: bool = False
+    #: Local names bound to the tensor the operation writes, whole (``data = p.data`` before
+    #: ``data.zero_()``): a test of one of them (``data.dim() == 1``) tests that tensor.
+    aliases: frozenset[str] = frozenset()
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:

@@ -549,16 +549,32 @@ def placed(module: Submodule, path: str) -> Submodule:
 
 def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStatement]:
     """The simple statements of a function's body and of the bodies of its compound statements
-    (``if``/``for``/``while``/``with``/``try``); nested functions are their own."""
+    (``if``/``elif``/``else``, ``for``/``while``, ``with``, ``try`` and its clauses); nested
+    functions are their own."""
     blocks: list[Sequence[cst.BaseStatement]] = [function.body.body] \
         if isinstance(function.body, cst.IndentedBlock) else []
     while blocks:
         for statement in blocks.pop():
             if isinstance(statement, cst.SimpleStatementLine):
                 yield from statement.body
-            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)) \
-                    and isinstance(statement.body, cst.IndentedBlock):
-                blocks.append(statement.body.body)
+            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
+                blocks.extend(_clauses(statement))
+
+
+def _clauses(statement: cst.If | cst.For | cst.While | cst.With | cst.Try) -> Iterator[Sequence[cst.BaseStatement]]:
+    """The statements of each suite a compound statement runs: its body, its ``elif`` (an
+    ``if`` of its own) or ``else``, its ``except`` and ``finally`` clauses."""
+    suites: list[cst.BaseSuite] = [statement.body]
+    if isinstance(statement, cst.Try):
+        suites += [handler.body for handler in statement.handlers]
+        if statement.finalbody is not None:
+            suites.append(statement.finalbody.body)
+    orelse = getattr(statement, "orelse", None)
+    if isinstance(orelse, cst.If):
+        yield [orelse]
+    elif orelse is not None:
+        suites.append(orelse.body)
+    yield from (suite.body for suite in suites if isinstance(suite, cst.IndentedBlock))
 
 
 def returned_parameter(function: cst.FunctionDef) -> str | None:
@@ -689,6 +705,13 @@ def _assigned(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         elif isinstance(child, (cst.AugAssign, cst.AnnAssign)):
             yield child.target
         yield from _assigned(child)
+
+
+def viewed_name(node: cst.BaseExpression) -> str | None:
+    """``p`` of ``p.data`` or ``p.detach()``: the name whose tensor an expression is, whole and
+    in the same storage (None for an attribute, an index, a call or arithmetic)."""
+    node = written_tensor(node)
+    return node.value if isinstance(node, cst.Name) else None
 
 
 def written_tensor(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -36,6 +36,7 @@ from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import INHERITED_KINDS, Submodule, parameter_names, receiver_root, torch_nn_class
 from initaudit.lint.model.names import outside_origin
 from initaudit.lint.model.search_path import added_directories
+from initaudit.lint.parse.indentation import ExpandedColumns
 from initaudit.lint.parse.nesting import shallow_text
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
 
@@ -365,10 +366,7 @@ class Project:
     def _build(self, path: Path, text: str, names: frozenset[str]) -> tuple[FileModel | None, frozenset[str] | None]:
         """The model of the slice of the file that ``names`` need, or of the whole file (None:
         every name covered) when the slice is most of it or does not parse."""
-        sliced = slice_text(text, names, self._top_level(path, text))
-        for part, covers in (sliced or (None, None), (text, None)):
-            if part is None:
-                continue
+        for part, covers in self._parts(path, text, names):
             try:
                 module = cst.parse_module(part)
             except Exception:
@@ -378,6 +376,17 @@ class Project:
             except Exception:  # one that cannot be modelled stays unknown; checked itself, it says why
                 return None, covers
         return None, None
+
+    def _parts(self, path: Path, text: str, names: frozenset[str]) -> Iterator[tuple[str, frozenset[str] | None]]:
+        """What to parse, in turn, until one parses: the slice, the whole text, and last the text
+        with its indentation's tabs expanded (which libcst may reject where Python does not)."""
+        sliced = slice_text(text, names, self._top_level(path, text))
+        if sliced is not None:
+            yield sliced
+        yield text, None
+        expanded = ExpandedColumns(text)
+        if expanded.changed:
+            yield expanded.text, None
 
     def definition(self, binding: Binding, keyword: str, read: set[Path]) -> Binding | None:
         """The binding of the file that defines the name with ``keyword`` (``class``, ``def``),

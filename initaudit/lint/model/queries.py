@@ -307,12 +307,14 @@ def formula_gain(model: FileModel, op: InitOp) -> float | None:
 def _fan_gain(model: FileModel, node: cst.BaseExpression | None, assigned: dict[str, list[cst.Assign]],
               seen: frozenset[str]) -> float | None:
     """g for an expression worth g / sqrt(fan): ``sqrt(g**2 / fan)``, ``(g**2 / fan) ** 0.5``,
-    ``g / sqrt(fan)``, ``g * <one of those>``, through variables assigned once."""
+    ``g / sqrt(fan)``, ``g * <one of those>``, through variables whose every assignment gives
+    the same gain (``stdv = 1. / math.sqrt(n)`` in each branch, for the fan each computes)."""
     if isinstance(node, cst.Name):
         values = assigned.get(node.value, [])
-        if node.value in seen or len(values) != 1:
+        if node.value in seen or not values:
             return None
-        return _fan_gain(model, values[0].value, assigned, seen | {node.value})
+        gains = {_fan_gain(model, value.value, assigned, seen | {node.value}) for value in values}
+        return gains.pop() if len(gains) == 1 else None
     root = _square_root(model, node)
     if root is not None and isinstance(root, cst.BinaryOperation) and isinstance(root.operator, cst.Divide):
         squared = _resolved_number(model, root.left, assigned)

@@ -1425,20 +1425,21 @@ def tests_element(model: CollectedFile, op: InitOp, condition: cst.If) -> bool:
     written = written_tensor(op.target_node) if op.target_node is not None else None
     for loop in op.loops:
         variable = _loop_target(loop.target)
-        if variable is not None and _element_test(model, condition.test, variable, _loop_name(loop.target), written):
+        if variable is not None and _element_test(model, condition.test, variable, _loop_name(loop.target), written,
+                                                  op.aliases):
             return True
     return False
 
 
 def _element_test(model: CollectedFile, test: cst.BaseExpression, variable: str, name_variable: str | None,
-                  written: cst.BaseExpression | None) -> bool:
-    """Whether every part of an ``and`` picks elements: by class, by parameter, or by having
-    the tensor the op writes (``m.bias is not None`` before writing ``m.bias``: an element
-    without one has nothing to write)."""
+                  written: cst.BaseExpression | None, aliases: frozenset[str] = frozenset()) -> bool:
+    """Whether every part of an ``and`` picks elements: by class, by parameter (also through
+    a local name bound to it, ``aliases``), or by having the tensor the op writes (``m.bias is
+    not None`` before writing ``m.bias``: an element without one has nothing to write)."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _element_test(model, test.left, variable, name_variable, written) \
-            and _element_test(model, test.right, variable, name_variable, written)
-    parameter = parameter_test(test, variable, name_variable)
+        return _element_test(model, test.left, variable, name_variable, written, aliases) \
+            and _element_test(model, test.right, variable, name_variable, written, aliases)
+    parameter = parameter_test(test, variable, name_variable, aliases=aliases)
     klass = class_test(model, test, variable, frozenset())
     return (parameter is not None and parameter[1]) or (klass is not None and klass.whole) \
         or _has_written(test, variable, written)
@@ -1560,7 +1561,7 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue
-        test = parameter_test(condition.test, variable, name_variable, model, prefix or "")
+        test = parameter_test(condition.test, variable, name_variable, model, prefix or "", op.aliases)
         if test is None or not (positive or test[1]):
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]

@@ -42,6 +42,7 @@ from initaudit.lint.parse.nesting import (
     shallow_text,
 )
 from initaudit.lint.parse.reparse import PiecedPositions, Reparser
+from initaudit.lint.parse.indentation import ExpandedColumns
 from initaudit.lint.parse.screen import may_initialise
 from initaudit.lint.parse.suppression import Suppressions, parse_suppressions
 from initaudit.lint.rules import (
@@ -257,8 +258,24 @@ def _analyse(path: str, text: str, config: Config, links: Links | None = None,
     try:
         module, positions = parse(text)
     except cst.ParserSyntaxError as exc:
-        reason = " ".join(exc.message.split())
-        raise NotAnalysed(f"not analysed: valid Python that libcst cannot parse ({reason})") from None
+        expanded = ExpandedColumns(text)
+        try:
+            if not expanded.changed or syntax_error(text, path) is not None:
+                raise  # no tab to expand, or one the interpreter rejects too (TabError)
+            module = cst.parse_module(expanded.text)
+        except cst.ParserSyntaxError:
+            reason = " ".join(exc.message.split())
+            raise NotAnalysed(f"not analysed: valid Python that libcst cannot parse ({reason})") from None
+        # Analysed with its indentation's tabs expanded: the findings' columns are moved back,
+        # and their fixes, written for the expanded text, are left out.
+        return [dataclasses.replace(found, column=expanded.column(found.line, found.column),
+                                    end_column=expanded.column(found.end_line, found.end_column), fix=None)
+                for found in _diagnostics(path, module, expanded.text, None, config, links, notes)]
+    return _diagnostics(path, module, text, positions, config, links, notes)
+
+
+def _diagnostics(path: str, module: cst.Module, text: str, positions: PiecedPositions | None, config: Config,
+                 links: Links | None, notes: list[tuple[int, str]] | None) -> list[Diagnostic]:
     model = FileModel(module, text, links, positions=positions)
     if notes is not None:
         notes.extend(model.notes())

@@ -141,3 +141,41 @@ class Net(nn.Module):
     found = [d for d in lint(code) if d.code == "IA112"]
     assert [(d.line, d.severity.value) for d in found] == [(15, "info")]
     assert "a normalisation after the layer rescales its output" in found[0].message
+
+
+#: A helper that passes its ``gain`` parameter on, called with a literal in a class whose use of
+#: the layer {use}.
+CALLER_PICKS = '''
+import torch.nn as nn
+
+
+def orthogonal_init(weight, gain):
+    nn.init.orthogonal_(weight, gain)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(8, 8)
+        self.body = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 2)
+        {call}
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(self.body(y).relu())
+'''
+
+
+@pytest.mark.parametrize("call", [
+    # recurrent weights: their gates follow them inside the layer, never an output
+    "for p in self.rnn.parameters():\n            if p.dim() > 1:\n                orthogonal_init(p, 0.01)",
+    # a layer the forward shows feeding relu
+    "orthogonal_init(self.body.weight, 0.01)",
+])
+def test_a_small_gain_the_caller_passes_for_a_known_layer(call: str) -> None:
+    assert len(ia112(CALLER_PICKS.format(call=call))) == 1
+
+
+def test_a_small_gain_the_caller_passes_for_a_head_is_its_choice() -> None:
+    assert ia112(CALLER_PICKS.format(call="orthogonal_init(self.head.weight, 0.01)")) == []

@@ -8,6 +8,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Severity
+from initaudit.knowledge import LayerKind
 from initaudit.lint.model.facts import InitOp, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import ConsumerKind
@@ -24,7 +25,7 @@ class GainConfusedWithStd:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "orthogonal") \
-                    or _passed_by_caller(op):
+                    or (_passed_by_caller(op) and not _none_a_head(model, op)):
                 continue
             gain, origin = _gain(model, op)
             if gain is None or not 0 < gain < _SMALLEST_GAIN or _deliberately_small(model, op):
@@ -57,10 +58,21 @@ def _gain(model: FileModel, op: InitOp) -> tuple[float | None, str]:
 
 def _passed_by_caller(op: InitOp) -> bool:
     """The gain is a parameter of the function written around the init, here run for one call:
-    a value the caller picks for one layer (a policy head's 0.01) is its choice, and the
-    parameter's default is judged where the init is written."""
+    a value the caller picks for a layer whose use is not in view (a policy head's 0.01) is its
+    choice, and the parameter's default is judged where the init is written."""
     written = op.written
     return isinstance(written, cst.Call) and isinstance(argument(written, 1, "gain"), cst.Name)
+
+
+def _none_a_head(model: FileModel, op: InitOp) -> bool:
+    """Every layer the operation reaches is known to be no output layer: a recurrent layer (its
+    gates follow its weights inside it), or one whose consumer the class's forward shows (heads
+    among those are let through by ``_deliberately_small``)."""
+    layers = op.effective_layers()
+    owner = op.owner
+    return bool(layers) and all(
+        layer.kind is LayerKind.RECURRENT or (owner is not None and feeding(model, owner, layer) is not None)
+        for layer in layers)
 
 
 def _deliberately_small(model: FileModel, op: InitOp) -> bool:

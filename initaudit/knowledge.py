@@ -470,6 +470,10 @@ PASSTHROUGH_FUNCTIONS: frozenset[str] = frozenset({
     "pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "pad_sequence",
 })
 
+#: Reductions that add up a tensor's values along a dimension: a sum of tensors written as one
+#: call (``torch.sum(torch.stack(skips), dim=0)``), judged, like ``a + b``, by what follows it.
+SUM_REDUCTIONS: frozenset[str] = frozenset({"sum"})
+
 #: List methods that put a tensor into the list they are called on (``outputs.append(y)``).
 COLLECTING_METHODS: frozenset[str] = frozenset({"append", "extend", "insert"})
 

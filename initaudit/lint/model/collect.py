@@ -597,9 +597,11 @@ class _Collector(WalkContext, DeprecatedNames):
             self._seq += 1
             written = statement if value is assigned else value  # a ParameterList's element
             assert isinstance(written, (cst.Call, cst.Assign))
+            # Its scale is read through the variables of the functions it is written in
+            # (``std = math.sqrt(2. / (fan_in + fan_out))`` then ``std * torch.randn(...)``).
             self.init_ops.append(InitOp(
                 written, function, InitVia.PARAMETER, args, target, owner,
-                self._method_name(), self._seq,
+                self._method_name(), self._seq, enclosing=tuple(f for f, _ in self._functions),
             ))
 
     def _script_parameter(self, node: cst.Assign, target: cst.Name) -> None:
@@ -953,8 +955,10 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def _matrix_parameter(self, node: cst.BaseExpression) -> None:
         node = tensor_behind(node)  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
-        if isinstance(node, cst.Name):
-            node = self._iterated.get(node.value, node)
+        if isinstance(node, cst.Name) and node.value in self._iterated:
+            node = self._iterated[node.value]
+        elif isinstance(node, cst.Name) and node.value in self._local_values:
+            node = tensor_behind(self._local_values[node.value])  # ``w = self.w[ids]`` before the product
         if self._class_stack and (name := _self_attribute_name(node)) is not None:
             self._class_stack[-1].matrix_parameters.add(name)
         elif isinstance(node, cst.Name) and self._functions and not self._class_stack \

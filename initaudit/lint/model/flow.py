@@ -146,6 +146,9 @@ class _Frame:
     #: Loop variables running over the positions of a container (``for i in range(len(self.fc))``):
     #: ``self.fc[i]`` is each of its children in turn.
     indexes: dict[str, Submodule] = field(default_factory=dict)
+    #: Names bound to a bare Parameter, or to rows or a view of one (``w = self.w[ids]``): the
+    #: weight a product with that name multiplies by.
+    weights: dict[str, str] = field(default_factory=dict)
 
 
 class ForwardFlow:
@@ -401,8 +404,11 @@ class ForwardFlow:
         if isinstance(node, cst.Assign):
             modules = self._modules(node.value, frame)
             value = EMPTY if modules is not None else self._expr(node.value, frame)
+            weight = self._parameter(node.value, frame)
             for target in node.targets:
                 self._bind(target.target, value, modules, frame)
+                if weight is not None and isinstance(target.target, cst.Name):
+                    frame.weights[target.target.value] = weight
         elif isinstance(node, cst.AnnAssign) and node.value is not None:
             self._bind(node.target, self._expr(node.value, frame), None, frame)
         elif isinstance(node, cst.AugAssign):
@@ -422,12 +428,36 @@ class ForwardFlow:
             frame.ended = True
         elif isinstance(node, cst.Expr):
             value = self._expr(node.value, frame)
-            if not _in_place_passthrough(node.value):  # ``scores.masked_fill_(mask, -inf)``
+            written = self._activated_in_place(node.value)
+            if written is not None:  # ``x.relu_()``: from here on ``x`` holds what the activation gives
+                frame.values[written] = value
+            elif not _in_place_passthrough(node.value):  # ``scores.masked_fill_(mask, -inf)``
                 self._consume(value, UNKNOWN)
+
+    def _activated_in_place(self, node: cst.BaseExpression) -> str | None:
+        """The name an activation call writes its result into: ``x.relu_()``, ``F.relu_(x)``,
+        ``F.leaky_relu(x, 0.2, inplace=True)``; None for another expression."""
+        if not isinstance(node, cst.Call):
+            return None
+        if isinstance(node.func, cst.Attribute) and not self._names(node.func):
+            method = node.func.attr.value
+            in_place = method.endswith("_") and method in knowledge.ACTIVATION_FUNCTIONS
+            return node.func.value.value if in_place and isinstance(node.func.value, cst.Name) else None
+        function = self._torch_function(node.func)
+        if function not in knowledge.ACTIVATION_FUNCTIONS:
+            return None
+        # ``inplace`` read as a keyword only: its position differs from one function to another.
+        inplace = any(arg.keyword is not None and arg.keyword.value == "inplace" and isinstance(arg.value, cst.Name)
+                      and arg.value.value == "True" for arg in node.args)
+        if not (function.endswith("_") or inplace):
+            return None
+        operand = argument(node, 0, "input")
+        return operand.value if isinstance(operand, cst.Name) else None
 
     def _bind(self, target: cst.BaseExpression, value: Value, modules: list[Submodule] | None,
               frame: _Frame) -> None:
         if isinstance(target, cst.Name):
+            frame.weights.pop(target.value, None)
             if modules is not None:
                 frame.modules[target.value] = modules
             else:
@@ -621,8 +651,8 @@ class ForwardFlow:
         adjacency, attention probabilities) carries the signal on; two signals consume both."""
         for other in others:
             self._consume(self._expr(other, frame), UNKNOWN)
-        weights = frozenset(w for f in factors if (w := self._parameter(f)) is not None)
-        values = [self._expr(f, frame) for f in factors if self._parameter(f) is None]
+        weights = frozenset(w for f in factors if (w := self._parameter(f, frame)) is not None)
+        values = [self._expr(f, frame) for f in factors if self._parameter(f, frame) is None]
         if weights:
             taken = EMPTY
             for value in values:
@@ -635,9 +665,12 @@ class ForwardFlow:
             self._consume(value, UNKNOWN)
         return EMPTY
 
-    def _parameter(self, node: cst.BaseExpression) -> str | None:
-        """The bare Parameter ``self.w`` an operand is (``self.w.t()``, ``self.w.T``, ``self.w[i]``)."""
+    def _parameter(self, node: cst.BaseExpression, frame: _Frame | None = None) -> str | None:
+        """The bare Parameter ``self.w`` an operand is (``self.w.t()``, ``self.w.T``, ``self.w[i]``,
+        a name ``frame`` binds to one of those)."""
         node = tensor_behind(node, knowledge.WEIGHT_LAYOUT_METHODS)
+        if isinstance(node, cst.Name) and frame is not None and node.value in frame.weights:
+            return frame.weights[node.value]
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
                 and node.attr.value in self._parameters:
             return node.attr.value
@@ -661,7 +694,7 @@ class ForwardFlow:
         if name in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[name]
             return self._activated(receiver, self._activation(activation, _slope(name, node, method=True)))
-        if name in knowledge.PASSTHROUGH_METHODS:
+        if name in knowledge.PASSTHROUGH_METHODS or name in knowledge.SUM_REDUCTIONS:
             return receiver
         if name in knowledge.SHAPE_METHODS:
             return EMPTY
@@ -677,7 +710,7 @@ class ForwardFlow:
         elif function in knowledge.NORM_FUNCTIONS:
             self._consume(first, NORM)
             result = EMPTY
-        elif function in knowledge.PASSTHROUGH_FUNCTIONS:
+        elif function in knowledge.PASSTHROUGH_FUNCTIONS or function in knowledge.SUM_REDUCTIONS:
             result = first
         elif function in ("cat", "stack", "concat", "concatenate"):
             result = dataclasses.replace(first, items=None)  # one tensor of the sequence's items

@@ -46,6 +46,16 @@ def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer 
     return _single(consumers_of(model, owner, layer))
 
 
+def judged_feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer | None:
+    """``feeding`` for a layer whose output is split between a sum with a skip connection and
+    other paths (``residual, skip = torch.chunk(y, 2, dim=1)``, ``x + residual``, ``skip`` into
+    another layer): the summed part's scale is the residual block's design, so what the other
+    parts flow into decides. A layer whose every path is such a sum is left as ``feeding`` says."""
+    consumers = consumers_of(model, owner, layer)
+    elsewhere = {c for c in consumers if not c.residual and c.kind is not ConsumerKind.RESIDUAL}
+    return _single(elsewhere or consumers)
+
+
 def is_head(model: FileModel, owner: ModuleClass, layer: Submodule, consumer: Consumer | None) -> bool:
     """Whether the layer's output leaves its module as it is or through squashes alone (sigmoid,
     softmax, tanh: ``knowledge.SQUASHES``) with no other weight layer after them: each of its

@@ -427,7 +427,7 @@ def _constructed_ops(model: CollectedFile) -> list[InitOp]:
     is written: its arguments name a parameter, or (for a gain-bearing scheme) a layer it writes
     feeds the class's own output, which only the builder's forward follows."""
     derived: list[InitOp] = []
-    by_owner = _OpsByOwner()
+    by_owner = _OpsByOwner(model)
     for owner in (*model.classes.values(), *model.scopes):
         for module in _own_layers(model, owner):
             if module.kind is LayerKind.CUSTOM and isinstance(module.node, cst.Call) and module.children:
@@ -436,16 +436,20 @@ def _constructed_ops(model: CollectedFile) -> list[InitOp]:
 
 
 class _OpsByOwner:
-    """The written operations of each class of the files asked about, grouped once per file."""
+    """The written operations of each class of the files asked about, grouped once per file; in
+    ``model``, also those a helper's call runs in a class (``self.out = conv(c, 2 * c, 1)``):
+    another file's model resolves no helper calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: CollectedFile) -> None:
+        self._model = model
         self._files: set[int] = set()
         self._ops: dict[int, list[InitOp]] = {}
 
     def of(self, source: CollectedFile, owner: ModuleClass) -> list[InitOp]:
         if id(source) not in self._files:
             self._files.add(id(source))
-            for op in source.written_ops:
+            helpers = [op for op in source.init_ops if op.called_from] if source is self._model else []
+            for op in (*source.written_ops, *helpers):
                 if op.owner is not None:
                     self._ops.setdefault(id(op.owner), []).append(op)
         return self._ops.get(id(owner), [])

@@ -14,11 +14,11 @@ from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.queries import (
     FORMULA_DRAWS,
     activation_name,
-    feeding,
     gated_feeding,
     heir_feeding,
     init_intent,
     internal_activations,
+    judged_feeding,
     layer_label,
     layer_list,
     weight_feeding,
@@ -104,7 +104,7 @@ class InitActivationMismatch:
         for layer in op.effective_layers():
             if layer.kind is not LayerKind.DENSE or layer.path in again:
                 continue
-            consumer = feeding(model, target.owner, layer)
+            consumer = judged_feeding(model, target.owner, layer)
             if consumer is None:
                 consumer = gated_feeding(model, target.owner, layer, intent)
                 several |= consumer is not None  # no one fix suits every consumer

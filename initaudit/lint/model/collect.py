@@ -209,6 +209,11 @@ class _Collector(WalkContext, DeprecatedNames):
         self._continued: dict[int, list[Step]] = {}
         #: Loop variables of the function being read that iterate over an attribute of ``self``.
         self._iterated: dict[str, cst.BaseExpression] = {}
+        #: Per class (by id), the (method, parameter) pairs whose tensor a product of the method
+        #: takes as a factor, and what each ``self.<method>(...)`` call passes to a parameter: an
+        #: attribute's name or the caller's own (method, parameter); ``_weights_passed``.
+        self._factor_parameters: dict[int, set[tuple[str, str]]] = {}
+        self._passed: dict[int, dict[tuple[str, str], set[str | tuple[str, str]]]] = {}
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.method_layers: list[tuple[cst.Call, ModuleClass, str, bool]] = []
@@ -282,7 +287,24 @@ class _Collector(WalkContext, DeprecatedNames):
         self._class_stack.append(info)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._class_stack.pop()
+        owner = self._class_stack.pop()
+        owner.matrix_parameters |= self._weights_passed(owner)
+
+    def _weights_passed(self, owner: ModuleClass) -> set[str]:
+        """The attributes that calls of ``owner``'s methods pass, directly or through other
+        methods' parameters, to a parameter that a product takes as a factor
+        (``self.transform(x, self.w)`` with ``def transform(self, x, w): return x @ w``)."""
+        pending = list(self._factor_parameters.pop(id(owner), ()))
+        passed = self._passed.pop(id(owner), {})
+        seen, found = set(pending), set()
+        while pending:
+            for source in passed.get(pending.pop(), ()):
+                if isinstance(source, str):
+                    found.add(source)
+                elif source not in seen:
+                    seen.add(source)
+                    pending.append(source)
+        return found
 
     # Where the code each of the resolver's scopes evaluates starts and ends: decorators, bases,
     # a parameter's default and annotation, and a comprehension's first iterable, are evaluated
@@ -587,12 +609,14 @@ class _Collector(WalkContext, DeprecatedNames):
         creation = self._parameter_creation(value)
         if creation is None:
             return
-        function, ndim, args = creation
+        function, ndim, column, args = creation
         if isinstance(value, cst.Call) and _keyword_is_false(value, "requires_grad"):
             function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
         if name in owner.parameters and owner.parameters[name] != ndim:
             ndim = None
         owner.parameters[name] = ndim
+        if column:
+            owner.column_parameters.add(name)
         if function is not None:
             self._seq += 1
             written = statement if value is assigned else value  # a ParameterList's element
@@ -620,8 +644,10 @@ class _Collector(WalkContext, DeprecatedNames):
         if creation is None:
             scope.parameters.pop(target.value, None)  # rebound to something else
             return
-        drawn, written_ndim, args = creation
+        drawn, written_ndim, column, args = creation
         scope.parameters[target.value] = written_ndim if ndim is None else ndim
+        if column:
+            scope.column_parameters.add(target.value)
         if drawn is not None:
             self._seq += 1
             self.init_ops.append(InitOp(node, drawn, InitVia.PARAMETER, args, target, scope, None, self._seq,
@@ -651,17 +677,18 @@ class _Collector(WalkContext, DeprecatedNames):
         return value
 
     def _parameter_creation(self, value: cst.BaseExpression
-                            ) -> tuple[str | None, int | None, dict[str, cst.BaseExpression]] | None:
-        """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2, {}); for a fresh tensor an
-        in-place chain initialises (``nn.Parameter(torch.empty(a, b).uniform_(-1, 1))``), that
-        init with its arguments. None if not a Parameter (nor another tensor that is trained)."""
+                            ) -> tuple[str | None, int | None, bool, dict[str, cst.BaseExpression]] | None:
+        """For ``nn.Parameter(torch.zeros(a, b))``: ("zeros_", 2, False, {}) (the third: shaped
+        ``(n, 1)``, ``_column_shaped``); for a fresh tensor an in-place chain initialises
+        (``nn.Parameter(torch.empty(a, b).uniform_(-1, 1))``), that init with its arguments.
+        None if not a Parameter (nor another tensor that is trained)."""
         if not isinstance(value, cst.Call):
             return None
         data = self._trained_data(value)
         if data is None:
             return None
         if data is value.func:  # ``nn.Parameter()``
-            return None, None, {}
+            return None, None, False, {}
         start, steps = chain_start(data) or (data, [])
         function: str | None = None
         args: dict[str, cst.BaseExpression] = {}
@@ -670,7 +697,7 @@ class _Collector(WalkContext, DeprecatedNames):
         elif isinstance(start, cst.Call):
             fresh = start
         else:
-            return None, None, {}
+            return None, None, False, {}
         factory = self._torch_factory(fresh)
         if function is None:
             function = knowledge.CONSTANT_FACTORIES.get(factory or "") or knowledge.UNIT_RANDOM_FACTORIES.get(factory or "")
@@ -678,7 +705,7 @@ class _Collector(WalkContext, DeprecatedNames):
                 args = {"val": fresh.args[-1].value}
         if function is not None and steps:
             function, args = carried(function, args, steps, self.stand_ins)
-        return function, _factory_ndim(factory, fresh), args
+        return function, _factory_ndim(factory, fresh), _column_shaped(factory, fresh), args
 
     def _trained_data(self, call: cst.Call) -> cst.BaseExpression | None:
         """The tensor a trained one is made from, as a Parameter is: the data of
@@ -748,6 +775,7 @@ class _Collector(WalkContext, DeprecatedNames):
                 self.method_layers.append((node, owner, method, bool(self._conditions)))
             if (called := _self_attribute_name(node.func)) is not None:
                 owner.self_calls.setdefault(method, []).append((called, tuple(c for c, _, _ in self._conditions)))
+                self._note_passed(node, owner, called)
         for name in self._model.names(node.func):
             if name.startswith(knowledge.INIT_PREFIX):
                 function = name[len(knowledge.INIT_PREFIX):]
@@ -954,16 +982,49 @@ class _Collector(WalkContext, DeprecatedNames):
                 self._iterated.pop(target.value, None)
 
     def _matrix_parameter(self, node: cst.BaseExpression) -> None:
+        if not self._class_stack:
+            node = tensor_behind(node)
+            if isinstance(node, cst.Name) and self._functions \
+                    and node.value not in parameter_names(self._functions[-1][0]):
+                self.scopes[0].matrix_parameters.add(node.value)  # a variable of the script (``x @ W``)
+            return
+        source = self._tensor_source(node)
+        if isinstance(source, str):
+            self._class_stack[-1].matrix_parameters.add(source)
+        elif source is not None:
+            self._factor_parameters.setdefault(id(self._class_stack[-1]), set()).add(source)
+
+    def _tensor_source(self, node: cst.BaseExpression) -> str | tuple[str, str] | None:
+        """Where the tensor an expression reads comes from: the name of an attribute of ``self``
+        (``self.w.t()``, ``self.w[:, :k]``, a loop variable over ``self.ws``), or (method,
+        parameter) for a parameter of the method being read, also through the local names
+        bound from either (``w = w.repeat(n, 1)``); None otherwise."""
         node = tensor_behind(node)  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
-        if isinstance(node, cst.Name) and node.value in self._iterated:
-            node = self._iterated[node.value]
-        elif isinstance(node, cst.Name) and node.value in self._local_values:
-            node = tensor_behind(self._local_values[node.value])  # ``w = self.w[ids]`` before the product
-        if self._class_stack and (name := _self_attribute_name(node)) is not None:
-            self._class_stack[-1].matrix_parameters.add(name)
-        elif isinstance(node, cst.Name) and self._functions and not self._class_stack \
-                and node.value not in parameter_names(self._functions[-1][0]):
-            self.scopes[0].matrix_parameters.add(node.value)  # a variable of the script (``x @ W``)
+        seen: set[str] = set()
+        while isinstance(node, cst.Name) and node.value not in seen:
+            seen.add(node.value)
+            if node.value in self._iterated:
+                node = self._iterated[node.value]
+            elif node.value in self._local_values:
+                node = tensor_behind(self._local_values[node.value])
+        if (name := _self_attribute_name(node)) is not None:
+            return name
+        method = self._method_name()
+        if isinstance(node, cst.Name) and method is not None and node.value != "self" \
+                and node.value in parameter_names(self._functions[-1][0]):
+            return method, node.value
+        return None
+
+    def _note_passed(self, node: cst.Call, owner: ModuleClass, called: str) -> None:
+        """What ``self.<called>(...)`` passes to each parameter of that method, where it is an
+        attribute of ``self`` or a parameter of the caller (``_weights_passed``)."""
+        function = owner.methods.get(called)
+        if function is None:
+            return
+        passed = self._passed.setdefault(id(owner), {})
+        for param, value in bind(function, node, skip_self=True, defaults=False).items():
+            if (source := self._tensor_source(value)) is not None:
+                passed.setdefault((called, param), set()).add(source)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._note_bound(node.target, None)
@@ -1435,15 +1496,33 @@ def _factory_ndim(factory: str | None, call: cst.Call) -> int | None:
             depth += 1
             data = data.elements[0].value
         return depth if depth else None
+    sizes = _factory_sizes(factory, call)
+    if sizes is None or (len(sizes) == 1 and not isinstance(sizes[0], (cst.Integer, cst.Name, cst.Attribute,
+                                                                          cst.BinaryOperation))):
+        return None
+    return len(sizes) or None
+
+
+def _factory_sizes(factory: str | None, call: cst.Call) -> list[cst.BaseExpression] | None:
+    """The sizes a factory is given, one per dimension, whether passed one by one
+    (``torch.empty(n, 1)``) or as one tuple or list (``torch.empty((n, 1))``); None when a
+    starred argument hides how many."""
     shape_args = [a for a in call.args if a.keyword is None]
     if factory in ("full",):
         shape_args = shape_args[:1]
     if any(a.star for a in shape_args):
         return None
     if len(shape_args) == 1 and isinstance(shape_args[0].value, (cst.Tuple, cst.List)):
-        shape_args = list(shape_args[0].value.elements)  # type: ignore[arg-type]
-    if len(shape_args) == 2 and isinstance(shape_args[1].value, cst.Integer) and shape_args[1].value.evaluated_value == 1:
-        return 1  # (n, 1): one input per unit, so unit scale is already 1/sqrt(fan_in)
-    if len(shape_args) == 1 and not isinstance(shape_args[0].value, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
-        return None
-    return len(shape_args) or None
+        elements = shape_args[0].value.elements
+        return None if any(isinstance(e, cst.StarredElement) for e in elements) else [e.value for e in elements]
+    return [a.value for a in shape_args]
+
+
+def _column_shaped(factory: str | None, call: cst.Call) -> bool:
+    """A factory making an ``(n, 1)`` tensor: one input per unit where a product contracts its
+    last dimension (``t @ self.w.T``), so that its unit scale is already 1/sqrt(fan_in)."""
+    if factory in ("zeros_like", "ones_like", "full_like", "tensor", "as_tensor", None):
+        return False
+    sizes = _factory_sizes(factory, call)
+    return sizes is not None and len(sizes) == 2 and isinstance(sizes[1], cst.Integer) \
+        and sizes[1].evaluated_value == 1

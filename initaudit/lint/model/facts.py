@@ -44,6 +44,9 @@ class ModuleClass:
     attributes: dict[str, Submodule] = field(default_factory=dict)
     #: ``self.w = nn.Parameter(...)``: name -> number of dimensions (None if unknown).
     parameters: dict[str, int | None] = field(default_factory=dict)
+    #: Parameters made ``(n, 1)``: which of their dimensions a product contracts, and so their
+    #: fan-in, depends on how it is written (``x @ self.w`` or ``t @ self.w.T``).
+    column_parameters: set[str] = field(default_factory=set)
     #: Attributes used as a weight: an operand of ``@``, ``matmul``, ``F.linear``, ``F.conv*``.
     matrix_parameters: set[str] = field(default_factory=set)
     #: Bare Parameters that ``forward`` multiplies by (``self.gamma * x``).

@@ -104,9 +104,19 @@ def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:
     if target is None or target.layers or not target.exact or not judged_parameter(model, op):
         return None
     found = model.consumers(target.owner).get(target.param, set())
-    if not found and not target.owner.is_root:
-        found = _built_consumers(model, target.owner, target.param)
+    if not target.owner.is_root and (not found or _returned(model, target.owner, target.param)):
+        # The product also leaves the block (``return attention @ (x @ self.w)``): what the
+        # classes building the block make of it is one more consumer.
+        built = _built_consumers(model, target.owner, target.param)
+        found = (found | built) if built else set()
     return _single(found)
+
+
+def _returned(model: FileModel, owner: ModuleClass, producer: str) -> bool:
+    """Whether the raw output of ``producer`` (a layer's path, a raw weight's name) leaves
+    ``owner``'s forward in what it returns."""
+    summary = model.summaries.get(owner.name)
+    return summary is not None and producer in summary.output.producers
 
 
 def heir_feeding(model: FileModel, op: InitOp) -> list[tuple[ModuleClass, Consumer]]:
@@ -485,7 +495,8 @@ def judged_parameter(model: FileModel, op: InitOp) -> bool:
     library's init convention nor an assignment to its ``.data`` sets again."""
     target = op.target
     assert target is not None
-    return not ((target.parameter_ndim or 0) < 2 or BARE_TENSOR in op.superseded
+    return not ((target.parameter_ndim or 0) < 2 or target.param in target.owner.column_parameters
+                or BARE_TENSOR in op.superseded
                 or not any(target.param in c.matrix_parameters for c in (target.owner, *heirs(model, target.owner)))
                 or knowledge.is_embedding_like(target.param)
                 or target.param in target.owner.data_assigned

@@ -538,6 +538,11 @@ ABSTRACT_BASES: dict[str, frozenset[str]] = {
 #: Container modules whose children are known statically.
 SEQUENTIAL = "Sequential"
 CONTAINER_MODULES: frozenset[str] = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+#: Torch modules that hold deep copies of the layer they are given in a ModuleList ``layers``
+#: and an optional final ``norm``: the layer's parameter name (first) and the norm's position.
+LAYER_STACKS: Mapping[str, tuple[str, int]] = {
+    "TransformerEncoder": ("encoder_layer", 2), "TransformerDecoder": ("decoder_layer", 2),
+}
 
 
 class LayerKind(str, Enum):
@@ -564,7 +569,7 @@ _KIND_OF_CLASSES: tuple[tuple[LayerKind, frozenset[str]], ...] = (
     (LayerKind.DENSE, DENSE_LAYERS), (LayerKind.EMBEDDING, EMBEDDING_LAYERS),
     (LayerKind.RECURRENT, RECURRENT_LAYERS), (LayerKind.ATTENTION, ATTENTION_LAYERS),
     (LayerKind.NORM, NORM_LAYERS), (LayerKind.ACTIVATION, frozenset(ACTIVATION_MODULES)),
-    (LayerKind.PASSTHROUGH, PASSTHROUGH_MODULES), (LayerKind.CONTAINER, CONTAINER_MODULES),
+    (LayerKind.PASSTHROUGH, PASSTHROUGH_MODULES), (LayerKind.CONTAINER, CONTAINER_MODULES | LAYER_STACKS.keys()),
 )
 
 

@@ -425,6 +425,8 @@ class SubmoduleBuilder:
             elif isinstance(items, cst.Name) and items.value in self.lists:
                 local = self.lists[items.value]
                 module.children, module.repeated = self._indexed(path, local.items, defaults), local.repeated
+        elif class_name in knowledge.LAYER_STACKS:
+            module.children = self._stacked(path, node, class_name, defaults)
         elif class_name == "ModuleDict":
             items = argument(node, 0, "modules")
             if isinstance(items, cst.Dict):
@@ -432,6 +434,20 @@ class SubmoduleBuilder:
                     (e.key, e.value) for e in items.elements if isinstance(e, cst.DictElement)
                 ], defaults)
         return module
+
+    def _stacked(self, path: str, node: cst.Call, class_name: str,
+                 defaults: Mapping[str, cst.BaseExpression]) -> list[Submodule]:
+        """``nn.TransformerEncoder(layer, n, norm)``: copies of ``layer`` in ``layers`` (the one
+        built stands for each), then ``norm``."""
+        keyword, norm_position = knowledge.LAYER_STACKS[class_name]
+        given = argument(node, 0, keyword)
+        layer = self.build(f"{path}.layers.0", given, defaults) if given is not None else None
+        if layer is None:
+            return []
+        layers = Submodule(f"{path}.layers", LayerKind.CONTAINER, "ModuleList", node, children=[layer], repeated=True)
+        norm_node = argument(node, norm_position, "norm")
+        norm = self.build(f"{path}.norm", norm_node, defaults) if norm_node is not None else None
+        return [layers] if norm is None else [layers, norm]
 
     def _sequential_children(self, path: str, node: cst.Call, module: Submodule,
                              defaults: Mapping[str, cst.BaseExpression]) -> list[Submodule]:

@@ -314,10 +314,21 @@ class Project:
         if key not in self._resolved:
             module = self.resolve(importer, imported.level, imported.module)
             if module is not None and module.name == "__init__.py" \
-                    and self._module_file(module.parent, imported.name) is not None:
+                    and self._module_file(module.parent, imported.name) is not None \
+                    and not self._rebinds(module, imported.name):
                 module = None
             self._resolved[key] = None if module is None else Binding(module, imported.name)
         return self._resolved[key]
+
+    def _rebinds(self, package: Path, name: str) -> bool:
+        """Whether a package's ``__init__.py`` binds ``name`` to something other than its submodule
+        of that name (``from .weight_init import weight_init``, a ``def``): ``from package import
+        name`` gives the package's attribute, which that binding replaced the submodule with."""
+        imported = self.imports(package).get(name)
+        if imported is not None:
+            return self.resolve(package, imported.level, imported.dotted) != self._module_file(package.parent, name)
+        defined = re.compile(rf"^(?:class|def)[ \t]+{re.escape(name)}\b", re.MULTILINE)
+        return defined.search(self.text(package) or "") is not None
 
     def attribute_binding(self, importer: Path, imported: Import, attribute: str) -> Binding | None:
         """The project file and name of ``blocks.Block`` (``from . import blocks``), ``b.Block``

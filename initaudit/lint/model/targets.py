@@ -516,6 +516,7 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
     voids nothing of the other's."""
     derived = []
     scale_writes = _scale_writes(model)
+    loops: dict[str, list[InitOp]] = {}
     for owner in (*model.classes.values(), *model.scopes):
         by_instance: dict[tuple[str, str], dict[str, list[Submodule]]] = {}
         for layer in model.layers(owner):
@@ -525,6 +526,7 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
                 by_instance.setdefault((layer.origin, instance), {}).setdefault(layer.local_path, []).append(layer)
         if scale_writes:
             derived.extend(_inherited_scale_writes(owner, model.layers(owner), scale_writes))
+        derived.extend(_inherited_parameter_loops(model, owner, loops))
         for (origin, _), layers in by_instance.items():
             for source, op, target in _built_with(model, origin):
                 reached = tuple(m for layer in target.layers for m in layers.get(layer.path, []))
@@ -535,6 +537,44 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
                         op, owner=owner, method="__init__", seq=0, superseded=frozenset(),
                         target=Target(owner, reached, target.param), written=op.as_written))
     return derived
+
+
+def _inherited_parameter_loops(model: CollectedFile, owner: ModuleClass,
+                               known: dict[str, list[InitOp]]) -> Iterator[InitOp]:
+    """``for w in self.parameters(): w.data.uniform_(-s, s)`` run whenever a class is built
+    writes each Parameter the class holds itself (``self.weight_ih = Parameter(...)``): on each
+    instance composed into ``owner``, one write per Parameter, which the holder may write again.
+    ``known``: by class name, those loops of the class, found once."""
+    for layer in model.layers(owner):
+        if layer.kind is not LayerKind.CUSTOM or layer.class_name is None:
+            continue
+        if layer.class_name not in known:
+            known[layer.class_name] = _own_parameter_loops(model, layer.class_name)
+        for op in known[layer.class_name]:
+            assert op.owner is not None
+            for name in op.owner.parameters:
+                yield dataclasses.replace(op, owner=owner, method="__init__", seq=0, superseded=frozenset(),
+                                          target=Target(owner, (layer,), name), written=op.as_written)
+
+
+def _own_parameter_loops(model: CollectedFile, class_name: str) -> list[InitOp]:
+    """The writes of the class ``class_name`` (of this file or another) that every construction
+    runs on each of its own parameters, under no test: ``for w in self.parameters(): ...``."""
+    built = _built_class(model, class_name)
+    if built is None or not built[0].parameters:
+        return []
+    built_by, source = built
+    found = []
+    for op in source.written_ops:
+        if op.owner is not built_by or op.conditions or len(op.loops) != 1 or op.target_node is None \
+                or op.via is InitVia.PARAMETER or not _runs_when_built(built_by, op):
+            continue
+        loop, tensor = op.loops[0], written_tensor(op.target_node)
+        if isinstance(loop.iter, cst.Call) and not loop.iter.args \
+                and _self_method(loop.iter.func) in _PARAMETER_METHODS \
+                and isinstance(tensor, cst.Name) and tensor.value == _loop_target(loop.target):
+            found.append(op)
+    return found
 
 
 def _scale_writes(model: CollectedFile) -> dict[str, list[InitOp]]:
@@ -646,15 +686,15 @@ def _same_file(one: CollectedFile, other: CollectedFile) -> bool:
 
 def _applied_when_built(source: CollectedFile, built_by: ModuleClass) -> Iterator[InitOp]:
     """What the ``apply`` calls written in the ``__init__`` of a class of another file run on
-    its own layers (``self.apply(self._init_weights)``), with a function of that file, as
-    ``_applied_ops`` resolves them there."""
+    its own layers (``self.apply(self._init_weights)``), with a function of that file or one it
+    imports (``from utils import init_weights``), as ``_applied_ops`` resolves them there."""
     for call in source.apply_calls:
         if call.owner is not built_by or call.loops or call.conditions or not (
                 call.method == "__init__" or (call.method is not None and _called_by_init(built_by, call.method))):
             continue
         callee = _applied_function(source, call)
         reach = _modules(source, call.owner, call.receiver)
-        if callee is None or reach is None or callee[2] is not source or not callee[0].params.params:
+        if callee is None or reach is None or not callee[0].params.params:
             continue
         function, ops, _ = callee
         parameter = _module_parameter(function)

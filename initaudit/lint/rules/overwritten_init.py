@@ -34,7 +34,13 @@ class OverwrittenInit:
         # call's result is written again (diffwave's ``Conv1d`` factory, one output zeroed).
         live = {id(op.as_written) for op in ops if not _voided(op)}
         for op in ops:
-            if not _voided(op) or id(op.node) in reported or id(op.as_written) in live:
+            if not _voided(op) or id(op.node) in reported:
+                continue
+            if id(op.as_written) in live:
+                rerun = _factory_rerun(model, op, writes)
+                if rerun is not None and id(rerun.node) not in reported:
+                    reported.add(id(rerun.node))
+                    yield rerun
                 continue
             later = _later_writes(model, writes, op, written_layers(op.target))  # type: ignore[arg-type]
             if later is None:
@@ -58,6 +64,29 @@ class OverwrittenInit:
         yield from _inherited(model, writes + scripted, at_later, reported)
 
 
+def _factory_rerun(model: FileModel, op: InitOp, writes: list[InitOp]) -> Finding | None:
+    """A factory's init (a function that builds a layer, initialises it and returns it), live at
+    its other calls, that the caller runs again on one call's layer with the same arguments:
+    reported at that call, whose run of it adds nothing. Another init there overrides the
+    factory's default for that layer alone (a zero output), which is left to the author."""
+    assert op.target is not None
+    call = next((c for c in model.helper_calls if c.passed is not None and c.owner is op.owner
+                 and c.seq == op.seq and any(c.passed is m for m in op.target.layers)), None)
+    later = _later_writes(model, writes, op, written_layers(op.target)) if call is not None else None
+    if call is None or not later or not all(_same_init(other, op) for other in later):
+        return None
+    lines = ", ".join(str(n) for n in sorted({model.position(other.node).start.line for other in later}))
+    return Finding(call.node, f"the {op.function} at {_place(model, op.as_written)}, run on the layer this call "
+                   f"builds, has no effect: line {lines} runs it again on the same {op.target.param}",
+                   related=((op.as_written, f"the voided {op.function} here"),))
+
+
+def _same_init(one: InitOp, other: InitOp) -> bool:
+    """The same init function with the same arguments, the tensor aside."""
+    return one.via is not InitVia.ASSIGN and one.function == other.function and one.args.keys() == other.args.keys() \
+        and all(value.deep_equals(other.args[key]) for key, value in one.args.items())
+
+
 def _voided(op: InitOp) -> bool:
     """Whether a later write replaces ``op``'s result on every layer it writes."""
     paths = [m.path for m in op.target.layers] if op.target is not None and op.target.layers else []
@@ -71,13 +100,20 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
     the holders voiding it build, at the init itself, which never has an effect (``dead``: the
     inits reported so)."""
     voided: dict[int, list[tuple[InitOp, list[InitOp]]]] = {}
+    # One init run on several tensors of an instance (each Parameter a loop over its
+    # ``parameters()`` writes) is voided only where every one of them is written again.
+    runs: dict[tuple[int, int, frozenset[str]], list[tuple[InitOp, list[InitOp] | None]]] = {}
     for op in model.inherited_ops:
         assert op.target is not None
         layers = written_layers(op.target)
         later = _later_writes(model, writes, op, layers, again=True) \
             if op.superseded == frozenset(path for path, _ in layers) else None
-        if later and not _run_again_after(model, op, later):
-            voided.setdefault(id(op.as_written), []).append((op, later))
+        effective = later is not None and not _run_again_after(model, op, later)
+        runs.setdefault(_run_key(op), []).append((op, later if effective else None))
+    for run in runs.values():
+        if all(later for _, later in run):
+            for op, later in run:
+                voided.setdefault(id(op.as_written), []).append((op, later))  # type: ignore[arg-type]
     for copies in voided.values():
         op = copies[0][0]
         if id(op.as_written) not in dead and _never_effective(model, op, [copy for copy, _ in copies]):
@@ -89,6 +125,12 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
             continue
         for copy, later in copies:
             yield from _at_later_writes(model, copy, later, "run when they are built", reported)
+
+
+def _run_key(op: InitOp) -> tuple[int, int, frozenset[str]]:
+    """The init as written, the holder and the layers it runs on there."""
+    assert op.target is not None
+    return id(op.as_written), id(op.target.owner), frozenset(m.path for m in op.target.layers)
 
 
 def _run_again_after(model: FileModel, op: InitOp, later: list[InitOp]) -> bool:

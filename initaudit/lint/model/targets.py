@@ -24,7 +24,7 @@ from libcst.helpers import get_full_name_for_node
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import bind, rebound, ruled_out, substitute, unsettled
+from initaudit.lint.model.binding import bind, decided, rebound, ruled_out, substitute, unsettled
 from initaudit.lint.model.bounds import Budget, Cut
 from initaudit.lint.model.collect import Collection
 from initaudit.lint.model.facts import (
@@ -620,7 +620,8 @@ def _built_with(model: CollectedFile, origin: str) -> Iterator[tuple[CollectedFi
         # Another file's model resolves no targets: its written operations and its ``apply``
         # calls are resolved here.
         ops = [*(_with_target(source, op) for op in source.written_ops),
-               *_applied_when_built(source, built_by)] if source is not None else []
+               *_applied_when_built(source, built_by), *_helped_when_built(source, built_by)] \
+            if source is not None else []
     else:
         source, built_by = model, model.classes[origin]
         ops = model.init_ops
@@ -706,6 +707,35 @@ def _applied_when_built(source: CollectedFile, built_by: ModuleClass) -> Iterato
                 target = _applied_target(source, op, call.owner, parameter, modules)
                 if target is not None:
                     yield dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target)
+
+
+def _helped_when_built(source: CollectedFile, built_by: ModuleClass) -> Iterator[InitOp]:
+    """What the helper calls written in a class of another file run on its own layers when it is
+    built (``for m in self.children(): init_weights(m, "kaiming")``, the helper applying a
+    function the string picks), resolved there with the call's arguments as ``_helper_ops``
+    resolves them."""
+    calls = [call for call in source.helper_calls if call.owner is built_by]
+    if not calls:
+        return
+    written_in: dict[int, list[HelperCall]] = {}
+    for call in source.helper_calls:
+        written_in.setdefault(id(call.owner.node), []).append(call)
+    reading = _Reading(source)
+    for call in calls:
+        yield from _called_ops(cast(CollectedFile, reading), call, call, 1, written_in)
+
+
+class _Reading:
+    """Another file's finished model, read to resolve a call written there: the call sites and
+    stand-in expressions that resolution records stay with this reading, the model unchanged."""
+
+    def __init__(self, model: CollectedFile) -> None:
+        self._model = model
+        self.imported_sites: set[int] = set()
+        self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = dict(getattr(model, "stand_ins", {}))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
 
 
 def _applied_ops(model: CollectedFile) -> list[InitOp]:
@@ -945,6 +975,10 @@ def _applied_by_helper(model: CollectedFile, call: HelperCall, function: cst.Fun
         if reach is None:
             continue
         modules = [m for root in reach[0] for m in root.walk()]
+        # Tests of the caller's loop element pick the modules reached, and the helper's tests
+        # that the call's values decide pick this branch: neither is a condition of the run.
+        caller_tests = tuple(c for c in call.conditions if not tests_element(model, at_call, c[0]))
+        helper_tests = tuple(c for c in inner.conditions if decided(c[0].test, values, helper_rebound) is None)
         # The applied function's own names are not the helper's; the helper's rebound ones no
         # longer hold what the call passed.
         own = frozenset(parameter_names(applied)) | rebound(applied.body)
@@ -956,7 +990,7 @@ def _applied_by_helper(model: CollectedFile, call: HelperCall, function: cst.Fun
             target = _applied_target(model, op, call.owner, parameter, modules)
             if target is not None:
                 derived = _at_call(model, op, call, target, ops)
-                derived = dataclasses.replace(derived, call_conditions=(*call.conditions, *inner.conditions))
+                derived = dataclasses.replace(derived, call_conditions=(*caller_tests, *helper_tests))
                 yield _with_values(model, derived, call, values)
 
 
@@ -1596,16 +1630,25 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
         # A class whose one tensor is a bare Parameter: the loop's element is that Parameter.
         name, ndim = next(iter(owner.parameters.items()))
         return Target(owner, (), name, True, parameter_ndim=ndim)
-    pairs = [(m, p) for m in layers for p in _parameters_of(model, m)]
-    name_variable = _loop_name(loop.target)
     receiver = loop.iter.func.value if isinstance(loop.iter, cst.Call) and isinstance(loop.iter.func, cst.Attribute) \
         else None
     prefix = _names_prefix(model, owner, _around(op, depth), receiver) if receiver is not None else None
+    return _looped_tensors(model, op, owner, (depth, loop), variable, layers, prefix or "")
+
+
+def _looped_tensors(model: CollectedFile, op: InitOp, owner: ModuleClass, found: tuple[int, cst.For],
+                    variable: str, layers: Sequence[Submodule], prefix: str, by_class: bool = False) -> Target:
+    """The tensors of ``layers`` a loop over their parameters writes, kept by the tests of the
+    tensor inside the loop (``if p.dim() > 1``, ``"weight_hh" in name``); ``prefix``: what the
+    names a ``named_parameters()`` loop gives leave out of each layer's path."""
+    depth, loop = found
+    pairs = [(m, p) for m in layers for p in _parameters_of(model, m)]
+    name_variable = _loop_name(loop.target)
     narrowed = False
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue
-        test = parameter_test(condition.test, variable, name_variable, model, prefix or "", op.aliases)
+        test = parameter_test(condition.test, variable, name_variable, model, prefix, op.aliases)
         if test is None or not (positive or test[1]):
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
@@ -1625,12 +1668,13 @@ def _parameter_loop_target(model: CollectedFile, op: InitOp, variable: str) -> T
     roles = [(m, "weight" if p in norm_scales(model, m) else p) for m, p in pairs
              if m.kind in knowledge.PARAMETERISED_KINDS or p in norm_scales(model, m)]
     gates = {p for _, p in roles if p.startswith(knowledge.RECURRENT_GATE_WEIGHTS)}
-    if len(gates) == 1 and {p for _, p in roles} == gates:
-        return Target(owner, tuple(m for m, _ in roles), gates.pop(), narrowed)  # ``"weight_hh" in name``
+    if len(gates) == 1 and {p for _, p in roles} == gates:  # ``"weight_hh" in name``
+        return Target(owner, tuple(m for m, _ in roles), gates.pop(), narrowed, by_class=by_class)
     # Beside other layers' weights, a recurrent layer's input and hidden weights are its weight.
     roles = [(m, "weight" if p in gates else p) for m, p in roles]
     exact = narrowed and {p for _, p in roles} == {"weight"}
-    return Target(owner, tuple({id(m): m for m, p in roles if p == "weight"}.values()), "weight", exact)
+    return Target(owner, tuple({id(m): m for m, p in roles if p == "weight"}.values()), "weight", exact,
+                  by_class=by_class)
 
 
 def _matrix(module: Submodule, param: str) -> bool:
@@ -1779,14 +1823,38 @@ def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
         return None
     node = written_tensor(op.target_node)
     parameter = _module_parameter(function)
-    if parameter is None or not (isinstance(node, cst.Attribute) and is_name(node.value, parameter)) \
-            or not node.attr.value.startswith(("weight", "bias", "in_proj")) or _enclosing_loop(op, parameter):
+    if parameter is None or _enclosing_loop(op, parameter):
+        return None
+    if isinstance(node, cst.Name):
+        return _by_class_parameters(model, op, parameter, node.value)
+    if not (isinstance(node, cst.Attribute) and is_name(node.value, parameter)) \
+            or not node.attr.value.startswith(("weight", "bias", "in_proj")):
         return None
     param = node.attr.value
     every = [Submodule(parameter, knowledge.layer_kind(name) or LayerKind.UNKNOWN, name, node.value)
              for name in sorted(knowledge.PARAMETERISED_CLASSES) if knowledge.parameter_ndim(name, param)]
     layers, selected = _narrow(model, op, parameter, every, depth=0)
     return Target(op.owner, tuple(layers), param, by_class=True) if layers and selected else None
+
+
+def _by_class_parameters(model: CollectedFile, op: InitOp, parameter: str, variable: str) -> Target | None:
+    """``if classname.find("GRU") != -1: for p in m.parameters(): if p.dim() > 1: orthogonal_(p)``:
+    a loop over the parameters of the helper's module, under tests that select its class, writes
+    the tensors of those classes the tests inside the loop keep (``_by_class``)."""
+    found = _enclosing_loop(op, variable)
+    iterated = found[1].iter if found is not None else None
+    if found is None or op.owner is None \
+            or not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute)
+                    and iterated.func.attr.value in _PARAMETER_METHODS and is_name(iterated.func.value, parameter)):
+        return None
+    # Each class that holds tensors of its own, one layer standing for every layer of that class.
+    every = [Submodule(parameter, kind, name, iterated.func.value) for name in sorted(knowledge.PARAMETERISED_CLASSES)
+             if (kind := knowledge.layer_kind(name) or LayerKind.UNKNOWN) in knowledge.PARAMETERISED_KINDS]
+    layers, selected = _narrow(model, op, parameter, every, depth=0)
+    if not layers or not selected:
+        return None
+    target = _looped_tensors(model, op, op.owner, found, variable, layers, "", by_class=True)
+    return target if target.layers else None
 
 
 def _module_parameter(function: cst.FunctionDef) -> str | None:

@@ -31,7 +31,6 @@ from initaudit.lint.model.modules import (
     argument,
     constant_test,
     leaf_subclasses,
-    loop_names,
     parameter_names,
     receiver_root,
     repeated_element,

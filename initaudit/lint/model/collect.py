@@ -30,6 +30,7 @@ from initaudit.lint.model.modules import (
     accessed_attribute,
     argument,
     constant_test,
+    keyword_is,
     leaf_subclasses,
     parameter_names,
     receiver_root,
@@ -609,7 +610,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if creation is None:
             return
         function, ndim, column, args = creation
-        if isinstance(value, cst.Call) and _keyword_is_false(value, "requires_grad"):
+        if isinstance(value, cst.Call) and keyword_is(value, "requires_grad", False):
             function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
         if name in owner.parameters and owner.parameters[name] != ndim:
             ndim = None
@@ -715,10 +716,10 @@ class _Collector(WalkContext, DeprecatedNames):
         if any(n in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") for n in names):
             return argument(call, 0, "data") or call.func
         if any(n in ("torch.autograd.Variable", "torch.autograd.variable.Variable") for n in names):
-            return argument(call, 0, "data") if _keyword_is_true(call, "requires_grad") else None
+            return argument(call, 0, "data") if keyword_is(call, "requires_grad", True) else None
         if isinstance(call.func, cst.Attribute) and call.func.attr.value == "requires_grad_" and not call.args:
             return call.func.value
-        return call if self._torch_factory(call) is not None and _keyword_is_true(call, "requires_grad") else None
+        return call if self._torch_factory(call) is not None and keyword_is(call, "requires_grad", True) else None
 
     def _initialised_fresh(self, node: cst.BaseExpression
                            ) -> tuple[cst.Call, str, dict[str, cst.BaseExpression]] | None:
@@ -1441,16 +1442,6 @@ def _set_self_attribute(node: cst.Call) -> tuple[str, cst.Call, cst.BaseExpressi
     read = cst.Call(cst.Name("getattr"), [cst.Arg(node.args[0].value), cst.Arg(node.args[1].value)])
     name = _self_attribute_name(read)
     return (name, read, node.args[2].value) if name is not None else None
-
-
-def _keyword_is_true(call: cst.Call, keyword: str) -> bool:
-    return any(arg.keyword is not None and arg.keyword.value == keyword
-               and isinstance(arg.value, cst.Name) and arg.value.value == "True" for arg in call.args)
-
-
-def _keyword_is_false(call: cst.Call, keyword: str) -> bool:
-    return any(arg.keyword is not None and arg.keyword.value == keyword
-               and isinstance(arg.value, cst.Name) and arg.value.value == "False" for arg in call.args)
 
 
 def _bind_init_args(node: cst.Call, function: str) -> dict[str, cst.BaseExpression]:

@@ -23,6 +23,7 @@ from initaudit.lint.model.modules import (
     QualifiedNames,
     Submodule,
     activation_module,
+    keyword_is,
     argument,
     literal_number,
     parameter_names,
@@ -447,9 +448,7 @@ class ForwardFlow:
         if function not in knowledge.ACTIVATION_FUNCTIONS:
             return None
         # ``inplace`` read as a keyword only: its position differs from one function to another.
-        inplace = any(arg.keyword is not None and arg.keyword.value == "inplace" and isinstance(arg.value, cst.Name)
-                      and arg.value.value == "True" for arg in node.args)
-        if not (function.endswith("_") or inplace):
+        if not (function.endswith("_") or keyword_is(node, "inplace", True)):
             return None
         operand = argument(node, 0, "input")
         return operand.value if isinstance(operand, cst.Name) else None

@@ -251,6 +251,13 @@ def _field(expression: cst.BaseExpression) -> str:
     return "{" + cst.Module([]).code_for_node(expression) + "}"
 
 
+def keyword_is(call: cst.Call, keyword: str, value: bool) -> bool:
+    """Whether the call passes ``keyword=True`` (``False``) literally."""
+    spelled = str(value)
+    return any(arg.keyword is not None and arg.keyword.value == keyword
+               and isinstance(arg.value, cst.Name) and arg.value.value == spelled for arg in call.args)
+
+
 def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
     """The expression passed for a parameter, by keyword or by position (None if absent)."""
     for arg in call.args:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -82,12 +83,41 @@ def _children(pid: int) -> list[int]:
     return children
 
 
-def _alive(pid: int) -> bool:
+def _started_workers(process: subprocess.Popen[str]) -> list[int]:
+    """The run's two workers, once both have started (a generous deadline: a safety net only)."""
+    deadline = time.monotonic() + 300
+    while len(workers := _children(process.pid)) < 2:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    return workers
+
+
+def _exit_handles(pids: list[int]) -> list[int]:
+    """A pidfd per process still running: it becomes readable when the process ends, whoever
+    its parent is by then (taken before the signal, so a reused pid cannot stand in for it)."""
+    handles = []
+    for pid in pids:
+        try:
+            handles.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue  # already gone
+    return handles
+
+
+def _all_ended(handles: list[int], timeout: float) -> bool:
+    """Wait for the exit of every process behind ``handles`` (an event, not a poll); the timeout
+    is a safety net: a worker leaves between two files, and a big file may take a loaded machine
+    minutes."""
+    deadline = time.monotonic() + timeout
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
+        for handle in handles:
+            readable, _, _ = select.select([handle], [], [], max(deadline - time.monotonic(), 0))
+            if not readable:
+                return False
+        return True
+    finally:
+        for handle in handles:
+            os.close(handle)
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the workers")
@@ -104,20 +134,14 @@ def test_signal_stops_workers_and_exits_cleanly(tmp_path: Path, number: int, sta
         [sys.executable, "-m", "initaudit", "check", "-j", "2", "--cache-dir", str(cache), str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal)
     try:
-        deadline = time.monotonic() + 60
-        while len(workers := _children(process.pid)) < 2:  # the marker: both workers started
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        handles = _exit_handles(_started_workers(process))
         process.send_signal(number)
         _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == status
     assert "Traceback" not in stderr and "Aborted" not in stderr
-    deadline = time.monotonic() + 10
-    while any(_alive(worker) for worker in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(worker) for worker in workers)
+    assert _all_ended(handles, timeout=300)
     assert not list(tmp_path.rglob("*.tmp"))
 
 
@@ -131,19 +155,11 @@ def test_workers_leave_when_their_parent_is_killed_outright(tmp_path: Path) -> N
     process = subprocess.Popen([sys.executable, "-m", "initaudit", "check", "-j", "2", "--no-cache", str(tmp_path)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while len(workers := _children(process.pid)) < 2:
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        handles = _exit_handles(_started_workers(process))
     finally:
         process.kill()  # SIGKILL: no handler runs, nothing can stop the workers for it
         process.wait()
-    # A worker leaves between two files (a parse holds the interpreter); on a loaded machine a
-    # file of 2,000 classes may take a while: the deadline is a safety net, not a measure.
-    deadline = time.monotonic() + 180
-    while any(_alive(worker) for worker in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(worker) for worker in workers)
+    assert _all_ended(handles, timeout=300)
 
 
 def test_ctrl_c_during_a_model_audit(tmp_path: Path) -> None:

@@ -166,3 +166,14 @@ def test_control_characters_in_paths_and_messages_are_escaped(tmp_path: Path) ->
     text = check(str(tmp_path)).output
     assert "nn.init.xavier_uniform(w)  # \\x1b[31m\\x07" in text
     assert "^^^^^^^^^^^^^^^^^^^^^^" in text  # the caret still marks the call
+
+
+def test_a_link_loop_beside_an_imported_module(tmp_path: Path) -> None:
+    """Looking a module up lists its directory: an entry whose links loop is neither a file nor
+    a directory there, not an error of the file that imports."""
+    (tmp_path / "x.py").symlink_to("y.py")
+    (tmp_path / "y.py").symlink_to("x.py")
+    (tmp_path / "blocks.py").write_text("import torch.nn as nn\ndef reset(m):\n    nn.init.zeros_(m.weight)\n")
+    (tmp_path / "ok.py").write_text("import blocks\nimport torch.nn as nn\nblocks.reset(nn.Linear(2, 2))\n")
+    result = check(str(tmp_path / "ok.py"))
+    assert (result.exit_code, result.output) == (0, "All checks passed (1 file checked).\n")

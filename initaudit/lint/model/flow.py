@@ -660,9 +660,13 @@ class ForwardFlow:
         carrying = [value for value in values if value.producers]
         if len(carrying) <= 1:
             return carrying[0] if carrying else EMPTY
+        # The block's input as a factor is a matrix it is given (attention probabilities passed
+        # in), as any other argument is: a layer's output it multiplies is carried on.
+        layered = [value for value in carrying if value.producers - {INPUT}]
         for value in carrying:
-            self._consume(value, UNKNOWN)
-        return EMPTY
+            if len(layered) != 1 or value is not layered[0]:
+                self._consume(value, UNKNOWN)
+        return layered[0] if len(layered) == 1 else EMPTY
 
     def _parameter(self, node: cst.BaseExpression, frame: _Frame | None = None) -> str | None:
         """The bare Parameter ``self.w`` an operand is (``self.w.t()``, ``self.w.T``, ``self.w[i]``,

@@ -220,6 +220,10 @@ PRODUCT_OPERANDS: dict[str, tuple[tuple[int, str | None], ...]] = {
     # (index, value, m, n, matrix): the sparse factor is no signal
     "torch_sparse.spmm": ((4, "matrix"),),
 }
+#: Module methods, and builtins, whose iterables yield (name or index, item) pairs: one loop
+#: variable over them is bound to the pair, never to a module or tensor.
+PAIR_METHODS: frozenset[str] = frozenset({"named_modules", "named_children", "named_parameters", "named_buffers"})
+PAIR_FUNCTIONS: frozenset[str] = frozenset({"enumerate", "zip"})
 #: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
 MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
 #: Roots of a spread statistic (``torch.pow(var + eps, 0.5)``, ``x.std()``, ``torch.rsqrt``): a

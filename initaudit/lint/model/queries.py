@@ -14,7 +14,7 @@ from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import Consumer, ConsumerKind
 from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
 from initaudit.lint.model.modules import written_tensor
-from initaudit.lint.model.targets import defining_class, execution_key
+from initaudit.lint.model.targets import defining_class, execution_key, loop_target
 
 
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
@@ -522,9 +522,8 @@ def _over_own_parameters(loop: cst.For, op: InitOp) -> bool:
             and isinstance(iterated.func.value, cst.Name) and iterated.func.value.value == "self"
             and iterated.func.attr.value in ("parameters", "named_parameters")):
         return False
-    variable = loop.target.elements[-1].value if isinstance(loop.target, cst.Tuple) else loop.target
     written = written_tensor(op.target_node) if op.target_node is not None else None
-    return isinstance(variable, cst.Name) and isinstance(written, cst.Name) and written.value == variable.value
+    return isinstance(written, cst.Name) and written.value == loop_target(loop)
 
 
 def _reinitialised_elsewhere(model: FileModel, owner: ModuleClass) -> bool:

@@ -572,7 +572,7 @@ def _own_parameter_loops(model: CollectedFile, class_name: str) -> list[InitOp]:
         loop, tensor = op.loops[0], written_tensor(op.target_node)
         if isinstance(loop.iter, cst.Call) and not loop.iter.args \
                 and _self_method(loop.iter.func) in _PARAMETER_METHODS \
-                and isinstance(tensor, cst.Name) and tensor.value == _loop_target(loop.target):
+                and isinstance(tensor, cst.Name) and tensor.value == loop_target(loop):
             found.append(op)
     return found
 
@@ -771,7 +771,7 @@ def _looped_modules(model: CollectedFile, call: ApplyCall) -> Reach | None:
     tuple or list written out, each of whose items denotes modules; every item's modules."""
     if not isinstance(call.receiver, cst.Name):
         return None
-    loop = next((loop for loop in reversed(call.loops) if _loop_target(loop.target) == call.receiver.value), None)
+    loop = next((loop for loop in reversed(call.loops) if loop_target(loop) == call.receiver.value), None)
     if loop is None or not isinstance(loop.target, cst.Name) or not isinstance(loop.iter, (cst.Tuple, cst.List)):
         return None
     modules: list[Submodule] = []
@@ -1440,14 +1440,26 @@ def _modules(model: CollectedFile, owner: ModuleClass, node: cst.BaseExpression,
 # ------------------------------------------------------------------------ loops
 
 
-def _loop_target(target: cst.BaseExpression) -> str | None:
-    """``m`` in ``for m in ...``, ``for name, m in ...`` and ``for i, m in enumerate(...)``."""
+def loop_target(loop: cst.For) -> str | None:
+    """``m`` in ``for m in ...``, ``for name, m in ...`` and ``for i, m in enumerate(...)``. None
+    where the one name a loop binds gets a pair (``for m in self.named_modules()``): a tuple is
+    no module nor tensor, so a test of its class is never true and nothing is written through it."""
+    target = loop.target
     if isinstance(target, cst.Name):
-        return target.value
+        return None if _yields_pairs(loop.iter) else target.value
     if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
         last = target.elements[-1].value
         return last.value if isinstance(last, cst.Name) else None
     return None
+
+
+def _yields_pairs(iterated: cst.BaseExpression) -> bool:
+    """``self.named_modules()``, ``enumerate(layers)``: an iterable of (name or index, item)."""
+    if not isinstance(iterated, cst.Call):
+        return False
+    func = iterated.func
+    return (isinstance(func, cst.Attribute) and func.attr.value in knowledge.PAIR_METHODS) \
+        or (isinstance(func, cst.Name) and func.value in knowledge.PAIR_FUNCTIONS)
 
 
 def _loop_name(target: cst.BaseExpression) -> str | None:
@@ -1461,7 +1473,7 @@ def _loop_name(target: cst.BaseExpression) -> str | None:
 def _enclosing_loop(op: InitOp, variable: str) -> tuple[int, cst.For] | None:
     for depth in range(len(op.loops), 0, -1):
         loop = op.loops[depth - 1]
-        if _loop_target(loop.target) == variable:
+        if loop_target(loop) == variable:
             return depth, loop
     return None
 
@@ -1502,7 +1514,7 @@ def tests_element(model: CollectedFile, op: InitOp, condition: cst.If) -> bool:
     target already says, rather than whether the op runs at all."""
     written = written_tensor(op.target_node) if op.target_node is not None else None
     for loop in op.loops:
-        variable = _loop_target(loop.target)
+        variable = loop_target(loop)
         if variable is not None and _element_test(model, condition.test, variable, _loop_name(loop.target), written,
                                                   op.aliases):
             return True

@@ -191,6 +191,10 @@ INPLACE_ARITHMETIC: dict[str, str] = {"mul_": "*", "div_": "/", "add_": "+", "su
 #: (``normal_().fmod_(2)``: a normal truncated at two standard deviations).
 INPLACE_BOUNDING: frozenset[str] = frozenset({"fmod_", "remainder_", "clamp_", "clip_", "clamp_min_",
                                               "clamp_max_"})
+#: In-place methods that rescale each slice of a tensor to a norm their arguments set
+#: (``renorm_(p, dim, maxnorm)``): every value is multiplied by that norm over its slice's own,
+#: a factor the slice's size sets, so the scale of the draw before it does not stay.
+INPLACE_RENORMALISING: frozenset[str] = frozenset({"renorm_"})
 #: The parameters of an init that an in-place multiplication or division scales, and those an
 #: addition or subtraction shifts, each with its default (None: it has none).
 SCALED_PARAMETERS: dict[str, dict[str, float | None]] = {

@@ -4,8 +4,9 @@
 it leaves N(m, s), bounded. So does ``w.uniform_(-1, 1)`` followed by ``w *= s`` in the next
 statement. The init is read as the one it amounts to, its parameters carried through each
 operator as expressions (``std`` becomes ``s``), so that the rules judge the value the tensor is
-left with. A method returning a new tensor (``mul``) leaves the initialised one as it was, and
-ends the chain.
+left with. ``renorm_`` multiplies each slice by a factor its own norm sets: the scale that stays
+is the one it gives, unknown here. A method returning a new tensor (``mul``) leaves the
+initialised one as it was, and ends the chain.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def chain_start(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Step
             if len(current.args) != 1 or current.args[0].keyword is not None or current.args[0].star:
                 return None
             steps.append((knowledge.INPLACE_ARITHMETIC[method], current.args[0].value))
+        elif method in knowledge.INPLACE_RENORMALISING:
+            # a multiplication by a factor known only at run time, the call standing for it
+            steps.append(("*", current))
         elif method not in knowledge.INPLACE_BOUNDING:
             break
         current = current.func.value

@@ -157,6 +157,10 @@ class InitOp:
     #: Local names bound to the tensor the operation writes, whole (``data = p.data`` before
     #: ``data.zero_()``): a test of one of them (``data.dim() == 1``) tests that tensor.
     aliases: frozenset[str] = frozenset()
+    #: Tensors of other layers of its owner that the operation writes too, as (path, id of the
+    #: layer's node, parameter): tied to the one it writes by an assignment run before it
+    #: (``self.head.weight = self.embed.weight``), one tensor under two names.
+    tied: frozenset[tuple[str, int, str]] = frozenset()
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:

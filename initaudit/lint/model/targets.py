@@ -198,6 +198,9 @@ def _resolve_targets(model: _Resolving) -> list[InitOp]:
     model.partial_writes[:] = [_with_target(model, op) for op in model.partial_writes] + _helper_partial_writes(model)
     constructed = _constructed_ops(model)
     model.init_ops.extend(constructed)
+    ties = _ties(model, model.overwrites)
+    model.init_ops[:] = [_tied(op, ties) for op in model.init_ops]
+    model.overwrites[:] = [_tied(op, ties) for op in model.overwrites]
     superseded = _superseded([*model.init_ops, *model.overwrites])
     model.init_ops[:] = [_voided(op, superseded) for op in model.init_ops]
     model.overwrites[:] = [_voided(op, superseded) for op in model.overwrites]
@@ -1796,20 +1799,61 @@ def _instance_calls(model: _Resolving, target: Target, known: dict[int, dict[str
 
 
 def _superseded(ops: Iterable[InitOp]) -> dict[int, frozenset[str]]:
-    """An op's effect on a layer is void when a later op of the same class fully rewrites it:
-    by id of the op, the paths voided."""
-    writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, float], InitOp]]] = {}
+    """An op's effect on a layer is void when a later op of the same class fully rewrites it,
+    through the layer's own name or a name tied to it: by id of the op, the paths voided."""
+    writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, float], InitOp, str]]] = {}
     for op in ops:
         if op.target is None or op.method == "forward":
             continue
         for path, node in written_layers(op.target) or [(BARE_TENSOR, 0)]:
-            writes.setdefault((id(op.target.owner), path, node, op.target.param), []).append((execution_key(op), op))
+            writes.setdefault((id(op.target.owner), path, node, op.target.param), []).append((execution_key(op), op, path))
+        for path, node, param in op.tied:  # a tie binds one layer: its path is the op's own
+            own = op.target.layers[0].path
+            writes.setdefault((id(op.target.owner), path, node, param), []).append((execution_key(op), op, own))
     superseded: dict[int, set[str]] = {}
-    for (_, path, _, _), entries in writes.items():
-        for key, op in entries:
-            if any(later_key > key and surely_after(later, op) for later_key, later in entries):
+    for entries in writes.values():
+        for key, op, path in entries:
+            if any(later_key > key and surely_after(later, op) for later_key, later, _ in entries):
                 superseded.setdefault(id(op), set()).add(path)
     return {key: frozenset(paths) for key, paths in superseded.items()}
+
+
+#: ``self.head.weight = self.embed.weight``: the assignment, and the two tensors it makes one, as
+#: (layer path, id of its node, parameter).
+_Tie = tuple[InitOp, tuple[str, int, str], tuple[str, int, str]]
+
+
+def _ties(model: CollectedFile, overwrites: Sequence[InitOp]) -> list[_Tie]:
+    """The assignments, run unconditionally, binding a layer's tensor to another layer of the
+    same class: from then on a write through either name writes both."""
+    ties: list[_Tie] = []
+    for op in overwrites:
+        if op.target is None or len(op.target.layers) != 1 or op.conditions or op.loops \
+                or not isinstance(op.node, cst.Assign):
+            continue
+        source = target_of(model, op, op.node.value)
+        if source is not None and source.owner is op.target.owner and len(source.layers) == 1:
+            one, other = ((t.layers[0].path, id(t.layers[0].node), t.param) for t in (op.target, source))
+            ties.append((op, one, other))
+    return ties
+
+
+def _tied(op: InitOp, ties: Sequence[_Tie]) -> InitOp:
+    """``op`` with the tensors tied to the one it writes before it runs (``InitOp.tied``)."""
+    if op.target is None or len(op.target.layers) != 1:
+        return op
+    layer = op.target.layers[0]
+    written = (layer.path, id(layer.node), op.target.param)
+    key = execution_key(op)
+    tied = {other if written == one else one for tie, one, other in ties
+            if written in (one, other) and tie.owner is op.owner and key > execution_key(tie)}
+    return dataclasses.replace(op, tied=frozenset(tied)) if tied else op
+
+
+def written_tensors(op: InitOp) -> set[tuple[str, int, str]]:
+    """The tensors ``op`` writes, as (layer path, id of its node, parameter), tied ones included."""
+    assert op.target is not None
+    return {(path, node, op.target.param) for path, node in written_layers(op.target)} | op.tied
 
 
 # ------------------------------------------------------------------------ helpers judged alone

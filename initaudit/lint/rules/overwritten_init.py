@@ -15,6 +15,7 @@ from initaudit.lint.model.targets import (
     surely_after,
     tests_element,
     written_layers,
+    written_tensors,
 )
 from initaudit.lint.rules.base import Finding, rule, written_here
 
@@ -251,10 +252,9 @@ def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tupl
         return False
     if later.as_written is earlier.as_written and (not again or later.node is later.as_written):
         return False
-    if later.target.param != earlier.target.param or execution_key(later) <= execution_key(earlier) \
-            or not surely_after(later, earlier):
+    if execution_key(later) <= execution_key(earlier) or not surely_after(later, earlier):
         return False
-    if not written_layers(later.target) >= layers:
+    if not written_tensors(later) >= {(path, node, earlier.target.param) for path, node in layers}:
         return False
     earlier_ifs = {id(node): branch for node, branch, _ in earlier.conditions}
     # Exclusive branches of one if never both run; a later write under its own condition may not,

@@ -784,6 +784,8 @@ class _Collector(WalkContext, DeprecatedNames):
                     self._record(node, function, InitVia.INIT, _bind_init_args(self._unpacked_returns(node), function),
                                  argument(node, 0, "tensor"))
                 return
+        if self._injected_init(node):
+            return
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS:
             self._grow(node, owner)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in knowledge.INPLACE_INIT_METHODS:
@@ -800,6 +802,18 @@ class _Collector(WalkContext, DeprecatedNames):
                                                 self._builder.passed.get(id(node)),
                                                 tuple(function for function, _ in self._functions),
                                                 self._no_grad > 0))
+
+    def _injected_init(self, node: cst.Call) -> bool:
+        """``init_(self.w)`` with ``init_=nn.init.normal_`` a parameter of the function: noted as
+        an overwrite of the tensor (``InitVia.INJECTED``), the callee being the caller's choice."""
+        if not isinstance(node.func, cst.Name) or not node.args or not self._functions:
+            return False
+        op = self._operation(node, "", InitVia.INJECTED, {}, argument(node, 0, "tensor"))
+        default = op.parameter_default(node.func.value)
+        if default is None or not any(n.startswith(knowledge.INIT_PREFIX) for n in self._model.names(default)):
+            return False
+        self.overwrites.append(op)
+        return True
 
     def _calls_helper(self, node: cst.Call) -> bool:
         """Whether the call runs a function whose init operations are resolved at it: one of the

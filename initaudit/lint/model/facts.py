@@ -21,6 +21,10 @@ class InitVia(str, Enum):
     #: ``layer.weight.data = make(shape)``, ``layer.weight = other.weight``: the tensor is replaced
     #: by a value that does not read it. No scheme is known; it only makes earlier ones void.
     ASSIGN = "assign"
+    #: ``init_(self.w)`` where ``init_`` is a parameter defaulting to a ``torch.nn.init``
+    #: function: the tensor is initialised in place by whatever the caller passes, the default
+    #: only where it passes nothing. No scheme is known; it only makes earlier ones void.
+    INJECTED = "injected"
     #: ``w[:, 0::2] = table``: part of the tensor written in place with a value of no known
     #: scheme. It initialises nothing and voids nothing; autograd forbids it on a Parameter.
     SETITEM = "setitem"

@@ -20,6 +20,10 @@ from initaudit.lint.model.targets import (
 from initaudit.lint.rules.base import Finding, rule, written_here
 
 
+#: The writes of no known scheme, as the finding at one names it.
+_UNKNOWN_SCHEME = {InitVia.ASSIGN: "this assignment", InitVia.INJECTED: "this call"}
+
+
 @rule("IA111")
 class OverwrittenInit:
     def check(self, model: FileModel) -> Iterator[Finding]:
@@ -84,7 +88,7 @@ def _factory_rerun(model: FileModel, op: InitOp, writes: list[InitOp]) -> Findin
 
 def _same_init(one: InitOp, other: InitOp) -> bool:
     """The same init function with the same arguments, the tensor aside."""
-    return one.via is not InitVia.ASSIGN and one.function == other.function and one.args.keys() == other.args.keys() \
+    return one.via not in _UNKNOWN_SCHEME and one.function == other.function and one.args.keys() == other.args.keys() \
         and all(value.deep_equals(other.args[key]) for key, value in one.args.items())
 
 
@@ -210,7 +214,7 @@ def _at_later_writes(model: FileModel, op: InitOp, later: list[InitOp], run: str
         if (id(other.node), id(op.as_written)) in reported:
             continue
         reported.add((id(other.node), id(op.as_written)))
-        what = "this assignment" if other.via is InitVia.ASSIGN else f"this {other.function}"
+        what = _UNKNOWN_SCHEME.get(other.via, f"this {other.function}")
         yield Finding(
             other.node,
             f"{what} initialises the {op.target.param} of {shown} again, so the {op.function} "

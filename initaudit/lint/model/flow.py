@@ -22,6 +22,7 @@ from initaudit.lint.model.binding import bind, read_names, rebound
 from initaudit.lint.model.modules import (
     QualifiedNames,
     Submodule,
+    accessed_attribute,
     activation_module,
     keyword_is,
     argument,
@@ -839,12 +840,12 @@ class ForwardFlow:
         """Submodules an expression denotes (``self.fc``, ``self.net[0]``, a loop variable)."""
         if isinstance(node, cst.Name):
             return frame.modules.get(node.value)
-        if isinstance(node, cst.Attribute):
-            if isinstance(node.value, cst.Name) and node.value.value == "self":
-                module = self._attributes.get(node.attr.value)
-                if module is None:
-                    return None
-                return list(module.children) if iterate else [module]
+        accessed = accessed_attribute(node)  # ``self.fc`` or ``getattr(self, f"fc{i}")``
+        if accessed is not None and isinstance(accessed[0], cst.Name) and accessed[0].value == "self":
+            module = self._attributes.get(accessed[1])
+            if module is None:
+                return None
+            return list(module.children) if iterate else [module]
         if iterate and isinstance(node, cst.Subscript) and _slice_bounds(node) is not None:
             return self._sliced(node, frame)
         if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \

@@ -7,6 +7,7 @@ as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give 
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Protocol, Sequence
@@ -225,6 +226,8 @@ def name_text(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.FormattedString):
         return "".join(part.value if isinstance(part, cst.FormattedStringText) else _field(part.expression)
                        for part in node.parts)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        return _printf_text(node.left, node.right)
     if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format"
             and isinstance(node.func.value, cst.SimpleString) and isinstance(node.func.value.evaluated_value, str)
             and not any(arg.star for arg in node.args)):
@@ -245,6 +248,37 @@ def name_text(node: cst.BaseExpression) -> str | None:
     except ValueError:
         return None  # a malformed format string: Python raises, no attribute is named
     return "".join(text)
+
+
+#: A printf-style conversion: ``%d``, ``%03i``, ``%s``, ``%%``; a mapping key or a ``*`` width
+#: (which take their value another way) is not matched, and the name is then not read.
+_CONVERSION = re.compile(r"%(?:%|[#0 +-]*\d*(?:\.\d+)?[hlL]?[diouxXeEfFgGcrsa])")
+
+
+def _printf_text(template: cst.BaseExpression, values: cst.BaseExpression) -> str | None:
+    """The name ``"conv%d" % i`` builds, as ``name_text`` gives the other spellings (``conv{i}``):
+    each conversion replaced by the expression it formats, in order, as ``%`` takes them."""
+    if not (isinstance(template, cst.SimpleString) and isinstance(template.evaluated_value, str)):
+        return None
+    items = [e.value for e in values.elements] if isinstance(values, cst.Tuple) else [values]
+    if any(isinstance(item, cst.StarredElement) for item in items) or isinstance(values, cst.Dict):
+        return None
+    text, fields = template.evaluated_value, iter(items)
+    parts, end = [], 0
+    for found in _CONVERSION.finditer(text):
+        parts.append(text[end:found.start()])
+        end = found.end()
+        if found.group() == "%%":
+            parts.append("%")
+            continue
+        item = next(fields, None)
+        if item is None:
+            return None  # too few values: Python raises, no attribute is named
+        parts.append(_field(item.with_changes(lpar=[], rpar=[]) if getattr(item, "lpar", None) else item))
+    rest = text[end:]
+    if "%" in rest or next(fields, None) is not None:
+        return None  # a conversion not read, or values left over (a TypeError in Python)
+    return "".join(parts) + rest
 
 
 def _field(expression: cst.BaseExpression) -> str:

@@ -136,6 +136,16 @@ class Summary:
 _MAX_INLINE_DEPTH = 3
 
 
+@dataclass(frozen=True)
+class Instance:
+    """A block as one construction made it: its forward run with the literals its ``__init__``
+    arguments bind to attributes (``Stack(n, last=None)`` leaving ``self.last`` None), what it
+    returns and what each of its layers feeds inside it (paths relative to the block)."""
+
+    summary: Summary
+    consumers: Mapping[str, set[Consumer]]
+
+
 @dataclass
 class _Frame:
     values: dict[str, Value] = field(default_factory=dict)
@@ -160,13 +170,21 @@ class ForwardFlow:
                  names: QualifiedNames, summaries: dict[str, Summary] | None = None, *,
                  parameters: frozenset[str] = frozenset(),
                  functions: Mapping[str, cst.FunctionDef] | None = None,
-                 absent: frozenset[str] = frozenset(), variables: bool = False) -> None:
+                 absent: frozenset[str] = frozenset(), variables: bool = False,
+                 constants: Mapping[str, cst.BaseExpression] | None = None,
+                 instances: Mapping[str, Instance] | None = None) -> None:
         """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
         is a weight whose output is recorded under its name, as a layer's under its path.
         ``absent``: attributes that hold None (an optional layer left out). ``variables``: the
-        parameters are a script's variables, read by name (``x @ W``) where no function hides them."""
+        parameters are a script's variables, read by name (``x @ W``) where no function hides them.
+        ``constants``: the literals one construction binds to attributes (``self.n = n``, ``n=2``),
+        which decide its tests and loop counts. ``instances``: blocks, by path, whose own
+        construction decides what their forward does (``Instance``)."""
         self._attributes = attributes
-        self._absent = absent
+        self._constants = constants or {}
+        self._absent = (absent - self._constants.keys()) | {
+            name for name, value in self._constants.items() if isinstance(value, cst.Name) and value.value == "None"}
+        self._instances = instances or {}
         self._parameters = parameters
         self._variables = variables
         #: The names each function being run binds itself, innermost last: they hide the script's.
@@ -346,10 +364,42 @@ class ForwardFlow:
                 self._expr(node.iter, frame)
         else:
             self._expr(node.test, frame)
-        # Twice: the value leaving one iteration reaches the next one.
-        for _ in range(2):
+        runs = self._least_runs(node.iter) if isinstance(node, cst.For) else 0
+        # Twice: the value leaving one iteration reaches the next one. An iteration the loop
+        # surely makes (``range(1, self.n + 1)`` with ``n=2``) leaves nothing of what came before.
+        for turn in range(2):
             self._stage_inputs(node.body, frame)
-            self._branches(frame, [node.body], exhaustive=False)
+            self._branches(frame, [node.body], exhaustive=turn < runs)
+
+    def _least_runs(self, iterated: cst.BaseExpression) -> int:
+        """How many times a loop over ``range(...)`` (or ``enumerate`` of one) surely runs, read
+        from literal bounds and the constants of the construction; 0 when not known."""
+        if isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Name) and iterated.func.value == "enumerate" \
+                and len(iterated.args) == 1 and iterated.args[0].keyword is None and not iterated.args[0].star:
+            iterated = iterated.args[0].value
+        if not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Name) and iterated.func.value == "range"
+                and len(iterated.args) in (1, 2) and all(a.keyword is None and not a.star for a in iterated.args)):
+            return 0
+        bounds = [bound for arg in iterated.args if (bound := self._integer(arg.value)) is not None]
+        if len(bounds) != len(iterated.args):
+            return 0
+        start, stop = (0, bounds[0]) if len(bounds) == 1 else (bounds[0], bounds[1])
+        return max(0, stop - start)
+
+    def _integer(self, node: cst.BaseExpression) -> int | None:
+        """An integer expression's value: literals, the construction's constants (``self.n``),
+        sums and differences of them; None for anything else."""
+        accessed = accessed_attribute(node)
+        if accessed is not None and isinstance(accessed[0], cst.Name) and accessed[0].value == "self":
+            node = self._constants.get(accessed[1], node)
+        if isinstance(node, cst.Integer):
+            return int(node.evaluated_value)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+            left, right = self._integer(node.left), self._integer(node.right)
+            if left is None or right is None:
+                return None
+            return left + right if isinstance(node.operator, cst.Add) else left - right
+        return None
 
     def _stage_inputs(self, body: cst.BaseSuite, frame: _Frame) -> None:
         """Mark the values of the names the loop body binds again as what enters a stage: one
@@ -776,8 +826,12 @@ class ForwardFlow:
         return EMPTY
 
     def _apply_block(self, module: Submodule, value: Value) -> Value:
-        """A block of this file: its input consumers take ``value``; its outputs come out."""
-        summary = self._summaries[module.class_name or ""]
+        """A block of this file: its input consumers take ``value``; its outputs come out. A block
+        its construction specialises brings what its layers feed as built there."""
+        instance = self._instances.get(module.path)
+        summary = self._summaries[module.class_name or ""] if instance is None else instance.summary
+        for local, found in (instance.consumers.items() if instance is not None else ()):
+            self.consumers.setdefault(f"{module.path}.{local}", set()).update(found)
         for consumer in summary.input_consumers:
             self._consume(value, consumer)
         return _block_output(module.path, summary.output, value)

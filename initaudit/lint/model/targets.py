@@ -38,7 +38,7 @@ from initaudit.lint.model.facts import (
     ModuleClass,
     Target,
 )
-from initaudit.lint.model.flow import LINEAR_CHAIN, OUTPUT, Consumer, ConsumerKind, ForwardFlow, Summary
+from initaudit.lint.model.flow import LINEAR_CHAIN, OUTPUT, Consumer, ConsumerKind, ForwardFlow, Instance, Summary
 from initaudit.lint.model.conditions import (
     class_name_aliases,
     class_test,
@@ -129,6 +129,8 @@ class _Resolving:
         self.sizes: dict[int, int] = {}
         self.class_cuts: dict[int, str] = {}
         self.consumer_sets: dict[int, dict[str, set[Consumer]]] = {}
+        #: Per class (by id), its blocks of this file that their construction specialises, by path.
+        self.instances: dict[int, dict[str, Instance]] = {}
 
     @property
     def written_ops(self) -> list[InitOp]:
@@ -390,7 +392,7 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
     flow = ForwardFlow(dict(model.attributes(owner)), owner.methods, model.names, summaries,
                        parameters=_inherited_parameters(model, owner), functions=model.functions,
-                       absent=frozenset(owner.none_attributes))
+                       absent=frozenset(owner.none_attributes), instances=_instances(model, owner, summaries))
     summary = flow.summarise()
     if summary is not None:
         summaries[owner.name] = summary
@@ -399,6 +401,45 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
     # Without a forward here, Sequential order still holds.
     model.consumer_sets[id(owner)] = flow.run_sequentials()
     visiting.discard(owner.name)
+
+
+def _instances(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summary]) -> dict[str, Instance]:
+    """The blocks of this file that ``owner`` builds with literals bound to their attributes
+    (``Stack(n, last=None)``, a default ``n=2`` read as ``self.n``): each one's forward run as that
+    construction made it, since Python binds each call's arguments anew."""
+    found: dict[str, Instance] = {}
+    for module in _own_layers(model, owner):
+        built = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
+        if built is None or built.name not in summaries or not isinstance(module.node, cst.Call):
+            continue
+        constants = _construction_constants(built, module.node)
+        if not constants:
+            continue
+        flow = ForwardFlow(dict(model.attributes(built)), built.methods, model.names, summaries,
+                           parameters=_inherited_parameters(model, built), functions=model.functions,
+                           absent=frozenset(built.none_attributes), constants=constants,
+                           instances=model.instances.get(id(built)))
+        summary = flow.summarise()
+        if summary is not None:
+            found[module.path] = Instance(summary, flow.run_sequentials())
+    model.instances[id(owner)] = found
+    return found
+
+
+def _construction_constants(built: ModuleClass, call: cst.Call) -> dict[str, cst.BaseExpression]:
+    """The literals (numbers, strings, True, False, None) that ``call`` binds, given or by
+    default, to the parameters ``built.__init__`` stores as attributes (``self.n = n``)."""
+    init = built.methods.get("__init__")
+    if init is None:
+        return {}
+    bound = bind(init, call, skip_self=True)
+    return {attribute: value for attribute, (param, _) in built.argument_attributes.items()
+            if (value := bound.get(param)) is not None and _is_literal(value)}
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
+        isinstance(node, cst.Name) and node.value in ("True", "False", "None"))
 
 
 def _inherited_parameters(model: _Resolving, owner: ModuleClass) -> frozenset[str]:

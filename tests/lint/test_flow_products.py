@@ -66,3 +66,18 @@ class Scores(nn.Module):
         return self.q(x) @ self.k(x).transpose(1, 2)
 """
     assert found(code) == []
+
+
+def test_a_layer_of_the_input_times_the_input_is_two_signals() -> None:
+    """``self.fc(x) @ x.t()`` is a bilinear form of the input, not a mix by a given matrix."""
+    code = """
+class Bilinear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        nn.init.xavier_uniform_(self.fc.weight, gain=nn.init.calculate_gain("tanh"))
+
+    def forward(self, x):
+        return torch.relu(self.fc(x) @ x.transpose(1, 2))
+"""
+    assert found(code) == []

@@ -712,8 +712,11 @@ class ForwardFlow:
         if len(carrying) <= 1:
             return carrying[0] if carrying else EMPTY
         # The block's input as a factor is a matrix it is given (attention probabilities passed
-        # in), as any other argument is: a layer's output it multiplies is carried on.
+        # in), as any other argument is: a layer's output it multiplies is carried on, unless
+        # that output was computed from the input itself (``(x @ w) @ x.t()``: two signals).
         layered = [value for value in carrying if value.producers - {INPUT}]
+        if any(INPUT in value.behind for value in layered):
+            layered = []
         for value in carrying:
             if len(layered) != 1 or value is not layered[0]:
                 self._consume(value, UNKNOWN)

@@ -566,8 +566,10 @@ class _Collector(WalkContext, DeprecatedNames):
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
         defaults = self._defaults()
         # ``conv = nn.Conv1d(...); self.net = nn.Sequential(conv, ...)``: a name bound to a
-        # call in the method holds what that call builds.
-        built_locals = {n: v for n, v in self._local_values.items() if isinstance(v, cst.Call)}
+        # call in the method holds what that call builds; one bound to a name or an attribute
+        # is that object (``block = Bottleneck; block(c)`` builds a Bottleneck).
+        built_locals = {n: v for n, v in self._local_values.items()
+                        if isinstance(v, (cst.Call, cst.Name, cst.Attribute))}
         self._builder.members = owner.attributes
         try:
             module = self._builder.build(name, _module_itself(assigned), {**defaults, **built_locals})

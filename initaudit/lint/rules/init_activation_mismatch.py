@@ -25,6 +25,7 @@ from initaudit.lint.model.queries import (
     written_at,
 )
 from initaudit.lint.rules.base import Applied, Finding, rule
+from initaudit.lint.rules.overwritten_init import dead_inits
 from initaudit.lint.rules.rewrite import render_init_call
 
 _INTENT_TEXT = {
@@ -55,7 +56,11 @@ class InitActivationMismatch:
         # repeats their verdict on their layers: it is reported where each block applies it.
         repeated = {(id(op.as_written), id(op.target.owner), m.path) for op in model.inherited_ops
                     if op.target is not None for m in op.target.layers}
+        # An init that every holder writes again (IA111 at the init) sets no weight: no verdict.
+        dead = dead_inits(model)
         for op in model.init_ops:
+            if id(op.node) in dead:
+                continue
             # normal_/uniform_ state an intent when their scale is a formula of a fan (He by hand).
             if op.target is None or (knowledge.INIT_FUNCTIONS[op.function].scheme not in (
                     "xavier", "kaiming", "orthogonal") and op.function not in FORMULA_DRAWS):

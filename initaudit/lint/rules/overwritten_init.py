@@ -6,7 +6,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.lint.model.facts import InitOp, InitVia
+from initaudit.lint.model.facts import InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.targets import (
@@ -27,11 +27,7 @@ _UNKNOWN_SCHEME = {InitVia.ASSIGN: "this assignment", InitVia.INJECTED: "this ca
 @rule("IA111")
 class OverwrittenInit:
     def check(self, model: FileModel) -> Iterator[Finding]:
-        ops = [op for op in model.init_ops
-               if op.target is not None and op.target.exact and op.method != "forward"
-               and op.via is not InitVia.PARAMETER and op.owner is not None and op.owner.is_module]
-        writes = ops + [op for op in model.overwrites if op.target is not None and op.target.exact
-                        and op.method != "forward"]
+        ops, writes = _module_writes(model)
         reported = set()
         #: (later write, voided init) pairs reported at the later write: once each.
         at_later: set[tuple[int, int]] = set()
@@ -62,11 +58,31 @@ class OverwrittenInit:
                 f"this {op.function} has no effect: every tensor it writes is initialised again "
                 f"later in the construction ({where}), so the earlier call only misleads the reader",
             )
-        # Script code (``net = Net()`` then a loop over its parameters) voids what the class's
-        # construction wrote just as a wrapper module's ``__init__`` does.
-        scripted = [op for op in model.init_ops if op.target is not None and op.target.exact
-                    and op.via is not InitVia.PARAMETER and op.owner is not None and not op.owner.is_module]
-        yield from _inherited(model, writes + scripted, at_later, reported)
+        yield from _inherited(model, writes + _scripted(model), at_later, reported)
+
+
+def dead_inits(model: FileModel) -> set[int]:
+    """The ids of the inits written in this file that never have an effect (reported at the init
+    itself): run by a block class when built, written again on every instance the file builds."""
+    writes = _module_writes(model)[1] + _scripted(model)
+    return {id(copies[0][0].as_written) for copies in _voided_copies(model, writes)
+            if _never_effective(model, copies[0][0], [copy for copy, _ in copies])}
+
+
+def _module_writes(model: FileModel) -> tuple[list[InitOp], list[InitOp]]:
+    """The inits module classes run, and those with the other writes that replace tensors."""
+    ops = [op for op in model.init_ops
+           if op.target is not None and op.target.exact and op.method != "forward"
+           and op.via is not InitVia.PARAMETER and op.owner is not None and op.owner.is_module]
+    return ops, ops + [op for op in model.overwrites if op.target is not None and op.target.exact
+                       and op.method != "forward"]
+
+
+def _scripted(model: FileModel) -> list[InitOp]:
+    """Script code (``net = Net()`` then a loop over its parameters): it voids what the class's
+    construction wrote just as a wrapper module's ``__init__`` does."""
+    return [op for op in model.init_ops if op.target is not None and op.target.exact
+            and op.via is not InitVia.PARAMETER and op.owner is not None and not op.owner.is_module]
 
 
 def _factory_rerun(model: FileModel, op: InitOp, writes: list[InitOp]) -> Finding | None:
@@ -104,6 +120,22 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
     here: reported at that write, which names it; or, written in this file by a class that only
     the holders voiding it build, at the init itself, which never has an effect (``dead``: the
     inits reported so)."""
+    for copies in _voided_copies(model, writes):
+        op = copies[0][0]
+        if id(op.as_written) not in dead and _never_effective(model, op, [copy for copy, _ in copies]):
+            dead.add(id(op.as_written))
+            lines = sorted({model.position(other.node).start.line for _, later in copies for other in later})
+            yield Finding(op.as_written, f"this {op.function} has no effect: every class that builds its "
+                          f"class initialises these tensors again afterwards (line{'s' if len(lines) > 1 else ''} "
+                          f"{', '.join(map(str, lines))}), so the call only misleads the reader")
+            continue
+        for copy, later in copies:
+            yield from _at_later_writes(model, copy, later, "run when they are built", reported)
+
+
+def _voided_copies(model: FileModel, writes: list[InitOp]) -> list[list[tuple[InitOp, list[InitOp]]]]:
+    """Per init as written, its copies that holders' constructions run and the later writes
+    here that void each: those voided on every copy of a run."""
     voided: dict[int, list[tuple[InitOp, list[InitOp]]]] = {}
     # One init run on several tensors of an instance (each Parameter a loop over its
     # ``parameters()`` writes) is voided only where every one of them is written again.
@@ -119,17 +151,7 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
         if all(later for _, later in run):
             for op, later in run:
                 voided.setdefault(id(op.as_written), []).append((op, later))  # type: ignore[arg-type]
-    for copies in voided.values():
-        op = copies[0][0]
-        if id(op.as_written) not in dead and _never_effective(model, op, [copy for copy, _ in copies]):
-            dead.add(id(op.as_written))
-            lines = sorted({model.position(other.node).start.line for _, later in copies for other in later})
-            yield Finding(op.as_written, f"this {op.function} has no effect: every class that builds its "
-                          f"class initialises these tensors again afterwards (line{'s' if len(lines) > 1 else ''} "
-                          f"{', '.join(map(str, lines))}), so the call only misleads the reader")
-            continue
-        for copy, later in copies:
-            yield from _at_later_writes(model, copy, later, "run when they are built", reported)
+    return list(voided.values())
 
 
 def _run_key(op: InitOp) -> tuple[int, int, frozenset[str]]:
@@ -175,18 +197,31 @@ class _MethodCalls(cst.CSTVisitor):
 
 def _never_effective(model: FileModel, op: InitOp, voided: list[InitOp]) -> bool:
     """Whether ``op``, written in a module class of this file, is voided wherever the file builds
-    that class: the class is built by other code of the file only (no subclass), and each of
-    its instances that code builds itself is among the ``voided`` copies."""
+    that class: each of its instances is among the ``voided`` copies."""
     if model.location(op.as_written) is not None:
         return False
     origin = next((other.owner for other in model.written_ops if other.node is op.as_written), None)
-    if origin is None or not origin.is_module or origin.is_root \
-            or any(origin.name in owner.bases for owner in model.classes.values()):
+    if origin is None:
+        return False
+    covered = {(id(copy.owner), _instance(m)) for copy in voided for m in copy.target.layers}  # type: ignore[union-attr]
+    return _built_only_in(model, origin, "", covered, frozenset())
+
+
+def _built_only_in(model: FileModel, block: ModuleClass, inner: str, covered: set[tuple[int, str]],
+                   seen: frozenset[str]) -> bool:
+    """Whether every instance of the module class ``block`` that the file builds holds a
+    ``covered`` one at ``inner`` ((id of holder, instance path): where an init it runs is written
+    again; ``inner`` empty: the instance itself). The class is built by other code of the file
+    only, never subclassed; an instance built inside another block class of the file is covered
+    where each instance of that one is (``body.0.se`` of a holder building the unit that builds it)."""
+    if not block.is_module or block.is_root or block.name in seen \
+            or any(block.name in owner.bases for owner in model.classes.values()):
         return False
     built = [(owner, m.path) for owner in (*model.classes.values(), *model.scopes)
-             for m in owner.layers() if m.class_name == origin.name]
-    covered = {(id(copy.owner), _instance(m)) for copy in voided for m in copy.target.layers}  # type: ignore[union-attr]
-    return bool(built) and all((id(owner), path) in covered for owner, path in built)
+             for m in owner.layers() if m.class_name == block.name]
+    return bool(built) and all(
+        (id(owner), path + inner) in covered
+        or _built_only_in(model, owner, f".{path}{inner}", covered, seen | {block.name}) for owner, path in built)
 
 
 def _built_by(model: FileModel, later: InitOp, earlier: InitOp) -> bool:

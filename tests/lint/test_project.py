@@ -191,9 +191,11 @@ def test_an_import_cycle_is_harmless(tmp_path: Path) -> None:
 def test_an_imported_init_helper_is_reported_at_its_call(tmp_path: Path) -> None:
     found = findings([three_files(tmp_path)])
     assert [(name, line, code) for name, line, code, _ in found] == [
-        ("train.py", 5, "IA103"), ("train.py", 7, "IA103")]
+        ("train.py", 5, "IA103"), ("train.py", 7, "IA103"), ("train.py", 7, "IA103")]
     assert "model.block.fc1 (Linear, pkg/blocks.py:8) feeds relu" in found[0][3]
-    assert "other.head (Linear, pkg/model.py:10) feeds no activation" in found[1][3]
+    # The block's output layer feeds what the model makes of the block's output: a tanh.
+    assert "other.block.fc2 (Linear, pkg/blocks.py:9) feeds tanh" in found[1][3]
+    assert "other.head (Linear, pkg/model.py:10) feeds no activation" in found[2][3]
 
 
 def test_an_imported_helper_run_again_by_a_later_apply_is_superseded(tmp_path: Path) -> None:
@@ -202,8 +204,9 @@ def test_an_imported_helper_run_again_by_a_later_apply_is_superseded(tmp_path: P
     root = three_files(tmp_path)
     (root / "train.py").write_text(TRAIN.replace("other = Net()\nother.apply", "model.apply"), encoding="utf-8")
     found = findings([root])
-    assert [(name, line, code) for name, line, code, _ in found] == [("train.py", 6, "IA103")]
-    assert "model.head (Linear, pkg/model.py:10) feeds no activation" in found[0][3]
+    assert [(name, line, code) for name, line, code, _ in found] == [("train.py", 6, "IA103")] * 2
+    assert "model.block.fc2 (Linear, pkg/blocks.py:9) feeds tanh" in found[0][3]
+    assert "model.head (Linear, pkg/model.py:10) feeds no activation" in found[1][3]
 
 
 def test_a_finding_at_an_imported_helper_call_offers_no_fix(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ called from ``forward`` are followed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -528,6 +528,10 @@ class ForwardFlow:
     def _expr(self, node: cst.BaseExpression, frame: _Frame) -> Value:
         if isinstance(node, cst.Name):
             return frame.values.get(node.value, EMPTY)
+        if isinstance(node, cst.Call) and self._keyword_dict(node, frame):
+            # ``dict(recon=y)`` is the display ``{"recon": y}``: its keywords are the keys.
+            return self._display([self._expr(arg.value, frame) for arg in node.args],
+                                 [arg.keyword.value for arg in node.args if arg.keyword is not None])
         if isinstance(node, cst.Call):
             return dataclasses.replace(self._call(node, frame), derived=self._lineage(node, frame))
         if isinstance(node, cst.Subscript):
@@ -559,15 +563,28 @@ class ForwardFlow:
             return self._comprehension(node, frame)
         if isinstance(node, (cst.Tuple, cst.List, cst.Dict)):
             # ``return loss, logits`` and ``return {"logits": y}`` hand their items on.
-            values = [self._expr(element.value, frame) for element in node.elements]
-            result = EMPTY
-            for value in values:
-                result = result.union(value)
-            keys = _display_keys(node)
-            if keys is not None and values:
-                result = dataclasses.replace(result, items=tuple(zip(keys, values)))
-            return result
+            return self._display([self._expr(element.value, frame) for element in node.elements],
+                                 _display_keys(node))
         return EMPTY
+
+    @staticmethod
+    def _display(values: list[Value], keys: Sequence[int | str] | None) -> Value:
+        """A tuple, list or dict made of ``values``: each item is its value; ``keys``: their
+        positions or string keys, None where they are not known."""
+        result = EMPTY
+        for value in values:
+            result = result.union(value)
+        if keys is not None and values:
+            result = dataclasses.replace(result, items=tuple(zip(keys, values)))
+        return result
+
+    def _keyword_dict(self, node: cst.Call, frame: _Frame) -> bool:
+        """``dict(a=x, b=y)``: the builtin (not a name of the file) called with keywords only."""
+        func = node.func
+        return isinstance(func, cst.Name) and func.value == "dict" and bool(node.args) \
+            and all(arg.keyword is not None for arg in node.args) and not self._names(func) \
+            and func.value not in self._functions and func.value not in frame.values \
+            and func.value not in frame.modules
 
     def _comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: _Frame) -> Value:
         """``[self.head(f) for f in features]``: each item of what is iterated, bound to the target,

@@ -20,19 +20,47 @@ from initaudit.lint.model.targets import defining_class, execution_key, loop_tar
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
     """What the layer's output flows into: recorded by the owner's forward, or — for a layer
     inside a block of this file, or built in a function or at module level and handed to an
-    init function — where it was built."""
+    init function — where it was built; for a block's layer whose output leaves the block
+    (``return self.conv(x)``), what the nearest instance holding that block makes of it."""
     found = model.consumers(owner).get(layer.path)
     if found:
         return found
-    origin = model.classes.get(layer.origin or "") or next(
-        (scope for scope in model.scopes if scope.name == layer.origin), None)
-    if origin is not None and origin is not owner and layer.local_path is not None:
-        return model.consumers(origin).get(layer.local_path, set())
-    foreign = model.foreign_origins.get(layer.origin or "")
-    if foreign is not None and layer.local_path is not None:
+    for holder in (layer, *_holders(model, owner, layer)):
+        if holder.local_path is None:
+            continue
+        within = f"{holder.local_path}{layer.path[len(holder.path):]}"
+        found = _consumers_in_origin(model, owner, holder.origin or "", within)
+        if found:
+            return found
+    return set()
+
+
+def _holders(model: FileModel, owner: ModuleClass, layer: Submodule) -> list[Submodule]:
+    """The instances of project classes ``layer`` is composed into, innermost first."""
+    parts = layer.path.split(".")
+    module = model.attributes(owner).get(parts[0])
+    found = []
+    for depth in range(1, len(parts)):
+        if module is None:
+            break
+        if module.kind is LayerKind.CUSTOM:
+            found.append(module)
+        module = module.child(parts[depth])
+    return found[::-1]
+
+
+def _consumers_in_origin(model: FileModel, owner: ModuleClass, origin_name: str, path: str) -> set[Consumer]:
+    """What the forward of the class (or scope) that defines a layer records for it, at its
+    ``path`` there."""
+    origin = model.classes.get(origin_name) or next(
+        (scope for scope in model.scopes if scope.name == origin_name), None)
+    if origin is not None:
+        return model.consumers(origin).get(path, set()) if origin is not owner else set()
+    foreign = model.foreign_origins.get(origin_name)
+    if foreign is not None:
         # A block of another file built by a module class here: what follows its output is
         # that class's business.
-        return {c for c in foreign.consumers.get(layer.local_path, set())
+        return {c for c in foreign.consumers.get(path, set())
                 if foreign.is_root or c.kind not in (ConsumerKind.OUTPUT, ConsumerKind.RESIDUAL)}
     return set()
 

@@ -14,7 +14,14 @@ from typing import Sequence
 
 import libcst as cst
 
-from initaudit.lint.model.modules import loop_names, small_statements, target_names
+from initaudit import knowledge
+from initaudit.lint.model.modules import (
+    QualifiedNames,
+    loop_names,
+    small_statements,
+    target_names,
+    torch_nn_class,
+)
 
 #: Bound expressions by parameter name.
 Bound = dict[str, cst.BaseExpression]
@@ -313,3 +320,35 @@ def _constant(node: cst.BaseExpression, bound: Bound, shadowed: frozenset[str]) 
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     return _UNKNOWN
+
+
+def appended_sequential(function: cst.FunctionDef, call: cst.Call, names: QualifiedNames,
+                        stand_ins: StandIns) -> cst.Call | None:
+    """The ``nn.Sequential`` a method returns (``return nn.Sequential(*layers)``) written out with
+    the modules it appends to that list (``layers = []``, ``layers.append(block(...))``, in a
+    loop too), read for ``call``: its parameters bound to the call's arguments. None unless the
+    list is made empty once and only grown by ``append``."""
+    returns = [small for small in small_statements(function) if isinstance(small, cst.Return)]
+    made = returns[0].value if len(returns) == 1 else None
+    if not isinstance(made, cst.Call) or torch_nn_class(names(made.func)) != knowledge.SEQUENTIAL \
+            or len(made.args) != 1 or made.args[0].star != "*" or not isinstance(made.args[0].value, cst.Name):
+        return None
+    listed = made.args[0].value.value
+    items: list[cst.BaseExpression] = []
+    for small in small_statements(function):
+        if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and listed in target_names(
+                [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]):
+            if not (isinstance(small, cst.Assign) and isinstance(small.value, cst.List) and not small.value.elements):
+                return None
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) \
+                and isinstance(small.value.func, cst.Attribute) and isinstance(small.value.func.value, cst.Name) \
+                and small.value.func.value.value == listed:
+            if small.value.func.attr.value != "append" or len(small.value.args) != 1:
+                return None
+            items.append(small.value.args[0].value)
+    if not items:
+        return None
+    values = bind(function, call, skip_self=True)
+    written = made.with_changes(args=[cst.Arg(substitute(item, values, stand_ins)) for item in items])
+    stand_ins[id(written)] = (written, call)  # placed where the method is called
+    return written

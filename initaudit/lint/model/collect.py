@@ -18,7 +18,15 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import Bound, bind, read_names, returned_values, substitute, unpacked
+from initaudit.lint.model.binding import (
+    Bound,
+    appended_sequential,
+    bind,
+    read_names,
+    returned_values,
+    substitute,
+    unpacked,
+)
 from initaudit.lint.model.builders import BuilderSummary, chosen_return, summarise_builders
 from initaudit.lint.model.chains import Step, carried, chain_start, following_steps
 from initaudit.lint.model.facts import ApplyCall, CollectedFile, DeprecatedRef, HelperCall, InitOp, InitVia, ModuleClass
@@ -541,6 +549,17 @@ class _Collector(WalkContext, DeprecatedNames):
         params = {p.name.value for p in self._functions[-1][0].params.params[1:]}
         return bool(params & read_names(value))
 
+    def _method_sequential(self, owner: ModuleClass, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``self._make_layer(block, 64, n)`` in ``__init__``: the Sequential that method of the
+        class returns, written out for the call (``binding.appended_sequential``); any other value
+        as it is."""
+        called = _self_attribute_name(value.func) if isinstance(value, cst.Call) else None
+        method = owner.methods.get(called) if called is not None and self._method_name() == "__init__" else None
+        if method is None:
+            return value
+        assert isinstance(value, cst.Call)
+        return appended_sequential(method, value, self._model.names, self.stand_ins) or value
+
     def _taken_with_defaults(self) -> bool | None:
         """Whether the statement read runs when the function's parameters keep their defaults:
         False in an arm a test of them skips, True when every test guarding it is decided and
@@ -564,6 +583,7 @@ class _Collector(WalkContext, DeprecatedNames):
             owner.argument_attributes[name] = (assigned.value, assigned)
         if _self_attribute_name(self._handed_back(assigned)) == name:
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
+        assigned = self._method_sequential(owner, assigned)
         defaults = self._defaults()
         # ``conv = nn.Conv1d(...); self.net = nn.Sequential(conv, ...)``: a name bound to a
         # call in the method holds what that call builds; one bound to a name or an attribute

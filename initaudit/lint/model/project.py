@@ -728,8 +728,6 @@ class Links:
     #: What the engine's analysis of the text records for the run about the applications of
     #: init operations (``lint/run/results.py:InitUse``); a copy for an edited text starts empty.
     uses: list[Any] = field(default_factory=list, init=False)
-    #: Text -> the initialisers' names it spells (the engine asks twice of the checked text).
-    _called: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         #: The checked text's code, strings and comments blanked (None: the file on disk).
@@ -833,17 +831,6 @@ class Links:
         """Whether this file calls or applies a function, or builds a module class, imported from
         a project file that can initialise: such a file can hold a finding though its own text
         names no init."""
-        return any(self.function(local) is not None or self.module_class(local) is not None
-                   for local in self.initialiser_names(text))
-
-    def initialiser_names(self, text: str) -> frozenset[str]:
-        """The imported names (``init_layer``, ``blocks.init_layer``) this file calls, applies or
-        builds whose definitions' code can initialise (not yet modelled: that costs a parse)."""
-        if text not in self._called:
-            self._called = {text: self._initialiser_names(text)}
-        return self._called[text]
-
-    def _initialiser_names(self, text: str) -> frozenset[str]:
         # Most files import no such function nor any project module: no scan of their code then.
         imported = [local for local, found in self._imports.items()
                     if self.project.may_be_initialiser(self.path, found)]
@@ -851,7 +838,7 @@ class Links:
                    if found.name != "*" and self.project.resolve(self.path, found.level, found.dotted) is not None]
         stars = any(found.name == "*" for found in self._imports.values())
         if not imported and not modules and not stars:
-            return frozenset()
+            return False
         code = self._code if self._code is not None and text == self.text else without_strings(text)
         used: set[str] = set()
         unsure: set[str] = set()
@@ -871,7 +858,7 @@ class Links:
         # initialise is worth modelling its file for.
         used |= {local for local in unsure
                  if (binding := self._binding(local)) is not None and self.project.initialiser(binding)}
-        return frozenset(used)
+        return any(self.function(local) is not None or self.module_class(local) is not None for local in used)
 
 
 def _is(test: Callable[[], bool]) -> bool:

@@ -33,17 +33,12 @@ def may_initialise(tree: ast.Module) -> bool:
     """Whether ``tree`` reaches the init module, calls an in-place init method, makes a Parameter
     (or hands the class on), copies a constant factory's result into a tensor, or makes one
     trainable (``requires_grad=True``, ``.requires_grad_()``)."""
-    return _Screen(tree).initialises(tree)
-
-
-def initialising_test(tree: ast.Module) -> Callable[[ast.AST], bool]:
-    """The same test, asked of one node of ``tree`` at a time, each after its parents (its names
-    read from the whole tree)."""
-    return _Screen(tree).node_initialises
+    return _Screen(tree).initialises()
 
 
 class _Screen:
     def __init__(self, tree: ast.Module) -> None:
+        self._tree = tree
         imports = [alias for node in _statements(tree.body) if isinstance(node, ast.ImportFrom) for alias in node.names]
         star = any(alias.name == "*" for alias in imports)
         #: The bare names that may be the Parameter class or the init module (a star import
@@ -73,15 +68,11 @@ class _Screen:
             **dict.fromkeys((ast.FunctionDef, ast.AsyncFunctionDef), lambda node: self._named_only_in(node.returns)),
         }
 
-    def initialises(self, part: ast.AST) -> bool:
+    def initialises(self) -> bool:
         # ``ast.walk`` yields a node before its children, so marks on children come first.
         handlers = self._handlers
         return any((handler := handlers.get(type(node))) is not None and handler(node)
-                   for node in ast.walk(part))
-
-    def node_initialises(self, node: ast.AST) -> bool:
-        handler = self._handlers.get(type(node))
-        return handler is not None and handler(node)
+                   for node in ast.walk(self._tree))
 
     def _call_initialises(self, call: ast.Call) -> bool:
         func = call.func

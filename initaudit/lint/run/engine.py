@@ -43,8 +43,7 @@ from initaudit.lint.parse.nesting import (
 )
 from initaudit.lint.parse.reparse import PiecedPositions, Reparser
 from initaudit.lint.parse.indentation import ExpandedColumns
-from initaudit.lint.parse.focus import focused_text
-from initaudit.lint.parse.screen import initialising_test, may_initialise
+from initaudit.lint.parse.screen import may_initialise
 from initaudit.lint.parse.suppression import Suppressions, parse_suppressions
 from initaudit.lint.rules import (
     KNOWN_CODES,
@@ -65,8 +64,6 @@ _MAX_FIX_ROUNDS = 10
 #: Text -> its module and, where already known, its nodes' positions.
 Parse = Callable[[str], tuple[cst.Module, "PiecedPositions | None"]]
 #: The interpreter's limits (nesting, counts), which every Python version has.
-#: Below this size (characters) a file is parsed whole: finding its focus would cost more than it saves.
-_FOCUS_FROM = 32_000
 _LIMIT = re.compile(r"too many|too deeply|too complex|nested too deeply", re.IGNORECASE)
 
 
@@ -135,18 +132,15 @@ def _check_source(result: FileResult, text: str, config: Config, fix: bool, unsa
         result.diagnostics = _syntax_diagnostics(path, error, config)
         return
     notes: list[tuple[int, str]] = []
-    focus = None
     try:
         if tree is not None:
             check_depth(tree)
             if prefilter and not _worth_analysing(text, tree, links):
                 result.parsed, result.diagnostics = True, []
                 return
-            if prefilter and not fix and len(text) > _FOCUS_FROM:
-                focus = _focused(text, tree, links)
         unfixed, diagnostics, fixed_text, fixes_applied = on_deep_stack(
             lambda: _analyse_and_fix(path, text, config, fix, unsafe_fixes, links, notes,
-                                     _parser(reparser, tree), focus))
+                                     _parser(reparser, tree)))
     except NotAnalysed as exc:
         if error is not None:  # libcst rejects it too: not newer syntax, just invalid
             result.diagnostics = _syntax_diagnostics(path, error, config)
@@ -179,17 +173,6 @@ def _worth_analysing(text: str, tree: ast.Module, links: Links | None) -> bool:
             or (links is not None and links.calls_initialiser(text)))
 
 
-def _focused(text: str, tree: ast.Module, links: Links | None) -> str | None:
-    """The part of ``text`` its findings can come from (``lint/parse/focus.py``), to parse in
-    its place (None: the whole text). Its nodes keep their lines and columns, so the model reads
-    the file's own text for offsets, comments and strings."""
-    def text_seed(code: str) -> bool:
-        return has_own_suppression(code) or ("forward" in code and builds_layer_in_forward(without_strings(code)))
-
-    called = frozenset() if links is None else links.initialiser_names(text)
-    return focused_text(text, tree, initialising_test(tree), text_seed, called)
-
-
 def _writes_back(source: SourceText | Notebook, data: bytes) -> bool:
     """Whether the unchanged text encodes back to the very bytes read (``unicode_escape`` and
     ``idna`` cookies do not, nor a notebook with duplicate keys)."""
@@ -220,11 +203,10 @@ def _cst_parses(text: str) -> bool:
 
 def _analyse_and_fix(path: str, text: str, config: Config, fix: bool, unsafe: bool, links: Links | None = None,
                      notes: list[tuple[int, str]] | None = None, parse: Parse = _parse_whole,
-                     focus: str | None = None) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
+                     ) -> tuple[list[Diagnostic], list[Diagnostic], str, int]:
     """Diagnostics before and after fixing, the fixed text and how many fixes it took; ``notes``
-    gains what the analysis of the text as read left out. ``focus``: the text to parse in
-    place of ``text`` (a file that is not fixed)."""
-    diagnostics = _analyse(path, text, config, links, notes, parse, focus)
+    gains what the analysis of the text as read left out."""
+    diagnostics = _analyse(path, text, config, links, notes, parse)
     if not fix:
         return diagnostics, diagnostics, text, 0
     fixed_text, fixed_diagnostics, applied = _fix(path, text, diagnostics, config, unsafe, links)
@@ -270,12 +252,11 @@ def fix_text(path: str, text: str, config: Config) -> str:
 
 
 def _analyse(path: str, text: str, config: Config, links: Links | None = None,
-             notes: list[tuple[int, str]] | None = None, parse: Parse = _parse_whole,
-             focus: str | None = None) -> list[Diagnostic]:
+             notes: list[tuple[int, str]] | None = None, parse: Parse = _parse_whole) -> list[Diagnostic]:
     """Diagnostics for text the interpreter accepts; ``notes`` gains what the analysis left out
     (``lint/model/bounds.py``)."""
     try:
-        module, positions = parse(text if focus is None else focus)
+        module, positions = parse(text)
     except cst.ParserSyntaxError as exc:
         expanded = ExpandedColumns(text)
         try:

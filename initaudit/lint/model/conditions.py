@@ -15,7 +15,7 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.facts import CollectedFile, ModuleClass
+from initaudit.lint.model.facts import CollectedFile
 from initaudit.lint.model.modules import Submodule, literal_number, small_statements, viewed_name, written_tensor
 
 
@@ -134,22 +134,13 @@ def _has_parameter(model: CollectedFile, module: Submodule, param: str) -> bool:
     return _parameter_ndim(model, module, param) is not None
 
 
-def own_class(model: CollectedFile, module: Submodule) -> ModuleClass | None:
-    """The module class, of the file or imported from another project file, that ``module`` is
-    an instance of: the one whose bare Parameters it holds."""
-    if module.kind is not LayerKind.CUSTOM or module.class_name is None:
-        return None
-    imported = model.imported_classes.get(module.class_name)
-    return model.classes.get(module.class_name) or (imported[0] if imported is not None else None)
-
-
 def _parameter_ndim(model: CollectedFile, module: Submodule, param: str) -> int | None:
     """The number of dimensions of ``module``'s parameter ``param``, None when it has none (or
     it is not known): torch's classes from what they register, the file's from their
     ``nn.Parameter`` attributes."""
     if module.class_name is None:
         return None
-    own = own_class(model, module)
+    own = model.classes.get(module.class_name) if module.kind is LayerKind.CUSTOM else None
     if own is not None:
         return own.parameters.get(param)
     return knowledge.parameter_ndim(module.class_name, param) if module.kind in knowledge.PARAMETERISED_KINDS else None

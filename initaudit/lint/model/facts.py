@@ -102,9 +102,6 @@ class Target:
     #: Each layer stands for every layer of its class, built with arguments unknown: a helper's
     #: class tests fix what it writes, judged where it is written (``targets._by_class``).
     by_class: bool = False
-    #: The bare Parameters of module classes' instances that a loop over a model's parameters
-    #: writes too, each (instance, Parameter name); a loop whose tests are all understood.
-    bare: tuple[tuple[Submodule, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,6 @@ from initaudit.lint.model.conditions import (
     combined,
     is_name,
     name_predicate,
-    own_class,
     parameter_test,
 )
 from initaudit.lint.model.modules import (
@@ -199,7 +198,6 @@ def _resolve_targets(model: _Resolving) -> list[InitOp]:
     model.init_ops[:] = [_with_target(model, op) for op in model.init_ops]
     model.overwrites[:] = [_with_target(model, op) for op in model.overwrites]
     model.partial_writes[:] = [_with_target(model, op) for op in model.partial_writes] + _helper_partial_writes(model)
-    model.overwrites.extend(_bare_writes(model.init_ops))
     constructed = _constructed_ops(model)
     model.init_ops.extend(constructed)
     ties = _ties(model, model.overwrites)
@@ -561,8 +559,8 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
     runs its own (``self.actor = MLP(...)``, ``self.q = MLP(...)``): a write of one instance
     voids nothing of the other's."""
     derived = []
+    scale_writes = _scale_writes(model)
     loops: dict[str, list[InitOp]] = {}
-    draws: dict[str, list[InitOp]] = {}
     for owner in (*model.classes.values(), *model.scopes):
         by_instance: dict[tuple[str, str], dict[str, list[Submodule]]] = {}
         for layer in model.layers(owner):
@@ -570,7 +568,8 @@ def _inherited_ops(model: CollectedFile) -> list[InitOp]:
                     and (layer.origin in model.foreign_origins or layer.origin in model.classes):
                 instance = layer.instance_path()
                 by_instance.setdefault((layer.origin, instance), {}).setdefault(layer.local_path, []).append(layer)
-        derived.extend(_inherited_bare_writes(model, owner, draws))
+        if scale_writes:
+            derived.extend(_inherited_scale_writes(owner, model.layers(owner), scale_writes))
         derived.extend(_inherited_parameter_loops(model, owner, loops))
         for (origin, _), layers in by_instance.items():
             for source, op, target in _built_with(model, origin):
@@ -622,38 +621,28 @@ def _own_parameter_loops(model: CollectedFile, class_name: str) -> list[InitOp]:
     return found
 
 
-def _inherited_bare_writes(model: CollectedFile, owner: ModuleClass,
-                           known: dict[str, list[InitOp]]) -> Iterator[InitOp]:
-    """The writes of its own bare Parameters (``self.gamma.data.fill_(1)``, ``self.w =
-    nn.Parameter(torch.randn(n, d))``) that a class of the project runs whenever it is built: on
-    each instance composed into ``owner``, a write that a loop over ``owner``'s parameters may
-    write again, a custom norm's scale as the weight that loop calls it. ``known``: by class
-    name, those writes of the class, found once."""
-    for layer in model.layers(owner):
-        if layer.kind is not LayerKind.CUSTOM or layer.class_name is None:
+def _scale_writes(model: CollectedFile) -> dict[str, list[InitOp]]:
+    """By custom norm class of this file: the writes of its scale Parameter it runs whenever it
+    is built (``self.gamma.data.fill_(1)``)."""
+    found: dict[str, list[InitOp]] = {}
+    for op in model.init_ops:
+        built_by, target = op.owner, op.target
+        if built_by is None or target is None or target.layers or not target.exact \
+                or model.classes.get(built_by.name) is not built_by or target.param not in built_by.norm_scales() \
+                or BARE_TENSOR in op.superseded or op.conditions or not _runs_when_built(built_by, op):
             continue
-        if layer.class_name not in known:
-            known[layer.class_name] = _own_bare_writes(model, layer.class_name)
-        scales = norm_scales(model, layer)
-        for op in known[layer.class_name]:
-            assert op.target is not None
-            param = "weight" if op.target.param in scales else op.target.param
-            yield dataclasses.replace(op, owner=owner, method="__init__", seq=0, superseded=frozenset(),
-                                      target=Target(owner, (layer,), param), written=op.as_written)
+        found.setdefault(built_by.name, []).append(op)
+    return found
 
 
-def _own_bare_writes(model: CollectedFile, class_name: str) -> list[InitOp]:
-    """The writes of the class ``class_name`` (of this file or another) to one of its bare
-    Parameters that every construction runs, under no test nor loop."""
-    built = _built_class(model, class_name)
-    if built is None or not built[0].parameters:
-        return []
-    built_by, source = built
-    # Another file's model resolves no targets: its written operations are resolved here.
-    ops = model.init_ops if source is model else [_with_target(source, op) for op in source.written_ops]
-    return [op for op in ops if op.owner is built_by and op.target is not None and not op.target.layers
-            and op.target.exact and op.target.param in built_by.parameters and BARE_TENSOR not in op.superseded
-            and not op.conditions and not op.loops and _runs_when_built(built_by, op)]
+def _inherited_scale_writes(owner: ModuleClass, layers: Iterable[Submodule],
+                            writes: dict[str, list[InitOp]]) -> list[InitOp]:
+    """The scale writes of the custom norms composed into ``owner``: on each instance, a write
+    of its weight, which a loop over ``owner``'s parameters may write again."""
+    return [dataclasses.replace(op, owner=owner, method="__init__", seq=0, superseded=frozenset(),
+                                target=Target(owner, (layer,), "weight"), written=op.as_written)
+            for layer in layers if layer.kind is LayerKind.CUSTOM
+            for op in writes.get(layer.class_name or "", ())]
 
 
 # ------------------------------------------------------------------------ apply(fn)
@@ -1711,12 +1700,11 @@ def _looped_tensors(model: CollectedFile, op: InitOp, owner: ModuleClass, found:
     depth, loop = found
     pairs = [(m, p) for m in layers for p in _parameters_of(model, m)]
     name_variable = _loop_name(loop.target)
-    narrowed, understood = False, True
+    narrowed = False
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue
         test = parameter_test(condition.test, variable, name_variable, model, prefix, op.aliases)
-        understood = understood and test is not None and test[1]
         if test is None or not (positive or test[1]):
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
@@ -1731,20 +1719,18 @@ def _looped_tensors(model: CollectedFile, op: InitOp, owner: ModuleClass, found:
         pairs = [(m, p) for m, p in pairs if _matrix(m, p)]
         narrowed = True
     # A custom norm's scale is its weight, whatever it is called; the other bare Parameters of
-    # the classes, which a target of layers' weights cannot name, are its ``bare`` writes, known
-    # where every test of the tensor in the loop is.
+    # the file's classes, which a target of layers' weights cannot name, are left to the code
+    # of their class.
     roles = [(m, "weight" if p in norm_scales(model, m) else p) for m, p in pairs
              if m.kind in knowledge.PARAMETERISED_KINDS or p in norm_scales(model, m)]
-    bare = tuple((m, p) for m, p in pairs if m.kind is LayerKind.CUSTOM and p not in norm_scales(model, m)) \
-        if understood else ()
     gates = {p for _, p in roles if p.startswith(knowledge.RECURRENT_GATE_WEIGHTS)}
     if len(gates) == 1 and {p for _, p in roles} == gates:  # ``"weight_hh" in name``
-        return Target(owner, tuple(m for m, _ in roles), gates.pop(), narrowed, by_class=by_class, bare=bare)
+        return Target(owner, tuple(m for m, _ in roles), gates.pop(), narrowed, by_class=by_class)
     # Beside other layers' weights, a recurrent layer's input and hidden weights are its weight.
     roles = [(m, "weight" if p in gates else p) for m, p in roles]
     exact = narrowed and {p for _, p in roles} == {"weight"}
     return Target(owner, tuple({id(m): m for m, p in roles if p == "weight"}.values()), "weight", exact,
-                  by_class=by_class, bare=bare)
+                  by_class=by_class)
 
 
 def _matrix(module: Submodule, param: str) -> bool:
@@ -1772,25 +1758,18 @@ def _listed_tensors(model: CollectedFile, op: InitOp, items: cst.List | cst.Tupl
 
 
 def _parameters_of(model: CollectedFile, module: Submodule) -> tuple[str, ...]:
-    """The tensors ``module`` registers itself: a torch layer's weight and bias, a project
-    class's bare Parameters."""
+    """The tensors ``module`` registers itself: a torch layer's weight and bias, a class of the
+    file's bare Parameters."""
     if module.kind in knowledge.PARAMETERISED_KINDS:
         return knowledge.RECURRENT_PARAMETERS.get(module.class_name or "", ("weight", "bias"))
-    own = own_class(model, module)
+    own = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
     return tuple(own.parameters) if own is not None else ()
 
 
 def norm_scales(model: CollectedFile, module: Submodule) -> frozenset[str]:
     """The Parameters that scale what ``module`` normalises, where its class is a custom norm."""
-    own = own_class(model, module)
+    own = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
     return own.norm_scales() if own is not None else frozenset()
-
-
-def _bare_writes(ops: Iterable[InitOp]) -> list[InitOp]:
-    """What loops over a model's parameters write of its classes' bare Parameters, one write per
-    tensor: no layer's scheme to judge, but each voids what the class drew for it."""
-    return [dataclasses.replace(op, target=Target(op.owner, (module,), param))  # type: ignore[arg-type]
-            for op in ops if op.target is not None for module, param in op.target.bare]
 
 
 # ------------------------------------------------------------------------ order of execution

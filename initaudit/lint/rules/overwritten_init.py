@@ -6,7 +6,6 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.knowledge import LayerKind
 from initaudit.lint.model.facts import InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule
@@ -234,10 +233,7 @@ def _built_by(model: FileModel, later: InitOp, earlier: InitOp) -> bool:
 
 
 def _instance(layer: Submodule) -> str:
-    """The path of the instance a composed layer belongs to: ``attn`` of ``attn.q``; an instance
-    of a class of the project written through its own Parameters is that instance."""
-    if layer.kind is LayerKind.CUSTOM:
-        return layer.path
+    """The path of the instance a composed layer belongs to: ``attn`` of ``attn.q``."""
     local = layer.local_path or ""
     return layer.path[:len(layer.path) - len(local)].rstrip(".")
 

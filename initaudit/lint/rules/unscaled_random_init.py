@@ -8,17 +8,14 @@ from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.queries import feeding, number, weight_matrices
 from initaudit.lint.rules.base import Finding, rule
-from initaudit.lint.rules.overwritten_init import dead_inits
 from initaudit.lint.rules.rewrite import scheme_fix
 
 
 @rule("IA105")
 class UnscaledRandomInit:
     def check(self, model: FileModel) -> Iterator[Finding]:
-        # An init that every holder writes again (IA111 at the init) sets no weight: no verdict.
-        dead = dead_inits(model)
         for op in model.init_ops:
-            if op.function not in ("normal_", "uniform_") or op.method == "forward" or id(op.node) in dead:
+            if op.function not in ("normal_", "uniform_") or op.method == "forward":
                 continue
             distribution = _unit_distribution(model, op)
             written = weight_matrices(model, op) if distribution else None

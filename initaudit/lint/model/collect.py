@@ -578,6 +578,10 @@ class _Collector(WalkContext, DeprecatedNames):
                         assigned: cst.BaseExpression, statement: cst.BaseExpression | cst.Assign) -> None:
         """``self.<name> = assigned``; ``statement``: where a Parameter it creates is reported (the
         assignment, or the value a ``setattr`` binds)."""
+        if self._method_name() == "__init__":
+            # A loop's body runs only when what it iterates is not empty: one more test.
+            tests = [(c.test, positive) for c, positive, _ in self._conditions] + [(loop.iter, True) for loop in self._loops]
+            owner.arms.setdefault(name, []).append(tuple(tests))
         if isinstance(assigned, cst.Name) and self._method_name() == "__init__" \
                 and assigned.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
             owner.argument_attributes[name] = (assigned.value, assigned)

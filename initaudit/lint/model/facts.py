@@ -75,6 +75,10 @@ class ModuleClass:
     #: Of those, the attributes that hold None: no construction of the file passes the parameter,
     #: which defaults to None (``norm=None``; ``self.norm = norm``).
     none_attributes: set[str] = field(default_factory=set)
+    #: Each binding of an attribute in ``__init__`` itself, as the ``if`` tests (and the arm,
+    #: True for the body) and the iterables of the loops it runs under: a construction's
+    #: literals may decide them.
+    arms: dict[str, list[tuple[tuple[cst.BaseExpression, bool], ...]]] = field(default_factory=dict)
 
     def norm_scales(self) -> frozenset[str]:
         """The Parameters that scale the normalised input: a custom norm layer's weight."""

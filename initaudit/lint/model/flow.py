@@ -172,19 +172,23 @@ class ForwardFlow:
                  functions: Mapping[str, cst.FunctionDef] | None = None,
                  absent: frozenset[str] = frozenset(), variables: bool = False,
                  constants: Mapping[str, cst.BaseExpression] | None = None,
-                 instances: Mapping[str, Instance] | None = None) -> None:
+                 instances: Mapping[str, Instance] | None = None,
+                 bound: Mapping[str, bool] | None = None) -> None:
         """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
         is a weight whose output is recorded under its name, as a layer's under its path.
         ``absent``: attributes that hold None (an optional layer left out). ``variables``: the
         parameters are a script's variables, read by name (``x @ W``) where no function hides them.
         ``constants``: the literals one construction binds to attributes (``self.n = n``, ``n=2``),
         which decide its tests and loop counts. ``instances``: blocks, by path, whose own
-        construction decides what their forward does (``Instance``)."""
+        construction decides what their forward does (``Instance``). ``bound``: whether the object
+        surely has an attribute, by name, as ``hasattr(self, name)`` finds it (an ``if bn:`` arm
+        of ``__init__`` the construction skips leaves ``self.bn`` unbound)."""
         self._attributes = attributes
         self._constants = constants or {}
         self._absent = (absent - self._constants.keys()) | {
             name for name, value in self._constants.items() if isinstance(value, cst.Name) and value.value == "None"}
         self._instances = instances or {}
+        self._bound = bound or {}
         self._parameters = parameters
         self._variables = variables
         #: The names each function being run binds itself, innermost last: they hide the script's.
@@ -319,6 +323,11 @@ class ForwardFlow:
         if isinstance(test, cst.BooleanOperation):
             return _short_circuit(isinstance(test.operator, cst.And),
                                   self._present(test.left, frame), self._present(test.right, frame))
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            verdict = self._present(test.expression, frame)
+            return None if verdict is None else not verdict
+        if (named := _self_hasattr(test)) is not None:
+            return self._bound.get(named)
         if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
             return None
         comparison = test.comparisons[0]
@@ -1099,3 +1108,13 @@ def _part(whole: Value) -> Value:
     itself is."""
     parts = frozenset(f"{identity}[]" for identity in whole.identity)
     return dataclasses.replace(whole, identity=parts, derived=whole.derived | whole.identity)
+
+
+def _self_hasattr(test: cst.BaseExpression) -> str | None:
+    """The attribute ``hasattr(self, "name")`` asks about; None for another test."""
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "hasattr"
+            and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name)
+            and test.args[0].value.value == "self" and isinstance(test.args[1].value, cst.SimpleString)):
+        return None
+    named = test.args[1].value.evaluated_value
+    return named if isinstance(named, str) else None

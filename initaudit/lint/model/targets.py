@@ -48,8 +48,8 @@ from initaudit.lint.model.conditions import (
     parameter_test,
 )
 from initaudit.lint.model.modules import (
-    Submodule, accessed_attribute, parameter_names, returned_module, returned_parameter, small_statements,
-    written_tensor,
+    Submodule, accessed_attribute, bound_test, literal_value, parameter_names, returned_module, returned_parameter,
+    small_statements, written_tensor,
 )
 
 #: A set of submodules, and whether it is known precisely.
@@ -392,7 +392,8 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
     flow = ForwardFlow(dict(model.attributes(owner)), owner.methods, model.names, summaries,
                        parameters=_inherited_parameters(model, owner), functions=model.functions,
-                       absent=frozenset(owner.none_attributes), instances=_instances(model, owner, summaries))
+                       absent=frozenset(owner.none_attributes), instances=_instances(model, owner, summaries),
+                       bound=_arms_taken(owner, {}))
     summary = flow.summarise()
     if summary is not None:
         summaries[owner.name] = summary
@@ -412,13 +413,16 @@ def _instances(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summa
         built = model.classes.get(module.class_name or "") if module.kind is LayerKind.CUSTOM else None
         if built is None or built.name not in summaries or not isinstance(module.node, cst.Call):
             continue
-        constants = _construction_constants(built, module.node)
-        if not constants:
+        literals = _construction_literals(owner, built, module.node)
+        constants = {attribute: value for attribute, (param, _) in built.argument_attributes.items()
+                     if (value := literals.get(param)) is not None}
+        taken = _arms_taken(built, literals)
+        if not constants and taken == _arms_taken(built, {}):
             continue
         flow = ForwardFlow(dict(model.attributes(built)), built.methods, model.names, summaries,
                            parameters=_inherited_parameters(model, built), functions=model.functions,
                            absent=frozenset(built.none_attributes), constants=constants,
-                           instances=model.instances.get(id(built)))
+                           instances=model.instances.get(id(built)), bound=taken)
         summary = flow.summarise()
         if summary is not None:
             found[module.path] = Instance(summary, flow.run_sequentials())
@@ -426,20 +430,54 @@ def _instances(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summa
     return found
 
 
-def _construction_constants(built: ModuleClass, call: cst.Call) -> dict[str, cst.BaseExpression]:
+def _construction_literals(owner: ModuleClass, built: ModuleClass, call: cst.Call) -> dict[str, cst.BaseExpression]:
     """The literals (numbers, strings, True, False, None) that ``call`` binds, given or by
-    default, to the parameters ``built.__init__`` stores as attributes (``self.n = n``)."""
+    default, to the parameters of ``built.__init__`` it never rebinds; ``self.flag`` given stands
+    for the literal default of the parameter ``owner.__init__`` stores there (``self.flag = flag``)."""
     init = built.methods.get("__init__")
     if init is None:
         return {}
-    bound = bind(init, call, skip_self=True)
-    return {attribute: value for attribute, (param, _) in built.argument_attributes.items()
-            if (value := bound.get(param)) is not None and _is_literal(value)}
+    rebound = {target.value for small in small_statements(init) if isinstance(small, (cst.Assign, cst.AugAssign))
+               for target in _assigned_names(small)}
+    found: dict[str, cst.BaseExpression] = {}
+    for param, value in bind(init, call, skip_self=True).items():
+        value = _holder_default(owner, value)
+        if param not in rebound and literal_value(value)[0]:
+            found[param] = value
+    return found
 
 
-def _is_literal(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
-        isinstance(node, cst.Name) and node.value in ("True", "False", "None"))
+def _assigned_names(small: cst.Assign | cst.AugAssign) -> Iterator[cst.Name]:
+    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+    return (target for target in targets if isinstance(target, cst.Name))
+
+
+def _holder_default(owner: ModuleClass, value: cst.BaseExpression) -> cst.BaseExpression:
+    """``self.flag`` with ``owner.__init__`` storing its parameter ``flag``: that parameter's
+    default (the literal the holder's own construction by default binds); ``value`` otherwise."""
+    accessed = accessed_attribute(value)
+    init = owner.methods.get("__init__")
+    if accessed is None or init is None or not (isinstance(accessed[0], cst.Name) and accessed[0].value == "self") \
+            or accessed[1] not in owner.argument_attributes:
+        return value
+    param = owner.argument_attributes[accessed[1]][0]
+    return next((p.default for p in (*init.params.params, *init.params.kwonly_params)
+                 if p.name.value == param and p.default is not None), value)
+
+
+def _arms_taken(built: ModuleClass, literals: Mapping[str, cst.BaseExpression]) -> dict[str, bool]:
+    """Whether the object surely has each attribute ``__init__`` binds, with its parameters
+    holding ``literals``: True where a binding runs under tests all taken, False where a test
+    the literals decide skips every binding; unknown (absent) otherwise."""
+    found: dict[str, bool] = {}
+    for name, bindings in built.arms.items():
+        verdicts = [[None if (held := bound_test(test, literals)) is None else held == arm for test, arm in tests]
+                    for tests in bindings]
+        if any(all(verdict is True for verdict in tests) for tests in verdicts):
+            found[name] = True
+        elif all(False in tests for tests in verdicts):
+            found[name] = False
+    return found
 
 
 def _inherited_parameters(model: _Resolving, owner: ModuleClass) -> frozenset[str]:

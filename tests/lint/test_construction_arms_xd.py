@@ -74,3 +74,24 @@ def test_a_construction_taking_the_relu_arm_feeds_relu(last: str) -> None:
 def test_an_argument_not_known_leaves_the_arms_open() -> None:
     # ``act`` is the holder's parameter, not an attribute holding its default: either arm may run.
     assert unit(", norm=False, act=act") == []
+
+
+def own_init(last: str, init: str = "he(self.conv)") -> list[str]:
+    code = UNIT.replace("{last}", last).replace("{has_norm}", 'hasattr(self, "norm")') \
+        .replace("        self.apply(he)\n", "").replace(
+            '        if norm:\n', f"        {init}\n        if norm:\n")
+    return [f"{d.line}: {d.message}" for d in lint_selected(code, "IA103")]
+
+
+@pytest.mark.parametrize("init", ["he(self.conv)", "self.conv.apply(he)"])
+def test_a_block_s_own_init_is_judged_in_the_construction_returning_its_conv(init: str) -> None:
+    # The block's conv feeds its norm, its ReLU or the output as it is built: in the holder,
+    # ``last`` returns it as the model's output, ``first`` feeds its norm.
+    found = own_init(", norm=False, act=None", init)
+    assert len(found) == 1 and found[0].startswith("7: ") and "last.conv" in found[0] \
+        and "model's output" in found[0], found
+
+
+@pytest.mark.parametrize("last", ["", ", norm=False", ", norm=False, act=act"])
+def test_a_block_s_own_init_stays_quiet_where_no_construction_returns_its_conv(last: str) -> None:
+    assert own_init(last) == []

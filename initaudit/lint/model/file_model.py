@@ -140,6 +140,10 @@ class FileModel:
         """What each layer (by path) and raw weight (by name) of the class feeds."""
         return self._resolution_of(owner).consumers.get(id(owner), {})
 
+    def specialised(self, owner: ModuleClass) -> frozenset[str]:
+        """The paths of the class's blocks its construction of them specialises (``flow.Instance``)."""
+        return self._resolution_of(owner).specialised.get(id(owner), frozenset())
+
     def cut(self, owner: ModuleClass) -> str | None:
         return self._resolution_of(owner).class_cuts.get(id(owner))
 

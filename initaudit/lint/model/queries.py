@@ -74,6 +74,19 @@ def feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer 
     return _single(consumers_of(model, owner, layer))
 
 
+def constructions(model: FileModel, owner: ModuleClass, layer: Submodule) -> list[tuple[ModuleClass, Submodule]]:
+    """Where ``owner`` is a block some classes of the file build as a construction specialises it
+    (``flow.Instance``): each such class with the copy of ``layer`` it holds, what that copy
+    feeds being decided there rather than by every way the block may be built."""
+    found = []
+    for holder in model.classes.values():
+        paths = model.specialised(holder)
+        found.extend((holder, copy) for copy in (model.layers(holder) if paths else ())
+                     if copy.origin == owner.name and copy.local_path == layer.path
+                     and any(copy.path.startswith(f"{path}.") for path in paths))
+    return found
+
+
 def judged_feeding(model: FileModel, owner: ModuleClass, layer: Submodule) -> Consumer | None:
     """``feeding`` for a layer whose output is split between a sum with a skip connection and
     other paths (``residual, skip = torch.chunk(y, 2, dim=1)``, ``x + residual``, ``skip`` into

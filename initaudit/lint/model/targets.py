@@ -83,6 +83,9 @@ class Resolution:
     class_cuts: Mapping[int, str]
     #: What each layer's output flows into, per class (by id) and layer path (``flow.py``).
     consumers: Mapping[int, Mapping[str, set[Consumer]]]
+    #: Per class (by id), the paths of its blocks that their own construction specialises
+    #: (``flow.Instance``): what their layers feed there is this class's consumers'.
+    specialised: Mapping[int, frozenset[str]]
     #: What each module class's forward does, seen from outside.
     summaries: Mapping[str, Summary]
     #: Scopes of other files that layers composed here come from, by origin key.
@@ -186,6 +189,7 @@ def resolve(file: ResolvedFile, collection: Collection, budget: Budget, cuts: Se
         partial_writes=tuple(model.partial_writes), inherited_ops=tuple(inherited),
         attributes=MappingProxyType(model.composed), sizes=MappingProxyType(model.sizes),
         class_cuts=MappingProxyType(model.class_cuts), consumers=MappingProxyType(model.consumer_sets),
+        specialised=MappingProxyType({owner: frozenset(found) for owner, found in model.instances.items()}),
         summaries=MappingProxyType(model.summaries), foreign_origins=MappingProxyType(model.foreign_origins),
         imported_sites=frozenset(model.imported_sites), stand_ins=MappingProxyType(model.stand_ins),
         cuts=tuple(model.cuts), layers_used=budget.used)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
@@ -14,6 +14,7 @@ from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.queries import (
     FORMULA_DRAWS,
     activation_name,
+    constructions,
     gated_feeding,
     heir_feeding,
     init_intent,
@@ -106,14 +107,14 @@ class InitActivationMismatch:
         mismatched: dict[tuple[str, float | None, ConsumerKind], list[Submodule]] = {}
         judged, several = 0, bool(gated)  # no one fix suits the recurrent layers too
         again = _run_again(model, op, repeated)
-        for layer in op.effective_layers():
+        for owner, layer in _per_construction(model, target.owner, op.effective_layers()):
             if layer.kind is not LayerKind.DENSE or layer.path in again:
                 continue
-            consumer = judged_feeding(model, target.owner, layer)
+            consumer = judged_feeding(model, owner, layer)
             if consumer is None:
-                consumer = gated_feeding(model, target.owner, layer, intent)
+                consumer = gated_feeding(model, owner, layer, intent)
                 several |= consumer is not None  # no one fix suits every consumer
-            if consumer is not None and consumer.kind is ConsumerKind.OUTPUT and _held_elsewhere(model, target.owner):
+            if consumer is not None and consumer.kind is ConsumerKind.OUTPUT and _held_elsewhere(model, owner):
                 continue  # the class may be a block of another file's model: what follows is unknown
             activation = activation_name(consumer) if consumer is not None else None
             if consumer is not None and consumer.kind is ConsumerKind.NORM:
@@ -221,6 +222,15 @@ def _at_the_init(model: FileModel, op: InitOp) -> bool:
     construction of a class of this file runs it as written (``op.holder``), so the verdict is
     the init's own; the holder only shows what the layer feeds."""
     return op.holder is not None and op.written is not None and model.location(op.written) is None
+
+
+def _per_construction(model: FileModel, owner: ModuleClass,
+                      layers: Iterable[Submodule]) -> Iterator[tuple[ModuleClass, Submodule]]:
+    """Each layer with its class, or, where what it feeds is not one consumer for the class, each
+    copy of it a construction specialises (``queries.constructions``), with the class holding it."""
+    for layer in layers:
+        built = constructions(model, owner, layer) if judged_feeding(model, owner, layer) is None else []
+        yield from built or [(owner, layer)]
 
 
 def _held_elsewhere(model: FileModel, owner: ModuleClass) -> bool:

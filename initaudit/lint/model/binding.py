@@ -302,10 +302,12 @@ def _compared(left: cst.BaseExpression, comparison: cst.ComparisonTarget, bound:
     second = _constant(comparison.comparator, bound, shadowed)
     if first is _UNKNOWN or second is _UNKNOWN:
         return None
-    if isinstance(operator, (cst.Equal, cst.Is)):
-        return first == second if isinstance(operator, cst.Equal) or first is None or second is None else None
-    if isinstance(operator, (cst.NotEqual, cst.IsNot)):
-        return first != second if isinstance(operator, cst.NotEqual) or first is None or second is None else None
+    if isinstance(operator, (cst.Equal, cst.NotEqual)):
+        return (first == second) == isinstance(operator, cst.Equal)
+    # ``is`` is decided for the singletons None, True and False only: other equal constants may
+    # be distinct objects.
+    if isinstance(operator, (cst.Is, cst.IsNot)) and any(v is None or isinstance(v, bool) for v in (first, second)):
+        return (first is second) == isinstance(operator, cst.Is)
     return None
 
 

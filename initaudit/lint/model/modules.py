@@ -201,39 +201,6 @@ def literal_value(node: cst.BaseExpression) -> tuple[bool, object]:
 _CONSTANT_NAMES: Mapping[str, object] = {"True": True, "False": False, "None": None}
 
 
-def bound_test(test: cst.BaseExpression, bound: Mapping[str, cst.BaseExpression]) -> bool | None:
-    """``test`` as Python evaluates it where its names hold the literals ``bound`` gives them
-    (``if bn:`` with ``bn=False``, ``act == "relu"`` with ``act=None``, ``not``, ``and``/``or``);
-    None when something it reads is not such a literal."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        verdict = bound_test(test.expression, bound)
-        return None if verdict is None else not verdict
-    if isinstance(test, cst.BooleanOperation):
-        left, right = bound_test(test.left, bound), bound_test(test.right, bound)
-        decisive = not isinstance(test.operator, cst.And)  # False decides an ``and``, True an ``or``
-        if decisive in (left, right):
-            return decisive
-        return None if left is None or right is None else not decisive
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(
-            operator := test.comparisons[0].operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
-        sides = [_bound_literal(side, bound) for side in (test.left, test.comparisons[0].comparator)]
-        identity = isinstance(operator, (cst.Is, cst.IsNot))
-        # ``is`` is decided for None, True and False only: other equal literals may be distinct objects.
-        if not all(known for known, _ in sides) or (identity and not any(
-                value is None or isinstance(value, bool) for _, value in sides)):
-            return None
-        equal = sides[0][1] is sides[1][1] if identity else sides[0][1] == sides[1][1]
-        return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
-    known, value = _bound_literal(test, bound)
-    return bool(value) if known else None
-
-
-def _bound_literal(node: cst.BaseExpression, bound: Mapping[str, cst.BaseExpression]) -> tuple[bool, object]:
-    if isinstance(node, cst.Name) and node.value in bound:
-        node = bound[node.value]
-    return literal_value(node)
-
-
 def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:
     """The tensor an operand reads, through ``.T``, ``.data``, indexing and method calls
     (``self.w.t()``, ``self.w[:, :k]``); ``methods``: the calls looked through (None: every one)."""

@@ -48,7 +48,7 @@ from initaudit.lint.model.conditions import (
     parameter_test,
 )
 from initaudit.lint.model.modules import (
-    Submodule, accessed_attribute, bound_test, literal_value, parameter_names, returned_module, returned_parameter,
+    Submodule, accessed_attribute, literal_value, parameter_names, returned_module, returned_parameter,
     small_statements, written_tensor,
 )
 
@@ -475,7 +475,7 @@ def _arms_taken(built: ModuleClass, literals: Mapping[str, cst.BaseExpression]) 
     the literals decide skips every binding; unknown (absent) otherwise."""
     found: dict[str, bool] = {}
     for name, bindings in built.arms.items():
-        verdicts = [[None if (held := bound_test(test, literals)) is None else held == arm for test, arm in tests]
+        verdicts = [[None if (held := decided(test, literals)) is None else held == arm for test, arm in tests]
                     for tests in bindings]
         if any(all(verdict is True for verdict in tests) for tests in verdicts):
             found[name] = True

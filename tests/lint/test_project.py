@@ -371,17 +371,32 @@ def fresh(shape):
 
 def reset(out):
     out.zero_()
+
+
+def made(n):
+    y = torch.empty(n)
+    reset(y)
+    return y
+
+
+def zero_all(m):
+    for p in m.parameters():
+        reset(p)
 """
 
 
-@pytest.mark.parametrize("call, initialises", [("noise(3)", False), ("fresh((3,))", False),
-                                                ("reset(buffer)", True)])
+@pytest.mark.parametrize("call, initialises", [
+    ("noise(3)", False), ("fresh((3,))", False), ("net.weight = made(3)", False),
+    ("reset(net.weight)", True), ("zero_all(nn.Linear(2, 2))", True),
+    ("reset(buffer)", False),  # nothing in the caller is a model's: it fills a plain tensor
+])
 def test_a_helper_initialises_a_caller_only_through_its_arguments(tmp_path: Path, call: str,
                                                                  initialises: bool) -> None:
     from initaudit.lint.model.project import Links, Project
 
     write(tmp_path, {"pkg/__init__.py": "", "pkg/helpers.py": HELPERS_OF_OWN_TENSORS})
-    caller = f"from .helpers import fresh, noise, reset\n\nbuffer = None\n{call}\n"
+    called = call.rpartition("= ")[2].partition("(")[0]
+    caller = f"from .helpers import {called}\n\nbuffer = net = None\n{call}\n"
     links = Links(Project((str(tmp_path),)), tmp_path / "pkg" / "use.py", caller)
     assert links.calls_initialiser(caller) is initialises
 
@@ -395,9 +410,9 @@ def init_layer(m):
 
 
 @pytest.mark.parametrize("caller, initialises", [
-    ("from pkg import blocks\n\nlayer = None\nblocks.init_layer(layer)\n", True),
+    ("from pkg import blocks\n\nlayer = nn.Linear(2, 2)\nblocks.init_layer(layer)\n", True),
     ("from pkg import blocks\n\nnet = blocks.Plain()\n", False),
-    ("from pkg.blocks import *\n\nlayer = None\ninit_layer(layer)\n", True),
+    ("from pkg.blocks import *\n\nlayer = nn.Linear(2, 2)\ninit_layer(layer)\n", True),
     ("from pkg.blocks import *\n\nnet = Plain()\n", False),
 ])
 def test_a_name_reached_through_a_module_or_a_star_import_is_read_only_when_its_text_initialises(

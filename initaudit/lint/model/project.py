@@ -33,7 +33,8 @@ from initaudit.lint.model.bounds import IMPORT_DEPTH, PROJECT_LAYERS, Budget
 from initaudit.lint.model.builders import BuilderSummary
 from initaudit.lint.model.facts import ModuleClass
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.modules import INHERITED_KINDS, Submodule, parameter_names, receiver_root, torch_nn_class
+from initaudit.lint.model.modules import (INHERITED_KINDS, Submodule, parameter_names, receiver_root, target_names,
+                                          torch_nn_class)
 from initaudit.lint.model.names import outside_origin
 from initaudit.lint.model.search_path import added_directories
 from initaudit.lint.parse.indentation import ExpandedColumns
@@ -82,6 +83,11 @@ _RETURNED = re.compile(r"\breturn[ \t]+(?:(?:\w+\.)*(\w+)[ \t]*\(|(\w+)[ \t]*$)"
 #: Modules a factory may build: weight layers, norms and containers of torch.
 _LAYER_CLASSES = knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS | knowledge.CONTAINER_MODULES
 #: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
+#: Words without which code holds no model to initialise: modules, layers, parameters, weights,
+#: the traversals of a model, trainable tensors.
+_NAMES_MODEL = re.compile(r"\b(?:nn|Module|Parameter|Variable|requires_grad_?|apply|state_dict|register_parameter"
+                          r"|(?:named_)?(?:parameters|modules|children)|\w*(?:weight|bias)\w*|"
+                          + "|".join(sorted(knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS)) + r")\b")
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
 
@@ -615,9 +621,10 @@ def _provided(model: FileModel, name: str, keyword: str, depth: int = 0) -> bool
     function = model.functions.get(name)
     if function is not None and name in model.factory_modules:
         return True  # a function returning a module it builds (and may initialise)
-    if function is not None and depth < 2 and any(  # one handing its tensor to a wrapper of its file
+    if function is not None and depth < 2 and any(  # one handing its caller's tensor to a wrapper of its file
             call.enclosing and call.enclosing[-1] is function and isinstance(call.function, cst.Name)
-            and call.function.value != name and _provided(model, call.function.value, keyword, depth + 1)
+            and call.function.value != name and _hands_on_argument(function, call.node)
+            and _provided(model, call.function.value, keyword, depth + 1)
             for call in model.helper_calls):
         return True
     if function is not None and any(  # ``net.apply(init_fn)`` on a module the caller passes
@@ -634,6 +641,50 @@ def _reaches_argument(function: cst.FunctionDef, op: Any) -> bool:
     y.normal_()``) initialises nothing of its caller's."""
     reached = [op.target_node, *(loop.iter for loop in op.loops)]
     return any(_from_parameter(function, node) for node in reached if node is not None)
+
+
+def _hands_on_argument(function: cst.FunctionDef, call: cst.Call) -> bool:
+    """Whether the call passes on what the function's caller gave it, or something reached from
+    it (``for p in m.modules(): init(p)``): a wrapper that fills a tensor the function makes
+    itself (``result = torch.empty(n); _uniform_(result)``) writes nothing of the caller's."""
+    derived = _derived_from_parameters(function)
+    return any(isinstance(root := receiver_root(argument.value), cst.Name) and root.value in derived
+               for argument in call.args)
+
+
+def _derived_from_parameters(function: cst.FunctionDef) -> set[str]:
+    """The function's parameters and the names its loops and assignments bind from any of them
+    (``for p in m.modules()``, ``layers = list(m.children())``; not ``y = torch.empty(n)``)."""
+    derived = set(parameter_names(function))
+    bindings: list[tuple[list[cst.BaseExpression], cst.BaseExpression]] = []
+    pending: list[cst.CSTNode] = [function.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.For):
+            bindings.append(([node.target], node.iter))
+        elif isinstance(node, cst.Assign):
+            bindings.append(([t.target for t in node.targets], node.value))
+        if not isinstance(node, cst.BaseExpression):
+            pending.extend(node.children)
+    for _ in range(3):  # a chain of rebinding, ``layers = m.modules(); for layer in layers``
+        for targets, source in bindings:
+            if any(root.value in derived for root in _roots(source)):
+                derived |= target_names(list(targets))
+    return derived
+
+
+def _roots(expression: cst.BaseExpression) -> Iterator[cst.Name]:
+    """The names a value is reached from: ``m`` of ``m.modules()``, each argument's of
+    ``zip(a.modules(), b)`` or ``list(m.children())``, each element's of a tuple."""
+    root = receiver_root(expression)
+    if isinstance(root, cst.Name):
+        yield root
+    elif isinstance(root, cst.Call) and isinstance(root.func, cst.Name):
+        for argument in root.args:
+            yield from _roots(argument.value)
+    elif isinstance(root, (cst.Tuple, cst.List)):
+        for element in root.elements:
+            yield from _roots(element.value)
 
 
 def _from_parameter(function: cst.FunctionDef, node: cst.BaseExpression) -> bool:
@@ -858,7 +909,20 @@ class Links:
         # initialise is worth modelling its file for.
         used |= {local for local in unsure
                  if (binding := self._binding(local)) is not None and self.project.initialiser(binding)}
-        return any(self.function(local) is not None or self.module_class(local) is not None for local in used)
+        if any(self.module_class(local) is not None for local in used):
+            return True
+        helpers = [local for local in used if self.function(local) is not None]
+        # A helper that fills what it is given writes a model's weights only where this file can
+        # hand it one: names a module, a layer, a parameter or a trainable tensor, or builds a
+        # model of the project (with its class or a factory).
+        if not helpers or _NAMES_MODEL.search(code) is not None:
+            return bool(helpers)
+        built = set(_CALLED_OR_PASSED.findall(code)).intersection(self._imports)
+        return any(self.module_class(local) is not None or self._is_factory(local) for local in built)
+
+    def _is_factory(self, local: str) -> bool:
+        found = self._resolved[f"def {local}"] if self.function(local) is not None else None
+        return found is not None and found.name in found.model.factory_modules
 
 
 def _is(test: Callable[[], bool]) -> bool:

@@ -89,10 +89,30 @@ def test_unused_deprecated_import_is_reported() -> None:
     assert apply_fixes(code, [diagnostic], unsafe=False)[0] == "from torch.nn.init import orthogonal_\n"
 
 
-def test_references_that_are_not_calls_are_not_uses() -> None:
-    # torch's own overrides table lists the deprecated functions without calling them.
-    code = "import torch\nIGNORED = {torch.nn.init.uniform, torch.nn.init.normal}\n"
+@pytest.mark.parametrize("code", [
+    # torch's own overrides table lists the deprecated functions without calling them,
+    "import torch\nIGNORED = {torch.nn.init.uniform, torch.nn.init.normal}\n",
+    # and a table of names maps each to the function it stands for (to patch them all).
+    "import torch.nn as nn\nINITS = {'normal': nn.init.normal, 'eye': nn.init.eye}\n",
+])
+def test_references_held_in_a_collection_are_not_uses(code: str) -> None:
     assert lint(code) == []
+
+
+@pytest.mark.parametrize("code, fixed", [
+    ("import torch.nn as nn\ndef conv(init=nn.init.kaiming_normal):\n    return init\n",
+     "import torch.nn as nn\ndef conv(init=nn.init.kaiming_normal_):\n    return init\n"),
+    ("import functools\nimport torch.nn as nn\nf = functools.partial(nn.init.constant, val=0)\n",
+     "import functools\nimport torch.nn as nn\nf = functools.partial(nn.init.constant_, val=0)\n"),
+    ("from torch.nn.init import orthogonal\nchosen = orthogonal\n",
+     "from torch.nn.init import orthogonal_\nchosen = orthogonal_\n"),
+    ("import torch.nn as nn\nlayer = Block(weight_init=nn.init.xavier_uniform)\n",
+     "import torch.nn as nn\nlayer = Block(weight_init=nn.init.xavier_uniform_)\n"),
+])
+def test_a_reference_handed_on_to_be_called_is_a_use(code: str, fixed: str) -> None:
+    """A default, an argument or an assigned value is called later under another name."""
+    assert {d.code for d in lint(code)} == {"IA104"}
+    assert fix_all(code) == fixed
 
 
 def fix_all(code: str) -> str:

@@ -389,6 +389,7 @@ class _Collector(WalkContext, DeprecatedNames):
     # ---------------------------------------------------------------- assignments and calls
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        self.note_assigned(node.value)
         if len(node.targets) != 1:
             for chained in node.targets:
                 self._note_bound(chained.target, None)

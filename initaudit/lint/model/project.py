@@ -40,6 +40,7 @@ from initaudit.lint.model.search_path import added_directories
 from initaudit.lint.parse.indentation import ExpandedColumns
 from initaudit.lint.parse.nesting import shallow_text
 from initaudit.lint.parse.slices import Definition, definitions, slice_text
+from initaudit.lint.parse.tree import parse_module
 
 #: Directories below a project root that hold other people's code or build products.
 _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__",
@@ -385,7 +386,7 @@ class Project:
         every name covered) when the slice is most of it or does not parse."""
         for part, covers in self._parts(path, text, names):
             try:
-                module = cst.parse_module(part)
+                module = parse_module(part)
             except Exception:
                 continue  # a slice cut through a statement: parse the whole file
             try:

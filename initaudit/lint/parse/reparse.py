@@ -23,6 +23,7 @@ from libcst.metadata import CodePosition, CodeRange
 
 from initaudit.lint.files.source import line_starts
 from initaudit.lint.parse.positions import Positions
+from initaudit.lint.parse.tree import parse_module
 
 _DEFAULT_INDENT = "    "
 
@@ -77,7 +78,7 @@ class Reparser:
         starts = _statement_starts(tree) if tree is not None and "\r" not in text else []
         if not starts:
             self._pieces = {}
-            return cst.parse_module(text), None
+            return parse_module(text), None
         offsets = line_starts(text)
         cuts = [0, *(offsets[line - 1] for line in starts[1:]), len(text)]
         texts = [text[start:end] for start, end in zip(cuts, cuts[1:])]
@@ -85,11 +86,11 @@ class Reparser:
             pieces = self._pieces_of(texts)
         except cst.ParserSyntaxError:
             self._pieces = {}
-            return cst.parse_module(text), None
+            return parse_module(text), None
         indents = {piece.module.default_indent for piece in pieces if piece.has_block}
         if len(indents) > 1:
             self._pieces = {}
-            return cst.parse_module(text), None
+            return parse_module(text), None
         self._pieces = dict(zip(texts, pieces))
         return _join(pieces, [line - 1 for line in [1, *starts[1:]]], indents.pop() if indents else _DEFAULT_INDENT)
 
@@ -121,7 +122,7 @@ def _statement_starts(tree: ast.Module) -> list[int]:
 
 
 def _parse_piece(text: str) -> _Piece:
-    module = cst.parse_module(text)
+    module = parse_module(text)
     has_block = any(isinstance(getattr(statement, "body", None), cst.IndentedBlock) for statement in module.body)
     return _Piece(module, Positions(module), has_block)
 

@@ -45,6 +45,7 @@ from initaudit.lint.parse.reparse import PiecedPositions, Reparser
 from initaudit.lint.parse.indentation import ExpandedColumns
 from initaudit.lint.parse.screen import may_initialise
 from initaudit.lint.parse.suppression import Suppressions, parse_suppressions
+from initaudit.lint.parse.tree import parse_module
 from initaudit.lint.rules import (
     KNOWN_CODES,
     RULES,
@@ -68,7 +69,7 @@ _LIMIT = re.compile(r"too many|too deeply|too complex|nested too deeply", re.IGN
 
 
 def _parse_whole(text: str) -> tuple[cst.Module, PiecedPositions | None]:
-    return cst.parse_module(text), None
+    return parse_module(text), None
 
 
 def _parser(reparser: Reparser | None, tree: ast.Module | None) -> Parse:
@@ -195,7 +196,7 @@ def _newer_syntax(text: str, error: SourceError) -> bool:
 
 def _cst_parses(text: str) -> bool:
     try:
-        cst.parse_module(text)
+        parse_module(text)
     except cst.ParserSyntaxError:
         return False
     return True
@@ -262,7 +263,7 @@ def _analyse(path: str, text: str, config: Config, links: Links | None = None,
         try:
             if not expanded.changed or syntax_error(text, path) is not None:
                 raise  # no tab to expand, or one the interpreter rejects too (TabError)
-            module = cst.parse_module(expanded.text)
+            module = parse_module(expanded.text)
         except cst.ParserSyntaxError:
             reason = " ".join(exc.message.split())
             raise NotAnalysed(f"not analysed: valid Python that libcst cannot parse ({reason})") from None

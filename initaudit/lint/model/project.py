@@ -83,12 +83,13 @@ _CLASS_CALL = re.compile(r"(?<![\w.])(?:\w+\.)*([A-Z]\w*)[ \t]*\(")
 _RETURNED = re.compile(r"\breturn[ \t]+(?:(?:\w+\.)*(\w+)[ \t]*\(|(\w+)[ \t]*$)", re.MULTILINE)
 #: Modules a factory may build: weight layers, norms and containers of torch.
 _LAYER_CLASSES = knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS | knowledge.CONTAINER_MODULES
-#: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 #: Words without which code holds no model to initialise: modules, layers, parameters, weights,
-#: the traversals of a model, trainable tensors.
-_NAMES_MODEL = re.compile(r"\b(?:nn|Module|Parameter|Variable|requires_grad_?|apply|state_dict|register_parameter"
-                          r"|(?:named_)?(?:parameters|modules|children)|\w*(?:weight|bias)\w*|"
-                          + "|".join(sorted(knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS)) + r")\b")
+#: trainable tensors, and the traversals of a model (as methods: a variable may be ``parameters``).
+_NAMES_MODEL = re.compile(r"\b(?:nn|Module|Parameter|Variable|requires_grad_?|state_dict|register_parameter"
+                          r"|\w*(?:weight|bias)\w*|"
+                          + "|".join(sorted(knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS)) + r")\b"
+                          r"|\.[ \t]*(?:apply|(?:named_)?(?:parameters|modules|children))[ \t]*\(")
+#: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
 

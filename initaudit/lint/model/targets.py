@@ -970,17 +970,23 @@ def _submodule_method(model: CollectedFile, call: HelperCall) -> tuple[cst.Funct
     return method, list(built[1].written_ops)
 
 
+#: A function a call runs, the init operations to look for in it and the file that writes it.
+_Callee = tuple[cst.FunctionDef, list[InitOp], CollectedFile]
+
 #: How many helper calls deep an init operation is followed from the call written in a scope.
 _HELPER_DEPTH = 3
 
 
 def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth: int,
-                written_in: dict[int, list[HelperCall]], home: CollectedFile | None = None) -> Iterator[InitOp]:
+                written_in: dict[int, list[HelperCall]], home: CollectedFile | None = None,
+                callee: _Callee | None = None) -> Iterator[InitOp]:
     """The operations ``call`` runs, reported at ``site`` (the call the chain starts from) when
     it is not the call itself; ``written_in``: the helper calls of each function, by its id;
-    ``home``: the other project file whose helper wrote the call, where its name is read."""
-    callee = _callee_in(model, call.owner, call.function, call.enclosing) if home is None \
-        else _function_in(home, call.function)
+    ``home``: the other project file whose helper wrote the call, where its name is read;
+    ``callee``: what the call runs, where already known."""
+    if callee is None:
+        callee = _callee_in(model, call.owner, call.function, call.enclosing) if home is None \
+            else _function_in(home, call.function)
     if callee is None or callee[0].name.value == "forward" or (site is not call and callee[2] is not (home or model)):
         return  # a chain of helpers is followed inside the file that writes it
     function, ops, source = callee
@@ -1014,13 +1020,24 @@ def _called_ops(model: CollectedFile, call: HelperCall, site: HelperCall, depth:
         yield from _chained_factory_ops(model, call, ops)
     if depth < _HELPER_DEPTH and ops is model.init_ops:
         for inner in written_in.get(id(function), ()):
-            yield from _called_ops(model, _passed_on(model, inner, call, values, function), site, depth + 1,
-                                   written_in)
+            # Resolved as the helper's call runs it (the caller's class and scopes); most calls
+            # in a helper run nothing that initialises, and are dropped before being rewritten.
+            runs = _callee_in(model, call.owner, inner.function, call.enclosing)
+            if runs is not None and runs[2] is model and _may_initialise(model, runs[0], written_in):
+                yield from _called_ops(model, _passed_on(model, inner, call, values, function), site, depth + 1,
+                                       written_in, callee=runs)
     elif depth < _HELPER_DEPTH:  # a helper of another file, through the functions of its file it calls
         for inner in source.helper_calls:
             if inner.enclosing and inner.enclosing[-1] is function:
                 yield from _called_ops(model, _passed_on(model, inner, call, values, function), site, depth + 1,
                                        written_in, source)
+
+
+def _may_initialise(model: CollectedFile, function: cst.FunctionDef, written_in: dict[int, list[HelperCall]]) -> bool:
+    """Whether a function of the file runs an init operation or an ``apply`` of its own, or
+    calls another function (which ``_called_ops`` then follows)."""
+    return (id(function) in written_in or any(op.scope_node is function for op in model.init_ops)
+            or any(applied.owner.node is function for applied in model.apply_calls))
 
 
 def _function_in(source: CollectedFile, func: cst.BaseExpression

@@ -478,6 +478,12 @@ PASSTHROUGH_FUNCTIONS: frozenset[str] = frozenset({
     "pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "pad_sequence",
 })
 
+#: Clamps (``torch.clamp(y, 0, 1)``, ``y.clamp_(-1, 1)``): given both bounds, a clamp only holds
+#: the output in a range (pixels, a valid interval) and passes the values inside it unchanged,
+#: so the layer before it is judged by what follows, as through a passthrough; with one bound
+#: alone (``clamp(y, min=0)``, a ReLU) it is no such thing and stays an unknown consumer.
+RANGE_CLAMPS: frozenset[str] = frozenset({"clamp", "clamp_", "clip", "clip_"})
+
 #: Reductions that add up a tensor's values along a dimension: a sum of tensors written as one
 #: call (``torch.sum(torch.stack(skips), dim=0)``), judged, like ``a + b``, by what follows it.
 SUM_REDUCTIONS: frozenset[str] = frozenset({"sum"})

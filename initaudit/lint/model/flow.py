@@ -777,7 +777,8 @@ class ForwardFlow:
         if name in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[name]
             return self._activated(receiver, self._activation(activation, _slope(name, node, method=True)))
-        if name in knowledge.PASSTHROUGH_METHODS or name in knowledge.SUM_REDUCTIONS:
+        if name in knowledge.PASSTHROUGH_METHODS or name in knowledge.SUM_REDUCTIONS \
+                or _range_clamp(name, node, method=True):
             return receiver
         if name in knowledge.SHAPE_METHODS:
             return EMPTY
@@ -793,7 +794,8 @@ class ForwardFlow:
         elif function in knowledge.NORM_FUNCTIONS:
             self._consume(first, NORM)
             result = EMPTY
-        elif function in knowledge.PASSTHROUGH_FUNCTIONS or function in knowledge.SUM_REDUCTIONS:
+        elif function in knowledge.PASSTHROUGH_FUNCTIONS or function in knowledge.SUM_REDUCTIONS \
+                or _range_clamp(function, node, method=False):
             result = first
         elif function in ("cat", "stack", "concat", "concatenate"):
             result = dataclasses.replace(first, items=None)  # one tensor of the sequence's items
@@ -1079,8 +1081,21 @@ def _skip(carried: Value, other: Value) -> bool:
 
 
 def _in_place_passthrough(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
-        and node.func.attr.value.endswith("_") and node.func.attr.value in knowledge.PASSTHROUGH_METHODS
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value.endswith("_")):
+        return False
+    method = node.func.attr.value
+    return method in knowledge.PASSTHROUGH_METHODS or _range_clamp(method, node, method=True)
+
+
+def _range_clamp(function: str, node: cst.Call, *, method: bool) -> bool:
+    """Whether a call clamps into a range given by both bounds (``torch.clamp(y, 0, 1)``,
+    ``y.clamp_(min=-1, max=1)``): the values inside pass unchanged. ``method``: the tensor is the
+    receiver, so the bounds come one position earlier."""
+    if function not in knowledge.RANGE_CLAMPS:
+        return False
+    shift = 0 if method else 1
+    bounds = (argument(node, shift, "min"), argument(node, shift + 1, "max"))
+    return all(bound is not None and not (isinstance(bound, cst.Name) and bound.value == "None") for bound in bounds)
 
 
 def _slope(function: str, node: cst.Call, *, method: bool) -> float | None:

@@ -354,3 +354,24 @@ def appended_sequential(function: cst.FunctionDef, call: cst.Call, names: Qualif
     written = made.with_changes(args=[cst.Arg(substitute(item, values, stand_ins)) for item in items])
     stand_ins[id(written)] = (written, call)  # placed where the method is called
     return written
+
+
+def returned_construction(function: cst.FunctionDef, call: cst.Call, names: QualifiedNames,
+                            stand_ins: StandIns) -> cst.BaseExpression | None:
+    """The ``torch.nn`` module a method builds in its one statement, ``return
+    nn.Sequential(nn.Conv2d(self.width, c, 3))`` (a docstring aside), read for ``call``: its
+    parameters bound to the call's arguments. None for a body of another shape: a name it binds
+    first may hold anything."""
+    body = [statement for statement in function.body.body if not _docstring(statement)] \
+        if isinstance(function.body, cst.IndentedBlock) else []
+    line = body[0] if len(body) == 1 else None
+    made = line.body[0].value if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 \
+        and isinstance(line.body[0], cst.Return) else None
+    if not isinstance(made, cst.Call) or torch_nn_class(names(made.func)) is None:
+        return None
+    return substitute(made, bind(function, call, skip_self=True), stand_ins)
+
+
+def _docstring(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 \
+        and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.SimpleString)

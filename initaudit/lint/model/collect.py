@@ -23,6 +23,7 @@ from initaudit.lint.model.binding import (
     appended_sequential,
     bind,
     read_names,
+    returned_construction,
     returned_values,
     substitute,
     unpacked,
@@ -552,14 +553,15 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def _method_sequential(self, owner: ModuleClass, value: cst.BaseExpression) -> cst.BaseExpression:
         """``self._make_layer(block, 64, n)`` in ``__init__``: the Sequential that method of the
-        class returns, written out for the call (``binding.appended_sequential``); any other value
-        as it is."""
+        class returns, written out for the call (``binding.appended_sequential``), or the module
+        its one ``return`` builds (``binding.returned_construction``); any other value as it is."""
         called = _self_attribute_name(value.func) if isinstance(value, cst.Call) else None
         method = owner.methods.get(called) if called is not None and self._method_name() == "__init__" else None
         if method is None:
             return value
         assert isinstance(value, cst.Call)
-        return appended_sequential(method, value, self._model.names, self.stand_ins) or value
+        return appended_sequential(method, value, self._model.names, self.stand_ins) \
+            or returned_construction(method, value, self._model.names, self.stand_ins) or value
 
     def _taken_with_defaults(self) -> bool | None:
         """Whether the statement read runs when the function's parameters keep their defaults:

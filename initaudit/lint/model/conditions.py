@@ -12,6 +12,7 @@ from operator import eq, ge, gt, le, lt, ne
 from typing import Callable
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
@@ -226,12 +227,23 @@ def _class_names(model: CollectedFile, node: cst.BaseExpression) -> frozenset[st
         return names
     if isinstance(node, cst.Name) and node.value in model.classes:
         return frozenset({node.value})
+    imported = _imported_class(model, node)
+    if imported is not None:
+        return frozenset({imported})
     found = set()
     for name in model.names(node):
         if name.startswith("torch.nn."):
             last = name.rsplit(".", 1)[-1]
             found |= knowledge.ABSTRACT_BASES.get(last, {last})
     return frozenset(found)
+
+
+def _imported_class(model: CollectedFile, node: cst.BaseExpression) -> str | None:
+    """The name a module class of another project file is defined under, for the name that
+    imports it here (``from blocks import *``, ``blocks.Conv``): its instances carry that name."""
+    spelled = get_full_name_for_node(node)
+    found = model.links.module_class(spelled) if spelled is not None and model.links is not None else None
+    return found[0].name if found is not None else None
 
 
 #: A test of (module, parameter name), and whether it is the whole ``if`` test.

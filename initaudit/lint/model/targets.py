@@ -841,7 +841,7 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
         values = _partial_values(model, call, function)
         for op in (*ops, *_wrapped_ops(model, source, function, ops)):
             if op.scope_node is function and op.target_node is not None:
-                target = _applied_target(model, op, call.owner, parameter, modules, call.receiver)
+                target = _applied_target(model, op, call.owner, parameter, modules, call.receiver, source)
                 if target is not None:
                     at_call = _at_call(model, op, call, target, ops)
                     if isinstance(variable := written_tensor(op.target_node), cst.Name):
@@ -1435,18 +1435,43 @@ def defining_class(classes: Mapping[str, ModuleClass], owner: ModuleClass, metho
 
 
 def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parameter: str,
-                    modules: list[Submodule], receiver: cst.BaseExpression | None = None) -> Target | None:
+                    modules: list[Submodule], receiver: cst.BaseExpression | None = None,
+                    written_in: CollectedFile | None = None) -> Target | None:
     """What ``op`` writes in the modules ``owner.apply`` reaches: layers of ``owner``, so that a
-    later write of the same layer in that class supersedes it."""
+    later write of the same layer in that class supersedes it. ``written_in``: the file of the
+    applied function, where the classes its tests name are bound (``model`` by default)."""
     assert op.owner is not None and op.target_node is not None
     node = written_tensor(op.target_node)
     if isinstance(node, cst.Name) and receiver is not None:
         return _receiver_visit_target(model, op, owner, parameter, receiver, node.value)
-    if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
-            and node.value.value == parameter):
+    members = _member_names(node.value, parameter) if isinstance(node, cst.Attribute) else None
+    if members is None:
         return None
-    narrowed, exact = _narrow(model, op, parameter, modules, depth=0)
-    return Target(owner, tuple(narrowed), node.attr.value, exact) if narrowed else None
+    narrowed, exact = _narrow(written_in or model, op, parameter, modules, depth=0)
+    held = [member for module in narrowed if (member := _member(module, members)) is not None]
+    exact = exact and len(held) == len(narrowed)
+    return Target(owner, tuple(held), node.attr.value, exact) if held else None
+
+
+def _member_names(node: cst.BaseExpression, parameter: str) -> tuple[str, ...] | None:
+    """The attributes read from ``parameter`` down to a module: ``()`` for ``m`` (``m.weight``),
+    ``("conv",)`` for ``m.conv`` (``m.conv.weight``, a layer the visited block holds); None when
+    ``node`` starts elsewhere."""
+    names: list[str] = []
+    while isinstance(node, cst.Attribute):
+        names.append(node.attr.value)
+        node = node.value
+    return tuple(reversed(names)) if is_name(node, parameter) else None
+
+
+def _member(module: Submodule, names: Sequence[str]) -> Submodule | None:
+    """The module ``module`` holds under the attributes ``names``, as Python reads
+    ``m.conv``; None when its layers do not show one."""
+    for name in names:
+        module = next((child for child in module.children if child.path.rpartition(".")[2] == name), None)
+        if module is None:
+            return None
+    return module
 
 
 def _receiver_visit_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parameter: str,

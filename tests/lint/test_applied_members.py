@@ -87,3 +87,52 @@ def test_in_one_file_the_block_layer_is_reached_too() -> None:
     helper = HELPER.format(imports="", tested="Conv", init="kaiming_uniform_", member="conv")
     found = lint_selected(BLOCKS + helper + "\n\npainter = Painter()\npainter.apply(init_fn)\n", "IA103")
     assert len(found) == 1 and "painter.last.conv (Conv2d) feeds tanh" in found[0].message
+
+
+# Two instances of one block, built with different values of the attribute the helper tests.
+FLAGGED = """
+import torch.nn as nn
+import torch.nn.init as init
+
+
+class Conv(nn.Module):
+    def __init__(self, cin, cout, k, scaled=True):
+        super().__init__()
+        self.scaled = scaled
+        self.conv = nn.Conv2d(cin, cout, k)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Painter(nn.Module):
+    def __init__(self, width=8):
+        super().__init__()
+        self.first = Conv(4, width, 3, scaled={first})
+        self.last = Conv(width, 3, 3)
+
+    def forward(self, z):
+        return self.last(self.first(z).tanh()).tanh()
+
+
+def init_fn(m):
+    if isinstance(m, Conv):
+        if m.scaled:
+            init.kaiming_uniform_(m.conv.weight)
+        else:
+            init.xavier_uniform_(m.conv.weight)
+
+
+painter = Painter()
+painter.apply(init_fn)
+"""
+
+
+def test_a_test_of_the_visited_instance_s_attribute_is_read_from_its_construction() -> None:
+    found = lint_selected(FLAGGED.format(first="False"), "IA103")
+    assert len(found) == 1 and "painter.last.conv (Conv2d) feeds tanh" in found[0].message
+
+
+def test_an_attribute_the_construction_leaves_unknown_keeps_both_instances() -> None:
+    found = lint_selected(FLAGGED.format(first="width > 4"), "IA103")
+    assert len(found) == 1 and "painter.first.conv, painter.last.conv" in found[0].message

@@ -434,10 +434,11 @@ def _instances(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summa
     return found
 
 
-def _construction_literals(owner: ModuleClass, built: ModuleClass, call: cst.Call) -> dict[str, cst.BaseExpression]:
+def _construction_literals(owner: ModuleClass | None, built: ModuleClass, call: cst.Call) -> dict[str, cst.BaseExpression]:
     """The literals (numbers, strings, True, False, None) that ``call`` binds, given or by
     default, to the parameters of ``built.__init__`` it never rebinds; ``self.flag`` given stands
-    for the literal default of the parameter ``owner.__init__`` stores there (``self.flag = flag``)."""
+    for the literal default of the parameter ``owner.__init__``, the holder building it when
+    known, stores there (``self.flag = flag``)."""
     init = built.methods.get("__init__")
     if init is None:
         return {}
@@ -445,7 +446,7 @@ def _construction_literals(owner: ModuleClass, built: ModuleClass, call: cst.Cal
                for target in _assigned_names(small)}
     found: dict[str, cst.BaseExpression] = {}
     for param, value in bind(init, call, skip_self=True).items():
-        value = _holder_default(owner, value)
+        value = _holder_default(owner, value) if owner is not None else value
         if param not in rebound and literal_value(value)[0]:
             found[param] = value
     return found
@@ -1448,9 +1449,58 @@ def _applied_target(model: CollectedFile, op: InitOp, owner: ModuleClass, parame
     if members is None:
         return None
     narrowed, exact = _narrow(written_in or model, op, parameter, modules, depth=0)
+    narrowed = _constructed_for(model, written_in or model, op, parameter, narrowed)
     held = [member for module in narrowed if (member := _member(module, members)) is not None]
     exact = exact and len(held) == len(narrowed)
     return Target(owner, tuple(held), node.attr.value, exact) if held else None
+
+
+def _constructed_for(model: CollectedFile, written_in: CollectedFile, op: InitOp, parameter: str,
+                     modules: list[Submodule]) -> list[Submodule]:
+    """The visited modules whose construction leaves the tests of their attributes around ``op``
+    open or taken: ``if m.he_init:`` skips an instance built ``Conv(c, k, he_init=False)``, the
+    value ``__init__`` stored from that argument (``self.he_init = he_init``)."""
+    tests = [(condition.test, positive) for condition, positive, _ in op.conditions]
+    kept = []
+    for module in modules:
+        values = _stored_literals(model, written_in, module) if tests else {}
+        read = _ReadAttributes(parameter, values)
+        if not any(decided(test.visit(read), {}) is (not positive) for test, positive in tests if values):
+            kept.append(module)
+    return kept
+
+
+def _stored_literals(model: CollectedFile, written_in: CollectedFile, module: Submodule) -> dict[str, cst.BaseExpression]:
+    """The literals an instance's construction binds, given or by default, to the parameters its
+    class's ``__init__`` stores as attributes, by attribute."""
+    if module.kind is not LayerKind.CUSTOM or module.class_name is None or not isinstance(module.node, cst.Call):
+        return {}
+    built = _class_named(written_in, module.class_name) or _class_named(model, module.class_name)
+    if built is None:
+        return {}
+    literals = _construction_literals(None, built, module.node)
+    return {attribute: value for attribute, (param, _) in built.argument_attributes.items()
+            if (value := literals.get(param)) is not None}
+
+
+def _class_named(model: CollectedFile, name: str) -> ModuleClass | None:
+    """The module class ``name`` is in the file: its own, or one it imports from the project."""
+    found = _built_class(model, name) or (model.links.module_class(name) if model.links is not None else None)
+    return found[0] if found is not None else None
+
+
+class _ReadAttributes(cst.CSTTransformer):
+    """``m.<attribute>`` replaced by the literal the visited instance holds there."""
+
+    def __init__(self, parameter: str, values: Mapping[str, cst.BaseExpression]) -> None:
+        super().__init__()
+        self._parameter = parameter
+        self._values = values
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if is_name(updated_node.value, self._parameter) and updated_node.attr.value in self._values:
+            return self._values[updated_node.attr.value]
+        return updated_node
 
 
 def _member_names(node: cst.BaseExpression, parameter: str) -> tuple[str, ...] | None:

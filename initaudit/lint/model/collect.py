@@ -639,8 +639,13 @@ class _Collector(WalkContext, DeprecatedNames):
         if creation is None:
             return
         function, ndim, column, args = creation
-        if isinstance(value, cst.Call) and keyword_is(value, "requires_grad", False):
+        frozen = self._made_frozen(value)
+        if frozen:
             function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
+        if frozen and name not in owner.parameters:
+            owner.frozen_parameters.add(name)
+        elif not frozen:
+            owner.frozen_parameters.discard(name)  # made trained somewhere: autograd guards it there
         if name in owner.parameters and owner.parameters[name] != ndim:
             ndim = None
         owner.parameters[name] = ndim
@@ -736,13 +741,23 @@ class _Collector(WalkContext, DeprecatedNames):
             function, args = carried(function, args, steps, self.stand_ins)
         return function, _factory_ndim(factory, fresh), _column_shaped(factory, fresh), args
 
+    def _made_frozen(self, value: cst.BaseExpression) -> bool:
+        """``nn.Parameter(data, requires_grad=False)``, the flag passed by keyword or, as Python
+        binds ``Parameter(data=None, requires_grad=True)``, second by position."""
+        if not isinstance(value, cst.Call):
+            return False
+        if any(n in _PARAMETER_CLASSES for n in self._model.names(value.func)):
+            flag = argument(value, 1, "requires_grad")
+            return flag is not None and _is_false(flag)
+        return keyword_is(value, "requires_grad", False)
+
     def _trained_data(self, call: cst.Call) -> cst.BaseExpression | None:
         """The tensor a trained one is made from, as a Parameter is: the data of
         ``nn.Parameter(data)`` (its callee when it has none), of ``Variable(data,
         requires_grad=True)`` and of ``data.requires_grad_()``, or a torch factory called with
         ``requires_grad=True`` itself. None for any other call."""
         names = self._model.names(call.func)
-        if any(n in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") for n in names):
+        if any(n in _PARAMETER_CLASSES for n in names):
             return argument(call, 0, "data") or call.func
         if any(n in ("torch.autograd.Variable", "torch.autograd.variable.Variable") for n in names):
             return argument(call, 0, "data") if keyword_is(call, "requires_grad", True) else None
@@ -1326,6 +1341,10 @@ def _optional(previous: Submodule, module: Submodule | None) -> Submodule | None
 
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+#: The qualified names of the Parameter class.
+_PARAMETER_CLASSES = ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
 
 
 def _is_false(node: cst.BaseExpression) -> bool:

@@ -51,6 +51,9 @@ class ModuleClass:
     #: Parameters made ``(n, 1)``: which of their dimensions a product contracts, and so their
     #: fan-in, depends on how it is written (``x @ self.w`` or ``t @ self.w.T``).
     column_parameters: set[str] = field(default_factory=set)
+    #: Parameters made with ``requires_grad=False`` wherever they are made: autograd does not
+    #: guard them, so writing into them in place raises nothing.
+    frozen_parameters: set[str] = field(default_factory=set)
     #: Attributes used as a weight: an operand of ``@``, ``matmul``, ``F.linear``, ``F.conv*``.
     matrix_parameters: set[str] = field(default_factory=set)
     #: Bare Parameters that ``forward`` multiplies by (``self.gamma * x``).

@@ -72,8 +72,11 @@ def _raises(op: InitOp, target: Target | None, written: cst.BaseExpression) -> b
 
 
 def _trained(target: Target) -> bool:
-    """A bare Parameter, or a layer's weight or bias (not a buffer it keeps)."""
-    return not target.layers or target.param in ("weight", "bias") or target.param.startswith(("weight_", "bias_", "in_proj"))
+    """A bare Parameter not made with ``requires_grad=False``, or a layer's weight or bias (not
+    a buffer it keeps)."""
+    if not target.layers:
+        return target.param not in target.owner.frozen_parameters
+    return target.param in ("weight", "bias") or target.param.startswith(("weight_", "bias_", "in_proj"))
 
 
 def _base(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -191,6 +191,14 @@ INPLACE_ARITHMETIC: dict[str, str] = {"mul_": "*", "div_": "/", "add_": "+", "su
 #: (``normal_().fmod_(2)``: a normal truncated at two standard deviations).
 INPLACE_BOUNDING: frozenset[str] = frozenset({"fmod_", "remainder_", "clamp_", "clip_", "clamp_min_",
                                               "clamp_max_"})
+#: Their out-of-place forms, as tensor methods and as torch functions of the tensor
+#: (``torch.fmod(torch.randn(a, b), 2)``): the new tensor holds the draw bounded, its scale kept.
+BOUNDING_METHODS: frozenset[str] = frozenset(method.rstrip("_") for method in INPLACE_BOUNDING)
+BOUNDING_FUNCTIONS: frozenset[str] = frozenset(f"torch.{method}" for method in BOUNDING_METHODS)
+#: Tensor methods returning a tensor of the same values elsewhere or in another type
+#: (``torch.randn(a, b).cuda()``): a draw moved through them is the draw.
+MOVING_METHODS: frozenset[str] = frozenset({"cuda", "cpu", "to", "float", "double", "half", "bfloat16", "type",
+                                            "contiguous", "clone", "detach"})
 #: In-place methods that rescale each slice of a tensor to a norm their arguments set
 #: (``renorm_(p, dim, maxnorm)``): every value is multiplied by that norm over its slice's own,
 #: a factor the slice's size sets, so the scale of the draw before it does not stay.

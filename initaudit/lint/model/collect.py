@@ -723,7 +723,7 @@ class _Collector(WalkContext, DeprecatedNames):
             return None
         if data is value.func:  # ``nn.Parameter()``
             return None, None, False, {}
-        start, steps = chain_start(data) or (data, [])
+        start, steps = self._drawn_through(data)
         function: str | None = None
         args: dict[str, cst.BaseExpression] = {}
         if (drawn := self._initialised_fresh(start) or self._scaled_draw(start)) is not None:
@@ -740,6 +740,31 @@ class _Collector(WalkContext, DeprecatedNames):
         if function is not None and steps:
             function, args = carried(function, args, steps, self.stand_ins)
         return function, _factory_ndim(factory, fresh), _column_shaped(factory, fresh), args
+
+    def _drawn_through(self, data: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Step]]:
+        """The expression a Parameter's data starts from and the in-place arithmetic applied to
+        it, through chains of in-place methods and the out-of-place calls that keep its values
+        (``torch.fmod(torch.randn(a, b).cuda(), 2).mul_(s)`` -> ``torch.randn(a, b)``, [*s])."""
+        steps: list[Step] = []
+        while True:
+            start, inner = chain_start(data) or (data, [])
+            steps = inner + steps  # the inner chain runs first
+            kept = self._values_kept(start)
+            if kept is None:
+                return start, steps
+            data = kept
+
+    def _values_kept(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """The tensor whose values an out-of-place call hands on bounded or moved
+        (``torch.clamp(w, -2, 2)``, ``w.fmod(2)``, ``w.cuda()``); None for any other expression."""
+        if not isinstance(node, cst.Call):
+            return None
+        if any(name in knowledge.BOUNDING_FUNCTIONS for name in self._model.names(node.func)):
+            return argument(node, 0, "input")
+        if isinstance(node.func, cst.Attribute) and \
+                node.func.attr.value in knowledge.BOUNDING_METHODS | knowledge.MOVING_METHODS:
+            return node.func.value
+        return None
 
     def _made_frozen(self, value: cst.BaseExpression) -> bool:
         """``nn.Parameter(data, requires_grad=False)``, the flag passed by keyword or, as Python
@@ -783,7 +808,8 @@ class _Collector(WalkContext, DeprecatedNames):
         if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
             return None
         for drawn, scale in ((node.left, node.right), (node.right, node.left)):
-            if isinstance(drawn, cst.Call) and self._torch_factory(drawn) == "randn":
+            drawn, steps = self._drawn_through(drawn)  # ``torch.fmod(torch.randn(a, b), 2) * s`` too
+            if not steps and isinstance(drawn, cst.Call) and self._torch_factory(drawn) == "randn":
                 return drawn, "normal_", {"std": scale}
         return None
 

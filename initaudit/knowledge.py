@@ -236,6 +236,12 @@ PRODUCT_OPERANDS: dict[str, tuple[tuple[int, str | None], ...]] = {
 #: variable over them is bound to the pair, never to a module or tensor.
 PAIR_METHODS: frozenset[str] = frozenset({"named_modules", "named_children", "named_parameters", "named_buffers"})
 PAIR_FUNCTIONS: frozenset[str] = frozenset({"enumerate", "zip"})
+#: torch functions joining a sequence of tensors into one (``torch.cat(outs, dim=1)``); where
+#: every item is the same tensor (``torch.cat([w] * n)``) the result holds copies of its values.
+JOINING_FUNCTIONS: frozenset[str] = frozenset({"cat", "stack", "concat", "concatenate"})
+#: torch functions whose result repeats the values of the tensor they take first
+#: (``torch.tile(w, (n, 1))``), as the methods ``w.repeat(n, 1)`` and ``w.expand(n, -1)`` do.
+REPEATING_FUNCTIONS: frozenset[str] = frozenset({"tile", "broadcast_to", "repeat_interleave"})
 #: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
 MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
 #: Roots of a spread statistic (``torch.pow(var + eps, 0.5)``, ``x.std()``, ``torch.rsqrt``): a

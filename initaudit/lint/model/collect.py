@@ -41,6 +41,7 @@ from initaudit.lint.model.modules import (
     constant_test,
     keyword_is,
     leaf_subclasses,
+    literal_value,
     parameter_names,
     receiver_root,
     repeated_element,
@@ -223,6 +224,9 @@ class _Collector(WalkContext, DeprecatedNames):
         #: attribute's name or the caller's own (method, parameter); ``_weights_passed``.
         self._factor_parameters: dict[int, set[tuple[str, str]]] = {}
         self._passed: dict[int, dict[tuple[str, str], set[str | tuple[str, str]]]] = {}
+        #: Per class (by id), the attributes each product of attributes alone multiplies:
+        #: weights unless all are the class's Parameters (``leave_ClassDef``).
+        self._attribute_products: dict[int, list[frozenset[str]]] = {}
         self.apply_calls: list[ApplyCall] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.method_layers: list[tuple[cst.Call, ModuleClass, str, bool]] = []
@@ -298,6 +302,11 @@ class _Collector(WalkContext, DeprecatedNames):
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         owner = self._class_stack.pop()
         owner.matrix_parameters |= self._weights_passed(owner)
+        for factors in self._attribute_products.pop(id(owner), ()):
+            # Parameters multiplied only by one another, with no signal (``self.u @ self.v``)
+            # make a learned table, not a layer: what takes the product as a factor decides.
+            if not factors <= owner.parameters.keys():
+                owner.matrix_parameters |= factors
 
     def _weights_passed(self, owner: ModuleClass) -> set[str]:
         """The attributes that calls of ``owner``'s methods pass, directly or through other
@@ -997,8 +1006,7 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if isinstance(node.operator, cst.MatrixMultiply):
-            self._matrix_parameter(node.left)
-            self._matrix_parameter(node.right)
+            self._matrix_operands(node)
         elif self._class_stack and self._method_name() == "forward" \
                 and isinstance(node.operator, (cst.Multiply, cst.Divide)):
             self._note_normalisation(self._class_stack[-1], node)
@@ -1032,21 +1040,37 @@ class _Collector(WalkContext, DeprecatedNames):
                 pending.extend(current.children)
         return False
 
-    def _matrix_operands(self, node: cst.Call) -> None:
+    def _matrix_operands(self, node: cst.Call | cst.BinaryOperation) -> None:
         """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``, ``x.mm(self.w)``: ``w`` is used
         as a weight."""
+        operands = self._product_operands(node)
+        if operands is None:
+            return
+        tensors = [operand for operand in operands if not literal_value(operand)[0]]  # not einsum's equation
+        sources = [self._tensor_source(operand) for operand in tensors] if self._class_stack else []
+        if sources and all(isinstance(source, str) for source in sources):
+            self._attribute_products.setdefault(id(self._class_stack[-1]), []).append(
+                frozenset(source for source in sources if isinstance(source, str)))
+            return
+        for operand in tensors:
+            self._matrix_parameter(operand)
+
+    def _product_operands(self, node: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+        """The operands of a matrix product (``a @ b``, ``torch.matmul(a, b)``, ``a.mm(b)``,
+        ``F.linear(x, w)``, ``F.conv2d(x, w, b)``); None for another expression."""
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            return [node.left, node.right]
+        if not isinstance(node, cst.Call):
+            return None
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in knowledge.MATRIX_METHODS \
                 and not self._model.names(func):
-            for operand in (func.value, *(arg.value for arg in node.args)):
-                self._matrix_parameter(operand)
-            return
-        for name in self._model.names(node.func):
+            return [func.value, *(arg.value for arg in node.args)]
+        for name in self._model.names(func):
             if (name.rsplit(".", 1)[-1] in knowledge.MATRIX_FUNCTIONS and name.startswith("torch.")) \
                     or name in knowledge.PRODUCT_OPERANDS:
-                for arg in node.args:
-                    self._matrix_parameter(arg.value)
-                return
+                return [arg.value for arg in node.args]
+        return None
 
     def visit_For(self, node: cst.For) -> None:
         self._note_iteration(node.target, node.iter)
@@ -1065,9 +1089,18 @@ class _Collector(WalkContext, DeprecatedNames):
             else:
                 self._iterated.pop(target.value, None)
 
-    def _matrix_parameter(self, node: cst.BaseExpression) -> None:
+    def _matrix_parameter(self, node: cst.BaseExpression, products: frozenset[int] = frozenset()) -> None:
+        """``node`` is a factor of a product with a signal: the tensor it reads is a weight, and
+        so is each factor of a product it reads (``x @ w`` after ``w = self.u @ self.v``);
+        ``products``: those already followed."""
+        product = self._read_tensor(node, knowledge.WEIGHT_LAYOUT_METHODS)
+        factors = self._product_operands(product) if id(product) not in products else None
+        if factors is not None:
+            for factor in factors:
+                self._matrix_parameter(factor, products | {id(product)})
+            return
         if not self._class_stack:
-            node = tensor_behind(node)
+            node = tensor_behind(node, calls=self._call_reads)
             if isinstance(node, cst.Name) and self._functions \
                     and node.value not in parameter_names(self._functions[-1][0]):
                 self.scopes[0].matrix_parameters.add(node.value)  # a variable of the script (``x @ W``)
@@ -1082,15 +1115,8 @@ class _Collector(WalkContext, DeprecatedNames):
         """Where the tensor an expression reads comes from: the name of an attribute of ``self``
         (``self.w.t()``, ``self.w[:, :k]``, a loop variable over ``self.ws``), or (method,
         parameter) for a parameter of the method being read, also through the local names
-        bound from either (``w = w.repeat(n, 1)``); None otherwise."""
-        node = tensor_behind(node)  # self.w.t(), self.w.T, self.w.transpose(0, 1), self.w[:, :k]
-        seen: set[str] = set()
-        while isinstance(node, cst.Name) and node.value not in seen:
-            seen.add(node.value)
-            if node.value in self._iterated:
-                node = self._iterated[node.value]
-            elif node.value in self._local_values:
-                node = tensor_behind(self._local_values[node.value])
+        bound from either (``w = w.repeat(n, 1)``, ``w = torch.cat([self.w] * n)``); None otherwise."""
+        node = self._read_tensor(node)
         if (name := _self_attribute_name(node)) is not None:
             return name
         method = self._method_name()
@@ -1098,6 +1124,42 @@ class _Collector(WalkContext, DeprecatedNames):
                 and node.value in parameter_names(self._functions[-1][0]):
             return method, node.value
         return None
+
+    def _read_tensor(self, node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:
+        """The expression whose tensor ``node`` reads, through copies (``torch.cat([self.w] *
+        n)``), indexing and ``methods`` (None: every method but a product, ``self.w.t()``), and
+        the local names and loop variables bound to them."""
+        node = tensor_behind(node, methods, self._call_reads)
+        seen: set[str] = set()
+        while isinstance(node, cst.Name) and node.value not in seen:
+            seen.add(node.value)
+            if node.value in self._iterated:
+                node = self._iterated[node.value]
+            elif node.value in self._local_values:
+                node = tensor_behind(self._local_values[node.value], methods, self._call_reads)
+        return node
+
+    def _call_reads(self, node: cst.Call) -> cst.BaseExpression | None:
+        """What a call reads (``tensor_behind``): the tensor a function copies, or the call itself
+        for a product (``a.mm(b)``) and another function of a module (``torch.softmax(a)``),
+        which read no one tensor; None for a tensor's other methods, looked through."""
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        if func.attr.value in knowledge.MATRIX_METHODS and not self._model.names(func):
+            return node
+        if isinstance(func.value, cst.Call) or not self._model.names(func.value):
+            return None
+        return self._copied(node) or node
+
+    def _copied(self, node: cst.Call) -> cst.BaseExpression | None:
+        """The one tensor a torch call fills its result with copies of: ``torch.tile(w, (n, 1))``,
+        or a join of one tensor repeated (``torch.cat([w] * n)``, ``torch.stack((w, w))``)."""
+        names = {name.removeprefix("torch.") for name in self._model.names(node.func) if name.startswith("torch.")}
+        if names & knowledge.REPEATING_FUNCTIONS:
+            return argument(node, 0, "input")
+        joined = argument(node, 0, "tensors") if names & knowledge.JOINING_FUNCTIONS else None
+        return _repeated_item(joined) if joined is not None else None
 
     def _note_passed(self, node: cst.Call, owner: ModuleClass, called: str) -> None:
         """What ``self.<called>(...)`` passes to each parameter of that method, where it is an
@@ -1367,6 +1429,18 @@ def _optional(previous: Submodule, module: Submodule | None) -> Submodule | None
 
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _repeated_item(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``w`` of ``[w] * n``, ``n * (w,)`` and ``[w, w]``: the one item a sequence repeats."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        display = node.left if isinstance(node.left, (cst.List, cst.Tuple)) else node.right
+        return _repeated_item(display) if isinstance(display, (cst.List, cst.Tuple)) else None
+    if not isinstance(node, (cst.List, cst.Tuple)) or not node.elements \
+            or any(isinstance(element, cst.StarredElement) for element in node.elements):
+        return None
+    first = node.elements[0].value
+    return first if all(element.value.deep_equals(first) for element in node.elements) else None
 
 
 #: The qualified names of the Parameter class.

@@ -797,7 +797,7 @@ class ForwardFlow:
         elif function in knowledge.PASSTHROUGH_FUNCTIONS or function in knowledge.SUM_REDUCTIONS \
                 or _range_clamp(function, node, method=False):
             result = first
-        elif function in ("cat", "stack", "concat", "concatenate"):
+        elif function in knowledge.JOINING_FUNCTIONS:
             result = dataclasses.replace(first, items=None)  # one tensor of the sequence's items
         elif function in knowledge.SHAPE_FUNCTIONS:
             result = EMPTY  # a fresh tensor of the same shape: the values are not read

@@ -201,11 +201,18 @@ def literal_value(node: cst.BaseExpression) -> tuple[bool, object]:
 _CONSTANT_NAMES: Mapping[str, object] = {"True": True, "False": False, "None": None}
 
 
-def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None) -> cst.BaseExpression:
+def tensor_behind(node: cst.BaseExpression, methods: frozenset[str] | None = None,
+                  calls: Callable[[cst.Call], cst.BaseExpression | None] | None = None) -> cst.BaseExpression:
     """The tensor an operand reads, through ``.T``, ``.data``, indexing and method calls
-    (``self.w.t()``, ``self.w[:, :k]``); ``methods``: the calls looked through (None: every one)."""
+    (``self.w.t()``, ``self.w[:, :k]``); ``methods``: the calls looked through (None: every one);
+    ``calls``: what a call reads where it knows (``torch.cat([w] * n)`` reads ``w``; the call
+    itself: it reads no one tensor), asked first."""
     while True:
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+        if calls is not None and isinstance(node, cst.Call) and (read := calls(node)) is not None:
+            if read is node:
+                return node
+            node = read
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                 and (methods is None or node.func.attr.value in methods):
             node = node.func.value
         elif isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "data"):

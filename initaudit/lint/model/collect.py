@@ -777,13 +777,12 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def _made_frozen(self, value: cst.BaseExpression) -> bool:
         """``nn.Parameter(data, requires_grad=False)``, the flag passed by keyword or, as Python
-        binds ``Parameter(data=None, requires_grad=True)``, second by position."""
-        if not isinstance(value, cst.Call):
+        binds ``Parameter(data=None, requires_grad=True)``, second by position (the other
+        trained tensors, ``_trained_data``, are made with ``requires_grad=True``)."""
+        if not isinstance(value, cst.Call) or not any(n in _PARAMETER_CLASSES for n in self._model.names(value.func)):
             return False
-        if any(n in _PARAMETER_CLASSES for n in self._model.names(value.func)):
-            flag = argument(value, 1, "requires_grad")
-            return flag is not None and _is_false(flag)
-        return keyword_is(value, "requires_grad", False)
+        flag = argument(value, 1, "requires_grad")
+        return flag is not None and _is_false(flag)
 
     def _trained_data(self, call: cst.Call) -> cst.BaseExpression | None:
         """The tensor a trained one is made from, as a Parameter is: the data of
@@ -1042,7 +1041,8 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def _matrix_operands(self, node: cst.Call | cst.BinaryOperation) -> None:
         """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``, ``x.mm(self.w)``: ``w`` is used
-        as a weight."""
+        as a weight; where every operand is an attribute of ``self`` (``self.u @ self.v``), that
+        is decided with the class read whole (``leave_ClassDef``)."""
         operands = self._product_operands(node)
         if operands is None:
             return

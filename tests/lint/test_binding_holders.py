@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 
 from initaudit.config import Config
-from initaudit.lint.model.binding import bind
+from initaudit.lint.model.binding import bind, decided
 from initaudit.lint.run.runner import run_lint
 from tests.lint.selection import selecting
 from tests.lint.test_project import write
@@ -371,3 +371,13 @@ def test_a_function_building_and_redrawing_the_model_voids_its_init(tmp_path: Pa
     run = "import torch.nn as nn\nfrom model import Net\n\n\ndef main():\n    net = Net()\n" \
           "    for p in net.parameters():\n        if p.dim() > 1:\n            nn.init.xavier_uniform_(p)\n"
     assert findings(tmp_path, {"model.py": NET, "run.py": run}, "IA111") == [("run.py", 9, "IA111")]
+
+
+@pytest.mark.parametrize("test, held, verdict", [
+    ("m.he_init", {"m.he_init": "False"}, False),
+    ("not m.he_init and m.kind == 'conv'", {"m.he_init": "False", "m.kind": "'conv'"}, True),
+    ("m.he_init", {"he_init": "True"}, None),  # an attribute is bound by its dotted name only
+])
+def test_a_test_reads_an_attribute_bound_by_its_dotted_name(test: str, held: dict[str, str], verdict: bool | None) -> None:
+    bound = {name: cst.parse_expression(value) for name, value in held.items()}
+    assert decided(cst.parse_expression(test), bound) is verdict

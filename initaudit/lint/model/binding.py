@@ -13,6 +13,7 @@ import dataclasses
 from typing import Sequence
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from initaudit import knowledge
 from initaudit.lint.model.modules import (
@@ -312,9 +313,13 @@ def _compared(left: cst.BaseExpression, comparison: cst.ComparisonTarget, bound:
 
 
 def _constant(node: cst.BaseExpression, bound: Bound, shadowed: frozenset[str]) -> object:
-    """The constant an expression is, read through the bound names (one step), or ``_UNKNOWN``."""
+    """The constant an expression is, read through the bound names (one step), or ``_UNKNOWN``.
+    An attribute is bound by its dotted name (``m.flag``: what the object ``m`` holds there)."""
     if isinstance(node, cst.Name) and node.value not in shadowed and node.value in bound:
         node = bound[node.value]
+    elif isinstance(node, cst.Attribute) and (dotted := get_full_name_for_node(node)) in bound \
+            and dotted.partition(".")[0] not in shadowed:
+        node = bound[dotted]
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value
     if isinstance(node, (cst.Integer, cst.Float)):

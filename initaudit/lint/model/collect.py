@@ -770,8 +770,7 @@ class _Collector(WalkContext, DeprecatedNames):
             return None
         if any(name in knowledge.BOUNDING_FUNCTIONS for name in self._model.names(node.func)):
             return argument(node, 0, "input")
-        if isinstance(node.func, cst.Attribute) and \
-                node.func.attr.value in knowledge.BOUNDING_METHODS | knowledge.MOVING_METHODS:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _VALUES_KEPT_BY:
             return node.func.value
         return None
 
@@ -1445,6 +1444,8 @@ def _repeated_item(node: cst.BaseExpression) -> cst.BaseExpression | None:
 
 #: The qualified names of the Parameter class.
 _PARAMETER_CLASSES = ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
+#: Tensor methods whose result holds the receiver's values bounded or moved (``w.fmod(2)``, ``w.cuda()``).
+_VALUES_KEPT_BY = knowledge.BOUNDING_METHODS | knowledge.MOVING_METHODS
 
 
 def _is_false(node: cst.BaseExpression) -> bool:

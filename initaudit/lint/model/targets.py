@@ -1463,9 +1463,9 @@ def _constructed_for(model: CollectedFile, written_in: CollectedFile, op: InitOp
     tests = [(condition.test, positive) for condition, positive, _ in op.conditions]
     kept = []
     for module in modules:
-        values = _stored_literals(model, written_in, module) if tests else {}
-        read = _ReadAttributes(parameter, values)
-        if not any(decided(test.visit(read), {}) is (not positive) for test, positive in tests if values):
+        stored = _stored_literals(model, written_in, module) if tests else {}
+        held = {f"{parameter}.{attribute}": value for attribute, value in stored.items()}
+        if not (held and any(decided(test, held) is (not positive) for test, positive in tests)):
             kept.append(module)
     return kept
 
@@ -1487,20 +1487,6 @@ def _class_named(model: CollectedFile, name: str) -> ModuleClass | None:
     """The module class ``name`` is in the file: its own, or one it imports from the project."""
     found = _built_class(model, name) or (model.links.module_class(name) if model.links is not None else None)
     return found[0] if found is not None else None
-
-
-class _ReadAttributes(cst.CSTTransformer):
-    """``m.<attribute>`` replaced by the literal the visited instance holds there."""
-
-    def __init__(self, parameter: str, values: Mapping[str, cst.BaseExpression]) -> None:
-        super().__init__()
-        self._parameter = parameter
-        self._values = values
-
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if is_name(updated_node.value, self._parameter) and updated_node.attr.value in self._values:
-            return self._values[updated_node.attr.value]
-        return updated_node
 
 
 def _member_names(node: cst.BaseExpression, parameter: str) -> tuple[str, ...] | None:

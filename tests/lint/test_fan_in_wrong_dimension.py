@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from initaudit.config import Config
+from initaudit.lint.run.runner import run_lint
 from tests.conftest import lint
 
 #: The DDPG actor as it is copied across reinforcement-learning repositories.
@@ -99,6 +103,9 @@ class Net(nn.Module):
      "w.size(0)"),
     ("n = self.conv.out_channels * 9  # fan-in\n        self.conv.weight.data.normal_(0, math.sqrt(2. / n))",
      "self.conv.out_channels"),
+    # with the kernel's size too, but named a fan-in
+    ("fan_in = self.conv.weight.size(0) * self.conv.weight.size(2) * self.conv.weight.size(3)\n"
+     "        nn.init.normal_(self.conv.weight, 0, math.sqrt(2. / fan_in))", "self.conv.weight.size(0)"),
 ])
 def test_dimension_0_used_as_a_fan_in_is_reported(init: str, read: str) -> None:
     found = ia113(LAYER.format(init=init))
@@ -122,6 +129,10 @@ def test_dimension_0_used_as_a_fan_in_is_reported(init: str, read: str) -> None:
     "nn.init.normal_(self.fc.weight, 0, 0.02); print(self.fc.weight.size(0))",
     # the bias's bound from the weight's out dimension is not a weight's fan-in
     "b = 1 / math.sqrt(self.fc.weight.size(0)); nn.init.uniform_(self.fc.bias, -b, b)",
+    # dimension 0 times the kernel's size: the fan-out written out in full (He, fan_out mode)
+    "w = self.conv.weight; n = w.size(0) * w.size(2) * w.size(3); w.data.normal_().mul_(math.sqrt(2. / n))",
+    "n = self.conv.weight.shape[0] * self.conv.kernel_size[0] ** 2\n"
+    "        nn.init.normal_(self.conv.weight, 0, math.sqrt(2. / n))",
 ])
 def test_fan_in_and_deliberate_fan_out_are_quiet(init: str) -> None:
     assert ia113(LAYER.format(init=init)) == []
@@ -200,3 +211,61 @@ def test_dispatch_in_an_applied_function_is_reported() -> None:
     found = ia113(code)
     assert [line for line, _ in found] == [8]
     assert "the weight of 2 Linear layers (model.0, model.2)" in found[0][1]
+
+
+# ---------------------------------------------------------------- a helper of another file
+
+HIDDEN_INIT = """\
+import numpy as np
+
+
+def hidden_init(layer):
+    fan_in = layer.weight.data.size()[0]
+    lim = 1. / np.sqrt(fan_in)
+    return -lim, lim
+"""
+
+ACTOR = """\
+import torch.nn as nn
+import torch.nn.functional as F
+{imports}
+
+
+class Actor(nn.Module):
+    def __init__(self, state_size, action_size):
+        super().__init__()
+        self.fc1 = nn.Linear(state_size, 400)
+        self.fc2 = nn.Linear(400, 300)
+        self.fc3 = nn.Linear(300, action_size)
+        self.fc1.weight.data.uniform_(*{helper}(self.fc1))
+        self.fc2.weight.data.uniform_(*{helper}(self.fc2))
+        self.fc3.weight.data.uniform_(-3e-3, 3e-3)
+
+    def forward(self, state):
+        return F.tanh(self.fc3(F.relu(self.fc2(F.relu(self.fc1(state))))))
+"""
+
+
+@pytest.mark.parametrize("imports, helper", [
+    ("from utils import hidden_init", "hidden_init"),
+    ("import utils", "utils.hidden_init"),
+    ("from utils import hidden_init as bounds", "bounds"),
+])
+def test_bounds_returned_by_another_files_helper_are_read_there(tmp_path: Path, imports: str, helper: str) -> None:
+    """``uniform_(*hidden_init(self.fc1))`` with ``hidden_init`` imported: its returned bounds are
+    read in the file that writes it, and the finding names that line."""
+    (tmp_path / "utils.py").write_text(HIDDEN_INIT, encoding="utf-8")
+    (tmp_path / "actor.py").write_text(ACTOR.format(imports=imports, helper=helper), encoding="utf-8")
+    run = run_lint([tmp_path], Config(), jobs=1)
+    found = [(Path(d.path).name, d.line, d.message, d.related) for r in run for d in r.diagnostics]
+    assert [(name, line) for name, line, _, _ in found] == [("actor.py", 12), ("actor.py", 13)]
+    assert all("(read at utils.py:5)" in message for _, _, message, _ in found)
+    assert all([(r.path.rsplit("/", 1)[-1], r.line) for r in related] == [("utils.py", 5)]
+               for _, _, _, related in found)
+
+
+def test_bounds_of_another_files_helper_reading_dimension_1_are_quiet(tmp_path: Path) -> None:
+    (tmp_path / "utils.py").write_text(HIDDEN_INIT.replace("size()[0]", "size()[1]"), encoding="utf-8")
+    (tmp_path / "actor.py").write_text(ACTOR.format(imports="from utils import hidden_init",
+                                                    helper="hidden_init"), encoding="utf-8")
+    assert [d for r in run_lint([tmp_path], Config(), jobs=1) for d in r.diagnostics] == []

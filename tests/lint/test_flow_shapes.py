@@ -127,7 +127,7 @@ class MLP(nn.Module):
     assert "layers.0, layers.2" in finding.message
 
 
-def test_parameters_loop_without_guard_is_not_judged() -> None:
+def test_parameters_loop_without_guard_writes_the_weights_too() -> None:
     code = """
 class MLP(nn.Module):
     def __init__(self):
@@ -139,7 +139,8 @@ class MLP(nn.Module):
     def forward(self, x):
         return F.relu(self.fc(x))
 """
-    assert judged(HEADER + code) == []  # weights and biases mixed: no claim about either
+    # zeros_ takes vectors too: the loop zeroes every bias and every weight
+    assert [d.code for d in judged(HEADER + code)] == ["IA101"]
 
 
 def test_parameters_loop_zeroing_weights() -> None:
@@ -381,3 +382,19 @@ class Fourier(nn.Module):
 ])
 def test_library_shapes_that_are_not_bugs(code: str) -> None:
     assert judged("import math\n" + HEADER + code) == []
+
+
+def test_parameters_loop_of_a_fan_based_init_without_guard_is_not_judged() -> None:
+    code = """
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        for p in self.parameters():
+            nn.init.xavier_uniform_(p)
+
+    def forward(self, x):
+        return F.relu(self.fc(x))
+"""
+    # xavier_uniform_ raises on the first bias the loop reaches: what it wrote before is unknown
+    assert [d.code for d in judged(HEADER + code)] == []

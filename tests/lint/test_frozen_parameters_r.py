@@ -87,3 +87,37 @@ def test_another_attribute_keeps_its_own_guard() -> None:
             return x @ self.flip * self.gain
     """
     assert lines(code, "IA107") == [(12, "IA107")]
+
+
+MASK = """
+import torch
+import torch.nn as nn
+
+
+class Checkerboard(nn.Module):
+    def __init__(self, h, w):
+        super().__init__()
+        self.mask = {made}
+        for i in range(h):
+            {write}
+        self.mask = nn.Parameter(self.mask)
+        {after}
+
+    def forward(self, x):
+        return x * self.mask
+"""
+
+
+@pytest.mark.parametrize("write", ["self.mask[0][i][i % w] = 0", "self.mask[0, i].fill_(0)", "self.mask.zero_()"])
+def test_a_tensor_filled_before_it_becomes_a_parameter_is_not_guarded(write: str) -> None:
+    """``self.mask = torch.ones(...)`` filled in place, then wrapped: the writes reach a plain
+    tensor; the same write after the wrap reaches the Parameter."""
+    code = MASK.format(made="torch.ones(1, h, w)", write=write, after="")
+    assert lines(code, "IA107") == []
+    after = MASK.format(made="torch.ones(1, h, w)", write="pass", after=write.replace("[i % w]", "[0]").replace("[0, i]", "[0, 0]"))
+    assert lines(after, "IA107") == [(13, "IA107")]
+
+
+def test_a_write_after_binding_a_trained_tensor_is_guarded() -> None:
+    made = "torch.ones(1, h, w, requires_grad=True)"
+    assert lines(MASK.format(made=made, write="self.mask[0][i][0] = 0", after=""), "IA107") == [(11, "IA107")]

@@ -200,13 +200,15 @@ def test_an_imported_init_helper_is_reported_at_its_call(tmp_path: Path) -> None
 
 def test_an_imported_helper_run_again_by_a_later_apply_is_superseded(tmp_path: Path) -> None:
     """``model.apply(weights_init)`` after ``init_weights(model)`` rewrites every Linear weight:
-    only the later one's findings stand."""
+    only the later one's findings stand, and the earlier call is reported as voided (IA111)."""
     root = three_files(tmp_path)
     (root / "train.py").write_text(TRAIN.replace("other = Net()\nother.apply", "model.apply"), encoding="utf-8")
     found = findings([root])
-    assert [(name, line, code) for name, line, code, _ in found] == [("train.py", 6, "IA103")] * 2
+    assert [(name, line, code) for name, line, code, _ in found] == [("train.py", 6, "IA103")] * 2 + [
+        ("train.py", 6, "IA111")]
     assert "model.block.fc2 (Linear, pkg/blocks.py:9) feeds tanh" in found[0][3]
     assert "model.head (Linear, pkg/model.py:10) feeds no activation" in found[1][3]
+    assert "so the xavier_uniform_ at pkg/init_utils.py:7, run by the call at line 5, has no effect" in found[2][3]
 
 
 def test_a_finding_at_an_imported_helper_call_offers_no_fix(tmp_path: Path) -> None:

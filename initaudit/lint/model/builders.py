@@ -20,7 +20,14 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.modules import QualifiedNames, Submodule, SubmoduleBuilder, literal_number, torch_nn_class
+from initaudit.lint.model.modules import (
+    QualifiedNames,
+    Submodule,
+    SubmoduleBuilder,
+    literal_number,
+    module_definitions,
+    torch_nn_class,
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ def summarise_builders(module: cst.Module, names: QualifiedNames) -> dict[str, B
     """Module-level functions returning ``nn.Sequential(*<local list>)`` (or a Sequential of
     their own making) with at least one weight layer, by name."""
     found = {}
-    for statement in module.body:
+    for statement in module_definitions(module):
         if isinstance(statement, cst.FunctionDef) and isinstance(statement.body, cst.IndentedBlock):
             try:
                 summary = _Reader(statement, names).summary()

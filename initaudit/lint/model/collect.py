@@ -41,6 +41,8 @@ from initaudit.lint.model.modules import (
     constant_test,
     keyword_is,
     leaf_subclasses,
+    module_definitions,
+    name_text,
     literal_value,
     parameter_names,
     receiver_root,
@@ -190,7 +192,9 @@ class _Collector(WalkContext, DeprecatedNames):
         self.overwrites: list[InitOp] = []
         self.partial_writes: list[InitOp] = []
         #: Per function (by id; 0 at module level), the tensors whose ``requires_grad`` it has
-        #: cleared so far: autograd no longer guards what is written into them after.
+        #: cleared so far, and the attributes it last bound to a fresh untrained torch tensor
+        #: (``self.mask = torch.ones(h, w)``, made a Parameter only later): autograd does not
+        #: guard what is written into them here.
         self._frozen: dict[int, set[str]] = {}
         #: The expression last assigned to each local name of the function being read.
         self._local_values: dict[str, cst.BaseExpression] = {}
@@ -242,14 +246,14 @@ class _Collector(WalkContext, DeprecatedNames):
         self._seq = 0
         #: The scopes of the locals of classes' methods, by id of the method.
         self._method_scopes: dict[int, ModuleClass] = {}
-        self._local_classes = _ClassNames(
-            frozenset(n.name.value for n in model.module.body if isinstance(n, cst.ClassDef)), model)
-        self._top_functions = {n.name.value: n for n in model.module.body if isinstance(n, cst.FunctionDef)}
+        defined = list(module_definitions(model.module))
+        self._local_classes = _ClassNames(frozenset(n.name.value for n in defined if isinstance(n, cst.ClassDef)), model)
+        self._top_functions = {n.name.value: n for n in defined if isinstance(n, cst.FunctionDef)}
         #: The ``__init__`` of each class written at the top of the file: a construction binds
         #: its arguments there wherever the class is written, before or after the call.
-        self._class_inits = {n.name.value: m for n in model.module.body if isinstance(n, cst.ClassDef)
+        self._class_inits = {n.name.value: m for n in defined if isinstance(n, cst.ClassDef)
                              for m in n.body.body if isinstance(m, cst.FunctionDef) and m.name.value == "__init__"}
-        pass_through = {n.name.value: n for n in model.module.body
+        pass_through = {n.name.value: n for n in defined
                         if isinstance(n, cst.FunctionDef) and returned_parameter(n) is not None}
         self.builders = summarise_builders(model.module, model.names)
         factories = {}
@@ -508,6 +512,12 @@ class _Collector(WalkContext, DeprecatedNames):
         if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and _is_false(node.value):
             self._frozen.setdefault(self._scope_key(), set()).add(_code(target.value))
             return
+        if isinstance(target, cst.Attribute) and isinstance(node.value, cst.Call):
+            untrained = self._frozen.setdefault(self._scope_key(), set())
+            if self._trained_data(node.value) is None and self._torch_factory(node.value) is not None:
+                untrained.add(_code(target))
+            else:
+                untrained.discard(_code(target))
         if not isinstance(target, cst.Subscript):
             return
         tensor = tensor_behind(target, knowledge.VIEW_METHODS)
@@ -1258,20 +1268,48 @@ class _Collector(WalkContext, DeprecatedNames):
         return node.with_changes(args=[*node.args[:index], *spread, *node.args[index + 1:]])
 
     def _function_named(self, node: cst.BaseExpression) -> cst.FunctionDef | None:
-        """The function of the file a name calls: one defined at the top level, or the one a
-        parameter of the enclosing function defaults to (``def reset(self, init=hidden_init)``)."""
+        """The function a name calls: one defined at the top level of the file or imported from
+        another project file (``from utils import hidden_init``, ``utils.hidden_init``), or the
+        one a parameter of the enclosing function defaults to (``def reset(self, init=hidden_init)``)."""
         if isinstance(node, cst.Name) and node.value not in self._top_functions:
             node = self._defaults().get(node.value, node)
-        return self._top_functions.get(node.value) if isinstance(node, cst.Name) else None
+        if isinstance(node, cst.Name) and node.value in self._top_functions:
+            return self._top_functions[node.value]
+        dotted = _dotted_name(node)
+        links = self._model.links
+        if dotted is None or links is None or dotted.partition(".")[0] in self._top_functions:
+            return None
+        found = links.returning(dotted)
+        return None if found is None else found[0]
 
     def _record(self, node: cst.Call, function: str, via: InitVia,
                 args: dict[str, cst.BaseExpression], target: cst.BaseExpression | None) -> None:
         self.note_init(function)
-        target = self._through_alias(target)
+        target = self._through_alias(self._registered(target))
         local = self._runs_on_local(target, *(loop.iter for loop in self._loops))
+        unguarded = target is not None \
+            and _code(tensor_behind(target, knowledge.VIEW_METHODS)) in self._frozen.get(self._scope_key(), ())
         self.init_ops.append(self._operation(
             node, function, via, args, target, local, errors_swallowed=self._tries[-1][1] if self._tries else None,
-            handlers=tuple(self._handlers), rejected=self.rejected(), aliases=self._aliases(target)))
+            handlers=tuple(self._handlers), rejected=self.rejected(), aliases=self._aliases(target),
+            unguarded=unguarded))
+
+    def _registered(self, target: cst.BaseExpression | None) -> cst.BaseExpression | None:
+        """``m.w`` for ``m._parameters["w"]``, the registry ``m.w`` reads a Parameter from (also
+        under ``.data``); standing for the subscript as written."""
+        if isinstance(target, cst.Attribute) and target.attr.value == "data":
+            inner = self._registered(target.value)
+            return target if inner is target.value else target.with_changes(value=inner)
+        if not (isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute)
+                and target.value.attr.value == "_parameters" and len(target.slice) == 1
+                and isinstance(target.slice[0].slice, cst.Index)):
+            return target
+        name = name_text(target.slice[0].slice.value)
+        if name is None or not name.isidentifier():
+            return target
+        attribute = cst.Attribute(value=target.value.value, attr=cst.Name(name))
+        self.stand_ins[id(attribute)] = (attribute, target)
+        return attribute
 
     def _through_alias(self, target: cst.BaseExpression | None) -> cst.BaseExpression | None:
         """``p.data`` for ``data`` after ``data = p.data`` (``m.weight`` after ``w = m.weight``): a
@@ -1586,6 +1624,15 @@ def _method_of_submodule(func: cst.BaseExpression) -> bool:
     while isinstance(root, (cst.Attribute, cst.Subscript)):
         root = root.value
     return isinstance(root, cst.Name) and root.value == "self"
+
+
+def _dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name; None for anything else."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    return ".".join([node.value, *reversed(parts)]) if isinstance(node, cst.Name) else None
 
 
 def _self_attribute_name(node: cst.BaseExpression) -> str | None:

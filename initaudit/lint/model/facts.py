@@ -109,6 +109,9 @@ class Target:
     #: Each layer stands for every layer of its class, built with arguments unknown: a helper's
     #: class tests fix what it writes, judged where it is written (``targets._by_class``).
     by_class: bool = False
+    #: Written by a loop that also writes their vectors (biases, under no test): a fan-based
+    #: init in the operation's place would raise on the first of them.
+    with_vectors: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,13 @@ class InitOp:
     #: layer's node, parameter): tied to the one it writes by an assignment run before it
     #: (``self.head.weight = self.embed.weight``), one tensor under two names.
     tied: frozenset[tuple[str, int, str]] = frozenset()
+    #: For an operation a call runs (an ``apply``, a helper's call): its place in the order
+    #: of what that call runs, the call's own ``seq`` being ``seq`` (outermost call first).
+    within: tuple[int, ...] = ()
+    #: Written where its function last bound the tensor to a fresh untrained one, or cleared its
+    #: ``requires_grad`` (``self.mask = torch.ones(h, w)``, made a Parameter only after the
+    #: write): autograd does not guard it there.
+    unguarded: bool = False
 
     @property
     def as_written(self) -> cst.Call | cst.Assign:
@@ -242,6 +252,9 @@ class HelperCall:
     enclosing: tuple[cst.FunctionDef, ...] = ()
     #: Made under ``torch.no_grad()``: what the helper writes in place is not guarded by autograd.
     in_no_grad: bool = False
+    #: For a call written in another helper and run by that helper's call: its place in what
+    #: that call runs (``InitOp.within``).
+    within: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

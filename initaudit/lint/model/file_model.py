@@ -224,6 +224,7 @@ class FileModel:
 
     def location(self, node: cst.CSTNode) -> str | None:
         """``blocks.py:12`` for a node written in another project file; None for this file's."""
+        node = self._standing_for(node)
         other = self._written_in(node)
         if other is self or other.links is None:
             return None

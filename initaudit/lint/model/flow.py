@@ -173,7 +173,8 @@ class ForwardFlow:
                  absent: frozenset[str] = frozenset(), variables: bool = False,
                  constants: Mapping[str, cst.BaseExpression] | None = None,
                  instances: Mapping[str, Instance] | None = None,
-                 bound: Mapping[str, bool] | None = None) -> None:
+                 bound: Mapping[str, bool] | None = None,
+                 defaults: Mapping[str, cst.BaseExpression] | None = None) -> None:
         """``parameters``: the class's bare Parameters; one multiplying the signal (``x @ self.w``)
         is a weight whose output is recorded under its name, as a layer's under its path.
         ``absent``: attributes that hold None (an optional layer left out). ``variables``: the
@@ -182,9 +183,12 @@ class ForwardFlow:
         which decide its tests and loop counts. ``instances``: blocks, by path, whose own
         construction decides what their forward does (``Instance``). ``bound``: whether the object
         surely has an attribute, by name, as ``hasattr(self, name)`` finds it (an ``if bn:`` arm
-        of ``__init__`` the construction skips leaves ``self.bn`` unbound)."""
+        of ``__init__`` the construction skips leaves ``self.bn`` unbound). ``defaults``: the
+        literals ``__init__``'s defaults bind to attributes, read for an activation's slope
+        (``negative_slope=self.alpha``) where no construction's own value is known."""
         self._attributes = attributes
         self._constants = constants or {}
+        self._defaults = defaults or {}
         self._absent = (absent - self._constants.keys()) | {
             name for name, value in self._constants.items() if isinstance(value, cst.Name) and value.value == "None"}
         self._instances = instances or {}
@@ -394,6 +398,19 @@ class ForwardFlow:
             return 0
         start, stop = (0, bounds[0]) if len(bounds) == 1 else (bounds[0], bounds[1])
         return max(0, stop - start)
+
+    def _slope(self, function: str, node: cst.Call, *, method: bool) -> float | None:
+        """The leaky slope of a functional or method activation call, if it takes one: a literal,
+        or an attribute holding the construction's value or ``__init__``'s default (``self.alpha``)."""
+        where = knowledge.ACTIVATION_SLOPE_ARG.get(function)
+        if where is None:
+            return None
+        position, keyword = where
+        given = argument(node, position - 1 if method else position, keyword)
+        accessed = accessed_attribute(given) if given is not None else None
+        if accessed is not None and isinstance(accessed[0], cst.Name) and accessed[0].value == "self":
+            given = self._constants.get(accessed[1], self._defaults.get(accessed[1], given))
+        return literal_number(given)
 
     def _integer(self, node: cst.BaseExpression) -> int | None:
         """An integer expression's value: literals, the construction's constants (``self.n``),
@@ -776,7 +793,7 @@ class ForwardFlow:
             self._consume(value, UNKNOWN)
         if name in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[name]
-            return self._activated(receiver, self._activation(activation, _slope(name, node, method=True)))
+            return self._activated(receiver, self._activation(activation, self._slope(name, node, method=True)))
         if name in knowledge.PASSTHROUGH_METHODS or name in knowledge.SUM_REDUCTIONS \
                 or _range_clamp(name, node, method=True):
             return receiver
@@ -790,7 +807,7 @@ class ForwardFlow:
         rest = args[1:]
         if function in knowledge.ACTIVATION_FUNCTIONS:
             activation = knowledge.ACTIVATION_FUNCTIONS[function]
-            result = self._activated(first, self._activation(activation, _slope(function, node, method=False)))
+            result = self._activated(first, self._activation(activation, self._slope(function, node, method=False)))
         elif function in knowledge.NORM_FUNCTIONS:
             self._consume(first, NORM)
             result = EMPTY
@@ -1096,15 +1113,6 @@ def _range_clamp(function: str, node: cst.Call, *, method: bool) -> bool:
     shift = 0 if method else 1
     bounds = (argument(node, shift, "min"), argument(node, shift + 1, "max"))
     return all(bound is not None and not (isinstance(bound, cst.Name) and bound.value == "None") for bound in bounds)
-
-
-def _slope(function: str, node: cst.Call, *, method: bool) -> float | None:
-    """The literal leaky slope of a functional or method activation call, if it takes one."""
-    where = knowledge.ACTIVATION_SLOPE_ARG.get(function)
-    if where is None:
-        return None
-    position, keyword = where
-    return literal_number(argument(node, position - 1 if method else position, keyword))
 
 
 def _picks(node: cst.Subscript) -> bool:

@@ -524,12 +524,37 @@ class SubmoduleBuilder:
                 local = self.lists[starred.value]
                 module.repeated = local.repeated
                 return self._indexed(path, local.items, defaults)
+            spread = self._spread(node, defaults) if starred is None else None
+            if spread is not None:  # nn.Sequential(a, *[Block() for _ in range(4)], b)
+                return [self.build(f"{path}.{i}", item, seen) or Submodule(f"{path}.{i}", LayerKind.UNKNOWN, None, item)
+                        for i, (item, seen) in enumerate(spread)]
             return []  # built some other way: unknown
         if len(positional) == 1 and isinstance(positional[0], cst.Call):
             pairs = self._ordered_dict_items(positional[0])
             if pairs is not None:
                 return self._named(path, pairs, defaults)
         return self._indexed(path, positional, defaults)
+
+    def _spread(self, node: cst.Call, defaults: Mapping[str, cst.BaseExpression]
+                ) -> list[tuple[cst.BaseExpression, Mapping[str, cst.BaseExpression]]] | None:
+        """The items positional arguments give, starred ones spread as Python spreads them: a list
+        or tuple written out, a comprehension over ``range(n)`` with ``n`` a literal or a default
+        (its element ``n`` times, seeing the defaults its own names do not hide); None where how
+        many items an argument gives is not known."""
+        items: list[tuple[cst.BaseExpression, Mapping[str, cst.BaseExpression]]] = []
+        for arg in node.args:
+            if arg.keyword is not None:
+                continue
+            if not arg.star:
+                items.append((arg.value, defaults))
+            elif isinstance(arg.value, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in arg.value.elements):
+                items += [(e.value, defaults) for e in arg.value.elements]
+            elif arg.star == "*" and (element := repeated_element(arg.value)) is not None \
+                    and (count := _range_count(arg.value, defaults)) is not None:
+                items += [(element[0], _outside(element[1], defaults))] * count
+            else:
+                return None
+        return items
 
     def _ordered_dict_items(self, call: cst.Call) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
         names = self._names(call.func)
@@ -610,6 +635,31 @@ def repeated_element(items: cst.BaseExpression | None) -> tuple[cst.BaseExpressi
     return None
 
 
+#: More copies than this of one element stand for "many": each is the same layer as built.
+_MAX_SPREAD = 64
+
+
+def _range_count(items: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]) -> int | None:
+    """How many items a comprehension makes when it runs one ``for`` over ``range(n)`` (or
+    ``range(a, b)``) under no ``if``, its bounds literals or parameters' literal defaults."""
+    while isinstance(items, cst.Call) and isinstance(items.func, cst.Name) and items.func.value in ("list", "tuple") \
+            and len(items.args) == 1:
+        items = items.args[0].value
+    if not isinstance(items, (cst.ListComp, cst.GeneratorExp)):
+        return None
+    loop = items.for_in
+    if loop.inner_for_in is not None or loop.ifs or not isinstance(loop.iter, cst.Call) \
+            or not (isinstance(loop.iter.func, cst.Name) and loop.iter.func.value == "range") \
+            or not 1 <= len(loop.iter.args) <= 2 or any(arg.star or arg.keyword for arg in loop.iter.args):
+        return None
+    bounds = [literal_number(defaults.get(arg.value.value, arg.value) if isinstance(arg.value, cst.Name) else arg.value)
+              for arg in loop.iter.args]
+    if any(bound is None or not bound.is_integer() for bound in bounds):
+        return None
+    count = int(bounds[-1] - (bounds[0] if len(bounds) == 2 else 0))  # type: ignore[operator]
+    return min(max(count, 0), _MAX_SPREAD)
+
+
 def _outside(own: set[str], defaults: Mapping[str, cst.BaseExpression]) -> Mapping[str, cst.BaseExpression]:
     """The defaults an element sees: those the names it binds itself (``own``) do not hide."""
     return {name: value for name, value in defaults.items() if name not in own} if own & defaults.keys() else defaults
@@ -635,6 +685,23 @@ def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStateme
                 yield from statement.body
             elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
                 blocks.extend(_clauses(statement))
+
+
+def module_definitions(module: cst.Module) -> Iterator[cst.FunctionDef | cst.ClassDef]:
+    """The classes and functions a module's own code defines: at its top level and in the blocks
+    its top level runs (``if __name__ == "__main__":``, ``try:``/``except``, ``with``, loops),
+    which bind module-level names as well; not those inside a class or a function. A later
+    definition of a name comes later, as Python binds it."""
+    return (statement for statement in _module_statements(module.body)
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)))
+
+
+def _module_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:
+    for statement in body:
+        yield statement
+        if isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
+            for suite in _clauses(statement):
+                yield from _module_statements(suite)
 
 
 def _clauses(statement: cst.If | cst.For | cst.While | cst.With | cst.Try) -> Iterator[Sequence[cst.BaseStatement]]:
@@ -761,7 +828,7 @@ def leaf_subclasses(module: cst.Module, names: QualifiedNames) -> dict[str, str]
     without assigning any ``self.<attribute>`` (so without layers of their own), mapped to
     that torch.nn class."""
     found = {}
-    for statement in module.body:
+    for statement in module_definitions(module):
         if not isinstance(statement, cst.ClassDef) or not statement.bases:
             continue
         base = torch_nn_class(names(statement.bases[0].value))

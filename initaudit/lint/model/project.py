@@ -89,6 +89,8 @@ _NAMES_MODEL = re.compile(r"\b(?:nn|Module|Parameter|Variable|requires_grad_?|st
                           r"|\w*(?:weight|bias)\w*|"
                           + "|".join(sorted(knowledge.WEIGHT_LAYERS | knowledge.NORM_LAYERS)) + r")\b"
                           r"|\.[ \t]*(?:apply|(?:named_)?(?:parameters|modules|children))[ \t]*\(")
+#: A ``return`` of several items: a comma on its line, or a bracket opening one.
+_RETURNS_ITEMS = re.compile(r"^[ \t]+return\b[^\n#]*[,(\[]", re.MULTILINE)
 #: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
@@ -573,6 +575,14 @@ class Project:
             found.keyword == "def" and found.name == binding.name and "Sequential" in text[found.start:found.end]
             for found in self._top_level(binding.path, text))
 
+    def may_return_items(self, binding: Binding) -> bool:
+        """Cheaply, from text: the top-level function returns several items (``return a, b``)."""
+        text = self.text(binding.path)
+        return text is not None and any(
+            found.keyword == "def" and found.name == binding.name
+            and _RETURNS_ITEMS.search(text, found.start, found.end) is not None
+            for found in self._top_level(binding.path, text))
+
     def may_return_module(self, binding: Binding) -> bool:
         """Cheaply, from text: the top-level function can build a module and return it (calls a
         class, ``nn.Conv2d(...)``, and returns something)."""
@@ -623,12 +633,14 @@ def _provided(model: FileModel, name: str, keyword: str, depth: int = 0) -> bool
     function = model.functions.get(name)
     if function is not None and name in model.factory_modules:
         return True  # a function returning a module it builds (and may initialise)
-    if function is not None and depth < 2 and any(  # one handing its caller's tensor to a wrapper of its file
-            call.enclosing and call.enclosing[-1] is function and isinstance(call.function, cst.Name)
-            and call.function.value != name and _hands_on_argument(function, call.node)
-            and _provided(model, call.function.value, keyword, depth + 1)
-            for call in model.helper_calls):
-        return True
+    wrapped = [] if function is None or depth >= 2 else [  # calls of a wrapper of its file
+        call for call in model.helper_calls if call.enclosing and call.enclosing[-1] is function
+        and isinstance(call.function, cst.Name) and call.function.value != name]
+    if wrapped:  # one handing its caller's tensor on to the wrapper
+        derived = _derived_from_parameters(function)
+        if any(_hands_on(derived, call.node) and _provided(model, call.function.value, keyword, depth + 1)
+               for call in wrapped):
+            return True
     if function is not None and any(  # ``net.apply(init_fn)`` on a module the caller passes
             call.owner.node is function and _from_parameter(function, call.receiver) for call in model.apply_calls):
         return True
@@ -645,11 +657,11 @@ def _reaches_argument(function: cst.FunctionDef, op: Any) -> bool:
     return any(_from_parameter(function, node) for node in reached if node is not None)
 
 
-def _hands_on_argument(function: cst.FunctionDef, call: cst.Call) -> bool:
+def _hands_on(derived: set[str], call: cst.Call) -> bool:
     """Whether the call passes on what the function's caller gave it, or something reached from
-    it (``for p in m.modules(): init(p)``): a wrapper that fills a tensor the function makes
-    itself (``result = torch.empty(n); _uniform_(result)``) writes nothing of the caller's."""
-    derived = _derived_from_parameters(function)
+    it (``derived``, :func:`_derived_from_parameters`; ``for p in m.modules(): init(p)``): a
+    wrapper that fills a tensor the function makes itself (``result = torch.empty(n);
+    _uniform_(result)``) writes nothing of the caller's."""
     return any(isinstance(root := receiver_root(argument.value), cst.Name) and root.value in derived
                for argument in call.args)
 
@@ -861,6 +873,21 @@ class Links:
             model = self.project.model(found.path, found.name) if returns else None  # type: ignore[union-attr]
             self._factories[local] = None if model is None else model.factory_modules.get(found.name)  # type: ignore[union-attr]
         return self._factories[local]
+
+    def returning(self, local: str) -> tuple[cst.FunctionDef, FileModel] | None:
+        """A function of another project file that returns a tuple (``return -lim, lim``), for a
+        call whose items an init spreads: ``w.uniform_(*hidden_init(self.fc1))`` after ``from
+        utils import hidden_init``, read as in the file that writes the helper."""
+        key = f"values {local}"
+        if key not in self._resolved:
+            binding = self._binding(local)
+            found = None if binding is None else self.project.definition(binding, "def", self._read)
+            model = self.project.model(found.path, found.name) \
+                if found is not None and self.project.may_return_items(found) else None
+            self._resolved[key] = None if model is None or found.name not in model.functions \
+                else Imported(model, found.name)  # type: ignore[union-attr]
+        imported = self._resolved[key]
+        return None if imported is None else (imported.model.functions[imported.name], imported.model)
 
     def models(self) -> list[FileModel]:
         return [found.model for found in self._resolved.values() if found is not None]

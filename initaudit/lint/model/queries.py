@@ -20,12 +20,13 @@ from initaudit.lint.model.targets import defining_class, execution_key, loop_tar
 def consumers_of(model: FileModel, owner: ModuleClass, layer: Submodule) -> set[Consumer]:
     """What the layer's output flows into: recorded by the owner's forward, or — for a layer
     inside a block of this file, or built in a function or at module level and handed to an
-    init function — where it was built; for a block's layer whose output leaves the block
-    (``return self.conv(x)``), what the nearest instance holding that block makes of it."""
+    init function — where it was built: by the outermost instance of a project class holding
+    it that records it, whose forward runs the blocks inside with what follows each of them
+    (a residual block's last conv feeding the next block's norm), else by the class defining it."""
     found = model.consumers(owner).get(layer.path)
     if found:
         return found
-    for holder in (layer, *_holders(model, owner, layer)):
+    for holder in (*reversed(_holders(model, owner, layer)), layer):
         if holder.local_path is None:
             continue
         within = f"{holder.local_path}{layer.path[len(holder.path):]}"

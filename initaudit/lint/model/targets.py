@@ -207,7 +207,7 @@ def _resolve_targets(model: _Resolving) -> list[InitOp]:
     ties = _ties(model, model.overwrites)
     model.init_ops[:] = [_tied(op, ties) for op in model.init_ops]
     model.overwrites[:] = [_tied(op, ties) for op in model.overwrites]
-    superseded = _superseded([*model.init_ops, *model.overwrites])
+    superseded = _superseded(model, [*model.init_ops, *model.overwrites])
     model.init_ops[:] = [_voided(op, superseded) for op in model.init_ops]
     model.overwrites[:] = [_voided(op, superseded) for op in model.overwrites]
     model.init_ops[:] = _judged_alone(model)
@@ -394,10 +394,13 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
     for module in _own_layers(model, owner):
         if module.kind is LayerKind.CUSTOM and module.class_name in model.classes:
             _run_flow(model, model.classes[module.class_name], summaries, visiting)
+    defaults = _construction_literals(None, owner, cst.Call(func=cst.Name(owner.name)))
     flow = ForwardFlow(dict(model.attributes(owner)), owner.methods, model.names, summaries,
                        parameters=_inherited_parameters(model, owner), functions=model.functions,
                        absent=frozenset(owner.none_attributes), instances=_instances(model, owner, summaries),
-                       bound=_arms_taken(owner, {}))
+                       bound=_arms_taken(owner, {}),
+                       defaults={attribute: value for attribute, (param, _) in owner.argument_attributes.items()
+                                 if (value := defaults.get(param)) is not None})
     summary = flow.summarise()
     if summary is not None:
         summaries[owner.name] = summary
@@ -886,6 +889,7 @@ def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, tar
              ops: list[InitOp]) -> InitOp:
     """``op`` as run by ``call``; one written in another file is reported at the call."""
     derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target,
+                                  within=(*(call.within if isinstance(call, HelperCall) else ()), op.seq, *op.within),
                                   called_from=call.enclosing if isinstance(call, HelperCall) else (),
                                   call_conditions=call.conditions,
                                   in_no_grad=op.in_no_grad or (isinstance(call, HelperCall) and call.in_no_grad))
@@ -1137,7 +1141,7 @@ def _passed_on(model: CollectedFile, inner: HelperCall, call: HelperCall,
     conditions = (*call.conditions, *((test, positive, open_loops + len(call.loops))
                                       for test, positive, open_loops in inner.conditions))
     return dataclasses.replace(inner, node=node, owner=call.owner, method=call.method, seq=call.seq,
-                               loops=loops, conditions=conditions, passed=passed,
+                               within=(inner.seq, *inner.within), loops=loops, conditions=conditions, passed=passed,
                                enclosing=call.enclosing)
 
 
@@ -1820,12 +1824,13 @@ def _looped_tensors(model: CollectedFile, op: InitOp, owner: ModuleClass, found:
     depth, loop = found
     pairs = [(m, p) for m in layers for p in _parameters_of(model, m)]
     name_variable = _loop_name(loop.target)
-    narrowed = False
+    narrowed = unread = False
     for condition, positive, open_loops in op.conditions:
         if open_loops < depth:
             continue
         test = parameter_test(condition.test, variable, name_variable, model, prefix, op.aliases)
         if test is None or not (positive or test[1]):
+            unread = True  # a test inside the loop that is not read: it may skip any tensor
             continue
         pairs = [(m, p) for m, p in pairs if test[0](m, p) == positive]
         narrowed = True
@@ -1848,9 +1853,15 @@ def _looped_tensors(model: CollectedFile, op: InitOp, owner: ModuleClass, found:
         return Target(owner, tuple(m for m, _ in roles), gates.pop(), narrowed, by_class=by_class)
     # Beside other layers' weights, a recurrent layer's input and hidden weights are its weight.
     roles = [(m, "weight" if p in gates else p) for m, p in roles]
-    exact = narrowed and {p for _, p in roles} == {"weight"}
+    # Every tensor a loop under no test writes is known (the weights with the biases), so are
+    # those its tests keep when they keep weights only; but a fan-based init raises on the first
+    # vector such a loop reaches, leaving what it wrote unknown.
+    init = knowledge.INIT_FUNCTIONS.get(op.function)
+    vectors = not narrowed and any(not _matrix(m, p) for m, p in pairs)
+    exact = not unread and ({p for _, p in roles} == {"weight"} if narrowed
+                            else not (vectors and init is not None and init.min_dim >= 2))
     return Target(owner, tuple({id(m): m for m, p in roles if p == "weight"}.values()), "weight", exact,
-                  by_class=by_class)
+                  by_class=by_class, with_vectors=vectors)
 
 
 def _matrix(module: Submodule, param: str) -> bool:
@@ -1895,29 +1906,36 @@ def norm_scales(model: CollectedFile, module: Submodule) -> frozenset[str]:
 # ------------------------------------------------------------------------ order of execution
 
 
-def execution_key(op: InitOp) -> tuple[float, float]:
-    """Order in which the class's construction runs an operation (helpers at their call site;
-    an ``apply``'s visit of its receiver after its visits of the modules inside)."""
+def execution_key(op: InitOp) -> tuple[float, ...]:
+    """Order in which the class's construction runs an operation (helpers at their call site,
+    then in their own order, ``op.within``; an ``apply``'s visit of its receiver after its visits
+    of the modules inside)."""
     owner = op.owner
     seq = op.seq + (0.5 if op.receiver_visit else 0)
     if owner is None or not owner.is_module or op.method in (None, "__init__"):
-        return (seq, 0)
+        return (seq, 0, *op.within)
     called_at = owner.init_calls.get(op.method)
-    return (called_at, seq) if called_at is not None else (math.inf, seq)
+    return (called_at, seq, *op.within) if called_at is not None else (math.inf, seq, *op.within)
 
 
-def surely_after(later: InitOp, earlier: InitOp) -> bool:
+def surely_after(model: CollectedFile, later: InitOp, earlier: InitOp) -> bool:
     """Whether ``later``, run after ``earlier``, runs whenever ``earlier`` did: not when it is in
     an ``except`` clause that ``earlier`` is not in, nor run by a call under a test that
     ``earlier`` is not under, nor in a method that construction never calls
-    (``load_pretrained_embeddings``) unless ``earlier`` is in that method too."""
+    (``load_pretrained_embeddings``) unless ``earlier`` is in that method too, nor in the other
+    branch of an ``if`` or under a test of its own (one that only picks the classes or the
+    element its target already holds aside)."""
     if execution_key(later)[0] == math.inf and later.method != earlier.method:
         return False
     # A call run under a test (``if reinit: self.apply(init)``) runs only where ``earlier`` did.
     tests = {id(node): branch for node, branch, _ in (*earlier.conditions, *earlier.call_conditions)}
     if any(tests.get(id(node)) != branch for node, branch, _ in later.call_conditions):
         return False
-    return all(any(handler is other for other in earlier.handlers) for handler in later.handlers)
+    if not all(any(handler is other for other in earlier.handlers) for handler in later.handlers):
+        return False
+    conditions = () if guarded_by_class_only(model, later) else later.conditions
+    return all(tests.get(id(node)) == branch for node, branch, _ in conditions
+               if not tests_element(model, later, node))
 
 
 def written_layers(target: Target) -> set[tuple[str, int]]:
@@ -1959,7 +1977,7 @@ def _instance_calls(model: _Resolving, target: Target, known: dict[int, dict[str
     return {nodes[path] for path in paths if path in nodes}
 
 
-def _superseded(ops: Iterable[InitOp]) -> dict[int, frozenset[str]]:
+def _superseded(model: CollectedFile, ops: Iterable[InitOp]) -> dict[int, frozenset[str]]:
     """An op's effect on a layer is void when a later op of the same class fully rewrites it,
     through the layer's own name or a name tied to it: by id of the op, the paths voided."""
     writes: dict[tuple[int, str, int, str], list[tuple[tuple[float, float], InitOp, str]]] = {}
@@ -1974,7 +1992,7 @@ def _superseded(ops: Iterable[InitOp]) -> dict[int, frozenset[str]]:
     superseded: dict[int, set[str]] = {}
     for entries in writes.values():
         for key, op, path in entries:
-            if any(later_key > key and surely_after(later, op) for later_key, later, _ in entries):
+            if any(later_key > key and surely_after(model, later, op) for later_key, later, _ in entries):
                 superseded.setdefault(id(op), set()).add(path)
     return {key: frozenset(paths) for key, paths in superseded.items()}
 

@@ -44,6 +44,8 @@ class _Evidence:
     attribute: bool  # an out_features/out_channels attribute rather than a size
     in_sqrt: bool
     through: tuple[cst.Assign, ...]  # the assignments it flowed through, innermost last
+    #: Multiplied by the kernel's size: out * kh * kw, the fan-out written out in full.
+    times_kernel: bool = False
 
 
 @rule("IA113")
@@ -136,7 +138,9 @@ def _says_fan_in(model: FileModel, evidence: _Evidence) -> bool:
     if any(word in words for word in knowledge.FAN_OUT_WORDS):
         return False
     named = any(word in words for word in knowledge.FAN_IN_WORDS)
-    return named if evidence.attribute else named or evidence.in_sqrt
+    # ``out_channels`` or dimension 0 times the kernel's size computes the fan-out on purpose
+    # (He's fan_out mode, as torchvision's ResNet wrote it), unless it is called a fan-in.
+    return named if evidence.attribute or evidence.times_kernel else named or evidence.in_sqrt
 
 
 def _words(model: FileModel, assign: cst.Assign) -> str:
@@ -166,35 +170,53 @@ def _lines(model: FileModel, node: cst.CSTNode) -> list[str]:
 
 
 def _evidence(model: FileModel, node: cst.BaseExpression, context: _Context, in_sqrt: bool,
-              through: tuple[cst.Assign, ...], seen: frozenset[str]) -> Iterator[_Evidence]:
-    """Dimension-0 reads inside ``node``, following variables to their single assignment."""
+              through: tuple[cst.Assign, ...], seen: frozenset[str], kernel: bool = False) -> Iterator[_Evidence]:
+    """Dimension-0 reads inside ``node``, following variables to their single assignment
+    (``kernel``: inside a product with the kernel's size)."""
     if isinstance(node, cst.Name):
         if node.value not in seen:
             for assign in context.assigned.get(node.value, ()):
                 yield from _evidence(model, assign.value, context, in_sqrt, (*through, assign),
-                                     seen | {node.value})
+                                     seen | {node.value}, kernel)
         return
     attribute = _dim0(model, node, context, seen)
     if attribute is not None:
-        yield _Evidence(node, attribute, in_sqrt, through)
+        yield _Evidence(node, attribute, in_sqrt, through, kernel)
         return
     if isinstance(node, cst.Call) and node.args and any(n in knowledge.SQRT_FUNCTIONS for n in model.names(node.func)):
-        yield from _evidence(model, node.args[0].value, context, True, through, seen)
+        yield from _evidence(model, node.args[0].value, context, True, through, seen, kernel)
     elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("float", "int") \
             and len(node.args) == 1:
-        yield from _evidence(model, node.args[0].value, context, in_sqrt, through, seen)
+        yield from _evidence(model, node.args[0].value, context, in_sqrt, through, seen, kernel)
     elif isinstance(node, cst.BinaryOperation):
         if isinstance(node.operator, cst.Add) and (_reads_dim1(node.left) or _reads_dim1(node.right)):
             return  # ``shape[0] // 3 + shape[1]``: both fans summed, Glorot's scale (timm's moco qkv)
         root = isinstance(node.operator, cst.Power) and literal_number(node.right) in (0.5, -0.5)
-        yield from _evidence(model, node.left, context, in_sqrt or root, through, seen)
+        kernel = kernel or isinstance(node.operator, cst.Multiply) and (_reads_kernel(node.left) or _reads_kernel(node.right))
+        yield from _evidence(model, node.left, context, in_sqrt or root, through, seen, kernel)
         if not root:
-            yield from _evidence(model, node.right, context, in_sqrt, through, seen)
+            yield from _evidence(model, node.right, context, in_sqrt, through, seen, kernel)
     elif isinstance(node, cst.BooleanOperation):  # ``fanin = fanin or size[0]``
-        yield from _evidence(model, node.left, context, in_sqrt, through, seen)
-        yield from _evidence(model, node.right, context, in_sqrt, through, seen)
+        yield from _evidence(model, node.left, context, in_sqrt, through, seen, kernel)
+        yield from _evidence(model, node.right, context, in_sqrt, through, seen, kernel)
     elif isinstance(node, cst.UnaryOperation):
-        yield from _evidence(model, node.expression, context, in_sqrt, through, seen)
+        yield from _evidence(model, node.expression, context, in_sqrt, through, seen, kernel)
+
+
+def _reads_kernel(node: cst.CSTNode) -> bool:
+    """The kernel's size somewhere in ``node``: ``size(2)``, ``shape[3]``, ``shape[2:]``, a
+    ``kernel_size``."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
+            and len(node.args) == 1 and (literal_number(node.args[0].value) or 0) >= 2:
+        return True
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index) and (literal_number(index.value) or 0) >= 2 \
+                or isinstance(index, cst.Slice) and index.lower is not None and (literal_number(index.lower) or 0) >= 2:
+            return True
+    if isinstance(node, (cst.Name, cst.Attribute)) and (node.value if isinstance(node, cst.Name) else node.attr.value) == "kernel_size":
+        return True
+    return any(_reads_kernel(child) for child in node.children)
 
 
 def _reads_dim1(node: cst.CSTNode) -> bool:
@@ -258,11 +280,13 @@ def _inline_finding(model: FileModel, evidence: _Evidence, layers: list[Submodul
 
 
 def _called_finding(model: FileModel, op: InitOp, evidence: _Evidence, layers: Sequence[Submodule]) -> Finding:
+    # The helper may be another project file's (``from utils import hidden_init``): named there.
+    read_at = model.location(evidence.node) or f"line {model.position(evidence.node).start.line}"
     return Finding(
         op.node,
         f"the scale of this {op.function} takes the fan-in of {describe_layers(layers, 'weight')} from "
-        f"{model.source(evidence.node)} (read at line {model.position(evidence.node).start.line}), but "
-        f"{_layout(evidence, layers)}",
+        f"{model.source(evidence.node)} (read at {read_at}), but {_layout(evidence, layers)}",
+        related=((evidence.node, "the fan-in read from dimension 0"),),
     )
 
 

@@ -64,8 +64,9 @@ def _through_data(model: FileModel, op: InitOp, tensor: cst.BaseExpression) -> F
 def _raises(op: InitOp, target: Target | None, written: cst.BaseExpression) -> bool:
     """Whether autograd rejects the write: into a trained tensor known exactly, not detached (as
     written, through a local name bound to it, ``data = p.data``, or as the call hands it in),
-    outside no_grad, run when the module is built."""
-    return not (op.in_no_grad or target is None or not target.exact or _detached(written)
+    outside no_grad or a tensor its function left untrained (``op.unguarded``), run when the module
+    is built."""
+    return not (op.in_no_grad or op.unguarded or target is None or not target.exact or _detached(written)
                 or (op.target_node is not None and _detached(op.target_node))
                 or not _runs_at_construction(op) or (op.passed_in is not None and _detached(op.passed_in))
                 or not _trained(target))

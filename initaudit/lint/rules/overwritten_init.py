@@ -11,9 +11,7 @@ from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.targets import (
     execution_key,
-    guarded_by_class_only,
     surely_after,
-    tests_element,
     written_layers,
     written_tensors,
 )
@@ -58,31 +56,30 @@ class OverwrittenInit:
                 f"this {op.function} has no effect: every tensor it writes is initialised again "
                 f"later in the construction ({where}), so the earlier call only misleads the reader",
             )
-        yield from _inherited(model, writes + _scripted(model), at_later, reported)
+        yield from _inherited(model, writes, at_later, reported)
 
 
 def dead_inits(model: FileModel) -> set[int]:
     """The ids of the inits written in this file that never have an effect (reported at the init
     itself): run by a block class when built, written again on every instance the file builds."""
-    writes = _module_writes(model)[1] + _scripted(model)
+    writes = _module_writes(model)[1]
     return {id(copies[0][0].as_written) for copies in _voided_copies(model, writes)
             if _never_effective(model, copies[0][0], [copy for copy, _ in copies])}
 
 
 def _module_writes(model: FileModel) -> tuple[list[InitOp], list[InitOp]]:
-    """The inits module classes run, and those with the other writes that replace tensors."""
+    """The inits that module classes and script code run (``net = Net()`` then a loop over its
+    parameters, which voids what the class's construction wrote just as a wrapper module's
+    ``__init__`` does), and those with the other writes that replace tensors."""
+    # A function's init that calls run (a factory's, a helper's) counts at each call, not as
+    # written in the function's own scope.
+    run_by_calls = {id(op.node) for op in model.init_ops if op.within}
     ops = [op for op in model.init_ops
            if op.target is not None and op.target.exact and op.method != "forward"
-           and op.via is not InitVia.PARAMETER and op.owner is not None and op.owner.is_module]
+           and op.via is not InitVia.PARAMETER and op.owner is not None
+           and (op.owner.is_module or op.within or id(op.node) not in run_by_calls)]
     return ops, ops + [op for op in model.overwrites if op.target is not None and op.target.exact
                        and op.method != "forward"]
-
-
-def _scripted(model: FileModel) -> list[InitOp]:
-    """Script code (``net = Net()`` then a loop over its parameters): it voids what the class's
-    construction wrote just as a wrapper module's ``__init__`` does."""
-    return [op for op in model.init_ops if op.target is not None and op.target.exact
-            and op.via is not InitVia.PARAMETER and op.owner is not None and not op.owner.is_module]
 
 
 def _factory_rerun(model: FileModel, op: InitOp, writes: list[InitOp]) -> Finding | None:
@@ -265,12 +262,14 @@ def _place(model: FileModel, node: cst.CSTNode) -> str:
 
 def _later_writes(model: FileModel, writes: list[InitOp], op: InitOp,
                   layers: set[tuple[str, int]], again: bool = False) -> list[InitOp] | None:
-    """For each tensor ``op`` writes, the first later write that replaces it; None when one is
-    not surely replaced. ``again``: ``op`` is what a block's construction ran, which the same
-    operation run again here (the same helper applied by the holder) replaces."""
+    """For each tensor ``op`` writes, the first later write that replaces it and is not itself
+    replaced there; None when one is not surely replaced. ``again``: ``op`` is what a block's
+    construction ran, which the same operation run again here (the same helper applied by the
+    holder) replaces."""
     later: list[InitOp] = []
     for layer in layers:
-        found = next((other for other in writes if _replaces(model, other, op, {layer}, again)), None)
+        found = next((other for other in writes if layer[0] not in other.superseded
+                      and _replaces(model, other, op, {layer}, again)), None)
         if found is None:
             return None
         if all(other is not found for other in later):
@@ -291,13 +290,6 @@ def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tupl
         return False
     if later.as_written is earlier.as_written and (not again or later.node is later.as_written):
         return False
-    if execution_key(later) <= execution_key(earlier) or not surely_after(later, earlier):
+    if execution_key(later) <= execution_key(earlier) or not surely_after(model, later, earlier):
         return False
-    if not written_tensors(later) >= {(path, node, earlier.target.param) for path, node in layers}:
-        return False
-    earlier_ifs = {id(node): branch for node, branch, _ in earlier.conditions}
-    # Exclusive branches of one if never both run; a later write under its own condition may not,
-    # unless the condition only picks the classes its target already holds (an applied helper's).
-    conditions = () if guarded_by_class_only(model, later) else later.conditions
-    return all(earlier_ifs.get(id(node)) == branch for node, branch, _ in conditions
-               if not tests_element(model, later, node))
+    return written_tensors(later) >= {(path, node, earlier.target.param) for path, node in layers}

@@ -40,8 +40,9 @@ def render_init_call(model: FileModel, op: InitOp, recommendation: Recommendatio
 
 
 def scheme_fix(model: FileModel, op: InitOp, consumer: Consumer | None) -> Fix | None:
-    """Unsafe fix: call the initialiser that suits the activation the layer feeds, if known."""
-    if consumer is None or op.via is not InitVia.INIT:
+    """Unsafe fix: call the initialiser that suits the activation the layer feeds, if known (not
+    in a loop that writes the biases too, which a fan-based init rejects)."""
+    if consumer is None or op.via is not InitVia.INIT or (op.target is not None and op.target.with_vectors):
         return None
     activation = activation_name(consumer)
     if activation is None:

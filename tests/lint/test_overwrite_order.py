@@ -1,0 +1,83 @@
+"""The order of the writes an applied helper makes, exclusive and conditional branches, and
+script code: which init a later one voids (IA111), and which one the other rules then judge."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lint.selection import lint_selected
+
+HELPER = """
+import torch.nn as nn
+
+
+def weights_init(m):
+    if isinstance(m, nn.Linear):
+        {first}
+        {second}
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.constant_(m.bias, 0)
+        nn.init.normal_(m.bias, 0)
+
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(3, 8), nn.LayerNorm(8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+{applied_in_class}
+    def forward(self, x):
+        return self.net(x)
+
+{applied_in_script}
+"""
+
+
+def found(code: str, *rules: str) -> list[tuple[int, str]]:
+    return [(d.line, d.code) for d in lint_selected(code, *rules)]
+
+
+@pytest.mark.parametrize("where", ["class", "script"])
+def test_a_helpers_write_replaced_by_its_next_statement_is_voided(where: str) -> None:
+    """``constant_(m.bias, 0)`` then ``normal_(m.bias, 0)`` in the branch an ``apply`` takes:
+    the first has no effect, in a class's construction and in script code alike."""
+    code = HELPER.format(first="nn.init.constant_(m.weight, 0.5)", second="nn.init.normal_(m.weight, 0, 0.01)",
+                         applied_in_class="        self.apply(weights_init)\n" if where == "class" else "",
+                         applied_in_script="critic = Critic()\ncritic.apply(weights_init)\n" if where == "script" else "")
+    assert found(code, "IA111", "IA102") == [(7, "IA111"), (11, "IA111")]
+
+
+def test_the_helpers_last_write_is_the_one_judged() -> None:
+    code = HELPER.format(first="nn.init.normal_(m.weight, 0, 0.01)", second="nn.init.constant_(m.weight, 0.5)",
+                         applied_in_class="        self.apply(weights_init)\n", applied_in_script="")
+    assert found(code, "IA111", "IA102") == [(7, "IA111"), (8, "IA102"), (11, "IA111")]
+
+
+BRANCHES = """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, constant=True, reinit=False):
+        super().__init__()
+        self.fc = nn.Linear(3, 8)
+        if constant:
+            nn.init.constant_(self.fc.weight, 0.5)
+        {other}
+            nn.init.normal_(self.fc.weight, 0, 0.01)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+
+@pytest.mark.parametrize("other", ["else:", "if reinit:"])
+def test_a_write_in_another_branch_or_under_its_own_test_voids_nothing(other: str) -> None:
+    """The constant weight the default branch writes stands: the normal_ in the ``else`` (or
+    under a test of its own) does not always run after it."""
+    assert found(BRANCHES.format(other=other), "IA111", "IA102") == [(10, "IA102")]
+
+
+def test_a_write_that_always_runs_after_voids_the_branch() -> None:
+    code = BRANCHES.format(other="if True:").replace("if True:", "with open('/dev/null'):")
+    assert found(code, "IA111", "IA102") == [(10, "IA111")]

@@ -42,6 +42,7 @@ from initaudit.lint.model.modules import (
     keyword_is,
     leaf_subclasses,
     module_definitions,
+    module_tables,
     name_text,
     literal_value,
     parameter_names,
@@ -267,7 +268,7 @@ class _Collector(WalkContext, DeprecatedNames):
         self._factories = factories
         self._builder = SubmoduleBuilder(model.names, self._local_classes, pass_through,
                                          leaf_subclasses(model.module, model.names), self.builders,
-                                         factories)
+                                         factories, module_tables(model.module))
 
     def factory_modules(self, modules: dict[str, Submodule], chain: dict[str, str]) -> None:
         """What each factory function of the file returns, for the files that import it."""

@@ -345,8 +345,12 @@ class SubmoduleBuilder:
                  pass_through: Mapping[str, cst.FunctionDef] | None = None,
                  leaf_subclasses: Mapping[str, str] | None = None,
                  builders: Mapping[str, ModuleFactory] | None = None,
-                 factories: Mapping[str, tuple[cst.FunctionDef, cst.BaseExpression]] | None = None) -> None:
+                 factories: Mapping[str, tuple[cst.FunctionDef, cst.BaseExpression]] | None = None,
+                 tables: Mapping[str, Mapping[str, cst.BaseExpression]] | None = None) -> None:
         self._names = qualified_names
+        #: The module's tables from a name to a layer or activation (``ACT2FN = {"gelu": F.gelu}``):
+        #: ``ACT2FN["gelu"]`` is ``F.gelu``, ``ACTS[act]()`` with ``act="relu"`` its entry called.
+        self._tables = tables or {}
         self._local_classes = local_classes
         #: Classes of the file that only specialise a torch.nn layer (``class LayerNorm2d(nn.LayerNorm)``
         #: with its own forward but no layers of its own): they are what their base is.
@@ -379,6 +383,10 @@ class SubmoduleBuilder:
         defaults = defaults or {}
         if isinstance(node, cst.IfExp):
             return self._choose(path, node, defaults)
+        if (entry := self._table_entry(node, defaults)) is not None:
+            return self.build(path, entry, defaults)
+        if isinstance(node, cst.Call) and (entry := self._table_entry(node.func, defaults)) is not None:
+            return self.build(path, node.with_changes(func=entry), defaults)
         if isinstance(node, cst.Name) and node.value in defaults:
             return self.build(path, defaults[node.value])
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in defaults:
@@ -556,6 +564,19 @@ class SubmoduleBuilder:
                 return None
         return items
 
+    def _table_entry(self, node: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]
+                     ) -> cst.BaseExpression | None:
+        """The entry ``TABLE["key"]`` reads from a module-level table, the key a literal or a
+        parameter's literal default; None for anything else."""
+        if not (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self._tables
+                and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)):
+            return None
+        key = node.slice[0].slice.value
+        if isinstance(key, cst.Name):
+            key = defaults.get(key.value, key)
+        text = key.evaluated_value if isinstance(key, cst.SimpleString) else None
+        return self._tables[node.value.value].get(text) if isinstance(text, str) else None
+
     def _ordered_dict_items(self, call: cst.Call) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
         names = self._names(call.func)
         if not any(n.endswith("OrderedDict") for n in names):
@@ -694,6 +715,27 @@ def module_definitions(module: cst.Module) -> Iterator[cst.FunctionDef | cst.Cla
     definition of a name comes later, as Python binds it."""
     return (statement for statement in _module_statements(module.body)
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)))
+
+
+def module_tables(module: cst.Module) -> dict[str, dict[str, cst.BaseExpression]]:
+    """The dicts written out with string keys that the module's top level binds to a name once
+    (``ACT2FN = {"gelu": F.gelu, "relu": nn.ReLU}``), by name."""
+    bound: dict[str, list[cst.BaseExpression]] = {}
+    for statement in _module_statements(module.body):
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+            if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                for target in targets:
+                    if isinstance(target, cst.Name) and small.value is not None:
+                        bound.setdefault(target.value, []).append(small.value)
+    tables = {}
+    for name, values in bound.items():
+        table = values[0] if len(values) == 1 else None
+        if isinstance(table, cst.Dict) and all(
+                isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) for e in table.elements):
+            tables[name] = {e.key.evaluated_value: e.value for e in table.elements  # type: ignore[union-attr]
+                            if isinstance(e.key.evaluated_value, str)}  # type: ignore[union-attr]
+    return tables
 
 
 def _module_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:

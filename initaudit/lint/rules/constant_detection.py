@@ -44,20 +44,22 @@ class ConstantInit:
 def _written_again_in_part(model: FileModel, op: InitOp) -> bool:
     """Whether a later init of the same function writes into a view of the tensor ``op`` fills
     (``w.data.fill_(0)``, then ``orthogonal_(w.data[:, :, k, k])``: a delta-orthogonal kernel):
-    its final value is not that constant."""
-    tensor = _unwrapped(op.target_node)
+    its final value is not that constant. Read in the function as written, in this file or in
+    the other project file whose helper a call here runs."""
+    for source in (model, *model.foreign_models()):
+        written = next((other for other in source.written_ops if other.node is op.as_written), None)
+        if written is not None:
+            break
+    else:
+        return False
+    tensor = _unwrapped(written.target_node)
     if tensor is None:
         return False
-    seq = next((written.seq for written in model.written_ops if written.node is op.as_written), None)
-    views = [view.value for other in model.written_ops
-             if other.scope_node is op.scope_node and seq is not None and other.seq > seq
+    views = [view.value for other in source.written_ops
+             if other.scope_node is written.scope_node and other.seq > written.seq
              and isinstance(view := _unwrapped(other.target_node), cst.Subscript)]
-    if not views:
-        return False
-    # Compared as code: the target of an operation a call runs is its argument substituted in,
-    # a node with no position in the file.
-    written = _code(tensor)
-    return any(base is not None and _code(base) == written for base in map(_unwrapped, views))
+    # Compared as code: a view's base is another node spelling the same tensor.
+    return any(base is not None and _code(base) == _code(tensor) for base in map(_unwrapped, views))
 
 
 def _code(node: cst.CSTNode) -> str:

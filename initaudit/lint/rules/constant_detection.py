@@ -84,6 +84,8 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
         value = {"zeros_": 0.0, "ones_": 1.0}.get(op.function)
         if value is None:
             value = number(model, op.args.get("val"))
+        if value == 0.0 and _opted_in(op):
+            continue
         target = op.target
         if target.by_class and (value is None or (value == 0.0 and not _zeroes_whole_classes(model, op))):
             continue  # a zero start is deliberate where the layer ends a branch, unknown here
@@ -108,6 +110,30 @@ def constant_inits(model: FileModel) -> Iterator[ConstantInit]:
         consumers = {feeding(model, target.owner, m) for m in layers}
         consumer = consumers.pop() if len(consumers) == 1 else None
         yield ConstantInit(op, value, describe_layers(layers, target.param, model), consumer, layers)
+
+
+def _opted_in(op: InitOp) -> bool:
+    """A zero start in the arm of a test of an option that names it (``if init_zero:``,
+    ``if self.zero_init_residual:``): the caller's choice of a zero start, as LoRA's B or a
+    residual branch's last layer makes it."""
+    for condition, positive, _ in (*op.conditions, *op.call_conditions):
+        test = condition.test
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, positive = test.expression, not positive
+        if positive and any("zero" in word.split("_") for word in _tested_names(test)):
+            return True
+    return False
+
+
+def _tested_names(test: cst.BaseExpression) -> Iterator[str]:
+    """The lower-cased names and attribute names a test reads."""
+    if isinstance(test, cst.Name):
+        yield test.value.lower()
+    elif isinstance(test, cst.Attribute):
+        yield test.attr.value.lower()
+    for child in test.children:
+        if isinstance(child, cst.BaseExpression):
+            yield from _tested_names(child)
 
 
 def _zeroes_whole_classes(model: FileModel, op: InitOp) -> bool:

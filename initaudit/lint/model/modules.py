@@ -644,9 +644,7 @@ def repeated_element(items: cst.BaseExpression | None) -> tuple[cst.BaseExpressi
     a comprehension's element (``[Block(c) for c in dims]``), a lambda's body that ``map`` calls
     on each item (``map(lambda d: nn.Linear(*d), pairs)``), either through ``list(...)`` or
     ``tuple(...)``, which keep the items; None for another expression."""
-    while isinstance(items, cst.Call) and isinstance(items.func, cst.Name) and items.func.value in ("list", "tuple") \
-            and len(items.args) == 1 and not items.args[0].star and items.args[0].keyword is None:
-        items = items.args[0].value
+    items = _listed(items)
     if isinstance(items, (cst.ListComp, cst.GeneratorExp)):
         return items.elt, loop_names(items)
     if isinstance(items, cst.Call) and isinstance(items.func, cst.Name) and items.func.value == "map" \
@@ -656,6 +654,14 @@ def repeated_element(items: cst.BaseExpression | None) -> tuple[cst.BaseExpressi
     return None
 
 
+def _listed(items: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """The iterable ``list(...)`` or ``tuple(...)`` copies (which keeps its items), unwrapped."""
+    while isinstance(items, cst.Call) and isinstance(items.func, cst.Name) and items.func.value in ("list", "tuple") \
+            and len(items.args) == 1 and not items.args[0].star and items.args[0].keyword is None:
+        items = items.args[0].value
+    return items
+
+
 #: More copies than this of one element stand for "many": each is the same layer as built.
 _MAX_SPREAD = 64
 
@@ -663,9 +669,7 @@ _MAX_SPREAD = 64
 def _range_count(items: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpression]) -> int | None:
     """How many items a comprehension makes when it runs one ``for`` over ``range(n)`` (or
     ``range(a, b)``) under no ``if``, its bounds literals or parameters' literal defaults."""
-    while isinstance(items, cst.Call) and isinstance(items.func, cst.Name) and items.func.value in ("list", "tuple") \
-            and len(items.args) == 1:
-        items = items.args[0].value
+    items = _listed(items)
     if not isinstance(items, (cst.ListComp, cst.GeneratorExp)):
         return None
     loop = items.for_in

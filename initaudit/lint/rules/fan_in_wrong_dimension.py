@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import libcst as cst
 
 from initaudit import knowledge
 from initaudit.diagnostics import Applicability, Fix
 from initaudit.lint.model.binding import bind
+from initaudit.lint.model.conditions import is_name
 from initaudit.lint.model.facts import InitOp
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import (
@@ -206,28 +207,29 @@ def _evidence(model: FileModel, node: cst.BaseExpression, context: _Context, in_
 def _reads_kernel(node: cst.CSTNode) -> bool:
     """The kernel's size somewhere in ``node``: ``size(2)``, ``shape[3]``, ``shape[2:]``, a
     ``kernel_size``."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
-            and len(node.args) == 1 and (literal_number(node.args[0].value) or 0) >= 2:
-        return True
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
-        index = node.slice[0].slice
-        if isinstance(index, cst.Index) and (literal_number(index.value) or 0) >= 2 \
-                or isinstance(index, cst.Slice) and index.lower is not None and (literal_number(index.lower) or 0) >= 2:
-            return True
-    if isinstance(node, (cst.Name, cst.Attribute)) and (node.value if isinstance(node, cst.Name) else node.attr.value) == "kernel_size":
-        return True
-    return any(_reads_kernel(child) for child in node.children)
+    return _reads_dimension(node, lambda index: index >= 2, kernel=True)
 
 
 def _reads_dim1(node: cst.CSTNode) -> bool:
     """``size(1)`` or ``shape[1]`` somewhere in ``node``."""
+    return _reads_dimension(node, lambda index: index == 1, kernel=False)
+
+
+def _reads_dimension(node: cst.CSTNode, wanted: Callable[[float], bool], *, kernel: bool) -> bool:
+    """A size read somewhere in ``node`` (``size(i)``, ``shape[i]``) of a dimension ``wanted``
+    accepts; with ``kernel``, also the dimensions from one on (``shape[i:]``) and a ``kernel_size``."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" \
-            and len(node.args) == 1 and literal_number(node.args[0].value) == 1:
+            and len(node.args) == 1 and (index := literal_number(node.args[0].value)) is not None and wanted(index):
         return True
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
-            and literal_number(node.slice[0].slice.value) == 1:
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        part = node.slice[0].slice
+        index = literal_number(part.value) if isinstance(part, cst.Index) else \
+            literal_number(part.lower) if kernel and isinstance(part, cst.Slice) and part.lower is not None else None
+        if index is not None and wanted(index):
+            return True
+    if kernel and (is_name(node, "kernel_size") or (isinstance(node, cst.Attribute) and node.attr.value == "kernel_size")):
         return True
-    return any(_reads_dim1(child) for child in node.children)
+    return any(_reads_dimension(child, wanted, kernel=kernel) for child in node.children)
 
 
 def _dim0(model: FileModel, node: cst.BaseExpression, context: _Context, seen: frozenset[str]) -> bool | None:

@@ -199,6 +199,12 @@ BOUNDING_FUNCTIONS: frozenset[str] = frozenset(f"torch.{method}" for method in B
 #: (``torch.randn(a, b).cuda()``): a draw moved through them is the draw.
 MOVING_METHODS: frozenset[str] = frozenset({"cuda", "cpu", "to", "float", "double", "half", "bfloat16", "type",
                                             "contiguous", "clone", "detach"})
+#: Tensor methods returning some of a tensor's values in another arrangement
+#: (``t.gather(-1, i).squeeze(-1)``): what is copied from a draw through them is drawn alike, in
+#: another shape.
+REARRANGING_METHODS: frozenset[str] = frozenset({"gather", "index_select", "narrow", "squeeze", "unsqueeze", "view",
+                                                 "view_as", "reshape", "reshape_as", "flatten", "t", "transpose",
+                                                 "permute", "expand", "expand_as"})
 #: In-place methods that rescale each slice of a tensor to a norm their arguments set
 #: (``renorm_(p, dim, maxnorm)``): every value is multiplied by that norm over its slice's own,
 #: a factor the slice's size sets, so the scale of the draw before it does not stay.

@@ -105,6 +105,8 @@ _SCREENED = [
     ("w = torch.empty(3).uniform_(-1, 1)\n", True),
     ("w = torch.empty(3).requires_grad_()\n", True),
     ("from torch import zeros as z\nw.copy_(z(3))\n", True),
+    ("w.copy_(torch.randn(4, 3).t())\n", True),
+    ("from torch import rand\nw.copy_(rand(3) * 2 - 1)\n", True),
     # The class named, not made: a type test, an annotation, a comparison, an unused import.
     ("from torch.nn import Parameter\n", False),
     ("ok = isinstance(p, (torch.Tensor, nn.Parameter))\n", False),
@@ -113,6 +115,7 @@ _SCREENED = [
     # A tensor op's name, not a call of the method: ``aten.zero_.default``.
     ("@register(aten.zero_.default)\ndef meta_zero_(x):\n    return x\n", False),
     ("out.copy_(torch.angle(x))\n", False),
+    ("out.copy_(x.view(3, 4).t())\n", False),
     # The words as something else: a variable, a keyword, a copy between tensors.
     ("def build(init=None, step=0):\n    return make(init=init)\n", False),
     ("out.copy_(src)\nbuf.copy_(other, non_blocking=True)\n", False),

@@ -744,22 +744,51 @@ class _Collector(WalkContext, DeprecatedNames):
         if data is value.func:  # ``nn.Parameter()``
             return None, None, False, {}
         start, steps = self._drawn_through(data)
-        function: str | None = None
-        args: dict[str, cst.BaseExpression] = {}
-        if (drawn := self._initialised_fresh(start) or self._scaled_draw(start)) is not None:
-            fresh, function, args = drawn
-        elif isinstance(start, cst.Call):
-            fresh = start
-        else:
+        made = self._fresh_values(start)
+        if made is None:
             return None, None, False, {}
-        factory = self._torch_factory(fresh)
-        if function is None:
-            function = knowledge.CONSTANT_FACTORIES.get(factory or "") or knowledge.UNIT_RANDOM_FACTORIES.get(factory or "")
-            if function == "constant_" and fresh.args:
-                args = {"val": fresh.args[-1].value}
+        fresh, function, args = made
         if function is not None and steps:
             function, args = carried(function, args, steps, self.stand_ins)
+        factory = self._torch_factory(fresh)
         return function, _factory_ndim(factory, fresh), _column_shaped(factory, fresh), args
+
+    def _fresh_values(self, start: cst.BaseExpression
+                      ) -> tuple[cst.Call, str | None, dict[str, cst.BaseExpression]] | None:
+        """The call making the fresh tensor ``start`` is, the init its values amount to (None:
+        unknown) and its arguments: ``torch.empty(a, b).uniform_(-1, 1)``, ``torch.randn(a, b) * s``,
+        ``torch.zeros(a, b)``, ``torch.full((a, b), v)``. None when ``start`` is no call."""
+        if (drawn := self._initialised_fresh(start) or self._scaled_draw(start)) is not None:
+            return drawn
+        if not isinstance(start, cst.Call):
+            return None
+        factory = self._torch_factory(start) or ""
+        function = knowledge.CONSTANT_FACTORIES.get(factory) or knowledge.UNIT_RANDOM_FACTORIES.get(factory)
+        value = argument(start, 1, "fill_value") if function == "constant_" else None
+        return start, function, {} if value is None else {"val": value}
+
+    def _copy_init(self, source: cst.BaseExpression) -> tuple[str, dict[str, cst.BaseExpression]] | None:
+        """The init ``w.copy_(source)`` amounts to, where ``source`` is made fresh: a constant
+        (``torch.zeros(a, b)``) or a draw, followed through the local names it was bound to and
+        the calls that hand on some of its values rearranged (``w.copy_(t.gather(-1, i).squeeze(-1))``
+        after ``t = w.new_empty(shape + (4,)).normal_()``, a hand-written truncated normal)."""
+        steps: list[Step] = []
+        seen: set[int] = set()
+        while id(source) not in seen:
+            seen.add(id(source))
+            start, inner = self._drawn_through(source)
+            steps = inner + steps
+            if isinstance(start, cst.Name) and start.value in self._local_values:
+                source = self._local_values[start.value]
+            elif isinstance(start, cst.Call) and isinstance(start.func, cst.Attribute) \
+                    and start.func.attr.value in knowledge.REARRANGING_METHODS:
+                source = start.func.value
+            else:
+                made = self._fresh_values(start)
+                if made is None or made[1] is None:
+                    return None
+                return carried(made[1], made[2], steps, self.stand_ins) if steps else (made[1], made[2])
+        return None
 
     def _drawn_through(self, data: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Step]]:
         """The expression a Parameter's data starts from and the in-place arithmetic applied to
@@ -1229,13 +1258,10 @@ class _Collector(WalkContext, DeprecatedNames):
             return
         if method == "copy_":
             source = argument(node, 0, "src")
-            if not isinstance(source, cst.Call):
+            copied = None if source is None else self._copy_init(source)
+            if copied is None:
                 return
-            function = knowledge.CONSTANT_FACTORIES.get(self._torch_factory(source) or "")
-            if function is None:
-                return
-            if function == "constant_" and len(source.args) >= 2:
-                args["val"] = source.args[1].value
+            function, args = copied
         assert function is not None
         if steps := self._continued.get(id(node)):
             function, args = carried(function, args, steps, self.stand_ins)

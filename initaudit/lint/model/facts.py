@@ -155,6 +155,8 @@ class InitOp:
     rejected: int | None = None
     #: For an operation an ``apply`` or a helper's call runs: the tests around that call.
     call_conditions: tuple[tuple[cst.If, bool, int], ...] = ()
+    #: ... and the loops around it, whose variables those tests may read.
+    call_loops: tuple[cst.For, ...] = ()
     #: For an operation a helper's call runs: the functions that call is written in, whose
     #: variables the arguments bound to the helper's parameters read (``std=stddev``).
     called_from: tuple[cst.FunctionDef, ...] = ()

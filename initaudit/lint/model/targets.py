@@ -734,7 +734,7 @@ def _runs_when_built(built_by: ModuleClass, op: InitOp) -> bool:
     ``__init__`` calls in no test nor loop (``self.initialize()``), in no loop but over items
     written out (``for m in [self.q, self.k]``) or over the class's own modules or parameters
     (``for m in self.children()``), each of which it visits."""
-    if not all(_visits_all(loop.iter) for loop in op.loops):
+    if not all(_visits_all(loop.iter) for loop in (*op.loops, *op.call_loops)):
         return False
     return op.method == "__init__" or (op.method is not None and _called_by_init(built_by, op.method))
 
@@ -743,9 +743,10 @@ def _runs_on_its_target(source: CollectedFile, op: InitOp) -> bool:
     """Whether the tests around ``op`` (and around the call that runs it) only pick what it
     writes, which its target says: the class of an applied helper's module, or the element of a
     loop (``isinstance(m, nn.Conv2d)``)."""
+    at_call = dataclasses.replace(op, loops=op.call_loops)
     return (not op.conditions or guarded_by_class_only(source, op)
             or all(tests_element(source, op, condition) for condition, _, _ in op.conditions)) \
-        and all(tests_element(source, op, condition) for condition, _, _ in op.call_conditions)
+        and all(tests_element(source, at_call, condition) for condition, _, _ in op.call_conditions)
 
 
 def _visits_all(iterated: cst.BaseExpression) -> bool:
@@ -891,7 +892,7 @@ def _at_call(model: CollectedFile, op: InitOp, call: ApplyCall | HelperCall, tar
     derived = dataclasses.replace(op, owner=call.owner, method=call.method, seq=call.seq, target=target,
                                   within=(*(call.within if isinstance(call, HelperCall) else ()), op.seq, *op.within),
                                   called_from=call.enclosing if isinstance(call, HelperCall) else (),
-                                  call_conditions=call.conditions,
+                                  call_conditions=call.conditions, call_loops=call.loops,
                                   in_no_grad=op.in_no_grad or (isinstance(call, HelperCall) and call.in_no_grad))
     if ops is not model.init_ops:
         model.imported_sites.add(id(_site(call)))

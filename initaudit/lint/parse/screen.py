@@ -20,7 +20,9 @@ from typing import Any
 from initaudit import knowledge
 
 #: Calls of in-place methods that initialise whatever their arguments, or make a tensor trainable;
-#: ``copy_`` initialises only when it copies a constant factory's result (``w.copy_(torch.zeros(3))``).
+#: ``copy_`` initialises only when it copies what a constant or random factory makes
+#: (``w.copy_(torch.zeros(3))``, ``w.copy_(torch.randn(a, b).t())``) or a draw of a local name,
+#: whose in-place draw (``t = w.new_empty(s).normal_()``) the screen keeps anyway.
 _INPLACE_CALLS = frozenset(knowledge.INPLACE_INIT_METHODS) - {"copy_"} | {"requires_grad_"}
 _INIT_MODULE = knowledge.INIT_MODULE.rsplit(".", 1)[-1]
 _PARAMETER = "Parameter"
@@ -31,7 +33,7 @@ _TYPE_TESTS = frozenset({"isinstance", "issubclass"})
 
 def may_initialise(tree: ast.Module) -> bool:
     """Whether ``tree`` reaches the init module, calls an in-place init method, makes a Parameter
-    (or hands the class on), copies a constant factory's result into a tensor, or makes one
+    (or hands the class on), copies a factory's result into a tensor, or makes one
     trainable (``requires_grad=True``, ``.requires_grad_()``)."""
     return _Screen(tree).initialises()
 
@@ -47,8 +49,8 @@ class _Screen:
         self._init_module = {_INIT_MODULE} if star else set()
         if star:
             self._parameters.add(_PARAMETER)
-        self._constants = {*knowledge.CONSTANT_FACTORIES,
-                           *(alias.asname or alias.name for alias in imports if alias.name in knowledge.CONSTANT_FACTORIES)}
+        factories = {*knowledge.CONSTANT_FACTORIES, *knowledge.UNIT_RANDOM_FACTORIES}
+        self._factories = {*factories, *(alias.asname or alias.name for alias in imports if alias.name in factories)}
         #: Parameter references that only name the class: type tests, annotations, comparisons.
         self._named_only: set[int] = set()
         #: By node type, what tells whether a node initialises (most nodes have none: one lookup).
@@ -83,14 +85,14 @@ class _Screen:
         if func.attr in _INPLACE_CALLS:
             return True
         sources = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "src")]
-        return func.attr == "copy_" and any(self._constant_factory(source) for source in sources)
+        return func.attr == "copy_" and any(self._factory(node) for source in sources for node in ast.walk(source))
 
-    def _constant_factory(self, node: ast.expr) -> bool:
+    def _factory(self, node: ast.AST) -> bool:
         if not isinstance(node, ast.Call):
             return False
         callee = node.func
         name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else None
-        return name in self._constants
+        return name in self._factories
 
     def _named_only_in(self, *nodes: ast.AST | None, whole: bool = True) -> bool:
         """Mark ``nodes`` (with all they hold, when ``whole``) as naming a class only; never an

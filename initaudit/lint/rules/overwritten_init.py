@@ -63,7 +63,7 @@ def dead_inits(model: FileModel) -> set[int]:
     """The ids of the inits written in this file that never have an effect (reported at the init
     itself): run by a block class when built, written again on every instance the file builds."""
     writes = _module_writes(model)[1]
-    return {id(copies[0][0].as_written) for copies in _voided_copies(model, writes)
+    return {id(copies[0][0].node) for copies in _voided_copies(model, writes)
             if _never_effective(model, copies[0][0], [copy for copy, _ in copies])}
 
 
@@ -119,10 +119,10 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
     inits reported so)."""
     for copies in _voided_copies(model, writes):
         op = copies[0][0]
-        if id(op.as_written) not in dead and _never_effective(model, op, [copy for copy, _ in copies]):
-            dead.add(id(op.as_written))
+        if id(op.node) not in dead and _never_effective(model, op, [copy for copy, _ in copies]):
+            dead.add(id(op.node))
             lines = sorted({model.position(other.node).start.line for _, later in copies for other in later})
-            yield Finding(op.as_written, f"this {op.function} has no effect: every class that builds its "
+            yield Finding(op.node, f"this {op.function}{_written_at(model, op)} has no effect: every class that builds its "
                           f"class initialises these tensors again afterwards (line{'s' if len(lines) > 1 else ''} "
                           f"{', '.join(map(str, lines))}), so the call only misleads the reader")
             continue
@@ -147,14 +147,15 @@ def _voided_copies(model: FileModel, writes: list[InitOp]) -> list[list[tuple[In
     for run in runs.values():
         if all(later for _, later in run):
             for op, later in run:
-                voided.setdefault(id(op.as_written), []).append((op, later))  # type: ignore[arg-type]
+                voided.setdefault(id(op.node), []).append((op, later))  # type: ignore[arg-type]
     return list(voided.values())
 
 
 def _run_key(op: InitOp) -> tuple[int, int, frozenset[str]]:
-    """The init as written, the holder and the layers it runs on there."""
+    """Where the block runs the init (the init as written, or the call running a helper's), the
+    holder and the layers it runs on there."""
     assert op.target is not None
-    return id(op.as_written), id(op.target.owner), frozenset(m.path for m in op.target.layers)
+    return id(op.node), id(op.target.owner), frozenset(m.path for m in op.target.layers)
 
 
 def _run_again_after(model: FileModel, op: InitOp, later: list[InitOp]) -> bool:
@@ -196,12 +197,20 @@ def _never_effective(model: FileModel, op: InitOp, voided: list[InitOp]) -> bool
     """Whether ``op``, written in a module class of this file, is voided wherever the file builds
     that class: each of its instances is among the ``voided`` copies."""
     if model.location(op.as_written) is not None:
-        return False
-    origin = next((other.owner for other in model.written_ops if other.node is op.as_written), None)
+        return False  # another file's init: reported at the writes here that void it
+    origin = next((other.owner for other in model.init_ops if other.node is op.node and other.owner is not None
+                   and other.owner.is_module), None)
     if origin is None:
         return False
     covered = {(id(copy.owner), _instance(m)) for copy in voided for m in copy.target.layers}  # type: ignore[union-attr]
     return _built_only_in(model, origin, "", covered, frozenset())
+
+
+def _written_at(model: FileModel, op: InitOp) -> str:
+    """`` (written at line N)`` for an init a helper's call runs, which is written elsewhere."""
+    if op.node is op.as_written:
+        return ""
+    return f" (written at {_place(model, op.as_written)})"
 
 
 def _built_only_in(model: FileModel, block: ModuleClass, inner: str, covered: set[tuple[int, str]],

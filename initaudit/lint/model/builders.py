@@ -78,17 +78,35 @@ class _Unknown(Exception):
 
 def summarise_builders(module: cst.Module, names: QualifiedNames) -> dict[str, BuilderSummary]:
     """Module-level functions returning ``nn.Sequential(*<local list>)`` (or a Sequential of
-    their own making) with at least one weight layer, by name."""
+    their own making) with at least one weight layer, and the subclasses of ``nn.Sequential``
+    whose ``__init__`` only registers their modules (``_SequentialInit``), by name."""
     found = {}
     for statement in module_definitions(module):
-        if isinstance(statement, cst.FunctionDef) and isinstance(statement.body, cst.IndentedBlock):
-            try:
+        try:
+            if isinstance(statement, cst.FunctionDef) and isinstance(statement.body, cst.IndentedBlock):
                 summary = _Reader(statement, names).summary()
-            except _Unknown:
+            elif isinstance(statement, cst.ClassDef) and (init := _sequential_init(statement, names)) is not None:
+                summary = _SequentialInit(init, names, statement.name.value).summary()
+            else:
                 continue
-            if summary is not None:
-                found[summary.name] = summary
+        except _Unknown:
+            continue
+        if summary is not None:
+            found[summary.name] = summary
     return found
+
+
+def _sequential_init(statement: cst.ClassDef, names: QualifiedNames) -> cst.FunctionDef | None:
+    """The ``__init__`` of a class deriving from ``nn.Sequential`` alone that keeps Sequential's
+    ``forward`` (its modules run in the order registered)."""
+    if len(statement.bases) != 1 or torch_nn_class(names(statement.bases[0].value)) != knowledge.SEQUENTIAL \
+            or not isinstance(statement.body, cst.IndentedBlock):
+        return None
+    methods = {m.name.value: m for m in statement.body.body if isinstance(m, cst.FunctionDef)}
+    init = methods.get("__init__")
+    if "forward" in methods or init is None or not isinstance(init.body, cst.IndentedBlock):
+        return None
+    return init
 
 
 class _Reader:
@@ -317,6 +335,97 @@ class _Reader:
         return torch_nn_class(self._names(value))
 
 
+class _SequentialInit(_Reader):
+    """A Sequential subclass's ``__init__`` read as a builder of the class's name: the modules
+    handed to ``super().__init__(...)`` (or ``nn.Sequential.__init__(self, ...)``, a list's items
+    starred) and those ``self.add_module(name, m)`` and ``self.append(m)`` register, in order.
+    One that uses ``self`` otherwise (an attribute, a loop over its modules) or initialises
+    anything is a class of its own, left unread."""
+
+    def __init__(self, function: cst.FunctionDef, names: QualifiedNames, name: str) -> None:
+        super().__init__(function, names)
+        if not self._parameters:
+            raise _Unknown
+        self._self = self._parameters[0]
+        self._parameters, self._positional = self._parameters[1:], self._positional - 1
+        self._name = name
+        self._registered = False
+        if not self._registers_only(function.body):
+            raise _Unknown
+
+    def _registers_only(self, body: cst.BaseSuite) -> bool:
+        """Whether ``self`` is only the receiver of ``add_module``/``append``, handed to the base's
+        ``__init__`` or given plain values, and nothing is initialised in place or through
+        ``torch.nn.init``."""
+        allowed: set[int] = set()
+        calls = [node for node in _nodes(body) if isinstance(node, cst.Call)]
+        for call in calls:
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _REGISTERING and _is_name(func.value, self._self):
+                allowed.add(id(func.value))
+            elif isinstance(func, cst.Attribute) and func.attr.value == "__init__" and self._calls_super(func.value):
+                inner = func.value.args if isinstance(func.value, cst.Call) else ()
+                allowed.update(id(arg.value) for arg in (*inner, *call.args) if _is_name(arg.value, self._self))
+            if isinstance(func, cst.Attribute) and func.attr.value in knowledge.INPLACE_INIT_METHODS \
+                    or any(n.startswith(knowledge.INIT_PREFIX) for n in self._names(func)):
+                return False
+        for node in _nodes(body):  # ``self.out_channels = out_channels``: a value, not a module
+            if isinstance(node, cst.Assign) and not any(isinstance(n, cst.Call) for n in _nodes(node.value)):
+                allowed.update(id(t.target.value) for t in node.targets
+                               if isinstance(t.target, cst.Attribute) and _is_name(t.target.value, self._self))
+        return all(id(node) in allowed for node in _nodes(body) if _is_name(node, self._self))
+
+    def summary(self) -> BuilderSummary | None:
+        assert isinstance(self._function.body, cst.IndentedBlock)
+        for statement in self._function.body.body:
+            self._statement(statement, in_loop=False)
+        prefix, body, suffix = (self._segments + [[], []])[:3]
+        steps = (*prefix, *body, *suffix)
+        if not self._registered or not any(_kind(s) in knowledge.WEIGHT_MATRIX_KINDS for s in steps):
+            return None
+        defaults = {name: text for name, value in self._defaults.items()
+                    if (text := self._default_text(value)) is not None}
+        return BuilderSummary(self._name, self._parameters, self._positional, defaults,
+                              tuple(prefix), tuple(body), tuple(suffix), self._ordered)
+
+    def _call(self, call: cst.Call) -> None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "__init__" and self._calls_super(func.value):
+            self._super_init([arg for arg in call.args if not _is_name(arg.value, self._self)])
+        elif isinstance(func, cst.Attribute) and _is_name(func.value, self._self):
+            item = call.args[-1].value if call.args and len(call.args) == _REGISTERING[func.attr.value] else None
+            if item is None:
+                raise _Unknown
+            self._segments[-1].extend(self._step(item))
+            self._registered = True
+        else:
+            super()._call(call)
+
+    def _calls_super(self, node: cst.BaseExpression) -> bool:
+        return (isinstance(node, cst.Call) and _is_name(node.func, "super")) \
+            or torch_nn_class(self._names(node)) == knowledge.SEQUENTIAL
+
+    def _super_init(self, args: list[cst.Arg]) -> None:
+        if len(args) == 1 and args[0].star == "*" and _is_name(args[0].value, self._list):
+            pass  # the list's items, read as they were added
+        elif any(arg.star or arg.keyword for arg in args) or (self._list is not None and args):
+            raise _Unknown
+        else:
+            self._extend([cst.Element(arg.value) for arg in args])
+        self._registered = True
+
+
+#: The methods of a Sequential that register a module, and how many arguments each takes (the
+#: module last).
+_REGISTERING: dict[str, int] = {"add_module": 2, "append": 1}
+
+
+def _nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield node
+    for child in node.children:
+        yield from _nodes(child)
+
+
 def _assigned_name(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression] | None:
     """``name = value`` or ``name: List[nn.Module] = value``."""
     if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
@@ -432,6 +541,10 @@ def _made(summary: BuilderSummary, step: BuiltStep, bound: Mapping[str, cst.Base
                 return False
             continue
         text = summary.defaults.get(parameter) if value is None else _source(value)
+        if text is not None and knowledge.layer_kind(text.rsplit(".", 1)[-1]) is not None:
+            if not truthy:  # a layer class (``norm_layer=nn.BatchNorm2d``): truthy
+                return False
+            continue
         try:
             if text is None or bool(ast.literal_eval(text)) != truthy:
                 return None if text is None else False

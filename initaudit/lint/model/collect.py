@@ -1319,7 +1319,19 @@ class _Collector(WalkContext, DeprecatedNames):
         self.init_ops.append(self._operation(
             node, function, via, args, target, local, errors_swallowed=self._tries[-1][1] if self._tries else None,
             handlers=tuple(self._handlers), rejected=self.rejected(), aliases=self._aliases(target),
-            unguarded=unguarded))
+            unguarded=unguarded, made_here=self._made_here(target)))
+
+    def _made_here(self, target: cst.BaseExpression | None) -> bool:
+        """Whether ``target`` is a Parameter the function being walked makes: a local name bound
+        to one (``w = nn.Parameter(...)``), or an item of a local dict, list or tuple of them."""
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            held = self._local_values.get(target.value.value)
+            values = [e.value for e in held.elements] if isinstance(held, cst.Dict | cst.List | cst.Tuple) else []
+            return bool(values) and all(self._makes_parameter(v) for v in values)
+        return isinstance(target, cst.Name) and self._makes_parameter(self._local_values.get(target.value))
+
+    def _makes_parameter(self, value: cst.BaseExpression | None) -> bool:
+        return isinstance(value, cst.Call) and any(n in _PARAMETER_CLASSES for n in self._model.names(value.func))
 
     def _registered(self, target: cst.BaseExpression | None) -> cst.BaseExpression | None:
         """``m.w`` for ``m._parameters["w"]``, the registry ``m.w`` reads a Parameter from (also

@@ -183,6 +183,9 @@ class InitOp:
     #: Written where its function last bound the tensor to a fresh untrained one, or cleared its
     #: ``requires_grad`` (``self.mask = torch.ones(h, w)``, made a Parameter only after the
     #: write): autograd does not guard it there.
+    #: Writes a Parameter that the same function makes (``w = nn.Parameter(torch.empty(n, m))``,
+    #: or an item of a dict or list of them): made afresh at every call of that function.
+    made_here: bool = False
     unguarded: bool = False
 
     @property

@@ -18,14 +18,16 @@ class InitInForward:
         for op in model.init_ops:
             if op.method != "forward" or op.owner is None or not op.owner.is_module:
                 continue
-            if op.conditions or op.via is InitVia.PARAMETER or op.target is None:
+            if op.conditions or op.via is InitVia.PARAMETER or (op.target is None and not op.made_here):
                 continue  # guarded (lazy, once-only), or not a parameter (noise, buffers)
-            yield Finding.at(
-                op,
-                f"{op.function} runs inside {op.owner.name}.forward(): the tensor is "
-                "re-initialised on every call, erasing what training learned. Initialise in "
-                "__init__ (or reset_parameters)",
-            )
+            if op.made_here:
+                message = (f"{op.function} runs inside {op.owner.name}.forward() on a Parameter made there: it gets "
+                           "fresh random values on every call and is not registered, so the optimizer never trains "
+                           "it. Make and initialise it in __init__")
+            else:
+                message = (f"{op.function} runs inside {op.owner.name}.forward(): the tensor is re-initialised on "
+                           "every call, erasing what training learned. Initialise in __init__ (or reset_parameters)")
+            yield Finding.at(op, message)
         runners: dict[tuple[int, str], ModuleClass | None] = {}  # a method builds many layers
         for call, owner, method, guarded in model.method_layers:
             if guarded:

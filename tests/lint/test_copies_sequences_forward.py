@@ -1,5 +1,6 @@
-"""A tensor written by ``copy_`` from a fresh draw is drawn (a hand-written truncated normal), and
-an init helper's call in a block that every holder writes again is voided at that call."""
+"""A tensor written by ``copy_`` from a fresh draw is drawn (a hand-written truncated normal); an
+init helper's call in a block that every holder writes again is voided at that call; a subclass of
+``nn.Sequential`` runs what it registers in order; a Parameter ``forward`` makes is made anew."""
 
 from __future__ import annotations
 
@@ -143,3 +144,84 @@ def test_a_helpers_call_under_a_test_of_something_else_than_the_element_is_not_v
     guarded = HELD.replace("            if isinstance(m, nn.Linear):\n                normal_init",
                            "            if isinstance(m, nn.Linear) and self.training:\n                normal_init")
     assert [d for d in lint(guarded) if d.code == "IA111"] == []
+
+
+SEQUENTIAL_SUBCLASSES = """\
+import torch
+import torch.nn as nn
+
+
+class Classifier(nn.Sequential):
+    def __init__(self, a, b, c):
+        super(Classifier, self).__init__()
+        self.add_module('lin1', nn.Linear(a, b))
+        self.add_module('relu', nn.ReLU())
+        self.add_module('lin2', nn.Linear(b, c))
+
+
+class ConvAct(nn.Sequential):
+    def __init__(self, cin, cout, norm_layer=nn.BatchNorm2d, act=nn.ReLU):
+        layers = [nn.Conv2d(cin, cout, 3)]
+        if norm_layer is not None:
+            layers.append(norm_layer(cout))
+        layers.append(act())
+        super().__init__(*layers)
+        self.out_channels = cout
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvAct(3, 8, norm_layer=None)
+        self.body = ConvAct(8, 8)
+        self.head = Classifier(8, 16, 2)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)
+
+    def forward(self, x):
+        return self.head(self.body(self.stem(x)).mean((2, 3)))
+"""
+
+
+def test_a_sequential_subclass_runs_the_modules_it_registers_in_order() -> None:
+    messages = [d.message for d in lint(SEQUENTIAL_SUBCLASSES) if d.code == "IA103"]
+    assert len(messages) == 1
+    assert "feed relu: stem.0, head.0" in messages[0] and "body.0" not in messages[0]
+
+
+def test_a_sequential_subclass_with_its_own_forward_or_init_is_read_as_a_class() -> None:
+    own_forward = SEQUENTIAL_SUBCLASSES.replace(
+        "        self.out_channels = cout\n",
+        "        self.out_channels = cout\n\n    def forward(self, x):\n        return x\n")
+    assert not any("stem.0" in d.message for d in lint(own_forward))
+    own_init = SEQUENTIAL_SUBCLASSES.replace(
+        "        self.add_module('lin2', nn.Linear(b, c))\n",
+        "        self.add_module('lin2', nn.Linear(b, c))\n"
+        "        nn.init.kaiming_uniform_(self.lin1.weight, nonlinearity='relu')\n")
+    assert not any("head.0" in d.message for d in lint(own_init))
+
+
+def test_a_parameter_made_and_initialised_in_forward_is_made_again_on_every_call() -> None:
+    code = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Att(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            params = {'w': nn.Parameter(torch.zeros([4, 4]))}
+            nn.init.xavier_uniform_(params['w'])
+            w2 = nn.Parameter(torch.zeros(4, 4))
+            nn.init.xavier_uniform_(w2)
+            noise = torch.empty(4, 4)
+            nn.init.normal_(noise)
+            return F.linear(F.linear(self.fc(x), params['w']), w2) + noise
+    """
+    diagnostics = [d for d in lint(code) if d.code == "IA108"]
+    assert [d.line for d in diagnostics] == [12, 14]
+    assert all("on a Parameter made there" in d.message for d in diagnostics)

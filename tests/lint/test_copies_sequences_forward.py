@@ -225,3 +225,33 @@ def test_a_parameter_made_and_initialised_in_forward_is_made_again_on_every_call
     diagnostics = [d for d in lint(code) if d.code == "IA108"]
     assert [d.line for d in diagnostics] == [12, 14]
     assert all("on a Parameter made there" in d.message for d in diagnostics)
+
+
+ARMS = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, n, hidden_size):
+        super().__init__()
+        self.lstms = nn.ModuleList()
+        for k in range(n):
+            if k == 0:
+                self.lstms.append(nn.LSTM(8, hidden_size[0], batch_first=True))
+                continue
+            self.lstms.append(nn.LSTM(hidden_size[k - 1], hidden_size[k], batch_first=True))
+        self.fc = nn.Linear(8, 1)
+        for k in range(len(self.lstms)):
+            nn.init.kaiming_normal_(self.lstms[k]._parameters['weight_ih_l0'])
+
+    def forward(self, x):
+        for lstm in self.lstms:
+            x, _ = lstm(x)
+        return self.fc(x)
+"""
+
+
+def test_an_item_of_a_list_whose_branches_append_one_class_is_of_that_class() -> None:
+    assert found(ARMS) == [(15, "IA103")]
+    mixed = ARMS.replace("self.lstms.append(nn.LSTM(hidden_size[k - 1]", "self.lstms.append(nn.GRU(hidden_size[k - 1]")
+    assert found(mixed) == []  # which class an index picks is not known

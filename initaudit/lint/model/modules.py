@@ -82,8 +82,11 @@ class Submodule:
         if len(access.slice) != 1 or not isinstance(access.slice[0].slice, cst.Index):
             return None
         key = access.slice[0].slice.value
-        if self.repeated and len(self.children) == 1 and not isinstance(key, cst.SimpleString):
-            return self.children[0]  # each position holds a copy of the one child a loop writes
+        if self.repeated and self.children and not isinstance(key, cst.SimpleString) and (len(self.children) == 1 or (
+                literal_number(key) is None and len({(c.class_name, c.kind) for c in self.children}) == 1)):
+            # Each position holds a copy of the one child a loop writes, or of one of the children
+            # of one class its branches write (``if k == 0: append(LSTM(n, h)) else: append(LSTM(h, h))``).
+            return self.children[0]
         number = literal_number(key)
         if number is not None and number == int(number):
             return self.child(str(int(number)))

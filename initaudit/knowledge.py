@@ -205,12 +205,6 @@ MOVING_METHODS: frozenset[str] = frozenset({"cuda", "cpu", "to", "float", "doubl
 REARRANGING_METHODS: frozenset[str] = frozenset({"gather", "index_select", "narrow", "squeeze", "unsqueeze", "view",
                                                  "view_as", "reshape", "reshape_as", "flatten", "t", "transpose",
                                                  "permute", "expand", "expand_as"})
-#: Words that name an init scheme where an option of the code picks one by name
-#: (``init_type == "kaiming"``, ``"xavier_uniform"``): each branch is a scheme the user may choose,
-#: judged as run, unlike a test of the activation's name, which ties the init to the layer.
-SCHEME_OPTION_WORDS: frozenset[str] = frozenset({
-    *(word for f in _INIT_FUNCTIONS for word in f.name.strip("_").split("_")),
-    "he", "msra", "glorot", "lecun", "gaussian", "truncated"})
 #: In-place methods that rescale each slice of a tensor to a norm their arguments set
 #: (``renorm_(p, dim, maxnorm)``): every value is multiplied by that norm over its slice's own,
 #: a factor the slice's size sets, so the scale of the draw before it does not stay.

@@ -10,7 +10,6 @@ the keywords none of them takes, as written (``packed``).
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Sequence
 
 import libcst as cst
@@ -195,23 +194,7 @@ def unsettled(conditions: Sequence[tuple[cst.If, bool, int]], bound: Bound,
 def _unsettled(test: cst.BaseExpression, bound: Bound, shadowed: frozenset[str], changed: frozenset[str]) -> bool:
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         return _unsettled(test.left, bound, shadowed, changed) or _unsettled(test.right, bound, shadowed, changed)
-    return bool(read_names(test) & (bound.keys() - shadowed)) and decided(test, bound, shadowed | changed) is None \
-        and not picks_scheme(test)
-
-
-def picks_scheme(test: cst.BaseExpression) -> bool:
-    """``init_type == "kaiming"`` (``in ("xavier", "glorot")``): a test of an option against the
-    names of init schemes. Whatever value the user gives, the branch it picks runs the scheme it
-    names on the layers the code reaches, so the branch is judged as run: an option that picks
-    by the activation's name (``act == "relu"``) is not one."""
-    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
-            and isinstance(test.comparisons[0].operator, (cst.Equal, cst.In))):
-        return False
-    compared = test.comparisons[0].comparator
-    items = [e.value for e in compared.elements] if isinstance(compared, (cst.Tuple, cst.List, cst.Set)) else [compared]
-    return bool(items) and all(isinstance(item, cst.SimpleString) and isinstance(item.evaluated_value, str)
-                               and set(re.split(r"[_\-\s]+", item.evaluated_value.lower())) & knowledge.SCHEME_OPTION_WORDS
-                               for item in items)
+    return bool(read_names(test) & (bound.keys() - shadowed)) and decided(test, bound, shadowed | changed) is None
 
 
 def rebound(body: cst.CSTNode) -> frozenset[str]:

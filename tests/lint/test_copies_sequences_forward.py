@@ -255,3 +255,42 @@ def test_an_item_of_a_list_whose_branches_append_one_class_is_of_that_class() ->
     assert found(ARMS) == [(15, "IA103")]
     mixed = ARMS.replace("self.lstms.append(nn.LSTM(hidden_size[k - 1]", "self.lstms.append(nn.GRU(hidden_size[k - 1]")
     assert found(mixed) == []  # which class an index picks is not known
+
+
+FACTORY = """\
+import torch.nn as nn
+
+
+def weights_init(init_type='gaussian'):
+    def init_fun(m):
+        classname = m.__class__.__name__
+        if classname.find('Conv') == 0 and hasattr(m, 'weight'):
+            if init_type == 'gaussian':
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif init_type == 'kaiming':
+                nn.init.kaiming_normal_(m.weight, a=0, mode='fan_in')
+    return init_fun
+
+
+class Net(nn.Module):
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.out = nn.Conv2d(8, 3, 1)
+        self.apply(weights_init({argument}))
+
+    def forward(self, x):
+        return self.out(self.conv(x).relu())
+"""
+
+
+def test_apply_of_the_closure_a_factory_returns_runs_the_branch_its_arguments_pick() -> None:
+    assert found(FACTORY.format(argument="'kaiming'")) == [(11, "IA103")]
+    assert found(FACTORY.format(argument="init_type='kaiming'")) == [(11, "IA103")]
+
+
+def test_a_closures_branch_its_factorys_call_does_not_take_is_not_judged() -> None:
+    assert found(FACTORY.format(argument="")) == []  # the factory's default
+    assert found(FACTORY.format(argument="'gaussian'")) == []
+    assert found(FACTORY.format(argument="self.kind")) == []  # chosen where the model is built

@@ -844,7 +844,15 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
             continue
         modules = [m for root in reach[0] for m in root.walk()]
         values = _partial_values(model, call, function)
+        # A closure's tests of its factory's parameters are decided by the factory's call; one
+        # that call leaves open follows a choice made elsewhere, judged where it is made.
+        closure_values = values if isinstance(call.function, cst.Call) \
+            and not any(n.endswith("partial") for n in model.names(call.function.func)) else {}
+        own = frozenset(parameter_names(function))
         for op in (*ops, *_wrapped_ops(model, source, function, ops)):
+            if closure_values and (ruled_out(op.conditions, closure_values, own)
+                                   or unsettled(op.conditions, closure_values, own)):
+                continue
             if op.scope_node is function and op.target_node is not None:
                 target = _applied_target(model, op, call.owner, parameter, modules, call.receiver, source)
                 if target is not None:
@@ -880,7 +888,11 @@ def _partial_values(model: CollectedFile, call: ApplyCall, function: cst.Functio
     """What ``apply(partial(init_fn, gain=0.5))`` binds to the parameters of ``init_fn`` by keyword
     (the module is passed after any positional ones, which are left alone)."""
     node = call.function
-    if not (isinstance(node, cst.Call) and node.args and any(n.endswith("partial") for n in model.names(node.func))):
+    if isinstance(node, cst.Call) and not any(n.endswith("partial") for n in model.names(node.func)):
+        # A closure a factory returns reads the factory's parameters as the call binds them.
+        factory = _callee_in(model, call.owner, node.func)
+        return {} if factory is None else bind(factory[0], node, skip_self=False)
+    if not (isinstance(node, cst.Call) and node.args):
         return {}
     keywords = cst.Call(func=node.args[0].value, args=[arg for arg in node.args[1:] if arg.keyword is not None])
     return bind(function, keywords, skip_self=False, defaults=False)
@@ -1389,7 +1401,23 @@ def _applied_function(model: CollectedFile, call: ApplyCall
         node = node.args[0].value
     scope = _method(model, call.owner, call.method) if call.owner.is_module and call.method else (
         call.owner.node if isinstance(call.owner.node, cst.FunctionDef) else None)
-    return _callee_in(model, call.owner, node, (scope,) if scope is not None else ())
+    scopes = (scope,) if scope is not None else ()
+    if isinstance(node, cst.Call):  # ``apply(weights_init("kaiming"))``: the function it returns
+        factory = _callee_in(model, call.owner, node.func, scopes)
+        closure = _returned_closure(factory[0]) if factory is not None else None
+        return None if closure is None else (closure, factory[1], factory[2])  # type: ignore[index]
+    return _callee_in(model, call.owner, node, scopes)
+
+
+def _returned_closure(factory: cst.FunctionDef) -> cst.FunctionDef | None:
+    """The function defined in ``factory``'s own body that its one ``return`` hands back."""
+    if not isinstance(factory.body, cst.IndentedBlock):
+        return None
+    inner = {s.name.value: s for s in factory.body.body if isinstance(s, cst.FunctionDef)}
+    returns = [small.value for small in small_statements(factory) if isinstance(small, cst.Return)]
+    if len(returns) != 1 or not isinstance(returns[0], cst.Name):
+        return None
+    return inner.get(returns[0].value)
 
 
 def _wrapped_ops(model: CollectedFile, source: CollectedFile, function: cst.FunctionDef,

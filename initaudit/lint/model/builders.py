@@ -139,14 +139,16 @@ class _Reader:
             if self._returned:
                 raise _Unknown
             self._statement(statement, in_loop=False)
-        if not self._returned:
-            return None
+        return self._summarised(self._function.name.value) if self._returned else None
+
+    def _summarised(self, name: str) -> BuilderSummary | None:
+        """The modules read, as the builder ``name``; None when none is a weight layer."""
         prefix, body, suffix = (self._segments + [[], []])[:3]
         if not any(_kind(s) in knowledge.WEIGHT_MATRIX_KINDS for s in (*prefix, *body, *suffix)):
             return None
-        defaults = {name: text for name, value in self._defaults.items()
+        defaults = {parameter: text for parameter, value in self._defaults.items()
                     if (text := self._default_text(value)) is not None}
-        return BuilderSummary(self._function.name.value, self._parameters, self._positional, defaults,
+        return BuilderSummary(name, self._parameters, self._positional, defaults,
                               tuple(prefix), tuple(body), tuple(suffix), self._ordered)
 
     # ---------------------------------------------------------------- statements
@@ -379,14 +381,7 @@ class _SequentialInit(_Reader):
         assert isinstance(self._function.body, cst.IndentedBlock)
         for statement in self._function.body.body:
             self._statement(statement, in_loop=False)
-        prefix, body, suffix = (self._segments + [[], []])[:3]
-        steps = (*prefix, *body, *suffix)
-        if not self._registered or not any(_kind(s) in knowledge.WEIGHT_MATRIX_KINDS for s in steps):
-            return None
-        defaults = {name: text for name, value in self._defaults.items()
-                    if (text := self._default_text(value)) is not None}
-        return BuilderSummary(self._name, self._parameters, self._positional, defaults,
-                              tuple(prefix), tuple(body), tuple(suffix), self._ordered)
+        return self._summarised(self._name) if self._registered else None
 
     def _call(self, call: cst.Call) -> None:
         func = call.func

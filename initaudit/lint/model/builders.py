@@ -360,22 +360,25 @@ class _SequentialInit(_Reader):
         ``__init__`` or given plain values, and nothing is initialised in place or through
         ``torch.nn.init``."""
         allowed: set[int] = set()
-        calls = [node for node in _nodes(body) if isinstance(node, cst.Call)]
-        for call in calls:
-            func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _REGISTERING and _is_name(func.value, self._self):
-                allowed.add(id(func.value))
-            elif isinstance(func, cst.Attribute) and func.attr.value == "__init__" and self._calls_super(func.value):
-                inner = func.value.args if isinstance(func.value, cst.Call) else ()
-                allowed.update(id(arg.value) for arg in (*inner, *call.args) if _is_name(arg.value, self._self))
-            if isinstance(func, cst.Attribute) and func.attr.value in knowledge.INPLACE_INIT_METHODS \
-                    or any(n.startswith(knowledge.INIT_PREFIX) for n in self._names(func)):
+        # A node comes before the nodes it holds: each use of ``self`` is allowed before it is met.
+        for node in _nodes(body):
+            if isinstance(node, cst.Call) and isinstance(func := node.func, cst.Attribute):
+                if func.attr.value in knowledge.INPLACE_INIT_METHODS:
+                    return False
+                if func.attr.value in _REGISTERING and _is_name(func.value, self._self):
+                    allowed.add(id(func.value))
+                elif func.attr.value == "__init__" and self._calls_super(func.value):
+                    inner = func.value.args if isinstance(func.value, cst.Call) else ()
+                    allowed.update(id(arg.value) for arg in (*inner, *node.args) if _is_name(arg.value, self._self))
+            if isinstance(node, cst.Call) and any(n.startswith(knowledge.INIT_PREFIX) for n in self._names(node.func)):
                 return False
-        for node in _nodes(body):  # ``self.out_channels = out_channels``: a value, not a module
             if isinstance(node, cst.Assign) and not any(isinstance(n, cst.Call) for n in _nodes(node.value)):
+                # ``self.out_channels = out_channels``: a value, not a module
                 allowed.update(id(t.target.value) for t in node.targets
                                if isinstance(t.target, cst.Attribute) and _is_name(t.target.value, self._self))
-        return all(id(node) in allowed for node in _nodes(body) if _is_name(node, self._self))
+            if _is_name(node, self._self) and id(node) not in allowed:
+                return False
+        return True
 
     def summary(self) -> BuilderSummary | None:
         assert isinstance(self._function.body, cst.IndentedBlock)

@@ -496,8 +496,8 @@ def layer_list(layers: Sequence[Submodule]) -> tuple[str, str]:
 
 def written_at(model: FileModel, op: InitOp) -> str:
     """`` (written at blocks.py:12)`` or `` (written at line 12)`` for an operation reported at
-    a call that runs it (a wrapper's construction, a helper of another file); empty otherwise."""
-    if op.written is None:
+    a call that runs it (a wrapper's construction, a helper's call); empty otherwise."""
+    if op.written is None or op.written is op.node:
         return ""
     return f" (written at {model.location(op.written) or f'line {model.position(op.written).start.line}'})"
 

@@ -834,24 +834,24 @@ def _applied_ops(model: CollectedFile) -> list[InitOp]:
     function it hands a tensor to)."""
     derived = []
     for call in model.apply_calls:
-        callee = _applied_function(model, call)
+        applied = _applied(model, call)
         reach = _modules(model, call.owner, call.receiver) or _looped_modules(model, call)
-        if callee is None or reach is None or not callee[0].params.params:
+        if applied is None or reach is None or not applied[0][0].params.params:
             continue
-        function, ops, source = callee
+        (function, ops, source), factory = applied
         parameter = _module_parameter(function)
         if parameter is None:
             continue
         modules = [m for root in reach[0] for m in root.walk()]
-        values = _partial_values(model, call, function)
-        # A closure's tests of its factory's parameters are decided by the factory's call; one
-        # that call leaves open follows a choice made elsewhere, judged where it is made.
-        closure_values = values if isinstance(call.function, cst.Call) \
-            and not any(n.endswith("partial") for n in model.names(call.function.func)) else {}
+        if factory is None:
+            values = _partial_values(model, call, function)
+        else:  # a closure reads its factory's parameters as the factory's call binds them
+            assert isinstance(call.function, cst.Call)
+            values = bind(factory, call.function, skip_self=False)
         own = frozenset(parameter_names(function))
         for op in (*ops, *_wrapped_ops(model, source, function, ops)):
-            if closure_values and (ruled_out(op.conditions, closure_values, own)
-                                   or unsettled(op.conditions, closure_values, own)):
+            # A test the factory's call leaves open follows a choice made elsewhere, judged there.
+            if factory is not None and (ruled_out(op.conditions, values, own) or unsettled(op.conditions, values, own)):
                 continue
             if op.scope_node is function and op.target_node is not None:
                 target = _applied_target(model, op, call.owner, parameter, modules, call.receiver, source)
@@ -888,11 +888,7 @@ def _partial_values(model: CollectedFile, call: ApplyCall, function: cst.Functio
     """What ``apply(partial(init_fn, gain=0.5))`` binds to the parameters of ``init_fn`` by keyword
     (the module is passed after any positional ones, which are left alone)."""
     node = call.function
-    if isinstance(node, cst.Call) and not any(n.endswith("partial") for n in model.names(node.func)):
-        # A closure a factory returns reads the factory's parameters as the call binds them.
-        factory = _callee_in(model, call.owner, node.func)
-        return {} if factory is None else bind(factory[0], node, skip_self=False)
-    if not (isinstance(node, cst.Call) and node.args):
+    if not (_is_partial(model, node) and isinstance(node, cst.Call) and node.args):
         return {}
     keywords = cst.Call(func=node.args[0].value, args=[arg for arg in node.args[1:] if arg.keyword is not None])
     return bind(function, keywords, skip_self=False, defaults=False)
@@ -1395,18 +1391,32 @@ def _callee_in(model: CollectedFile, owner: ModuleClass, func: cst.BaseExpressio
 
 def _applied_function(model: CollectedFile, call: ApplyCall
                       ) -> tuple[cst.FunctionDef, list[InitOp], CollectedFile] | None:
+    applied = _applied(model, call)
+    return None if applied is None else applied[0]
+
+
+def _applied(model: CollectedFile, call: ApplyCall
+             ) -> tuple[tuple[cst.FunctionDef, list[InitOp], CollectedFile], cst.FunctionDef | None] | None:
+    """The function ``apply`` runs, with its file's operations and model, and the factory whose
+    call returned it (``apply(weights_init("kaiming"))``: the closure defined in
+    ``weights_init``), None for a function named or handed through ``partial``."""
     node = call.function
-    if isinstance(node, cst.Call) and node.args and any(
-            n.endswith("partial") for n in model.names(node.func)):
+    if _is_partial(model, node) and isinstance(node, cst.Call) and node.args:
         node = node.args[0].value
     scope = _method(model, call.owner, call.method) if call.owner.is_module and call.method else (
         call.owner.node if isinstance(call.owner.node, cst.FunctionDef) else None)
     scopes = (scope,) if scope is not None else ()
-    if isinstance(node, cst.Call):  # ``apply(weights_init("kaiming"))``: the function it returns
-        factory = _callee_in(model, call.owner, node.func, scopes)
-        closure = _returned_closure(factory[0]) if factory is not None else None
-        return None if closure is None else (closure, factory[1], factory[2])  # type: ignore[index]
-    return _callee_in(model, call.owner, node, scopes)
+    if not isinstance(node, cst.Call):
+        callee = _callee_in(model, call.owner, node, scopes)
+        return None if callee is None else (callee, None)
+    factory = _callee_in(model, call.owner, node.func, scopes)
+    closure = _returned_closure(factory[0]) if factory is not None else None
+    return None if factory is None or closure is None else ((closure, factory[1], factory[2]), factory[0])
+
+
+def _is_partial(model: CollectedFile, node: cst.BaseExpression) -> bool:
+    """``functools.partial(init_fn, ...)``."""
+    return isinstance(node, cst.Call) and any(n.endswith("partial") for n in model.names(node.func))
 
 
 def _returned_closure(factory: cst.FunctionDef) -> cst.FunctionDef | None:

@@ -9,6 +9,7 @@ import libcst as cst
 from initaudit.lint.model.facts import InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule
+from initaudit.lint.model.queries import written_at
 from initaudit.lint.model.targets import (
     execution_key,
     surely_after,
@@ -122,7 +123,7 @@ def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, 
         if id(op.node) not in dead and _never_effective(model, op, [copy for copy, _ in copies]):
             dead.add(id(op.node))
             lines = sorted({model.position(other.node).start.line for _, later in copies for other in later})
-            yield Finding(op.node, f"this {op.function}{_written_at(model, op)} has no effect: every class that builds its "
+            yield Finding(op.node, f"this {op.function}{written_at(model, op)} has no effect: every class that builds its "
                           f"class initialises these tensors again afterwards (line{'s' if len(lines) > 1 else ''} "
                           f"{', '.join(map(str, lines))}), so the call only misleads the reader")
             continue
@@ -204,13 +205,6 @@ def _never_effective(model: FileModel, op: InitOp, voided: list[InitOp]) -> bool
         return False
     covered = {(id(copy.owner), _instance(m)) for copy in voided for m in copy.target.layers}  # type: ignore[union-attr]
     return _built_only_in(model, origin, "", covered, frozenset())
-
-
-def _written_at(model: FileModel, op: InitOp) -> str:
-    """`` (written at line N)`` for an init a helper's call runs, which is written elsewhere."""
-    if op.node is op.as_written:
-        return ""
-    return f" (written at {_place(model, op.as_written)})"
 
 
 def _built_only_in(model: FileModel, block: ModuleClass, inner: str, covered: set[tuple[int, str]],

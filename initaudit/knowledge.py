@@ -222,19 +222,21 @@ CONSTANT_FACTORIES: dict[str, str] = {"zeros": "zeros_", "zeros_like": "zeros_",
                                       "ones_like": "ones_", "full": "constant_", "full_like": "constant_"}
 #: Factories whose values are random with unit scale, U(0, 1) and N(0, 1), whatever the fan-in.
 UNIT_RANDOM_FACTORIES: dict[str, str] = {"rand": "uniform_", "randn": "normal_"}
-#: Functions whose tensor arguments are weights multiplying the signal.
-MATRIX_FUNCTIONS: frozenset[str] = frozenset({
-    "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "matmul", "mm", "bmm", "einsum", "addmm", "baddbmm", "mv", "spmm",
-})
-#: Matrix products, by qualified name: their two factors, each as (position, keyword) of the
+#: Matrix products, by qualified name: their factors, each as (position, keyword) of the
 #: parameter taking it (einsum: the operands after the equation, passed by position only). A raw
-#: weight among them makes the product its output, as a layer's.
+#: weight among them makes the product its output, as a layer's. A bias they add
+#: (``F.linear(x, w, b)``, ``torch.addmm(b, x, w)``) is no factor.
 PRODUCT_OPERANDS: dict[str, tuple[tuple[int, str | None], ...]] = {
     **{f"torch.{name}": ((0, "input"), (1, "mat2")) for name in ("mm", "bmm", "spmm")},
     "torch.matmul": ((0, "input"), (1, "other")), "torch.mv": ((0, "input"), (1, "vec")),
     "torch.sparse.mm": ((0, "sparse"), (1, "dense")),
-    "torch.nn.functional.linear": ((0, "input"), (1, "weight")), "torch.einsum": ((1, None), (2, None)),
+    "torch.addmm": ((1, "mat1"), (2, "mat2")), "torch.baddbmm": ((1, "batch1"), (2, "batch2")),
+    **{f"{namespace}{name}": ((0, "input"), (1, "weight"))
+       for namespace in ("torch.nn.functional.", "torch.")
+       for name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")},
+    "torch.nn.functional.linear": ((0, "input"), (1, "weight")),
+    "torch.nn.functional.bilinear": ((0, "input1"), (1, "input2"), (2, "weight")),
+    "torch.einsum": ((1, None), (2, None)),
     # (index, value, m, n, matrix): the sparse factor is no signal
     "torch_sparse.spmm": ((4, "matrix"),),
 }
@@ -248,8 +250,10 @@ JOINING_FUNCTIONS: frozenset[str] = frozenset({"cat", "stack", "concat", "concat
 #: torch functions whose result repeats the values of the tensor they take first
 #: (``torch.tile(w, (n, 1))``), as the methods ``w.repeat(n, 1)`` and ``w.expand(n, -1)`` do.
 REPEATING_FUNCTIONS: frozenset[str] = frozenset({"tile", "broadcast_to", "repeat_interleave"})
-#: Tensor methods that multiply by their receiver and arguments (``x.mm(self.w)``).
-MATRIX_METHODS: frozenset[str] = frozenset({"mm", "matmul", "bmm", "mv", "addmm", "baddbmm"})
+#: Tensor methods that multiply, and whether their receiver is a factor (``x.mm(self.w)``) or
+#: the term they add to the product of their first two arguments (``b.addmm(x, self.w)``).
+MATRIX_METHODS: dict[str, bool] = {"mm": True, "matmul": True, "bmm": True, "mv": True,
+                                   "addmm": False, "baddbmm": False}
 #: Roots of a spread statistic (``torch.pow(var + eps, 0.5)``, ``x.std()``, ``torch.rsqrt``): a
 #: module's forward that divides by one of them (or multiplies by a ``rsqrt``) normalises its
 #: input, and the Parameter it then multiplies by is the norm's scale.
@@ -368,15 +372,22 @@ GAIN_NAME_FAMILY: dict[str, str] = {
     "conv_transpose1d": LINEAR, "conv_transpose2d": LINEAR, "conv_transpose3d": LINEAR,
 }
 
+#: The intent of a gain below 1 written in code (``xavier_uniform_(w, gain=1 / math.sqrt(2))``,
+#: attention projections' usual choice): too small for what ReLU-like units keep, fine for the
+#: rest.
+DAMPED = "damped"
+#: The smallest gain any activation asks for is SELU's 0.75; a gain under this is a std in disguise.
+STD_LIKE_GAIN_MAX = 0.1
+
 #: Which init intents suit which activation family. An intent is the family an initialiser's
 #: gain was designed for; ``glorot`` is Xavier with gain 1, which Glorot & Bengio derived for
 #: tanh/sigmoid networks and which also suits linear outputs, but halves the signal per ReLU.
 COMPATIBLE_INTENTS: dict[str, frozenset[str]] = {
     RELU: frozenset({RELU}),
-    TANH: frozenset({TANH, "glorot"}),
-    SIGMOID: frozenset({SIGMOID, LINEAR, "glorot"}),
-    SELU: frozenset({SELU, LINEAR, "glorot"}),
-    LINEAR: frozenset({LINEAR, SIGMOID, "glorot"}),
+    TANH: frozenset({TANH, "glorot", DAMPED}),
+    SIGMOID: frozenset({SIGMOID, LINEAR, "glorot", DAMPED}),
+    SELU: frozenset({SELU, LINEAR, "glorot", DAMPED}),
+    LINEAR: frozenset({LINEAR, SIGMOID, "glorot", DAMPED}),
 }
 
 #: Numeric gains a reader recognises, mapped to the intent they express.
@@ -385,6 +396,14 @@ KNOWN_GAINS: tuple[tuple[float, str], ...] = (
     (SQRT2, RELU),
     (5.0 / 3.0, TANH),
 )
+
+
+def written_gain_intent(gain: float) -> str | None:
+    """The intent of a gain passed to a scheme (``xavier_uniform_(w, gain=0.5)``): a
+    conventional one's (``intent_of_gain``), or :data:`DAMPED` for one between a std in disguise
+    and 1, sized for linear units at most; None otherwise. (A scale written as a formula of a fan
+    is not such a choice: ``1 / sqrt(fan_in)`` bounds are torch's own default, gain 1/sqrt(3).)"""
+    return intent_of_gain(gain) or (DAMPED if STD_LIKE_GAIN_MAX <= gain < 1.0 else None)
 
 
 def intent_of_gain(gain: float, rel_tol: float = 0.02) -> str | None:

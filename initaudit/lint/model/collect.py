@@ -10,6 +10,7 @@ references to deprecated ``torch.nn.init`` names. ``collect`` returns them as on
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, Protocol, Sequence
@@ -45,7 +46,9 @@ from initaudit.lint.model.modules import (
     module_tables,
     name_text,
     literal_value,
+    method_factors,
     parameter_names,
+    product_factors,
     receiver_root,
     repeated_element,
     returned_module,
@@ -220,6 +223,9 @@ class _Collector(WalkContext, DeprecatedNames):
         self._rebound: dict[int, dict[str, str]] = {}
         #: Expressions made by reading a helper's returned tuple, by id (``FileModel.stand_ins``).
         self.stand_ins: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        #: For each container a loop appends to: the loop of each append (None: outside any loop,
+        #: or under a test inside it), by id of the container (``_note_cycle``).
+        self._cycle_loops: dict[int, list[cst.For | None]] = {}
         #: The in-place arithmetic that follows an in-place init, by id of its call (``chains``).
         self._continued: dict[int, list[Step]] = {}
         #: Loop variables of the function being read that iterate over an attribute of ``self``.
@@ -662,6 +668,8 @@ class _Collector(WalkContext, DeprecatedNames):
         frozen = self._made_frozen(value)
         if frozen:
             function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
+        elif isinstance(value, cst.Call):
+            ndim = self._adopt_local_inits(owner, name, value) if ndim is None else ndim
         if frozen and name not in owner.parameters:
             owner.frozen_parameters.add(name)
         elif not frozen:
@@ -729,6 +737,33 @@ class _Collector(WalkContext, DeprecatedNames):
                 n.endswith(".ParameterList") and n.startswith("torch.nn.") for n in self._model.names(value.func)):
             return value.args[0].value.elt
         return value
+
+    def _adopt_local_inits(self, owner: ModuleClass, name: str, made: cst.Call) -> int | None:
+        """``w = torch.empty(a, b); nn.init.xavier_uniform_(w); self.w = nn.Parameter(w)``: the
+        Parameter holds the values the local tensor was given (a move or copy keeps them), so the
+        operations of the function written into that tensor, a view of it, or each of its slices a
+        loop hands on (``for w_i in w:``), initialise ``self.<name>``. Returns the number of
+        dimensions the local was made with, where a torch factory says it."""
+        data = self._trained_data(made)
+        local = tensor_behind(data, knowledge.MOVING_METHODS) if data is not None and data is not made.func else None
+        if not isinstance(local, cst.Name) or not self._functions or local.value in parameter_names(self._functions[-1][0]):
+            return None
+        function = self._functions[-1][0]
+        attribute = cst.Attribute(value=cst.Name("self"), attr=cst.Name(name))
+        for index, op in enumerate(self.init_ops):
+            if op.scope_node is not function or op.target_node is None or op.owner is not owner and op.owner is not None \
+                    and op.owner.node is not function:
+                continue
+            written = tensor_behind(op.target_node, knowledge.VIEW_METHODS)
+            if isinstance(written, cst.Name) and (written.value == local.value or any(
+                    isinstance(loop.target, cst.Name) and loop.target.value == written.value
+                    and isinstance(loop.iter, cst.Name) and loop.iter.value == local.value for loop in op.loops)):
+                self.stand_ins[id(attribute)] = (attribute, op.target_node)
+                self.init_ops[index] = dataclasses.replace(op, target_node=attribute, owner=owner, unguarded=True)
+        bound = self._local_values.get(local.value)
+        fresh = tensor_behind(bound, knowledge.MOVING_METHODS) if bound is not None else None
+        factory = self._torch_factory(fresh) if isinstance(fresh, cst.Call) else None
+        return _factory_ndim(factory, fresh) if factory is not None and isinstance(fresh, cst.Call) else None
 
     def _parameter_creation(self, value: cst.BaseExpression
                             ) -> tuple[str | None, int | None, bool, dict[str, cst.BaseExpression]] | None:
@@ -1087,7 +1122,7 @@ class _Collector(WalkContext, DeprecatedNames):
             return
         tensors = [operand for operand in operands if not literal_value(operand)[0]]  # not einsum's equation
         sources = [self._tensor_source(operand) for operand in tensors] if self._class_stack else []
-        if sources and all(isinstance(source, str) for source in sources):
+        if len(sources) > 1 and all(isinstance(source, str) for source in sources):
             self._attribute_products.setdefault(id(self._class_stack[-1]), []).append(
                 frozenset(source for source in sources if isinstance(source, str)))
             return
@@ -1101,15 +1136,8 @@ class _Collector(WalkContext, DeprecatedNames):
             return [node.left, node.right]
         if not isinstance(node, cst.Call):
             return None
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in knowledge.MATRIX_METHODS \
-                and not self._model.names(func):
-            return [func.value, *(arg.value for arg in node.args)]
-        for name in self._model.names(func):
-            if (name.rsplit(".", 1)[-1] in knowledge.MATRIX_FUNCTIONS and name.startswith("torch.")) \
-                    or name in knowledge.PRODUCT_OPERANDS:
-                return [arg.value for arg in node.args]
-        return None
+        names = self._model.names(node.func)
+        return product_factors(node, names) if names else method_factors(node)
 
     def visit_For(self, node: cst.For) -> None:
         self._note_iteration(node.target, node.iter)
@@ -1248,7 +1276,22 @@ class _Collector(WalkContext, DeprecatedNames):
         elif (name := _self_attribute_name(receiver)) is not None and name in owner.attributes:
             container = owner.attributes[name]
             if container.kind is LayerKind.CONTAINER:
-                self._builder.add_children(container, items, names, repeated=bool(self._loops))
+                # ``self.layers.append(self.act)``: a module the class already holds
+                self._builder.members = owner.attributes
+                try:
+                    self._builder.add_children(container, items, names, repeated=bool(self._loops))
+                finally:
+                    self._builder.members = {}
+                self._note_cycle(container)
+
+    def _note_cycle(self, container: Submodule) -> None:
+        """Whether every child of ``container`` so far was appended by one loop, under no test
+        opened inside it (``Submodule.cycles``)."""
+        loop = self._loops[-1] if self._loops else None
+        inside = loop is not None and not any(opened >= len(self._loops) for _, _, opened in self._conditions)
+        appended = self._cycle_loops.setdefault(id(container), [])
+        appended.append(loop if inside else None)
+        container.cycles = appended[0] is not None and all(each is appended[0] for each in appended)
 
     def _inplace(self, node: cst.Call, method: str) -> None:
         assert isinstance(node.func, cst.Attribute)

@@ -180,12 +180,13 @@ class InitOp:
     #: For an operation a call runs (an ``apply``, a helper's call): its place in the order
     #: of what that call runs, the call's own ``seq`` being ``seq`` (outermost call first).
     within: tuple[int, ...] = ()
-    #: Written where its function last bound the tensor to a fresh untrained one, or cleared its
-    #: ``requires_grad`` (``self.mask = torch.ones(h, w)``, made a Parameter only after the
-    #: write): autograd does not guard it there.
     #: Writes a Parameter that the same function makes (``w = nn.Parameter(torch.empty(n, m))``,
     #: or an item of a dict or list of them): made afresh at every call of that function.
     made_here: bool = False
+    #: Written where its function last bound the tensor to a fresh untrained one, or cleared its
+    #: ``requires_grad`` (``self.mask = torch.ones(h, w)``, made a Parameter only after the
+    #: write, or ``w = torch.empty(n, m)`` before ``self.w = nn.Parameter(w)``): autograd does
+    #: not guard it there.
     unguarded: bool = False
 
     @property

@@ -27,7 +27,9 @@ from initaudit.lint.model.modules import (
     keyword_is,
     argument,
     literal_number,
+    method_factors,
     parameter_names,
+    product_factors,
     target_names,
     tensor_behind,
     torch_nn_class,
@@ -472,11 +474,11 @@ class ForwardFlow:
         if parents is None or len(parents) != 1:
             return None
         container = parents[0]
-        if container.repeated or container.open_length or container.kind is not LayerKind.CONTAINER \
-                or list(container.children) != list(modules) \
+        if (container.repeated and not container.cycles) or container.open_length \
+                or container.kind is not LayerKind.CONTAINER or list(container.children) != list(modules) \
                 or any(child.kind is LayerKind.UNKNOWN for child in modules):
             return None
-        return list(modules)
+        return list(modules) * (2 if container.cycles else 1)  # twice: the last child's output reaches the first
 
     def _small_statement(self, node: cst.BaseSmallStatement, frame: _Frame) -> None:
         if isinstance(node, cst.Assign):
@@ -725,18 +727,12 @@ class ForwardFlow:
     def _factors(self, node: cst.Call) -> list[cst.BaseExpression] | None:
         """The two factors of a matrix product call (``torch.mm(a, b)``, ``x.mm(w)``,
         ``F.linear(x, w)``); None for another call."""
-        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in knowledge.MATRIX_METHODS \
-                and not self._names(func) and self._modules(func.value, _Frame()) is None:
-            return [func.value, *positional[:1]]
-        for name in self._names(func):
-            if name in knowledge.PRODUCT_OPERANDS:
-                # Each factor as Python binds it: by position, or by its parameter's keyword.
-                found = (argument(node, i, keyword) if keyword else (positional[i] if i < len(positional) else None)
-                         for i, keyword in knowledge.PRODUCT_OPERANDS[name])
-                return [factor for factor in found if factor is not None]
-        return None
+        names = self._names(node.func)
+        if names:
+            return product_factors(node, names)
+        if isinstance(node.func, cst.Attribute) and self._modules(node.func.value, _Frame()) is not None:
+            return None  # a module's own method, not a tensor's
+        return method_factors(node)
 
     def _product(self, factors: list[cst.BaseExpression], others: list[cst.BaseExpression],
                  frame: _Frame) -> Value:

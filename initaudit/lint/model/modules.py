@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -41,6 +41,10 @@ class Submodule:
     #: iteration, named from the start, and the last one, named from the end (``-2``, ``-1``);
     #: other positions are unknown.
     open_length: bool = False
+    #: Its children are what each run of one loop appends, unconditionally and in order
+    #: (``for ...: layers.append(nn.Linear(...)); layers.append(act)``): iterated, they come
+    #: round again (Linear, ReLU, Linear, ReLU, ...).
+    cycles: bool = False
     #: Class (or scope) whose code defines this submodule, and its path there: composed blocks
     #: keep the consumers their own forward records.
     origin: str | None = None
@@ -134,17 +138,19 @@ def activation_module(class_name: str, node: cst.Call) -> tuple[str, float | Non
     return knowledge.ACTIVATION_MODULES[class_name], slope
 
 
-def literal_number(node: cst.CSTNode | None) -> float | None:
-    """Value of a numeric literal, with unary minus and simple arithmetic on literals."""
+def literal_number(node: cst.CSTNode | None,
+                   leaf: Callable[[cst.CSTNode], float | None] | None = None) -> float | None:
+    """Value of a numeric literal, with unary minus and simple arithmetic on literals;
+    ``leaf``: the value of an operand that is no literal (``math.sqrt(2)``), where it has one."""
     if node is None:
         return None
     if isinstance(node, (cst.Integer, cst.Float)):
         return float(node.evaluated_value)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        inner = literal_number(node.expression)
+        inner = literal_number(node.expression, leaf)
         return None if inner is None else -inner
     if isinstance(node, cst.BinaryOperation):
-        left, right = literal_number(node.left), literal_number(node.right)
+        left, right = literal_number(node.left, leaf), literal_number(node.right, leaf)
         if left is None or right is None:
             return None
         operator = node.operator
@@ -159,9 +165,10 @@ def literal_number(node: cst.CSTNode | None) -> float | None:
                 return left + right
             if isinstance(operator, cst.Subtract):
                 return left - right
-        except (ZeroDivisionError, OverflowError):
+        except (ZeroDivisionError, OverflowError, TypeError):  # TypeError: a complex power
             return None
-    return None
+        return None
+    return leaf(node) if leaf is not None else None
 
 
 def _through(node: cst.BaseExpression, outer: Mapping[str, cst.BaseExpression]) -> cst.BaseExpression:
@@ -190,6 +197,32 @@ def constant_test(test: cst.BaseExpression, defaults: Mapping[str, cst.BaseExpre
         values.append(side.evaluated_value)
     equal = values[0] == values[1]
     return equal if isinstance(operator, (cst.Equal, cst.Is)) else not equal
+
+
+def optional_default(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The default of an option the caller may set: ``D`` in ``opts["act"] if "act" in opts else
+    D``, ``opts.get("act", D)`` and ``getattr(opts, "act", D)``. As with a parameter's default,
+    the class is judged as written for it; None for another expression."""
+    if isinstance(node, cst.IfExp) and isinstance(node.test, cst.Comparison) and len(node.test.comparisons) == 1:
+        comparison = node.test.comparisons[0]
+        key, options = node.test.left, comparison.comparator
+        given, default = {cst.In: (node.body, node.orelse), cst.NotIn: (node.orelse, node.body)}.get(
+            type(comparison.operator), (None, None))
+        if isinstance(key, cst.SimpleString) and isinstance(given, cst.Subscript) and len(given.slice) == 1 \
+                and isinstance(index := given.slice[0].slice, cst.Index) and index.value.deep_equals(key) \
+                and given.value.deep_equals(options):
+            return default
+        return None
+    if not isinstance(node, cst.Call) or len(node.args) != (2 if isinstance(node.func, cst.Attribute) else 3) \
+            or any(arg.keyword is not None or arg.star for arg in node.args):
+        return None
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "get" and isinstance(node.func.value, cst.Name):
+        key, default = node.args[0].value, node.args[1].value
+    elif isinstance(node.func, cst.Name) and node.func.value == "getattr":
+        key, default = node.args[1].value, node.args[2].value
+    else:
+        return None
+    return default if isinstance(key, cst.SimpleString) else None
 
 
 def literal_value(node: cst.BaseExpression) -> tuple[bool, object]:
@@ -325,6 +358,28 @@ def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression 
     return None
 
 
+def product_factors(call: cst.Call, names: Iterable[str]) -> list[cst.BaseExpression] | None:
+    """The factors of a matrix product called by one of the qualified ``names``
+    (``F.linear(x, w, b)``: ``[x, w]``), each bound as Python binds it; None for another call."""
+    for name in names:
+        if name in knowledge.PRODUCT_OPERANDS:
+            positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+            found = (argument(call, i, keyword) if keyword else (positional[i] if i < len(positional) else None)
+                     for i, keyword in knowledge.PRODUCT_OPERANDS[name])
+            return [factor for factor in found if factor is not None]
+    return None
+
+
+def method_factors(call: cst.Call) -> list[cst.BaseExpression] | None:
+    """The factors of a tensor's product method: ``x.mm(w)``: ``[x, w]``, ``b.addmm(x, w)``:
+    ``[x, w]``; None for another call. The caller makes sure the receiver is a tensor."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in knowledge.MATRIX_METHODS:
+        return None
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    return [func.value, *positional[:1]] if knowledge.MATRIX_METHODS[func.attr.value] else positional[:2]
+
+
 @dataclass
 class LocalList:
     """A list of modules built up in a function (``layers = []; layers.append(...)``)."""
@@ -388,6 +443,8 @@ class SubmoduleBuilder:
             return self._choose(path, node, defaults)
         if (entry := self._table_entry(node, defaults)) is not None:
             return self.build(path, entry, defaults)
+        if (default := optional_default(node)) is not None:
+            return self.build(path, default, defaults)
         if isinstance(node, cst.Call) and (entry := self._table_entry(node.func, defaults)) is not None:
             return self.build(path, node.with_changes(func=entry), defaults)
         if isinstance(node, cst.Name) and node.value in defaults:
@@ -465,6 +522,8 @@ class SubmoduleBuilder:
             self._expanding.discard(name)
 
     def _choose(self, path: str, node: cst.IfExp, defaults: Mapping[str, cst.BaseExpression]) -> Submodule | None:
+        if (default := optional_default(node)) is not None:
+            return self.build(path, default, defaults)
         verdict = constant_test(node.test, defaults)
         if verdict is not None:
             return self.build(path, node.body if verdict else node.orelse, defaults)

@@ -16,9 +16,6 @@ from initaudit.lint.model.modules import Submodule, argument
 from initaudit.lint.model.queries import ends_residual, feeding, is_head, is_intentional, number
 from initaudit.lint.rules.base import Finding, rule
 
-#: The smallest gain any activation asks for is SELU's 0.75; a gain under this is a std in disguise.
-_SMALLEST_GAIN = 0.1
-
 
 @rule("IA112")
 class GainConfusedWithStd:
@@ -28,7 +25,7 @@ class GainConfusedWithStd:
                     or (_passed_by_caller(op) and not _none_a_head(model, op)):
                 continue
             gain, origin = _gain(model, op)
-            if gain is None or not 0 < gain < _SMALLEST_GAIN or _deliberately_small(model, op):
+            if gain is None or not 0 < gain < knowledge.STD_LIKE_GAIN_MAX or _deliberately_small(model, op):
                 continue
             normalised = _feeds_only(model, op, ConsumerKind.NORM)
             effect = ("a normalisation after the layer rescales its output, but its weights still "

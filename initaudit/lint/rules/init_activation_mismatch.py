@@ -17,6 +17,7 @@ from initaudit.lint.model.queries import (
     constructions,
     gated_feeding,
     heir_feeding,
+    in_another_configuration,
     init_intent,
     internal_activations,
     judged_feeding,
@@ -31,6 +32,7 @@ from initaudit.lint.rules.rewrite import render_init_call
 
 _INTENT_TEXT = {
     "glorot": "Xavier with gain 1 (for tanh/sigmoid or linear units)",
+    knowledge.DAMPED: "a gain below 1 (for linear units at most)",
     knowledge.RELU: "a ReLU gain (sqrt 2)",
     knowledge.TANH: "the tanh gain (5/3)",
     knowledge.SIGMOID: "the sigmoid gain (1)",
@@ -42,6 +44,8 @@ _INTENT_TEXT = {
 _CONSEQUENCE = {
     ("glorot", knowledge.RELU): "ReLU-like units zero half the signal, so its variance halves at every layer",
     (knowledge.LINEAR, knowledge.RELU): "ReLU-like units zero half the signal, so its variance halves at every layer",
+    (knowledge.DAMPED, knowledge.RELU): "ReLU-like units zero half the signal, so with a gain below 1 its "
+                                        "variance falls by more than half at every layer",
     (knowledge.RELU, knowledge.LINEAR): "with no activation after it the output variance is twice what it should be",
     (knowledge.RELU, knowledge.TANH): "the larger gain pushes tanh towards saturation",
     (knowledge.RELU, knowledge.SIGMOID): "the larger gain pushes sigmoid towards saturation",
@@ -86,7 +90,8 @@ class InitActivationMismatch:
         assert target is not None
         recurrent = bool(target.layers) and all(
             internal_activations(layer, target.param) for layer in op.effective_layers())
-        if not target.exact or op.method == "forward" or (target.param != "weight" and target.layers and not recurrent):
+        if not target.exact or op.method == "forward" or (target.param != "weight" and target.layers and not recurrent) \
+                or in_another_configuration(op):
             wanted.append(None)  # not judged here: no rewrite is known to suit it
             return
         intent = init_intent(model, op)

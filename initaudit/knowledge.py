@@ -240,6 +240,15 @@ PRODUCT_OPERANDS: dict[str, tuple[tuple[int, str | None], ...]] = {
     # (index, value, m, n, matrix): the sparse factor is no signal
     "torch_sparse.spmm": ((4, "matrix"),),
 }
+#: The bias a product adds, by qualified name, as (position, keyword) of the parameter taking
+#: it; and the tensor methods whose receiver is that bias (``b.addmm(x, w)``).
+PRODUCT_BIAS: dict[str, tuple[int, str]] = {
+    **{f"{namespace}{name}": (2, "bias")
+       for namespace in ("torch.nn.functional.", "torch.")
+       for name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")},
+    "torch.nn.functional.linear": (2, "bias"), "torch.nn.functional.bilinear": (3, "bias"),
+    "torch.addmm": (0, "input"), "torch.baddbmm": (0, "input"),
+}
 #: Module methods, and builtins, whose iterables yield (name or index, item) pairs: one loop
 #: variable over them is bound to the pair, never to a module or tensor.
 PAIR_METHODS: frozenset[str] = frozenset({"named_modules", "named_children", "named_parameters", "named_buffers"})

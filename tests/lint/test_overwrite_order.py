@@ -81,3 +81,43 @@ def test_a_write_in_another_branch_or_under_its_own_test_voids_nothing(other: st
 def test_a_write_that_always_runs_after_voids_the_branch() -> None:
     code = BRANCHES.format(other="if True:").replace("if True:", "with open('/dev/null'):")
     assert found(code, "IA111", "IA102") == [(10, "IA111")]
+
+
+BARE = """
+import math
+import torch
+import torch.nn as nn
+from torch.nn import init
+
+
+class Reservoir(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.weight_res = nn.Parameter(torch.Tensor(n, n), requires_grad=False)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        mask = (torch.rand(self.weight_res.shape) < 0.1).float()
+        init.kaiming_uniform_(self.weight_res, a=math.sqrt(5))
+        {between}
+        {again}
+
+    def forward(self, x):
+        return torch.tanh(x @ self.weight_res)
+"""
+
+
+@pytest.mark.parametrize("between", ["self.weight_res *= mask", "self.weight_res.data.mul_(mask)", "pass"])
+def test_a_bare_parameter_drawn_again_voids_the_first_draw_and_what_was_done_to_it(between: str) -> None:
+    code = BARE.format(between=between, again="init.kaiming_uniform_(self.weight_res, a=math.sqrt(5))")
+    assert [(d.line, d.code) for d in lint_selected(code, "IA111")] == [(16, "IA111")]
+
+
+@pytest.mark.parametrize("again", [
+    "pass",
+    "if n > 100:\n            init.kaiming_uniform_(self.weight_res)",
+    "self.weight_res.data[:, 0] = 0.0",
+])
+def test_a_bare_parameter_kept_or_partly_written_is_not_voided(again: str) -> None:
+    code = BARE.format(between="self.weight_res *= mask", again=again).replace("(self, n)", "(self, n=10)")
+    assert lint_selected(code, "IA111") == []

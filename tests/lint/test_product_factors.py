@@ -69,3 +69,11 @@ class Conv(nn.Module):
                                   "bias=self.bias.view(-1), weight=self.weight"])
 def test_a_convolution_bias_however_passed_is_no_factor(args: str) -> None:
     assert lines(CONV.format(args=args)) == [10]
+
+
+def test_a_bias_a_product_adds_stays_a_bias_where_it_is_also_multiplied() -> None:
+    """An RBM's free energy multiplies the visible bias by the input (``v @ b_v``); it is still the
+    bias ``F.linear`` adds when sampling, not a weight matrix."""
+    code = RBM.format(hidden="F.linear(v, self.W, self.h)",
+                      visible="F.linear(p, self.W.t(), self.v) + torch.matmul(v, self.v.t())")
+    assert lines(code) == [12]

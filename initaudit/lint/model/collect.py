@@ -1116,10 +1116,15 @@ class _Collector(WalkContext, DeprecatedNames):
     def _matrix_operands(self, node: cst.Call | cst.BinaryOperation) -> None:
         """``F.linear(x, self.w)``, ``torch.matmul(x, self.w)``, ``x.mm(self.w)``: ``w`` is used
         as a weight; where every operand is an attribute of ``self`` (``self.u @ self.v``), that
-        is decided with the class read whole (``leave_ClassDef``)."""
+        is decided with the class read whole (``leave_ClassDef``). The bias such a call adds is
+        noted as one (``ModuleClass.bias_parameters``)."""
         operands = self._product_operands(node)
         if operands is None:
             return
+        bias = self._added_bias(node) if isinstance(node, cst.Call) else None
+        source = self._tensor_source(bias) if bias is not None and self._class_stack else None
+        if isinstance(source, str):
+            self._class_stack[-1].bias_parameters.add(source)
         tensors = [operand for operand in operands if not literal_value(operand)[0]]  # not einsum's equation
         sources = [self._tensor_source(operand) for operand in tensors] if self._class_stack else []
         if len(sources) > 1 and all(isinstance(source, str) for source in sources):
@@ -1128,6 +1133,17 @@ class _Collector(WalkContext, DeprecatedNames):
             return
         for operand in tensors:
             self._matrix_parameter(operand)
+
+    def _added_bias(self, call: cst.Call) -> cst.BaseExpression | None:
+        """The bias a product call adds: ``F.linear(x, w, b)``'s ``b``, ``b.addmm(x, w)``'s ``b``."""
+        names = self._model.names(call.func)
+        for name in names:
+            if name in knowledge.PRODUCT_BIAS:
+                return argument(call, *knowledge.PRODUCT_BIAS[name])
+        func = call.func
+        if not names and isinstance(func, cst.Attribute) and knowledge.MATRIX_METHODS.get(func.attr.value) is False:
+            return func.value
+        return None
 
     def _product_operands(self, node: cst.BaseExpression) -> list[cst.BaseExpression] | None:
         """The operands of a matrix product (``a @ b``, ``torch.matmul(a, b)``, ``a.mm(b)``,

@@ -56,6 +56,8 @@ class ModuleClass:
     frozen_parameters: set[str] = field(default_factory=set)
     #: Attributes used as a weight: an operand of ``@``, ``matmul``, ``F.linear``, ``F.conv*``.
     matrix_parameters: set[str] = field(default_factory=set)
+    #: Attributes a product adds as its bias (``F.linear(x, self.w, self.b)``): never a weight.
+    bias_parameters: set[str] = field(default_factory=set)
     #: Bare Parameters that ``forward`` multiplies by (``self.gamma * x``).
     scaling_parameters: set[str] = field(default_factory=set)
     #: ``forward`` divides by the root of a spread statistic (``(x - mean) / torch.sqrt(var)``).

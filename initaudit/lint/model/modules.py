@@ -7,6 +7,7 @@ as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give 
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from dataclasses import dataclass, field
@@ -764,14 +765,17 @@ def small_statements(function: cst.FunctionDef) -> Iterator[cst.BaseSmallStateme
     """The simple statements of a function's body and of the bodies of its compound statements
     (``if``/``elif``/``else``, ``for``/``while``, ``with``, ``try`` and its clauses); nested
     functions are their own."""
-    blocks: list[Sequence[cst.BaseStatement]] = [function.body.body] \
+    # In the order they are written: the statements appended to a list are its items in order.
+    pending: list[Iterator[cst.BaseStatement]] = [iter(function.body.body)] \
         if isinstance(function.body, cst.IndentedBlock) else []
-    while blocks:
-        for statement in blocks.pop():
-            if isinstance(statement, cst.SimpleStatementLine):
-                yield from statement.body
-            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
-                blocks.extend(_clauses(statement))
+    while pending:
+        statement = next(pending[-1], None)
+        if statement is None:
+            pending.pop()
+        elif isinstance(statement, cst.SimpleStatementLine):
+            yield from statement.body
+        elif isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
+            pending.append(itertools.chain.from_iterable(_clauses(statement)))
 
 
 def module_definitions(module: cst.Module) -> Iterator[cst.FunctionDef | cst.ClassDef]:
@@ -813,19 +817,22 @@ def _module_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseSt
 
 
 def _clauses(statement: cst.If | cst.For | cst.While | cst.With | cst.Try) -> Iterator[Sequence[cst.BaseStatement]]:
-    """The statements of each suite a compound statement runs: its body, its ``elif`` (an
-    ``if`` of its own) or ``else``, its ``except`` and ``finally`` clauses."""
-    suites: list[cst.BaseSuite] = [statement.body]
+    """The statements of each suite a compound statement runs, in the order they are written:
+    its body, its ``except`` clauses, its ``elif`` (an ``if`` of its own) or ``else``, its
+    ``finally``."""
+    suites: list[cst.BaseSuite | cst.If] = [statement.body]
     if isinstance(statement, cst.Try):
         suites += [handler.body for handler in statement.handlers]
-        if statement.finalbody is not None:
-            suites.append(statement.finalbody.body)
     orelse = getattr(statement, "orelse", None)
-    if isinstance(orelse, cst.If):
-        yield [orelse]
-    elif orelse is not None:
-        suites.append(orelse.body)
-    yield from (suite.body for suite in suites if isinstance(suite, cst.IndentedBlock))
+    if orelse is not None:
+        suites.append(orelse if isinstance(orelse, cst.If) else orelse.body)
+    if isinstance(statement, cst.Try) and statement.finalbody is not None:
+        suites.append(statement.finalbody.body)
+    for suite in suites:
+        if isinstance(suite, cst.If):
+            yield [suite]
+        elif isinstance(suite, cst.IndentedBlock):
+            yield suite.body
 
 
 def returned_parameter(function: cst.FunctionDef) -> str | None:

@@ -561,6 +561,7 @@ def judged_parameter(model: FileModel, op: InitOp) -> bool:
     target = op.target
     assert target is not None
     return not ((target.parameter_ndim or 0) < 2 or target.param in target.owner.column_parameters
+                or target.param in target.owner.bias_parameters
                 or BARE_TENSOR in op.superseded
                 or not any(target.param in c.matrix_parameters for c in (target.owner, *heirs(model, target.owner)))
                 or knowledge.is_embedding_like(target.param)

@@ -2068,12 +2068,6 @@ def _tied(op: InitOp, ties: Sequence[_Tie]) -> InitOp:
     return dataclasses.replace(op, tied=frozenset(tied)) if tied else op
 
 
-def written_tensors(op: InitOp) -> set[tuple[str, int, str]]:
-    """The tensors ``op`` writes, as (layer path, id of its node, parameter), tied ones included."""
-    assert op.target is not None
-    return {(path, node, op.target.param) for path, node in written_layers(op.target)} | op.tied
-
-
 # ------------------------------------------------------------------------ helpers judged alone
 
 

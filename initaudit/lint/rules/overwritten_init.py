@@ -6,7 +6,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.lint.model.facts import InitOp, InitVia, ModuleClass
+from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass, Target
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.queries import written_at
@@ -14,7 +14,6 @@ from initaudit.lint.model.targets import (
     execution_key,
     surely_after,
     written_layers,
-    written_tensors,
 )
 from initaudit.lint.rules.base import Finding, rule, written_here
 
@@ -42,7 +41,7 @@ class OverwrittenInit:
                     reported.add(id(rerun.node))
                     yield rerun
                 continue
-            later = _later_writes(model, writes, op, written_layers(op.target))  # type: ignore[arg-type]
+            later = _later_writes(model, writes, op, _tensors(op.target))  # type: ignore[arg-type]
             if later is None:
                 continue
             reported.add(id(op.node))
@@ -107,9 +106,14 @@ def _same_init(one: InitOp, other: InitOp) -> bool:
 
 
 def _voided(op: InitOp) -> bool:
-    """Whether a later write replaces ``op``'s result on every layer it writes."""
-    paths = [m.path for m in op.target.layers] if op.target is not None and op.target.layers else []
-    return bool(paths) and op.superseded == frozenset(paths)
+    """Whether a later write replaces ``op``'s result on every layer it writes (or on the bare
+    Parameter it writes)."""
+    return op.target is not None and op.superseded == frozenset(path for path, _ in _tensors(op.target))
+
+
+def _tensors(target: Target) -> set[tuple[str, int]]:
+    """``written_layers``, with a bare Parameter (a target without layers) as one of its own."""
+    return written_layers(target) or {(BARE_TENSOR, 0)}
 
 
 def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, int]],
@@ -295,4 +299,5 @@ def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tupl
         return False
     if execution_key(later) <= execution_key(earlier) or not surely_after(model, later, earlier):
         return False
-    return written_tensors(later) >= {(path, node, earlier.target.param) for path, node in layers}
+    written = {(path, node, later.target.param) for path, node in _tensors(later.target)} | later.tied
+    return written >= {(path, node, earlier.target.param) for path, node in layers}

@@ -121,3 +121,28 @@ def test_a_bare_parameter_drawn_again_voids_the_first_draw_and_what_was_done_to_
 def test_a_bare_parameter_kept_or_partly_written_is_not_voided(again: str) -> None:
     code = BARE.format(between="self.weight_res *= mask", again=again).replace("(self, n)", "(self, n=10)")
     assert lint_selected(code, "IA111") == []
+
+
+def test_arms_of_a_module_loop_that_reach_no_layer_void_nothing() -> None:
+    """The Conv2d and BatchNorm2d arms find no such layer here: what they would write is no bare
+    Parameter, and no arm replaces another."""
+    code = """
+import torch.nn as nn
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 2)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.constant_(module.bias, 0)
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.constant_(module.weight, 1)
+                nn.init.constant_(module.bias, 0)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+    assert lint_selected(code, "IA111") == []

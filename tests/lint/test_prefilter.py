@@ -85,6 +85,9 @@ _SCREENED = [
     b"import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self, init=None):\n        super().__init__()\n"
     b"        self.fc = nn.Linear(4, 4)\n        self.fc.weight.data.copy_(self.fc.weight.data.clone())\n",
     b"from torch.nn.init import zeros_ as z\nimport torch.nn as nn\nfc = nn.Linear(4, 4)\nz(fc.weight)\n",
+    b"import torch\nimport torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    b"        self.fc = nn.Linear(4, 4)\n        self.fc.weight.grad.zero_()\n        w = torch.randn(4, 4)\n"
+    b"        w.requires_grad_()\n        self.w = w\n",
 ]
 
 
@@ -120,6 +123,13 @@ _SCREENED = [
     ("def build(init=None, step=0):\n    return make(init=init)\n", False),
     ("out.copy_(src)\nbuf.copy_(other, non_blocking=True)\n", False),
     ("self.initialise()\ninit_weights = 1\n", False),
+    # Writes into gradients, and a tensor made trainable where nothing keeps it.
+    ("for p in params:\n    p.grad.zero_()\n    p.grad.data.fill_(0)\n    state['g'].grad.detach().zero_()\n", False),
+    ("x.requires_grad_()\ny.requires_grad_(False)\nz = x.requires_grad_(True)\n", False),
+    ("def make():\n    return torch.randn(3, 3).requires_grad_()\n", True),
+    ("ws = [torch.randn(3, 3).requires_grad_()]\n", True),
+    ("self.w: torch.Tensor = torch.zeros(3).requires_grad_()\n", True),
+    ("p.gradient.zero_()\n", True),
 ])
 def test_syntax_tree_screen(code: str, expected: bool) -> None:
     assert may_initialise(ast.parse(code)) is expected

@@ -5,10 +5,11 @@ spells ``init``, ``.zero_(`` or ``Parameter``; in most of them the word is a var
 argument, a tensor op's name (``aten.zero_``), a type test (``isinstance(p, nn.Parameter)``) or a
 copy between two tensors. The interpreter's own syntax tree, which the grammar check builds
 anyway and in a tenth of the time libcst takes, tells those apart. This screen keeps every node
-the file model records an operation from (an in-place method is one only where it is called, a
-Parameter only where it is made, or where the class is handed on as a value), so a file it
+the file model records an operation from (an in-place method is one only where it is called and
+not on a gradient, a Parameter only where it is made, or where the class is handed on as a value,
+``x.requires_grad_()`` only where its result is assigned, returned or listed), so a file it
 rejects has no finding that an init operation could give; it over-approximates (a ``.fill_`` on
-any tensor counts).
+any other tensor counts).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from initaudit import knowledge
 #: ``copy_`` initialises only when it copies what a constant or random factory makes
 #: (``w.copy_(torch.zeros(3))``, ``w.copy_(torch.randn(a, b).t())``) or a draw of a local name,
 #: whose in-place draw (``t = w.new_empty(s).normal_()``) the screen keeps anyway.
-_INPLACE_CALLS = frozenset(knowledge.INPLACE_INIT_METHODS) - {"copy_"} | {"requires_grad_"}
+_INPLACE_CALLS = frozenset(knowledge.INPLACE_INIT_METHODS) - {"copy_"}
+_MAKES_TRAINED = "requires_grad_"
 _INIT_MODULE = knowledge.INIT_MODULE.rsplit(".", 1)[-1]
 _PARAMETER = "Parameter"
 _REQUIRES_GRAD = "requires_grad"
@@ -53,6 +55,9 @@ class _Screen:
         self._factories = {*factories, *(alias.asname or alias.name for alias in imports if alias.name in factories)}
         #: Parameter references that only name the class: type tests, annotations, comparisons.
         self._named_only: set[int] = set()
+        #: Values a name, an attribute or a caller receives (assigned, returned, or an item of
+        #: a list, tuple or dict so handed on): where ``x.requires_grad_()`` makes a trained tensor.
+        self._handed_on: set[int] = set()
         #: By node type, what tells whether a node initialises (most nodes have none: one lookup).
         self._handlers: dict[type, Callable[[Any], bool]] = {
             ast.alias: lambda node: _INIT_MODULE in node.name.split("."),
@@ -66,7 +71,10 @@ class _Screen:
             ast.keyword: lambda node: node.arg == _REQUIRES_GRAD and isinstance(node.value, ast.Constant)
             and node.value.value is True,
             ast.Compare: lambda node: self._named_only_in(node.left, *node.comparators, whole=False),
-            **dict.fromkeys((ast.AnnAssign, ast.arg), lambda node: self._named_only_in(node.annotation)),
+            ast.Assign: lambda node: self._hand_on(node.value),
+            ast.Return: lambda node: self._hand_on(node.value),
+            ast.AnnAssign: lambda node: self._named_only_in(node.annotation) or self._hand_on(node.value),
+            ast.arg: lambda node: self._named_only_in(node.annotation),
             **dict.fromkeys((ast.FunctionDef, ast.AsyncFunctionDef), lambda node: self._named_only_in(node.returns)),
         }
 
@@ -80,8 +88,11 @@ class _Screen:
         func = call.func
         if isinstance(func, ast.Name) and func.id in _TYPE_TESTS and len(call.args) == 2:
             self._named_only.update(map(id, ast.walk(call.args[1])))
-        if not isinstance(func, ast.Attribute):
+        if not isinstance(func, ast.Attribute) or _into_gradient(func.value):
             return False
+        if func.attr == _MAKES_TRAINED:
+            # the collector makes a trained tensor of ``x.requires_grad_()`` only where it is handed on
+            return not call.args and id(call) in self._handed_on
         if func.attr in _INPLACE_CALLS:
             return True
         sources = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "src")]
@@ -94,6 +105,14 @@ class _Screen:
         name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else None
         return name in self._factories
 
+    def _hand_on(self, value: ast.expr | None) -> bool:
+        """Mark ``value``, and the items of a list, tuple, set or dict display it is, as handed on."""
+        if value is not None:
+            items = value.elts if isinstance(value, (ast.List, ast.Tuple, ast.Set)) else \
+                value.values if isinstance(value, ast.Dict) else []
+            self._handed_on.update(map(id, (value, *items)))
+        return False
+
     def _named_only_in(self, *nodes: ast.AST | None, whole: bool = True) -> bool:
         """Mark ``nodes`` (with all they hold, when ``whole``) as naming a class only; never an
         init itself."""
@@ -101,6 +120,16 @@ class _Screen:
             if node is not None:
                 self._named_only.update(map(id, ast.walk(node)) if whole else (id(node),))
         return False
+
+
+def _into_gradient(node: ast.expr) -> bool:
+    """Whether an in-place call's receiver is a gradient (``p.grad.zero_()``,
+    ``p.grad.data.fill_(0)``): never an initial value."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Attribute) and node.attr == "grad":
+            return True
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return False
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

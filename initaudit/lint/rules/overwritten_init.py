@@ -6,9 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass, Target
+from initaudit import knowledge
+from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.modules import Submodule
+from initaudit.lint.model.modules import Submodule, tensor_behind
 from initaudit.lint.model.queries import written_at
 from initaudit.lint.model.targets import (
     execution_key,
@@ -41,7 +42,7 @@ class OverwrittenInit:
                     reported.add(id(rerun.node))
                     yield rerun
                 continue
-            later = _later_writes(model, writes, op, _tensors(op.target))  # type: ignore[arg-type]
+            later = _later_writes(model, writes, op, _tensors(op))
             if later is None:
                 continue
             reported.add(id(op.node))
@@ -108,12 +109,24 @@ def _same_init(one: InitOp, other: InitOp) -> bool:
 def _voided(op: InitOp) -> bool:
     """Whether a later write replaces ``op``'s result on every layer it writes (or on the bare
     Parameter it writes)."""
-    return op.target is not None and op.superseded == frozenset(path for path, _ in _tensors(op.target))
+    tensors = _tensors(op)
+    return bool(tensors) and op.superseded == frozenset(path for path, _ in tensors)
 
 
-def _tensors(target: Target) -> set[tuple[str, int]]:
-    """``written_layers``, with a bare Parameter (a target without layers) as one of its own."""
-    return written_layers(target) or {(BARE_TENSOR, 0)}
+def _tensors(op: InitOp) -> set[tuple[str, int]]:
+    """``written_layers``, or a bare Parameter written by its name (``self.w``) as a tensor of
+    its own; none for a loop over modules that reaches no layer."""
+    assert op.target is not None
+    target = op.target
+    if target.layers or op.target_node is None or target.param not in target.owner.parameters:
+        return written_layers(target)
+    named = tensor_behind(op.target_node, knowledge.VIEW_METHODS)
+    return {(BARE_TENSOR, 0)} if _self_attribute_name(named) == target.param else set()
+
+
+def _self_attribute_name(node: cst.BaseExpression) -> str | None:
+    return node.attr.value if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+        and node.value.value == "self" else None
 
 
 def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, int]],
@@ -299,5 +312,5 @@ def _replaces(model: FileModel, later: InitOp, earlier: InitOp, layers: set[tupl
         return False
     if execution_key(later) <= execution_key(earlier) or not surely_after(model, later, earlier):
         return False
-    written = {(path, node, later.target.param) for path, node in _tensors(later.target)} | later.tied
+    written = {(path, node, later.target.param) for path, node in _tensors(later)} | later.tied
     return written >= {(path, node, earlier.target.param) for path, node in layers}

@@ -270,3 +270,40 @@ def test_an_append_under_a_test_in_the_loop_breaks_the_cycle() -> None:
     code = CYCLE.format(append="if i < n - 1:\n                self.layers.append(nn.Tanh())")
     found = [d.message for d in lint_selected(code, "IA103")]
     assert all("tanh" in message for message in found)
+
+
+def test_a_method_appending_in_nested_blocks_keeps_the_written_order() -> None:
+    """The loop's Linear, its optional norm, the activation, then the last Linear after the loop:
+    only that last Linear feeds no activation (He before the reconstruction)."""
+    code = """
+import torch.nn as nn
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self, sizes, batch_norm=False):
+        super().__init__()
+        self.sizes = sizes
+        self.batch_norm = batch_norm
+        self.decoder = self._build()
+        self.apply(self._init_weights)
+
+    def _build(self):
+        layers = []
+        for a, b in zip(self.sizes, self.sizes[1:]):
+            layers.append(nn.Linear(a, b))
+            if self.batch_norm:
+                layers.append(nn.BatchNorm1d(b))
+            layers.append(nn.ReLU())
+        layers.append(nn.Linear(self.sizes[-1], 4))
+        return nn.Sequential(*layers)
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.decoder(x)
+"""
+    found = lint_selected(code, "IA103")
+    assert [(d.line, d.code) for d in found] == [(25, "IA103")]
+    assert "decoder.3 (Linear)" in found[0].message

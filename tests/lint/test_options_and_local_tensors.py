@@ -307,3 +307,47 @@ class AutoEncoder(nn.Module):
     found = lint_selected(code, "IA103")
     assert [(d.line, d.code) for d in found] == [(25, "IA103")]
     assert "decoder.3 (Linear)" in found[0].message
+
+
+def test_an_arm_of_the_option_is_judged_with_the_activation_that_option_picks() -> None:
+    code = OPTION.format(default_arm="kaiming_normal_").replace(
+        '''        elif non_linearity == "linear":
+            nn.init.xavier_normal_(self.weight)''', '''        elif non_linearity == "linear":
+            nn.init.xavier_normal_(self.weight)
+        elif non_linearity == "tanh":
+            nn.init.kaiming_normal_(self.weight)''').replace(
+        '''        elif non_linearity == "linear":
+            self.act = nn.Identity()''', '''        elif non_linearity == "linear":
+            self.act = nn.Identity()
+        elif non_linearity == "tanh":
+            self.act = torch.tanh''')
+    found = lint_selected(code, "IA103")
+    assert [(d.line, d.code) for d in found] == [(18, "IA103")]
+    assert 'feeds tanh where non_linearity == "tanh"' in found[0].message
+
+
+def test_a_layer_in_an_arm_of_the_option_feeds_that_arms_activation() -> None:
+    code = """
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, width, act="relu"):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        if act == "relu":
+            nn.init.kaiming_uniform_(self.fc.weight, nonlinearity="relu")
+            self.act = nn.ReLU()
+        elif act == "tanh":
+            nn.init.kaiming_uniform_(self.fc.weight, nonlinearity="relu")
+            self.act = nn.Tanh()
+        elif act == "sigmoid":
+            nn.init.xavier_uniform_(self.fc.weight)
+            self.act = nn.Sigmoid()
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+"""
+    found = lint_selected(code, "IA103")
+    assert [(d.line, d.code) for d in found] == [(13, "IA103")]
+    assert 'fc feeds tanh where act == "tanh"' in found[0].message

@@ -628,6 +628,9 @@ class _Collector(WalkContext, DeprecatedNames):
             module = self._builder.build(name, _module_itself(assigned), {**defaults, **built_locals})
         finally:
             self._builder.members = {}
+        if module is not None and self._conditions and self._method_name() == "__init__":
+            owner.options.setdefault(name, []).append(
+                (tuple((c.test, positive) for c, positive, _ in self._conditions), module))
         if module is not None and module.kind is LayerKind.ACTIVATION and self._method_name() == "__init__" \
                 and not self._conditions and (read := frozenset(read_names(assigned) & defaults.keys())):
             self.chosen_by_defaults.setdefault(owner.name, {})[name] = (assigned, module, defaults, read)

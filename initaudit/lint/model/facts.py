@@ -84,6 +84,11 @@ class ModuleClass:
     #: True for the body) and the iterables of the loops it runs under: a construction's
     #: literals may decide them.
     arms: dict[str, list[tuple[tuple[cst.BaseExpression, bool], ...]]] = field(default_factory=dict)
+    #: The modules ``__init__`` binds to an attribute in the arms of its ``if`` tests, each with
+    #: those tests (``if act == "tanh": self.act = torch.tanh``): what the attribute holds in a
+    #: configuration the defaults do not take.
+    options: dict[str, list[tuple[tuple[tuple[cst.BaseExpression, bool], ...], Submodule]]] = field(
+        default_factory=dict)
 
     def norm_scales(self) -> frozenset[str]:
         """The Parameters that scale the normalised input: a custom norm layer's weight."""

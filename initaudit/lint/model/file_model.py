@@ -21,7 +21,7 @@ from initaudit.lint.files.source import line_starts
 from initaudit.lint.model.bounds import FILE_LAYERS, Budget, Cut, note
 from initaudit.lint.model.builders import BuilderSummary
 from initaudit.lint.model.collect import collect
-from initaudit.lint.model.facts import ModuleClass
+from initaudit.lint.model.facts import InitOp, ModuleClass
 from initaudit.lint.model.flow import Consumer
 from initaudit.lint.model.modules import Submodule
 from initaudit.lint.model.names import NameResolver, outside_origin
@@ -139,6 +139,12 @@ class FileModel:
     def consumers(self, owner: ModuleClass) -> Mapping[str, set[Consumer]]:
         """What each layer (by path) and raw weight (by name) of the class feeds."""
         return self._resolution_of(owner).consumers.get(id(owner), {})
+
+    def configured(self, op: InitOp) -> Mapping[str, set[Consumer]] | None:
+        """For an operation in another configuration of its class than the defaults'
+        (``targets.option_binding``): what the class's layers and raw weights feed in the one its
+        arm names; None where that is not known."""
+        return self.resolved.configured.get(id(op.node))
 
     def specialised(self, owner: ModuleClass) -> frozenset[str]:
         """The paths of the class's blocks its construction of them specialises (``flow.Instance``)."""

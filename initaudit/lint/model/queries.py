@@ -9,11 +9,10 @@ import libcst as cst
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import read_names, ruled_out
 from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
 from initaudit.lint.model.flow import Consumer, ConsumerKind
-from initaudit.lint.model.modules import Submodule, argument, literal_number, literal_value, small_statements
+from initaudit.lint.model.modules import Submodule, argument, literal_number, small_statements
 from initaudit.lint.model.modules import written_tensor
 from initaudit.lint.model.targets import defining_class, execution_key, loop_target
 
@@ -122,23 +121,6 @@ def ends_residual(model: FileModel, owner: ModuleClass, layer: Submodule) -> boo
         return all(c.residual or c.kind is ConsumerKind.RESIDUAL for c in consumers)
     summary = model.summaries.get(owner.name)
     return summary is not None and summary.output.residual and layer.path in summary.output.producers
-
-
-def in_another_configuration(op: InitOp) -> bool:
-    """Whether ``op`` runs in an arm of ``__init__`` that the parameters' defaults skip while the
-    class also binds an attribute under a test of the same parameter (``if act == "tanh":
-    init...`` beside ``if act == "tanh": self.act = torch.tanh``): the arm belongs to another
-    configuration, whose layers feed what that choice gives there, not what the defaults give."""
-    owner = op.owner
-    init = owner.methods.get("__init__") if owner is not None and op.method == "__init__" else None
-    if init is None or not op.conditions:
-        return False
-    defaults = {p.name.value: p.default for p in (*init.params.params, *init.params.kwonly_params)
-                if p.default is not None and literal_value(p.default)[0]}
-    if not ruled_out(op.conditions, defaults):
-        return False
-    tested = set().union(*(read_names(condition.test) for condition, _, _ in op.conditions)) & defaults.keys()
-    return any(read_names(test) & tested for bindings in owner.arms.values() for tests in bindings for test, _ in tests)
 
 
 def gated_feeding(model: FileModel, owner: ModuleClass, layer: Submodule, intent: str) -> Consumer | None:

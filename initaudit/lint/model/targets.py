@@ -24,7 +24,7 @@ from libcst.helpers import get_full_name_for_node
 
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
-from initaudit.lint.model.binding import bind, decided, rebound, ruled_out, substitute, unsettled
+from initaudit.lint.model.binding import bind, decided, read_names, rebound, ruled_out, substitute, unsettled
 from initaudit.lint.model.bounds import Budget, Cut
 from initaudit.lint.model.collect import Collection
 from initaudit.lint.model.facts import (
@@ -88,6 +88,10 @@ class Resolution:
     specialised: Mapping[int, frozenset[str]]
     #: What each module class's forward does, seen from outside.
     summaries: Mapping[str, Summary]
+    #: For an operation in an arm of an option that also picks what its class's layers feed
+    #: (``option_binding``), by id of its node: what each layer and raw weight feeds in that
+    #: configuration.
+    configured: Mapping[int, Mapping[str, set[Consumer]]]
     #: Scopes of other files that layers composed here come from, by origin key.
     foreign_origins: Mapping[str, ForeignOrigin]
     #: Ids of the calls here at which init operations of another file's function are reported.
@@ -182,15 +186,18 @@ def resolve(file: ResolvedFile, collection: Collection, budget: Budget, cuts: Se
     _compose(model)
     _run_flows(model)
     inherited: list[InitOp] = []
+    configured: dict[int, Mapping[str, set[Consumer]]] = {}
     if init_targets:
         inherited = _resolve_targets(model)
+        configured = _configured(model)
     return Resolution(
         init_ops=tuple(model.init_ops), overwrites=tuple(model.overwrites),
         partial_writes=tuple(model.partial_writes), inherited_ops=tuple(inherited),
         attributes=MappingProxyType(model.composed), sizes=MappingProxyType(model.sizes),
         class_cuts=MappingProxyType(model.class_cuts), consumers=MappingProxyType(model.consumer_sets),
         specialised=MappingProxyType({owner: frozenset(found) for owner, found in model.instances.items()}),
-        summaries=MappingProxyType(model.summaries), foreign_origins=MappingProxyType(model.foreign_origins),
+        summaries=MappingProxyType(model.summaries), configured=MappingProxyType(configured),
+        foreign_origins=MappingProxyType(model.foreign_origins),
         imported_sites=frozenset(model.imported_sites), stand_ins=MappingProxyType(model.stand_ins),
         cuts=tuple(model.cuts), layers_used=budget.used)
 
@@ -486,6 +493,81 @@ def _arms_taken(built: ModuleClass, literals: Mapping[str, cst.BaseExpression]) 
         elif all(False in tests for tests in verdicts):
             found[name] = False
     return found
+
+
+def option_binding(op: InitOp) -> dict[str, cst.BaseExpression] | None:
+    """For an operation in an arm of ``__init__`` that the parameters' defaults skip, in a class
+    that also binds an attribute under a test of the same parameter (``if act == "tanh":
+    init...`` beside ``if act == "tanh": self.act = torch.tanh``): the literals that arm runs
+    with, the values its tests compare the parameters to (``{"act": "tanh"}``) over the
+    defaults; empty where they name no one value. None for an operation in no such arm: the
+    defaults' configuration is the one it runs in."""
+    owner = op.owner
+    init = owner.methods.get("__init__") if owner is not None and op.method == "__init__" else None
+    if init is None or not op.conditions:
+        return None
+    defaults = {p.name.value: p.default for p in (*init.params.params, *init.params.kwonly_params)
+                if p.default is not None and literal_value(p.default)[0]}
+    if not ruled_out(op.conditions, defaults):
+        return None
+    tested = set().union(*(read_names(condition.test) for condition, _, _ in op.conditions)) & defaults.keys()
+    if not any(read_names(test) & tested for bindings in owner.arms.values() for tests in bindings for test, _ in tests):
+        return None
+    chosen: dict[str, cst.BaseExpression] = {}
+    for condition, positive, _ in op.conditions:
+        test = condition.test
+        if positive and isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                and isinstance(test.comparisons[0].operator, cst.Equal):
+            sides = (test.left, test.comparisons[0].comparator)
+            for name, value in (sides, sides[::-1]):
+                if isinstance(name, cst.Name) and name.value in tested and literal_value(value)[0]:
+                    chosen[name.value] = value
+    bound = {**defaults, **chosen}
+    return bound if chosen and not ruled_out(op.conditions, bound) else {}
+
+
+def _configured(model: _Resolving) -> dict[int, Mapping[str, set[Consumer]]]:
+    """``Resolution.configured``: each operation in another configuration of its class that its
+    arm names, with what the class's layers feed there, where every attribute the options bind
+    is decided."""
+    found: dict[int, Mapping[str, set[Consumer]]] = {}
+    for op in model.init_ops:
+        bound = option_binding(op) if op.target is not None and op.target.owner is op.owner else None
+        if bound and op.owner is not None:
+            consumers = _consumers_with(model, op.owner, bound)
+            if consumers is not None:
+                found[id(op.node)] = consumers
+    return found
+
+
+def _consumers_with(model: _Resolving, owner: ModuleClass,
+                    bound: Mapping[str, cst.BaseExpression]) -> Mapping[str, set[Consumer]] | None:
+    """What ``owner``'s layers feed when ``__init__``'s parameters hold ``bound``: each attribute
+    bound in arms of tests (``ModuleClass.options``) holds the module of the one binding those
+    values take; None when that is not decided for one of them."""
+    attributes = dict(model.attributes(owner))
+    absent = set(owner.none_attributes)
+    for name, options in owner.options.items():
+        verdicts = [[None if (held := decided(test, bound)) is None else held == arm for test, arm in tests]
+                    for tests, _ in options]
+        taken = [module for (_, module), tests in zip(options, verdicts) if all(v is True for v in tests)]
+        if len(taken) == 1:
+            attributes[name] = taken[0]
+        elif not taken and all(False in tests for tests in verdicts):
+            attributes.pop(name, None)
+            absent.add(name)
+        else:
+            return None
+    flow = ForwardFlow(attributes, owner.methods, model.names, model.summaries,
+                       parameters=_inherited_parameters(model, owner), functions=model.functions,
+                       absent=frozenset(absent), instances=model.instances.get(id(owner)),
+                       bound=_arms_taken(owner, bound),
+                       constants={attribute: value for attribute, (param, _) in owner.argument_attributes.items()
+                                  if (value := bound.get(param)) is not None})
+    summary = flow.summarise()
+    if summary is not None and owner.is_root:
+        flow.consume(summary.output, OUTPUT)
+    return flow.run_sequentials()
 
 
 def _inherited_parameters(model: _Resolving, owner: ModuleClass) -> frozenset[str]:

@@ -17,7 +17,6 @@ from initaudit.lint.model.queries import (
     constructions,
     gated_feeding,
     heir_feeding,
-    in_another_configuration,
     init_intent,
     internal_activations,
     judged_feeding,
@@ -26,6 +25,7 @@ from initaudit.lint.model.queries import (
     weight_feeding,
     written_at,
 )
+from initaudit.lint.model.targets import option_binding
 from initaudit.lint.rules.base import Applied, Finding, rule
 from initaudit.lint.rules.overwritten_init import dead_inits
 from initaudit.lint.rules.rewrite import render_init_call
@@ -90,13 +90,16 @@ class InitActivationMismatch:
         assert target is not None
         recurrent = bool(target.layers) and all(
             internal_activations(layer, target.param) for layer in op.effective_layers())
-        if not target.exact or op.method == "forward" or (target.param != "weight" and target.layers and not recurrent) \
-                or in_another_configuration(op):
+        if not target.exact or op.method == "forward" or (target.param != "weight" and target.layers and not recurrent):
             wanted.append(None)  # not judged here: no rewrite is known to suit it
             return
         intent = init_intent(model, op)
         if intent is None:
             wanted.append(None)
+            return
+        if option_binding(op) is not None:
+            wanted.append(None)  # the defaults' configuration, which a rewrite would change, is not this one
+            yield from self._in_configuration(model, op, intent)
             return
         if recurrent:
             yield from self._recurrent(model, op, intent, wanted, list(op.effective_layers()), whole=True)
@@ -146,6 +149,29 @@ class InitActivationMismatch:
                 relocated.add((id(op.written), activation, kind))
                 assert op.written is not None
                 yield Finding(op.written, message)
+
+    def _in_configuration(self, model: FileModel, op: InitOp, intent: str) -> Iterator[Finding]:
+        """An operation in the arm of an option that also picks what the layers feed
+        (``if act == "tanh":`` around both): judged by what they feed in that configuration,
+        where the class's flow with the option so set is known (``FileModel.configured``)."""
+        consumers = model.configured(op)
+        assert op.target is not None
+        if consumers is None:
+            return
+        keys = [m.path for m in op.effective_layers() if m.kind is LayerKind.DENSE] if op.target.layers \
+            else [op.target.param]
+        arm = " and ".join(model.source(condition.test) for condition, positive, _ in op.conditions if positive)
+        for key in keys:
+            found = consumers.get(key, set())
+            consumer = next(iter(found)) if len(found) == 1 else None
+            activation = activation_name(consumer) if consumer is not None else None
+            if consumer is None or activation is None \
+                    or intent in knowledge.COMPATIBLE_INTENTS[knowledge.ACTIVATIONS[activation].family]:
+                continue
+            what = f"the product with {key} (a raw weight matrix)" if not op.target.layers else key
+            where = f"{what} feeds {_shown(activation, consumer.kind)} where {arm}"
+            yield Finding.at(op, self._message(model, op, intent, activation, where))
+            return
 
     def _recurrent(self, model: FileModel, op: InitOp, intent: str, wanted: list[str | None],
                    layers: list[Submodule], *, whole: bool) -> Iterator[Finding]:

@@ -38,6 +38,7 @@ from initaudit.lint.model.modules import (
     Submodule,
     SubmoduleBuilder,
     accessed_attribute,
+    added_bias,
     argument,
     constant_test,
     keyword_is,
@@ -623,11 +624,8 @@ class _Collector(WalkContext, DeprecatedNames):
         # is that object (``block = Bottleneck; block(c)`` builds a Bottleneck).
         built_locals = {n: v for n, v in self._local_values.items()
                         if isinstance(v, (cst.Call, cst.Name, cst.Attribute))}
-        self._builder.members = owner.attributes
-        try:
+        with self._builder.reading(owner.attributes):
             module = self._builder.build(name, _module_itself(assigned), {**defaults, **built_locals})
-        finally:
-            self._builder.members = {}
         if module is not None and self._conditions and self._method_name() == "__init__":
             owner.options.setdefault(name, []).append(
                 (tuple((c.test, positive) for c, positive, _ in self._conditions), module))
@@ -754,8 +752,8 @@ class _Collector(WalkContext, DeprecatedNames):
         function = self._functions[-1][0]
         attribute = cst.Attribute(value=cst.Name("self"), attr=cst.Name(name))
         for index, op in enumerate(self.init_ops):
-            if op.scope_node is not function or op.target_node is None or op.owner is not owner and op.owner is not None \
-                    and op.owner.node is not function:
+            if op.scope_node is not function or op.target_node is None \
+                    or (op.owner is not None and op.owner is not owner and op.owner.node is not function):
                 continue
             written = tensor_behind(op.target_node, knowledge.VIEW_METHODS)
             if isinstance(written, cst.Name) and (written.value == local.value or any(
@@ -1124,7 +1122,7 @@ class _Collector(WalkContext, DeprecatedNames):
         operands = self._product_operands(node)
         if operands is None:
             return
-        bias = self._added_bias(node) if isinstance(node, cst.Call) else None
+        bias = added_bias(node, self._model.names(node.func)) if isinstance(node, cst.Call) else None
         source = self._tensor_source(bias) if bias is not None and self._class_stack else None
         if isinstance(source, str):
             self._class_stack[-1].bias_parameters.add(source)
@@ -1136,17 +1134,6 @@ class _Collector(WalkContext, DeprecatedNames):
             return
         for operand in tensors:
             self._matrix_parameter(operand)
-
-    def _added_bias(self, call: cst.Call) -> cst.BaseExpression | None:
-        """The bias a product call adds: ``F.linear(x, w, b)``'s ``b``, ``b.addmm(x, w)``'s ``b``."""
-        names = self._model.names(call.func)
-        for name in names:
-            if name in knowledge.PRODUCT_BIAS:
-                return argument(call, *knowledge.PRODUCT_BIAS[name])
-        func = call.func
-        if not names and isinstance(func, cst.Attribute) and knowledge.MATRIX_METHODS.get(func.attr.value) is False:
-            return func.value
-        return None
 
     def _product_operands(self, node: cst.BaseExpression) -> list[cst.BaseExpression] | None:
         """The operands of a matrix product (``a @ b``, ``torch.matmul(a, b)``, ``a.mm(b)``,
@@ -1295,12 +1282,8 @@ class _Collector(WalkContext, DeprecatedNames):
         elif (name := _self_attribute_name(receiver)) is not None and name in owner.attributes:
             container = owner.attributes[name]
             if container.kind is LayerKind.CONTAINER:
-                # ``self.layers.append(self.act)``: a module the class already holds
-                self._builder.members = owner.attributes
-                try:
+                with self._builder.reading(owner.attributes):  # ``self.layers.append(self.act)``
                     self._builder.add_children(container, items, names, repeated=bool(self._loops))
-                finally:
-                    self._builder.members = {}
                 self._note_cycle(container)
 
     def _note_cycle(self, container: Submodule) -> None:

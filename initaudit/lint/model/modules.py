@@ -7,6 +7,7 @@ as ``net.0`` or ``features.conv1`` — the names ``named_modules()`` would give 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import string
@@ -371,6 +372,19 @@ def product_factors(call: cst.Call, names: Iterable[str]) -> list[cst.BaseExpres
     return None
 
 
+def added_bias(call: cst.Call, names: Iterable[str]) -> cst.BaseExpression | None:
+    """The bias a product call adds, as Python binds it: ``F.linear(x, w, b)``'s ``b``,
+    ``torch.addmm(b, x, w)``'s and, with no qualified name, a tensor's ``b.addmm(x, w)``."""
+    names = list(names)
+    for name in names:
+        if name in knowledge.PRODUCT_BIAS:
+            return argument(call, *knowledge.PRODUCT_BIAS[name])
+    func = call.func
+    if not names and isinstance(func, cst.Attribute) and knowledge.MATRIX_METHODS.get(func.attr.value) is False:
+        return func.value
+    return None
+
+
 def method_factors(call: cst.Call) -> list[cst.BaseExpression] | None:
     """The factors of a tensor's product method: ``x.mm(w)``: ``[x, w]``, ``b.addmm(x, w)``:
     ``[x, w]``; None for another call. The caller makes sure the receiver is a tensor."""
@@ -430,6 +444,17 @@ class SubmoduleBuilder:
         #: The modules ``self`` holds where the expression being built is read (``__init__``'s
         #: ``nn.Sequential(self.fc1, nn.ReLU())``): a container takes that very module.
         self.members: Mapping[str, Submodule] = {}
+
+
+    @contextlib.contextmanager
+    def reading(self, members: Mapping[str, Submodule]) -> Iterator[None]:
+        """Build with ``self.<name>`` meaning the module ``members`` holds under that name (the
+        class's attributes where its ``__init__`` is read)."""
+        self.members = members
+        try:
+            yield
+        finally:
+            self.members = {}
 
     def build(self, path: str, node: cst.BaseExpression,
               defaults: Mapping[str, cst.BaseExpression] | None = None) -> Submodule | None:

@@ -386,3 +386,29 @@ def test_a_module_loop_that_meets_no_known_layer_is_judged_by_its_class_tests() 
 def test_a_fan_based_scheme_in_such_a_loop_is_left_alone(init: str) -> None:
     code = LOOP_ALONE.format(body="RecurrentSequential(nn.Linear(n, n), nn.ReLU())", init=init)
     assert lint_selected(code, "IA101", "IA102", "IA103", "IA105") == []
+
+
+def test_the_configurations_run_again_are_bounded() -> None:
+    """Each arm of an option is one more run of the class's forward: past ``CONFIGURATIONS``
+    distinct ones, an arm's init gets no verdict rather than more work."""
+    from initaudit.lint.model.bounds import CONFIGURATIONS
+
+    arms = "".join(f'''
+        elif act == "tanh{i}":
+            nn.init.kaiming_normal_(self.fc.weight)
+            self.act = nn.Tanh()''' for i in range(CONFIGURATIONS + 6))
+    code = f"""
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, act="relu"):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        if act == "relu":
+            self.act = nn.ReLU(){arms}
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+"""
+    assert len(lint_selected(code, "IA103")) == CONFIGURATIONS

@@ -26,6 +26,9 @@ FILE_LAYERS = 10_000
 PROJECT_LAYERS = 20_000
 #: Project files modelled one inside another (a class of a file built from a class of another...).
 IMPORT_DEPTH = 16
+#: Configurations of a file's classes (``targets.option_binding``) whose flow is run again: each
+#: is one more run of its class's ``forward``; an operation in another one gets no verdict.
+CONFIGURATIONS = 64
 
 #: Why layers were left out, by the bound that left them.
 REASONS = {

@@ -17,7 +17,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, cast
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, cast
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -25,7 +25,7 @@ from libcst.helpers import get_full_name_for_node
 from initaudit import knowledge
 from initaudit.knowledge import LayerKind
 from initaudit.lint.model.binding import bind, decided, read_names, rebound, ruled_out, substitute, unsettled
-from initaudit.lint.model.bounds import Budget, Cut
+from initaudit.lint.model.bounds import CONFIGURATIONS, Budget, Cut
 from initaudit.lint.model.collect import Collection
 from initaudit.lint.model.facts import (
     BARE_TENSOR,
@@ -480,13 +480,27 @@ def _holder_default(owner: ModuleClass, value: cst.BaseExpression) -> cst.BaseEx
                  if p.name.value == param and p.default is not None), value)
 
 
+def _deciding(bound: Mapping[str, cst.BaseExpression]) -> Callable[[cst.BaseExpression], bool | None]:
+    """``decided`` with ``bound``, each test worked out once: an ``elif`` chain repeats its
+    earlier tests in the conditions of every later arm."""
+    found: dict[int, bool | None] = {}
+
+    def verdict(test: cst.BaseExpression) -> bool | None:
+        if id(test) not in found:
+            found[id(test)] = decided(test, bound)
+        return found[id(test)]
+
+    return verdict
+
+
 def _arms_taken(built: ModuleClass, literals: Mapping[str, cst.BaseExpression]) -> dict[str, bool]:
     """Whether the object surely has each attribute ``__init__`` binds, with its parameters
     holding ``literals``: True where a binding runs under tests all taken, False where a test
     the literals decide skips every binding; unknown (absent) otherwise."""
     found: dict[str, bool] = {}
+    verdict = _deciding(literals)
     for name, bindings in built.arms.items():
-        verdicts = [[None if (held := decided(test, literals)) is None else held == arm for test, arm in tests]
+        verdicts = [[None if (held := verdict(test)) is None else held == arm for test, arm in tests]
                     for tests in bindings]
         if any(all(verdict is True for verdict in tests) for tests in verdicts):
             found[name] = True
@@ -531,12 +545,18 @@ def _configured(model: _Resolving) -> dict[int, Mapping[str, set[Consumer]]]:
     arm names, with what the class's layers feed there, where every attribute the options bind
     is decided."""
     found: dict[int, Mapping[str, set[Consumer]]] = {}
+    # One run per class and configuration, however many operations its arms hold.
+    runs: dict[tuple[int, tuple[tuple[str, str], ...]], Mapping[str, set[Consumer]] | None] = {}
     for op in model.init_ops:
         bound = option_binding(op) if op.target is not None and op.target.owner is op.owner else None
-        if bound and op.owner is not None:
-            consumers = _consumers_with(model, op.owner, bound)
-            if consumers is not None:
-                found[id(op.node)] = consumers
+        if not bound or op.owner is None:
+            continue
+        key = (id(op.owner), tuple(sorted((name, repr(literal_value(value)[1])) for name, value in bound.items())))
+        if key not in runs and len(runs) < CONFIGURATIONS:
+            runs[key] = _consumers_with(model, op.owner, bound)
+        consumers = runs.get(key)
+        if consumers is not None:
+            found[id(op.node)] = consumers
     return found
 
 
@@ -547,8 +567,9 @@ def _consumers_with(model: _Resolving, owner: ModuleClass,
     values take; None when that is not decided for one of them."""
     attributes = dict(model.attributes(owner))
     absent = set(owner.none_attributes)
+    verdict = _deciding(bound)
     for name, options in owner.options.items():
-        verdicts = [[None if (held := decided(test, bound)) is None else held == arm for test, arm in tests]
+        verdicts = [[None if (held := verdict(test)) is None else held == arm for test, arm in tests]
                     for tests, _ in options]
         taken = [module for (_, module), tests in zip(options, verdicts) if all(v is True for v in tests)]
         if len(taken) == 1:

@@ -1728,14 +1728,30 @@ def _self_attribute_name(node: cst.BaseExpression) -> str | None:
 
 
 def _set_self_attribute(node: cst.Call) -> tuple[str, cst.Call, cst.BaseExpression] | None:
-    """``setattr(self, "w", value)``, which binds as ``self.w = value`` does: the name, the
+    """``setattr(self, "w", value)``, and ``self.register_parameter("w", value)`` or
+    ``self.add_module("w", value)``, which bind as ``self.w = value`` does: the name, the
     expression reading the attribute back (``getattr(self, "w")``) and the value."""
-    if not (isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) == 3
-            and all(arg.keyword is None and not arg.star for arg in node.args)):
+    func = node.func
+    if isinstance(func, cst.Name) and func.value == "setattr" and len(node.args) == 3 \
+            and all(arg.keyword is None and not arg.star for arg in node.args):
+        receiver, key, value = (arg.value for arg in node.args)
+    elif isinstance(func, cst.Attribute) and func.attr.value in _REGISTERING_METHODS \
+            and not any(arg.star for arg in node.args):
+        receiver = func.value
+        key = argument(node, 0, "name")
+        value = argument(node, 1, _REGISTERING_METHODS[func.attr.value])
+        if key is None or value is None:
+            return None
+    else:
         return None
-    read = cst.Call(cst.Name("getattr"), [cst.Arg(node.args[0].value), cst.Arg(node.args[1].value)])
+    read = cst.Call(cst.Name("getattr"), [cst.Arg(receiver), cst.Arg(key)])
     name = _self_attribute_name(read)
-    return (name, read, node.args[2].value) if name is not None else None
+    return (name, read, value) if name is not None else None
+
+
+#: Module methods that bind an attribute of the module, as ``setattr`` does, by the keyword of
+#: the value they bind.
+_REGISTERING_METHODS = {"register_parameter": "param", "add_module": "module", "register_module": "module"}
 
 
 def _bind_init_args(node: cst.Call, function: str) -> dict[str, cst.BaseExpression]:

@@ -194,14 +194,12 @@ class Net(nn.Module):
         self.net = mlp([4, 64, 2])
         for m in self.net.modules():
             if isinstance(m, nn.Linear):
-                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.weight)
 
     def forward(self, x):
         return self.net(x)
 '''
-    # Which activation each Linear feeds is not known (what the class test alone says, every
-    # Linear written, is judged by the rules that need no model).
-    assert found(code, "IA103") == []
+    assert found(code, "IA101") == []
 
 
 def test_activation_class_from_elsewhere_stays_unknown() -> None:

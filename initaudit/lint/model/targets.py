@@ -2178,16 +2178,9 @@ def _judged_alone(model: _Resolving) -> list[InitOp]:
     """The operations, with a helper's operation that nothing here resolved (no ``apply``/call
     of this file reaches it) given the target its class tests fix, so that what holds for every
     layer of those classes is judged where it is written."""
-    resolved = {id(op.as_written) for op in model.init_ops if op.target is not None and op.target.layers}
-    return [dataclasses.replace(op, target=_by_class(model, op) or op.target)
-            if _unreached(op) and id(op.node) not in resolved else op for op in model.init_ops]
-
-
-def _unreached(op: InitOp) -> bool:
-    """No layer is known to be written: unresolved, or a loop over a class's modules that meets
-    none of the kinds its tests select (``self.modules()`` of a container another library
-    builds, whose layers are not known here)."""
-    return op.target is None or (not op.target.layers and op.target.param not in op.target.owner.parameters)
+    resolved = {id(op.as_written) for op in model.init_ops if op.target is not None}
+    return [dataclasses.replace(op, target=_by_class(model, op))
+            if op.target is None and id(op.node) not in resolved else op for op in model.init_ops]
 
 
 def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
@@ -2201,10 +2194,7 @@ def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
         return None
     node = written_tensor(op.target_node)
     parameter = _module_parameter(function)
-    looped = _module_loop_variable(op, node)
-    if looped is not None:
-        parameter = looped
-    elif parameter is None or _enclosing_loop(op, parameter):
+    if parameter is None or _enclosing_loop(op, parameter):
         return None
     if isinstance(node, cst.Name):
         return _by_class_parameters(model, op, parameter, node.value)
@@ -2216,20 +2206,6 @@ def _by_class(model: CollectedFile, op: InitOp) -> Target | None:
              for name in sorted(knowledge.PARAMETERISED_CLASSES) if knowledge.parameter_ndim(name, param)]
     layers, selected = _narrow(model, op, parameter, every, depth=0)
     return Target(op.owner, tuple(layers), param, by_class=True) if layers and selected else None
-
-
-def _module_loop_variable(op: InitOp, node: cst.BaseExpression | None) -> str | None:
-    """``m`` where ``op`` writes ``m.weight`` with ``m`` the variable of a loop over a module's
-    ``modules()`` or ``children()`` around it (``for m in self.modules():``)."""
-    if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)):
-        return None
-    found = _enclosing_loop(op, node.value.value)
-    iterated = found[1].iter if found is not None else None
-    if isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Name) and iterated.func.value == "enumerate" \
-            and iterated.args:
-        iterated = iterated.args[0].value
-    return node.value.value if isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute) \
-        and iterated.func.attr.value in (*_MODULE_METHODS, *_CHILDREN_METHODS) else None
 
 
 def _by_class_parameters(model: CollectedFile, op: InitOp, parameter: str, variable: str) -> Target | None:
@@ -2252,15 +2228,6 @@ def _by_class_parameters(model: CollectedFile, op: InitOp, parameter: str, varia
     return target if target.layers else None
 
 
-def _module_variable(op: InitOp) -> str | None:
-    """The name of the module a helper's operation writes through: the variable of a loop over a
-    module's ``modules()`` around it, or the parameter ``apply`` passes the module in."""
-    looped = _module_loop_variable(op, written_tensor(op.target_node)) if op.target_node is not None else None
-    if looped is not None:
-        return looped
-    return _module_parameter(op.scope_node) if op.scope_node is not None else None
-
-
 def _module_parameter(function: cst.FunctionDef) -> str | None:
     """The parameter ``apply`` passes the module in: the first one, after ``self`` or ``cls``."""
     params = [p.name.value for p in function.params.params]
@@ -2273,7 +2240,7 @@ def named_by_class(model: CollectedFile, op: InitOp, layer: Submodule) -> bool:
     """Whether a test around a helper's operation keeps ``layer``'s class by what it is
     (``isinstance(m, nn.BatchNorm2d)``, its class name) rather than only by what it holds
     (``hasattr(m, "weight")``): only then does the helper, read alone, mean that kind."""
-    parameter = _module_variable(op)
+    parameter = _module_parameter(op.scope_node) if op.scope_node is not None else None
     if parameter is None:
         return False
     aliases = class_name_aliases(op.scope_node, parameter)  # type: ignore[arg-type]
@@ -2286,7 +2253,7 @@ def named_by_class(model: CollectedFile, op: InitOp, layer: Submodule) -> bool:
 def guarded_by_class_only(model: CollectedFile, op: InitOp) -> bool:
     """Whether every ``if`` around a helper's operation tests only the class of its module:
     what it writes, it writes on every layer of those classes."""
-    parameter = _module_variable(op)
+    parameter = _module_parameter(op.scope_node) if op.scope_node is not None else None
     if parameter is None:
         return False
     aliases = class_name_aliases(op.scope_node, parameter)  # type: ignore[arg-type]

@@ -37,7 +37,6 @@ from initaudit.lint.model.modules import (
     LocalList,
     Submodule,
     SubmoduleBuilder,
-    accessed_attribute,
     added_bias,
     argument,
     constant_test,
@@ -54,6 +53,7 @@ from initaudit.lint.model.modules import (
     repeated_element,
     returned_module,
     returned_parameter,
+    self_attribute_name,
     small_statements,
     target_names,
     tensor_behind,
@@ -447,13 +447,13 @@ class _Collector(WalkContext, DeprecatedNames):
             self._instances[(id(owner), target.value)] = built
         in_method = bool(self._class_stack) and owner is self._class_stack[-1]
         if in_method and isinstance(target, cst.Attribute) and target.attr.value == "data" \
-                and (replaced := _self_attribute_name(target.value)) is not None:
+                and (replaced := self_attribute_name(target.value)) is not None:
             owner.data_assigned.add(replaced)  # ``self.w.data = ...``
         self._overwrite(node, target)
         self._partial_write(node, target)
         if isinstance(target, cst.Name) and not self._functions and not self._class_stack:
             self._script_parameter(node, target)
-        if in_method and (name := _self_attribute_name(target)) is not None:
+        if in_method and (name := self_attribute_name(target)) is not None:
             owner.assigned.setdefault(self._method_name() or "", set()).add(name)
             self._self_attribute(owner, name, target, node.value, node)
         elif isinstance(target, cst.Name) and in_method and self._method_name() != "__init__":
@@ -506,7 +506,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if not self._functions or not isinstance(target, cst.Attribute):
             return
         tensor = target.value if target.attr.value == "data" else target
-        if not isinstance(tensor, cst.Attribute) or _self_attribute_name(tensor) is not None:
+        if not isinstance(tensor, cst.Attribute) or self_attribute_name(tensor) is not None:
             return  # ``self.w = ...`` binds an attribute; ``self.w.data = ...`` is ``data_assigned``
         if _Reads(tensor, self.functions).of(node.value):
             return
@@ -582,7 +582,7 @@ class _Collector(WalkContext, DeprecatedNames):
         """``self._make_layer(block, 64, n)`` in ``__init__``: the Sequential that method of the
         class returns, written out for the call (``binding.appended_sequential``), or the module
         its one ``return`` builds (``binding.returned_construction``); any other value as it is."""
-        called = _self_attribute_name(value.func) if isinstance(value, cst.Call) else None
+        called = self_attribute_name(value.func) if isinstance(value, cst.Call) else None
         method = owner.methods.get(called) if called is not None and self._method_name() == "__init__" else None
         if method is None:
             return value
@@ -615,7 +615,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if isinstance(assigned, cst.Name) and self._method_name() == "__init__" \
                 and assigned.value in [p.name.value for p in self._functions[-1][0].params.params[1:]]:
             owner.argument_attributes[name] = (assigned.value, assigned)
-        if _self_attribute_name(self._handed_back(assigned)) == name:
+        if self_attribute_name(self._handed_back(assigned)) == name:
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
         assigned = self._method_sequential(owner, assigned)
         defaults = self._defaults()
@@ -920,13 +920,13 @@ class _Collector(WalkContext, DeprecatedNames):
         method = self._method_name()
         if isinstance(node.func, cst.Name):
             self.call_sites[id(node)] = (self._seq, method)
-        if method == "__init__" and (called := _self_attribute_name(node.func)) is not None:
+        if method == "__init__" and (called := self_attribute_name(node.func)) is not None:
             owner.init_calls.setdefault(called, self._seq)
         if method is not None and owner.is_module:
             built = torch_nn_class(self._model.names(node.func))
             if built in knowledge.WEIGHT_LAYERS or built in knowledge.NORM_LAYERS:
                 self.method_layers.append((node, owner, method, bool(self._conditions)))
-            if (called := _self_attribute_name(node.func)) is not None:
+            if (called := self_attribute_name(node.func)) is not None:
                 owner.self_calls.setdefault(method, []).append((called, tuple(c for c, _, _ in self._conditions)))
                 self._note_passed(node, owner, called)
         for name in self._model.names(node.func):
@@ -1092,7 +1092,7 @@ class _Collector(WalkContext, DeprecatedNames):
             owner.normalises = owner.normalises or self._has_root(node.right, knowledge.SPREAD_ROOTS)
             return
         for operand in (node.left, node.right):
-            if (name := _self_attribute_name(operand)) is not None:
+            if (name := self_attribute_name(operand)) is not None:
                 owner.scaling_parameters.add(name)
             elif not owner.normalises:
                 owner.normalises = self._has_root(operand, knowledge.RECIPROCAL_ROOTS)
@@ -1157,7 +1157,7 @@ class _Collector(WalkContext, DeprecatedNames):
     def _note_iteration(self, target: cst.BaseAssignTargetExpression, iterated: cst.BaseExpression) -> None:
         """``for w in self.weights``: ``w`` is each tensor ``self.weights`` holds, until rebound."""
         if isinstance(target, cst.Name):
-            if _self_attribute_name(iterated) is not None:  # ``self.ws`` or ``getattr(self, f"ws{i}")``
+            if self_attribute_name(iterated) is not None:  # ``self.ws`` or ``getattr(self, f"ws{i}")``
                 self._iterated[target.value] = iterated
             else:
                 self._iterated.pop(target.value, None)
@@ -1190,7 +1190,7 @@ class _Collector(WalkContext, DeprecatedNames):
         parameter) for a parameter of the method being read, also through the local names
         bound from either (``w = w.repeat(n, 1)``, ``w = torch.cat([self.w] * n)``); None otherwise."""
         node = self._read_tensor(node)
-        if (name := _self_attribute_name(node)) is not None:
+        if (name := self_attribute_name(node)) is not None:
             return name
         method = self._method_name()
         if isinstance(node, cst.Name) and method is not None and node.value != "self" \
@@ -1255,7 +1255,7 @@ class _Collector(WalkContext, DeprecatedNames):
         owner = self._owner()
         if isinstance(node.operator, cst.AddAssign) and isinstance(node.value, (cst.List, cst.Tuple)) \
                 and self._class_stack and owner is self._class_stack[-1] \
-                and (name := _self_attribute_name(node.target)) is not None \
+                and (name := self_attribute_name(node.target)) is not None \
                 and (container := owner.attributes.get(name)) is not None \
                 and container.kind is LayerKind.CONTAINER:
             # ``self.layers += [Block()]``: a ModuleList (or Sequential) extended in place.
@@ -1279,7 +1279,7 @@ class _Collector(WalkContext, DeprecatedNames):
             local = self._builder.lists[receiver.value]
             local.items.extend(items)
             local.repeated = local.repeated or bool(self._loops)
-        elif (name := _self_attribute_name(receiver)) is not None and name in owner.attributes:
+        elif (name := self_attribute_name(receiver)) is not None and name in owner.attributes:
             container = owner.attributes[name]
             if container.kind is LayerKind.CONTAINER:
                 with self._builder.reading(owner.attributes):  # ``self.layers.append(self.act)``
@@ -1327,7 +1327,7 @@ class _Collector(WalkContext, DeprecatedNames):
         index = next((i for i, arg in enumerate(node.args) if arg.star == "*"), None)
         if index is None or not isinstance(called := node.args[index].value, cst.Call):
             return node
-        method = _self_attribute_name(called.func)
+        method = self_attribute_name(called.func)
         if method is not None:
             function = self._class_stack[-1].methods.get(method) if self._class_stack else None
         else:
@@ -1719,14 +1719,6 @@ def _dotted_name(node: cst.BaseExpression) -> str | None:
     return ".".join([node.value, *reversed(parts)]) if isinstance(node, cst.Name) else None
 
 
-def _self_attribute_name(node: cst.BaseExpression) -> str | None:
-    """``x`` of ``self.x`` and of ``getattr(self, "x")``."""
-    accessed = accessed_attribute(node)
-    if accessed is not None and isinstance(accessed[0], cst.Name) and accessed[0].value == "self":
-        return accessed[1]
-    return None
-
-
 def _set_self_attribute(node: cst.Call) -> tuple[str, cst.Call, cst.BaseExpression] | None:
     """``setattr(self, "w", value)``, and ``self.register_parameter("w", value)`` or
     ``self.add_module("w", value)``, which bind as ``self.w = value`` does: the name, the
@@ -1745,7 +1737,7 @@ def _set_self_attribute(node: cst.Call) -> tuple[str, cst.Call, cst.BaseExpressi
     else:
         return None
     read = cst.Call(cst.Name("getattr"), [cst.Arg(receiver), cst.Arg(key)])
-    name = _self_attribute_name(read)
+    name = self_attribute_name(read)
     return (name, read, value) if name is not None else None
 
 

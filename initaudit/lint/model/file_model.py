@@ -140,10 +140,14 @@ class FileModel:
         """What each layer (by path) and raw weight (by name) of the class feeds."""
         return self._resolution_of(owner).consumers.get(id(owner), {})
 
+    def in_another_configuration(self, op: InitOp) -> bool:
+        """Whether ``op`` runs in an arm of an option that the defaults skip and that also picks
+        what its class's layers feed (``targets.option_binding``)."""
+        return id(op.node) in self.resolved.configured
+
     def configured(self, op: InitOp) -> Mapping[str, set[Consumer]] | None:
-        """For an operation in another configuration of its class than the defaults'
-        (``targets.option_binding``): what the class's layers and raw weights feed in the one its
-        arm names; None where that is not known."""
+        """For an operation in another configuration: what the class's layers and raw weights
+        feed in the one its arm names; None where that is not known."""
         return self.resolved.configured.get(id(op.node))
 
     def specialised(self, owner: ModuleClass) -> frozenset[str]:

@@ -273,6 +273,14 @@ def accessed_attribute(node: cst.BaseExpression) -> tuple[cst.BaseExpression, st
     return (node.args[0].value, name) if name is not None else None
 
 
+def self_attribute_name(node: cst.BaseExpression) -> str | None:
+    """``x`` of ``self.x`` and of ``getattr(self, "x")``."""
+    accessed = accessed_attribute(node)
+    if accessed is not None and isinstance(accessed[0], cst.Name) and accessed[0].value == "self":
+        return accessed[1]
+    return None
+
+
 def name_text(node: cst.BaseExpression) -> str | None:
     """The attribute name a string expression gives: a literal's value; for a name an f-string or
     ``str.format`` builds (``f"w{i}"``, ``"w{}".format(i)``), its fixed text with each field as the
@@ -444,7 +452,6 @@ class SubmoduleBuilder:
         #: The modules ``self`` holds where the expression being built is read (``__init__``'s
         #: ``nn.Sequential(self.fc1, nn.ReLU())``): a container takes that very module.
         self.members: Mapping[str, Submodule] = {}
-
 
     @contextlib.contextmanager
     def reading(self, members: Mapping[str, Submodule]) -> Iterator[None]:

@@ -90,8 +90,8 @@ class Resolution:
     summaries: Mapping[str, Summary]
     #: For an operation in an arm of an option that also picks what its class's layers feed
     #: (``option_binding``), by id of its node: what each layer and raw weight feeds in that
-    #: configuration.
-    configured: Mapping[int, Mapping[str, set[Consumer]]]
+    #: configuration, None where that is not known.
+    configured: Mapping[int, Mapping[str, set[Consumer]] | None]
     #: Scopes of other files that layers composed here come from, by origin key.
     foreign_origins: Mapping[str, ForeignOrigin]
     #: Ids of the calls here at which init operations of another file's function are reported.
@@ -186,7 +186,7 @@ def resolve(file: ResolvedFile, collection: Collection, budget: Budget, cuts: Se
     _compose(model)
     _run_flows(model)
     inherited: list[InitOp] = []
-    configured: dict[int, Mapping[str, set[Consumer]]] = {}
+    configured: dict[int, Mapping[str, set[Consumer]] | None] = {}
     if init_targets:
         inherited = _resolve_targets(model)
         configured = _configured(model)
@@ -493,6 +493,13 @@ def _deciding(bound: Mapping[str, cst.BaseExpression]) -> Callable[[cst.BaseExpr
     return verdict
 
 
+def _arm_verdicts(tests: Sequence[tuple[cst.BaseExpression, bool]],
+                  verdict: Callable[[cst.BaseExpression], bool | None]) -> list[bool | None]:
+    """For each test around a binding (and the arm it sits in): whether the binding's arm is
+    taken there, None where the test is not decided."""
+    return [None if (held := verdict(test)) is None else held == arm for test, arm in tests]
+
+
 def _arms_taken(built: ModuleClass, literals: Mapping[str, cst.BaseExpression]) -> dict[str, bool]:
     """Whether the object surely has each attribute ``__init__`` binds, with its parameters
     holding ``literals``: True where a binding runs under tests all taken, False where a test
@@ -500,8 +507,7 @@ def _arms_taken(built: ModuleClass, literals: Mapping[str, cst.BaseExpression]) 
     found: dict[str, bool] = {}
     verdict = _deciding(literals)
     for name, bindings in built.arms.items():
-        verdicts = [[None if (held := verdict(test)) is None else held == arm for test, arm in tests]
-                    for tests in bindings]
+        verdicts = [_arm_verdicts(tests, verdict) for tests in bindings]
         if any(all(verdict is True for verdict in tests) for tests in verdicts):
             found[name] = True
         elif all(False in tests for tests in verdicts):
@@ -517,11 +523,9 @@ def option_binding(op: InitOp) -> dict[str, cst.BaseExpression] | None:
     defaults; empty where they name no one value. None for an operation in no such arm: the
     defaults' configuration is the one it runs in."""
     owner = op.owner
-    init = owner.methods.get("__init__") if owner is not None and op.method == "__init__" else None
-    if init is None or not op.conditions:
+    if owner is None or op.method != "__init__" or "__init__" not in owner.methods or not op.conditions:
         return None
-    defaults = {p.name.value: p.default for p in (*init.params.params, *init.params.kwonly_params)
-                if p.default is not None and literal_value(p.default)[0]}
+    defaults = _construction_literals(None, owner, cst.Call(func=cst.Name(owner.name)))
     if not ruled_out(op.conditions, defaults):
         return None
     tested = set().union(*(read_names(condition.test) for condition, _, _ in op.conditions)) & defaults.keys()
@@ -540,23 +544,24 @@ def option_binding(op: InitOp) -> dict[str, cst.BaseExpression] | None:
     return bound if chosen and not ruled_out(op.conditions, bound) else {}
 
 
-def _configured(model: _Resolving) -> dict[int, Mapping[str, set[Consumer]]]:
-    """``Resolution.configured``: each operation in another configuration of its class that its
-    arm names, with what the class's layers feed there, where every attribute the options bind
-    is decided."""
-    found: dict[int, Mapping[str, set[Consumer]]] = {}
+def _configured(model: _Resolving) -> dict[int, Mapping[str, set[Consumer]] | None]:
+    """``Resolution.configured``: each operation in another configuration of its class, with what
+    the class's layers feed there where its arm names that configuration and every attribute the
+    options bind is decided."""
+    found: dict[int, Mapping[str, set[Consumer]] | None] = {}
     # One run per class and configuration, however many operations its arms hold.
     runs: dict[tuple[int, tuple[tuple[str, str], ...]], Mapping[str, set[Consumer]] | None] = {}
     for op in model.init_ops:
-        bound = option_binding(op) if op.target is not None and op.target.owner is op.owner else None
-        if not bound or op.owner is None:
+        bound = option_binding(op)
+        if bound is None or op.owner is None:
+            continue
+        found[id(op.node)] = None
+        if not bound or op.target is None or op.target.owner is not op.owner:
             continue
         key = (id(op.owner), tuple(sorted((name, repr(literal_value(value)[1])) for name, value in bound.items())))
         if key not in runs and len(runs) < CONFIGURATIONS:
             runs[key] = _consumers_with(model, op.owner, bound)
-        consumers = runs.get(key)
-        if consumers is not None:
-            found[id(op.node)] = consumers
+        found[id(op.node)] = runs.get(key)
     return found
 
 
@@ -569,8 +574,7 @@ def _consumers_with(model: _Resolving, owner: ModuleClass,
     absent = set(owner.none_attributes)
     verdict = _deciding(bound)
     for name, options in owner.options.items():
-        verdicts = [[None if (held := verdict(test)) is None else held == arm for test, arm in tests]
-                    for tests, _ in options]
+        verdicts = [_arm_verdicts(tests, verdict) for tests, _ in options]
         taken = [module for (_, module), tests in zip(options, verdicts) if all(v is True for v in tests)]
         if len(taken) == 1:
             attributes[name] = taken[0]

@@ -25,7 +25,6 @@ from initaudit.lint.model.queries import (
     weight_feeding,
     written_at,
 )
-from initaudit.lint.model.targets import option_binding
 from initaudit.lint.rules.base import Applied, Finding, rule
 from initaudit.lint.rules.overwritten_init import dead_inits
 from initaudit.lint.rules.rewrite import render_init_call
@@ -97,7 +96,7 @@ class InitActivationMismatch:
         if intent is None:
             wanted.append(None)
             return
-        if option_binding(op) is not None:
+        if model.in_another_configuration(op):
             wanted.append(None)  # the defaults' configuration, which a rewrite would change, is not this one
             yield from self._in_configuration(model, op, intent)
             return

@@ -9,7 +9,7 @@ import libcst as cst
 from initaudit import knowledge
 from initaudit.lint.model.facts import BARE_TENSOR, InitOp, InitVia, ModuleClass
 from initaudit.lint.model.file_model import FileModel
-from initaudit.lint.model.modules import Submodule, tensor_behind
+from initaudit.lint.model.modules import Submodule, self_attribute_name, tensor_behind
 from initaudit.lint.model.queries import written_at
 from initaudit.lint.model.targets import (
     execution_key,
@@ -121,12 +121,7 @@ def _tensors(op: InitOp) -> set[tuple[str, int]]:
     if target.layers or op.target_node is None or target.param not in target.owner.parameters:
         return written_layers(target)
     named = tensor_behind(op.target_node, knowledge.VIEW_METHODS)
-    return {(BARE_TENSOR, 0)} if _self_attribute_name(named) == target.param else set()
-
-
-def _self_attribute_name(node: cst.BaseExpression) -> str | None:
-    return node.attr.value if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
-        and node.value.value == "self" else None
+    return {(BARE_TENSOR, 0)} if self_attribute_name(named) == target.param else set()
 
 
 def _inherited(model: FileModel, writes: list[InitOp], reported: set[tuple[int, int]],

@@ -565,6 +565,13 @@ class _Collector(WalkContext, DeprecatedNames):
         return {p.name.value: p.default for p in (*params.params, *params.kwonly_params)
                 if p.default is not None}
 
+    def _unshadowed_defaults(self) -> dict[str, cst.BaseExpression]:
+        """The defaults no local binding or loop variable has replaced since (``act()`` appended
+        with ``act=nn.Tanh``, but not after ``act = pick(name)``)."""
+        loop_names = {name for loop in self._loops for name in target_names([loop.target])}
+        return {name: value for name, value in self._defaults().items()
+                if name not in self._local_values and name not in loop_names}
+
     def _none_by_default(self, value: cst.BaseExpression) -> bool:
         """``proj`` where ``proj`` is a parameter of the function defaulting to None, not bound since."""
         return isinstance(value, cst.Name) and bool(self._functions) and value.value not in self._local_values \
@@ -1260,14 +1267,13 @@ class _Collector(WalkContext, DeprecatedNames):
                 and container.kind is LayerKind.CONTAINER:
             # ``self.layers += [Block()]``: a ModuleList (or Sequential) extended in place.
             self._builder.add_children(container, [e.value for e in node.value.elements],
-                                       repeated=bool(self._loops))
+                                       repeated=bool(self._loops), defaults=self._unshadowed_defaults())
 
     def _grow(self, node: cst.Call, owner: ModuleClass) -> None:
         """``layers.append(m)``, ``self.blocks.append(m)``, ``self.net.add_module("fc", m)``."""
         assert isinstance(node.func, cst.Attribute)
         method, receiver = node.func.attr.value, node.func.value
-        items = [self._local_values.get(a.value.value, a.value) if isinstance(a.value, cst.Name) else a.value
-                 for a in node.args if a.keyword is None and not a.star]
+        items = [self._through_locals(a.value) for a in node.args if a.keyword is None and not a.star]
         if method == "extend":
             items = [e.value for e in items[0].elements] if items and isinstance(items[0], (cst.List, cst.Tuple)) else []
         names = None
@@ -1283,8 +1289,18 @@ class _Collector(WalkContext, DeprecatedNames):
             container = owner.attributes[name]
             if container.kind is LayerKind.CONTAINER:
                 with self._builder.reading(owner.attributes):  # ``self.layers.append(self.act)``
-                    self._builder.add_children(container, items, names, repeated=bool(self._loops))
+                    self._builder.add_children(container, items, names, repeated=bool(self._loops),
+                                               defaults=self._unshadowed_defaults())
                 self._note_cycle(container)
+
+    def _through_locals(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """``m`` or ``act()`` with the value a local binds in their place (``act = nn.ReLU``)."""
+        if isinstance(node, cst.Name):
+            return self._local_values.get(node.value, node)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
+                and (bound := self._local_values.get(node.func.value)) is not None:
+            return node.with_changes(func=bound)
+        return node
 
     def _note_cycle(self, container: Submodule) -> None:
         """Whether every child of ``container`` so far was appended by one loop, under no test

@@ -687,12 +687,15 @@ class SubmoduleBuilder:
         return pairs
 
     def add_children(self, container: Submodule, nodes: list[cst.BaseExpression],
-                     names: list[str] | None = None, repeated: bool = False) -> None:
-        """``container.append(x)`` / ``add_module(name, x)`` in ``__init__``."""
+                     names: list[str] | None = None, repeated: bool = False,
+                     defaults: Mapping[str, cst.BaseExpression] | None = None) -> None:
+        """``container.append(x)`` / ``add_module(name, x)`` in ``__init__``; ``defaults`` as
+        :meth:`build` takes them."""
         for index, node in enumerate(nodes):
             key = names[index] if names else str(len(container.children))
             path = f"{container.path}.{key}"
-            container.children.append(self.build(path, node) or Submodule(path, LayerKind.UNKNOWN, None, node))
+            container.children.append(self.build(path, node, defaults)
+                                      or Submodule(path, LayerKind.UNKNOWN, None, node))
         container.repeated = container.repeated or repeated
 
     def _indexed(self, path: str, nodes: list[cst.BaseExpression],

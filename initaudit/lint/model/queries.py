@@ -132,11 +132,24 @@ def gated_feeding(model: FileModel, owner: ModuleClass, layer: Submodule, intent
     if any(c.kind is ConsumerKind.UNKNOWN for c in consumers):
         return None
     gains = [c for c in consumers if c.kind in (ConsumerKind.ACTIVATION, ConsumerKind.OUTPUT)]
+    activations = [c for c in gains if c.kind is ConsumerKind.ACTIVATION]
+    if activations and _stands_for_several(model, owner, layer):
+        # The layers a loop builds take turns: the hidden ones feed the activation, the last
+        # one the output. An init suiting the output alone is still wrong for the hidden ones.
+        gains = activations
     families = {knowledge.ACTIVATIONS[activation_name(c) or ""].family for c in gains}
     if not gains or any(intent in knowledge.COMPATIBLE_INTENTS[family] for family in families):
         return None
     # An activation rather than the output: the output is usually the path a loop's last layer takes.
     return min(gains, key=lambda c: (c.kind is not ConsumerKind.ACTIVATION, activation_name(c) or "", c.slope or 0.0))
+
+
+def _stands_for_several(model: FileModel, owner: ModuleClass, layer: Submodule) -> bool:
+    """Whether ``layer`` is the child of a container that a loop or comprehension fills, so that
+    it stands for several layers in a row rather than one."""
+    parent, _, _ = layer.path.rpartition(".")
+    container = next((m for m in model.layers(owner) if m.path == parent), None)
+    return container is not None and (container.repeated or container.open_length or container.cycles)
 
 
 def weight_feeding(model: FileModel, op: InitOp) -> Consumer | None:

@@ -377,3 +377,28 @@ class Block(nn.Module):
         return self.act(self.fc(x))
 """
     assert len(lint_selected(code, "IA103")) == CONFIGURATIONS
+
+
+def test_a_local_tensor_registered_under_a_computed_name() -> None:
+    # The name is only known as a template: the file is still analysed, and the registered
+    # local's draw judged like any other.
+    code = """
+import torch
+import torch.nn as nn
+
+
+class Prompts(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        for i in range(n):
+            prompt = torch.empty(4, d)
+            nn.init.normal_(prompt, std=0.02)
+            self.register_parameter(f"prompt_{i}", nn.Parameter(prompt))
+        w = torch.empty(d, d)
+        nn.init.normal_(w)
+        setattr(self, "w", nn.Parameter(w))
+
+    def forward(self, x):
+        return x @ self.w + getattr(self, "prompt_0").sum()
+"""
+    assert lines(code, "IA105", "IA112") == [(14, "IA105")]

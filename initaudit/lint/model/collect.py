@@ -677,7 +677,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if frozen:
             function = None  # a frozen buffer-like tensor filled from a checkpoint, not trained
         elif isinstance(value, cst.Call):
-            ndim = self._adopt_local_inits(owner, name, value) if ndim is None else ndim
+            ndim = self._adopt_local_inits(owner, target, value) if ndim is None else ndim
         if frozen and name not in owner.parameters:
             owner.frozen_parameters.add(name)
         elif not frozen:
@@ -746,18 +746,19 @@ class _Collector(WalkContext, DeprecatedNames):
             return value.args[0].value.elt
         return value
 
-    def _adopt_local_inits(self, owner: ModuleClass, name: str, made: cst.Call) -> int | None:
+    def _adopt_local_inits(self, owner: ModuleClass, target: cst.BaseExpression, made: cst.Call) -> int | None:
         """``w = torch.empty(a, b); nn.init.xavier_uniform_(w); self.w = nn.Parameter(w)``: the
         Parameter holds the values the local tensor was given (a move or copy keeps them), so the
         operations of the function written into that tensor, a view of it, or each of its slices a
-        loop hands on (``for w_i in w:``), initialise ``self.<name>``. Returns the number of
+        loop hands on (``for w_i in w:``), initialise the attribute ``target`` reads (``self.w``,
+        ``getattr(self, f"w_{i}")`` after ``register_parameter``). Returns the number of
         dimensions the local was made with, where a torch factory says it."""
         data = self._trained_data(made)
         local = tensor_behind(data, knowledge.MOVING_METHODS) if data is not None and data is not made.func else None
         if not isinstance(local, cst.Name) or not self._functions or local.value in parameter_names(self._functions[-1][0]):
             return None
         function = self._functions[-1][0]
-        attribute = cst.Attribute(value=cst.Name("self"), attr=cst.Name(name))
+        attribute = target.deep_clone()  # a node of its own: the stand-in for the local
         for index, op in enumerate(self.init_ops):
             if op.scope_node is not function or op.target_node is None \
                     or (op.owner is not None and op.owner is not owner and op.owner.node is not function):

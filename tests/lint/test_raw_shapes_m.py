@@ -58,6 +58,31 @@ def test_a_starred_shape_leaves_the_dimensions_unknown() -> None:
     assert lines(code, "IA110") == []
 
 
+KERNEL = """
+import torch
+import torch.nn as nn
+
+
+class Kernel(nn.Module):
+    def __init__(self, a, b, x, kind="mat"):
+        super().__init__()
+        if kind == "mat":
+            size = a, b, a
+        else:
+            size = {size}
+        self.kernel = nn.Parameter(torch.zeros(size))
+        nn.init.xavier_uniform_(self.kernel.data)
+"""
+
+
+def test_a_size_named_by_a_local_is_read_through_its_binding() -> None:
+    for size, ndim, expected in (("b, a", 2, []), ("[b]", 1, [(14, "IA110")]), ("a * b", 1, [(14, "IA110")]),
+                                 ("x.shape", None, []), ("x.size()", None, []), ("x.shape[1:]", None, [])):
+        code = KERNEL.format(size=size)
+        assert parameters(code, "Kernel") == {"kernel": ndim}, size
+        assert lines(code, "IA110") == expected, size
+
+
 # ---------------------------------------------------------------- a product that leaves the block
 
 

@@ -772,7 +772,23 @@ class _Collector(WalkContext, DeprecatedNames):
         bound = self._local_values.get(local.value)
         fresh = tensor_behind(bound, knowledge.MOVING_METHODS) if bound is not None else None
         factory = self._torch_factory(fresh) if isinstance(fresh, cst.Call) else None
-        return _factory_ndim(factory, fresh) if factory is not None and isinstance(fresh, cst.Call) else None
+        return self._factory_dimensions(factory, fresh) if factory is not None and isinstance(fresh, cst.Call) else None
+
+    def _factory_dimensions(self, factory: str | None, call: cst.Call) -> int | None:
+        """``_factory_ndim``, with a size a local names read through its binding: ``shape = (a,
+        b); torch.zeros(shape)`` is 2-D; one bound to what may be a whole shape (``x.shape``,
+        ``x.size()``, ``shape[1:]``) is unknown."""
+        sizes = [a for a in call.args if a.keyword is None]
+        if len(sizes) == 1 and not sizes[0].star and isinstance(sizes[0].value, cst.Name) \
+                and (bound := self._local_values.get(sizes[0].value.value)) is not None:
+            if isinstance(bound, (cst.Call, cst.Subscript)) \
+                    or (isinstance(bound, cst.Attribute) and bound.attr.value == "shape"):
+                return None
+            if not isinstance(bound, (cst.Tuple, cst.List)):
+                return _factory_ndim(factory, call)
+            call = call.with_changes(args=[sizes[0].with_changes(value=bound),
+                                           *(a for a in call.args if a.keyword is not None)])
+        return _factory_ndim(factory, call)
 
     def _parameter_creation(self, value: cst.BaseExpression
                             ) -> tuple[str | None, int | None, bool, dict[str, cst.BaseExpression]] | None:
@@ -795,7 +811,7 @@ class _Collector(WalkContext, DeprecatedNames):
         if function is not None and steps:
             function, args = carried(function, args, steps, self.stand_ins)
         factory = self._torch_factory(fresh)
-        return function, _factory_ndim(factory, fresh), _column_shaped(factory, fresh), args
+        return function, self._factory_dimensions(factory, fresh), _column_shaped(factory, fresh), args
 
     def _fresh_values(self, start: cst.BaseExpression
                       ) -> tuple[cst.Call, str | None, dict[str, cst.BaseExpression]] | None:

@@ -179,3 +179,54 @@ def test_a_small_gain_the_caller_passes_for_a_known_layer(call: str) -> None:
 
 def test_a_small_gain_the_caller_passes_for_a_head_is_its_choice() -> None:
     assert ia112(CALLER_PICKS.format(call="orthogonal_init(self.head.weight, 0.01)")) == []
+
+
+FLAGGED_ARM = '''
+import torch
+import torch.nn as nn
+
+
+def init_linear(m, final_layer=False):
+    nn.init.orthogonal_(m.weight)
+    if final_layer:
+        nn.init.orthogonal_(m.weight, gain=0.01)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 2)
+        {calls}
+
+    def forward(self, x):
+        return self.head(self.body(x).relu())
+'''
+
+
+@pytest.mark.parametrize(("calls", "expected"), [
+    ("init_linear(self.body)\n        init_linear(self.head, final_layer=True)", []),  # the head's recipe
+    ("init_linear(self.body, final_layer=True)", [9]),  # the arm reaches a hidden layer
+])
+def test_a_small_gain_in_the_arm_of_a_flag_the_caller_sets(calls: str, expected: list[int]) -> None:
+    assert [line for line, _ in ia112(FLAGGED_ARM.format(calls=calls))] == expected
+
+
+def test_a_small_gain_in_the_arm_of_a_flag_of_a_helper_applied_by_class_name() -> None:
+    # Which classes take the arm is the caller's choice (a table of lambdas by class name): not in view.
+    code = '''
+import torch.nn as nn
+
+
+def weights_init(m):
+    def init_linear(m, final_layer=False):
+        nn.init.orthogonal_(m.weight.data)
+        if final_layer:
+            nn.init.orthogonal_(m.weight.data, gain=0.01)
+
+    table = {"LinearFinal": lambda m: init_linear(m, final_layer=True), "Linear": init_linear}
+    fn = table.get(m.__class__.__name__)
+    if fn is not None:
+        fn(m)
+'''
+    assert ia112(code) == []

@@ -22,7 +22,7 @@ class GainConfusedWithStd:
     def check(self, model: FileModel) -> Iterator[Finding]:
         for op in model.init_ops:
             if knowledge.INIT_FUNCTIONS[op.function].scheme not in ("xavier", "orthogonal") \
-                    or (_passed_by_caller(op) and not _none_a_head(model, op)):
+                    or ((_passed_by_caller(op) or _arm_the_caller_picks(op)) and not _none_a_head(model, op)):
                 continue
             gain, origin = _gain(model, op)
             if gain is None or not 0 < gain < knowledge.STD_LIKE_GAIN_MAX or _deliberately_small(model, op):
@@ -59,6 +59,18 @@ def _passed_by_caller(op: InitOp) -> bool:
     choice, and the parameter's default is judged where the init is written."""
     written = op.written
     return isinstance(written, cst.Call) and isinstance(argument(written, 1, "gain"), cst.Name)
+
+
+def _arm_the_caller_picks(op: InitOp) -> bool:
+    """The init sits in the arm of a flag the function around it takes (``def init_linear(m,
+    final_layer=False): ... if final_layer: orthogonal_(m.weight, gain=0.01)``): the caller says
+    which layers take the arm, as it would by passing the gain, so it is judged the same way."""
+    innermost = op.enclosing[-1] if op.enclosing else None
+    if innermost is None:
+        return False
+    flags = {param.name.value for param in (*innermost.params.params, *innermost.params.kwonly_params)}
+    return any(positive and isinstance(test.test, cst.Name) and test.test.value in flags
+               for test, positive, _ in op.conditions)
 
 
 def _none_a_head(model: FileModel, op: InitOp) -> bool:

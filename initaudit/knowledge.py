@@ -535,6 +535,9 @@ RANGE_CLAMPS: frozenset[str] = frozenset({"clamp", "clamp_", "clip", "clip_"})
 #: Reductions that add up a tensor's values along a dimension: a sum of tensors written as one
 #: call (``torch.sum(torch.stack(skips), dim=0)``), judged, like ``a + b``, by what follows it.
 SUM_REDUCTIONS: frozenset[str] = frozenset({"sum"})
+#: Builtins whose result, over a sequence of tensors, is made of their values as they are
+#: (``sum(skips)``, ``max(outs)``, ``list(outs)``): what takes it takes each item.
+VALUE_BUILTINS: frozenset[str] = frozenset({"sum", "max", "min", "list", "tuple", "reversed", "sorted"})
 
 #: List methods that put a tensor into the list they are called on (``outputs.append(y)``).
 COLLECTING_METHODS: frozenset[str] = frozenset({"append", "extend", "insert"})

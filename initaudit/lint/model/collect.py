@@ -35,6 +35,7 @@ from initaudit.lint.model.facts import ApplyCall, CollectedFile, DeprecatedRef, 
 from initaudit.lint.model.modules import (
     INHERITED_KINDS,
     LocalList,
+    list_key,
     Submodule,
     SubmoduleBuilder,
     added_bias,
@@ -420,15 +421,20 @@ class _Collector(WalkContext, DeprecatedNames):
         for applied in _chained_applies(node.value):
             self._applied_to[id(applied)] = target  # ``self.net = nn.Sequential(...).apply(init)``
         owner = self._owner()
-        if isinstance(target, cst.Name) and isinstance(node.value, cst.List):
-            self._builder.lists[target.value] = LocalList([e.value for e in node.value.elements])
-        elif isinstance(target, cst.Name) and _is_list(node.value) \
+        key, ended_list = list_key(target), None
+        if key is not None and isinstance(node.value, cst.List):
+            self._builder.lists[key] = LocalList([e.value for e in node.value.elements])
+        elif key is not None and _is_list(node.value) \
                 and (element := repeated_element(node.value)) is not None \
                 and not element[1] & self._defaults().keys():
             # ``layers = [nn.Linear(a, b) for ...]``: one item standing for several in a row, as
             # the comprehension written inside ``nn.ModuleList(...)`` is (its items are read
             # later with the function's defaults, which no loop variable may hide).
-            self._builder.lists[target.value] = LocalList([element[0]], repeated=True)
+            self._builder.lists[key] = LocalList([element[0]], repeated=True)
+        else:
+            # ``self.blocks = nn.ModuleList(self.blocks)``: the module is built from the list
+            # (below), after which the attribute holds the module.
+            ended_list = key if isinstance(target, cst.Attribute) else None
         for name, value in _unpacked_pairs(target, node.value):
             # ``enc, dec = [], []``: the whole right side is made before any name is bound.
             self._builder.lists.pop(name, None)
@@ -464,6 +470,8 @@ class _Collector(WalkContext, DeprecatedNames):
             module = self._builder.build(target.value, _module_itself(node.value), self._defaults())
             if module is not None:
                 self._bind_local(owner, target.value, module)
+        if ended_list is not None:
+            self._builder.lists.pop(ended_list, None)
 
     def _method_scope(self) -> ModuleClass:
         """The scope of the locals of the class's method being read (``model =
@@ -1271,11 +1279,13 @@ class _Collector(WalkContext, DeprecatedNames):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._note_bound(node.target, None)
-        if isinstance(node.target, cst.Name) and isinstance(node.value, cst.List) \
-                and node.target.value in self._builder.lists:
-            local = self._builder.lists[node.target.value]
+        local = self._builder.lists.get(list_key(node.target) or "")
+        if local is not None and isinstance(node.value, cst.List):
             local.items.extend(e.value for e in node.value.elements)
             local.repeated = local.repeated or bool(self._loops)
+        elif local is not None and _is_list(node.value) and (element := repeated_element(node.value)) is not None:
+            local.items.append(element[0])  # ``self.blocks += [Block(d) for d in dilations]``
+            local.repeated = True
         owner = self._owner()
         if isinstance(node.operator, cst.AddAssign) and isinstance(node.value, (cst.List, cst.Tuple)) \
                 and self._class_stack and owner is self._class_stack[-1] \
@@ -1298,8 +1308,8 @@ class _Collector(WalkContext, DeprecatedNames):
             if len(items) != 2 or not isinstance(items[0], cst.SimpleString):
                 return
             names, items = [str(items[0].evaluated_value)], items[1:]
-        if isinstance(receiver, cst.Name) and receiver.value in self._builder.lists:
-            local = self._builder.lists[receiver.value]
+        if (key := list_key(receiver)) in self._builder.lists:
+            local = self._builder.lists[key]
             local.items.extend(items)
             local.repeated = local.repeated or bool(self._loops)
         elif (name := self_attribute_name(receiver)) is not None and name in owner.attributes:

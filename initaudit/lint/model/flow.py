@@ -215,8 +215,11 @@ class ForwardFlow:
         output = self._call_method(forward, [Value(frozenset({INPUT}), identity=frozenset({INPUT}))], inline=True)
         return Summary(frozenset(self.consumers.pop(INPUT, set())), output)
 
-    def consume(self, value: Value, consumer: Consumer) -> None:
-        self._consume(value, consumer)
+    def consume_output(self, value: Value) -> None:
+        """What the model returns: a tuple's items each an output of their own (``return skips,
+        x + residual``: the sum is a residual output, the skips are not)."""
+        for part in _returned_parts(value):
+            self._consume(part, OUTPUT)
         self.consumers.pop(INPUT, None)
 
     def run_sequentials(self) -> dict[str, set[Consumer]]:
@@ -502,7 +505,7 @@ class ForwardFlow:
             if frame.returned is not None:
                 frame.returned = frame.returned.union(value)
             else:
-                self._consume(value, OUTPUT)
+                self.consume_output(value)
             frame.ended = True
         elif isinstance(node, (cst.Return, cst.Raise)):
             frame.ended = True
@@ -607,12 +610,16 @@ class ForwardFlow:
         return result
 
     def _keyword_dict(self, node: cst.Call, frame: _Frame) -> bool:
-        """``dict(a=x, b=y)``: the builtin (not a name of the file) called with keywords only."""
-        func = node.func
-        return isinstance(func, cst.Name) and func.value == "dict" and bool(node.args) \
-            and all(arg.keyword is not None for arg in node.args) and not self._names(func) \
-            and func.value not in self._functions and func.value not in frame.values \
-            and func.value not in frame.modules
+        """``dict(a=x, b=y)``: the builtin called with keywords only."""
+        return self._builtin(node.func, frame) == "dict" and bool(node.args) \
+            and all(arg.keyword is not None for arg in node.args)
+
+    def _builtin(self, func: cst.BaseExpression, frame: _Frame) -> str | None:
+        """The name of the builtin ``func`` calls, where no name of the file hides it."""
+        if not isinstance(func, cst.Name) or self._names(func) or func.value in self._functions \
+                or func.value in frame.values or func.value in frame.modules:
+            return None
+        return func.value
 
     def _comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: _Frame) -> Value:
         """``[self.head(f) for f in features]``: each item of what is iterated, bound to the target,
@@ -704,6 +711,8 @@ class ForwardFlow:
         function = self._torch_function(node.func)
         if function is not None:
             return self._torch_call(function, node, args)
+        if self._builtin(node.func, frame) in knowledge.VALUE_BUILTINS and len(args) == 1:
+            return dataclasses.replace(first, items=None)
         if isinstance(node.func, cst.Attribute):
             return self._method_call(node, frame, args)
         for value in args:
@@ -1098,6 +1107,13 @@ def _in_place_passthrough(node: cst.BaseExpression) -> bool:
         return False
     method = node.func.attr.value
     return method in knowledge.PASSTHROUGH_METHODS or _range_clamp(method, node, method=True)
+
+
+def _returned_parts(value: Value) -> list[Value]:
+    """A returned tuple's items, where they make up the whole value; any other value whole."""
+    items = [item for _, item in value.items or ()]
+    covered = frozenset().union(*(item.producers for item in items)) if items else frozenset()
+    return items if items and covered == value.producers else [value]
 
 
 def _range_clamp(function: str, node: cst.Call, *, method: bool) -> bool:

@@ -412,6 +412,15 @@ class LocalList:
     repeated: bool = False
 
 
+def list_key(node: cst.BaseExpression | None) -> str | None:
+    """The key of the list of modules a name or a module's attribute holds while a function
+    builds it (``layers``, ``self.blocks = []`` before ``nn.ModuleList(self.blocks)``)."""
+    if isinstance(node, cst.Name):
+        return node.value
+    name = self_attribute_name(node) if node is not None else None
+    return f"self.{name}" if name is not None else None
+
+
 class ModuleFactory(Protocol):
     """A function of the file that returns a module it builds (``lint/model/builders.py``)."""
 
@@ -585,8 +594,8 @@ class SubmoduleBuilder:
             elif (element := repeated_element(items)) is not None:
                 module.children = self._indexed(path, [element[0]], _outside(element[1], defaults))
                 module.repeated = True
-            elif isinstance(items, cst.Name) and items.value in self.lists:
-                local = self.lists[items.value]
+            elif (key := list_key(items)) in self.lists:
+                local = self.lists[key]
                 module.children, module.repeated = self._indexed(path, local.items, defaults), local.repeated
         elif class_name in knowledge.LAYER_STACKS:
             module.children = self._stacked(path, node, class_name, defaults)
@@ -623,8 +632,8 @@ class SubmoduleBuilder:
                 return self._indexed(path, [element[0]], _outside(element[1], defaults))
             if isinstance(starred, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in starred.elements):
                 return self._indexed(path, [e.value for e in starred.elements], defaults)  # nn.Sequential(*[a, b])
-            if isinstance(starred, cst.Name) and starred.value in self.lists:
-                local = self.lists[starred.value]
+            if (key := list_key(starred)) in self.lists:
+                local = self.lists[key]
                 module.repeated = local.repeated
                 return self._indexed(path, local.items, defaults)
             spread = self._spread(node, defaults) if starred is None else None

@@ -38,7 +38,7 @@ from initaudit.lint.model.facts import (
     ModuleClass,
     Target,
 )
-from initaudit.lint.model.flow import LINEAR_CHAIN, OUTPUT, Consumer, ConsumerKind, ForwardFlow, Instance, Summary
+from initaudit.lint.model.flow import LINEAR_CHAIN, Consumer, ConsumerKind, ForwardFlow, Instance, Summary
 from initaudit.lint.model.conditions import (
     class_name_aliases,
     class_test,
@@ -412,7 +412,7 @@ def _run_flow(model: _Resolving, owner: ModuleClass, summaries: dict[str, Summar
     if summary is not None:
         summaries[owner.name] = summary
         if owner.is_root:
-            flow.consume(summary.output, OUTPUT)
+            flow.consume_output(summary.output)
     # Without a forward here, Sequential order still holds.
     model.consumer_sets[id(owner)] = flow.run_sequentials()
     visiting.discard(owner.name)
@@ -591,7 +591,7 @@ def _consumers_with(model: _Resolving, owner: ModuleClass,
                                   if (value := bound.get(param)) is not None})
     summary = flow.summarise()
     if summary is not None and owner.is_root:
-        flow.consume(summary.output, OUTPUT)
+        flow.consume_output(summary.output)
     return flow.run_sequentials()
 
 

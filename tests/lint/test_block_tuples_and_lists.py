@@ -94,3 +94,19 @@ def test_a_block_of_another_file_returning_a_tuple(tmp_path: Path) -> None:
     })
     found = [(name, line) for name, line, code, _ in findings([root]) if code == "IA103"]
     assert found == [("net.py", 12)]  # reported where the holder builds the blocks
+
+
+def test_a_block_initialised_by_a_helper_of_a_third_file(tmp_path: Path) -> None:
+    # utils.py writes the init, layers.py calls it on the block's layer, net.py builds the blocks
+    # and puts a ReLU after their skips: only net.py sees the whole chain.
+    helper = "from torch import nn\n\n\ndef init_xavier(layer):\n    nn.init.xavier_uniform_(layer.weight)\n"
+    block = BLOCK.replace("from torch import nn\n", "from torch import nn\nfrom .utils import init_xavier\n") \
+        .replace("nn.init.xavier_uniform_(self.skip_conv.weight)", "init_xavier(self.skip_conv)")
+    root = write(tmp_path, {
+        "pyproject.toml": "", "pkg/__init__.py": "", "pkg/utils.py": helper, "pkg/layers.py": block,
+        "pkg/net.py": HOLDER.format(imports="from .layers import Block", blocks=COMPREHENSION, head="ReLU",
+                                    total="sum(skips)"),
+    })
+    found = [(name, line, message) for name, line, code, message in findings([root]) if code == "IA103"]
+    assert [(name, line) for name, line, _ in found] == [("net.py", 10)]
+    assert "(written at pkg/utils.py:5)" in found[0][2] and "blocks.0.skip_conv" in found[0][2]

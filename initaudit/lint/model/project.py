@@ -548,24 +548,39 @@ class Project:
         return self._initialising[binding]
 
     def _may_initialise(self, binding: Binding, depth: int = 0) -> bool:
-        """(Also through the functions of its file that it calls: a factory that returns what
-        another one builds and initialises, ``return Conv1d(...)``.)"""
+        """(Also through the functions it calls, of its file or imported from another project
+        file: a factory that returns what another one builds and initialises, ``return
+        Conv1d(...)``, a block whose ``__init__`` calls ``init_xavier(self.conv)`` from utils.)"""
         text = self.text(binding.path)
-        if text is None or not self._names_init(binding.path, text):
+        if text is None:
+            return False
+        names_init = self._names_init(binding.path, text)
+        imports = self.imports(binding.path) if depth < 2 else {}
+        if not names_init and not imports:
             return False
         top_level = self._top_level(binding.path, text)
         for found in top_level:
             if found.name != binding.name:
                 continue
             code = text[found.start:found.end]
-            if initialising_code(code):
+            if names_init and initialising_code(code):
                 return True
             called = (set(_CALLED.findall(code)) | set(_APPLIED.findall(code))) - {binding.name}
-            if depth < 2 and any(other.keyword == "def" and other.name in called
-                                 and self._may_initialise(Binding(binding.path, other.name), depth + 1)
-                                 for other in top_level):
+            if names_init and depth < 2 and any(other.keyword == "def" and other.name in called
+                                                and self._may_initialise(Binding(binding.path, other.name), depth + 1)
+                                                for other in top_level):
+                return True
+            if any(self._imported_initialiser(binding.path, imports[name], depth + 1)
+                   for name in called & imports.keys()):
                 return True
         return False
+
+    def _imported_initialiser(self, importer: Path, imported: Import, depth: int) -> bool:
+        """``initialiser`` for a name a file imports, followed ``depth`` calls deep."""
+        binding = self.binding(importer, imported)
+        found = None if binding is None else \
+            self.definition(binding, "def", set()) or self.definition(binding, "class", set())
+        return found is not None and self._may_initialise(found, depth)
 
     def may_build_sequential(self, binding: Binding) -> bool:
         """Cheaply, from text: the top-level function can build and return a Sequential (a

@@ -633,9 +633,10 @@ def _constructed_ops(model: CollectedFile) -> list[InitOp]:
 
 
 class _OpsByOwner:
-    """The written operations of each class of the files asked about, grouped once per file; in
-    ``model``, also those a helper's call runs in a class (``self.out = conv(c, 2 * c, 1)``):
-    another file's model resolves no helper calls."""
+    """The written operations of each class of the files asked about, grouped once per file, and
+    those a helper's call runs in a class (``self.out = conv(c, 2 * c, 1)``, ``init_xavier(
+    self.skip)`` with ``init_xavier`` imported): resolved here for another file's model, which
+    resolves none itself."""
 
     def __init__(self, model: CollectedFile) -> None:
         self._model = model
@@ -645,7 +646,8 @@ class _OpsByOwner:
     def of(self, source: CollectedFile, owner: ModuleClass) -> list[InitOp]:
         if id(source) not in self._files:
             self._files.add(id(source))
-            helpers = [op for op in source.init_ops if op.called_from] if source is self._model else []
+            helpers = [op for op in source.init_ops if op.called_from] if source is self._model \
+                else _helper_ops(_Reading(source))
             for op in (*source.written_ops, *helpers):
                 if op.owner is not None:
                     self._ops.setdefault(id(op.owner), []).append(op)

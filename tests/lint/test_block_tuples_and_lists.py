@@ -110,3 +110,35 @@ def test_a_block_initialised_by_a_helper_of_a_third_file(tmp_path: Path) -> None
     found = [(name, line, message) for name, line, code, message in findings([root]) if code == "IA103"]
     assert [(name, line) for name, line, _ in found] == [("net.py", 10)]
     assert "(written at pkg/utils.py:5)" in found[0][2] and "blocks.0.skip_conv" in found[0][2]
+
+
+NORMED = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Down(nn.Module):
+    def __init__(self, c, blocks=0):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3)
+        self.bn = []
+        for _ in range(blocks + 1):
+            self.bn.append(nn.InstanceNorm2d(c))
+            self.bn = nn.ModuleList(self.bn)
+        nn.init.xavier_normal_(self.conv.weight)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if {test}:
+            x = self.bn[0](x)
+        return F.relu(x)
+"""
+
+
+@pytest.mark.parametrize(("test", "expected"), [
+    ("self.bn", []),  # a ModuleList holding a norm is true: the norm follows the conv
+    ("not self.bn", [14]),  # never true: the conv feeds the ReLU
+    ("self.use_bn", [14]),  # unknown: on the path without the norm the conv feeds the ReLU
+])
+def test_a_container_holding_modules_is_true(test: str, expected: list[int]) -> None:
+    assert ia103(NORMED.format(test=test)) == expected

@@ -326,7 +326,8 @@ class ForwardFlow:
 
     def _present(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
         """``norm is not None`` / ``norm is None`` where ``norm`` denotes a known module or an
-        attribute holding None: the test Python evaluates (True, False); None for another test.
+        attribute holding None, or ``norm`` alone for a known module or a container holding
+        some: the test Python evaluates (True, False); None for another test.
         ``and``/``or`` evaluate as Python does: one known False operand decides an ``and``
         (``i == last and self.out_act is not None`` with no output activation), a True an ``or``."""
         if isinstance(test, cst.BooleanOperation):
@@ -337,6 +338,13 @@ class ForwardFlow:
             return None if verdict is None else not verdict
         if (named := _self_hasattr(test)) is not None:
             return self._bound.get(named)
+        if isinstance(test, (cst.Name, cst.Attribute)):
+            # ``if self.bn:``: a module is true, a container while it holds modules (its length).
+            modules = self._modules(test, frame)
+            known = bool(modules) and all(
+                module.kind is not LayerKind.UNKNOWN and (module.kind is not LayerKind.CONTAINER or module.children)
+                for module in modules or ())
+            return True if known else None
         if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
             return None
         comparison = test.comparisons[0]

@@ -106,3 +106,48 @@ class Head(nn.Module):
         return torch.relu(a), b
 """
     assert lines(code, "IA103") == []
+
+
+OPTION_CLASSES = """
+import torch.nn as nn
+
+
+def weight_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight)
+
+
+class MLP(nn.Module):
+    def __init__(self, params):
+        super().__init__()
+        sizes = params["layer_sizes"]
+        self.activation = params["activation"] if "activation" in params else nn.ReLU()
+        self.use_batch_norm = params["use_batch_norm"] if "use_batch_norm" in params else False
+        self.batch_norm = params["batch_norm"] if "batch_norm" in params else {norm}
+        self.layers = nn.ModuleList()
+        if not self.use_batch_norm:
+            for i in range(1, len(sizes)):
+                self.layers.append(nn.Linear(sizes[i - 1], sizes[i]))
+                if sizes[i] > 1:
+                    self.layers.append(self.activation)
+        else:
+            for i in range(1, len(sizes)):
+                self.layers.append(nn.Linear(sizes[i - 1], sizes[i]))
+                self.layers.append(self.batch_norm(sizes[i]))
+                self.layers.append(self.activation)
+        self.apply(weight_init)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+"""
+
+
+@pytest.mark.parametrize(("norm", "expected"), [
+    # the class an attribute holds builds a norm when called: no unknown path is left
+    ("nn.BatchNorm1d", [(7, "IA103")]),
+    ("make_norm", []),  # a factory of unknown make: what follows the layer is not known
+])
+def test_an_attribute_holding_a_class_builds_it_when_called(norm: str, expected: list[tuple[int, str]]) -> None:
+    assert lines(OPTION_CLASSES.format(norm=norm), "IA103") == expected

@@ -46,6 +46,7 @@ from initaudit.lint.model.modules import (
     module_definitions,
     module_tables,
     name_text,
+    optional_default,
     literal_value,
     method_factors,
     parameter_names,
@@ -204,6 +205,9 @@ class _Collector(WalkContext, DeprecatedNames):
         self._frozen: dict[int, set[str]] = {}
         #: The expression last assigned to each local name of the function being read.
         self._local_values: dict[str, cst.BaseExpression] = {}
+        #: Attributes ``__init__`` binds to a class rather than an instance, by (id of the
+        #: class, name): ``self.norm = opts.get("norm", nn.BatchNorm1d)``, called later.
+        self._held_classes: dict[tuple[int, str], cst.BaseExpression] = {}
         #: The one expression each local name of the function being read is bound to (None for a
         #: name bound more than once so far): what a write through the name reaches.
         self._bound_once: dict[str, cst.BaseExpression | None] = {}
@@ -633,6 +637,11 @@ class _Collector(WalkContext, DeprecatedNames):
         if self_attribute_name(self._handed_back(assigned)) == name:
             return  # ``self.G = weights_init(self.G)``: a helper that returns the module it is given
         assigned = self._method_sequential(owner, assigned)
+        held = optional_default(assigned) or assigned
+        if self._method_name() == "__init__" and isinstance(held, (cst.Name, cst.Attribute)) and not self._conditions:
+            self._held_classes[(id(owner), name)] = held
+        else:
+            self._held_classes.pop((id(owner), name), None)
         defaults = self._defaults()
         # ``conv = nn.Conv1d(...); self.net = nn.Sequential(conv, ...)``: a name bound to a
         # call in the method holds what that call builds; one bound to a name or an attribute
@@ -1321,12 +1330,16 @@ class _Collector(WalkContext, DeprecatedNames):
                 self._note_cycle(container)
 
     def _through_locals(self, node: cst.BaseExpression) -> cst.BaseExpression:
-        """``m`` or ``act()`` with the value a local binds in their place (``act = nn.ReLU``)."""
+        """``m`` or ``act()`` with the value a local binds in their place (``act = nn.ReLU``), and
+        ``self.norm(n)`` with the class the attribute holds."""
         if isinstance(node, cst.Name):
             return self._local_values.get(node.value, node)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
                 and (bound := self._local_values.get(node.func.value)) is not None:
             return node.with_changes(func=bound)
+        if isinstance(node, cst.Call) and (name := self_attribute_name(node.func)) is not None \
+                and (held := self._held_classes.get((id(self._owner()), name))) is not None:
+            return node.with_changes(func=held)
         return node
 
     def _note_cycle(self, container: Submodule) -> None:

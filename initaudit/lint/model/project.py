@@ -92,6 +92,8 @@ _NAMES_MODEL = re.compile(r"\b(?:nn|Module|Parameter|Variable|requires_grad_?|st
 #: A ``return`` of several items: a comma on its line, or a bracket opening one.
 _RETURNS_ITEMS = re.compile(r"^[ \t]+return\b[^\n#]*[,(\[]", re.MULTILINE)
 #: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
+#: A call handing the caller's own module or one of its attributes first (``init(self.conv)``).
+_HANDED_SELF = re.compile(r"(?<![\w.])(\w+)[ \t]*\([ \t]*self\b")
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
 
@@ -570,8 +572,9 @@ class Project:
                                                 and self._may_initialise(Binding(binding.path, other.name), depth + 1)
                                                 for other in top_level):
                 return True
-            if any(self._imported_initialiser(binding.path, imports[name], depth + 1)
-                   for name in called & imports.keys()):
+            # An imported helper writes this code's weights only where it is handed them.
+            handed = (set(_HANDED_SELF.findall(code)) | set(_APPLIED.findall(code))) & imports.keys()
+            if any(self._imported_initialiser(binding.path, imports[name], depth + 1) for name in handed):
                 return True
         return False
 

@@ -91,9 +91,9 @@ _NAMES_MODEL = re.compile(r"\b(?:nn|Module|Parameter|Variable|requires_grad_?|st
                           r"|\.[ \t]*(?:apply|(?:named_)?(?:parameters|modules|children))[ \t]*\(")
 #: A ``return`` of several items: a comma on its line, or a bracket opening one.
 _RETURNS_ITEMS = re.compile(r"^[ \t]+return\b[^\n#]*[,(\[]", re.MULTILINE)
-#: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 #: A call handing the caller's own module or one of its attributes first (``init(self.conv)``).
 _HANDED_SELF = re.compile(r"(?<![\w.])(\w+)[ \t]*\([ \t]*self\b")
+#: A name handed to ``apply``, which calls it: ``net.apply(init_fn)``, ``.apply(partial(init_fn``.
 _APPLIED = re.compile(r"\.apply[ \t]*\([ \t]*(?:[\w.]*partial[ \t]*\([ \t]*)?(\w+)")
 
 

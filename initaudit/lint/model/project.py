@@ -538,9 +538,13 @@ class Project:
         """Cheaply, from text: the function or class the binding names (through re-exports)
         can initialise (a class: in its construction)."""
         if binding not in self._initialiser:
-            found = self.definition(binding, "def", set()) or self.definition(binding, "class", set())
+            found = self._defining(binding)
             self._initialiser[binding] = found is not None and self.may_initialise(found)
         return self._initialiser[binding]
+
+    def _defining(self, binding: Binding) -> Binding | None:
+        """The function or class the binding names, where it is defined (through re-exports)."""
+        return self.definition(binding, "def", set()) or self.definition(binding, "class", set())
 
     def may_initialise(self, binding: Binding) -> bool:
         """Cheaply, from text: the top-level function's code can hold an init operation (its
@@ -581,8 +585,7 @@ class Project:
     def _imported_initialiser(self, importer: Path, imported: Import, depth: int) -> bool:
         """``initialiser`` for a name a file imports, followed ``depth`` calls deep."""
         binding = self.binding(importer, imported)
-        found = None if binding is None else \
-            self.definition(binding, "def", set()) or self.definition(binding, "class", set())
+        found = None if binding is None else self._defining(binding)
         return found is not None and self._may_initialise(found, depth)
 
     def may_build_sequential(self, binding: Binding) -> bool:
